@@ -1,0 +1,3 @@
+from shipspec.cli.main import main
+
+raise SystemExit(main())

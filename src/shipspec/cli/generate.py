@@ -1,0 +1,88 @@
+"""`shipspec generate`: render a target (Tekton objects, workflows, values) from the spec.
+
+Fails closed: everything is rendered in memory first; stdout gets the whole stream or
+nothing, and `--output-dir` files are written only once every document rendered. Zero
+documents is an error, because Argo CD takes empty output as "delete everything".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+
+from shipspec import emit
+from shipspec.errors import RuntimeFailure, SpecError
+from shipspec.paths import relative_path_problem
+from shipspec.render import Rendered, RenderOptions, renderer
+from shipspec.resolve import load_spec
+from shipspec.spec import Spec
+
+
+def run(args: argparse.Namespace) -> str:
+    spec = load_spec(args.path)
+    options = render_options(spec, args.env, args.module)
+    target = args.target
+    rendered = renderer(target).render(spec, options)
+    if not rendered:
+        raise SpecError.single(
+            f"the target '{target}' renders nothing for {spec.file}",
+            hint="enable a module, or check --env and --module",
+        )
+    if args.output_dir:
+        return write_files(args.output_dir, rendered, args.format)
+    documents = [item.document for item in rendered]
+    if args.format == "json":
+        return emit.objects_to_json(documents)
+    return emit.to_yaml_stream(documents)
+
+
+def render_options(spec: Spec, environment: str | None, modules: list[str]) -> RenderOptions:
+    """Check --env and --module against the spec; disabled modules cannot be asked for."""
+    if environment is not None and environment not in spec.environment_names:
+        raise SpecError.single(
+            f"no environment named '{environment}' in {spec.file}",
+            hint="environments: " + (", ".join(spec.environment_names) or "none"),
+        )
+    for name in modules:
+        if not spec.module(name).enabled:
+            raise SpecError.single(f"module '{name}' is disabled (enabled: false)",
+                                   hint="enable it in the spec to render it")
+    return RenderOptions(environment=environment, modules=tuple(dict.fromkeys(modules)))
+
+
+def write_files(directory: str, rendered: list[Rendered], output_format: str) -> str:
+    """Write each document to its file below `directory`; the summary goes to stdout."""
+    contents: dict[str, list[Rendered]] = {}
+    for item in rendered:
+        problem = relative_path_problem(item.path)
+        if problem:  # renderers choose these names; a bad one is our bug, not the user's
+            raise RuntimeFailure(f"internal error: output path '{item.path}' {problem}")
+        path = os.path.splitext(item.path)[0] + ".json" if output_format == "json" else item.path
+        contents.setdefault(path, []).append(item)
+    for path, items in contents.items():
+        documents = [item.document for item in items]
+        if output_format == "json":
+            text = emit.to_json(documents[0]) if len(documents) == 1 else emit.objects_to_json(
+                documents)
+        else:
+            text = emit.to_yaml_stream(documents)
+        _write_atomically(os.path.join(directory, path), text)
+    return "".join(f"wrote {os.path.join(directory, path)}\n" for path in contents)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Readers see the old file or the new one, never half of it."""
+    directory = os.path.dirname(path) or "."
+    try:
+        os.makedirs(directory, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".shipspec-")
+    except OSError as err:
+        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError as err:
+        os.unlink(temporary)
+        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None

@@ -1,0 +1,90 @@
+"""The command line: parse arguments, run one verb, turn errors into messages and exit codes.
+
+Each verb lives in `cli/<verb>.py` and exposes `run(args) -> str`, the text for stdout.
+Nothing is printed until the verb has finished, so a failure never leaves partial output
+(Argo CD would read half a stream as the whole application). Verb modules are imported
+only when chosen: `shipspec generate` runs on every Argo CD refresh and must start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from shipspec import __version__
+from shipspec.errors import ShipspecError, SpecError
+
+TARGETS = ("tekton", "github-actions", "values")
+SPEC_PATH_HELP = "a shipspec.yaml, or a directory holding one (default: .)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is a user error (exit 1) like any other."""
+
+    def error(self, message: str) -> NoReturn:
+        raise SpecError.single(message, hint=f"see '{self.prog} --help'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    parser = _Parser(prog="shipspec", description="CI/CD for many services from one file.",
+                     parents=[common])
+    parser.add_argument("--version", action="version", version=f"shipspec {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND",
+                                       parser_class=_Parser)
+
+    def verb(name: str, help: str) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, help=help, parents=[common])
+
+    generate = verb("generate", "render CI objects, workflows or values")
+    generate.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+    generate.add_argument("--target", choices=TARGETS, default="tekton",
+                          help="what to render (default: tekton)")
+    generate.add_argument("--env", help="limit to one environment")
+    generate.add_argument("--module", action="append", default=[],
+                          help="limit to this module (repeatable)")
+    generate.add_argument("--output-dir", help="write files there instead of stdout")
+    generate.add_argument("--format", choices=("yaml", "json"), default="yaml")
+
+    validate = verb("validate", "check a spec; print a one-line summary")
+    validate.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+
+    verb("schema", "print the JSON Schema of shipspec.yaml")
+
+    tag = verb("tag", "print the image tag of a module for a commit")
+    tag.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+    tag.add_argument("--module", required=True)
+    tag.add_argument("--sha", required=True, help="the full commit SHA that was built")
+    tag.add_argument("--env", help="the environment (needed when the module has several)")
+    tag.add_argument("--branch", help="the branch that was built (default: the environment's)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments
+    try:
+        args = build_parser().parse_args(arguments)
+        verb = importlib.import_module(f"shipspec.cli.{args.verb}")
+        output: str = verb.run(args)
+    except ShipspecError as err:
+        if debug:
+            raise
+        sys.stderr.write(f"{err}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("shipspec: interrupted\n")
+        return 130
+    except Exception as err:  # a bug of ours: say so briefly, the traceback is for --debug
+        if debug:
+            raise
+        sys.stderr.write(f"shipspec: internal error: {type(err).__name__}: {err}\n"
+                         "  run again with --debug for a traceback, and please report it\n")
+        return 2
+    sys.stdout.write(output)
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,12 @@
+"""`shipspec schema`: the JSON Schema of shipspec.yaml, for editors and other tools."""
+
+from __future__ import annotations
+
+import argparse
+
+from shipspec.emit import to_json
+from shipspec.schema import SPEC_SCHEMA
+
+
+def run(args: argparse.Namespace) -> str:
+    return to_json(SPEC_SCHEMA)

@@ -1,0 +1,69 @@
+"""The error family: every failure a user can act on is one of these.
+
+The CLI turns them into a message on stderr and an exit code (see `cli/main.py`);
+nothing else in shipspec prints errors or chooses exit codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+
+class Location(NamedTuple):
+    """A place in a file, 1-based like every editor shows it."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class Problem(NamedTuple):
+    """One thing wrong with the input: where, which field, what, and how to fix it."""
+
+    location: Location | None
+    path: str  # dotted field path such as "modules.core.dockerfile"; "" for the whole file
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        field = f"{self.path}: " if self.path else ""
+        text = f"{where}error: {field}{self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ShipspecError(Exception):
+    """Base of every error shipspec reports to its user instead of a traceback."""
+
+    exit_code = 2
+
+
+class SpecError(ShipspecError):
+    """The input is wrong (spec, flags, files it names): exit 1 with every problem found."""
+
+    exit_code = 1
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(
+            set(problems),  # a template shared by many modules fails once, not once per module
+            key=lambda p: (p.location or Location("", 0, 0), p.path, p.message),
+        )
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def single(
+        cls, message: str, *, location: Location | None = None, path: str = "", hint: str = ""
+    ) -> SpecError:
+        return cls([Problem(location, path, message, hint)])
+
+
+class RuntimeFailure(ShipspecError):
+    """The input was fine but the world was not (git, network, file system): exit 2."""
+
+    exit_code = 2

@@ -1,0 +1,45 @@
+"""The renderers: one module per target, each exposing `render(spec, options) -> list[Rendered]`.
+
+A renderer is pure: a resolved Spec in, plain dicts out; no files, clock or environment.
+The registry maps target names to modules, imported only when their target is asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+from shipspec.errors import SpecError
+from shipspec.spec import Spec
+
+# target name → module path; a target appears here once its renderer exists.
+RENDERERS: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    environment: str | None = None  # None: every environment
+    modules: tuple[str, ...] = ()  # empty: every enabled module
+
+
+class Rendered(NamedTuple):
+    """One output document and the file it belongs in under `generate --output-dir`."""
+
+    path: str  # relative, such as pipeline-astrago.yaml or .github/workflows/backend.yaml
+    document: dict[str, Any]
+
+
+class Renderer(Protocol):
+    def render(self, spec: Spec, options: RenderOptions) -> list[Rendered]: ...
+
+
+def renderer(target: str) -> Renderer:
+    if target not in RENDERERS:
+        available = ", ".join(RENDERERS) or "none yet"
+        raise SpecError.single(
+            f"the target '{target}' is not available in this version of shipspec",
+            hint=f"available targets: {available}",
+        )
+    module: Renderer = importlib.import_module(RENDERERS[target])
+    return module

@@ -1,0 +1,354 @@
+"""From shipspec.yaml to a resolved `Spec`: find, load, check, fill defaults, cross-check.
+
+Every default and every derived name is decided here and nowhere else. Problems are
+collected, not raised one by one, so a user fixes a whole file in one round.
+
+Seed A's module entry (`gitBranch`, `moduleName`, `kustomize`, `dockerfileName`, `pvc`) is
+read as a synonym of the native fields: `moduleName` is the image, `dockerfileName` the
+Dockerfile, and `kustomize` a deployment to the environment named by `kustomize.branch`
+(seed A's deployment-repository branch, e.g. `dev`), triggered by pushes to `gitBranch`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from . import templates
+from .check import check
+from .errors import Location, Problem, SpecError
+from .loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
+from .paths import escapes_through_symlink, inside, relative_path_problem, repository_root
+from .schema import DNS_LABEL, SPEC_SCHEMA
+from .spec import (
+    CI,
+    Claims,
+    Deploy,
+    Deployment,
+    Environment,
+    HelmValuesTarget,
+    KustomizeTarget,
+    Module,
+    Registry,
+    Source,
+    Spec,
+    Target,
+    Template,
+)
+
+SPEC_FILE_NAME = "shipspec.yaml"
+
+DEFAULT_TAG = "{{ module }}-{{ env }}-{{ sha8 }}"
+DEFAULT_COMMIT_MESSAGE = "deploy({{ env }}): {{ changes }}"
+# Generated object names are <project>-<module>-<suffix>; Kubernetes allows 63 characters
+# in a label value and in a Service name (an EventListener's Service is el-<name>), and our
+# longest suffix is 10 characters, so the prefix may use the rest.
+MAX_RESOURCE_PREFIX = 63 - len("-workspace")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SAMPLE_SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def find_spec(path: str) -> str:
+    """The spec file named by PATH: the file itself or `shipspec.yaml` in a directory."""
+    candidate = os.path.join(path, SPEC_FILE_NAME) if os.path.isdir(path) else path
+    if not os.path.isfile(candidate):
+        where = "this directory" if path in (".", "") else f"'{path}'"
+        raise SpecError.single(
+            f"no {SPEC_FILE_NAME} found in {where}",
+            hint="run shipspec in the directory that holds shipspec.yaml, or name it",
+        )
+    return candidate
+
+
+def load_spec(path: str, limits: Limits = DEFAULT_LIMITS) -> Spec:
+    """Find, load, check and resolve the spec named by PATH (a file or a directory)."""
+    spec_file = find_spec(path)
+    display = os.path.normpath(spec_file)
+    root = repository_root(os.path.dirname(os.path.abspath(spec_file)))
+    if not inside(root, spec_file):
+        raise SpecError.single(
+            "the spec is a link to a file outside its repository",
+            location=Location(display, 1, 1),
+            hint="keep shipspec.yaml a regular file inside the repository",
+        )
+    document = load_file(spec_file, display, limits)
+    problems = check(document, SPEC_SCHEMA)
+    if problems:
+        raise SpecError(problems)
+    return _Resolver(document, root).spec()
+
+
+class _Resolver:
+    def __init__(self, document: Document, root: str) -> None:
+        self.document = document
+        self.data: dict[str, Any] = document.data
+        self.root = root
+        self.problems: list[Problem] = []
+
+    def problem(self, path: FieldPath, message: str, hint: str = "", *, key: bool = False) -> None:
+        location = self.document.locate(path, key=key)
+        self.problems.append(Problem(location, dotted(path), message, hint))
+
+    def template(self, path: FieldPath, default: str) -> Template:
+        text = _get(self.data, path, default)
+        return Template(text, self.document.locate(path), dotted(path))
+
+    def spec(self) -> Spec:
+        data = self.data
+        project: str = data["project"]
+        ci = self.ci()
+        source = self.source(ci)
+        deploy = self.deploy()
+        environments = self.environments(deploy)
+        modules = tuple(
+            self.module(name, project, source, environments, ci)
+            for name in data["modules"]
+        )
+        if self.problems:
+            raise SpecError(self.problems)
+        return Spec(
+            file=self.document.file,
+            root=self.root,
+            project=project,
+            namespace=data.get("namespace"),
+            source=source,
+            registry=Registry(url=data["registry"]["url"].rstrip("/"),
+                              push_secret=data["registry"].get("pushSecret")),
+            deploy=deploy,
+            ci=ci,
+            environments=environments,
+            modules=modules,
+        )
+
+    def ci(self) -> CI:
+        ci: dict[str, Any] = self.data.get("ci", {})
+        return CI(
+            engine=ci.get("engine", "tekton"),
+            builder=ci.get("builder", "buildah"),
+            build=ci.get("build", "none"),
+            storage_class=ci.get("storageClass"),
+            workspace_size=ci.get("workspaceSize", "5Gi"),
+            cache_size=ci.get("cacheSize", "10Gi"),
+            keep_runs=ci.get("keepRuns", 5),
+        )
+
+    def source(self, ci: CI) -> Source:
+        source: dict[str, Any] = self.data.get("source", {})
+        if ci.engine == "tekton" and "webhookSecret" not in source:
+            self.problem(
+                ("source",) if "source" in self.data else (),
+                "Tekton triggers need source.webhookSecret: webhooks are always validated",
+                "name the Secret that holds the webhook secret, e.g. webhookSecret: github-webhook",
+            )
+        return Source(
+            url=source.get("url"),
+            provider=source.get("provider", "github"),
+            webhook_secret=source.get("webhookSecret"),
+            webhook_secret_key=source.get("webhookSecretKey", "secret"),
+        )
+
+    def deploy(self) -> Deploy:
+        deploy: dict[str, Any] = self.data.get("deploy", {})
+        message = self.template(("deploy", "commitMessage"), DEFAULT_COMMIT_MESSAGE)
+        sample = {"env": "stage", "changes": "core=core-stage-01234567", "modules": "core",
+                  "project": self.data["project"], "date": "20260101"}
+        self.check_template(message, {k: sample[k] for k in templates.COMMIT_MESSAGE_VARIABLES})
+        return Deploy(
+            url=deploy.get("url"),
+            branch=self.deploy_default("branch", "main"),
+            credentials_secret=deploy.get("credentialsSecret"),
+            token_env=deploy.get("tokenEnv", "DEPLOY_TOKEN"),
+            commit_message=message,
+            author_name=deploy.get("authorName", "shipspec-bot"),
+            author_email=deploy.get("authorEmail", "shipspec-bot@localhost"),
+        )
+
+    def environments(self, deploy: Deploy) -> tuple[Environment, ...]:
+        result = []
+        for name, env in self.data.get("environments", {}).items():
+            path: FieldPath = ("environments", name)
+            values_file = env.get("values")
+            if values_file is not None:
+                self.check_path((*path, "values"), values_file, local=False)
+            result.append(Environment(
+                name=name,
+                branch=env["branch"],
+                tag=self.template((*path, "tag"), DEFAULT_TAG),
+                values_file=values_file,
+                deploy_branch=env.get("deployBranch", deploy.branch),
+            ))
+        return tuple(result)
+
+    def module(
+        self, name: str, project: str, source: Source,
+        environments: tuple[Environment, ...], ci: CI,
+    ) -> Module:
+        entry: dict[str, Any] = self.data["modules"][name]
+        path: FieldPath = ("modules", name)
+        prefix = f"{project}-{name}"
+        if len(prefix) > MAX_RESOURCE_PREFIX:
+            self.problem(
+                path,
+                f"'{prefix}' (project-module) is longer than {MAX_RESOURCE_PREFIX} characters",
+                "generated Kubernetes names must fit in 63 characters; shorten the module name",
+                key=True,
+            )
+        for native, seed_a in (("image", "moduleName"), ("dockerfile", "dockerfileName")):
+            if native in entry and seed_a in entry:
+                self.problem((*path, seed_a), f"'{seed_a}' and '{native}' say the same thing",
+                             "keep one of them", key=True)
+        repo = entry.get("repo", source.url)
+        if repo is None:
+            self.problem(path, "the module has no repository",
+                         "set source.url, or repo on the module", key=True)
+        for field in ("context", "dockerfile", "dockerfileName"):
+            if field in entry:
+                self.check_path((*path, field), entry[field], local=True)
+        for index, module_path in enumerate(entry.get("paths", [])):
+            self.check_path((*path, "paths", index), module_path, local=True)
+        image = self.image(entry.get("image", entry.get("moduleName", name)))
+        pvc: dict[str, str] = entry.get("pvc", {})
+        return Module(
+            name=name,
+            enabled=entry.get("enabled", True),
+            repo=repo or "",
+            paths=tuple(entry.get("paths", ())),
+            context=entry.get("context", "."),
+            dockerfile=entry.get("dockerfile", entry.get("dockerfileName", "Dockerfile")),
+            image=image,
+            build=entry.get("build", ci.build),
+            claims=Claims(
+                workspace=pvc.get("workspace", f"{prefix}-workspace"),
+                cache=pvc.get("cache", f"{prefix}-cache"),
+            ),
+            resource_prefix=prefix,
+            deployments=self.deployments(name, entry, image, environments),
+        )
+
+    def image(self, name: str) -> str:
+        """A full image repository: `name` as it is when it names a registry host."""
+        first = name.split("/", 1)[0]
+        if "/" in name and ("." in first or ":" in first or first == "localhost"):
+            return name
+        return f"{self.data['registry']['url'].rstrip('/')}/{name}"
+
+    def deployments(
+        self, name: str, entry: dict[str, Any], image: str,
+        environments: tuple[Environment, ...],
+    ) -> tuple[Deployment, ...]:
+        path: FieldPath = ("modules", name)
+        declared = {env.name: env for env in environments}
+        kustomize: dict[str, Any] | None = entry.get("kustomize")
+        if kustomize is not None:
+            self.check_path((*path, "kustomize", "directory"), kustomize["directory"], local=False)
+            deploy_branch = kustomize.get("branch", self.deploy_default("branch", "main"))
+            env_names = [deploy_branch]
+            if deploy_branch not in declared and not re.match(DNS_LABEL, deploy_branch):
+                self.problem((*path, "kustomize", "branch"),
+                             f"'{deploy_branch}' names this module's environment but is not a "
+                             "valid name", "declare the environment under environments")
+        else:
+            env_names = entry.get("environments", list(declared))
+            for index, env_name in enumerate(env_names):
+                if env_name not in declared:
+                    self.problem((*path, "environments", index),
+                                 f"unknown environment '{env_name}'",
+                                 f"declared environments: {', '.join(declared) or 'none'}")
+            env_names = [env_name for env_name in env_names if env_name in declared]
+        if "gitBranch" in entry and len(env_names) > 1:
+            self.problem((*path, "gitBranch"),
+                         "gitBranch is ambiguous for a module deployed to several environments",
+                         f"list one environment in modules.{name}.environments", key=True)
+        result = []
+        for env_name in env_names:
+            env = declared.get(env_name)
+            trigger = entry.get("gitBranch") or (env.branch if env else None)
+            if trigger is None:
+                self.problem(path, f"no branch deploys this module to '{env_name}'",
+                             f"set gitBranch, or declare environments.{env_name}.branch", key=True)
+                continue
+            tag = env.tag if env else Template(DEFAULT_TAG, self.document.locate(path),
+                                               dotted(path))
+            self.check_tag(tag, name, env_name, trigger)
+            result.append(Deployment(
+                environment=env_name,
+                trigger_branch=trigger,
+                tag=tag,
+                deploy_branch=(kustomize or {}).get("branch") or (
+                    env.deploy_branch if env else self.deploy_default("branch", "main")),
+                targets=self.targets(path, entry, image, env_name, env),
+            ))
+        return tuple(result)
+
+    def targets(
+        self, path: FieldPath, entry: dict[str, Any], image: str, env_name: str,
+        env: Environment | None,
+    ) -> tuple[Target, ...]:
+        targets: list[Target] = []
+        kustomize = entry.get("kustomize")
+        if kustomize is not None:
+            targets.append(
+                KustomizeTarget(kustomize["directory"], image, kustomize.get("deploymentName"))
+            )
+        if "values" in entry:
+            if env is None or env.values_file is None:
+                self.problem((*path, "values"),
+                             f"environment '{env_name}' has no values file for this key",
+                             f"set environments.{env_name}.values", key=True)
+            else:
+                key = entry["values"]
+                tag_key = self.deploy_default("tagKey", "imageTag")
+                repository_key = self.deploy_default("repositoryKey", "repository")
+                targets.append(HelmValuesTarget(
+                    env.values_file, f"{key}.{tag_key}", f"{key}.{repository_key}"
+                ))
+        return tuple(targets)
+
+    def deploy_default(self, field: str, default: str) -> str:
+        value: str = self.data.get("deploy", {}).get(field, default)
+        return value
+
+    def check_tag(self, tag: Template, module: str, env: str, branch: str) -> None:
+        sample = {"module": module, "env": env, "sha": _SAMPLE_SHA, "sha8": _SAMPLE_SHA[:8],
+                  "branch": branch, "project": self.data["project"], "date": "20260101"}
+        if self.check_template(tag, sample):
+            return
+        rendered = templates.render(tag, sample)
+        if not _IMAGE_TAG.match(rendered):
+            self.problems.append(Problem(
+                tag.location, tag.path,
+                f"renders '{rendered}' for module {module}, which is not a valid image tag",
+                "a tag has at most 128 letters, digits, '_', '.' and '-'; "
+                "for branch names use {{ branch | replace('/', '-') }}",
+            ))
+
+    def check_template(self, template: Template, sample: dict[str, str]) -> bool:
+        """Report a template that cannot render; True when it was reported."""
+        reason = templates.check(template, sample)
+        if reason:
+            self.problems.append(Problem(template.location, template.path, reason))
+        return reason is not None
+
+    def check_path(self, path: FieldPath, value: str, *, local: bool) -> None:
+        """A path must be relative and stay inside its repository.
+
+        `local` paths belong to the repository holding the spec, so a symlink there that
+        leads outside is caught too; deployment-repository paths are checked by `bump`.
+        """
+        reason = relative_path_problem(value)
+        if reason is None and local and escapes_through_symlink(self.root, value):
+            reason = "is a symbolic link that leads outside the repository"
+        if reason:
+            self.problem(path, f"'{value}' {reason}",
+                         "give a path relative to the repository root, such as src/Dockerfile")
+
+
+def _get(data: dict[str, Any], path: FieldPath, default: str) -> str:
+    value: Any = data
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return default
+        value = value[part]
+    return str(value)
+

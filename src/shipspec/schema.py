@@ -1,0 +1,232 @@
+"""The JSON Schema of shipspec.yaml: what `shipspec schema` prints and what `check.py` enforces.
+
+One description serves both, so editor completion (yaml-language-server) and shipspec's own
+validation can never disagree. Draft-07, because editors support it best. `x-hint` is our
+own keyword: the hint printed when a value fails that part of the schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# A DNS-1123 label: what Kubernetes accepts as the name of most objects.
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# A Kubernetes resource quantity such as 5Gi or 500M.
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+# A git ref name as `git check-ref-format --branch` accepts it, minus the rarer corners.
+BRANCH = r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[^\x00-\x20~^:?*\[\\\x7f]+$"
+# A dotted key path into a values file: astrago.core
+VALUES_KEY = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
+GIT_URL = r"^(https://|http://|ssh://|file://|git@)[^\s]+$"
+
+NAME_HINT = "use lower-case letters, digits and '-', starting and ending with a letter or digit"
+
+
+def _string(description: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "description": description, **extra}
+
+
+def _path(description: str) -> dict[str, Any]:
+    return _string(description, **{"x-path": True})
+
+
+def _object(
+    description: str, properties: dict[str, Any], required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _git_url(description: str) -> dict[str, Any]:
+    return _string(
+        description,
+        pattern=GIT_URL,
+        **{"x-hint": "give a clone URL such as https://github.com/org/repo.git"},
+    )
+
+
+def _branch(description: str) -> dict[str, Any]:
+    return _string(
+        description, pattern=BRANCH, **{"x-hint": "give a valid git branch name such as main"}
+    )
+
+
+_TEMPLATE_NOTE = "Jinja2 (sandboxed) when it contains '{{'"
+
+_MODULE = _object(
+    "One service: where its source is, how its image is built, where its tag is deployed.",
+    {
+        "enabled": {
+            "type": "boolean",
+            "default": True,
+            "description": "false keeps the module in the file but renders it nowhere",
+        },
+        "repo": _git_url("The module's source repository (default: source.url)."),
+        "paths": {
+            "type": "array",
+            "description": "Mono repo: only changes below these paths build this module.",
+            "items": _path("A path relative to the repository root, such as core/"),
+        },
+        "context": _path("The image build context, relative to the repository root (default .)"),
+        "dockerfile": _path("The Dockerfile, relative to the repository root (default Dockerfile)"),
+        "image": _string(
+            "Image name under registry.url, or a full image reference (default: module name)."
+        ),
+        "values": _string(
+            "Dotted key of this module in the environment's values file, such as astrago.core.",
+            pattern=VALUES_KEY,
+            **{"x-hint": "write keys separated by dots, such as astrago.core"},
+        ),
+        "build": {
+            "enum": ["none", "gradle", "maven", "npm"],
+            "description": "Pre-build step with a per-module cache (default: ci.build).",
+        },
+        "environments": {
+            "type": "array",
+            "description": "The environments this module deploys to (default: all of them).",
+            "items": _string("An environment name from environments"),
+        },
+        # Seed A's module entry, accepted verbatim.
+        "gitBranch": _branch("Pushes to this branch build and deploy this module (seed A)."),
+        "moduleName": _string("The image name (seed A's name for `image`)."),
+        "dockerfileName": _path("The Dockerfile (seed A's name for `dockerfile`)."),
+        "kustomize": _object(
+            "A kustomize overlay in the deployment repository that receives the new tag.",
+            {
+                "branch": _branch("Branch of the deployment repository; names the environment."),
+                "directory": _path("The overlay directory in the deployment repository."),
+                "deploymentName": _string("Name of the Deployment the overlay produces."),
+            },
+            required=("directory",),
+        ),
+        "pvc": _object(
+            "Names of the module's PersistentVolumeClaims (seed A).",
+            {
+                "workspace": _string("Workspace claim name", pattern=DNS_LABEL),
+                "cache": _string("Cache claim name", pattern=DNS_LABEL),
+            },
+        ),
+    },
+)
+
+SPEC_SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "shipspec.yaml",
+    "description": "One file that declares a team's modules and how they ship.",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["project", "registry", "modules"],
+    "properties": {
+        "project": _string(
+            "Prefix of every generated name.",
+            pattern=DNS_LABEL,
+            maxLength=40,
+            **{"x-hint": NAME_HINT},
+        ),
+        "namespace": _string(
+            "Namespace of the CI objects (default: the one they are applied to).",
+            pattern=DNS_LABEL,
+            maxLength=63,
+            **{"x-hint": NAME_HINT},
+        ),
+        "source": _object(
+            "The default source repository of the modules.",
+            {
+                "url": _git_url("Clone URL of the application repository."),
+                "provider": {"enum": ["github"], "default": "github"},
+                "webhookSecret": _string(
+                    "Name of the Secret holding the webhook secret; validation is never off.",
+                    pattern=DNS_LABEL,
+                ),
+                "webhookSecretKey": _string("Key in that Secret (default: secret)."),
+            },
+        ),
+        "registry": _object(
+            "Where images are pushed.",
+            {
+                "url": _string("Registry and namespace, such as ghcr.io/xiilab."),
+                "pushSecret": _string(
+                    "Name of a dockerconfigjson Secret allowed to push (Tekton).",
+                    pattern=DNS_LABEL,
+                ),
+            },
+            required=("url",),
+        ),
+        "deploy": _object(
+            "The GitOps repository that receives new tags.",
+            {
+                "url": _git_url("Clone URL of the deployment repository."),
+                "branch": _branch("Branch to commit to (default: main)."),
+                "credentialsSecret": _string(
+                    "Name of the Secret with the push token (Tekton).", pattern=DNS_LABEL
+                ),
+                "tokenEnv": _string(
+                    "Environment variable holding the push token (default: DEPLOY_TOKEN).",
+                    pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                ),
+                "commitMessage": _string(f"Commit message; {_TEMPLATE_NOTE}.", maxLength=1000),
+                "authorName": _string("Commit author name (default: shipspec-bot)."),
+                "authorEmail": _string("Commit author e-mail (default: shipspec-bot@localhost)."),
+                "tagKey": _string("Key of the tag in a module's values (default: imageTag)."),
+                "repositoryKey": _string(
+                    "Key of the image repository in a module's values (default: repository)."
+                ),
+            },
+            required=("url",),
+        ),
+        "ci": _object(
+            "How CI runs.",
+            {
+                "engine": {"enum": ["tekton", "github-actions"], "default": "tekton"},
+                "builder": {"enum": ["kaniko", "buildah"], "default": "buildah"},
+                "build": {"enum": ["none", "gradle", "maven", "npm"], "default": "none"},
+                "storageClass": _string("StorageClass of the claims (default: the cluster's)."),
+                "workspaceSize": _string(
+                    "Size of each workspace claim.",
+                    pattern=QUANTITY,
+                    **{"x-hint": "write a Kubernetes quantity such as 5Gi"},
+                ),
+                "cacheSize": _string(
+                    "Size of each cache claim.",
+                    pattern=QUANTITY,
+                    **{"x-hint": "write a Kubernetes quantity such as 10Gi"},
+                ),
+                "keepRuns": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 1000,
+                    "description": "PipelineRuns kept per module by the cleanup (default 5).",
+                },
+            },
+        ),
+        "environments": {
+            "type": "object",
+            "description": "Deployment environments, each fed by one branch.",
+            "propertyNames": {"pattern": DNS_LABEL, "x-hint": NAME_HINT},
+            "additionalProperties": _object(
+                "One environment.",
+                {
+                    "branch": _branch("Pushes to this branch deploy to this environment."),
+                    "tag": _string(f"Image tag; {_TEMPLATE_NOTE}.", maxLength=1000),
+                    "values": _path("The values file in the deployment repository."),
+                    "deployBranch": _branch("Branch of the deployment repository to commit to."),
+                },
+                required=("branch",),
+            ),
+        },
+        "modules": {
+            "type": "object",
+            "description": "The services, by name.",
+            "minProperties": 1,
+            "propertyNames": {"pattern": DNS_LABEL, "x-hint": NAME_HINT},
+            "additionalProperties": _MODULE,
+        },
+    },
+}

@@ -1,0 +1,169 @@
+"""The typed, resolved spec: every default filled in and every name computed, once.
+
+`resolve.py` builds it from a checked document; renderers, `tag` and `bump` only read it,
+so none of them ever computes a fallback of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .errors import Location, SpecError
+
+Builder = Literal["kaniko", "buildah"]
+BuildTool = Literal["none", "gradle", "maven", "npm"]
+Engine = Literal["tekton", "github-actions"]
+
+
+@dataclass(frozen=True)
+class Template:
+    """A user-written string; rendered through the sandbox only when it contains '{{'."""
+
+    text: str
+    location: Location
+    path: str  # the dotted field path it came from, for errors at render time
+
+
+@dataclass(frozen=True)
+class HelmValuesTarget:
+    """A helm / helmfile values file: the tag (and image repository) at dotted keys."""
+
+    file: str
+    tag_key: str  # astrago.core.imageTag
+    repository_key: str  # astrago.core.repository
+
+
+@dataclass(frozen=True)
+class KustomizeTarget:
+    """A kustomize overlay whose `images:` entry for the module's image gets the new tag."""
+
+    directory: str
+    image: str  # the image name the entry matches: the module's image repository
+    deployment_name: str | None
+
+
+Target = HelmValuesTarget | KustomizeTarget
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where a module's image goes in one environment, and which pushes send it there."""
+
+    environment: str
+    trigger_branch: str  # a push to this branch of the module's repo builds and deploys
+    tag: Template
+    deploy_branch: str
+    targets: tuple[Target, ...]
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The module's PersistentVolumeClaims: its own, because they are ReadWriteOnce."""
+
+    workspace: str
+    cache: str
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str
+    enabled: bool
+    repo: str
+    paths: tuple[str, ...]  # empty: every change in the repo builds the module
+    context: str
+    dockerfile: str
+    image: str  # full image repository, such as ghcr.io/xiilab/astrago-backend
+    build: BuildTool
+    claims: Claims
+    resource_prefix: str  # <project>-<module>: the start of every per-module object name
+    deployments: tuple[Deployment, ...]
+
+    def deployment(self, environment: str | None) -> Deployment:
+        """The deployment to `environment`; None picks the only one there is."""
+        names = [d.environment for d in self.deployments]
+        if environment is None and len(names) == 1:
+            return self.deployments[0]
+        for deployment in self.deployments:
+            if deployment.environment == environment:
+                return deployment
+        raise SpecError.single(
+            f"module '{self.name}' is deployed to {', '.join(names) or 'no environment'}"
+            + ("; choose one with --env" if environment is None else f", not to '{environment}'")
+        )
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    branch: str
+    tag: Template
+    values_file: str | None
+    deploy_branch: str
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str | None
+    provider: Literal["github"]
+    webhook_secret: str | None
+    webhook_secret_key: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    url: str
+    push_secret: str | None
+
+
+@dataclass(frozen=True)
+class Deploy:
+    url: str | None
+    branch: str
+    credentials_secret: str | None
+    token_env: str
+    commit_message: Template
+    author_name: str
+    author_email: str
+
+
+@dataclass(frozen=True)
+class CI:
+    engine: Engine
+    builder: Builder
+    build: BuildTool
+    storage_class: str | None
+    workspace_size: str
+    cache_size: str
+    keep_runs: int
+
+
+@dataclass(frozen=True)
+class Spec:
+    file: str  # as errors name it
+    root: str  # the repository root every local path must stay inside
+    project: str
+    namespace: str | None
+    source: Source
+    registry: Registry
+    deploy: Deploy
+    ci: CI
+    environments: tuple[Environment, ...]
+    modules: tuple[Module, ...]  # in file order, disabled ones included
+
+    @property
+    def enabled_modules(self) -> tuple[Module, ...]:
+        return tuple(m for m in self.modules if m.enabled)
+
+    def module(self, name: str) -> Module:
+        for module in self.modules:
+            if module.name == name:
+                return module
+        raise SpecError.single(f"no module named '{name}' in {self.file}",
+                               hint="modules: " + ", ".join(m.name for m in self.modules))
+
+    @property
+    def environment_names(self) -> tuple[str, ...]:
+        """Every environment some module deploys to, declared or implied by seed A entries."""
+        names = dict.fromkeys(d.environment for m in self.modules for d in m.deployments)
+        return tuple(names)
