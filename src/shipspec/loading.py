@@ -256,12 +256,14 @@ class _Constructor:
         scalar = yaml.ScalarNode(tag, node.value, style=node.style)
         try:
             value = self._scalars.construct_object(scalar)
-        except (ValueError, yaml.YAMLError):
+        except Exception:
+            # PyYAML's scalar constructors trust that the resolver's pattern matched; an
+            # explicit tag (`!!int ''`) skips it, and they fail with IndexError, ValueError...
             kind = tag.rsplit(":", 1)[-1]
             raise self.error(
                 node,
-                f"'{node.value}' looks like a {kind} but is not a valid one",
-                "quote it to keep it as text",
+                f"'{node.value}' is not a valid {kind}, as its tag !!{kind} says it is",
+                "remove the tag, or correct the value",
             ) from None
         return value
 

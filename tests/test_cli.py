@@ -1,0 +1,191 @@
+"""The command line contract: outputs, exit codes, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, REPO, assert_golden, run_process
+
+from shipspec import render
+from shipspec.render import Rendered
+from shipspec.schema import SPEC_SCHEMA
+
+SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+
+
+def test_validate_prints_a_one_line_summary(cli) -> None:
+    result = cli("validate", str(EXAMPLES / "astrago"))
+    assert result.code == 0
+    assert result.out == (
+        f"{EXAMPLES / 'astrago' / 'shipspec.yaml'}: valid: 4 modules (4 enabled), "
+        "environments: stage\n")
+
+
+def test_validate_accepts_the_spec_file_itself(cli) -> None:
+    result = cli("validate", str(EXAMPLES / "gointern-backend" / "shipspec.yaml"))
+    assert result.code == 0
+    assert result.out.endswith(": valid: 4 modules (3 enabled), environments: dev\n")
+
+
+def test_validate_reports_errors_on_stderr_with_exit_1(cli, repo: Path) -> None:
+    (repo / "shipspec.yaml").write_text("project: x\nregistry: {url: r}\nmodules: {a: {imag: b}}\n")
+    result = cli("validate", str(repo))
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err == (
+        f"{repo / 'shipspec.yaml'}:3:15: error: modules.a.imag: unknown field 'imag'\n"
+        "  hint: did you mean 'image'?\n")
+
+
+def test_schema_is_json_and_matches_the_committed_copy(cli) -> None:
+    result = cli("schema")
+    assert json.loads(result.out) == SPEC_SCHEMA
+    # editors read the committed copy (the examples' yaml-language-server line)
+    assert_golden(REPO / "schema" / "shipspec.schema.json", result.out)
+
+
+def test_schema_validates_the_examples_with_a_real_json_schema_validator() -> None:
+    import jsonschema
+    import yaml
+
+    for name in ("astrago", "gointern-backend"):
+        document = yaml.safe_load((EXAMPLES / name / "shipspec.yaml").read_text())
+        jsonschema.Draft7Validator(SPEC_SCHEMA).validate(document)
+
+
+def test_tag_renders_the_environment_template(cli) -> None:
+    result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", SHA)
+    assert (result.code, result.out) == (0, "core-stage-a1b2c3d4\n")
+    frontend = cli("tag", str(EXAMPLES / "astrago"), "--module", "frontend", "--sha", SHA,
+                   "--env", "stage")
+    assert frontend.out == "frontend-stage-a1b2c3d4\n"
+
+
+def test_tag_refuses_a_sha_that_is_not_hex(cli) -> None:
+    result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", "main;rm -rf /")
+    assert result.code == 1
+    assert result.err == (
+        "error: 'main;rm -rf /' is not a commit SHA\n"
+        "  hint: give the full hexadecimal commit id, e.g. from git rev-parse HEAD\n")
+
+
+def test_tag_names_the_modules_when_one_is_unknown(cli) -> None:
+    result = cli("tag", str(EXAMPLES / "astrago"), "--module", "cor", "--sha", SHA)
+    assert result.code == 1
+    assert result.err.endswith("error: no module named 'cor' in "
+                               f"{EXAMPLES / 'astrago' / 'shipspec.yaml'}\n"
+                               "  hint: modules: core, batch, monitor, frontend\n")
+
+
+def test_tag_for_an_environment_the_module_does_not_deploy_to(cli) -> None:
+    result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", SHA,
+                 "--env", "prod")
+    assert result.code == 1
+    assert result.err == "error: module 'core' is deployed to stage, not to 'prod'\n"
+
+
+def test_bad_flag_is_a_user_error(cli) -> None:
+    result = cli("generate", "--target", "helm")
+    assert result.code == 1
+    assert result.out == ""
+    assert "error: argument --target: invalid choice: 'helm'" in result.err
+    assert "hint: see 'shipspec generate --help'" in result.err
+
+
+def test_generate_says_when_a_target_is_not_available(cli) -> None:
+    result = cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions")
+    assert result.code == 1
+    assert result.out == ""
+    assert result.err.startswith(
+        "error: the target 'github-actions' is not available in this version of shipspec\n")
+
+
+@pytest.fixture
+def fake_renderer(monkeypatch: pytest.MonkeyPatch):
+    """Register a renderer for the generate command's own behaviour (output, formats)."""
+    module = types.ModuleType("shipspec_test_renderer")
+
+    def render_spec(spec, options):
+        names = options.modules or tuple(m.name for m in spec.enabled_modules)
+        return [Rendered(f"{name}.yaml", {"apiVersion": "v1", "kind": "ConfigMap",
+                                          "metadata": {"name": name},
+                                          "data": {"version": "0012"}})
+                for name in names]
+
+    module.render = render_spec  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "shipspec_test_renderer", module)
+    monkeypatch.setitem(render.RENDERERS, "values", "shipspec_test_renderer")
+
+
+def test_generate_writes_one_yaml_stream(cli, fake_renderer) -> None:
+    result = cli("generate", str(EXAMPLES / "gointern-backend"), "--target", "values",
+                 "--module", "aify")
+    assert result.code == 0
+    assert result.out == ("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aify\n"
+                          "data:\n  version: '0012'\n")
+
+
+def test_generate_json_is_a_list(cli, fake_renderer) -> None:
+    result = cli("generate", str(EXAMPLES / "gointern-backend"), "--target", "values",
+                 "--format", "json")
+    assert [item["metadata"]["name"] for item in json.loads(result.out)["items"]] == [
+        "system", "portal", "aify"]
+
+
+def test_generate_output_dir_writes_files(cli, fake_renderer, tmp_path: Path) -> None:
+    result = cli("generate", str(EXAMPLES / "gointern-backend"), "--target", "values",
+                 "--output-dir", str(tmp_path / "out"))
+    assert result.code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "aify.yaml", "portal.yaml", "system.yaml"]
+    assert result.out == "".join(f"wrote {tmp_path / 'out' / n}.yaml\n"
+                                 for n in ("system", "portal", "aify"))
+
+
+def test_generate_refuses_a_disabled_module(cli, fake_renderer) -> None:
+    result = cli("generate", str(EXAMPLES / "gointern-backend"), "--target", "values",
+                 "--module", "new-module")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == ("error: module 'new-module' is disabled (enabled: false)\n"
+                          "  hint: enable it in the spec to render it\n")
+
+
+def test_generate_refuses_an_unknown_environment(cli, fake_renderer) -> None:
+    result = cli("generate", str(EXAMPLES / "astrago"), "--target", "values", "--env", "prod")
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith("error: no environment named 'prod' in ")
+
+
+def test_generate_with_nothing_to_render_fails_instead_of_printing_nothing(
+        cli, fake_renderer, repo: Path) -> None:
+    (repo / "shipspec.yaml").write_text(
+        "project: x\nregistry: {url: r}\nci: {engine: github-actions}\n"
+        "modules: {a: {enabled: false, repo: 'https://github.com/o/a.git'}}\n")
+    result = cli("generate", str(repo), "--target", "values")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"error: the target 'values' renders nothing for {repo / 'shipspec.yaml'}\n"
+        "  hint: enable a module, or check --env and --module\n")
+
+
+def test_errors_never_show_a_traceback_in_a_real_process(repo: Path) -> None:
+    (repo / "shipspec.yaml").write_text("project: [\n")
+    result = run_process("validate", str(repo))
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    assert result.err.startswith(f"{repo / 'shipspec.yaml'}:2:1: error: invalid YAML:")
+
+
+def test_debug_shows_the_traceback(repo: Path) -> None:
+    (repo / "shipspec.yaml").write_text("project: [\n")
+    result = run_process("validate", str(repo), "--debug")
+    assert result.code == 1
+    assert "Traceback" in result.err
+
+
+def test_console_script_and_module_agree() -> None:
+    assert run_process("--version").out == "shipspec 0.1.0\n"

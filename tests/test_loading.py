@@ -1,0 +1,126 @@
+"""Loading YAML safely: limits, duplicate keys, tags, positions."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipspec.errors import SpecError
+from shipspec.loading import DEFAULT_LIMITS, Limits, load_bytes
+
+
+def error_of(text: str | bytes, limits: Limits = DEFAULT_LIMITS) -> str:
+    raw = text.encode() if isinstance(text, str) else text
+    with pytest.raises(SpecError) as caught:
+        load_bytes(raw, "shipspec.yaml", limits)
+    return str(caught.value)
+
+
+def test_values_keep_the_position_of_their_keys_and_values() -> None:
+    document = load_bytes(b"modules:\n  core:\n    paths: [a/, b/]\n", "f.yaml")
+    assert document.data == {"modules": {"core": {"paths": ["a/", "b/"]}}}
+    assert tuple(document.locate(("modules", "core", "paths", 1))) == ("f.yaml", 3, 17)
+    assert tuple(document.locate(("modules", "core"), key=True)) == ("f.yaml", 2, 3)
+    # a path that does not exist is placed at its nearest existing parent
+    assert tuple(document.locate(("modules", "core", "image"))) == ("f.yaml", 3, 5)
+
+
+def test_duplicate_key_is_rejected_with_both_lines() -> None:
+    assert error_of("project: a\nregistry: {}\nproject: b\n") == (
+        "shipspec.yaml:3:1: error: duplicate key 'project' (first defined at line 1)\n"
+        "  hint: a YAML reader keeps only one of them; remove or rename one"
+    )
+
+
+def test_nested_duplicate_key_is_rejected() -> None:
+    message = error_of("modules:\n  core:\n    image: a\n    image: b\n")
+    assert message.startswith("shipspec.yaml:4:5: error: duplicate key 'image'")
+
+
+def test_billion_laughs_is_refused_before_it_expands() -> None:
+    lines = ['a0: &a0 "lol"']
+    for level in range(1, 10):
+        refs = ", ".join(f"*a{level - 1}" for _ in range(10))
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    message = error_of("\n".join(lines) + "\n")
+    assert "error: the document expands to too many values (aliases repeated too often)" in message
+    assert "hint: this looks like a 'billion laughs' document" in message
+
+
+def test_a_ten_megabyte_file_is_refused_unread() -> None:
+    message = error_of(b"# " + b"x" * (10 * 1024 * 1024) + b"\n")
+    assert message == (
+        "shipspec.yaml:1:1: error: the file is larger than 4,194,304 bytes\n"
+        "  hint: a shipspec file is small; check that the right file was named"
+    )
+
+
+def test_deep_nesting_is_refused_without_recursion_error() -> None:
+    text = "a: " + "[" * 10_000 + "]" * 10_000 + "\n"
+    message = error_of(text)
+    assert message == "shipspec.yaml:1:67: error: the document is nested more than 64 levels deep"
+
+
+def test_python_tags_are_refused() -> None:
+    message = error_of("x: !!python/object/apply:os.system ['true']\n")
+    assert message == (
+        "shipspec.yaml:1:4: error: the tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system' is not supported"
+    )
+
+
+def test_custom_tag_on_a_mapping_is_refused() -> None:
+    assert error_of("x: !thing {a: 1}\n") == (
+        "shipspec.yaml:1:4: error: the tag '!thing' is not supported"
+    )
+
+
+def test_a_second_document_is_refused() -> None:
+    assert error_of("a: 1\n---\nb: 2\n") == (
+        "shipspec.yaml:2:1: error: only one YAML document is allowed here\n"
+        "  hint: remove the second document (after '---')"
+    )
+
+
+def test_syntax_error_names_line_and_column() -> None:
+    assert error_of("a: b: c\n") == (
+        "shipspec.yaml:1:5: error: invalid YAML: mapping values are not allowed in this context"
+    )
+
+
+def test_unknown_alias_is_an_error() -> None:
+    assert error_of("a: *nowhere\n").startswith("shipspec.yaml:1:4: error:")
+
+
+def test_collection_as_key_is_refused() -> None:
+    assert error_of("? [a, b]\n: 1\n") == (
+        "shipspec.yaml:1:3: error: a mapping key must be a plain value, not a collection"
+    )
+
+
+def test_text_that_is_not_utf8_is_refused() -> None:
+    assert error_of(b"a: \xff\xfe\n") == (
+        "shipspec.yaml:1:1: error: the file is not UTF-8 text (byte 3)"
+    )
+
+
+def test_yaml_11_scalars_are_read_as_pyyaml_does_except_dates() -> None:
+    document = load_bytes(b"a: on\nb: 0012\nc: 1e10\nd: 2024-01-02\ne: ~\nf: '0012'\n", "f")
+    assert document.data == {"a": True, "b": 10, "c": "1e10", "d": "2024-01-02", "e": None,
+                             "f": "0012"}
+
+
+def test_merge_keys_merge_and_explicit_keys_win() -> None:
+    document = load_bytes(b"base: &b {x: 1, y: 2}\nthing:\n  <<: *b\n  y: 3\n", "f")
+    assert document.data["thing"] == {"x": 1, "y": 3}
+
+
+def test_empty_file_loads_as_nothing() -> None:
+    assert load_bytes(b"", "f").data is None
+
+
+def test_explicit_tag_on_a_value_that_does_not_fit_it() -> None:
+    # found by the property test: PyYAML itself raises IndexError here
+    assert error_of("a: !!int ''\n") == (
+        "shipspec.yaml:1:4: error: '' is not a valid int, as its tag !!int says it is\n"
+        "  hint: remove the tag, or correct the value"
+    )

@@ -1,0 +1,72 @@
+"""Properties over random input: the loader fails only in our own way; strings round-trip."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from shipspec.emit import to_yaml_stream
+from shipspec.errors import SpecError
+from shipspec.loading import load_bytes
+
+_ruamel = YAML(typ="safe", pure=True)
+
+# Random YAML-ish text: YAML's own punctuation, keywords and numbers-like words, mixed.
+_TOKENS = st.sampled_from([
+    ":", " ", "\n", "  ", "- ", "[", "]", "{", "}", ",", "&a ", "*a", "&b ", "*b", "!!str ",
+    "!!int ", "!tag ", "'", '"', "#", "? ", "|", ">", "---\n", "...\n", "<<: ", "~", "on",
+    "0012", "1e10", "2001-13-45", "key", "value", "\t", "%YAML 1.1\n", "\\", "\x00", "é",
+])
+_YAMLISH = st.lists(st.one_of(_TOKENS, st.text(max_size=5)), max_size=40).map("".join)
+
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20))
+_DOCUMENTS = st.recursive(
+    _SCALAR,
+    lambda children: st.one_of(st.lists(children, max_size=4),
+                               st.dictionaries(st.text(max_size=8), children, max_size=4)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_YAMLISH)
+def test_loader_raises_only_shipspec_errors_on_random_text(text: str) -> None:
+    with contextlib.suppress(SpecError):  # anything else fails the test
+        load_bytes(text.encode("utf-8", "surrogatepass"), "fuzz.yaml")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_loader_raises_only_shipspec_errors_on_random_bytes(raw: bytes) -> None:
+    with contextlib.suppress(SpecError):
+        load_bytes(raw, "fuzz.yaml")
+
+
+@settings(max_examples=300, deadline=None)
+@given(_DOCUMENTS)
+def test_loader_reads_what_pyyaml_wrote(document: object) -> None:
+    text = yaml.safe_dump(document)
+    assert load_bytes(text.encode(), "doc.yaml").data == yaml.safe_load(text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text())
+def test_emitted_strings_read_back_identically_in_yaml_11_and_12(text: str) -> None:
+    out = to_yaml_stream([{"key": text, text: "value"}])
+    expected = {"key": text, text: "value"}
+    assert yaml.safe_load(out) == expected
+    assert _ruamel.load(io.StringIO(out)) == expected
+    assert load_bytes(out.encode(), "out.yaml").data == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(_DOCUMENTS)
+def test_emitted_documents_read_back_identically(document: object) -> None:
+    out = to_yaml_stream([document])
+    assert yaml.safe_load(out) == document
+    assert _ruamel.load(io.StringIO(out)) == document

@@ -1,0 +1,271 @@
+"""Bad specs: every problem found in one run, each with file:line:col, field path and hint."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from shipspec.errors import SpecError
+from shipspec.resolve import load_spec
+
+VALID = """\
+project: shop
+source: {url: https://github.com/o/shop.git, webhookSecret: hook}
+registry: {url: ghcr.io/o}
+deploy: {url: https://github.com/o/deploy.git}
+environments:
+  stage: {branch: main, values: env/stage.yaml}
+modules:
+  api:
+    dockerfile: api/Dockerfile
+    values: shop.api
+"""
+
+
+def errors(repo: Path, text: str) -> str:
+    (repo / "shipspec.yaml").write_text(textwrap.dedent(text))
+    with pytest.raises(SpecError) as caught:
+        load_spec(str(repo))
+    return str(caught.value).replace(str(repo) + os.sep, "")
+
+
+def spec_with(repo: Path, text: str):
+    (repo / "shipspec.yaml").write_text(textwrap.dedent(text))
+    return load_spec(str(repo))
+
+
+def test_valid_spec_loads(repo: Path) -> None:
+    spec = spec_with(repo, VALID)
+    assert [m.name for m in spec.modules] == ["api"]
+
+
+def test_unknown_field_gets_did_you_mean(repo: Path) -> None:
+    message = errors(repo, VALID.replace("    dockerfile:", "    dockerfil:"))
+    assert message.endswith(
+        "shipspec.yaml:9:5: error: modules.api.dockerfil: unknown field 'dockerfil'\n"
+        "  hint: did you mean 'dockerfile'?"
+    )
+
+
+def test_unknown_top_level_field_lists_known_fields_when_nothing_is_close(repo: Path) -> None:
+    message = errors(repo, VALID + "zzz: 1\n")
+    assert "shipspec.yaml:11:1: error: zzz: unknown field 'zzz'\n  hint: known fields: project," \
+        in message
+
+
+def test_seed_a_entry_with_a_typo_is_rejected_with_the_right_field(repo: Path) -> None:
+    message = errors(repo, """\
+        project: gointern
+        source: {url: https://github.com/o/backend.git, webhookSecret: hook}
+        registry: {url: ghcr.io/o}
+        modules:
+          new-module:
+            enabled: true
+            gitBranch: "dev-new-module"
+            moduleName: "goyoai-gointern-new"
+            kustomize:
+              branch: "dev"
+              directory: "goyoai-new-module/overlays/dev"
+              deploymentNmae: "dev-goyoai-new-module"
+            dockerfileName: "dockerfile-new-dev"
+            pvc:
+              workspace: "gointern-backend-new"
+              cache: "gointern-backend-new-cache"
+        """)
+    assert message == (
+        "shipspec.yaml:12:7: error: modules.new-module.kustomize.deploymentNmae: "
+        "unknown field 'deploymentNmae'\n"
+        "  hint: did you mean 'deploymentName'?"
+    )
+
+
+def test_all_problems_are_reported_in_one_run(repo: Path) -> None:
+    message = errors(repo, """\
+        project: Shop
+        registry: {url: ghcr.io/o}
+        ci: {builder: kanikko, keepRuns: "5", workspaceSize: 5GB}
+        modules:
+          Bad_Name: {}
+          api: {enabled: yes please}
+        """)
+    assert message == "\n".join([
+        "shipspec.yaml:1:10: error: project: 'Shop' is not in the expected form",
+        "  hint: use lower-case letters, digits and '-', starting and ending with a letter"
+        " or digit",
+        "shipspec.yaml:3:15: error: ci.builder: expected one of kaniko, buildah, got the string"
+        " 'kanikko'",
+        "  hint: did you mean 'kaniko'?",
+        "shipspec.yaml:3:34: error: ci.keepRuns: expected an integer, got the string '5'",
+        "shipspec.yaml:3:54: error: ci.workspaceSize: '5GB' is not in the expected form",
+        "  hint: write a Kubernetes quantity such as 5Gi",
+        "shipspec.yaml:5:3: error: modules.Bad_Name: 'Bad_Name' is not a valid name",
+        "  hint: use lower-case letters, digits and '-', starting and ending with a letter"
+        " or digit",
+        "shipspec.yaml:6:18: error: modules.api.enabled: expected true or false, got the string"
+        " 'yes please'",
+    ])
+
+
+def test_yaml_11_boolean_where_text_is_expected_gets_a_quoting_hint(repo: Path) -> None:
+    message = errors(repo, VALID.replace("branch: main", "branch: on"))
+    assert message == (
+        "shipspec.yaml:6:19: error: environments.stage.branch: expected a string, "
+        "got the boolean true\n"
+        "  hint: YAML reads unquoted yes/no/on/off, numbers and null as non-strings; quote it"
+    )
+
+
+def test_missing_required_field_is_reported_at_its_parent(repo: Path) -> None:
+    message = errors(repo, VALID.replace("registry: {url: ghcr.io/o}\n", ""))
+    assert message == (
+        "shipspec.yaml:1:1: error: missing required field 'registry'\n"
+        "  hint: Where images are pushed."
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("../outside/Dockerfile", "must not leave the repository ('..')"),
+        ("api/../../Dockerfile", "must not leave the repository ('..')"),
+        ("/etc/passwd", "must be relative to the repository root, not absolute"),
+        ("~/Dockerfile", "must be relative to the repository root, not absolute"),
+        ("api\\\\Dockerfile", "must not contain backslashes or NUL characters"),
+    ],
+)
+def test_paths_outside_the_repository_are_refused(repo: Path, path: str, reason: str) -> None:
+    message = errors(repo, VALID.replace("api/Dockerfile", f'"{path}"'))
+    shown = path.replace("\\\\", "\\")
+    assert message == (
+        f"shipspec.yaml:9:17: error: modules.api.dockerfile: '{shown}' {reason}\n"
+        "  hint: give a path relative to the repository root, such as src/Dockerfile"
+    )
+
+
+def test_symlink_leading_out_of_the_repository_is_refused(repo: Path, tmp_path_factory) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (repo / "api").symlink_to(outside)
+    message = errors(repo, VALID)
+    assert message == (
+        "shipspec.yaml:9:17: error: modules.api.dockerfile: 'api/Dockerfile' is a symbolic link"
+        " that leads outside the repository\n"
+        "  hint: give a path relative to the repository root, such as src/Dockerfile"
+    )
+
+
+def test_symlink_inside_the_repository_is_fine(repo: Path) -> None:
+    (repo / "real").mkdir()
+    (repo / "api").symlink_to(repo / "real")
+    assert spec_with(repo, VALID).modules[0].dockerfile == "api/Dockerfile"
+
+
+def test_deployment_repository_paths_are_checked_too(repo: Path) -> None:
+    message = errors(repo, VALID.replace("env/stage.yaml", "../x.yaml"))
+    assert "environments.stage.values: '../x.yaml' must not leave the repository" in message
+
+
+def test_spec_that_links_outside_its_repository_is_refused(repo: Path, tmp_path_factory) -> None:
+    outside = tmp_path_factory.mktemp("elsewhere") / "shipspec.yaml"
+    outside.write_text(VALID)
+    (repo / "shipspec.yaml").symlink_to(outside)
+    with pytest.raises(SpecError) as caught:
+        load_spec(str(repo))
+    assert str(caught.value).endswith(
+        "shipspec.yaml:1:1: error: the spec is a link to a file outside its repository\n"
+        "  hint: keep shipspec.yaml a regular file inside the repository"
+    )
+
+
+def test_template_escape_is_refused(repo: Path) -> None:
+    message = errors(repo, VALID.replace(
+        "stage: {branch: main,", "stage: {tag: \"{{ ''.__class__.__mro__ }}\", branch: main,"))
+    assert message == (
+        "shipspec.yaml:6:16: error: environments.stage.tag: attribute access ('.name') "
+        "is not allowed in templates"
+    )
+
+
+def test_template_with_unknown_variable_is_refused(repo: Path) -> None:
+    message = errors(repo, VALID.replace(
+        "stage: {branch: main,", 'stage: {tag: "{{ modul }}-{{ sha8 }}", branch: main,'))
+    assert message == (
+        "shipspec.yaml:6:16: error: environments.stage.tag: unknown template variable 'modul';"
+        " known: module, env, sha, sha8, branch, project, date"
+    )
+
+
+def test_tag_template_that_renders_an_invalid_tag_is_refused(repo: Path) -> None:
+    message = errors(repo, VALID.replace(
+        "stage: {branch: main,", 'stage: {tag: "{{ branch }}-{{ sha8 }}", branch: release/1,'))
+    assert message == (
+        "shipspec.yaml:6:16: error: environments.stage.tag: renders 'release/1-01234567' for "
+        "module api, which is not a valid image tag\n"
+        "  hint: a tag has at most 128 letters, digits, '_', '.' and '-'; for branch names use "
+        "{{ branch | replace('/', '-') }}"
+    )
+
+
+def test_commit_message_template_is_checked(repo: Path) -> None:
+    message = errors(repo, VALID.replace(
+        "deploy: {url: https://github.com/o/deploy.git}",
+        'deploy: {url: https://github.com/o/deploy.git, commitMessage: "{{ sha }}"}'))
+    assert message == (
+        "shipspec.yaml:4:63: error: deploy.commitMessage: unknown template variable 'sha';"
+        " known: env, changes, modules, project, date"
+    )
+
+
+def test_tekton_needs_a_webhook_secret(repo: Path) -> None:
+    message = errors(repo, VALID.replace(", webhookSecret: hook", ""))
+    assert message == (
+        "shipspec.yaml:2:9: error: source: Tekton triggers need source.webhookSecret: "
+        "webhooks are always validated\n"
+        "  hint: name the Secret that holds the webhook secret, e.g. webhookSecret: github-webhook"
+    )
+
+
+def test_module_name_too_long_for_kubernetes_names(repo: Path) -> None:
+    long_name = "a" * 50
+    message = errors(repo, VALID.replace("  api:", f"  {long_name}:"))
+    assert message == (
+        f"shipspec.yaml:8:3: error: modules.{long_name}: 'shop-{long_name}' (project-module) "
+        "is longer than 53 characters\n"
+        "  hint: generated Kubernetes names must fit in 63 characters; shorten the module name"
+    )
+
+
+def test_module_image_given_twice_is_refused(repo: Path) -> None:
+    message = errors(repo, VALID.replace("    values: shop.api",
+                                         "    values: shop.api\n    image: a\n    moduleName: b"))
+    assert message == (
+        "shipspec.yaml:12:5: error: modules.api.moduleName: 'moduleName' and 'image' say the "
+        "same thing\n  hint: keep one of them"
+    )
+
+
+def test_unknown_environment_of_a_module(repo: Path) -> None:
+    message = errors(repo, VALID + "    environments: [prod]\n")
+    assert message == (
+        "shipspec.yaml:11:20: error: modules.api.environments[0]: unknown environment 'prod'\n"
+        "  hint: declared environments: stage"
+    )
+
+
+def test_values_key_without_a_values_file(repo: Path) -> None:
+    message = errors(repo, VALID.replace(", values: env/stage.yaml", ""))
+    assert message == (
+        "shipspec.yaml:10:5: error: modules.api.values: environment 'stage' has no values file "
+        "for this key\n  hint: set environments.stage.values"
+    )
+
+
+def test_missing_spec_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_spec(str(tmp_path / "nowhere"))
+    assert str(caught.value) == (
+        f"error: no shipspec.yaml found in '{tmp_path / 'nowhere'}'\n"
+        "  hint: run shipspec in the directory that holds shipspec.yaml, or name it"
+    )
