@@ -184,7 +184,10 @@ def test_template_escape_is_refused(repo: Path) -> None:
         "stage: {branch: main,", "stage: {tag: \"{{ ''.__class__.__mro__ }}\", branch: main,"))
     assert message == (
         "shipspec.yaml:6:16: error: environments.stage.tag: attribute access ('.name') "
-        "is not allowed in templates"
+        "is not allowed in templates\n"
+        "  hint: write expressions such as {{ module }}-{{ sha8 }} or "
+        "{{ branch | replace('/', '-') }}; filters: lower, upper, title, capitalize, trim, "
+        "replace, truncate, default"
     )
 
 

@@ -10,8 +10,7 @@ values (alias expansions counted), recording the line and column of every key an
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -30,8 +29,7 @@ _STANDARD_SCALAR_TAGS = {_TAG + t for t in ("int", "float", "bool", "null")}
 _TEXT_TAGS = {_TAG + t for t in ("str", "timestamp", "value")}
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """How much a document may ask of us. Defaults fit a spec for thousands of modules."""
 
     max_bytes: int = 4 * 1024 * 1024
@@ -42,14 +40,14 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-@dataclass
 class Document:
     """A loaded YAML document: plain data plus where each part of it was written."""
 
-    data: Any
-    file: str
-    value_marks: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
-    key_marks: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.data: Any = None
+        self.value_marks: dict[FieldPath, tuple[int, int]] = {}
+        self.key_marks: dict[FieldPath, tuple[int, int]] = {}
 
     def locate(self, path: FieldPath, *, key: bool = False) -> Location:
         """Where `path` was written (its key when `key`); falls back to the nearest parent."""
@@ -98,7 +96,7 @@ def load_bytes(raw: bytes, display_name: str, limits: Limits = DEFAULT_LIMITS) -
         ) from None
     builder = _Builder(display_name, limits)
     root = builder.parse(text)
-    document = Document(None, display_name)
+    document = Document(display_name)
     if root is not None:
         document.data = _Constructor(document, limits).build(root, ())
     return document

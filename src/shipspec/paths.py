@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 
 
 def repository_root(start: str) -> str:
@@ -34,16 +35,45 @@ def relative_path_problem(text: str) -> str | None:
     return None
 
 
-def escapes_through_symlink(root: str, relative: str) -> bool:
-    """True when `relative` below `root` resolves outside it through a symlink on the way.
+class SymlinkGuard:
+    """Answers "does this relative path leave `root` through a symlink?" for many paths.
 
-    The file itself need not exist: a linked directory on its path is enough to escape.
+    Walks each path's components from the root, stops at the first one that does not
+    exist (nothing below it can be a link) and resolves only real symlinks; the answer for
+    each prefix is cached, since modules share directories (`libs/common/`).
     """
-    return not inside(root, os.path.join(root, relative))
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.real_root = os.path.realpath(root)
+        self.verdicts: dict[str, str] = {}  # absolute prefix → "absent" | "inside" | "escapes"
+
+    def escapes(self, relative: str) -> bool:
+        current = self.root
+        for part in relative.split("/"):
+            if part in ("", "."):
+                continue
+            current = os.path.join(current, part)
+            verdict = self.verdicts.get(current) or self._verdict(current)
+            self.verdicts[current] = verdict
+            if verdict != "inside":
+                return verdict == "escapes"
+        return False
+
+    def _verdict(self, path: str) -> str:
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return "absent"
+        if stat.S_ISLNK(mode) and not _below(self.real_root, os.path.realpath(path)):
+            return "escapes"
+        return "inside"
 
 
 def inside(root: str, path: str) -> bool:
     """True when `path`, symlinks resolved, is `root` or below it."""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path)
+    return _below(os.path.realpath(root), os.path.realpath(path))
+
+
+def _below(real_root: str, real: str) -> bool:
     return real == real_root or real.startswith(real_root + os.sep)

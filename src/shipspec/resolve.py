@@ -19,7 +19,7 @@ from . import templates
 from .check import check
 from .errors import Location, Problem, SpecError
 from .loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
-from .paths import escapes_through_symlink, inside, relative_path_problem, repository_root
+from .paths import SymlinkGuard, inside, relative_path_problem, repository_root
 from .schema import DNS_LABEL, SPEC_SCHEMA
 from .spec import (
     CI,
@@ -84,6 +84,7 @@ class _Resolver:
         self.document = document
         self.data: dict[str, Any] = document.data
         self.root = root
+        self.symlinks = SymlinkGuard(root)
         self.problems: list[Problem] = []
 
     def problem(self, path: FieldPath, message: str, hint: str = "", *, key: bool = False) -> None:
@@ -153,7 +154,7 @@ class _Resolver:
         message = self.template(("deploy", "commitMessage"), DEFAULT_COMMIT_MESSAGE)
         sample = {"env": "stage", "changes": "core=core-stage-01234567", "modules": "core",
                   "project": self.data["project"], "date": "20260101"}
-        self.check_template(message, {k: sample[k] for k in templates.COMMIT_MESSAGE_VARIABLES})
+        self.render_template(message, {k: sample[k] for k in templates.COMMIT_MESSAGE_VARIABLES})
         return Deploy(
             url=deploy.get("url"),
             branch=self.deploy_default("branch", "main"),
@@ -312,10 +313,8 @@ class _Resolver:
     def check_tag(self, tag: Template, module: str, env: str, branch: str) -> None:
         sample = {"module": module, "env": env, "sha": _SAMPLE_SHA, "sha8": _SAMPLE_SHA[:8],
                   "branch": branch, "project": self.data["project"], "date": "20260101"}
-        if self.check_template(tag, sample):
-            return
-        rendered = templates.render(tag, sample)
-        if not _IMAGE_TAG.match(rendered):
+        rendered = self.render_template(tag, sample)
+        if rendered is not None and not _IMAGE_TAG.match(rendered):
             self.problems.append(Problem(
                 tag.location, tag.path,
                 f"renders '{rendered}' for module {module}, which is not a valid image tag",
@@ -323,12 +322,13 @@ class _Resolver:
                 "for branch names use {{ branch | replace('/', '-') }}",
             ))
 
-    def check_template(self, template: Template, sample: dict[str, str]) -> bool:
-        """Report a template that cannot render; True when it was reported."""
-        reason = templates.check(template, sample)
-        if reason:
-            self.problems.append(Problem(template.location, template.path, reason))
-        return reason is not None
+    def render_template(self, template: Template, sample: dict[str, str]) -> str | None:
+        """The template rendered with realistic values, or None when it fails (reported)."""
+        try:
+            return templates.render(template, sample)
+        except SpecError as err:
+            self.problems.extend(err.problems)
+            return None
 
     def check_path(self, path: FieldPath, value: str, *, local: bool) -> None:
         """A path must be relative and stay inside its repository.
@@ -337,7 +337,7 @@ class _Resolver:
         leads outside is caught too; deployment-repository paths are checked by `bump`.
         """
         reason = relative_path_problem(value)
-        if reason is None and local and escapes_through_symlink(self.root, value):
+        if reason is None and local and self.symlinks.escapes(value):
             reason = "is a symbolic link that leads outside the repository"
         if reason:
             self.problem(path, f"'{value}' {reason}",

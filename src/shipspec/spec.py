@@ -2,12 +2,14 @@
 
 `resolve.py` builds it from a checked document; renderers, `tag` and `bump` only read it,
 so none of them ever computes a fallback of its own.
+
+Records are NamedTuples rather than dataclasses: `shipspec generate` runs on every Argo CD
+refresh, and frozen dataclasses cost about a millisecond each to define at import.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .errors import Location, SpecError
 
@@ -16,8 +18,7 @@ BuildTool = Literal["none", "gradle", "maven", "npm"]
 Engine = Literal["tekton", "github-actions"]
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     """A user-written string; rendered through the sandbox only when it contains '{{'."""
 
     text: str
@@ -25,8 +26,7 @@ class Template:
     path: str  # the dotted field path it came from, for errors at render time
 
 
-@dataclass(frozen=True)
-class HelmValuesTarget:
+class HelmValuesTarget(NamedTuple):
     """A helm / helmfile values file: the tag (and image repository) at dotted keys."""
 
     file: str
@@ -34,8 +34,7 @@ class HelmValuesTarget:
     repository_key: str  # astrago.core.repository
 
 
-@dataclass(frozen=True)
-class KustomizeTarget:
+class KustomizeTarget(NamedTuple):
     """A kustomize overlay whose `images:` entry for the module's image gets the new tag."""
 
     directory: str
@@ -46,8 +45,7 @@ class KustomizeTarget:
 Target = HelmValuesTarget | KustomizeTarget
 
 
-@dataclass(frozen=True)
-class Deployment:
+class Deployment(NamedTuple):
     """Where a module's image goes in one environment, and which pushes send it there."""
 
     environment: str
@@ -57,16 +55,14 @@ class Deployment:
     targets: tuple[Target, ...]
 
 
-@dataclass(frozen=True)
-class Claims:
+class Claims(NamedTuple):
     """The module's PersistentVolumeClaims: its own, because they are ReadWriteOnce."""
 
     workspace: str
     cache: str
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(NamedTuple):
     name: str
     enabled: bool
     repo: str
@@ -93,8 +89,7 @@ class Module:
         )
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(NamedTuple):
     name: str
     branch: str
     tag: Template
@@ -102,22 +97,19 @@ class Environment:
     deploy_branch: str
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     url: str | None
     provider: Literal["github"]
     webhook_secret: str | None
     webhook_secret_key: str
 
 
-@dataclass(frozen=True)
-class Registry:
+class Registry(NamedTuple):
     url: str
     push_secret: str | None
 
 
-@dataclass(frozen=True)
-class Deploy:
+class Deploy(NamedTuple):
     url: str | None
     branch: str
     credentials_secret: str | None
@@ -127,8 +119,7 @@ class Deploy:
     author_email: str
 
 
-@dataclass(frozen=True)
-class CI:
+class CI(NamedTuple):
     engine: Engine
     builder: Builder
     build: BuildTool
@@ -138,8 +129,7 @@ class CI:
     keep_runs: int
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     file: str  # as errors name it
     root: str  # the repository root every local path must stay inside
     project: str

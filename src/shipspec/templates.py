@@ -41,15 +41,6 @@ def is_template(text: str) -> bool:
     return "{{" in text
 
 
-def check(template: Template, sample: Mapping[str, str]) -> str | None:
-    """Why `template` cannot render with the names in `sample`; None when it renders."""
-    try:
-        render(template, sample)
-    except SpecError as err:
-        return err.problems[0].message
-    return None
-
-
 def render(template: Template, context: Mapping[str, str]) -> str:
     """The template's text with `context` filled in; SpecError at the template's location."""
     text = template.text

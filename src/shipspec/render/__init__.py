@@ -7,7 +7,6 @@ The registry maps target names to modules, imported only when their target is as
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from shipspec.errors import SpecError
@@ -17,8 +16,7 @@ from shipspec.spec import Spec
 RENDERERS: dict[str, str] = {}
 
 
-@dataclass(frozen=True)
-class RenderOptions:
+class RenderOptions(NamedTuple):
     environment: str | None = None  # None: every environment
     modules: tuple[str, ...] = ()  # empty: every enabled module
 

@@ -1,0 +1,99 @@
+"""Time shipspec commands as cold processes, next to a floor measured in the same run.
+
+    python benchmarks/run.py [--runs 15]
+
+Every command runs as a fresh process, as CI and Argo CD run it. The floor is
+`python -c "import yaml"`: the least any YAML tool in Python can cost. The table printed
+(Markdown) is what BENCHMARKS.md records, with the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def synthetic_spec(directory: Path, modules: int) -> Path:
+    """A spec of `modules` native modules in one mono repo, two environments."""
+    lines = [
+        "project: bench",
+        "namespace: ci",
+        "source: {url: https://github.com/o/mono.git, webhookSecret: hook}",
+        "registry: {url: ghcr.io/o}",
+        "deploy: {url: https://github.com/o/deploy.git}",
+        "environments:",
+        "  stage: {branch: main, values: env/stage.yaml}",
+        "  prod: {branch: release, values: env/prod.yaml, tag: '{{ module }}-{{ sha8 }}'}",
+        "modules:",
+    ]
+    for index in range(modules):
+        name = f"service-{index:04d}"
+        lines += [
+            f"  {name}:",
+            f"    paths: [services/{name}/, libs/common/]",
+            f"    dockerfile: services/{name}/Dockerfile",
+            f"    values: apps.{name}",
+        ]
+    target = directory / f"modules-{modules}"
+    target.mkdir()
+    (target / ".git").mkdir()
+    (target / "shipspec.yaml").write_text("\n".join(lines) + "\n")
+    return target
+
+
+def measure(command: Sequence[str], runs: int) -> tuple[float, float, int]:
+    """Median and minimum wall time (ms) and the peak RSS (KiB) of `command` over `runs`."""
+    times: list[float] = []
+    peak = 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        times.append((time.perf_counter() - start) * 1000)
+        if os.waitstatus_to_exitcode(status) != 0:
+            error = process.stderr.read().decode() if process.stderr else ""
+            raise SystemExit(f"{' '.join(command)} failed:\n{error}")
+        peak = max(peak, usage.ru_maxrss)
+    return statistics.median(times), min(times), peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    python = sys.executable
+    shipspec = [python, "-m", "shipspec"]
+    with tempfile.TemporaryDirectory() as scratch:
+        generated = {n: synthetic_spec(Path(scratch), n) for n in (10, 100, 1000)}
+        cases: list[tuple[str, list[str]]] = [
+            ('floor: python -c "import yaml"', [python, "-c", "import yaml"]),
+            ("validate examples/gointern-backend",
+             [*shipspec, "validate", str(REPO / "examples/gointern-backend")]),
+            ("validate examples/astrago", [*shipspec, "validate", str(REPO / "examples/astrago")]),
+        ]
+        cases += [(f"validate {n} modules", [*shipspec, "validate", str(path)])
+                  for n, path in generated.items()]
+        results = [(label, *measure(command, args.runs)) for label, command in cases]
+    floor = results[0][1]
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"{platform.python_implementation()} {platform.python_version()}, "
+          f"{platform.system()} {platform.release()}; {args.runs} runs each.\n")
+    print("| command | median ms | min ms | ratio to floor | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|")
+    for label, median, minimum, peak in results:
+        print(f"| {label} | {median:.1f} | {minimum:.1f} | {median / floor:.2f} | "
+              f"{peak / 1024:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
