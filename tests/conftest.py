@@ -12,6 +12,10 @@ from shipspec.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+# Specs on Tekton name the team's own shipspec image; tests use this well-formed pin.
+SHIPSPEC_IMAGE_LINE = (
+    "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}\n"
+)
 
 
 class Result:

@@ -6,7 +6,7 @@ import os
 import textwrap
 from pathlib import Path
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, SHIPSPEC_IMAGE_LINE
 
 from shipspec.resolve import load_spec
 from shipspec.spec import HelmValuesTarget, KustomizeTarget
@@ -32,7 +32,7 @@ project: gointern
 source: {url: https://github.com/goyoai/gointern-backend.git, webhookSecret: hook}
 registry: {url: ghcr.io/goyoai}
 deploy: {url: https://github.com/goyoai/deployment.git}
-"""
+""" + SHIPSPEC_IMAGE_LINE
 
 
 def test_seed_a_module_entry_is_accepted_verbatim(repo: Path) -> None:
@@ -75,6 +75,7 @@ def test_default_names_follow_project_and_module(repo: Path) -> None:
         project: shop
         source: {url: https://github.com/o/shop.git, webhookSecret: hook}
         registry: {url: ghcr.io/o/}
+        ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:""" + "0" * 64 + """'}}
         environments: {stage: {branch: main}}
         modules:
           api: {}

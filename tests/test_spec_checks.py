@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import SHIPSPEC_IMAGE_LINE
 
 from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
@@ -22,7 +23,7 @@ modules:
   api:
     dockerfile: api/Dockerfile
     values: shop.api
-"""
+""" + SHIPSPEC_IMAGE_LINE
 
 
 def errors(repo: Path, text: str) -> str:
@@ -52,7 +53,7 @@ def test_unknown_field_gets_did_you_mean(repo: Path) -> None:
 
 def test_unknown_top_level_field_lists_known_fields_when_nothing_is_close(repo: Path) -> None:
     message = errors(repo, VALID + "zzz: 1\n")
-    assert "shipspec.yaml:11:1: error: zzz: unknown field 'zzz'\n  hint: known fields: project," \
+    assert "shipspec.yaml:12:1: error: zzz: unknown field 'zzz'\n  hint: known fields: project," \
         in message
 
 
@@ -250,7 +251,8 @@ def test_module_image_given_twice_is_refused(repo: Path) -> None:
 
 
 def test_unknown_environment_of_a_module(repo: Path) -> None:
-    message = errors(repo, VALID + "    environments: [prod]\n")
+    message = errors(repo, VALID.replace("    values: shop.api\n",
+                                         "    values: shop.api\n    environments: [prod]\n"))
     assert message == (
         "shipspec.yaml:11:20: error: modules.api.environments[0]: unknown environment 'prod'\n"
         "  hint: declared environments: stage"

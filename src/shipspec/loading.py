@@ -43,8 +43,9 @@ DEFAULT_LIMITS = Limits()
 class Document:
     """A loaded YAML document: plain data plus where each part of it was written."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str = "") -> None:
         self.file = file
+        self.text = text  # as read, so that generated CI can carry the spec itself
         self.data: Any = None
         self.value_marks: dict[FieldPath, tuple[int, int]] = {}
         self.key_marks: dict[FieldPath, tuple[int, int]] = {}
@@ -96,7 +97,7 @@ def load_bytes(raw: bytes, display_name: str, limits: Limits = DEFAULT_LIMITS) -
         ) from None
     builder = _Builder(display_name, limits)
     root = builder.parse(text)
-    document = Document(display_name)
+    document = Document(display_name, text)
     if root is not None:
         document.data = _Constructor(document, limits).build(root, ())
     return document

@@ -18,6 +18,7 @@ from typing import Any
 from . import templates
 from .check import check
 from .errors import Location, Problem, SpecError
+from .images import DEFAULT_IMAGES
 from .loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
 from .paths import SymlinkGuard, inside, relative_path_problem, repository_root
 from .schema import DNS_LABEL, SPEC_SCHEMA
@@ -99,7 +100,7 @@ class _Resolver:
         data = self.data
         project: str = data["project"]
         ci = self.ci()
-        source = self.source(ci)
+        source = self.source()
         deploy = self.deploy()
         environments = self.environments(deploy)
         modules = tuple(
@@ -108,9 +109,10 @@ class _Resolver:
         )
         if self.problems:
             raise SpecError(self.problems)
-        return Spec(
+        spec = Spec(
             file=self.document.file,
             root=self.root,
+            text=self.document.text,
             project=project,
             namespace=data.get("namespace"),
             source=source,
@@ -121,32 +123,43 @@ class _Resolver:
             environments=environments,
             modules=modules,
         )
+        if ci.engine == "tekton":
+            self.require_tekton_settings(spec)
+        return spec
+
+    def require_tekton_settings(self, spec: Spec) -> None:
+        """A spec that runs on Tekton must name what the Tekton renderer needs."""
+        from .render.tekton import missing_settings
+
+        for path, message, hint in missing_settings(spec):
+            present = max((path[:n] for n in range(len(path) + 1)
+                           if path[:n] in self.document.value_marks), key=len)
+            self.problem(present, message, hint)
+        if self.problems:
+            raise SpecError(self.problems)
 
     def ci(self) -> CI:
         ci: dict[str, Any] = self.data.get("ci", {})
         return CI(
             engine=ci.get("engine", "tekton"),
-            builder=ci.get("builder", "buildah"),
+            builder=ci.get("builder", "kaniko"),
             build=ci.get("build", "none"),
             storage_class=ci.get("storageClass"),
             workspace_size=ci.get("workspaceSize", "5Gi"),
             cache_size=ci.get("cacheSize", "10Gi"),
             keep_runs=ci.get("keepRuns", 5),
+            images={**DEFAULT_IMAGES, **ci.get("images", {})},
+            notify_secret=ci.get("notifySecret"),
         )
 
-    def source(self, ci: CI) -> Source:
+    def source(self) -> Source:
         source: dict[str, Any] = self.data.get("source", {})
-        if ci.engine == "tekton" and "webhookSecret" not in source:
-            self.problem(
-                ("source",) if "source" in self.data else (),
-                "Tekton triggers need source.webhookSecret: webhooks are always validated",
-                "name the Secret that holds the webhook secret, e.g. webhookSecret: github-webhook",
-            )
         return Source(
             url=source.get("url"),
             provider=source.get("provider", "github"),
             webhook_secret=source.get("webhookSecret"),
             webhook_secret_key=source.get("webhookSecretKey", "secret"),
+            status_secret=source.get("statusSecret"),
         )
 
     def deploy(self) -> Deploy:
@@ -224,6 +237,7 @@ class _Resolver:
                 cache=pvc.get("cache", f"{prefix}-cache"),
             ),
             resource_prefix=prefix,
+            repo_slug=_repo_slug(repo or ""),
             deployments=self.deployments(name, entry, image, environments),
         )
 
@@ -342,6 +356,12 @@ class _Resolver:
         if reason:
             self.problem(path, f"'{value}' {reason}",
                          "give a path relative to the repository root, such as src/Dockerfile")
+
+
+def _repo_slug(url: str) -> str:
+    """owner/name of a GitHub clone URL, as webhooks name it; other URLs stay whole."""
+    found = re.match(r"^(?:https://github\.com/|git@github\.com:)([^/]+/[^/]+?)(?:\.git)?/?$", url)
+    return found.group(1) if found else url
 
 
 def _get(data: dict[str, Any], path: FieldPath, default: str) -> str:

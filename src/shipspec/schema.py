@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .images import IMAGE_NAMES
+
 # A DNS-1123 label: what Kubernetes accepts as the name of most objects.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # A Kubernetes resource quantity such as 5Gi or 500M.
@@ -18,6 +20,8 @@ BRANCH = r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[^\x00-\x20~^:?*\[\\\x7f
 # A dotted key path into a values file: astrago.core
 VALUES_KEY = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 GIT_URL = r"^(https://|http://|ssh://|file://|git@)[^\s]+$"
+
+PINNED_IMAGE = r"^[^\s@]+@sha256:[0-9a-f]{64}$"
 
 NAME_HINT = "use lower-case letters, digits and '-', starting and ending with a letter or digit"
 
@@ -65,8 +69,7 @@ _MODULE = _object(
     {
         "enabled": {
             "type": "boolean",
-            "default": True,
-            "description": "false keeps the module in the file but renders it nowhere",
+            "description": "false keeps the module in the file, rendered nowhere (default: true)",
         },
         "repo": _git_url("The module's source repository (default: source.url)."),
         "paths": {
@@ -140,12 +143,17 @@ SPEC_SCHEMA: dict[str, Any] = {
             "The default source repository of the modules.",
             {
                 "url": _git_url("Clone URL of the application repository."),
-                "provider": {"enum": ["github"], "default": "github"},
+                "provider": {"enum": ["github"]},
                 "webhookSecret": _string(
                     "Name of the Secret holding the webhook secret; validation is never off.",
                     pattern=DNS_LABEL,
                 ),
                 "webhookSecretKey": _string("Key in that Secret (default: secret)."),
+                "statusSecret": _string(
+                    "Secret with a GitHub token (key `token`, scope repo:status): runs report "
+                    "commit statuses when it is set.",
+                    pattern=DNS_LABEL,
+                ),
             },
         ),
         "registry": _object(
@@ -184,9 +192,12 @@ SPEC_SCHEMA: dict[str, Any] = {
         "ci": _object(
             "How CI runs.",
             {
-                "engine": {"enum": ["tekton", "github-actions"], "default": "tekton"},
-                "builder": {"enum": ["kaniko", "buildah"], "default": "buildah"},
-                "build": {"enum": ["none", "gradle", "maven", "npm"], "default": "none"},
+                "engine": {"enum": ["tekton", "github-actions"],
+                           "description": "Where CI runs (default: tekton)."},
+                "builder": {"enum": ["kaniko", "buildah"],
+                            "description": "Image builder on Tekton (default: kaniko)."},
+                "build": {"enum": ["none", "gradle", "maven", "npm"],
+                          "description": "Pre-build with a per-module cache (default: none)."},
                 "storageClass": _string("StorageClass of the claims (default: the cluster's)."),
                 "workspaceSize": _string(
                     "Size of each workspace claim.",
@@ -197,6 +208,21 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "Size of each cache claim.",
                     pattern=QUANTITY,
                     **{"x-hint": "write a Kubernetes quantity such as 10Gi"},
+                ),
+                "images": _object(
+                    "Container images of the generated CI, each pinned by digest.",
+                    {
+                        name: _string(
+                            f"The {name} image, as name:tag@sha256:<digest>.",
+                            pattern=PINNED_IMAGE,
+                            **{"x-hint": "pin it: add @sha256:<digest> (crane digest IMAGE)"},
+                        )
+                        for name in IMAGE_NAMES
+                    },
+                ),
+                "notifySecret": _string(
+                    "Secret with a chat webhook URL (key `url`) told of every finished run.",
+                    pattern=DNS_LABEL,
                 ),
                 "keepRuns": {
                     "type": "integer",

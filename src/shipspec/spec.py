@@ -73,6 +73,7 @@ class Module(NamedTuple):
     build: BuildTool
     claims: Claims
     resource_prefix: str  # <project>-<module>: the start of every per-module object name
+    repo_slug: str  # owner/name on GitHub (the webhook's repository.full_name), else the URL
     deployments: tuple[Deployment, ...]
 
     def deployment(self, environment: str | None) -> Deployment:
@@ -102,6 +103,7 @@ class Source(NamedTuple):
     provider: Literal["github"]
     webhook_secret: str | None
     webhook_secret_key: str
+    status_secret: str | None
 
 
 class Registry(NamedTuple):
@@ -127,11 +129,14 @@ class CI(NamedTuple):
     workspace_size: str
     cache_size: str
     keep_runs: int
+    images: dict[str, str]  # defaults (images.py) merged with ci.images
+    notify_secret: str | None
 
 
 class Spec(NamedTuple):
     file: str  # as errors name it
     root: str  # the repository root every local path must stay inside
+    text: str  # the spec as written: CI runs `shipspec tag` and `bump` against this same text
     project: str
     namespace: str | None
     source: Source

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 
 from shipspec import emit
 from shipspec.errors import RuntimeFailure, SpecError
+from shipspec.files import write_text
 from shipspec.paths import relative_path_problem
 from shipspec.render import Rendered, RenderOptions, renderer
 from shipspec.resolve import load_spec
@@ -67,22 +67,5 @@ def write_files(directory: str, rendered: list[Rendered], output_format: str) ->
                 documents)
         else:
             text = emit.to_yaml_stream(documents)
-        _write_atomically(os.path.join(directory, path), text)
+        write_text(os.path.join(directory, path), text)
     return "".join(f"wrote {os.path.join(directory, path)}\n" for path in contents)
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Readers see the old file or the new one, never half of it."""
-    directory = os.path.dirname(path) or "."
-    try:
-        os.makedirs(directory, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".shipspec-")
-    except OSError as err:
-        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except OSError as err:
-        os.unlink(temporary)
-        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None

@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--sha", required=True, help="the full commit SHA that was built")
     tag.add_argument("--env", help="the environment (needed when the module has several)")
     tag.add_argument("--branch", help="the branch that was built (default: the environment's)")
+    tag.add_argument("--output", help="write the tag to this file (a Tekton result) instead")
     return parser
 
 

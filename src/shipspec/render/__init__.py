@@ -13,12 +13,13 @@ from shipspec.errors import SpecError
 from shipspec.spec import Spec
 
 # target name → module path; a target appears here once its renderer exists.
-RENDERERS: dict[str, str] = {}
+RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton"}
 
 
 class RenderOptions(NamedTuple):
     environment: str | None = None  # None: every environment
     modules: tuple[str, ...] = ()  # empty: every enabled module
+    namespace: str | None = None  # overrides the spec's (Argo CD's application namespace)
 
 
 class Rendered(NamedTuple):

@@ -1,0 +1,25 @@
+"""Writing files: whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from .errors import RuntimeFailure
+
+
+def write_text(path: str, text: str) -> None:
+    """Replace `path` with `text` atomically: readers see the old file or the new one."""
+    directory = os.path.dirname(path) or "."
+    try:
+        os.makedirs(directory, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".shipspec-")
+    except OSError as err:
+        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError as err:
+        os.unlink(temporary)
+        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None

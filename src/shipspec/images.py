@@ -1,0 +1,30 @@
+"""Default container images of the generated CI, each pinned by digest.
+
+A digest pins the exact bytes: a moved tag can neither break a build nor slip in other code.
+Every digest here is the multi-arch index digest of its tag as published by its project,
+seen pinned in at least two independent public repositories. A spec overrides any of them
+under `ci.images`. Two have no default: buildah (no published digest could be confirmed)
+and shipspec itself, whose image each team builds from this repository's Dockerfile.
+"""
+
+from __future__ import annotations
+
+DEFAULT_IMAGES: dict[str, str] = {
+    # git and a POSIX shell: fetches sources, measures and cleans the caches
+    "git": "docker.io/alpine/git:v2.49.1"
+    "@sha256:c0280cf9572316299b08544065d3bf35db65043d5e3963982ec50647d2746e26",
+    # the maintained fork of kaniko (upstream was archived on 2025-06-03)
+    "kaniko": "ghcr.io/osscontainertools/kaniko:v1.28.5-debug"
+    "@sha256:d6d74217dc077acfd3094992e917c357080a2d3fdd1042a49e34e29a7e57c572",
+    "gradle": "docker.io/library/gradle:8.14.3-jdk21"
+    "@sha256:21bd311ed01360c189b8870c6b6e988199ff10f72d445d02fb39d3cff9da91d7",
+    "maven": "docker.io/library/maven:3.9.11-eclipse-temurin-21"
+    "@sha256:6fdc855a6ed81d288ca7ca37ac6ff5e9308b612485c0801d70b25a858c83d237",
+    "npm": "docker.io/library/node:22.22.1-alpine3.23"
+    "@sha256:8094c002d08262dba12645a3b4a15cd6cd627d30bc782f53229a2ec13ee22a00",
+    # kubectl, curl and jq: prunes old runs, reports commit statuses and notifications
+    "tools": "docker.io/alpine/k8s:1.34.1"
+    "@sha256:ec714df3813b5405292860f8a1c55c5727bf8c33c88992f1e981efad8065547f",
+}
+
+IMAGE_NAMES = ("git", "kaniko", "buildah", "gradle", "maven", "npm", "tools", "shipspec")

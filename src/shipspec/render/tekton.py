@@ -1,0 +1,294 @@
+"""Tekton CI for every enabled module: storage, one unified Pipeline, triggers, RBAC.
+
+Targets Tekton Pipelines `tekton.dev/v1` and Triggers `triggers.tekton.dev/v1beta1`. Object
+names start with the project; per-module objects with `<project>-<module>`. Output order is
+fixed: shared objects first, then each module's, in the order of the spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipspec.errors import SpecError
+from shipspec.render import Rendered, RenderOptions
+from shipspec.render import tekton_tasks as tasks
+from shipspec.render import tekton_triggers as triggers
+from shipspec.spec import Module, Spec
+
+Object = dict[str, Any]
+FieldPath = tuple[str, ...]
+
+# Argo CD must never prune or delete a claim: it holds caches and runs in progress.
+KEEP_CLAIM = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
+PREBUILD_IMAGE = {"none": "git", "gradle": "gradle", "maven": "maven", "npm": "npm"}
+# Parameters a Trigger sets for a run of its module (the webhook adds `revision`).
+RUN_PARAMS = ("module", "environment", "branch", "deploys", "repo-url", "repository",
+              "workspace-claim", "cache-claim", "image", "dockerfile", "context", "build-tool",
+              "prebuild-image")
+
+
+def missing_settings(spec: Spec) -> list[tuple[FieldPath, str, str]]:
+    """What a spec must add before Tekton CI can be rendered: (field, message, hint)."""
+    gaps: list[tuple[FieldPath, str, str]] = []
+    if spec.source.webhook_secret is None:
+        gaps.append((("source", "webhookSecret"),
+                     "Tekton triggers need source.webhookSecret: webhooks are always validated",
+                     "name the Secret that holds the webhook secret, "
+                     "e.g. webhookSecret: github-webhook"))
+    if "shipspec" not in spec.ci.images:
+        gaps.append((("ci", "images", "shipspec"),
+                     "Tekton runs `shipspec tag` and `shipspec bump` in the shipspec image: "
+                     "set ci.images.shipspec",
+                     "build this repository's Dockerfile, push it, and pin it as "
+                     "name:tag@sha256:<digest>"))
+    if spec.ci.builder == "buildah" and "buildah" not in spec.ci.images:
+        gaps.append((("ci", "images", "buildah"),
+                     "builder buildah needs ci.images.buildah: shipspec ships no default",
+                     "pin quay.io/buildah/stable as name:tag@sha256:<digest>"))
+    return gaps
+
+
+def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
+    gaps = missing_settings(spec)
+    if gaps:
+        raise SpecError.single(gaps[0][1], path=".".join(gaps[0][0]), hint=gaps[0][2])
+    namespace = options.namespace or spec.namespace
+    if namespace is None:
+        raise SpecError.single("Tekton objects need a namespace",
+                               hint="set namespace in shipspec.yaml")
+    metadata = _metadata(spec, namespace)
+    objects: list[Object] = [
+        _spec_configmap(spec, metadata),
+        *_service_accounts_and_rbac(spec, namespace, metadata),
+        tasks.tag_task(spec, metadata),
+        tasks.build_task(spec, metadata),
+        tasks.deploy_task(spec, metadata),
+        *([tasks.report_task(spec, metadata)] if _reports(spec) else []),
+        tasks.cleanup_task(spec, metadata),
+        _ci_pipeline(spec, metadata),
+        _cleanup_pipeline(spec, metadata),
+        *triggers.trigger_bindings(spec, metadata),
+        *_trigger_templates(spec, metadata),
+        triggers.event_listener(spec, metadata, f"{spec.project}-triggers"),
+    ]
+    for module in _selected_modules(spec, options):
+        objects += _module_objects(spec, module, options, _metadata(spec, namespace, module))
+    return [Rendered(f"{o['kind'].lower()}-{o['metadata']['name']}.yaml", o) for o in objects]
+
+
+def _selected_modules(spec: Spec, options: RenderOptions) -> list[Module]:
+    return [
+        module for module in spec.enabled_modules
+        if (not options.modules or module.name in options.modules)
+        and (options.environment is None
+             or any(d.environment == options.environment for d in module.deployments))
+    ]
+
+
+def _metadata(spec: Spec, namespace: str | None, module: Module | None = None) -> Object:
+    labels = {"app.kubernetes.io/managed-by": "shipspec", "app.kubernetes.io/part-of":
+              spec.project}
+    if module is not None:
+        labels["shipspec.dev/module"] = module.name
+    return {"namespace": namespace, "labels": labels} if namespace else {"labels": labels}
+
+
+def _reports(spec: Spec) -> bool:
+    return bool(spec.source.status_secret or spec.ci.notify_secret)
+
+
+def _spec_configmap(spec: Spec, metadata: Object) -> Object:
+    """The spec itself, so that runs tag and bump by exactly the rules that rendered them."""
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": tasks.spec_configmap_name(spec), **metadata},
+            "data": {"shipspec.yaml": spec.text}}
+
+
+def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> list[Object]:
+    """Least privilege: the listener gets Triggers' own roles, runs may only prune runs."""
+    listener = f"{spec.project}-triggers"
+    runner = f"{spec.project}-pipeline"
+    secrets = [name for name in (spec.registry.push_secret, spec.deploy.credentials_secret)
+               if name]
+
+    def binding(kind: str, name: str, role_kind: str, role: str, account: str) -> Object:
+        meta = {"name": name, **metadata}
+        if kind == "ClusterRoleBinding":
+            meta.pop("namespace", None)
+        return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
+                "subjects": [{"kind": "ServiceAccount", "name": account,
+                              "namespace": namespace}],
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind,
+                            "name": role}}
+
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {**metadata,
+                                                                    "name": listener}},
+        binding("RoleBinding", listener, "ClusterRole", "tekton-triggers-eventlistener-roles",
+                listener),
+        binding("ClusterRoleBinding", f"{spec.project}-{namespace}-triggers", "ClusterRole",
+                "tekton-triggers-eventlistener-clusterroles", listener),
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": runner, **metadata},
+         "secrets": [{"name": name} for name in secrets]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": runner, **metadata},
+         "rules": [{"apiGroups": ["tekton.dev"], "resources": ["pipelineruns"],
+                    "verbs": ["get", "list", "delete"]}]},
+        binding("RoleBinding", runner, "Role", runner, runner),
+    ]
+
+
+def _pipeline_param(name: str) -> Object:
+    return {"name": name, "value": f"$(params.{name})"}
+
+
+def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
+    """One Pipeline for every module: tag → build → deploy (pushes only) → report."""
+    names = (*RUN_PARAMS, "revision", "run-id", "event", "cache-scope", "no-push")
+    pipeline_tasks: list[Object] = [
+        {"name": "tag", "taskRef": {"name": tasks.task_name(spec, "tag")},
+         "params": [_pipeline_param(n) for n in ("module", "environment", "revision",
+                                                  "branch")]},
+        {"name": "build", "runAfter": ["tag"], "taskRef": {"name": tasks.task_name(spec,
+                                                                                     "build")},
+         "params": [*(_pipeline_param(n) for n in (
+             "module", "repo-url", "revision", "run-id", "cache-scope", "workspace-claim",
+             "cache-claim", "image", "dockerfile", "context", "build-tool", "prebuild-image",
+             "no-push")),
+             {"name": "image-tag", "value": "$(tasks.tag.results.tag)"}],
+         "workspaces": [{"name": "registry-credentials",
+                         "workspace": "registry-credentials"}]},
+        {"name": "deploy", "runAfter": ["build"],
+         "when": [{"input": "$(params.event)", "operator": "in", "values": ["push"]},
+                  {"input": "$(params.deploys)", "operator": "in", "values": ["true"]}],
+         "taskRef": {"name": tasks.task_name(spec, "deploy")},
+         "params": [_pipeline_param("module"), _pipeline_param("environment"),
+                    {"name": "tag", "value": "$(tasks.tag.results.tag)"}]},
+    ]
+    pipeline_spec: Object = {
+        "description": f"Build and deploy any module of {spec.project}.",
+        "params": [{"name": name, "type": "string"} for name in names],
+        "workspaces": [{"name": "registry-credentials", "optional": True}],
+        "tasks": pipeline_tasks,
+        "results": [
+            {"name": name, "type": "string", "value": f"$(tasks.build.results.{name})"}
+            for name in ("image-digest", "build-seconds", "cache-bytes-before",
+                         "cache-bytes-after")
+        ],
+    }
+    if _reports(spec):
+        pipeline_spec["finally"] = [{
+            "name": "report", "taskRef": {"name": tasks.task_name(spec, "report")},
+            "params": [{"name": "status", "value": "$(tasks.status)"},
+                       _pipeline_param("module"), _pipeline_param("revision"),
+                       _pipeline_param("repository"),
+                       {"name": "run", "value": "$(context.pipelineRun.name)"}],
+        }]
+    return {"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
+            "metadata": {"name": spec.project, **metadata}, "spec": pipeline_spec}
+
+
+def _cleanup_pipeline(spec: Spec, metadata: Object) -> Object:
+    names = ("module", "workspace-claim", "keep-runs")
+    return {"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
+            "metadata": {"name": f"{spec.project}-cleanup", **metadata},
+            "spec": {"description": f"Clean up after a module of {spec.project}.",
+                     "params": [{"name": n, "type": "string"} for n in names],
+                     "tasks": [{"name": "cleanup",
+                                "taskRef": {"name": tasks.task_name(spec, "cleanup")},
+                                "params": [_pipeline_param(n) for n in names]}]}}
+
+
+def _near_module_runs() -> Object:
+    """Prefer the node where the module's other runs are: its claims are ReadWriteOnce."""
+    return {"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+        "weight": 100,
+        "podAffinityTerm": {
+            "labelSelector": {"matchLabels": {"shipspec.dev/module": "$(tt.params.module)"}},
+            "topologyKey": "kubernetes.io/hostname",
+        },
+    }]}}
+
+
+def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
+    project = spec.project
+
+    def template(name: str, params: tuple[str, ...], run: Object) -> Object:
+        return {"apiVersion": "triggers.tekton.dev/v1beta1", "kind": "TriggerTemplate",
+                "metadata": {"name": f"{project}-{name}", **metadata},
+                "spec": {"params": [{"name": p} for p in params], "resourcetemplates": [run]}}
+
+    def pipeline_run(event: str, pipeline: str, params: list[Object], labels: Object,
+                     workspaces: list[Object]) -> Object:
+        run_spec: Object = {
+            "pipelineRef": {"name": pipeline},
+            "taskRunTemplate": {"serviceAccountName": f"{project}-pipeline",
+                                "podTemplate": {"affinity": _near_module_runs()}},
+            "params": params,
+        }
+        if workspaces:
+            run_spec["workspaces"] = workspaces
+        return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+                "metadata": {"generateName": f"{project}-$(tt.params.module)-{event}-",
+                             "labels": {**metadata["labels"], **labels}},
+                "spec": run_spec}
+
+    build_params = (*RUN_PARAMS, "revision")
+    passed = [{"name": p, "value": f"$(tt.params.{p})"} for p in build_params]
+    module_labels = {"shipspec.dev/project": project, "shipspec.dev/module": "$(tt.params.module)"}
+    credentials = [{"name": "registry-credentials",
+                    "secret": {"secretName": spec.registry.push_secret,
+                               "items": [{"key": ".dockerconfigjson",
+                                          "path": "config.json"}]}}
+                   ] if spec.registry.push_secret else []
+
+    def run_values(event: str, scope: str, no_push: str) -> list[Object]:
+        return [*passed, {"name": "run-id", "value": "$(uid)"},
+                {"name": "event", "value": event}, {"name": "cache-scope", "value": scope},
+                {"name": "no-push", "value": no_push}]
+
+    cleanup_params = ("module", "workspace-claim", "keep-runs")
+    return [
+        template("push", build_params, pipeline_run(
+            "push", project, run_values("push", "branch", "false"),
+            {**module_labels, "shipspec.dev/event": "push"}, credentials)),
+        # Untrusted code: no registry credentials, no push, its own cache scope, no deploy.
+        template("pull-request", build_params, pipeline_run(
+            "pr", project, run_values("pull_request", "pull-requests", "true"),
+            {**module_labels, "shipspec.dev/event": "pull_request"}, [])),
+        template("cleanup", cleanup_params, pipeline_run(
+            "cleanup", f"{project}-cleanup",
+            [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],
+            {"shipspec.dev/cleanup-of": "$(tt.params.module)"}, [])),
+    ]
+
+
+def _module_objects(spec: Spec, module: Module, options: RenderOptions,
+                    metadata: Object) -> list[Object]:
+    """The module's two claims and its Triggers."""
+
+    def claim(name: str, size: str, purpose: str) -> Object:
+        claim_spec: Object = {"accessModes": ["ReadWriteOnce"],
+                              "resources": {"requests": {"storage": size}}}
+        if spec.ci.storage_class:
+            claim_spec["storageClassName"] = spec.ci.storage_class
+        return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": name, **metadata,
+                             "labels": {**metadata["labels"], "shipspec.dev/purpose": purpose},
+                             "annotations": KEEP_CLAIM},
+                "spec": claim_spec}
+
+    build_values = {
+        "module": module.name, "repo-url": module.repo, "repository": module.repo_slug,
+        "workspace-claim": module.claims.workspace, "cache-claim": module.claims.cache,
+        "image": module.image, "dockerfile": module.dockerfile, "context": module.context,
+        "build-tool": module.build,
+        "prebuild-image": spec.ci.images[PREBUILD_IMAGE[module.build]],
+    }
+    deployments = tuple(d for d in module.deployments
+                        if options.environment in (None, d.environment))
+    return [
+        claim(module.claims.workspace, spec.ci.workspace_size, "workspace"),
+        claim(module.claims.cache, spec.ci.cache_size, "cache"),
+        *triggers.module_triggers(spec, module, deployments, build_values, metadata),
+    ]

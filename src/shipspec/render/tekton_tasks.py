@@ -1,0 +1,386 @@
+"""The Tasks of the generated Tekton CI: tag, build, deploy, report, cleanup.
+
+Shipspec emits its own Tasks instead of referring to catalog ones: they work air-gapped,
+linters can read them, and every image in them is pinned by digest.
+
+No run-time value is ever written into a `script:`. Parameters, results of other tasks and
+webhook data reach a script only through `env`, and reach a program that is not a shell
+only through `args`; a branch called `main;$(curl x)` stays a string (Tekton catalog
+guidance on script injection). The only Tekton variables inside scripts are
+`$(results.NAME.path)`, paths Tekton itself chooses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipspec.spec import Spec
+
+SPEC_MOUNT = "/etc/shipspec"
+SPEC_FILE = f"{SPEC_MOUNT}/shipspec.yaml"
+
+Object = dict[str, Any]
+
+
+def task_name(spec: Spec, role: str) -> str:
+    return f"{spec.project}-{role}"
+
+
+def spec_configmap_name(spec: Spec) -> str:
+    return f"{spec.project}-spec"
+
+
+def _param(name: str, description: str, default: str | None = None) -> Object:
+    param: Object = {"name": name, "type": "string", "description": description}
+    if default is not None:
+        param["default"] = default
+    return param
+
+
+def _env(**values: str) -> list[Object]:
+    return [{"name": name, "value": value} for name, value in values.items()]
+
+
+def _secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> Object:
+    reference: Object = {"name": secret, "key": key}
+    if optional:
+        reference["optional"] = True
+    return {"name": name, "valueFrom": {"secretKeyRef": reference}}
+
+
+def _task(spec: Spec, role: str, description: str, task_spec: Object, metadata: Object) -> Object:
+    return {
+        "apiVersion": "tekton.dev/v1",
+        "kind": "Task",
+        "metadata": {"name": task_name(spec, role), **metadata},
+        "spec": {"description": description, **task_spec},
+    }
+
+
+def _spec_volume(spec: Spec) -> Object:
+    return {"name": "spec", "configMap": {"name": spec_configmap_name(spec)}}
+
+
+_SPEC_MOUNT = {"name": "spec", "mountPath": SPEC_MOUNT, "readOnly": True}
+
+
+def tag_task(spec: Spec, metadata: Object) -> Object:
+    """`shipspec tag`: the one place a build's image tag is decided (bump reuses it)."""
+    return _task(spec, "tag", "Compute the image tag of a module for a commit.", {
+        "params": [
+            _param("module", "Module name in shipspec.yaml."),
+            _param("environment", "Environment the build deploys to."),
+            _param("revision", "Commit SHA that is built."),
+            _param("branch", "Branch that was pushed."),
+        ],
+        "results": [{"name": "tag", "type": "string", "description": "The image tag."}],
+        "volumes": [_spec_volume(spec)],
+        "steps": [{
+            "name": "tag",
+            "image": spec.ci.images["shipspec"],
+            "command": ["shipspec"],
+            "args": ["tag", SPEC_FILE, "--module", "$(params.module)",
+                     "--env", "$(params.environment)", "--sha", "$(params.revision)",
+                     "--branch", "$(params.branch)", "--output", "$(results.tag.path)"],
+            "volumeMounts": [_SPEC_MOUNT],
+        }],
+    }, metadata)
+
+
+_FETCH = """\
+#!/bin/sh
+set -eu
+# The revision comes from the webhook: accept a commit id and nothing else, so that it can
+# never be read as an option by git.
+case "$REVISION" in
+  *[!0-9a-f]* | "") echo "not a commit id: $REVISION" >&2; exit 1 ;;
+esac
+date +%s > /work/.started
+rm -rf /work/src
+mkdir -p /work/src
+cd /work/src
+git init -q
+git remote add origin "$REPO_URL"
+git fetch -q --depth 1 origin "$REVISION"
+git checkout -q --detach FETCH_HEAD
+echo "fetched $REPO_URL at $REVISION"
+"""
+
+_CHECK_CACHE = """\
+#!/bin/sh
+set -eu
+bytes=$(( $(du -sk /cache | cut -f1) * 1024 ))
+printf '%s' "$bytes" > "$(results.cache-bytes-before.path)"
+if [ "$bytes" -gt 4096 ]; then
+  echo "cache ($CACHE_SCOPE): warm, $bytes bytes before the build"
+else
+  echo "cache ($CACHE_SCOPE): cold"
+fi
+"""
+
+# One pre-build image per build tool, chosen by the trigger; the script only reads env.
+_PREBUILD = """\
+#!/bin/sh
+set -eu
+cd "/work/src/$CONTEXT"
+case "$BUILD_TOOL" in
+  none)
+    echo "no pre-build step" ;;
+  gradle)
+    export GRADLE_USER_HOME=/cache/gradle
+    if [ -x ./gradlew ]; then
+      ./gradlew --no-daemon build -x test
+    else
+      gradle --no-daemon build -x test
+    fi ;;
+  maven)
+    mvn -B -Dmaven.repo.local=/cache/maven -DskipTests package ;;
+  npm)
+    npm ci --cache /cache/npm
+    npm run build --if-present ;;
+  *)
+    echo "unknown build tool: $BUILD_TOOL" >&2; exit 1 ;;
+esac
+"""
+
+_BUILDAH = """\
+#!/bin/sh
+set -eu
+buildah --storage-driver=vfs bud --format=oci -f "/work/src/$DOCKERFILE" \\
+  -t "$DESTINATION" "/work/src/$CONTEXT"
+if [ "$NO_PUSH" = "true" ]; then
+  echo "pull request build: image not pushed"
+  printf '%s' "" > "$(results.image-digest.path)"
+  exit 0
+fi
+buildah --storage-driver=vfs push --digestfile "$(results.image-digest.path)" \\
+  "$DESTINATION" "docker://$DESTINATION"
+"""
+
+_POST_BUILD = """\
+#!/bin/sh
+set -eu
+started=$(cat /work/.started)
+seconds=$(( $(date +%s) - started ))
+bytes=$(( $(du -sk /cache | cut -f1) * 1024 ))
+printf '%s' "$seconds" > "$(results.build-seconds.path)"
+printf '%s' "$bytes" > "$(results.cache-bytes-after.path)"
+printf '%s' "$DESTINATION" > "$(results.image-url.path)"
+echo "build took ${seconds}s; cache ($CACHE_SCOPE) now $bytes bytes"
+# The checkout is not needed any more; the cleanup pipeline removes what failed runs leave.
+rm -rf /work/src
+"""
+
+
+def build_task(spec: Spec, metadata: Object) -> Object:
+    """Fetch, pre-build, image build and push in one pod, on the module's own claims.
+
+    One pod, with the claims as plain volumes rather than workspaces: Tekton's affinity
+    assistant (coschedule: workspaces, the default) lets a TaskRun mount one PVC-backed
+    workspace only, and gives concurrent runs of a module separate assistants that can
+    pin them to different nodes, where a ReadWriteOnce claim cannot follow. Each run
+    mounts only its own directory (`runs/<uid>`) and its own cache scope (`branch` or
+    `pull-requests`), so a pull request's code can neither read another run's checkout
+    nor write the cache that branch builds trust.
+    """
+    images = spec.ci.images
+    common_env = _env(CACHE_SCOPE="$(params.cache-scope)",
+                      DESTINATION="$(params.image):$(params.image-tag)")
+    work = {"name": "work", "mountPath": "/work", "subPath": "runs/$(params.run-id)"}
+    cache = {"name": "cache", "mountPath": "/cache", "subPath": "$(params.cache-scope)"}
+    if spec.ci.builder == "kaniko":
+        image_step: Object = {
+            "name": "build-image",
+            "image": images["kaniko"],
+            "command": ["/kaniko/executor"],
+            "args": ["--context=dir:///work/src/$(params.context)",
+                     "--dockerfile=/work/src/$(params.dockerfile)",
+                     "--destination=$(params.image):$(params.image-tag)",
+                     "--digest-file=$(results.image-digest.path)",
+                     "--no-push=$(params.no-push)"],
+            "env": [{"name": "DOCKER_CONFIG",
+                     "value": "$(workspaces.registry-credentials.path)"}],
+            "volumeMounts": [work],
+        }
+    else:
+        image_step = {
+            "name": "build-image",
+            "image": images["buildah"],
+            "script": _BUILDAH,
+            "env": [*_env(DOCKERFILE="$(params.dockerfile)", CONTEXT="$(params.context)",
+                          NO_PUSH="$(params.no-push)",
+                          REGISTRY_AUTH_FILE="$(workspaces.registry-credentials.path)"
+                                             "/config.json"),
+                    *common_env],
+            # buildah needs to create mounts and namespaces to run a Dockerfile's RUN lines
+            "securityContext": {"privileged": True},
+            "volumeMounts": [work],
+        }
+    return _task(spec, "build", "Fetch a commit, pre-build it with the module's cache, and "
+                 "build and push its image.", {
+        "params": [
+            _param("module", "Module name."),
+            _param("repo-url", "Clone URL of the module's repository."),
+            _param("revision", "Commit SHA to build."),
+            _param("run-id", "Unique id of this run: its directory on the workspace claim."),
+            _param("cache-scope", "branch, or pull-requests for untrusted code."),
+            _param("workspace-claim", "The module's workspace PersistentVolumeClaim."),
+            _param("cache-claim", "The module's cache PersistentVolumeClaim."),
+            _param("image", "Image repository to push to."),
+            _param("image-tag", "Tag of the image."),
+            _param("dockerfile", "Dockerfile, relative to the repository root."),
+            _param("context", "Build context, relative to the repository root.", "."),
+            _param("build-tool", "none, gradle, maven or npm.", "none"),
+            _param("prebuild-image", "Image of the pre-build step (matches build-tool)."),
+            _param("no-push", "true to build without pushing (pull requests).", "false"),
+        ],
+        "workspaces": [{"name": "registry-credentials", "optional": True, "readOnly": True,
+                        "description": "A docker config.json allowed to push the image."}],
+        "results": [
+            {"name": "image-digest", "type": "string", "description": "Digest pushed."},
+            {"name": "image-url", "type": "string", "description": "Image reference built."},
+            {"name": "build-seconds", "type": "string", "description": "Fetch to push."},
+            {"name": "cache-bytes-before", "type": "string",
+             "description": "Size of the cache before the build."},
+            {"name": "cache-bytes-after", "type": "string",
+             "description": "Size of the cache after it; the difference is what it missed."},
+        ],
+        "volumes": [
+            {"name": "work",
+             "persistentVolumeClaim": {"claimName": "$(params.workspace-claim)"}},
+            {"name": "cache", "persistentVolumeClaim": {"claimName": "$(params.cache-claim)"}},
+        ],
+        "steps": [
+            {"name": "fetch", "image": images["git"], "script": _FETCH,
+             "env": _env(REPO_URL="$(params.repo-url)", REVISION="$(params.revision)"),
+             "volumeMounts": [work]},
+            {"name": "check-cache-status", "image": images["git"], "script": _CHECK_CACHE,
+             "env": common_env, "volumeMounts": [cache]},
+            {"name": "prebuild", "image": "$(params.prebuild-image)", "script": _PREBUILD,
+             "env": _env(BUILD_TOOL="$(params.build-tool)", CONTEXT="$(params.context)"),
+             "volumeMounts": [work, cache]},
+            image_step,
+            {"name": "post-build-analysis", "image": images["git"], "script": _POST_BUILD,
+             "env": common_env, "volumeMounts": [work, cache]},
+        ],
+    }, metadata)
+
+
+def deploy_task(spec: Spec, metadata: Object) -> Object:
+    """`shipspec bump`: write the new tag into the deployment repository."""
+    env: list[Object] = [{"name": "HOME", "value": "/tekton/home"}]
+    if spec.deploy.credentials_secret:
+        env.append(_secret_env(spec.deploy.token_env, spec.deploy.credentials_secret, "token"))
+    return _task(spec, "deploy", "Write a module's new image tag into the deployment "
+                 "repository.", {
+        "params": [
+            _param("module", "Module name."),
+            _param("environment", "Environment to deploy to."),
+            _param("tag", "Image tag that was pushed."),
+        ],
+        "volumes": [_spec_volume(spec)],
+        "steps": [{
+            "name": "bump",
+            "image": spec.ci.images["shipspec"],
+            "command": ["shipspec"],
+            "args": ["bump", SPEC_FILE, "--module", "$(params.module)",
+                     "--env", "$(params.environment)", "--tag", "$(params.tag)"],
+            "env": env,
+            "volumeMounts": [_SPEC_MOUNT],
+        }],
+    }, metadata)
+
+
+_REPORT = """\
+#!/bin/sh
+set -eu
+case "$STATUS" in
+  Succeeded | Completed) state=success ;;
+  None) state=pending ;;
+  *) state=failure ;;
+esac
+description="$RUN: $STATUS"
+# Secrets go to curl through files, never through its command line.
+if [ -n "${GITHUB_TOKEN:-}" ]; then
+  printf 'Authorization: Bearer %s\\n' "$GITHUB_TOKEN" > /tmp/auth-header
+  jq -n --arg state "$state" --arg context "shipspec/$MODULE" --arg description "$description" \\
+    '{state: $state, context: $context, description: $description}' |
+    curl -fsS -X POST -H @/tmp/auth-header -H 'Accept: application/vnd.github+json' \\
+      --data @- "https://api.github.com/repos/$REPOSITORY/statuses/$REVISION" > /dev/null
+  echo "reported $state to $REPOSITORY@$REVISION"
+fi
+if [ -n "${NOTIFY_URL:-}" ]; then
+  printf 'url = "%s"\\n' "$NOTIFY_URL" > /tmp/notify.config
+  jq -n --arg text "$MODULE $REVISION: $description" '{text: $text}' |
+    curl -fsS -X POST -H 'Content-Type: application/json' --config /tmp/notify.config \\
+      --data @- > /dev/null
+  echo "notified"
+fi
+"""
+
+
+def report_task(spec: Spec, metadata: Object) -> Object:
+    """A run's outcome as a GitHub commit status and, when configured, a chat message."""
+    env = _env(STATUS="$(params.status)", MODULE="$(params.module)",
+               REVISION="$(params.revision)", REPOSITORY="$(params.repository)",
+               RUN="$(params.run)")
+    if spec.source.status_secret:
+        env.append(_secret_env("GITHUB_TOKEN", spec.source.status_secret, "token"))
+    if spec.ci.notify_secret:
+        env.append(_secret_env("NOTIFY_URL", spec.ci.notify_secret, "url"))
+    return _task(spec, "report", "Report the outcome of a run.", {
+        "params": [
+            _param("status", "Aggregate status of the pipeline's tasks."),
+            _param("module", "Module name."),
+            _param("revision", "Commit SHA that was built."),
+            _param("repository", "owner/name of the repository on GitHub."),
+            _param("run", "Name of the PipelineRun."),
+        ],
+        "steps": [{"name": "report", "image": spec.ci.images["tools"], "script": _REPORT,
+                   "env": env}],
+    }, metadata)
+
+
+_REMOVE_STALE_RUNS = """\
+#!/bin/sh
+set -eu
+# A run removes its own checkout when it succeeds; failed runs leave theirs. Nothing runs
+# for a day (PipelineRuns time out long before), so older directories are left-overs.
+stale=$(find /runs -mindepth 1 -maxdepth 1 -type d -mmin +1440 | wc -l)
+find /runs -mindepth 1 -maxdepth 1 -type d -mmin +1440 -exec rm -rf {} +
+echo "removed $stale stale run directories of $MODULE"
+"""
+
+_PRUNE_RUNS = """\
+#!/bin/sh
+set -eu
+kubectl get pipelineruns -l "shipspec.dev/module=$MODULE,shipspec.dev/project=$PROJECT" \\
+  --sort-by=.metadata.creationTimestamp -o name > /tmp/runs
+total=$(wc -l < /tmp/runs)
+if [ "$total" -gt "$KEEP" ]; then
+  head -n "$((total - KEEP))" /tmp/runs | xargs kubectl delete
+fi
+echo "kept the newest $KEEP of $total PipelineRuns of $MODULE"
+"""
+
+
+def cleanup_task(spec: Spec, metadata: Object) -> Object:
+    return _task(spec, "cleanup", "Remove a module's stale run directories and prune its "
+                 "old PipelineRuns.", {
+        "params": [
+            _param("module", "Module name."),
+            _param("workspace-claim", "The module's workspace PersistentVolumeClaim."),
+            _param("keep-runs", "How many PipelineRuns of the module to keep."),
+        ],
+        "volumes": [{"name": "work", "persistentVolumeClaim": {
+            "claimName": "$(params.workspace-claim)"}}],
+        "steps": [
+            {"name": "remove-stale-runs", "image": spec.ci.images["git"],
+             "script": _REMOVE_STALE_RUNS, "env": _env(MODULE="$(params.module)"),
+             "volumeMounts": [{"name": "work", "mountPath": "/runs", "subPath": "runs"}]},
+            {"name": "prune-pipelineruns", "image": spec.ci.images["tools"],
+             "script": _PRUNE_RUNS,
+             "env": _env(MODULE="$(params.module)", PROJECT=spec.project,
+                         KEEP="$(params.keep-runs)")},
+        ],
+    }, metadata)

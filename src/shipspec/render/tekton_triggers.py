@@ -1,0 +1,165 @@
+"""Tekton Triggers: which webhook events start which runs, for which module.
+
+Every module gets its own `Trigger` objects (push and pull request per deployment, one
+cleanup) that the single EventListener selects by label, so adding or changing a module
+changes only that module's objects. Each Trigger first has the `github` interceptor check
+the webhook's signature against the secret (never optional) and its event type, then a
+`cel` filter pick the events of this module: its repository, its branch and, in a mono
+repo, changes below its paths.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipspec.spec import Deployment, Module, Spec
+
+Object = dict[str, Any]
+
+LISTENER_LABEL = "shipspec.dev/listener"
+PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened")
+# GitHub lists at most 20 commits in a push event; past that the file lists are incomplete,
+# so such a push builds every module of its branch rather than risk missing one.
+PUSH_COMMITS_LISTED = 20
+
+
+def cel_string(text: str) -> str:
+    """A CEL string literal holding `text` exactly."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def push_filter(module: Module, deployment: Deployment) -> str:
+    """CEL: a push to the deployment's branch of the module's repo that touches its paths."""
+    conditions = [
+        f"body.repository.full_name == {cel_string(module.repo_slug)}",
+        f"body.ref == {cel_string('refs/heads/' + deployment.trigger_branch)}",
+        "!body.deleted",
+    ]
+    if module.paths:
+        touched = " || ".join(
+            f"f == {cel_string(path)} || f.startsWith({cel_string(path + '/')})"
+            for path in (p.rstrip("/") for p in module.paths)
+        )
+        changed = " || ".join(f"c.{kind}.exists(f, {touched})"
+                              for kind in ("added", "modified", "removed"))
+        conditions.append(
+            f"(size(body.commits) == 0 || size(body.commits) >= {PUSH_COMMITS_LISTED} || "
+            f"body.commits.exists(c, {changed}))"
+        )
+    return " && ".join(conditions)
+
+
+def pull_request_filter(module: Module, deployment: Deployment) -> str:
+    """CEL: a pull request opened or updated against the deployment's branch.
+
+    Pull request events carry no file list, so paths cannot narrow them here.
+    """
+    actions = ", ".join(cel_string(action) for action in PULL_REQUEST_ACTIONS)
+    return " && ".join([
+        f"body.repository.full_name == {cel_string(module.repo_slug)}",
+        f"body.action in [{actions}]",
+        f"body.pull_request.base.ref == {cel_string(deployment.trigger_branch)}",
+    ])
+
+
+def cleanup_filter(module: Module) -> str:
+    """CEL: a branch deleted or a pull request closed in the module's repository."""
+    return (
+        f"body.repository.full_name == {cel_string(module.repo_slug)} && ("
+        "(header.match('X-GitHub-Event', 'delete') && body.ref_type == 'branch') || "
+        "(header.match('X-GitHub-Event', 'pull_request') && body.action == 'closed'))"
+    )
+
+
+def _interceptors(spec: Spec, event_types: list[str], cel_filter: str) -> list[Object]:
+    return [
+        {
+            "name": "verify-github-signature",
+            "ref": {"name": "github", "kind": "ClusterInterceptor"},
+            "params": [
+                {"name": "secretRef", "value": {"secretName": spec.source.webhook_secret,
+                                                "secretKey": spec.source.webhook_secret_key}},
+                {"name": "eventTypes", "value": event_types},
+            ],
+        },
+        {
+            "name": "select-module",
+            "ref": {"name": "cel", "kind": "ClusterInterceptor"},
+            "params": [{"name": "filter", "value": cel_filter}],
+        },
+    ]
+
+
+def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object],
+             binding: str | None, values: dict[str, str], template: str) -> Object:
+    labels = {**metadata.get("labels", {}), LISTENER_LABEL: spec.project}
+    return {
+        "apiVersion": "triggers.tekton.dev/v1beta1",
+        "kind": "Trigger",
+        "metadata": {"name": name, **metadata, "labels": labels},
+        "spec": {
+            "interceptors": interceptors,
+            "bindings": [
+                *([{"kind": "TriggerBinding", "ref": binding}] if binding else []),
+                *({"name": key, "value": value} for key, value in values.items()),
+            ],
+            "template": {"ref": template},
+        },
+    }
+
+
+def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, ...],
+                    build_values: dict[str, str], metadata: Object) -> list[Object]:
+    """The push, pull-request and cleanup Triggers of one module."""
+    project = spec.project
+    triggers = []
+    for deployment in deployments:
+        values = {**build_values, "environment": deployment.environment,
+                  "branch": deployment.trigger_branch,
+                  "deploys": "true" if deployment.targets else "false"}
+        suffix = f"{module.resource_prefix}-{deployment.environment}"
+        triggers.append(_trigger(
+            spec, f"{suffix}-push", metadata,
+            _interceptors(spec, ["push"], push_filter(module, deployment)),
+            f"{project}-push", values, f"{project}-push"))
+        triggers.append(_trigger(
+            spec, f"{suffix}-pr", metadata,
+            _interceptors(spec, ["pull_request"], pull_request_filter(module, deployment)),
+            f"{project}-pull-request", values, f"{project}-pull-request"))
+    triggers.append(_trigger(
+        spec, f"{module.resource_prefix}-cleanup", metadata,
+        _interceptors(spec, ["delete", "pull_request"], cleanup_filter(module)),
+        None,
+        {"module": module.name, "workspace-claim": module.claims.workspace,
+         "keep-runs": str(spec.ci.keep_runs)},
+        f"{project}-cleanup"))
+    return triggers
+
+
+def trigger_bindings(spec: Spec, metadata: Object) -> list[Object]:
+    """What each kind of event contributes to a run: the commit to build."""
+
+    def binding(name: str, params: dict[str, str]) -> Object:
+        return {
+            "apiVersion": "triggers.tekton.dev/v1beta1",
+            "kind": "TriggerBinding",
+            "metadata": {"name": f"{spec.project}-{name}", **metadata},
+            "spec": {"params": [{"name": k, "value": v} for k, v in params.items()]},
+        }
+
+    return [
+        binding("push", {"revision": "$(body.after)"}),
+        binding("pull-request", {"revision": "$(body.pull_request.head.sha)"}),
+    ]
+
+
+def event_listener(spec: Spec, metadata: Object, service_account: str) -> Object:
+    return {
+        "apiVersion": "triggers.tekton.dev/v1beta1",
+        "kind": "EventListener",
+        "metadata": {"name": spec.project, **metadata},
+        "spec": {
+            "serviceAccountName": service_account,
+            "labelSelector": {"matchLabels": {LISTENER_LABEL: spec.project}},
+        },
+    }

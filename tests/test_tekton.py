@@ -1,0 +1,404 @@
+"""Tekton CI from the spec, checked with schemas and evaluators that no one here wrote."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import celpy
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from celpy import celtypes
+from conftest import EXAMPLES, REPO, assert_golden
+
+from shipspec.emit import to_yaml_stream
+from shipspec.render import RenderOptions, tekton
+from shipspec.resolve import load_spec
+
+GOLDEN = Path(__file__).parent / "golden"
+SCHEMAS = REPO.parent / "shared" / "schemas" / "tekton-pipeline"
+PAYLOADS = Path(__file__).parent / "payloads"
+CORE_KINDS = {"ConfigMap", "ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding",
+              "PersistentVolumeClaim"}
+
+
+def render(path: Path, **options: Any) -> list[dict[str, Any]]:
+    spec = load_spec(str(path))
+    return [r.document for r in tekton.render(spec, RenderOptions(**options))]
+
+
+def objects_of(example: str) -> list[dict[str, Any]]:
+    return render(EXAMPLES / example)
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_examples_render_deterministically_and_match_golden(example: str) -> None:
+    first = to_yaml_stream(objects_of(example))
+    assert first == to_yaml_stream(objects_of(example))
+    assert_golden(GOLDEN / f"tekton-{example}.yaml", first)
+
+
+def test_disabled_module_renders_nothing() -> None:
+    text = to_yaml_stream(objects_of("gointern-backend"))
+    names = [o["metadata"]["name"] for o in objects_of("gointern-backend")]
+    assert not [n for n in names if "new-module" in n or "gointern-backend-new" in n]
+    assert "gointern-backend-new" in text  # only inside the spec ConfigMap, which is the spec
+
+
+def test_changing_one_module_changes_only_its_objects(example_copy) -> None:
+    directory = example_copy("gointern-backend")
+    before = {(o["kind"], o["metadata"]["name"]): o for o in render(directory)}
+    spec_file = directory / "shipspec.yaml"
+    spec_file.write_text(spec_file.read_text().replace("dockerfile-portal-dev", "Dockerfile.portal"))
+    after = {(o["kind"], o["metadata"]["name"]): o for o in render(directory)}
+    assert before.keys() == after.keys()
+    changed = {key for key in before if before[key] != after[key]}
+    assert changed == {
+        ("ConfigMap", "gointern-backend-spec"),  # the spec itself, which runs tag and bump by
+        ("Trigger", "gointern-backend-portal-dev-push"),
+        ("Trigger", "gointern-backend-portal-dev-pr"),
+    }
+
+
+def test_seed_a_claim_names_are_honoured_and_protected_from_argo_cd() -> None:
+    claims = by_kind(objects_of("gointern-backend"), "PersistentVolumeClaim")
+    assert [c["metadata"]["name"] for c in claims] == [
+        "gointern-backend-system", "gointern-backend-system-cache",
+        "gointern-backend-portal", "gointern-backend-portal-cache",
+        "gointern-backend-aify", "gointern-backend-aify-cache"]
+    for claim in claims:
+        assert claim["metadata"]["annotations"] == {
+            "argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
+        assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+
+
+def test_one_pipeline_serves_every_module_and_pull_requests_never_deploy() -> None:
+    objects = objects_of("gointern-backend")
+    [pipeline] = [p for p in by_kind(objects, "Pipeline") if p["metadata"]["name"] ==
+                  "gointern-backend"]
+    tasks = {t["name"]: t for t in pipeline["spec"]["tasks"]}
+    assert list(tasks) == ["tag", "build", "deploy"]
+    assert {"input": "$(params.event)", "operator": "in", "values": ["push"]} in \
+        tasks["deploy"]["when"]
+    templates = {t["metadata"]["name"]: t for t in by_kind(objects, "TriggerTemplate")}
+    pr_run = templates["gointern-backend-pull-request"]["spec"]["resourcetemplates"][0]
+    pr_params = {p["name"]: p["value"] for p in pr_run["spec"]["params"]}
+    assert pr_params["event"] == "pull_request"
+    assert pr_params["no-push"] == "true"
+    assert pr_params["cache-scope"] == "pull-requests"
+    assert "workspaces" not in pr_run["spec"]  # no registry credentials for untrusted code
+    push_run = templates["gointern-backend-push"]["spec"]["resourcetemplates"][0]
+    assert {p["name"]: p["value"] for p in push_run["spec"]["params"]}["run-id"] == "$(uid)"
+
+
+def test_each_run_mounts_only_its_own_directory_and_cache_scope() -> None:
+    [build] = [t for t in by_kind(objects_of("gointern-backend"), "Task")
+               if t["metadata"]["name"] == "gointern-backend-build"]
+    mounts = [m for step in build["spec"]["steps"] for m in step.get("volumeMounts", [])]
+    assert {m["subPath"] for m in mounts if m["name"] == "work"} == {"runs/$(params.run-id)"}
+    assert {m["subPath"] for m in mounts if m["name"] == "cache"} == {"$(params.cache-scope)"}
+    assert not [w for w in build["spec"].get("workspaces", []) if w["name"] in ("work", "cache")]
+
+
+def test_every_image_is_pinned_by_digest() -> None:
+    for example in ("gointern-backend", "astrago"):
+        for task in by_kind(objects_of(example), "Task"):
+            for step in task["spec"]["steps"]:
+                image = step["image"]
+                assert image == "$(params.prebuild-image)" or re.fullmatch(
+                    r"[^\s@]+@sha256:[0-9a-f]{64}", image), image
+        for trigger in by_kind(objects_of(example), "Trigger"):
+            for binding in trigger["spec"]["bindings"]:
+                if binding.get("name") == "prebuild-image":
+                    assert "@sha256:" in binding["value"]
+
+
+# --- validation with schemas no one here wrote -------------------------------------------
+
+
+def _strict(schema: Any) -> Any:
+    """The CRD schema with unknown fields rejected, as the API server's strict mode does."""
+    if isinstance(schema, dict):
+        schema = {k: _strict(v) for k, v in schema.items()}
+        if ("properties" in schema and "additionalProperties" not in schema
+                and not schema.get("x-kubernetes-preserve-unknown-fields")):
+            schema["additionalProperties"] = False
+    elif isinstance(schema, list):
+        schema = [_strict(item) for item in schema]
+    return schema
+
+
+def _crd_validator(kind: str) -> jsonschema.Validator:
+    crd = yaml.safe_load((SCHEMAS / f"300-{kind.lower()}.yaml").read_text())
+    [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
+    return jsonschema.Draft7Validator(_strict(version["schema"]["openAPIV3Schema"]))
+
+
+def _tekton_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tekton objects, including the PipelineRuns inside TriggerTemplates."""
+    found = [o for o in objects if o["apiVersion"] == "tekton.dev/v1"]
+    for template in by_kind(objects, "TriggerTemplate"):
+        found += template["spec"]["resourcetemplates"]
+    return found
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_tekton_objects_match_the_v1_15_crd_schemas(example: str) -> None:
+    tekton_objects = _tekton_objects(objects_of(example))
+    assert {o["kind"] for o in tekton_objects} == {"Task", "Pipeline", "PipelineRun"}
+    for obj in tekton_objects:
+        errors = list(_crd_validator(obj["kind"]).iter_errors(obj))
+        assert not errors, [f"{obj['kind']} {list(e.absolute_path)}: {e.message}" for e in errors]
+
+
+def test_the_crd_check_rejects_unknown_fields() -> None:
+    task = copy.deepcopy(by_kind(objects_of("astrago"), "Task")[0])
+    task["spec"]["steps"][0]["scirpt"] = "echo"
+    assert list(_crd_validator("Task").iter_errors(task))
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_core_objects_pass_kubernetes_validate_strict(example: str) -> None:
+    version = kubernetes_validate.latest_version()
+    core = [o for o in objects_of(example) if o["kind"] in CORE_KINDS]
+    assert {o["kind"] for o in core} == CORE_KINDS
+    for obj in core:
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_task_volumes_and_pod_affinity_are_valid_pod_fields() -> None:
+    """Task volumes and PipelineRun pod templates are opaque to the CRDs: check them as Pod."""
+    version = kubernetes_validate.latest_version()
+    objects = objects_of("gointern-backend")
+    templates = by_kind(objects, "TriggerTemplate")
+    for task in by_kind(objects, "Task"):
+        for index, declared in enumerate(task["spec"].get("volumes", [])):
+            volume = dict(declared)
+            if "persistentVolumeClaim" in volume:  # a Tekton parameter stands for the name
+                volume["persistentVolumeClaim"] = {"claimName": f"claim-{index}"}
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "check"},
+                   "spec": {"containers": [{"name": "c", "image": "i"}], "volumes": [volume]}}
+            kubernetes_validate.validate(pod, version, strict=True)
+    for template in templates:
+        run = template["spec"]["resourcetemplates"][0]
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "check"},
+               "spec": {"containers": [{"name": "c", "image": "i"}],
+                        **run["spec"]["taskRunTemplate"]["podTemplate"]}}
+        kubernetes_validate.validate(pod, version, strict=True)
+
+
+def test_event_listener_name_fits_and_every_trigger_validates_the_webhook() -> None:
+    objects = objects_of("gointern-backend")
+    [listener] = by_kind(objects, "EventListener")
+    assert len(listener["metadata"]["name"]) <= 60
+    for trigger in by_kind(objects, "Trigger"):
+        github = trigger["spec"]["interceptors"][0]
+        assert github["ref"] == {"name": "github", "kind": "ClusterInterceptor"}
+        assert github["params"][0] == {"name": "secretRef", "value": {
+            "secretName": "gointern-github-webhook", "secretKey": "secret"}}
+        assert trigger["metadata"]["labels"]["shipspec.dev/listener"] == "gointern-backend"
+
+
+def test_rbac_is_least_privilege_and_secrets_are_referenced_by_name_only() -> None:
+    objects = objects_of("gointern-backend")
+    roles = {o["roleRef"]["name"] for o in objects if o["kind"].endswith("RoleBinding")}
+    assert roles == {"tekton-triggers-eventlistener-roles",
+                     "tekton-triggers-eventlistener-clusterroles", "gointern-backend-pipeline"}
+    [role] = by_kind(objects, "Role")
+    assert role["rules"] == [{"apiGroups": ["tekton.dev"], "resources": ["pipelineruns"],
+                              "verbs": ["get", "list", "delete"]}]
+    accounts = {o["metadata"]["name"]: o for o in by_kind(objects, "ServiceAccount")}
+    assert accounts["gointern-backend-pipeline"]["secrets"] == [
+        {"name": "gointern-registry-push"}, {"name": "gointern-deploy-token"}]
+    assert not by_kind(objects, "Secret")
+
+
+# --- no script injection ------------------------------------------------------------------
+
+_RUNTIME_VALUE = re.compile(r"\$\((params|tt\.params|body|header|extensions|tasks|context|"
+                            r"steps|workspaces)\b")
+_SHELLS = {"sh", "bash", "ash", "/bin/sh", "/bin/bash", "/bin/ash", "/busybox/sh"}
+
+
+def _script_sinks(obj: Any) -> list[str]:
+    """Every shell body in steps, sidecars, stepTemplates and embedded taskSpecs."""
+    sinks: list[str] = []
+    if isinstance(obj, dict):
+        if isinstance(obj.get("script"), str):
+            sinks.append(obj["script"])
+        command = obj.get("command") or []
+        arguments = obj.get("args") or []
+        if command and command[0] in _SHELLS and "-c" in [*command, *arguments]:
+            sinks += [*command, *arguments]
+        for value in obj.values():
+            sinks += _script_sinks(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            sinks += _script_sinks(item)
+    return sinks
+
+
+def _hostile_spec(directory: Path) -> Path:
+    spec = directory / "shipspec.yaml"
+    text = spec.read_text()
+    text = text.replace('gitBranch: "dev-portal"', "gitBranch: \"dev;$(curl${IFS}evil)`id`'\"")
+    text = text.replace('directory: "goyoai-portal/overlays/dev"',
+                        "directory: \"o'$(id)/overlays\"")
+    text = text.replace("dockerfile-portal-dev", "docker;rm${IFS}-rf/Dockerfile")
+    spec.write_text(text)
+    return directory
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago", "hostile"])
+def test_no_runtime_value_reaches_a_script(example: str, example_copy) -> None:
+    directory = (_hostile_spec(example_copy("gointern-backend")) if example == "hostile"
+                 else EXAMPLES / example)
+    objects = render(directory)
+    sinks = _script_sinks(objects)
+    assert sinks, "the Tasks have scripts; the walk must find them"
+    for body in sinks:
+        assert not _RUNTIME_VALUE.search(body), body
+        assert "curl${IFS}evil" not in body and "rm${IFS}" not in body
+
+
+def test_hostile_branch_reaches_the_run_only_as_a_parameter(example_copy) -> None:
+    objects = render(_hostile_spec(example_copy("gointern-backend")))
+    [push] = [t for t in by_kind(objects, "Trigger")
+              if t["metadata"]["name"] == "gointern-backend-portal-dev-push"]
+    values = {b["name"]: b["value"] for b in push["spec"]["bindings"] if "name" in b}
+    assert values["branch"] == "dev;$(curl${IFS}evil)`id`'"
+    cel = push["spec"]["interceptors"][1]["params"][0]["value"]
+    assert _evaluate(cel, _push_payload(ref="refs/heads/dev;$(curl${IFS}evil)`id`'"), "push")
+    assert not _evaluate(cel, _push_payload(ref="refs/heads/dev"), "push")
+
+
+# --- CEL filters, evaluated on recorded GitHub payloads ------------------------------------
+
+
+def _match(headers: Any, name: Any, value: Any) -> celtypes.BoolType:
+    """Tekton Triggers' header.match(name, value): case-insensitive name, any value equal."""
+    for key, values in headers.items():
+        if str(key).lower() == str(name).lower():
+            return celtypes.BoolType(any(str(v) == str(value) for v in values))
+    return celtypes.BoolType(False)
+
+
+def _evaluate(expression: str, body: dict[str, Any], event: str) -> bool:
+    environment = celpy.Environment()
+    program = environment.program(environment.compile(expression), functions={"match": _match})
+    activation = {"body": celpy.json_to_cel(body),
+                  "header": celpy.json_to_cel({"X-Github-Event": [event]})}
+    return bool(program.evaluate(activation))
+
+
+def _payload(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text())
+    return loaded
+
+
+def _push_payload(**changes: Any) -> dict[str, Any]:
+    return {**_payload("push"), **changes}
+
+
+def _filters(objects: list[dict[str, Any]]) -> dict[str, str]:
+    return {t["metadata"]["name"]: t["spec"]["interceptors"][1]["params"][0]["value"]
+            for t in by_kind(objects, "Trigger")}
+
+
+def test_push_to_a_module_branch_builds_that_module_only() -> None:
+    filters = _filters(objects_of("gointern-backend"))
+    chosen = {name for name, cel in filters.items()
+              if name.endswith("-push") and _evaluate(cel, _payload("push"), "push")}
+    assert chosen == {"gointern-backend-portal-dev-push"}
+
+
+def test_deleted_branch_push_builds_nothing() -> None:
+    filters = _filters(objects_of("gointern-backend"))
+    deleted = _push_payload(deleted=True, after="0" * 40, commits=[])
+    assert not [n for n, cel in filters.items() if n.endswith("-push")
+                and _evaluate(cel, deleted, "push")]
+
+
+def _astrago_push(files: list[str], commits: int = 1) -> dict[str, Any]:
+    commit = {"id": "a1b2c3d4", "added": [], "removed": [], "modified": files}
+    return _push_payload(ref="refs/heads/stabilize/1.0", commits=[commit] * commits,
+                         repository={"full_name": "xiilab/astrago-backend"})
+
+
+def test_mono_repo_paths_narrow_a_push_to_the_modules_it_touches() -> None:
+    filters = {n: c for n, c in _filters(objects_of("astrago")).items() if n.endswith("-push")}
+
+    def built(payload: dict[str, Any]) -> set[str]:
+        return {n.split("-")[1] for n, cel in filters.items() if _evaluate(cel, payload, "push")}
+
+    assert built(_astrago_push(["core/src/Main.java"])) == {"core"}
+    assert built(_astrago_push(["docker/batch/Dockerfile"])) == {"batch"}
+    assert built(_astrago_push(["common/util.java"])) == {"core", "batch", "monitor"}
+    assert built(_astrago_push(["README.md"])) == set()
+    assert built(_astrago_push(["corelib/x"])) == set()  # a prefix of a name is not the dir
+    # GitHub lists 20 commits at most: a longer push cannot be narrowed safely
+    assert built(_astrago_push(["README.md"], commits=20)) == {"core", "batch", "monitor"}
+
+
+def test_frontend_repository_events_select_only_the_frontend() -> None:
+    filters = {n: c for n, c in _filters(objects_of("astrago")).items() if n.endswith("-push")}
+    payload = _push_payload(ref="refs/heads/stabilize/1.0",
+                            repository={"full_name": "xiilab/astrago-frontend"})
+    assert {n for n, c in filters.items() if _evaluate(c, payload, "push")} == {
+        "astrago-frontend-stage-push"}
+
+
+def test_pull_request_builds_modules_of_its_base_branch() -> None:
+    filters = _filters(objects_of("gointern-backend"))
+    pr = _payload("pull_request")
+    assert {n for n, c in filters.items() if n.endswith("-pr")
+            and _evaluate(c, pr, "pull_request")} == {"gointern-backend-portal-dev-pr"}
+    closed = {**pr, "action": "closed"}
+    assert not [n for n, c in filters.items() if n.endswith("-pr")
+                and _evaluate(c, closed, "pull_request")]
+
+
+def test_branch_deletion_and_closed_pull_requests_clean_up() -> None:
+    filters = {n: c for n, c in _filters(objects_of("gointern-backend")).items()
+               if n.endswith("-cleanup")}
+    assert len(filters) == 3
+    assert all(_evaluate(c, _payload("delete"), "delete") for c in filters.values())
+    closed = {**_payload("pull_request"), "action": "closed"}
+    assert all(_evaluate(c, closed, "pull_request") for c in filters.values())
+    assert not any(_evaluate(c, _payload("pull_request"), "pull_request")
+                   for c in filters.values())
+    tag_deleted = {**_payload("delete"), "ref_type": "tag"}
+    assert not any(_evaluate(c, tag_deleted, "delete") for c in filters.values())
+
+
+def test_render_options_select_modules_and_environment() -> None:
+    objects = render(EXAMPLES / "astrago", modules=("core",), namespace="ci")
+    triggers = [t["metadata"]["name"] for t in by_kind(objects, "Trigger")]
+    assert triggers == ["astrago-core-stage-push", "astrago-core-stage-pr", "astrago-core-cleanup"]
+    assert {o["metadata"].get("namespace") for o in objects} == {"ci", None}
+
+
+def test_spec_without_shipspec_image_is_refused_for_tekton(repo: Path) -> None:
+    shutil.copy(EXAMPLES / "astrago" / "shipspec.yaml", repo / "shipspec.yaml")
+    text = (repo / "shipspec.yaml").read_text()
+    text = re.sub(r"  images:\n(    #.*\n)*    shipspec: .*\n", "", text)
+    (repo / "shipspec.yaml").write_text(text.replace("engine: github-actions", "engine: tekton"))
+    from shipspec.errors import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        load_spec(str(repo))
+    assert str(caught.value).endswith(
+        "error: ci: Tekton runs `shipspec tag` and `shipspec bump` in the shipspec image: "
+        "set ci.images.shipspec\n"
+        "  hint: build this repository's Dockerfile, push it, and pin it as "
+        "name:tag@sha256:<digest>")
