@@ -96,7 +96,8 @@ def test_one_pipeline_serves_every_module_and_pull_requests_never_deploy() -> No
     assert pr_params["event"] == "pull_request"
     assert pr_params["no-push"] == "true"
     assert pr_params["cache-scope"] == "pull-requests"
-    assert "workspaces" not in pr_run["spec"]  # no registry credentials for untrusted code
+    # no registry credentials for untrusted code: an empty directory in their place
+    assert pr_run["spec"]["workspaces"] == [{"name": "registry-credentials", "emptyDir": {}}]
     push_run = templates["gointern-backend-push"]["spec"]["resourcetemplates"][0]
     assert {p["name"]: p["value"] for p in push_run["spec"]["params"]}["run-id"] == "$(uid)"
 
@@ -206,7 +207,8 @@ def test_event_listener_name_fits_and_every_trigger_validates_the_webhook() -> N
         assert github["ref"] == {"name": "github", "kind": "ClusterInterceptor"}
         assert github["params"][0] == {"name": "secretRef", "value": {
             "secretName": "gointern-github-webhook", "secretKey": "secret"}}
-        assert trigger["metadata"]["labels"]["shipspec.dev/listener"] == "gointern-backend"
+    assert [t["triggerRef"] for t in listener["spec"]["triggers"]] == [
+        t["metadata"]["name"] for t in by_kind(objects, "Trigger")]
 
 
 def test_rbac_is_least_privilege_and_secrets_are_referenced_by_name_only() -> None:

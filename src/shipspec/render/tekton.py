@@ -22,9 +22,13 @@ FieldPath = tuple[str, ...]
 KEEP_CLAIM = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
 PREBUILD_IMAGE = {"none": "git", "gradle": "gradle", "maven": "maven", "npm": "npm"}
 # Parameters a Trigger sets for a run of its module (the webhook adds `revision`).
-RUN_PARAMS = ("module", "environment", "branch", "deploys", "repo-url", "repository",
-              "workspace-claim", "cache-claim", "image", "dockerfile", "context", "build-tool",
-              "prebuild-image")
+RUN_PARAMS = ("module", "environment", "branch", "deploys", "repo-url", "workspace-claim",
+              "cache-claim", "image", "dockerfile", "context", "build-tool", "prebuild-image")
+
+
+def run_params(spec: Spec) -> tuple[str, ...]:
+    """RUN_PARAMS, plus the repository's owner/name when runs report commit statuses."""
+    return (*RUN_PARAMS, "repository") if _reports(spec) else RUN_PARAMS
 
 
 def missing_settings(spec: Spec) -> list[tuple[FieldPath, str, str]]:
@@ -69,10 +73,16 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
         _cleanup_pipeline(spec, metadata),
         *triggers.trigger_bindings(spec, metadata),
         *_trigger_templates(spec, metadata),
-        triggers.event_listener(spec, metadata, f"{spec.project}-triggers"),
     ]
-    for module in _selected_modules(spec, options):
-        objects += _module_objects(spec, module, options, _metadata(spec, namespace, module))
+    module_objects = [
+        obj for module in _selected_modules(spec, options)
+        for obj in _module_objects(spec, module, options, _metadata(spec, namespace, module))
+    ]
+    trigger_names = [o["metadata"]["name"] for o in module_objects if o["kind"] == "Trigger"]
+    objects += [
+        triggers.event_listener(spec, metadata, f"{spec.project}-triggers", trigger_names),
+        *module_objects,
+    ]
     return [Rendered(f"{o['kind'].lower()}-{o['metadata']['name']}.yaml", o) for o in objects]
 
 
@@ -144,7 +154,7 @@ def _pipeline_param(name: str) -> Object:
 
 def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
     """One Pipeline for every module: tag → build → deploy (pushes only) → report."""
-    names = (*RUN_PARAMS, "revision", "run-id", "event", "cache-scope", "no-push")
+    names = (*run_params(spec), "revision", "run-id", "event", "cache-scope", "no-push")
     pipeline_tasks: list[Object] = [
         {"name": "tag", "taskRef": {"name": tasks.task_name(spec, "tag")},
          "params": [_pipeline_param(n) for n in ("module", "environment", "revision",
@@ -152,7 +162,7 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
         {"name": "build", "runAfter": ["tag"], "taskRef": {"name": tasks.task_name(spec,
                                                                                      "build")},
          "params": [*(_pipeline_param(n) for n in (
-             "module", "repo-url", "revision", "run-id", "cache-scope", "workspace-claim",
+             "repo-url", "revision", "run-id", "cache-scope", "workspace-claim",
              "cache-claim", "image", "dockerfile", "context", "build-tool", "prebuild-image",
              "no-push")),
              {"name": "image-tag", "value": "$(tasks.tag.results.tag)"}],
@@ -168,7 +178,8 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
     pipeline_spec: Object = {
         "description": f"Build and deploy any module of {spec.project}.",
         "params": [{"name": name, "type": "string"} for name in names],
-        "workspaces": [{"name": "registry-credentials", "optional": True}],
+        "workspaces": [{"name": "registry-credentials",
+                        "description": "A docker config.json allowed to push images."}],
         "tasks": pipeline_tasks,
         "results": [
             {"name": name, "type": "string", "value": f"$(tasks.build.results.{name})"}
@@ -225,22 +236,23 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
             "taskRunTemplate": {"serviceAccountName": f"{project}-pipeline",
                                 "podTemplate": {"affinity": _near_module_runs()}},
             "params": params,
+            **({"workspaces": workspaces} if workspaces else {}),
         }
-        if workspaces:
-            run_spec["workspaces"] = workspaces
         return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
                 "metadata": {"generateName": f"{project}-$(tt.params.module)-{event}-",
                              "labels": {**metadata["labels"], **labels}},
                 "spec": run_spec}
 
-    build_params = (*RUN_PARAMS, "revision")
+    build_params = (*run_params(spec), "revision")
     passed = [{"name": p, "value": f"$(tt.params.{p})"} for p in build_params]
     module_labels = {"shipspec.dev/project": project, "shipspec.dev/module": "$(tt.params.module)"}
+    # Pull requests get an empty directory where pushes get the registry credentials.
+    no_credentials = [{"name": "registry-credentials", "emptyDir": {}}]
     credentials = [{"name": "registry-credentials",
                     "secret": {"secretName": spec.registry.push_secret,
                                "items": [{"key": ".dockerconfigjson",
                                           "path": "config.json"}]}}
-                   ] if spec.registry.push_secret else []
+                   ] if spec.registry.push_secret else no_credentials
 
     def run_values(event: str, scope: str, no_push: str) -> list[Object]:
         return [*passed, {"name": "run-id", "value": "$(uid)"},
@@ -255,7 +267,7 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
         # Untrusted code: no registry credentials, no push, its own cache scope, no deploy.
         template("pull-request", build_params, pipeline_run(
             "pr", project, run_values("pull_request", "pull-requests", "true"),
-            {**module_labels, "shipspec.dev/event": "pull_request"}, [])),
+            {**module_labels, "shipspec.dev/event": "pull_request"}, no_credentials)),
         template("cleanup", cleanup_params, pipeline_run(
             "cleanup", f"{project}-cleanup",
             [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],
@@ -279,11 +291,12 @@ def _module_objects(spec: Spec, module: Module, options: RenderOptions,
                 "spec": claim_spec}
 
     build_values = {
-        "module": module.name, "repo-url": module.repo, "repository": module.repo_slug,
+        "module": module.name, "repo-url": module.repo,
         "workspace-claim": module.claims.workspace, "cache-claim": module.claims.cache,
         "image": module.image, "dockerfile": module.dockerfile, "context": module.context,
         "build-tool": module.build,
         "prebuild-image": spec.ci.images[PREBUILD_IMAGE[module.build]],
+        **({"repository": module.repo_slug} if _reports(spec) else {}),
     }
     deployments = tuple(d for d in module.deployments
                         if options.environment in (None, d.environment))

@@ -219,7 +219,6 @@ def build_task(spec: Spec, metadata: Object) -> Object:
     return _task(spec, "build", "Fetch a commit, pre-build it with the module's cache, and "
                  "build and push its image.", {
         "params": [
-            _param("module", "Module name."),
             _param("repo-url", "Clone URL of the module's repository."),
             _param("revision", "Commit SHA to build."),
             _param("run-id", "Unique id of this run: its directory on the workspace claim."),
@@ -234,8 +233,9 @@ def build_task(spec: Spec, metadata: Object) -> Object:
             _param("prebuild-image", "Image of the pre-build step (matches build-tool)."),
             _param("no-push", "true to build without pushing (pull requests).", "false"),
         ],
-        "workspaces": [{"name": "registry-credentials", "optional": True, "readOnly": True,
-                        "description": "A docker config.json allowed to push the image."}],
+        "workspaces": [{"name": "registry-credentials", "readOnly": True,
+                        "description": "A docker config.json allowed to push the image "
+                                       "(an empty directory for pull requests)."}],
         "results": [
             {"name": "image-digest", "type": "string", "description": "Digest pushed."},
             {"name": "image-url", "type": "string", "description": "Image reference built."},

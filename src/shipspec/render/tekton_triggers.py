@@ -1,8 +1,9 @@
 """Tekton Triggers: which webhook events start which runs, for which module.
 
 Every module gets its own `Trigger` objects (push and pull request per deployment, one
-cleanup) that the single EventListener selects by label, so adding or changing a module
-changes only that module's objects. Each Trigger first has the `github` interceptor check
+cleanup) that the single EventListener names one by one (`triggerRef`), so changing a
+module's settings changes only that module's objects, and the listener picks up nothing it
+was not told about. Each Trigger first has the `github` interceptor check
 the webhook's signature against the secret (never optional) and its event type, then a
 `cel` filter pick the events of this module: its repository, its branch and, in a mono
 repo, changes below its paths.
@@ -16,7 +17,6 @@ from shipspec.spec import Deployment, Module, Spec
 
 Object = dict[str, Any]
 
-LISTENER_LABEL = "shipspec.dev/listener"
 PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened")
 # GitHub lists at most 20 commits in a push event; past that the file lists are incomplete,
 # so such a push builds every module of its branch rather than risk missing one.
@@ -92,11 +92,10 @@ def _interceptors(spec: Spec, event_types: list[str], cel_filter: str) -> list[O
 
 def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object],
              binding: str | None, values: dict[str, str], template: str) -> Object:
-    labels = {**metadata.get("labels", {}), LISTENER_LABEL: spec.project}
     return {
         "apiVersion": "triggers.tekton.dev/v1beta1",
         "kind": "Trigger",
-        "metadata": {"name": name, **metadata, "labels": labels},
+        "metadata": {"name": name, **metadata},
         "spec": {
             "interceptors": interceptors,
             "bindings": [
@@ -153,13 +152,14 @@ def trigger_bindings(spec: Spec, metadata: Object) -> list[Object]:
     ]
 
 
-def event_listener(spec: Spec, metadata: Object, service_account: str) -> Object:
+def event_listener(spec: Spec, metadata: Object, service_account: str,
+                   trigger_names: list[str]) -> Object:
     return {
         "apiVersion": "triggers.tekton.dev/v1beta1",
         "kind": "EventListener",
         "metadata": {"name": spec.project, **metadata},
         "spec": {
             "serviceAccountName": service_account,
-            "labelSelector": {"matchLabels": {LISTENER_LABEL: spec.project}},
+            "triggers": [{"triggerRef": name} for name in trigger_names],
         },
     }
