@@ -2,7 +2,8 @@
 
     python benchmarks/run.py [--runs 15]
 
-Every command runs as a fresh process, as CI and Argo CD run it. The floor is
+Every command runs as a fresh process, as CI and Argo CD run it, from an installed shipspec
+(`pip install .`, which precompiles bytecode as the Docker image does). The floor is
 `python -c "import yaml"`: the least any YAML tool in Python can cost. The table printed
 (Markdown) is what BENCHMARKS.md records, with the machine it ran on.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,6 +31,7 @@ def synthetic_spec(directory: Path, modules: int) -> Path:
     lines = [
         "project: bench",
         "namespace: ci",
+        "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}",
         "source: {url: https://github.com/o/mono.git, webhookSecret: hook}",
         "registry: {url: ghcr.io/o}",
         "deploy: {url: https://github.com/o/deploy.git}",
@@ -51,6 +55,16 @@ def synthetic_spec(directory: Path, modules: int) -> Path:
     return target
 
 
+def install(scratch: Path) -> Path:
+    """A fresh venv with shipspec installed as users get it; returns its python."""
+    venv = scratch / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                    "--disable-pip-version-check", str(REPO)], check=True)
+    return python
+
+
 def measure(command: Sequence[str], runs: int) -> tuple[float, float, int]:
     """Median and minimum wall time (ms) and the peak RSS (KiB) of `command` over `runs`."""
     times: list[float] = []
@@ -67,13 +81,26 @@ def measure(command: Sequence[str], runs: int) -> tuple[float, float, int]:
     return statistics.median(times), min(times), peak
 
 
+def instructions(command: Sequence[str]) -> int | None:
+    """CPU instructions of one run, counted by valgrind: unlike wall time, the same every run
+    and on a busy machine. None where valgrind is not installed."""
+    if shutil.which("valgrind") is None:
+        return None
+    completed = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", completed.stderr)
+    return int(found.group(1)) if found else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    python = sys.executable
-    shipspec = [python, "-m", "shipspec"]
     with tempfile.TemporaryDirectory() as scratch:
+        python = str(install(Path(scratch)))
+        # The console script, as Argo CD and CI run it; `python -m` would add runpy's imports.
+        shipspec = [str(Path(python).with_name("shipspec"))]
         generated = {n: synthetic_spec(Path(scratch), n) for n in (10, 100, 1000)}
         cases: list[tuple[str, list[str]]] = [
             ('floor: python -c "import yaml"', [python, "-c", "import yaml"]),
@@ -83,7 +110,17 @@ def main() -> None:
         ]
         cases += [(f"validate {n} modules", [*shipspec, "validate", str(path)])
                   for n, path in generated.items()]
+        cases += [
+            ("generate examples/gointern-backend",
+             [*shipspec, "generate", str(REPO / "examples/gointern-backend")]),
+            ("generate examples/astrago", [*shipspec, "generate", str(REPO / "examples/astrago")]),
+        ]
+        cases += [(f"generate {n} modules", [*shipspec, "generate", str(path)])
+                  for n, path in generated.items()]
         results = [(label, *measure(command, args.runs)) for label, command in cases]
+        counted = [(label, instructions(command)) for label, command in cases[:2]]
+        counted.append(("generate examples/gointern-backend", instructions(
+            [*shipspec, "generate", str(REPO / "examples/gointern-backend")])))
     floor = results[0][1]
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{platform.python_implementation()} {platform.python_version()}, "
@@ -93,6 +130,12 @@ def main() -> None:
     for label, median, minimum, peak in results:
         print(f"| {label} | {median:.1f} | {minimum:.1f} | {median / floor:.2f} | "
               f"{peak / 1024:.1f} |")
+    if counted[0][1]:
+        print("\n| command (start-up, instructions counted by valgrind) | instructions | "
+              "ratio to floor |")
+        print("|---|---:|---:|")
+        for label, count in counted:
+            print(f"| {label} | {count:,} | {count / counted[0][1]:.2f} |")
 
 
 if __name__ == "__main__":

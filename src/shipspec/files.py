@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 from .errors import RuntimeFailure
 
 
 def write_text(path: str, text: str) -> None:
     """Replace `path` with `text` atomically: readers see the old file or the new one."""
+    import tempfile  # only when writing: `generate` to stdout must start fast
+
     directory = os.path.dirname(path) or "."
     try:
         os.makedirs(directory, exist_ok=True)

@@ -1,12 +1,12 @@
 """Tekton Triggers: which webhook events start which runs, for which module.
 
 Every module gets its own `Trigger` objects (push and pull request per deployment, one
-cleanup) that the single EventListener names one by one (`triggerRef`), so changing a
-module's settings changes only that module's objects, and the listener picks up nothing it
-was not told about. Each Trigger first has the `github` interceptor check
-the webhook's signature against the secret (never optional) and its event type, then a
-`cel` filter pick the events of this module: its repository, its branch and, in a mono
-repo, changes below its paths.
+cleanup) and a TriggerBinding with its build settings; the single EventListener names the
+Triggers one by one (`triggerRef`), so changing a module's settings changes only that
+module's objects, and the listener picks up nothing it was not told about. Each Trigger
+first has the `github` interceptor check the webhook's signature against the secret (never
+optional) and its event type, then a `cel` filter pick the events of this module: its
+repository, its branch and, in a mono repo, changes below its paths.
 """
 
 from __future__ import annotations
@@ -40,11 +40,9 @@ def push_filter(module: Module, deployment: Deployment) -> str:
             f"f == {cel_string(path)} || f.startsWith({cel_string(path + '/')})"
             for path in (p.rstrip("/") for p in module.paths)
         )
-        changed = " || ".join(f"c.{kind}.exists(f, {touched})"
-                              for kind in ("added", "modified", "removed"))
         conditions.append(
             f"(size(body.commits) == 0 || size(body.commits) >= {PUSH_COMMITS_LISTED} || "
-            f"body.commits.exists(c, {changed}))"
+            f"body.commits.exists(c, (c.added + c.modified + c.removed).exists(f, {touched})))"
         )
     return " && ".join(conditions)
 
@@ -91,7 +89,7 @@ def _interceptors(spec: Spec, event_types: list[str], cel_filter: str) -> list[O
 
 
 def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object],
-             binding: str | None, values: dict[str, str], template: str) -> Object:
+             bindings: list[str], values: dict[str, str], template: str) -> Object:
     return {
         "apiVersion": "triggers.tekton.dev/v1beta1",
         "kind": "Trigger",
@@ -99,7 +97,7 @@ def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object]
         "spec": {
             "interceptors": interceptors,
             "bindings": [
-                *([{"kind": "TriggerBinding", "ref": binding}] if binding else []),
+                *({"kind": "TriggerBinding", "ref": binding} for binding in bindings),
                 *({"name": key, "value": value} for key, value in values.items()),
             ],
             "template": {"ref": template},
@@ -109,46 +107,46 @@ def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object]
 
 def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, ...],
                     build_values: dict[str, str], metadata: Object) -> list[Object]:
-    """The push, pull-request and cleanup Triggers of one module."""
+    """The module's build settings (one TriggerBinding) and its push, PR and cleanup Triggers."""
     project = spec.project
-    triggers = []
+    settings = module.resource_prefix
+    objects = [_binding(settings, build_values, metadata)]
     for deployment in deployments:
-        values = {**build_values, "environment": deployment.environment,
-                  "branch": deployment.trigger_branch,
+        values = {"environment": deployment.environment, "branch": deployment.trigger_branch,
                   "deploys": "true" if deployment.targets else "false"}
-        suffix = f"{module.resource_prefix}-{deployment.environment}"
-        triggers.append(_trigger(
-            spec, f"{suffix}-push", metadata,
+        name = f"{module.resource_prefix}-{deployment.environment}"
+        objects.append(_trigger(
+            spec, f"{name}-push", metadata,
             _interceptors(spec, ["push"], push_filter(module, deployment)),
-            f"{project}-push", values, f"{project}-push"))
-        triggers.append(_trigger(
-            spec, f"{suffix}-pr", metadata,
+            [f"{project}-push", settings], values, f"{project}-push"))
+        objects.append(_trigger(
+            spec, f"{name}-pr", metadata,
             _interceptors(spec, ["pull_request"], pull_request_filter(module, deployment)),
-            f"{project}-pull-request", values, f"{project}-pull-request"))
-    triggers.append(_trigger(
+            [f"{project}-pull-request", settings], values, f"{project}-pull-request"))
+    objects.append(_trigger(
         spec, f"{module.resource_prefix}-cleanup", metadata,
-        _interceptors(spec, ["delete", "pull_request"], cleanup_filter(module)),
-        None,
+        _interceptors(spec, ["delete", "pull_request"], cleanup_filter(module)), [],
         {"module": module.name, "workspace-claim": module.claims.workspace,
          "keep-runs": str(spec.ci.keep_runs)},
         f"{project}-cleanup"))
-    return triggers
+    return objects
+
+
+def _binding(name: str, params: dict[str, str], metadata: Object) -> Object:
+    return {
+        "apiVersion": "triggers.tekton.dev/v1beta1",
+        "kind": "TriggerBinding",
+        "metadata": {"name": name, **metadata},
+        "spec": {"params": [{"name": k, "value": v} for k, v in params.items()]},
+    }
 
 
 def trigger_bindings(spec: Spec, metadata: Object) -> list[Object]:
     """What each kind of event contributes to a run: the commit to build."""
-
-    def binding(name: str, params: dict[str, str]) -> Object:
-        return {
-            "apiVersion": "triggers.tekton.dev/v1beta1",
-            "kind": "TriggerBinding",
-            "metadata": {"name": f"{spec.project}-{name}", **metadata},
-            "spec": {"params": [{"name": k, "value": v} for k, v in params.items()]},
-        }
-
     return [
-        binding("push", {"revision": "$(body.after)"}),
-        binding("pull-request", {"revision": "$(body.pull_request.head.sha)"}),
+        _binding(f"{spec.project}-push", {"revision": "$(body.after)"}, metadata),
+        _binding(f"{spec.project}-pull-request", {"revision": "$(body.pull_request.head.sha)"},
+                 metadata),
     ]
 
 
