@@ -65,6 +65,14 @@ def test_tag_renders_the_environment_template(cli) -> None:
     assert frontend.out == "frontend-stage-a1b2c3d4\n"
 
 
+def test_tag_writes_a_tekton_result_file(cli, tmp_path: Path) -> None:
+    result_file = tmp_path / "results" / "tag"
+    result = cli("tag", str(EXAMPLES / "astrago"), "--module", "batch", "--sha", SHA,
+                 "--output", str(result_file))
+    assert (result.code, result.out) == (0, "")
+    assert result_file.read_text() == "batch-stage-a1b2c3d4"  # a result has no newline
+
+
 def test_tag_refuses_a_sha_that_is_not_hex(cli) -> None:
     result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", "main;rm -rf /")
     assert result.code == 1
