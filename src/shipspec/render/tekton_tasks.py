@@ -64,6 +64,17 @@ def _spec_volume(spec: Spec) -> Object:
 _SPEC_MOUNT = {"name": "spec", "mountPath": SPEC_MOUNT, "readOnly": True}
 
 
+def _shipspec_step(spec: Spec, verb: str, arguments: list[str]) -> Object:
+    """`shipspec VERB` on the mounted spec for the run's module; values go in as argv."""
+    return {
+        "name": verb,
+        "image": spec.ci.images["shipspec"],
+        "command": ["shipspec"],
+        "args": [verb, SPEC_FILE, "--module", "$(params.module)", *arguments],
+        "volumeMounts": [_SPEC_MOUNT],
+    }
+
+
 def tag_task(spec: Spec, metadata: Object) -> Object:
     """`shipspec tag`: the one place a build's image tag is decided (bump reuses it)."""
     return _task(spec, "tag", "Compute the image tag of a module for a commit.", {
@@ -75,15 +86,9 @@ def tag_task(spec: Spec, metadata: Object) -> Object:
         ],
         "results": [{"name": "tag", "type": "string", "description": "The image tag."}],
         "volumes": [_spec_volume(spec)],
-        "steps": [{
-            "name": "tag",
-            "image": spec.ci.images["shipspec"],
-            "command": ["shipspec"],
-            "args": ["tag", SPEC_FILE, "--module", "$(params.module)",
-                     "--env", "$(params.environment)", "--sha", "$(params.revision)",
-                     "--branch", "$(params.branch)", "--output", "$(results.tag.path)"],
-            "volumeMounts": [_SPEC_MOUNT],
-        }],
+        "steps": [_shipspec_step(spec, "tag", [
+            "--env", "$(params.environment)", "--sha", "$(params.revision)",
+            "--branch", "$(params.branch)", "--output", "$(results.tag.path)"])],
     }, metadata)
 
 
@@ -256,7 +261,8 @@ def build_task(spec: Spec, metadata: Object) -> Object:
              "volumeMounts": [work]},
             {"name": "check-cache-status", "image": images["git"], "script": _CHECK_CACHE,
              "env": common_env, "volumeMounts": [cache]},
-            {"name": "prebuild", "image": "$(params.prebuild-image)", "script": _PREBUILD,
+            {"name": "prebuild", "image": "$(params.prebuild-image)",
+             "script": _PREBUILD,
              "env": _env(BUILD_TOOL="$(params.build-tool)", CONTEXT="$(params.context)"),
              "volumeMounts": [work, cache]},
             image_step,
@@ -279,15 +285,8 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
             _param("tag", "Image tag that was pushed."),
         ],
         "volumes": [_spec_volume(spec)],
-        "steps": [{
-            "name": "bump",
-            "image": spec.ci.images["shipspec"],
-            "command": ["shipspec"],
-            "args": ["bump", SPEC_FILE, "--module", "$(params.module)",
-                     "--env", "$(params.environment)", "--tag", "$(params.tag)"],
-            "env": env,
-            "volumeMounts": [_SPEC_MOUNT],
-        }],
+        "steps": [{**_shipspec_step(spec, "bump", [
+            "--env", "$(params.environment)", "--tag", "$(params.tag)"]), "env": env}],
     }, metadata)
 
 
@@ -376,7 +375,8 @@ def cleanup_task(spec: Spec, metadata: Object) -> Object:
             "claimName": "$(params.workspace-claim)"}}],
         "steps": [
             {"name": "remove-stale-runs", "image": spec.ci.images["git"],
-             "script": _REMOVE_STALE_RUNS, "env": _env(MODULE="$(params.module)"),
+             "script": _REMOVE_STALE_RUNS,
+             "env": _env(MODULE="$(params.module)"),
              "volumeMounts": [{"name": "work", "mountPath": "/runs", "subPath": "runs"}]},
             {"name": "prune-pipelineruns", "image": spec.ci.images["tools"],
              "script": _PRUNE_RUNS,
