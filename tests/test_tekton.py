@@ -149,7 +149,10 @@ def _strict(schema: Any) -> Any:
 
 
 def _crd_validator(kind: str) -> jsonschema.Validator:
-    crd = yaml.safe_load((SCHEMAS / f"300-{kind.lower()}.yaml").read_text())
+    path = SCHEMAS / f"300-{kind.lower()}.yaml"
+    assert path.exists(), f"{path} is missing: the shared/ folder beside this repository " \
+        "holds Tekton's CRD schemas"
+    crd = yaml.safe_load(path.read_text())
     [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     return jsonschema.Draft7Validator(_strict(version["schema"]["openAPIV3Schema"]))
 
