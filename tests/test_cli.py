@@ -177,7 +177,8 @@ def test_generate_with_nothing_to_render_fails_instead_of_printing_nothing(
     assert (result.code, result.out) == (1, "")
     assert result.err == (
         f"error: the target 'values' renders nothing for {repo / 'shipspec.yaml'}\n"
-        "  hint: enable a module, or check --env and --module\n")
+        "  hint: enable a module, or check the environment and modules asked for; "
+        "argocd.allowEmpty: true makes an empty render (and Argo CD's prune) intended\n")
 
 
 def test_errors_never_show_a_traceback_in_a_real_process(repo: Path) -> None:

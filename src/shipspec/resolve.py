@@ -122,6 +122,7 @@ class _Resolver:
             ci=ci,
             environments=environments,
             modules=modules,
+            allow_empty=data.get("argocd", {}).get("allowEmpty", False),
         )
         if ci.engine == "tekton":
             self.require_tekton_settings(spec)

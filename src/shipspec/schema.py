@@ -232,6 +232,15 @@ SPEC_SCHEMA: dict[str, Any] = {
                 },
             },
         ),
+        "argocd": _object(
+            "How the Argo CD plugin treats this spec.",
+            {"allowEmpty": {
+                "type": "boolean",
+                "description": "Render nothing without failing when no module is enabled. "
+                               "Argo CD then prunes every object of the application "
+                               "(default: false, an empty render fails).",
+            }},
+        ),
         "environments": {
             "type": "object",
             "description": "Deployment environments, each fed by one branch.",

@@ -145,6 +145,7 @@ class Spec(NamedTuple):
     ci: CI
     environments: tuple[Environment, ...]
     modules: tuple[Module, ...]  # in file order, disabled ones included
+    allow_empty: bool  # an empty render is a success (Argo CD then prunes everything)
 
     @property
     def enabled_modules(self) -> tuple[Module, ...]:

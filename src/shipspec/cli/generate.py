@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from shipspec import emit
+from shipspec import argocd, emit
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.files import write_text
 from shipspec.paths import relative_path_problem
@@ -21,13 +21,29 @@ from shipspec.spec import Spec
 
 def run(args: argparse.Namespace) -> str:
     spec = load_spec(args.path)
-    options = render_options(spec, args.env, args.module)
-    target = args.target
+    target = args.target or "tekton"
+    environment, modules, namespace, labels = args.env, list(args.module), None, {}
+    if args.argocd:
+        argo = argocd.settings(os.environ)
+        target = args.target or argo.target
+        environment = environment or argo.environment
+        modules = modules or list(argo.modules)
+        namespace = argo.namespace or (None if spec.namespace else argo.application_namespace)
+        labels = argo.labels
+        if target != "tekton":
+            raise SpecError.single(
+                f"Argo CD applies Kubernetes objects; the target '{target}' does not make them",
+                hint="use the target tekton in Argo CD, and generate the others in CI")
+    options = render_options(spec, environment, modules)._replace(
+        namespace=namespace, labels=tuple(sorted(labels.items())))
     rendered = renderer(target).render(spec, options)
     if not rendered:
+        if spec.allow_empty:
+            return ""
         raise SpecError.single(
             f"the target '{target}' renders nothing for {spec.file}",
-            hint="enable a module, or check --env and --module",
+            hint="enable a module, or check the environment and modules asked for; "
+                 "argocd.allowEmpty: true makes an empty render (and Argo CD's prune) intended",
         )
     if args.output_dir:
         return write_files(args.output_dir, rendered, args.format)

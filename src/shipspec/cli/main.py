@@ -43,13 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = verb("generate", "render CI objects, workflows or values")
     generate.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
-    generate.add_argument("--target", choices=TARGETS, default="tekton",
+    generate.add_argument("--target", choices=TARGETS,
                           help="what to render (default: tekton)")
     generate.add_argument("--env", help="limit to one environment")
     generate.add_argument("--module", action="append", default=[],
                           help="limit to this module (repeatable)")
     generate.add_argument("--output-dir", help="write files there instead of stdout")
     generate.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    generate.add_argument("--argocd", action="store_true",
+                          help="run as Argo CD's plugin: settings from its environment "
+                               "(ARGOCD_APP_PARAMETERS, ARGOCD_ENV_SHIPSPEC_*, ...)")
+
+    announce = verb("argocd-parameters",
+                    "print the Argo CD plugin's parameter announcements for a spec (JSON)")
+    announce.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
 
     validate = verb("validate", "check a spec; print a one-line summary")
     validate.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
@@ -75,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in arguments
     try:
         args = build_parser().parse_args(arguments)
-        verb = importlib.import_module(f"shipspec.cli.{args.verb}")
+        verb = importlib.import_module(f"shipspec.cli.{args.verb.replace('-', '_')}")
         output: str = verb.run(args)
     except ShipspecError as err:
         if debug:

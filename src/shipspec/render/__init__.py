@@ -20,6 +20,7 @@ class RenderOptions(NamedTuple):
     environment: str | None = None  # None: every environment
     modules: tuple[str, ...] = ()  # empty: every enabled module
     namespace: str | None = None  # overrides the spec's (Argo CD's application namespace)
+    labels: tuple[tuple[str, str], ...] = ()  # added to every object (Argo CD parameter)
 
 
 class Rendered(NamedTuple):

@@ -56,11 +56,14 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     gaps = missing_settings(spec)
     if gaps:
         raise SpecError.single(gaps[0][1], path=".".join(gaps[0][0]), hint=gaps[0][2])
+    modules = _selected_modules(spec, options)
+    if not modules:
+        return []  # CI for no module is nothing; the caller decides if that is an error
     namespace = options.namespace or spec.namespace
     if namespace is None:
         raise SpecError.single("Tekton objects need a namespace",
                                hint="set namespace in shipspec.yaml")
-    metadata = _metadata(spec, namespace)
+    metadata = _metadata(spec, namespace, options)
     objects: list[Object] = [
         _spec_configmap(spec, metadata),
         *_service_accounts_and_rbac(spec, namespace, metadata),
@@ -75,8 +78,9 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
         *_trigger_templates(spec, metadata),
     ]
     module_objects = [
-        obj for module in _selected_modules(spec, options)
-        for obj in _module_objects(spec, module, options, _metadata(spec, namespace, module))
+        obj for module in modules
+        for obj in _module_objects(spec, module, options,
+                                   _metadata(spec, namespace, options, module))
     ]
     trigger_names = [o["metadata"]["name"] for o in module_objects if o["kind"] == "Trigger"]
     objects += [
@@ -95,9 +99,10 @@ def _selected_modules(spec: Spec, options: RenderOptions) -> list[Module]:
     ]
 
 
-def _metadata(spec: Spec, namespace: str | None, module: Module | None = None) -> Object:
-    labels = {"app.kubernetes.io/managed-by": "shipspec", "app.kubernetes.io/part-of":
-              spec.project}
+def _metadata(spec: Spec, namespace: str | None, options: RenderOptions,
+              module: Module | None = None) -> Object:
+    labels = {**dict(options.labels), "app.kubernetes.io/managed-by": "shipspec",
+              "app.kubernetes.io/part-of": spec.project}
     if module is not None:
         labels["shipspec.dev/module"] = module.name
     return {"namespace": namespace, "labels": labels} if namespace else {"labels": labels}

@@ -1,0 +1,13 @@
+"""`shipspec argocd-parameters`: the plugin's dynamic parameters, as Argo CD reads them."""
+
+from __future__ import annotations
+
+import argparse
+
+from shipspec.argocd import announcements
+from shipspec.emit import to_json
+from shipspec.resolve import load_spec
+
+
+def run(args: argparse.Namespace) -> str:
+    return to_json(announcements(load_spec(args.path)))
