@@ -59,7 +59,7 @@ def needs_quotes(text: str) -> bool:
     return text in _SPECIAL_WORDS or _NUMBER_LIKE.match(text) is not None
 
 
-def _is_plain(text: str) -> bool:
+def is_plain(text: str) -> bool:
     return (_PLAIN.fullmatch(text) is not None and not text.endswith((":", " "))
             and ": " not in text and "  " not in text and not text.startswith(("---", "..."))
             and not needs_quotes(text))
@@ -71,7 +71,7 @@ def _single_quoted(text: str) -> str | None:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _double_quoted(text: str) -> str:
+def double_quoted(text: str) -> str:
     out = []
     for char in text:
         code = ord(char)
@@ -117,9 +117,9 @@ def _scalar(value: Any) -> str:
 
 @cache  # keys and values repeat across thousands of objects: decide each style once
 def _string(text: str) -> str:
-    if _is_plain(text):
+    if is_plain(text):
         return text
-    return _single_quoted(text) or _double_quoted(text)
+    return _single_quoted(text) or double_quoted(text)
 
 
 def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
@@ -157,7 +157,7 @@ def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
 
 def _key(key: Any) -> str:
     if type(key) is str:
-        return _string(key) if "\n" not in key else _double_quoted(key)
+        return _string(key) if "\n" not in key else double_quoted(key)
     return _scalar(key)
 
 

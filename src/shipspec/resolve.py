@@ -30,6 +30,7 @@ from .spec import (
     Environment,
     HelmValuesTarget,
     KustomizeTarget,
+    ManifestTarget,
     Module,
     Registry,
     Source,
@@ -307,6 +308,12 @@ class _Resolver:
             targets.append(
                 KustomizeTarget(kustomize["directory"], image, kustomize.get("deploymentName"))
             )
+        manifest: dict[str, Any] | None = entry.get("manifest")
+        if manifest is not None:
+            self.check_path((*path, "manifest", "file"), manifest["file"], local=False)
+            targets.append(ManifestTarget(manifest["file"], manifest.get("kind", "Deployment"),
+                                          manifest["name"],
+                                          manifest.get("container", str(path[-1]))))
         if "values" in entry:
             if env is None or env.values_file is None:
                 self.problem((*path, "values"),

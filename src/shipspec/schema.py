@@ -109,6 +109,17 @@ _MODULE = _object(
             },
             required=("directory",),
         ),
+        "manifest": _object(
+            "A plain manifest in the deployment repository whose container image gets the tag.",
+            {
+                "file": _path("The manifest file in the deployment repository."),
+                "kind": {"enum": ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"],
+                         "description": "Kind of the workload (default: Deployment)."},
+                "name": _string("Name of the workload (metadata.name)."),
+                "container": _string("Name of the container (default: the module name)."),
+            },
+            required=("file", "name"),
+        ),
         "pvc": _object(
             "Names of the module's PersistentVolumeClaims (seed A).",
             {

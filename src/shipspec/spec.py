@@ -42,7 +42,16 @@ class KustomizeTarget(NamedTuple):
     deployment_name: str | None
 
 
-Target = HelmValuesTarget | KustomizeTarget
+class ManifestTarget(NamedTuple):
+    """A plain manifest: the image of a named container in a named workload."""
+
+    file: str
+    kind: Literal["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"]
+    name: str
+    container: str
+
+
+Target = HelmValuesTarget | KustomizeTarget | ManifestTarget
 
 
 class Deployment(NamedTuple):

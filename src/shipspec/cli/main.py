@@ -12,7 +12,7 @@ import argparse
 import gc
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from shipspec import __version__
@@ -70,7 +70,52 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument("--env", help="the environment (needed when the module has several)")
     tag.add_argument("--branch", help="the branch that was built (default: the environment's)")
     tag.add_argument("--output", help="write the tag to this file (a Tekton result) instead")
+    _deployment_commands(verb)
     return parser
+
+
+def _deployment_commands(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """bump, history and rollback: the commands that work on the deployment repository."""
+
+    def deployment_repo(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--repo", help="deployment repository URL (default: deploy.url)")
+        command.add_argument("--branch", help="its branch (default: the environment's)")
+        command.add_argument("--token-env", metavar="NAME",
+                             help="environment variable with the push token "
+                                  "(default: deploy.tokenEnv)")
+
+    bump = verb("bump", "write new image tags into the deployment repository")
+    bump.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+    bump.add_argument("--module", action="append", required=True,
+                      help="module to bump (repeatable: one commit for all)")
+    bump.add_argument("--sha", help="commit that was built: the tag comes from the spec")
+    bump.add_argument("--tag", help="the tag itself")
+    bump.add_argument("--digest", help="pin the image digest too (sha256:...)")
+    bump.add_argument("--env", help="the environment (needed when a module has several)")
+    bump.add_argument("--set-repository", action="store_true",
+                      help="write the image repository too, where the target has a place")
+    bump.add_argument("--dry-run", action="store_true", help="show the change, commit nothing")
+    bump.add_argument("--pull-request", action="store_true",
+                      help="push to a new branch instead of the target branch")
+    bump.add_argument("--retries", type=int, default=8,
+                      help="how often to re-apply on a moved branch (default 8)")
+    bump.add_argument("--force", action="store_true",
+                      help="overwrite a tag that someone else changed meanwhile")
+    deployment_repo(bump)
+
+    history = verb("history", "list a module's tags in an environment, newest first")
+    history.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+    history.add_argument("--module", required=True)
+    history.add_argument("--env")
+    deployment_repo(history)
+
+    rollback = verb("rollback", "write a previous tag of a module back")
+    rollback.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+    rollback.add_argument("--module", required=True)
+    rollback.add_argument("--env")
+    rollback.add_argument("--to", metavar="TAG", help="the tag to go back to")
+    rollback.add_argument("--steps", type=int, help="go back this many tags")
+    deployment_repo(rollback)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,207 @@
+"""Writing new image tags into the deployment repository, safely when many pipelines race.
+
+    from shipspec.bump import Change, BumpOptions, bump
+    outcome = bump(spec, [Change(module, deployment, image)], options)
+
+One commit carries every module of a call. When the push is rejected because another
+pipeline pushed first, the *edit* is applied again on the new tip (not a textual rebase)
+and pushed again, after a jittered exponential back-off, a bounded number of times; never
+with force. If meanwhile someone set one of our keys to a third value, that is reported as
+a conflict instead of being overwritten, unless asked.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from shipspec import templates
+from shipspec.bump.git import Author, Checkout, Credentials
+from shipspec.bump.targets import NewImage, describe, kind_of
+from shipspec.bump.yamltext import YamlText
+from shipspec.errors import RuntimeFailure, SpecError
+from shipspec.spec import Deployment, Module, Spec, Target
+
+
+class Change(NamedTuple):
+    module: Module
+    deployment: Deployment
+    image: NewImage
+
+
+class BumpOptions(NamedTuple):
+    repo_url: str | None = None  # default: deploy.url of the spec
+    branch: str | None = None  # default: the deployment's branch
+    dry_run: bool = False
+    pull_request: bool = False  # push to a new branch instead
+    retries: int = 8
+    force: bool = False  # overwrite a tag someone else changed meanwhile
+    credentials: Credentials = Credentials(None, "no token")
+    date: str = "19700101"
+
+
+class Outcome(NamedTuple):
+    status: str  # committed | up-to-date | dry-run | pull-request
+    branch: str
+    commit: str | None
+    changes: list[tuple[str, str, str]]  # (module, old tag, new tag)
+    diff: str
+    attempts: int
+
+
+def bump(spec: Spec, changes: list[Change], options: BumpOptions,
+         sleep: Callable[[float], None] = time.sleep,
+         jitter: Callable[[], float] = random.random) -> Outcome:
+    url = options.repo_url or spec.deploy.url
+    if not url:
+        raise SpecError.single("no deployment repository to bump",
+                               hint="set deploy.url in the spec, or pass --repo")
+    branch = _branch(changes, options)
+    targets = [(change, target) for change in changes for target in change.deployment.targets]
+    for change in changes:
+        if not change.deployment.targets:
+            raise SpecError.single(
+                f"module '{change.module.name}' has nothing to bump in "
+                f"'{change.deployment.environment}'",
+                hint="give it values, kustomize or manifest in the spec")
+    with tempfile.TemporaryDirectory(prefix="shipspec-bump-") as workdir:
+        checkout = Checkout.clone(url, branch, f"{workdir}/repo", options.credentials,
+                                  paths=[p for _, t in targets for p in kind_of(t).paths(t)])
+        seen: dict[int, str] = {}  # target index → the tag found before our first edit
+        for attempt in range(1, options.retries + 2):
+            edits, paths = _apply(checkout, targets, seen, options.force)
+            if not edits:
+                return Outcome("up-to-date", branch, None, [], "", attempt)
+            if options.dry_run:
+                return Outcome("dry-run", branch, None, edits, checkout.diff(), attempt)
+            message = _message(spec, changes, edits, options.date)
+            author = Author(spec.deploy.author_name, spec.deploy.author_email)
+            commit = checkout.commit(message, author, paths)
+            target_branch = _pull_request_branch(changes) if options.pull_request else branch
+            if checkout.push(target_branch):
+                status = "pull-request" if options.pull_request else "committed"
+                return Outcome(status, target_branch, commit, edits, "", attempt)
+            sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + jitter()))
+            checkout.refresh(branch)
+    raise RuntimeFailure(
+        f"error: gave up after {options.retries + 1} attempts: {branch} kept moving under us\n"
+        "  hint: retry the job, or raise --retries")
+
+
+def _branch(changes: list[Change], options: BumpOptions) -> str:
+    branches = {change.deployment.deploy_branch for change in changes}
+    if options.branch:
+        return options.branch
+    if len(branches) > 1:
+        raise SpecError.single("these modules deploy to different branches: "
+                               + ", ".join(sorted(branches)),
+                               hint="bump them one branch at a time")
+    return branches.pop()
+
+
+def _apply(checkout: Checkout, targets: list[tuple[Change, Target]], seen: dict[int, str],
+           force: bool) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """Write every tag into the working copy; the (module, old, new) that changed, and the
+    files. `seen` keeps what each target held when we first looked, to spot conflicts."""
+    documents: dict[str, YamlText] = {}
+    edits = []
+    for index, (change, target) in enumerate(targets):
+        kind = kind_of(target)
+        path = next((p for p in kind.paths(target) if checkout.exists(p)), None)
+        if path is None:
+            raise RuntimeFailure(f"error: {describe(target)} does not exist in the deployment "
+                                 "repository; nothing was changed")
+        document = documents.get(path) or YamlText(checkout.read(path), path)
+        documents[path] = document
+        current = kind.read(document, target)
+        before = seen.setdefault(index, current)
+        kind.write(document, target, change.image)  # in memory; files are written below
+        after = kind.read(document, target)
+        if current not in (before, after) and not force:
+            raise RuntimeFailure(
+                f"error: conflict: {describe(target)} was changed to '{current}' by someone "
+                f"else while we were setting '{after}' (it was '{before}')\n"
+                "  hint: look at the deployment repository's history; --force overwrites it")
+        if after != current:
+            edits.append((change.module.name, current, after))
+    changed = []
+    for path, document in documents.items():
+        if document.text != checkout.read(path):
+            checkout.write(path, document.text)
+            changed.append(path)
+    return (edits if changed else []), changed
+
+
+def _message(spec: Spec, changes: list[Change], edits: list[tuple[str, str, str]],
+             date: str) -> str:
+    environments = sorted({change.deployment.environment for change in changes})
+    title = templates.render(spec.deploy.commit_message, {
+        "env": ", ".join(environments),
+        "changes": ", ".join(f"{module}={new}" for module, _, new in edits),
+        "modules": ", ".join(dict.fromkeys(module for module, _, _ in edits)),
+        "project": spec.project,
+        "date": date,
+    })
+    body = "\n".join(f"{module}: {old or '(none)'} -> {new}" for module, old, new in edits)
+    return f"{title}\n\n{body}\n"
+
+
+def _pull_request_branch(changes: list[Change]) -> str:
+    first = changes[0]
+    name = f"shipspec/{first.deployment.environment}/{first.module.name}-{first.image.tag}"
+    return re.sub(r"[^A-Za-z0-9._/-]", "-", name)
+
+
+def plan(spec: Spec, module_names: list[str], environment: str | None, *, tag: str | None,
+         sha: str | None, digest: str | None, set_repository: bool, date: str) -> list[Change]:
+    """The changes that `bump` makes: each module's tag from the spec (`sha`) or as given."""
+    from shipspec.tags import image_tag
+
+    changes = []
+    for name in dict.fromkeys(module_names):
+        module = spec.module(name)
+        deployment = module.deployment(environment)
+        module_tag = tag if tag is not None else image_tag(
+            spec, module, deployment, sha=sha or "", branch=None, date=date)
+        changes.append(Change(module, deployment,
+                              NewImage(module.image, module_tag, digest, set_repository)))
+    return changes
+
+
+class HistoryEntry(NamedTuple):
+    commit: str
+    date: str
+    author: str
+    tag: str
+
+
+def history(spec: Spec, module: Module, deployment: Deployment,
+            options: BumpOptions) -> list[HistoryEntry]:
+    """The tags a module had in an environment, newest first, from the repository's log."""
+    url = options.repo_url or spec.deploy.url
+    if not url:
+        raise SpecError.single("no deployment repository", hint="set deploy.url, or --repo")
+    if not deployment.targets:
+        raise SpecError.single(f"module '{module.name}' has no deployment target in "
+                               f"'{deployment.environment}'")
+    target = deployment.targets[0]
+    kind = kind_of(target)
+    with tempfile.TemporaryDirectory(prefix="shipspec-history-") as workdir:
+        checkout = Checkout.clone(url, options.branch or deployment.deploy_branch,
+                                  f"{workdir}/repo", options.credentials,
+                                  paths=kind.paths(target), history=True)
+        path = next((p for p in kind.paths(target) if checkout.exists(p)), kind.paths(target)[0])
+        entries: list[HistoryEntry] = []
+        for commit, date, author in reversed(checkout.log(path)):
+            text = checkout.show(commit, path)
+            try:
+                tag = kind.read(YamlText(text, path), target) if text is not None else ""
+            except SpecError:
+                tag = ""
+            if tag and (not entries or entries[-1].tag != tag):
+                entries.append(HistoryEntry(commit, date, author, tag))
+    return entries[::-1]

@@ -1,0 +1,53 @@
+"""Bump targets: one small protocol, one module per kind of file in a deployment repository.
+
+Each module exposes
+- `paths(target) -> list[str]`: where the file may be, relative to the repository root
+  (the first that exists is used);
+- `read(doc, target) -> str`: the tag the file holds now ("" when it holds none yet);
+- `write(doc, target, image) -> None`: the new tag (and digest, and repository if asked)
+  written into `doc`, a `YamlText`, changing nothing else.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import NamedTuple, Protocol
+
+from shipspec.bump.yamltext import YamlText
+from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget, Target
+
+
+class NewImage(NamedTuple):
+    repository: str  # ghcr.io/xiilab/astrago-backend
+    tag: str
+    digest: str | None  # sha256:..., to pin the exact image
+    set_repository: bool  # also write the repository where the target has a place for it
+
+
+class TargetKind(Protocol):
+    def paths(self, target: Target) -> list[str]: ...
+
+    def read(self, doc: YamlText, target: Target) -> str: ...
+
+    def write(self, doc: YamlText, target: Target, image: NewImage) -> None: ...
+
+
+_MODULES = {
+    HelmValuesTarget: "shipspec.bump.targets.helm_values",
+    KustomizeTarget: "shipspec.bump.targets.kustomize",
+    ManifestTarget: "shipspec.bump.targets.manifest",
+}
+
+
+def kind_of(target: Target) -> TargetKind:
+    module: TargetKind = importlib.import_module(_MODULES[type(target)])
+    return module
+
+
+def describe(target: Target) -> str:
+    """How messages name a target."""
+    if isinstance(target, HelmValuesTarget):
+        return f"{target.file} ({target.tag_key})"
+    if isinstance(target, KustomizeTarget):
+        return f"{target.directory}/kustomization.yaml (images: {target.image})"
+    return f"{target.file} ({target.kind} {target.name}, container {target.container})"

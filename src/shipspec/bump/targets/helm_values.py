@@ -1,0 +1,34 @@
+"""Helm / helmfile values: the tag at a dotted key (`astrago.core.imageTag`), and the image
+repository at the key beside it (`astrago.core.repository`) when asked."""
+
+from __future__ import annotations
+
+from shipspec.bump.targets import NewImage
+from shipspec.bump.yamltext import YamlText
+from shipspec.errors import SpecError
+from shipspec.spec import HelmValuesTarget
+
+
+def paths(target: HelmValuesTarget) -> list[str]:
+    return [target.file]
+
+
+def read(doc: YamlText, target: HelmValuesTarget) -> str:
+    return doc.scalar(_pair(doc, target.tag_key), target.tag_key)
+
+
+def write(doc: YamlText, target: HelmValuesTarget, image: NewImage) -> None:
+    tag = f"{image.tag}@{image.digest}" if image.digest else image.tag
+    doc.replace(_pair(doc, target.tag_key), tag, target.tag_key)
+    if image.set_repository:
+        doc.replace(_pair(doc, target.repository_key), image.repository,
+                    target.repository_key)
+
+
+def _pair(doc: YamlText, key: str) -> tuple[object, object]:
+    pair = doc.find(key.split("."))
+    if pair is None:
+        raise SpecError.single(f"{doc.name} has no key {key}",
+                               hint="add the key to the values file once; bump then keeps it "
+                                    "current")
+    return pair

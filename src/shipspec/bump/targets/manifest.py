@@ -1,0 +1,64 @@
+"""Plain manifests: the image of a named container in a named Deployment, StatefulSet,
+DaemonSet, Job or CronJob; only the tag (and digest) part of the reference changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipspec.bump.targets import NewImage
+from shipspec.bump.yamltext import YamlText
+from shipspec.errors import SpecError
+from shipspec.spec import ManifestTarget
+
+_POD_SPEC = {
+    "Deployment": ["spec", "template", "spec"],
+    "StatefulSet": ["spec", "template", "spec"],
+    "DaemonSet": ["spec", "template", "spec"],
+    "Job": ["spec", "template", "spec"],
+    "CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+}
+
+
+def paths(target: ManifestTarget) -> list[str]:
+    return [target.file]
+
+
+def read(doc: YamlText, target: ManifestTarget) -> str:
+    return split_image(doc.scalar(_image(doc, target), "image"))[1]
+
+
+def write(doc: YamlText, target: ManifestTarget, image: NewImage) -> None:
+    pair = _image(doc, target)
+    repository = image.repository if image.set_repository else split_image(
+        doc.scalar(pair, "image"))[0]
+    reference = f"{repository}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
+    doc.replace(pair, reference, f"{target.kind} {target.name} container {target.container}")
+
+
+def split_image(reference: str) -> tuple[str, str]:
+    """`host:5000/team/app:1.2@sha256:...` → (`host:5000/team/app`, `1.2`)."""
+    name = reference.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    return (name[:colon], name[colon + 1:]) if colon > slash else (name, "")
+
+
+def _image(doc: YamlText, target: ManifestTarget) -> tuple[Any, Any]:
+    for document in doc.documents:
+        kind = doc.child(document, "kind")
+        metadata = doc.child(document, "metadata")
+        name = doc.child(metadata[1], "name") if metadata else None
+        if not (kind and name and kind[1].value == target.kind
+                and name[1].value == target.name):
+            continue
+        pod = doc.walk(document, _POD_SPEC[target.kind])
+        for field in ("containers", "initContainers"):
+            containers = doc.child(pod[1], field) if pod else None
+            for container in getattr(containers[1], "value", []) if containers else []:
+                named = doc.child(container, "name")
+                image = doc.child(container, "image")
+                if named and image and named[1].value == target.container:
+                    return image
+        raise SpecError.single(f"{doc.name}: {target.kind} {target.name} has no container "
+                               f"{target.container} with an image")
+    raise SpecError.single(f"{doc.name} has no {target.kind} named {target.name}")

@@ -1,0 +1,121 @@
+"""Byte-exact edits of YAML text: change one scalar, keep every other byte.
+
+A YAML library that loads and dumps a file re-formats it (ruamel.yaml's round trip keeps
+comments, but not always quoting, indentation of sequences or line widths). A deployment
+repository is read by people in review, so instead the file is only *parsed* to find the
+exact characters of the value to change, and those characters are replaced in the text.
+Comments, key order, quoting of other values, indentation, blank lines, CRLF line endings,
+document markers and the other documents of a stream stay as they were.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from shipspec.emit import double_quoted, is_plain, needs_quotes
+from shipspec.errors import SpecError
+
+_ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
+
+
+class YamlText:
+    """The text of one YAML file, and edits to it."""
+
+    def __init__(self, text: str, name: str) -> None:
+        self.text = text
+        self.name = name
+        self.newline = "\r\n" if "\r\n" in text else "\n"
+        try:
+            self.documents: list[Any] = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        except yaml.YAMLError as err:
+            raise SpecError.single(f"{name} is not valid YAML: {err}") from None
+
+    # --- finding -----------------------------------------------------------------------------
+
+    @staticmethod
+    def child(node: Any, key: str) -> tuple[Any, Any] | None:
+        """The (key node, value node) of `key` in a mapping node, or None."""
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                    return key_node, value_node
+        return None
+
+    def find(self, path: list[str]) -> tuple[Any, Any] | None:
+        """The (key node, value node) at a key path in the first document that has it."""
+        for document in self.documents:
+            found = self.walk(document, path)
+            if found:
+                return found
+        return None
+
+    def walk(self, node: Any, path: list[str]) -> tuple[Any, Any] | None:
+        found = None
+        for key in path:
+            found = self.child(node, key)
+            if found is None:
+                return None
+            node = found[1]
+        return found
+
+    # --- reading and writing -----------------------------------------------------------------
+
+    def scalar(self, pair: tuple[Any, Any], where: str) -> str:
+        """The string value of a (key, value) pair that must be a plain value."""
+        key_node, value_node = pair
+        if not isinstance(value_node, yaml.ScalarNode):
+            raise SpecError.single(f"{self.name}: {where} is not a single value",
+                                   hint="point the target at a key that holds the tag")
+        if value_node.start_mark.index < key_node.end_mark.index:
+            raise SpecError.single(
+                f"{self.name}: {where} is an alias (*name) of a value defined elsewhere",
+                hint="change the anchored value itself, or write the tag without an alias")
+        return str(value_node.value)
+
+    def replace(self, pair: tuple[Any, Any], value: str, where: str) -> None:
+        """Write `value` in place of the scalar, in the same quoting style where possible."""
+        self.scalar(pair, where)  # refuses collections and aliases
+        node = pair[1]
+        start, end = node.start_mark.index, node.end_mark.index
+        prefix = _ANCHOR_OR_TAG.match(self.text, start)
+        if prefix:  # keep `&anchor` and `!!tag` in front of the value
+            start = prefix.end()
+        if node.style in ("|", ">"):
+            raise SpecError.single(f"{self.name}: {where} is a block scalar",
+                                   hint="write the tag as a plain or quoted value")
+        self._splice(start, end, format_scalar(value, node.style))
+
+    def insert_after(self, mapping: Any, key: str, value: str, where: str) -> None:
+        """Add `key: value` as the last entry of a block mapping, indented like the others."""
+        if mapping.flow_style or not mapping.value:
+            raise SpecError.single(f"{self.name}: cannot add {key} to {where}",
+                                   hint=f"add `{key}:` to it by hand once")
+        first_key = mapping.value[0][0]
+        indent = " " * first_key.start_mark.column
+        end = mapping.value[-1][1].end_mark.index
+        line_end = self.text.find("\n", end)
+        line_end = len(self.text) if line_end < 0 else line_end
+        if self.text[line_end - 1:line_end] == "\r":
+            line_end -= 1
+        entry = f"{self.newline}{indent}{key}: {format_scalar(value, None)}"
+        self._splice(line_end, line_end, entry)
+
+    def _splice(self, start: int, end: int, replacement: str) -> None:
+        self.text = self.text[:start] + replacement + self.text[end:]
+        self.documents = list(yaml.compose_all(self.text, Loader=yaml.SafeLoader))
+
+
+def format_scalar(value: str, style: str | None) -> str:
+    """`value` as a YAML scalar: the given quote style, or plain when no reader could misread it.
+
+    A tag such as `12345e67` or `00012345` is quoted: YAML 1.1 and 1.2 readers would take the
+    plain form for a number.
+    """
+    if style == '"':
+        return double_quoted(value)
+    if style == "'" or not is_plain(value) or needs_quotes(value):
+        return "'" + value.replace("'", "''") + "'"
+    return value

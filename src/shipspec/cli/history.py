@@ -1,0 +1,17 @@
+"""`shipspec history`: a module's tags in an environment, newest first."""
+
+from __future__ import annotations
+
+import argparse
+
+from shipspec.bump import history
+from shipspec.cli.bump import options, today_utc
+from shipspec.resolve import load_spec
+
+
+def run(args: argparse.Namespace) -> str:
+    spec = load_spec(args.path)
+    module = spec.module(args.module)
+    entries = history(spec, module, module.deployment(args.env),
+                      options(spec, args, today_utc()))
+    return "".join(f"{e.commit[:12]}  {e.date}  {e.author}  {e.tag}\n" for e in entries)
