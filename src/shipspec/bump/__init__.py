@@ -38,7 +38,7 @@ class BumpOptions(NamedTuple):
     branch: str | None = None  # default: the deployment's branch
     dry_run: bool = False
     pull_request: bool = False  # push to a new branch instead
-    retries: int = 8
+    retries: int = 20
     force: bool = False  # overwrite a tag someone else changed meanwhile
     credentials: Credentials = Credentials(None, "no token")
     date: str = "19700101"

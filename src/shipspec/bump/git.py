@@ -18,6 +18,9 @@ import git
 from shipspec.errors import RuntimeFailure
 from shipspec.paths import SymlinkGuard
 
+_LOST_RACE = ("[rejected]", "fetch first", "non-fast-forward", "cannot lock ref",
+              "failed to update ref")
+
 
 class Credentials(NamedTuple):
     token: str | None
@@ -128,8 +131,10 @@ class Checkout:
         try:
             self._git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}")
         except RuntimeFailure as failure:
-            text = str(failure)
-            if "[rejected]" in text or "fetch first" in text or "non-fast-forward" in text:
+            # A push that lost the race is refused as non-fast-forward when the other one
+            # landed before ours was checked, or as a ref lock failure when both arrived at
+            # the same moment.
+            if any(sign in str(failure) for sign in _LOST_RACE):
                 return False
             raise
         return True
@@ -166,8 +171,12 @@ def _failure(err: git.GitCommandError, credentials: Credentials, what: str) -> R
     for prefix in ("stderr: ", "'", '"'):
         stderr = stderr.removeprefix(prefix)
     stderr = stderr.rstrip("'\"").strip()
+    stderr = "\n".join(line for line in stderr.splitlines()
+                       if line.strip() and not line.startswith("Cloning into"))
     hint = ""
-    if "Authentication failed" in stderr or "403" in stderr or "401" in stderr:
-        hint = (f"\n  hint: check the token in {credentials.source}: it needs write access "
-                "(contents: write) to the deployment repository")
+    refused = ("Authentication failed", "could not read Username", "403", "401")
+    if any(sign in stderr for sign in refused):
+        state = "is it set? " if credentials.token is None else ""
+        hint = (f"\n  hint: check the token in {credentials.source} ({state}it needs write "
+                "access, contents: write, to the deployment repository)")
     return RuntimeFailure(f"error: {what}: {stderr}{hint}")

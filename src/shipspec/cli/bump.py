@@ -30,13 +30,12 @@ def today_utc() -> str:
 def options(spec: Spec, args: argparse.Namespace, today: str) -> BumpOptions:
     """Options shared by bump, history and rollback; the token only from the environment."""
     token_env = args.token_env or spec.deploy.token_env
+    chosen = {name: getattr(args, name) for name in ("dry_run", "pull_request", "retries",
+                                                      "force") if getattr(args, name, None)}
     return BumpOptions(
         repo_url=args.repo, branch=args.branch,
-        dry_run=getattr(args, "dry_run", False),
-        pull_request=getattr(args, "pull_request", False),
-        retries=getattr(args, "retries", 8), force=getattr(args, "force", False),
         credentials=Credentials(os.environ.get(token_env) or None, f"${token_env}"),
-        date=today)
+        date=today)._replace(**chosen)
 
 
 def report(outcome: Outcome) -> str:

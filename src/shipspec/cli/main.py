@@ -97,8 +97,8 @@ def _deployment_commands(verb: Callable[[str, str], argparse.ArgumentParser]) ->
     bump.add_argument("--dry-run", action="store_true", help="show the change, commit nothing")
     bump.add_argument("--pull-request", action="store_true",
                       help="push to a new branch instead of the target branch")
-    bump.add_argument("--retries", type=int, default=8,
-                      help="how often to re-apply on a moved branch (default 8)")
+    bump.add_argument("--retries", type=int,
+                      help="how often to re-apply on a moved branch (default 20)")
     bump.add_argument("--force", action="store_true",
                       help="overwrite a tag that someone else changed meanwhile")
     deployment_repo(bump)

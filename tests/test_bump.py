@@ -1,0 +1,354 @@
+"""`shipspec bump`, `history` and `rollback` against real git: bare repositories over file://
+and `git http-backend` behind basic auth on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, SHIPSPEC_IMAGE_LINE, run_process
+from gitserver import git_http_server
+
+from shipspec.bump import BumpOptions, bump, plan
+from shipspec.bump.git import Checkout, Credentials
+from shipspec.errors import RuntimeFailure
+from shipspec.resolve import load_spec
+
+VALUES_PATH = "helmfile/environments/customers/xiilab/values.yaml"
+VALUES = """\
+# xiilab customer environment
+astrago:
+  core:
+    repository: "xiilab/astrago-posco"   # existing structure kept
+    imageTag: "core-stage-ba01"          # updated automatically
+  batch:
+    repository: "xiilab/astrago-posco"
+    imageTag: "batch-stage-ba01"
+  monitor:
+    repository: "xiilab/astrago-posco"
+    imageTag: "monitor-stage-ba01"
+  frontend:
+    repository: "xiilab/astrago-posco"
+    imageTag: "frontend-stage-ba01"
+"""
+SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+TOKEN = "s3cr3t-SHIPSPEC-token-9f8e7d6c5b4a"
+GIT_ENV = {**os.environ, "GIT_AUTHOR_NAME": "seed", "GIT_AUTHOR_EMAIL": "seed@example.com",
+           "GIT_COMMITTER_NAME": "seed", "GIT_COMMITTER_EMAIL": "seed@example.com"}
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, check=True,
+                          capture_output=True, text=True).stdout
+
+
+def make_deploy_repo(root: Path, files: dict[str, str], name: str = "deploy.git",
+                     branch: str = "main") -> Path:
+    """A bare repository whose branch `branch` holds `files`."""
+    bare = root / name
+    git("init", "--quiet", "--bare", f"--initial-branch={branch}", str(bare))
+    work = root / f"{name}-seed"
+    git("clone", "--quiet", str(bare), str(work))
+    for path, text in files.items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_bytes(text.encode())
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "initial", cwd=work)
+    git("push", "--quiet", "origin", f"HEAD:{branch}", cwd=work)
+    return bare
+
+
+def remote_file(bare: Path, path: str, ref: str = "main") -> str:
+    return git("--git-dir", str(bare), "show", f"{ref}:{path}")
+
+
+def commits(bare: Path, branch: str = "main") -> list[str]:
+    return git("--git-dir", str(bare), "log", "--format=%H %P|%an|%s", branch).splitlines()
+
+
+@pytest.fixture
+def deploy(tmp_path: Path) -> Path:
+    return make_deploy_repo(tmp_path, {VALUES_PATH: VALUES, "README.md": "deployment\n"})
+
+
+def test_bump_one_module_changes_one_line(deploy: Path) -> None:
+    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--sha", SHA,
+                         "--repo", f"file://{deploy}")
+    assert result.code == 0, result.err
+    assert result.out.startswith("committed ")
+    assert result.out.endswith(" to main: core core-stage-ba01 -> core-stage-a1b2c3d4\n")
+    assert remote_file(deploy, VALUES_PATH) == VALUES.replace('"core-stage-ba01"',
+                                                              '"core-stage-a1b2c3d4"')
+    newest = commits(deploy)[0].split("|")
+    assert newest[1:] == ["shipspec-bot", "deploy(stage): core=core-stage-a1b2c3d4"]
+
+
+def test_several_modules_land_in_one_commit(deploy: Path) -> None:
+    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--module",
+                         "batch", "--module", "frontend", "--sha", SHA, "--repo", str(deploy))
+    assert result.code == 0, result.err
+    assert len(commits(deploy)) == 2
+    text = remote_file(deploy, VALUES_PATH)
+    assert "core-stage-a1b2c3d4" in text and "batch-stage-a1b2c3d4" in text
+    assert "frontend-stage-a1b2c3d4" in text and '"monitor-stage-ba01"' in text
+    body = git("--git-dir", str(deploy), "log", "-1", "--format=%b", "main")
+    assert "batch: batch-stage-ba01 -> batch-stage-a1b2c3d4" in body
+
+
+def test_bumping_to_the_current_tag_commits_nothing(deploy: Path) -> None:
+    run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag", "t1",
+                "--repo", str(deploy))
+    again = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag", "t1",
+                        "--repo", str(deploy))
+    assert (again.code, again.out) == (0, "already up to date on main: nothing to commit\n")
+    assert len(commits(deploy)) == 2
+
+
+def test_dry_run_shows_the_diff_and_commits_nothing(deploy: Path) -> None:
+    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "monitor", "--tag",
+                         "00012345", "--repo", str(deploy), "--dry-run")
+    assert result.code == 0, result.err
+    assert "+    imageTag: \"00012345\"" in result.out
+    assert len(commits(deploy)) == 1
+
+
+def test_pull_request_mode_pushes_a_new_branch(deploy: Path) -> None:
+    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+                         "core-9", "--repo", str(deploy), "--pull-request")
+    assert result.code == 0, result.err
+    assert "open a pull request from branch shipspec/stage/core-core-9" in result.out
+    assert '"core-9"' in remote_file(deploy, VALUES_PATH, "shipspec/stage/core-core-9")
+    assert len(commits(deploy)) == 1  # main untouched
+
+
+def test_missing_file_fails_and_changes_nothing(tmp_path: Path) -> None:
+    bare = make_deploy_repo(tmp_path, {"README.md": "nothing here\n"})
+    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag", "x",
+                         "--repo", str(bare))
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (f"error: {VALUES_PATH} (astrago.core.imageTag) does not exist in the "
+                          "deployment repository; nothing was changed\n")
+    assert len(commits(bare)) == 1
+
+
+def test_a_symlink_out_of_the_deployment_repository_is_refused(tmp_path: Path) -> None:
+    bare = make_deploy_repo(tmp_path, {"README.md": "x\n"})
+    work = tmp_path / "link-work"
+    git("clone", "--quiet", str(bare), str(work))
+    (work / VALUES_PATH).parent.mkdir(parents=True)
+    (work / VALUES_PATH).symlink_to("/etc/passwd")
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "link", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag", "x",
+                         "--repo", str(bare))
+    assert result.code == 2
+    assert "is a link that leads outside the deployment repository" in result.err
+
+
+def test_seed_a_kustomize_overlay_is_bumped(tmp_path: Path) -> None:
+    kustomization = ("resources: [../../base]\nimages:\n  - name: goyoai-gointern-system\n"
+                     "    newName: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: old\n")
+    bare = make_deploy_repo(tmp_path, {
+        "goyoai-system/overlays/dev/kustomization.yaml": kustomization}, branch="dev")
+    result = run_process("bump", str(EXAMPLES / "gointern-backend"), "--module", "system",
+                         "--sha", SHA, "--repo", str(bare))
+    assert result.code == 0, result.err
+    assert remote_file(bare, "goyoai-system/overlays/dev/kustomization.yaml", "dev") == \
+        kustomization.replace("newTag: old", "newTag: system-dev-a1b2c3d4")
+    assert commits(bare, "dev")[0].endswith("|deploy(dev): system=system-dev-a1b2c3d4")
+
+
+# --- over HTTP, with credentials -------------------------------------------------------------
+
+
+def test_http_with_the_right_token_pushes_and_a_wrong_one_fails_clearly(tmp_path: Path) -> None:
+    root = tmp_path / "served"
+    root.mkdir()
+    bare = make_deploy_repo(root, {VALUES_PATH: VALUES})
+    git("--git-dir", str(bare), "config", "http.receivepack", "true")
+    with git_http_server(root, "x-access-token", TOKEN) as base:
+        url = f"{base}/deploy.git"
+        good = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+                           "core-http", "--repo", url,
+                           env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+        assert good.code == 0, good.err
+        assert '"core-http"' in remote_file(bare, VALUES_PATH)
+        bad = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+                          "core-bad", "--repo", url, "--debug",
+                          env={**os.environ, "DEPLOY_TOKEN": "wrong-" + TOKEN})
+    assert bad.code != 0 and bad.out == ""
+    assert f"cannot clone {url} (branch main)" in bad.err
+    assert "check the token in $DEPLOY_TOKEN" in bad.err
+    assert TOKEN not in bad.err and TOKEN not in good.err + good.out
+
+
+def test_the_token_never_reaches_config_argv_or_errors(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "served"
+    root.mkdir()
+    make_deploy_repo(root, {VALUES_PATH: VALUES})
+    seen_argv: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(argv, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen_argv.append([str(a) for a in argv])
+        return real_popen(argv, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    with git_http_server(root, "x-access-token", TOKEN) as base:
+        checkout = Checkout.clone(f"{base}/deploy.git", "main", str(tmp_path / "clone"),
+                                  Credentials(TOKEN, "$DEPLOY_TOKEN"), paths=[VALUES_PATH])
+        config = (tmp_path / "clone" / ".git" / "config").read_text()
+        checkout.write(VALUES_PATH, VALUES.replace("ba01", "b2"))
+        checkout.commit("change", __import__("shipspec.bump.git").bump.git.Author("a", "a@b"),
+                        [VALUES_PATH])
+        checkout.credentials = Credentials("wrong-" + TOKEN, "$DEPLOY_TOKEN")  # push fails
+        with pytest.raises(RuntimeFailure) as caught:
+            checkout.push("main")
+    import base64
+
+    encoded = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    for secret in (TOKEN, encoded):
+        assert secret not in config
+        assert not [argv for argv in seen_argv if any(secret in a for a in argv)]
+        assert secret not in str(caught.value) and secret not in repr(caught.value)
+
+
+# --- races ------------------------------------------------------------------------------------
+
+
+def race_spec(directory: Path, modules: int) -> Path:
+    lines = ["project: race", "registry: {url: ghcr.io/o}",
+             "deploy: {url: https://github.com/o/deploy.git}",
+             "environments: {prod: {branch: main, values: values.yaml}}",
+             SHIPSPEC_IMAGE_LINE.strip(), "source: {url: https://github.com/o/a.git, "
+             "webhookSecret: hook}", "modules:"]
+    lines += [f"  m{i:02d}: {{values: apps.m{i:02d}}}" for i in range(modules)]
+    (directory / ".git").mkdir(parents=True)
+    (directory / "shipspec.yaml").write_text("\n".join(lines) + "\n")
+    return directory
+
+
+def race_values(modules: int) -> str:
+    return "apps:\n" + "".join(f"  m{i:02d}:\n    repository: r\n    imageTag: old\n"
+                               for i in range(modules))
+
+
+def test_sixteen_concurrent_bumps_all_land_on_a_linear_history(tmp_path: Path) -> None:
+    spec_dir = race_spec(tmp_path / "spec", 16)
+    bare = make_deploy_repo(tmp_path, {"values.yaml": race_values(16)})
+    processes = [subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
+                                   "--module", f"m{i:02d}", "--tag", f"tag-{i:02d}",
+                                   "--repo", str(bare)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i in range(16)]
+    results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
+               for p in processes]
+    assert [code for code, _, _ in results] == [0] * 16, [err for _, _, err in results]
+    text = remote_file(bare, "values.yaml")
+    assert all(f"imageTag: tag-{i:02d}" in text for i in range(16))
+    history = commits(bare)
+    assert len(history) == 17  # the initial commit and one per bump: none lost, none empty
+    assert all(len(line.split("|")[0].split()) == 2 for line in history[:-1])  # one parent
+    assert git("--git-dir", str(bare), "rev-list", "--merges", "main") == ""
+    for line in history[:-1]:
+        commit = line.split()[0]
+        changed = git("--git-dir", str(bare), "show", "--format=", "--numstat", commit)
+        assert changed.strip().startswith("1\t1\tvalues.yaml")
+
+
+def _other_pipeline_sets(bare: Path, tmp_path: Path, old: str, new: str) -> None:
+    work = tmp_path / f"other-{new}"
+    git("clone", "--quiet", str(bare), str(work))
+    path = work / VALUES_PATH
+    path.write_text(path.read_text().replace(old, new))
+    git("commit", "--quiet", "-am", f"other pipeline: {new}", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+
+
+def _push_after(bare: Path, tmp_path: Path, old: str, new: str,
+                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make another pipeline push just before our first push."""
+    real_push = Checkout.push
+    calls = []
+
+    def push_after_someone_else(self: Checkout, branch: str) -> bool:
+        if not calls:
+            _other_pipeline_sets(bare, tmp_path, old, new)
+        calls.append(branch)
+        return real_push(self, branch)
+
+    monkeypatch.setattr(Checkout, "push", push_after_someone_else)
+
+
+def test_rejected_push_is_reapplied_on_the_new_tip(deploy: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _push_after(deploy, tmp_path, "batch-stage-ba01", "batch-stage-other", monkeypatch)
+    spec = load_spec(str(EXAMPLES / "astrago"))
+    changes = plan(spec, ["core"], None, tag="core-new", sha=None, digest=None,
+                   set_repository=False, date="20261123")
+    outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy)), sleep=lambda s: None)
+    assert (outcome.status, outcome.attempts) == ("committed", 2)
+    text = remote_file(deploy, VALUES_PATH)
+    assert '"core-new"' in text and '"batch-stage-other"' in text
+    assert len(commits(deploy)) == 3
+
+
+def test_a_conflicting_change_is_reported_not_overwritten(deploy: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
+    spec = load_spec(str(EXAMPLES / "astrago"))
+    changes = plan(spec, ["core"], None, tag="core-new", sha=None, digest=None,
+                   set_repository=False, date="20261123")
+    with pytest.raises(RuntimeFailure) as caught:
+        bump(spec, changes, BumpOptions(repo_url=str(deploy)), sleep=lambda s: None)
+    assert str(caught.value) == (
+        f"error: conflict: {VALUES_PATH} (astrago.core.imageTag) was changed to "
+        "'core-stage-hotfix' by someone else while we were setting 'core-new' "
+        "(it was 'core-stage-ba01')\n"
+        "  hint: look at the deployment repository's history; --force overwrites it")
+    assert '"core-stage-hotfix"' in remote_file(deploy, VALUES_PATH)
+
+
+def test_force_overwrites_a_conflicting_change(deploy: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
+    spec = load_spec(str(EXAMPLES / "astrago"))
+    changes = plan(spec, ["core"], None, tag="core-new", sha=None, digest=None,
+                   set_repository=False, date="20261123")
+    outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), force=True),
+                   sleep=lambda s: None)
+    assert outcome.changes == [("core", "core-stage-hotfix", "core-new")]
+
+
+# --- history and rollback ------------------------------------------------------------------------
+
+
+def test_history_lists_tags_newest_first_and_rollback_restores_one(deploy: Path) -> None:
+    for tag in ("core-1", "core-2", "core-3"):
+        assert run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+                           tag, "--repo", str(deploy)).code == 0
+    # another module's bump does not show up in core's history
+    run_process("bump", str(EXAMPLES / "astrago"), "--module", "batch", "--tag", "b-9",
+                "--repo", str(deploy))
+    listing = run_process("history", str(EXAMPLES / "astrago"), "--module", "core",
+                          "--repo", str(deploy))
+    assert listing.code == 0, listing.err
+    tags = [line.split()[-1] for line in listing.out.splitlines()]
+    assert tags == ["core-3", "core-2", "core-1", "core-stage-ba01"]
+    assert all(line.split()[2] in ("shipspec-bot", "seed") for line in listing.out.splitlines())
+    back = run_process("rollback", str(EXAMPLES / "astrago"), "--module", "core", "--steps",
+                       "2", "--repo", str(deploy))
+    assert back.code == 0, back.err
+    assert back.out.endswith(": core core-3 -> core-1\n")
+    to = run_process("rollback", str(EXAMPLES / "astrago"), "--module", "core", "--to",
+                     "core-stage-ba01", "--repo", str(deploy))
+    assert to.code == 0 and '"core-stage-ba01"' in remote_file(deploy, VALUES_PATH)
+    too_far = run_process("rollback", str(EXAMPLES / "astrago"), "--module", "core",
+                          "--steps", "9", "--repo", str(deploy))
+    assert too_far.code == 1
+    assert too_far.err.startswith("error: cannot go back 9 steps: core has had 6 tags in stage")

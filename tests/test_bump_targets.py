@@ -1,0 +1,225 @@
+"""Bump targets change the one value and keep every other byte of the file."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import assert_golden
+from ruamel.yaml import YAML
+
+from shipspec.bump.targets import NewImage, kind_of
+from shipspec.bump.yamltext import YamlText
+from shipspec.errors import SpecError
+from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget
+
+GOLDEN = Path(__file__).parent / "golden" / "bump"
+
+HELMFILE_VALUES = """\
+# helmfile/environments/customers/xiilab/values.yaml
+astrago:
+  core:
+    repository: "xiilab/astrago-posco"   # existing structure kept
+    imageTag: "core-stage-ba01"          # updated automatically
+  batch: {repository: xiilab/astrago-posco, imageTag: batch-stage-ba01}   # flow style
+  monitor:
+    repository: &repo xiilab/astrago-posco
+    imageTag: 'monitor-stage-ba01'
+
+  frontend:
+    repository: *repo
+    imageTag: frontend-stage-ba01
+---
+# a second document that must not change
+other: {imageTag: keep-me}
+"""
+
+KUSTOMIZATION = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namePrefix: dev-
+resources:
+  - ../../base
+images:
+  # the system module
+  - name: goyoai-gointern-system
+    newName: ghcr.io/goyoai/goyoai-gointern-system
+    newTag: old-tag   # bumped by CI
+  - name: unrelated
+    newTag: "1.0"
+"""
+
+MANIFESTS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: dev-goyoai-portal
+spec:
+  template:
+    spec:
+      initContainers:
+        - name: migrate
+          image: ghcr.io/goyoai/migrate:3
+      containers:
+        - name: portal   # the app
+          image: registry.example.com:5000/goyoai/portal:portal-dev-0001
+        - name: sidecar
+          image: envoy:1.30
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - name: report
+              image: ghcr.io/goyoai/report:r1
+"""
+
+CORE = HelmValuesTarget("values.yaml", "astrago.core.imageTag", "astrago.core.repository")
+
+
+def image(tag: str, digest: str | None = None, repository: bool = False) -> NewImage:
+    return NewImage("ghcr.io/xiilab/astrago-backend", tag, digest, repository)
+
+
+def edit(text: str, target: object, new: NewImage, name: str = "file.yaml") -> str:
+    document = YamlText(text, name)
+    kind_of(target).write(document, target, new)  # type: ignore[arg-type]
+    return document.text
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.ndiff(before.splitlines(True), after.splitlines(True))
+            if line[:1] in "+-"]
+
+
+def test_helm_values_change_only_the_tag_line() -> None:
+    after = edit(HELMFILE_VALUES, CORE, image("core-stage-a1b2c3d4"))
+    assert changed_lines(HELMFILE_VALUES, after) == [
+        '-     imageTag: "core-stage-ba01"          # updated automatically\n',
+        '+     imageTag: "core-stage-a1b2c3d4"          # updated automatically\n']
+    assert_golden(GOLDEN / "helmfile-values.yaml", after)
+
+
+@pytest.mark.parametrize(("module", "line"), [
+    ("batch", "  batch: {repository: xiilab/astrago-posco, imageTag: batch-stage-cafe}"
+              "   # flow style\n"),
+    ("monitor", "    imageTag: 'monitor-stage-cafe'\n"),
+    ("frontend", "    imageTag: frontend-stage-cafe\n"),
+])
+def test_helm_values_keep_flow_style_and_quote_style(module: str, line: str) -> None:
+    target = HelmValuesTarget("v", f"astrago.{module}.imageTag", f"astrago.{module}.repository")
+    after = edit(HELMFILE_VALUES, target, image(f"{module}-stage-cafe"))
+    assert [c for c in changed_lines(HELMFILE_VALUES, after) if c.startswith("+")] == [
+        "+ " + line]
+
+
+def test_helm_values_repository_written_when_asked_and_anchor_kept() -> None:
+    target = HelmValuesTarget("v", "astrago.monitor.imageTag", "astrago.monitor.repository")
+    after = edit(HELMFILE_VALUES, target, image("m-1", repository=True))
+    assert "    repository: &repo ghcr.io/xiilab/astrago-backend\n" in after
+    assert yaml.safe_load_all(after).__next__()["astrago"]["frontend"]["repository"] == \
+        "ghcr.io/xiilab/astrago-backend"  # the alias follows its anchor, as YAML says
+
+
+def test_an_alias_is_not_edited_through() -> None:
+    target = HelmValuesTarget("v", "astrago.frontend.repository", "unused")
+    with pytest.raises(SpecError) as caught:
+        kind_of(target).read(YamlText(HELMFILE_VALUES, "values.yaml"), target)
+    assert str(caught.value) == (
+        "error: values.yaml: astrago.frontend.repository is an alias (*name) of a value "
+        "defined elsewhere\n"
+        "  hint: change the anchored value itself, or write the tag without an alias")
+
+
+@pytest.mark.parametrize("tag", ["12345e67", "00012345", "0x1f", "1e10", "on", "null"])
+def test_tags_that_read_as_numbers_are_quoted(tag: str) -> None:
+    target = HelmValuesTarget("v", "astrago.frontend.imageTag", "unused")
+    after = edit(HELMFILE_VALUES, target, image(tag))
+    assert f"    imageTag: '{tag}'\n" in after
+    assert next(yaml.safe_load_all(after))["astrago"]["frontend"]["imageTag"] == tag
+    assert next(YAML(typ="safe", pure=True).load_all(after))["astrago"]["frontend"][
+        "imageTag"] == tag
+
+
+def test_crlf_files_keep_crlf() -> None:
+    crlf = HELMFILE_VALUES.replace("\n", "\r\n")
+    after = edit(crlf, CORE, image("core-stage-crlf"))
+    assert after == crlf.replace('"core-stage-ba01"', '"core-stage-crlf"')
+
+
+def test_other_documents_and_digest_pinning() -> None:
+    after = edit(HELMFILE_VALUES, CORE, image("core-1", digest="sha256:" + "a" * 64))
+    assert f'imageTag: "core-1@sha256:{"a" * 64}"' in after
+    assert after.endswith("---\n# a second document that must not change\n"
+                          "other: {imageTag: keep-me}\n")
+
+
+def test_missing_key_fails_clearly() -> None:
+    target = HelmValuesTarget("v", "astrago.gpu.imageTag", "astrago.gpu.repository")
+    with pytest.raises(SpecError) as caught:
+        edit(HELMFILE_VALUES, target, image("x"), name="values.yaml")
+    assert str(caught.value) == (
+        "error: values.yaml has no key astrago.gpu.imageTag\n"
+        "  hint: add the key to the values file once; bump then keeps it current")
+
+
+KUSTOMIZE = KustomizeTarget("goyoai-system/overlays/dev", "ghcr.io/goyoai/goyoai-gointern-system",
+                            "dev-goyoai-system")
+
+
+def test_kustomize_sets_new_tag_as_kustomize_edit_would() -> None:
+    after = edit(KUSTOMIZATION, KUSTOMIZE, NewImage(KUSTOMIZE.image, "system-dev-a1b2c3d4",
+                                                    None, False))
+    assert changed_lines(KUSTOMIZATION, after) == [
+        "-     newTag: old-tag   # bumped by CI\n",
+        "+     newTag: system-dev-a1b2c3d4   # bumped by CI\n"]
+    assert_golden(GOLDEN / "kustomization.yaml", after)
+
+
+def test_kustomize_adds_a_digest_beside_the_tag() -> None:
+    digest = "sha256:" + "b" * 64
+    after = edit(KUSTOMIZATION, KUSTOMIZE, NewImage(KUSTOMIZE.image, "t2", digest, False))
+    assert f"    newTag: t2   # bumped by CI\n    digest: {digest}\n  - name: unrelated" in after
+    assert kind_of(KUSTOMIZE).read(YamlText(after, "k"), KUSTOMIZE) == "t2"
+
+
+def test_kustomize_without_an_entry_for_the_image_fails() -> None:
+    target = KUSTOMIZE._replace(image="ghcr.io/goyoai/goyoai-gointern-aify")
+    with pytest.raises(SpecError) as caught:
+        edit(KUSTOMIZATION, target, NewImage(target.image, "t", None, False), "k.yaml")
+    assert str(caught.value) == (
+        "error: k.yaml has no images entry for ghcr.io/goyoai/goyoai-gointern-aify\n"
+        "  hint: add one once: kustomize edit set image "
+        "goyoai-gointern-aify=ghcr.io/goyoai/goyoai-gointern-aify:<tag>")
+
+
+def test_manifest_changes_the_tag_of_the_named_container_only() -> None:
+    target = ManifestTarget("m.yaml", "Deployment", "dev-goyoai-portal", "portal")
+    after = edit(MANIFESTS, target, NewImage("ignored", "portal-dev-0002", None, False))
+    assert changed_lines(MANIFESTS, after) == [
+        "-           image: registry.example.com:5000/goyoai/portal:portal-dev-0001\n",
+        "+           image: registry.example.com:5000/goyoai/portal:portal-dev-0002\n"]
+    assert_golden(GOLDEN / "manifests.yaml", after)
+
+
+def test_manifest_cron_job_and_init_containers() -> None:
+    cron = ManifestTarget("m.yaml", "CronJob", "nightly", "report")
+    assert "image: ghcr.io/goyoai/report:r2\n" in edit(MANIFESTS, cron,
+                                                       NewImage("x", "r2", None, False))
+    init = ManifestTarget("m.yaml", "Deployment", "dev-goyoai-portal", "migrate")
+    assert kind_of(init).read(YamlText(MANIFESTS, "m"), init) == "3"
+
+
+def test_manifest_for_a_missing_workload_fails() -> None:
+    target = ManifestTarget("m.yaml", "StatefulSet", "dev-goyoai-portal", "portal")
+    with pytest.raises(SpecError) as caught:
+        edit(MANIFESTS, target, NewImage("x", "t", None, False), "m.yaml")
+    assert str(caught.value) == "error: m.yaml has no StatefulSet named dev-goyoai-portal"
