@@ -85,7 +85,9 @@ def bump(spec: Spec, changes: list[Change], options: BumpOptions,
             if checkout.push(target_branch):
                 status = "pull-request" if options.pull_request else "committed"
                 return Outcome(status, target_branch, commit, edits, "", attempt)
-            sleep(min(2.0, 0.05 * 2 ** attempt) * (0.5 + jitter()))
+            # "Full jitter": a uniform wait up to an exponential cap spreads the pipelines
+            # that lost a round, so that fewer of them contend in the next one.
+            sleep(min(0.5, 0.05 * 2 ** attempt) * jitter())
             checkout.refresh(branch)
     raise RuntimeFailure(
         f"error: gave up after {options.retries + 1} attempts: {branch} kept moving under us\n"

@@ -1,0 +1,146 @@
+"""Time `shipspec bump` against a shell floor, on a big deployment repository made here.
+
+    python benchmarks/bump.py [--runs 7] [--files 20000] [--commits 2000]
+
+The repository has FILES files and COMMITS commits (written with `git fast-import`). The
+floor is what a hand-written CI step does: `git clone --depth 1 --single-branch`, `sed`,
+`git commit`, `git push`. Both run in the same way, alternately, against the same bare
+repository over file://, which serves blob filters as GitHub does. Then 16 bumps of 16
+different modules start at once and are timed against one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).parent))
+from run import install  # noqa: E402 - the same fresh install as the generate benchmark
+
+MODULES = 16
+VALUES = "helmfile/environments/customers/bench/values.yaml"
+ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+       "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+
+FLOOR = """\
+set -eu
+git clone --quiet --depth 1 --single-branch --branch main "file://$BARE" "$WORK"
+cd "$WORK"
+sed -i "s/^    imageTag: .*# m00$/    imageTag: $TAG # m00/" "$VALUES"
+git commit --quiet -am "deploy: m00=$TAG"
+git push --quiet origin HEAD:main
+"""
+
+
+def values_text(tag: str) -> str:
+    return "apps:\n" + "".join(f"  m{i:02d}:\n    repository: r\n    imageTag: {tag} # m{i:02d}\n"
+                               for i in range(MODULES))
+
+
+def build_repository(root: Path, files: int, commits: int) -> Path:
+    """A bare repository with `files` files and `commits` commits, via git fast-import."""
+    bare = root / "deploy.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch=main", str(bare)],
+                   check=True)
+    subprocess.run(["git", "--git-dir", str(bare), "config", "uploadpack.allowFilter", "true"],
+                   check=True)
+    lines: list[bytes] = []
+
+    def blob(text: str) -> bytes:
+        data = text.encode()
+        return b"data %d\n%s\n" % (len(data), data)
+
+    for number in range(1, commits + 1):
+        lines.append(b"commit refs/heads/main\n")
+        lines.append(b"committer bench <bench@example.com> %d +0000\n" % (1700000000 + number))
+        lines.append(blob(f"change {number}"))
+        if number == 1:
+            for index in range(files - 1):
+                path = f"apps/app{index // 100:03d}/service{index % 100:02d}/values.yaml"
+                lines.append(f"M 100644 inline {path}\n".encode() + blob(f"replicas: {index}\n"))
+            lines.append(f"M 100644 inline {VALUES}\n".encode() + blob(values_text("t0")))
+        else:
+            index = (number * 7919) % (files - 1)
+            path = f"apps/app{index // 100:03d}/service{index % 100:02d}/values.yaml"
+            lines.append(f"M 100644 inline {path}\n".encode() + blob(f"replicas: {number}\n"))
+    subprocess.run(["git", "--git-dir", str(bare), "fast-import", "--quiet"],
+                   input=b"".join(lines), check=True)
+    return bare
+
+
+def spec_directory(root: Path) -> Path:
+    directory = root / "spec"
+    (directory / ".git").mkdir(parents=True)
+    modules = "".join(f"  m{i:02d}: {{values: apps.m{i:02d}}}\n" for i in range(MODULES))
+    (directory / "shipspec.yaml").write_text(
+        "project: bench\nregistry: {url: ghcr.io/o}\nci: {engine: github-actions}\n"
+        "source: {url: https://github.com/o/app.git}\n"
+        "deploy: {url: https://github.com/o/deploy.git}\n"
+        f"environments: {{prod: {{branch: main, values: {VALUES}}}}}\nmodules:\n{modules}")
+    return directory
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--commits", type=int, default=2_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        started = time.perf_counter()
+        bare = build_repository(root, args.files, args.commits)
+        made = time.perf_counter() - started
+        shipspec = str(install(root).with_name("shipspec"))
+        spec = spec_directory(root)
+        floor_times, bump_times = [], []
+        for run in range(args.runs):
+            work = root / f"floor-{run}"
+            floor_times.append(timed(["bash", "-c", FLOOR], {
+                **ENV, "BARE": str(bare), "WORK": str(work), "TAG": f"floor-{run}",
+                "VALUES": VALUES}))
+            bump_times.append(timed([shipspec, "bump", str(spec), "--module", "m01", "--tag",
+                                     f"bump-{run}", "--repo", f"file://{bare}"], ENV))
+        start = time.perf_counter()
+        processes = [subprocess.Popen([shipspec, "bump", str(spec), "--module", f"m{i:02d}",
+                                       "--tag", f"race-{i:02d}", "--repo", f"file://{bare}"],
+                                      env=ENV, stdout=subprocess.DEVNULL)
+                     for i in range(MODULES)]
+        codes = [process.wait() for process in processes]
+        concurrent = time.perf_counter() - start
+        assert codes == [0] * MODULES, codes
+    floor = statistics.median(floor_times)
+    one = statistics.median(bump_times)
+    git_version = subprocess.run(["git", "--version"], capture_output=True, check=True,
+                                 text=True).stdout.split()[-1]
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"{platform.python_implementation()} {platform.python_version()}; "
+          f"git {git_version}; "
+          f"repository: {args.files} files, {args.commits} commits (made in {made:.1f} s); "
+          f"{args.runs} runs each.\n")
+    print("| what | median s | min s | ratio |")
+    print("|---|---:|---:|---:|")
+    print(f"| floor: clone --depth 1, sed, commit, push | {floor:.3f} | {min(floor_times):.3f} "
+          "| 1.00 |")
+    print(f"| shipspec bump (one module) | {one:.3f} | {min(bump_times):.3f} | "
+          f"{one / floor:.2f} |")
+    print(f"| 16 shipspec bumps at once (16 modules, one file) | {concurrent:.3f} | | "
+          f"{concurrent / one:.2f} x one bump |")
+
+
+if __name__ == "__main__":
+    main()
