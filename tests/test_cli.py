@@ -198,3 +198,17 @@ def test_debug_shows_the_traceback(repo: Path) -> None:
 
 def test_console_script_and_module_agree() -> None:
     assert run_process("--version").out == "shipspec 0.1.0\n"
+
+
+def test_generate_never_imports_gitpython_or_jinja2() -> None:
+    """Argo CD runs generate on every refresh: the heavy libraries stay off its path."""
+    import subprocess
+
+    code = ("import io, sys, contextlib\n"
+            "from shipspec.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert main(['generate', {str(EXAMPLES / 'gointern-backend')!r}]) == 0\n"
+            "print(sorted(m for m in ('git', 'jinja2', 'ruamel') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == "[]\n"
