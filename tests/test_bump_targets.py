@@ -11,9 +11,9 @@ from conftest import assert_golden
 from ruamel.yaml import YAML
 
 from shipspec.bump.targets import NewImage, kind_of
-from shipspec.bump.yamltext import YamlText
 from shipspec.errors import SpecError
 from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget
+from shipspec.yamltext import YamlText
 
 GOLDEN = Path(__file__).parent / "golden" / "bump"
 

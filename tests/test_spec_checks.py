@@ -274,3 +274,12 @@ def test_missing_spec_file_is_a_clear_error(tmp_path: Path) -> None:
         f"error: no shipspec.yaml found in '{tmp_path / 'nowhere'}'\n"
         "  hint: run shipspec in the directory that holds shipspec.yaml, or name it"
     )
+
+
+def test_two_modules_writing_the_same_values_key_are_refused(repo: Path) -> None:
+    message = errors(repo, VALID.replace("    values: shop.api\n",
+                                         "    values: shop.api\n  web:\n    values: shop.api\n"))
+    assert message == (
+        "shipspec.yaml:12:13: error: modules.web.values: writes shop.api.imageTag in "
+        "env/stage.yaml, as module 'api' does\n"
+        "  hint: give each module its own values key")

@@ -108,6 +108,7 @@ class _Resolver:
             self.module(name, project, source, environments, ci)
             for name in data["modules"]
         )
+        self.check_shared_targets(modules)
         if self.problems:
             raise SpecError(self.problems)
         spec = Spec(
@@ -327,6 +328,21 @@ class _Resolver:
                     env.values_file, f"{key}.{tag_key}", f"{key}.{repository_key}"
                 ))
         return tuple(targets)
+
+    def check_shared_targets(self, modules: tuple[Module, ...]) -> None:
+        """Two modules writing the same values key would overwrite each other's tag."""
+        owners: dict[tuple[str, str], str] = {}
+        for module in modules:
+            for deployment in module.deployments:
+                for target in deployment.targets:
+                    if not isinstance(target, HelmValuesTarget):
+                        continue
+                    owner = owners.setdefault((target.file, target.tag_key), module.name)
+                    if owner != module.name:
+                        self.problem(
+                            ("modules", module.name, "values"),
+                            f"writes {target.tag_key} in {target.file}, as module "
+                            f"'{owner}' does", "give each module its own values key")
 
     def deploy_default(self, field: str, default: str) -> str:
         value: str = self.data.get("deploy", {}).get(field, default)

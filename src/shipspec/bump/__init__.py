@@ -22,9 +22,9 @@ from typing import NamedTuple
 from shipspec import templates
 from shipspec.bump.git import Author, Checkout, Credentials
 from shipspec.bump.targets import NewImage, describe, kind_of
-from shipspec.bump.yamltext import YamlText
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.spec import Deployment, Module, Spec, Target
+from shipspec.yamltext import YamlText
 
 
 class Change(NamedTuple):

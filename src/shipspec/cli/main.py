@@ -63,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("schema", "print the JSON Schema of shipspec.yaml")
 
+    values = verb("values", "an environment's image values: print, merge into a file, check")
+    values.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+    values.add_argument("--env", required=True)
+    into = values.add_mutually_exclusive_group()
+    into.add_argument("--write", metavar="FILE",
+                      help="merge into FILE: keeps its comments, other keys and every tag")
+    into.add_argument("--check", metavar="FILE",
+                      help="exit 1 with a diff when FILE is out of date (CI drift check)")
+
     tag = verb("tag", "print the image tag of a module for a commit")
     tag.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
     tag.add_argument("--module", required=True)

@@ -13,7 +13,8 @@ from shipspec.errors import SpecError
 from shipspec.spec import Spec
 
 # target name → module path; a target appears here once its renderer exists.
-RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton"}
+RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton",
+                             "values": "shipspec.render.values"}
 
 
 class RenderOptions(NamedTuple):

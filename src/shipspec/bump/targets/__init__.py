@@ -13,8 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import NamedTuple, Protocol
 
-from shipspec.bump.yamltext import YamlText
 from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget, Target
+from shipspec.yamltext import YamlText
 
 
 class NewImage(NamedTuple):

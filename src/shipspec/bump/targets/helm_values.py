@@ -4,9 +4,9 @@ repository at the key beside it (`astrago.core.repository`) when asked."""
 from __future__ import annotations
 
 from shipspec.bump.targets import NewImage
-from shipspec.bump.yamltext import YamlText
 from shipspec.errors import SpecError
 from shipspec.spec import HelmValuesTarget
+from shipspec.yamltext import YamlText
 
 
 def paths(target: HelmValuesTarget) -> list[str]:

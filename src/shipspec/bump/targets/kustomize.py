@@ -7,9 +7,9 @@ import posixpath
 from typing import Any
 
 from shipspec.bump.targets import NewImage
-from shipspec.bump.yamltext import YamlText
 from shipspec.errors import SpecError
 from shipspec.spec import KustomizeTarget
+from shipspec.yamltext import YamlText
 
 
 def paths(target: KustomizeTarget) -> list[str]:
@@ -32,7 +32,7 @@ def write(doc: YamlText, target: KustomizeTarget, image: NewImage) -> None:
         if found:
             doc.replace(found, value, f"{where}: {key}")
         else:
-            doc.insert_after(_entry(doc, target), key, value, where)
+            doc.insert_entry(_entry(doc, target), key, value, where)
 
 
 def _entry(doc: YamlText, target: KustomizeTarget) -> Any:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from shipspec.bump.targets import NewImage
-from shipspec.bump.yamltext import YamlText
 from shipspec.errors import SpecError
 from shipspec.spec import ManifestTarget
+from shipspec.yamltext import YamlText
 
 _POD_SPEC = {
     "Deployment": ["spec", "template", "spec"],

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from shipspec.emit import double_quoted, is_plain, needs_quotes
+from shipspec.emit import double_quoted, is_plain, needs_quotes, to_yaml
 from shipspec.errors import SpecError
 
 _ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
@@ -88,20 +88,42 @@ class YamlText:
                                    hint="write the tag as a plain or quoted value")
         self._splice(start, end, format_scalar(value, node.style))
 
-    def insert_after(self, mapping: Any, key: str, value: str, where: str) -> None:
-        """Add `key: value` as the last entry of a block mapping, indented like the others."""
+    def insert_entry(self, mapping: Any, key: str, value: Any, where: str) -> None:
+        """Add `key: value` (a scalar or nested mappings) as the last entry of a block
+        mapping, indented like its other entries, written by shipspec's one emitter."""
         if mapping.flow_style or not mapping.value:
             raise SpecError.single(f"{self.name}: cannot add {key} to {where}",
                                    hint=f"add `{key}:` to it by hand once")
-        first_key = mapping.value[0][0]
-        indent = " " * first_key.start_mark.column
-        end = mapping.value[-1][1].end_mark.index
+        indent = " " * mapping.value[0][0].start_mark.column
+        last = mapping.value[-1][1]
+        while isinstance(last, yaml.MappingNode | yaml.SequenceNode) and last.value \
+                and not last.flow_style:
+            # a block collection ends after its line break; its last scalar ends exactly
+            last = last.value[-1][1] if isinstance(last, yaml.MappingNode) else last.value[-1]
+        end = last.end_mark.index
         line_end = self.text.find("\n", end)
         line_end = len(self.text) if line_end < 0 else line_end
         if self.text[line_end - 1:line_end] == "\r":
             line_end -= 1
-        entry = f"{self.newline}{indent}{key}: {format_scalar(value, None)}"
+        lines = to_yaml({key: value}).splitlines()
+        entry = "".join(f"{self.newline}{indent}{line}" if line else self.newline
+                        for line in lines)
         self._splice(line_end, line_end, entry)
+
+    def deepest_mapping(self, path: list[str]) -> tuple[Any, list[str]] | None:
+        """The deepest existing mapping along `path` in the first document, and the keys
+        still missing below it; None when something other than a mapping is in the way."""
+        node = self.documents[0] if self.documents else None
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        for depth, key in enumerate(path):
+            found = self.child(node, key)
+            if found is None:
+                return node, path[depth:]
+            if not isinstance(found[1], yaml.MappingNode):
+                return None  # the key holds something else: adding beside it would repeat it
+            node = found[1]
+        return node, []
 
     def _splice(self, start: int, end: int, replacement: str) -> None:
         self.text = self.text[:start] + replacement + self.text[end:]

@@ -1,0 +1,34 @@
+"""Helmfile-style values: what the spec says of each module's image, per environment.
+
+The spec owns each module's image repository; the tags are owned by `shipspec bump`,
+which writes them as builds deploy, so a rendered document names no tag. `values.py`
+merges these documents into an existing values file without resetting any tag.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipspec.render import Rendered, RenderOptions
+from shipspec.spec import HelmValuesTarget, Spec
+
+
+def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
+    documents: dict[str, dict[str, Any]] = {}
+    for module in spec.enabled_modules:
+        if options.modules and module.name not in options.modules:
+            continue
+        for deployment in module.deployments:
+            if options.environment not in (None, deployment.environment):
+                continue
+            for target in deployment.targets:
+                if isinstance(target, HelmValuesTarget):
+                    _set(documents.setdefault(target.file, {}),
+                         target.repository_key.split("."), module.image)
+    return [Rendered(path, document) for path, document in documents.items()]
+
+
+def _set(tree: dict[str, Any], path: list[str], value: str) -> None:
+    for key in path[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[path[-1]] = value

@@ -1,0 +1,101 @@
+"""`shipspec values`: the spec's images merged into a values file without losing anything."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, assert_golden
+
+GOLDEN = Path(__file__).parent / "golden" / "values"
+DEPLOYED = """\
+# xiilab customer environment
+global:
+  domain: astrago.example   # unrelated key, kept
+astrago:
+  core:
+    repository: "xiilab/astrago-posco"   # existing structure kept
+    imageTag: "core-stage-a1b2c3d4"      # deployed: never reset
+  batch:
+    repository: ghcr.io/xiilab/astrago-backend
+    imageTag: batch-stage-a1b2c3d4
+    resources: {limits: {memory: 2Gi}}
+"""
+
+
+def test_render_prints_each_module_repository_under_its_key(cli) -> None:
+    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage")
+    assert (result.code, result.out) == (0, (
+        "---\nastrago:\n"
+        "  core:\n    repository: ghcr.io/xiilab/astrago-backend\n"
+        "  batch:\n    repository: ghcr.io/xiilab/astrago-backend\n"
+        "  monitor:\n    repository: ghcr.io/xiilab/astrago-backend\n"
+        "  frontend:\n    repository: ghcr.io/xiilab/astrago-frontend\n"))
+    assert cli("generate", str(EXAMPLES / "astrago"), "--target", "values").out == result.out
+
+
+def test_write_changes_only_the_lines_it_must(cli, tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(DEPLOYED)
+    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    assert result.code == 0, result.err
+    assert result.out == (f"wrote {values}\n"
+                          "  monitor: added with no tag yet; shipspec bump sets it\n"
+                          "  frontend: added with no tag yet; shipspec bump sets it\n")
+    after = values.read_text()
+    changed = [line for line in difflib.ndiff(DEPLOYED.splitlines(True), after.splitlines(True))
+               if line[:1] in "+-"]
+    assert changed == [
+        '-     repository: "xiilab/astrago-posco"   # existing structure kept\n',
+        '+     repository: "ghcr.io/xiilab/astrago-backend"   # existing structure kept\n',
+        "+   monitor:\n", "+     repository: ghcr.io/xiilab/astrago-backend\n",
+        "+     imageTag: ''\n", "+   frontend:\n",
+        "+     repository: ghcr.io/xiilab/astrago-frontend\n", "+     imageTag: ''\n"]
+    assert_golden(GOLDEN / "merged.yaml", after)
+    again = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    assert again.out == f"{values} is up to date with {EXAMPLES / 'astrago' / 'shipspec.yaml'}\n"
+
+
+def test_check_reports_drift_where_the_file_says_it(cli, tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(DEPLOYED)
+    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--check", str(values))
+    assert (result.code, result.out) == (1, "")
+    assert values.read_text() == DEPLOYED
+    assert (f"{values}:6:17: error: astrago.core.repository: 'xiilab/astrago-posco', but CI "
+            "pushes module core to 'ghcr.io/xiilab/astrago-backend'") in result.err
+    assert f"{values}:1:1: error: astrago.monitor.imageTag: module monitor is missing" \
+        in result.err
+    assert "+    repository: \"ghcr.io/xiilab/astrago-backend\"" in result.err
+    assert f"hint: run: shipspec values --env stage --write {values}" in result.err
+
+
+def test_check_passes_once_written(cli, tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(DEPLOYED)
+    cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--check", str(values))
+    assert result.code == 0
+
+
+def test_crlf_is_kept_and_a_missing_file_is_created(cli, tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_bytes(DEPLOYED.replace("\n", "\r\n").encode())
+    cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    written = values.read_bytes().decode()
+    assert "\n" not in written.replace("\r\n", "")
+    assert "core-stage-a1b2c3d4" in written
+    new = tmp_path / "new" / "values.yaml"
+    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(new))
+    assert result.code == 0 and "    imageTag: ''\n" in new.read_text()
+
+
+@pytest.mark.parametrize("text", ["- a list\n", "astrago: [1, 2]\n"])
+def test_a_file_that_is_not_values_is_refused(cli, tmp_path: Path, text: str) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(text)
+    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    assert result.code == 1
+    assert "cannot add astrago." in result.err
+    assert values.read_text() == text
