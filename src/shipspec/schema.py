@@ -175,6 +175,11 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "Name of a dockerconfigjson Secret allowed to push (Tekton).",
                     pattern=DNS_LABEL,
                 ),
+                "tokenSecret": _string(
+                    "GitHub Actions secret with a token allowed to push images "
+                    "(default: the job's own GITHUB_TOKEN).",
+                    pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                ),
             },
             required=("url",),
         ),

@@ -118,6 +118,7 @@ class Source(NamedTuple):
 class Registry(NamedTuple):
     url: str
     push_secret: str | None
+    token_secret: str  # GitHub Actions secret that may push images
 
 
 class Deploy(NamedTuple):

@@ -63,6 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("schema", "print the JSON Schema of shipspec.yaml")
 
+    plan = verb("plan", "what a CI run builds: modules, environment, tags (GitHub outputs)")
+    plan.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+    plan.add_argument("--repository", required=True, help="owner/name ($GITHUB_REPOSITORY)")
+    plan.add_argument("--branch", required=True, help="the pushed branch ($GITHUB_REF_NAME)")
+    plan.add_argument("--sha", required=True, help="the pushed commit ($GITHUB_SHA)")
+    plan.add_argument("--changed-files", metavar="FILE",
+                      help="the files the push changed, one a line (default: all changed)")
+    plan.add_argument("--github-output", metavar="FILE", help="append outputs ($GITHUB_OUTPUT)")
+
     values = verb("values", "an environment's image values: print, merge into a file, check")
     values.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
     values.add_argument("--env", required=True)

@@ -1,0 +1,58 @@
+"""What one CI run of a source repository builds: modules, environment, tags.
+
+GitHub Actions runs `shipspec plan` first; the build matrix and the deploy job use what it
+decides, so the workflow holds no logic of its own (and no shell handling of paths or
+branch names).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .errors import SpecError
+from .spec import Spec
+from .tags import image_tag
+
+
+class Build(NamedTuple):
+    module: str
+    image: str
+    tag: str
+    dockerfile: str
+    context: str
+
+
+class Plan(NamedTuple):
+    environment: str
+    builds: list[Build]
+
+
+def plan(spec: Spec, repository: str, branch: str, sha: str,
+         changed_files: list[str] | None, date: str) -> Plan:
+    """The modules of `repository` (owner/name) deployed from `branch` that `changed_files`
+    touch (None: the push's files are unknown, so all of them)."""
+    modules = [m for m in spec.enabled_modules if m.repo_slug == repository]
+    if not modules:
+        raise SpecError.single(f"no enabled module builds from {repository}",
+                               hint="the workflow belongs to a repository the spec names")
+    chosen = [(m, d) for m in modules for d in m.deployments if d.trigger_branch == branch]
+    environments = sorted({d.environment for _, d in chosen})
+    if len(environments) > 1:
+        raise SpecError.single(f"branch {branch} deploys to several environments: "
+                               + ", ".join(environments))
+    builds = [
+        Build(module.name, module.image,
+              image_tag(spec, module, deployment, sha=sha, branch=branch, date=date),
+              module.dockerfile, module.context)
+        for module, deployment in chosen
+        if changed_files is None or touches(module.paths, changed_files)
+    ]
+    return Plan(environments[0] if environments else "", builds)
+
+
+def touches(paths: tuple[str, ...], files: list[str]) -> bool:
+    """True when a file is one of `paths` or below one; no paths means every change."""
+    if not paths:
+        return True
+    prefixes = [p.rstrip("/") for p in paths]
+    return any(f == p or f.startswith(p + "/") for f in files for p in prefixes)

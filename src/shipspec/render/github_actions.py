@@ -1,0 +1,142 @@
+"""GitHub Actions workflows: one per source repository, for seed B's path.
+
+plan (which modules changed, their tags: `shipspec plan` in the shipspec image)
+→ build (a matrix: buildx, registry login, layer cache, push)
+→ deploy (`shipspec bump` for every module built in the run: one commit).
+
+Security as the best workflows do it: no permission at the top, the least per job
+(`packages: write` only where images are pushed); third-party actions pinned to full
+commit SHAs; no `${{ }}` expression inside `run:` (values reach scripts through `env:`);
+checkout never keeps credentials; secrets only through `secrets.*`. Deploys of one
+environment run one after another and are never cancelled half-way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipspec.emit import Commented
+from shipspec.render import Rendered, RenderOptions
+from shipspec.spec import Module, Spec
+
+# Full commit SHAs of the tags in the comments, each seen pinned in several public
+# workflows (a tag can move; a commit cannot).
+ACTIONS = {
+    "checkout": Commented("actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
+                          "v4.2.2"),
+    "buildx": Commented("docker/setup-buildx-action@e468171a9de216ec08956ac3ada2f0791b6bd435",
+                        "v3.11.1"),
+    "login": Commented("docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772",
+                       "v3.4.0"),
+    "build": Commented("docker/build-push-action@263435318d21b8e681c14492fe198d362a7d2c83",
+                       "v6.18.0"),
+}
+RUNNER = "ubuntu-latest"
+SPEC = "shipspec.yaml"  # at the root of every source repository
+
+_PLAN = """\
+set -eu
+if git cat-file -e "$BEFORE^{commit}" 2>/dev/null; then
+  git diff --name-only "$BEFORE" "$GITHUB_SHA" > "$RUNNER_TEMP/changed"
+  set -- --changed-files "$RUNNER_TEMP/changed"
+fi
+shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_REF_NAME" \\
+  --sha "$GITHUB_SHA" --github-output "$GITHUB_OUTPUT" "$@"
+"""
+
+_DEPLOY = """\
+set -eu
+set --
+for module in $MODULES; do
+  set -- "$@" --module "$module"
+done
+shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT"
+"""
+
+
+def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
+    repositories: dict[str, list[Module]] = {}
+    for module in spec.enabled_modules:
+        if not options.modules or module.name in options.modules:
+            repositories.setdefault(module.repo_slug, []).append(module)
+    return [Rendered(f"{slug.rsplit('/', 1)[-1]}/.github/workflows/shipspec.yaml",
+                     _workflow(spec, modules, options))
+            for slug, modules in repositories.items()]
+
+
+def _checkout(depth: int) -> dict[str, Any]:
+    return {"uses": ACTIONS["checkout"],
+            "with": {"fetch-depth": depth, "persist-credentials": False}}
+
+
+def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict[str, Any]:
+    branches = sorted({d.trigger_branch for m in modules for d in m.deployments
+                       if options.environment in (None, d.environment)})
+    push: dict[str, Any] = {"branches": branches}
+    if all(m.paths for m in modules):
+        paths = {p.rstrip("/") + "/**" for m in modules for p in m.paths}
+        push["paths"] = sorted(paths | {SPEC})
+    shipspec_image = spec.ci.images.get("shipspec")
+    registry = modules[0].image.split("/", 1)[0]
+    return {
+        "name": "shipspec",
+        "on": {"push": push},
+        "permissions": {},
+        "jobs": {
+            "plan": {
+                "name": "plan",
+                "runs-on": RUNNER,
+                "permissions": {"contents": "read"},
+                "container": {"image": shipspec_image},
+                "outputs": {name: f"${{{{ steps.plan.outputs.{name} }}}}"
+                            for name in ("matrix", "modules", "environment", "any")},
+                "steps": [
+                    _checkout(0),
+                    {"id": "plan", "name": "decide what to build",
+                     "env": {"BEFORE": "${{ github.event.before }}"}, "run": _PLAN},
+                ],
+            },
+            "build": {
+                "name": "build ${{ matrix.module }}",
+                "needs": "plan",
+                "if": "needs.plan.outputs.any == 'true'",
+                "runs-on": RUNNER,
+                "permissions": {"contents": "read", "packages": "write"},
+                "strategy": {"fail-fast": False,
+                             "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
+                "steps": [
+                    _checkout(1),
+                    {"uses": ACTIONS["buildx"]},
+                    {"uses": ACTIONS["login"],
+                     "with": {"registry": registry, "username": "${{ github.actor }}",
+                              "password": f"${{{{ secrets.{spec.registry.token_secret} }}}}"}},
+                    {"uses": ACTIONS["build"],
+                     "with": {"context": "${{ matrix.context }}",
+                              "file": "${{ matrix.dockerfile }}",
+                              "tags": "${{ matrix.image }}:${{ matrix.tag }}",
+                              "push": True,
+                              "cache-from": "type=gha,scope=${{ matrix.module }}",
+                              "cache-to": "type=gha,mode=max,scope=${{ matrix.module }}"}},
+                ],
+            },
+            "deploy": {
+                "name": "deploy",
+                "needs": ["plan", "build"],
+                "runs-on": RUNNER,
+                "permissions": {"contents": "read"},
+                "container": {"image": shipspec_image},
+                "concurrency": {
+                    "group": "shipspec-deploy-${{ needs.plan.outputs.environment }}",
+                    "cancel-in-progress": False},
+                "steps": [
+                    _checkout(1),
+                    {"name": "bump the deployment repository",
+                     "env": {"MODULES": "${{ needs.plan.outputs.modules }}",
+                             "ENVIRONMENT": "${{ needs.plan.outputs.environment }}",
+                             spec.deploy.token_env:
+                                 f"${{{{ secrets.{spec.deploy.token_env} }}}}"},
+                     "run": _DEPLOY},
+                ],
+            },
+        },
+    }

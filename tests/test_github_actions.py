@@ -1,0 +1,124 @@
+"""Seed B's path on GitHub Actions: the workflows, and `shipspec plan` that drives them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import EXAMPLES, assert_golden
+
+from shipspec.errors import SpecError
+from shipspec.plan import plan
+from shipspec.render import RenderOptions, github_actions
+from shipspec.resolve import load_spec
+
+GOLDEN = Path(__file__).parent / "golden" / "github-actions"
+SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+
+
+def workflows() -> dict[str, dict]:
+    spec = load_spec(str(EXAMPLES / "astrago"))
+    return {r.path: r.document for r in github_actions.render(spec, RenderOptions())}
+
+
+def test_one_workflow_per_source_repository_matches_golden(cli, tmp_path: Path) -> None:
+    result = cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions",
+                 "--output-dir", str(tmp_path))
+    assert result.code == 0, result.err
+    for name in ("astrago-backend", "astrago-frontend"):
+        text = (tmp_path / name / ".github" / "workflows" / "shipspec.yaml").read_text()
+        assert_golden(GOLDEN / f"{name}.yaml", text)
+
+
+def test_least_privilege_and_serialised_deploys() -> None:
+    for workflow in workflows().values():
+        assert workflow["permissions"] == {}
+        jobs = workflow["jobs"]
+        assert jobs["plan"]["permissions"] == {"contents": "read"}
+        assert jobs["build"]["permissions"] == {"contents": "read", "packages": "write"}
+        assert jobs["deploy"]["permissions"] == {"contents": "read"}
+        assert jobs["deploy"]["concurrency"] == {
+            "group": "shipspec-deploy-${{ needs.plan.outputs.environment }}",
+            "cancel-in-progress": False}
+
+
+def test_actions_are_pinned_to_commits_and_checkouts_keep_no_credentials() -> None:
+    for workflow in workflows().values():
+        for job in workflow["jobs"].values():
+            for step in job["steps"]:
+                if "uses" in step:
+                    assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"])
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False
+
+
+def test_no_expression_inside_a_run_script() -> None:
+    for workflow in workflows().values():
+        for job in workflow["jobs"].values():
+            for step in job["steps"]:
+                assert "${{" not in step.get("run", "")
+
+
+def test_backend_paths_filter_the_push_and_secrets_come_from_secrets() -> None:
+    backend = workflows()["astrago-backend/.github/workflows/shipspec.yaml"]
+    assert backend["on"]["push"]["branches"] == ["stabilize/1.0"]
+    assert "core/**" in backend["on"]["push"]["paths"]
+    build = backend["jobs"]["build"]["steps"]
+    assert build[2]["with"]["password"] == "${{ secrets.GITHUB_TOKEN }}"
+    assert backend["jobs"]["deploy"]["steps"][1]["env"]["DEPLOY_TOKEN"] == \
+        "${{ secrets.DEPLOY_TOKEN }}"
+
+
+def test_emitted_version_comments_follow_the_pins(tmp_path: Path, cli) -> None:
+    cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions", "--output-dir",
+        str(tmp_path))
+    text = (tmp_path / "astrago-frontend" / ".github" / "workflows" / "shipspec.yaml").read_text()
+    assert "uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2\n" in text
+    assert yaml.safe_load(text)["jobs"]["plan"]["steps"][0]["uses"].endswith("9af683")
+
+
+# --- shipspec plan ---------------------------------------------------------------------------
+
+
+def test_plan_builds_the_modules_a_push_touches() -> None:
+    spec = load_spec(str(EXAMPLES / "astrago"))
+    decided = plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA,
+                   ["common/util.java", "README.md"], "20261123")
+    assert decided.environment == "stage"
+    assert [(b.module, b.tag) for b in decided.builds] == [
+        ("core", "core-stage-a1b2c3d4"), ("batch", "batch-stage-a1b2c3d4"),
+        ("monitor", "monitor-stage-a1b2c3d4")]
+    only_docs = plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA, ["README.md"],
+                     "20261123")
+    assert only_docs.builds == []
+
+
+def test_plan_without_a_file_list_builds_everything_of_the_repository() -> None:
+    spec = load_spec(str(EXAMPLES / "astrago"))
+    decided = plan(spec, "xiilab/astrago-frontend", "stabilize/1.0", SHA, None, "20261123")
+    assert [(b.module, b.image, b.dockerfile) for b in decided.builds] == [
+        ("frontend", "ghcr.io/xiilab/astrago-frontend", "Dockerfile")]
+
+
+def test_plan_for_another_branch_builds_nothing_and_for_another_repo_fails() -> None:
+    spec = load_spec(str(EXAMPLES / "astrago"))
+    assert plan(spec, "xiilab/astrago-backend", "main", SHA, None, "20261123").builds == []
+    with pytest.raises(SpecError):
+        plan(spec, "someone/else", "stabilize/1.0", SHA, None, "20261123")
+
+
+def test_plan_cli_writes_github_outputs(cli, tmp_path: Path) -> None:
+    output = tmp_path / "github_output"
+    changed = tmp_path / "changed"
+    changed.write_text("core/src/Main.java\n")
+    result = cli("plan", str(EXAMPLES / "astrago"), "--repository", "xiilab/astrago-backend",
+                 "--branch", "stabilize/1.0", "--sha", SHA, "--changed-files", str(changed),
+                 "--github-output", str(output))
+    assert result.code == 0, result.err
+    assert output.read_text() == (
+        "environment=stage\nmodules=core\n"
+        'matrix={"include":[{"module":"core","image":"ghcr.io/xiilab/astrago-backend",'
+        '"tag":"core-stage-a1b2c3d4","dockerfile":"docker/core/Dockerfile","context":"."}]}\n'
+        "any=true\n")
