@@ -352,3 +352,40 @@ def test_history_lists_tags_newest_first_and_rollback_restores_one(deploy: Path)
                           "--steps", "9", "--repo", str(deploy))
     assert too_far.code == 1
     assert too_far.err.startswith("error: cannot go back 9 steps: core has had 6 tags in stage")
+
+
+def multi_environment_spec(directory: Path) -> Path:
+    (directory / ".git").mkdir(parents=True)
+    (directory / "shipspec.yaml").write_text(
+        "project: astrago\nregistry: {url: ghcr.io/xiilab}\n"
+        "source: {url: https://github.com/xiilab/astrago-backend.git}\n"
+        "deploy: {url: https://github.com/xiilab/astrago-deployment.git}\n"
+        "ci: {engine: github-actions}\n"
+        "environments:\n"
+        "  dev: {branch: develop, values: env/dev.yaml, tag: '{{ module }}-dev-{{ sha8 }}'}\n"
+        "  stage: {branch: stabilize/1.0, values: env/stage.yaml}\n"
+        "  prod: {branch: release, values: env/prod.yaml, tag: '{{ module }}-{{ sha8 }}'}\n"
+        "modules:\n  core: {image: astrago-backend, values: astrago.core}\n")
+    return directory
+
+
+def test_dev_stage_prod_and_promotion_copies_the_deployed_tag(tmp_path: Path) -> None:
+    values = "astrago:\n  core:\n    repository: ghcr.io/xiilab/astrago-backend\n    imageTag: x\n"
+    bare = make_deploy_repo(tmp_path, {f"env/{e}.yaml": values for e in ("dev", "stage", "prod")})
+    spec = multi_environment_spec(tmp_path / "spec")
+    for env, tag in (("dev", "core-dev-a1b2c3d4"), ("stage", "core-stage-a1b2c3d4")):
+        result = run_process("bump", str(spec), "--module", "core", "--env", env, "--sha", SHA,
+                             "--repo", str(bare))
+        assert result.code == 0, result.err
+        assert f"imageTag: {tag}\n" in remote_file(bare, f"env/{env}.yaml")
+    promoted = run_process("promote", str(spec), "--module", "core", "--from", "stage", "--to",
+                           "prod", "--repo", str(bare))
+    assert promoted.code == 0, promoted.err
+    assert promoted.out.endswith(": core x -> core-stage-a1b2c3d4\n")
+    assert "imageTag: core-stage-a1b2c3d4\n" in remote_file(bare, "env/prod.yaml")
+    assert commits(bare)[0].endswith("|deploy(prod): core=core-stage-a1b2c3d4")
+    ambiguous = run_process("bump", str(spec), "--module", "core", "--sha", SHA,
+                            "--repo", str(bare))
+    assert ambiguous.code == 1
+    assert ambiguous.err == ("error: module 'core' is deployed to dev, stage, prod; choose one "
+                             "with --env\n")

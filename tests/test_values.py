@@ -99,3 +99,26 @@ def test_a_file_that_is_not_values_is_refused(cli, tmp_path: Path, text: str) ->
     assert result.code == 1
     assert "cannot add astrago." in result.err
     assert values.read_text() == text
+
+
+def test_validate_reports_a_deployed_repository_that_differs_from_ci(cli, tmp_path: Path) -> None:
+    """Seed B's own example: values say xiilab/astrago-posco, CI pushes astrago-backend."""
+    values = tmp_path / "helmfile" / "environments" / "customers" / "xiilab" / "values.yaml"
+    values.parent.mkdir(parents=True)
+    values.write_text(DEPLOYED)
+    result = cli("validate", str(EXAMPLES / "astrago"), "--deployment", str(tmp_path))
+    assert (result.code, result.out) == (1, "")
+    assert (f"{values}:6:17: error: astrago.core.repository: 'xiilab/astrago-posco', but CI "
+            "pushes module core to 'ghcr.io/xiilab/astrago-backend'\n"
+            "  hint: fix image in shipspec.yaml, or let `shipspec values --write` set it") \
+        in result.err
+    cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    assert cli("validate", str(EXAMPLES / "astrago"), "--deployment", str(tmp_path)).code == 0
+
+
+def test_validate_names_a_values_file_missing_from_the_checkout(cli, tmp_path: Path) -> None:
+    result = cli("validate", str(EXAMPLES / "astrago"), "--deployment", str(tmp_path))
+    assert result.code == 1
+    assert result.err.startswith("error: environments.stage.values: "
+                                 f"{tmp_path}/helmfile/environments/customers/xiilab/values.yaml "
+                                 "does not exist in the deployment checkout")

@@ -207,3 +207,26 @@ def history(spec: Spec, module: Module, deployment: Deployment,
             if tag and (not entries or entries[-1].tag != tag):
                 entries.append(HistoryEntry(commit, date, author, tag))
     return entries[::-1]
+
+
+def deployed_tag(spec: Spec, module: Module, deployment: Deployment,
+                 options: BumpOptions) -> str:
+    """The tag a module has now in an environment, read from the deployment repository."""
+    url = options.repo_url or spec.deploy.url
+    if not url or not deployment.targets:
+        raise SpecError.single(f"module '{module.name}' has no deployment target in "
+                               f"'{deployment.environment}' to read a tag from")
+    target = deployment.targets[0]
+    kind = kind_of(target)
+    with tempfile.TemporaryDirectory(prefix="shipspec-read-") as workdir:
+        checkout = Checkout.clone(url, deployment.deploy_branch, f"{workdir}/repo",
+                                  options.credentials, paths=kind.paths(target))
+        path = next((p for p in kind.paths(target) if checkout.exists(p)), None)
+        if path is None:
+            raise RuntimeFailure(f"error: {describe(target)} does not exist in the deployment "
+                                 "repository")
+        tag = kind.read(YamlText(checkout.read(path), path), target)
+    if not tag:
+        raise SpecError.single(f"module '{module.name}' has no tag in "
+                               f"'{deployment.environment}' yet")
+    return tag

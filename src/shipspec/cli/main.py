@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = verb("validate", "check a spec; print a one-line summary")
     validate.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+    validate.add_argument("--deployment", metavar="DIR",
+                          help="a checkout of the deployment repository: check its values "
+                               "files against the spec too")
 
     verb("schema", "print the JSON Schema of shipspec.yaml")
 
@@ -93,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _deployment_commands(verb: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """bump, history and rollback: the commands that work on the deployment repository."""
+    """bump, history, promote, rollback: the commands on the deployment repository."""
 
     def deployment_repo(command: argparse.ArgumentParser) -> None:
         command.add_argument("--repo", help="deployment repository URL (default: deploy.url)")
@@ -126,6 +129,13 @@ def _deployment_commands(verb: Callable[[str, str], argparse.ArgumentParser]) ->
     history.add_argument("--module", required=True)
     history.add_argument("--env")
     deployment_repo(history)
+
+    promote = verb("promote", "deploy to one environment the tag another one runs")
+    promote.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)
+    promote.add_argument("--module", required=True)
+    promote.add_argument("--from", dest="source", required=True, metavar="ENV")
+    promote.add_argument("--to", dest="target_env", required=True, metavar="ENV")
+    deployment_repo(promote)
 
     rollback = verb("rollback", "write a previous tag of a module back")
     rollback.add_argument("path", nargs="?", default=".", help=SPEC_PATH_HELP)

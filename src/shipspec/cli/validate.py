@@ -1,17 +1,49 @@
-"""`shipspec validate [PATH]`: check a spec; a one-line summary, or every problem found."""
+"""`shipspec validate [PATH]`: check a spec; a one-line summary, or every problem found.
+
+With `--deployment DIR` (a checkout of the deployment repository) it also checks that the
+values files agree with the spec: a module's repository that differs from the image CI
+pushes (seed B's `xiilab/astrago-posco` against `ghcr.io/xiilab/astrago-backend`), and
+modules missing from the file, each reported where the file says it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 
+from shipspec.errors import Problem, SpecError
+from shipspec.paths import SymlinkGuard
 from shipspec.resolve import load_spec
+from shipspec.spec import Spec
+from shipspec.values import merge, targets
 
 
 def run(args: argparse.Namespace) -> str:
     spec = load_spec(args.path)
+    if args.deployment:
+        problems = deployment_problems(spec, args.deployment)
+        if problems:
+            raise SpecError(problems)
     enabled = len(spec.enabled_modules)
     environments = spec.environment_names
     return (
         f"{spec.file}: valid: {len(spec.modules)} modules ({enabled} enabled), "
         f"environments: {', '.join(environments) or 'none'}\n"
     )
+
+
+def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
+    guard = SymlinkGuard(directory)
+    problems: list[Problem] = []
+    for environment in spec.environment_names:
+        entries = targets(spec, environment)
+        for file in dict.fromkeys(target.file for _, target, _ in entries):
+            path = os.path.join(directory, file)
+            if guard.escapes(file) or not os.path.isfile(path):
+                problems.append(Problem(None, f"environments.{environment}.values",
+                                        f"{path} does not exist in the deployment checkout"))
+                continue
+            with open(path, encoding="utf-8", newline="") as stream:
+                text = stream.read()
+            problems += merge(text, path, [e for e in entries if e[1].file == file]).problems
+    return problems
