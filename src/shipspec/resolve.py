@@ -105,7 +105,7 @@ class _Resolver:
         deploy = self.deploy()
         environments = self.environments(deploy)
         modules = tuple(
-            self.module(name, project, source, environments, ci)
+            self.module(name, project, source, deploy, environments, ci)
             for name in data["modules"]
         )
         self.check_shared_targets(modules)
@@ -174,12 +174,14 @@ class _Resolver:
         self.render_template(message, {k: sample[k] for k in templates.COMMIT_MESSAGE_VARIABLES})
         return Deploy(
             url=deploy.get("url"),
-            branch=self.deploy_default("branch", "main"),
+            branch=deploy.get("branch", "main"),
             credentials_secret=deploy.get("credentialsSecret"),
             token_env=deploy.get("tokenEnv", "DEPLOY_TOKEN"),
             commit_message=message,
             author_name=deploy.get("authorName", "shipspec-bot"),
             author_email=deploy.get("authorEmail", "shipspec-bot@localhost"),
+            tag_key=deploy.get("tagKey", "imageTag"),
+            repository_key=deploy.get("repositoryKey", "repository"),
         )
 
     def environments(self, deploy: Deploy) -> tuple[Environment, ...]:
@@ -199,7 +201,7 @@ class _Resolver:
         return tuple(result)
 
     def module(
-        self, name: str, project: str, source: Source,
+        self, name: str, project: str, source: Source, deploy: Deploy,
         environments: tuple[Environment, ...], ci: CI,
     ) -> Module:
         entry: dict[str, Any] = self.data["modules"][name]
@@ -242,7 +244,7 @@ class _Resolver:
             ),
             resource_prefix=prefix,
             repo_slug=_repo_slug(repo or ""),
-            deployments=self.deployments(name, entry, image, environments),
+            deployments=self.deployments(name, entry, image, deploy, environments),
         )
 
     def image(self, name: str) -> str:
@@ -253,7 +255,7 @@ class _Resolver:
         return f"{self.data['registry']['url'].rstrip('/')}/{name}"
 
     def deployments(
-        self, name: str, entry: dict[str, Any], image: str,
+        self, name: str, entry: dict[str, Any], image: str, deploy: Deploy,
         environments: tuple[Environment, ...],
     ) -> tuple[Deployment, ...]:
         path: FieldPath = ("modules", name)
@@ -261,7 +263,8 @@ class _Resolver:
         kustomize: dict[str, Any] | None = entry.get("kustomize")
         if kustomize is not None:
             self.check_path((*path, "kustomize", "directory"), kustomize["directory"], local=False)
-            deploy_branch = kustomize.get("branch", self.deploy_default("branch", "main"))
+            # seed A: the overlay's branch of the deployment repository names the environment
+            deploy_branch = kustomize.get("branch", deploy.branch)
             env_names = [deploy_branch]
             if deploy_branch not in declared and not re.match(DNS_LABEL, deploy_branch):
                 self.problem((*path, "kustomize", "branch"),
@@ -295,14 +298,14 @@ class _Resolver:
                 trigger_branch=trigger,
                 tag=tag,
                 deploy_branch=(kustomize or {}).get("branch") or (
-                    env.deploy_branch if env else self.deploy_default("branch", "main")),
-                targets=self.targets(path, entry, image, env_name, env),
+                    env.deploy_branch if env else deploy.branch),
+                targets=self.targets(path, entry, image, deploy, env_name, env),
             ))
         return tuple(result)
 
     def targets(
-        self, path: FieldPath, entry: dict[str, Any], image: str, env_name: str,
-        env: Environment | None,
+        self, path: FieldPath, entry: dict[str, Any], image: str, deploy: Deploy,
+        env_name: str, env: Environment | None,
     ) -> tuple[Target, ...]:
         targets: list[Target] = []
         kustomize = entry.get("kustomize")
@@ -323,11 +326,8 @@ class _Resolver:
                              f"set environments.{env_name}.values", key=True)
             else:
                 key = entry["values"]
-                tag_key = self.deploy_default("tagKey", "imageTag")
-                repository_key = self.deploy_default("repositoryKey", "repository")
-                targets.append(HelmValuesTarget(
-                    env.values_file, f"{key}.{tag_key}", f"{key}.{repository_key}"
-                ))
+                targets.append(HelmValuesTarget(env.values_file, f"{key}.{deploy.tag_key}",
+                                                f"{key}.{deploy.repository_key}"))
         return tuple(targets)
 
     def check_shared_targets(self, modules: tuple[Module, ...]) -> None:
@@ -344,10 +344,6 @@ class _Resolver:
                             ("modules", module.name, "values"),
                             f"writes {target.tag_key} in {target.file}, as module "
                             f"'{owner}' does", "give each module its own values key")
-
-    def deploy_default(self, field: str, default: str) -> str:
-        value: str = self.data.get("deploy", {}).get(field, default)
-        return value
 
     def check_tag(self, tag: Template, module: str, env: str, branch: str) -> None:
         sample = {"module": module, "env": env, "sha": _SAMPLE_SHA, "sha8": _SAMPLE_SHA[:8],

@@ -129,6 +129,8 @@ class Deploy(NamedTuple):
     commit_message: Template
     author_name: str
     author_email: str
+    tag_key: str  # key of the tag beside a module's values key: imageTag
+    repository_key: str  # key of the image repository beside it: repository
 
 
 class CI(NamedTuple):

@@ -16,7 +16,8 @@ import random
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 from shipspec import templates
@@ -56,18 +57,10 @@ class Outcome(NamedTuple):
 def bump(spec: Spec, changes: list[Change], options: BumpOptions,
          sleep: Callable[[float], None] = time.sleep,
          jitter: Callable[[], float] = random.random) -> Outcome:
-    url = options.repo_url or spec.deploy.url
-    if not url:
-        raise SpecError.single("no deployment repository to bump",
-                               hint="set deploy.url in the spec, or pass --repo")
+    url = _repository(spec, options)
     branch = _branch(changes, options)
-    targets = [(change, target) for change in changes for target in change.deployment.targets]
-    for change in changes:
-        if not change.deployment.targets:
-            raise SpecError.single(
-                f"module '{change.module.name}' has nothing to bump in "
-                f"'{change.deployment.environment}'",
-                hint="give it values, kustomize or manifest in the spec")
+    targets = [(change, target) for change in changes
+               for target in _targets_of(change.module, change.deployment)]
     with tempfile.TemporaryDirectory(prefix="shipspec-bump-") as workdir:
         checkout = Checkout.clone(url, branch, f"{workdir}/repo", options.credentials,
                                   paths=[p for _, t in targets for p in kind_of(t).paths(t)])
@@ -94,6 +87,44 @@ def bump(spec: Spec, changes: list[Change], options: BumpOptions,
         "  hint: retry the job, or raise --retries")
 
 
+def _repository(spec: Spec, options: BumpOptions) -> str:
+    url = options.repo_url or spec.deploy.url
+    if not url:
+        raise SpecError.single("no deployment repository",
+                               hint="set deploy.url in the spec, or pass --repo")
+    return url
+
+
+def _targets_of(module: Module, deployment: Deployment) -> tuple[Target, ...]:
+    if not deployment.targets:
+        raise SpecError.single(
+            f"module '{module.name}' has no deployment target in '{deployment.environment}'",
+            hint="give it values, kustomize or manifest in the spec")
+    return deployment.targets
+
+
+def _file_of(checkout: Checkout, target: Target) -> str:
+    """The file of `target` in the checkout: the first of its candidate paths that exists."""
+    for path in kind_of(target).paths(target):
+        if checkout.exists(path):
+            return path
+    raise RuntimeFailure(f"error: {describe(target)} does not exist in the deployment "
+                         "repository; nothing was changed")
+
+
+@contextmanager
+def _first_target(spec: Spec, module: Module, deployment: Deployment, options: BumpOptions,
+                  history: bool) -> Iterator[tuple[Checkout, Target, str]]:
+    """A checkout holding the module's first target in `deployment`, and its file."""
+    target = _targets_of(module, deployment)[0]
+    with tempfile.TemporaryDirectory(prefix="shipspec-read-") as workdir:
+        checkout = Checkout.clone(_repository(spec, options),
+                                  options.branch or deployment.deploy_branch,
+                                  f"{workdir}/repo", options.credentials,
+                                  paths=kind_of(target).paths(target), history=history)
+        yield checkout, target, _file_of(checkout, target)
+
+
 def _branch(changes: list[Change], options: BumpOptions) -> str:
     branches = {change.deployment.deploy_branch for change in changes}
     if options.branch:
@@ -113,10 +144,7 @@ def _apply(checkout: Checkout, targets: list[tuple[Change, Target]], seen: dict[
     edits = []
     for index, (change, target) in enumerate(targets):
         kind = kind_of(target)
-        path = next((p for p in kind.paths(target) if checkout.exists(p)), None)
-        if path is None:
-            raise RuntimeFailure(f"error: {describe(target)} does not exist in the deployment "
-                                 "repository; nothing was changed")
+        path = _file_of(checkout, target)
         document = documents.get(path) or YamlText(checkout.read(path), path)
         documents[path] = document
         current = kind.read(document, target)
@@ -184,20 +212,10 @@ class HistoryEntry(NamedTuple):
 def history(spec: Spec, module: Module, deployment: Deployment,
             options: BumpOptions) -> list[HistoryEntry]:
     """The tags a module had in an environment, newest first, from the repository's log."""
-    url = options.repo_url or spec.deploy.url
-    if not url:
-        raise SpecError.single("no deployment repository", hint="set deploy.url, or --repo")
-    if not deployment.targets:
-        raise SpecError.single(f"module '{module.name}' has no deployment target in "
-                               f"'{deployment.environment}'")
-    target = deployment.targets[0]
-    kind = kind_of(target)
-    with tempfile.TemporaryDirectory(prefix="shipspec-history-") as workdir:
-        checkout = Checkout.clone(url, options.branch or deployment.deploy_branch,
-                                  f"{workdir}/repo", options.credentials,
-                                  paths=kind.paths(target), history=True)
-        path = next((p for p in kind.paths(target) if checkout.exists(p)), kind.paths(target)[0])
-        entries: list[HistoryEntry] = []
+    entries: list[HistoryEntry] = []
+    with _first_target(spec, module, deployment, options, history=True) as (checkout, target,
+                                                                            path):
+        kind = kind_of(target)
         for commit, date, author in reversed(checkout.log(path)):
             text = checkout.show(commit, path)
             try:
@@ -212,20 +230,10 @@ def history(spec: Spec, module: Module, deployment: Deployment,
 def deployed_tag(spec: Spec, module: Module, deployment: Deployment,
                  options: BumpOptions) -> str:
     """The tag a module has now in an environment, read from the deployment repository."""
-    url = options.repo_url or spec.deploy.url
-    if not url or not deployment.targets:
-        raise SpecError.single(f"module '{module.name}' has no deployment target in "
-                               f"'{deployment.environment}' to read a tag from")
-    target = deployment.targets[0]
-    kind = kind_of(target)
-    with tempfile.TemporaryDirectory(prefix="shipspec-read-") as workdir:
-        checkout = Checkout.clone(url, deployment.deploy_branch, f"{workdir}/repo",
-                                  options.credentials, paths=kind.paths(target))
-        path = next((p for p in kind.paths(target) if checkout.exists(p)), None)
-        if path is None:
-            raise RuntimeFailure(f"error: {describe(target)} does not exist in the deployment "
-                                 "repository")
-        tag = kind.read(YamlText(checkout.read(path), path), target)
+    # the source environment's own branch, whatever --branch says of the target
+    with _first_target(spec, module, deployment, options._replace(branch=None),
+                       history=False) as (checkout, target, path):
+        tag = kind_of(target).read(YamlText(checkout.read(path), path), target)
     if not tag:
         raise SpecError.single(f"module '{module.name}' has no tag in "
                                f"'{deployment.environment}' yet")

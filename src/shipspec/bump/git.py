@@ -149,7 +149,11 @@ class Checkout:
     def log(self, relative: str) -> list[tuple[str, str, str]]:
         """(commit, ISO date, author) of the commits that touched a file, newest first."""
         output = self._git("log", "--format=%H%x00%aI%x00%an", "--", relative)
-        return [tuple(line.split("\x00")) for line in output.splitlines() if line]  # type: ignore[misc]
+        entries = []
+        for line in output.splitlines():
+            commit, date, author = line.split("\x00")
+            entries.append((commit, date, author))
+        return entries
 
     def show(self, commit: str, relative: str) -> str | None:
         try:
