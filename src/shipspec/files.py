@@ -1,4 +1,4 @@
-"""Writing files: whole or not at all."""
+"""Reading and writing files: text as it is (line endings kept); writes whole or not at all."""
 
 from __future__ import annotations
 
@@ -24,3 +24,11 @@ def write_text(path: str, text: str) -> None:
     except OSError as err:
         os.unlink(temporary)
         raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+
+
+def read_text(path: str) -> str:
+    """The file's text with its line endings as they are; "" when there is no file."""
+    if not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8", newline="") as stream:
+        return stream.read()

@@ -14,9 +14,8 @@ from shipspec import argocd, emit
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.files import write_text
 from shipspec.paths import relative_path_problem
-from shipspec.render import Rendered, RenderOptions, renderer
+from shipspec.render import Rendered, renderer, select_options
 from shipspec.resolve import load_spec
-from shipspec.spec import Spec
 
 
 def run(args: argparse.Namespace) -> str:
@@ -34,7 +33,7 @@ def run(args: argparse.Namespace) -> str:
             raise SpecError.single(
                 f"Argo CD applies Kubernetes objects; the target '{target}' does not make them",
                 hint="use the target tekton in Argo CD, and generate the others in CI")
-    options = render_options(spec, environment, modules)._replace(
+    options = select_options(spec, environment, modules)._replace(
         namespace=namespace, labels=tuple(sorted(labels.items())))
     rendered = renderer(target).render(spec, options)
     if not rendered:
@@ -51,20 +50,6 @@ def run(args: argparse.Namespace) -> str:
     if args.format == "json":
         return emit.objects_to_json(documents)
     return emit.to_yaml_stream(documents)
-
-
-def render_options(spec: Spec, environment: str | None, modules: list[str]) -> RenderOptions:
-    """Check --env and --module against the spec; disabled modules cannot be asked for."""
-    if environment is not None and environment not in spec.environment_names:
-        raise SpecError.single(
-            f"no environment named '{environment}' in {spec.file}",
-            hint="environments: " + (", ".join(spec.environment_names) or "none"),
-        )
-    for name in modules:
-        if not spec.module(name).enabled:
-            raise SpecError.single(f"module '{name}' is disabled (enabled: false)",
-                                   hint="enable it in the spec to render it")
-    return RenderOptions(environment=environment, modules=tuple(dict.fromkeys(modules)))
 
 
 def write_files(directory: str, rendered: list[Rendered], output_format: str) -> str:

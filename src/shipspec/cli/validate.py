@@ -12,6 +12,7 @@ import argparse
 import os
 
 from shipspec.errors import Problem, SpecError
+from shipspec.files import read_text
 from shipspec.paths import SymlinkGuard
 from shipspec.resolve import load_spec
 from shipspec.spec import Spec
@@ -43,7 +44,6 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
                 problems.append(Problem(None, f"environments.{environment}.values",
                                         f"{path} does not exist in the deployment checkout"))
                 continue
-            with open(path, encoding="utf-8", newline="") as stream:
-                text = stream.read()
-            problems += merge(text, path, [e for e in entries if e[1].file == file]).problems
+            problems += merge(read_text(path), path,
+                              [e for e in entries if e[1].file == file]).problems
     return problems

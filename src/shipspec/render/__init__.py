@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, NamedTuple, Protocol
 
+from shipspec.errors import SpecError
 from shipspec.spec import Spec
 
 # target name → module path (the CLI's --target choices are these names).
@@ -38,3 +39,18 @@ class Renderer(Protocol):
 def renderer(target: str) -> Renderer:
     module: Renderer = importlib.import_module(RENDERERS[target])
     return module
+
+
+def select_options(spec: Spec, environment: str | None, modules: list[str]) -> RenderOptions:
+    """Options for the environment and modules asked for, checked against the spec;
+    disabled modules cannot be asked for."""
+    if environment is not None and environment not in spec.environment_names:
+        raise SpecError.single(
+            f"no environment named '{environment}' in {spec.file}",
+            hint="environments: " + (", ".join(spec.environment_names) or "none"),
+        )
+    for name in modules:
+        if not spec.module(name).enabled:
+            raise SpecError.single(f"module '{name}' is disabled (enabled: false)",
+                                   hint="enable it in the spec to render it")
+    return RenderOptions(environment=environment, modules=tuple(dict.fromkeys(modules)))

@@ -10,21 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from shipspec.render import Rendered, RenderOptions
-from shipspec.spec import HelmValuesTarget, Spec
+from shipspec.spec import Spec
+from shipspec.values import targets
 
 
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     documents: dict[str, dict[str, Any]] = {}
-    for module in spec.enabled_modules:
-        if options.modules and module.name not in options.modules:
+    for environment in spec.environment_names:
+        if options.environment not in (None, environment):
             continue
-        for deployment in module.deployments:
-            if options.environment not in (None, deployment.environment):
-                continue
-            for target in deployment.targets:
-                if isinstance(target, HelmValuesTarget):
-                    _set(documents.setdefault(target.file, {}),
-                         target.repository_key.split("."), module.image)
+        for module, target, image in targets(spec, environment):
+            if not options.modules or module in options.modules:
+                _set(documents.setdefault(target.file, {}), target.repository_key.split("."),
+                     image)
     return [Rendered(path, document) for path, document in documents.items()]
 
 
