@@ -70,7 +70,7 @@ def needs_quotes(text: str) -> bool:
     return text in _SPECIAL_WORDS or _NUMBER_LIKE.match(text) is not None
 
 
-def is_plain(text: str) -> bool:
+def _is_plain(text: str) -> bool:
     return (_PLAIN.fullmatch(text) is not None and not text.endswith((":", " "))
             and ": " not in text and "  " not in text and not text.startswith(("---", "..."))
             and not needs_quotes(text))
@@ -82,7 +82,7 @@ def _single_quoted(text: str) -> str | None:
     return "'" + text.replace("'", "''") + "'"
 
 
-def double_quoted(text: str) -> str:
+def _double_quoted(text: str) -> str:
     out = []
     for char in text:
         code = ord(char)
@@ -126,11 +126,21 @@ def _scalar(value: Any) -> str:
     return _string(value)
 
 
+def string_scalar(text: str, style: str | None = None) -> str:
+    """`text` as a YAML scalar: in the quote style asked for ("'" or '"') when that style
+    can hold it, else in the plainest style that every reader reads back as this string."""
+    if style == '"':
+        return _double_quoted(text)
+    if style == "'":
+        return _single_quoted(text) or _double_quoted(text)
+    return _string(text)
+
+
 @cache  # keys and values repeat across thousands of objects: decide each style once
 def _string(text: str) -> str:
-    if is_plain(text):
+    if _is_plain(text):
         return text
-    return _single_quoted(text) or double_quoted(text)
+    return _single_quoted(text) or _double_quoted(text)
 
 
 def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
@@ -170,7 +180,7 @@ def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
 
 def _key(key: Any) -> str:
     if type(key) is str:
-        return _string(key) if "\n" not in key else double_quoted(key)
+        return _string(key) if "\n" not in key else _double_quoted(key)
     return _scalar(key)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from shipspec.emit import double_quoted, is_plain, needs_quotes, to_yaml
+from shipspec.emit import string_scalar, to_yaml
 from shipspec.errors import SpecError
 
 _ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
@@ -76,7 +76,11 @@ class YamlText:
         return str(value_node.value)
 
     def replace(self, pair: tuple[Any, Any], value: str, where: str) -> None:
-        """Write `value` in place of the scalar, in the same quoting style where possible."""
+        """Write `value` in place of the scalar, in the same quoting style where possible.
+
+        A plain value that a YAML 1.1 or 1.2 reader would take for something else (a tag
+        such as `12345e67` or `00012345` reads as a number) is quoted.
+        """
         self.scalar(pair, where)  # refuses collections and aliases
         node = pair[1]
         start, end = node.start_mark.index, node.end_mark.index
@@ -86,7 +90,7 @@ class YamlText:
         if node.style in ("|", ">"):
             raise SpecError.single(f"{self.name}: {where} is a block scalar",
                                    hint="write the tag as a plain or quoted value")
-        self._splice(start, end, format_scalar(value, node.style))
+        self._splice(start, end, string_scalar(value, node.style))
 
     def insert_entry(self, mapping: Any, key: str, value: Any, where: str) -> None:
         """Add `key: value` (a scalar or nested mappings) as the last entry of a block
@@ -128,16 +132,3 @@ class YamlText:
     def _splice(self, start: int, end: int, replacement: str) -> None:
         self.text = self.text[:start] + replacement + self.text[end:]
         self.documents = list(yaml.compose_all(self.text, Loader=yaml.SafeLoader))
-
-
-def format_scalar(value: str, style: str | None) -> str:
-    """`value` as a YAML scalar: the given quote style, or plain when no reader could misread it.
-
-    A tag such as `12345e67` or `00012345` is quoted: YAML 1.1 and 1.2 readers would take the
-    plain form for a number.
-    """
-    if style == '"':
-        return double_quoted(value)
-    if style == "'" or not is_plain(value) or needs_quotes(value):
-        return "'" + value.replace("'", "''") + "'"
-    return value
