@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipspec.errors import SpecError
+from shipspec.errors import Problem, SpecError
 from shipspec.render import Rendered, RenderOptions
 from shipspec.render import tekton_tasks as tasks
 from shipspec.render import tekton_triggers as triggers
@@ -55,7 +55,8 @@ def missing_settings(spec: Spec) -> list[tuple[FieldPath, str, str]]:
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     gaps = missing_settings(spec)
     if gaps:
-        raise SpecError.single(gaps[0][1], path=".".join(gaps[0][0]), hint=gaps[0][2])
+        raise SpecError([Problem(None, ".".join(path), message, hint)
+                         for path, message, hint in gaps])
     modules = _selected_modules(spec, options)
     if not modules:
         return []  # CI for no module is nothing; the caller decides if that is an error
@@ -84,7 +85,8 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     ]
     trigger_names = [o["metadata"]["name"] for o in module_objects if o["kind"] == "Trigger"]
     objects += [
-        triggers.event_listener(spec, metadata, f"{spec.project}-triggers", trigger_names),
+        triggers.event_listener(spec, metadata, tasks.shared_name(spec, "triggers"),
+                                trigger_names),
         *module_objects,
     ]
     return [Rendered(f"{o['kind'].lower()}-{o['metadata']['name']}.yaml", o) for o in objects]
@@ -121,8 +123,8 @@ def _spec_configmap(spec: Spec, metadata: Object) -> Object:
 
 def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> list[Object]:
     """Least privilege: the listener gets Triggers' own roles, runs may only prune runs."""
-    listener = f"{spec.project}-triggers"
-    runner = f"{spec.project}-pipeline"
+    listener = tasks.shared_name(spec, "triggers")
+    runner = tasks.shared_name(spec, "pipeline")
     secrets = [name for name in (spec.registry.push_secret, spec.deploy.credentials_secret)
                if name]
 
@@ -161,10 +163,10 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
     """One Pipeline for every module: tag → build → deploy (pushes only) → report."""
     names = (*run_params(spec), "revision", "run-id", "event", "cache-scope", "no-push")
     pipeline_tasks: list[Object] = [
-        {"name": "tag", "taskRef": {"name": tasks.task_name(spec, "tag")},
+        {"name": "tag", "taskRef": {"name": tasks.shared_name(spec, "tag")},
          "params": [_pipeline_param(n) for n in ("module", "environment", "revision",
                                                   "branch")]},
-        {"name": "build", "runAfter": ["tag"], "taskRef": {"name": tasks.task_name(spec,
+        {"name": "build", "runAfter": ["tag"], "taskRef": {"name": tasks.shared_name(spec,
                                                                                      "build")},
          "params": [*(_pipeline_param(n) for n in (
              "repo-url", "revision", "run-id", "cache-scope", "workspace-claim",
@@ -176,7 +178,7 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
         {"name": "deploy", "runAfter": ["build"],
          "when": [{"input": "$(params.event)", "operator": "in", "values": ["push"]},
                   {"input": "$(params.deploys)", "operator": "in", "values": ["true"]}],
-         "taskRef": {"name": tasks.task_name(spec, "deploy")},
+         "taskRef": {"name": tasks.shared_name(spec, "deploy")},
          "params": [_pipeline_param("module"), _pipeline_param("environment"),
                     {"name": "tag", "value": "$(tasks.tag.results.tag)"}]},
     ]
@@ -194,7 +196,7 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
     }
     if _reports(spec):
         pipeline_spec["finally"] = [{
-            "name": "report", "taskRef": {"name": tasks.task_name(spec, "report")},
+            "name": "report", "taskRef": {"name": tasks.shared_name(spec, "report")},
             "params": [{"name": "status", "value": "$(tasks.status)"},
                        _pipeline_param("module"), _pipeline_param("revision"),
                        _pipeline_param("repository"),
@@ -207,11 +209,11 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
 def _cleanup_pipeline(spec: Spec, metadata: Object) -> Object:
     names = ("module", "workspace-claim", "keep-runs")
     return {"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
-            "metadata": {"name": f"{spec.project}-cleanup", **metadata},
+            "metadata": {"name": tasks.shared_name(spec, "cleanup"), **metadata},
             "spec": {"description": f"Clean up after a module of {spec.project}.",
                      "params": [{"name": n, "type": "string"} for n in names],
                      "tasks": [{"name": "cleanup",
-                                "taskRef": {"name": tasks.task_name(spec, "cleanup")},
+                                "taskRef": {"name": tasks.shared_name(spec, "cleanup")},
                                 "params": [_pipeline_param(n) for n in names]}]}}
 
 
@@ -231,14 +233,14 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
 
     def template(name: str, params: tuple[str, ...], run: Object) -> Object:
         return {"apiVersion": "triggers.tekton.dev/v1beta1", "kind": "TriggerTemplate",
-                "metadata": {"name": f"{project}-{name}", **metadata},
+                "metadata": {"name": tasks.shared_name(spec, name), **metadata},
                 "spec": {"params": [{"name": p} for p in params], "resourcetemplates": [run]}}
 
     def pipeline_run(event: str, pipeline: str, params: list[Object], labels: Object,
                      workspaces: list[Object]) -> Object:
         run_spec: Object = {
             "pipelineRef": {"name": pipeline},
-            "taskRunTemplate": {"serviceAccountName": f"{project}-pipeline",
+            "taskRunTemplate": {"serviceAccountName": tasks.shared_name(spec, "pipeline"),
                                 "podTemplate": {"affinity": _near_module_runs()}},
             "params": params,
             **({"workspaces": workspaces} if workspaces else {}),
@@ -274,7 +276,7 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
             "pr", project, run_values("pull_request", "pull-requests", "true"),
             {**module_labels, "shipspec.dev/event": "pull_request"}, no_credentials)),
         template("cleanup", cleanup_params, pipeline_run(
-            "cleanup", f"{project}-cleanup",
+            "cleanup", tasks.shared_name(spec, "cleanup"),
             [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],
             {"shipspec.dev/cleanup-of": "$(tt.params.module)"}, [])),
     ]

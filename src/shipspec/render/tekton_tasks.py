@@ -22,12 +22,14 @@ SPEC_FILE = f"{SPEC_MOUNT}/shipspec.yaml"
 Object = dict[str, Any]
 
 
-def task_name(spec: Spec, role: str) -> str:
+def shared_name(spec: Spec, role: str) -> str:
+    """The name of a project-wide object (task, pipeline, binding, account): project-role.
+    Objects that refer to each other get their names from here, so they always match."""
     return f"{spec.project}-{role}"
 
 
 def spec_configmap_name(spec: Spec) -> str:
-    return f"{spec.project}-spec"
+    return shared_name(spec, "spec")
 
 
 def _param(name: str, description: str, default: str | None = None) -> Object:
@@ -52,7 +54,7 @@ def _task(spec: Spec, role: str, description: str, task_spec: Object, metadata: 
     return {
         "apiVersion": "tekton.dev/v1",
         "kind": "Task",
-        "metadata": {"name": task_name(spec, role), **metadata},
+        "metadata": {"name": shared_name(spec, role), **metadata},
         "spec": {"description": description, **task_spec},
     }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipspec.render.tekton_tasks import shared_name
 from shipspec.spec import Deployment, Module, Spec
 
 Object = dict[str, Any]
@@ -108,7 +109,6 @@ def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object]
 def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, ...],
                     build_values: dict[str, str], metadata: Object) -> list[Object]:
     """The module's build settings (one TriggerBinding) and its push, PR and cleanup Triggers."""
-    project = spec.project
     settings = module.resource_prefix
     objects = [_binding(settings, build_values, metadata)]
     for deployment in deployments:
@@ -118,17 +118,18 @@ def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, .
         objects.append(_trigger(
             spec, f"{name}-push", metadata,
             _interceptors(spec, ["push"], push_filter(module, deployment)),
-            [f"{project}-push", settings], values, f"{project}-push"))
+            [shared_name(spec, "push"), settings], values, shared_name(spec, "push")))
         objects.append(_trigger(
             spec, f"{name}-pr", metadata,
             _interceptors(spec, ["pull_request"], pull_request_filter(module, deployment)),
-            [f"{project}-pull-request", settings], values, f"{project}-pull-request"))
+            [shared_name(spec, "pull-request"), settings], values,
+            shared_name(spec, "pull-request")))
     objects.append(_trigger(
         spec, f"{module.resource_prefix}-cleanup", metadata,
         _interceptors(spec, ["delete", "pull_request"], cleanup_filter(module)), [],
         {"module": module.name, "workspace-claim": module.claims.workspace,
          "keep-runs": str(spec.ci.keep_runs)},
-        f"{project}-cleanup"))
+        shared_name(spec, "cleanup")))
     return objects
 
 
@@ -144,9 +145,9 @@ def _binding(name: str, params: dict[str, str], metadata: Object) -> Object:
 def trigger_bindings(spec: Spec, metadata: Object) -> list[Object]:
     """What each kind of event contributes to a run: the commit to build."""
     return [
-        _binding(f"{spec.project}-push", {"revision": "$(body.after)"}, metadata),
-        _binding(f"{spec.project}-pull-request", {"revision": "$(body.pull_request.head.sha)"},
-                 metadata),
+        _binding(shared_name(spec, "push"), {"revision": "$(body.after)"}, metadata),
+        _binding(shared_name(spec, "pull-request"),
+                 {"revision": "$(body.pull_request.head.sha)"}, metadata),
     ]
 
 
