@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 
 from shipspec.argocd import announcements
+from shipspec.cli.options import spec_path
 from shipspec.emit import to_json
 from shipspec.resolve import load_spec
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
 
 
 def run(args: argparse.Namespace) -> str:

@@ -8,9 +8,31 @@ import os
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Credentials
+from shipspec.cli.options import deployment_repository, spec_path
 from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
 from shipspec.spec import Spec
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
+    parser.add_argument("--module", action="append", required=True,
+                        help="module to bump (repeatable: one commit for all)")
+    parser.add_argument("--sha", help="commit that was built: the tag comes from the spec")
+    parser.add_argument("--tag", help="the tag itself")
+    parser.add_argument("--digest", help="pin the image digest too (sha256:...)")
+    parser.add_argument("--env", help="the environment (needed when a module has several)")
+    parser.add_argument("--set-repository", action="store_true",
+                        help="write the image repository too, where the target has a place")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show the change, commit nothing")
+    parser.add_argument("--pull-request", action="store_true",
+                        help="push to a new branch instead of the target branch")
+    parser.add_argument("--retries", type=int,
+                        help="how often to re-apply on a moved branch (default 20)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite a tag that someone else changed meanwhile")
+    deployment_repository(parser)
 
 
 def run(args: argparse.Namespace) -> str:

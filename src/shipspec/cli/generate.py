@@ -11,11 +11,27 @@ import argparse
 import os
 
 from shipspec import argocd, emit
+from shipspec.cli.options import spec_path
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.files import write_text
 from shipspec.paths import relative_path_problem
 from shipspec.render import Rendered, renderer, select_options
 from shipspec.resolve import load_spec
+
+TARGETS = ("tekton", "github-actions", "values")
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
+    parser.add_argument("--target", choices=TARGETS, help="what to render (default: tekton)")
+    parser.add_argument("--env", help="limit to one environment")
+    parser.add_argument("--module", action="append", default=[],
+                        help="limit to this module (repeatable)")
+    parser.add_argument("--output-dir", help="write files there instead of stdout")
+    parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    parser.add_argument("--argocd", action="store_true",
+                        help="run as Argo CD's plugin: settings from its environment "
+                             "(ARGOCD_APP_PARAMETERS, ARGOCD_ENV_SHIPSPEC_*, ...)")
 
 
 def run(args: argparse.Namespace) -> str:

@@ -6,7 +6,15 @@ import argparse
 
 from shipspec.bump import history
 from shipspec.cli.bump import options, today_utc
+from shipspec.cli.options import deployment_repository, spec_path
 from shipspec.resolve import load_spec
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--env")
+    deployment_repository(parser)
 
 
 def run(args: argparse.Namespace) -> str:

@@ -6,8 +6,20 @@ import argparse
 import datetime
 import json
 
+from shipspec.cli.options import spec_path
 from shipspec.plan import plan
 from shipspec.resolve import load_spec
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
+    parser.add_argument("--repository", required=True, help="owner/name ($GITHUB_REPOSITORY)")
+    parser.add_argument("--branch", required=True, help="the pushed branch ($GITHUB_REF_NAME)")
+    parser.add_argument("--sha", required=True, help="the pushed commit ($GITHUB_SHA)")
+    parser.add_argument("--changed-files", metavar="FILE",
+                        help="the files the push changed, one a line (default: all changed)")
+    parser.add_argument("--github-output", metavar="FILE",
+                        help="append outputs ($GITHUB_OUTPUT)")
 
 
 def run(args: argparse.Namespace) -> str:

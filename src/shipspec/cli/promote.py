@@ -6,7 +6,16 @@ import argparse
 
 from shipspec.bump import bump, deployed_tag, plan
 from shipspec.cli.bump import options, report, today_utc
+from shipspec.cli.options import deployment_repository, spec_path
 from shipspec.resolve import load_spec
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--from", dest="source", required=True, metavar="ENV")
+    parser.add_argument("--to", dest="target_env", required=True, metavar="ENV")
+    deployment_repository(parser)
 
 
 def run(args: argparse.Namespace) -> str:

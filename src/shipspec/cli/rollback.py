@@ -6,8 +6,18 @@ import argparse
 
 from shipspec.bump import bump, history, plan
 from shipspec.cli.bump import options, report, today_utc
+from shipspec.cli.options import deployment_repository, spec_path
 from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--env")
+    parser.add_argument("--to", metavar="TAG", help="the tag to go back to")
+    parser.add_argument("--steps", type=int, help="go back this many tags")
+    deployment_repository(parser)
 
 
 def run(args: argparse.Namespace) -> str:

@@ -8,5 +8,9 @@ from shipspec.emit import to_json
 from shipspec.schema import SPEC_SCHEMA
 
 
+def arguments(parser: argparse.ArgumentParser) -> None:
+    """`schema` takes no arguments."""
+
+
 def run(args: argparse.Namespace) -> str:
     return to_json(SPEC_SCHEMA)

@@ -5,9 +5,20 @@ from __future__ import annotations
 import argparse
 import datetime
 
+from shipspec.cli.options import spec_path
 from shipspec.files import write_text
 from shipspec.resolve import load_spec
 from shipspec.tags import image_tag
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
+    parser.add_argument("--module", required=True)
+    parser.add_argument("--sha", required=True, help="the full commit SHA that was built")
+    parser.add_argument("--env", help="the environment (needed when the module has several)")
+    parser.add_argument("--branch",
+                        help="the branch that was built (default: the environment's)")
+    parser.add_argument("--output", help="write the tag to this file (a Tekton result) instead")
 
 
 def run(args: argparse.Namespace) -> str:

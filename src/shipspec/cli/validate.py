@@ -11,12 +11,20 @@ from __future__ import annotations
 import argparse
 import os
 
+from shipspec.cli.options import spec_path
 from shipspec.errors import Problem, SpecError
 from shipspec.files import read_text
 from shipspec.paths import SymlinkGuard
 from shipspec.resolve import load_spec
 from shipspec.spec import Spec
 from shipspec.values import merge, targets
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
+    parser.add_argument("--deployment", metavar="DIR",
+                        help="a checkout of the deployment repository: check its values "
+                             "files against the spec too")
 
 
 def run(args: argparse.Namespace) -> str:

@@ -6,12 +6,23 @@ import argparse
 import difflib
 
 from shipspec import emit
+from shipspec.cli.options import spec_path
 from shipspec.errors import SpecError
 from shipspec.files import read_text, write_text
 from shipspec.render import select_options
 from shipspec.render import values as render_values
 from shipspec.resolve import load_spec
 from shipspec.values import merge, targets
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    spec_path(parser)
+    parser.add_argument("--env", required=True)
+    into = parser.add_mutually_exclusive_group()
+    into.add_argument("--write", metavar="FILE",
+                      help="merge into FILE: keeps its comments, other keys and every tag")
+    into.add_argument("--check", metavar="FILE",
+                      help="exit 1 with a diff when FILE is out of date (CI drift check)")
 
 
 def run(args: argparse.Namespace) -> str:
