@@ -1,12 +1,13 @@
 """Time `shipspec bump` against a shell floor, on a big deployment repository made here.
 
-    python benchmarks/bump.py [--runs 7] [--files 20000] [--commits 2000]
+    python benchmarks/bump.py [--runs 7] [--files 20000] [--commits 2000] [--concurrent-runs 3]
 
 The repository has FILES files and COMMITS commits (written with `git fast-import`). The
 floor is what a hand-written CI step does: `git clone --depth 1 --single-branch`, `sed`,
 `git commit`, `git push`. Both run in the same way, alternately, against the same bare
 repository over file://, which serves blob filters as GitHub does. Then 16 bumps of 16
-different modules start at once and are timed against one.
+different modules start at once and are timed against one: queued as shipspec does by
+default, and pushed directly (--no-queue) for comparison.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -94,11 +96,29 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def at_once(shipspec: str, spec: Path, bare: Path, run: int,
+            extra: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (ours, git's and the git server's) of MODULES bumps of MODULES
+    modules of one file, started together."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    processes = [subprocess.Popen([shipspec, "bump", str(spec), "--module", f"m{i:02d}",
+                                   "--tag", f"race-{run}-{i:02d}", "--repo", f"file://{bare}",
+                                   *extra], env=ENV, stdout=subprocess.DEVNULL)
+                 for i in range(MODULES)]
+    codes = [process.wait() for process in processes]
+    wall = time.perf_counter() - start
+    assert codes == [0] * MODULES, codes
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--commits", type=int, default=2_000)
+    parser.add_argument("--concurrent-runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -115,14 +135,10 @@ def main() -> None:
                 "VALUES": VALUES}))
             bump_times.append(timed([shipspec, "bump", str(spec), "--module", "m01", "--tag",
                                      f"bump-{run}", "--repo", f"file://{bare}"], ENV))
-        start = time.perf_counter()
-        processes = [subprocess.Popen([shipspec, "bump", str(spec), "--module", f"m{i:02d}",
-                                       "--tag", f"race-{i:02d}", "--repo", f"file://{bare}"],
-                                      env=ENV, stdout=subprocess.DEVNULL)
-                     for i in range(MODULES)]
-        codes = [process.wait() for process in processes]
-        concurrent = time.perf_counter() - start
-        assert codes == [0] * MODULES, codes
+        concurrent = {name: [at_once(shipspec, spec, bare, run, extra)
+                             for run in range(args.concurrent_runs)]
+                      for name, extra in (("queued (default)", []),
+                                          ("direct, --no-queue", ["--no-queue"]))}
     floor = statistics.median(floor_times)
     one = statistics.median(bump_times)
     git_version = subprocess.run(["git", "--version"], capture_output=True, check=True,
@@ -138,8 +154,15 @@ def main() -> None:
           "| 1.00 |")
     print(f"| shipspec bump (one module) | {one:.3f} | {min(bump_times):.3f} | "
           f"{one / floor:.2f} |")
-    print(f"| 16 shipspec bumps at once (16 modules, one file) | {concurrent:.3f} | | "
-          f"{concurrent / one:.2f} x one bump |")
+    print(f"\n{MODULES} bumps of {MODULES} modules of one file, started together "
+          f"({args.concurrent_runs} runs each; CPU: ours, git's and the git server's):\n")
+    print("| what | median s | min s | ratio to one bump | median CPU s |")
+    print("|---|---:|---:|---:|---:|")
+    for name, results in concurrent.items():
+        walls = [wall for wall, _ in results]
+        cpu = statistics.median(cpu for _, cpu in results)
+        print(f"| {MODULES} bumps at once, {name} | {statistics.median(walls):.3f} | "
+              f"{min(walls):.3f} | {statistics.median(walls) / one:.2f} | {cpu:.1f} |")
 
 
 if __name__ == "__main__":

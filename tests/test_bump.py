@@ -7,13 +7,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import EXAMPLES, SHIPSPEC_IMAGE_LINE, run_process
 from gitserver import git_http_server
 
 from shipspec.bump import BumpOptions, bump, plan
-from shipspec.bump.git import Checkout, Credentials
+from shipspec.bump.git import Checkout, Credentials, RefUpdate, Repository
 from shipspec.errors import RuntimeFailure
 from shipspec.resolve import load_spec
 
@@ -149,6 +150,17 @@ def test_a_symlink_out_of_the_deployment_repository_is_refused(tmp_path: Path) -
     assert "is a link that leads outside the deployment repository" in result.err
 
 
+@pytest.mark.parametrize("path", ["../outside.yaml", "/etc/passwd", "a/../../outside.yaml"])
+def test_a_checkout_opens_no_path_outside_itself(deploy: Path, tmp_path: Path,
+                                                 path: str) -> None:
+    checkout = Checkout.clone(str(deploy), "main", str(tmp_path / "clone"),
+                              Credentials(None, "no token"), paths=[VALUES_PATH])
+    for use in (checkout.exists, checkout.read, lambda p: checkout.write(p, "x")):
+        with pytest.raises(RuntimeFailure, match="refusing to read or write it"):
+            use(path)
+    assert not (tmp_path / "outside.yaml").exists()
+
+
 def test_seed_a_kustomize_overlay_is_bumped(tmp_path: Path) -> None:
     kustomization = ("resources: [../../base]\nimages:\n  - name: goyoai-gointern-system\n"
                      "    newName: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: old\n")
@@ -180,10 +192,17 @@ def test_http_with_the_right_token_pushes_and_a_wrong_one_fails_clearly(tmp_path
         bad = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
                           "core-bad", "--repo", url, "--debug",
                           env={**os.environ, "DEPLOY_TOKEN": "wrong-" + TOKEN})
-    assert bad.code != 0 and bad.out == ""
-    assert f"cannot clone {url} (branch main)" in bad.err
-    assert "check the token in $DEPLOY_TOKEN" in bad.err
-    assert TOKEN not in bad.err and TOKEN not in good.err + good.out
+        direct = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+                             "core-bad", "--repo", url, "--no-queue",
+                             env={**os.environ, "DEPLOY_TOKEN": "wrong-" + TOKEN})
+    assert bad.code != 0 and bad.out == ""  # --debug: the traceback too, without the token
+    assert (direct.code, direct.out) == (2, ""), direct.err
+    assert f"cannot push to {url}: " in bad.err  # the queue's first step
+    assert f"cannot clone {url} (branch main)" in direct.err and "Traceback" not in direct.err
+    for result in (bad, direct):
+        assert "check the token in $DEPLOY_TOKEN" in result.err and TOKEN not in result.err
+    assert TOKEN not in good.err + good.out
+    assert not git("--git-dir", str(bare), "for-each-ref", "refs/shipspec")
 
 
 def test_the_token_never_reaches_config_argv_or_errors(tmp_path: Path,
@@ -238,12 +257,15 @@ def race_values(modules: int) -> str:
                                for i in range(modules))
 
 
-def test_sixteen_concurrent_bumps_all_land_on_a_linear_history(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["queue", "direct"])
+def test_sixteen_concurrent_bumps_all_land_on_a_linear_history(tmp_path: Path,
+                                                               mode: str) -> None:
     spec_dir = race_spec(tmp_path / "spec", 16)
     bare = make_deploy_repo(tmp_path, {"values.yaml": race_values(16)})
+    extra = ["--no-queue"] if mode == "direct" else []
     processes = [subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
                                    "--module", f"m{i:02d}", "--tag", f"tag-{i:02d}",
-                                   "--repo", str(bare)],
+                                   "--repo", str(bare), *extra],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for i in range(16)]
     results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
@@ -251,14 +273,28 @@ def test_sixteen_concurrent_bumps_all_land_on_a_linear_history(tmp_path: Path) -
     assert [code for code, _, _ in results] == [0] * 16, [err for _, _, err in results]
     text = remote_file(bare, "values.yaml")
     assert all(f"imageTag: tag-{i:02d}" in text for i in range(16))
-    history = commits(bare)
-    assert len(history) == 17  # the initial commit and one per bump: none lost, none empty
-    assert all(len(line.split("|")[0].split()) == 2 for line in history[:-1])  # one parent
+    history = commits(bare)[:-1]  # without the initial commit
+    assert all(len(line.split("|")[0].split()) == 2 for line in history)  # one parent each
     assert git("--git-dir", str(bare), "rev-list", "--merges", "main") == ""
-    for line in history[:-1]:
+    landed = []  # which commit each bump reports
+    for i, (_, out, _) in enumerate(results):
+        assert out.startswith("committed ") and f"m{i:02d} old -> tag-{i:02d}" in out, out
+        landed.append(out.split()[1])
+    bodies = []
+    for line in history:
         commit = line.split()[0]
         changed = git("--git-dir", str(bare), "show", "--format=", "--numstat", commit)
-        assert changed.strip().startswith("1\t1\tvalues.yaml")
+        assert changed.split("\t")[2].strip() == "values.yaml"  # never empty, one file
+        bodies.append(git("--git-dir", str(bare), "show", "-s", "--format=%b", commit))
+    for i, commit in enumerate(landed):  # each change in exactly the commit it reports
+        owners = [line.split()[0] for line, body in zip(history, bodies, strict=True)
+                  if f"m{i:02d}: old -> tag-{i:02d}" in body]
+        assert owners == [commit]
+    if mode == "direct":
+        assert len(history) == 16  # one commit per bump: none lost, none empty
+    else:
+        assert len(history) < 16  # bumps that arrived together share a commit
+    assert git("--git-dir", str(bare), "for-each-ref", "refs/shipspec") == ""  # no leftovers
 
 
 def _other_pipeline_sets(bare: Path, tmp_path: Path, old: str, new: str) -> None:
@@ -272,55 +308,66 @@ def _other_pipeline_sets(bare: Path, tmp_path: Path, old: str, new: str) -> None
 
 def _push_after(bare: Path, tmp_path: Path, old: str, new: str,
                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make another pipeline push just before our first push."""
-    real_push = Checkout.push
+    """Make another pipeline push just before our first push to the branch."""
+    real_push = Repository.push_refs
     calls = []
 
-    def push_after_someone_else(self: Checkout, branch: str) -> bool:
-        if not calls:
-            _other_pipeline_sets(bare, tmp_path, old, new)
-        calls.append(branch)
-        return real_push(self, branch)
+    def push_after_someone_else(self: Repository, updates: list[RefUpdate],
+                                *args: Any, **kwargs: Any) -> dict[str, str]:
+        if any(update.ref == "refs/heads/main" for update in updates):
+            if not calls:
+                _other_pipeline_sets(bare, tmp_path, old, new)
+            calls.append(updates)
+        return real_push(self, updates, *args, **kwargs)
 
-    monkeypatch.setattr(Checkout, "push", push_after_someone_else)
+    monkeypatch.setattr(Repository, "push_refs", push_after_someone_else)
 
 
+@pytest.mark.parametrize("queue", [True, False])
 def test_rejected_push_is_reapplied_on_the_new_tip(deploy: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   queue: bool) -> None:
     _push_after(deploy, tmp_path, "batch-stage-ba01", "batch-stage-other", monkeypatch)
     spec = load_spec(str(EXAMPLES / "astrago"))
     changes = plan(spec, ["core"], None, tag="core-new", sha=None, digest=None,
                    set_repository=False, date="20261123")
-    outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy)), sleep=lambda s: None)
+    outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
+                   sleep=lambda s: None)
     assert (outcome.status, outcome.attempts) == ("committed", 2)
     text = remote_file(deploy, VALUES_PATH)
     assert '"core-new"' in text and '"batch-stage-other"' in text
     assert len(commits(deploy)) == 3
 
 
+@pytest.mark.parametrize("queue", [True, False])
 def test_a_conflicting_change_is_reported_not_overwritten(deploy: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          queue: bool) -> None:
     _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
     spec = load_spec(str(EXAMPLES / "astrago"))
     changes = plan(spec, ["core"], None, tag="core-new", sha=None, digest=None,
                    set_repository=False, date="20261123")
     with pytest.raises(RuntimeFailure) as caught:
-        bump(spec, changes, BumpOptions(repo_url=str(deploy)), sleep=lambda s: None)
+        bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
+             sleep=lambda s: None)
     assert str(caught.value) == (
         f"error: conflict: {VALUES_PATH} (astrago.core.imageTag) was changed to "
         "'core-stage-hotfix' by someone else while we were setting 'core-new' "
         "(it was 'core-stage-ba01')\n"
         "  hint: look at the deployment repository's history; --force overwrites it")
     assert '"core-stage-hotfix"' in remote_file(deploy, VALUES_PATH)
+    assert git("--git-dir", str(deploy), "for-each-ref", "refs/shipspec") == ""
 
 
+@pytest.mark.parametrize("queue", [True, False])
 def test_force_overwrites_a_conflicting_change(deploy: Path, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               queue: bool) -> None:
     _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
     spec = load_spec(str(EXAMPLES / "astrago"))
     changes = plan(spec, ["core"], None, tag="core-new", sha=None, digest=None,
                    set_repository=False, date="20261123")
-    outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), force=True),
+    outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), force=True, queue=queue),
                    sleep=lambda s: None)
     assert outcome.changes == [("core", "core-stage-hotfix", "core-new")]
 

@@ -3,11 +3,15 @@
     from shipspec.bump import Change, BumpOptions, bump
     outcome = bump(spec, [Change(module, deployment, image)], options)
 
-One commit carries every module of a call. When the push is rejected because another
+One commit carries every module of a call. Bumps of one branch that arrive together are
+written as one commit too, by whichever of them takes the branch's lock (see queue.py):
+N pipelines then clone and push about once in all, instead of racing and re-trying about
+N²/2 times. Where the queue cannot be used (a dry run, a pull request, a server that refuses
+its refs, `queue=False`), a bump pushes directly: when the push is rejected because another
 pipeline pushed first, the *edit* is applied again on the new tip (not a textual rebase)
 and pushed again, after a jittered exponential back-off, a bounded number of times; never
-with force. If meanwhile someone set one of our keys to a third value, that is reported as
-a conflict instead of being overwritten, unless asked.
+with force. Either way, if meanwhile someone set one of our keys to a third value, that is
+reported as a conflict instead of being overwritten, unless asked.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from shipspec import templates
 from shipspec.bump.git import Author, Checkout, Credentials
-from shipspec.bump.targets import NewImage, describe, kind_of
-from shipspec.errors import RuntimeFailure, SpecError
+from shipspec.bump.request import Edit, Request, file_of, message, write
+from shipspec.bump.targets import NewImage, kind_of
+from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.spec import Deployment, Module, Spec, Target
 from shipspec.yamltext import YamlText
 
@@ -43,6 +47,9 @@ class BumpOptions(NamedTuple):
     force: bool = False  # overwrite a tag someone else changed meanwhile
     credentials: Credentials = Credentials(None, "no token")
     date: str = "19700101"
+    queue: bool = True  # batch with the bumps that arrive at the same time (queue.py)
+    lease: float = 60.0  # seconds a queue lock may stay unchanged before it counts as dead
+    wait: float = 600.0  # seconds to wait for a queued change to be written
 
 
 class Outcome(NamedTuple):
@@ -52,39 +59,67 @@ class Outcome(NamedTuple):
     changes: list[tuple[str, str, str]]  # (module, old tag, new tag)
     diff: str
     attempts: int
+    batched: int = 0  # other bumps written in the same commit
+    note: str = ""  # something the user should know, such as why the queue was not used
+
+
+Sleep = Callable[[float], None]
 
 
 def bump(spec: Spec, changes: list[Change], options: BumpOptions,
-         sleep: Callable[[float], None] = time.sleep,
-         jitter: Callable[[], float] = random.random) -> Outcome:
+         sleep: Sleep = time.sleep, jitter: Callable[[], float] = random.random) -> Outcome:
     url = _repository(spec, options)
     branch = _branch(changes, options)
-    targets = [(change, target) for change in changes
-               for target in _targets_of(change.module, change.deployment)]
+    request = Request(
+        edits=[Edit(change.module.name, target, change.image) for change in changes
+               for target in _targets_of(change.module, change.deployment)],
+        title=spec.deploy.commit_message,
+        variables={"env": ", ".join(sorted({c.deployment.environment for c in changes})),
+                   "project": spec.project, "date": options.date},
+        author=Author(spec.deploy.author_name, spec.deploy.author_email),
+        force=options.force)
+    note = ""
+    if options.queue and not (options.dry_run or options.pull_request):
+        from shipspec.bump import queue
+
+        queued = queue.bump(url, branch, request, options, sleep, jitter)
+        if isinstance(queued, Outcome):
+            return queued
+        note = queued
+    target_branch = _pull_request_branch(changes) if options.pull_request else branch
+    return _push_directly(url, branch, target_branch, request, options, sleep,
+                          jitter)._replace(note=note)
+
+
+def _push_directly(url: str, branch: str, target_branch: str, request: Request,
+                   options: BumpOptions, sleep: Sleep, jitter: Callable[[], float]) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="shipspec-bump-") as workdir:
         checkout = Checkout.clone(url, branch, f"{workdir}/repo", options.credentials,
-                                  paths=[p for _, t in targets for p in kind_of(t).paths(t)])
-        seen: dict[int, str] = {}  # target index → the tag found before our first edit
+                                  paths=request.paths())
+        seen: dict[tuple[int, int], str] = {}  # what each target held before our first edit
         for attempt in range(1, options.retries + 2):
-            edits, paths = _apply(checkout, targets, seen, options.force)
-            if not edits:
+            [result], paths = write(checkout, [request], seen)
+            if isinstance(result, ShipspecError):
+                raise result
+            if not paths:
                 return Outcome("up-to-date", branch, None, [], "", attempt)
             if options.dry_run:
-                return Outcome("dry-run", branch, None, edits, checkout.diff(), attempt)
-            message = _message(spec, changes, edits, options.date)
-            author = Author(spec.deploy.author_name, spec.deploy.author_email)
-            commit = checkout.commit(message, author, paths)
-            target_branch = _pull_request_branch(changes) if options.pull_request else branch
+                return Outcome("dry-run", branch, None, result, checkout.diff(), attempt)
+            commit = checkout.commit(message([request], [result]), request.author, paths)
             if checkout.push(target_branch):
                 status = "pull-request" if options.pull_request else "committed"
-                return Outcome(status, target_branch, commit, edits, "", attempt)
-            # "Full jitter": a uniform wait up to an exponential cap spreads the pipelines
-            # that lost a round, so that fewer of them contend in the next one.
-            sleep(min(0.5, 0.05 * 2 ** attempt) * jitter())
+                return Outcome(status, target_branch, commit, result, "", attempt)
+            sleep(backoff(attempt, jitter))
             checkout.refresh(branch)
     raise RuntimeFailure(
         f"error: gave up after {options.retries + 1} attempts: {branch} kept moving under us\n"
         "  hint: retry the job, or raise --retries")
+
+
+def backoff(attempt: int, jitter: Callable[[], float]) -> float:
+    """Seconds to wait after losing `attempt` races. "Full jitter": a uniform wait up to an
+    exponential cap spreads the writers that lost a round, so fewer contend in the next."""
+    return min(0.5, 0.05 * 2.0 ** attempt) * jitter()
 
 
 def _repository(spec: Spec, options: BumpOptions) -> str:
@@ -103,15 +138,6 @@ def _targets_of(module: Module, deployment: Deployment) -> tuple[Target, ...]:
     return deployment.targets
 
 
-def _file_of(checkout: Checkout, target: Target) -> str:
-    """The file of `target` in the checkout: the first of its candidate paths that exists."""
-    for path in kind_of(target).paths(target):
-        if checkout.exists(path):
-            return path
-    raise RuntimeFailure(f"error: {describe(target)} does not exist in the deployment "
-                         "repository; nothing was changed")
-
-
 @contextmanager
 def _first_target(spec: Spec, module: Module, deployment: Deployment, options: BumpOptions,
                   history: bool) -> Iterator[tuple[Checkout, Target, str]]:
@@ -122,7 +148,7 @@ def _first_target(spec: Spec, module: Module, deployment: Deployment, options: B
                                   options.branch or deployment.deploy_branch,
                                   f"{workdir}/repo", options.credentials,
                                   paths=kind_of(target).paths(target), history=history)
-        yield checkout, target, _file_of(checkout, target)
+        yield checkout, target, file_of(checkout, target)
 
 
 def _branch(changes: list[Change], options: BumpOptions) -> str:
@@ -134,50 +160,6 @@ def _branch(changes: list[Change], options: BumpOptions) -> str:
                                + ", ".join(sorted(branches)),
                                hint="bump them one branch at a time")
     return branches.pop()
-
-
-def _apply(checkout: Checkout, targets: list[tuple[Change, Target]], seen: dict[int, str],
-           force: bool) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """Write every tag into the working copy; the (module, old, new) that changed, and the
-    files. `seen` keeps what each target held when we first looked, to spot conflicts."""
-    documents: dict[str, YamlText] = {}
-    edits = []
-    for index, (change, target) in enumerate(targets):
-        kind = kind_of(target)
-        path = _file_of(checkout, target)
-        document = documents.get(path) or YamlText(checkout.read(path), path)
-        documents[path] = document
-        current = kind.read(document, target)
-        before = seen.setdefault(index, current)
-        kind.write(document, target, change.image)  # in memory; files are written below
-        after = kind.read(document, target)
-        if current not in (before, after) and not force:
-            raise RuntimeFailure(
-                f"error: conflict: {describe(target)} was changed to '{current}' by someone "
-                f"else while we were setting '{after}' (it was '{before}')\n"
-                "  hint: look at the deployment repository's history; --force overwrites it")
-        if after != current:
-            edits.append((change.module.name, current, after))
-    changed = []
-    for path, document in documents.items():
-        if document.text != checkout.read(path):
-            checkout.write(path, document.text)
-            changed.append(path)
-    return (edits if changed else []), changed
-
-
-def _message(spec: Spec, changes: list[Change], edits: list[tuple[str, str, str]],
-             date: str) -> str:
-    environments = sorted({change.deployment.environment for change in changes})
-    title = templates.render(spec.deploy.commit_message, {
-        "env": ", ".join(environments),
-        "changes": ", ".join(f"{module}={new}" for module, _, new in edits),
-        "modules": ", ".join(dict.fromkeys(module for module, _, _ in edits)),
-        "project": spec.project,
-        "date": date,
-    })
-    body = "\n".join(f"{module}: {old or '(none)'} -> {new}" for module, old, new in edits)
-    return f"{title}\n\n{body}\n"
 
 
 def _pull_request_branch(changes: list[Change]) -> str:

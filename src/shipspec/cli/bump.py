@@ -32,6 +32,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         help="how often to re-apply on a moved branch (default 20)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite a tag that someone else changed meanwhile")
+    parser.add_argument("--no-queue", dest="queue", action="store_false",
+                        help="push directly instead of batching with the bumps that arrive "
+                        "at the same time (for servers that refuse refs outside branches)")
     deployment_repository(parser)
 
 
@@ -57,7 +60,7 @@ def options(spec: Spec, args: argparse.Namespace, today: str) -> BumpOptions:
     return BumpOptions(
         repo_url=args.repo, branch=args.branch,
         credentials=Credentials(os.environ.get(token_env) or None, f"${token_env}"),
-        date=today)._replace(**chosen)
+        date=today, queue=getattr(args, "queue", True))._replace(**chosen)
 
 
 def report(outcome: Outcome) -> str:
@@ -68,7 +71,9 @@ def report(outcome: Outcome) -> str:
     if outcome.status == "dry-run":
         return f"would commit to {outcome.branch}: {changes}\n{outcome.diff}\n"
     retried = f" after {outcome.attempts} attempts" if outcome.attempts > 1 else ""
-    line = f"committed {outcome.commit} to {outcome.branch}{retried}: {changes}\n"
+    batched = (f" (one commit with {outcome.batched} other bump"
+               f"{'s' if outcome.batched > 1 else ''})" if outcome.batched else "")
+    line = f"committed {outcome.commit} to {outcome.branch}{retried}{batched}: {changes}\n"
     if outcome.status == "pull-request":
         line += f"open a pull request from branch {outcome.branch}\n"
-    return line
+    return line + (f"{outcome.note}\n" if outcome.note else "")

@@ -1,0 +1,373 @@
+"""Bumps of one branch that arrive together are written as one commit.
+
+Pipelines that finish at the same time would otherwise race: each clones, commits and
+pushes, one wins, the others fetch and try again, and N pipelines make about N²/2
+attempts (each a fetch, a commit and a push, on the git server too). Instead each bump
+posts its request as an *intent* and, in the same push, tries to take the branch's *lock*.
+The holder clones once, writes every intent queued so far, and pushes the commit, a
+*receipt* for each intent and the release of the lock in one atomic push. The others never
+clone: they poll the refs until their receipt appears, and take the lock when it is free.
+
+Everything lives in the deployment repository, in refs outside the branches (so Argo CD and
+the branch list never see them), under refs/shipspec/<branch, %-quoted>/:
+
+    lock          a commit naming its holder
+    queue/<id>    an intent: a commit with an empty tree and the request in its message
+    done/<id>     its receipt: the outcome, read and deleted by the bump that posted it
+                  (or, when that bump was killed, by a lock holder a day later)
+
+Every update is a compare-and-swap on the server (git's `--force-with-lease`), so a holder
+that was presumed dead and comes back cannot write: its atomic push fails as a whole. A lock
+that stays the same for `lease` seconds is taken over; a queued intent is written by
+whoever holds the lock next. A server that refuses refs outside the branches gets direct
+pushes (see bump()).
+
+Conflicts: a target that holds a third value when the lock holder writes an intent (set by
+someone else, or by an earlier intent of the same batch) fails that intent alone, as in the
+direct path. The check starts when the holder reads the file, not when the intent was
+posted: a change made in that gap (usually well under a second) is overwritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+from shipspec.bump import BumpOptions, Outcome, Sleep, backoff
+from shipspec.bump.git import Author, Checkout, Refs, RefUpdate
+from shipspec.bump.request import Changed, Edit, Request, message, write
+from shipspec.bump.targets import NewImage, kind_of
+from shipspec.errors import Location, RuntimeFailure, ShipspecError
+from shipspec.paths import relative_path_problem
+from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget, Template
+
+_INTENT, _RECEIPT = "shipspec intent", "shipspec receipt"
+_TARGETS: dict[str, type[HelmValuesTarget | KustomizeTarget | ManifestTarget]] = {
+    "values": HelmValuesTarget, "kustomize": KustomizeTarget, "manifest": ManifestTarget}
+
+
+class _Names(NamedTuple):
+    prefix: str  # refs/shipspec/<branch>/
+
+    @classmethod
+    def of(cls, branch: str) -> _Names:
+        # quoted: branches "a" and "a/b" would otherwise clash as a file and a directory
+        return cls(f"refs/shipspec/{quote(branch, safe='')}/")
+
+    @property
+    def lock(self) -> str:
+        return f"{self.prefix}lock"
+
+    def intent(self, identity: str) -> str:
+        return f"{self.prefix}queue/{identity}"
+
+    def receipt(self, identity: str) -> str:
+        return f"{self.prefix}done/{identity}"
+
+
+class _Queued(NamedTuple):
+    identity: str
+    oid: str  # of the intent commit, to delete exactly that
+    request: Request | ShipspecError  # an intent that cannot be read fails alone
+
+
+def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: Sleep,
+         jitter: Callable[[], float]) -> Outcome | str:
+    """Queue `request` and wait until it is written; the outcome, or why the queue cannot be
+    used on this server (the caller then pushes directly)."""
+    names = _Names.of(branch)
+    # Sortable by time, so that intents are written in the order they were posted.
+    me = f"{time.time_ns():020d}-{secrets.token_hex(6)}"
+    with tempfile.TemporaryDirectory(prefix="shipspec-queue-") as workdir:
+        refs = Refs.open(url, f"{workdir}/refs.git", options.credentials)
+        intent = refs.note(f"{_INTENT}\n\n{_encode(request)}\n", request.author)
+        lock = refs.note(f"shipspec lock\n\nheld by {me}\n", request.author)
+        posted = refs.push_refs([RefUpdate(names.intent(me), intent, ""),
+                                 RefUpdate(names.lock, lock, "")],
+                                what=f"cannot push to {url}")
+        status = posted.get(names.intent(me), "refused: no answer")
+        if status != "ok":
+            if posted.get(names.lock) == "ok":
+                _release(refs, names, lock)
+            return (f"note: the deployment repository refused the queue's refs ({status}); "
+                    "pushed directly instead")
+        held: str | Outcome | None = lock if posted.get(names.lock) == "ok" else None
+        waiter = _Waiter(refs, names, me, request.author, options, sleep, jitter)
+        try:
+            while not isinstance(held, Outcome):
+                if held:
+                    held = _write_queue(refs, names, me, request, held, url, branch, options,
+                                        sleep, jitter)
+                if not isinstance(held, Outcome):
+                    held = waiter.next()
+        except BaseException:
+            # A bump that fails must not land later: take our intent back if it is still
+            # queued (when a holder has just written it, the receipt is simply never read).
+            with contextlib.suppress(RuntimeFailure):
+                refs.push_refs([RefUpdate(names.intent(me), None, intent)])
+            raise
+        return held
+
+
+class _Waiter:
+    """Polls the queue's refs for our receipt; takes the lock when it is free or dead."""
+
+    def __init__(self, refs: Refs, names: _Names, me: str, author: Author,
+                 options: BumpOptions, sleep: Sleep, jitter: Callable[[], float]) -> None:
+        self.refs, self.names, self.me, self.author = refs, names, me, author
+        self.options, self.sleep, self.jitter = options, sleep, jitter
+        self.delay = 0.05
+        self.deadline = time.monotonic() + options.wait
+        self.lock_seen: tuple[str | None, float] = (None, time.monotonic())
+        self.missing = 0  # polls in a row that saw neither our intent nor our receipt
+
+    def next(self) -> str | Outcome | None:
+        """After a pause: our outcome when the receipt is there; the lock's new value when
+        we took it; None to keep waiting."""
+        self.sleep(self.delay * (0.5 + self.jitter() / 2))
+        self.delay = min(self.delay * 1.5, 0.5)
+        current = self.refs.under(self.names.prefix)
+        receipt = current.get(self.names.receipt(self.me))
+        if receipt:
+            return self._collect(receipt)
+        if self.names.intent(self.me) not in current:
+            # A poll may see a holder's atomic push half-way (intent deleted, receipt not
+            # yet there): only several polls in a row mean the intent is really gone.
+            self.missing += 1
+            if self.missing > 5:
+                raise RuntimeFailure(
+                    f"error: our queued change vanished from {self.names.prefix}queue/ "
+                    "without a receipt: someone deleted it\n  hint: run the bump again")
+            return None
+        self.missing = 0
+        holder = current.get(self.names.lock)
+        now = time.monotonic()
+        if holder is not None and holder != self.lock_seen[0]:
+            self.lock_seen = (holder, now)
+        if now > self.deadline:
+            self._withdraw()
+        if holder is None or now - self.lock_seen[1] > self.options.lease:
+            # free, or held by a bump that stopped (the lease ran out while we watched it)
+            lock = self.refs.note(f"shipspec lock\n\nheld by {self.me}\n", self.author)
+            status = self.refs.push_refs([RefUpdate(self.names.lock, lock, holder or "")])
+            if status.get(self.names.lock) == "ok":
+                return lock
+        return None
+
+    def _collect(self, receipt: str) -> Outcome:
+        ref = self.names.receipt(self.me)
+        text = self.refs.messages([ref])[receipt]
+        self.refs.push_refs([RefUpdate(ref, None, receipt)])
+        return _outcome(_decode_receipt(text))
+
+    def _withdraw(self) -> None:
+        ref = self.names.intent(self.me)
+        oid = self.refs.under(ref).get(ref)
+        if oid and self.refs.push_refs([RefUpdate(ref, None, oid)]).get(ref) == "ok":
+            raise RuntimeFailure(
+                f"error: waited {self.options.wait:.0f} s for the queue of the deployment "
+                "branch; our change was withdrawn, nothing was written\n"
+                "  hint: is a bump stuck holding the lock? see refs/shipspec/ in the "
+                "deployment repository")
+        # gone or moving: a lock holder is writing it right now; its receipt will come
+
+
+def _write_queue(refs: Refs, names: _Names, me: str, mine: Request, lock: str, url: str,
+                 branch: str, options: BumpOptions, sleep: Sleep,
+                 jitter: Callable[[], float]) -> Outcome | None:
+    """As the lock holder: write every queued intent in one commit, push it with the
+    receipts and the lock's release; our own outcome, or None when our intent was not
+    among them or the lock was lost."""
+    try:
+        receipt = _write_batch(refs, names, me, mine, lock, url, branch, options, sleep,
+                               jitter)
+    except BaseException:
+        # The queued intents stay for the next holder; it need not wait out the lease.
+        with contextlib.suppress(RuntimeFailure):  # else the lease frees it
+            _release(refs, names, lock)
+        raise
+    return _outcome(receipt) if receipt else None
+
+
+def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, url: str,
+                 branch: str, options: BumpOptions, sleep: Sleep,
+                 jitter: Callable[[], float]) -> dict[str, Any] | None:
+    with tempfile.TemporaryDirectory(prefix="shipspec-bump-") as workdir:
+        # Cloned before the queue is read, so that the bumps that post while we clone are
+        # written in this batch too.
+        checkout = Checkout.clone(url, branch, f"{workdir}/repo", options.credentials,
+                                  paths=mine.paths())
+        queued, unread = _read_queue(refs, names, me, mine)
+        requests = [q.request for q in queued if isinstance(q.request, Request)]
+        checkout.include([path for request in requests for path in request.paths()])
+        seen: dict[tuple[int, int], str] = {}
+        for attempt in range(1, options.retries + 2):
+            results, changed_paths = write(checkout, requests, seen)
+            commit = None
+            if changed_paths:  # authored as the first in the queue asked, not necessarily us
+                commit = checkout.commit(message(requests, results), requests[0].author,
+                                         changed_paths)
+            receipts = _receipts(queued, results, commit, branch, attempt)
+            updates = [RefUpdate(f"refs/heads/{branch}", "HEAD")] if commit else []
+            for q in queued:
+                updates.append(RefUpdate(names.intent(q.identity), None, q.oid))
+                if q.identity != me:
+                    text = f"{_RECEIPT}\n\n{json.dumps(receipts[q.identity])}\n"
+                    updates.append(RefUpdate(names.receipt(q.identity),
+                                             checkout.note(text, mine.author), ""))
+            updates += unread
+            updates.append(RefUpdate(names.lock, None, lock))
+            statuses = checkout.push_refs(updates, atomic=True)
+            if all(status == "ok" for status in statuses.values()):
+                return receipts.get(me)
+            refused = [f"{ref}: {status}" for ref, status in statuses.items()
+                       if status.startswith("refused")]
+            if refused:
+                raise RuntimeFailure("error: the deployment repository refused the push: "
+                                     + "; ".join(refused))
+            # Something moved: the branch (someone pushed without the queue), the lock (we
+            # were presumed dead) or an intent (withdrawn by a bump tired of waiting).
+            # Only the branch is worth another attempt; otherwise start again afresh.
+            current = refs.under(names.prefix)
+            if current.get(names.lock) != lock:
+                return None
+            if any(current.get(names.intent(q.identity)) != q.oid for q in queued):
+                _release(refs, names, lock)
+                return None
+            sleep(backoff(attempt, jitter))
+            checkout.refresh(branch)
+    raise RuntimeFailure(
+        f"error: gave up after {options.retries + 1} attempts: {branch} kept moving under us\n"
+        "  hint: retry the job, or raise --retries")
+
+
+def _read_queue(refs: Refs, names: _Names, me: str,
+                mine: Request) -> tuple[list[_Queued], list[RefUpdate]]:
+    """The queued intents, oldest first; and deletions of the receipts that no one came for
+    in a day (their bump was killed)."""
+    current = refs.under(names.prefix)
+    queue, done = f"{names.prefix}queue/", f"{names.prefix}done/"
+    pending = {ref: oid for ref, oid in current.items() if ref.startswith(queue)}
+    try:
+        texts = refs.messages(sorted(set(pending) - {names.intent(me)}))
+    except RuntimeFailure:  # one was withdrawn between listing and fetching: list again
+        pending = refs.under(queue)
+        texts = refs.messages(sorted(set(pending) - {names.intent(me)}))
+    day_ago = f"{time.time_ns() - 86_400 * 10**9:020d}"
+    unread = [RefUpdate(ref, None, oid) for ref, oid in current.items()
+              if ref.startswith(done) and ref.removeprefix(done) < day_ago]
+    queued = []
+    for ref, oid in sorted(pending.items()):
+        identity = ref.removeprefix(queue)
+        try:
+            request: Request | ShipspecError = mine if identity == me else _decode(texts[oid])
+        except (ValueError, KeyError, TypeError) as err:
+            request = RuntimeFailure(f"error: the queued request {ref} is unreadable: {err}")
+        queued.append(_Queued(identity, oid, request))
+    return queued, unread
+
+
+def _receipts(queued: list[_Queued], results: list[Changed | ShipspecError],
+              commit: str | None, branch: str, attempt: int) -> dict[str, dict[str, Any]]:
+    """{intent: receipt}: what became of each queued request."""
+    outcomes = iter(results)
+    landed = sum(1 for result in results if not isinstance(result, ShipspecError) and result)
+    receipts: dict[str, dict[str, Any]] = {}
+    for q in queued:
+        result = q.request if isinstance(q.request, ShipspecError) else next(outcomes)
+        if isinstance(result, ShipspecError):
+            receipts[q.identity] = {"error": str(result), "exit": result.exit_code}
+        else:
+            written = bool(result) and commit is not None
+            receipts[q.identity] = {
+                "status": "committed" if written else "up-to-date", "branch": branch,
+                "commit": commit if written else None, "changes": result,
+                "attempts": attempt, "batched": landed - 1 if written else 0}
+    return receipts
+
+
+def _release(refs: Refs, names: _Names, lock: str) -> None:
+    refs.push_refs([RefUpdate(names.lock, None, lock)])
+
+
+def _outcome(receipt: dict[str, Any]) -> Outcome:
+    if "error" in receipt:
+        # the error as the bump that wrote our request met it: same text, same exit code
+        failure = RuntimeFailure(str(receipt["error"]))
+        failure.exit_code = int(receipt["exit"])
+        raise failure
+    return Outcome(receipt["status"], receipt["branch"], receipt["commit"],
+                   [tuple(change) for change in receipt["changes"]], "", receipt["attempts"],
+                   receipt["batched"])
+
+
+# --- the messages of intents and receipts -------------------------------------------------------
+
+def _encode(request: Request) -> str:
+    kinds = {cls: name for name, cls in _TARGETS.items()}
+    return json.dumps({
+        "edits": [{"module": edit.module,
+                   "target": {"kind": kinds[type(edit.target)], **edit.target._asdict()},
+                   "image": edit.image._asdict()} for edit in request.edits],
+        "title": {"text": request.title.text, "path": request.title.path,
+                  "location": list(request.title.location)},
+        "variables": request.variables,
+        "author": list(request.author), "force": request.force,
+    }, sort_keys=True)
+
+
+def _decode(text: str) -> Request:
+    """A request from an intent's message; ValueError, KeyError or TypeError when it is
+    not one (it came from the repository: every field is checked)."""
+    head, _, body = text.partition("\n\n")
+    if head != _INTENT:
+        raise ValueError("not an intent")
+    data = json.loads(body)
+    edits = []
+    for edit in data["edits"]:
+        fields = dict(edit["target"])
+        cls = _TARGETS[fields.pop("kind")]
+        target = cls(**_texts(fields, cls._fields))
+        for path in kind_of(target).paths(target):  # checked like a spec's paths
+            problem = relative_path_problem(path)
+            if problem:
+                raise ValueError(f"{path}: {problem}")
+        edits.append(Edit(_text(edit["module"]), target, NewImage(**_image(edit["image"]))))
+    author, title = data["author"], data["title"]
+    file, line, column = title["location"]
+    location = Location(_text(file), int(line), int(column))
+    return Request(edits, Template(_text(title["text"]), location, _text(title["path"])),
+                   {_text(k): _text(v) for k, v in dict(data["variables"]).items()},
+                   Author(_text(author[0]), _text(author[1])), bool(data["force"]))
+
+
+def _decode_receipt(text: str) -> dict[str, Any]:
+    head, _, body = text.partition("\n\n")
+    if head != _RECEIPT:
+        raise RuntimeFailure("error: our receipt in the deployment repository is unreadable")
+    receipt: dict[str, Any] = json.loads(body)
+    return receipt
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {value!r}")
+    return value
+
+
+def _texts(fields: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    if set(fields) != set(names):
+        raise KeyError(f"fields {sorted(fields)}, expected {sorted(names)}")
+    return {name: None if value is None else _text(value) for name, value in fields.items()}
+
+
+def _image(fields: dict[str, Any]) -> dict[str, Any]:
+    image = _texts({k: v for k, v in fields.items() if k != "set_repository"},
+                   ("repository", "tag", "digest"))
+    return {**image, "set_repository": bool(fields["set_repository"])}

@@ -1,0 +1,138 @@
+"""What one bump asks for, and how requests are written into a checkout.
+
+A request needs no spec: the bump that makes it may not be the one that writes it (see
+queue.py, which carries requests between pipelines), and both paths write through `write`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import NamedTuple
+
+from shipspec import templates
+from shipspec.bump.git import Author, Checkout
+from shipspec.bump.targets import NewImage, describe, kind_of
+from shipspec.errors import RuntimeFailure, ShipspecError
+from shipspec.spec import Target, Template
+from shipspec.yamltext import YamlText
+
+
+class Edit(NamedTuple):
+    module: str
+    target: Target
+    image: NewImage
+
+
+class Request(NamedTuple):
+    edits: list[Edit]
+    title: Template  # of the commit title: deploy.commitMessage
+    variables: dict[str, str]  # what the title may use besides changes and modules
+    author: Author
+    force: bool  # overwrite a tag that someone else changed meanwhile
+
+    def paths(self) -> list[str]:
+        return [path for edit in self.edits for path in kind_of(edit.target).paths(edit.target)]
+
+
+Changed = list[tuple[str, str, str]]  # (module, old tag, new tag) of each edit that changed
+
+
+def file_of(checkout: Checkout, target: Target) -> str:
+    """The file of `target` in the checkout: the first of its candidate paths that exists."""
+    for path in kind_of(target).paths(target):
+        if checkout.exists(path):
+            return path
+    raise RuntimeFailure(f"error: {describe(target)} does not exist in the deployment "
+                         "repository; nothing was changed")
+
+
+def write(checkout: Checkout, requests: list[Request], seen: dict[tuple[int, int], str]
+          ) -> tuple[list[Changed | ShipspecError], list[str]]:
+    """Write the requests, in order, into the checkout. For each request, what it changed or
+    why it could not be written (then none of its edits is); and the files that changed.
+
+    `seen` keeps what each edit's target held when first looked at, before any request was
+    written: a target that holds a third value now was changed by someone else meanwhile
+    (or by an earlier request of the same batch), and the request fails as a conflict."""
+    files = _Files(checkout)
+    for r, request in enumerate(requests):
+        for e, edit in enumerate(request.edits):
+            if (r, e) not in seen:
+                with contextlib.suppress(ShipspecError):  # reported below, as its failure
+                    seen[r, e] = kind_of(edit.target).read(files.of(edit.target), edit.target)
+    results: list[Changed | ShipspecError] = []
+    for r, request in enumerate(requests):
+        before = files.texts()
+        try:
+            results.append(_write_one(files, request, r, seen))
+        except ShipspecError as failure:
+            files.restore(before)
+            results.append(failure)
+    return results, files.save()
+
+
+def _write_one(files: _Files, request: Request, r: int,
+               seen: dict[tuple[int, int], str]) -> Changed:
+    changed = []
+    for e, edit in enumerate(request.edits):
+        kind = kind_of(edit.target)
+        document = files.of(edit.target)
+        current = kind.read(document, edit.target)
+        before = seen.setdefault((r, e), current)
+        kind.write(document, edit.target, edit.image)  # in memory; files.save() writes
+        after = kind.read(document, edit.target)
+        if current not in (before, after) and not request.force:
+            raise RuntimeFailure(
+                f"error: conflict: {describe(edit.target)} was changed to '{current}' by "
+                f"someone else while we were setting '{after}' (it was '{before}')\n"
+                "  hint: look at the deployment repository's history; --force overwrites it")
+        if after != current:
+            changed.append((edit.module, current, after))
+    return changed
+
+
+class _Files:
+    """The files of a checkout that requests edit, held in memory until saved."""
+
+    def __init__(self, checkout: Checkout) -> None:
+        self.checkout = checkout
+        self.documents: dict[str, YamlText] = {}
+
+    def of(self, target: Target) -> YamlText:
+        path = file_of(self.checkout, target)
+        if path not in self.documents:
+            self.documents[path] = YamlText(self.checkout.read(path), path)
+        return self.documents[path]
+
+    def texts(self) -> dict[str, str]:
+        return {path: document.text for path, document in self.documents.items()}
+
+    def restore(self, texts: dict[str, str]) -> None:
+        for path in self.documents:
+            text = texts[path] if path in texts else self.checkout.read(path)
+            self.documents[path] = YamlText(text, path)
+
+    def save(self) -> list[str]:
+        """Write the files that changed; their paths."""
+        changed = []
+        for path, document in self.documents.items():
+            if document.text != self.checkout.read(path):
+                self.checkout.write(path, document.text)
+                changed.append(path)
+        return changed
+
+
+def message(requests: list[Request], results: list[Changed | ShipspecError]) -> str:
+    """The commit message: each request's title, then one line per changed tag."""
+    titles, lines = [], []
+    for request, result in zip(requests, results, strict=True):
+        if isinstance(result, ShipspecError) or not result:
+            continue
+        titles.append(templates.render(request.title, {
+            **request.variables,
+            "changes": ", ".join(f"{module}={new}" for module, _, new in result),
+            "modules": ", ".join(dict.fromkeys(module for module, _, _ in result)),
+        }))
+        lines += [f"{module}: {old or '(none)'} -> {new}" for module, old, new in result]
+    body = "\n".join(lines)
+    return f"{'; '.join(dict.fromkeys(titles))}\n\n{body}\n"

@@ -1,0 +1,254 @@
+"""The bump queue (shipspec.bump.queue) against real bare repositories: bumps that arrive
+together share one commit; a dead lock holder, a failing or conflicting request, a tired
+waiter and a server that refuses the queue's refs are each handled."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_bump import commits, git, make_deploy_repo, race_spec, race_values, remote_file
+
+from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
+from shipspec.bump.git import Author
+from shipspec.bump.request import Edit, Request
+from shipspec.errors import RuntimeFailure, ShipspecError
+from shipspec.resolve import load_spec
+from shipspec.spec import HelmValuesTarget
+
+QUEUE = "refs/shipspec/main/"
+
+
+@pytest.fixture
+def repos(tmp_path: Path) -> tuple[Path, Path]:
+    """(spec directory with modules m00..m03, bare deployment repository)."""
+    return race_spec(tmp_path / "spec", 4), make_deploy_repo(tmp_path,
+                                                             {"values.yaml": race_values(4)})
+
+
+def refs(bare: Path, under: str = QUEUE) -> list[str]:
+    return git("--git-dir", str(bare), "for-each-ref", "--format=%(refname)",
+               under).splitlines()
+
+
+def hold_lock(bare: Path) -> str:
+    """Take the queue's lock as a bump that then hangs or dies would; its object name."""
+    commit = git("--git-dir", str(bare), "commit-tree", "-m", "shipspec lock",
+                 git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w",
+                     "/dev/null").strip()).strip()
+    git("--git-dir", str(bare), "update-ref", f"{QUEUE}lock", commit)
+    return commit
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+class Bump(threading.Thread):
+    """One `bump` running in the background: its outcome or its error."""
+
+    def __init__(self, spec_dir: Path, bare: Path, module: str, tag: str,
+                 **options: Any) -> None:
+        super().__init__()
+        self.spec_dir, self.bare, self.module, self.tag = spec_dir, bare, module, tag
+        self.options = BumpOptions(repo_url=str(bare), **options)
+        self.outcome: Outcome | None = None
+        self.error: ShipspecError | None = None
+        self.start()
+
+    def run(self) -> None:
+        spec = load_spec(str(self.spec_dir))
+        changes = plan(spec, [self.module], None, tag=self.tag, sha=None, digest=None,
+                       set_repository=False, date="20261123")
+        try:
+            self.outcome = bump(spec, changes, self.options)
+        except ShipspecError as error:
+            self.error = error
+
+    def result(self) -> Outcome | ShipspecError | None:
+        self.join(timeout=120)
+        assert not self.is_alive()
+        return self.error or self.outcome
+
+
+def queued_together(repos: tuple[Path, Path], *bumps: tuple[str, str],
+                    **options: Any) -> list[Bump]:
+    """Start the bumps one after another while the lock is held, so that they queue up in
+    this order, then free the lock: one of them writes them all."""
+    spec_dir, bare = repos
+    lock = hold_lock(bare)
+    started = []
+    for module, tag in bumps:
+        started.append(Bump(spec_dir, bare, module, tag, **options))
+        wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == len(started))
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    return started
+
+
+def test_bumps_queued_together_land_in_one_commit(repos: tuple[Path, Path]) -> None:
+    _, bare = repos
+    first, second, third = queued_together(repos, ("m00", "t0"), ("m01", "t1"), ("m02", "t2"))
+    outcomes = [first.result(), second.result(), third.result()]
+    assert all(isinstance(outcome, Outcome) for outcome in outcomes), outcomes
+    [commit] = [line.split()[0] for line in commits(bare)[:-1]]
+    assert {(o.status, o.commit, o.batched) for o in outcomes} == {  # type: ignore[union-attr]
+        ("committed", commit, 2)}
+    assert [o.changes for o in outcomes] == [  # type: ignore[union-attr]
+        [("m00", "old", "t0")], [("m01", "old", "t1")], [("m02", "old", "t2")]]
+    assert git("--git-dir", str(bare), "show", "-s", "--format=%B", commit) == (
+        "deploy(prod): m00=t0; deploy(prod): m01=t1; deploy(prod): m02=t2\n\n"
+        "m00: old -> t0\nm01: old -> t1\nm02: old -> t2\n\n")
+    assert refs(bare) == []
+
+
+def test_a_request_that_fails_fails_alone(repos: tuple[Path, Path], tmp_path: Path) -> None:
+    spec_dir, bare = repos
+    broken = tmp_path / "broken"
+    race_spec(broken, 4)
+    spec_file = broken / "shipspec.yaml"
+    spec_file.write_text(spec_file.read_text().replace("values: values.yaml",
+                                                       "values: missing.yaml"))
+    lock = hold_lock(bare)
+    failing = Bump(broken, bare, "m00", "t0")
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
+    good = Bump(spec_dir, bare, "m01", "t1")
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 2)
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    error, outcome = failing.result(), good.result()
+    assert isinstance(error, RuntimeFailure)
+    assert str(error) == ("error: missing.yaml (apps.m00.imageTag) does not exist in the "
+                          "deployment repository; nothing was changed")
+    assert isinstance(outcome, Outcome) and outcome.changes == [("m01", "old", "t1")]
+    assert "imageTag: t1" in remote_file(bare, "values.yaml")
+    assert len(commits(bare)) == 2 and refs(bare) == []
+
+
+def test_an_error_reaches_the_waiting_bump_as_it_would_directly(repos: tuple[Path, Path],
+                                                                 tmp_path: Path) -> None:
+    _, bare = repos
+    wider = race_spec(tmp_path / "wider", 10)  # m09 has no key in the values file
+    direct = Bump(wider, bare, "m09", "t9", queue=False).result()
+    lock = hold_lock(bare)
+    holder = Bump(wider, bare, "m00", "t0")
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
+    waiting = Bump(wider, bare, "m09", "t9")
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 2)
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    queued = waiting.result()
+    assert isinstance(holder.result(), Outcome)
+    assert isinstance(direct, ShipspecError) and isinstance(queued, ShipspecError)
+    assert (str(queued), queued.exit_code) == (str(direct), direct.exit_code)
+    assert direct.exit_code == 1 and "has no key apps.m09.imageTag" in str(direct)
+
+
+def test_the_later_of_two_queued_tags_for_one_module_is_a_conflict(
+        repos: tuple[Path, Path]) -> None:
+    _, bare = repos
+    first, second = queued_together(repos, ("m00", "first"), ("m00", "second"))
+    assert isinstance(first.result(), Outcome)
+    error = second.result()
+    assert isinstance(error, RuntimeFailure)
+    assert str(error).startswith("error: conflict: values.yaml (apps.m00.imageTag) was "
+                                 "changed to 'first' by someone else while we were setting "
+                                 "'second' (it was 'old')")
+    assert "imageTag: first" in remote_file(bare, "values.yaml") and refs(bare) == []
+
+
+def test_force_lets_the_later_tag_win(repos: tuple[Path, Path]) -> None:
+    _, bare = repos
+    first, second = queued_together(repos, ("m00", "first"), ("m00", "second"), force=True)
+    assert isinstance(first.result(), Outcome) and isinstance(second.result(), Outcome)
+    assert "imageTag: second" in remote_file(bare, "values.yaml")
+
+
+def test_a_dead_lock_holder_is_taken_over_after_the_lease(repos: tuple[Path, Path]) -> None:
+    spec_dir, bare = repos
+    hold_lock(bare)  # and never release it
+    started = time.monotonic()
+    outcome = Bump(spec_dir, bare, "m00", "t0", lease=0.5).result()
+    assert isinstance(outcome, Outcome) and outcome.status == "committed"
+    assert time.monotonic() - started >= 0.5
+    assert "imageTag: t0" in remote_file(bare, "values.yaml") and refs(bare) == []
+
+
+def test_a_bump_tired_of_waiting_withdraws_its_intent(repos: tuple[Path, Path]) -> None:
+    spec_dir, bare = repos
+    lock = hold_lock(bare)
+    error = Bump(spec_dir, bare, "m00", "t0", wait=0.3).result()
+    assert isinstance(error, RuntimeFailure)
+    assert str(error).startswith("error: waited 0 s for the queue of the deployment branch; "
+                                 "our change was withdrawn, nothing was written")
+    assert refs(bare) == [f"{QUEUE}lock"] and len(commits(bare)) == 1
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    assert isinstance(Bump(spec_dir, bare, "m01", "t1").result(), Outcome)
+    assert "imageTag: t0" not in remote_file(bare, "values.yaml")
+
+
+def test_the_intent_of_a_killed_bump_is_written_by_the_next(repos: tuple[Path, Path]) -> None:
+    spec_dir, bare = repos
+    lock = hold_lock(bare)
+    killed = subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
+                               "--module", "m00", "--tag", "t0", "--repo", str(bare)])
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
+    killed.kill()
+    killed.wait()
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    outcome = Bump(spec_dir, bare, "m01", "t1").result()
+    assert isinstance(outcome, Outcome) and outcome.batched == 1
+    text = remote_file(bare, "values.yaml")
+    assert "imageTag: t0" in text and "imageTag: t1" in text
+    # its receipt stays until a lock holder finds it a day old
+    [receipt] = refs(bare)
+    assert receipt.startswith(f"{QUEUE}done/")
+    old = f"{QUEUE}done/{(time.time_ns() - 86_401 * 10**9):020d}-0"
+    git("--git-dir", str(bare), "update-ref", old, receipt)
+    assert isinstance(Bump(spec_dir, bare, "m02", "t2").result(), Outcome)
+    assert refs(bare) == [receipt]
+
+
+def test_a_server_that_refuses_the_queue_gets_direct_pushes(repos: tuple[Path, Path]) -> None:
+    spec_dir, bare = repos
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do\n"
+                    "  case $ref in refs/heads/*) ;; *) echo \"only branches\"; exit 1;; esac\n"
+                    "done\n")
+    hook.chmod(0o755)
+    outcome = Bump(spec_dir, bare, "m00", "t0").result()
+    assert isinstance(outcome, Outcome) and outcome.status == "committed"
+    assert outcome.note.startswith("note: the deployment repository refused the queue's refs")
+    assert outcome.note.endswith("pushed directly instead")
+    assert "imageTag: t0" in remote_file(bare, "values.yaml") and refs(bare) == []
+
+
+def test_a_queued_request_cannot_reach_outside_the_repository(repos: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    """Intents come from the repository, not from a checked spec: their paths are checked
+    where files are opened."""
+    spec_dir, bare = repos
+    spec = load_spec(str(spec_dir))
+    [change] = plan(spec, ["m00"], None, tag="t0", sha=None, digest=None,
+                    set_repository=False, date="20261123")
+    target = HelmValuesTarget("../outside.yaml", "apps.m00.imageTag", "")
+    request = Request([Edit("m00", target, change.image)], spec.deploy.commit_message,
+                      {"env": "prod", "project": "race", "date": "20261123"},
+                      Author("mallory", "mallory@example.com"), False)
+    (tmp_path / "outside.yaml").write_text("apps: {m00: {imageTag: old}}\n")
+    text = f"shipspec intent\n\n{queue._encode(request)}\n"
+    empty = git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w", "/dev/null").strip()
+    commit = git("--git-dir", str(bare), "commit-tree", "-m", text, empty).strip()
+    git("--git-dir", str(bare), "update-ref", f"{QUEUE}queue/00000000000000000001-x", commit)
+    outcome = Bump(spec_dir, bare, "m01", "t1").result()
+    assert isinstance(outcome, Outcome) and outcome.changes == [("m01", "old", "t1")]
+    assert (tmp_path / "outside.yaml").read_text() == "apps: {m00: {imageTag: old}}\n"
+    [receipt] = refs(bare)
+    message = git("--git-dir", str(bare), "show", "-s", "--format=%B", receipt)
+    assert "is unreadable: ../outside.yaml: must not leave the repository ('..')" in message
