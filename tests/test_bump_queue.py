@@ -80,14 +80,13 @@ class Bump(threading.Thread):
         return self.error or self.outcome
 
 
-def queued_together(repos: tuple[Path, Path], *bumps: tuple[str, str],
-                    **options: Any) -> list[Bump]:
-    """Start the bumps one after another while the lock is held, so that they queue up in
-    this order, then free the lock: one of them writes them all."""
-    spec_dir, bare = repos
+def queued_together(bare: Path, *bumps: tuple[Path, str, str], **options: Any) -> list[Bump]:
+    """Start the bumps (spec directory, module, tag) one after another while the lock is
+    held, so that they queue up in this order, then free the lock: one of them writes them
+    all."""
     lock = hold_lock(bare)
     started = []
-    for module, tag in bumps:
+    for spec_dir, module, tag in bumps:
         started.append(Bump(spec_dir, bare, module, tag, **options))
         wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == len(started))
     git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
@@ -95,8 +94,9 @@ def queued_together(repos: tuple[Path, Path], *bumps: tuple[str, str],
 
 
 def test_bumps_queued_together_land_in_one_commit(repos: tuple[Path, Path]) -> None:
-    _, bare = repos
-    first, second, third = queued_together(repos, ("m00", "t0"), ("m01", "t1"), ("m02", "t2"))
+    spec_dir, bare = repos
+    first, second, third = queued_together(bare, (spec_dir, "m00", "t0"),
+                                           (spec_dir, "m01", "t1"), (spec_dir, "m02", "t2"))
     outcomes = [first.result(), second.result(), third.result()]
     assert all(isinstance(outcome, Outcome) for outcome in outcomes), outcomes
     [commit] = [line.split()[0] for line in commits(bare)[:-1]]
@@ -117,12 +117,7 @@ def test_a_request_that_fails_fails_alone(repos: tuple[Path, Path], tmp_path: Pa
     spec_file = broken / "shipspec.yaml"
     spec_file.write_text(spec_file.read_text().replace("values: values.yaml",
                                                        "values: missing.yaml"))
-    lock = hold_lock(bare)
-    failing = Bump(broken, bare, "m00", "t0")
-    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
-    good = Bump(spec_dir, bare, "m01", "t1")
-    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 2)
-    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    failing, good = queued_together(bare, (broken, "m00", "t0"), (spec_dir, "m01", "t1"))
     error, outcome = failing.result(), good.result()
     assert isinstance(error, RuntimeFailure)
     assert str(error) == ("error: missing.yaml (apps.m00.imageTag) does not exist in the "
@@ -137,12 +132,7 @@ def test_an_error_reaches_the_waiting_bump_as_it_would_directly(repos: tuple[Pat
     _, bare = repos
     wider = race_spec(tmp_path / "wider", 10)  # m09 has no key in the values file
     direct = Bump(wider, bare, "m09", "t9", queue=False).result()
-    lock = hold_lock(bare)
-    holder = Bump(wider, bare, "m00", "t0")
-    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
-    waiting = Bump(wider, bare, "m09", "t9")
-    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 2)
-    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    holder, waiting = queued_together(bare, (wider, "m00", "t0"), (wider, "m09", "t9"))
     queued = waiting.result()
     assert isinstance(holder.result(), Outcome)
     assert isinstance(direct, ShipspecError) and isinstance(queued, ShipspecError)
@@ -152,8 +142,9 @@ def test_an_error_reaches_the_waiting_bump_as_it_would_directly(repos: tuple[Pat
 
 def test_the_later_of_two_queued_tags_for_one_module_is_a_conflict(
         repos: tuple[Path, Path]) -> None:
-    _, bare = repos
-    first, second = queued_together(repos, ("m00", "first"), ("m00", "second"))
+    spec_dir, bare = repos
+    first, second = queued_together(bare, (spec_dir, "m00", "first"),
+                                    (spec_dir, "m00", "second"))
     assert isinstance(first.result(), Outcome)
     error = second.result()
     assert isinstance(error, RuntimeFailure)
@@ -164,8 +155,9 @@ def test_the_later_of_two_queued_tags_for_one_module_is_a_conflict(
 
 
 def test_force_lets_the_later_tag_win(repos: tuple[Path, Path]) -> None:
-    _, bare = repos
-    first, second = queued_together(repos, ("m00", "first"), ("m00", "second"), force=True)
+    spec_dir, bare = repos
+    first, second = queued_together(bare, (spec_dir, "m00", "first"),
+                                    (spec_dir, "m00", "second"), force=True)
     assert isinstance(first.result(), Outcome) and isinstance(second.result(), Outcome)
     assert "imageTag: second" in remote_file(bare, "values.yaml")
 
@@ -252,3 +244,23 @@ def test_a_queued_request_cannot_reach_outside_the_repository(repos: tuple[Path,
     [receipt] = refs(bare)
     message = git("--git-dir", str(bare), "show", "-s", "--format=%B", receipt)
     assert "is unreadable: ../outside.yaml: must not leave the repository ('..')" in message
+
+
+@pytest.mark.parametrize("queue_mode", [True, False])
+def test_a_protected_branch_fails_clearly_and_leaves_no_queue(repos: tuple[Path, Path],
+                                                              queue_mode: bool) -> None:
+    spec_dir, bare = repos
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do\n"
+                    "  [ \"$ref\" = refs/heads/main ] && { echo protected; exit 1; }\n"
+                    "done\nexit 0\n")
+    hook.chmod(0o755)
+    error = Bump(spec_dir, bare, "m00", "t0", queue=queue_mode).result()
+    assert isinstance(error, RuntimeFailure)
+    # (a pre-receive hook declines the whole push: git names every ref of it)
+    assert str(error).startswith("error: the deployment repository refused the push to "
+                                 "refs/heads/main ([remote rejected] (pre-receive hook "
+                                 "declined))")
+    assert str(error).endswith("\n  hint: is the branch protected against direct pushes? "
+                               "then use --pull-request")
+    assert len(commits(bare)) == 1 and refs(bare) == []

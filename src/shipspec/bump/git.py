@@ -128,9 +128,9 @@ class Refs(Repository):
 
     @classmethod
     def open(cls, url: str, directory: str, credentials: Credentials) -> Refs:
-        refs = cls(os.path.dirname(directory), _url(url), credentials)
-        refs._git("init", "--quiet", "--bare", directory)
-        refs.directory = directory
+        os.mkdir(directory)
+        refs = cls(directory, _url(url), credentials)
+        refs._git("init", "--quiet", "--bare")
         return refs
 
     def under(self, prefix: str) -> dict[str, str]:
@@ -245,12 +245,11 @@ class Checkout(Repository):
     def push(self, branch: str) -> bool:
         """Push HEAD to `branch`; False when someone pushed first (never forces)."""
         ref = f"refs/heads/{branch}"
-        status = self.push_refs([RefUpdate(ref, "HEAD")])[ref]
-        if status.startswith("refused"):
-            raise RuntimeFailure(f"error: the deployment repository {status} the push to "
-                                 f"{branch}\n  hint: is the branch protected against direct "
-                                 "pushes? then use --pull-request")
-        return status == "ok"
+        statuses = self.push_refs([RefUpdate(ref, "HEAD")])
+        failure = refusal(statuses)
+        if failure:
+            raise failure
+        return statuses[ref] == "ok"
 
     def refresh(self, branch: str) -> None:
         """Move to the remote tip of `branch`, dropping the local commit."""
@@ -269,6 +268,17 @@ class Checkout(Repository):
     def show(self, commit: str, relative: str) -> str | None:
         code, text, _ = self._run(["show", f"{commit}:{relative}"])
         return None if code else text
+
+
+def refusal(statuses: dict[str, str]) -> RuntimeFailure | None:
+    """The error for the refs of a push that the server's rules refused, or None."""
+    refused = [f"{ref} ({status.removeprefix('refused: ')})"
+               for ref, status in statuses.items() if status.startswith("refused")]
+    if not refused:
+        return None
+    return RuntimeFailure("error: the deployment repository refused the push to "
+                          + ", ".join(refused) + "\n  hint: is the branch protected against "
+                          "direct pushes? then use --pull-request")
 
 
 def _push_statuses(porcelain: str) -> dict[str, str]:

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from shipspec.bump import BumpOptions, Outcome, Sleep, backoff
-from shipspec.bump.git import Author, Checkout, Refs, RefUpdate
+from shipspec.bump.git import Author, Checkout, Refs, RefUpdate, refusal
 from shipspec.bump.request import Changed, Edit, Request, message, write
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import Location, RuntimeFailure, ShipspecError
@@ -226,11 +226,9 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
             statuses = checkout.push_refs(updates, atomic=True)
             if all(status == "ok" for status in statuses.values()):
                 return receipts.get(me)
-            refused = [f"{ref}: {status}" for ref, status in statuses.items()
-                       if status.startswith("refused")]
-            if refused:
-                raise RuntimeFailure("error: the deployment repository refused the push: "
-                                     + "; ".join(refused))
+            failure = refusal(statuses)
+            if failure:
+                raise failure
             # Something moved: the branch (someone pushed without the queue), the lock (we
             # were presumed dead) or an intent (withdrawn by a bump tired of waiting).
             # Only the branch is worth another attempt; otherwise start again afresh.
