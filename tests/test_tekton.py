@@ -225,9 +225,13 @@ def test_event_listener_name_fits_and_every_trigger_validates_the_webhook() -> N
 
 def test_rbac_is_least_privilege_and_secrets_are_referenced_by_name_only() -> None:
     objects = objects_of("gointern-backend")
-    roles = {o["roleRef"]["name"] for o in objects if o["kind"].endswith("RoleBinding")}
-    assert roles == {"tekton-triggers-eventlistener-roles",
-                     "tekton-triggers-eventlistener-clusterroles", "gointern-backend-pipeline"}
+    bindings = {o["roleRef"]["name"]: o["subjects"] for o in objects
+                if o["kind"].endswith("RoleBinding")}
+    assert set(bindings) == {"tekton-triggers-eventlistener-roles",
+                             "tekton-triggers-eventlistener-clusterroles",
+                             "gointern-backend-cleanup"}
+    assert [s["name"] for s in bindings["gointern-backend-cleanup"]] == [
+        "gointern-backend-cleanup"]
     [role] = by_kind(objects, "Role")
     assert role["rules"] == [{"apiGroups": ["tekton.dev"], "resources": ["pipelineruns"],
                               "verbs": ["get", "list", "delete"]}]
@@ -235,6 +239,75 @@ def test_rbac_is_least_privilege_and_secrets_are_referenced_by_name_only() -> No
     assert accounts["gointern-backend-pipeline"]["secrets"] == [
         {"name": "gointern-registry-push"}, {"name": "gointern-deploy-token"}]
     assert not by_kind(objects, "Secret")
+
+
+# --- what each run's pods can reach ----------------------------------------------------------
+
+
+def _run_of(objects: list[dict[str, Any]], template: str) -> dict[str, Any]:
+    [found] = [t for t in by_kind(objects, "TriggerTemplate")
+               if t["metadata"]["name"] == template]
+    run: dict[str, Any] = found["spec"]["resourcetemplates"][0]
+    return run
+
+
+def _credentials_in_pod(objects: list[dict[str, Any]], run: dict[str, Any],
+                        task_name: str) -> set[str]:
+    """Every Secret (and the API token) a pod of `task_name` in `run` carries, as Tekton
+    builds the pod (pipeline v1.15.0): creds-init (pkg/pod/creds_init.go) mounts each Secret
+    listed on the run's ServiceAccount that dockercreds or gitcreds match, and a
+    dockerconfigjson Secret always matches (pkg/credentials/dockercreds/creds.go,
+    MatchingAnnotations); so every listed Secret counts. Then the Task's secret volumes,
+    secret workspaces bound by the run, env and envFrom references of every step, and the
+    ServiceAccount token unless the account turns its automount off."""
+    account_name = run["spec"]["taskRunTemplate"]["serviceAccountName"]
+    [account] = [a for a in by_kind(objects, "ServiceAccount")
+                 if a["metadata"]["name"] == account_name]
+    reachable = {entry["name"] for entry in account.get("secrets", [])}
+    if account.get("automountServiceAccountToken", True):
+        reachable.add(f"token of {account_name}")
+    [task] = [t for t in by_kind(objects, "Task") if t["metadata"]["name"] == task_name]
+    for volume in task["spec"].get("volumes", []):
+        if "secret" in volume:
+            reachable.add(volume["secret"]["secretName"])
+    declared = {w["name"] for w in task["spec"].get("workspaces", [])}
+    for binding in run["spec"].get("workspaces", []):
+        if "secret" in binding and (binding["name"] in declared or not declared):
+            reachable.add(binding["secret"]["secretName"])
+    for step in [*task["spec"]["steps"], task["spec"].get("stepTemplate", {}),
+                 *task["spec"].get("sidecars", [])]:
+        for variable in step.get("env", []):
+            reference = variable.get("valueFrom", {}).get("secretKeyRef")
+            if reference:
+                reachable.add(reference["name"])
+        for source in step.get("envFrom", []):
+            if "secretRef" in source:
+                reachable.add(source["secretRef"]["name"])
+    return reachable
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_pull_request_builds_reach_no_credential(example: str) -> None:
+    objects = objects_of(example)
+    project = objects[0]["metadata"]["labels"]["app.kubernetes.io/part-of"]
+    pull_request = _run_of(objects, f"{project}-pull-request")
+    assert _credentials_in_pod(objects, pull_request, f"{project}-build") == set()
+    account = pull_request["spec"]["taskRunTemplate"]["serviceAccountName"]
+    assert not [b for b in objects if b["kind"].endswith("RoleBinding")
+                and account in {s["name"] for s in b["subjects"]}]  # no RBAC at all
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_branch_builds_carry_the_push_credentials_and_cleanup_only_its_token(
+        example: str) -> None:
+    objects = objects_of(example)
+    project = objects[0]["metadata"]["labels"]["app.kubernetes.io/part-of"]
+    spec = yaml.safe_load((REPO / "examples" / example / "shipspec.yaml").read_text())
+    push = _credentials_in_pod(objects, _run_of(objects, f"{project}-push"), f"{project}-build")
+    assert spec["registry"]["pushSecret"] in push  # the emulation sees what is there
+    cleanup_run = _run_of(objects, f"{project}-cleanup")
+    assert _credentials_in_pod(objects, cleanup_run, f"{project}-cleanup") == {
+        f"token of {project}-cleanup"}
 
 
 # --- no script injection ------------------------------------------------------------------

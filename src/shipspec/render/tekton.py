@@ -121,19 +121,39 @@ def _spec_configmap(spec: Spec, metadata: Object) -> Object:
             "data": {"shipspec.yaml": spec.text}}
 
 
+# The ServiceAccount each kind of run uses. Tekton's creds-init (pipeline v1.15.0,
+# pkg/pod/creds_init.go) mounts every docker-config and annotated git Secret listed on a
+# run's ServiceAccount into every step of its pods, so an account's `secrets:` reach all code
+# its runs execute: only branch builds, which may push, get an account that lists any.
+PUSH_ACCOUNT = "pipeline"  # branch pushes: registry push and deployment credentials
+PULL_REQUEST_ACCOUNT = "pull-request"  # untrusted code: no Secret, no API token, no RBAC
+CLEANUP_ACCOUNT = "cleanup"  # prunes a module's PipelineRuns: that Role only, no Secret
+
+
 def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> list[Object]:
-    """Least privilege: the listener gets Triggers' own roles, runs may only prune runs."""
+    """Least privilege: the listener gets Triggers' own roles; pull requests get an account
+    with nothing; only cleanup runs may touch the API, and only to prune runs."""
     listener = tasks.shared_name(spec, "triggers")
-    runner = tasks.shared_name(spec, "pipeline")
+    pruner = tasks.shared_name(spec, CLEANUP_ACCOUNT)
     secrets = [name for name in (spec.registry.push_secret, spec.deploy.credentials_secret)
                if name]
 
-    def binding(kind: str, name: str, role_kind: str, role: str, account: str) -> Object:
+    def account(role: str, secret_names: list[str], token: bool) -> Object:
+        service_account: Object = {"apiVersion": "v1", "kind": "ServiceAccount",
+                                   "metadata": {"name": tasks.shared_name(spec, role),
+                                                **metadata}}
+        if not token:
+            service_account["automountServiceAccountToken"] = False
+        if secret_names:
+            service_account["secrets"] = [{"name": name} for name in secret_names]
+        return service_account
+
+    def binding(kind: str, name: str, role_kind: str, role: str, subject: str) -> Object:
         meta = {"name": name, **metadata}
         if kind == "ClusterRoleBinding":
             meta.pop("namespace", None)
         return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
-                "subjects": [{"kind": "ServiceAccount", "name": account,
+                "subjects": [{"kind": "ServiceAccount", "name": subject,
                               "namespace": namespace}],
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind,
                             "name": role}}
@@ -145,13 +165,14 @@ def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> 
                 listener),
         binding("ClusterRoleBinding", f"{spec.project}-{namespace}-triggers", "ClusterRole",
                 "tekton-triggers-eventlistener-clusterroles", listener),
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": runner, **metadata},
-         "secrets": [{"name": name} for name in secrets]},
+        account(PUSH_ACCOUNT, secrets, token=False),
+        account(PULL_REQUEST_ACCOUNT, [], token=False),
+        account(CLEANUP_ACCOUNT, [], token=True),
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-         "metadata": {"name": runner, **metadata},
+         "metadata": {"name": pruner, **metadata},
          "rules": [{"apiGroups": ["tekton.dev"], "resources": ["pipelineruns"],
                     "verbs": ["get", "list", "delete"]}]},
-        binding("RoleBinding", runner, "Role", runner, runner),
+        binding("RoleBinding", pruner, "Role", pruner, pruner),
     ]
 
 
@@ -236,11 +257,11 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
                 "metadata": {"name": tasks.shared_name(spec, name), **metadata},
                 "spec": {"params": [{"name": p} for p in params], "resourcetemplates": [run]}}
 
-    def pipeline_run(event: str, pipeline: str, params: list[Object], labels: Object,
-                     workspaces: list[Object]) -> Object:
+    def pipeline_run(event: str, pipeline: str, account: str, params: list[Object],
+                     labels: Object, workspaces: list[Object]) -> Object:
         run_spec: Object = {
             "pipelineRef": {"name": pipeline},
-            "taskRunTemplate": {"serviceAccountName": tasks.shared_name(spec, "pipeline"),
+            "taskRunTemplate": {"serviceAccountName": tasks.shared_name(spec, account),
                                 "podTemplate": {"affinity": _near_module_runs()}},
             "params": params,
             **({"workspaces": workspaces} if workspaces else {}),
@@ -269,14 +290,16 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
     cleanup_params = ("module", "workspace-claim", "keep-runs")
     return [
         template("push", build_params, pipeline_run(
-            "push", project, run_values("push", "branch", "false"),
+            "push", project, PUSH_ACCOUNT, run_values("push", "branch", "false"),
             {**module_labels, "shipspec.dev/event": "push"}, credentials)),
-        # Untrusted code: no registry credentials, no push, its own cache scope, no deploy.
+        # Untrusted code: an account with no Secret, no registry credentials, no push, its
+        # own cache scope, no deploy.
         template("pull-request", build_params, pipeline_run(
-            "pr", project, run_values("pull_request", "pull-requests", "true"),
+            "pr", project, PULL_REQUEST_ACCOUNT,
+            run_values("pull_request", "pull-requests", "true"),
             {**module_labels, "shipspec.dev/event": "pull_request"}, no_credentials)),
         template("cleanup", cleanup_params, pipeline_run(
-            "cleanup", tasks.shared_name(spec, "cleanup"),
+            "cleanup", tasks.shared_name(spec, "cleanup"), CLEANUP_ACCOUNT,
             [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],
             {"shipspec.dev/cleanup-of": "$(tt.params.module)"}, [])),
     ]
