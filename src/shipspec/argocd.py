@@ -6,7 +6,7 @@ with the sidecar's environment plus Argo CD's: `ARGOCD_APP_*`, the Application's
 `ARGOCD_APP_PARAMETERS` and as `PARAM_<NAME>` variables. Settings are taken, first found
 first:
 
-1. parameters: `ARGOCD_APP_PARAMETERS` (or, when it is absent, `PARAM_*`),
+1. parameters: `ARGOCD_APP_PARAMETERS`,
 2. plugin env: `ARGOCD_ENV_SHIPSPEC_TARGET`, `_ENVIRONMENT`, `_MODULES` (comma-separated),
    `_NAMESPACE`,
 3. the spec itself,
@@ -20,15 +20,17 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from .errors import SpecError
+from .schema import DNS_LABEL
 from .spec import Spec
 
 # name → collection type of every parameter the plugin understands
 PARAMETERS = {"target": "string", "environment": "string", "modules": "array",
               "namespace": "string", "labels": "map"}
 # Kubernetes label keys (optional DNS prefix) and values
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}"
-                        r"[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}"
+                        r"[A-Za-z0-9])?")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_NAMESPACE = re.compile(DNS_LABEL.strip("^$"))
 
 
 class ArgoSettings(NamedTuple):
@@ -54,63 +56,91 @@ def settings(environ: Mapping[str, str]) -> ArgoSettings:
 
     labels: dict[str, str] = parameters.get("labels", {})
     for key, value in labels.items():
-        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
-            raise SpecError.single(f"label {key}={value} is not a valid Kubernetes label",
+        if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
+            raise SpecError.single(f"label {key!r}: {value!r} is not a valid Kubernetes label",
                                    path="parameters.labels",
-                                   hint="keys and values: letters, digits, '-', '_', '.'")
+                                   hint="keys and values: letters, digits, '-', '_', '.'; "
+                                        "at most 63 characters")
+    namespace = pick("namespace") or None
+    application_namespace = environ.get("ARGOCD_APP_NAMESPACE") or None
+    for source, given in (("the namespace parameter or ARGOCD_ENV_SHIPSPEC_NAMESPACE",
+                           namespace),
+                          ("ARGOCD_APP_NAMESPACE (the destination namespace)",
+                           application_namespace)):
+        if given is not None and (len(given) > 63 or not _NAMESPACE.fullmatch(given)):
+            raise SpecError.single(f"{source} {given!r} is not a Kubernetes namespace",
+                                   hint="lower-case letters, digits and '-', "
+                                        "at most 63 characters")
     return ArgoSettings(
         target=pick("target") or "tekton",
         environment=pick("environment") or None,
         modules=tuple(pick("modules") or ()),
-        namespace=pick("namespace") or None,
-        application_namespace=environ.get("ARGOCD_APP_NAMESPACE") or None,
+        namespace=namespace,
+        application_namespace=application_namespace,
         labels=labels,
     )
 
 
 def _parameters(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The Application's plugin parameters, from the JSON that Argo CD always sends.
+
+    Argo CD (v3.5.1, `ApplicationSourcePluginParameters.Environ` in
+    pkg/apis/application/v1alpha1/types.go) marshals the Application's parameter list into
+    `ARGOCD_APP_PARAMETERS` whenever the source has a `plugin:` section, and writes the
+    `PARAM_*` variables from that same list; so the JSON alone is read (`PARAM_*` upper-cases
+    map keys). Absent (no `plugin:` section) and `null` (a `plugin:` section without
+    `parameters:`) both mean no parameters; an entry with only a name (`- name: namespace`)
+    leaves that parameter unset.
+    """
     raw = environ.get("ARGOCD_APP_PARAMETERS")
-    if raw is None:
-        return _parameters_from_param_variables(environ)
+    if raw is None or raw.strip() == "null":
+        return {}
     import json  # only in Argo CD mode, and only when parameters are set
 
     try:
         entries = json.loads(raw)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:
         raise SpecError.single(f"ARGOCD_APP_PARAMETERS is not valid JSON: {err}") from None
     if not isinstance(entries, list):
-        raise SpecError.single("ARGOCD_APP_PARAMETERS must be a JSON list of parameters")
+        raise SpecError.single("ARGOCD_APP_PARAMETERS must be a JSON list of parameters",
+                               hint='[{"name": "environment", "string": "stage"}, ...]')
     found: dict[str, Any] = {}
     for entry in entries:
         name = entry.get("name") if isinstance(entry, dict) else None
-        if name not in PARAMETERS:
-            raise SpecError.single(f"unknown plugin parameter {name!r}",
+        if not isinstance(name, str) or name not in PARAMETERS:
+            raise SpecError.single(f"unknown plugin parameter {repr(name)[:80]}",
                                    hint="parameters: " + ", ".join(PARAMETERS))
+        assert isinstance(entry, dict)
+        given = [kind for kind in ("string", "array", "map") if entry.get(kind) is not None]
+        if not given:
+            continue  # a name without a value: Argo CD sends it, it sets nothing
         kind = PARAMETERS[name]
         value = entry.get(kind)
-        expected = {"string": str, "array": list, "map": dict}[kind]
-        if not isinstance(value, expected) or (
-                kind == "array" and not all(isinstance(v, str) for v in value)) or (
-                kind == "map" and not all(isinstance(v, str) for v in value.values())):
-            raise SpecError.single(f"plugin parameter {name!r} must be given as a {kind}",
+        if given != [kind] or not _well_typed(kind, value):
+            raise SpecError.single(f"plugin parameter '{name}' must be given as a {kind}",
                                    hint=f'{{"name": "{name}", "{kind}": ...}}')
         found[name] = value
     return found
 
 
-def _parameters_from_param_variables(environ: Mapping[str, str]) -> dict[str, Any]:
-    """PARAM_* as Argo CD sets them; map keys come back upper-cased, so maps need the JSON."""
-    found: dict[str, Any] = {}
-    for name, kind in PARAMETERS.items():
-        variable = f"PARAM_{name.upper()}"
-        if kind == "string" and variable in environ:
-            found[name] = environ[variable]
-        elif kind == "array" and f"{variable}_0" in environ:
-            items: list[str] = []
-            while f"{variable}_{len(items)}" in environ:
-                items.append(environ[f"{variable}_{len(items)}"])
-            found[name] = items
-    return found
+def _well_typed(kind: str, value: Any) -> bool:
+    """A parameter value of its kind whose every string is valid Unicode."""
+    if kind == "string":
+        return isinstance(value, str) and _encodable(value)
+    if kind == "array":
+        return isinstance(value, list) and all(
+            isinstance(v, str) and _encodable(v) for v in value)
+    return isinstance(value, dict) and all(
+        isinstance(v, str) and _encodable(k) and _encodable(v) for k, v in value.items())
+
+
+def _encodable(text: str) -> bool:
+    """False for lone surrogates (JSON's "\\ud800"), which no output can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def announcements(spec: Spec) -> list[dict[str, Any]]:
