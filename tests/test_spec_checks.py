@@ -234,11 +234,79 @@ def test_tekton_needs_a_webhook_secret(repo: Path) -> None:
 def test_module_name_too_long_for_kubernetes_names(repo: Path) -> None:
     long_name = "a" * 50
     message = errors(repo, VALID.replace("  api:", f"  {long_name}:"))
-    assert message == (
-        f"shipspec.yaml:8:3: error: modules.{long_name}: 'shop-{long_name}' (project-module) "
-        "is longer than 53 characters\n"
-        "  hint: generated Kubernetes names must fit in 63 characters; shorten the module name"
-    )
+    assert message.startswith(
+        f"shipspec.yaml:8:3: error: modules.{long_name}: makes the PersistentVolumeClaim name "
+        f"'shop-{long_name}-workspace', 65 characters: Kubernetes takes at most 63\n"
+        "  hint: shorten the project, the module or its environment names")
+
+
+def test_trigger_names_count_the_environment(repo: Path) -> None:
+    """acme-platform-ci + customer-notification-dispatcher-api + production: the claims fit,
+    the Triggers do not (Tekton refuses names over 63, pkg/apis/validate/metadata.go)."""
+    text = (VALID.replace("project: shop", "project: acme-platform-ci")
+            .replace("  api:", "  customer-notification-dispatcher-api:")
+            .replace("  stage: {branch: main", "  production: {branch: main"))
+    message = errors(repo, text)
+    name = "acme-platform-ci-customer-notification-dispatcher-api-production-push"
+    assert (f"shipspec.yaml:8:3: error: modules.customer-notification-dispatcher-api: makes "
+            f"the Trigger name '{name}', {len(name)} characters: Kubernetes takes at most 63"
+            in message)
+    assert "-workspace'" not in message  # 61 characters: fits
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    pytest.param(lambda t: t.replace("  api:", "  push:").replace("shop.api", "shop.push"),
+                 "modules.push: makes the TriggerBinding 'shop-push', which the project makes "
+                 "too", id="module-named-like-a-shared-binding"),
+    pytest.param(lambda t: t.replace("  stage: {branch: main, values: env/stage.yaml}",
+                                     "  eu-prod: {branch: main, values: env/eu.yaml}\n"
+                                     "  prod: {branch: release, values: env/prod.yaml}")
+                 .replace("    values: shop.api\n", "    values: shop.api\n  api-eu:\n"
+                          "    dockerfile: eu/Dockerfile\n    values: shop.eu\n"),
+                 "makes the Trigger 'shop-api-eu-prod-push', which module 'api' makes too",
+                 id="module-and-environment-run-together"),
+    pytest.param(lambda t: t.replace("    values: shop.api\n",
+                                     "    values: shop.api\n    pvc: {workspace: w, cache: c}\n"
+                                     "  web:\n    dockerfile: web/Dockerfile\n"
+                                     "    values: shop.web\n"
+                                     "    pvc: {workspace: w, cache: c2}\n"),
+                 "modules.web: makes the PersistentVolumeClaim 'w', which module 'api' makes "
+                 "too", id="two-modules-one-claim"),
+])
+def test_colliding_object_names_are_refused(repo: Path, change, expected: str) -> None:
+    message = errors(repo, change(VALID))
+    assert expected in message, message
+    assert "one would replace the other" in message
+
+
+def test_cluster_wide_names_differ_across_specs(repo: Path) -> None:
+    """project a-b in namespace c, and project a in namespace b-c: one ClusterRoleBinding
+    name before; every cluster-scoped name now holds both, separated by a '.'."""
+    from shipspec.render import RenderOptions, tekton
+
+    def cluster_names(project: str, namespace: str) -> set[str]:
+        spec = spec_with(repo, VALID.replace("project: shop",
+                                             f"project: {project}\nnamespace: {namespace}"))
+        rendered = tekton.render(spec, RenderOptions())
+        return {r.document["metadata"]["name"] for r in rendered
+                if r.document["kind"].startswith("Cluster")}
+
+    first, second = cluster_names("a-b", "c"), cluster_names("a", "b-c")
+    assert first and second and not first & second
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ("branch: main", "branch: 'rel\"1.0'"),
+    ("branch: main", "branch: 'main$(body.head_commit.message)'"),
+    ("dockerfile: api/Dockerfile", "dockerfile: '$(body.pusher.name)/Dockerfile'"),
+    ("dockerfile: api/Dockerfile",
+     "dockerfile: api/Dockerfile\n    context: '$(body.head_commit.message)'"),
+])
+def test_values_that_triggers_would_splice_or_expand_are_refused(repo: Path, old: str,
+                                                                 new: str) -> None:
+    message = errors(repo, VALID.replace(old, new))
+    assert "Tekton Triggers copy binding values into the PipelineRun's JSON" in message
+    assert message.startswith("shipspec.yaml:"), message
 
 
 def test_module_image_given_twice_is_refused(repo: Path) -> None:

@@ -338,7 +338,9 @@ def _script_sinks(obj: Any) -> list[str]:
 def _hostile_spec(directory: Path) -> Path:
     spec = directory / "shipspec.yaml"
     text = spec.read_text()
-    text = text.replace('gitBranch: "dev-portal"', "gitBranch: \"dev;$(curl${IFS}evil)`id`'\"")
+    # No `$(` in binding values: Triggers would expand it (refused at validate, see
+    # test_spec_checks); the shell's own metacharacters stay.
+    text = text.replace('gitBranch: "dev-portal"', "gitBranch: \"dev;`curl${IFS}evil`'\"")
     text = text.replace('directory: "goyoai-portal/overlays/dev"',
                         "directory: \"o'$(id)/overlays\"")
     text = text.replace("dockerfile-portal-dev", "docker;rm${IFS}-rf/Dockerfile")
@@ -363,13 +365,13 @@ def test_hostile_branch_reaches_the_run_only_as_a_parameter(example_copy) -> Non
     [push] = [t for t in by_kind(objects, "Trigger")
               if t["metadata"]["name"] == "gointern-backend-portal-dev-push"]
     values = {b["name"]: b["value"] for b in push["spec"]["bindings"] if "name" in b}
-    assert values["branch"] == "dev;$(curl${IFS}evil)`id`'"
+    assert values["branch"] == "dev;`curl${IFS}evil`'"
     [settings] = [b for b in by_kind(objects, "TriggerBinding")
                   if b["metadata"]["name"] == "gointern-backend-portal"]
     assert {"name": "dockerfile", "value": "docker;rm${IFS}-rf/Dockerfile"} in \
         settings["spec"]["params"]
     cel = push["spec"]["interceptors"][1]["params"][0]["value"]
-    assert _evaluate(cel, _push_payload(ref="refs/heads/dev;$(curl${IFS}evil)`id`'"), "push")
+    assert _evaluate(cel, _push_payload(ref="refs/heads/dev;`curl${IFS}evil`'"), "push")
     assert not _evaluate(cel, _push_payload(ref="refs/heads/dev"), "push")
 
 
@@ -493,3 +495,30 @@ def test_spec_without_shipspec_image_is_refused_for_tekton(repo: Path) -> None:
         "set ci.images.shipspec\n"
         "  hint: build this repository's Dockerfile, push it, and pin it as "
         "name:tag@sha256:<digest>")
+
+
+# --- names: the listing `validate` checks is what the renderer makes ----------------------
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+@pytest.mark.parametrize("reporting", [False, True])
+def test_name_listing_is_exactly_what_renders(example: str, reporting: bool,
+                                              tmp_path: Path) -> None:
+    from shipspec.render.tekton_names import object_names
+
+    directory = tmp_path / example
+    shutil.copytree(EXAMPLES / example, directory)
+    (directory / ".git").mkdir()
+    if reporting:
+        spec_file = directory / "shipspec.yaml"
+        text = spec_file.read_text()
+        spec_file.write_text(text.replace("webhookSecret:", "statusSecret: status\n  "
+                                          "webhookSecret:", 1))
+    spec = load_spec(str(directory))
+    assert tekton.reports(spec) == reporting
+    rendered = sorted((o.document["kind"], o.document["metadata"]["name"])
+                      for o in tekton.render(spec, RenderOptions()))
+    assert spec.namespace
+    listed = sorted((n.kind, n.name) for n in object_names(
+        spec, spec.namespace, spec.enabled_modules, reporting))
+    assert listed == rendered

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from . import templates
@@ -43,10 +44,6 @@ SPEC_FILE_NAME = "shipspec.yaml"
 
 DEFAULT_TAG = "{{ module }}-{{ env }}-{{ sha8 }}"
 DEFAULT_COMMIT_MESSAGE = "deploy({{ env }}): {{ changes }}"
-# Generated object names are <project>-<module>-<suffix>; Kubernetes allows 63 characters
-# in a label value and in a Service name (an EventListener's Service is el-<name>), and our
-# longest suffix is 10 characters, so the prefix may use the rest.
-MAX_RESOURCE_PREFIX = 63 - len("-workspace")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _SAMPLE_SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -132,15 +129,44 @@ class _Resolver:
         return spec
 
     def require_tekton_settings(self, spec: Spec) -> None:
-        """A spec that runs on Tekton must name what the Tekton renderer needs."""
-        from .render.tekton import missing_settings
+        """A spec that runs on Tekton must name what the Tekton renderer needs, and make
+        only names Kubernetes takes, each object its own."""
+        from .render.tekton import missing_settings, reports
+        from .render.tekton_names import name_problems
+        from .render.tekton_triggers import unsafe_binding_value
 
         for path, message, hint in missing_settings(spec):
-            present = max((path[:n] for n in range(len(path) + 1)
-                           if path[:n] in self.document.value_marks), key=len)
-            self.problem(present, message, hint)
+            self.problem(self.nearest_present(path), message, hint)
+        for path, message, hint in name_problems(spec, spec.namespace or "",
+                                                 spec.enabled_modules, reports(spec)):
+            self.problem(self.nearest_present(path), message, hint, key=path[0] == "modules")
+        for field, value in self.binding_values():
+            unsafe = unsafe_binding_value(value)
+            if unsafe:
+                self.problem(field, f"{value!r} {unsafe}: Tekton Triggers copy binding values "
+                             "into the PipelineRun's JSON as they are, and expand $(...) from "
+                             "the webhook event", "choose a value without '\"', '\\' or '$('")
         if self.problems:
             raise SpecError(self.problems)
+
+    def binding_values(self) -> Iterator[tuple[FieldPath, str]]:
+        """The fields whose values the Tekton renderer writes into TriggerBindings."""
+        source = self.data.get("source", {})
+        if "url" in source:
+            yield ("source", "url"), source["url"]
+        for environment, settings in self.data.get("environments", {}).items():
+            if "branch" in settings:
+                yield ("environments", environment, "branch"), settings["branch"]
+        for module, entry in self.data["modules"].items():
+            for field in ("repo", "gitBranch", "image", "moduleName", "dockerfile",
+                          "dockerfileName", "context"):
+                if isinstance(entry, dict) and field in entry:
+                    yield ("modules", module, field), entry[field]
+
+    def nearest_present(self, path: FieldPath) -> FieldPath:
+        """The longest start of `path` that the file writes (a default has no place)."""
+        return max((path[:n] for n in range(len(path) + 1)
+                    if path[:n] in self.document.value_marks), key=len)
 
     def ci(self) -> CI:
         ci: dict[str, Any] = self.data.get("ci", {})
@@ -207,13 +233,6 @@ class _Resolver:
         entry: dict[str, Any] = self.data["modules"][name]
         path: FieldPath = ("modules", name)
         prefix = f"{project}-{name}"
-        if len(prefix) > MAX_RESOURCE_PREFIX:
-            self.problem(
-                path,
-                f"'{prefix}' (project-module) is longer than {MAX_RESOURCE_PREFIX} characters",
-                "generated Kubernetes names must fit in 63 characters; shorten the module name",
-                key=True,
-            )
         for native, seed_a in (("image", "moduleName"), ("dockerfile", "dockerfileName")):
             if native in entry and seed_a in entry:
                 self.problem((*path, seed_a), f"'{seed_a}' and '{native}' say the same thing",

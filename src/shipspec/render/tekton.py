@@ -13,6 +13,7 @@ from shipspec.errors import Problem, SpecError
 from shipspec.render import Rendered, RenderOptions
 from shipspec.render import tekton_tasks as tasks
 from shipspec.render import tekton_triggers as triggers
+from shipspec.render.tekton_names import cluster_binding_name, name_problems
 from shipspec.spec import Module, Spec
 
 Object = dict[str, Any]
@@ -28,7 +29,7 @@ RUN_PARAMS = ("module", "environment", "branch", "deploys", "repo-url", "workspa
 
 def run_params(spec: Spec) -> tuple[str, ...]:
     """RUN_PARAMS, plus the repository's owner/name when runs report commit statuses."""
-    return (*RUN_PARAMS, "repository") if _reports(spec) else RUN_PARAMS
+    return (*RUN_PARAMS, "repository") if reports(spec) else RUN_PARAMS
 
 
 def missing_settings(spec: Spec) -> list[tuple[FieldPath, str, str]]:
@@ -64,6 +65,10 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     if namespace is None:
         raise SpecError.single("Tekton objects need a namespace",
                                hint="set namespace in shipspec.yaml")
+    collisions = name_problems(spec, namespace, tuple(modules), reports(spec))
+    if collisions:
+        raise SpecError([Problem(None, ".".join(path), message, hint)
+                         for path, message, hint in collisions])
     metadata = _metadata(spec, namespace, options)
     objects: list[Object] = [
         _spec_configmap(spec, metadata),
@@ -71,7 +76,7 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
         tasks.tag_task(spec, metadata),
         tasks.build_task(spec, metadata),
         tasks.deploy_task(spec, metadata),
-        *([tasks.report_task(spec, metadata)] if _reports(spec) else []),
+        *([tasks.report_task(spec, metadata)] if reports(spec) else []),
         tasks.cleanup_task(spec, metadata),
         _ci_pipeline(spec, metadata),
         _cleanup_pipeline(spec, metadata),
@@ -110,7 +115,7 @@ def _metadata(spec: Spec, namespace: str | None, options: RenderOptions,
     return {"namespace": namespace, "labels": labels} if namespace else {"labels": labels}
 
 
-def _reports(spec: Spec) -> bool:
+def reports(spec: Spec) -> bool:
     return bool(spec.source.status_secret or spec.ci.notify_secret)
 
 
@@ -163,7 +168,7 @@ def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> 
                                                                     "name": listener}},
         binding("RoleBinding", listener, "ClusterRole", "tekton-triggers-eventlistener-roles",
                 listener),
-        binding("ClusterRoleBinding", f"{spec.project}-{namespace}-triggers", "ClusterRole",
+        binding("ClusterRoleBinding", cluster_binding_name(spec, namespace), "ClusterRole",
                 "tekton-triggers-eventlistener-clusterroles", listener),
         account(PUSH_ACCOUNT, secrets, token=False),
         account(PULL_REQUEST_ACCOUNT, [], token=False),
@@ -215,7 +220,7 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
                          "cache-bytes-after")
         ],
     }
-    if _reports(spec):
+    if reports(spec):
         pipeline_spec["finally"] = [{
             "name": "report", "taskRef": {"name": tasks.shared_name(spec, "report")},
             "params": [{"name": "status", "value": "$(tasks.status)"},
@@ -326,7 +331,7 @@ def _module_objects(spec: Spec, module: Module, options: RenderOptions,
         "image": module.image, "dockerfile": module.dockerfile, "context": module.context,
         "build-tool": module.build,
         "prebuild-image": spec.ci.images[PREBUILD_IMAGE[module.build]],
-        **({"repository": module.repo_slug} if _reports(spec) else {}),
+        **({"repository": module.repo_slug} if reports(spec) else {}),
     }
     deployments = tuple(d for d in module.deployments
                         if options.environment in (None, d.environment))

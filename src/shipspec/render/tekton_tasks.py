@@ -14,18 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipspec.render.tekton_names import shared_name
 from shipspec.spec import Spec
+
+__all__ = ["shared_name"]  # the one naming rule of project-wide objects, used from here
 
 SPEC_MOUNT = "/etc/shipspec"
 SPEC_FILE = f"{SPEC_MOUNT}/shipspec.yaml"
 
 Object = dict[str, Any]
-
-
-def shared_name(spec: Spec, role: str) -> str:
-    """The name of a project-wide object (task, pipeline, binding, account): project-role.
-    Objects that refer to each other get their names from here, so they always match."""
-    return f"{spec.project}-{role}"
 
 
 def spec_configmap_name(spec: Spec) -> str:

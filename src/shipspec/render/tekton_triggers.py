@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipspec.render.tekton_tasks import shared_name
+from shipspec.render.tekton_names import (
+    cleanup_trigger_name,
+    settings_binding_name,
+    shared_name,
+    trigger_name,
+)
 from shipspec.spec import Deployment, Module, Spec
 
 Object = dict[str, Any]
@@ -89,6 +94,24 @@ def _interceptors(spec: Spec, event_types: list[str], cel_filter: str) -> list[O
     ]
 
 
+def unsafe_binding_value(value: str) -> str | None:
+    """Why Tekton Triggers would mangle `value` as a static binding value, or None.
+
+    Triggers (v0.37.0) put a binding's value into the TriggerTemplate's resource by replacing
+    `$(tt.params.<name>)` in its JSON text as is (applyParamToResourceTemplate), so a quote,
+    a backslash or a control character breaks the JSON of every run of that Trigger; and
+    they replace every `$(...)` in a binding value from the webhook event
+    (pkg/template/event.go), which would hand that value to whoever sends the event.
+    """
+    if '"' in value or "\\" in value:
+        return "holds a quote or a backslash"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        return "holds a control character"
+    if "$(" in value:
+        return "holds '$('"
+    return None
+
+
 def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object],
              bindings: list[str], values: dict[str, str], template: str) -> Object:
     return {
@@ -109,23 +132,22 @@ def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object]
 def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, ...],
                     build_values: dict[str, str], metadata: Object) -> list[Object]:
     """The module's build settings (one TriggerBinding) and its push, PR and cleanup Triggers."""
-    settings = module.resource_prefix
+    settings = settings_binding_name(module)
     objects = [_binding(settings, build_values, metadata)]
     for deployment in deployments:
         values = {"environment": deployment.environment, "branch": deployment.trigger_branch,
                   "deploys": "true" if deployment.targets else "false"}
-        name = f"{module.resource_prefix}-{deployment.environment}"
         objects.append(_trigger(
-            spec, f"{name}-push", metadata,
+            spec, trigger_name(module, deployment, "push"), metadata,
             _interceptors(spec, ["push"], push_filter(module, deployment)),
             [shared_name(spec, "push"), settings], values, shared_name(spec, "push")))
         objects.append(_trigger(
-            spec, f"{name}-pr", metadata,
+            spec, trigger_name(module, deployment, "pr"), metadata,
             _interceptors(spec, ["pull_request"], pull_request_filter(module, deployment)),
             [shared_name(spec, "pull-request"), settings], values,
             shared_name(spec, "pull-request")))
     objects.append(_trigger(
-        spec, f"{module.resource_prefix}-cleanup", metadata,
+        spec, cleanup_trigger_name(module), metadata,
         _interceptors(spec, ["delete", "pull_request"], cleanup_filter(module)), [],
         {"module": module.name, "workspace-claim": module.claims.workspace,
          "keep-runs": str(spec.ci.keep_runs)},
