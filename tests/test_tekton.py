@@ -22,7 +22,7 @@ from shipspec.render import RenderOptions, tekton
 from shipspec.resolve import load_spec
 
 GOLDEN = Path(__file__).parent / "golden"
-SCHEMAS = REPO.parent / "shared" / "schemas" / "tekton-pipeline"
+SCHEMAS = REPO / "tests" / "fixtures" / "tekton-pipeline-v1.15.0"  # README.md there
 PAYLOADS = Path(__file__).parent / "payloads"
 CORE_KINDS = {"ConfigMap", "ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding",
               "PersistentVolumeClaim"}
@@ -150,8 +150,7 @@ def _strict(schema: Any) -> Any:
 
 def _crd_validator(kind: str) -> jsonschema.Validator:
     path = SCHEMAS / f"300-{kind.lower()}.yaml"
-    assert path.exists(), f"{path} is missing: the shared/ folder beside this repository " \
-        "holds Tekton's CRD schemas"
+    assert path.exists(), f"{path} is missing: Tekton's CRDs are kept in the repository"
     crd = yaml.safe_load(path.read_text())
     [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     return jsonschema.Draft7Validator(_strict(version["schema"]["openAPIV3Schema"]))
