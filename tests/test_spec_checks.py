@@ -351,3 +351,15 @@ def test_two_modules_writing_the_same_values_key_are_refused(repo: Path) -> None
         "shipspec.yaml:12:13: error: modules.web.values: writes shop.api.imageTag in "
         "env/stage.yaml, as module 'api' does\n"
         "  hint: give each module its own values key")
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ("project: shop", 'project: "shop\\n"', "project"),
+    ("project: shop", 'project: shop\nnamespace: "ci\\n"', "namespace"),
+    ("webhookSecret: hook", 'webhookSecret: "hook\\n"', "source.webhookSecret"),
+])
+def test_a_trailing_newline_does_not_pass_a_pattern(repo: Path, old: str, new: str,
+                                                    field: str) -> None:
+    """JSON Schema's `$` ends the string; Python's also matches before a final newline."""
+    message = errors(repo, VALID.replace(old, new))
+    assert f"error: {field}: " in message, message

@@ -30,6 +30,11 @@ def check(document: Document, schema: dict[str, Any]) -> list[Problem]:
 
 @cache
 def _regex(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema pattern as Python runs it. In JSON Schema (ECMA-262) `$` ends the
+    string; in Python it also matches before a final newline, which let `"ci\\n"` pass as
+    a namespace. A trailing `$` therefore becomes `\\Z`."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
     return re.compile(pattern)
 
 
