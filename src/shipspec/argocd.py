@@ -30,7 +30,7 @@ PARAMETERS = {"target": "string", "environment": "string", "modules": "array",
 _LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}"
                         r"[A-Za-z0-9])?")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
-_NAMESPACE = re.compile(DNS_LABEL.strip("^$"))
+_NAMESPACE = re.compile(DNS_LABEL)  # with fullmatch, `$` cannot end before a newline
 
 
 class ArgoSettings(NamedTuple):
@@ -93,7 +93,7 @@ def _parameters(environ: Mapping[str, str]) -> dict[str, Any]:
     leaves that parameter unset.
     """
     raw = environ.get("ARGOCD_APP_PARAMETERS")
-    if raw is None or raw.strip() == "null":
+    if raw is None or raw.strip() == "null":  # the common case, without importing json
         return {}
     import json  # only in Argo CD mode, and only when parameters are set
 
@@ -107,10 +107,9 @@ def _parameters(environ: Mapping[str, str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for entry in entries:
         name = entry.get("name") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or name not in PARAMETERS:
+        if not isinstance(entry, dict) or not isinstance(name, str) or name not in PARAMETERS:
             raise SpecError.single(f"unknown plugin parameter {repr(name)[:80]}",
                                    hint="parameters: " + ", ".join(PARAMETERS))
-        assert isinstance(entry, dict)
         given = [kind for kind in ("string", "array", "map") if entry.get(kind) is not None]
         if not given:
             continue  # a name without a value: Argo CD sends it, it sets nothing

@@ -285,8 +285,7 @@ class _Resolver:
             # seed A: the overlay's branch of the deployment repository names the environment
             deploy_branch = kustomize.get("branch", deploy.branch)
             env_names = [deploy_branch]
-            if deploy_branch not in declared and not re.fullmatch(DNS_LABEL.strip("^$"),
-                                                                  deploy_branch):
+            if deploy_branch not in declared and not re.fullmatch(DNS_LABEL, deploy_branch):
                 self.problem((*path, "kustomize", "branch"),
                              f"'{deploy_branch}' names this module's environment but is not a "
                              "valid name", "declare the environment under environments")
