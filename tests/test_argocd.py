@@ -178,22 +178,22 @@ ALL_ASTRAGO = {"core", "batch", "monitor", "frontend"}
 
 
 @pytest.mark.parametrize(("plugin", "modules", "namespace"), [
-    pytest.param({"name": PLUGIN_NAME}, ALL_ASTRAGO, "tekton-pipelines", id="no-parameters"),
-    pytest.param({"name": PLUGIN_NAME, "parameters": []}, ALL_ASTRAGO, "tekton-pipelines",
+    pytest.param({"name": PLUGIN_NAME}, ALL_ASTRAGO, "astrago-ci", id="no-parameters"),
+    pytest.param({"name": PLUGIN_NAME, "parameters": []}, ALL_ASTRAGO, "astrago-ci",
                  id="empty-parameter-list"),
     pytest.param({"name": PLUGIN_NAME, "env": [{"name": "SHIPSPEC_MODULES",
                                                 "value": "core, batch"}]},
-                 {"core", "batch"}, "tekton-pipelines", id="env-only"),
+                 {"core", "batch"}, "astrago-ci", id="env-only"),
     pytest.param({"name": PLUGIN_NAME, "parameters": [{"name": "namespace"},
                                                       {"name": "modules"}]},
-                 ALL_ASTRAGO, "tekton-pipelines", id="value-less-entries"),
+                 ALL_ASTRAGO, "astrago-ci", id="value-less-entries"),
     pytest.param({"name": PLUGIN_NAME, "parameters": [{"name": "environment", "string": ""}]},
-                 ALL_ASTRAGO, "tekton-pipelines", id="empty-string"),
+                 ALL_ASTRAGO, "astrago-ci", id="empty-string"),
     pytest.param({"name": PLUGIN_NAME, "parameters": [{"name": "modules",
                                                        "array": ["core", "frontend"]}]},
-                 {"core", "frontend"}, "tekton-pipelines", id="array"),
+                 {"core", "frontend"}, "astrago-ci", id="array"),
     pytest.param({"name": PLUGIN_NAME, "parameters": [{"name": "modules", "array": []}]},
-                 ALL_ASTRAGO, "tekton-pipelines", id="empty-array"),
+                 ALL_ASTRAGO, "astrago-ci", id="empty-array"),
     pytest.param({"name": PLUGIN_NAME,
                   "env": [{"name": "SHIPSPEC_NAMESPACE", "value": "from-env"},
                           {"name": "SHIPSPEC_MODULES", "value": "monitor"}],
@@ -249,7 +249,7 @@ def test_named_application_without_a_spec_gets_shipspecs_own_error(tmp_path: Pat
 
 def test_application_namespace_is_used_when_the_spec_pins_none(tmp_path: Path) -> None:
     application = astrago_with_plugin({"name": PLUGIN_NAME}, namespace="argo-apps")
-    spec = example_spec("astrago").replace("namespace: tekton-pipelines\n", "")
+    spec = example_spec("astrago").replace("namespace: astrago-ci\n", "")
     result = run_application(application, repository_for(application, tmp_path, spec))
     assert result.returncode == 0, result.stderr
     assert namespaces(manifests(result.stdout)) == {"argo-apps", None}
@@ -258,7 +258,7 @@ def test_application_namespace_is_used_when_the_spec_pins_none(tmp_path: Path) -
 def test_no_namespace_anywhere_fails_closed(tmp_path: Path) -> None:
     application = astrago_with_plugin({"name": PLUGIN_NAME})
     del application["spec"]["destination"]["namespace"]  # arrives as ARGOCD_APP_NAMESPACE=
-    spec = example_spec("astrago").replace("namespace: tekton-pipelines\n", "")
+    spec = example_spec("astrago").replace("namespace: astrago-ci\n", "")
     result = run_application(application, repository_for(application, tmp_path, spec))
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.startswith("error: Tekton objects need a namespace"), result.stderr
@@ -272,7 +272,7 @@ def test_bad_spec_fails_closed_with_file_and_line(tmp_path: Path) -> None:
     result = run_application(application, app_dir, DEPLOY_TOKEN=TOKEN)
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.startswith("shipspec.yaml:40:5: error: modules.core.dockerfil: "
+    assert result.stderr.startswith("shipspec.yaml:42:5: error: modules.core.dockerfil: "
                                     "unknown field 'dockerfil'")
     assert "Traceback" not in result.stderr and TOKEN not in result.stderr
 

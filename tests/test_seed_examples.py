@@ -56,7 +56,7 @@ def test_seed_a_values_file_shape_loads_with_its_globals(example_copy) -> None:
     spec = load_spec(str(example_copy("gointern-backend")))
     assert [m.name for m in spec.modules] == ["system", "portal", "aify", "new-module"]
     assert [m.name for m in spec.enabled_modules] == ["system", "portal", "aify"]
-    assert spec.namespace == "tekton-pipelines"
+    assert spec.namespace == "gointern-ci"
     assert spec.ci.builder == "kaniko"
     assert spec.ci.build == "gradle"
     portal = spec.module("portal")

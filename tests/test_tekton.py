@@ -521,3 +521,141 @@ def test_name_listing_is_exactly_what_renders(example: str, reporting: bool,
     listed = sorted((n.kind, n.name) for n in object_names(
         spec, spec.namespace, spec.enabled_modules, reporting))
     assert listed == rendered
+
+
+# --- Pod Security ---------------------------------------------------------------------------
+# Pod Security admission's checks (kubernetes staging/src/k8s.io/pod-security-admission/
+# policy/check_*.go), for the fields our pods use: privileged, capabilities (baseline and
+# restricted), allowPrivilegeEscalation, runAsNonRoot, runAsUser, seccompProfile, volumes.
+_BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
+                          "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP",
+                          "SETUID", "SYS_CHROOT"}
+_RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                       "persistentVolumeClaim", "projected", "secret"}
+
+
+def _tekton_pod(task: dict[str, Any], run: dict[str, Any],
+                set_security_context: bool) -> dict[str, Any]:
+    """The pod Tekton v1.15.0 makes for a TaskRun of `task` in `run` (pkg/pod/pod.go): the
+    steps as containers; init containers `prepare` and, for script steps, `place-scripts`,
+    which get a restricted securityContext only with the feature flag set-security-context
+    (pkg/pod/security_context_config.go, default false); emptyDir implicit volumes; the
+    podTemplate's securityContext; the Task's volumes and the run's workspace bindings."""
+    own = {"restricted": {"allowPrivilegeEscalation": False, "runAsNonRoot": True,
+                          "capabilities": {"drop": ["ALL"]},
+                          "seccompProfile": {"type": "RuntimeDefault"}}}
+    init = [{"name": "prepare"}, *([{"name": "place-scripts"}] if any(
+        "script" in step for step in task["spec"]["steps"]) else [])]
+    if set_security_context:
+        for container in init:
+            container["securityContext"] = own["restricted"]
+    template = run["spec"]["taskRunTemplate"].get("podTemplate", {})
+    volumes = [{"name": f"tekton-internal-{n}", "emptyDir": {}}
+               for n in ("workspace", "home", "results", "steps", "scripts", "bin")]
+    volumes += task["spec"].get("volumes", [])
+    volumes += [{k: v for k, v in b.items()} for b in run["spec"].get("workspaces", [])]
+    return {"securityContext": template.get("securityContext", {}), "initContainers": init,
+            "containers": [{"name": f"step-{s['name']}",
+                            "securityContext": s.get("securityContext", {})}
+                           for s in task["spec"]["steps"]],
+            "volumes": volumes}
+
+
+def _pod_security_violations(pod: dict[str, Any], level: str) -> list[str]:
+    found: list[str] = []
+    pod_context = pod["securityContext"]
+    for container in [*pod["initContainers"], *pod["containers"]]:
+        context = container.get("securityContext", {})
+        name = container["name"]
+        capabilities = context.get("capabilities", {})
+        added = set(capabilities.get("add", []))
+        seccomp = context.get("seccompProfile", pod_context.get("seccompProfile", {}))
+        if context.get("privileged"):
+            found.append(f"{name}: privileged")
+        if added - _BASELINE_CAPABILITIES:
+            found.append(f"{name}: adds {sorted(added - _BASELINE_CAPABILITIES)}")
+        if seccomp.get("type") == "Unconfined":
+            found.append(f"{name}: seccomp Unconfined")
+        if level == "baseline":
+            continue
+        if context.get("allowPrivilegeEscalation") is not False:
+            found.append(f"{name}: allowPrivilegeEscalation not false")
+        if "ALL" not in capabilities.get("drop", []) or added - {"NET_BIND_SERVICE"}:
+            found.append(f"{name}: capabilities not dropped to NET_BIND_SERVICE at most")
+        if context.get("runAsNonRoot", pod_context.get("runAsNonRoot")) is not True:
+            found.append(f"{name}: runAsNonRoot not true")
+        if context.get("runAsUser", pod_context.get("runAsUser")) == 0:
+            found.append(f"{name}: runAsUser 0")
+        if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+            found.append(f"{name}: no seccomp profile")
+    for volume in pod["volumes"]:
+        kinds = set(volume) - {"name"}
+        if "hostPath" in kinds or (level == "restricted" and kinds - _RESTRICTED_VOLUMES):
+            found.append(f"volume {volume['name']}: {sorted(kinds)}")
+    return found
+
+
+def _task(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    [task] = [t for t in by_kind(objects, "Task") if t["metadata"]["name"] == name]
+    return task
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_every_step_has_a_security_context(example: str) -> None:
+    for task in by_kind(objects_of(example), "Task"):
+        for step in task["spec"]["steps"]:
+            assert step.get("securityContext"), (task["metadata"]["name"], step["name"])
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_every_pod_is_admitted_in_a_baseline_namespace(example: str) -> None:
+    objects = objects_of(example)
+    project = objects[0]["metadata"]["labels"]["app.kubernetes.io/part-of"]
+    runs = {event: _run_of(objects, f"{project}-{event}")
+            for event in ("push", "pull-request", "cleanup")}
+    tasks_of = {"push": ("tag", "build", "deploy"), "pull-request": ("tag", "build"),
+                "cleanup": ("cleanup",)}
+    for event, task_names in tasks_of.items():
+        for task_name in task_names:
+            pod = _tekton_pod(_task(objects, f"{project}-{task_name}"), runs[event], False)
+            assert _pod_security_violations(pod, "baseline") == [], (event, task_name)
+
+
+def test_which_pods_could_be_restricted_and_why_the_rest_cannot() -> None:
+    """With Tekton's set-security-context flag, the shipspec steps meet `restricted`; the
+    build (kaniko as root, root on the claims) and cleanup (root on the claims) cannot."""
+    objects = objects_of("gointern-backend")
+    push = _run_of(objects, "gointern-backend-push")
+    for name in ("tag", "deploy"):
+        pod = _tekton_pod(_task(objects, f"gointern-backend-{name}"), push, True)
+        assert _pod_security_violations(pod, "restricted") == [], name
+    build = _tekton_pod(_task(objects, "gointern-backend-build"), push, True)
+    assert {v.split(":")[0] for v in _pod_security_violations(build, "restricted")} == {
+        "step-fetch", "step-check-cache-status", "step-prebuild", "step-build-image",
+        "step-post-build-analysis"}
+    without_flag = _tekton_pod(_task(objects, "gointern-backend-tag"), push, False)
+    assert "prepare: allowPrivilegeEscalation not false" in _pod_security_violations(
+        without_flag, "restricted")
+
+
+def test_untrusted_code_runs_without_privilege_escalation_or_extra_capabilities() -> None:
+    build = _task(objects_of("gointern-backend"), "gointern-backend-build")
+    [prebuild] = [s for s in build["spec"]["steps"] if s["name"] == "prebuild"]
+    context = prebuild["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"],
+                                       "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]}
+    assert "privileged" not in context
+
+
+def test_buildah_needs_a_privileged_namespace(example_copy) -> None:
+    directory = example_copy("gointern-backend")
+    spec_file = directory / "shipspec.yaml"
+    text = spec_file.read_text().replace("builder: kaniko      # seed A's builder",
+                                         "builder: buildah")
+    digest = "quay.io/buildah/stable:v1@sha256:" + "1" * 64
+    spec_file.write_text(text.replace("  images:\n", f"  images:\n    buildah: {digest}\n"))
+    objects = render(directory)
+    pod = _tekton_pod(_task(objects, "gointern-backend-build"),
+                      _run_of(objects, "gointern-backend-push"), False)
+    assert _pod_security_violations(pod, "baseline") == ["step-build-image: privileged"]

@@ -267,7 +267,11 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
         run_spec: Object = {
             "pipelineRef": {"name": pipeline},
             "taskRunTemplate": {"serviceAccountName": tasks.shared_name(spec, account),
-                                "podTemplate": {"affinity": _near_module_runs()}},
+                                "podTemplate": {
+                                    "affinity": _near_module_runs(),
+                                    # every container of the pod, Tekton's init containers too
+                                    "securityContext": {
+                                        "seccompProfile": {"type": "RuntimeDefault"}}}},
             "params": params,
             **({"workspaces": workspaces} if workspaces else {}),
         }

@@ -36,6 +36,27 @@ def _param(name: str, description: str, default: str | None = None) -> Object:
     return param
 
 
+# Pod Security: each step gets the tightest securityContext its tool allows (the CI
+# namespace needs the `baseline` level, README). Seccomp is set once for the whole pod, in
+# the PipelineRuns' podTemplate, so it covers Tekton's own init containers too.
+NON_ROOT: Object = {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
+                    "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+# The shipspec image runs as the user its Dockerfile creates.
+SHIPSPEC_USER: Object = {**NON_ROOT, "runAsUser": 999, "runAsGroup": 999}
+# Steps that share the module's claims run as root, the user of the git, gradle, maven and
+# node images: files on the claims stay owned by one user across runs, which fsGroup
+# cannot promise (hostPath-backed provisioners ignore it). No other capability than
+# reading, writing and owning files of another mode (npm restores tarball owners).
+ROOT_ON_CLAIMS: Object = {"allowPrivilegeEscalation": False,
+                          "capabilities": {"drop": ["ALL"],
+                                           "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]}}
+# kaniko unpacks base images with their owners and runs RUN lines as any user of the image,
+# setuid programs included: root with the runtime's default capabilities.
+KANIKO_ROOT: Object = {"runAsUser": 0}
+# buildah creates mounts and namespaces to run a Dockerfile's RUN lines.
+BUILDAH_PRIVILEGED: Object = {"privileged": True}
+
+
 def _env(**values: str) -> list[Object]:
     return [{"name": name, "value": value} for name, value in values.items()]
 
@@ -70,6 +91,7 @@ def _shipspec_step(spec: Spec, verb: str, arguments: list[str]) -> Object:
         "image": spec.ci.images["shipspec"],
         "command": ["shipspec"],
         "args": [verb, SPEC_FILE, "--module", "$(params.module)", *arguments],
+        "securityContext": SHIPSPEC_USER,
         "volumeMounts": [_SPEC_MOUNT],
     }
 
@@ -204,6 +226,7 @@ def build_task(spec: Spec, metadata: Object) -> Object:
                      "--no-push=$(params.no-push)"],
             "env": [{"name": "DOCKER_CONFIG",
                      "value": "$(workspaces.registry-credentials.path)"}],
+            "securityContext": KANIKO_ROOT,
             "volumeMounts": [work],
         }
     else:
@@ -216,8 +239,7 @@ def build_task(spec: Spec, metadata: Object) -> Object:
                           REGISTRY_AUTH_FILE="$(workspaces.registry-credentials.path)"
                                              "/config.json"),
                     *common_env],
-            # buildah needs to create mounts and namespaces to run a Dockerfile's RUN lines
-            "securityContext": {"privileged": True},
+            "securityContext": BUILDAH_PRIVILEGED,
             "volumeMounts": [work],
         }
     return _task(spec, "build", "Fetch a commit, pre-build it with the module's cache, and "
@@ -257,16 +279,18 @@ def build_task(spec: Spec, metadata: Object) -> Object:
         "steps": [
             {"name": "fetch", "image": images["git"], "script": _FETCH,
              "env": _env(REPO_URL="$(params.repo-url)", REVISION="$(params.revision)"),
-             "volumeMounts": [work]},
+             "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [work]},
             {"name": "check-cache-status", "image": images["git"], "script": _CHECK_CACHE,
-             "env": common_env, "volumeMounts": [cache]},
+             "env": common_env, "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [cache]},
+            # The pull request's own code runs here: no capability beyond ROOT_ON_CLAIMS.
             {"name": "prebuild", "image": "$(params.prebuild-image)",
              "script": _PREBUILD,
              "env": _env(BUILD_TOOL="$(params.build-tool)", CONTEXT="$(params.context)"),
-             "volumeMounts": [work, cache]},
+             "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [work, cache]},
             image_step,
             {"name": "post-build-analysis", "image": images["git"], "script": _POST_BUILD,
-             "env": common_env, "volumeMounts": [work, cache]},
+             "env": common_env, "securityContext": ROOT_ON_CLAIMS,
+             "volumeMounts": [work, cache]},
         ],
     }, metadata)
 
@@ -335,7 +359,7 @@ def report_task(spec: Spec, metadata: Object) -> Object:
             _param("run", "Name of the PipelineRun."),
         ],
         "steps": [{"name": "report", "image": spec.ci.images["tools"], "script": _REPORT,
-                   "env": env}],
+                   "env": env, "securityContext": NON_ROOT}],
     }, metadata)
 
 
@@ -375,11 +399,13 @@ def cleanup_task(spec: Spec, metadata: Object) -> Object:
         "steps": [
             {"name": "remove-stale-runs", "image": spec.ci.images["git"],
              "script": _REMOVE_STALE_RUNS,
-             "env": _env(MODULE="$(params.module)"),
+             "env": _env(MODULE="$(params.module)"), "securityContext": ROOT_ON_CLAIMS,
              "volumeMounts": [{"name": "work", "mountPath": "/runs", "subPath": "runs"}]},
             {"name": "prune-pipelineruns", "image": spec.ci.images["tools"],
              "script": _PRUNE_RUNS,
+             # kubectl keeps its discovery cache below $HOME (an emptyDir of Tekton's)
              "env": _env(MODULE="$(params.module)", PROJECT=spec.project,
-                         KEEP="$(params.keep-runs)")},
+                         KEEP="$(params.keep-runs)", HOME="/tekton/home"),
+             "securityContext": NON_ROOT},
         ],
     }, metadata)
