@@ -122,3 +122,29 @@ def test_validate_names_a_values_file_missing_from_the_checkout(cli, tmp_path: P
     assert result.err.startswith("error: environments.stage.values: "
                                  f"{tmp_path}/helmfile/environments/customers/xiilab/values.yaml "
                                  "does not exist in the deployment checkout")
+
+
+def test_generate_values_into_a_checkout_merges_like_write(cli, tmp_path: Path) -> None:
+    """`generate --target values --output-dir <deployment checkout>` used to replace the
+    environment's file with repositories only: every deployed tag and comment was lost."""
+    values = tmp_path / "helmfile/environments/customers/xiilab/values.yaml"
+    values.parent.mkdir(parents=True)
+    original = ("# deployed by CI\nastrago:\n  core:\n"
+                "    repository: ghcr.io/xiilab/astrago-backend\n"
+                '    imageTag: "core-stage-1.0-31c7ea7a"   # keep me\n  other: 1\n')
+    values.write_text(original)
+    result = cli("generate", str(EXAMPLES / "astrago"), "--target", "values",
+                 "--output-dir", str(tmp_path))
+    assert result.code == 0, result.err
+    text = values.read_text()
+    assert text.startswith(original)  # tags, comments and other keys untouched
+    assert "  frontend:\n    repository: ghcr.io/xiilab/astrago-frontend\n" in text
+    assert "frontend: added with no tag yet" in result.out
+    same = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--check", str(values))
+    assert same.code == 0, same.err  # exactly what `values --write` would have written
+    again = cli("generate", str(EXAMPLES / "astrago"), "--target", "values",
+                "--output-dir", str(tmp_path))
+    assert (again.code, again.out) == (0, "every values file is up to date\n")
+    refused = cli("generate", str(EXAMPLES / "astrago"), "--target", "values",
+                  "--output-dir", str(tmp_path), "--format", "json")
+    assert refused.code == 1 and values.read_text() == text

@@ -8,7 +8,7 @@ there is never touched; keys shipspec does not own, comments and order stay.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from shipspec.errors import Location, Problem, SpecError
 from shipspec.spec import HelmValuesTarget, Spec
@@ -27,6 +27,15 @@ def targets(spec: Spec, environment: str) -> list[tuple[str, HelmValuesTarget, s
             for module in spec.enabled_modules
             for deployment in module.deployments if deployment.environment == environment
             for target in deployment.targets if isinstance(target, HelmValuesTarget)]
+
+
+def merge_file(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]],
+               rendered: dict[str, Any]) -> Merge:
+    """Merge into a values file's text; a new (empty) file starts as the rendered document,
+    and merging then adds the empty tags."""
+    from shipspec import emit
+
+    return merge(text if text.strip() else emit.to_yaml(rendered), name, entries)
 
 
 def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]) -> Merge:

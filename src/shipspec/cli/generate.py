@@ -13,10 +13,11 @@ import os
 from shipspec import argocd, emit
 from shipspec.cli.options import spec_path
 from shipspec.errors import RuntimeFailure, SpecError
-from shipspec.files import write_text
+from shipspec.files import read_text, write_text
 from shipspec.paths import relative_path_problem
-from shipspec.render import Rendered, renderer, select_options
+from shipspec.render import Rendered, RenderOptions, renderer, select_options
 from shipspec.resolve import load_spec
+from shipspec.spec import Spec
 
 TARGETS = ("tekton", "github-actions", "values")
 
@@ -60,12 +61,42 @@ def run(args: argparse.Namespace) -> str:
             hint="enable a module, or check the environment and modules asked for; "
                  "argocd.allowEmpty: true makes an empty render (and Argo CD's prune) intended",
         )
+    if args.output_dir and target == "values":
+        return write_values_files(spec, options, args.output_dir, rendered, args.format)
     if args.output_dir:
         return write_files(args.output_dir, rendered, args.format)
     documents = [item.document for item in rendered]
     if args.format == "json":
         return emit.objects_to_json(documents)
     return emit.to_yaml_stream(documents)
+
+
+def write_values_files(spec: Spec, options: RenderOptions, directory: str,
+                       rendered: list[Rendered], output_format: str) -> str:
+    """Merge into the values files below `directory` exactly as `values --write` does: every
+    deployed tag, comment and other key stays. All merge before any is written."""
+    from shipspec.values import merge_file, targets  # off the start-up of other targets
+
+    if output_format == "json":
+        raise SpecError.single("values files are merged into YAML; --format json does not "
+                               "apply with --output-dir", hint="leave out --format json")
+    merged: list[tuple[str, str, list[str]]] = []
+    for item in rendered:
+        path = os.path.join(directory, item.path)
+        entries = [entry for environment in spec.environment_names
+                   if options.environment in (None, environment)
+                   for entry in targets(spec, environment)
+                   if entry[1].file == item.path
+                   and (not options.modules or entry[0] in options.modules)]
+        old = read_text(path)
+        result = merge_file(old, path, entries, item.document)
+        if result.text != old:
+            merged.append((path, result.text, result.added))
+    for path, text, _ in merged:
+        write_text(path, text)
+    return "".join(f"wrote {path}\n" + "".join(
+        f"  {module}: added with no tag yet; shipspec bump sets it\n" for module in added)
+        for path, _, added in merged) or "every values file is up to date\n"
 
 
 def write_files(directory: str, rendered: list[Rendered], output_format: str) -> str:

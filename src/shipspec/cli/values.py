@@ -12,7 +12,7 @@ from shipspec.files import read_text, write_text
 from shipspec.render import select_options
 from shipspec.render import values as render_values
 from shipspec.resolve import load_spec
-from shipspec.values import merge, targets
+from shipspec.values import merge_file, targets
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +35,7 @@ def run(args: argparse.Namespace) -> str:
     if not entries:
         raise SpecError.single(f"no module of '{args.env}' has a values key")
     old = read_text(file)
-    # A new file starts as the rendered document; merging then adds the empty tags.
-    start = old if old.strip() else emit.to_yaml(rendered[0].document)
-    merged_text, problems, added = merge(start, file, entries)
+    merged_text, problems, added = merge_file(old, file, entries, rendered[0].document)
     if merged_text == old:
         return f"{file} is up to date with {spec.file}\n"
     if args.check:
