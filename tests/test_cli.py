@@ -210,3 +210,23 @@ def test_generate_never_imports_gitpython_or_jinja2() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out == "[]\n"
+
+
+def test_output_dir_removes_only_the_files_an_earlier_run_wrote(cli, example_copy,
+                                                               tmp_path: Path) -> None:
+    directory = example_copy("astrago")
+    out = tmp_path / "out"
+    assert cli("generate", str(directory), "--output-dir", str(out)).code == 0
+    (out / "mine.yaml").write_text("kept: true\n")  # not shipspec's
+    batch_trigger = out / "trigger-astrago-batch-stage-push.yaml"
+    assert batch_trigger.exists()
+    spec = directory / "shipspec.yaml"
+    text = spec.read_text()
+    narrowed = cli("generate", str(directory), "--output-dir", str(out), "--module", "core")
+    assert narrowed.code == 0 and "removed" not in narrowed.out and batch_trigger.exists()
+    spec.write_text(text.replace("  batch:\n", "  batch:\n    enabled: false\n", 1))
+    result = cli("generate", str(directory), "--output-dir", str(out))
+    assert result.code == 0, result.err
+    assert f"removed {batch_trigger}: no longer rendered\n" in result.out
+    assert not batch_trigger.exists() and (out / "mine.yaml").exists()
+    assert not [p for p in out.iterdir() if "batch" in p.name]

@@ -28,8 +28,21 @@ def test_one_workflow_per_source_repository_matches_golden(cli, tmp_path: Path) 
                  "--output-dir", str(tmp_path))
     assert result.code == 0, result.err
     for name in ("astrago-backend", "astrago-frontend"):
-        text = (tmp_path / name / ".github" / "workflows" / "shipspec.yaml").read_text()
+        text = (tmp_path / "xiilab" / name / ".github" / "workflows" /
+                "shipspec.yaml").read_text()
         assert_golden(GOLDEN / f"{name}.yaml", text)
+
+
+def test_repositories_of_one_name_get_one_workflow_each(tmp_path: Path) -> None:
+    """team-a/app and team-b/app wrote their workflows into one file."""
+    (tmp_path / ".git").mkdir()
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    text = text.replace("https://github.com/xiilab/astrago-frontend.git",
+                        "https://github.com/other-team/astrago-backend.git")
+    (tmp_path / "shipspec.yaml").write_text(text)
+    paths = [r.path for r in github_actions.render(load_spec(str(tmp_path)), RenderOptions())]
+    assert paths == ["xiilab/astrago-backend/.github/workflows/shipspec.yaml",
+                     "other-team/astrago-backend/.github/workflows/shipspec.yaml"]
 
 
 def test_least_privilege_and_serialised_deploys() -> None:
@@ -62,7 +75,7 @@ def test_no_expression_inside_a_run_script() -> None:
 
 
 def test_backend_paths_filter_the_push_and_secrets_come_from_secrets() -> None:
-    backend = workflows()["astrago-backend/.github/workflows/shipspec.yaml"]
+    backend = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
     assert backend["on"]["push"]["branches"] == ["stabilize/1.0"]
     assert "core/**" in backend["on"]["push"]["paths"]
     build = backend["jobs"]["build"]["steps"]
@@ -74,7 +87,8 @@ def test_backend_paths_filter_the_push_and_secrets_come_from_secrets() -> None:
 def test_emitted_version_comments_follow_the_pins(tmp_path: Path, cli) -> None:
     cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions", "--output-dir",
         str(tmp_path))
-    text = (tmp_path / "astrago-frontend" / ".github" / "workflows" / "shipspec.yaml").read_text()
+    text = (tmp_path / "xiilab" / "astrago-frontend" / ".github" / "workflows" /
+            "shipspec.yaml").read_text()
     assert "uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2\n" in text
     assert yaml.safe_load(text)["jobs"]["plan"]["steps"][0]["uses"].endswith("9af683")
 

@@ -68,7 +68,7 @@ def _workflows(tmp_path: Path) -> list[Path]:
     result = run_process("generate", str(EXAMPLES / "astrago"), "--target", "github-actions",
                          "--output-dir", str(tmp_path / "out"))
     assert result.code == 0, result.err
-    return sorted((tmp_path / "out").glob("*/.github/workflows/shipspec.yaml"))
+    return sorted((tmp_path / "out").glob("*/*/.github/workflows/shipspec.yaml"))
 
 
 def actionlint(*files: Path) -> list[dict[str, object]]:

@@ -14,7 +14,7 @@ from shipspec import argocd, emit
 from shipspec.cli.options import spec_path
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.files import read_text, write_text
-from shipspec.paths import relative_path_problem
+from shipspec.paths import inside, relative_path_problem
 from shipspec.render import Rendered, RenderOptions, renderer, select_options
 from shipspec.resolve import load_spec
 from shipspec.spec import Spec
@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> str:
     if args.output_dir and target == "values":
         return write_values_files(spec, options, args.output_dir, rendered, args.format)
     if args.output_dir:
-        return write_files(args.output_dir, rendered, args.format)
+        narrowed = bool(options.environment or options.modules)
+        return write_files(args.output_dir, rendered, args.format, narrowed)
     documents = [item.document for item in rendered]
     if args.format == "json":
         return emit.objects_to_json(documents)
@@ -99,8 +100,16 @@ def write_values_files(spec: Spec, options: RenderOptions, directory: str,
         for path, _, added in merged) or "every values file is up to date\n"
 
 
-def write_files(directory: str, rendered: list[Rendered], output_format: str) -> str:
-    """Write each document to its file below `directory`; the summary goes to stdout."""
+# The files an earlier run wrote below --output-dir, one relative path a line: a later run
+# removes those it no longer renders, and never a file it did not write.
+MANIFEST = ".shipspec-output"
+
+
+def write_files(directory: str, rendered: list[Rendered], output_format: str,
+                narrowed: bool) -> str:
+    """Write each document to its file below `directory`, and remove the files an earlier
+    full run wrote that nothing renders now (a run narrowed by --env or --module removes
+    nothing). The summary goes to stdout."""
     contents: dict[str, list[Rendered]] = {}
     for item in rendered:
         problem = relative_path_problem(item.path)
@@ -116,4 +125,20 @@ def write_files(directory: str, rendered: list[Rendered], output_format: str) ->
         else:
             text = emit.to_yaml_stream(documents)
         write_text(os.path.join(directory, path), text)
-    return "".join(f"wrote {os.path.join(directory, path)}\n" for path in contents)
+    earlier = read_text(os.path.join(directory, MANIFEST)).splitlines()
+    stale = [] if narrowed else [
+        path for path in earlier if path not in contents and not relative_path_problem(path)
+        and os.path.isfile(os.path.join(directory, path))
+        and not os.path.islink(os.path.join(directory, path))
+        and inside(directory, os.path.join(directory, path))]
+    for path in stale:
+        try:
+            os.unlink(os.path.join(directory, path))
+        except OSError as err:
+            raise RuntimeFailure(f"cannot remove {path}: {err.strerror}") from None
+    kept = [path for path in earlier if narrowed and path not in contents]
+    write_text(os.path.join(directory, MANIFEST), "".join(
+        f"{path}\n" for path in sorted({*contents, *kept})))
+    return "".join([*(f"wrote {os.path.join(directory, path)}\n" for path in contents),
+                    *(f"removed {os.path.join(directory, path)}: no longer rendered\n"
+                      for path in stale)])

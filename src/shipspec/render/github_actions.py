@@ -59,7 +59,8 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     for module in spec.enabled_modules:
         if not options.modules or module.name in options.modules:
             repositories.setdefault(module.repo_slug, []).append(module)
-    return [Rendered(f"{slug.rsplit('/', 1)[-1]}/.github/workflows/shipspec.yaml",
+    # owner/name: two repositories of one name (team-a/app, team-b/app) get two files.
+    return [Rendered(f"{slug}/.github/workflows/shipspec.yaml",
                      _workflow(spec, modules, options))
             for slug, modules in repositories.items()]
 
