@@ -129,7 +129,7 @@ def test_missing_file_fails_and_changes_nothing(tmp_path: Path) -> None:
     bare = make_deploy_repo(tmp_path, {"README.md": "nothing here\n"})
     result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag", "x",
                          "--repo", str(bare))
-    assert (result.code, result.out) == (2, "")
+    assert (result.code, result.out) == (1, "")  # bad input, like a missing key
     assert result.err == (f"error: {VALUES_PATH} (astrago.core.imageTag) does not exist in the "
                           "deployment repository; nothing was changed\n")
     assert len(commits(bare)) == 1
@@ -399,6 +399,77 @@ def test_history_lists_tags_newest_first_and_rollback_restores_one(deploy: Path)
                           "--steps", "9", "--repo", str(deploy))
     assert too_far.code == 1
     assert too_far.err.startswith("error: cannot go back 9 steps: core has had 6 tags in stage")
+
+
+def test_rollback_refuses_a_tag_never_deployed_unless_forced(deploy: Path) -> None:
+    astrago = str(EXAMPLES / "astrago")
+    before = commits(deploy)
+    never = run_process("rollback", astrago, "--module", "core", "--to", "core-stage-99999999",
+                        "--repo", str(deploy))
+    assert (never.code, never.out) == (1, "")
+    assert never.err.startswith("error: core never had the tag 'core-stage-99999999' in stage")
+    assert commits(deploy) == before
+    dry = run_process("rollback", astrago, "--module", "core", "--to", "core-stage-99999999",
+                      "--force", "--dry-run", "--repo", str(deploy))
+    assert dry.code == 0 and dry.out.startswith("would commit to main: core ")
+    assert commits(deploy) == before
+    forced = run_process("rollback", astrago, "--module", "core", "--to",
+                         "core-stage-99999999", "--force", "--repo", str(deploy))
+    assert forced.code == 0, forced.err
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["bump", "--module", "core", "--tag", "bad tag"], "error: --tag 'bad tag' is not an "
+     "image tag"),
+    (["bump", "--module", "core", "--tag", ""], "error: --tag '' is not an image tag"),
+    (["bump", "--module", "core", "--tag", "a:b/c"], "error: --tag 'a:b/c' is not an image tag"),
+    (["bump", "--module", "core", "--tag", "t" * 200], "error: --tag 'tttt"),
+    (["bump", "--module", "core", "--tag", "v1", "--digest", "notadigest"],
+     "error: --digest 'notadigest' is not an image digest"),
+    (["bump", "--module", "core", "--tag", "v1", "--digest", "sha256:abc"],
+     "error: --digest 'sha256:abc' is not an image digest"),
+    (["bump", "--module", "core", "--tag", "v1", "--retries", "-3"],
+     "error: argument --retries: '-3' is not a whole number of at least 0"),
+    (["rollback", "--module", "core", "--steps", "0"],
+     "error: argument --steps: '0' is not a whole number of at least 1"),
+    (["rollback", "--module", "core", "--steps", "-1"],
+     "error: argument --steps: '-1' is not a whole number of at least 1"),
+    (["bump", "--module", "core", "--module", "nope", "--module", "gone", "--tag", "v1"],
+     "error: no module named 'nope', 'gone' in "),
+    (["promote", "--module", "core", "--from", "stage", "--to", "prod"],
+     "error: no environment named 'prod' in "),
+])
+def test_bad_input_is_refused_before_anything_is_cloned(tmp_path: Path, arguments: list[str],
+                                                       message: str) -> None:
+    missing = tmp_path / "no-such-repository.git"  # a clone would fail with exit 2
+    result = run_process(arguments[0], str(EXAMPLES / "astrago"), *arguments[1:],
+                         "--repo", str(missing))
+    assert (result.code, result.out) == (1, ""), result.err
+    assert result.err.startswith(message), result.err
+
+
+def test_a_disabled_module_is_not_bumped(tmp_path: Path) -> None:
+    result = run_process("bump", str(EXAMPLES / "gointern-backend"), "--module", "new-module",
+                         "--tag", "v1", "--repo", str(tmp_path / "none.git"))
+    assert (result.code, result.err) == (1, "error: module 'new-module' is disabled "
+                                            "(enabled: false)\n  hint: enable it in the spec "
+                                            "first\n")
+
+
+def test_a_repository_only_dry_run_says_what_would_change(deploy: Path) -> None:
+    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+                         "core-stage-ba01", "--set-repository", "--dry-run", "--repo",
+                         str(deploy))
+    assert result.code == 0, result.err
+    assert result.out.startswith("would commit to main: image repositories only\n")
+    assert '+    repository: "ghcr.io/xiilab/astrago-backend"' in result.out
+
+
+def test_an_upper_case_sha_names_the_same_commit(deploy: Path) -> None:
+    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--sha",
+                         SHA.upper(), "--dry-run", "--repo", str(deploy))
+    assert result.code == 0, result.err
+    assert f"core-stage-{SHA[:8]}" in result.out
 
 
 def multi_environment_spec(directory: Path) -> Path:

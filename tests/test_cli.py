@@ -77,8 +77,8 @@ def test_tag_refuses_a_sha_that_is_not_hex(cli) -> None:
     result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", "main;rm -rf /")
     assert result.code == 1
     assert result.err == (
-        "error: 'main;rm -rf /' is not a commit SHA\n"
-        "  hint: give the full hexadecimal commit id, e.g. from git rev-parse HEAD\n")
+        "error: 'main;rm -rf /' is not a commit SHA: 7 to 64 hexadecimal digits\n"
+        "  hint: give the commit id, e.g. from git rev-parse HEAD\n")
 
 
 def test_tag_names_the_modules_when_one_is_unknown(cli) -> None:
@@ -157,7 +157,7 @@ def test_generate_refuses_a_disabled_module(cli, fake_renderer) -> None:
                  "--module", "new-module")
     assert (result.code, result.out) == (1, "")
     assert result.err == ("error: module 'new-module' is disabled (enabled: false)\n"
-                          "  hint: enable it in the spec to render it\n")
+                          "  hint: enable it in the spec first\n")
 
 
 def test_generate_refuses_an_unknown_environment(cli, fake_renderer) -> None:

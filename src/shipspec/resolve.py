@@ -39,12 +39,12 @@ from .spec import (
     Target,
     Template,
 )
+from .tags import IMAGE_TAG
 
 SPEC_FILE_NAME = "shipspec.yaml"
 
 DEFAULT_TAG = "{{ module }}-{{ env }}-{{ sha8 }}"
 DEFAULT_COMMIT_MESSAGE = "deploy({{ env }}): {{ changes }}"
-_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _SAMPLE_SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -368,7 +368,7 @@ class _Resolver:
         sample = {"module": module, "env": env, "sha": _SAMPLE_SHA, "sha8": _SAMPLE_SHA[:8],
                   "branch": branch, "project": self.data["project"], "date": "20260101"}
         rendered = self.render_template(tag, sample)
-        if rendered is not None and not _IMAGE_TAG.match(rendered):
+        if rendered is not None and not IMAGE_TAG.fullmatch(rendered):
             self.problems.append(Problem(
                 tag.location, tag.path,
                 f"renders '{rendered}' for module {module}, which is not a valid image tag",

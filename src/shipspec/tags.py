@@ -12,16 +12,39 @@ from . import templates
 from .errors import SpecError
 from .spec import Deployment, Module, Spec
 
-_SHA = re.compile(r"^[0-9a-f]{7,64}$")
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+# The OCI distribution spec's tag grammar, and its descriptor digest: algorithm:encoded.
+IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+_DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
+
+
+def tag_problem(tag: str) -> str | None:
+    """Why `tag` cannot be an image tag, or None."""
+    if not IMAGE_TAG.fullmatch(tag):
+        return ("is not an image tag: letters, digits, '_', '.' and '-', at most 128, "
+                "not starting with '.' or '-'")
+    return None
+
+
+def digest_problem(digest: str) -> str | None:
+    """Why `digest` cannot be an image digest (algorithm:hex), or None."""
+    algorithm, _, encoded = digest.partition(":")
+    if not _DIGEST.fullmatch(digest) or (
+            algorithm in _DIGEST_LENGTHS and not re.fullmatch(
+                f"[0-9a-f]{{{_DIGEST_LENGTHS[algorithm]}}}", encoded)):
+        return "is not an image digest such as sha256:<64 hexadecimal digits>"
+    return None
 
 
 def image_tag(spec: Spec, module: Module, deployment: Deployment, *, sha: str,
               branch: str | None, date: str) -> str:
     """The tag for `module` built from commit `sha` (hex) and deployed by `deployment`."""
-    if not _SHA.match(sha):
+    sha = sha.lower()  # git prints lower case; an upper-case id names the same commit
+    if not _SHA.fullmatch(sha):
         raise SpecError.single(
-            f"'{sha}' is not a commit SHA",
-            hint="give the full hexadecimal commit id, e.g. from git rev-parse HEAD",
+            f"{sha!r} is not a commit SHA: 7 to 64 hexadecimal digits",
+            hint="give the commit id, e.g. from git rev-parse HEAD",
         )
     return templates.render(deployment.tag, {
         "module": module.name,

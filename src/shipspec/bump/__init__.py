@@ -171,8 +171,16 @@ def _pull_request_branch(changes: list[Change]) -> str:
 def plan(spec: Spec, module_names: list[str], environment: str | None, *, tag: str | None,
          sha: str | None, digest: str | None, set_repository: bool, date: str) -> list[Change]:
     """The changes that `bump` makes: each module's tag from the spec (`sha`) or as given."""
-    from shipspec.tags import image_tag
+    from shipspec.render import select_options
+    from shipspec.tags import digest_problem, image_tag, tag_problem
 
+    # Checked here, before anything is cloned: bump, rollback and promote all come this way.
+    for flag, value, problem in (("--tag", tag, tag_problem), ("--digest", digest,
+                                                                 digest_problem)):
+        reason = problem(value) if value is not None else None
+        if reason:
+            raise SpecError.single(f"{flag} {value!r} {reason}")
+    select_options(spec, environment, module_names)  # names every unknown or disabled one
     changes = []
     for name in dict.fromkeys(module_names):
         module = spec.module(name)

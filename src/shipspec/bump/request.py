@@ -12,7 +12,7 @@ from typing import NamedTuple
 from shipspec import templates
 from shipspec.bump.git import Author, Checkout
 from shipspec.bump.targets import NewImage, describe, kind_of
-from shipspec.errors import RuntimeFailure, ShipspecError
+from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.spec import Target, Template
 from shipspec.yamltext import YamlText
 
@@ -42,8 +42,8 @@ def file_of(checkout: Checkout, target: Target) -> str:
     for path in kind_of(target).paths(target):
         if checkout.exists(path):
             return path
-    raise RuntimeFailure(f"error: {describe(target)} does not exist in the deployment "
-                         "repository; nothing was changed")
+    raise SpecError.single(f"{describe(target)} does not exist in the deployment "
+                           "repository; nothing was changed")
 
 
 def write(checkout: Checkout, requests: list[Request], seen: dict[tuple[int, int], str]

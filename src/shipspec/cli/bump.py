@@ -8,7 +8,7 @@ import os
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Credentials
-from shipspec.cli.options import deployment_repository, spec_path
+from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path
 from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
 from shipspec.spec import Spec
@@ -24,11 +24,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", help="the environment (needed when a module has several)")
     parser.add_argument("--set-repository", action="store_true",
                         help="write the image repository too, where the target has a place")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="show the change, commit nothing")
+    dry_run(parser)
     parser.add_argument("--pull-request", action="store_true",
                         help="push to a new branch instead of the target branch")
-    parser.add_argument("--retries", type=int,
+    parser.add_argument("--retries", type=at_least(0),
                         help="how often to re-apply on a moved branch (default 20)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite a tag that someone else changed meanwhile")
@@ -64,8 +63,9 @@ def options(spec: Spec, args: argparse.Namespace, today: str) -> BumpOptions:
 
 
 def report(outcome: Outcome) -> str:
+    # `changes` lists tag edits; a --set-repository bump may change repositories only
     changes = ", ".join(f"{module} {old or '(none)'} -> {new}"
-                        for module, old, new in outcome.changes)
+                        for module, old, new in outcome.changes) or "image repositories only"
     if outcome.status == "up-to-date":
         return f"already up to date on {outcome.branch}: nothing to commit\n"
     if outcome.status == "dry-run":

@@ -3,6 +3,23 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`."""
+
+    def whole_number(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = minimum - 1
+        if number < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number of at least {minimum}")
+        return number
+
+    return whole_number
 
 
 def spec_path(parser: argparse.ArgumentParser) -> None:
@@ -10,9 +27,14 @@ def spec_path(parser: argparse.ArgumentParser) -> None:
                         help="a shipspec.yaml, or a directory holding one (default: .)")
 
 
+def dry_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show the change, commit nothing")
+
+
 def deployment_repository(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", help="deployment repository URL (default: deploy.url)")
     parser.add_argument("--branch", help="its branch (default: the environment's)")
     parser.add_argument("--token-env", metavar="NAME",
-                        help="environment variable with the push token "
+                        help="environment variable with the deployment repository's token "
                              "(default: deploy.tokenEnv)")

@@ -6,20 +6,26 @@ import argparse
 
 from shipspec.bump import bump, deployed_tag, plan
 from shipspec.cli.bump import options, report, today_utc
-from shipspec.cli.options import deployment_repository, spec_path
+from shipspec.cli.options import deployment_repository, dry_run, spec_path
+from shipspec.render import select_options
 from shipspec.resolve import load_spec
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     spec_path(parser)
-    parser.add_argument("--module", required=True)
-    parser.add_argument("--from", dest="source", required=True, metavar="ENV")
-    parser.add_argument("--to", dest="target_env", required=True, metavar="ENV")
+    parser.add_argument("--module", required=True, help="the module to promote")
+    parser.add_argument("--from", dest="source", required=True, metavar="ENV",
+                        help="the environment whose tag is copied")
+    parser.add_argument("--to", dest="target_env", required=True, metavar="ENV",
+                        help="the environment that gets it")
+    dry_run(parser)
     deployment_repository(parser)
 
 
 def run(args: argparse.Namespace) -> str:
     spec = load_spec(args.path)
+    for environment in (args.source, args.target_env):  # each named as what it is
+        select_options(spec, environment, [args.module])
     module = spec.module(args.module)
     today = today_utc()
     bump_options = options(spec, args, today)

@@ -6,17 +6,22 @@ import argparse
 
 from shipspec.bump import bump, history, plan
 from shipspec.cli.bump import options, report, today_utc
-from shipspec.cli.options import deployment_repository, spec_path
+from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path
 from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     spec_path(parser)
-    parser.add_argument("--module", required=True)
-    parser.add_argument("--env")
-    parser.add_argument("--to", metavar="TAG", help="the tag to go back to")
-    parser.add_argument("--steps", type=int, help="go back this many tags")
+    parser.add_argument("--module", required=True, help="the module to roll back")
+    parser.add_argument("--env", help="its environment (needed when it has several)")
+    parser.add_argument("--to", metavar="TAG",
+                        help="a tag the module had before (see shipspec history)")
+    parser.add_argument("--steps", type=at_least(1), help="go back this many tags")
+    parser.add_argument("--force", action="store_true",
+                        help="write a --to tag that is not in the module's history, or over a "
+                             "tag someone else changed meanwhile")
+    dry_run(parser)
     deployment_repository(parser)
 
 
@@ -29,14 +34,19 @@ def run(args: argparse.Namespace) -> str:
     today = today_utc()
     bump_options = options(spec, args, today)
     tag = args.to
-    if tag is None:
+    if tag is None or not args.force:
         entries = history(spec, module, deployment, bump_options)
-        if args.steps < 1 or args.steps >= len(entries):
+    if tag is None:
+        if args.steps >= len(entries):
             raise SpecError.single(
                 f"cannot go back {args.steps} steps: {module.name} has had "
                 f"{len(entries)} tags in {deployment.environment}",
                 hint="see them with shipspec history")
         tag = entries[args.steps].tag
+    elif not args.force and tag not in {entry.tag for entry in entries}:
+        raise SpecError.single(
+            f"{module.name} never had the tag {tag!r} in {deployment.environment}",
+            hint="see its tags with shipspec history, or write it anyway with --force")
     changes = plan(spec, [module.name], deployment.environment, tag=tag, sha=None,
                    digest=None, set_repository=False, date=today)
     return report(bump(spec, changes, bump_options))

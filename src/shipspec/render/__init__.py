@@ -49,8 +49,14 @@ def select_options(spec: Spec, environment: str | None, modules: list[str]) -> R
             f"no environment named '{environment}' in {spec.file}",
             hint="environments: " + (", ".join(spec.environment_names) or "none"),
         )
+    known = {module.name: module for module in spec.modules}
+    unknown = [name for name in dict.fromkeys(modules) if name not in known]
+    if unknown:
+        raise SpecError.single(
+            f"no module named {', '.join(repr(name) for name in unknown)} in {spec.file}",
+            hint="modules: " + ", ".join(known))
     for name in modules:
-        if not spec.module(name).enabled:
+        if not known[name].enabled:
             raise SpecError.single(f"module '{name}' is disabled (enabled: false)",
-                                   hint="enable it in the spec to render it")
+                                   hint="enable it in the spec first")
     return RenderOptions(environment=environment, modules=tuple(dict.fromkeys(modules)))
