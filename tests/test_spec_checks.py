@@ -225,7 +225,8 @@ def test_commit_message_template_is_checked(repo: Path) -> None:
 def test_tekton_needs_a_webhook_secret(repo: Path) -> None:
     message = errors(repo, VALID.replace(", webhookSecret: hook", ""))
     assert message == (
-        "shipspec.yaml:2:9: error: source: Tekton triggers need source.webhookSecret: "
+        "shipspec.yaml:2:9: error: source.webhookSecret: Tekton triggers need "
+        "source.webhookSecret: "
         "webhooks are always validated\n"
         "  hint: name the Secret that holds the webhook secret, e.g. webhookSecret: github-webhook"
     )
@@ -363,3 +364,44 @@ def test_a_trailing_newline_does_not_pass_a_pattern(repo: Path, old: str, new: s
     """JSON Schema's `$` ends the string; Python's also matches before a final newline."""
     message = errors(repo, VALID.replace(old, new))
     assert f"error: {field}: " in message, message
+
+
+GITHUB_FIRST_SPEC = """\
+project: shop
+source: {url: https://github.com/o/shop.git}
+registry: {url: ghcr.io/o}
+deploy: {url: https://github.com/o/deploy.git}
+ci: {engine: github-actions}
+environments:
+  stage: {branch: main, values: env/stage.yaml}
+modules:
+  api: {values: shop.api}
+"""
+
+
+def test_github_actions_spec_without_environments_is_refused(repo: Path) -> None:
+    """It rendered `branches: []` (actionlint refuses it) and `image: null`, exit 0."""
+    message = errors(repo, GITHUB_FIRST_SPEC.replace(
+        "environments:\n  stage: {branch: main, values: env/stage.yaml}\n", ""))
+    assert message.startswith(
+        "shipspec.yaml:7:3: error: modules.api: no module of o/shop deploys to an environment: "
+        "its workflow would run on no branch\n")
+
+
+def test_deploying_modules_need_a_deployment_repository(repo: Path) -> None:
+    message = errors(repo, GITHUB_FIRST_SPEC.replace(
+        "deploy: {url: https://github.com/o/deploy.git}\n", ""))
+    assert message == (
+        "shipspec.yaml:1:1: error: deploy.url: modules deploy (values, kustomize or manifest) "
+        "but deploy.url is not set: shipspec bump has no repository to write to\n"
+        "  hint: set deploy.url to the deployment repository's clone URL")
+
+
+def test_github_workflows_are_not_rendered_without_the_shipspec_image(repo: Path, cli) -> None:
+    (repo / "shipspec.yaml").write_text(GITHUB_FIRST_SPEC)
+    checked = cli("validate", str(repo))
+    assert checked.code == 0 and "still needed by generate --target github-actions: " \
+        "ci.images.shipspec" in checked.out
+    generated = cli("generate", str(repo), "--target", "github-actions")
+    assert (generated.code, generated.out) == (1, "")
+    assert generated.err.startswith("error: ci.images.shipspec: the workflows' plan and deploy")

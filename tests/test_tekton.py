@@ -480,20 +480,22 @@ def test_render_options_select_modules_and_environment() -> None:
     assert {o["metadata"].get("namespace") for o in objects} == {"ci", None}
 
 
-def test_spec_without_shipspec_image_is_refused_for_tekton(repo: Path) -> None:
+def test_a_first_spec_validates_before_its_shipspec_image_exists(repo: Path, cli) -> None:
+    """validate passes and says what is still needed; generate refuses, naming it."""
     shutil.copy(EXAMPLES / "astrago" / "shipspec.yaml", repo / "shipspec.yaml")
     text = (repo / "shipspec.yaml").read_text()
     text = re.sub(r"  images:\n(    #.*\n)*    shipspec: .*\n", "", text)
     (repo / "shipspec.yaml").write_text(text.replace("engine: github-actions", "engine: tekton"))
-    from shipspec.errors import SpecError
-
-    with pytest.raises(SpecError) as caught:
-        load_spec(str(repo))
-    assert str(caught.value).endswith(
-        "error: ci: Tekton runs `shipspec tag` and `shipspec bump` in the shipspec image: "
-        "set ci.images.shipspec\n"
-        "  hint: build this repository's Dockerfile, push it, and pin it as "
-        "name:tag@sha256:<digest>")
+    checked = cli("validate", str(repo))
+    assert checked.code == 0, checked.err
+    assert checked.out.endswith(
+        "  still needed by generate --target tekton: ci.images.shipspec: Tekton runs `shipspec "
+        "tag` and `shipspec bump` in the shipspec image: set ci.images.shipspec\n"
+        "    hint: build this repository's Dockerfile, push it, and pin it as "
+        "name:tag@sha256:<digest>\n")
+    generated = cli("generate", str(repo))
+    assert (generated.code, generated.out) == (1, "")
+    assert generated.err.startswith("error: ci.images.shipspec: Tekton runs `shipspec tag`")
 
 
 # --- names: the listing `validate` checks is what the renderer makes ----------------------

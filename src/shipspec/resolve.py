@@ -87,6 +87,8 @@ class _Resolver:
         self.problems: list[Problem] = []
 
     def problem(self, path: FieldPath, message: str, hint: str = "", *, key: bool = False) -> None:
+        """A problem at `path`; a field the file does not write is located at the nearest
+        one it does (Document.locate), and still named in full."""
         location = self.document.locate(path, key=key)
         self.problems.append(Problem(location, dotted(path), message, hint))
 
@@ -106,6 +108,12 @@ class _Resolver:
             for name in data["modules"]
         )
         self.check_shared_targets(modules)
+        if deploy.url is None and any(d.targets for m in modules if m.enabled
+                                      for d in m.deployments):
+            self.problem(("deploy", "url"),
+                         "modules deploy (values, kustomize or manifest) but deploy.url is "
+                         "not set: shipspec bump has no repository to write to",
+                         "set deploy.url to the deployment repository's clone URL")
         if self.problems:
             raise SpecError(self.problems)
         spec = Spec(
@@ -124,30 +132,38 @@ class _Resolver:
             modules=modules,
             allow_empty=data.get("argocd", {}).get("allowEmpty", False),
         )
-        if ci.engine == "tekton":
-            self.require_tekton_settings(spec)
+        self.require_engine_settings(spec)
         return spec
 
-    def require_tekton_settings(self, spec: Spec) -> None:
-        """A spec that runs on Tekton must name what the Tekton renderer needs, and make
-        only names Kubernetes takes, each object its own."""
-        from .render.tekton import missing_settings, reports
+    def require_engine_settings(self, spec: Spec) -> None:
+        """What the spec's CI engine needs, but the shipspec image: it is built after the
+        first spec is written, so `validate` lists it as still to do and `generate` refuses.
+        On Tekton, also only names Kubernetes takes, each object its own."""
+        from .render import SHIPSPEC_IMAGE, renderer
+
+        for path, message, hint in renderer(spec.ci.engine).missing_settings(spec):
+            if path != SHIPSPEC_IMAGE:
+                self.problem(path, message, hint,
+                             key=path[0] == "modules")
+        if spec.ci.engine == "tekton":
+            self.require_tekton_names(spec)
+        if self.problems:
+            raise SpecError(self.problems)
+
+    def require_tekton_names(self, spec: Spec) -> None:
+        from .render.tekton import reports
         from .render.tekton_names import name_problems
         from .render.tekton_triggers import unsafe_binding_value
 
-        for path, message, hint in missing_settings(spec):
-            self.problem(self.nearest_present(path), message, hint)
         for path, message, hint in name_problems(spec, spec.namespace or "",
                                                  spec.enabled_modules, reports(spec)):
-            self.problem(self.nearest_present(path), message, hint, key=path[0] == "modules")
+            self.problem(path, message, hint, key=path[0] == "modules")
         for field, value in self.binding_values():
             unsafe = unsafe_binding_value(value)
             if unsafe:
                 self.problem(field, f"{value!r} {unsafe}: Tekton Triggers copy binding values "
                              "into the PipelineRun's JSON as they are, and expand $(...) from "
                              "the webhook event", "choose a value without '\"', '\\' or '$('")
-        if self.problems:
-            raise SpecError(self.problems)
 
     def binding_values(self) -> Iterator[tuple[FieldPath, str]]:
         """The fields whose values the Tekton renderer writes into TriggerBindings."""
@@ -162,11 +178,6 @@ class _Resolver:
                           "dockerfileName", "context"):
                 if isinstance(entry, dict) and field in entry:
                     yield ("modules", module, field), entry[field]
-
-    def nearest_present(self, path: FieldPath) -> FieldPath:
-        """The longest start of `path` that the file writes (a default has no place)."""
-        return max((path[:n] for n in range(len(path) + 1)
-                    if path[:n] in self.document.value_marks), key=len)
 
     def ci(self) -> CI:
         ci: dict[str, Any] = self.data.get("ci", {})

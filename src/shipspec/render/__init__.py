@@ -1,4 +1,5 @@
-"""The renderers: one module per target, each exposing `render(spec, options) -> list[Rendered]`.
+"""The renderers: one module per target, each exposing `render(spec, options) -> list[Rendered]`
+and `missing_settings(spec)`, what the spec must still say before that target renders.
 
 A renderer is pure: a resolved Spec in, plain dicts out; no files, clock or environment.
 The registry maps target names to modules, imported only when their target is asked for.
@@ -9,8 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any, NamedTuple, Protocol
 
-from shipspec.errors import SpecError
+from shipspec.errors import Problem, SpecError
 from shipspec.spec import Spec
+
+FieldPath = tuple[str, ...]
+Gap = tuple[FieldPath, str, str]  # (field, message, hint): a setting the target needs
+# A team builds its shipspec image from this repository after writing its first spec, so
+# `validate` lists this gap as still to do; `generate` refuses it like any other.
+SHIPSPEC_IMAGE: FieldPath = ("ci", "images", "shipspec")
 
 # target name → module path (the CLI's --target choices are these names).
 RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton",
@@ -34,6 +41,21 @@ class Rendered(NamedTuple):
 
 class Renderer(Protocol):
     def render(self, spec: Spec, options: RenderOptions) -> list[Rendered]: ...
+
+    def missing_settings(self, spec: Spec) -> list[Gap]: ...
+
+
+def shipspec_image_gap(what: str) -> Gap:
+    return (SHIPSPEC_IMAGE, f"{what} in the shipspec image: set ci.images.shipspec",
+            "build this repository's Dockerfile, push it, and pin it as "
+            "name:tag@sha256:<digest>")
+
+
+def refuse_gaps(gaps: list[Gap]) -> None:
+    """A target renders only once every setting it needs is there."""
+    if gaps:
+        raise SpecError([Problem(None, ".".join(path), message, hint)
+                         for path, message, hint in gaps])
 
 
 def renderer(target: str) -> Renderer:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipspec.emit import Commented
-from shipspec.render import Rendered, RenderOptions
+from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps, shipspec_image_gap
 from shipspec.spec import Module, Spec
 
 # Full commit SHAs of the tags in the comments, each seen pinned in several public
@@ -54,11 +54,31 @@ shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT"
 """
 
 
-def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
+def missing_settings(spec: Spec) -> list[Gap]:
+    """What a spec must add before its workflows can be rendered: (field, message, hint)."""
+    gaps: list[Gap] = []
+    if "shipspec" not in spec.ci.images:
+        gaps.append(shipspec_image_gap("the workflows' plan and deploy jobs run"))
+    for slug, modules in _repositories(spec, ()).items():
+        if not any(module.deployments for module in modules):
+            gaps.append((("modules", modules[0].name),
+                         f"no module of {slug} deploys to an environment: its workflow "
+                         "would run on no branch",
+                         "declare environments (each names the branch that deploys to it)"))
+    return gaps
+
+
+def _repositories(spec: Spec, selected: tuple[str, ...]) -> dict[str, list[Module]]:
     repositories: dict[str, list[Module]] = {}
     for module in spec.enabled_modules:
-        if not options.modules or module.name in options.modules:
+        if not selected or module.name in selected:
             repositories.setdefault(module.repo_slug, []).append(module)
+    return repositories
+
+
+def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
+    refuse_gaps(missing_settings(spec))
+    repositories = _repositories(spec, options.modules)
     # owner/name: two repositories of one name (team-a/app, team-b/app) get two files.
     return [Rendered(f"{slug}/.github/workflows/shipspec.yaml",
                      _workflow(spec, modules, options))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipspec.errors import Problem, SpecError
-from shipspec.render import Rendered, RenderOptions
+from shipspec.errors import SpecError
+from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps, shipspec_image_gap
 from shipspec.render import tekton_tasks as tasks
 from shipspec.render import tekton_triggers as triggers
 from shipspec.render.tekton_names import cluster_binding_name, name_problems
@@ -32,20 +32,16 @@ def run_params(spec: Spec) -> tuple[str, ...]:
     return (*RUN_PARAMS, "repository") if reports(spec) else RUN_PARAMS
 
 
-def missing_settings(spec: Spec) -> list[tuple[FieldPath, str, str]]:
+def missing_settings(spec: Spec) -> list[Gap]:
     """What a spec must add before Tekton CI can be rendered: (field, message, hint)."""
-    gaps: list[tuple[FieldPath, str, str]] = []
+    gaps: list[Gap] = []
     if spec.source.webhook_secret is None:
         gaps.append((("source", "webhookSecret"),
                      "Tekton triggers need source.webhookSecret: webhooks are always validated",
                      "name the Secret that holds the webhook secret, "
                      "e.g. webhookSecret: github-webhook"))
     if "shipspec" not in spec.ci.images:
-        gaps.append((("ci", "images", "shipspec"),
-                     "Tekton runs `shipspec tag` and `shipspec bump` in the shipspec image: "
-                     "set ci.images.shipspec",
-                     "build this repository's Dockerfile, push it, and pin it as "
-                     "name:tag@sha256:<digest>"))
+        gaps.append(shipspec_image_gap("Tekton runs `shipspec tag` and `shipspec bump`"))
     if spec.ci.builder == "buildah" and "buildah" not in spec.ci.images:
         gaps.append((("ci", "images", "buildah"),
                      "builder buildah needs ci.images.buildah: shipspec ships no default",
@@ -54,10 +50,7 @@ def missing_settings(spec: Spec) -> list[tuple[FieldPath, str, str]]:
 
 
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
-    gaps = missing_settings(spec)
-    if gaps:
-        raise SpecError([Problem(None, ".".join(path), message, hint)
-                         for path, message, hint in gaps])
+    refuse_gaps(missing_settings(spec))
     modules = _selected_modules(spec, options)
     if not modules:
         return []  # CI for no module is nothing; the caller decides if that is an error
@@ -65,10 +58,7 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     if namespace is None:
         raise SpecError.single("Tekton objects need a namespace",
                                hint="set namespace in shipspec.yaml")
-    collisions = name_problems(spec, namespace, tuple(modules), reports(spec))
-    if collisions:
-        raise SpecError([Problem(None, ".".join(path), message, hint)
-                         for path, message, hint in collisions])
+    refuse_gaps(name_problems(spec, namespace, tuple(modules), reports(spec)))
     metadata = _metadata(spec, namespace, options)
     objects: list[Object] = [
         _spec_configmap(spec, metadata),

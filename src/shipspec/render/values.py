@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipspec.render import Rendered, RenderOptions
+from shipspec.render import Gap, Rendered, RenderOptions
 from shipspec.spec import Spec
 from shipspec.values import targets
+
+
+def missing_settings(spec: Spec) -> list[Gap]:
+    return []  # values need nothing beyond what every spec has
 
 
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
