@@ -148,3 +148,25 @@ def test_generate_values_into_a_checkout_merges_like_write(cli, tmp_path: Path) 
     refused = cli("generate", str(EXAMPLES / "astrago"), "--target", "values",
                   "--output-dir", str(tmp_path), "--format", "json")
     assert refused.code == 1 and values.read_text() == text
+
+
+def test_validate_deployment_checks_kustomize_overlays(cli, tmp_path: Path) -> None:
+    """Seed A's modules deploy through kustomize overlays; validate --deployment checked
+    values files only."""
+    for module in ("system", "portal", "aify"):
+        overlay = tmp_path / f"goyoai-{module}" / "overlays" / "dev"
+        overlay.mkdir(parents=True)
+        (overlay / "kustomization.yaml").write_text(
+            "resources: [../../base]\nimages:\n"
+            f"  - name: ghcr.io/goyoai/goyoai-gointern-{module}\n    newTag: dev-1\n")
+    assert cli("validate", str(EXAMPLES / "gointern-backend"), "--deployment",
+               str(tmp_path)).code == 0
+    (tmp_path / "goyoai-aify/overlays/dev/kustomization.yaml").write_text("resources: []\n")
+    (tmp_path / "goyoai-portal/overlays/dev/kustomization.yaml").unlink()
+    result = cli("validate", str(EXAMPLES / "gointern-backend"), "--deployment", str(tmp_path))
+    assert result.code == 1
+    assert "kustomization.yaml has no images entry for ghcr.io/goyoai/goyoai-gointern-aify" \
+        in result.err
+    assert ("error: modules.portal: goyoai-portal/overlays/dev/kustomization.yaml (images: "
+            "ghcr.io/goyoai/goyoai-gointern-portal) does not exist in the deployment checkout"
+            in result.err)

@@ -59,4 +59,33 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
                 continue
             problems += merge(read_text(path), path,
                               [e for e in entries if e[1].file == file]).problems
+    return problems + other_target_problems(spec, directory, guard)
+
+
+def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> list[Problem]:
+    """Kustomize overlays and manifests: the file is there and holds the module's image,
+    read exactly as `bump` will read it."""
+    from shipspec.bump.targets import describe, kind_of
+    from shipspec.spec import HelmValuesTarget
+    from shipspec.yamltext import YamlText
+
+    problems: list[Problem] = []
+    for module in spec.enabled_modules:
+        for deployment in module.deployments:
+            for target in deployment.targets:
+                if isinstance(target, HelmValuesTarget):
+                    continue  # values files are merged above
+                kind = kind_of(target)
+                found = [path for path in kind.paths(target) if not guard.escapes(path)
+                         and os.path.isfile(os.path.join(directory, path))]
+                where = f"modules.{module.name}"
+                if not found:
+                    problems.append(Problem(None, where, f"{describe(target)} does not exist "
+                                            f"in the deployment checkout {directory}"))
+                    continue
+                path = os.path.join(directory, found[0])
+                try:
+                    kind.read(YamlText(read_text(path), path), target)
+                except SpecError as err:
+                    problems += err.problems
     return problems
