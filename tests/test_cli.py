@@ -230,3 +230,74 @@ def test_output_dir_removes_only_the_files_an_earlier_run_wrote(cli, example_cop
     assert f"removed {batch_trigger}: no longer rendered\n" in result.out
     assert not batch_trigger.exists() and (out / "mine.yaml").exists()
     assert not [p for p in out.iterdir() if "batch" in p.name]
+
+
+# --- every message can be acted on --------------------------------------------------------
+
+
+def test_a_module_set_without_values_targets_says_so(cli) -> None:
+    listed = cli("values", str(EXAMPLES / "gointern-backend"), "--env", "dev")
+    assert (listed.code, listed.out) == (1, "")
+    assert listed.err.startswith("error: no module of ") and \
+        "has a values target in 'dev'" in listed.err
+    generated = cli("generate", str(EXAMPLES / "gointern-backend"), "--target", "values")
+    assert generated.err.startswith("error: modules: no module of this spec has a values "
+                                    "target\n")
+
+
+def test_values_check_of_a_missing_file_prints_a_command_that_works(cli,
+                                                                    tmp_path: Path) -> None:
+    missing = tmp_path / "values.yaml"
+    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--check", str(missing))
+    assert result.code == 1
+    assert result.err == (f"error: {missing} does not exist\n  hint: create it: shipspec values "
+                          f"{EXAMPLES / 'astrago'} --env stage --write {missing}\n")
+    hinted = result.err.split("create it: ", 1)[1].split()
+    assert cli(*hinted[1:]).code == 0 and missing.exists()  # the hint, run as printed
+    missing.write_text(missing.read_text().replace("astrago-frontend", "astrago-old"))
+    drift = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--check", str(missing))
+    assert (f"  hint: run: shipspec values {EXAMPLES / 'astrago'} --env stage --write "
+            f"{missing}\n") in drift.err
+
+
+def test_a_spec_file_that_does_not_exist_is_named_as_such(cli) -> None:
+    result = cli("validate", str(EXAMPLES / "astrago" / "shipspec.yml"))
+    assert result.err.startswith(f"error: {str(EXAMPLES / 'astrago' / 'shipspec.yml')!r} "
+                                 "does not exist\n")
+
+
+def test_a_long_value_is_cut_in_messages(cli, tmp_path: Path) -> None:
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0:root:/root:/bin/bash\n" * 100)
+    result = cli("validate", str(passwd))
+    assert result.code == 1 and len(result.err) < 300
+    assert "... (3,199 characters)" in result.err
+
+
+def test_an_unknown_flag_points_to_the_verbs_help(cli) -> None:
+    result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", "a" * 40,
+                 "--bogus")
+    assert result.err == ("error: unrecognized arguments: --bogus\n"
+                          "  hint: see 'shipspec tag --help'\n")
+
+
+def test_every_flag_says_what_it_does() -> None:
+    from shipspec.cli.main import build_parser
+
+    parser = build_parser()
+    for action in parser._subparsers._group_actions[0].choices.items():  # type: ignore[union-attr]
+        verb, subparser = action
+        for option in subparser._actions:
+            assert option.help, (verb, option.option_strings)
+
+
+def test_workflows_on_stdout_are_labelled_and_not_json(cli) -> None:
+    listed = cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions")
+    assert listed.code == 0
+    assert listed.out.startswith("# xiilab/astrago-backend/.github/workflows/shipspec.yaml\n"
+                                 "---\n")
+    assert "\n# xiilab/astrago-frontend/.github/workflows/shipspec.yaml\n---\n" in listed.out
+    as_json = cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions",
+                  "--format", "json")
+    assert (as_json.code, as_json.out) == (1, "")
+    assert as_json.err.startswith("error: workflows are YAML files")

@@ -340,7 +340,14 @@ def test_missing_spec_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as caught:
         load_spec(str(tmp_path / "nowhere"))
     assert str(caught.value) == (
-        f"error: no shipspec.yaml found in '{tmp_path / 'nowhere'}'\n"
+        f"error: '{tmp_path / 'nowhere'}' does not exist\n"
+        "  hint: name a shipspec.yaml, or the directory that holds one"
+    )
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SpecError) as caught:
+        load_spec(str(tmp_path / "empty"))
+    assert str(caught.value) == (
+        f"error: no shipspec.yaml found in '{tmp_path / 'empty'}'\n"
         "  hint: run shipspec in the directory that holds shipspec.yaml, or name it"
     )
 

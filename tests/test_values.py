@@ -68,7 +68,9 @@ def test_check_reports_drift_where_the_file_says_it(cli, tmp_path: Path) -> None
     assert f"{values}:1:1: error: astrago.monitor.imageTag: module monitor is missing" \
         in result.err
     assert "+    repository: \"ghcr.io/xiilab/astrago-backend\"" in result.err
-    assert f"hint: run: shipspec values --env stage --write {values}" in result.err
+    # the spec's path is in the hint, so it runs from where the user stands
+    assert (f"hint: run: shipspec values {EXAMPLES / 'astrago'} --env stage --write {values}"
+            in result.err)
 
 
 def test_check_passes_once_written(cli, tmp_path: Path) -> None:

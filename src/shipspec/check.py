@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from .errors import Problem
+from .errors import Problem, shown
 from .loading import Document, FieldPath, dotted
 
 Report = Callable[..., None]
@@ -47,7 +47,7 @@ def describe(value: Any) -> str:
     if isinstance(value, int | float):
         return f"the number {value}"
     if isinstance(value, str):
-        return f"the string '{value}'"
+        return f"the string {shown(value)}"
     return "a mapping" if isinstance(value, dict) else "a list"
 
 

@@ -10,6 +10,14 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 
+def shown(text: str, limit: int = 60) -> str:
+    """A string as messages quote it: escaped (control characters, lone surrogates) and cut
+    to `limit` characters, so a whole file or an escape sequence never lands in a message."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
 class Location(NamedTuple):
     """A place in a file, 1-based like every editor shows it."""
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import templates
 from .check import check
-from .errors import Location, Problem, SpecError
+from .errors import Location, Problem, SpecError, shown
 from .images import DEFAULT_IMAGES
 from .loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
 from .paths import SymlinkGuard, inside, relative_path_problem, repository_root
@@ -51,6 +51,9 @@ _SAMPLE_SHA = "0123456789abcdef0123456789abcdef01234567"
 def find_spec(path: str) -> str:
     """The spec file named by PATH: the file itself or `shipspec.yaml` in a directory."""
     candidate = os.path.join(path, SPEC_FILE_NAME) if os.path.isdir(path) else path
+    if not os.path.isdir(path) and not os.path.exists(path):
+        raise SpecError.single(f"{shown(path, 1000)} does not exist",
+                               hint="name a shipspec.yaml, or the directory that holds one")
     if not os.path.isfile(candidate):
         where = "this directory" if path in (".", "") else f"'{path}'"
         raise SpecError.single(

@@ -29,7 +29,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--module", action="append", default=[],
                         help="limit to this module (repeatable)")
     parser.add_argument("--output-dir", help="write files there instead of stdout")
-    parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    parser.add_argument("--format", choices=("yaml", "json"), default="yaml",
+                        help="a YAML stream (default), or one JSON v1 List of the objects")
     parser.add_argument("--argocd", action="store_true",
                         help="run as Argo CD's plugin: settings from its environment "
                              "(ARGOCD_APP_PARAMETERS, ARGOCD_ENV_SHIPSPEC_*, ...)")
@@ -66,6 +67,14 @@ def run(args: argparse.Namespace) -> str:
     if args.output_dir:
         narrowed = bool(options.environment or options.modules)
         return write_files(args.output_dir, rendered, args.format, narrowed)
+    if target == "github-actions":
+        if args.format == "json":
+            raise SpecError.single("workflows are YAML files, not Kubernetes objects: "
+                                   "--format json does not apply to them",
+                                   hint="leave out --format json")
+        # each workflow goes to its own repository: say which, before its document
+        return "".join(f"# {item.path}\n{emit.to_yaml_stream([item.document])}"
+                       for item in rendered)
     documents = [item.document for item in rendered]
     if args.format == "json":
         return emit.objects_to_json(documents)

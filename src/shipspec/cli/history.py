@@ -12,8 +12,8 @@ from shipspec.resolve import load_spec
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     spec_path(parser)
-    parser.add_argument("--module", required=True)
-    parser.add_argument("--env")
+    parser.add_argument("--module", required=True, help="the module whose tags to list")
+    parser.add_argument("--env", help="its environment (needed when it has several)")
     deployment_repository(parser)
 
 

@@ -39,8 +39,11 @@ VERBS = {
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad flag is a user error (exit 1) like any other."""
 
+    help_command = ""  # set on the top-level parser when a verb was named
+
     def error(self, message: str) -> NoReturn:
-        raise SpecError.single(message, hint=f"see '{self.prog} --help'")
+        raise SpecError.single(message,
+                               hint=f"see '{self.help_command or self.prog} --help'")
 
 
 def verb_module(name: str) -> ModuleType:
@@ -54,6 +57,8 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="shipspec", description="CI/CD for many services from one file.",
                      parents=[common])
     parser.add_argument("--version", action="version", version=f"shipspec {__version__}")
+    if chosen:  # `unrecognized arguments` is raised by this parser, about the verb's flags
+        parser.help_command = f"shipspec {chosen}"
     subparsers = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND",
                                        parser_class=_Parser)
     for name, summary in VERBS.items():

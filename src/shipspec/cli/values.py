@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
+import shlex
 
 from shipspec import emit
 from shipspec.cli.options import spec_path
@@ -17,7 +19,7 @@ from shipspec.values import merge_file, targets
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     spec_path(parser)
-    parser.add_argument("--env", required=True)
+    parser.add_argument("--env", required=True, help="the environment whose values these are")
     into = parser.add_mutually_exclusive_group()
     into.add_argument("--write", metavar="FILE",
                       help="merge into FILE: keeps its comments, other keys and every tag")
@@ -27,13 +29,20 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> str:
     spec = load_spec(args.path)
-    rendered = render_values.render(spec, select_options(spec, args.env, []))
+    options = select_options(spec, args.env, [])
+    entries = targets(spec, args.env)
+    if not entries:
+        raise SpecError.single(
+            f"no module of {spec.file} has a values target in '{args.env}'",
+            hint="give a module `values: <dotted key>` and the environment a `values` file")
+    rendered = render_values.render(spec, options)
     file = args.write or args.check
     if file is None:
         return emit.to_yaml_stream([r.document for r in rendered])
-    entries = targets(spec, args.env)
-    if not entries:
-        raise SpecError.single(f"no module of '{args.env}' has a values key")
+    write_command = shlex.join(["shipspec", "values", args.path, "--env", args.env,
+                                "--write", file])
+    if args.check and not os.path.isfile(file):
+        raise SpecError.single(f"{file} does not exist", hint=f"create it: {write_command}")
     old = read_text(file)
     merged_text, problems, added = merge_file(old, file, entries, rendered[0].document)
     if merged_text == old:
@@ -43,7 +52,7 @@ def run(args: argparse.Namespace) -> str:
                                             fromfile=file, tofile=f"{file} (from the spec)"))
         raise SpecError([*problems, *SpecError.single(
             f"{file} is out of date with {spec.file}:\n{diff}",
-            hint=f"run: shipspec values --env {args.env} --write {file}").problems])
+            hint=f"run: {write_command}").problems])
     write_text(file, merged_text)
     news = "".join(f"  {module}: added with no tag yet; shipspec bump sets it\n"
                    for module in added)

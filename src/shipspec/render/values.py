@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipspec.render import Gap, Rendered, RenderOptions
+from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps
 from shipspec.spec import Spec
 from shipspec.values import targets
 
 
 def missing_settings(spec: Spec) -> list[Gap]:
-    return []  # values need nothing beyond what every spec has
+    if any(targets(spec, environment) for environment in spec.environment_names):
+        return []
+    return [(("modules",), "no module of this spec has a values target",
+             "give a module `values: <dotted key>` and an environment a `values` file")]
 
 
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
+    refuse_gaps(missing_settings(spec))
     documents: dict[str, dict[str, Any]] = {}
     for environment in spec.environment_names:
         if options.environment not in (None, environment):
