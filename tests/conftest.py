@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,32 @@ from shipspec.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
+
+# A clone has nothing beside it: a test that reads a sibling of the repository (such as
+# ../shared) passes here and fails for everyone else. Every file this process opens is
+# checked (sys.addaudithook, event "open"); dot-files beside it (~/.gitconfig when the
+# repository sits in a home directory) are the environment's, not data.
+_OUTSIDE_READS: list[str] = []
+
+
+def _record_outside_reads(event: str, arguments: tuple[object, ...]) -> None:
+    if event != "open" or not isinstance(arguments[0], str | bytes | os.PathLike):
+        return
+    path = os.path.abspath(os.fsdecode(arguments[0]))
+    beside = os.path.relpath(path, REPO.parent)
+    if (not beside.startswith((os.pardir, ".")) and beside != REPO.name
+            and not beside.startswith(REPO.name + os.sep)):
+        _OUTSIDE_READS.append(path)
+
+
+sys.addaudithook(_record_outside_reads)
+
+
+@pytest.fixture(autouse=True)
+def nothing_read_beside_the_repository() -> Iterator[None]:
+    yield
+    found, _OUTSIDE_READS[:] = list(_OUTSIDE_READS), []
+    assert not found, f"the test read files beside the repository: {found}"
 # Specs on Tekton name the team's own shipspec image; tests use this well-formed pin.
 SHIPSPEC_IMAGE_LINE = (
     "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}\n"

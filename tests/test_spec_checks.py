@@ -412,3 +412,15 @@ def test_github_workflows_are_not_rendered_without_the_shipspec_image(repo: Path
     generated = cli("generate", str(repo), "--target", "github-actions")
     assert (generated.code, generated.out) == (1, "")
     assert generated.err.startswith("error: ci.images.shipspec: the workflows' plan and deploy")
+
+
+def test_a_statement_in_a_shared_tag_template_is_one_error(repo: Path) -> None:
+    """The template is rendered once per module at validation; the error is said once."""
+    text = VALID.replace("  stage: {branch: main, values: env/stage.yaml}",
+                         "  stage: {branch: main, values: env/stage.yaml,\n"
+                         "          tag: '{% for x in module %}{{ x }}{% endfor %}'}")
+    text = text.replace("    values: shop.api\n", "    values: shop.api\n  web:\n"
+                        "    dockerfile: web/Dockerfile\n    values: shop.web\n")
+    message = errors(repo, text)
+    assert message.count("error:") == 1, message
+    assert "environments.stage.tag: 'For' is not allowed in templates" in message
