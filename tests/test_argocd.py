@@ -266,13 +266,13 @@ def test_no_namespace_anywhere_fails_closed(tmp_path: Path) -> None:
 
 def test_bad_spec_fails_closed_with_file_and_line(tmp_path: Path) -> None:
     application = astrago_with_plugin({"name": PLUGIN_NAME})
-    spec = example_spec("astrago").replace("dockerfile: docker/core/Dockerfile",
-                                           "dockerfil: docker/core/Dockerfile")
+    spec = example_spec("astrago").replace("dockerfile: server-core/Dockerfile",
+                                           "dockerfil: server-core/Dockerfile")
     app_dir = repository_for(application, tmp_path, spec)
     result = run_application(application, app_dir, DEPLOY_TOKEN=TOKEN)
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.startswith("shipspec.yaml:42:5: error: modules.core.dockerfil: "
+    assert result.stderr.startswith("shipspec.yaml:53:5: error: modules.core.dockerfil: "
                                     "unknown field 'dockerfil'")
     assert "Traceback" not in result.stderr and TOKEN not in result.stderr
 

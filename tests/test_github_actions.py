@@ -77,9 +77,12 @@ def test_no_expression_inside_a_run_script() -> None:
 def test_backend_paths_filter_the_push_and_secrets_come_from_secrets() -> None:
     backend = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
     assert backend["on"]["push"]["branches"] == ["stabilize/1.0"]
-    assert "core/**" in backend["on"]["push"]["paths"]
-    build = backend["jobs"]["build"]["steps"]
-    assert build[2]["with"]["password"] == "${{ secrets.GITHUB_TOKEN }}"
+    paths = backend["on"]["push"]["paths"]
+    assert "server-core/**" in paths and "module-common/**" in paths
+    assert "settings.gradle" in paths  # a file: matched as itself, not only below it
+    [login] = [step for step in backend["jobs"]["build"]["steps"]
+               if step.get("uses", "").startswith("docker/login-action@")]
+    assert login["with"]["password"] == "${{ secrets.GITHUB_TOKEN }}"
     assert backend["jobs"]["deploy"]["steps"][1]["env"]["DEPLOY_TOKEN"] == \
         "${{ secrets.DEPLOY_TOKEN }}"
 
@@ -99,7 +102,7 @@ def test_emitted_version_comments_follow_the_pins(tmp_path: Path, cli) -> None:
 def test_plan_builds_the_modules_a_push_touches() -> None:
     spec = load_spec(str(EXAMPLES / "astrago"))
     decided = plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA,
-                   ["common/util.java", "README.md"], "20261123")
+                   ["module-common/src/Util.java", "README.md"], "20261123")
     assert decided.environment == "stage"
     assert [(b.module, b.tag) for b in decided.builds] == [
         ("core", "core-stage-a1b2c3d4"), ("batch", "batch-stage-a1b2c3d4"),
@@ -107,6 +110,13 @@ def test_plan_builds_the_modules_a_push_touches() -> None:
     only_docs = plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA, ["README.md"],
                      "20261123")
     assert only_docs.builds == []
+    one_server = plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA,
+                      ["server-core/src/main/java/Core.java"], "20261123")
+    assert [(b.module, b.context, b.build, b.build_task) for b in one_server.builds] == [
+        ("core", "server-core", "gradle", "bootJar")]
+    build_file = plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA,
+                      ["settings.gradle"], "20261123")
+    assert [b.module for b in build_file.builds] == ["core", "batch", "monitor"]
 
 
 def test_plan_without_a_file_list_builds_everything_of_the_repository() -> None:
@@ -126,7 +136,7 @@ def test_plan_for_another_branch_builds_nothing_and_for_another_repo_fails() -> 
 def test_plan_cli_writes_github_outputs(cli, tmp_path: Path) -> None:
     output = tmp_path / "github_output"
     changed = tmp_path / "changed"
-    changed.write_text("core/src/Main.java\n")
+    changed.write_text("server-core/src/main/java/Core.java\n")
     result = cli("plan", str(EXAMPLES / "astrago"), "--repository", "xiilab/astrago-backend",
                  "--branch", "stabilize/1.0", "--sha", SHA, "--changed-files", str(changed),
                  "--github-output", str(output))
@@ -134,5 +144,6 @@ def test_plan_cli_writes_github_outputs(cli, tmp_path: Path) -> None:
     assert output.read_text() == (
         "environment=stage\nmodules=core\n"
         'matrix={"include":[{"module":"core","image":"ghcr.io/xiilab/astrago-backend",'
-        '"tag":"core-stage-a1b2c3d4","dockerfile":"docker/core/Dockerfile","context":"."}]}\n'
+        '"tag":"core-stage-a1b2c3d4","dockerfile":"server-core/Dockerfile",'
+        '"context":"server-core","build":"gradle","build_task":"bootJar"}]}\n'
         "any=true\n")

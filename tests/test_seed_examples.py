@@ -99,7 +99,9 @@ def test_seed_b_resolves_to_helmfile_values_keys(example_copy) -> None:
     assert spec.environment_names == ("stage",)
     core = spec.module("core")
     assert core.image == "ghcr.io/xiilab/astrago-backend"
-    assert core.dockerfile == "docker/core/Dockerfile"
+    assert (core.dockerfile, core.context) == ("server-core/Dockerfile", "server-core")
+    assert (core.build, core.build_task) == ("gradle", "bootJar")
+    assert spec.module("frontend").build == "none"
     [deployment] = core.deployments
     assert deployment.trigger_branch == "stabilize/1.0"
     assert deployment.targets == (HelmValuesTarget(

@@ -433,11 +433,13 @@ def test_mono_repo_paths_narrow_a_push_to_the_modules_it_touches() -> None:
     def built(payload: dict[str, Any]) -> set[str]:
         return {n.split("-")[1] for n, cel in filters.items() if _evaluate(cel, payload, "push")}
 
-    assert built(_astrago_push(["core/src/Main.java"])) == {"core"}
-    assert built(_astrago_push(["docker/batch/Dockerfile"])) == {"batch"}
-    assert built(_astrago_push(["common/util.java"])) == {"core", "batch", "monitor"}
+    assert built(_astrago_push(["server-core/src/main/java/Core.java"])) == {"core"}
+    assert built(_astrago_push(["server-batch/Dockerfile"])) == {"batch"}
+    assert built(_astrago_push(["module-common/src/Util.java"])) == {"core", "batch",
+                                                                     "monitor"}
+    assert built(_astrago_push(["settings.gradle"])) == {"core", "batch", "monitor"}
     assert built(_astrago_push(["README.md"])) == set()
-    assert built(_astrago_push(["corelib/x"])) == set()  # a prefix of a name is not the dir
+    assert built(_astrago_push(["server-core-old/x"])) == set()  # a prefix is not the dir
     # GitHub lists 20 commits at most: a longer push cannot be narrowed safely
     assert built(_astrago_push(["README.md"], commits=20)) == {"core", "batch", "monitor"}
 

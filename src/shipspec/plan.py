@@ -20,6 +20,8 @@ class Build(NamedTuple):
     tag: str
     dockerfile: str
     context: str
+    build: str  # the pre-build tool (prebuild.py), none for none
+    build_task: str
 
 
 class Plan(NamedTuple):
@@ -43,7 +45,7 @@ def plan(spec: Spec, repository: str, branch: str, sha: str,
     builds = [
         Build(module.name, module.image,
               image_tag(spec, module, deployment, sha=sha, branch=branch, date=date),
-              module.dockerfile, module.context)
+              module.dockerfile, module.context, module.build, module.build_task)
         for module, deployment in chosen
         if changed_files is None or touches(module.paths, changed_files)
     ]

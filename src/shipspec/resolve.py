@@ -22,9 +22,11 @@ from .errors import Location, Problem, SpecError, shown
 from .images import DEFAULT_IMAGES
 from .loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
 from .paths import SymlinkGuard, inside, relative_path_problem, repository_root
+from .prebuild import DEFAULT_TASKS
 from .schema import DNS_LABEL, SPEC_SCHEMA
 from .spec import (
     CI,
+    BuildTool,
     Claims,
     Deploy,
     Deployment,
@@ -194,6 +196,9 @@ class _Resolver:
             keep_runs=ci.get("keepRuns", 5),
             images={**DEFAULT_IMAGES, **ci.get("images", {})},
             notify_secret=ci.get("notifySecret"),
+            build_task=ci.get("buildTask"),
+            java=ci.get("java", "17"),
+            node=ci.get("node", "22"),
         )
 
     def source(self) -> Source:
@@ -262,6 +267,7 @@ class _Resolver:
             self.check_path((*path, "paths", index), module_path, local=True)
         image = self.image(entry.get("image", entry.get("moduleName", name)))
         pvc: dict[str, str] = entry.get("pvc", {})
+        build: BuildTool = entry.get("build", ci.build)
         return Module(
             name=name,
             enabled=entry.get("enabled", True),
@@ -270,7 +276,9 @@ class _Resolver:
             context=entry.get("context", "."),
             dockerfile=entry.get("dockerfile", entry.get("dockerfileName", "Dockerfile")),
             image=image,
-            build=entry.get("build", ci.build),
+            build=build,
+            build_task=entry.get("buildTask", ci.build_task) or DEFAULT_TASKS[build]
+            if build != "none" else "",
             claims=Claims(
                 workspace=pvc.get("workspace", f"{prefix}-workspace"),
                 cache=pvc.get("cache", f"{prefix}-cache"),

@@ -12,6 +12,18 @@ from typing import Any
 from .images import IMAGE_NAMES
 
 # A DNS-1123 label: what Kubernetes accepts as the name of most objects.
+# A build task (Gradle task or project path, Maven phase or plugin:goal, npm script): no
+# spaces, so it stays one argument.
+BUILD_TASK = r"^:?[A-Za-z0-9_][A-Za-z0-9_.:-]*$"
+VERSION = r"^[0-9]+(\.[0-9]+){0,2}$"
+BUILD_TASK_FIELD = {
+    "type": "string",
+    "pattern": BUILD_TASK,
+    "description": "What the pre-build builds: a Gradle task (run in the module's project; "
+                   "':' first for a full path), a Maven phase or goal, an npm script "
+                   "(default: assemble, package, build).",
+    "x-hint": "a task name such as bootJar, without spaces",
+}
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # A Kubernetes resource quantity such as 5Gi or 500M.
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
@@ -91,6 +103,7 @@ _MODULE = _object(
             "enum": ["none", "gradle", "maven", "npm"],
             "description": "Pre-build step with a per-module cache (default: ci.build).",
         },
+        "buildTask": BUILD_TASK_FIELD,
         "environments": {
             "type": "array",
             "description": "The environments this module deploys to (default: all of them).",
@@ -214,6 +227,11 @@ SPEC_SCHEMA: dict[str, Any] = {
                             "description": "Image builder on Tekton (default: kaniko)."},
                 "build": {"enum": ["none", "gradle", "maven", "npm"],
                           "description": "Pre-build with a per-module cache (default: none)."},
+                "buildTask": BUILD_TASK_FIELD,
+                "java": _string("JDK version of the GitHub Actions pre-build (default 17).",
+                                pattern=VERSION, **{"x-hint": "a version such as 17 or 21"}),
+                "node": _string("Node.js version of the GitHub Actions pre-build (default 22).",
+                                pattern=VERSION, **{"x-hint": "a version such as 22"}),
                 "storageClass": _string("StorageClass of the claims (default: the cluster's)."),
                 "workspaceSize": _string(
                     "Size of each workspace claim.",

@@ -80,6 +80,7 @@ class Module(NamedTuple):
     dockerfile: str
     image: str  # full image repository, such as ghcr.io/xiilab/astrago-backend
     build: BuildTool
+    build_task: str  # what the pre-build builds (prebuild.py); "" when build is none
     claims: Claims
     resource_prefix: str  # <project>-<module>: the start of every per-module object name
     repo_slug: str  # owner/name on GitHub (the webhook's repository.full_name), else the URL
@@ -143,6 +144,9 @@ class CI(NamedTuple):
     keep_runs: int
     images: dict[str, str]  # defaults (images.py) merged with ci.images
     notify_secret: str | None
+    build_task: str | None  # the default of every module's buildTask, else the tool's own
+    java: str  # JDK of the GitHub Actions pre-build (gradle, maven)
+    node: str  # Node.js of the GitHub Actions pre-build (npm)
 
 
 class Spec(NamedTuple):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipspec import prebuild
 from shipspec.emit import Commented
 from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps, shipspec_image_gap
 from shipspec.spec import Module, Spec
@@ -30,6 +31,8 @@ ACTIONS = {
                        "v3.4.0"),
     "build": Commented("docker/build-push-action@263435318d21b8e681c14492fe198d362a7d2c83",
                        "v6.18.0"),
+    "java": Commented("actions/setup-java@c5195efecf7bdfc987ee8bae7a71cb8b11521c00", "v4.7.1"),
+    "node": Commented("actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020", "v4.4.0"),
 }
 RUNNER = "ubuntu-latest"
 SPEC = "shipspec.yaml"  # at the root of every source repository
@@ -85,6 +88,31 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
             for slug, modules in repositories.items()]
 
 
+def _prebuild_steps(spec: Spec, modules: list[Module]) -> list[dict[str, Any]]:
+    """The pre-build of the matrix's module (prebuild.py, the Tekton pre-build's script):
+    the toolchain, then the module's project from the root. No dependency cache: this job
+    pushes images, and a cache that another run wrote could slip into one (zizmor's
+    cache-poisoning audit); Tekton keeps a cache per module, apart from pull requests'."""
+    tools = {module.build for module in modules} - {"none"}
+    steps: list[dict[str, Any]] = []
+    if tools & {"gradle", "maven"}:
+        steps.append({"name": "set up the JDK",
+                      "if": "matrix.build == 'gradle' || matrix.build == 'maven'",
+                      "uses": ACTIONS["java"],
+                      "with": {"distribution": "temurin", "java-version": spec.ci.java}})
+    if "npm" in tools:
+        steps.append({"name": "set up Node.js", "if": "matrix.build == 'npm'",
+                      "uses": ACTIONS["node"],
+                      "with": {"node-version": spec.ci.node}})
+    if tools:
+        steps.append({"name": "pre-build", "if": "matrix.build != 'none'",
+                      "env": {"BUILD_TOOL": "${{ matrix.build }}",
+                              "CONTEXT": "${{ matrix.context }}",
+                              "BUILD_TASK": "${{ matrix.build_task }}"},
+                      "run": prebuild.SCRIPT})
+    return steps
+
+
 def _checkout(depth: int) -> dict[str, Any]:
     return {"uses": ACTIONS["checkout"],
             "with": {"fetch-depth": depth, "persist-credentials": False}}
@@ -95,7 +123,10 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                        if options.environment in (None, d.environment)})
     push: dict[str, Any] = {"branches": branches}
     if all(m.paths for m in modules):
-        paths = {p.rstrip("/") + "/**" for m in modules for p in m.paths}
+        # as plan.touches: a path is a file or a directory (everything below it)
+        paths = {glob for m in modules for p in m.paths
+                 for glob in ((p.rstrip("/") + "/**",) if p.endswith("/")
+                              else (p, p + "/**"))}
         push["paths"] = sorted(paths | {SPEC})
     shipspec_image = spec.ci.images.get("shipspec")
     registry = modules[0].image.split("/", 1)[0]
@@ -127,6 +158,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                              "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
                 "steps": [
                     _checkout(1),
+                    *_prebuild_steps(spec, modules),
                     {"uses": ACTIONS["buildx"]},
                     {"uses": ACTIONS["login"],
                      "with": {"registry": registry, "username": "${{ github.actor }}",

@@ -24,7 +24,8 @@ KEEP_CLAIM = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
 PREBUILD_IMAGE = {"none": "git", "gradle": "gradle", "maven": "maven", "npm": "npm"}
 # Parameters a Trigger sets for a run of its module (the webhook adds `revision`).
 RUN_PARAMS = ("module", "environment", "branch", "deploys", "repo-url", "workspace-claim",
-              "cache-claim", "image", "dockerfile", "context", "build-tool", "prebuild-image")
+              "cache-claim", "image", "dockerfile", "context", "build-tool", "build-task",
+              "prebuild-image")
 
 
 def run_params(spec: Spec) -> tuple[str, ...]:
@@ -186,8 +187,8 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
                                                                                      "build")},
          "params": [*(_pipeline_param(n) for n in (
              "repo-url", "revision", "run-id", "cache-scope", "workspace-claim",
-             "cache-claim", "image", "dockerfile", "context", "build-tool", "prebuild-image",
-             "no-push")),
+             "cache-claim", "image", "dockerfile", "context", "build-tool", "build-task",
+             "prebuild-image", "no-push")),
              {"name": "image-tag", "value": "$(tasks.tag.results.tag)"}],
          "workspaces": [{"name": "registry-credentials",
                          "workspace": "registry-credentials"}]},
@@ -323,7 +324,7 @@ def _module_objects(spec: Spec, module: Module, options: RenderOptions,
         "module": module.name, "repo-url": module.repo,
         "workspace-claim": module.claims.workspace, "cache-claim": module.claims.cache,
         "image": module.image, "dockerfile": module.dockerfile, "context": module.context,
-        "build-tool": module.build,
+        "build-tool": module.build, "build-task": module.build_task,
         "prebuild-image": spec.ci.images[PREBUILD_IMAGE[module.build]],
         **({"repository": module.repo_slug} if reports(spec) else {}),
     }

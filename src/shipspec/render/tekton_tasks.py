@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipspec import prebuild
 from shipspec.render.tekton_names import shared_name
 from shipspec.spec import Spec
 
@@ -144,30 +145,6 @@ else
 fi
 """
 
-# One pre-build image per build tool, chosen by the trigger; the script only reads env.
-_PREBUILD = """\
-#!/bin/sh
-set -eu
-cd "/work/src/$CONTEXT"
-case "$BUILD_TOOL" in
-  none)
-    echo "no pre-build step" ;;
-  gradle)
-    export GRADLE_USER_HOME=/cache/gradle
-    if [ -x ./gradlew ]; then
-      ./gradlew --no-daemon build -x test
-    else
-      gradle --no-daemon build -x test
-    fi ;;
-  maven)
-    mvn -B -Dmaven.repo.local=/cache/maven -DskipTests package ;;
-  npm)
-    npm ci --cache /cache/npm
-    npm run build --if-present ;;
-  *)
-    echo "unknown build tool: $BUILD_TOOL" >&2; exit 1 ;;
-esac
-"""
 
 _BUILDAH = """\
 #!/bin/sh
@@ -256,6 +233,7 @@ def build_task(spec: Spec, metadata: Object) -> Object:
             _param("dockerfile", "Dockerfile, relative to the repository root."),
             _param("context", "Build context, relative to the repository root.", "."),
             _param("build-tool", "none, gradle, maven or npm.", "none"),
+            _param("build-task", "What the pre-build builds in the module's project.", ""),
             _param("prebuild-image", "Image of the pre-build step (matches build-tool)."),
             _param("no-push", "true to build without pushing (pull requests).", "false"),
         ],
@@ -283,9 +261,14 @@ def build_task(spec: Spec, metadata: Object) -> Object:
             {"name": "check-cache-status", "image": images["git"], "script": _CHECK_CACHE,
              "env": common_env, "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [cache]},
             # The pull request's own code runs here: no capability beyond ROOT_ON_CLAIMS.
+            # One image per build tool, chosen by the trigger; the script (prebuild.py) is
+            # the GitHub Actions pre-build's too, and only reads env.
             {"name": "prebuild", "image": "$(params.prebuild-image)",
-             "script": _PREBUILD,
-             "env": _env(BUILD_TOOL="$(params.build-tool)", CONTEXT="$(params.context)"),
+             "script": prebuild.SCRIPT,
+             "env": _env(BUILD_TOOL="$(params.build-tool)", CONTEXT="$(params.context)",
+                         BUILD_TASK="$(params.build-task)", SOURCE_ROOT="/work/src",
+                         GRADLE_USER_HOME="/cache/gradle", MAVEN_REPOSITORY="/cache/maven",
+                         NPM_CACHE="/cache/npm"),
              "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [work, cache]},
             image_step,
             {"name": "post-build-analysis", "image": images["git"], "script": _POST_BUILD,

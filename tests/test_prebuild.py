@@ -1,0 +1,106 @@
+"""The pre-build script (prebuild.py), run by a real POSIX shell in repositories laid out like
+astrago-backend (a Gradle multi-project build with the wrapper at the root), with stubs that
+record how the build tool was called."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES
+
+from shipspec import prebuild
+from shipspec.render import RenderOptions, github_actions, tekton
+from shipspec.resolve import load_spec
+
+
+def _stub(path: Path, log: Path) -> None:
+    """A build tool that records its name, working directory and arguments."""
+    path.write_text(f'#!/bin/sh\necho "{path.name} $(pwd) $*" >> "{log}"\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def _run(root: Path, tool: str, context: str, task: str, tools: Path) -> list[str]:
+    log = root.parent / "calls.log"
+    env = {"PATH": f"{tools}:/usr/bin:/bin", "BUILD_TOOL": tool, "CONTEXT": context,
+           "BUILD_TASK": task, "SOURCE_ROOT": str(root)}
+    subprocess.run(["sh", "-c", prebuild.SCRIPT], env=env, check=True, capture_output=True,
+                   text=True, timeout=30)
+    return log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> tuple[Path, Path]:
+    """astrago-backend's shape: settings.gradle and gradlew at the root, server-* below."""
+    root = tmp_path / "astrago-backend"
+    for project in ("module-common", "server-core", "server-batch"):
+        (root / project).mkdir(parents=True)
+    (root / "settings.gradle").write_text("include 'module-common', 'server-core', "
+                                          "'server-batch'\n")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    return root, tools
+
+
+def test_gradle_uses_the_root_wrapper_for_the_modules_project(backend) -> None:
+    root, tools = backend
+    log = root.parent / "calls.log"
+    _stub(root / "gradlew", log)
+    _stub(tools / "gradle", log)  # the image's own Gradle: must not run
+    calls = _run(root, "gradle", "server-core", "bootJar", tools)
+    assert calls == [f"gradlew {root} --no-daemon :server-core:bootJar"]
+
+
+def test_gradle_without_a_wrapper_uses_the_images_gradle(backend) -> None:
+    root, tools = backend
+    _stub(tools / "gradle", root.parent / "calls.log")
+    assert _run(root, "gradle", "services/api", "assemble", tools) == [
+        f"gradle {root} --no-daemon :services:api:assemble"]
+    assert _run(root, "gradle", ".", ":custom:bootJar", tools)[-1] == \
+        f"gradle {root} --no-daemon :custom:bootJar"
+
+
+def test_maven_builds_the_module_and_what_it_needs(backend) -> None:
+    root, tools = backend
+    _stub(root / "mvnw", root.parent / "calls.log")
+    assert _run(root, "maven", "server-core", "package", tools) == [
+        f"mvnw {root} -B -DskipTests -pl server-core -am package"]
+
+
+def test_npm_builds_the_workspace(backend) -> None:
+    root, tools = backend
+    _stub(tools / "npm", root.parent / "calls.log")
+    assert _run(root, "npm", "web", "build", tools) == [
+        f"npm {root} ci", f"npm {root} run build --if-present --workspace web"]
+
+
+def test_values_are_data_not_shell(backend) -> None:
+    root, tools = backend
+    log = root.parent / "calls.log"
+    _stub(root / "gradlew", log)
+    calls = _run(root, "gradle", "server-core", "bootJar;touch${IFS}pwned", tools)
+    assert calls == [f"gradlew {root} --no-daemon :server-core:bootJar;touch${{IFS}}pwned"]
+    assert not (root / "pwned").exists() and not Path("pwned").exists()
+
+
+def test_both_ci_targets_run_the_same_pre_build() -> None:
+    spec = load_spec(str(EXAMPLES / "astrago"))
+    objects = [r.document for r in tekton.render(spec, RenderOptions())]
+    [task] = [o for o in objects if o["kind"] == "Task"
+              and o["metadata"]["name"] == "astrago-build"]
+    [tekton_step] = [s for s in task["spec"]["steps"] if s["name"] == "prebuild"]
+    assert tekton_step["script"] == prebuild.SCRIPT
+    assert {e["name"]: e["value"] for e in tekton_step["env"]}["BUILD_TASK"] == \
+        "$(params.build-task)"
+    [backend] = [r.document for r in github_actions.render(spec, RenderOptions())
+                 if r.path.startswith("xiilab/astrago-backend/")]
+    [step] = [s for s in backend["jobs"]["build"]["steps"] if s.get("name") == "pre-build"]
+    assert step["run"] == prebuild.SCRIPT
+    assert step["env"]["BUILD_TASK"] == "${{ matrix.build_task }}"
+    steps = [s.get("name") or s["uses"].split("@")[0] for s in backend["jobs"]["build"]["steps"]]
+    assert steps.index("pre-build") < steps.index("docker/build-push-action")
+    [frontend] = [r.document for r in github_actions.render(spec, RenderOptions())
+                  if r.path.startswith("xiilab/astrago-frontend/")]
+    assert not [s for s in frontend["jobs"]["build"]["steps"] if s.get("name") == "pre-build"]
