@@ -4,6 +4,7 @@ and `git http-backend` behind basic auth on 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -329,7 +330,7 @@ def test_rejected_push_is_reapplied_on_the_new_tip(deploy: Path, tmp_path: Path,
                                                    queue: bool) -> None:
     _push_after(deploy, tmp_path, "batch-stage-ba01", "batch-stage-other", monkeypatch)
     spec = load_spec(str(EXAMPLES / "astrago"))
-    changes = plan(spec, ["core"], None, tag="core-new", sha=None, digest=None,
+    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
                    set_repository=False, date="20261123")
     outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
                    sleep=lambda s: None)
@@ -345,7 +346,7 @@ def test_a_conflicting_change_is_reported_not_overwritten(deploy: Path, tmp_path
                                                           queue: bool) -> None:
     _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
     spec = load_spec(str(EXAMPLES / "astrago"))
-    changes = plan(spec, ["core"], None, tag="core-new", sha=None, digest=None,
+    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
                    set_repository=False, date="20261123")
     with pytest.raises(RuntimeFailure) as caught:
         bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
@@ -365,7 +366,7 @@ def test_force_overwrites_a_conflicting_change(deploy: Path, tmp_path: Path,
                                                queue: bool) -> None:
     _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
     spec = load_spec(str(EXAMPLES / "astrago"))
-    changes = plan(spec, ["core"], None, tag="core-new", sha=None, digest=None,
+    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
                    set_repository=False, date="20261123")
     outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), force=True, queue=queue),
                    sleep=lambda s: None)
@@ -501,9 +502,98 @@ def test_dev_stage_prod_and_promotion_copies_the_deployed_tag(tmp_path: Path) ->
     assert promoted.code == 0, promoted.err
     assert promoted.out.endswith(": core x -> core-stage-a1b2c3d4\n")
     assert "imageTag: core-stage-a1b2c3d4\n" in remote_file(bare, "env/prod.yaml")
-    assert commits(bare)[0].endswith("|deploy(prod): core=core-stage-a1b2c3d4")
+    assert commits(bare)[0].endswith("|promote(prod): core=core-stage-a1b2c3d4")
     ambiguous = run_process("bump", str(spec), "--module", "core", "--sha", SHA,
                             "--repo", str(bare))
     assert ambiguous.code == 1
     assert ambiguous.err == ("error: module 'core' is deployed to dev, stage, prod; choose one "
                              "with --env\n")
+
+
+# --- commit messages like a team's own, several tags in one commit --------------------------
+
+BOT_DEPLOY = """\
+deploy:
+  url: https://github.com/xiilab/astrago-deployment.git
+  branch: main
+  authorName: GitHub Action
+  authorEmail: action@github.com
+  # astrago-deployment's own bot writes these, since October 2025
+  commitMessage: |-
+    chore: update backend images for {{ branch }} to stage-1.0-{{ sha8 }}
+
+    Branch: {{ branch }} ({{ env }} v1.0)
+    {{ lines }}
+  commitLine: "- {{ module }}: {{ new }}"
+"""
+
+
+def bot_spec(tmp_path: Path) -> Path:
+    directory = tmp_path / "spec"
+    shutil.copytree(EXAMPLES / "astrago", directory)
+    (directory / ".git").mkdir()
+    spec = directory / "shipspec.yaml"
+    text = spec.read_text()
+    start, end = text.index("deploy:\n"), text.index("\nci:\n")
+    spec.write_text(text[:start] + BOT_DEPLOY + text[end:])
+    return directory
+
+
+def test_two_modules_two_tags_one_commit_in_the_bots_own_words(deploy: Path,
+                                                               tmp_path: Path) -> None:
+    sha = "45eac704" + "0" * 32
+    result = run_process("bump", str(bot_spec(tmp_path)), "--module", "core", "--module",
+                         "batch", "--sha", sha, "--tag", "core=core-stage-1.0-45eac704",
+                         "--tag", "batch=batch-stage-1.0-45eac704", "--repo", str(deploy))
+    assert result.code == 0, result.err
+    newest = git("--git-dir", str(deploy), "log", "-1", "--format=%an <%ae>%n%B", "main")
+    assert newest == (
+        "GitHub Action <action@github.com>\n"
+        "chore: update backend images for stabilize/1.0 to stage-1.0-45eac704\n\n"
+        "Branch: stabilize/1.0 (stage v1.0)\n"
+        "- core: core-stage-1.0-45eac704\n"
+        "- batch: batch-stage-1.0-45eac704\n\n")
+    values = remote_file(deploy, VALUES_PATH)
+    assert '"core-stage-1.0-45eac704"' in values and '"batch-stage-1.0-45eac704"' in values
+    assert len(commits(deploy)) == 2
+
+
+def test_rollback_and_promote_say_what_they_do(deploy: Path) -> None:
+    astrago = str(EXAMPLES / "astrago")
+    assert run_process("bump", astrago, "--module", "core", "--tag", "core-2",
+                       "--repo", str(deploy)).code == 0
+    back = run_process("rollback", astrago, "--module", "core", "--steps", "1",
+                       "--repo", str(deploy))
+    assert back.code == 0, back.err
+    assert commits(deploy)[0].split("|")[2] == "rollback(stage): core=core-stage-ba01"
+    assert commits(deploy)[1].split("|")[2] == "deploy(stage): core=core-2"
+
+
+def test_lines_can_be_left_out(deploy: Path, tmp_path: Path) -> None:
+    directory = bot_spec(tmp_path)
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace('commitLine: "- {{ module }}: {{ new }}"',
+                                             'commitLine: ""'))
+    assert run_process("bump", str(directory), "--module", "core", "--sha", SHA,
+                       "--repo", str(deploy)).code == 0
+    body = git("--git-dir", str(deploy), "log", "-1", "--format=%B", "main")
+    assert body == ("chore: update backend images for stabilize/1.0 to stage-1.0-a1b2c3d4\n\n"
+                    "Branch: stabilize/1.0 (stage v1.0)\n\n")
+
+
+def test_a_missing_tag_key_is_created_only_on_request(tmp_path: Path) -> None:
+    values = VALUES.replace('    imageTag: "monitor-stage-ba01"\n', "")
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: values})
+    astrago = str(EXAMPLES / "astrago")
+    refused = run_process("bump", astrago, "--module", "monitor", "--tag", "m-1",
+                          "--repo", str(bare))
+    assert refused.code == 1 and "has no key astrago.monitor.imageTag" in refused.err
+    created = run_process("bump", astrago, "--module", "monitor", "--tag", "m-1", "--create",
+                          "--repo", str(bare))
+    assert created.code == 0, created.err
+    assert remote_file(bare, VALUES_PATH) == values.replace(
+        '  monitor:\n    repository: "xiilab/astrago-posco"\n',
+        '  monitor:\n    repository: "xiilab/astrago-posco"\n    imageTag: m-1\n')
+    nowhere = run_process("bump", astrago, "--module", "frontend", "--tag", "f-1", "--create",
+                          "--repo", str(bare), "--dry-run")
+    assert nowhere.code == 0  # frontend's mapping exists: its key is there, nothing to create

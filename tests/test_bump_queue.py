@@ -67,7 +67,7 @@ class Bump(threading.Thread):
 
     def run(self) -> None:
         spec = load_spec(str(self.spec_dir))
-        changes = plan(spec, [self.module], None, tag=self.tag, sha=None, digest=None,
+        changes = plan(spec, [self.module], None, tags={self.module: self.tag}, sha=None, digest=None,
                        set_repository=False, date="20261123")
         try:
             self.outcome = bump(spec, changes, self.options)
@@ -227,10 +227,11 @@ def test_a_queued_request_cannot_reach_outside_the_repository(repos: tuple[Path,
     where files are opened."""
     spec_dir, bare = repos
     spec = load_spec(str(spec_dir))
-    [change] = plan(spec, ["m00"], None, tag="t0", sha=None, digest=None,
+    [change] = plan(spec, ["m00"], None, tags={"m00": "t0"}, sha=None, digest=None,
                     set_repository=False, date="20261123")
     target = HelmValuesTarget("../outside.yaml", "apps.m00.imageTag", "")
     request = Request([Edit("m00", target, change.image)], spec.deploy.commit_message,
+                      spec.deploy.commit_line,
                       {"env": "prod", "project": "race", "date": "20261123"},
                       Author("mallory", "mallory@example.com"), False)
     (tmp_path / "outside.yaml").write_text("apps: {m00: {imageTag: old}}\n")

@@ -168,7 +168,8 @@ def test_missing_key_fails_clearly() -> None:
         edit(HELMFILE_VALUES, target, image("x"), name="values.yaml")
     assert str(caught.value) == (
         "error: values.yaml has no key astrago.gpu.imageTag\n"
-        "  hint: add the key to the values file once; bump then keeps it current")
+        "  hint: add the key to the values file once (or bump with --create); bump then "
+        "keeps it current")
 
 
 KUSTOMIZE = KustomizeTarget("goyoai-system/overlays/dev", "ghcr.io/goyoai/goyoai-gointern-system",

@@ -215,10 +215,10 @@ def test_tag_template_that_renders_an_invalid_tag_is_refused(repo: Path) -> None
 def test_commit_message_template_is_checked(repo: Path) -> None:
     message = errors(repo, VALID.replace(
         "deploy: {url: https://github.com/o/deploy.git}",
-        'deploy: {url: https://github.com/o/deploy.git, commitMessage: "{{ sha }}"}'))
+        'deploy: {url: https://github.com/o/deploy.git, commitMessage: "{{ commit }}"}'))
     assert message == (
-        "shipspec.yaml:4:63: error: deploy.commitMessage: unknown template variable 'sha';"
-        " known: env, changes, modules, project, date"
+        "shipspec.yaml:4:63: error: deploy.commitMessage: unknown template variable 'commit';"
+        " known: action, env, branch, sha, sha8, changes, modules, lines, project, date"
     )
 
 

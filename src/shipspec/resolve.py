@@ -46,7 +46,8 @@ from .tags import IMAGE_TAG
 SPEC_FILE_NAME = "shipspec.yaml"
 
 DEFAULT_TAG = "{{ module }}-{{ env }}-{{ sha8 }}"
-DEFAULT_COMMIT_MESSAGE = "deploy({{ env }}): {{ changes }}"
+DEFAULT_COMMIT_MESSAGE = "{{ action }}({{ env }}): {{ changes }}"
+DEFAULT_COMMIT_LINE = "{{ module }}: {{ old }} -> {{ new }}"
 _SAMPLE_SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -214,15 +215,21 @@ class _Resolver:
     def deploy(self) -> Deploy:
         deploy: dict[str, Any] = self.data.get("deploy", {})
         message = self.template(("deploy", "commitMessage"), DEFAULT_COMMIT_MESSAGE)
-        sample = {"env": "stage", "changes": "core=core-stage-01234567", "modules": "core",
-                  "project": self.data["project"], "date": "20260101"}
+        line = self.template(("deploy", "commitLine"), DEFAULT_COMMIT_LINE)
+        sample = {"action": "deploy", "env": "stage", "branch": "main", "sha": "0" * 40,
+                  "sha8": "0" * 8, "changes": "core=core-stage-01234567", "modules": "core",
+                  "lines": "core: core-stage-00000000 -> core-stage-01234567",
+                  "project": self.data["project"], "date": "20260101", "module": "core",
+                  "old": "core-stage-00000000", "new": "core-stage-01234567"}
         self.render_template(message, {k: sample[k] for k in templates.COMMIT_MESSAGE_VARIABLES})
+        self.render_template(line, {k: sample[k] for k in templates.COMMIT_LINE_VARIABLES})
         return Deploy(
             url=deploy.get("url"),
             branch=deploy.get("branch", "main"),
             credentials_secret=deploy.get("credentialsSecret"),
             token_env=deploy.get("tokenEnv", "DEPLOY_TOKEN"),
             commit_message=message,
+            commit_line=line,
             author_name=deploy.get("authorName", "shipspec-bot"),
             author_email=deploy.get("authorEmail", "shipspec-bot@localhost"),
             tag_key=deploy.get("tagKey", "imageTag"),

@@ -208,7 +208,14 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "Environment variable holding the push token (default: DEPLOY_TOKEN).",
                     pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
                 ),
-                "commitMessage": _string(f"Commit message; {_TEMPLATE_NOTE}.", maxLength=1000),
+                "commitMessage": _string(
+                    f"Commit message, one line or several; {_TEMPLATE_NOTE}. Variables: action "
+                    "(deploy, rollback, promote), env, branch, sha, sha8, changes, modules, "
+                    "lines, project, date.", maxLength=1000),
+                "commitLine": _string(
+                    "One line per changed module, appended to the message unless it uses "
+                    "{{ lines }}; empty for none. Variables: module, old, new, env.",
+                    minLength=0, maxLength=200),
                 "authorName": _string("Commit author name (default: shipspec-bot)."),
                 "authorEmail": _string("Commit author e-mail (default: shipspec-bot@localhost)."),
                 "tagKey": _string("Key of the tag in a module's values (default: imageTag)."),

@@ -128,6 +128,7 @@ class Deploy(NamedTuple):
     credentials_secret: str | None
     token_env: str
     commit_message: Template
+    commit_line: Template  # one line per changed module in the message; "" for none
     author_name: str
     author_email: str
     tag_key: str  # key of the tag beside a module's values key: imageTag

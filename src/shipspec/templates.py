@@ -24,7 +24,9 @@ from .errors import SpecError
 from .spec import Template
 
 TAG_VARIABLES = ("module", "env", "sha", "sha8", "branch", "project", "date")
-COMMIT_MESSAGE_VARIABLES = ("env", "changes", "modules", "project", "date")
+COMMIT_MESSAGE_VARIABLES = ("action", "env", "branch", "sha", "sha8", "changes", "modules",
+                            "lines", "project", "date")
+COMMIT_LINE_VARIABLES = ("module", "old", "new", "env")
 
 FILTERS = ("lower", "upper", "title", "capitalize", "trim", "replace", "truncate", "default")
 _TESTS = frozenset({"defined", "undefined", "none", "string", "number", "eq", "ne", "in"})
@@ -35,6 +37,12 @@ _NODES = frozenset({
 })  # fmt: skip
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _MAX_OUTPUT = 10_000  # characters; a tag or a commit message is far shorter
+
+
+def uses(template: Template, variable: str) -> bool:
+    """True when `variable` appears inside one of the template's `{{ ... }}`."""
+    return re.search(r"\{\{[^}]*\b" + re.escape(variable) + r"\b[^}]*\}\}",
+                     template.text) is not None
 
 
 def is_template(text: str) -> bool:

@@ -20,7 +20,7 @@ import random
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -50,6 +50,8 @@ class BumpOptions(NamedTuple):
     queue: bool = True  # batch with the bumps that arrive at the same time (queue.py)
     lease: float = 60.0  # seconds a queue lock may stay unchanged before it counts as dead
     wait: float = 600.0  # seconds to wait for a queued change to be written
+    action: str = "deploy"  # deploy | rollback | promote: the commit message says which
+    sha: str = ""  # the commit that was built, when the tag came from it
 
 
 class Outcome(NamedTuple):
@@ -74,7 +76,11 @@ def bump(spec: Spec, changes: list[Change], options: BumpOptions,
         edits=[Edit(change.module.name, target, change.image) for change in changes
                for target in _targets_of(change.module, change.deployment)],
         title=spec.deploy.commit_message,
-        variables={"env": ", ".join(sorted({c.deployment.environment for c in changes})),
+        line=spec.deploy.commit_line,
+        variables={"action": options.action,
+                   "env": ", ".join(sorted({c.deployment.environment for c in changes})),
+                   "branch": ", ".join(sorted({c.deployment.trigger_branch for c in changes})),
+                   "sha": options.sha, "sha8": options.sha[:8],
                    "project": spec.project, "date": options.date},
         author=Author(spec.deploy.author_name, spec.deploy.author_email),
         force=options.force)
@@ -168,27 +174,38 @@ def _pull_request_branch(changes: list[Change]) -> str:
     return re.sub(r"[^A-Za-z0-9._/-]", "-", name)
 
 
-def plan(spec: Spec, module_names: list[str], environment: str | None, *, tag: str | None,
-         sha: str | None, digest: str | None, set_repository: bool, date: str) -> list[Change]:
-    """The changes that `bump` makes: each module's tag from the spec (`sha`) or as given."""
+def plan(spec: Spec, module_names: list[str], environment: str | None, *,
+         tags: Mapping[str, str], sha: str | None, digest: str | None, set_repository: bool,
+         date: str, create: bool = False) -> list[Change]:
+    """The changes that `bump` makes: each module's tag as given in `tags` (module → tag),
+    else from the spec's tag template for commit `sha`."""
     from shipspec.render import select_options
     from shipspec.tags import digest_problem, image_tag, tag_problem
 
     # Checked here, before anything is cloned: bump, rollback and promote all come this way.
-    for flag, value, problem in (("--tag", tag, tag_problem), ("--digest", digest,
-                                                                 digest_problem)):
+    for flag, value, problem in ((*(("--tag", t, tag_problem) for t in tags.values()),
+                                  ("--digest", digest, digest_problem))):
         reason = problem(value) if value is not None else None
         if reason:
             raise SpecError.single(f"{flag} {value!r} {reason}")
+    unasked = [name for name in tags if name not in module_names]
+    if unasked:
+        raise SpecError.single(f"a tag is given for {', '.join(unasked)}, which is not bumped",
+                               hint="add --module for it, or leave its tag out")
     select_options(spec, environment, module_names)  # names every unknown or disabled one
     changes = []
     for name in dict.fromkeys(module_names):
         module = spec.module(name)
         deployment = module.deployment(environment)
-        module_tag = tag if tag is not None else image_tag(
-            spec, module, deployment, sha=sha or "", branch=None, date=date)
-        changes.append(Change(module, deployment,
-                              NewImage(module.image, module_tag, digest, set_repository)))
+        if name in tags:
+            module_tag = tags[name]
+        elif sha is not None:
+            module_tag = image_tag(spec, module, deployment, sha=sha, branch=None, date=date)
+        else:
+            raise SpecError.single(f"no tag for module {name}",
+                                   hint="give --sha, --tag TAG, or --tag MODULE=TAG")
+        changes.append(Change(module, deployment, NewImage(module.image, module_tag, digest,
+                                                           set_repository, create)))
     return changes
 
 

@@ -313,8 +313,7 @@ def _encode(request: Request) -> str:
         "edits": [{"module": edit.module,
                    "target": {"kind": kinds[type(edit.target)], **edit.target._asdict()},
                    "image": edit.image._asdict()} for edit in request.edits],
-        "title": {"text": request.title.text, "path": request.title.path,
-                  "location": list(request.title.location)},
+        "title": _template_fields(request.title), "line": _template_fields(request.line),
         "variables": request.variables,
         "author": list(request.author), "force": request.force,
     }, sort_keys=True)
@@ -337,12 +336,21 @@ def _decode(text: str) -> Request:
             if problem:
                 raise ValueError(f"{path}: {problem}")
         edits.append(Edit(_text(edit["module"]), target, NewImage(**_image(edit["image"]))))
-    author, title = data["author"], data["title"]
-    file, line, column = title["location"]
-    location = Location(_text(file), int(line), int(column))
-    return Request(edits, Template(_text(title["text"]), location, _text(title["path"])),
+    author = data["author"]
+    return Request(edits, _template(data["title"]), _template(data["line"]),
                    {_text(k): _text(v) for k, v in dict(data["variables"]).items()},
                    Author(_text(author[0]), _text(author[1])), bool(data["force"]))
+
+
+def _template_fields(template: Template) -> dict[str, Any]:
+    return {"text": template.text, "path": template.path,
+            "location": list(template.location)}
+
+
+def _template(fields: dict[str, Any]) -> Template:
+    file, line, column = fields["location"]
+    return Template(_text(fields["text"]), Location(_text(file), int(line), int(column)),
+                    _text(fields["path"]))
 
 
 def _decode_receipt(text: str) -> dict[str, Any]:
@@ -366,6 +374,7 @@ def _texts(fields: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _image(fields: dict[str, Any]) -> dict[str, Any]:
-    image = _texts({k: v for k, v in fields.items() if k != "set_repository"},
+    image = _texts({k: v for k, v in fields.items() if k not in ("set_repository", "create")},
                    ("repository", "tag", "digest"))
-    return {**image, "set_repository": bool(fields["set_repository"])}
+    return {**image, "set_repository": bool(fields["set_repository"]),
+            "create": bool(fields.get("create", False))}

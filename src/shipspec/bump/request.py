@@ -25,8 +25,9 @@ class Edit(NamedTuple):
 
 class Request(NamedTuple):
     edits: list[Edit]
-    title: Template  # of the commit title: deploy.commitMessage
-    variables: dict[str, str]  # what the title may use besides changes and modules
+    title: Template  # the commit message: deploy.commitMessage
+    line: Template  # one line per changed module: deploy.commitLine
+    variables: dict[str, str]  # what the message may use besides changes, modules, lines
     author: Author
     force: bool  # overwrite a tag that someone else changed meanwhile
 
@@ -59,7 +60,7 @@ def write(checkout: Checkout, requests: list[Request], seen: dict[tuple[int, int
         for e, edit in enumerate(request.edits):
             if (r, e) not in seen:
                 with contextlib.suppress(ShipspecError):  # reported below, as its failure
-                    seen[r, e] = kind_of(edit.target).read(files.of(edit.target), edit.target)
+                    seen[r, e] = _current(files.of(edit.target), edit)
     results: list[Changed | ShipspecError] = []
     for r, request in enumerate(requests):
         before = files.texts()
@@ -71,13 +72,24 @@ def write(checkout: Checkout, requests: list[Request], seen: dict[tuple[int, int
     return results, files.save()
 
 
+def _current(document: YamlText, edit: Edit) -> str:
+    """The tag the target holds now; with --create, a key that is not there holds none."""
+    kind = kind_of(edit.target)
+    try:
+        return kind.read(document, edit.target)
+    except SpecError:
+        if edit.image.create:
+            return ""  # write() adds the key, or says why it cannot
+        raise
+
+
 def _write_one(files: _Files, request: Request, r: int,
                seen: dict[tuple[int, int], str]) -> Changed:
     changed = []
     for e, edit in enumerate(request.edits):
         kind = kind_of(edit.target)
         document = files.of(edit.target)
-        current = kind.read(document, edit.target)
+        current = _current(document, edit)
         before = seen.setdefault((r, e), current)
         kind.write(document, edit.target, edit.image)  # in memory; files.save() writes
         after = kind.read(document, edit.target)
@@ -123,16 +135,31 @@ class _Files:
 
 
 def message(requests: list[Request], results: list[Changed | ShipspecError]) -> str:
-    """The commit message: each request's title, then one line per changed tag."""
-    titles, lines = [], []
+    """The commit message. Each request's deploy.commitMessage, with its lines (one
+    deploy.commitLine per changed tag) where it says {{ lines }}, else after it. Requests
+    written together in one commit (queue.py) join their first lines with '; '."""
+    titles: list[str] = []
+    paragraphs: list[str] = []  # what the messages say below their first lines
+    appended: list[str] = []  # lines of messages that do not place {{ lines }} themselves
     for request, result in zip(requests, results, strict=True):
         if isinstance(result, ShipspecError) or not result:
             continue
-        titles.append(templates.render(request.title, {
+        lines = [templates.render(request.line, {
+            "module": module, "old": old or "(none)", "new": new,
+            "env": request.variables.get("env", "")}) for module, old, new in result]
+        lines = [line for line in lines if line]
+        text = templates.render(request.title, {
             **request.variables,
             "changes": ", ".join(f"{module}={new}" for module, _, new in result),
             "modules": ", ".join(dict.fromkeys(module for module, _, _ in result)),
-        }))
-        lines += [f"{module}: {old or '(none)'} -> {new}" for module, old, new in result]
-    body = "\n".join(lines)
-    return f"{'; '.join(dict.fromkeys(titles))}\n\n{body}\n"
+            "lines": "\n".join(lines),
+        }).strip("\n")
+        title, _, rest = text.partition("\n")
+        titles.append(title)
+        if rest.strip("\n"):
+            paragraphs.append(rest.strip("\n"))
+        if not templates.uses(request.title, "lines"):
+            appended += lines
+    body = "\n\n".join([*dict.fromkeys(paragraphs), *(["\n".join(appended)] if appended
+                                                        else [])])
+    return f"{'; '.join(dict.fromkeys(titles))}\n" + (f"\n{body}\n" if body else "")

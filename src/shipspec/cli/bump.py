@@ -19,7 +19,12 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--module", action="append", required=True,
                         help="module to bump (repeatable: one commit for all)")
     parser.add_argument("--sha", help="commit that was built: the tag comes from the spec")
-    parser.add_argument("--tag", help="the tag itself")
+    parser.add_argument("--tag", action="append", default=[], metavar="[MODULE=]TAG",
+                        help="the tag itself: for every module, or MODULE=TAG for one "
+                             "(repeatable; modules without one take theirs from --sha)")
+    parser.add_argument("--create", action="store_true",
+                        help="add the tag's key where the module's mapping in the values "
+                             "file lacks it (the mapping itself must exist)")
     parser.add_argument("--digest", help="pin the image digest too (sha256:...)")
     parser.add_argument("--env", help="the environment (needed when a module has several)")
     parser.add_argument("--set-repository", action="store_true",
@@ -38,13 +43,30 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> str:
-    if (args.sha is None) == (args.tag is None):
-        raise SpecError.single("give either --sha or --tag", hint="see 'shipspec bump --help'")
+    if args.sha is None and not args.tag:
+        raise SpecError.single("give --sha or --tag", hint="see 'shipspec bump --help'")
     spec = load_spec(args.path)
     today = today_utc()
-    changes = plan(spec, args.module, args.env, tag=args.tag, sha=args.sha,
-                   digest=args.digest, set_repository=args.set_repository, date=today)
-    return report(bump(spec, changes, options(spec, args, today)))
+    changes = plan(spec, args.module, args.env, tags=tags_by_module(args.tag, args.module),
+                   sha=args.sha, digest=args.digest, set_repository=args.set_repository,
+                   date=today, create=args.create)
+    sha = (args.sha or "").lower()
+    return report(bump(spec, changes, options(spec, args, today)._replace(sha=sha)))
+
+
+def tags_by_module(given: list[str], modules: list[str]) -> dict[str, str]:
+    """--tag TAG (every module) and --tag MODULE=TAG (one), as module → tag. An image tag
+    holds no '=', so the two forms cannot be confused."""
+    common = [tag for tag in given if "=" not in tag]
+    if len(common) > 1:
+        raise SpecError.single("--tag without MODULE= may be given once",
+                               hint="give each module its own: --tag core=TAG")
+    tags = dict.fromkeys(modules, common[0]) if common else {}
+    for pair in given:
+        if "=" in pair:
+            module, _, tag = pair.partition("=")
+            tags[module] = tag
+    return tags
 
 
 def today_utc() -> str:

@@ -31,6 +31,6 @@ def run(args: argparse.Namespace) -> str:
     bump_options = options(spec, args, today)
     # The same image moves on: its tag is copied, not rebuilt or renamed.
     tag = deployed_tag(spec, module, module.deployment(args.source), bump_options)
-    changes = plan(spec, [module.name], args.target_env, tag=tag, sha=None, digest=None,
-                   set_repository=False, date=today)
-    return report(bump(spec, changes, bump_options))
+    changes = plan(spec, [module.name], args.target_env, tags={module.name: tag}, sha=None,
+                   digest=None, set_repository=False, date=today)
+    return report(bump(spec, changes, bump_options._replace(action="promote")))

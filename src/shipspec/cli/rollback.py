@@ -47,6 +47,6 @@ def run(args: argparse.Namespace) -> str:
         raise SpecError.single(
             f"{module.name} never had the tag {tag!r} in {deployment.environment}",
             hint="see its tags with shipspec history, or write it anyway with --force")
-    changes = plan(spec, [module.name], deployment.environment, tag=tag, sha=None,
-                   digest=None, set_repository=False, date=today)
-    return report(bump(spec, changes, bump_options))
+    changes = plan(spec, [module.name], deployment.environment, tags={module.name: tag},
+                   sha=None, digest=None, set_repository=False, date=today)
+    return report(bump(spec, changes, bump_options._replace(action="rollback")))

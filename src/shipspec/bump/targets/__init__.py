@@ -22,6 +22,7 @@ class NewImage(NamedTuple):
     tag: str
     digest: str | None  # sha256:..., to pin the exact image
     set_repository: bool  # also write the repository where the target has a place for it
+    create: bool = False  # add the tag's key where the module's mapping lacks it (on request)
 
 
 class TargetKind(Protocol):

@@ -19,16 +19,32 @@ def read(doc: YamlText, target: HelmValuesTarget) -> str:
 
 def write(doc: YamlText, target: HelmValuesTarget, image: NewImage) -> None:
     tag = f"{image.tag}@{image.digest}" if image.digest else image.tag
-    doc.replace(_pair(doc, target.tag_key), tag, target.tag_key)
+    if image.create and doc.find(target.tag_key.split(".")) is None:
+        _create(doc, target.tag_key, tag)
+    else:
+        doc.replace(_pair(doc, target.tag_key), tag, target.tag_key)
     if image.set_repository:
         doc.replace(_pair(doc, target.repository_key), image.repository,
                     target.repository_key)
+
+
+def _create(doc: YamlText, key: str, value: str) -> None:
+    """The key added to the module's mapping, which must exist: --create never invents the
+    module's place in the file, only the tag's key inside it."""
+    path = key.split(".")
+    found = doc.deepest_mapping(path)
+    if found is None or found[1] != path[-1:]:
+        raise SpecError.single(f"{doc.name} has no mapping {'.'.join(path[:-1])} to add "
+                               f"{path[-1]} to",
+                               hint="--create adds a tag key inside a module's existing "
+                                    "mapping only")
+    doc.insert_entry(found[0], path[-1], value, key)
 
 
 def _pair(doc: YamlText, key: str) -> tuple[object, object]:
     pair = doc.find(key.split("."))
     if pair is None:
         raise SpecError.single(f"{doc.name} has no key {key}",
-                               hint="add the key to the values file once; bump then keeps it "
-                                    "current")
+                               hint="add the key to the values file once (or bump with "
+                                    "--create); bump then keeps it current")
     return pair
