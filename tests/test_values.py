@@ -172,3 +172,120 @@ def test_validate_deployment_checks_kustomize_overlays(cli, tmp_path: Path) -> N
     assert ("error: modules.portal: goyoai-portal/overlays/dev/kustomization.yaml (images: "
             "ghcr.io/goyoai/goyoai-gointern-portal) does not exist in the deployment checkout"
             in result.err)
+
+
+# --- chart image layouts: compare the image each chart pulls ----------------------------------
+
+REAL_LAYOUT_DEPLOY = """\
+deploy:
+  url: https://github.com/xiilab/astrago-deployment.git
+  tagKey: tag
+  repositoryKey: repository
+  registryKey: registry
+  imageDefaults: astrago.imageDefaults
+"""
+# helmfile/environments/customers/xiilab/values.yaml on astrago-deployment's stabilize/1.0
+# since October 2025 (modelled on the shape the issue quotes): the chart pulls
+# <imageDefaults.registry>/<components.X.repository or imageDefaults.repository>:<tag>.
+REAL_LAYOUT_VALUES = """\
+astrago:
+  imageDefaults:
+    registry: "ghcr.io"
+    repository: "xiilab/astrago-backend"
+  components:
+    core:
+      tag: "core-stage-1.0-31c7ea7a"
+    batch:
+      tag: "batch-stage-1.0-31c7ea7a"
+    monitor:
+      tag: "monitor-stage-1.0-31c7ea7a"
+    frontend:
+      repository: "xiilab/astrago-frontend" # own repository
+      tag: "frontend-stage-1.0-0b7146d6"
+"""
+
+
+def real_layout_spec(tmp_path: Path) -> Path:
+    directory = tmp_path / "spec"
+    directory.mkdir()
+    (directory / ".git").mkdir()
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    start, end = text.index("deploy:\n"), text.index("\nci:\n")
+    text = text[:start] + REAL_LAYOUT_DEPLOY + text[end:]
+    for module in ("core", "batch", "monitor", "frontend"):
+        text = text.replace(f"values: astrago.{module}", f"values: astrago.components.{module}")
+    (directory / "shipspec.yaml").write_text(text)
+    return directory
+
+
+def deployment_checkout(tmp_path: Path, values: str) -> Path:
+    checkout = tmp_path / "deployment"
+    path = checkout / "helmfile/environments/customers/xiilab/values.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(values)
+    return checkout
+
+
+def test_the_real_layout_reports_no_false_problem(cli, tmp_path: Path) -> None:
+    spec = real_layout_spec(tmp_path)
+    checkout = deployment_checkout(tmp_path, REAL_LAYOUT_VALUES)
+    validated = cli("validate", str(spec), "--deployment", str(checkout))
+    assert validated.code == 0, validated.err
+    values = checkout / "helmfile/environments/customers/xiilab/values.yaml"
+    checked = cli("values", str(spec), "--env", "stage", "--check", str(values))
+    assert (checked.code, checked.err) == (0, ""), checked.err
+    assert cli("values", str(spec), "--env", "stage", "--write", str(values)).code == 0
+    assert values.read_text() == REAL_LAYOUT_VALUES  # no repository keys the chart ignores
+
+
+def test_the_real_layout_finds_a_module_whose_chart_pulls_another_image(cli,
+                                                                        tmp_path: Path) -> None:
+    spec = real_layout_spec(tmp_path)
+    wrong = REAL_LAYOUT_VALUES.replace(
+        '    monitor:\n', '    monitor:\n      repository: "xiilab/astrago-posco"\n')
+    checkout = deployment_checkout(tmp_path, wrong)
+    values = checkout / "helmfile/environments/customers/xiilab/values.yaml"
+    expected = (f"{values}:11:19: error: astrago.components.monitor.repository: "
+                "'xiilab/astrago-posco', so the chart pulls 'ghcr.io/xiilab/astrago-posco', "
+                "but CI pushes module monitor to 'ghcr.io/xiilab/astrago-backend'")
+    validated = cli("validate", str(spec), "--deployment", str(checkout))
+    assert validated.code == 1 and expected in validated.err, validated.err
+    checked = cli("values", str(spec), "--env", "stage", "--check", str(values))
+    assert checked.code == 1 and expected in checked.err  # the two agree
+    assert cli("values", str(spec), "--env", "stage", "--write", str(values)).code == 0
+    assert values.read_text() == wrong.replace('"xiilab/astrago-posco"',
+                                               '"xiilab/astrago-backend"')
+
+
+def test_a_shared_default_that_is_wrong_is_overridden_per_module(cli, tmp_path: Path) -> None:
+    """The fix goes to the module's own keys: the shared mapping serves other modules."""
+    spec = real_layout_spec(tmp_path)
+    wrong = REAL_LAYOUT_VALUES.replace('registry: "ghcr.io"', 'registry: "docker.io"')
+    checkout = deployment_checkout(tmp_path, wrong)
+    values = checkout / "helmfile/environments/customers/xiilab/values.yaml"
+    checked = cli("values", str(spec), "--env", "stage", "--check", str(values))
+    assert "astrago.components.core.registry: 'docker.io', so the chart pulls " \
+        "'docker.io/xiilab/astrago-backend'" in checked.err
+    assert cli("values", str(spec), "--env", "stage", "--write", str(values)).code == 0
+    written = values.read_text()
+    assert 'registry: "docker.io"' in written  # the shared value stays
+    assert "    core:\n      tag: \"core-stage-1.0-31c7ea7a\"\n      registry: ghcr.io\n" \
+        in written
+
+
+def test_bitnami_image_map_with_digest(tmp_path: Path) -> None:
+    from shipspec.bump.targets import NewImage
+    from shipspec.bump.targets import helm_values
+    from shipspec.spec import HelmValuesTarget
+    from shipspec.yamltext import YamlText
+
+    text = ("web:\n  image:\n    registry: docker.io\n    repository: bitnami/nginx\n"
+            "    tag: 1.27.0\n    digest: \"\"\n  replicaCount: 2\n")
+    target = HelmValuesTarget("values.yaml", "web.image.tag", "web.image.repository",
+                              registry_key="web.image.registry",
+                              digest_key="web.image.digest")
+    doc = YamlText(text, "values.yaml")
+    digest = "sha256:" + "ab" * 32
+    helm_values.write(doc, target, NewImage("ghcr.io/o/web", "v2", digest, True))
+    assert doc.text == ("web:\n  image:\n    registry: ghcr.io\n    repository: o/web\n"
+                        f"    tag: v2\n    digest: \"{digest}\"\n  replicaCount: 2\n")

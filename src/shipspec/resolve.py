@@ -234,6 +234,9 @@ class _Resolver:
             author_email=deploy.get("authorEmail", "shipspec-bot@localhost"),
             tag_key=deploy.get("tagKey", "imageTag"),
             repository_key=deploy.get("repositoryKey", "repository"),
+            registry_key=deploy.get("registryKey"),
+            digest_key=deploy.get("digestKey"),
+            image_defaults=deploy.get("imageDefaults"),
         )
 
     def environments(self, deploy: Deploy) -> tuple[Environment, ...]:
@@ -374,8 +377,15 @@ class _Resolver:
                              f"set environments.{env_name}.values", key=True)
             else:
                 key = entry["values"]
-                targets.append(HelmValuesTarget(env.values_file, f"{key}.{deploy.tag_key}",
-                                                f"{key}.{deploy.repository_key}"))
+                defaults = deploy.image_defaults
+                targets.append(HelmValuesTarget(
+                    env.values_file, f"{key}.{deploy.tag_key}",
+                    f"{key}.{deploy.repository_key}",
+                    registry_key=deploy.registry_key and f"{key}.{deploy.registry_key}",
+                    default_registry_key=defaults and deploy.registry_key
+                    and f"{defaults}.{deploy.registry_key}",
+                    default_repository_key=defaults and f"{defaults}.{deploy.repository_key}",
+                    digest_key=deploy.digest_key and f"{key}.{deploy.digest_key}"))
         return tuple(targets)
 
     def check_shared_targets(self, modules: tuple[Module, ...]) -> None:

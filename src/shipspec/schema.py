@@ -222,6 +222,17 @@ SPEC_SCHEMA: dict[str, Any] = {
                 "repositoryKey": _string(
                     "Key of the image repository in a module's values (default: repository)."
                 ),
+                "registryKey": _string(
+                    "Key of the registry in a module's values, for charts that pull "
+                    "<registry>/<repository> (Bitnami's image map: registry).",
+                    pattern=VALUES_KEY),
+                "digestKey": _string("Key of the image digest in a module's values "
+                                     "(Bitnami's image map: digest).", pattern=VALUES_KEY),
+                "imageDefaults": _string(
+                    "Dotted key of a mapping holding the registry and repository that modules "
+                    "without their own fall back to, such as astrago.imageDefaults.",
+                    pattern=VALUES_KEY,
+                    **{"x-hint": "write keys separated by dots, such as astrago.imageDefaults"}),
             },
             required=("url",),
         ),

@@ -32,6 +32,13 @@ class HelmValuesTarget(NamedTuple):
     file: str
     tag_key: str  # astrago.core.imageTag
     repository_key: str  # astrago.core.repository
+    # Split layouts (image_keys.py): the registry in a key of its own; the keys of a shared
+    # mapping that modules without their own registry / repository fall back to; Bitnami's
+    # digest key. None where the layout has no such key.
+    registry_key: str | None = None
+    default_registry_key: str | None = None
+    default_repository_key: str | None = None
+    digest_key: str | None = None
 
 
 class KustomizeTarget(NamedTuple):
@@ -133,6 +140,9 @@ class Deploy(NamedTuple):
     author_email: str
     tag_key: str  # key of the tag beside a module's values key: imageTag
     repository_key: str  # key of the image repository beside it: repository
+    registry_key: str | None  # key of the registry beside it, in split layouts
+    digest_key: str | None  # key of the digest beside it (Bitnami's image map)
+    image_defaults: str | None  # dotted key of the mapping modules fall back to
 
 
 class CI(NamedTuple):

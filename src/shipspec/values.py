@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from shipspec.errors import Location, Problem, SpecError
+from shipspec.errors import Location, Problem
+from shipspec.image_keys import image_fixes, set_key
 from shipspec.spec import HelmValuesTarget, Spec
 from shipspec.yamltext import YamlText
 
@@ -43,34 +44,21 @@ def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]
     problems: list[Problem] = []
     added: list[str] = []
     for module, target, image in entries:
-        repository = doc.find(target.repository_key.split("."))
-        if repository is not None:
-            current = doc.scalar(repository, target.repository_key)
-            if current != image:
-                mark = repository[1].start_mark
+        for fix in image_fixes(doc, target, image):
+            if fix.where is not None:  # nothing said at all: added below, not a mismatch
+                mark = fix.where[1].start_mark
+                said = (f"'{fix.current}'" if fix.pulled == fix.current
+                        else f"'{fix.current}', so the chart pulls '{fix.pulled}'")
                 problems.append(Problem(
-                    Location(name, mark.line + 1, mark.column + 1), target.repository_key,
-                    f"'{current}', but CI pushes module {module} to '{image}'",
+                    Location(name, mark.line + 1, mark.column + 1), fix.key,
+                    f"{said}, but CI pushes module {module} to '{image}'",
                     "fix image in shipspec.yaml, or let `shipspec values --write` set it"))
-                doc.replace(repository, image, target.repository_key)
-        else:
-            _add(doc, target.repository_key, image)
+            set_key(doc, fix.key, fix.wanted)
         if doc.find(target.tag_key.split(".")) is None:
-            _add(doc, target.tag_key, "")
+            set_key(doc, target.tag_key, "")
             added.append(module)
             problems.append(Problem(Location(name, 1, 1), target.tag_key,
                                     f"module {module} is missing",
                                     "`shipspec values --write` adds it"))
     return Merge(doc.text, problems, added)
 
-
-def _add(doc: YamlText, key: str, value: str) -> None:
-    found = doc.deepest_mapping(key.split("."))
-    if found is None or not found[1]:
-        raise SpecError.single(f"{doc.name}: cannot add {key}: the file is not a mapping "
-                               "of values there", hint="fix the file, or start a new one")
-    mapping, missing = found
-    nested: object = value
-    for part in reversed(missing[1:]):
-        nested = {part: nested}
-    doc.insert_entry(mapping, missing[0], nested, key)

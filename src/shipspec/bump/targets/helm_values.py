@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
+from shipspec.image_keys import image_fixes, set_key
 from shipspec.spec import HelmValuesTarget
 from shipspec.yamltext import YamlText
 
@@ -18,14 +19,17 @@ def read(doc: YamlText, target: HelmValuesTarget) -> str:
 
 
 def write(doc: YamlText, target: HelmValuesTarget, image: NewImage) -> None:
-    tag = f"{image.tag}@{image.digest}" if image.digest else image.tag
+    # A layout with a digest key (Bitnami) pins the digest there; else tag@digest.
+    tag = f"{image.tag}@{image.digest}" if image.digest and not target.digest_key else image.tag
     if image.create and doc.find(target.tag_key.split(".")) is None:
         _create(doc, target.tag_key, tag)
     else:
         doc.replace(_pair(doc, target.tag_key), tag, target.tag_key)
+    if image.digest and target.digest_key:
+        set_key(doc, target.digest_key, image.digest)
     if image.set_repository:
-        doc.replace(_pair(doc, target.repository_key), image.repository,
-                    target.repository_key)
+        for fix in image_fixes(doc, target, image.repository):
+            set_key(doc, fix.key, fix.wanted)
 
 
 def _create(doc: YamlText, key: str, value: str) -> None:
@@ -38,7 +42,7 @@ def _create(doc: YamlText, key: str, value: str) -> None:
                                f"{path[-1]} to",
                                hint="--create adds a tag key inside a module's existing "
                                     "mapping only")
-    doc.insert_entry(found[0], path[-1], value, key)
+    set_key(doc, key, value)
 
 
 def _pair(doc: YamlText, key: str) -> tuple[object, object]:

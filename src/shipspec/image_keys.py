@@ -1,0 +1,68 @@
+"""Which image a helm values file makes its chart pull, and which keys make it pull ours.
+
+Charts name their image in a few layouts, all described by `deploy` in the spec:
+- one key holding the whole repository (`astrago.core.repository: ghcr.io/xiilab/core`);
+- the registry in a key of its own (`registryKey`), as Bitnami's `image: {registry,
+  repository, tag, digest}` map does;
+- a shared mapping (`imageDefaults`) that modules without their own registry or repository
+  fall back to, as astrago-deployment's `astrago.imageDefaults` under
+  `astrago.components.<module>` does since October 2025.
+A module is right when the image its chart pulls is the one CI pushes: values are compared
+as the chart combines them, never as strings. Fixes go to the module's own keys, never to the
+shared mapping, which other modules pull through too. `values` (merge, check, validate
+--deployment) and `bump --set-repository` both decide here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from shipspec.errors import SpecError
+from shipspec.spec import HelmValuesTarget
+from shipspec.yamltext import YamlText
+
+
+class Fix(NamedTuple):
+    key: str  # the module's own key to set
+    wanted: str
+    current: str | None  # what decides it now: the module's value or the shared one
+    pulled: str  # the image the chart pulls now
+    where: Any  # the YAML pair of `current`, to point at; None when nothing says it
+
+
+def image_fixes(doc: YamlText, target: HelmValuesTarget, image: str) -> list[Fix]:
+    """The module keys to set so that the chart pulls `image` (registry/repository)."""
+    if target.registry_key:
+        registry, _, repository = image.partition("/")
+        parts = [(target.registry_key, target.default_registry_key, registry),
+                 (target.repository_key, target.default_repository_key, repository)]
+    else:
+        parts = [(target.repository_key, target.default_repository_key, image)]
+    found = []
+    for own, default, wanted in parts:
+        pair = doc.find(own.split("."))
+        if pair is None and default:
+            pair = doc.find(default.split("."))
+        current = doc.scalar(pair, own) if pair is not None else None
+        found.append((own, wanted, current, pair))
+    pulled = "/".join(current or "?" for _, _, current, _ in found)
+    return [Fix(own, wanted, current, pulled, pair)
+            for own, wanted, current, pair in found if current != wanted]
+
+
+def set_key(doc: YamlText, key: str, value: str) -> None:
+    """`key` set to `value`: replaced where it is, else added to the deepest mapping on its
+    path that the file has (with the mappings between)."""
+    pair = doc.find(key.split("."))
+    if pair is not None:
+        doc.replace(pair, value, key)
+        return
+    found = doc.deepest_mapping(key.split("."))
+    if found is None or not found[1]:
+        raise SpecError.single(f"{doc.name}: cannot add {key}: the file is not a mapping "
+                               "of values there", hint="fix the file, or start a new one")
+    mapping, missing = found
+    nested: object = value
+    for part in reversed(missing[1:]):
+        nested = {part: nested}
+    doc.insert_entry(mapping, missing[0], nested, key)
