@@ -273,9 +273,8 @@ def test_a_shared_default_that_is_wrong_is_overridden_per_module(cli, tmp_path: 
         in written
 
 
-def test_bitnami_image_map_with_digest(tmp_path: Path) -> None:
-    from shipspec.bump.targets import NewImage
-    from shipspec.bump.targets import helm_values
+def test_bitnami_image_map_with_digest() -> None:
+    from shipspec.bump.targets import NewImage, helm_values
     from shipspec.spec import HelmValuesTarget
     from shipspec.yamltext import YamlText
 
