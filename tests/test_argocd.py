@@ -272,7 +272,7 @@ def test_bad_spec_fails_closed_with_file_and_line(tmp_path: Path) -> None:
     result = run_application(application, app_dir, DEPLOY_TOKEN=TOKEN)
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.startswith("shipspec.yaml:53:5: error: modules.core.dockerfil: "
+    assert result.stderr.startswith("shipspec.yaml:59:5: error: modules.core.dockerfil: "
                                     "unknown field 'dockerfil'")
     assert "Traceback" not in result.stderr and TOKEN not in result.stderr
 

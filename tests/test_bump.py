@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, SHIPSPEC_IMAGE_LINE, run_process
+from conftest import EXAMPLES, REPO, SHIPSPEC_IMAGE_LINE, run_process
 from gitserver import git_http_server
 
 from shipspec.bump import BumpOptions, bump, plan
 from shipspec.bump.git import Checkout, Credentials, RefUpdate, Repository
 from shipspec.errors import RuntimeFailure
 from shipspec.resolve import load_spec
+
+# Seed B with the values layout before October 2025 (tests/fixtures/astrago-keyed).
+ASTRAGO_KEYED = REPO / "tests" / "fixtures" / "astrago-keyed"
 
 VALUES_PATH = "helmfile/environments/customers/xiilab/values.yaml"
 VALUES = """\
@@ -77,7 +80,7 @@ def deploy(tmp_path: Path) -> Path:
 
 
 def test_bump_one_module_changes_one_line(deploy: Path) -> None:
-    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--sha", SHA,
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--sha", SHA,
                          "--repo", f"file://{deploy}")
     assert result.code == 0, result.err
     assert result.out.startswith("committed ")
@@ -89,7 +92,7 @@ def test_bump_one_module_changes_one_line(deploy: Path) -> None:
 
 
 def test_several_modules_land_in_one_commit(deploy: Path) -> None:
-    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--module",
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--module",
                          "batch", "--module", "frontend", "--sha", SHA, "--repo", str(deploy))
     assert result.code == 0, result.err
     assert len(commits(deploy)) == 2
@@ -101,16 +104,16 @@ def test_several_modules_land_in_one_commit(deploy: Path) -> None:
 
 
 def test_bumping_to_the_current_tag_commits_nothing(deploy: Path) -> None:
-    run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag", "t1",
+    run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "t1",
                 "--repo", str(deploy))
-    again = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag", "t1",
+    again = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "t1",
                         "--repo", str(deploy))
     assert (again.code, again.out) == (0, "already up to date on main: nothing to commit\n")
     assert len(commits(deploy)) == 2
 
 
 def test_dry_run_shows_the_diff_and_commits_nothing(deploy: Path) -> None:
-    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "monitor", "--tag",
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "monitor", "--tag",
                          "00012345", "--repo", str(deploy), "--dry-run")
     assert result.code == 0, result.err
     assert "+    imageTag: \"00012345\"" in result.out
@@ -118,7 +121,7 @@ def test_dry_run_shows_the_diff_and_commits_nothing(deploy: Path) -> None:
 
 
 def test_pull_request_mode_pushes_a_new_branch(deploy: Path) -> None:
-    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
                          "core-9", "--repo", str(deploy), "--pull-request")
     assert result.code == 0, result.err
     assert "open a pull request from branch shipspec/stage/core-core-9" in result.out
@@ -128,7 +131,7 @@ def test_pull_request_mode_pushes_a_new_branch(deploy: Path) -> None:
 
 def test_missing_file_fails_and_changes_nothing(tmp_path: Path) -> None:
     bare = make_deploy_repo(tmp_path, {"README.md": "nothing here\n"})
-    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag", "x",
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "x",
                          "--repo", str(bare))
     assert (result.code, result.out) == (1, "")  # bad input, like a missing key
     assert result.err == (f"error: {VALUES_PATH} (astrago.core.imageTag) does not exist in the "
@@ -145,7 +148,7 @@ def test_a_symlink_out_of_the_deployment_repository_is_refused(tmp_path: Path) -
     git("add", ".", cwd=work)
     git("commit", "--quiet", "-m", "link", cwd=work)
     git("push", "--quiet", "origin", "HEAD:main", cwd=work)
-    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag", "x",
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "x",
                          "--repo", str(bare))
     assert result.code == 2
     assert "is a link that leads outside the deployment repository" in result.err
@@ -185,15 +188,15 @@ def test_http_with_the_right_token_pushes_and_a_wrong_one_fails_clearly(tmp_path
     git("--git-dir", str(bare), "config", "http.receivepack", "true")
     with git_http_server(root, "x-access-token", TOKEN) as base:
         url = f"{base}/deploy.git"
-        good = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+        good = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
                            "core-http", "--repo", url,
                            env={**os.environ, "DEPLOY_TOKEN": TOKEN})
         assert good.code == 0, good.err
         assert '"core-http"' in remote_file(bare, VALUES_PATH)
-        bad = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+        bad = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
                           "core-bad", "--repo", url, "--debug",
                           env={**os.environ, "DEPLOY_TOKEN": "wrong-" + TOKEN})
-        direct = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+        direct = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
                              "core-bad", "--repo", url, "--no-queue",
                              env={**os.environ, "DEPLOY_TOKEN": "wrong-" + TOKEN})
     assert bad.code != 0 and bad.out == ""  # --debug: the traceback too, without the token
@@ -329,7 +332,7 @@ def test_rejected_push_is_reapplied_on_the_new_tip(deploy: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    queue: bool) -> None:
     _push_after(deploy, tmp_path, "batch-stage-ba01", "batch-stage-other", monkeypatch)
-    spec = load_spec(str(EXAMPLES / "astrago"))
+    spec = load_spec(str(ASTRAGO_KEYED))
     changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
                    set_repository=False, date="20261123")
     outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
@@ -345,7 +348,7 @@ def test_a_conflicting_change_is_reported_not_overwritten(deploy: Path, tmp_path
                                                           monkeypatch: pytest.MonkeyPatch,
                                                           queue: bool) -> None:
     _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
-    spec = load_spec(str(EXAMPLES / "astrago"))
+    spec = load_spec(str(ASTRAGO_KEYED))
     changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
                    set_repository=False, date="20261123")
     with pytest.raises(RuntimeFailure) as caught:
@@ -365,7 +368,7 @@ def test_force_overwrites_a_conflicting_change(deploy: Path, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch,
                                                queue: bool) -> None:
     _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
-    spec = load_spec(str(EXAMPLES / "astrago"))
+    spec = load_spec(str(ASTRAGO_KEYED))
     changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
                    set_repository=False, date="20261123")
     outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), force=True, queue=queue),
@@ -378,32 +381,32 @@ def test_force_overwrites_a_conflicting_change(deploy: Path, tmp_path: Path,
 
 def test_history_lists_tags_newest_first_and_rollback_restores_one(deploy: Path) -> None:
     for tag in ("core-1", "core-2", "core-3"):
-        assert run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+        assert run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
                            tag, "--repo", str(deploy)).code == 0
     # another module's bump does not show up in core's history
-    run_process("bump", str(EXAMPLES / "astrago"), "--module", "batch", "--tag", "b-9",
+    run_process("bump", str(ASTRAGO_KEYED), "--module", "batch", "--tag", "b-9",
                 "--repo", str(deploy))
-    listing = run_process("history", str(EXAMPLES / "astrago"), "--module", "core",
+    listing = run_process("history", str(ASTRAGO_KEYED), "--module", "core",
                           "--repo", str(deploy))
     assert listing.code == 0, listing.err
     tags = [line.split()[-1] for line in listing.out.splitlines()]
     assert tags == ["core-3", "core-2", "core-1", "core-stage-ba01"]
     assert all(line.split()[2] in ("shipspec-bot", "seed") for line in listing.out.splitlines())
-    back = run_process("rollback", str(EXAMPLES / "astrago"), "--module", "core", "--steps",
+    back = run_process("rollback", str(ASTRAGO_KEYED), "--module", "core", "--steps",
                        "2", "--repo", str(deploy))
     assert back.code == 0, back.err
     assert back.out.endswith(": core core-3 -> core-1\n")
-    to = run_process("rollback", str(EXAMPLES / "astrago"), "--module", "core", "--to",
+    to = run_process("rollback", str(ASTRAGO_KEYED), "--module", "core", "--to",
                      "core-stage-ba01", "--repo", str(deploy))
     assert to.code == 0 and '"core-stage-ba01"' in remote_file(deploy, VALUES_PATH)
-    too_far = run_process("rollback", str(EXAMPLES / "astrago"), "--module", "core",
+    too_far = run_process("rollback", str(ASTRAGO_KEYED), "--module", "core",
                           "--steps", "9", "--repo", str(deploy))
     assert too_far.code == 1
     assert too_far.err.startswith("error: cannot go back 9 steps: core has had 6 tags in stage")
 
 
 def test_rollback_refuses_a_tag_never_deployed_unless_forced(deploy: Path) -> None:
-    astrago = str(EXAMPLES / "astrago")
+    astrago = str(ASTRAGO_KEYED)
     before = commits(deploy)
     never = run_process("rollback", astrago, "--module", "core", "--to", "core-stage-99999999",
                         "--repo", str(deploy))
@@ -443,7 +446,7 @@ def test_rollback_refuses_a_tag_never_deployed_unless_forced(deploy: Path) -> No
 def test_bad_input_is_refused_before_anything_is_cloned(tmp_path: Path, arguments: list[str],
                                                        message: str) -> None:
     missing = tmp_path / "no-such-repository.git"  # a clone would fail with exit 2
-    result = run_process(arguments[0], str(EXAMPLES / "astrago"), *arguments[1:],
+    result = run_process(arguments[0], str(ASTRAGO_KEYED), *arguments[1:],
                          "--repo", str(missing))
     assert (result.code, result.out) == (1, ""), result.err
     assert result.err.startswith(message), result.err
@@ -458,7 +461,7 @@ def test_a_disabled_module_is_not_bumped(tmp_path: Path) -> None:
 
 
 def test_a_repository_only_dry_run_says_what_would_change(deploy: Path) -> None:
-    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--tag",
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
                          "core-stage-ba01", "--set-repository", "--dry-run", "--repo",
                          str(deploy))
     assert result.code == 0, result.err
@@ -467,7 +470,7 @@ def test_a_repository_only_dry_run_says_what_would_change(deploy: Path) -> None:
 
 
 def test_an_upper_case_sha_names_the_same_commit(deploy: Path) -> None:
-    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--sha",
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--sha",
                          SHA.upper(), "--dry-run", "--repo", str(deploy))
     assert result.code == 0, result.err
     assert f"core-stage-{SHA[:8]}" in result.out
@@ -530,7 +533,7 @@ deploy:
 
 def bot_spec(tmp_path: Path) -> Path:
     directory = tmp_path / "spec"
-    shutil.copytree(EXAMPLES / "astrago", directory)
+    shutil.copytree(ASTRAGO_KEYED, directory)
     (directory / ".git").mkdir()
     spec = directory / "shipspec.yaml"
     text = spec.read_text()
@@ -559,7 +562,7 @@ def test_two_modules_two_tags_one_commit_in_the_bots_own_words(deploy: Path,
 
 
 def test_rollback_and_promote_say_what_they_do(deploy: Path) -> None:
-    astrago = str(EXAMPLES / "astrago")
+    astrago = str(ASTRAGO_KEYED)
     assert run_process("bump", astrago, "--module", "core", "--tag", "core-2",
                        "--repo", str(deploy)).code == 0
     back = run_process("rollback", astrago, "--module", "core", "--steps", "1",
@@ -584,7 +587,7 @@ def test_lines_can_be_left_out(deploy: Path, tmp_path: Path) -> None:
 def test_a_missing_tag_key_is_created_only_on_request(tmp_path: Path) -> None:
     values = VALUES.replace('    imageTag: "monitor-stage-ba01"\n', "")
     bare = make_deploy_repo(tmp_path, {VALUES_PATH: values})
-    astrago = str(EXAMPLES / "astrago")
+    astrago = str(ASTRAGO_KEYED)
     refused = run_process("bump", astrago, "--module", "monitor", "--tag", "m-1",
                           "--repo", str(bare))
     assert refused.code == 1 and "has no key astrago.monitor.imageTag" in refused.err

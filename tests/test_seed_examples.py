@@ -106,7 +106,10 @@ def test_seed_b_resolves_to_helmfile_values_keys(example_copy) -> None:
     assert deployment.trigger_branch == "stabilize/1.0"
     assert deployment.targets == (HelmValuesTarget(
         "helmfile/environments/customers/xiilab/values.yaml",
-        "astrago.core.imageTag", "astrago.core.repository"),)
+        "astrago.components.core.tag", "astrago.components.core.repository",
+        registry_key="astrago.components.core.registry",
+        default_registry_key="astrago.imageDefaults.registry",
+        default_repository_key="astrago.imageDefaults.repository"),)
     frontend = spec.module("frontend")
     assert frontend.repo == "https://github.com/xiilab/astrago-frontend.git"
     assert frontend.image == "ghcr.io/xiilab/astrago-frontend"

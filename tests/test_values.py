@@ -6,7 +6,11 @@ import difflib
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, assert_golden
+from conftest import EXAMPLES, REPO, assert_golden
+
+# Seed B with the values layout before October 2025 (tests/fixtures/astrago-keyed).
+ASTRAGO_KEYED = REPO / "tests" / "fixtures" / "astrago-keyed"
+
 
 GOLDEN = Path(__file__).parent / "golden" / "values"
 DEPLOYED = """\
@@ -25,20 +29,20 @@ astrago:
 
 
 def test_render_prints_each_module_repository_under_its_key(cli) -> None:
-    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage")
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage")
     assert (result.code, result.out) == (0, (
         "---\nastrago:\n"
         "  core:\n    repository: ghcr.io/xiilab/astrago-backend\n"
         "  batch:\n    repository: ghcr.io/xiilab/astrago-backend\n"
         "  monitor:\n    repository: ghcr.io/xiilab/astrago-backend\n"
         "  frontend:\n    repository: ghcr.io/xiilab/astrago-frontend\n"))
-    assert cli("generate", str(EXAMPLES / "astrago"), "--target", "values").out == result.out
+    assert cli("generate", str(ASTRAGO_KEYED), "--target", "values").out == result.out
 
 
 def test_write_changes_only_the_lines_it_must(cli, tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     values.write_text(DEPLOYED)
-    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(values))
     assert result.code == 0, result.err
     assert result.out == (f"wrote {values}\n"
                           "  monitor: added with no tag yet; shipspec bump sets it\n"
@@ -53,14 +57,14 @@ def test_write_changes_only_the_lines_it_must(cli, tmp_path: Path) -> None:
         "+     imageTag: ''\n", "+   frontend:\n",
         "+     repository: ghcr.io/xiilab/astrago-frontend\n", "+     imageTag: ''\n"]
     assert_golden(GOLDEN / "merged.yaml", after)
-    again = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
-    assert again.out == f"{values} is up to date with {EXAMPLES / 'astrago' / 'shipspec.yaml'}\n"
+    again = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(values))
+    assert again.out == f"{values} is up to date with {ASTRAGO_KEYED / 'shipspec.yaml'}\n"
 
 
 def test_check_reports_drift_where_the_file_says_it(cli, tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     values.write_text(DEPLOYED)
-    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--check", str(values))
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--check", str(values))
     assert (result.code, result.out) == (1, "")
     assert values.read_text() == DEPLOYED
     assert (f"{values}:6:17: error: astrago.core.repository: 'xiilab/astrago-posco', but CI "
@@ -69,27 +73,27 @@ def test_check_reports_drift_where_the_file_says_it(cli, tmp_path: Path) -> None
         in result.err
     assert "+    repository: \"ghcr.io/xiilab/astrago-backend\"" in result.err
     # the spec's path is in the hint, so it runs from where the user stands
-    assert (f"hint: run: shipspec values {EXAMPLES / 'astrago'} --env stage --write {values}"
+    assert (f"hint: run: shipspec values {ASTRAGO_KEYED} --env stage --write {values}"
             in result.err)
 
 
 def test_check_passes_once_written(cli, tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     values.write_text(DEPLOYED)
-    cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
-    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--check", str(values))
+    cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(values))
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--check", str(values))
     assert result.code == 0
 
 
 def test_crlf_is_kept_and_a_missing_file_is_created(cli, tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     values.write_bytes(DEPLOYED.replace("\n", "\r\n").encode())
-    cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(values))
     written = values.read_bytes().decode()
     assert "\n" not in written.replace("\r\n", "")
     assert "core-stage-a1b2c3d4" in written
     new = tmp_path / "new" / "values.yaml"
-    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(new))
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(new))
     assert result.code == 0 and "    imageTag: ''\n" in new.read_text()
 
 
@@ -97,7 +101,7 @@ def test_crlf_is_kept_and_a_missing_file_is_created(cli, tmp_path: Path) -> None
 def test_a_file_that_is_not_values_is_refused(cli, tmp_path: Path, text: str) -> None:
     values = tmp_path / "values.yaml"
     values.write_text(text)
-    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(values))
     assert result.code == 1
     assert "cannot add astrago." in result.err
     assert values.read_text() == text
@@ -108,18 +112,18 @@ def test_validate_reports_a_deployed_repository_that_differs_from_ci(cli, tmp_pa
     values = tmp_path / "helmfile" / "environments" / "customers" / "xiilab" / "values.yaml"
     values.parent.mkdir(parents=True)
     values.write_text(DEPLOYED)
-    result = cli("validate", str(EXAMPLES / "astrago"), "--deployment", str(tmp_path))
+    result = cli("validate", str(ASTRAGO_KEYED), "--deployment", str(tmp_path))
     assert (result.code, result.out) == (1, "")
     assert (f"{values}:6:17: error: astrago.core.repository: 'xiilab/astrago-posco', but CI "
             "pushes module core to 'ghcr.io/xiilab/astrago-backend'\n"
             "  hint: fix image in shipspec.yaml, or let `shipspec values --write` set it") \
         in result.err
-    cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
-    assert cli("validate", str(EXAMPLES / "astrago"), "--deployment", str(tmp_path)).code == 0
+    cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(values))
+    assert cli("validate", str(ASTRAGO_KEYED), "--deployment", str(tmp_path)).code == 0
 
 
 def test_validate_names_a_values_file_missing_from_the_checkout(cli, tmp_path: Path) -> None:
-    result = cli("validate", str(EXAMPLES / "astrago"), "--deployment", str(tmp_path))
+    result = cli("validate", str(ASTRAGO_KEYED), "--deployment", str(tmp_path))
     assert result.code == 1
     assert result.err.startswith("error: environments.stage.values: "
                                  f"{tmp_path}/helmfile/environments/customers/xiilab/values.yaml "
@@ -135,19 +139,19 @@ def test_generate_values_into_a_checkout_merges_like_write(cli, tmp_path: Path) 
                 "    repository: ghcr.io/xiilab/astrago-backend\n"
                 '    imageTag: "core-stage-1.0-31c7ea7a"   # keep me\n  other: 1\n')
     values.write_text(original)
-    result = cli("generate", str(EXAMPLES / "astrago"), "--target", "values",
+    result = cli("generate", str(ASTRAGO_KEYED), "--target", "values",
                  "--output-dir", str(tmp_path))
     assert result.code == 0, result.err
     text = values.read_text()
     assert text.startswith(original)  # tags, comments and other keys untouched
     assert "  frontend:\n    repository: ghcr.io/xiilab/astrago-frontend\n" in text
     assert "frontend: added with no tag yet" in result.out
-    same = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--check", str(values))
+    same = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--check", str(values))
     assert same.code == 0, same.err  # exactly what `values --write` would have written
-    again = cli("generate", str(EXAMPLES / "astrago"), "--target", "values",
+    again = cli("generate", str(ASTRAGO_KEYED), "--target", "values",
                 "--output-dir", str(tmp_path))
     assert (again.code, again.out) == (0, "every values file is up to date\n")
-    refused = cli("generate", str(EXAMPLES / "astrago"), "--target", "values",
+    refused = cli("generate", str(ASTRAGO_KEYED), "--target", "values",
                   "--output-dir", str(tmp_path), "--format", "json")
     assert refused.code == 1 and values.read_text() == text
 
@@ -209,7 +213,7 @@ def real_layout_spec(tmp_path: Path) -> Path:
     directory = tmp_path / "spec"
     directory.mkdir()
     (directory / ".git").mkdir()
-    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    text = (ASTRAGO_KEYED / "shipspec.yaml").read_text()
     start, end = text.index("deploy:\n"), text.index("\nci:\n")
     text = text[:start] + REAL_LAYOUT_DEPLOY + text[end:]
     for module in ("core", "batch", "monitor", "frontend"):
