@@ -121,12 +121,18 @@ def test_helm_values_keep_flow_style_and_quote_style(module: str, line: str) -> 
         "+ " + line]
 
 
-def test_helm_values_repository_written_when_asked_and_anchor_kept() -> None:
+def test_an_anchor_that_another_module_aliases_is_not_edited() -> None:
+    """monitor.repository is the anchor of frontend's (*repo): writing it would change the
+    image frontend pulls too, so the edit is refused (edit_check.py) and nothing changes."""
     target = HelmValuesTarget("v", "astrago.monitor.imageTag", "astrago.monitor.repository")
-    after = edit(HELMFILE_VALUES, target, image("m-1", repository=True))
-    assert "    repository: &repo ghcr.io/xiilab/astrago-backend\n" in after
-    assert yaml.safe_load_all(after).__next__()["astrago"]["frontend"]["repository"] == \
-        "ghcr.io/xiilab/astrago-backend"  # the alias follows its anchor, as YAML says
+    with pytest.raises(SpecError) as caught:
+        edit(HELMFILE_VALUES, target, image("m-1", repository=True))
+    assert "cannot edit file.yaml safely: the edit would also change " \
+        "astrago.frontend.repository" in str(caught.value)
+    unaliased = HELMFILE_VALUES.replace("    repository: *repo\n",
+                                        "    repository: xiilab/astrago-posco\n")
+    after = edit(unaliased, target, image("m-1", repository=True))
+    assert "    repository: &repo ghcr.io/xiilab/astrago-backend\n" in after  # anchor kept
 
 
 def test_an_alias_is_not_edited_through() -> None:

@@ -6,7 +6,7 @@ import difflib
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, REPO, assert_golden
+from conftest import EXAMPLES, REPO, assert_golden, run_process
 
 # Seed B with the values layout before October 2025 (tests/fixtures/astrago-keyed).
 ASTRAGO_KEYED = REPO / "tests" / "fixtures" / "astrago-keyed"
@@ -292,3 +292,60 @@ def test_bitnami_image_map_with_digest() -> None:
     helm_values.write(doc, target, NewImage("ghcr.io/o/web", "v2", digest, True))
     assert doc.text == ("web:\n  image:\n    registry: ghcr.io\n    repository: o/web\n"
                         f"    tag: v2\n    digest: \"{digest}\"\n  replicaCount: 2\n")
+
+
+# --- nothing written is corrupted: the right result, or a located refusal ---------------------
+
+HOSTILE_SHAPES = {
+    "block-scalar-last": ("astrago:\n  core:\n    repository: ghcr.io/xiilab/astrago-backend\n"
+                          "    notes: |\n      keep me\n  batch: {}\n"),
+    "alias-to-anchor": "base: &b\n  repository: x\nastrago:\n  core: *b\n",
+    "anchored-tag": ("astrago:\n  core: {repository: ghcr.io/xiilab/astrago-backend, "
+                     "imageTag: &tag v1, previous: *tag}\n"),
+    "flow-parent": "astrago: {core: {repository: ghcr.io/xiilab/astrago-backend}}\n",
+    "flow-module": ("astrago:\n  core: {repository: ghcr.io/xiilab/astrago-backend}\n"
+                    "  batch: {repository: ghcr.io/xiilab/astrago-backend, imageTag: b1}\n"),
+    "comments-and-crlf": ("# top\r\nastrago:\r\n  core:   # the core\r\n"
+                          "    imageTag: \"c1\"  # deployed\r\n"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(HOSTILE_SHAPES))
+def test_a_write_is_right_or_refused_with_nothing_written(cli, tmp_path: Path,
+                                                          shape: str) -> None:
+    import yaml
+    from ruamel.yaml import YAML
+
+    original = HOSTILE_SHAPES[shape]
+    values = tmp_path / "values.yaml"
+    values.write_bytes(original.encode())
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(values))
+    after = values.read_bytes().decode()
+    if result.code != 0:
+        assert result.code == 1 and after == original  # nothing written
+        assert result.err.startswith(f"{values}:") and "cannot edit" in result.err
+        return
+    for read in (yaml.safe_load, YAML(typ="safe", pure=True).load):
+        before, written = read(original), read(after)
+        for module in ("core", "batch", "monitor", "frontend"):
+            entry = written["astrago"][module]
+            assert entry["repository"].startswith("ghcr.io/xiilab/astrago-")
+            old = (before.get("astrago") or {}).get(module) or {}
+            assert entry["imageTag"] == old.get("imageTag", "")  # a tag is never reset
+        assert {k: v for k, v in written.items() if k != "astrago"} == {
+            k: v for k, v in before.items() if k != "astrago"}
+    if "\r\n" in original:
+        assert "\n" not in after.replace("\r\n", "")  # line endings kept
+
+
+def test_bump_refuses_an_edit_through_an_alias(tmp_path: Path) -> None:
+    from test_bump import commits, make_deploy_repo
+
+    values = "base: &b\n  repository: x\n  imageTag: old\nastrago:\n  core: *b\n"
+    bare = make_deploy_repo(tmp_path, {"helmfile/environments/customers/xiilab/values.yaml":
+                                       values})
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "new",
+                         "--repo", str(bare))
+    assert result.code == 1 and "cannot edit" in result.err and "nothing was written" \
+        in result.err, result.err
+    assert len(commits(bare)) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from shipspec.edit_check import check_values_edit
 from shipspec.errors import Location, Problem
 from shipspec.image_keys import image_fixes, set_key
 from shipspec.spec import HelmValuesTarget, Spec
@@ -43,6 +44,7 @@ def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]
     doc = YamlText(text, name)
     problems: list[Problem] = []
     added: list[str] = []
+    owned: list[tuple[str, str]] = []  # every key set, for the check before writing
     for module, target, image in entries:
         for fix in image_fixes(doc, target, image):
             if fix.where is not None:  # nothing said at all: added below, not a mismatch
@@ -54,11 +56,14 @@ def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]
                     f"{said}, but CI pushes module {module} to '{image}'",
                     "fix image in shipspec.yaml, or let `shipspec values --write` set it"))
             set_key(doc, fix.key, fix.wanted)
+            owned.append((fix.key, fix.wanted))
         if doc.find(target.tag_key.split(".")) is None:
             set_key(doc, target.tag_key, "")
+            owned.append((target.tag_key, ""))
             added.append(module)
             problems.append(Problem(Location(name, 1, 1), target.tag_key,
                                     f"module {module} is missing",
                                     "`shipspec values --write` adds it"))
+    check_values_edit(text, doc.text, name, owned)
     return Merge(doc.text, problems, added)
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from shipspec.emit import string_scalar, to_yaml
-from shipspec.errors import SpecError
+from shipspec.errors import Location, SpecError
 
 _ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
 
@@ -96,7 +96,10 @@ class YamlText:
         """Add `key: value` (a scalar or nested mappings) as the last entry of a block
         mapping, indented like its other entries, written by shipspec's one emitter."""
         if mapping.flow_style or not mapping.value:
-            raise SpecError.single(f"{self.name}: cannot add {key} to {where}",
+            mark = mapping.start_mark
+            raise SpecError.single(f"cannot edit {self.name} safely: {where} would go into a "
+                                   "flow or empty mapping; nothing was written",
+                                   location=Location(self.name, mark.line + 1, mark.column + 1),
                                    hint=f"add `{key}:` to it by hand once")
         indent = " " * mapping.value[0][0].start_mark.column
         last = mapping.value[-1][1]
@@ -105,11 +108,17 @@ class YamlText:
             # a block collection ends after its line break; its last scalar ends exactly
             last = last.value[-1][1] if isinstance(last, yaml.MappingNode) else last.value[-1]
         end = last.end_mark.index
+        lines = to_yaml({key: value}).splitlines()
+        if isinstance(last, yaml.ScalarNode) and last.style in ("|", ">") \
+                and self.text[end - 1:end] == "\n":
+            # A block scalar ends after its last line break (with any kept blank lines):
+            # the entry starts the next line, and its smaller indent ends the scalar.
+            self._splice(end, end, "".join(f"{indent}{line}{self.newline}" for line in lines))
+            return
         line_end = self.text.find("\n", end)
         line_end = len(self.text) if line_end < 0 else line_end
         if self.text[line_end - 1:line_end] == "\r":
             line_end -= 1
-        lines = to_yaml({key: value}).splitlines()
         entry = "".join(f"{self.newline}{indent}{line}" if line else self.newline
                         for line in lines)
         self._splice(line_end, line_end, entry)
@@ -130,5 +139,14 @@ class YamlText:
         return node, []
 
     def _splice(self, start: int, end: int, replacement: str) -> None:
-        self.text = self.text[:start] + replacement + self.text[end:]
-        self.documents = list(yaml.compose_all(self.text, Loader=yaml.SafeLoader))
+        text = self.text[:start] + replacement + self.text[end:]
+        try:
+            documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        except yaml.YAMLError:
+            line = self.text.count("\n", 0, start) + 1
+            raise SpecError.single(
+                f"cannot edit {self.name} safely here: the edit would leave text that is not "
+                "YAML; nothing was written", location=Location(self.name, line, 1),
+                hint="this shape is edited by hand: set the key there, and shipspec keeps it "
+                     "current afterwards") from None
+        self.text, self.documents = text, documents

@@ -4,6 +4,7 @@ repository at the key beside it (`astrago.core.repository`) when asked."""
 from __future__ import annotations
 
 from shipspec.bump.targets import NewImage
+from shipspec.edit_check import check_values_edit
 from shipspec.errors import SpecError
 from shipspec.image_keys import image_fixes, set_key
 from shipspec.spec import HelmValuesTarget
@@ -19,17 +20,22 @@ def read(doc: YamlText, target: HelmValuesTarget) -> str:
 
 
 def write(doc: YamlText, target: HelmValuesTarget, image: NewImage) -> None:
+    before = doc.text
     # A layout with a digest key (Bitnami) pins the digest there; else tag@digest.
     tag = f"{image.tag}@{image.digest}" if image.digest and not target.digest_key else image.tag
     if image.create and doc.find(target.tag_key.split(".")) is None:
         _create(doc, target.tag_key, tag)
     else:
         doc.replace(_pair(doc, target.tag_key), tag, target.tag_key)
+    owned = [(target.tag_key, tag)]
     if image.digest and target.digest_key:
         set_key(doc, target.digest_key, image.digest)
+        owned.append((target.digest_key, image.digest))
     if image.set_repository:
         for fix in image_fixes(doc, target, image.repository):
             set_key(doc, fix.key, fix.wanted)
+            owned.append((fix.key, fix.wanted))
+    check_values_edit(before, doc.text, doc.name, owned)
 
 
 def _create(doc: YamlText, key: str, value: str) -> None:

@@ -1,0 +1,111 @@
+"""The last word before a byte-exact edit of a values file is written: did exactly our keys
+change, as every reader sees the file?
+
+yamltext.py edits characters, which keeps comments and layout but can go wrong on shapes a
+text edit cannot see through: an alias (`core: *base` edited in the anchor), a block scalar
+or a flow mapping that the insertion lands beside, a key that ends up twice. So both files
+are read back with a YAML 1.1 reader (PyYAML, as go-yaml in Helm and helmfile reads) and a
+YAML 1.2 reader (ruamel.yaml), and the edit stands only when the new file reads as the old
+one with the owned keys set to their new values, and nothing else changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shipspec.errors import Location, SpecError
+from shipspec.yamltext import YamlText
+
+Reader = Callable[[str], Any]
+
+
+def check_values_edit(old: str, new: str, name: str,
+                      owned: Sequence[tuple[str, str]]) -> None:
+    """Refuse (SpecError) unless `new` reads as `old` with each dotted key of `owned` set to
+    its value in the first document (where yamltext edits), and every other document as it
+    was, for a YAML 1.1 and a YAML 1.2 reader alike."""
+    if old == new:
+        return
+    for reader_name, read in (("YAML 1.1 (PyYAML)", _pyyaml), ("YAML 1.2 (ruamel.yaml)",
+                                                                _ruamel)):
+        try:
+            before, after = read(old) if old.strip() else [{}], read(new)
+        except Exception as err:  # any reader error: the new text is not what we meant
+            raise _refusal(old, name, None, f"{reader_name} cannot read the result: "
+                           f"{str(err).splitlines()[0]}") from None
+        expected = _unshared(before) or [{}]
+        if expected[0] is None:
+            expected[0] = {}
+        for key, value in owned:
+            if not _put(expected[0], key.split("."), value):
+                raise _refusal(old, name, key.split("."), f"{key} does not sit in mappings "
+                               "all the way down")
+        if after != expected:
+            path = (_first_difference(expected[0], after[0]) or []) if len(after) == len(
+                expected) else []
+            raise _refusal(old, name, path,
+                           f"the edit would also change {'.'.join(map(str, path)) or 'the file'}"
+                           f" as {reader_name} reads it")
+
+
+def _pyyaml(text: str) -> list[Any]:
+    import yaml
+
+    return list(yaml.safe_load_all(text))
+
+
+def _ruamel(text: str) -> list[Any]:
+    from ruamel.yaml import YAML  # only when a values file is written
+
+    return list(YAML(typ="safe", pure=True).load_all(text))
+
+
+def _unshared(tree: Any) -> Any:
+    """A copy in which no two places share an object. Readers hand an alias back as the
+    anchored object itself; a copy that kept that sharing would change the anchor along with
+    the key, and so accept an edit that wrote into the anchor."""
+    if isinstance(tree, dict):
+        return {key: _unshared(value) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [_unshared(item) for item in tree]
+    return tree
+
+
+def _put(tree: Any, path: list[str], value: str) -> bool:
+    for key in path[:-1]:
+        if not isinstance(tree, dict):
+            return False
+        tree = tree.setdefault(key, {})
+    if not isinstance(tree, dict):
+        return False
+    tree[path[-1]] = value
+    return True
+
+
+def _first_difference(expected: Any, actual: Any, path: list[Any] | None = None
+                      ) -> list[Any] | None:
+    path = path or []
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in [*expected, *(k for k in actual if k not in expected)]:
+            found = _first_difference(expected.get(key), actual.get(key), [*path, key])
+            if found is not None:
+                return found
+        return None
+    return None if expected == actual else path
+
+
+def _refusal(old: str, name: str, path: list[Any] | None, why: str) -> SpecError:
+    location = Location(name, 1, 1)
+    if path and all(isinstance(part, str) for part in path) and old.strip():
+        doc = YamlText(old, name)
+        for end in range(len(path), 0, -1):  # the key itself, else its nearest parent
+            found = doc.find(list(path[:end]))
+            if found is not None:
+                mark = found[0].start_mark
+                location = Location(name, mark.line + 1, mark.column + 1)
+                break
+    return SpecError.single(
+        f"cannot edit {name} safely: {why}; nothing was written", location=location,
+        hint="this shape (an alias, a block or flow collection in the way) is edited by "
+             "hand: set the key there, and shipspec keeps it current afterwards")
