@@ -424,3 +424,30 @@ def test_a_statement_in_a_shared_tag_template_is_one_error(repo: Path) -> None:
     message = errors(repo, text)
     assert message.count("error:") == 1, message
     assert "environments.stage.tag: 'For' is not allowed in templates" in message
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ("dockerfile: api/Dockerfile", "dockerfile: api/Dockerfile\n    image: "
+     "'${{ github.event.head_commit.author.email }}/core'", "modules.api.image"),
+    ("registry: {url: ghcr.io/o}", "registry: {url: 'ghcr.io/${{ github.actor }}'}",
+     "registry.url"),
+    ("branch: main", "branch: 'main${{github.token}}'", "environments.stage.branch"),
+])
+def test_no_spec_value_becomes_a_workflow_expression(repo: Path, old: str, new: str,
+                                                     field: str) -> None:
+    message = errors(repo, VALID.replace(old, new))
+    assert f"error: {field}: holds '${{{{', which GitHub Actions would evaluate" in message
+    assert message.startswith("shipspec.yaml:")
+
+
+def test_control_characters_are_escaped_in_messages(repo: Path) -> None:
+    message = errors(repo, VALID.replace("  api:", '  "api\\e[31mred\\r":'))
+    assert "\x1b" not in message and "\r" not in message
+    assert "api\\x1b[31mred\\x0d" in message
+
+
+def test_a_spec_too_large_for_its_configmap_is_refused(repo: Path) -> None:
+    padding = "# " + "x" * 98 + "\n"
+    message = errors(repo, VALID + padding * 11_000)
+    assert message.startswith("shipspec.yaml:1:1: error: the spec is 1,1")
+    assert "the ConfigMap that carries it to the runs holds at most 1,044,480" in message

@@ -6,8 +6,19 @@ nothing else in shipspec prints errors or chooses exit codes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
+
+# What a terminal would act on rather than show (an ESC sequence in a module name, a carriage
+# return), and lone surrogates, which no output can encode: escaped in every message. Line
+# breaks and tabs stay: messages use them on purpose (diffs, hints).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def shown(text: str, limit: int = 60) -> str:
@@ -43,7 +54,7 @@ class Problem(NamedTuple):
         text = f"{where}error: {field}{self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
-        return text
+        return _CONTROL.sub(_escape, text)
 
 
 class ShipspecError(Exception):

@@ -114,6 +114,7 @@ class _Resolver:
             for name in data["modules"]
         )
         self.check_shared_targets(modules)
+        self.refuse_workflow_expressions(data, ())
         if deploy.url is None and any(d.targets for m in modules if m.enabled
                                       for d in m.deployments):
             self.problem(("deploy", "url"),
@@ -141,6 +142,20 @@ class _Resolver:
         self.require_engine_settings(spec)
         return spec
 
+    def refuse_workflow_expressions(self, value: Any, path: FieldPath) -> None:
+        """No spec value may become a GitHub Actions expression: workflows carry images,
+        branches and paths as written, and `${{ github.event.head_commit.message }}` in one
+        would hand it to whoever pushes. No field needs `${{`; tag templates use `{{`."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self.refuse_workflow_expressions(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.refuse_workflow_expressions(item, (*path, index))
+        elif isinstance(value, str) and "${{" in value:
+            self.problem(path, "holds '${{', which GitHub Actions would evaluate as an "
+                         "expression in the workflows", "write the value itself")
+
     def require_engine_settings(self, spec: Spec) -> None:
         """What the spec's CI engine needs, but the shipspec image: it is built after the
         first spec is written, so `validate` lists it as still to do and `generate` refuses.
@@ -150,7 +165,7 @@ class _Resolver:
         for path, message, hint in renderer(spec.ci.engine).missing_settings(spec):
             if path != SHIPSPEC_IMAGE:
                 self.problem(path, message, hint,
-                             key=path[0] == "modules")
+                             key=path[:1] == ("modules",))
         if spec.ci.engine == "tekton":
             self.require_tekton_names(spec)
         if self.problems:
@@ -163,7 +178,7 @@ class _Resolver:
 
         for path, message, hint in name_problems(spec, spec.namespace or "",
                                                  spec.enabled_modules, reports(spec)):
-            self.problem(path, message, hint, key=path[0] == "modules")
+            self.problem(path, message, hint, key=path[:1] == ("modules",))
         for field, value in self.binding_values():
             unsafe = unsafe_binding_value(value)
             if unsafe:

@@ -13,6 +13,7 @@ environment run one after another and are never cancelled half-way.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shipspec import prebuild
@@ -118,13 +119,20 @@ def _checkout(depth: int) -> dict[str, Any]:
             "with": {"fetch-depth": depth, "persist-credentials": False}}
 
 
+def _literal(text: str) -> str:
+    """`text` as a GitHub filter pattern that matches it and nothing else: `*`, `?`, `+`,
+    `!` and brackets are filter syntax there (a branch `release+1` would match releasee1),
+    and a backslash makes them literal (GitHub's filter pattern cheat sheet)."""
+    return re.sub(r"([*?+!\[\]])", r"\\\1", text)
+
+
 def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict[str, Any]:
-    branches = sorted({d.trigger_branch for m in modules for d in m.deployments
+    branches = sorted({_literal(d.trigger_branch) for m in modules for d in m.deployments
                        if options.environment in (None, d.environment)})
     push: dict[str, Any] = {"branches": branches}
     if all(m.paths for m in modules):
         # as plan.touches: a path is a file or a directory (everything below it)
-        paths = {glob for m in modules for p in m.paths
+        paths = {glob for m in modules for p in map(_literal, m.paths)
                  for glob in ((p.rstrip("/") + "/**",) if p.endswith("/")
                               else (p, p + "/**"))}
         push["paths"] = sorted(paths | {SPEC})

@@ -19,6 +19,9 @@ from shipspec.spec import Module, Spec
 Object = dict[str, Any]
 FieldPath = tuple[str, ...]
 
+# The API server stores an object of at most 1 MiB (etcd's request limit, 1.5 MiB, less its
+# own overhead); the spec ConfigMap's metadata takes a few hundred bytes of that.
+MAX_SPEC_BYTES = 1024 * 1024 - 4096
 # Argo CD must never prune or delete a claim: it holds caches and runs in progress.
 KEEP_CLAIM = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
 PREBUILD_IMAGE = {"none": "git", "gradle": "gradle", "maven": "maven", "npm": "npm"}
@@ -43,6 +46,11 @@ def missing_settings(spec: Spec) -> list[Gap]:
                      "e.g. webhookSecret: github-webhook"))
     if "shipspec" not in spec.ci.images:
         gaps.append(shipspec_image_gap("Tekton runs `shipspec tag` and `shipspec bump`"))
+    if len(spec.text.encode("utf-8")) > MAX_SPEC_BYTES:
+        gaps.append(((), f"the spec is {len(spec.text.encode('utf-8')):,} bytes; the ConfigMap "
+                     f"that carries it to the runs holds at most {MAX_SPEC_BYTES:,}",
+                     "the API server refuses objects over 1 MiB: shorten the file (comments "
+                     "count too), or split it by team"))
     if spec.ci.builder == "buildah" and "buildah" not in spec.ci.images:
         gaps.append((("ci", "images", "buildah"),
                      "builder buildah needs ci.images.buildah: shipspec ships no default",
