@@ -124,3 +124,13 @@ def test_explicit_tag_on_a_value_that_does_not_fit_it() -> None:
         "shipspec.yaml:1:4: error: '' is not a valid int, as its tag !!int says it is\n"
         "  hint: remove the tag, or correct the value"
     )
+
+
+def test_merge_keys_over_empty_mappings_count_towards_the_budget() -> None:
+    """Ten anchors, each merging the previous one ten times: 674 bytes that built nothing
+    the budget counted, and kept validate busy for minutes (10^10 merges)."""
+    lines = ["a0: &a0 {}"]
+    lines += [f"a{i}: &a{i} {{<<: [{', '.join([f'*a{i - 1}'] * 10)}]}}" for i in range(1, 11)]
+    with pytest.raises(SpecError) as caught:
+        load_bytes(("\n".join(lines) + "\n").encode(), "bomb.yaml", DEFAULT_LIMITS)
+    assert "too many values (aliases repeated too often)" in str(caught.value)

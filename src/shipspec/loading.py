@@ -229,14 +229,19 @@ class _Constructor:
         location = Location(self.document.file, node.line, node.column)
         return SpecError.single(message, location=location, hint=hint)
 
-    def build(self, node: _Node, path: FieldPath) -> Any:
-        self.budget -= 1
+    def spend(self, node: _Node, units: int = 1) -> None:
+        """Every value built and every `<<` merge (even of an empty mapping) costs budget,
+        so no document can make loading work longer than its limits allow."""
+        self.budget -= units
         if self.budget < 0:
             raise self.error(
                 node,
                 "the document expands to too many values (aliases repeated too often)",
                 "this looks like a 'billion laughs' document; use fewer '*alias' references",
             )
+
+    def build(self, node: _Node, path: FieldPath) -> Any:
+        self.spend(node)
         self.document.value_marks[path] = (node.line, node.column)
         if node.kind == "scalar":
             return self._scalar(node)
@@ -295,5 +300,8 @@ class _Constructor:
         for source in sources:
             if source.kind != "mapping":
                 raise self.error(source, "'<<' merges mappings only")
-            for key, value in self._mapping(source, path).items():
+            self.spend(source)
+            merging = self._mapping(source, path)
+            self.spend(source, len(merging))
+            for key, value in merging.items():
                 merged.setdefault(key, value)
