@@ -451,3 +451,19 @@ def test_a_spec_too_large_for_its_configmap_is_refused(repo: Path) -> None:
     message = errors(repo, VALID + padding * 11_000)
     assert message.startswith("shipspec.yaml:1:1: error: the spec is 1,1")
     assert "the ConfigMap that carries it to the runs holds at most 1,044,480" in message
+
+
+def test_a_values_key_below_another_modules_is_refused(repo: Path) -> None:
+    """`x` and `x.repository` on two modules: a TypeError before, or one module's value
+    silently dropped in the other order."""
+    message = errors(repo, VALID.replace("    values: shop.api\n",
+                                         "    values: shop.api\n  web:\n"
+                                         "    values: shop.api.repository\n"))
+    assert "error: modules.web.values: writes shop.api.repository.imageTag in env/stage.yaml, " \
+        "where module 'api' writes shop.api.repository" in message
+
+
+def test_end_of_stream_errors_point_into_the_file(repo: Path) -> None:
+    assert errors(repo, "---\n").startswith("shipspec.yaml:1:4: error: expected a mapping")
+    truncated = errors(repo, "project: p\nsource: {url: x")
+    assert truncated.startswith("shipspec.yaml:2:16: error: invalid YAML:"), truncated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -349,3 +350,24 @@ def test_bump_refuses_an_edit_through_an_alias(tmp_path: Path) -> None:
     assert result.code == 1 and "cannot edit" in result.err and "nothing was written" \
         in result.err, result.err
     assert len(commits(bare)) == 1
+
+
+def test_a_values_file_nested_too_deep_is_refused_not_a_crash(cli, tmp_path: Path) -> None:
+    values = tmp_path / "deep.yaml"
+    values.write_text("a:" + " {b:" * 2000 + " 1" + "}" * 2000 + "\n")
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--check", str(values))
+    assert result.code == 1
+    assert result.err.startswith(f"{values}:1:1: error: {values} is nested too deeply")
+
+
+def test_workflows_only_for_repositories_on_github(cli, tmp_path: Path) -> None:
+    spec = tmp_path / "spec"
+    shutil.copytree(ASTRAGO_KEYED, spec)
+    (spec / ".git").mkdir()
+    text = (spec / "shipspec.yaml").read_text()
+    (spec / "shipspec.yaml").write_text(text.replace(
+        "url: https://github.com/xiilab/astrago-backend.git", "url: https://gitlab.com/g/app/"))
+    result = cli("generate", str(spec), "--target", "github-actions", "--output-dir",
+                 str(tmp_path / "out"))
+    assert result.code == 1 and not (tmp_path / "out").exists()
+    assert "https://gitlab.com/g/app/ is not a GitHub repository" in result.err

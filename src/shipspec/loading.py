@@ -56,8 +56,18 @@ class Document:
         for end in range(len(path), -1, -1):
             mark = marks.get(path[:end]) or self.value_marks.get(path[:end])
             if mark:
-                return Location(self.file, *mark)
+                return Location(self.file, *within(self.text, *mark))
         return Location(self.file, 1, 1)
+
+
+def within(text: str, line: int, column: int) -> tuple[int, int]:
+    """(line, column), 1-based, moved back onto the text when it lies past its end: the
+    parser puts the end of the stream (a truncated file, an empty `---` document) on a line
+    after the last one."""
+    lines = text.splitlines() or [""]
+    if line <= len(lines):
+        return line, column
+    return len(lines), len(lines[-1]) + 1
 
 
 def dotted(path: FieldPath) -> str:
@@ -136,7 +146,8 @@ class _Builder:
             return self._documents(events)
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
-            location = Location(self.file, mark.line + 1, mark.column + 1) if mark else None
+            location = Location(self.file, *within(text, mark.line + 1, mark.column + 1)
+                                ) if mark else None
             message = (err.problem or err.context or "").strip()
             raise SpecError.single(f"invalid YAML: {message}", location=location) from None
         except yaml.YAMLError as err:

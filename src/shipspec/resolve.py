@@ -404,19 +404,39 @@ class _Resolver:
         return tuple(targets)
 
     def check_shared_targets(self, modules: tuple[Module, ...]) -> None:
-        """Two modules writing the same values key would overwrite each other's tag."""
-        owners: dict[tuple[str, str], str] = {}
+        """Two modules writing one values key would overwrite each other's tag; a key below
+        another module's (`x` and `x.repository`) would turn a value into a mapping. The
+        shared image defaults are read, never written, so they may be shared."""
+        owners: dict[tuple[str, tuple[str, ...]], str] = {}
+        clashes: dict[str, tuple[str, str, str, str]] = {}  # module → file, key, other, its
+
+        def clash(module: str, file: str, key: tuple[str, ...], other: str,
+                  others: tuple[str, ...]) -> None:
+            clashes.setdefault(module, (file, ".".join(key), other, ".".join(others)))
+
         for module in modules:
             for deployment in module.deployments:
                 for target in deployment.targets:
                     if not isinstance(target, HelmValuesTarget):
                         continue
-                    owner = owners.setdefault((target.file, target.tag_key), module.name)
-                    if owner != module.name:
-                        self.problem(
-                            ("modules", module.name, "values"),
-                            f"writes {target.tag_key} in {target.file}, as module "
-                            f"'{owner}' does", "give each module its own values key")
+                    for text in (target.tag_key, target.repository_key, target.registry_key,
+                                 target.digest_key):
+                        if not text:
+                            continue
+                        key = tuple(text.split("."))
+                        owner = owners.setdefault((target.file, key), module.name)
+                        if owner != module.name:
+                            clash(module.name, target.file, key, owner, key)
+        for (file, key), owner in owners.items():
+            for end in range(1, len(key)):  # the key's proper prefixes
+                other = owners.get((file, key[:end]))
+                if other is not None and other != owner:
+                    clash(owner, file, key, other, key[:end])
+        for name, (file, written, other, others) in clashes.items():
+            said = (f"as module '{other}' does" if written == others
+                    else f"where module '{other}' writes {others}")
+            self.problem(("modules", name, "values"), f"writes {written} in {file}, {said}",
+                         "give each module its own values key")
 
     def check_tag(self, tag: Template, module: str, env: str, branch: str) -> None:
         sample = {"module": module, "env": env, "sha": _SAMPLE_SHA, "sha8": _SAMPLE_SHA[:8],

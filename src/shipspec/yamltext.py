@@ -32,6 +32,10 @@ class YamlText:
             self.documents: list[Any] = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
         except yaml.YAMLError as err:
             raise SpecError.single(f"{name} is not valid YAML: {err}") from None
+        except RecursionError:  # PyYAML's composer recurses once per level of nesting
+            raise SpecError.single(f"{name} is nested too deeply to edit safely",
+                                   location=Location(name, 1, 1),
+                                   hint="values files this deep are edited by hand") from None
 
     # --- finding -----------------------------------------------------------------------------
 

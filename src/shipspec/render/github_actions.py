@@ -36,6 +36,7 @@ ACTIONS = {
     "node": Commented("actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020", "v4.4.0"),
 }
 RUNNER = "ubuntu-latest"
+_GITHUB_SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # owner/name, from a GitHub URL
 SPEC = "shipspec.yaml"  # at the root of every source repository
 
 _PLAN = """\
@@ -64,6 +65,11 @@ def missing_settings(spec: Spec) -> list[Gap]:
     if "shipspec" not in spec.ci.images:
         gaps.append(shipspec_image_gap("the workflows' plan and deploy jobs run"))
     for slug, modules in _repositories(spec, ()).items():
+        if not _GITHUB_SLUG.fullmatch(slug):
+            gaps.append((("modules", modules[0].name),
+                         f"{slug} is not a GitHub repository: GitHub Actions runs only there",
+                         "use ci.engine: tekton for repositories elsewhere"))
+            continue
         if not any(module.deployments for module in modules):
             gaps.append((("modules", modules[0].name),
                          f"no module of {slug} deploys to an environment: its workflow "
