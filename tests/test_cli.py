@@ -184,7 +184,7 @@ def test_errors_never_show_a_traceback_in_a_real_process(repo: Path) -> None:
     result = run_process("validate", str(repo))
     assert result.code == 1
     assert "Traceback" not in result.err
-    assert result.err.startswith(f"{repo / 'shipspec.yaml'}:2:1: error: invalid YAML:")
+    assert result.err.startswith(f"{repo / 'shipspec.yaml'}:1:11: error: invalid YAML:")
 
 
 def test_debug_shows_the_traceback(repo: Path) -> None:
