@@ -467,3 +467,12 @@ def test_end_of_stream_errors_point_into_the_file(repo: Path) -> None:
     assert errors(repo, "---\n").startswith("shipspec.yaml:1:4: error: expected a mapping")
     truncated = errors(repo, "project: p\nsource: {url: x")
     assert truncated.startswith("shipspec.yaml:2:16: error: invalid YAML:"), truncated
+
+
+def test_a_spec_larger_than_one_render_may_be_is_refused(repo: Path) -> None:
+    modules = "".join(f"  m{index}: {{}}\n" for index in range(2_001))
+    text = VALID.replace("modules:\n  api:\n    dockerfile: api/Dockerfile\n"
+                         "    values: shop.api\n", "modules:\n" + modules)
+    message = errors(repo, text)
+    assert "error: modules: 2,001 modules with 2,001 deployments (module and environment " \
+        "pairs): one spec holds at most 2,000 modules and 4,000 deployments" in message

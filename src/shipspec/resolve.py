@@ -44,6 +44,10 @@ from .spec import (
 from .tags import IMAGE_TAG
 
 SPEC_FILE_NAME = "shipspec.yaml"
+# What one spec may ask of a render, checked before anything renders: at these sizes
+# generate takes about 1 s and 120 MiB (BENCHMARKS.md); 40,000 modules ran out of 1 GiB.
+MAX_MODULES = 2_000
+MAX_DEPLOYMENTS = 4_000  # (module, environment) pairs: each makes Triggers
 
 DEFAULT_TAG = "{{ module }}-{{ env }}-{{ sha8 }}"
 DEFAULT_COMMIT_MESSAGE = "{{ action }}({{ env }}): {{ changes }}"
@@ -113,6 +117,7 @@ class _Resolver:
             self.module(name, project, source, deploy, environments, ci)
             for name in data["modules"]
         )
+        self.check_size(modules)
         self.check_shared_targets(modules)
         self.refuse_workflow_expressions(data, ())
         if deploy.url is None and any(d.targets for m in modules if m.enabled
@@ -402,6 +407,14 @@ class _Resolver:
                     default_repository_key=defaults and f"{defaults}.{deploy.repository_key}",
                     digest_key=deploy.digest_key and f"{key}.{deploy.digest_key}"))
         return tuple(targets)
+
+    def check_size(self, modules: tuple[Module, ...]) -> None:
+        deployments = sum(len(module.deployments) for module in modules)
+        if len(modules) > MAX_MODULES or deployments > MAX_DEPLOYMENTS:
+            self.problem(("modules",), f"{len(modules):,} modules with {deployments:,} "
+                         "deployments (module and environment pairs): one spec holds at most "
+                         f"{MAX_MODULES:,} modules and {MAX_DEPLOYMENTS:,} deployments",
+                         "split the spec, by team or by repository")
 
     def check_shared_targets(self, modules: tuple[Module, ...]) -> None:
         """Two modules writing one values key would overwrite each other's tag; a key below
