@@ -31,6 +31,11 @@ def targets(spec: Spec, environment: str) -> list[tuple[str, HelmValuesTarget, s
             for target in deployment.targets if isinstance(target, HelmValuesTarget)]
 
 
+def added_note(module: str) -> str:
+    """What `values --write` and `generate --target values` say of a module new to a file."""
+    return f"  {module}: added with no tag yet; shipspec bump sets it\n"
+
+
 def merge_file(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]],
                rendered: dict[str, Any]) -> Merge:
     """Merge into a values file's text; a new (empty) file starts as the rendered document,

@@ -85,7 +85,7 @@ def write_values_files(spec: Spec, options: RenderOptions, directory: str,
                        rendered: list[Rendered], output_format: str) -> str:
     """Merge into the values files below `directory` exactly as `values --write` does: every
     deployed tag, comment and other key stays. All merge before any is written."""
-    from shipspec.values import merge_file, targets  # off the start-up of other targets
+    from shipspec.values import added_note, merge_file, targets  # off other targets' start-up
 
     if output_format == "json":
         raise SpecError.single("values files are merged into YAML; --format json does not "
@@ -104,9 +104,8 @@ def write_values_files(spec: Spec, options: RenderOptions, directory: str,
             merged.append((path, result.text, result.added))
     for path, text, _ in merged:
         write_text(path, text)
-    return "".join(f"wrote {path}\n" + "".join(
-        f"  {module}: added with no tag yet; shipspec bump sets it\n" for module in added)
-        for path, _, added in merged) or "every values file is up to date\n"
+    return "".join(f"wrote {path}\n" + "".join(map(added_note, added))
+                   for path, _, added in merged) or "every values file is up to date\n"
 
 
 # The files an earlier run wrote below --output-dir, one relative path a line: a later run

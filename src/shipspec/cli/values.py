@@ -14,7 +14,7 @@ from shipspec.files import read_text, write_text
 from shipspec.render import select_options
 from shipspec.render import values as render_values
 from shipspec.resolve import load_spec
-from shipspec.values import merge_file, targets
+from shipspec.values import added_note, merge_file, targets
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +54,5 @@ def run(args: argparse.Namespace) -> str:
             f"{file} is out of date with {spec.file}:\n{diff}",
             hint=f"run: {write_command}").problems])
     write_text(file, merged_text)
-    news = "".join(f"  {module}: added with no tag yet; shipspec bump sets it\n"
-                   for module in added)
+    news = "".join(added_note(module) for module in added)
     return f"wrote {file}\n{news}"
