@@ -13,7 +13,7 @@ from shipspec.errors import SpecError
 from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps, shipspec_image_gap
 from shipspec.render import tekton_tasks as tasks
 from shipspec.render import tekton_triggers as triggers
-from shipspec.render.tekton_names import cluster_binding_name, name_problems
+from shipspec.render.tekton_names import cluster_binding_name, name_problems, shared_name
 from shipspec.spec import Module, Spec
 
 Object = dict[str, Any]
@@ -89,7 +89,7 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     ]
     trigger_names = [o["metadata"]["name"] for o in module_objects if o["kind"] == "Trigger"]
     objects += [
-        triggers.event_listener(spec, metadata, tasks.shared_name(spec, "triggers"),
+        triggers.event_listener(spec, metadata, shared_name(spec, "triggers"),
                                 trigger_names),
         *module_objects,
     ]
@@ -137,14 +137,14 @@ CLEANUP_ACCOUNT = "cleanup"  # prunes a module's PipelineRuns: that Role only, n
 def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> list[Object]:
     """Least privilege: the listener gets Triggers' own roles; pull requests get an account
     with nothing; only cleanup runs may touch the API, and only to prune runs."""
-    listener = tasks.shared_name(spec, "triggers")
-    pruner = tasks.shared_name(spec, CLEANUP_ACCOUNT)
+    listener = shared_name(spec, "triggers")
+    pruner = shared_name(spec, CLEANUP_ACCOUNT)
     secrets = [name for name in (spec.registry.push_secret, spec.deploy.credentials_secret)
                if name]
 
     def account(role: str, secret_names: list[str], token: bool) -> Object:
         service_account: Object = {"apiVersion": "v1", "kind": "ServiceAccount",
-                                   "metadata": {"name": tasks.shared_name(spec, role),
+                                   "metadata": {"name": shared_name(spec, role),
                                                 **metadata}}
         if not token:
             service_account["automountServiceAccountToken"] = False
@@ -188,10 +188,10 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
     """One Pipeline for every module: tag → build → deploy (pushes only) → report."""
     names = (*run_params(spec), "revision", "run-id", "event", "cache-scope", "no-push")
     pipeline_tasks: list[Object] = [
-        {"name": "tag", "taskRef": {"name": tasks.shared_name(spec, "tag")},
+        {"name": "tag", "taskRef": {"name": shared_name(spec, "tag")},
          "params": [_pipeline_param(n) for n in ("module", "environment", "revision",
                                                   "branch")]},
-        {"name": "build", "runAfter": ["tag"], "taskRef": {"name": tasks.shared_name(spec,
+        {"name": "build", "runAfter": ["tag"], "taskRef": {"name": shared_name(spec,
                                                                                      "build")},
          "params": [*(_pipeline_param(n) for n in (
              "repo-url", "revision", "run-id", "cache-scope", "workspace-claim",
@@ -203,7 +203,7 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
         {"name": "deploy", "runAfter": ["build"],
          "when": [{"input": "$(params.event)", "operator": "in", "values": ["push"]},
                   {"input": "$(params.deploys)", "operator": "in", "values": ["true"]}],
-         "taskRef": {"name": tasks.shared_name(spec, "deploy")},
+         "taskRef": {"name": shared_name(spec, "deploy")},
          "params": [_pipeline_param("module"), _pipeline_param("environment"),
                     {"name": "tag", "value": "$(tasks.tag.results.tag)"}]},
     ]
@@ -221,7 +221,7 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
     }
     if reports(spec):
         pipeline_spec["finally"] = [{
-            "name": "report", "taskRef": {"name": tasks.shared_name(spec, "report")},
+            "name": "report", "taskRef": {"name": shared_name(spec, "report")},
             "params": [{"name": "status", "value": "$(tasks.status)"},
                        _pipeline_param("module"), _pipeline_param("revision"),
                        _pipeline_param("repository"),
@@ -234,11 +234,11 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
 def _cleanup_pipeline(spec: Spec, metadata: Object) -> Object:
     names = ("module", "workspace-claim", "keep-runs")
     return {"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
-            "metadata": {"name": tasks.shared_name(spec, "cleanup"), **metadata},
+            "metadata": {"name": shared_name(spec, "cleanup"), **metadata},
             "spec": {"description": f"Clean up after a module of {spec.project}.",
                      "params": [{"name": n, "type": "string"} for n in names],
                      "tasks": [{"name": "cleanup",
-                                "taskRef": {"name": tasks.shared_name(spec, "cleanup")},
+                                "taskRef": {"name": shared_name(spec, "cleanup")},
                                 "params": [_pipeline_param(n) for n in names]}]}}
 
 
@@ -258,14 +258,14 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
 
     def template(name: str, params: tuple[str, ...], run: Object) -> Object:
         return {"apiVersion": "triggers.tekton.dev/v1beta1", "kind": "TriggerTemplate",
-                "metadata": {"name": tasks.shared_name(spec, name), **metadata},
+                "metadata": {"name": shared_name(spec, name), **metadata},
                 "spec": {"params": [{"name": p} for p in params], "resourcetemplates": [run]}}
 
     def pipeline_run(event: str, pipeline: str, account: str, params: list[Object],
                      labels: Object, workspaces: list[Object]) -> Object:
         run_spec: Object = {
             "pipelineRef": {"name": pipeline},
-            "taskRunTemplate": {"serviceAccountName": tasks.shared_name(spec, account),
+            "taskRunTemplate": {"serviceAccountName": shared_name(spec, account),
                                 "podTemplate": {
                                     "affinity": _near_module_runs(),
                                     # every container of the pod, Tekton's init containers too
@@ -307,7 +307,7 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
             run_values("pull_request", "pull-requests", "true"),
             {**module_labels, "shipspec.dev/event": "pull_request"}, no_credentials)),
         template("cleanup", cleanup_params, pipeline_run(
-            "cleanup", tasks.shared_name(spec, "cleanup"), CLEANUP_ACCOUNT,
+            "cleanup", shared_name(spec, "cleanup"), CLEANUP_ACCOUNT,
             [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],
             {"shipspec.dev/cleanup-of": "$(tt.params.module)"}, [])),
     ]

@@ -22,7 +22,7 @@ TEKTON_KINDS = frozenset({"Task", "Pipeline", "TriggerBinding", "TriggerTemplate
 LIMITS = {"EventListener": 63 - len("el-"), "ClusterRoleBinding": 253, "ConfigMap": 253}
 DEFAULT_LIMIT = 63  # DNS labels: ServiceAccounts, Roles, claims (names shown in labels)
 
-# The project-wide objects, by kind and role: `<project>-<role>` (tekton_tasks.shared_name).
+# The project-wide objects, by kind and role: `<project>-<role>` (shared_name, below).
 SHARED_ROLES: tuple[tuple[str, str], ...] = (
     ("ConfigMap", "spec"),
     ("ServiceAccount", "triggers"), ("RoleBinding", "triggers"),

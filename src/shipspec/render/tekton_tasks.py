@@ -18,8 +18,6 @@ from shipspec import prebuild
 from shipspec.render.tekton_names import shared_name
 from shipspec.spec import Spec
 
-__all__ = ["shared_name"]  # the one naming rule of project-wide objects, used from here
-
 SPEC_MOUNT = "/etc/shipspec"
 SPEC_FILE = f"{SPEC_MOUNT}/shipspec.yaml"
 
