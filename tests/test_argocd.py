@@ -491,3 +491,33 @@ def test_applications_use_the_plugin(example: str) -> None:
     at_root = os.path.normpath(source["path"]) == "."
     assert ("argocd.argoproj.io/manifest-generate-paths" in annotations) != at_root
     assert os.path.basename(source["repoURL"]).endswith(".git")
+
+
+HELM = REPO / "tests" / "tools" / "bin" / "helm"
+CHART = REPO / "tests" / "fixtures" / "argo-cd-chart"  # argo-helm's extraContainers, modelled
+
+
+def helm_template(values: Path) -> subprocess.CompletedProcess[str]:
+    assert HELM.exists(), "helm is missing: run `bash tests/run` (tests/tools/unpack_helm.py)"
+    return subprocess.run([str(HELM), "template", "argocd", str(CHART), "-f", str(values)],
+                          capture_output=True, text=True, check=False, timeout=60)
+
+
+def test_helm_refuses_to_render_while_the_image_is_unset() -> None:
+    result = helm_template(CMP / "helm" / "values.yaml")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "set the shipspec sidecar image in cmp/helm/values.yaml" in result.stderr
+
+
+def test_helm_renders_the_sidecar_after_argo_cds_container_once_set(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(re.sub(r"image: '\{\{ required .*\n",
+                             f"image: registry.test/shipspec@{IMAGE_DIGEST}\n",
+                             (CMP / "helm" / "values.yaml").read_text()))
+    result = helm_template(values)
+    assert result.returncode == 0, result.stderr
+    [deployment] = yaml.safe_load_all(result.stdout)
+    kubernetes_validate.validate(deployment, kubernetes_validate.latest_version(), strict=True)
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["repo-server", "shipspec"]  # default: Argo's
+    assert containers[1]["image"] == f"registry.test/shipspec@{IMAGE_DIGEST}"
