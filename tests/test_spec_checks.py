@@ -476,3 +476,20 @@ def test_a_spec_larger_than_one_render_may_be_is_refused(repo: Path) -> None:
     message = errors(repo, text)
     assert "error: modules: 2,001 modules with 2,001 deployments (module and environment " \
         "pairs): one spec holds at most 2,000 modules and 4,000 deployments" in message
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ("webhookSecret: hook}", "webhookSecret: hook, webhookSecretKey: 'a: b'}",
+     "source.webhookSecretKey"),
+    ("webhookSecret: hook}", "webhookSecret: " + "h" * 300 + "}", "source.webhookSecret"),
+    ("registry: {url: ghcr.io/o}", "registry: {url: ghcr.io/o}\nci: {storageClass: Fast SSD}",
+     "ci.storageClass"),
+    ("values: shop.api", "values: shop." + "k" * 1100, "modules.api.values"),
+    ("deploy: {url: https://github.com/o/deploy.git}",
+     "deploy: {url: https://github.com/o/deploy.git, tagKey: 'image tag'}", "deploy.tagKey"),
+])
+def test_kubernetes_facing_values_follow_kubernetes_rules(repo: Path, old: str, new: str,
+                                                          field: str) -> None:
+    message = errors(repo, VALID.replace(old, new).replace(
+        SHIPSPEC_IMAGE_LINE, "") + ("" if "ci:" in new else SHIPSPEC_IMAGE_LINE))
+    assert f"error: {field}: " in message, message

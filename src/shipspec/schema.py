@@ -30,7 +30,13 @@ QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
 # A git ref name as `git check-ref-format --branch` accepts it, minus the rarer corners.
 BRANCH = r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[^\x00-\x20~^:?*\[\\\x7f]+$"
 # A dotted key path into a values file: astrago.core
-VALUES_KEY = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
+# Dotted keys of a values file: each part becomes a YAML key, and YAML readers take simple
+# keys of at most 1024 characters, so parts stay far below that.
+VALUES_KEY = r"^[A-Za-z0-9_-]{1,128}(\.[A-Za-z0-9_-]{1,128})*$"
+# Kubernetes' own rules: a key of a Secret's or ConfigMap's data (IsConfigMapKey), a DNS
+# subdomain (StorageClass names).
+CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 GIT_URL = r"^(https://|http://|ssh://|file://|git@)[^\s]+$"
 
 PINNED_IMAGE = r"^[^\s@]+@sha256:[0-9a-f]{64}$"
@@ -39,6 +45,11 @@ NAME_HINT = "use lower-case letters, digits and '-', starting and ending with a 
 
 
 def _string(description: str, **extra: Any) -> dict[str, Any]:
+    # Kubernetes names: a DNS label is at most 63 characters, a subdomain 253.
+    limit = {DNS_LABEL: 63, DNS_SUBDOMAIN: 253, CONFIG_KEY: 253, VALUES_KEY: 512}.get(
+        extra.get("pattern", ""))
+    if limit and "maxLength" not in extra:
+        extra["maxLength"] = limit
     return {"type": "string", "minLength": 1, "description": description, **extra}
 
 
@@ -172,7 +183,9 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "Name of the Secret holding the webhook secret; validation is never off.",
                     pattern=DNS_LABEL,
                 ),
-                "webhookSecretKey": _string("Key in that Secret (default: secret)."),
+                "webhookSecretKey": _string(
+                    "Key in that Secret (default: secret).", pattern=CONFIG_KEY,
+                    **{"x-hint": "letters, digits, '-', '_' and '.'"}),
                 "statusSecret": _string(
                     "Secret with a GitHub token (key `token`, scope repo:status): runs report "
                     "commit statuses when it is set.",
@@ -218,10 +231,11 @@ SPEC_SCHEMA: dict[str, Any] = {
                     minLength=0, maxLength=200),
                 "authorName": _string("Commit author name (default: shipspec-bot)."),
                 "authorEmail": _string("Commit author e-mail (default: shipspec-bot@localhost)."),
-                "tagKey": _string("Key of the tag in a module's values (default: imageTag)."),
+                "tagKey": _string("Key of the tag in a module's values (default: imageTag).",
+                                  pattern=VALUES_KEY),
                 "repositoryKey": _string(
-                    "Key of the image repository in a module's values (default: repository)."
-                ),
+                    "Key of the image repository in a module's values (default: repository).",
+                    pattern=VALUES_KEY),
                 "registryKey": _string(
                     "Key of the registry in a module's values, for charts that pull "
                     "<registry>/<repository> (Bitnami's image map: registry).",
@@ -250,7 +264,10 @@ SPEC_SCHEMA: dict[str, Any] = {
                                 pattern=VERSION, **{"x-hint": "a version such as 17 or 21"}),
                 "node": _string("Node.js version of the GitHub Actions pre-build (default 22).",
                                 pattern=VERSION, **{"x-hint": "a version such as 22"}),
-                "storageClass": _string("StorageClass of the claims (default: the cluster's)."),
+                "storageClass": _string(
+                    "StorageClass of the claims (default: the cluster's).",
+                    pattern=DNS_SUBDOMAIN,
+                    **{"x-hint": "a StorageClass name: lower-case letters, digits, '-', '.'"}),
                 "workspaceSize": _string(
                     "Size of each workspace claim.",
                     pattern=QUANTITY,
