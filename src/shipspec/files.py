@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import RuntimeFailure
+from .errors import Location, RuntimeFailure, SpecError
 
 
 def write_text(path: str, text: str) -> None:
@@ -30,5 +30,14 @@ def read_text(path: str) -> str:
     """The file's text with its line endings as they are; "" when there is no file."""
     if not os.path.exists(path):
         return ""
-    with open(path, encoding="utf-8", newline="") as stream:
-        return stream.read()
+    with open(path, "rb") as stream:
+        raw = stream.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        raise SpecError.single(f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x})",
+                               location=Location(path, line, column),
+                               hint="YAML files are UTF-8; convert it, or name another file"
+                               ) from None

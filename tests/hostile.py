@@ -1,0 +1,172 @@
+"""A random, hostile run of shipspec's verbs: specs mutated from the examples, Argo CD
+environments, values files and random bytes. Every run must end in exactly one of two ways:
+exit 0 with output that YAML 1.1 and 1.2 readers read alike (and JSON equal to YAML), or
+exit 1 with a message on stderr and nothing on stdout. Never exit 2 (that is for git and
+the network), never a traceback.
+
+tests/test_hostile.py runs a short seeded round in CI; `python benchmarks/hostile.py
+--minutes N` runs a long one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+from ruamel.yaml import YAML
+
+from shipspec.cli.main import main
+
+REPO = Path(__file__).resolve().parent.parent
+BASES = [REPO / "examples" / "gointern-backend" / "shipspec.yaml",
+         REPO / "examples" / "astrago" / "shipspec.yaml"]
+SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+
+# Values a careless user or an attacker would write into any field.
+HOSTILE = ["", " ", "a b", "${{ github.event.head_commit.message }}", "$(body.pusher.name)",
+           "\x1b[31mred", "a\nb", "a\r\nb", "'", '"', "\\", "../../etc/passwd", "/abs",
+           "C:\\x", "~", "012", "0x1f", "1e10", "12345e67", "null", "~", "on", "y", "*",
+           "[", "{", "&a", "*a", "!!python/object:os.system", "{{ module }}",
+           "{% for x in module %}{{ x }}{% endfor %}", "{{ ''.__class__ }}", "é" * 70,
+           "x" * 300, "core", "stage", "main", "-", "--help", "a/b", "UPPER", "🚀",
+           "ghcr.io/o/core,replicaCount:0", "sha256:abc", "5Gi\n", "0"]
+
+
+class Outcome(NamedTuple):
+    argv: list[str]
+    code: int
+    out: str
+    err: str
+
+
+def run(argv: list[str], env: dict[str, str] | None = None) -> Outcome:
+    """shipspec in-process, as a process would run it, with `env` added to os.environ."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return Outcome(argv, code, out.getvalue(), err.getvalue())
+
+
+def problems(outcome: Outcome, output: str = "yaml") -> list[str]:
+    """What is wrong with how a run ended; empty when it ended in one of the two ways."""
+    found = []
+    if outcome.code not in (0, 1):
+        found.append(f"exit {outcome.code}")
+    if "Traceback" in outcome.err or "internal error" in outcome.err:
+        found.append("traceback or internal error")
+    if outcome.code != 0 and outcome.out:
+        found.append("stdout written on failure")
+    if outcome.code == 1 and not outcome.err.strip():
+        found.append("failure without a message")
+    if outcome.code == 0 and output == "yaml" and outcome.out:
+        try:
+            v11 = list(yaml.safe_load_all(outcome.out))
+            v12 = list(YAML(typ="safe", pure=True).load_all(outcome.out))
+        except Exception as err:  # any reader error is a finding
+            found.append(f"output unreadable: {str(err).splitlines()[0]}")
+        else:
+            if v11 != v12:
+                found.append("YAML 1.1 and 1.2 readers disagree")
+    if outcome.code == 0 and output == "json":
+        try:
+            json.loads(outcome.out)
+        except ValueError as err:
+            found.append(f"JSON unreadable: {err}")
+    return found
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    """One to three hostile edits of a spec's text."""
+    lines = text.splitlines()
+    for _ in range(rng.randint(1, 3)):
+        choice = rng.random()
+        index = rng.randrange(len(lines))
+        line = lines[index]
+        if choice < 0.55 and ":" in line and not line.lstrip().startswith("#"):
+            key, _, _ = line.partition(":")
+            lines[index] = f"{key}: {json.dumps(rng.choice(HOSTILE))}"
+        elif choice < 0.65:
+            del lines[index]
+        elif choice < 0.75:
+            lines.insert(index, line)  # a duplicate key, most of the time
+        elif choice < 0.85:
+            lines[index] = " " * rng.randint(0, 6) + line.lstrip()
+        elif choice < 0.92:
+            lines = lines[:index]  # truncated
+        else:
+            lines[index] = line + rng.choice([" &a", " *a", " !!binary", " [", " {", " #"])
+        if not lines:
+            lines = [""]
+    return "\n".join(lines) + "\n"
+
+
+def argo_environment(rng: random.Random) -> dict[str, str]:
+    parameters: Any = rng.choice([
+        None, [], [{"name": "namespace"}], [{"name": "modules", "array": ["core", "system"]}],
+        [{"name": "labels", "map": {"team": rng.choice(HOSTILE)}}],
+        [{"name": rng.choice(HOSTILE), "string": rng.choice(HOSTILE)}],
+        [{"name": "environment", "string": rng.choice(HOSTILE)}],
+        [{"name": ["x"]}], {"name": "x"}, "[" * rng.randint(1, 3000)])
+    env = {"ARGOCD_APP_NAMESPACE": rng.choice(["ci", "", "a b", "Upper", "x" * 70]),
+           "ARGOCD_APP_NAME": "app"}
+    if parameters is not None:
+        env["ARGOCD_APP_PARAMETERS"] = (parameters if isinstance(parameters, str)
+                                        else json.dumps(parameters))
+    if rng.random() < 0.5:
+        name = rng.choice(["MODULES", "NAMESPACE", "ENVIRONMENT", "TARGET"])
+        env[f"ARGOCD_ENV_SHIPSPEC_{name}"] = rng.choice(HOSTILE).replace("\x00", "")
+    return env
+
+
+def cases(directory: Path, rng: random.Random) -> Iterator[tuple[list[str], dict[str, str],
+                                                                 str]]:
+    """(argv, extra environment, output kind) of one round on one mutated spec."""
+    path = str(directory)
+    yield ["validate", path], {}, "text"
+    yield ["generate", path], {}, "yaml"
+    yield ["generate", path, "--format", "json"], {}, "json"
+    yield ["generate", path, "--target", rng.choice(["github-actions", "values"])], {}, "yaml"
+    yield ["generate", "--argocd", path], argo_environment(rng), "yaml"
+    module = rng.choice(["core", "system", "portal", rng.choice(HOSTILE)])
+    environment = rng.choice(["stage", "dev", rng.choice(HOSTILE)])
+    yield ["tag", path, "--module", module, "--sha", rng.choice([SHA, SHA.upper(), "xyz"]),
+           "--env", environment], {}, "text"
+    yield ["values", path, "--env", environment], {}, "yaml"
+    values = directory / "values.yaml"
+    values.write_bytes(rng.choice([b"", b"astrago: {}\n", b"\xff\xfe", b"a: [\n",
+                                   b"astrago:\n  core: *x\n", os.urandom(64)]))
+    yield ["values", path, "--env", environment, "--check", str(values)], {}, "text"
+
+
+def hostile_round(workdir: Path, rng: random.Random) -> list[str]:
+    """Mutate one example, run every case on it; the findings, each with its argv."""
+    directory = workdir / f"spec-{rng.randrange(10**9)}"
+    directory.mkdir()
+    (directory / ".git").mkdir()
+    base = rng.choice(BASES).read_text()
+    text = mutate(base, rng) if rng.random() < 0.95 else ""
+    spec = directory / "shipspec.yaml"
+    if rng.random() < 0.05:
+        spec.write_bytes(os.urandom(rng.randint(0, 256)))
+    else:
+        spec.write_text(text)
+    findings = []
+    for argv, env, output in cases(directory, rng):
+        outcome = run(argv, env)
+        findings += [f"{problem}: shipspec {' '.join(map(repr, argv))} "
+                     f"(spec {spec}; stderr {outcome.err[:300]!r})"
+                     for problem in problems(outcome, output)]
+    return findings

@@ -1,0 +1,27 @@
+"""A short, seeded hostile run of every verb (tests/hostile.py); the long one is
+`python benchmarks/hostile.py --minutes N`."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import hostile
+import pytest
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_hostile_round_ends_in_output_or_a_located_error(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    findings = [finding for _ in range(25) for finding in hostile.hostile_round(tmp_path, rng)]
+    assert findings == []
+
+
+def test_the_harness_notices_what_it_looks_for() -> None:
+    """The checks themselves: a crash, stdout on failure, readers that disagree."""
+    crash = hostile.Outcome(["x"], 2, "", "shipspec: internal error: KeyError\n")
+    assert hostile.problems(crash) == ["exit 2", "traceback or internal error"]
+    partial = hostile.Outcome(["x"], 1, "kind: A\n", "error: no\n")
+    assert hostile.problems(partial) == ["stdout written on failure"]
+    disagree = hostile.Outcome(["x"], 0, "a: 1e10\n", "")  # 1.1 reads a string, 1.2 a float
+    assert hostile.problems(disagree) == ["YAML 1.1 and 1.2 readers disagree"]
