@@ -500,6 +500,12 @@ def test_dev_stage_prod_and_promotion_copies_the_deployed_tag(tmp_path: Path) ->
                              "--repo", str(bare))
         assert result.code == 0, result.err
         assert f"imageTag: {tag}\n" in remote_file(bare, f"env/{env}.yaml")
+    before = commits(bare)
+    preview = run_process("promote", str(spec), "--module", "core", "--from", "stage", "--to",
+                          "prod", "--dry-run", "--repo", str(bare))
+    assert preview.code == 0 and preview.out.startswith("would commit to main: core x -> "
+                                                        "core-stage-a1b2c3d4\n"), preview.err
+    assert commits(bare) == before
     promoted = run_process("promote", str(spec), "--module", "core", "--from", "stage", "--to",
                            "prod", "--repo", str(bare))
     assert promoted.code == 0, promoted.err

@@ -16,6 +16,8 @@ import pytest
 import yaml
 from celpy import celtypes
 from conftest import EXAMPLES, REPO, assert_golden
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shipspec.emit import to_yaml_stream
 from shipspec.render import RenderOptions, tekton
@@ -663,3 +665,16 @@ def test_buildah_needs_a_privileged_namespace(example_copy) -> None:
     pod = _tekton_pod(_task(objects, "gointern-backend-build"),
                       _run_of(objects, "gointern-backend-push"), False)
     assert _pod_security_violations(pod, "baseline") == ["step-build-image: privileged"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_cel_string_literals_read_back_as_exactly_their_text(text: str) -> None:
+    """CEL forbids raw control characters in a literal (a path with a carriage return broke
+    the filter); cel-python, a real CEL implementation, must read the literal back exactly."""
+    from shipspec.render.tekton_triggers import cel_string
+
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+        return  # no YAML or JSON carries a lone surrogate into a spec
+    environment = celpy.Environment()
+    assert environment.program(environment.compile(cel_string(text))).evaluate({}) == text

@@ -11,6 +11,7 @@ repository, its branch and, in a mono repo, changes below its paths.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from shipspec.render.tekton_names import (
@@ -30,8 +31,13 @@ PUSH_COMMITS_LISTED = 20
 
 
 def cel_string(text: str) -> str:
-    """A CEL string literal holding `text` exactly."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+    """A CEL string literal holding `text` exactly. CEL's grammar forbids raw line breaks
+    and control characters in a literal; they go in as \\u escapes."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+    return "'" + _CEL_CONTROL.sub(lambda found: f"\\u{ord(found.group(0)):04x}", escaped) + "'"
+
+
+_CEL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def push_filter(module: Module, deployment: Deployment) -> str:
