@@ -301,3 +301,17 @@ def test_workflows_on_stdout_are_labelled_and_not_json(cli) -> None:
                   "--format", "json")
     assert (as_json.code, as_json.out) == (1, "")
     assert as_json.err.startswith("error: workflows are YAML files")
+
+
+def test_output_dir_never_writes_through_a_link(cli, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out"
+    (out / "xiilab").mkdir(parents=True)
+    (out / "xiilab" / "astrago-backend").symlink_to(outside)
+    result = cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions",
+                 "--output-dir", str(out))
+    assert (result.code, result.out) == (1, "")
+    assert "astrago-backend is a symbolic link: shipspec does not write through one" \
+        in result.err
+    assert list(outside.iterdir()) == [] and not (out / "xiilab" / "astrago-frontend").exists()

@@ -24,6 +24,17 @@ def repository_root(start: str) -> str:
         directory = parent
 
 
+def link_on_the_way(root: str, relative: str) -> str | None:
+    """The first part of `root`/`relative` below `root` that is a symbolic link, or None:
+    what shipspec writes below a directory it is given never goes through one."""
+    current = root
+    for part in relative.split("/"):
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            return current
+    return None
+
+
 def relative_path_problem(text: str) -> str | None:
     """Why `text` is not a clean path relative to a repository root, or None when it is."""
     if "\x00" in text or "\\" in text:

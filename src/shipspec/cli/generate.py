@@ -14,7 +14,7 @@ from shipspec import argocd, emit
 from shipspec.cli.options import spec_path
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.files import read_text, write_text
-from shipspec.paths import inside, relative_path_problem
+from shipspec.paths import inside, link_on_the_way, relative_path_problem
 from shipspec.render import Rendered, RenderOptions, renderer, select_options
 from shipspec.resolve import load_spec
 from shipspec.spec import Spec
@@ -92,6 +92,7 @@ def write_values_files(spec: Spec, options: RenderOptions, directory: str,
                                "apply with --output-dir", hint="leave out --format json")
     merged: list[tuple[str, str, list[str]]] = []
     for item in rendered:
+        refuse_links(directory, item.path)
         path = os.path.join(directory, item.path)
         entries = [entry for environment in spec.environment_names
                    if options.environment in (None, environment)
@@ -106,6 +107,13 @@ def write_values_files(spec: Spec, options: RenderOptions, directory: str,
         write_text(path, text)
     return "".join(f"wrote {path}\n" + "".join(map(added_note, added))
                    for path, _, added in merged) or "every values file is up to date\n"
+
+
+def refuse_links(directory: str, path: str) -> None:
+    link = link_on_the_way(directory, path)
+    if link:
+        raise SpecError.single(f"{link} is a symbolic link: shipspec does not write through one",
+                               hint="remove the link, or choose another --output-dir")
 
 
 # The files an earlier run wrote below --output-dir, one relative path a line: a later run
@@ -124,6 +132,7 @@ def write_files(directory: str, rendered: list[Rendered], output_format: str,
         if problem:  # renderers choose these names; a bad one is our bug, not the user's
             raise RuntimeFailure(f"internal error: output path '{item.path}' {problem}")
         path = os.path.splitext(item.path)[0] + ".json" if output_format == "json" else item.path
+        refuse_links(directory, path)
         contents.setdefault(path, []).append(item)
     for path, items in contents.items():
         documents = [item.document for item in items]
