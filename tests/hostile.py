@@ -15,6 +15,7 @@ import io
 import json
 import os
 import random
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -151,20 +152,81 @@ def cases(directory: Path, rng: random.Random) -> Iterator[tuple[list[str], dict
     yield ["values", path, "--env", environment, "--check", str(values)], {}, "text"
 
 
-def hostile_round(workdir: Path, rng: random.Random) -> list[str]:
+# The deployment repository the git verbs run against (dry runs: nothing is pushed), with
+# both examples' real layouts: astrago's helmfile values, gointern's kustomize overlays.
+DEPLOYMENT_FILES = {
+    "helmfile/environments/customers/xiilab/values.yaml": (
+        "astrago:\n  imageDefaults:\n    registry: ghcr.io\n"
+        "    repository: xiilab/astrago-backend\n  components:\n"
+        "    core: {tag: core-1}\n    batch:\n      tag: batch-1\n"
+        "    monitor:\n      tag: &t monitor-1\n      previous: *t\n"
+        "    frontend:\n      repository: xiilab/astrago-frontend\n      tag: f-1\n"),
+    **{f"goyoai-{m}/overlays/dev/kustomization.yaml":
+       f"images:\n  - name: ghcr.io/goyoai/goyoai-gointern-{m}\n    newTag: dev-1\n"
+       for m in ("system", "portal", "aify")},
+}
+
+
+def deployment_repository(workdir: Path) -> Path:
+    bare = workdir / "deployment.git"
+    if bare.exists():
+        return bare
+    seed = workdir / "deployment-seed"
+    for path, text in DEPLOYMENT_FILES.items():
+        (seed / path).parent.mkdir(parents=True, exist_ok=True)
+        (seed / path).write_text(text)
+    environment = {**os.environ, "GIT_AUTHOR_NAME": "seed", "GIT_AUTHOR_EMAIL": "s@example",
+                   "GIT_COMMITTER_NAME": "seed", "GIT_COMMITTER_EMAIL": "s@example"}
+    for argv in (["git", "init", "-q", "--initial-branch=main", str(seed)],
+                 ["git", "-C", str(seed), "add", "."],
+                 ["git", "-C", str(seed), "commit", "-q", "-m", "seed"],
+                 ["git", "-C", str(seed), "branch", "dev"],  # gointern's overlays' branch
+                 ["git", "clone", "-q", "--bare", "--no-single-branch", str(seed), str(bare)]):
+        subprocess.run(argv, check=True, env=environment, capture_output=True)
+    return bare
+
+
+def git_cases(path: str, bare: Path, rng: random.Random) -> Iterator[list[str]]:
+    """bump, history, rollback and promote: dry runs against a real bare repository."""
+    module = rng.choice(["core", "batch", "monitor", "system", "portal", rng.choice(HOSTILE)])
+    repo = ["--repo", str(bare)]
+    tag = rng.choice(["v2", "core-stage-1", rng.choice(HOSTILE)])
+    bump = ["bump", path, "--module", module, "--dry-run", *repo]
+    bump += rng.choice([["--tag", tag], ["--sha", rng.choice([SHA, "nothex"])],
+                        ["--tag", f"{module}={tag}"], []])
+    if rng.random() < 0.3:
+        bump += ["--digest", rng.choice(["sha256:" + "a" * 64, rng.choice(HOSTILE)])]
+    if rng.random() < 0.3:
+        bump += rng.choice([["--set-repository"], ["--create"], ["--retries", "-1"]])
+    yield bump
+    yield ["history", path, "--module", module, *repo]
+    yield ["rollback", path, "--module", module, "--dry-run", *repo,
+           *rng.choice([["--steps", rng.choice(["1", "0", "-1", "x"])], ["--to", tag]])]
+    yield ["promote", path, "--module", module, "--from", "stage", "--to",
+           rng.choice(["stage", "dev", "prod"]), "--dry-run", *repo]
+
+
+def hostile_round(workdir: Path, rng: random.Random, git: bool = True) -> list[str]:
     """Mutate one example, run every case on it; the findings, each with its argv."""
     directory = workdir / f"spec-{rng.randrange(10**9)}"
     directory.mkdir()
     (directory / ".git").mkdir()
     base = rng.choice(BASES).read_text()
-    text = mutate(base, rng) if rng.random() < 0.95 else ""
+    # A third of the rounds keep the example valid, so that hostile arguments, environments
+    # and files reach the renderers and the git verbs instead of stopping at validation.
+    draw = rng.random()
+    text = base if draw < 0.35 else mutate(base, rng) if draw < 0.97 else ""
     spec = directory / "shipspec.yaml"
     if rng.random() < 0.05:
         spec.write_bytes(os.urandom(rng.randint(0, 256)))
     else:
         spec.write_text(text)
     findings = []
-    for argv, env, output in cases(directory, rng):
+    runs = list(cases(directory, rng))
+    if git:
+        bare = deployment_repository(workdir)
+        runs += [(argv, {}, "text") for argv in git_cases(str(directory), bare, rng)]
+    for argv, env, output in runs:
         outcome = run(argv, env)
         findings += [f"{problem}: shipspec {' '.join(map(repr, argv))} "
                      f"(spec {spec}; stderr {outcome.err[:300]!r})"

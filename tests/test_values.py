@@ -371,3 +371,13 @@ def test_workflows_only_for_repositories_on_github(cli, tmp_path: Path) -> None:
                  str(tmp_path / "out"))
     assert result.code == 1 and not (tmp_path / "out").exists()
     assert "https://gitlab.com/g/app/ is not a GitHub repository" in result.err
+
+
+def test_problems_point_at_the_users_lines_not_the_edited_text(cli, tmp_path: Path) -> None:
+    """core gets a repository line inserted above batch's; batch's mismatch is still on line
+    5 of the user's file (it was reported at 6:17)."""
+    values = tmp_path / "v.yaml"
+    values.write_text("astrago:\n  core:\n    imageTag: c1\n  batch:\n"
+                      "    repository: wrong/repo\n    imageTag: b1\n")
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--check", str(values))
+    assert f"{values}:5:17: error: astrago.batch.repository: 'wrong/repo'" in result.err

@@ -47,11 +47,12 @@ def merge_file(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, 
 
 def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]) -> Merge:
     doc = YamlText(text, name)
+    original = YamlText(text, name)  # problems point at the user's lines, not edited ones
     problems: list[Problem] = []
     added: list[str] = []
     owned: list[tuple[str, str]] = []  # every key set, for the check before writing
     for module, target, image in entries:
-        for fix in image_fixes(doc, target, image):
+        for fix in image_fixes(original, target, image):
             if fix.where is not None:  # nothing said at all: added below, not a mismatch
                 mark = fix.where[1].start_mark
                 said = (f"'{fix.current}'" if fix.pulled == fix.current
@@ -60,6 +61,7 @@ def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]
                     Location(name, mark.line + 1, mark.column + 1), fix.key,
                     f"{said}, but CI pushes module {module} to '{image}'",
                     "fix image in shipspec.yaml, or let `shipspec values --write` set it"))
+        for fix in image_fixes(doc, target, image):
             set_key(doc, fix.key, fix.wanted)
             owned.append((fix.key, fix.wanted))
         if doc.find(target.tag_key.split(".")) is None:
