@@ -226,9 +226,33 @@ def hostile_round(workdir: Path, rng: random.Random, git: bool = True) -> list[s
     if git:
         bare = deployment_repository(workdir)
         runs += [(argv, {}, "text") for argv in git_cases(str(directory), bare, rng)]
+    outcomes = {}
     for argv, env, output in runs:
         outcome = run(argv, env)
+        outcomes[tuple(argv)] = outcome
         findings += [f"{problem}: shipspec {' '.join(map(repr, argv))} "
                      f"(spec {spec}; stderr {outcome.err[:300]!r})"
                      for problem in problems(outcome, output)]
+    as_yaml = outcomes.get(("generate", str(directory)))
+    as_json = outcomes.get(("generate", str(directory), "--format", "json"))
+    if as_yaml and as_json and as_yaml.code == as_json.code == 0:
+        findings += [f"{problem}: shipspec generate {directory}"
+                     for problem in render_problems(as_yaml.out, as_json.out, spec)]
     return findings
+
+
+def render_problems(yaml_text: str, json_text: str, spec: Path) -> list[str]:
+    """JSON equal to YAML, and no object the spec did not ask for: every object is
+    shipspec's, of the spec's own project."""
+    documents = list(yaml.safe_load_all(yaml_text))
+    found = []
+    if json.loads(json_text).get("items") != documents:
+        found.append("the JSON render differs from the YAML render")
+    project = yaml.safe_load(spec.read_text()).get("project")
+    for document in documents:
+        labels = (document.get("metadata") or {}).get("labels") or {}
+        if labels.get("app.kubernetes.io/managed-by") != "shipspec" or \
+                labels.get("app.kubernetes.io/part-of") != project:
+            found.append(f"an object the spec did not ask for: {document.get('kind')} "
+                         f"{(document.get('metadata') or {}).get('name')}")
+    return found

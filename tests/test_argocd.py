@@ -521,3 +521,17 @@ def test_helm_renders_the_sidecar_after_argo_cds_container_once_set(tmp_path: Pa
     containers = deployment["spec"]["template"]["spec"]["containers"]
     assert [c["name"] for c in containers] == ["repo-server", "shipspec"]  # default: Argo's
     assert containers[1]["image"] == f"registry.test/shipspec@{IMAGE_DIGEST}"
+
+
+@pytest.mark.parametrize("name", ["NAMESPACE", "MODULES", "ENVIRONMENT", "TARGET"])
+def test_a_byte_that_is_not_utf8_in_plugin_env_fails_closed(tmp_path: Path, name: str) -> None:
+    """A raw 0xFF reached --format json output before; every setting is checked whole."""
+    application = astrago_with_plugin({"name": PLUGIN_NAME})
+    app_dir = repository_for(application, tmp_path, example_spec("astrago"))
+    env = {**argo_cd.plugin_environment(application, SIDECAR),
+           f"ARGOCD_ENV_SHIPSPEC_{name}": "\udcff"}  # os.environ's spelling of byte 0xFF
+    argv = [*PLUGIN["spec"]["generate"]["command"], "--format", "json"]
+    result = subprocess.run(argv, cwd=app_dir, env=env, capture_output=True, check=False,
+                            timeout=60)
+    assert (result.returncode, result.stdout) == (1, b"")
+    assert b"\\udcff" in result.stderr and b"\xff" not in result.stderr

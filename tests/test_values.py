@@ -306,6 +306,8 @@ HOSTILE_SHAPES = {
     "flow-parent": "astrago: {core: {repository: ghcr.io/xiilab/astrago-backend}}\n",
     "flow-module": ("astrago:\n  core: {repository: ghcr.io/xiilab/astrago-backend}\n"
                     "  batch: {repository: ghcr.io/xiilab/astrago-backend, imageTag: b1}\n"),
+    "module-ending-in-an-alias": ("defaults:\n  tag: &t v1\nastrago:\n  core:\n"
+                                  "    imageTag: c1\n    previous: *t\n"),
     "comments-and-crlf": ("# top\r\nastrago:\r\n  core:   # the core\r\n"
                           "    imageTag: \"c1\"  # deployed\r\n"),
 }

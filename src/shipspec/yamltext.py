@@ -106,7 +106,15 @@ class YamlText:
                                    location=Location(self.name, mark.line + 1, mark.column + 1),
                                    hint=f"add `{key}:` to it by hand once")
         indent = " " * mapping.value[0][0].start_mark.column
-        last = mapping.value[-1][1]
+        last_key, last = mapping.value[-1]
+        if last.start_mark.index < last_key.end_mark.index:
+            # an alias: the reader hands back the anchored node, which ends elsewhere
+            mark = last_key.start_mark
+            raise SpecError.single(
+                f"cannot edit {self.name} safely: {where} would follow an alias (*name), "
+                "whose anchored value stands elsewhere; nothing was written",
+                location=Location(self.name, mark.line + 1, mark.column + 1),
+                hint=f"add `{key}:` above the alias by hand once")
         while isinstance(last, yaml.MappingNode | yaml.SequenceNode) and last.value \
                 and not last.flow_style:
             # a block collection ends after its line break; its last scalar ends exactly
