@@ -272,7 +272,8 @@ def test_bad_spec_fails_closed_with_file_and_line(tmp_path: Path) -> None:
     result = run_application(application, app_dir, DEPLOY_TOKEN=TOKEN)
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr.startswith("shipspec.yaml:59:5: error: modules.core.dockerfil: "
+    line = spec[:spec.index("dockerfil:")].count("\n") + 1
+    assert result.stderr.startswith(f"shipspec.yaml:{line}:5: error: modules.core.dockerfil: "
                                     "unknown field 'dockerfil'")
     assert "Traceback" not in result.stderr and TOKEN not in result.stderr
 
@@ -498,7 +499,7 @@ CHART = REPO / "tests" / "fixtures" / "argo-cd-chart"  # argo-helm's extraContai
 
 
 def helm_template(values: Path) -> subprocess.CompletedProcess[str]:
-    assert HELM.exists(), "helm is missing: run `bash tests/run` (tests/tools/unpack_helm.py)"
+    assert HELM.exists(), "helm is missing: run `bash tests/run` (tests/tools/unpack_binaries.py)"
     return subprocess.run([str(HELM), "template", "argocd", str(CHART), "-f", str(values)],
                           capture_output=True, text=True, check=False, timeout=60)
 

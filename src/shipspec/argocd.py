@@ -7,10 +7,13 @@ with the sidecar's environment plus Argo CD's: `ARGOCD_APP_*`, the Application's
 first:
 
 1. parameters: `ARGOCD_APP_PARAMETERS`,
-2. plugin env: `ARGOCD_ENV_SHIPSPEC_TARGET`, `_ENVIRONMENT`, `_MODULES` (comma-separated),
-   `_NAMESPACE`,
+2. plugin env: `ARGOCD_ENV_SHIPSPEC_TARGET`, `_ENVIRONMENT`, `_RELEASE`, `_MODULES`
+   (comma-separated), `_NAMESPACE`,
 3. the spec itself,
 4. for the namespace only, the Application's destination, `ARGOCD_APP_NAMESPACE`.
+
+The target helmfile also reads `KUBE_VERSION` and `KUBE_API_VERSIONS` (the destination
+cluster's), and `ARGOCD_APP_SOURCE_PATH` to find the checkout's root.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from .schema import DNS_LABEL
 from .spec import Spec
 
 # name → collection type of every parameter the plugin understands
-PARAMETERS = {"target": "string", "environment": "string", "modules": "array",
-              "namespace": "string", "labels": "map"}
+PARAMETERS = {"target": "string", "environment": "string", "release": "string",
+              "modules": "array", "namespace": "string", "labels": "map"}
+# What Argo CD applies: the other targets make files for CI, not objects.
+TARGETS = ("tekton", "helmfile", "applications")
 # Kubernetes label keys (optional DNS prefix) and values
 _LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}"
                         r"[A-Za-z0-9])?")
@@ -40,6 +45,10 @@ class ArgoSettings(NamedTuple):
     namespace: str | None  # an explicit override (parameter or plugin env)
     application_namespace: str | None  # ARGOCD_APP_NAMESPACE: used when nothing else says
     labels: dict[str, str]
+    release: str | None
+    kube_version: str | None  # KUBE_VERSION: the destination cluster's
+    api_versions: list[str]  # KUBE_API_VERSIONS: its API versions, comma-separated
+    source_path: str | None  # ARGOCD_APP_SOURCE_PATH: the spec's directory in the checkout
 
 
 def settings(environ: Mapping[str, str]) -> ArgoSettings:
@@ -78,7 +87,26 @@ def settings(environ: Mapping[str, str]) -> ArgoSettings:
         namespace=namespace,
         application_namespace=application_namespace,
         labels=labels,
+        release=pick("release") or None,
+        kube_version=environ.get("KUBE_VERSION") or None,
+        api_versions=[v for v in environ.get("KUBE_API_VERSIONS", "").split(",") if v],
+        source_path=environ.get("ARGOCD_APP_SOURCE_PATH") or None,
     )
+
+
+def checkout_root(spec_root: str, source_path: str | None) -> str:
+    """The root of the repository checkout Argo CD streamed: the plugin runs in the
+    Application's path below it, so the root is the working directory without that path.
+    This holds when `.git` is left out of the stream (cmp/skip-git), where the spec's own
+    root would stop at its directory."""
+    import os
+
+    here = os.getcwd()
+    if source_path:
+        parts = [part for part in source_path.split("/") if part not in ("", ".")]
+        if ".." not in parts and (not parts or here.split(os.sep)[-len(parts):] == parts):
+            return os.path.normpath(os.path.join(here, *[".."] * len(parts)))
+    return spec_root
 
 
 def _parameters(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -149,6 +177,11 @@ def announcements(spec: Spec) -> list[dict[str, Any]]:
     return [
         {"name": "environment", "title": "Environment",
          "tooltip": "Render one environment only: " + (", ".join(environments) or "none"),
+         "string": ""},
+        {"name": "release", "title": "Release",
+         "tooltip": "target helmfile: the release to render: " + (", ".join(
+             f"{e.name}/{r.name}" for e in spec.environments if e.app for r in e.app.releases)
+             or "none"),
          "string": ""},
         {"name": "modules", "title": "Modules", "collectionType": "array",
          "tooltip": "Render these modules only (empty: all enabled modules)", "array": modules},

@@ -26,6 +26,7 @@ from .prebuild import DEFAULT_TASKS
 from .schema import DNS_LABEL, SPEC_SCHEMA
 from .spec import (
     CI,
+    App,
     BuildTool,
     Claims,
     Deploy,
@@ -36,12 +37,16 @@ from .spec import (
     ManifestTarget,
     Module,
     Registry,
+    Release,
     Source,
     Spec,
     Target,
     Template,
 )
 from .tags import IMAGE_TAG
+
+# Argo CD's name for the cluster it runs in
+IN_CLUSTER = "https://kubernetes.default.svc"
 
 SPEC_FILE_NAME = "shipspec.yaml"
 # What one spec may ask of a render, checked before anything renders: at these sizes
@@ -85,12 +90,14 @@ def load_spec(path: str, limits: Limits = DEFAULT_LIMITS) -> Spec:
     problems = check(document, SPEC_SCHEMA)
     if problems:
         raise SpecError(problems)
-    return _Resolver(document, root).spec()
+    directory = os.path.relpath(os.path.dirname(os.path.abspath(spec_file)), root)
+    return _Resolver(document, root, directory.replace(os.sep, "/")).spec()
 
 
 class _Resolver:
-    def __init__(self, document: Document, root: str) -> None:
+    def __init__(self, document: Document, root: str, directory: str) -> None:
         self.document = document
+        self.directory = directory
         self.data: dict[str, Any] = document.data
         self.root = root
         self.symlinks = SymlinkGuard(root)
@@ -118,6 +125,7 @@ class _Resolver:
             for name in data["modules"]
         )
         self.check_size(modules)
+        self.check_apps(project, environments, modules)
         self.check_shared_targets(modules)
         self.refuse_workflow_expressions(data, ())
         if deploy.url is None and any(d.targets for m in modules if m.enabled
@@ -131,6 +139,7 @@ class _Resolver:
         spec = Spec(
             file=self.document.file,
             root=self.root,
+            directory=self.directory,
             text=self.document.text,
             project=project,
             namespace=data.get("namespace"),
@@ -272,8 +281,66 @@ class _Resolver:
                 tag=self.template((*path, "tag"), DEFAULT_TAG),
                 values_file=values_file,
                 deploy_branch=env.get("deployBranch", deploy.branch),
+                app=self.app((*path, "app"), name, env["app"]) if "app" in env else None,
             ))
         return tuple(result)
+
+    def app(self, path: FieldPath, environment: str, entry: dict[str, Any]) -> App:
+        self.check_path((*path, "helmfile"), entry["helmfile"], local=False)
+        destination = entry.get("destination", {"server": IN_CLUSTER})
+        if len(destination) != 1:
+            self.problem((*path, "destination"), "give the cluster's server or its name, "
+                         "one of them", "such as server: https://kubernetes.default.svc")
+        kind, where = next(iter(destination.items()), ("server", IN_CLUSTER))
+        return App(
+            helmfile=entry["helmfile"],
+            helmfile_environment=entry.get("environment", environment),
+            releases=tuple(Release(name, release["namespace"], tuple(release.get("modules", ())))
+                           for name, release in entry["releases"].items()),
+            project=entry.get("project", "default"),
+            destination=(kind, where),
+            sync_options=tuple(entry.get("syncOptions", ())),
+            automated=entry.get("automated", False),
+        )
+
+    def check_apps(self, project: str, environments: tuple[Environment, ...],
+                   modules: tuple[Module, ...]) -> None:
+        """Every module a release names deploys to that environment through its values (or is
+        disabled), and every such module is rendered by one release, so the image check
+        misses none."""
+        for environment in environments:
+            if environment.app is None:
+                continue
+            path: FieldPath = ("environments", environment.name, "app", "releases")
+            through_values = {
+                module.name for module in modules if module.enabled
+                for deployment in module.deployments
+                if deployment.environment == environment.name
+                and any(isinstance(t, HelmValuesTarget) for t in deployment.targets)}
+            named: dict[str, str] = {}
+            for release in environment.app.releases:
+                name = f"{project}-{environment.name}-{release.name}"
+                if len(name) > 63:
+                    self.problem((*path, release.name), f"the Application name '{name}' is "
+                                 "longer than 63 characters", "shorten the project, "
+                                 "environment or release name", key=True)
+                for index, module in enumerate(release.modules):
+                    if module in named:
+                        self.problem((*path, release.name, "modules", index),
+                                     f"module '{module}' is already rendered by the release "
+                                     f"'{named[module]}'", "list each module in one release")
+                    elif module not in through_values and not any(
+                            m.name == module and not m.enabled for m in modules):
+                        self.problem((*path, release.name, "modules", index),
+                                     f"module '{module}' does not deploy to "
+                                     f"'{environment.name}' through the values file",
+                                     "list the enabled modules whose values this environment's "
+                                     "file holds")
+                    named.setdefault(module, release.name)
+            for module in sorted(through_values - set(named)):
+                self.problem(path, f"module '{module}' deploys to '{environment.name}', but no "
+                             "release renders it, so no render checks its image",
+                             f"add {module} to the modules of the release that deploys it")
 
     def module(
         self, name: str, project: str, source: Source, deploy: Deploy,

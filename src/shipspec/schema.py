@@ -154,6 +154,62 @@ _MODULE = _object(
     },
 )
 
+HELMFILE_ENVIRONMENT_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+# Helm release names: DNS labels of at most 53 characters (helm's own limit).
+_RELEASE_NAME = {"pattern": DNS_LABEL, "maxLength": 53, "x-hint": NAME_HINT}
+_APP = _object(
+    "How Argo CD renders this environment's applications: releases of a helmfile in the "
+    "deployment repository, each one Application (targets helmfile and applications).",
+    {
+        "helmfile": _path("The helmfile, relative to the deployment repository's root, "
+                          "such as helmfile/helmfile.yaml.gotmpl."),
+        "environment": _string("helmfile's environment, -e (default: this environment's "
+                               "name).", pattern=HELMFILE_ENVIRONMENT_NAME,
+                               **{"x-hint": "letters, digits, '_', '.', '-'"}),
+        "releases": {
+            "type": "object",
+            "description": "The helmfile releases Argo CD deploys, by name.",
+            "minProperties": 1,
+            "propertyNames": _RELEASE_NAME,
+            "additionalProperties": _object(
+                "One release: one Application.",
+                {
+                    "namespace": _string("The release's namespace in the helmfile: the "
+                                         "Application's destination namespace.",
+                                         pattern=DNS_LABEL, **{"x-hint": NAME_HINT}),
+                    "modules": {
+                        "type": "array",
+                        "description": "The modules whose images this release deploys: every "
+                                       "render must pull each at the tag in the values file.",
+                        "items": _string("A module name"),
+                    },
+                },
+                required=("namespace",),
+            ),
+        },
+        "project": _string("The Argo CD project of the Applications (default: default).",
+                           pattern=DNS_SUBDOMAIN),
+        "destination": _object(
+            "The cluster the Applications deploy to (default: the one Argo CD runs in).",
+            {
+                "server": _string("The cluster's API server URL.", pattern=r"^https?://\S+$"),
+                "name": _string("The cluster's name in Argo CD.", pattern=DNS_SUBDOMAIN),
+            },
+        ),
+        "syncOptions": {
+            "type": "array",
+            "description": "Argo CD sync options of every Application, such as "
+                           "CreateNamespace=true.",
+            "items": _string("Option=value", pattern=r"^[A-Za-z]+=[A-Za-z0-9_.-]+$",
+                             **{"x-hint": "such as CreateNamespace=true"}),
+        },
+        "automated": {"type": "boolean",
+                      "description": "Sync automatically, pruning and self-healing "
+                                     "(default: false)."},
+    },
+    required=("helmfile", "releases"),
+)
+
 SPEC_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "shipspec.yaml",
@@ -321,6 +377,7 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "tag": _string(f"Image tag; {_TEMPLATE_NOTE}.", maxLength=1000),
                     "values": _path("The values file in the deployment repository."),
                     "deployBranch": _branch("Branch of the deployment repository to commit to."),
+                    "app": _APP,
                 },
                 required=("branch",),
             ),

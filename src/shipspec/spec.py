@@ -107,12 +107,46 @@ class Module(NamedTuple):
         )
 
 
+class Release(NamedTuple):
+    """A helmfile release Argo CD renders as one Application."""
+
+    name: str
+    namespace: str  # the release's namespace: the Application's destination namespace
+    modules: tuple[str, ...]  # whose images the render must pull (the image check)
+
+
+class App(NamedTuple):
+    """Where Argo CD renders an environment's applications from: a helmfile in the
+    deployment repository (targets helmfile and applications)."""
+
+    helmfile: str  # relative to the deployment repository's root
+    helmfile_environment: str  # helmfile's -e
+    releases: tuple[Release, ...]
+    project: str  # Argo CD AppProject of the Applications
+    destination: tuple[str, str]  # ("server", URL) or ("name", cluster name)
+    sync_options: tuple[str, ...]
+    automated: bool  # sync automatically, pruning and self-healing
+
+    def release(self, name: str | None, environment: str) -> Release:
+        """The release called `name`; None picks the only one there is."""
+        names = [release.name for release in self.releases]
+        for release in self.releases:
+            if release.name == name or (name is None and len(names) == 1):
+                return release
+        raise SpecError.single(
+            f"environment '{environment}' renders the releases {', '.join(names)}"
+            + ("; choose one with --release (the plugin parameter release)" if name is None
+               else f", not '{name}'"),
+            hint=f"releases are listed in environments.{environment}.app.releases")
+
+
 class Environment(NamedTuple):
     name: str
     branch: str
     tag: Template
     values_file: str | None
     deploy_branch: str
+    app: App | None = None  # None: Argo CD does not render this environment's applications
 
 
 class Source(NamedTuple):
@@ -163,6 +197,7 @@ class CI(NamedTuple):
 class Spec(NamedTuple):
     file: str  # as errors name it
     root: str  # the repository root every local path must stay inside
+    directory: str  # the spec's directory below root, "/"-separated: "." at the root
     text: str  # the spec as written: CI runs `shipspec tag` and `bump` against this same text
     project: str
     namespace: str | None
@@ -184,6 +219,14 @@ class Spec(NamedTuple):
                 return module
         raise SpecError.single(f"no module named '{name}' in {self.file}",
                                hint="modules: " + ", ".join(m.name for m in self.modules))
+
+    def environment(self, name: str) -> Environment:
+        for environment in self.environments:
+            if environment.name == name:
+                return environment
+        raise SpecError.single(f"no environment named '{name}' in {self.file}",
+                               hint="environments: " + (", ".join(self.environment_names)
+                                                        or "none"))
 
     @property
     def environment_names(self) -> tuple[str, ...]:

@@ -14,12 +14,11 @@ from shipspec import argocd, emit
 from shipspec.cli.options import spec_path
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.files import read_text, write_text
-from shipspec.paths import inside, link_on_the_way, relative_path_problem
+from shipspec.paths import inside, link_on_the_way, relative_path_problem, repository_root
 from shipspec.render import Rendered, RenderOptions, renderer, select_options
-from shipspec.resolve import load_spec
 from shipspec.spec import Spec
 
-TARGETS = ("tekton", "github-actions", "values")
+TARGETS = ("tekton", "github-actions", "values", "helmfile", "applications")
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +27,16 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", help="limit to one environment")
     parser.add_argument("--module", action="append", default=[],
                         help="limit to this module (repeatable)")
+    parser.add_argument("--release", help="target helmfile: the helmfile release to render "
+                                          "(default: the environment's only one)")
+    parser.add_argument("--deployment", metavar="DIR",
+                        help="target helmfile: the deployment repository's checkout "
+                             "(default: the repository holding the spec)")
+    parser.add_argument("--kube-version", help="target helmfile: the cluster's Kubernetes "
+                                               "version, such as 1.31.2")
+    parser.add_argument("--api-version", action="append", default=[],
+                        help="target helmfile: an API version the cluster serves, such as "
+                             "apps/v1 (repeatable)")
     parser.add_argument("--output-dir", help="write files there instead of stdout")
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml",
                         help="a YAML stream (default), or one JSON v1 List of the objects")
@@ -37,20 +46,39 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> str:
-    spec = load_spec(args.path)
     target = args.target or "tekton"
-    environment, modules, namespace, labels = args.env, list(args.module), None, {}
+    environment, modules, release = args.env, list(args.module), args.release
+    kube_version, api_versions = args.kube_version, list(args.api_version)
+    argo = None
     if args.argocd:
         argo = argocd.settings(os.environ)
         target = args.target or argo.target
         environment = environment or argo.environment
         modules = modules or list(argo.modules)
-        namespace = argo.namespace or (None if spec.namespace else argo.application_namespace)
-        labels = argo.labels
-        if target != "tekton":
+        release = release or argo.release
+        kube_version = kube_version or argo.kube_version
+        api_versions = api_versions or argo.api_versions
+        if target not in argocd.TARGETS:
             raise SpecError.single(
                 f"Argo CD applies Kubernetes objects; the target '{target}' does not make them",
-                hint="use the target tekton in Argo CD, and generate the others in CI")
+                hint=f"use {', '.join(argocd.TARGETS)} in Argo CD, and generate the others "
+                     "in CI")
+    if target == "helmfile":
+        if modules or args.output_dir or (argo and (argo.labels or argo.namespace)):
+            raise SpecError.single(
+                "the target helmfile prints one whole release as helm renders it",
+                hint="leave out modules, labels, namespace and --output-dir; the release's "
+                     "namespace comes from the helmfile")
+        return render_release(args, environment, release, kube_version, api_versions,
+                              argo.source_path if argo else None)
+    from shipspec.resolve import load_spec  # after helmfile's early start, for that target
+
+    spec = load_spec(args.path)
+    namespace, labels = None, {}
+    if argo:
+        namespace = argo.namespace or (
+            None if spec.namespace and target == "tekton" else argo.application_namespace)
+        labels = argo.labels
     options = select_options(spec, environment, modules)._replace(
         namespace=namespace, labels=tuple(sorted(labels.items())))
     rendered = renderer(target).render(spec, options)
@@ -79,6 +107,32 @@ def run(args: argparse.Namespace) -> str:
     if args.format == "json":
         return emit.objects_to_json(documents)
     return emit.to_yaml_stream(documents)
+
+
+def render_release(args: argparse.Namespace, environment: str | None, release: str | None,
+                   kube_version: str | None, api_versions: list[str],
+                   source_path: str | None) -> str:
+    """Target helmfile: one release rendered by helmfile and checked, printed as helm wrote
+    it. helmfile starts from a quick read of the spec and runs while shipspec checks the
+    spec; it runs again if the checked spec asks for other arguments."""
+    from shipspec import helmfile  # only this target runs helmfile
+
+    cluster = helmfile.cluster(kube_version, api_versions)
+    directory = args.path if os.path.isdir(args.path) else os.path.dirname(args.path) or "."
+    root = args.deployment or argocd.checkout_root(
+        repository_root(os.path.abspath(directory)), source_path)
+    early = helmfile.start_early(args.path, environment, release, root, cluster)
+    try:
+        from shipspec.resolve import load_spec
+
+        spec = load_spec(args.path)
+        rendered = helmfile.render(spec, environment, release, root, cluster, early)
+    except BaseException:
+        helmfile.stop(early)
+        raise
+    if args.format == "json":
+        return emit.objects_to_json(rendered.documents)
+    return rendered.text
 
 
 def write_values_files(spec: Spec, options: RenderOptions, directory: str,

@@ -3,7 +3,8 @@
 With `--deployment DIR` (a checkout of the deployment repository) it also checks that the
 values files agree with the spec: a module's repository that differs from the image CI
 pushes (seed B's `xiilab/astrago-posco` against `ghcr.io/xiilab/astrago-backend`), and
-modules missing from the file, each reported where the file says it.
+modules missing from the file, each reported where the file says it; and that the helmfile
+releases environments name exist, in their namespaces (`helmfile list`).
 """
 
 from __future__ import annotations
@@ -59,7 +60,12 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
                 continue
             problems += merge(read_text(path), path,
                               [e for e in entries if e[1].file == file]).problems
-    return problems + other_target_problems(spec, directory, guard)
+    problems += other_target_problems(spec, directory, guard)
+    if any(environment.app for environment in spec.environments):
+        from shipspec.helmfile import release_problems  # runs helmfile
+
+        problems += release_problems(spec, directory)
+    return problems
 
 
 def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> list[Problem]:

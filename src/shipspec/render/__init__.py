@@ -22,7 +22,8 @@ SHIPSPEC_IMAGE: FieldPath = ("ci", "images", "shipspec")
 # target name → module path (the CLI's --target choices are these names).
 RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton",
                              "github-actions": "shipspec.render.github_actions",
-                             "values": "shipspec.render.values"}
+                             "values": "shipspec.render.values",
+                             "applications": "shipspec.render.applications"}
 
 
 class RenderOptions(NamedTuple):

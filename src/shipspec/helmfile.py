@@ -1,0 +1,332 @@
+"""Target `helmfile`: one release of one environment, rendered by the real helmfile, then
+checked before Argo CD sees it.
+
+A helmfile repository feeds its charts through helmfile's Go templates (astrago-deployment's
+`values/astrago.yaml.gotmpl`), so only helmfile renders it right: `helm template` with the
+environment file exits 0 with the chart's defaults. shipspec therefore runs helmfile itself,
+without a shell, and fails closed on everything Argo CD would take for a good render:
+- a helmfile error, an unknown environment or a release selector that matches nothing
+  (never `--allow-no-matching-release`: empty output makes Argo CD delete everything);
+- empty output, or a document without `apiVersion` and `kind`;
+- the image check: each module the release deploys must be pulled as
+  `<registry>/<image>:<tag in the environment's values file>`. This catches every silent
+  mis-render, such as values that never reach the chart or a global registry that wins over
+  the module's.
+Nothing is injected at sync time: the values file in git is the one source, so a `bump`
+commit reaches the cluster with the next refresh.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from shipspec.errors import Location, Problem, RuntimeFailure, SpecError, shown
+from shipspec.files import read_text
+from shipspec.paths import SymlinkGuard, relative_path_problem
+from shipspec.schema import DNS_LABEL, HELMFILE_ENVIRONMENT_NAME
+
+if TYPE_CHECKING:  # the plugin starts helmfile before it imports the spec's types
+    from shipspec.spec import Environment, Release, Spec
+
+HELMFILE = "helmfile"  # from PATH: the shipspec image installs it beside helm 3
+# What Argo CD sends (k8s.io/apimachinery's ParseGeneric(...).String(), such as 1.31.2) and
+# what a user types; each API version becomes part of one `--args` string that helmfile
+# splits on spaces, so nothing else may pass.
+KUBE_VERSION = re.compile(r"v?[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,6})?([-+][0-9A-Za-z.+-]{1,64})?")
+API_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}(/[A-Za-z0-9.-]{1,253}){0,2}")
+# The schema's patterns (schema.py), checked again before an early start
+RELEASE_NAME = re.compile(DNS_LABEL[1:-1])
+HELMFILE_ENVIRONMENT = re.compile(HELMFILE_ENVIRONMENT_NAME[1:-1])
+EARLY_READ_LIMIT = 1 << 20
+CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+ERROR_LINES = 40  # of helmfile's stderr, in the error
+
+
+class Cluster(NamedTuple):
+    """The cluster helm renders for: Argo CD's KUBE_VERSION and KUBE_API_VERSIONS."""
+
+    kube_version: str | None = None
+    api_versions: tuple[str, ...] = ()
+
+
+class Render(NamedTuple):
+    text: str  # helmfile's stdout, as it printed it
+    documents: list[dict[str, Any]]
+
+
+def cluster(kube_version: str | None, api_versions: list[str]) -> Cluster:
+    """The cluster settings, refused unless each is exactly one version."""
+    if kube_version and not KUBE_VERSION.fullmatch(kube_version):
+        raise SpecError.single(f"Kubernetes version {shown(kube_version)} is not a version",
+                               hint="such as 1.31.2 (Argo CD's KUBE_VERSION)")
+    for api_version in api_versions:
+        if not API_VERSION.fullmatch(api_version):
+            raise SpecError.single(f"API version {shown(api_version)} is not an API version",
+                                   hint="such as apps/v1 or apps/v1/Deployment "
+                                        "(Argo CD's KUBE_API_VERSIONS, comma-separated)")
+    return Cluster(kube_version or None, tuple(dict.fromkeys(api_versions)))
+
+
+def command(file: str, environment: str, release: str, target: Cluster) -> list[str]:
+    """helmfile's arguments. Never `-n`: a namespace flag rewrites every release's
+    namespace, which breaks `needs:` (namespace/name) and the release's own namespace."""
+    arguments = [HELMFILE, "--file", file, "--environment", environment,
+                 "--selector", f"name={release}", "template",
+                 "--skip-deps", "--include-crds", "--skip-tests"]
+    if target.kube_version:
+        arguments += ["--kube-version", target.kube_version]
+    if target.api_versions:
+        arguments += ["--args", " ".join(f"--api-versions={v}" for v in target.api_versions)]
+    return arguments
+
+
+class Started(NamedTuple):
+    arguments: list[str]
+    root: str
+    process: subprocess.Popen[bytes]
+
+
+def start(arguments: list[str], root: str) -> Started:
+    environ = {**os.environ, "HELMFILE_UPGRADE_NOTICE_DISABLED": "1"}
+    try:
+        process = subprocess.Popen(  # noqa: S603 - an argument list, no shell
+            arguments, cwd=root, env=environ, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as err:
+        raise RuntimeFailure(f"cannot run {HELMFILE}: {err.strerror}; the shipspec image "
+                             "has helmfile and helm 3 on PATH") from None
+    return Started(arguments, root, process)
+
+
+def stop(started: Started | None) -> None:
+    if started is not None and started.process.returncode is None:
+        started.process.kill()
+        started.process.communicate()
+
+
+def start_early(path: str, environment: str | None, release: str | None, root: str,
+                target: Cluster) -> Started | None:
+    """helmfile started from a quick read of the spec, before shipspec checks it: a plugin
+    refresh then costs little more than helmfile alone. `render` uses this run only if the
+    checked spec asks for the very same arguments. None when the quick read cannot tell."""
+    import yaml
+
+    spec_file = os.path.join(path, "shipspec.yaml") if os.path.isdir(path) else path
+    try:
+        if os.path.getsize(spec_file) > EARLY_READ_LIMIT:
+            return None
+        with open(spec_file, "rb") as stream:
+            data = yaml.load(stream, Loader=safe_loader())  # noqa: S506 - the safe loader
+        with_app = [name for name, entry in data["environments"].items() if "app" in entry]
+        chosen = environment or (with_app[0] if len(with_app) == 1 else None)
+        entry = data["environments"][chosen]["app"]
+        releases = list(entry["releases"])
+        name = str(release or (releases[0] if len(releases) == 1 else ""))
+        file, helmfile_environment = entry["helmfile"], str(entry.get("environment", chosen))
+    except Exception:  # any surprise: the checked spec decides, a moment later
+        return None
+    # Only what the checked spec could allow reaches helmfile early.
+    if (name not in releases or not isinstance(file, str) or relative_path_problem(file)
+            or SymlinkGuard(root).escapes(file) or not RELEASE_NAME.fullmatch(name)
+            or not HELMFILE_ENVIRONMENT.fullmatch(helmfile_environment)):
+        return None
+    return start(command(file, helmfile_environment, name, target), root)
+
+
+def render(spec: Spec, environment: str | None, release_name: str | None, root: str,
+           target: Cluster, early: Started | None = None) -> Render:
+    """Run helmfile for one release in the deployment checkout at `root`, and check it."""
+    chosen = choose_environment(spec, environment)
+    app = chosen.app
+    assert app is not None  # choose_environment returns environments with an app
+    release = app.release(release_name, chosen.name)
+    guard = SymlinkGuard(root)
+    if guard.escapes(app.helmfile) or not os.path.isfile(os.path.join(root, app.helmfile)):
+        raise SpecError.single(f"{app.helmfile} is not a file in the deployment checkout {root}",
+                               path=f"environments.{chosen.name}.app.helmfile",
+                               hint="the Application's source must be the deployment "
+                                    "repository, with shipspec.yaml in it")
+    arguments = command(app.helmfile, app.helmfile_environment, release.name, target)
+    if early is None or early.arguments != arguments or early.root != root:
+        stop(early)
+        early = start(arguments, root)
+    try:
+        expected = expected_images(spec, chosen, release, root)  # while helmfile runs
+    except BaseException:
+        stop(early)
+        raise
+    out, errors = early.process.communicate()
+    where = f"release '{release.name}' of helmfile environment '{app.helmfile_environment}'"
+    if early.process.returncode != 0:
+        lines = errors.decode("utf-8", "replace").strip().splitlines()[-ERROR_LINES:]
+        raise SpecError.single(f"helmfile failed ({early.process.returncode}) on {where}:\n    "
+                               + "\n    ".join(lines),
+                               hint=f"run it yourself: {' '.join(arguments)}")
+    text, documents = parse(out, where)
+    check_images(documents, expected, where)
+    return Render(text, documents)
+
+
+def choose_environment(spec: Spec, name: str | None) -> Environment:
+    """The environment asked for; None picks the only one with an app."""
+    with_app = [environment for environment in spec.environments if environment.app]
+    if name is None and len(with_app) == 1:
+        return with_app[0]
+    if name is None:
+        raise SpecError.single("choose the environment to render with --env (the plugin "
+                               "parameter environment)", hint="environments with an app: "
+                               + (", ".join(e.name for e in with_app) or "none"))
+    chosen = spec.environment(name)
+    if chosen.app is None:
+        raise SpecError.single(
+            f"environment '{name}' says nothing of how its applications render",
+            path=f"environments.{name}.app",
+            hint="add app: {helmfile: ..., releases: {...}} to the environment")
+    return chosen
+
+
+def parse(out: bytes, where: str) -> tuple[str, list[dict[str, Any]]]:
+    """helmfile's output as Argo CD reads it: objects, each with an apiVersion and a kind."""
+    import yaml  # only this target reads rendered objects
+
+    try:
+        text = out.decode("utf-8")
+        documents = [d for d in yaml.load_all(text, Loader=safe_loader())
+                     if d is not None]
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
+        raise SpecError.single(f"helmfile's output for {where} is not YAML: "
+                               f"{shown(str(err), 300)}") from None
+    if not documents:
+        raise SpecError.single(f"helmfile rendered nothing for {where}",
+                               hint="Argo CD takes an empty render as 'delete everything'; "
+                                    "check the release's installed: and the chart")
+    for index, document in enumerate(documents):
+        if not (isinstance(document, dict) and isinstance(document.get("kind"), str)
+                and isinstance(document.get("apiVersion"), str)):
+            raise SpecError.single(f"document {index + 1} that helmfile rendered for {where} "
+                                   "is not a Kubernetes object (no apiVersion and kind)",
+                                   hint="Argo CD refuses such a render; fix the chart's template")
+    return text, documents
+
+
+def release_problems(spec: Spec, root: str) -> list[Problem]:
+    """What `validate --deployment` says of the releases: each one an environment names must
+    be in its helmfile, in the namespace the spec gives (`helmfile list` renders nothing)."""
+    import json
+
+    problems: list[Problem] = []
+    for environment in spec.environments:
+        app = environment.app
+        if app is None:
+            continue
+        path = f"environments.{environment.name}.app"
+        if SymlinkGuard(root).escapes(app.helmfile) or not os.path.isfile(
+                os.path.join(root, app.helmfile)):
+            problems.append(Problem(None, f"{path}.helmfile", f"{app.helmfile} does not exist "
+                                    f"in the deployment checkout {root}"))
+            continue
+        arguments = [HELMFILE, "--file", app.helmfile, "--environment",
+                     app.helmfile_environment, "list", "--output", "json"]
+        out, errors = start(arguments, root).process.communicate()
+        try:
+            listed = {entry["name"]: entry.get("namespace", "") for entry in json.loads(out)}
+        except (ValueError, TypeError, KeyError):
+            lines = errors.decode("utf-8", "replace").strip().splitlines()[-ERROR_LINES:]
+            problems.append(Problem(None, path, f"helmfile cannot list the releases of "
+                                    f"environment '{app.helmfile_environment}':\n    "
+                                    + "\n    ".join(lines)))
+            continue
+        for release in app.releases:
+            if release.name not in listed:
+                problems.append(Problem(None, f"{path}.releases.{release.name}",
+                                        f"{app.helmfile} has no release '{release.name}' in "
+                                        f"environment '{app.helmfile_environment}'",
+                                        "releases: " + (", ".join(listed) or "none")))
+            elif listed[release.name] != release.namespace:
+                problems.append(Problem(None, f"{path}.releases.{release.name}.namespace",
+                                        f"'{release.namespace}', but helmfile puts the release "
+                                        f"in '{listed[release.name]}'",
+                                        "give the release's namespace from the helmfile"))
+    return problems
+
+
+def safe_loader() -> Any:
+    """PyYAML's safe loader, in C where built: rendered releases run to megabytes."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def expected_images(spec: Spec, environment: Environment, release: Release,
+                    root: str) -> list[tuple[str, str]]:
+    """(module, image) the release must pull: the module's image at the tag its values file
+    holds in the deployment checkout, read as `bump` reads it."""
+    from shipspec.spec import HelmValuesTarget
+    from shipspec.yamltext import YamlText
+
+    guard = SymlinkGuard(root)
+    found: list[tuple[str, str]] = []
+    for name in release.modules:
+        module = spec.module(name)
+        if not module.enabled:
+            continue
+        for target in module.deployment(environment.name).targets:
+            if not isinstance(target, HelmValuesTarget):
+                continue
+            path = os.path.join(root, target.file)
+            if guard.escapes(target.file) or not os.path.isfile(path):
+                raise SpecError.single(f"{target.file} is not a file in the deployment "
+                                       f"checkout {root}",
+                                       path=f"environments.{environment.name}.values")
+            doc = YamlText(read_text(path), target.file)
+            pair = doc.find(target.tag_key.split("."))
+            tag = doc.scalar(pair, target.tag_key) if pair is not None else ""
+            if not tag:
+                mark = pair[1].start_mark if pair is not None else None
+                raise SpecError.single(
+                    f"module {name} has no tag at {target.tag_key}, so no image to check",
+                    location=Location(target.file, mark.line + 1, mark.column + 1)
+                    if mark else Location(target.file, 1, 1),
+                    hint="shipspec bump sets it after the module's first build")
+            found.append((name, f"{module.image}:{tag}"))
+    return found
+
+
+def check_images(documents: list[dict[str, Any]], expected: list[tuple[str, str]],
+                 where: str) -> None:
+    pulled = workload_images(documents)
+    missing = [(module, image) for module, image in expected
+               if not any(found == image or found.startswith(image + "@") for found in pulled)]
+    if missing:
+        raise SpecError.single(
+            f"the render of {where} does not pull "
+            + "; ".join(f"module {module}'s image {image}" for module, image in missing)
+            + "; images rendered: " + (", ".join(pulled) or "none"),
+            hint="the values file's image and tag must reach the chart (check the .gotmpl "
+                 "values and global registry overrides such as global.imageRegistry)")
+
+
+def workload_images(documents: list[dict[str, Any]]) -> list[str]:
+    """Every container image in the objects, of any kind that lists containers. Nodes a
+    YAML alias shares are walked once, so an alias bomb costs nothing."""
+    images: set[str] = set()
+    seen: set[int] = set()
+    stack: list[Any] = list(documents)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in CONTAINER_LISTS and isinstance(value, list):
+                    images.update(c["image"] for c in value
+                                  if isinstance(c, dict) and isinstance(c.get("image"), str))
+                if isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(item for item in node if isinstance(item, (dict, list)))
+    return sorted(images)
