@@ -75,11 +75,12 @@ def find_spec(path: str) -> str:
     return candidate
 
 
-def load_spec(path: str, limits: Limits = DEFAULT_LIMITS) -> Spec:
-    """Find, load, check and resolve the spec named by PATH (a file or a directory)."""
+def load_spec(path: str, limits: Limits = DEFAULT_LIMITS, root: str | None = None) -> Spec:
+    """Find, load, check and resolve the spec named by PATH (a file or a directory); `root`
+    is the repository's root when the caller knows it (Argo CD's checkout may lack .git)."""
     spec_file = find_spec(path)
     display = os.path.normpath(spec_file)
-    root = repository_root(os.path.dirname(os.path.abspath(spec_file)))
+    root = root or repository_root(os.path.dirname(os.path.abspath(spec_file)))
     if not inside(root, spec_file):
         raise SpecError.single(
             "the spec is a link to a file outside its repository",

@@ -70,10 +70,10 @@ def run(args: argparse.Namespace) -> str:
                 hint="leave out modules, labels, namespace and --output-dir; the release's "
                      "namespace comes from the helmfile")
         return render_release(args, environment, release, kube_version, api_versions,
-                              argo.source_path if argo else None)
+                              checkout_root(args.path, argo))
     from shipspec.resolve import load_spec  # after helmfile's early start, for that target
 
-    spec = load_spec(args.path)
+    spec = load_spec(args.path, root=checkout_root(args.path, argo) if argo else None)
     namespace, labels = None, {}
     if argo:
         namespace = argo.namespace or (
@@ -109,24 +109,29 @@ def run(args: argparse.Namespace) -> str:
     return emit.to_yaml_stream(documents)
 
 
+def checkout_root(path: str, argo: argocd.ArgoSettings | None) -> str:
+    """The root of the repository holding the spec: in Argo CD, that of the checkout it
+    streamed, which may lack .git (cmp/skip-git)."""
+    directory = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    root = repository_root(os.path.abspath(directory))
+    return argocd.checkout_root(root, argo.source_path) if argo else root
+
+
 def render_release(args: argparse.Namespace, environment: str | None, release: str | None,
-                   kube_version: str | None, api_versions: list[str],
-                   source_path: str | None) -> str:
+                   kube_version: str | None, api_versions: list[str], root: str) -> str:
     """Target helmfile: one release rendered by helmfile and checked, printed as helm wrote
     it. helmfile starts from a quick read of the spec and runs while shipspec checks the
     spec; it runs again if the checked spec asks for other arguments."""
     from shipspec import helmfile  # only this target runs helmfile
 
     cluster = helmfile.cluster(kube_version, api_versions)
-    directory = args.path if os.path.isdir(args.path) else os.path.dirname(args.path) or "."
-    root = args.deployment or argocd.checkout_root(
-        repository_root(os.path.abspath(directory)), source_path)
-    early = helmfile.start_early(args.path, environment, release, root, cluster)
+    deployment = args.deployment or root
+    early = helmfile.start_early(args.path, environment, release, deployment, cluster)
     try:
         from shipspec.resolve import load_spec
 
-        spec = load_spec(args.path)
-        rendered = helmfile.render(spec, environment, release, root, cluster, early)
+        spec = load_spec(args.path, root=root)
+        rendered = helmfile.render(spec, environment, release, deployment, cluster, early)
     except BaseException:
         helmfile.stop(early)
         raise

@@ -1,0 +1,442 @@
+"""Targets helmfile and applications, with the real helmfile 0.166.0 and helm 3.17.2
+(tests/tools/unpack_binaries.py) over a deployment repository shaped like
+xiilab/astrago-deployment (tests/fixtures/astrago-deployment), and the plugin run in the
+environment Argo CD v3.5.1 builds (tests/argo_cd.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests import argo_cd
+from tests.conftest import REPO, run_process
+from tests.test_argocd import PLUGIN, SIDECAR, run_plugin
+from tests.test_bump import git
+
+FIXTURE = REPO / "tests" / "fixtures" / "astrago-deployment"
+BIN = REPO / "tests" / "tools" / "bin"
+SPEC_DIR = "ci/astrago"
+VALUES = "helmfile/environments/customers/xiilab/values.yaml"
+EXPECTED = ["ghcr.io/xiilab/astrago-backend:batch-stage-1.0-31c7ea7a",
+            "ghcr.io/xiilab/astrago-backend:core-stage-1.0-31c7ea7a",
+            "ghcr.io/xiilab/astrago-backend:monitor-stage-1.0-31c7ea7a",
+            "ghcr.io/xiilab/astrago-frontend:frontend-stage-1.0-0b7146d6"]
+
+
+@pytest.fixture(autouse=True)
+def _binaries() -> None:
+    for name in ("helm", "helmfile"):
+        assert (BIN / name).exists(), f"{name} is missing: run `bash tests/run` " \
+                                      "(tests/tools/unpack_binaries.py)"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A checkout of the deployment repository with the example spec at ci/astrago."""
+    checkout = tmp_path / "astrago-deployment"
+    shutil.copytree(FIXTURE, checkout)
+    (checkout / SPEC_DIR).mkdir(parents=True)
+    spec = (REPO / "examples" / "astrago" / "shipspec.yaml").read_text()
+    (checkout / SPEC_DIR / "shipspec.yaml").write_text(spec)
+    git("init", "--quiet", "--initial-branch=main", str(checkout))
+    git("add", ".", cwd=checkout)
+    git("commit", "--quiet", "-m", "initial", cwd=checkout)
+    return checkout
+
+
+@pytest.fixture
+def tools(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    return {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "HOME": str(home)}
+
+
+def render(root: Path, env: dict[str, str], *args: str) -> Any:
+    return run_process("generate", SPEC_DIR, "--target", "helmfile", "--env", "stage", *args,
+                       cwd=root, env=env)
+
+
+def images(stdout: str) -> list[str]:
+    return sorted(container["image"] for document in yaml.safe_load_all(stdout) if document
+                  for container in document.get("spec", {}).get("template", {})
+                  .get("spec", {}).get("containers", []))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+
+def assert_fails_closed(result: Any, *reasons: str) -> None:
+    assert (result.code, result.out) == (1, ""), (result.code, result.err)
+    assert "Traceback" not in result.err
+    for reason in reasons:
+        assert reason in result.err, result.err
+
+
+# --- the render ------------------------------------------------------------------------------
+
+def test_release_renders_the_images_of_the_values_file(root: Path, tools: dict[str, str]) -> None:
+    result = render(root, tools, "--release", "astrago")
+    assert result.code == 0, result.err
+    assert images(result.out) == EXPECTED
+    # printed as helm wrote it: its `# Source:` comments stay
+    assert result.out.startswith("---\n# Source: astrago/templates/deployments.yaml\n")
+
+
+def test_a_release_renders_the_same_bytes_twice(root: Path, tools: dict[str, str]) -> None:
+    first = render(root, tools, "--release", "astrago")
+    second = render(root, tools, "--release", "astrago")
+    assert first.code == second.code == 0
+    assert first.out == second.out
+
+
+def test_json_is_one_list_of_the_same_objects(root: Path, tools: dict[str, str]) -> None:
+    import json
+
+    result = render(root, tools, "--release", "astrago", "--format", "json")
+    assert result.code == 0, result.err
+    listed = json.loads(result.out)
+    assert listed["kind"] == "List"
+    assert listed["items"] == [d for d in yaml.safe_load_all(
+        render(root, tools, "--release", "astrago").out) if d]
+
+
+def test_a_bump_changes_exactly_one_rendered_image(root: Path, tools: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    bare = tmp_path / "deploy.git"
+    git("clone", "--quiet", "--bare", str(root), str(bare))
+    before = images(render(root, tools, "--release", "astrago").out)
+    bumped = run_process("bump", SPEC_DIR, "--module", "batch", "--tag",
+                         "batch-stage-1.0-0a1b2c3d", "--env", "stage", "--repo",
+                         f"file://{bare}", cwd=root, env=tools)
+    assert bumped.code == 0, bumped.err
+    git("pull", "--quiet", "--ff-only", str(bare), "main", cwd=root)
+    after = images(render(root, tools, "--release", "astrago").out)
+    assert set(before) - set(after) == {"ghcr.io/xiilab/astrago-backend:batch-stage-1.0-31c7ea7a"}
+    assert set(after) - set(before) == {"ghcr.io/xiilab/astrago-backend:batch-stage-1.0-0a1b2c3d"}
+
+
+# --- failing closed --------------------------------------------------------------------------
+
+def test_an_unknown_helmfile_environment_fails_closed(root: Path, tools: dict[str, str]) -> None:
+    edit(root / SPEC_DIR / "shipspec.yaml", "environment: xiilab", "environment: xiilabb")
+    assert_fails_closed(render(root, tools, "--release", "astrago"), "helmfile failed",
+                        "environment(xiilabb)")
+
+
+def test_a_release_helmfile_does_not_have_fails_closed(root: Path,
+                                                       tools: dict[str, str]) -> None:
+    edit(root / SPEC_DIR / "shipspec.yaml", "        astrago:\n", "        astragoo:\n")
+    assert_fails_closed(render(root, tools, "--release", "astragoo"), "helmfile failed",
+                        "selector(name=astragoo)")
+
+
+def test_a_release_the_spec_does_not_name_is_refused(root: Path, tools: dict[str, str]) -> None:
+    assert_fails_closed(render(root, tools, "--release", "astragoo"),
+                        "environment 'stage' renders the releases nfs-provisioner, astrago, "
+                        "not 'astragoo'")
+    assert_fails_closed(render(root, tools), "choose one with --release")
+
+
+def test_a_helmfile_error_fails_closed(root: Path, tools: dict[str, str]) -> None:
+    edit(root / "helmfile/values/astrago.yaml.gotmpl", ".Values.offline.registry",
+         ".Values.offline.mirror.registry")
+    assert_fails_closed(render(root, tools, "--release", "astrago"), "helmfile failed",
+                        "astrago.yaml.gotmpl")
+
+
+def add_release(root: Path, name: str, template: str) -> None:
+    chart = root / "helmfile" / "charts" / name
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n")
+    (chart / "templates" / "all.yaml").write_text(template)
+    with (root / "helmfile/helmfile.yaml.gotmpl").open("a") as stream:
+        stream.write(f"\n  - name: {name}\n    namespace: {name}\n    chart: ./charts/{name}\n")
+    edit(root / SPEC_DIR / "shipspec.yaml", "      syncOptions:",
+         f"        {name}:\n          namespace: {name}\n      syncOptions:")
+
+
+def test_empty_output_fails_closed(root: Path, tools: dict[str, str]) -> None:
+    # helm prints nothing and exits 0 for a chart whose templates render nothing
+    add_release(root, "empty", "{{- if false }}\nkind: ConfigMap\n{{- end }}\n")
+    assert_fails_closed(render(root, tools, "--release", "empty"),
+                        "helmfile rendered nothing for release 'empty'", "delete everything")
+
+
+def test_a_document_without_kind_fails_closed(root: Path, tools: dict[str, str]) -> None:
+    add_release(root, "kindless", "apiVersion: v1\nmetadata:\n  name: x\n")
+    assert_fails_closed(render(root, tools, "--release", "kindless"),
+                        "document 1 that helmfile rendered for release 'kindless'",
+                        "no apiVersion and kind")
+
+
+def test_a_global_registry_that_wins_fails_the_image_check(root: Path,
+                                                          tools: dict[str, str]) -> None:
+    # an air-gapped mirror set for everything: the chart's `default` then ignores the
+    # module's registry, and helm exits 0 with images CI never pushed
+    edit(root / VALUES, "nfs:\n", 'offline:\n  registry: "mirror.local:5000"\nnfs:\n')
+    result = render(root, tools, "--release", "astrago")
+    assert_fails_closed(result, "module core's image "
+                        "ghcr.io/xiilab/astrago-backend:core-stage-1.0-31c7ea7a",
+                        "mirror.local:5000/xiilab/astrago-backend:core-stage-1.0-31c7ea7a")
+
+
+def test_values_that_never_reach_the_chart_fail_the_image_check(root: Path,
+                                                               tools: dict[str, str]) -> None:
+    # the values file straight into the chart, without the .gotmpl: the chart's defaults
+    edit(root / "helmfile/helmfile.yaml.gotmpl", "- ./values/astrago.yaml.gotmpl",
+         "- ./environments/customers/xiilab/values.yaml")
+    result = render(root, tools, "--release", "astrago")
+    assert_fails_closed(result, "does not pull module core's image",
+                        "docker.io/xiilab/astrago-backend:latest")
+
+
+def test_a_module_without_a_tag_yet_has_no_image_to_check(root: Path,
+                                                         tools: dict[str, str]) -> None:
+    edit(root / VALUES, '      tag: "core-stage-1.0-31c7ea7a"\n', '      tag: ""\n')
+    assert_fails_closed(render(root, tools, "--release", "astrago"),
+                        f"{VALUES}:", "module core has no tag at astrago.components.core.tag")
+
+
+def test_a_spec_that_fails_its_checks_stops_the_early_helmfile(root: Path,
+                                                              tools: dict[str, str]) -> None:
+    # the quick read takes the last of two keys; the checked spec refuses both
+    edit(root / SPEC_DIR / "shipspec.yaml", "      environment: xiilab",
+         "      environment: xiilab\n      environment: default")
+    assert_fails_closed(render(root, tools, "--release", "astrago"), "duplicate")
+
+
+# --- the cluster: Argo CD's KUBE_VERSION and KUBE_API_VERSIONS -------------------------------
+
+def test_a_chart_needing_a_newer_kubernetes_fails(root: Path, tools: dict[str, str]) -> None:
+    old = render(root, tools, "--release", "nfs-provisioner", "--kube-version", "1.20.0")
+    assert_fails_closed(old, "chart requires kubeVersion: >=1.21.0-0")
+    new = render(root, tools, "--release", "nfs-provisioner", "--kube-version", "1.31.2")
+    assert new.code == 0, new.err
+    assert [d["kind"] for d in yaml.safe_load_all(new.out) if d] == ["StorageClass"]
+
+
+def test_api_versions_reach_helm(root: Path, tools: dict[str, str]) -> None:
+    without = render(root, tools, "--release", "astrago")
+    assert "ServiceMonitor" not in without.out
+    served = render(root, tools, "--release", "astrago", "--api-version", "apps/v1",
+                    "--api-version", "monitoring.coreos.com/v1/ServiceMonitor")
+    assert served.code == 0, served.err
+    assert "kind: ServiceMonitor" in served.out
+
+
+@pytest.mark.parametrize("flag", [["--kube-version", "1.31 --post-renderer=/bin/sh"],
+                                  ["--api-version", "apps/v1 --post-renderer=/bin/sh"],
+                                  ["--api-version=--post-renderer=/bin/sh"]])
+def test_cluster_settings_cannot_smuggle_arguments(root: Path, tools: dict[str, str],
+                                                   flag: list[str]) -> None:
+    assert_fails_closed(render(root, tools, "--release", "astrago", *flag), "is not a")
+
+
+def test_charts_that_generate_secrets_never_settle(root: Path, tools: dict[str, str]) -> None:
+    """Documented (README): Argo CD compares each render with the cluster, so a chart that
+    makes a random password differs on every refresh and never shows Synced."""
+    add_release(root, "random", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: admin\n"
+                "stringData:\n  password: {{ randAlphaNum 16 | quote }}\n")
+    first = render(root, tools, "--release", "random")
+    second = render(root, tools, "--release", "random")
+    assert first.code == second.code == 0
+    assert first.out != second.out
+
+
+# --- the plugin, as Argo CD runs it ----------------------------------------------------------
+
+def applications(root: Path, tools: dict[str, str]) -> list[dict[str, Any]]:
+    result = run_process("generate", SPEC_DIR, "--target", "applications", cwd=root, env=tools)
+    assert result.code == 0, result.err
+    return [d for d in yaml.safe_load_all(result.out) if d]
+
+
+def test_the_rendered_applications_render_their_release_in_argo_cds_environment(
+        root: Path, tools: dict[str, str]) -> None:
+    sidecar = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}", "HOME": tools["HOME"]}
+    rendered: dict[str, list[dict[str, Any]]] = {}
+    for application in applications(root, tools):
+        app_dir = root / application["spec"]["source"]["path"]
+        assert argo_cd.routing_error(application, PLUGIN, str(app_dir)) is None
+        env = argo_cd.plugin_environment(application, sidecar)
+        assert env["KUBE_VERSION"] == argo_cd.KUBE_VERSION
+        result = run_plugin(PLUGIN["spec"]["generate"], app_dir, env)
+        assert (result.returncode, "Traceback" in result.stderr) == (0, False), result.stderr
+        rendered[application["metadata"]["name"]] = [
+            d for d in yaml.safe_load_all(result.stdout) if d]
+    assert sorted(rendered) == ["astrago-stage-astrago", "astrago-stage-nfs-provisioner"]
+    assert images(yaml.safe_dump_all(rendered["astrago-stage-astrago"])) == EXPECTED
+    assert [d["kind"] for d in rendered["astrago-stage-nfs-provisioner"]] == ["StorageClass"]
+
+
+def test_the_plugin_finds_the_checkout_root_without_git(root: Path,
+                                                       tools: dict[str, str]) -> None:
+    """cmp/skip-git leaves .git out of the stream: the root is the application's directory
+    without ARGOCD_APP_SOURCE_PATH, for the parent Application and for its children."""
+    shutil.rmtree(root / ".git")
+    sidecar = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}", "HOME": tools["HOME"]}
+    parent = {"metadata": {"name": "astrago-stage"}, "spec": {"project": "default",
+              "source": {"repoURL": "https://github.com/xiilab/astrago-deployment.git",
+                         "path": SPEC_DIR, "plugin": {"name": "shipspec-v1", "parameters": [
+                             {"name": "target", "string": "applications"}]}},
+              "destination": {"namespace": "argocd"}}}
+    children = run_plugin(PLUGIN["spec"]["generate"], root / SPEC_DIR,
+                          argo_cd.plugin_environment(parent, sidecar))
+    assert children.returncode == 0, children.stderr
+    [application] = [a for a in yaml.safe_load_all(children.stdout)
+                     if a["metadata"]["name"] == "astrago-stage-astrago"]
+    assert application["spec"]["source"]["path"] == SPEC_DIR
+    env = argo_cd.plugin_environment(application, sidecar)
+    result = run_plugin(PLUGIN["spec"]["generate"], root / SPEC_DIR, env)
+    assert result.returncode == 0, result.stderr
+    assert images(result.stdout) == EXPECTED
+
+
+def test_the_plugin_refuses_settings_the_helmfile_target_cannot_honour(
+        root: Path, tools: dict[str, str]) -> None:
+    sidecar = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}", "HOME": tools["HOME"]}
+    [application] = [a for a in applications(root, tools)
+                     if a["metadata"]["name"] == "astrago-stage-astrago"]
+    application["spec"]["source"]["plugin"]["parameters"].append(
+        {"name": "namespace", "string": "elsewhere"})
+    env = argo_cd.plugin_environment(application, sidecar)
+    result = run_plugin(PLUGIN["spec"]["generate"], root / SPEC_DIR, env)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert "the release's namespace comes from the helmfile" in result.stderr
+
+
+# --- Applications ----------------------------------------------------------------------------
+
+def test_one_application_per_release(root: Path, tools: dict[str, str]) -> None:
+    found = {a["metadata"]["name"]: a for a in applications(root, tools)}
+    astrago = found["astrago-stage-astrago"]
+    assert astrago["metadata"]["namespace"] == "argocd"
+    assert astrago["metadata"]["annotations"] == {
+        "argocd.argoproj.io/manifest-generate-paths": ".;/helmfile"}
+    assert astrago["spec"] == {
+        "project": "default",
+        "source": {"repoURL": "https://github.com/xiilab/astrago-deployment.git",
+                   "targetRevision": "main", "path": SPEC_DIR,
+                   "plugin": {"name": "shipspec-v1", "parameters": [
+                       {"name": "target", "string": "helmfile"},
+                       {"name": "environment", "string": "stage"},
+                       {"name": "release", "string": "astrago"}]}},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": "astrago"},
+        "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
+    }
+    assert found["astrago-stage-nfs-provisioner"]["spec"]["destination"]["namespace"] == \
+        "nfs-provisioner"
+
+
+def test_validate_checks_the_releases_against_the_helmfile(root: Path,
+                                                          tools: dict[str, str]) -> None:
+    valid = run_process("validate", SPEC_DIR, "--deployment", ".", cwd=root, env=tools)
+    assert valid.code == 0, valid.err
+    edit(root / SPEC_DIR / "shipspec.yaml", "namespace: astrago\n", "namespace: astrago-app\n")
+    edit(root / SPEC_DIR / "shipspec.yaml", "        nfs-provisioner:", "        nfs:")
+    wrong = run_process("validate", SPEC_DIR, "--deployment", ".", cwd=root, env=tools)
+    assert wrong.code == 1
+    assert ("environments.stage.app.releases.astrago.namespace: 'astrago-app', but helmfile "
+            "puts the release in 'astrago'") in wrong.err
+    assert ("environments.stage.app.releases.nfs: helmfile/helmfile.yaml.gotmpl has no "
+            "release 'nfs' in environment 'xiilab'") in wrong.err
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("modules: [core, batch, monitor, frontend]", "modules: [core, batch, monitor]",
+     "module 'frontend' deploys to 'stage', but no release renders it"),
+    ("modules: [core, batch, monitor, frontend]",
+     "modules: [core, batch, monitor, frontend, core]",
+     "module 'core' is already rendered by the release 'astrago'"),
+    ("modules: [core, batch, monitor, frontend]",
+     "modules: [core, batch, monitor, frontend, web]",
+     "module 'web' does not deploy to 'stage' through the values file"),
+    ("      syncOptions:", "      destination: {server: https://k.example, name: prod}\n"
+     "      syncOptions:", "give the cluster's server or its name, one of them"),
+    ("      helmfile: helmfile/helmfile.yaml.gotmpl", "      helmfile: ../helmfile.yaml",
+     "must not leave the repository"),
+])
+def test_the_spec_checks_its_app(root: Path, tools: dict[str, str], old: str, new: str,
+                                 message: str) -> None:
+    edit(root / SPEC_DIR / "shipspec.yaml", old, new)
+    result = run_process("validate", SPEC_DIR, cwd=root, env=tools)
+    assert result.code == 1
+    assert message in result.err, result.err
+
+
+def test_a_disabled_module_leaves_the_image_check(root: Path, tools: dict[str, str]) -> None:
+    edit(root / SPEC_DIR / "shipspec.yaml", "  batch:\n", "  batch:\n    enabled: false\n")
+    edit(root / VALUES, '"batch-stage-1.0-31c7ea7a"', '""')
+    result = render(root, tools, "--release", "astrago")
+    assert result.code == 0, result.err
+
+
+def test_helmfile_missing_is_a_runtime_failure(root: Path, tools: dict[str, str]) -> None:
+    env = {**tools, "PATH": "/nonexistent"}
+    result = subprocess.run([sys.executable, "-m", "shipspec", "generate", SPEC_DIR,
+                             "--target", "helmfile", "--env", "stage", "--release", "astrago"],
+                            cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert "cannot run helmfile" in result.stderr
+
+
+# --- Applications against Argo CD's own types ------------------------------------------------
+# @kubernetes-models/argo-cd (npm, pinned in tests/tools/package.json) is generated from Argo
+# CD v3's Go types (github.com/argoproj/argo-cd/v3 pkg/apis/application/v1alpha1): its
+# compiled JSON schemas check types and required fields at run time, and TypeScript's excess
+# property check on its interfaces refuses every field Argo CD does not know.
+TOOLS = REPO / "tests" / "tools"
+
+
+def argo_cd_type_problems(objects: list[dict[str, Any]], scratch: Path) -> list[str]:
+    import json
+
+    scratch.mkdir()
+    (scratch / "node_modules").symlink_to(TOOLS / "node_modules")
+    (scratch / "package.json").write_text('{"type": "module"}\n')
+    (scratch / "applications.ts").write_text(
+        'import type { IApplication } from '
+        '"@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application";\n'
+        f"export const applications: IApplication[] = {json.dumps(objects, indent=1)};\n")
+    typed = subprocess.run([str(TOOLS / "node_modules" / ".bin" / "tsc"), "--noEmit", "--strict",
+                            "--module", "nodenext", "--moduleResolution", "nodenext",
+                            "--target", "es2022", "--skipLibCheck", "applications.ts"],
+                           cwd=scratch, capture_output=True, text=True, check=False)
+    validated = subprocess.run(["node", str(TOOLS / "argo_cd_application.mjs")],
+                               input=json.dumps(objects), capture_output=True, text=True,
+                               check=True)
+    return [line for line in typed.stdout.splitlines() if "error" in line] + [
+        f"{index}: {message}" for index, message in json.loads(validated.stdout)]
+
+
+def test_applications_are_valid_argo_cd_applications(root: Path, tools: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    rendered = applications(root, tools)
+    assert argo_cd_type_problems(rendered, tmp_path / "valid") == []
+    # the check is strict: a field Argo CD does not know, and a value of the wrong type
+    rendered[0]["spec"]["source"]["plugin"]["parameters"][0]["strng"] = "helmfile"
+    rendered[1]["spec"]["destination"]["namespace"] = 7
+    problems = argo_cd_type_problems(rendered, tmp_path / "invalid")
+    assert any("'\"strng\"' does not exist" in problem for problem in problems), problems
+    assert any("destination/namespace must be string" in problem for problem in problems), \
+        problems
+
+
+def test_the_sidecar_image_pins_the_binaries_the_tests_run() -> None:
+    from tests.tools.unpack_binaries import BINARIES
+
+    text = (REPO / "Dockerfile").read_text()
+    for binary in BINARIES:
+        assert f"ARG {binary.name.upper()}_SHA256={binary.sha256}" in text
+    assert "HELMFILE_UPGRADE_NOTICE_DISABLED=1" in text
+    assert "ARG HELM_VERSION=3.17.2" in text and "ARG HELMFILE_VERSION=0.166.0" in text
