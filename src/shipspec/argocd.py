@@ -18,6 +18,7 @@ cluster's), and `ARGOCD_APP_SOURCE_PATH` to find the checkout's root.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -99,8 +100,6 @@ def checkout_root(spec_root: str, source_path: str | None) -> str:
     Application's path below it, so the root is the working directory without that path.
     This holds when `.git` is left out of the stream (cmp/skip-git), where the spec's own
     root would stop at its directory."""
-    import os
-
     here = os.getcwd()
     if source_path:
         parts = [part for part in source_path.split("/") if part not in ("", ".")]

@@ -143,12 +143,8 @@ def render(spec: Spec, environment: str | None, release_name: str | None, root: 
     app = chosen.app
     assert app is not None  # choose_environment returns environments with an app
     release = app.release(release_name, chosen.name)
-    guard = SymlinkGuard(root)
-    if guard.escapes(app.helmfile) or not os.path.isfile(os.path.join(root, app.helmfile)):
-        raise SpecError.single(f"{app.helmfile} is not a file in the deployment checkout {root}",
-                               path=f"environments.{chosen.name}.app.helmfile",
-                               hint="the Application's source must be the deployment "
-                                    "repository, with shipspec.yaml in it")
+    if not in_checkout(root, app.helmfile):
+        raise SpecError([missing_helmfile(chosen.name, app.helmfile, root)])
     arguments = command(app.helmfile, app.helmfile_environment, release.name, target)
     if early is None or early.arguments != arguments or early.root != root:
         stop(early)
@@ -168,6 +164,18 @@ def render(spec: Spec, environment: str | None, release_name: str | None, root: 
     text, documents = parse(out, where)
     check_images(documents, expected, where)
     return Render(text, documents)
+
+
+def in_checkout(root: str, path: str) -> bool:
+    """`path` is a file of the checkout, reached without a link that leads out of it."""
+    return not SymlinkGuard(root).escapes(path) and os.path.isfile(os.path.join(root, path))
+
+
+def missing_helmfile(environment: str, helmfile: str, root: str) -> Problem:
+    return Problem(None, f"environments.{environment}.app.helmfile",
+                   f"{helmfile} is not a file in the deployment checkout {root}",
+                   "the Application's source must be the deployment repository, with "
+                   "shipspec.yaml in it")
 
 
 def choose_environment(spec: Spec, name: str | None) -> Environment:
@@ -223,10 +231,8 @@ def release_problems(spec: Spec, root: str) -> list[Problem]:
         if app is None:
             continue
         path = f"environments.{environment.name}.app"
-        if SymlinkGuard(root).escapes(app.helmfile) or not os.path.isfile(
-                os.path.join(root, app.helmfile)):
-            problems.append(Problem(None, f"{path}.helmfile", f"{app.helmfile} does not exist "
-                                    f"in the deployment checkout {root}"))
+        if not in_checkout(root, app.helmfile):
+            problems.append(missing_helmfile(environment.name, app.helmfile, root))
             continue
         arguments = [HELMFILE, "--file", app.helmfile, "--environment",
                      app.helmfile_environment, "list", "--output", "json"]
@@ -267,7 +273,6 @@ def expected_images(spec: Spec, environment: Environment, release: Release,
     from shipspec.spec import HelmValuesTarget
     from shipspec.yamltext import YamlText
 
-    guard = SymlinkGuard(root)
     found: list[tuple[str, str]] = []
     for name in release.modules:
         module = spec.module(name)
@@ -277,7 +282,7 @@ def expected_images(spec: Spec, environment: Environment, release: Release,
             if not isinstance(target, HelmValuesTarget):
                 continue
             path = os.path.join(root, target.file)
-            if guard.escapes(target.file) or not os.path.isfile(path):
+            if not in_checkout(root, target.file):
                 raise SpecError.single(f"{target.file} is not a file in the deployment "
                                        f"checkout {root}",
                                        path=f"environments.{environment.name}.values")
