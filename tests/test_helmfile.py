@@ -55,7 +55,8 @@ def root(tmp_path: Path) -> Path:
 def tools(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir()
-    return {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "HOME": str(home)}
+    return {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "HOME": str(home),
+            "XDG_CACHE_HOME": str(tmp_path / "cache")}
 
 
 def render(root: Path, env: dict[str, str], *args: str) -> Any:
@@ -207,12 +208,111 @@ def test_a_module_without_a_tag_yet_has_no_image_to_check(root: Path,
                         f"{VALUES}:", "module core has no tag at astrago.components.core.tag")
 
 
-def test_a_spec_that_fails_its_checks_stops_the_early_helmfile(root: Path,
-                                                              tools: dict[str, str]) -> None:
-    # the quick read takes the last of two keys; the checked spec refuses both
-    edit(root / SPEC_DIR / "shipspec.yaml", "      environment: xiilab",
-         "      environment: xiilab\n      environment: default")
-    assert_fails_closed(render(root, tools, "--release", "astrago"), "duplicate")
+# --- the memo: a refresh of the same spec starts helmfile first -----------------------------
+
+@pytest.fixture
+def logged(tmp_path: Path, tools: dict[str, str]) -> tuple[dict[str, str], Path]:
+    """PATH with a helmfile that notes its arguments, then runs the real one."""
+    wrapper = tmp_path / "wrapper"
+    wrapper.mkdir()
+    log = tmp_path / "helmfile.log"
+    script = wrapper / "helmfile"
+    script.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {BIN}/helmfile "$@"\n')
+    script.chmod(0o755)
+    return {**tools, "PATH": f"{wrapper}:{tools['PATH']}"}, log
+
+
+def memos(tools: dict[str, str]) -> dict[str, Any]:
+    import json
+
+    directory = Path(tools["XDG_CACHE_HOME"]) / "shipspec" / "helmfile"
+    return {path.name: json.loads(path.read_text()) for path in directory.iterdir()}
+
+
+def environments_run(log: Path) -> list[str]:
+    return [line.split("--environment ")[1].split()[0] for line in log.read_text().splitlines()]
+
+
+def test_a_refresh_remembers_the_run_and_the_next_starts_from_it(
+        root: Path, logged: tuple[dict[str, str], Path]) -> None:
+    tools, log = logged
+    first = render(root, tools, "--release", "astrago")
+    assert first.code == 0, first.err
+    [memo] = memos(tools).values()
+    assert memo == ["helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago"]
+    # a memo that asks for another environment is found out by the checked spec: that run
+    # is stopped and the right one runs, and is remembered
+    [name] = memos(tools)
+    (Path(tools["XDG_CACHE_HOME"]) / "shipspec" / "helmfile" / name).write_text(
+        '["helmfile/helmfile.yaml.gotmpl", "default", "astrago"]')
+    log.write_text("")
+    second = render(root, tools, "--release", "astrago")
+    assert (second.code, second.out) == (0, first.out), second.err
+    assert environments_run(log) == ["default", "xiilab"]
+    assert memos(tools) == {name: memo}
+    log.write_text("")
+    third = render(root, tools, "--release", "astrago")
+    assert (third.code, third.out) == (0, first.out)
+    assert environments_run(log) == ["xiilab"]
+
+
+def test_a_memo_belongs_to_the_spec_bytes_and_the_parameters(
+        root: Path, tools: dict[str, str]) -> None:
+    assert render(root, tools, "--release", "astrago").code == 0
+    assert render(root, tools, "--release", "nfs-provisioner").code == 0
+    edit(root / SPEC_DIR / "shipspec.yaml", "environments:", "# a comment\nenvironments:")
+    assert render(root, tools, "--release", "astrago").code == 0
+    assert sorted(map(tuple, memos(tools).values())) == [
+        ("helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago"),
+        ("helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago"),
+        ("helmfile/helmfile.yaml.gotmpl", "xiilab", "nfs-provisioner")]
+
+
+@pytest.mark.parametrize("memo", ['["../outside.yaml", "xiilab", "astrago"]',
+                                  '["helmfile/helmfile.yaml.gotmpl", "x --debug", "astrago"]',
+                                  '["helmfile/helmfile.yaml.gotmpl", "xiilab", "a,b"]',
+                                  '{"not": "a list"}', "not json"])
+def test_a_memo_a_checked_spec_could_not_ask_for_starts_nothing(
+        root: Path, logged: tuple[dict[str, str], Path], memo: str) -> None:
+    tools, log = logged
+    assert render(root, tools, "--release", "astrago").code == 0
+    [path] = (Path(tools["XDG_CACHE_HOME"]) / "shipspec" / "helmfile").iterdir()
+    path.write_text(memo)
+    log.write_text("")
+    result = render(root, tools, "--release", "astrago")
+    assert result.code == 0, result.err
+    assert environments_run(log) == ["xiilab"]
+
+
+def test_without_a_writable_cache_the_render_still_works(root: Path,
+                                                         tools: dict[str, str]) -> None:
+    blocked = Path(tools["XDG_CACHE_HOME"])
+    blocked.write_text("a file where the cache directory would be")
+    result = render(root, tools, "--release", "astrago")
+    assert result.code == 0, result.err
+    assert images(result.out) == EXPECTED
+
+
+def test_the_memo_keeps_the_newest_entries(root: Path, tools: dict[str, str]) -> None:
+    directory = Path(tools["XDG_CACHE_HOME"]) / "shipspec" / "helmfile"
+    directory.mkdir(parents=True)
+    for index in range(300):
+        old = directory / f"{index:064x}"
+        old.write_text('["helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago"]')
+        os.utime(old, (1_000_000 + index, 1_000_000 + index))
+    assert render(root, tools, "--release", "astrago").code == 0
+    kept = sorted(path.name for path in directory.iterdir())
+    assert len(kept) == 256
+    assert f"{299:064x}" in kept and f"{44:064x}" not in kept
+
+
+def test_a_spec_that_fails_its_checks_stops_the_remembered_helmfile(
+        root: Path, tools: dict[str, str]) -> None:
+    assert render(root, tools, "--release", "astrago").code == 0
+    # the same spec bytes, so the memo starts helmfile; the checks then fail
+    edit(root / VALUES, '      tag: "core-stage-1.0-31c7ea7a"\n', '      tag: ""\n')
+    assert_fails_closed(render(root, tools, "--release", "astrago"),
+                        "module core has no tag at astrago.components.core.tag")
 
 
 # --- the cluster: Argo CD's KUBE_VERSION and KUBE_API_VERSIONS -------------------------------

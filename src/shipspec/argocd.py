@@ -21,11 +21,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import SpecError
 from .schema import DNS_LABEL
-from .spec import Spec
+
+if TYPE_CHECKING:  # the target helmfile starts helmfile before importing the spec's types
+    from .spec import Spec
 
 # name → collection type of every parameter the plugin understands
 PARAMETERS = {"target": "string", "environment": "string", "release": "string",

@@ -23,6 +23,7 @@ import re
 import subprocess
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from shipspec import __version__
 from shipspec.errors import Location, Problem, RuntimeFailure, SpecError, shown
 from shipspec.files import read_text
 from shipspec.paths import SymlinkGuard, relative_path_problem
@@ -40,7 +41,9 @@ API_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}(/[A-Za-z0-9.-]{1,253}
 # The schema's patterns (schema.py), checked again before an early start
 RELEASE_NAME = re.compile(DNS_LABEL[1:-1])
 HELMFILE_ENVIRONMENT = re.compile(HELMFILE_ENVIRONMENT_NAME[1:-1])
-EARLY_READ_LIMIT = 1 << 20
+EARLY_READ_LIMIT = 1 << 20  # of the spec, for its memo
+MEMO_READ_LIMIT = 4096
+MEMO_ENTRIES = 256  # each names one helmfile run; a few hundred bytes
 CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 ERROR_LINES = 40  # of helmfile's stderr, in the error
 
@@ -107,38 +110,80 @@ def stop(started: Started | None) -> None:
         started.process.communicate()
 
 
-def start_early(path: str, environment: str | None, release: str | None, root: str,
-                target: Cluster) -> Started | None:
-    """helmfile started from a quick read of the spec, before shipspec checks it: a plugin
-    refresh then costs little more than helmfile alone. `render` uses this run only if the
-    checked spec asks for the very same arguments. None when the quick read cannot tell."""
-    import yaml
+def memo_file(spec_path: str, environment: str | None, release: str | None) -> str | None:
+    """Where the helmfile run that this spec's bytes and these parameters resolve to is
+    remembered. A plugin refresh finds it with one read and one hash, and starts helmfile
+    before importing PyYAML and checking the spec (a refresh costs little more than helmfile
+    alone). None when the spec cannot be read."""
+    import hashlib
+    import json
 
-    spec_file = os.path.join(path, "shipspec.yaml") if os.path.isdir(path) else path
+    spec_file = os.path.join(spec_path, "shipspec.yaml") if os.path.isdir(spec_path) \
+        else spec_path
     try:
         if os.path.getsize(spec_file) > EARLY_READ_LIMIT:
             return None
         with open(spec_file, "rb") as stream:
-            data = yaml.load(stream, Loader=safe_loader())  # noqa: S506 - the safe loader
-        with_app = [name for name, entry in data["environments"].items() if "app" in entry]
-        chosen = environment or (with_app[0] if len(with_app) == 1 else None)
-        entry = data["environments"][chosen]["app"]
-        releases = list(entry["releases"])
-        name = str(release or (releases[0] if len(releases) == 1 else ""))
-        file, helmfile_environment = entry["helmfile"], str(entry.get("environment", chosen))
-    except Exception:  # any surprise: the checked spec decides, a moment later
+            content = stream.read()
+    except OSError:
         return None
-    # Only what the checked spec could allow reaches helmfile early.
-    if (name not in releases or not isinstance(file, str) or relative_path_problem(file)
-            or SymlinkGuard(root).escapes(file) or not RELEASE_NAME.fullmatch(name)
-            or not HELMFILE_ENVIRONMENT.fullmatch(helmfile_environment)):
+    asked = json.dumps([__version__, environment, release]).encode()
+    directory = os.path.join(os.environ.get("XDG_CACHE_HOME")
+                             or os.path.join(os.path.expanduser("~"), ".cache"),
+                             "shipspec", "helmfile")
+    return os.path.join(directory, hashlib.sha256(asked + b"\0" + content).hexdigest())
+
+
+def start_remembered(memo: str | None, root: str, target: Cluster) -> Started | None:
+    """helmfile started as the memo says, before shipspec checks the spec. `render` uses this
+    run only if the checked spec asks for the very same arguments. None without a memo."""
+    if memo is None:
+        return None
+    import json
+
+    try:
+        with open(memo, encoding="utf-8") as stream:
+            file, helmfile_environment, name = json.loads(stream.read(MEMO_READ_LIMIT))
+    except (OSError, ValueError, TypeError):  # none yet, or not one of ours
+        return None
+    # Only what a checked spec could ask for reaches helmfile early.
+    if not (isinstance(file, str) and isinstance(helmfile_environment, str)
+            and isinstance(name, str) and not relative_path_problem(file)
+            and not SymlinkGuard(root).escapes(file) and RELEASE_NAME.fullmatch(name)
+            and HELMFILE_ENVIRONMENT.fullmatch(helmfile_environment)):
         return None
     return start(command(file, helmfile_environment, name, target), root)
 
 
+def remember(memo: str | None, file: str, helmfile_environment: str, release: str) -> None:
+    """Write the memo for the next refresh; keep the newest MEMO_ENTRIES. Failing to write
+    costs only speed (a read-only or full disk)."""
+    if memo is None:
+        return
+    import contextlib
+    import json
+    import tempfile
+
+    directory = os.path.dirname(memo)
+    with contextlib.suppress(OSError):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        handle, written = tempfile.mkstemp(dir=directory, prefix=".")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump([file, helmfile_environment, release], stream)
+            os.replace(written, memo)  # whole or not at all, when refreshes race
+        except OSError:
+            os.unlink(written)
+            raise
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.stat().st_mtime)
+        for entry in entries[:-MEMO_ENTRIES]:
+            os.unlink(entry.path)
+
+
 def render(spec: Spec, environment: str | None, release_name: str | None, root: str,
-           target: Cluster, early: Started | None = None) -> Render:
-    """Run helmfile for one release in the deployment checkout at `root`, and check it."""
+           target: Cluster, early: Started | None = None, memo: str | None = None) -> Render:
+    """Run helmfile for one release in the deployment checkout at `root`, and check it.
+    `early` is the run `start_remembered` began; `memo` is where to remember this one."""
     chosen = choose_environment(spec, environment)
     app = chosen.app
     assert app is not None  # choose_environment returns environments with an app
@@ -148,6 +193,7 @@ def render(spec: Spec, environment: str | None, release_name: str | None, root: 
     arguments = command(app.helmfile, app.helmfile_environment, release.name, target)
     if early is None or early.arguments != arguments or early.root != root:
         stop(early)
+        remember(memo, app.helmfile, app.helmfile_environment, release.name)
         early = start(arguments, root)
     try:
         expected = expected_images(spec, chosen, release, root)  # while helmfile runs
@@ -200,10 +246,10 @@ def parse(out: bytes, where: str) -> tuple[str, list[dict[str, Any]]]:
     """helmfile's output as Argo CD reads it: objects, each with an apiVersion and a kind."""
     import yaml  # only this target reads rendered objects
 
+    safe_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C: releases run to megabytes
     try:
         text = out.decode("utf-8")
-        documents = [d for d in yaml.load_all(text, Loader=safe_loader())
-                     if d is not None]
+        documents = [d for d in yaml.load_all(text, Loader=safe_loader) if d is not None]
     except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
         raise SpecError.single(f"helmfile's output for {where} is not YAML: "
                                f"{shown(str(err), 300)}") from None
@@ -257,13 +303,6 @@ def release_problems(spec: Spec, root: str) -> list[Problem]:
                                         f"in '{listed[release.name]}'",
                                         "give the release's namespace from the helmfile"))
     return problems
-
-
-def safe_loader() -> Any:
-    """PyYAML's safe loader, in C where built: rendered releases run to megabytes."""
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def expected_images(spec: Spec, environment: Environment, release: Release,

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from shipspec import argocd, emit
 from shipspec.cli.options import spec_path
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.files import read_text, write_text
 from shipspec.paths import inside, link_on_the_way, relative_path_problem, repository_root
-from shipspec.render import Rendered, RenderOptions, renderer, select_options
-from shipspec.spec import Spec
+
+if TYPE_CHECKING:  # the target helmfile starts helmfile before importing the spec's types
+    from shipspec.render import Rendered, RenderOptions
+    from shipspec.spec import Spec
 
 TARGETS = ("tekton", "github-actions", "values", "helmfile", "applications")
 
@@ -71,7 +74,8 @@ def run(args: argparse.Namespace) -> str:
                      "namespace comes from the helmfile")
         return render_release(args, environment, release, kube_version, api_versions,
                               checkout_root(args.path, argo))
-    from shipspec.resolve import load_spec  # after helmfile's early start, for that target
+    from shipspec.render import renderer, select_options
+    from shipspec.resolve import load_spec
 
     spec = load_spec(args.path, root=checkout_root(args.path, argo) if argo else None)
     namespace, labels = None, {}
@@ -120,18 +124,20 @@ def checkout_root(path: str, argo: argocd.ArgoSettings | None) -> str:
 def render_release(args: argparse.Namespace, environment: str | None, release: str | None,
                    kube_version: str | None, api_versions: list[str], root: str) -> str:
     """Target helmfile: one release rendered by helmfile and checked, printed as helm wrote
-    it. helmfile starts from a quick read of the spec and runs while shipspec checks the
-    spec; it runs again if the checked spec asks for other arguments."""
+    it. When a refresh of the same spec bytes ran before, helmfile starts at once, from its
+    memo, and runs while shipspec checks the spec; it runs again if the checked spec asks for
+    other arguments."""
     from shipspec import helmfile  # only this target runs helmfile
 
     cluster = helmfile.cluster(kube_version, api_versions)
     deployment = args.deployment or root
-    early = helmfile.start_early(args.path, environment, release, deployment, cluster)
+    memo = helmfile.memo_file(args.path, environment, release)
+    early = helmfile.start_remembered(memo, deployment, cluster)
     try:
         from shipspec.resolve import load_spec
 
         spec = load_spec(args.path, root=root)
-        rendered = helmfile.render(spec, environment, release, deployment, cluster, early)
+        rendered = helmfile.render(spec, environment, release, deployment, cluster, early, memo)
     except BaseException:
         helmfile.stop(early)
         raise
