@@ -17,6 +17,9 @@ import pytest
 import yaml
 from conftest import REPO
 
+from shipspec.argocd import announcements
+from shipspec.resolve import load_spec
+
 PLUGIN = yaml.safe_load((REPO / "plugin.yaml").read_text())
 CMP = REPO / "cmp"
 # The sidecar's own environment: its PATH (where shipspec is installed) and HOME.
@@ -25,8 +28,11 @@ TOKEN = "ghp_SHIPSPECtestTOKEN0123456789abcdefXYZ"
 
 
 APPLICATIONS = sorted((CMP / "applications").glob("*.yaml"))
-# The example each shipped Application renders (cmp/applications/<example>.yaml).
-EXAMPLE_OF = {path.stem: path.stem for path in APPLICATIONS}
+# The example each shipped Application renders, and the kinds its target makes.
+EXAMPLE_OF = {"gointern-backend": "gointern-backend", "astrago": "astrago",
+              "astrago-stage": "astrago"}
+KINDS_OF_TARGET = {"tekton": {"Pipeline", "EventListener", "Trigger"},
+                   "applications": {"Application"}}
 PLUGIN_NAME = f"{PLUGIN['metadata']['name']}-{PLUGIN['spec']['version']}"
 # The sidecar's own environment (cmp/kustomize): PATH of the image, HOME set by the patch.
 SIDECAR = {"PATH": SIDECAR_PATH, "HOME": "/tmp"}
@@ -165,8 +171,10 @@ def test_every_shipped_application_renders(tmp_path: Path, name: str) -> None:
     result = run_application(application, app_dir)
     assert result.returncode == 0, result.stderr
     documents = manifests(result.stdout)
-    assert {d["kind"] for d in documents} >= {"Pipeline", "EventListener", "Trigger"}
-    for parameter in application["spec"]["source"]["plugin"].get("parameters", []):
+    parameters = application["spec"]["source"]["plugin"].get("parameters", [])
+    target = next((p["string"] for p in parameters if p["name"] == "target"), "tekton")
+    assert {d["kind"] for d in documents} >= KINDS_OF_TARGET[target]
+    for parameter in parameters:
         if parameter["name"] == "labels":
             for key, value in parameter["map"].items():
                 assert all(d["metadata"]["labels"][key] == value for d in documents)
@@ -478,15 +486,19 @@ def test_helm_values_describe_the_same_sidecar_as_the_kustomize_patch() -> None:
         kubernetes_validate.latest_version(), strict=True)
 
 
-@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+@pytest.mark.parametrize("example", [path.stem for path in APPLICATIONS])
 def test_applications_use_the_plugin(example: str) -> None:
     application = yaml.safe_load((CMP / "applications" / f"{example}.yaml").read_text())
     assert (application["apiVersion"], application["kind"]) == ("argoproj.io/v1alpha1",
                                                                  "Application")
     source = application["spec"]["source"]
     assert source["plugin"]["name"] == "shipspec-v1"
+    # Every parameter is one the plugin announces, statically or from the example's spec.
+    spec = load_spec(str(REPO / "examples" / EXAMPLE_OF[example] / "shipspec.yaml"))
+    announced = {p["name"] for p in PLUGIN["spec"]["parameters"]["static"]}
+    announced |= {a["name"] for a in announcements(spec)}
     for parameter in source["plugin"].get("parameters", []):
-        assert parameter["name"] in {p["name"] for p in PLUGIN["spec"]["parameters"]["static"]}
+        assert parameter["name"] in announced
     # The annotation only saves refreshes for an application below the repository root.
     annotations = application["metadata"].get("annotations", {})
     at_root = os.path.normpath(source["path"]) == "."
