@@ -17,7 +17,7 @@ import yaml
 
 from tests import argo_cd
 from tests.conftest import REPO, run_process
-from tests.test_argocd import PLUGIN, SIDECAR, run_plugin
+from tests.test_argocd import PLUGIN, SIDECAR, run_plugin, shipped_application
 from tests.test_bump import git
 
 FIXTURE = REPO / "tests" / "fixtures" / "astrago-deployment"
@@ -361,11 +361,25 @@ def applications(root: Path, tools: dict[str, str]) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(result.out) if d]
 
 
-def test_the_rendered_applications_render_their_release_in_argo_cds_environment(
+def children_of_the_shipped_parent(root: Path,
+                                   sidecar: dict[str, str]) -> list[dict[str, Any]]:
+    """cmp/applications/astrago-stage.yaml rendered by the plugin as Argo CD runs it."""
+    parent = shipped_application("astrago-stage")
+    app_dir = root / parent["spec"]["source"]["path"]
+    assert argo_cd.routing_error(parent, PLUGIN, str(app_dir)) is None
+    result = run_plugin(PLUGIN["spec"]["generate"], app_dir,
+                        argo_cd.plugin_environment(parent, sidecar))
+    assert (result.returncode, "Traceback" in result.stderr) == (0, False), result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def test_the_shipped_parent_renders_each_release_in_argo_cds_environment(
         root: Path, tools: dict[str, str]) -> None:
     sidecar = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}", "HOME": tools["HOME"]}
+    children = children_of_the_shipped_parent(root, sidecar)
+    assert children == applications(root, tools)  # the plugin renders what the CLI previews
     rendered: dict[str, list[dict[str, Any]]] = {}
-    for application in applications(root, tools):
+    for application in children:
         app_dir = root / application["spec"]["source"]["path"]
         assert argo_cd.routing_error(application, PLUGIN, str(app_dir)) is None
         env = argo_cd.plugin_environment(application, sidecar)
@@ -385,15 +399,7 @@ def test_the_plugin_finds_the_checkout_root_without_git(root: Path,
     without ARGOCD_APP_SOURCE_PATH, for the parent Application and for its children."""
     shutil.rmtree(root / ".git")
     sidecar = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}", "HOME": tools["HOME"]}
-    parent = {"metadata": {"name": "astrago-stage"}, "spec": {"project": "default",
-              "source": {"repoURL": "https://github.com/xiilab/astrago-deployment.git",
-                         "path": SPEC_DIR, "plugin": {"name": "shipspec-v1", "parameters": [
-                             {"name": "target", "string": "applications"}]}},
-              "destination": {"namespace": "argocd"}}}
-    children = run_plugin(PLUGIN["spec"]["generate"], root / SPEC_DIR,
-                          argo_cd.plugin_environment(parent, sidecar))
-    assert children.returncode == 0, children.stderr
-    [application] = [a for a in yaml.safe_load_all(children.stdout)
+    [application] = [a for a in children_of_the_shipped_parent(root, sidecar)
                      if a["metadata"]["name"] == "astrago-stage-astrago"]
     assert application["spec"]["source"]["path"] == SPEC_DIR
     env = argo_cd.plugin_environment(application, sidecar)
