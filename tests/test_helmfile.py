@@ -500,7 +500,9 @@ def test_helmfile_missing_is_a_runtime_failure(root: Path, tools: dict[str, str]
 # @kubernetes-models/argo-cd (npm, pinned in tests/tools/package.json) is generated from Argo
 # CD v3's Go types (github.com/argoproj/argo-cd/v3 pkg/apis/application/v1alpha1): its
 # compiled JSON schemas check types and required fields at run time, and TypeScript's excess
-# property check on its interfaces refuses every field Argo CD does not know.
+# property check on its interfaces refuses every field Argo CD does not know. Its 4.0.0 was
+# generated before v3.5 (it lacks v3.5's source.tagPrefix); every field shipspec writes has
+# the same JSON name in v3.5.1's types.go, the version the plugin tests emulate.
 TOOLS = REPO / "tests" / "tools"
 
 
