@@ -293,6 +293,18 @@ def test_without_a_writable_cache_the_render_still_works(root: Path,
     assert images(result.out) == EXPECTED
 
 
+def test_a_spec_too_large_to_hash_renders_without_a_memo(root: Path,
+                                                        tools: dict[str, str]) -> None:
+    from shipspec.helmfile import EARLY_READ_LIMIT
+
+    spec = root / SPEC_DIR / "shipspec.yaml"
+    spec.write_text(spec.read_text() + "# padding\n" * (EARLY_READ_LIMIT // 10 + 1))
+    result = render(root, tools, "--release", "astrago")
+    assert result.code == 0, result.err
+    assert images(result.out) == EXPECTED
+    assert not (Path(tools["XDG_CACHE_HOME"]) / "shipspec").exists()
+
+
 def test_the_memo_keeps_the_newest_entries(root: Path, tools: dict[str, str]) -> None:
     directory = Path(tools["XDG_CACHE_HOME"]) / "shipspec" / "helmfile"
     directory.mkdir(parents=True)

@@ -121,11 +121,11 @@ def memo_file(spec_path: str, environment: str | None, release: str | None) -> s
     spec_file = os.path.join(spec_path, "shipspec.yaml") if os.path.isdir(spec_path) \
         else spec_path
     try:
-        if os.path.getsize(spec_file) > EARLY_READ_LIMIT:
-            return None
         with open(spec_file, "rb") as stream:
-            content = stream.read()
+            content = stream.read(EARLY_READ_LIMIT + 1)
     except OSError:
+        return None
+    if len(content) > EARLY_READ_LIMIT:
         return None
     asked = json.dumps([__version__, environment, release]).encode()
     directory = os.path.join(os.environ.get("XDG_CACHE_HOME")
