@@ -149,7 +149,7 @@ def start_remembered(memo: str | None, root: str, target: Cluster) -> Started | 
     # Only what a checked spec could ask for reaches helmfile early.
     if not (isinstance(file, str) and isinstance(helmfile_environment, str)
             and isinstance(name, str) and not relative_path_problem(file)
-            and not SymlinkGuard(root).escapes(file) and RELEASE_NAME.fullmatch(name)
+            and in_checkout(root, file) and RELEASE_NAME.fullmatch(name)
             and HELMFILE_ENVIRONMENT.fullmatch(helmfile_environment)):
         return None
     return start(command(file, helmfile_environment, name, target), root)
