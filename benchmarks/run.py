@@ -56,12 +56,15 @@ def synthetic_spec(directory: Path, modules: int) -> Path:
 
 
 def install(scratch: Path) -> Path:
-    """A fresh venv with shipspec installed as users get it; returns its python."""
+    """A fresh venv with shipspec installed as users get it (the README's locked install);
+    returns its python."""
     venv = scratch / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                    "--disable-pip-version-check", str(REPO)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--require-hashes", "-r", str(REPO / "requirements" / "runtime.txt"),
+                    "-r", str(REPO / "requirements" / "build.txt")], check=True)
+    subprocess.run([*pip, "--no-deps", "--no-build-isolation", str(REPO)], check=True)
     return python
 
 

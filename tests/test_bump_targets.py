@@ -230,3 +230,11 @@ def test_manifest_for_a_missing_workload_fails() -> None:
     with pytest.raises(SpecError) as caught:
         edit(MANIFESTS, target, NewImage("x", "t", None, False), "m.yaml")
     assert str(caught.value) == "error: m.yaml has no StatefulSet named dev-goyoai-portal"
+
+
+def test_a_values_file_that_is_not_yaml_is_refused_at_its_line() -> None:
+    with pytest.raises(SpecError) as caught:
+        YamlText("astrago:\n  core:\n    imageTag: a: b\n", "values.yaml")
+    assert str(caught.value).startswith(
+        "values.yaml:3:16: error: invalid YAML: unexpected ':' (a new key cannot start here)\n"
+    )

@@ -1,11 +1,31 @@
-"""Loading YAML safely: limits, duplicate keys, tags, positions."""
+"""Loading YAML safely: limits, duplicate keys, tags, positions.
+
+Every test here runs with both of PyYAML's parsers, libyaml's (used when PyYAML was built
+with it) and the pure-Python one: a user gets the same located error from either.
+tests/test_lower_bounds.py runs this file again on the oldest releases pyproject.toml admits.
+"""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterator
 
+import pytest
+import yaml
+
+from shipspec import loading
 from shipspec.errors import SpecError
 from shipspec.loading import DEFAULT_LIMITS, Limits, load_bytes
+
+PARSERS = {"libyaml": getattr(yaml, "CSafeLoader", None), "python": yaml.SafeLoader}
+
+
+@pytest.fixture(autouse=True, params=sorted(PARSERS))
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    loader = PARSERS[request.param]
+    if loader is None:
+        pytest.fail("PyYAML was built without libyaml: install a wheel that has it")
+    monkeypatch.setattr(loading, "_Loader", loader)
+    yield request.param
 
 
 def error_of(text: str | bytes, limits: Limits = DEFAULT_LIMITS) -> str:
@@ -83,12 +103,69 @@ def test_a_second_document_is_refused() -> None:
 
 def test_syntax_error_names_line_and_column() -> None:
     assert error_of("a: b: c\n") == (
-        "shipspec.yaml:1:5: error: invalid YAML: mapping values are not allowed in this context"
+        "shipspec.yaml:1:5: error: invalid YAML: unexpected ':' (a new key cannot start here)\n"
+        "  hint: quote a value that holds ': ', or starts with '{', '[', '@', '`', '%' or '*'; "
+        "a key belongs in the same column as the keys beside it (this one may be indented too "
+        "far)"
+    )
+
+
+def test_an_over_indented_key_names_its_likely_cause() -> None:
+    message = error_of("deploy:\n  url: https://example.com/d.git\n    branch: main\n")
+    assert message.startswith(
+        "shipspec.yaml:3:11: error: invalid YAML: unexpected ':' (a new key cannot start here)"
+    )
+    assert "this one may be indented too far" in message
+
+
+def test_an_unquoted_template_is_told_to_be_quoted() -> None:
+    assert error_of("environments:\n  stage:\n    tag: {{ module }}-x\n") == (
+        "shipspec.yaml:3:22: error: invalid YAML: expected a key of the mapping that starts at "
+        "line 3, column 5\n"
+        "  hint: a value that starts with '{{' must be quoted, or YAML reads a mapping: "
+        'write tag: "{{ module }}-x"'
+    )
+
+
+def test_a_tab_is_named_as_a_tab() -> None:
+    assert error_of("modules:\n\tcore: {}\n") == (
+        "shipspec.yaml:2:1: error: invalid YAML: a tab character where YAML expects spaces\n"
+        "  hint: indent with spaces, never tabs"
+    )
+
+
+def test_a_list_item_under_a_mapping_says_where_it_belongs() -> None:
+    assert error_of("paths: a\n- b\n") == (
+        "shipspec.yaml:2:1: error: invalid YAML: expected a key of the mapping that starts at "
+        "line 1, column 1\n"
+        "  hint: a '- ' item must be indented under the key whose list it is"
+    )
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens() -> None:
+    assert error_of("a: 1\nb: 'open\nc: 2\n") == (
+        "shipspec.yaml:2:4: error: invalid YAML: this quoted string is never closed\n"
+        "  hint: close it with the quote it was opened with"
+    )
+
+
+def test_an_unclosed_flow_list_names_where_it_opened() -> None:
+    assert error_of("paths: [a/, b/\nimage: x\n") == (
+        "shipspec.yaml:2:6: error: invalid YAML: the list opened with '[' at line 1, column 8 "
+        "is not closed with ']'\n"
+        "  hint: quote a value that holds ': ', or starts with '{', '[', '@', '`', '%' or '*'"
+    )
+
+
+def test_a_control_character_is_located() -> None:
+    assert error_of("a: 1\nb: x\x07y\n") == (
+        "shipspec.yaml:2:5: error: invalid YAML: the character U+0007 is not allowed in YAML\n"
+        '  hint: remove it, or write it as an escape in a double-quoted string ("\\x07")'
     )
 
 
 def test_unknown_alias_is_an_error() -> None:
-    assert error_of("a: *nowhere\n").startswith("shipspec.yaml:1:4: error:")
+    assert error_of("a: *nowhere\n") == "shipspec.yaml:1:4: error: unknown alias '*nowhere'"
 
 
 def test_collection_as_key_is_refused() -> None:

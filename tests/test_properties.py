@@ -6,7 +6,7 @@ import contextlib
 import io
 
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -61,6 +61,8 @@ def test_loader_reads_what_pyyaml_wrote(document: object) -> None:
 
 @settings(max_examples=1000, deadline=None)
 @given(st.text())
+@example("._")  # ruamel.yaml 0.19.1 fails on these plain: its number patterns take '_'
+@example("-_")
 def test_emitted_strings_read_back_identically_in_yaml_11_and_12(text: str) -> None:
     out = to_yaml_stream([{"key": text, text: "value"}])
     expected = {"key": text, text: "value"}

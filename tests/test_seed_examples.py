@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
-from conftest import EXAMPLES, SHIPSPEC_IMAGE_LINE
+from conftest import SHIPSPEC_IMAGE_LINE
 
 from shipspec.resolve import load_spec
 from shipspec.spec import HelmValuesTarget, KustomizeTarget
@@ -115,8 +114,3 @@ def test_seed_b_resolves_to_helmfile_values_keys(example_copy) -> None:
     assert frontend.image == "ghcr.io/xiilab/astrago-frontend"
 
 
-def test_examples_carry_the_schema_line_for_editors() -> None:
-    for name in ("gointern-backend", "astrago"):
-        first = (EXAMPLES / name / "shipspec.yaml").read_text().splitlines()[0]
-        assert first == "# yaml-language-server: $schema=../../schema/shipspec.schema.json"
-        assert os.path.exists(EXAMPLES / name / "../../schema/shipspec.schema.json")

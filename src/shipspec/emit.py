@@ -25,8 +25,10 @@ from typing import Any
 
 # Anything that starts like a number (sign, digit, or '.' before a digit) may be one to some
 # reader: ints in any base, floats, sexagesimals (1.1), dates and times. Quoting a version
-# such as 1.2.3 is harmless; leaving 0012 plain is not.
-_NUMBER_LIKE = re.compile(r"[-+]?\.?[0-9]|[-+]?\.(inf|Inf|INF)$|\.(nan|NaN|NAN)$")
+# such as 1.2.3 is harmless; leaving 0012 plain is not. ruamel.yaml 0.19 lets '_' stand
+# for a digit after a sign or a '.' (`-_` an int, `._` a float) and fails to convert them.
+_NUMBER_LIKE = re.compile(
+    r"[-+]?(?:\.[0-9_]|[0-9])|[-+]_|[-+]?\.(inf|Inf|INF)$|\.(nan|NaN|NAN)$")
 _SPECIAL_WORDS = frozenset(
     word
     for base in ("y", "yes", "n", "no", "true", "false", "on", "off", "null")

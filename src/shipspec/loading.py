@@ -9,6 +9,7 @@ values (alias expansions counted), recording the line and column of every key an
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -141,18 +142,29 @@ class _Builder:
                                 hint=hint)
 
     def parse(self, text: str) -> _Node | None:
-        events = yaml.parse(text, Loader=_Loader)
         try:
-            return self._documents(events)
-        except yaml.MarkedYAMLError as err:
-            mark = err.problem_mark or err.context_mark
-            location = Location(self.file, *within(text, mark.line + 1, mark.column + 1)
-                                ) if mark else None
-            message = (err.problem or err.context or "").strip()
-            raise SpecError.single(f"invalid YAML: {message}", location=location) from None
+            return self._documents(yaml.parse(text, Loader=_Loader))
         except yaml.YAMLError as err:
-            raise SpecError.single(f"invalid YAML: {err}",
-                                   location=Location(self.file, 1, 1)) from None
+            if "maximum nesting depth" in str(err) and isinstance(err, yaml.MarkedYAMLError):
+                self._refuse_depth_before(text, err)
+            from .yaml_problems import problem_of  # only a refused file pays its import
+
+            raise SpecError([problem_of(err, text, self.file)]) from None
+
+    def _refuse_depth_before(self, text: str, err: yaml.MarkedYAMLError) -> None:
+        """libyaml 0.2.6 (PyYAML 6.0.4) stops at its own 1000 levels, having read ahead of
+        the events that would reach our limit; the text up to where it stopped reaches our
+        limit too, so reading that gives the same refusal, at the same place, as elsewhere."""
+        mark = err.problem_mark or err.context_mark
+        if mark is None:
+            return
+        lines = text.splitlines(keepends=True)
+        prefix = "".join(lines[: mark.line]) + lines[mark.line][: mark.column]
+        self.anchors = {}
+        # The prefix ends mid-collection, which the parser refuses after our limit, if
+        # reached, raised.
+        with contextlib.suppress(yaml.YAMLError):
+            self._documents(yaml.parse(prefix, Loader=_Loader))
 
     def _documents(self, events: Iterator[Any]) -> _Node | None:
         root: _Node | None = None

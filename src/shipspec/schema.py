@@ -1,14 +1,17 @@
 """The JSON Schema of shipspec.yaml: what `shipspec schema` prints and what `check.py` enforces.
 
 One description serves both, so editor completion (yaml-language-server) and shipspec's own
-validation can never disagree. Draft-07, because editors support it best. `x-hint` is our
-own keyword: the hint printed when a value fails that part of the schema.
+validation can never disagree. This dict is its only home: no copy is committed, the file
+editors read is `shipspec schema`'s output, stamped with the version that wrote it.
+Draft-07, because editors support it best. `x-hint` is our own keyword: the hint printed
+when a value fails that part of the schema.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import __version__
 from .images import IMAGE_NAMES
 
 # A DNS-1123 label: what Kubernetes accepts as the name of most objects.
@@ -213,6 +216,7 @@ _APP = _object(
 SPEC_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "shipspec.yaml",
+    "$comment": f"shipspec {__version__}",
     "description": "One file that declares a team's modules and how they ship.",
     "type": "object",
     "additionalProperties": False,

@@ -31,7 +31,9 @@ class YamlText:
         try:
             self.documents: list[Any] = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
         except yaml.YAMLError as err:
-            raise SpecError.single(f"{name} is not valid YAML: {err}") from None
+            from shipspec.yaml_problems import problem_of
+
+            raise SpecError([problem_of(err, text, name)]) from None
         except RecursionError:  # PyYAML's composer recurses once per level of nesting
             raise SpecError.single(f"{name} is nested too deeply to edit safely",
                                    location=Location(name, 1, 1),
