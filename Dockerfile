@@ -1,50 +1,87 @@
-# The shipspec image: the Argo CD plugin sidecar of argocd-repo-server, and the image that
-# Tekton runs `shipspec tag` and `shipspec bump` in. Argo CD starts the sidecar with its own
-# /var/run/argocd/argocd-cmp-server as command, so this image sets no entrypoint.
-FROM python:3.12.14-slim-bookworm@sha256:782412e85d0f0984994c290652577d4018aff08145c85b262bb63dc0c7522254 AS build
+# The shipspec image, run in three places: the Argo CD plugin sidecar of argocd-repo-server
+# (cmp/), the job container of the generated GitHub Actions workflows (plan, deploy), and the
+# Tekton steps that run `shipspec tag` and `shipspec bump`. Argo CD starts the sidecar with
+# its own /var/run/argocd/argocd-cmp-server as command, so this image sets no entrypoint.
+#
+# Debian 12 and its own python3 (3.11): the local build (image/build-local.sh) puts a base
+# that mmdebstrap makes from the same Debian release in this FROM's place, so the tests run
+# the distribution and the Python that ship. Platform: linux/amd64 only (see `download`).
+FROM docker.io/library/debian:bookworm-slim@sha256:7b140f374b289a7c2befc338f42ebe6441b7ea838a042bbd5acbfca6ec875818 AS base
+
+# helm 3 and helmfile for the target helmfile (helmfile 0.166 refuses helm 4). Each binary is
+# checked against the SHA-256 the tests run (tests/tools/unpack_binaries.py), so the sidecar
+# renders with exactly the binaries the tests use. Another platform has no checksums here:
+# its build stops below rather than ship binaries nobody checked.
+FROM base AS download
+ARG TARGETARCH=amd64
+ARG HELM_VERSION=3.17.2
+ARG HELMFILE_VERSION=0.166.0
+ADD https://get.helm.sh/helm-v${HELM_VERSION}-linux-${TARGETARCH}.tar.gz /tmp/helm.tar.gz
+ADD https://github.com/helmfile/helmfile/releases/download/v${HELMFILE_VERSION}/helmfile_${HELMFILE_VERSION}_linux_${TARGETARCH}.tar.gz /tmp/helmfile.tar.gz
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN case "${TARGETARCH}" in \
+      amd64) helm=9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e \
+             helmfile=82e25b7c902571fb3198a6d6a5df7c5ec6104c59f0c0cc2a14f7c5b83fd493cf ;; \
+      *) echo "no checked helm/helmfile for linux/${TARGETARCH}: the image supports linux/amd64" >&2 \
+         && exit 1 ;; \
+    esac \
+ && mkdir /out \
+ && tar -xzf /tmp/helm.tar.gz -C /tmp "linux-${TARGETARCH}/helm" \
+ && tar -xzf /tmp/helmfile.tar.gz -C /out helmfile \
+ && mv "/tmp/linux-${TARGETARCH}/helm" /out/helm \
+ && echo "${helm}  /out/helm" | sha256sum -c - \
+ && echo "${helmfile}  /out/helmfile" | sha256sum -c -
+
+# The two binaries alone; the local build supplies this stage as a directory.
+FROM scratch AS tools
+COPY --from=download /out/ /
+
+# shipspec and its locked dependencies in a venv, every package checked by its SHA-256.
+FROM base AS build
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+COPY requirements/runtime.txt requirements/build.txt requirements/
+# A CA bundle for pip when the build's network needs its own (the local build mounts the
+# host's at this path); a build argument, never a file of the image.
+ARG PIP_CERT
+RUN python3 -m venv /opt/shipspec \
+ && /opt/shipspec/bin/pip install --no-cache-dir --disable-pip-version-check ${PIP_CERT:+--cert "$PIP_CERT"} \
+      --require-hashes -r requirements/runtime.txt -r requirements/build.txt
 COPY pyproject.toml README.md ./
 COPY src ./src
-# Wheels only, no cache; the runtime stage installs them without a compiler or network.
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# pip compiles every module while installing: `generate` starts without compiling anything.
+# The build backend and pip itself are not needed at run time.
+RUN /opt/shipspec/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps \
+      --no-build-isolation . \
+ && /opt/shipspec/bin/pip uninstall --yes --disable-pip-version-check setuptools pip
 
-# helm 3 and helmfile for the target helmfile (helmfile 0.166 refuses helm 4). Each binary
-# is checked against the SHA-256 the tests run (tests/tools/unpack_binaries.py), so the
-# sidecar renders with exactly the binaries the tests use; a mismatch fails the build.
-FROM python:3.12.14-slim-bookworm@sha256:782412e85d0f0984994c290652577d4018aff08145c85b262bb63dc0c7522254 AS tools
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-ARG HELM_VERSION=3.17.2
-ARG HELM_SHA256=9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e
-ARG HELMFILE_VERSION=0.166.0
-ARG HELMFILE_SHA256=82e25b7c902571fb3198a6d6a5df7c5ec6104c59f0c0cc2a14f7c5b83fd493cf
-ADD https://get.helm.sh/helm-v${HELM_VERSION}-linux-amd64.tar.gz /tmp/helm.tar.gz
-ADD https://github.com/helmfile/helmfile/releases/download/v${HELMFILE_VERSION}/helmfile_${HELMFILE_VERSION}_linux_amd64.tar.gz /tmp/helmfile.tar.gz
-RUN tar -xzf /tmp/helm.tar.gz -C /tmp linux-amd64/helm \
- && tar -xzf /tmp/helmfile.tar.gz -C /tmp helmfile \
- && echo "${HELM_SHA256}  /tmp/linux-amd64/helm" | sha256sum -c - \
- && echo "${HELMFILE_SHA256}  /tmp/helmfile" | sha256sum -c - \
- && install -m 0755 /tmp/linux-amd64/helm /tmp/helmfile /usr/local/bin/
-
-FROM python:3.12.14-slim-bookworm@sha256:782412e85d0f0984994c290652577d4018aff08145c85b262bb63dc0c7522254
-COPY --from=tools /usr/local/bin/helm /usr/local/bin/helmfile /usr/local/bin/
-# git for `shipspec bump` (GitPython drives the git binary); versions pinned for bookworm.
+FROM base
+# git: `shipspec bump`, and actions/checkout in a job container; ca-certificates: HTTPS
+# remotes. No version pins (hadolint's DL3008): Debian's archive keeps only the newest of
+# each, so a pin breaks the build the day a security update replaces it.
+# hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git=1:2.39.5-0+deb12u3 \
+ && apt-get install -y --no-install-recommends python3 git ca-certificates \
+ && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=build /wheels /wheels
-# pip compiles bytecode while installing: `generate` starts without compiling anything.
-RUN pip install --no-cache-dir --no-index --find-links=/wheels shipspec==0.1.0 \
- && rm -rf /wheels \
- && python -m compileall -q /usr/local/lib/python3.12/site-packages/shipspec
-# Argo CD runs plugin sidecars as uid 999; HOME must be writable (git and pip write there).
+COPY --from=tools --chmod=0755 helm helmfile /usr/local/bin/
+COPY --from=build /opt/shipspec /opt/shipspec
+# Argo CD runs plugin sidecars as uid 999; HOME must be writable (git writes there).
 RUN groupadd --gid 999 argocd \
  && useradd --uid 999 --gid 999 --home-dir /home/argocd --create-home --shell /usr/sbin/nologin argocd
 COPY --chown=999:999 plugin.yaml /home/argocd/cmp-server/config/plugin.yaml
 # helmfile's update notice would reach the network on every render.
-ENV HOME=/home/argocd \
+ENV PATH=/opt/shipspec/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/home/argocd \
     HELMFILE_UPGRADE_NOTICE_DISABLED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
+# Non-root by default, for the sidecar and the Tekton steps; the generated workflows choose
+# the job container's user themselves (render/github_actions.py).
 USER 999:999
 WORKDIR /home/argocd
 CMD ["shipspec", "--help"]

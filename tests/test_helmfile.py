@@ -557,6 +557,6 @@ def test_the_sidecar_image_pins_the_binaries_the_tests_run() -> None:
 
     text = (REPO / "Dockerfile").read_text()
     for binary in BINARIES:
-        assert f"ARG {binary.name.upper()}_SHA256={binary.sha256}" in text
+        assert f"{binary.name}={binary.sha256}" in text
     assert "HELMFILE_UPGRADE_NOTICE_DISABLED=1" in text
     assert "ARG HELM_VERSION=3.17.2" in text and "ARG HELMFILE_VERSION=0.166.0" in text

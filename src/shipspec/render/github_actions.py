@@ -38,9 +38,18 @@ ACTIONS = {
 RUNNER = "ubuntu-latest"
 _GITHUB_SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # owner/name, from a GitHub URL
 SPEC = "shipspec.yaml"  # at the root of every source repository
+# The plan and deploy jobs run in the shipspec image, whose own user (999, for the Argo CD
+# sidecar) cannot write what the runner made for the job: the workspace and the file-command
+# files (GITHUB_OUTPUT, GITHUB_STATE) belong to the runner's user, and actions/checkout fails
+# with EACCES. GitHub supports job containers that run as root only (actions/runner#1214,
+# actions/checkout#956). As root, git refuses the runner-owned checkout ("dubious
+# ownership") until it is named safe, which actions/checkout does only in its own temporary
+# configuration: the plan script names it (the deploy job runs no git in the checkout).
+JOB_CONTAINER_OPTIONS = "--user root"
 
 _PLAN = """\
 set -eu
+git config --global --add safe.directory "$GITHUB_WORKSPACE"
 if git cat-file -e "$BEFORE^{commit}" 2>/dev/null; then
   git diff --name-only "$BEFORE" "$GITHUB_SHA" > "$RUNNER_TEMP/changed"
   set -- --changed-files "$RUNNER_TEMP/changed"
@@ -153,7 +162,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "name": "plan",
                 "runs-on": RUNNER,
                 "permissions": {"contents": "read"},
-                "container": {"image": shipspec_image},
+                "container": {"image": shipspec_image, "options": JOB_CONTAINER_OPTIONS},
                 "outputs": {name: f"${{{{ steps.plan.outputs.{name} }}}}"
                             for name in ("matrix", "modules", "environment", "any")},
                 "steps": [
@@ -191,7 +200,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "needs": ["plan", "build"],
                 "runs-on": RUNNER,
                 "permissions": {"contents": "read"},
-                "container": {"image": shipspec_image},
+                "container": {"image": shipspec_image, "options": JOB_CONTAINER_OPTIONS},
                 "concurrency": {
                     "group": "shipspec-deploy-${{ needs.plan.outputs.environment }}",
                     "cancel-in-progress": False},

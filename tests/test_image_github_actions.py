@@ -1,0 +1,121 @@
+"""The generated workflows' plan and deploy jobs, run in the built image as GitHub's runner
+runs a job container (tests/actions_runner.py, from actions/runner v2.336.0): checkout and
+every `run:` step as the container's user, plan's outputs read back from GITHUB_OUTPUT, and
+deploy bumping a file:// deployment repository with the plan's modules.
+
+The spec names the image under test by digest (container.pinned_image), so each job starts
+in exactly the image its workflow names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from actions_runner import JobContainer
+from conftest import EXAMPLES, run_process
+from container import pinned_image
+from test_bump import commits, git, make_deploy_repo, remote_file
+from test_helmfile import FIXTURE, VALUES
+
+REPOSITORY = "xiilab/astrago-backend"
+BRANCH = "stabilize/1.0"
+SOURCE = "/srv/astrago-backend.git"
+DEPLOYMENT = "/srv/astrago-deployment.git"
+
+
+def _spec() -> str:
+    """The astrago example, its deployment repository reachable inside the job container and
+    its shipspec image the one under test."""
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    text = text.replace("url: https://github.com/xiilab/astrago-deployment.git",
+                        f"url: file://{DEPLOYMENT}")
+    lines = [f"    shipspec: {pinned_image()}" if line.startswith("    shipspec: ") else line
+             for line in text.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> tuple[Path, str, str]:
+    """astrago-backend: the spec at its root, then a push that changes server-core only.
+    Returns the bare repository, the commit before the push and the pushed one."""
+    bare = make_deploy_repo(tmp_path, {"shipspec.yaml": _spec(),
+                                       "server-core/src/Main.java": "class Main {}\n",
+                                       "server-batch/src/Batch.java": "class Batch {}\n"},
+                            name="astrago-backend.git", branch=BRANCH)
+    before = git("--git-dir", str(bare), "rev-parse", BRANCH).strip()
+    work = tmp_path / "astrago-backend.git-seed"
+    (work / "server-core" / "src" / "Main.java").write_text("class Main { int x; }\n")
+    git("commit", "--quiet", "-am", "core: a change", cwd=work)
+    git("push", "--quiet", "origin", f"HEAD:{BRANCH}", cwd=work)
+    return bare, before, git("rev-parse", "HEAD", cwd=work).strip()
+
+
+@pytest.fixture
+def workflow(source: tuple[Path, str, str], tmp_path: Path) -> dict[str, Any]:
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    (spec_dir / "shipspec.yaml").write_text(_spec())
+    out = tmp_path / "out"
+    result = run_process("generate", str(spec_dir), "--target", "github-actions",
+                         "--output-dir", str(out))
+    assert result.code == 0, result.err
+    written = out / REPOSITORY / ".github" / "workflows" / "shipspec.yaml"
+    workflow: dict[str, Any] = yaml.safe_load(written.read_text())
+    return workflow
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Path:
+    files = {str(path.relative_to(FIXTURE)): path.read_text()
+             for path in FIXTURE.rglob("*") if path.is_file()}
+    return make_deploy_repo(tmp_path, files, name="astrago-deployment.git")
+
+
+def _mounts(source: Path, deployment: Path) -> dict[str, str]:
+    return {str(source): f"{SOURCE}:ro", str(deployment): DEPLOYMENT}
+
+
+def test_every_job_container_names_the_image_and_a_user_that_can_write(
+        workflow: dict[str, Any]) -> None:
+    containers = [job["container"] for job in workflow["jobs"].values() if "container" in job]
+    assert [c["image"] for c in containers] == [pinned_image()] * 2
+    assert all(c["options"] == "--user root" for c in containers)
+
+
+def test_plan_then_deploy_run_in_the_image_as_the_runner_runs_them(
+        workflow: dict[str, Any], source: tuple[Path, str, str], deployment: Path,
+        tmp_path: Path) -> None:
+    bare, before, pushed = source
+    github = {"sha": pushed, "ref_name": BRANCH, "event": {"before": before}}
+    mounts = _mounts(bare, deployment)
+
+    plan = JobContainer(tmp_path / "runner-plan", REPOSITORY, github).run_job(
+        workflow["jobs"]["plan"], {}, mounts, f"file://{SOURCE}")
+    assert plan["any"] == "true"
+    assert plan["modules"] == "core"  # the push changed server-core/ only
+    assert plan["environment"] == "stage"
+    assert '"module":"core"' in plan["matrix"].replace(" ", "")
+
+    secrets = {"DEPLOY_TOKEN": "unused-for-file-remotes"}
+    JobContainer(tmp_path / "runner-deploy", REPOSITORY, github).run_job(
+        workflow["jobs"]["deploy"], {"needs": {"plan": {"outputs": plan}},
+                                     "secrets": secrets}, mounts, f"file://{SOURCE}")
+    values = yaml.safe_load(remote_file(deployment, VALUES))
+    assert values["astrago"]["components"]["core"]["tag"] == f"core-stage-{pushed[:8]}"
+    assert len(commits(deployment)) == 2  # the seed and one bump
+
+
+def test_the_image_as_its_own_user_cannot_write_the_runners_files(
+        workflow: dict[str, Any], source: tuple[Path, str, str], deployment: Path,
+        tmp_path: Path) -> None:
+    """What users met before the workflow chose root: the runner's model reproduces it."""
+    bare, before, pushed = source
+    job = {**workflow["jobs"]["plan"],
+           "container": {"image": workflow["jobs"]["plan"]["container"]["image"]}}
+    runner = JobContainer(tmp_path / "runner", REPOSITORY,
+                          {"sha": pushed, "ref_name": BRANCH, "event": {"before": before}})
+    with pytest.raises(AssertionError, match="Permission denied"):
+        runner.run_job(job, {}, _mounts(bare, deployment), f"file://{SOURCE}")

@@ -1,0 +1,139 @@
+"""Each step the generated Tasks run in the shipspec image, run in the built image as Tekton
+v1.15.0 runs a step (github.com/tektoncd/pipeline, tag v1.15.0):
+
+- pkg/pod/pod.go `implicitVolumeMounts`: emptyDirs at /workspace, /tekton/home,
+  /tekton/results, /tekton/steps (read-only) and /tekton/artifacts in every step; the
+  step's own /tekton/run/<index> (read-write) and /tekton/creds (pkg/pod/creds_init.go, a
+  fresh emptyDir per step); the binary volume /tekton/bin (read-only). emptyDirs are made
+  world-writable by the kubelet (pkg/volume/emptydir: mode 0777).
+- The Task's volumes and the step's volumeMounts (the spec's ConfigMap at /etc/shipspec,
+  read-only); the step's env, a secretKeyRef resolved to the Secret's value; the step's
+  command and args with `$(params.*)` and `$(results.<name>.path)` substituted
+  (pkg/reconciler/taskrun/resources/apply.go); the image's own working directory (no
+  workingDir is set).
+- The step's securityContext and the pod template's (seccomp RuntimeDefault, podman's
+  default), with no read-only root (Tekton sets none unless asked).
+The entrypoint wrapper (/tekton/bin/entrypoint) is Tekton's binary and not here: the step's
+command runs directly, which is what the wrapper execs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import EXAMPLES, run_process
+from container import emptydir, pinned_image, podman, security_options
+from test_bump import SHA, commits, make_deploy_repo, remote_file
+
+DEPLOYMENT = "/srv/gointern-deployment.git"
+OVERLAY = "goyoai-system/overlays/dev/kustomization.yaml"
+KUSTOMIZATION = ("resources: [../../base]\nimages:\n  - name: goyoai-gointern-system\n"
+                 "    newName: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: old\n")
+IMPLICIT = {"/workspace": False, "/tekton/home": False, "/tekton/results": False,
+            "/tekton/steps": True, "/tekton/artifacts": False, "/tekton/run/0": False,
+            "/tekton/creds": False, "/tekton/bin": True}
+
+
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Seed A's Tekton CI, its shipspec image the one under test and its deployment
+    repository one a step can reach."""
+    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+    text = text.replace("url: https://github.com/goyoai/gointern-deployment.git",
+                        f"url: file://{DEPLOYMENT}")
+    text = re.sub(r"(?m)^    shipspec: .*$", f"    shipspec: {pinned_image()}", text)
+    spec_dir = tmp_path_factory.mktemp("spec")
+    (spec_dir / "shipspec.yaml").write_text(text)
+    result = run_process("generate", str(spec_dir))
+    assert result.code == 0, result.err
+    return [d for d in yaml.safe_load_all(result.out) if d]
+
+
+def _named(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def _shipspec_steps(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(task["metadata"]["name"], step["name"])
+            for task in objects if task["kind"] == "Task"
+            for step in task["spec"]["steps"] if step["image"] == pinned_image()]
+
+
+def run_step(objects: list[dict[str, Any]], task_name: str, step_name: str,
+             params: dict[str, str], secrets: dict[tuple[str, str], str], root: Path,
+             extra_volumes: dict[str, str]) -> tuple[Any, Path]:
+    """Run one step as its TaskRun's pod would; returns the result and the results dir."""
+    task = _named(objects, "Task", task_name)
+    step = next(s for s in task["spec"]["steps"] if s["name"] == step_name)
+    template = next(o for o in objects if o["kind"] == "TriggerTemplate")
+    pod = template["spec"]["resourcetemplates"][0]["spec"]["taskRunTemplate"]["podTemplate"]
+    assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+
+    volumes = {path: (emptydir(root, path.strip("/").replace("/", "-")), read_only)
+               for path, read_only in IMPLICIT.items()}
+    for mount in step.get("volumeMounts", []):
+        source = next(v for v in task["spec"]["volumes"] if v["name"] == mount["name"])
+        config_map = _named(objects, "ConfigMap", source["configMap"]["name"])
+        directory = root / f"configmap-{mount['name']}"
+        directory.mkdir()
+        for key, value in config_map["data"].items():
+            (directory / key).write_text(value)
+        volumes[mount["mountPath"]] = (directory, mount.get("readOnly", False))
+
+    def substitute(text: str) -> str:
+        text = re.sub(r"\$\(params\.([a-z-]+)\)", lambda m: params[m.group(1)], text)
+        return re.sub(r"\$\(results\.([a-z-]+)\.path\)", r"/tekton/results/\1", text)
+
+    env = {}
+    for entry in step.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = substitute(entry["value"])
+        else:
+            reference = entry["valueFrom"]["secretKeyRef"]
+            env[entry["name"]] = secrets[(reference["name"], reference["key"])]
+    flags = [*security_options(step["securityContext"]),
+             *[flag for name, value in env.items() for flag in ("--env", f"{name}={value}")],
+             *[flag for path, (host, read_only) in volumes.items()
+               for flag in ("--volume", f"{host}:{path}{':ro' if read_only else ''}")],
+             *[flag for host, inside in extra_volumes.items() for flag in ("--volume",
+                                                                          f"{host}:{inside}")]]
+    result = podman("run", "--rm", "--network", "none", *flags, "--entrypoint",
+                    step["command"][0], pinned_image(),
+                    *[substitute(arg) for arg in step["args"]], check=False)
+    return result, volumes["/tekton/results"][0]
+
+
+def test_the_steps_in_the_shipspec_image_are_tag_and_bump(objects: list[dict[str, Any]]
+                                                          ) -> None:
+    """Cleanup and report run in other images (alpine/git, alpine/k8s); these two here."""
+    assert _shipspec_steps(objects) == [("gointern-backend-tag", "tag"),
+                                        ("gointern-backend-deploy", "bump")]
+
+
+def test_the_tag_step_writes_its_result(objects: list[dict[str, Any]], tmp_path: Path) -> None:
+    params = {"module": "system", "environment": "dev", "revision": SHA,
+              "branch": "dev-system"}
+    result, results = run_step(objects, "gointern-backend-tag", "tag", params, {}, tmp_path,
+                               {})
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (results / "tag").read_text() == f"system-dev-{SHA[:8]}"
+
+
+def test_the_deploy_step_bumps_the_deployment_repository(objects: list[dict[str, Any]],
+                                                         tmp_path: Path) -> None:
+    bare = make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev")
+    for path in [bare, *bare.rglob("*")]:  # the step's user owns the repository it pushes to
+        os.chown(path, 999, 999)
+    params = {"module": "system", "environment": "dev", "tag": "system-dev-1234abcd"}
+    secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes"}
+    result, _ = run_step(objects, "gointern-backend-deploy", "bump", params, secrets,
+                         tmp_path / "pod", {str(bare): DEPLOYMENT})
+    assert result.returncode == 0, result.stderr
+    assert remote_file(bare, OVERLAY, "dev") == KUSTOMIZATION.replace(
+        "newTag: old", "newTag: system-dev-1234abcd")
+    assert commits(bare, "dev")[0].endswith("|deploy(dev): system=system-dev-1234abcd")
