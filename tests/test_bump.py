@@ -241,6 +241,36 @@ def test_the_token_never_reaches_config_argv_or_errors(tmp_path: Path,
         assert secret not in str(caught.value) and secret not in repr(caught.value)
 
 
+@pytest.mark.parametrize("verb", [["bump", "--tag", "core-9"], ["rollback", "--to", "core-1"]])
+def test_a_write_to_https_without_its_token_is_refused_before_git_runs(
+        tmp_path: Path, verb: list[str]) -> None:
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    (shim / "git").write_text(f"#!/bin/sh\ntouch {tmp_path}/git-ran\nexit 1\n")
+    (shim / "git").chmod(0o755)
+    env = {name: value for name, value in os.environ.items() if name != "DEPLOY_TOKEN"}
+    env["PATH"] = f"{shim}:{env['PATH']}"
+    result = run_process(verb[0], str(ASTRAGO_KEYED), "--module", "core", *verb[1:], env=env)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"error: {verb[0]} pushes to https://github.com/xiilab/astrago-deployment.git with the "
+        "token in $DEPLOY_TOKEN, which is not set\n"
+        "  hint: export DEPLOY_TOKEN=<a token that may push there (contents: write)>, or name "
+        "another variable with --token-env\n")
+    assert not (tmp_path / "git-ran").exists()
+
+
+def test_redaction_hides_what_can_be_a_credential_and_keeps_the_rest() -> None:
+    url = "https://github.com/xiilab/astrago-deployment.git"
+    assert Credentials("x", "$T").redact(f"fatal: unable to access '{url}'") == \
+        f"fatal: unable to access '{url}'"  # a one-character token leaves URLs alone
+    assert Credentials(None, "$T").redact("https://bot:hunter2@example.com/d.git") == \
+        "https://***@example.com/d.git"
+    assert Credentials(None, "$T").redact("> Authorization: Bearer abc.def") == \
+        "> Authorization: Bearer ***"
+    assert Credentials(TOKEN, "$T").redact(f"token {TOKEN} seen") == "token *** seen"
+
+
 # --- races ------------------------------------------------------------------------------------
 
 
@@ -402,7 +432,28 @@ def test_history_lists_tags_newest_first_and_rollback_restores_one(deploy: Path)
     too_far = run_process("rollback", str(ASTRAGO_KEYED), "--module", "core",
                           "--steps", "9", "--repo", str(deploy))
     assert too_far.code == 1
-    assert too_far.err.startswith("error: cannot go back 9 steps: core has had 6 tags in stage")
+    assert too_far.err.startswith(
+        "error: cannot go back 9 tags: core in stage has 0 before core-stage-ba01\n")
+
+
+def test_rollback_steps_count_deployed_tags_so_a_second_never_brings_the_bad_one_back(
+        deploy: Path) -> None:
+    def rollback() -> str:
+        result = run_process("rollback", str(ASTRAGO_KEYED), "--module", "core", "--steps",
+                             "1", "--repo", str(deploy))
+        assert result.code == 0, result.err
+        return result.out.split(": ", 1)[1]
+
+    for tag in ("core-1", "core-2", "core-3"):
+        assert run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
+                           tag, "--repo", str(deploy)).code == 0
+    assert rollback() == "core core-3 -> core-2\n"
+    assert rollback() == "core core-2 -> core-1\n"  # not core-3, the tag rolled away from
+    assert run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "core-4",
+                       "--repo", str(deploy)).code == 0
+    assert rollback() == "core core-4 -> core-1\n"  # what ran before it
+    helped = run_process("rollback", "--help")
+    assert "a step is one deployed tag" in " ".join(helped.out.split())
 
 
 def test_rollback_refuses_a_tag_never_deployed_unless_forced(deploy: Path) -> None:

@@ -286,8 +286,9 @@ def test_cluster_wide_names_differ_across_specs(repo: Path) -> None:
     from shipspec.render import RenderOptions, tekton
 
     def cluster_names(project: str, namespace: str) -> set[str]:
-        spec = spec_with(repo, VALID.replace("project: shop",
-                                             f"project: {project}\nnamespace: {namespace}"))
+        spec = spec_with(repo, VALID.replace(
+            "project: shop", f"project: {project}\nnamespace: {namespace}").replace(
+            "deploy.git}", "deploy.git, credentialsSecret: deploy-token}"))
         rendered = tekton.render(spec, RenderOptions())
         return {r.document["metadata"]["name"] for r in rendered
                 if r.document["kind"].startswith("Cluster")}

@@ -678,3 +678,38 @@ def test_cel_string_literals_read_back_as_exactly_their_text(text: str) -> None:
         return  # no YAML or JSON carries a lone surrogate into a spec
     environment = celpy.Environment()
     assert environment.program(environment.compile(cel_string(text))).evaluate({}) == text
+
+
+def test_a_tekton_spec_without_deploy_credentials_is_told_before_it_renders(repo: Path,
+                                                                          cli) -> None:
+    """The deploy step would fail at run time with no token: validate says so, generate
+    refuses; a local bump (its token in the environment) does not need the Secret."""
+    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+    (repo / "shipspec.yaml").write_text(
+        text.replace("  credentialsSecret: gointern-deploy-token\n", ""))
+    checked = cli("validate", str(repo))
+    assert checked.code == 0, checked.err
+    assert checked.out.endswith(
+        "  still needed by generate --target tekton: deploy.credentialsSecret: the deploy "
+        "Task pushes new tags to the deployment repository with a token from a Secret: set "
+        "deploy.credentialsSecret\n    hint: name a Secret whose key `token` holds a token "
+        "that may push there, e.g. credentialsSecret: deploy-token\n")
+    generated = cli("generate", str(repo))
+    assert (generated.code, generated.out) == (1, "")
+    assert generated.err.startswith("error: deploy.credentialsSecret: the deploy Task pushes")
+
+
+def test_a_module_that_deploys_nowhere_is_flagged_by_validate(repo: Path, cli) -> None:
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text().replace(
+        "modules: [core, batch, monitor, frontend]", "modules: [core, batch, monitor]"
+    ).replace("engine: github-actions", "engine: tekton")
+    start = text.index("  frontend:\n")
+    module = text[start:].replace("    values: astrago.components.frontend\n",
+                                  "    environments: []\n")
+    (repo / "shipspec.yaml").write_text(text[:start] + module)
+    checked = cli("validate", str(repo))
+    assert checked.code == 0, checked.err
+    assert checked.out.endswith(
+        "  warning: modules.frontend: deploys to no environment, so no push ever builds it\n"
+        "    hint: give it values (or a kustomize entry) for an environment, or set "
+        "enabled: false\n")

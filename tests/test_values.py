@@ -383,3 +383,48 @@ def test_problems_point_at_the_users_lines_not_the_edited_text(cli, tmp_path: Pa
                       "    repository: wrong/repo\n    imageTag: b1\n")
     result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--check", str(values))
     assert f"{values}:5:17: error: astrago.batch.repository: 'wrong/repo'" in result.err
+
+
+@pytest.mark.parametrize(("registry", "repository"), [
+    pytest.param("ghcr.io/xiilab", "astrago-backend", id="registry-with-a-path"),
+    pytest.param("ghcr.io", "xiilab/astrago-backend", id="host-only"),
+])
+def test_a_chart_that_pulls_the_right_image_is_left_alone_however_it_splits_it(
+        cli, tmp_path: Path, registry: str, repository: str) -> None:
+    spec = real_layout_spec(tmp_path)
+    split = REAL_LAYOUT_VALUES.replace('registry: "ghcr.io"', f'registry: "{registry}"') \
+        .replace('repository: "xiilab/astrago-backend"', f'repository: "{repository}"') \
+        .replace('repository: "xiilab/astrago-frontend"', 'repository: "astrago-frontend"'
+                 if registry.endswith("xiilab") else 'repository: "xiilab/astrago-frontend"')
+    checkout = deployment_checkout(tmp_path, split)
+    values = checkout / "helmfile/environments/customers/xiilab/values.yaml"
+    validated = cli("validate", str(spec), "--deployment", str(checkout))
+    assert validated.code == 0, validated.err
+    checked = cli("values", str(spec), "--env", "stage", "--check", str(values))
+    assert (checked.code, checked.err) == (0, "")
+    assert cli("values", str(spec), "--env", "stage", "--write", str(values)).code == 0
+    assert values.read_text() == split
+
+
+@pytest.mark.parametrize(("registry", "repository", "image", "expected"), [
+    pytest.param("registry.local:5000/team", "app", "registry.local:5000/team/app", [],
+                 id="port-and-path-right"),
+    pytest.param("registry.local:5000/team", "app", "registry.local:5000/team/web",
+                 [("web.image.repository", "web")], id="port-keeps-the-registry"),
+    pytest.param("ghcr.io/xiilab", "web", "ghcr.io/other/web",
+                 [("web.image.registry", "ghcr.io/other")], id="path-keeps-the-repository"),
+    pytest.param("docker.io", "bitnami/nginx", "ghcr.io/o/web",
+                 [("web.image.registry", "ghcr.io"), ("web.image.repository", "o/web")],
+                 id="nothing-kept"),
+])
+def test_fixes_keep_the_charts_own_split(registry: str, repository: str, image: str,
+                                         expected: list[tuple[str, str]]) -> None:
+    from shipspec.image_keys import image_fixes
+    from shipspec.spec import HelmValuesTarget
+    from shipspec.yamltext import YamlText
+
+    doc = YamlText(f"web:\n  image:\n    registry: {registry}\n    repository: {repository}\n"
+                   "    tag: v1\n    digest: \"\"\n", "values.yaml")
+    target = HelmValuesTarget("values.yaml", "web.image.tag", "web.image.repository",
+                              registry_key="web.image.registry", digest_key="web.image.digest")
+    assert [(fix.key, fix.wanted) for fix in image_fixes(doc, target, image)] == expected

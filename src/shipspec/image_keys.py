@@ -32,22 +32,36 @@ class Fix(NamedTuple):
 
 def image_fixes(doc: YamlText, target: HelmValuesTarget, image: str) -> list[Fix]:
     """The module keys to set so that the chart pulls `image` (registry/repository)."""
-    if target.registry_key:
-        registry, _, repository = image.partition("/")
-        parts = [(target.registry_key, target.default_registry_key, registry),
-                 (target.repository_key, target.default_repository_key, repository)]
-    else:
-        parts = [(target.repository_key, target.default_repository_key, image)]
+    own_keys = [target.registry_key, target.repository_key] if target.registry_key else [
+        target.repository_key]
+    defaults = [target.default_registry_key, target.default_repository_key] \
+        if target.registry_key else [target.default_repository_key]
     found = []
-    for own, default, wanted in parts:
+    for own, default in zip(own_keys, defaults, strict=True):
         pair = doc.find(own.split("."))
         if pair is None and default:
             pair = doc.find(default.split("."))
-        current = doc.scalar(pair, own) if pair is not None else None
-        found.append((own, wanted, current, pair))
-    pulled = "/".join(current or "?" for _, _, current, _ in found)
-    return [Fix(own, wanted, current, pulled, pair)
-            for own, wanted, current, pair in found if current != wanted]
+        found.append((own, doc.scalar(pair, own) if pair is not None else None, pair))
+    currents = [current for _, current, _ in found]
+    pulled = "/".join(current or "?" for current in currents)
+    if pulled == image:
+        return []  # the chart pulls it already, however its keys split it
+    wanted = _split(image, *currents) if target.registry_key else [image]
+    return [Fix(own, want, current, pulled, pair)
+            for (own, current, pair), want in zip(found, wanted, strict=True)
+            if current != want]
+
+
+def _split(image: str, registry: str | None, repository: str | None) -> list[str]:
+    """[registry, repository] that make `image`, keeping the chart's own split where one
+    of its values already fits (a registry with a path, ghcr.io/org; a port,
+    registry.local:5000); else the host, as a container runtime reads a reference."""
+    if registry and image.startswith(registry + "/"):
+        return [registry, image[len(registry) + 1:]]
+    if repository and image.endswith("/" + repository):
+        return [image[: -len(repository) - 1], repository]
+    host, _, path = image.partition("/")
+    return [host, path]
 
 
 def set_key(doc: YamlText, key: str, value: str) -> None:

@@ -172,13 +172,13 @@ class _Resolver:
                          "expression in the workflows", "write the value itself")
 
     def require_engine_settings(self, spec: Spec) -> None:
-        """What the spec's CI engine needs, but the shipspec image: it is built after the
-        first spec is written, so `validate` lists it as still to do and `generate` refuses.
+        """What the spec's CI engine needs, but what only its rendered CI uses
+        (render.RENDER_ONLY), which `validate` lists as still to do and `generate` refuses.
         On Tekton, also only names Kubernetes takes, each object its own."""
-        from .render import SHIPSPEC_IMAGE, renderer
+        from .render import RENDER_ONLY, renderer
 
         for path, message, hint in renderer(spec.ci.engine).missing_settings(spec):
-            if path != SHIPSPEC_IMAGE:
+            if path not in RENDER_ONLY:
                 self.problem(path, message, hint,
                              key=path[:1] == ("modules",))
         if spec.ci.engine == "tekton":

@@ -234,6 +234,20 @@ def history(spec: Spec, module: Module, deployment: Deployment,
     return entries[::-1]
 
 
+def deployment_line(entries: list[HistoryEntry]) -> list[str]:
+    """The tags that led to the current one, oldest first, with every rollback's undone
+    deployments left out: a tag that comes back (a rollback, or the same tag bumped again)
+    ends the line there. So A, B, C, then back to B, gives A, B: one more step back is A,
+    never C, the tag just rolled back from."""
+    line: list[str] = []
+    for entry in reversed(entries):  # oldest first
+        if entry.tag in line:
+            del line[line.index(entry.tag) + 1:]
+        else:
+            line.append(entry.tag)
+    return line
+
+
 def deployed_tag(spec: Spec, module: Module, deployment: Deployment,
                  options: BumpOptions) -> str:
     """The tag a module has now in an environment, read from the deployment repository."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import posixpath
+import re
 import subprocess
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -30,6 +31,11 @@ _MOVED = ("non-fast-forward", "fetch first", "stale info", "cannot lock ref", "f
           "failed to update ref", "atomic push failed", "incorrect old value")
 
 
+_URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
+_AUTHORIZATION = re.compile(r"(?i)(authorization:\s*(?:\w+\s+)?)\S+")
+MIN_TOKEN_LENGTH = 8  # shorter than any token a forge issues
+
+
 class Credentials(NamedTuple):
     token: str | None
     source: str  # where the token came from, for messages: "$DEPLOY_TOKEN"
@@ -43,9 +49,15 @@ class Credentials(NamedTuple):
         return env
 
     def redact(self, text: str) -> str:
+        """`text` without what can be a credential: the user part of a URL, the value of an
+        Authorization header, and the token itself where it is long enough to be one (a
+        one-character value would mangle every URL it occurs in)."""
+        text = _URL_CREDENTIALS.sub("://***@", text)
+        text = _AUTHORIZATION.sub(r"\1***", text)
         if self.token:
-            for secret in (self.token, self._basic()):
-                text = text.replace(secret, "***")
+            for secret in (self._basic(), self.token):
+                if len(secret) >= MIN_TOKEN_LENGTH:
+                    text = text.replace(secret, "***")
         return text
 
     def _basic(self) -> str:

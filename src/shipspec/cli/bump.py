@@ -73,14 +73,26 @@ def today_utc() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
 
 
-def options(spec: Spec, args: argparse.Namespace, today: str) -> BumpOptions:
-    """Options shared by bump, history and rollback; the token only from the environment."""
+def options(spec: Spec, args: argparse.Namespace, today: str, *,
+            writes: bool = True) -> BumpOptions:
+    """Options shared by bump, history, promote and rollback; the token only from the
+    environment. A verb that `writes` to an HTTP(S) repository is refused before any git runs
+    when that variable is empty: git would only fail later, asking for a password."""
     token_env = args.token_env or spec.deploy.token_env
+    token = os.environ.get(token_env) or None
+    url = args.repo or spec.deploy.url or ""
+    if writes and token is None and not getattr(args, "dry_run", False) and url.startswith(
+            ("https://", "http://")):
+        raise SpecError.single(
+            f"{args.verb} pushes to {Credentials(None, '').redact(url)} with the token in "
+            f"${token_env}, which is not set",
+            hint=f"export {token_env}=<a token that may push there (contents: write)>, or "
+                 "name another variable with --token-env")
     chosen = {name: getattr(args, name) for name in ("dry_run", "pull_request", "retries",
                                                       "force") if getattr(args, name, None)}
     return BumpOptions(
         repo_url=args.repo, branch=args.branch,
-        credentials=Credentials(os.environ.get(token_env) or None, f"${token_env}"),
+        credentials=Credentials(token, f"${token_env}"),
         date=today, queue=getattr(args, "queue", True))._replace(**chosen)
 
 

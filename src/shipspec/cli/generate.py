@@ -49,6 +49,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> str:
+    if args.output_dir and os.path.exists(args.output_dir) and not os.path.isdir(
+            args.output_dir):
+        raise SpecError.single(f"--output-dir {args.output_dir} is a file, not a directory",
+                               hint="name a directory; it is made when it does not exist")
     target = args.target or "tekton"
     environment, modules, release = args.env, list(args.module), args.release
     kube_version, api_versions = args.kube_version, list(args.api_version)

@@ -21,5 +21,5 @@ def run(args: argparse.Namespace) -> str:
     spec = load_spec(args.path)
     module = spec.module(args.module)
     entries = history(spec, module, module.deployment(args.env),
-                      options(spec, args, today_utc()))
+                      options(spec, args, today_utc(), writes=False))
     return "".join(f"{e.commit[:12]}  {e.date}  {e.author}  {e.tag}\n" for e in entries)

@@ -7,6 +7,7 @@ import datetime
 import json
 
 from shipspec.cli.options import spec_path
+from shipspec.files import append_text, read_existing
 from shipspec.plan import plan
 from shipspec.resolve import load_spec
 
@@ -26,8 +27,8 @@ def run(args: argparse.Namespace) -> str:
     spec = load_spec(args.path)
     changed = None
     if args.changed_files:
-        with open(args.changed_files, encoding="utf-8") as stream:
-            changed = [line.strip() for line in stream if line.strip()]
+        changed = [line.strip() for line in read_existing(args.changed_files).splitlines()
+                   if line.strip()]
     today = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
     decided = plan(spec, args.repository, args.branch, args.sha, changed, today)
     builds = [build._asdict() for build in decided.builds]
@@ -36,6 +37,5 @@ def run(args: argparse.Namespace) -> str:
              f"matrix={json.dumps({'include': builds}, separators=(',', ':'))}\n"
              f"any={'true' if builds else 'false'}\n")
     if args.github_output:
-        with open(args.github_output, "a", encoding="utf-8") as stream:
-            stream.write(lines)
+        append_text(args.github_output, lines)
     return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from shipspec.bump import bump, history, plan
+from shipspec.bump import bump, deployment_line, history, plan
 from shipspec.cli.bump import options, report, today_utc
 from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path
 from shipspec.errors import SpecError
@@ -17,7 +17,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", help="its environment (needed when it has several)")
     parser.add_argument("--to", metavar="TAG",
                         help="a tag the module had before (see shipspec history)")
-    parser.add_argument("--steps", type=at_least(1), help="go back this many tags")
+    parser.add_argument("--steps", type=at_least(1),
+                        help="go back this many tags: a step is one deployed tag in the line "
+                             "that led to the current one, rollbacks undone, so --steps 1 "
+                             "twice goes back two tags")
     parser.add_argument("--force", action="store_true",
                         help="write a --to tag that is not in the module's history, or over a "
                              "tag someone else changed meanwhile")
@@ -37,12 +40,14 @@ def run(args: argparse.Namespace) -> str:
     if tag is None or not args.force:
         entries = history(spec, module, deployment, bump_options)
     if tag is None:
-        if args.steps >= len(entries):
+        line = deployment_line(entries)
+        if args.steps >= len(line):
+            where = f"{module.name} in {deployment.environment}"
             raise SpecError.single(
-                f"cannot go back {args.steps} steps: {module.name} has had "
-                f"{len(entries)} tags in {deployment.environment}",
-                hint="see them with shipspec history")
-        tag = entries[args.steps].tag
+                f"cannot go back {args.steps} tags: {where} has "
+                + (f"{len(line) - 1} before {line[-1]}" if line else "no tag yet"),
+                hint="see them with shipspec history, or name one with --to TAG")
+        tag = line[-1 - args.steps]
     elif not args.force and tag not in {entry.tag for entry in entries}:
         raise SpecError.single(
             f"{module.name} never had the tag {tag!r} in {deployment.environment}",

@@ -41,9 +41,13 @@ def run(args: argparse.Namespace) -> str:
     still = "".join(f"  still needed by generate --target {spec.ci.engine}: "
                     f"{'.'.join(path)}: {message}\n    hint: {hint}\n"
                     for path, message, hint in renderer(spec.ci.engine).missing_settings(spec))
+    idle = "".join(f"  warning: modules.{module.name}: deploys to no environment, so no "
+                   "push ever builds it\n    hint: give it values (or a kustomize entry) for "
+                   "an environment, or set enabled: false\n"
+                   for module in spec.enabled_modules if not module.deployments)
     return (
         f"{spec.file}: valid: {len(spec.modules)} modules ({enabled} enabled), "
-        f"environments: {', '.join(environments) or 'none'}\n{still}"
+        f"environments: {', '.join(environments) or 'none'}\n{still}{idle}"
     )
 
 

@@ -15,9 +15,13 @@ from shipspec.spec import Spec
 
 FieldPath = tuple[str, ...]
 Gap = tuple[FieldPath, str, str]  # (field, message, hint): a setting the target needs
-# A team builds its shipspec image from this repository after writing its first spec, so
-# `validate` lists this gap as still to do; `generate` refuses it like any other.
+# Settings only the rendered CI uses, so `validate` lists them as still to do and every
+# other verb (a local bump) works without them; `generate` refuses them like any other gap.
+# A team builds its shipspec image from this repository after writing its first spec; the
+# deploy Secret's name matters only to the Tekton Task that reads it.
 SHIPSPEC_IMAGE: FieldPath = ("ci", "images", "shipspec")
+DEPLOY_CREDENTIALS: FieldPath = ("deploy", "credentialsSecret")
+RENDER_ONLY = frozenset({SHIPSPEC_IMAGE, DEPLOY_CREDENTIALS})
 
 # target name → module path (the CLI's --target choices are these names).
 RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton",

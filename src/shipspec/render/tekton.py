@@ -10,7 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from shipspec.errors import SpecError
-from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps, shipspec_image_gap
+from shipspec.render import (
+    DEPLOY_CREDENTIALS,
+    Gap,
+    Rendered,
+    RenderOptions,
+    refuse_gaps,
+    shipspec_image_gap,
+)
 from shipspec.render import tekton_tasks as tasks
 from shipspec.render import tekton_triggers as triggers
 from shipspec.render.tekton_names import cluster_binding_name, name_problems, shared_name
@@ -51,6 +58,14 @@ def missing_settings(spec: Spec) -> list[Gap]:
                      f"that carries it to the runs holds at most {MAX_SPEC_BYTES:,}",
                      "the API server refuses objects over 1 MiB: shorten the file (comments "
                      "count too), or split it by team"))
+    deploys = any(module.deployments for module in spec.enabled_modules)
+    if deploys and spec.deploy.credentials_secret is None and not (
+            spec.deploy.url or "").startswith("file://"):
+        gaps.append((DEPLOY_CREDENTIALS,
+                     "the deploy Task pushes new tags to the deployment repository with a "
+                     "token from a Secret: set deploy.credentialsSecret",
+                     "name a Secret whose key `token` holds a token that may push there, "
+                     "e.g. credentialsSecret: deploy-token"))
     if spec.ci.builder == "buildah" and "buildah" not in spec.ci.images:
         gaps.append((("ci", "images", "buildah"),
                      "builder buildah needs ci.images.buildah: shipspec ships no default",
