@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,12 +22,17 @@ EXAMPLES = REPO / "examples"
 _OUTSIDE_READS: list[str] = []
 
 
+# A clone made in the temporary directory has the tests' own scratch files beside it
+# (pytest's tmp_path, tempfile's directories): those are not data from a sibling.
+_SCRATCH = ("tmp", "pytest-of-") if str(REPO.parent) == tempfile.gettempdir() else ()
+
+
 def _record_outside_reads(event: str, arguments: tuple[object, ...]) -> None:
     if event != "open" or not isinstance(arguments[0], str | bytes | os.PathLike):
         return
     path = os.path.abspath(os.fsdecode(arguments[0]))
     beside = os.path.relpath(path, REPO.parent)
-    if (not beside.startswith((os.pardir, ".")) and beside != REPO.name
+    if (not beside.startswith((os.pardir, ".", *_SCRATCH)) and beside != REPO.name
             and not beside.startswith(REPO.name + os.sep)):
         _OUTSIDE_READS.append(path)
 

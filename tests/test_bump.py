@@ -135,7 +135,10 @@ def test_missing_file_fails_and_changes_nothing(tmp_path: Path) -> None:
                          "--repo", str(bare))
     assert (result.code, result.out) == (1, "")  # bad input, like a missing key
     assert result.err == (f"error: {VALUES_PATH} (astrago.core.imageTag) does not exist in the "
-                          "deployment repository; nothing was changed\n")
+                          "deployment repository; nothing was changed\n"
+                          f"  hint: `shipspec values --env <env> --write {VALUES_PATH}` in a "
+                          "checkout of the deployment repository writes it with every module's "
+                          "image; commit and push it, then bump again\n")
     assert len(commits(bare)) == 1
 
 
@@ -269,6 +272,14 @@ def test_redaction_hides_what_can_be_a_credential_and_keeps_the_rest() -> None:
     assert Credentials(None, "$T").redact("> Authorization: Bearer abc.def") == \
         "> Authorization: Bearer ***"
     assert Credentials(TOKEN, "$T").redact(f"token {TOKEN} seen") == "token *** seen"
+
+
+def test_history_of_a_module_whose_key_the_file_lacks_says_so(tmp_path: Path) -> None:
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: "astrago: {}\n"})
+    result = run_process("history", str(ASTRAGO_KEYED), "--module", "core", "--repo", str(bare))
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith("error: core has no tag in stage in any commit of the "
+                                 "deployment repository\n  hint: check that its file holds")
 
 
 # --- races ------------------------------------------------------------------------------------

@@ -345,3 +345,23 @@ def test_generate_into_an_output_dir_that_is_a_file_is_a_user_error(cli,
     assert (result.code, result.out) == (1, "")
     assert result.err.startswith(f"error: --output-dir {file} is a file, not a directory\n")
     assert file.read_text() == "mine\n"
+
+
+def test_generate_says_when_the_default_target_is_not_the_specs_engine(cli) -> None:
+    result = cli("generate", str(EXAMPLES / "astrago"))
+    assert result.code == 0 and "kind: Pipeline" in result.out
+    assert result.err == (f"note: rendered the default target tekton; {EXAMPLES / 'astrago'}"
+                          "/shipspec.yaml runs its CI on github-actions: add --target "
+                          "github-actions\n")
+    assert cli("generate", str(EXAMPLES / "gointern-backend")).err == ""
+    assert cli("generate", str(EXAMPLES / "astrago"), "--target", "tekton").err == ""
+
+
+@pytest.mark.parametrize("flags", [["--release", "astrago"], ["--kube-version", "1.31.2"],
+                                   ["--deployment", ".", "--api-version", "apps/v1"]])
+def test_helmfile_only_flags_are_refused_for_other_targets(cli, flags: list[str]) -> None:
+    result = cli("generate", str(EXAMPLES / "astrago"), "--target", "values", "--env", "stage",
+                 *flags)
+    assert (result.code, result.out) == (1, "")
+    named = ", ".join(flag for flag in flags if flag.startswith("--"))
+    assert result.err.startswith(f"error: {named}: for the target helmfile only, not values\n")

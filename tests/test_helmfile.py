@@ -560,3 +560,15 @@ def test_the_sidecar_image_pins_the_binaries_the_tests_run() -> None:
         assert f"{binary.name}={binary.sha256}" in text
     assert "HELMFILE_UPGRADE_NOTICE_DISABLED=1" in text
     assert "ARG HELM_VERSION=3.17.2" in text and "ARG HELMFILE_VERSION=0.166.0" in text
+
+
+def test_a_local_render_outside_the_deployment_checkout_names_the_flag(
+        tmp_path: Path, tools: dict[str, str]) -> None:
+    (tmp_path / "spec").mkdir()
+    (tmp_path / "spec" / "shipspec.yaml").write_text(
+        (REPO / "examples" / "astrago" / "shipspec.yaml").read_text())
+    result = run_process("generate", "spec", "--target", "helmfile", "--env", "stage",
+                         "--release", "astrago", cwd=tmp_path, env=tools)
+    assert_fails_closed(result, "helmfile/helmfile.yaml.gotmpl is not a file in the "
+                        "deployment checkout", "locally, name a checkout of the deployment "
+                        "repository with --deployment DIR")

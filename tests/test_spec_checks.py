@@ -494,3 +494,11 @@ def test_kubernetes_facing_values_follow_kubernetes_rules(repo: Path, old: str, 
     message = errors(repo, VALID.replace(old, new).replace(
         SHIPSPEC_IMAGE_LINE, "") + ("" if "ci:" in new else SHIPSPEC_IMAGE_LINE))
     assert f"error: {field}: " in message, message
+
+
+def test_a_token_variable_name_is_bounded(repo: Path) -> None:
+    """A name past YAML's 1024-character simple keys made a workflow PyYAML could not read."""
+    message = errors(repo, VALID.replace("deploy.git}", "deploy.git, tokenEnv: " + "T" * 1100
+                                         + "}"))
+    assert "error: deploy.tokenEnv: " in message
+    assert "a variable name of at most 128 letters, digits and '_'" in message

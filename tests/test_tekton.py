@@ -713,3 +713,15 @@ def test_a_module_that_deploys_nowhere_is_flagged_by_validate(repo: Path, cli) -
         "  warning: modules.frontend: deploys to no environment, so no push ever builds it\n"
         "    hint: give it values (or a kustomize entry) for an environment, or set "
         "enabled: false\n")
+
+
+def test_a_binding_value_from_a_github_actions_spec_is_checked_too(repo: Path, cli) -> None:
+    """`generate --target tekton` renders any spec: a '$(' that Triggers would fill from the
+    webhook event is refused whatever the spec's engine."""
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    (repo / "shipspec.yaml").write_text(text.replace(
+        "    context: server-core\n", "    context: '$(body.head_commit.message)'\n"))
+    for args in (["validate"], ["generate", "--target", "tekton"]):
+        result = cli(*args, str(repo))
+        assert (result.code, result.out) == (1, "")
+        assert "modules.core.context: '$(body.head_commit.message)' holds '$('" in result.err

@@ -428,3 +428,19 @@ def test_fixes_keep_the_charts_own_split(registry: str, repository: str, image: 
     target = HelmValuesTarget("values.yaml", "web.image.tag", "web.image.repository",
                               registry_key="web.image.registry", digest_key="web.image.digest")
     assert [(fix.key, fix.wanted) for fix in image_fixes(doc, target, image)] == expected
+
+
+def test_a_refusal_after_earlier_edits_points_at_the_users_line(cli, tmp_path: Path) -> None:
+    """core gets a line first; batch's alias is then refused where the user wrote it."""
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "common: &tag b1\n"
+        "astrago:\n"
+        "  core:\n"
+        "    imageTag: c1\n"
+        "  batch:\n"
+        "    imageTag: *tag\n")
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(values))
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith(f"{values}:6:5: error: cannot edit {values} safely: "
+                                 "astrago.batch.repository would follow an alias"), result.err

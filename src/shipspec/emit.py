@@ -156,7 +156,7 @@ def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
     nested = indent + "  "
     is_mapping = type(value) is dict
     for key, item in value.items() if is_mapping else ((None, item) for item in value):
-        head = prefix + (_key(key) + ":" if is_mapping else "-")
+        head = prefix + (_key(key, indent) + ":" if is_mapping else "-")
         prefix = indent
         kind = type(item)
         if kind is Commented:
@@ -180,10 +180,18 @@ def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
             out.append(f"{head} {_scalar(item)}")
 
 
-def _key(key: Any) -> str:
+# YAML readers take a key written `key: value` only when it is at most 1024 characters
+# long (PyYAML's scanner forgets a possible simple key further back); a longer one is
+# written as an explicit key, `? key` with `: value` on the next line.
+SIMPLE_KEY_LIMIT = 1024
+
+
+def _key(key: Any, indent: str) -> str:
     if type(key) is str:
-        return _string(key) if "\n" not in key else _double_quoted(key)
-    return _scalar(key)
+        text = _string(key) if "\n" not in key else _double_quoted(key)
+    else:
+        text = _scalar(key)
+    return text if len(text) < SIMPLE_KEY_LIMIT else f"? {text}\n{indent}"
 
 
 def to_yaml(document: Any) -> str:

@@ -220,8 +220,9 @@ def in_checkout(root: str, path: str) -> bool:
 def missing_helmfile(environment: str, helmfile: str, root: str) -> Problem:
     return Problem(None, f"environments.{environment}.app.helmfile",
                    f"{helmfile} is not a file in the deployment checkout {root}",
-                   "the Application's source must be the deployment repository, with "
-                   "shipspec.yaml in it")
+                   "locally, name a checkout of the deployment repository with --deployment "
+                   "DIR; in Argo CD, the Application's source must be the deployment "
+                   "repository, with shipspec.yaml in it")
 
 
 def choose_environment(spec: Spec, name: str | None) -> Environment:

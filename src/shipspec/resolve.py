@@ -181,6 +181,9 @@ class _Resolver:
             if path not in RENDER_ONLY:
                 self.problem(path, message, hint,
                              key=path[:1] == ("modules",))
+        # Any spec may be rendered for Tekton (`generate --target tekton`), whatever its
+        # engine: what would reach a TriggerBinding is checked for every spec.
+        self.refuse_unsafe_binding_values()
         if spec.ci.engine == "tekton":
             self.require_tekton_names(spec)
         if self.problems:
@@ -189,11 +192,14 @@ class _Resolver:
     def require_tekton_names(self, spec: Spec) -> None:
         from .render.tekton import reports
         from .render.tekton_names import name_problems
-        from .render.tekton_triggers import unsafe_binding_value
 
         for path, message, hint in name_problems(spec, spec.namespace or "",
                                                  spec.enabled_modules, reports(spec)):
             self.problem(path, message, hint, key=path[:1] == ("modules",))
+
+    def refuse_unsafe_binding_values(self) -> None:
+        from .render.tekton_triggers import unsafe_binding_value
+
         for field, value in self.binding_values():
             unsafe = unsafe_binding_value(value)
             if unsafe:

@@ -279,7 +279,8 @@ SPEC_SCHEMA: dict[str, Any] = {
                 ),
                 "tokenEnv": _string(
                     "Environment variable holding the push token (default: DEPLOY_TOKEN).",
-                    pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                    pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$",
+                    **{"x-hint": "a variable name of at most 128 letters, digits and '_'"},
                 ),
                 "commitMessage": _string(
                     f"Commit message, one line or several; {_TEMPLATE_NOTE}. Variables: action "

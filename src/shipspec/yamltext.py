@@ -27,6 +27,10 @@ class YamlText:
     def __init__(self, text: str, name: str) -> None:
         self.text = text
         self.name = name
+        self.original = text
+        # (start, removed, inserted) of each splice, in the text as it was then: errors
+        # after an edit point at the user's lines, not at the edited text's
+        self._splices: list[tuple[int, int, int]] = []
         self.newline = "\r\n" if "\r\n" in text else "\n"
         try:
             self.documents: list[Any] = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
@@ -102,20 +106,18 @@ class YamlText:
         """Add `key: value` (a scalar or nested mappings) as the last entry of a block
         mapping, indented like its other entries, written by shipspec's one emitter."""
         if mapping.flow_style or not mapping.value:
-            mark = mapping.start_mark
             raise SpecError.single(f"cannot edit {self.name} safely: {where} would go into a "
                                    "flow or empty mapping; nothing was written",
-                                   location=Location(self.name, mark.line + 1, mark.column + 1),
+                                   location=self.location(mapping.start_mark.index),
                                    hint=f"add `{key}:` to it by hand once")
         indent = " " * mapping.value[0][0].start_mark.column
         last_key, last = mapping.value[-1]
         if last.start_mark.index < last_key.end_mark.index:
             # an alias: the reader hands back the anchored node, which ends elsewhere
-            mark = last_key.start_mark
             raise SpecError.single(
                 f"cannot edit {self.name} safely: {where} would follow an alias (*name), "
                 "whose anchored value stands elsewhere; nothing was written",
-                location=Location(self.name, mark.line + 1, mark.column + 1),
+                location=self.location(last_key.start_mark.index),
                 hint=f"add `{key}:` above the alias by hand once")
         while isinstance(last, yaml.MappingNode | yaml.SequenceNode) and last.value \
                 and not last.flow_style:
@@ -157,10 +159,21 @@ class YamlText:
         try:
             documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
         except yaml.YAMLError:
-            line = self.text.count("\n", 0, start) + 1
             raise SpecError.single(
                 f"cannot edit {self.name} safely here: the edit would leave text that is not "
-                "YAML; nothing was written", location=Location(self.name, line, 1),
+                "YAML; nothing was written", location=self.location(start)._replace(column=1),
                 hint="this shape is edited by hand: set the key there, and shipspec keeps it "
                      "current afterwards") from None
         self.text, self.documents = text, documents
+        self._splices.append((start, end - start, len(replacement)))
+
+    def location(self, index: int) -> Location:
+        """Where the character at `index` of the text as edited stood in the file as read
+        (a character an edit inserted: where that edit was made)."""
+        for start, removed, inserted in reversed(self._splices):
+            if index >= start + inserted:
+                index += removed - inserted
+            elif index > start:
+                index = start
+        line = self.original.count("\n", 0, index) + 1
+        return Location(self.name, line, index - (self.original.rfind("\n", 0, index) + 1) + 1)

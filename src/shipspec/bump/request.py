@@ -13,7 +13,7 @@ from shipspec import templates
 from shipspec.bump.git import Author, Checkout
 from shipspec.bump.targets import NewImage, describe, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
-from shipspec.spec import Target, Template
+from shipspec.spec import HelmValuesTarget, Target, Template
 from shipspec.yamltext import YamlText
 
 
@@ -43,8 +43,12 @@ def file_of(checkout: Checkout, target: Target) -> str:
     for path in kind_of(target).paths(target):
         if checkout.exists(path):
             return path
+    hint = (f"`shipspec values --env <env> --write {target.file}` in a checkout of the "
+            "deployment repository writes it with every module's image; commit and push it, "
+            "then bump again" if isinstance(target, HelmValuesTarget) else
+            "create it in the deployment repository first; bump changes files, never adds them")
     raise SpecError.single(f"{describe(target)} does not exist in the deployment "
-                           "repository; nothing was changed")
+                           "repository; nothing was changed", hint=hint)
 
 
 def write(checkout: Checkout, requests: list[Request], seen: dict[tuple[int, int], str]

@@ -12,7 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 from shipspec import argocd, emit
-from shipspec.cli.options import spec_path
+from shipspec.cli.options import Output, spec_path
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.files import read_text, write_text
 from shipspec.paths import inside, link_on_the_way, relative_path_problem, repository_root
@@ -48,7 +48,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                              "(ARGOCD_APP_PARAMETERS, ARGOCD_ENV_SHIPSPEC_*, ...)")
 
 
-def run(args: argparse.Namespace) -> str:
+def run(args: argparse.Namespace) -> str | Output:
     if args.output_dir and os.path.exists(args.output_dir) and not os.path.isdir(
             args.output_dir):
         raise SpecError.single(f"--output-dir {args.output_dir} is a file, not a directory",
@@ -70,6 +70,13 @@ def run(args: argparse.Namespace) -> str:
                 f"Argo CD applies Kubernetes objects; the target '{target}' does not make them",
                 hint=f"use {', '.join(argocd.TARGETS)} in Argo CD, and generate the others "
                      "in CI")
+    helmfile_only = [flag for flag, given in (
+        ("--release", args.release), ("--deployment", args.deployment),
+        ("--kube-version", args.kube_version), ("--api-version", args.api_version)) if given]
+    if target != "helmfile" and helmfile_only:
+        raise SpecError.single(f"{', '.join(helmfile_only)}: for the target helmfile only, "
+                               f"not {target}",
+                               hint="leave it out, or render a release with --target helmfile")
     if target == "helmfile":
         if modules or args.output_dir or (argo and (argo.labels or argo.namespace)):
             raise SpecError.single(
@@ -90,6 +97,16 @@ def run(args: argparse.Namespace) -> str:
     options = select_options(spec, environment, modules)._replace(
         namespace=namespace, labels=tuple(sorted(labels.items())))
     rendered = renderer(target).render(spec, options)
+    text = output(args, spec, target, options, rendered)
+    if args.target is None and not args.argocd and spec.ci.engine != target:
+        return Output(text, f"note: rendered the default target {target}; {spec.file} runs "
+                            f"its CI on {spec.ci.engine}: add --target {spec.ci.engine}\n")
+    return text
+
+
+def output(args: argparse.Namespace, spec: Spec, target: str, options: RenderOptions,
+           rendered: list[Rendered]) -> str:
+    """The rendered documents as stdout gets them, or the files written and their list."""
     if not rendered:
         if spec.allow_empty:
             return ""

@@ -7,6 +7,7 @@ import argparse
 from shipspec.bump import history
 from shipspec.cli.bump import options, today_utc
 from shipspec.cli.options import deployment_repository, spec_path
+from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
 
 
@@ -20,6 +21,12 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> str:
     spec = load_spec(args.path)
     module = spec.module(args.module)
-    entries = history(spec, module, module.deployment(args.env),
-                      options(spec, args, today_utc(), writes=False))
+    deployment = module.deployment(args.env)
+    entries = history(spec, module, deployment, options(spec, args, today_utc(), writes=False))
+    if not entries:
+        raise SpecError.single(
+            f"{module.name} has no tag in {deployment.environment} in any commit of the "
+            "deployment repository",
+            hint="check that its file holds the module's tag key: shipspec validate "
+                 "--deployment <a checkout> reads it as bump does")
     return "".join(f"{e.commit[:12]}  {e.date}  {e.author}  {e.tag}\n" for e in entries)

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from shipspec import __version__
+from shipspec.cli.options import Output
 from shipspec.errors import ShipspecError, SpecError
 
 VERBS = {
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         chosen = next((word for word in arguments if word in VERBS), None)
         args = build_parser(chosen).parse_args(arguments)
-        output: str = verb_module(args.verb).run(args)
+        output: str | Output = verb_module(args.verb).run(args)
     except ShipspecError as err:
         if debug:
             raise
@@ -93,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"shipspec: internal error: {type(err).__name__}: {err}\n"
                          "  run again with --debug for a traceback, and please report it\n")
         return 2
-    sys.stdout.write(output)
+    text, notice = (output.text, output.notice) if isinstance(output, Output) else (output, "")
+    sys.stdout.write(text)
     sys.stdout.flush()
+    sys.stderr.write(notice)
     return 0

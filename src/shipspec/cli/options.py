@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import NamedTuple
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -38,3 +39,11 @@ def deployment_repository(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-env", metavar="NAME",
                         help="environment variable with the deployment repository's token "
                              "(default: deploy.tokenEnv)")
+
+
+class Output(NamedTuple):
+    """What a verb prints besides its result: `text` goes to stdout, as a plain string
+    would, and `notice`, for the person running it, to stderr after it."""
+
+    text: str
+    notice: str
