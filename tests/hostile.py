@@ -15,6 +15,7 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,9 @@ HOSTILE = ["", " ", "a b", "${{ github.event.head_commit.message }}", "$(body.pu
            "[", "{", "&a", "*a", "!!python/object:os.system", "{{ module }}",
            "{% for x in module %}{{ x }}{% endfor %}", "{{ ''.__class__ }}", "é" * 70,
            "x" * 300, "core", "stage", "main", "-", "--help", "a/b", "UPPER", "🚀",
-           "ghcr.io/o/core,replicaCount:0", "sha256:abc", "5Gi\n", "0"]
+           "ghcr.io/o/core,replicaCount:0", "sha256:abc", "5Gi\n", "0",
+           "T" * 1100]  # longer than a YAML simple key may be
+WEBHOOK_REFERENCE = "$(body.pusher.name)"  # what Triggers would fill from the event
 
 
 class Outcome(NamedTuple):
@@ -72,6 +75,9 @@ def problems(outcome: Outcome, output: str = "yaml") -> list[str]:
         found.append("stdout written on failure")
     if outcome.code == 1 and not outcome.err.strip():
         found.append("failure without a message")
+    for file, line in re.findall(r"^(\S+?):(\d+):\d+: error:", outcome.err, re.M):
+        if os.path.isfile(file) and int(line) > max(1, _line_count(file)):
+            found.append(f"a location past the end of {os.path.basename(file)}")
     if outcome.code == 0 and output == "yaml" and outcome.out:
         try:
             v11 = list(yaml.safe_load_all(outcome.out))
@@ -87,6 +93,11 @@ def problems(outcome: Outcome, output: str = "yaml") -> list[str]:
         except ValueError as err:
             found.append(f"JSON unreadable: {err}")
     return found
+
+
+def _line_count(path: str) -> int:
+    with open(path, "rb") as stream:
+        return len(stream.read().decode("utf-8", "replace").splitlines())
 
 
 def mutate(text: str, rng: random.Random) -> str:
@@ -233,12 +244,38 @@ def hostile_round(workdir: Path, rng: random.Random, git: bool = True) -> list[s
         findings += [f"{problem}: shipspec {' '.join(map(repr, argv))} "
                      f"(spec {spec}; stderr {outcome.err[:300]!r})"
                      for problem in problems(outcome, output)]
+    if text == base and base == BASES[1].read_text():
+        findings += image_split_findings(directory, rng)
     as_yaml = outcomes.get(("generate", str(directory)))
     as_json = outcomes.get(("generate", str(directory), "--format", "json"))
     if as_yaml and as_json and as_yaml.code == as_json.code == 0:
         findings += [f"{problem}: shipspec generate {directory}"
                      for problem in render_problems(as_yaml.out, as_json.out, spec)]
     return findings
+
+
+def image_split_findings(directory: Path, rng: random.Random) -> list[str]:
+    """astrago's charts pull <imageDefaults.registry>/<repository>: a values file that
+    splits the image CI pushes anywhere (ghcr.io + xiilab/astrago-backend, ghcr.io/xiilab +
+    astrago-backend) is right, and `values --check` (whose comparison `validate
+    --deployment` shares) may not call it wrong."""
+    parts = ["ghcr.io", "xiilab", "astrago-backend"]
+    cut = rng.randint(1, len(parts) - 1)
+    registry, repository = "/".join(parts[:cut]), "/".join(parts[cut:])
+    values = (f"astrago:\n  imageDefaults:\n    registry: {registry}\n"
+              f"    repository: {repository}\n  components:\n"
+              "    core: {tag: c}\n    batch: {tag: b}\n    monitor: {tag: m}\n"
+              "    frontend:\n      registry: ghcr.io\n      repository: xiilab/astrago-frontend\n"
+              "      tag: f\n")
+    checkout = directory / "deployment"
+    path = checkout / "helmfile/environments/customers/xiilab/values.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(values)
+    outcome = run(["values", str(directory), "--env", "stage", "--check", str(path)])
+    if "CI pushes module" in outcome.err:
+        return [f"a chart that pulls the right image is reported wrong: {registry} + "
+                f"{repository} ({outcome.err[:300]!r})"]
+    return []
 
 
 def render_problems(yaml_text: str, json_text: str, spec: Path) -> list[str]:
@@ -248,6 +285,9 @@ def render_problems(yaml_text: str, json_text: str, spec: Path) -> list[str]:
     found = []
     if json.loads(json_text).get("items") != documents:
         found.append("the JSON render differs from the YAML render")
+    if WEBHOOK_REFERENCE in yaml_text:
+        found.append(f"{WEBHOOK_REFERENCE} from the spec reaches the render, where Tekton "
+                     "Triggers would fill it from the webhook event")
     project = yaml.safe_load(spec.read_text()).get("project")
     for document in documents:
         labels = (document.get("metadata") or {}).get("labels") or {}

@@ -25,3 +25,21 @@ def test_the_harness_notices_what_it_looks_for() -> None:
     assert hostile.problems(partial) == ["stdout written on failure"]
     disagree = hostile.Outcome(["x"], 0, "a: 1e10\n", "")  # 1.1 reads a string, 1.2 a float
     assert hostile.problems(disagree) == ["YAML 1.1 and 1.2 readers disagree"]
+
+
+def test_the_harness_notices_a_location_past_the_end_and_a_webhook_reference(
+        tmp_path: Path) -> None:
+    short = tmp_path / "values.yaml"
+    short.write_text("a: 1\n")
+    past = hostile.Outcome(["x"], 1, "", f"{short}:22:7: error: cannot edit\n")
+    assert hostile.problems(past) == ["a location past the end of values.yaml"]
+    spec = tmp_path / "shipspec.yaml"
+    spec.write_text("project: p\n")
+    rendered = ("kind: TriggerBinding\nmetadata:\n  labels:\n"
+                "    app.kubernetes.io/managed-by: shipspec\n    app.kubernetes.io/part-of: p\n"
+                "spec:\n  params:\n  - {name: context, value: $(body.pusher.name)}\n")
+    json_text = '{"items": ' + __import__("json").dumps(
+        list(__import__("yaml").safe_load_all(rendered))) + "}"
+    assert hostile.render_problems(rendered, json_text, spec) == [
+        "$(body.pusher.name) from the spec reaches the render, where Tekton Triggers would "
+        "fill it from the webhook event"]

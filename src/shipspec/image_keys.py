@@ -52,6 +52,15 @@ def image_fixes(doc: YamlText, target: HelmValuesTarget, image: str) -> list[Fix
             if current != want]
 
 
+def image_values(target: HelmValuesTarget, image: str) -> dict[str, str]:
+    """The module's own keys and values that make its chart pull `image`, in a file that
+    says nothing of it yet."""
+    if target.registry_key:
+        registry, repository = _split(image, None, None)
+        return {target.registry_key: registry, target.repository_key: repository}
+    return {target.repository_key: image}
+
+
 def _split(image: str, registry: str | None, repository: str | None) -> list[str]:
     """[registry, repository] that make `image`, keeping the chart's own split where one
     of its values already fits (a registry with a path, ghcr.io/org; a port,

@@ -1,6 +1,7 @@
 """Helmfile-style values: what the spec says of each module's image, per environment.
 
-The spec owns each module's image repository; the tags are owned by `shipspec bump`,
+The spec owns each module's image (its repository, and its registry where the chart keeps
+that in a key of its own); the tags are owned by `shipspec bump`,
 which writes them as builds deploy, so a rendered document names no tag. `values.py`
 merges these documents into an existing values file without resetting any tag.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shipspec.image_keys import image_values
 from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps
 from shipspec.spec import Spec
 from shipspec.values import targets
@@ -29,8 +31,8 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
             continue
         for module, target, image in targets(spec, environment):
             if not options.modules or module in options.modules:
-                _set(documents.setdefault(target.file, {}), target.repository_key.split("."),
-                     image)
+                for key, value in image_values(target, image).items():
+                    _set(documents.setdefault(target.file, {}), key.split("."), value)
     return [Rendered(path, document) for path, document in documents.items()]
 
 
