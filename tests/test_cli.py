@@ -12,6 +12,7 @@ from conftest import EXAMPLES, run_process
 
 import shipspec
 from shipspec import render
+from shipspec.cli.main import VERBS
 from shipspec.render import Rendered
 from shipspec.schema import SPEC_SCHEMA
 
@@ -365,3 +366,19 @@ def test_helmfile_only_flags_are_refused_for_other_targets(cli, flags: list[str]
     assert (result.code, result.out) == (1, "")
     named = ", ".join(flag for flag in flags if flag.startswith("--"))
     assert result.err.startswith(f"error: {named}: for the target helmfile only, not values\n")
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_every_verb_has_a_description_and_an_example(verb: str) -> None:
+    helped = run_process(verb, "--help")
+    assert helped.code == 0
+    summary = VERBS[verb].summary
+    assert f"{summary[0].upper()}{summary[1:]}." in " ".join(helped.out.split())
+    assert f"example:\n  {VERBS[verb].example}\n" in helped.out
+
+
+def test_bump_help_says_it_clones_commits_and_pushes_and_where_the_token_is() -> None:
+    text = " ".join(run_process("bump", "--help").out.split())
+    assert "Clones the deployment repository" in text and "commits the new tags and pushes" in text
+    assert "default DEPLOY_TOKEN" in text and "never from the command line" in text
+    assert "7 to 64 hexadecimal digits" in " ".join(run_process("tag", "--help").out.split())

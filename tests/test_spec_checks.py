@@ -123,7 +123,7 @@ def test_missing_required_field_is_reported_at_its_parent(repo: Path) -> None:
     message = errors(repo, VALID.replace("registry: {url: ghcr.io/o}\n", ""))
     assert message == (
         "shipspec.yaml:1:1: error: missing required field 'registry'\n"
-        "  hint: Where images are pushed."
+        "  hint: add it, e.g. registry: {url: ghcr.io/<org>}"
     )
 
 
@@ -502,3 +502,27 @@ def test_a_token_variable_name_is_bounded(repo: Path) -> None:
                                          + "}"))
     assert "error: deploy.tokenEnv: " in message
     assert "a variable name of at most 128 letters, digits and '_'" in message
+
+
+def test_a_missing_field_hint_says_what_to_write(repo: Path) -> None:
+    message = errors(repo, "project: p\nregistry: {}\nmodules: {core: {}}\n")
+    assert message == ("shipspec.yaml:2:11: error: registry: missing required field 'url'\n"
+                       "  hint: add it, e.g. url: ghcr.io/<org>")
+    assert errors(repo, "project: p\nmodules: {core: {}}\n").endswith(
+        "  hint: add it, e.g. registry: {url: ghcr.io/<org>}")
+
+
+def test_every_required_field_has_an_example_for_its_hint() -> None:
+    from shipspec.schema import SPEC_SCHEMA
+
+    def walk(schema: object, path: str) -> list[str]:
+        if isinstance(schema, dict):
+            found = [f"{path}.{name}" for name in schema.get("required", ())
+                     if "examples" not in schema["properties"][name]]
+            return found + [missing for key, item in schema.items()
+                            for missing in walk(item, f"{path}.{key}")]
+        if isinstance(schema, list):
+            return [missing for item in schema for missing in walk(item, path)]
+        return []
+
+    assert walk(SPEC_SCHEMA, "") == []

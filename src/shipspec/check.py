@@ -114,7 +114,10 @@ def _check_mapping(
     extra = schema.get("additionalProperties", True)
     for name in schema.get("required", ()):
         if name not in value:
-            report(f"missing required field '{name}'", schema["properties"][name]["description"])
+            field = schema["properties"][name]
+            report(f"missing required field '{name}'",
+                   f"add it, e.g. {name}: {_flow(field['examples'][0])}" if "examples" in field
+                   else field["description"])
     if len(value) < schema.get("minProperties", 0):
         report("must not be empty")
     names = schema.get("propertyNames")
@@ -145,3 +148,10 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
     if not close:
         close = [c for c in choices if c.lower() == word.lower()]
     return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _flow(example: Any) -> str:
+    """A schema example as one line of YAML, as a hint shows what to write."""
+    if isinstance(example, dict):
+        return "{" + ", ".join(f"{key}: {_flow(item)}" for key, item in example.items()) + "}"
+    return str(example)

@@ -56,18 +56,20 @@ def _string(description: str, **extra: Any) -> dict[str, Any]:
     return {"type": "string", "minLength": 1, "description": description, **extra}
 
 
-def _path(description: str) -> dict[str, Any]:
-    return _string(description, **{"x-path": True})
+def _path(description: str, **extra: Any) -> dict[str, Any]:
+    return _string(description, **{"x-path": True}, **extra)
 
 
 def _object(
-    description: str, properties: dict[str, Any], required: tuple[str, ...] = ()
+    description: str, properties: dict[str, Any], required: tuple[str, ...] = (),
+    **extra: Any,
 ) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "description": description,
         "properties": properties,
         "additionalProperties": False,
+        **extra,
     }
     if required:
         schema["required"] = list(required)
@@ -78,13 +80,15 @@ def _git_url(description: str) -> dict[str, Any]:
     return _string(
         description,
         pattern=GIT_URL,
+        examples=["https://github.com/<org>/<repo>.git"],
         **{"x-hint": "give a clone URL such as https://github.com/org/repo.git"},
     )
 
 
 def _branch(description: str) -> dict[str, Any]:
     return _string(
-        description, pattern=BRANCH, **{"x-hint": "give a valid git branch name such as main"}
+        description, pattern=BRANCH, examples=["main"],
+        **{"x-hint": "give a valid git branch name such as main"}
     )
 
 
@@ -131,7 +135,8 @@ _MODULE = _object(
             "A kustomize overlay in the deployment repository that receives the new tag.",
             {
                 "branch": _branch("Branch of the deployment repository; names the environment."),
-                "directory": _path("The overlay directory in the deployment repository."),
+                "directory": _path("The overlay directory in the deployment repository.",
+                                   examples=["goyoai-system/overlays/dev"]),
                 "deploymentName": _string("Name of the Deployment the overlay produces."),
             },
             required=("directory",),
@@ -139,10 +144,11 @@ _MODULE = _object(
         "manifest": _object(
             "A plain manifest in the deployment repository whose container image gets the tag.",
             {
-                "file": _path("The manifest file in the deployment repository."),
+                "file": _path("The manifest file in the deployment repository.",
+                              examples=["apps/core/deployment.yaml"]),
                 "kind": {"enum": ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"],
                          "description": "Kind of the workload (default: Deployment)."},
-                "name": _string("Name of the workload (metadata.name)."),
+                "name": _string("Name of the workload (metadata.name).", examples=["core"]),
                 "container": _string("Name of the container (default: the module name)."),
             },
             required=("file", "name"),
@@ -164,14 +170,15 @@ _APP = _object(
     "How Argo CD renders this environment's applications: releases of a helmfile in the "
     "deployment repository, each one Application (targets helmfile and applications).",
     {
-        "helmfile": _path("The helmfile, relative to the deployment repository's root, "
-                          "such as helmfile/helmfile.yaml.gotmpl."),
+        "helmfile": _path("The helmfile, relative to the deployment repository's root.",
+                          examples=["helmfile/helmfile.yaml.gotmpl"]),
         "environment": _string("helmfile's environment, -e (default: this environment's "
                                "name).", pattern=HELMFILE_ENVIRONMENT_NAME,
                                **{"x-hint": "letters, digits, '_', '.', '-'"}),
         "releases": {
             "type": "object",
             "description": "The helmfile releases Argo CD deploys, by name.",
+            "examples": [{"astrago": {"namespace": "astrago"}}],
             "minProperties": 1,
             "propertyNames": _RELEASE_NAME,
             "additionalProperties": _object(
@@ -179,7 +186,8 @@ _APP = _object(
                 {
                     "namespace": _string("The release's namespace in the helmfile: the "
                                          "Application's destination namespace.",
-                                         pattern=DNS_LABEL, **{"x-hint": NAME_HINT}),
+                                         pattern=DNS_LABEL, examples=["astrago"],
+                                         **{"x-hint": NAME_HINT}),
                     "modules": {
                         "type": "array",
                         "description": "The modules whose images this release deploys: every "
@@ -226,6 +234,7 @@ SPEC_SCHEMA: dict[str, Any] = {
             "Prefix of every generated name.",
             pattern=DNS_LABEL,
             maxLength=40,
+            examples=["my-team"],
             **{"x-hint": NAME_HINT},
         ),
         "namespace": _string(
@@ -256,7 +265,7 @@ SPEC_SCHEMA: dict[str, Any] = {
         "registry": _object(
             "Where images are pushed.",
             {
-                "url": _string("Registry and namespace, such as ghcr.io/xiilab."),
+                "url": _string("Registry and namespace.", examples=["ghcr.io/<org>"]),
                 "pushSecret": _string(
                     "Name of a dockerconfigjson Secret allowed to push (Tekton).",
                     pattern=DNS_LABEL,
@@ -268,6 +277,7 @@ SPEC_SCHEMA: dict[str, Any] = {
                 ),
             },
             required=("url",),
+            examples=[{"url": "ghcr.io/<org>"}],
         ),
         "deploy": _object(
             "The GitOps repository that receives new tags.",
@@ -390,6 +400,7 @@ SPEC_SCHEMA: dict[str, Any] = {
         "modules": {
             "type": "object",
             "description": "The services, by name.",
+            "examples": [{"core": {"dockerfile": "core/Dockerfile"}}],
             "minProperties": 1,
             "propertyNames": {"pattern": DNS_LABEL, "x-hint": NAME_HINT},
             "additionalProperties": _MODULE,

@@ -16,24 +16,55 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 from shipspec import __version__
 from shipspec.cli.options import Output
 from shipspec.errors import ShipspecError, SpecError
 
+
+class Verb(NamedTuple):
+    summary: str  # one line, in `shipspec --help` and at the top of the verb's own help
+    example: str  # one command line, at the end of the verb's help
+    detail: str = ""  # what else a user must know before running it
+
+
 VERBS = {
-    "generate": "render CI objects, workflows or values",
-    "validate": "check a spec; print a one-line summary",
-    "schema": "print the JSON Schema of shipspec.yaml",
-    "tag": "print the image tag of a module for a commit",
-    "values": "an environment's image values: print, merge into a file, check",
-    "plan": "what a CI run builds: modules, environment, tags (GitHub outputs)",
-    "bump": "write new image tags into the deployment repository",
-    "history": "list a module's tags in an environment, newest first",
-    "promote": "deploy to one environment the tag another one runs",
-    "rollback": "write a previous tag of a module back",
-    "argocd-parameters": "print the Argo CD plugin's parameter announcements (JSON)",
+    "generate": Verb("render CI objects, workflows or values",
+                     "shipspec generate examples/astrago --target github-actions "
+                     "--output-dir out",
+                     "Everything is rendered before anything is printed or written: a "
+                     "failure prints nothing."),
+    "validate": Verb("check a spec; print a one-line summary",
+                     "shipspec validate examples/astrago --deployment ../astrago-deployment"),
+    "schema": Verb("print the JSON Schema of shipspec.yaml",
+                   "shipspec schema > shipspec.schema.json"),
+    "tag": Verb("print the image tag of a module for a commit",
+                "shipspec tag examples/astrago --module core --sha \"$(git rev-parse HEAD)\""),
+    "values": Verb("an environment's image values: print, merge into a file, check",
+                   "shipspec values examples/astrago --env stage --check values.yaml"),
+    "plan": Verb("what a CI run builds: modules, environment, tags (GitHub outputs)",
+                 "shipspec plan --repository xiilab/astrago-backend --branch stabilize/1.0 "
+                 "--sha \"$GITHUB_SHA\""),
+    "bump": Verb("write new image tags into the deployment repository",
+                 "DEPLOY_TOKEN=... shipspec bump --module core --sha \"$GITHUB_SHA\" "
+                 "--env stage",
+                 "Clones the deployment repository (deploy.url, or --repo; only the files it "
+                 "changes), commits the new tags and pushes them to the environment's branch. "
+                 "An HTTPS remote takes the token from the variable deploy.tokenEnv names "
+                 "(default DEPLOY_TOKEN; --token-env names another), never from the command "
+                 "line."),
+    "history": Verb("list a module's tags in an environment, newest first",
+                    "shipspec history examples/astrago --module core --env stage"),
+    "promote": Verb("deploy to one environment the tag another one runs",
+                    "shipspec promote --module core --from stage --to prod",
+                    "Clones, commits and pushes as bump does, with the same token."),
+    "rollback": Verb("write a previous tag of a module back",
+                     "shipspec rollback --module core --env stage --steps 1",
+                     "Clones, commits and pushes as bump does, with the same token."),
+    "argocd-parameters": Verb("print the Argo CD plugin's parameter announcements (JSON)",
+                              "shipspec argocd-parameters examples/astrago",
+                              "Argo CD runs it as the plugin's dynamic parameters command."),
 }
 
 
@@ -45,6 +76,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise SpecError.single(message,
                                hint=f"see '{self.help_command or self.prog} --help'")
+
+
+class _Help(argparse.HelpFormatter):
+    """Wraps a description as usual; an example keeps its lines, so it can be copied."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def verb_module(name: str) -> ModuleType:
@@ -62,10 +102,12 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
         parser.help_command = f"shipspec {chosen}"
     subparsers = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND",
                                        parser_class=_Parser)
-    for name, summary in VERBS.items():
+    for name, verb in VERBS.items():
         if chosen in (None, name):
-            verb_module(name).arguments(
-                subparsers.add_parser(name, help=summary, parents=[common]))
+            verb_module(name).arguments(subparsers.add_parser(
+                name, help=verb.summary, parents=[common],
+                description=f"{verb.summary[0].upper()}{verb.summary[1:]}. {verb.detail}",
+                epilog=f"example:\n  {verb.example}", formatter_class=_Help))
     return parser
 
 

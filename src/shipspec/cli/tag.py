@@ -14,7 +14,9 @@ from shipspec.tags import image_tag
 def arguments(parser: argparse.ArgumentParser) -> None:
     spec_path(parser)
     parser.add_argument("--module", required=True, help="the module whose image is tagged")
-    parser.add_argument("--sha", required=True, help="the full commit SHA that was built")
+    parser.add_argument("--sha", required=True,
+                        help="the commit that was built: its id, 7 to 64 hexadecimal digits "
+                             "(git rev-parse HEAD); upper case is read as lower")
     parser.add_argument("--env", help="the environment (needed when the module has several)")
     parser.add_argument("--branch",
                         help="the branch that was built (default: the environment's)")
