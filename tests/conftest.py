@@ -22,9 +22,10 @@ EXAMPLES = REPO / "examples"
 _OUTSIDE_READS: list[str] = []
 
 
-# A clone made in the temporary directory has the tests' own scratch files beside it
-# (pytest's tmp_path, tempfile's directories): those are not data from a sibling.
-_SCRATCH = ("tmp", "pytest-of-") if str(REPO.parent) == tempfile.gettempdir() else ()
+# A clone made in the temporary directory has scratch files beside it (pytest's tmp_path,
+# tempfile's directories, shipspec's own clones): those are not data from a sibling.
+_SCRATCH = (("tmp", "pytest-of-", "shipspec-") if str(REPO.parent) == tempfile.gettempdir()
+            else ())
 
 
 def _record_outside_reads(event: str, arguments: tuple[object, ...]) -> None:

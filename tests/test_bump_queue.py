@@ -121,7 +121,10 @@ def test_a_request_that_fails_fails_alone(repos: tuple[Path, Path], tmp_path: Pa
     error, outcome = failing.result(), good.result()
     assert isinstance(error, RuntimeFailure)
     assert str(error) == ("error: missing.yaml (apps.m00.imageTag) does not exist in the "
-                          "deployment repository; nothing was changed")
+                          "deployment repository; nothing was changed\n  hint: `shipspec values "
+                          "--env <env> --write missing.yaml` in a checkout of the deployment "
+                          "repository writes it with every module's image; commit and push it, "
+                          "then bump again")
     assert isinstance(outcome, Outcome) and outcome.changes == [("m01", "old", "t1")]
     assert "imageTag: t1" in remote_file(bare, "values.yaml")
     assert len(commits(bare)) == 2 and refs(bare) == []
