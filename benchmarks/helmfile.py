@@ -9,7 +9,7 @@ the real astrago chart carries bitnami's mariadb and common) and OBJECTS extra C
 and runs, each as a cold process:
 - helmfile alone: `helmfile ... template` for the release astrago;
 - a Python that only runs helmfile and prints its output (the floor of any Python plugin);
-- shipspec, installed in a fresh venv with `pip install .` (bytecode precompiled, as in the
+- shipspec, installed in a fresh venv as the README installs it (bytecode precompiled, as in the
   image): `shipspec generate --argocd` in the environment Argo CD sends (target helmfile),
   after one refresh that wrote its memo, as the sidecar runs it on every later refresh.
 Needs the binaries of tests/tools/bin (`bash tests/run` puts them there). Prints a

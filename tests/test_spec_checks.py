@@ -470,13 +470,26 @@ def test_end_of_stream_errors_point_into_the_file(repo: Path) -> None:
     assert truncated.startswith("shipspec.yaml:2:16: error: invalid YAML:"), truncated
 
 
-def test_a_spec_larger_than_one_render_may_be_is_refused(repo: Path) -> None:
-    modules = "".join(f"  m{index}: {{}}\n" for index in range(2_001))
+def test_a_spec_larger_than_one_render_may_be_is_refused_before_any_module_is_read(
+        repo: Path) -> None:
+    """Every module is wrong too: only the count is reported, as nothing else was read."""
+    modules = "".join(f"  m{index}: {{bogus: 1}}\n" for index in range(2_001))
     text = VALID.replace("modules:\n  api:\n    dockerfile: api/Dockerfile\n"
                          "    values: shop.api\n", "modules:\n" + modules)
-    message = errors(repo, text)
-    assert "error: modules: 2,001 modules with 2,001 deployments (module and environment " \
-        "pairs): one spec holds at most 2,000 modules and 4,000 deployments" in message
+    assert errors(repo, text) == (
+        "shipspec.yaml:7:1: error: modules: 2,001 modules: one spec holds at most 2,000\n"
+        "  hint: split the spec, by team or by repository")
+
+
+def test_too_many_deployments_are_refused(repo: Path) -> None:
+    environments = "".join(f"  e{index}: {{branch: b{index}, values: env/{index}.yaml}}\n"
+                           for index in range(3))
+    modules = "".join(f"  m{index}: {{values: shop.m{index}}}\n" for index in range(1_400))
+    text = VALID.replace("  stage: {branch: main, values: env/stage.yaml}\n", environments)
+    text = text.replace("modules:\n  api:\n    dockerfile: api/Dockerfile\n"
+                        "    values: shop.api\n", "modules:\n" + modules)
+    assert "error: modules: 1,400 modules with 4,200 deployments (module and environment " \
+        "pairs): one spec holds at most 2,000 modules and 4,000 deployments" in errors(repo, text)
 
 
 @pytest.mark.parametrize(("old", "new", "field"), [

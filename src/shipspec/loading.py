@@ -50,6 +50,7 @@ class Document:
         self.data: Any = None
         self.value_marks: dict[FieldPath, tuple[int, int]] = {}
         self.key_marks: dict[FieldPath, tuple[int, int]] = {}
+        self._end: tuple[int, int] | None = None  # text_end(text), once asked for
 
     def locate(self, path: FieldPath, *, key: bool = False) -> Location:
         """Where `path` was written (its key when `key`); falls back to the nearest parent."""
@@ -57,18 +58,28 @@ class Document:
         for end in range(len(path), -1, -1):
             mark = marks.get(path[:end]) or self.value_marks.get(path[:end])
             if mark:
-                return Location(self.file, *within(self.text, *mark))
+                # the resolver locates once per module: measuring the text each time made
+                # loading quadratic in modules
+                self._end = self._end or text_end(self.text)
+                return Location(self.file, *within(self.text, *mark, end=self._end))
         return Location(self.file, 1, 1)
 
 
-def within(text: str, line: int, column: int) -> tuple[int, int]:
+def text_end(text: str) -> tuple[int, int]:
+    """(number of lines, length of the last one) of `text`, as a parser counts lines."""
+    lines = text.splitlines() or [""]
+    return len(lines), len(lines[-1])
+
+
+def within(text: str, line: int, column: int,
+           end: tuple[int, int] | None = None) -> tuple[int, int]:
     """(line, column), 1-based, moved back onto the text when it lies past its end: the
     parser puts the end of the stream (a truncated file, an empty `---` document) on a line
-    after the last one."""
-    lines = text.splitlines() or [""]
-    if line <= len(lines):
+    after the last one. `end` is text_end(text), when the caller has it."""
+    lines, last = end or text_end(text)
+    if line <= lines:
         return line, column
-    return len(lines), len(lines[-1]) + 1
+    return lines, last + 1
 
 
 def dotted(path: FieldPath) -> str:

@@ -88,6 +88,12 @@ def load_spec(path: str, limits: Limits = DEFAULT_LIMITS, root: str | None = Non
             hint="keep shipspec.yaml a regular file inside the repository",
         )
     document = load_file(spec_file, display, limits)
+    modules = document.data.get("modules") if isinstance(document.data, dict) else None
+    if isinstance(modules, dict) and len(modules) > MAX_MODULES:  # before any work per module
+        raise SpecError.single(
+            f"{len(modules):,} modules: one spec holds at most {MAX_MODULES:,}",
+            location=document.locate(("modules",), key=True), path="modules",
+            hint="split the spec, by team or by repository")
     problems = check(document, SPEC_SCHEMA)
     if problems:
         raise SpecError(problems)

@@ -1,0 +1,106 @@
+"""How `generate` grows with the number of modules, for every spec layout.
+
+    python benchmarks/scale.py [--runs 5] [--sizes 500 1000 2000]
+
+For seed A's layout (chart-style module entries with `kustomize`, no environments) and seed
+B's (native modules with `values`), each written in block and in flow style, times
+`shipspec generate` as a cold process of an installed shipspec at each size and prints the
+median, the peak RSS and the growth exponent between the smallest and the largest size
+(1.0 is linear). A spec over the 2,000-module cap is timed too: it must be refused before
+the expensive work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+from run import install, measure  # benchmarks/run.py: the same install and timing
+
+HEADER = [
+    "project: bench",
+    "namespace: ci",
+    "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}",
+    "source: {url: https://github.com/o/mono.git, webhookSecret: hook}",
+    "registry: {url: ghcr.io/o}",
+    "deploy: {url: https://github.com/o/deploy.git, credentialsSecret: deploy-token}",
+]
+
+
+def seed_a(name: str, flow: bool) -> list[str]:
+    fields = {"enabled": "true", "gitBranch": f"dev-{name}", "moduleName": f"app-{name}",
+              "dockerfileName": f"dockerfile-{name}",
+              "kustomize": f"{{branch: dev, directory: {name}/overlays/dev, "
+                           f"deploymentName: dev-{name}}}"}
+    if flow:
+        return [f"  {name}: {{{', '.join(f'{k}: {v}' for k, v in fields.items())}}}"]
+    return [f"  {name}:", *(f"    {key}: {value}" for key, value in fields.items())]
+
+
+def seed_b(name: str, flow: bool) -> list[str]:
+    fields = {"paths": f"[services/{name}/, libs/common/]",
+              "dockerfile": f"services/{name}/Dockerfile", "values": f"apps.{name}"}
+    if flow:
+        return [f"  {name}: {{{', '.join(f'{k}: {v}' for k, v in fields.items())}}}"]
+    return [f"  {name}:", *(f"    {key}: {value}" for key, value in fields.items())]
+
+
+LAYOUTS = {
+    "seed A, block": (seed_a, False), "seed A, flow": (seed_a, True),
+    "seed B, block": (seed_b, False), "seed B, flow": (seed_b, True),
+}
+
+
+def spec(directory: Path, layout: str, modules: int) -> Path:
+    entry, flow = LAYOUTS[layout]
+    lines = list(HEADER)
+    if entry is seed_b:
+        lines += ["environments:", "  stage: {branch: main, values: env/stage.yaml}"]
+    lines.append("modules:")
+    for index in range(modules):
+        lines += entry(f"m{index:05d}", flow)
+    target = directory / f"{layout.replace(', ', '-').replace(' ', '')}-{modules}"
+    target.mkdir()
+    (target / ".git").mkdir()
+    (target / "shipspec.yaml").write_text("\n".join(lines) + "\n")
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[500, 1000, 2000])
+    args = parser.parse_args()
+    sizes = sorted(args.sizes)
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        shipspec = str(install(Path(scratch)).with_name("shipspec"))
+        for layout in LAYOUTS:
+            timings = []
+            for size in sizes:
+                path = spec(Path(scratch), layout, size)
+                median, _, _, peak = measure([shipspec, "generate", str(path)], args.runs)
+                timings.append((size, median, peak))
+            (small, first, _), (large, last, _) = timings[0], timings[-1]
+            exponent = math.log(last / first) / math.log(large / small)
+            rows.append((layout, timings, exponent))
+        refused = spec(Path(scratch), "seed A, block", 10_000)
+        over = measure([shipspec, "generate", str(refused)], args.runs, expect_failure=True)
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; median of {args.runs} cold runs.\n")
+    print("| layout | " + " | ".join(f"{size} modules" for size in sizes)
+          + f" | exponent {sizes[0]}-{sizes[-1]} |")
+    print("|---|" + "---|" * len(sizes) + "---|")
+    for layout, timings, exponent in rows:
+        cells = " | ".join(f"{median / 1000:.2f} s, {peak / 1024:.0f} MiB"
+                           for _, median, peak in timings)
+        print(f"| {layout} | {cells} | {exponent:.2f} |")
+    print(f"\n10,000 modules (over the cap), refused in {over[0] / 1000:.2f} s.")
+
+
+if __name__ == "__main__":
+    main()
