@@ -24,7 +24,7 @@ def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     loader = PARSERS[request.param]
     if loader is None:
         pytest.fail("PyYAML was built without libyaml: install a wheel that has it")
-    monkeypatch.setattr(loading, "_Loader", loader)
+    monkeypatch.setattr(loading, "SAFE_LOADER", loader)
     yield request.param
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from shipspec.errors import Location, SpecError
-from shipspec.yamltext import YamlText
+from shipspec.yamltext import YamlText, too_deep
 
 Reader = Callable[[str], Any]
 
@@ -27,6 +27,13 @@ def check_values_edit(old: str, new: str, name: str,
     was, for a YAML 1.1 and a YAML 1.2 reader alike."""
     if old == new:
         return
+    try:
+        _check(old, new, name, owned)
+    except RecursionError:  # a reader or the comparison recurses once per level
+        raise too_deep(name) from None
+
+
+def _check(old: str, new: str, name: str, owned: Sequence[tuple[str, str]]) -> None:
     for reader_name, read in (("YAML 1.1 (PyYAML)", _pyyaml), ("YAML 1.2 (ruamel.yaml)",
                                                                 _ruamel)):
         try:
@@ -52,7 +59,9 @@ def check_values_edit(old: str, new: str, name: str,
 def _pyyaml(text: str) -> list[Any]:
     import yaml
 
-    return list(yaml.safe_load_all(text))
+    from shipspec.loading import SAFE_LOADER
+
+    return list(yaml.load_all(text, Loader=SAFE_LOADER))
 
 
 def _ruamel(text: str) -> list[Any]:

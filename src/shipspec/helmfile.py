@@ -247,10 +247,11 @@ def parse(out: bytes, where: str) -> tuple[str, list[dict[str, Any]]]:
     """helmfile's output as Argo CD reads it: objects, each with an apiVersion and a kind."""
     import yaml  # only this target reads rendered objects
 
-    safe_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # C: releases run to megabytes
+    from shipspec.loading import SAFE_LOADER  # releases run to megabytes
+
     try:
         text = out.decode("utf-8")
-        documents = [d for d in yaml.load_all(text, Loader=safe_loader) if d is not None]
+        documents = [d for d in yaml.load_all(text, Loader=SAFE_LOADER) if d is not None]
     except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
         raise SpecError.single(f"helmfile's output for {where} is not YAML: "
                                f"{shown(str(err), 300)}") from None

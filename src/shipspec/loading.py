@@ -17,8 +17,9 @@ import yaml
 
 from .errors import Location, SpecError
 
-# Prefer libyaml's parser when it was compiled in: same grammar, several times faster.
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Every safe read of YAML in shipspec: libyaml's parser when PyYAML was built with it (the
+# same grammar and the same positions, several times faster), else PyYAML's own.
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 PathKey = str | int
 FieldPath = tuple[PathKey, ...]
@@ -154,7 +155,7 @@ class _Builder:
 
     def parse(self, text: str) -> _Node | None:
         try:
-            return self._documents(yaml.parse(text, Loader=_Loader))
+            return self._documents(yaml.parse(text, Loader=SAFE_LOADER))
         except yaml.YAMLError as err:
             if "maximum nesting depth" in str(err) and isinstance(err, yaml.MarkedYAMLError):
                 self._refuse_depth_before(text, err)
@@ -175,7 +176,7 @@ class _Builder:
         # The prefix ends mid-collection, which the parser refuses after our limit, if
         # reached, raised.
         with contextlib.suppress(yaml.YAMLError):
-            self._documents(yaml.parse(prefix, Loader=_Loader))
+            self._documents(yaml.parse(prefix, Loader=SAFE_LOADER))
 
     def _documents(self, events: Iterator[Any]) -> _Node | None:
         root: _Node | None = None

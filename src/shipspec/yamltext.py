@@ -15,10 +15,18 @@ from typing import Any
 
 import yaml
 
+from shipspec import loading
 from shipspec.emit import string_scalar, to_yaml
 from shipspec.errors import Location, SpecError
 
 _ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
+
+
+def too_deep(name: str) -> SpecError:
+    """The refusal of a file nested deeper than PyYAML (and our checks of an edit) go."""
+    return SpecError.single(f"{name} is nested too deeply to edit safely",
+                            location=Location(name, 1, 1),
+                            hint="values files this deep are edited by hand")
 
 
 class YamlText:
@@ -33,15 +41,15 @@ class YamlText:
         self._splices: list[tuple[int, int, int]] = []
         self.newline = "\r\n" if "\r\n" in text else "\n"
         try:
-            self.documents: list[Any] = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+            self.documents: list[Any] = list(yaml.compose_all(text, Loader=loading.SAFE_LOADER))
         except yaml.YAMLError as err:
+            if "maximum nesting depth" in str(err):  # libyaml 0.2.6 stops at 1000 levels
+                raise too_deep(name) from None
             from shipspec.yaml_problems import problem_of
 
             raise SpecError([problem_of(err, text, name)]) from None
-        except RecursionError:  # PyYAML's composer recurses once per level of nesting
-            raise SpecError.single(f"{name} is nested too deeply to edit safely",
-                                   location=Location(name, 1, 1),
-                                   hint="values files this deep are edited by hand") from None
+        except RecursionError:  # PyYAML's composers, Python's and C's, recurse per level
+            raise too_deep(name) from None
 
     # --- finding -----------------------------------------------------------------------------
 
@@ -157,7 +165,7 @@ class YamlText:
     def _splice(self, start: int, end: int, replacement: str) -> None:
         text = self.text[:start] + replacement + self.text[end:]
         try:
-            documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+            documents = list(yaml.compose_all(text, Loader=loading.SAFE_LOADER))
         except yaml.YAMLError:
             raise SpecError.single(
                 f"cannot edit {self.name} safely here: the edit would leave text that is not "
