@@ -34,7 +34,7 @@ def synthetic_spec(directory: Path, modules: int) -> Path:
         "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}",
         "source: {url: https://github.com/o/mono.git, webhookSecret: hook}",
         "registry: {url: ghcr.io/o}",
-        "deploy: {url: https://github.com/o/deploy.git}",
+        "deploy: {url: https://github.com/o/deploy.git, credentialsSecret: deploy-token}",
         "environments:",
         "  stage: {branch: main, values: env/stage.yaml}",
         "  prod: {branch: release, values: env/prod.yaml, tag: '{{ module }}-{{ sha8 }}'}",

@@ -484,22 +484,37 @@ def test_render_options_select_modules_and_environment() -> None:
     assert {o["metadata"].get("namespace") for o in objects} == {"ci", None}
 
 
-def test_a_first_spec_validates_before_its_shipspec_image_exists(repo: Path, cli) -> None:
-    """validate passes and says what is still needed; generate refuses, naming it."""
-    shutil.copy(EXAMPLES / "astrago" / "shipspec.yaml", repo / "shipspec.yaml")
-    text = (repo / "shipspec.yaml").read_text()
+def _without_shipspec_image(text: str) -> str:
     text = re.sub(r"  images:\n(    #.*\n)*    shipspec: .*\n", "", text)
-    (repo / "shipspec.yaml").write_text(text.replace("engine: github-actions", "engine: tekton"))
+    return text.replace("engine: github-actions", "engine: tekton")
+
+
+@pytest.mark.parametrize(("example", "edit", "needed"), [
+    pytest.param("astrago", _without_shipspec_image,
+                 "ci.images.shipspec: Tekton runs `shipspec tag` and `shipspec bump` in the "
+                 "shipspec image: set ci.images.shipspec\n    hint: build this repository's "
+                 "Dockerfile, push it, and pin it as name:tag@sha256:<digest>\n",
+                 id="shipspec-image"),
+    pytest.param("gointern-backend",
+                 lambda text: text.replace("  credentialsSecret: gointern-deploy-token\n", ""),
+                 "deploy.credentialsSecret: the deploy Task pushes new tags to the deployment "
+                 "repository with a token from a Secret: set deploy.credentialsSecret\n"
+                 "    hint: name a Secret whose key `token` holds a token that may push there, "
+                 "e.g. credentialsSecret: deploy-token\n",
+                 id="deploy-credentials"),
+])
+def test_what_only_the_rendered_ci_needs_is_listed_by_validate_and_refused_by_generate(
+        repo: Path, cli, example: str, edit: Any, needed: str) -> None:
+    """A first spec validates before its shipspec image exists; without the deploy Secret the
+    deploy step would fail at run time. validate says what is still needed; generate
+    refuses, naming it."""
+    (repo / "shipspec.yaml").write_text(edit((EXAMPLES / example / "shipspec.yaml").read_text()))
     checked = cli("validate", str(repo))
     assert checked.code == 0, checked.err
-    assert checked.out.endswith(
-        "  still needed by generate --target tekton: ci.images.shipspec: Tekton runs `shipspec "
-        "tag` and `shipspec bump` in the shipspec image: set ci.images.shipspec\n"
-        "    hint: build this repository's Dockerfile, push it, and pin it as "
-        "name:tag@sha256:<digest>\n")
+    assert checked.out.endswith(f"  still needed by generate --target tekton: {needed}")
     generated = cli("generate", str(repo))
     assert (generated.code, generated.out) == (1, "")
-    assert generated.err.startswith("error: ci.images.shipspec: Tekton runs `shipspec tag`")
+    assert generated.err.startswith("error: " + needed.split("\n", maxsplit=1)[0])
 
 
 # --- names: the listing `validate` checks is what the renderer makes ----------------------
@@ -678,25 +693,6 @@ def test_cel_string_literals_read_back_as_exactly_their_text(text: str) -> None:
         return  # no YAML or JSON carries a lone surrogate into a spec
     environment = celpy.Environment()
     assert environment.program(environment.compile(cel_string(text))).evaluate({}) == text
-
-
-def test_a_tekton_spec_without_deploy_credentials_is_told_before_it_renders(repo: Path,
-                                                                          cli) -> None:
-    """The deploy step would fail at run time with no token: validate says so, generate
-    refuses; a local bump (its token in the environment) does not need the Secret."""
-    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
-    (repo / "shipspec.yaml").write_text(
-        text.replace("  credentialsSecret: gointern-deploy-token\n", ""))
-    checked = cli("validate", str(repo))
-    assert checked.code == 0, checked.err
-    assert checked.out.endswith(
-        "  still needed by generate --target tekton: deploy.credentialsSecret: the deploy "
-        "Task pushes new tags to the deployment repository with a token from a Secret: set "
-        "deploy.credentialsSecret\n    hint: name a Secret whose key `token` holds a token "
-        "that may push there, e.g. credentialsSecret: deploy-token\n")
-    generated = cli("generate", str(repo))
-    assert (generated.code, generated.out) == (1, "")
-    assert generated.err.startswith("error: deploy.credentialsSecret: the deploy Task pushes")
 
 
 def test_a_module_that_deploys_nowhere_is_flagged_by_validate(repo: Path, cli) -> None:
