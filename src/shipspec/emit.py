@@ -156,7 +156,12 @@ def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
     nested = indent + "  "
     is_mapping = type(value) is dict
     for key, item in value.items() if is_mapping else ((None, item) for item in value):
-        head = prefix + (_key(key, indent) + ":" if is_mapping else "-")
+        if is_mapping:
+            written = _key(key)
+            # an explicit key's `:` starts the next line, at the mapping's indent
+            head = prefix + (written + indent if written[-1] == "\n" else written) + ":"
+        else:
+            head = prefix + "-"
         prefix = indent
         kind = type(item)
         if kind is Commented:
@@ -186,12 +191,14 @@ def _write(value: Any, indent: str, out: list[str], first_prefix: str) -> None:
 SIMPLE_KEY_LIMIT = 1024
 
 
-def _key(key: Any, indent: str) -> str:
+@cache  # a few hundred distinct keys, written tens of thousands of times
+def _key(key: Any) -> str:
+    """A mapping key as written before its `:`; an explicit `? key` ends with a line break."""
     if type(key) is str:
         text = _string(key) if "\n" not in key else _double_quoted(key)
     else:
         text = _scalar(key)
-    return text if len(text) < SIMPLE_KEY_LIMIT else f"? {text}\n{indent}"
+    return text if len(text) < SIMPLE_KEY_LIMIT else f"? {text}\n"
 
 
 def to_yaml(document: Any) -> str:

@@ -2,11 +2,11 @@
 
 Each verb lives in `cli/<verb>.py` and exposes `arguments(parser)` and `run(args)`, which
 returns the text for stdout (or an `Output`, when a notice for stderr goes with it); its
-summary and example are in VERBS below. Nothing is printed until the verb has finished, so a failure never
-leaves partial output (Argo CD would read half a stream as the whole application). Only
-the verb that runs is imported and gets a parser: `shipspec generate` runs on every Argo CD
-refresh and must start fast (building every verb's parser cost a sixth of the start-up of
-Python importing PyYAML).
+summary and example are in VERBS below. Nothing is printed until the verb has finished, so
+a failure never leaves partial output (Argo CD would read half a stream as the whole
+application). Only the verb that runs is imported and gets a parser: `shipspec generate`
+runs on every Argo CD refresh and must start fast (building every verb's parser cost a
+sixth of the start-up of Python importing PyYAML).
 """
 
 from __future__ import annotations
