@@ -223,8 +223,9 @@ def history(spec: Spec, module: Module, deployment: Deployment,
     with _first_target(spec, module, deployment, options, history=True) as (checkout, target,
                                                                             path):
         kind = kind_of(target)
-        for commit, date, author in reversed(checkout.log(path)):
-            text = checkout.show(commit, path)
+        log = checkout.log(path)[::-1]  # oldest first
+        for (commit, date, author), text in zip(
+                log, checkout.texts([commit for commit, _, _ in log], path), strict=True):
             try:
                 tag = kind.read(YamlText(text, path), target) if text is not None else ""
             except SpecError:
