@@ -113,7 +113,7 @@ def test_plugin_yaml_is_the_contract() -> None:
     assert PLUGIN["apiVersion"] == "argoproj.io/v1alpha1"
     assert PLUGIN["kind"] == "ConfigManagementPlugin"
     assert PLUGIN_NAME == "shipspec-v1"
-    assert "discover" not in PLUGIN["spec"]  # Applications name the plugin (README)
+    assert "discover" not in PLUGIN["spec"]  # Applications name the plugin (docs/guides/argo-cd.md)
     generate = PLUGIN["spec"]["generate"]["command"]
     assert generate == ["shipspec", "generate", "--argocd"]  # no shell anywhere
     static = {p["name"]: p for p in PLUGIN["spec"]["parameters"]["static"]}
@@ -235,7 +235,7 @@ def test_map_parameter_labels_every_object(tmp_path: Path) -> None:
 
 def test_auto_detected_application_needs_a_discovery_rule(tmp_path: Path) -> None:
     """`plugin: {}` reaches a plugin only through discovery, which the shipped plugin.yaml
-    leaves off (README); an operator who adds a rule gets the same render."""
+    leaves off (docs/guides/argo-cd.md); an operator who adds a rule gets the same render."""
     application = astrago_with_plugin({})
     app_dir = repository_for(application, tmp_path, example_spec("astrago"))
     assert argo_cd.routing_error(application, PLUGIN, str(app_dir)) == (

@@ -355,7 +355,7 @@ def test_cluster_settings_cannot_smuggle_arguments(root: Path, tools: dict[str, 
 
 
 def test_charts_that_generate_secrets_never_settle(root: Path, tools: dict[str, str]) -> None:
-    """Documented (README): Argo CD compares each render with the cluster, so a chart that
+    """Documented (docs/guides/argo-cd.md): Argo CD compares each render with the cluster, so a chart that
     makes a random password differs on every refresh and never shows Synced."""
     add_release(root, "random", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: admin\n"
                 "stringData:\n  password: {{ randAlphaNum 16 | quote }}\n")

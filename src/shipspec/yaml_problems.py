@@ -128,3 +128,11 @@ def _line(text: str, index: int) -> str:
 
 def _location(file: str, text: str, mark: Any) -> Location:
     return Location(file, *within(text, mark.line + 1, mark.column + 1))
+
+
+def catalogue() -> list[tuple[str, str]]:
+    """(what shipspec says, the fix) for every YAML mistake it names: the reference pages."""
+    tab = _unstartable("\t")
+    return [*((complaint.message.format(start="line L, column C"), complaint.hint)
+              for complaint in _COMPLAINTS),
+            tab, ("expected a key ... (on a line with an unquoted '{{')", _TEMPLATE)]

@@ -4,7 +4,7 @@ Each Application renders its release with this same plugin (`target: helmfile`) 
 deployment repository, at the directory that holds this spec, so one parent Application
 that renders this target deploys a whole environment. The children carry no finalizer: when
 a release leaves the spec, the parent prunes its Application and Argo CD leaves the
-release's objects running until someone deletes them (README).
+release's objects running until someone deletes them (docs/guides/argo-cd.md).
 """
 
 from __future__ import annotations

@@ -1,0 +1,101 @@
+"""The documentation site builds with `mkdocs build --strict` (no broken link, no page left
+out of the navigation), its reference pages hold every field, command and flag, and every
+`sh` block of the guides runs as written.
+
+A guide's `sh` blocks run in order, in one shell (`bash -eu -o pipefail`), in a scratch
+directory holding a copy of examples/ (a repository root: a `.git` marks it), with the
+installed shipspec and the tests' helm and helmfile first on PATH. Blocks that need a
+cluster or a registry are fenced as `shell` and are not run; every guide has a block that
+runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from shipspec.cli.main import VERBS, build_parser
+from shipspec.schema import SPEC_SCHEMA
+
+DOCS = REPO / "docs"
+GUIDES = sorted((DOCS / "guides").glob("*.md"))
+_BLOCK = re.compile(r"(?ms)^( *)```sh\n(.*?)^\1```")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                            str(out)], cwd=REPO, capture_output=True, text=True, check=False,
+                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert built.returncode == 0, built.stdout + built.stderr
+    return out
+
+
+def _text(page: Path) -> str:
+    return re.sub(r"<[^>]+>", " ", page.read_text()).replace("&lt;", "<").replace("&gt;", ">")
+
+
+def test_the_site_builds_strictly_with_every_page_in_its_navigation(site: Path) -> None:
+    pages = {path.relative_to(DOCS).with_suffix("") for path in DOCS.rglob("*.md")}
+    built = {path.parent.relative_to(site) for path in site.rglob("index.html")}
+    assert {Path(str(page).removesuffix("index")) if page.name == "index" else page
+            for page in pages} <= built | {Path(".")}
+
+
+def test_the_spec_reference_holds_every_field(site: Path) -> None:
+    text = _text(site / "reference" / "spec" / "index.html")
+
+    def fields(schema: dict, path: str) -> list[str]:
+        found = []
+        for name, field in schema.get("properties", {}).items():
+            dotted = f"{path}.{name}" if path else name
+            found += [dotted, *fields(field, dotted)]
+            entries = field.get("additionalProperties")
+            if isinstance(entries, dict):
+                found += fields(entries, f"{dotted}.<name>")
+        return found
+
+    missing = [field for field in fields(SPEC_SCHEMA, "") if field not in text]
+    assert missing == []
+
+
+def test_the_command_reference_holds_every_command_and_flag(site: Path) -> None:
+    text = _text(site / "reference" / "commands" / "index.html")
+    for verb in VERBS:
+        assert f"shipspec {verb}" in text
+        parser = build_parser(verb)._subparsers._group_actions[0].choices[verb]
+        for action in parser._actions:  # argparse keeps no public list of them
+            for flag in action.option_strings:
+                assert flag in text or flag in ("-h", "--help"), (verb, flag)
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=[path.stem for path in GUIDES])
+def test_every_sh_block_of_a_guide_runs(guide: Path, tmp_path: Path) -> None:
+    blocks = [textwrap.dedent(body) for _, body in _BLOCK.findall(guide.read_text())]
+    assert blocks, f"{guide.name} shows nothing a reader can run without a cluster"
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    (tmp_path / ".git").mkdir()
+    bin_dirs = [str(Path(sys.executable).parent), str(REPO / "tests" / "tools" / "bin")]
+    env = {**os.environ, "PATH": os.pathsep.join([*bin_dirs, os.environ["PATH"]]),
+           "HOME": str(tmp_path / "home")}
+    script = "\n".join(blocks)
+    ran = subprocess.run(["bash", "-eu", "-o", "pipefail", "-c", script], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert ran.returncode == 0, f"{guide.name}:\n{script}\n--- stdout\n{ran.stdout}" \
+                                f"\n--- stderr\n{ran.stderr}"
+
+
+def test_the_readme_is_a_short_entry_point_into_the_site() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    for target in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (REPO / target).is_file(), target
