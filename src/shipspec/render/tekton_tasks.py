@@ -36,8 +36,8 @@ def _param(name: str, description: str, default: str | None = None) -> Object:
 
 
 # Pod Security: each step gets the tightest securityContext its tool allows (the CI
-# namespace needs the `baseline` level, docs/guides/tekton.md). Seccomp is set once for the whole pod, in
-# the PipelineRuns' podTemplate, so it covers Tekton's own init containers too.
+# namespace needs the `baseline` level, docs/guides/tekton.md). Seccomp is set once for the
+# whole pod, in the PipelineRuns' podTemplate, so it covers Tekton's own init containers too.
 NON_ROOT: Object = {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
                     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 # The shipspec image runs as the user its Dockerfile creates.
