@@ -14,10 +14,12 @@ import re
 from typing import Any
 
 from shipspec import errors, yaml_problems
+from shipspec.check import example_text
 from shipspec.cli.main import VERBS, build_parser
 from shipspec.schema import SPEC_SCHEMA
 
 _MARKER = re.compile(r"<!-- shipspec: ([a-z-]+) -->")
+_DEFAULT = re.compile(r"\(default:? ([^)]*)\)")
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
@@ -34,7 +36,8 @@ def _cell(text: object) -> str:
 def _spec_fields() -> str:
     rows: list[str] = []
     _walk(SPEC_SCHEMA, "", rows, required=set(SPEC_SCHEMA.get("required", ())))
-    return ("| field | type | what it is | example |\n|---|---|---|---|\n" + "".join(rows))
+    return ("| field | type | what it is | default | example |\n|---|---|---|---|---|\n"
+            + "".join(rows))
 
 
 def _walk(schema: dict[str, Any], path: str, rows: list[str], required: set[str]) -> None:
@@ -57,9 +60,12 @@ def _row(dotted: str, field: dict[str, Any], required: bool, rows: list[str]) ->
     what = field.get("description", "")
     if field.get("x-hint"):
         what += f" Form: {field['x-hint']}."
+    # descriptions say their default as "(default: X)"; the column repeats it
+    default = _DEFAULT.search(what)
     example = field.get("examples", [""])[0]
     rows.append(f"| `{dotted}`{' (required)' if required else ''} | {_cell(kind)} | "
-                f"{_cell(what)} | {f'`{_cell(example)}`' if example else ''} |\n")
+                f"{_cell(what)} | {_cell(default.group(1)) if default else ''} | "
+                f"{f'`{_cell(example_text(example))}`' if example else ''} |\n")
 
 
 # --- the commands -------------------------------------------------------------------------

@@ -115,8 +115,9 @@ def _check_mapping(
     for name in schema.get("required", ()):
         if name not in value:
             field = schema["properties"][name]
+            example = field.get("examples")
             report(f"missing required field '{name}'",
-                   f"add it, e.g. {name}: {_flow(field['examples'][0])}" if "examples" in field
+                   f"add it, e.g. {name}: {example_text(example[0])}" if example
                    else field["description"])
     if len(value) < schema.get("minProperties", 0):
         report("must not be empty")
@@ -150,8 +151,9 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
-def _flow(example: Any) -> str:
-    """A schema example as one line of YAML, as a hint shows what to write."""
+def example_text(example: Any) -> str:
+    """A schema example as one line of YAML, as a hint or the reference shows it."""
     if isinstance(example, dict):
-        return "{" + ", ".join(f"{key}: {_flow(item)}" for key, item in example.items()) + "}"
+        return "{" + ", ".join(f"{key}: {example_text(item)}" for key, item in example.items()
+                               ) + "}"
     return str(example)
