@@ -4,10 +4,10 @@
 
 The repository has FILES files and COMMITS commits (written with `git fast-import`). The
 floor is the cheapest hand-written CI step: a shallow, blob-less, sparse clone of the values
-file's directory, `sed`, `git commit`, `git push`. Both run in the same way, alternately, against the same bare
-repository over file://, which serves blob filters as GitHub does. Then 16 bumps of 16
-different modules start at once and are timed against one: queued as shipspec does by
-default, and pushed directly (--no-queue) for comparison.
+file's directory, `sed`, `git commit`, `git push`. Both run in the same way, alternately,
+against the same bare repository over file://, which serves blob filters as GitHub does.
+Then 16 bumps of 16 different modules start at once and are timed against one: queued as
+shipspec does by default, and pushed directly (--no-queue) for comparison.
 """
 
 from __future__ import annotations
