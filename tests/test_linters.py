@@ -95,12 +95,16 @@ def test_workflows_pass_actionlint(tmp_path: Path) -> None:
     assert actionlint(*workflows) == []
 
 
-def test_workflows_pass_zizmor_offline(tmp_path: Path) -> None:
+@pytest.mark.parametrize("persona", ["regular", "auditor"])
+def test_workflows_pass_zizmor_offline(tmp_path: Path, persona: str) -> None:
+    """The auditor persona too: permissions explained, concurrency set, the deploy token
+    only in a job with a GitHub environment."""
     zizmor = Path(sys.executable).with_name("zizmor")
     assert zizmor.exists(), "zizmor is missing: run `bash tests/run` (PyPI zizmor)"
     workflows = _workflows(tmp_path)
-    result = subprocess.run([str(zizmor), "--offline", "--format", "json",
-                             *map(str, workflows)], capture_output=True, text=True, check=False)
+    result = subprocess.run([str(zizmor), "--offline", f"--persona={persona}", "--format",
+                             "json", *map(str, workflows)], capture_output=True, text=True,
+                            check=False)
     assert (result.returncode, json.loads(result.stdout)) == (0, [])
 
 

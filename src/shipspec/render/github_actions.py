@@ -157,6 +157,13 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
         "name": "shipspec",
         "on": {"push": push},
         "permissions": {},
+        # One run per commit at a time (a re-run waits for the one in progress); never one
+        # per branch: a run skipped as pending would never build the modules its push
+        # changed, since the next run's plan compares only with its own push's before.
+        "concurrency": {
+            "group": Commented("shipspec-${{ github.ref }}-${{ github.sha }}",
+                               "one run per commit; each push builds what it changed"),
+            "cancel-in-progress": False},
         "jobs": {
             "plan": {
                 "name": "plan",
@@ -176,7 +183,8 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "needs": "plan",
                 "if": "needs.plan.outputs.any == 'true'",
                 "runs-on": RUNNER,
-                "permissions": {"contents": "read", "packages": "write"},
+                "permissions": {"contents": "read",
+                                "packages": Commented("write", "push the module's image")},
                 "strategy": {"fail-fast": False,
                              "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
                 "steps": [
@@ -201,6 +209,9 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "runs-on": RUNNER,
                 "permissions": {"contents": "read"},
                 "container": {"image": shipspec_image, "options": JOB_CONTAINER_OPTIONS},
+                # The GitHub environment of the shipspec environment: its secrets,
+                # protection rules and reviewers stand between a push and a deployment.
+                "environment": "${{ needs.plan.outputs.environment }}",
                 "concurrency": {
                     "group": "shipspec-deploy-${{ needs.plan.outputs.environment }}",
                     "cancel-in-progress": False},
