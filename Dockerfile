@@ -61,11 +61,12 @@ RUN /opt/shipspec/bin/pip install --no-cache-dir --disable-pip-version-check --n
 
 FROM base
 # git: `shipspec bump`, and actions/checkout in a job container; ca-certificates: HTTPS
-# remotes. No version pins (hadolint's DL3008): Debian's archive keeps only the newest of
+# remotes; openssh-client: SSH remotes, and ssh-keygen for SSH-signed commits
+# (deploy.signing; OpenPGP signing needs gpg, which the image leaves out). No version pins (hadolint's DL3008): Debian's archive keeps only the newest of
 # each, so a pin breaks the build the day a security update replaces it.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 git ca-certificates \
+ && apt-get install -y --no-install-recommends python3 git ca-certificates openssh-client \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=tools --chmod=0755 helm helmfile /usr/local/bin/

@@ -668,3 +668,89 @@ def test_a_missing_tag_key_is_created_only_on_request(tmp_path: Path) -> None:
     nowhere = run_process("bump", astrago, "--module", "frontend", "--tag", "f-1", "--create",
                           "--repo", str(bare), "--dry-run")
     assert nowhere.code == 0  # frontend's mapping exists: its key is there, nothing to create
+
+
+# --- signed commits ----------------------------------------------------------------------------
+
+
+def _signed_spec(tmp_path: Path, signing: str) -> Path:
+    directory = tmp_path / "spec"
+    shutil.copytree(ASTRAGO_KEYED, directory)
+    text = (directory / "shipspec.yaml").read_text()
+    (directory / "shipspec.yaml").write_text(
+        text.replace("  branch: main\n", f"  branch: main\n  signing: {signing}\n", 1))
+    return directory
+
+
+def _ssh_key(tmp_path: Path) -> Path:
+    key = tmp_path / "signing-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bot@example.com",
+                    "-f", str(key)], check=True)
+    return key
+
+
+def test_an_ssh_signed_bump_verifies_against_the_allowed_signers(tmp_path: Path) -> None:
+    key = _ssh_key(tmp_path)
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES})
+    spec = _signed_spec(tmp_path, "{format: ssh, keyEnv: SIGNING_KEY}")
+    env = {**os.environ, "SIGNING_KEY": key.read_text()}
+    result = run_process("bump", str(spec), "--module", "core", "--tag", "core-9",
+                         "--repo", str(bare), env=env)
+    assert result.code == 0, result.err
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"shipspec-bot@localhost {(tmp_path / 'signing-key.pub').read_text()}")
+    verified = subprocess.run(["git", "--git-dir", str(bare), "-c", "gpg.format=ssh", "-c",
+                               f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit",
+                               "main"], capture_output=True, text=True, check=False)
+    assert verified.returncode == 0, verified.stderr
+    assert 'Good "git" signature for shipspec-bot@localhost' in verified.stderr
+
+
+def test_an_openpgp_signed_bump_verifies_with_the_keyring(tmp_path: Path) -> None:
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    gpg = {**os.environ, "GNUPGHOME": str(home)}
+    subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key",
+                    "shipspec-bot <shipspec-bot@localhost>", "ed25519", "sign", "never"],
+                   env=gpg, check=True, capture_output=True)
+    key = subprocess.run(["gpg", "--batch", "--armor", "--export-secret-keys"], env=gpg,
+                         check=True, capture_output=True).stdout
+    (tmp_path / "key.asc").write_bytes(key)
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES})
+    spec = _signed_spec(tmp_path, f"{{format: openpgp, keyFile: {tmp_path / 'key.asc'}}}")
+    result = run_process("bump", str(spec), "--module", "core", "--tag", "core-9",
+                         "--repo", str(bare))
+    assert result.code == 0, result.err
+    verified = subprocess.run(["git", "--git-dir", str(bare), "verify-commit", "main"],
+                              env=gpg, capture_output=True, text=True, check=False)
+    assert verified.returncode == 0, verified.stderr
+    assert "Good signature" in verified.stderr
+
+
+@pytest.mark.parametrize(("signing", "env", "problem"), [
+    ("{format: ssh, keyEnv: SIGNING_KEY}", {}, "the key in $SIGNING_KEY is not set"),
+    ("{format: ssh, keyEnv: SIGNING_KEY}", {"SIGNING_KEY": "not a key"},
+     "the key in $SIGNING_KEY is not an SSH private key without a passphrase"),
+    ("{format: ssh, keyFile: /nonexistent/key}", {},
+     "the key file /nonexistent/key cannot be read: No such file or directory"),
+    ("{format: openpgp, keyEnv: SIGNING_KEY}", {"SIGNING_KEY": "not a key"},
+     "the key in $SIGNING_KEY is not an OpenPGP key gpg can import"),
+])
+def test_a_missing_or_unusable_key_fails_before_anything_is_pushed(
+        tmp_path: Path, signing: str, env: dict[str, str], problem: str) -> None:
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES})
+    refs_before = git("--git-dir", str(bare), "for-each-ref")
+    spec = _signed_spec(tmp_path, signing)
+    environment = {k: v for k, v in os.environ.items() if k != "SIGNING_KEY"} | env
+    result = run_process("bump", str(spec), "--module", "core", "--tag", "core-9",
+                         "--repo", str(bare), env=environment)
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith(f"error: deploy.signing: {problem}; nothing was pushed\n")
+    assert git("--git-dir", str(bare), "for-each-ref") == refs_before  # not even the queue's
+
+
+def test_a_signing_spec_names_its_key_once(tmp_path: Path) -> None:
+    spec = _signed_spec(tmp_path, "{format: ssh, keyFile: /k, keyEnv: K}")
+    result = run_process("validate", str(spec))
+    assert result.code == 1
+    assert "deploy.signing: give the key as keyFile or as keyEnv, one of the two" in result.err

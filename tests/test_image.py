@@ -51,9 +51,10 @@ for path in sorted(pathlib.Path("{PACKAGE}").rglob("*.py")):
 
 def test_the_tools_run_for_any_user_and_nothing_is_left_to_install_with() -> None:
     out = run("sh", "-c", "helm version --short; helmfile --version; git --version; "
-              "python -m pip --version 2>&1 || true", user="12345:12345")
+              "ssh -V 2>&1; python -m pip --version 2>&1 || true", user="12345:12345")
     lines = out.splitlines()
     assert lines[0].startswith("v3.17.2")
     assert lines[1] == "helmfile version 0.166.0"
     assert lines[2].startswith("git version ")
-    assert "No module named pip" in lines[3]  # pip and setuptools stay in the build stage
+    assert lines[3].startswith("OpenSSH_")  # SSH remotes and SSH-signed commits
+    assert "No module named pip" in lines[4]  # pip and setuptools stay in the build stage

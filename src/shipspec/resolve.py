@@ -38,6 +38,7 @@ from .spec import (
     Module,
     Registry,
     Release,
+    Signing,
     Source,
     Spec,
     Target,
@@ -279,7 +280,16 @@ class _Resolver:
             registry_key=deploy.get("registryKey"),
             digest_key=deploy.get("digestKey"),
             image_defaults=deploy.get("imageDefaults"),
+            signing=self.signing(deploy.get("signing")),
         )
+
+    def signing(self, settings: dict[str, Any] | None) -> Signing | None:
+        if settings is None:
+            return None
+        if ("keyFile" in settings) == ("keyEnv" in settings):
+            self.problem(("deploy", "signing"), "give the key as keyFile or as keyEnv, one of "
+                         "the two", "keyEnv: SIGNING_KEY names a variable that holds it")
+        return Signing(settings["format"], settings.get("keyFile"), settings.get("keyEnv"))
 
     def environments(self, deploy: Deploy) -> tuple[Environment, ...]:
         result = []

@@ -300,6 +300,23 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "One line per changed module, appended to the message unless it uses "
                     "{{ lines }}; empty for none. Variables: module, old, new, env.",
                     minLength=0, maxLength=200),
+                "signing": _object(
+                    "Sign every bump commit, for branches that require signed commits. The "
+                    "key comes from keyFile or keyEnv (exactly one), never from the command "
+                    "line.",
+                    {
+                        "format": {"enum": ["ssh", "openpgp"], "examples": ["ssh"],
+                                   "description": "ssh (git's gpg.format=ssh) or openpgp "
+                                                  "(gpg)."},
+                        "keyFile": _string("Path of the private key, on the machine that "
+                                           "runs bump.", examples=["/secrets/signing-key"]),
+                        "keyEnv": _string("Environment variable holding the private key.",
+                                          pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$",
+                                          examples=["SIGNING_KEY"],
+                                          **{"x-hint": "a variable name"}),
+                    },
+                    required=("format",),
+                ),
                 "authorName": _string("Commit author name (default: shipspec-bot)."),
                 "authorEmail": _string("Commit author e-mail (default: shipspec-bot@localhost)."),
                 "tagKey": _string("Key of the tag in a module's values (default: imageTag).",

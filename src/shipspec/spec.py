@@ -163,6 +163,15 @@ class Registry(NamedTuple):
     token_secret: str  # GitHub Actions secret that may push images
 
 
+class Signing(NamedTuple):
+    """How bump commits are signed: an SSH or OpenPGP private key, from a file or a
+    variable (exactly one of the two)."""
+
+    format: str  # ssh | openpgp
+    key_file: str | None
+    key_env: str | None
+
+
 class Deploy(NamedTuple):
     url: str | None
     branch: str
@@ -177,6 +186,7 @@ class Deploy(NamedTuple):
     registry_key: str | None  # key of the registry beside it, in split layouts
     digest_key: str | None  # key of the digest beside it (Bitnami's image map)
     image_defaults: str | None  # dotted key of the mapping modules fall back to
+    signing: Signing | None = None  # sign bump commits (deploy.signing)
 
 
 class CI(NamedTuple):

@@ -28,7 +28,7 @@ from shipspec.bump.git import Author, Checkout, Credentials
 from shipspec.bump.request import Edit, Request, file_of, message, write
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
-from shipspec.spec import Deployment, Module, Spec, Target
+from shipspec.spec import Deployment, Module, Signing, Spec, Target
 from shipspec.yamltext import YamlText
 
 
@@ -52,6 +52,7 @@ class BumpOptions(NamedTuple):
     wait: float = 600.0  # seconds to wait for a queued change to be written
     action: str = "deploy"  # deploy | rollback | promote: the commit message says which
     sha: str = ""  # the commit that was built, when the tag came from it
+    signing: Signing | None = None  # sign the commits (deploy.signing)
 
 
 class Outcome(NamedTuple):
@@ -102,6 +103,7 @@ def _push_directly(url: str, branch: str, target_branch: str, request: Request,
     with tempfile.TemporaryDirectory(prefix="shipspec-bump-") as workdir:
         checkout = Checkout.clone(url, branch, f"{workdir}/repo", options.credentials,
                                   paths=request.paths())
+        signed = signing_environment(options, workdir)
         seen: dict[tuple[int, int], str] = {}  # what each target held before our first edit
         for attempt in range(1, options.retries + 2):
             [result], paths = write(checkout, [request], seen)
@@ -111,7 +113,8 @@ def _push_directly(url: str, branch: str, target_branch: str, request: Request,
                 return Outcome("up-to-date", branch, None, [], "", attempt)
             if options.dry_run:
                 return Outcome("dry-run", branch, None, result, checkout.diff(), attempt)
-            commit = checkout.commit(message([request], [result]), request.author, paths)
+            commit = checkout.commit(message([request], [result]), request.author, paths,
+                                     signed)
             if checkout.push(target_branch):
                 status = "pull-request" if options.pull_request else "committed"
                 return Outcome(status, target_branch, commit, result, "", attempt)
@@ -120,6 +123,15 @@ def _push_directly(url: str, branch: str, target_branch: str, request: Request,
     raise RuntimeFailure(
         f"error: gave up after {options.retries + 1} attempts: {branch} kept moving under us\n"
         "  hint: retry the job, or raise --retries")
+
+
+def signing_environment(options: BumpOptions, workdir: str) -> dict[str, str]:
+    """What a signed commit's git needs (its key made in `workdir`); nothing unsigned."""
+    if options.signing is None:
+        return {}
+    from shipspec.bump.signing import commit_environment  # only signed bumps need it
+
+    return commit_environment(options.signing, workdir)
 
 
 def backoff(attempt: int, jitter: Callable[[], float]) -> float:

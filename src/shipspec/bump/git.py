@@ -241,12 +241,15 @@ class Checkout(Repository):
 
     # --- history -----------------------------------------------------------------------------
 
-    def commit(self, message: str, author: Author, paths: list[str]) -> str:
-        """Commit the changed `paths` (the caller only commits what it changed)."""
+    def commit(self, message: str, author: Author, paths: list[str],
+               signed: dict[str, str] | None = None) -> str:
+        """Commit the changed `paths` (the caller only commits what it changed); `signed` is
+        the environment that makes git sign it (bump/signing.py)."""
         # Staged first, then committed without a pathspec: `git commit -- paths` expands the
         # sparse index to all 20,000 entries of a big repository, on every retry of a race.
         self._git("add", "--", *paths)
-        self._git("commit", "--quiet", "--no-verify", "-m", message, env=author.environment())
+        self._git("commit", "--quiet", "--no-verify", "-m", message,
+                  env={**author.environment(), **(signed or {})})
         return self._git("rev-parse", "HEAD")
 
     def push(self, branch: str) -> bool:

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from shipspec.bump import BumpOptions, Outcome, Sleep, backoff
+from shipspec.bump import BumpOptions, Outcome, Sleep, backoff, signing_environment
 from shipspec.bump.git import Author, Checkout, Refs, RefUpdate, refusal
 from shipspec.bump.request import Changed, Edit, Request, message, write
 from shipspec.bump.targets import NewImage, kind_of
@@ -122,7 +122,10 @@ class _Waiter:
                  options: BumpOptions, sleep: Sleep, jitter: Callable[[], float]) -> None:
         self.refs, self.names, self.me, self.author = refs, names, me, author
         self.options, self.sleep, self.jitter = options, sleep, jitter
-        self.delay = 0.05
+        # A receipt comes no sooner than a holder can clone, commit and push (about half a
+        # second here): polling earlier only adds ls-remote processes, on the git server
+        # too, that slow the holder down when many bumps wait at once.
+        self.delay = 0.2
         self.deadline = time.monotonic() + options.wait
         self.lock_seen: tuple[str | None, float] = (None, time.monotonic())
         self.missing = 0  # polls in a row that saw neither our intent nor our receipt
@@ -203,6 +206,7 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
         # written in this batch too.
         checkout = Checkout.clone(url, branch, f"{workdir}/repo", options.credentials,
                                   paths=mine.paths())
+        signed = signing_environment(options, workdir)
         queued, unread = _read_queue(refs, names, me, mine)
         requests = [q.request for q in queued if isinstance(q.request, Request)]
         checkout.include([path for request in requests for path in request.paths()])
@@ -212,7 +216,7 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
             commit = None
             if changed_paths:  # authored as the first in the queue asked, not necessarily us
                 commit = checkout.commit(message(requests, results), requests[0].author,
-                                         changed_paths)
+                                         changed_paths, signed)
             receipts = _receipts(queued, results, commit, branch, attempt)
             updates = [RefUpdate(f"refs/heads/{branch}", "HEAD")] if commit else []
             for q in queued:

@@ -88,12 +88,17 @@ def options(spec: Spec, args: argparse.Namespace, today: str, *,
             f"${token_env}, which is not set",
             hint=f"export {token_env}=<a token that may push there (contents: write)>, or "
                  "name another variable with --token-env")
+    signing = spec.deploy.signing
+    if writes and signing is not None and not getattr(args, "dry_run", False):
+        from shipspec.bump import signing as signatures
+
+        signatures.check(signing)  # before the bump posts or pushes anything
     chosen = {name: getattr(args, name) for name in ("dry_run", "pull_request", "retries",
                                                       "force") if getattr(args, name, None)}
     return BumpOptions(
         repo_url=args.repo, branch=args.branch,
         credentials=Credentials(token, f"${token_env}"),
-        date=today, queue=getattr(args, "queue", True))._replace(**chosen)
+        date=today, queue=getattr(args, "queue", True), signing=signing)._replace(**chosen)
 
 
 def report(outcome: Outcome) -> str:
