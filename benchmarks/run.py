@@ -26,15 +26,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+# What every synthetic spec starts with: a Tekton project with all its settings.
+SPEC_HEADER = [
+    "project: bench",
+    "namespace: ci",
+    "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}",
+    "source: {url: https://github.com/o/mono.git, webhookSecret: hook}",
+    "registry: {url: ghcr.io/o}",
+    "deploy: {url: https://github.com/o/deploy.git, credentialsSecret: deploy-token}",
+]
+
+
 def synthetic_spec(directory: Path, modules: int) -> Path:
     """A spec of `modules` native modules in one mono repo, two environments."""
     lines = [
-        "project: bench",
-        "namespace: ci",
-        "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}",
-        "source: {url: https://github.com/o/mono.git, webhookSecret: hook}",
-        "registry: {url: ghcr.io/o}",
-        "deploy: {url: https://github.com/o/deploy.git, credentialsSecret: deploy-token}",
+        *SPEC_HEADER,
         "environments:",
         "  stage: {branch: main, values: env/stage.yaml}",
         "  prod: {branch: release, values: env/prod.yaml, tag: '{{ module }}-{{ sha8 }}'}",

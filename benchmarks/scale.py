@@ -19,16 +19,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from run import install, measure  # benchmarks/run.py: the same install and timing
-
-HEADER = [
-    "project: bench",
-    "namespace: ci",
-    "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}",
-    "source: {url: https://github.com/o/mono.git, webhookSecret: hook}",
-    "registry: {url: ghcr.io/o}",
-    "deploy: {url: https://github.com/o/deploy.git, credentialsSecret: deploy-token}",
-]
+from run import SPEC_HEADER, install, measure  # benchmarks/run.py: the same install, timing
 
 
 def seed_a(name: str, flow: bool) -> list[str]:
@@ -57,7 +48,7 @@ LAYOUTS = {
 
 def spec(directory: Path, layout: str, modules: int) -> Path:
     entry, flow = LAYOUTS[layout]
-    lines = list(HEADER)
+    lines = list(SPEC_HEADER)
     if entry is seed_b:
         lines += ["environments:", "  stage: {branch: main, values: env/stage.yaml}"]
     lines.append("modules:")
