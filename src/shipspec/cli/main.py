@@ -17,17 +17,23 @@ import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NamedTuple, NoReturn
+from typing import NoReturn
 
 from shipspec import __version__
 from shipspec.cli.options import Output
 from shipspec.errors import ShipspecError, SpecError
 
 
-class Verb(NamedTuple):
-    summary: str  # one line, in `shipspec --help` and at the top of the verb's own help
-    example: str  # one command line, at the end of the verb's help
-    detail: str = ""  # what else a user must know before running it
+class Verb:
+    """A command's help: its `summary` (one line, in `shipspec --help` and atop its own
+    help), an `example` command line, and the `detail` a user must know before running it.
+    A plain class: a NamedTuple's creation cost the start-up of every command 2M
+    instructions."""
+
+    __slots__ = ("detail", "example", "summary")
+
+    def __init__(self, summary: str, example: str, detail: str = "") -> None:
+        self.summary, self.example, self.detail = summary, example, detail
 
 
 VERBS = {

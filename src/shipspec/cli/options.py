@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import NamedTuple
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -41,9 +40,11 @@ def deployment_repository(parser: argparse.ArgumentParser) -> None:
                              "(default: deploy.tokenEnv)")
 
 
-class Output(NamedTuple):
+class Output:
     """What a verb prints besides its result: `text` goes to stdout, as a plain string
     would, and `notice`, for the person running it, to stderr after it."""
 
-    text: str
-    notice: str
+    __slots__ = ("notice", "text")
+
+    def __init__(self, text: str, notice: str) -> None:
+        self.text, self.notice = text, notice
