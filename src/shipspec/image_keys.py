@@ -32,12 +32,11 @@ class Fix(NamedTuple):
 
 def image_fixes(doc: YamlText, target: HelmValuesTarget, image: str) -> list[Fix]:
     """The module keys to set so that the chart pulls `image` (registry/repository)."""
-    own_keys = [target.registry_key, target.repository_key] if target.registry_key else [
-        target.repository_key]
-    defaults = [target.default_registry_key, target.default_repository_key] \
-        if target.registry_key else [target.default_repository_key]
+    keys = [(target.repository_key, target.default_repository_key)]
+    if target.registry_key:
+        keys.insert(0, (target.registry_key, target.default_registry_key))
     found = []
-    for own, default in zip(own_keys, defaults, strict=True):
+    for own, default in keys:
         pair = doc.find(own.split("."))
         if pair is None and default:
             pair = doc.find(default.split("."))
@@ -64,7 +63,8 @@ def image_values(target: HelmValuesTarget, image: str) -> dict[str, str]:
 def _split(image: str, registry: str | None, repository: str | None) -> list[str]:
     """[registry, repository] that make `image`, keeping the chart's own split where one
     of its values already fits (a registry with a path, ghcr.io/org; a port,
-    registry.local:5000); else the host, as a container runtime reads a reference."""
+    registry.local:5000); else at the first '/', the registry's host and the rest (the
+    spec's images always name their registry)."""
     if registry and image.startswith(registry + "/"):
         return [registry, image[len(registry) + 1:]]
     if repository and image.endswith("/" + repository):
