@@ -147,3 +147,16 @@ def test_plan_cli_writes_github_outputs(cli, tmp_path: Path) -> None:
         '"tag":"core-stage-a1b2c3d4","dockerfile":"server-core/Dockerfile",'
         '"context":"server-core","build":"gradle","build_task":"bootJar"}]}\n'
         "any=true\n")
+
+
+def test_the_deploy_step_gets_the_signing_key_from_a_secret_of_its_name(example_copy) -> None:
+    directory = example_copy("astrago")
+    spec_file = directory / "shipspec.yaml"
+    spec_file.write_text(spec_file.read_text().replace(
+        "  tokenEnv: DEPLOY_TOKEN", "  signing: {format: ssh, keyEnv: SIGNING_KEY}\n"
+        "  tokenEnv: DEPLOY_TOKEN"))
+    spec = load_spec(str(directory))
+    [workflow, _] = [r.document for r in github_actions.render(spec, RenderOptions())]
+    [bump_step] = [s for s in workflow["jobs"]["deploy"]["steps"] if "run" in s]
+    assert bump_step["env"]["SIGNING_KEY"] == "${{ secrets.SIGNING_KEY }}"
+    assert bump_step["env"]["DEPLOY_TOKEN"] == "${{ secrets.DEPLOY_TOKEN }}"

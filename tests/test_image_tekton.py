@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,37 @@ def test_the_deploy_step_bumps_the_deployment_repository(objects: list[dict[str,
     assert remote_file(bare, OVERLAY, "dev") == KUSTOMIZATION.replace(
         "newTag: old", "newTag: system-dev-1234abcd")
     assert commits(bare, "dev")[0].endswith("|deploy(dev): system=system-dev-1234abcd")
+
+
+def test_the_deploy_step_signs_with_the_key_beside_the_token(tmp_path: Path) -> None:
+    """deploy.signing with keyEnv: the Task reads the key from the credentials Secret's
+    `signing-key`, and ssh-keygen in the image signs the commit."""
+    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+    text = text.replace("url: https://github.com/goyoai/gointern-deployment.git",
+                        f"url: file://{DEPLOYMENT}")
+    text = text.replace("  credentialsSecret: gointern-deploy-token\n",
+                        "  credentialsSecret: gointern-deploy-token\n"
+                        "  signing: {format: ssh, keyEnv: SIGNING_KEY}\n")
+    text = re.sub(r"(?m)^    shipspec: .*$", f"    shipspec: {pinned_image()}", text)
+    (tmp_path / "spec").mkdir()
+    (tmp_path / "spec" / "shipspec.yaml").write_text(text)
+    rendered = run_process("generate", str(tmp_path / "spec"))
+    assert rendered.code == 0, rendered.err
+    objects = [d for d in yaml.safe_load_all(rendered.out) if d]
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    bare = make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev")
+    for path in [bare, *bare.rglob("*")]:
+        os.chown(path, 999, 999)
+    secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes",
+               ("gointern-deploy-token", "signing-key"): key.read_text()}
+    params = {"module": "system", "environment": "dev", "tag": "system-dev-5678abcd"}
+    result, _ = run_step(objects, "gointern-backend-deploy", "bump", params, secrets,
+                         tmp_path / "pod", {str(bare): DEPLOYMENT})
+    assert result.returncode == 0, result.stderr
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"shipspec-bot@localhost {(tmp_path / 'key.pub').read_text()}")
+    verified = subprocess.run(["git", "--git-dir", str(bare), "-c", "gpg.format=ssh", "-c",
+                               f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", "dev"],
+                              capture_output=True, text=True, check=False)
+    assert verified.returncode == 0, verified.stderr

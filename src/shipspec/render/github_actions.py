@@ -68,6 +68,14 @@ shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT"
 """
 
 
+def _deploy_secrets(spec: Spec) -> list[str]:
+    """The secrets the deploy step reads, each passed under its own name: the token, and
+    the signing key when deploy.signing names a variable."""
+    signing = spec.deploy.signing
+    return [spec.deploy.token_env,
+            *([signing.key_env] if signing is not None and signing.key_env else [])]
+
+
 def missing_settings(spec: Spec) -> list[Gap]:
     """What a spec must add before its workflows can be rendered: (field, message, hint)."""
     gaps: list[Gap] = []
@@ -220,8 +228,8 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                     {"name": "bump the deployment repository",
                      "env": {"MODULES": "${{ needs.plan.outputs.modules }}",
                              "ENVIRONMENT": "${{ needs.plan.outputs.environment }}",
-                             spec.deploy.token_env:
-                                 f"${{{{ secrets.{spec.deploy.token_env} }}}}"},
+                             **{name: f"${{{{ secrets.{name} }}}}"
+                                for name in _deploy_secrets(spec)}},
                      "run": _DEPLOY},
                 ],
             },

@@ -60,6 +60,9 @@ def _env(**values: str) -> list[Object]:
     return [{"name": name, "value": value} for name, value in values.items()]
 
 
+SIGNING_KEY = "signing-key"  # the key of deploy.credentialsSecret that holds deploy.signing's
+
+
 def _secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> Object:
     reference: Object = {"name": secret, "key": key}
     if optional:
@@ -281,6 +284,11 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
     env: list[Object] = [{"name": "HOME", "value": "/tekton/home"}]
     if spec.deploy.credentials_secret:
         env.append(_secret_env(spec.deploy.token_env, spec.deploy.credentials_secret, "token"))
+        signing = spec.deploy.signing
+        if signing is not None and signing.key_env is not None:
+            # the signing key sits beside the token, in the same Secret
+            env.append(_secret_env(signing.key_env, spec.deploy.credentials_secret,
+                                   SIGNING_KEY))
     return _task(spec, "deploy", "Write a module's new image tag into the deployment "
                  "repository.", {
         "params": [
