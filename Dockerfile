@@ -11,26 +11,26 @@ FROM docker.io/library/debian:bookworm-slim@sha256:7b140f374b289a7c2befc338f42eb
 # helm 3 and helmfile for the target helmfile (helmfile 0.166 refuses helm 4). Each binary is
 # checked against the SHA-256 the tests run (tests/tools/unpack_binaries.py), so the sidecar
 # renders with exactly the binaries the tests use. Another platform has no checksums here:
-# its build stops below rather than ship binaries nobody checked.
+# its build stops before anything is downloaded, rather than ship binaries nobody checked.
 FROM base AS download
 ARG TARGETARCH=amd64
 ARG HELM_VERSION=3.17.2
 ARG HELMFILE_VERSION=0.166.0
-ADD https://get.helm.sh/helm-v${HELM_VERSION}-linux-${TARGETARCH}.tar.gz /tmp/helm.tar.gz
-ADD https://github.com/helmfile/helmfile/releases/download/v${HELMFILE_VERSION}/helmfile_${HELMFILE_VERSION}_linux_${TARGETARCH}.tar.gz /tmp/helmfile.tar.gz
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN case "${TARGETARCH}" in \
-      amd64) helm=9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e \
-             helmfile=82e25b7c902571fb3198a6d6a5df7c5ec6104c59f0c0cc2a14f7c5b83fd493cf ;; \
+      amd64) printf '%s  %s\n' \
+               9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e /out/helm \
+               82e25b7c902571fb3198a6d6a5df7c5ec6104c59f0c0cc2a14f7c5b83fd493cf /out/helmfile ;; \
       *) echo "no checked helm/helmfile for linux/${TARGETARCH}: the image supports linux/amd64" >&2 \
          && exit 1 ;; \
-    esac \
- && mkdir /out \
+    esac > /tmp/sha256sums
+ADD https://get.helm.sh/helm-v${HELM_VERSION}-linux-${TARGETARCH}.tar.gz /tmp/helm.tar.gz
+ADD https://github.com/helmfile/helmfile/releases/download/v${HELMFILE_VERSION}/helmfile_${HELMFILE_VERSION}_linux_${TARGETARCH}.tar.gz /tmp/helmfile.tar.gz
+RUN mkdir /out \
  && tar -xzf /tmp/helm.tar.gz -C /tmp "linux-${TARGETARCH}/helm" \
  && tar -xzf /tmp/helmfile.tar.gz -C /out helmfile \
  && mv "/tmp/linux-${TARGETARCH}/helm" /out/helm \
- && echo "${helm}  /out/helm" | sha256sum -c - \
- && echo "${helmfile}  /out/helmfile" | sha256sum -c -
+ && sha256sum -c /tmp/sha256sums
 
 # The two binaries alone; the local build supplies this stage as a directory.
 FROM scratch AS tools

@@ -557,7 +557,7 @@ def test_the_sidecar_image_pins_the_binaries_the_tests_run() -> None:
 
     text = (REPO / "Dockerfile").read_text()
     for binary in BINARIES:
-        assert f"{binary.name}={binary.sha256}" in text
+        assert f"{binary.sha256} /out/{binary.name}" in text
     assert "HELMFILE_UPGRADE_NOTICE_DISABLED=1" in text
     assert "ARG HELM_VERSION=3.17.2" in text and "ARG HELMFILE_VERSION=0.166.0" in text
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 from conftest import REPO
 from container import podman, require_image
@@ -58,3 +59,18 @@ def test_the_tools_run_for_any_user_and_nothing_is_left_to_install_with() -> Non
     assert lines[2].startswith("git version ")
     assert lines[3].startswith("OpenSSH_")  # SSH remotes and SSH-signed commits
     assert "No module named pip" in lines[4]  # pip and setuptools stay in the build stage
+
+
+def test_a_build_for_another_platform_stops_before_downloading_anything() -> None:
+    """linux/amd64 only: another platform has no checked helm and helmfile, and its build
+    fails at once rather than ship unchecked binaries."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    base = re.search(r"^FROM (\S+@sha256:[0-9a-f]{64}) AS base$", dockerfile, re.M)
+    assert base
+    built = podman("build", "--pull=never", "--network=none", "--target", "download",
+                   "--build-arg", "TARGETARCH=arm64", "--build-context",
+                   f"{base.group(1)}=container-image://localhost/shipspec-base:bookworm",
+                   "--file", str(REPO / "Dockerfile"), str(REPO), check=False)
+    assert built.returncode != 0
+    assert "no checked helm/helmfile for linux/arm64: the image supports linux/amd64" in (
+        built.stdout + built.stderr)
