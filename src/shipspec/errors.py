@@ -39,6 +39,12 @@ class Location(NamedTuple):
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 
+    @classmethod
+    def of_offset(cls, file: str, text: str, offset: int) -> Location:
+        """Where the character at `offset` of `text` stands."""
+        line_start = text.rfind("\n", 0, offset) + 1
+        return cls(file, text.count("\n", 0, offset) + 1, offset - line_start + 1)
+
 
 class Problem(NamedTuple):
     """One thing wrong with the input: where, which field, what, and how to fix it."""

@@ -113,10 +113,7 @@ def _unreadable_character(err: Any, text: str, file: str) -> Problem:
     # libyaml counts the offset in UTF-8 bytes, PyYAML in characters; reading stops at the
     # first character YAML does not allow, so its first occurrence is the one.
     character = err.character if isinstance(err.character, str) else chr(err.character)
-    offset = max(text.find(character), 0)
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return Problem(Location(file, line, column), "",
+    return Problem(Location.of_offset(file, text, max(text.find(character), 0)), "",
                    f"invalid YAML: the character U+{ord(character):04X} is not allowed in YAML",
                    "remove it, or write it as an escape in a double-quoted string (\"\\x07\")")
 

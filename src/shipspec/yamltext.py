@@ -183,5 +183,4 @@ class YamlText:
                 index += removed - inserted
             elif index > start:
                 index = start
-        line = self.original.count("\n", 0, index) + 1
-        return Location(self.name, line, index - (self.original.rfind("\n", 0, index) + 1) + 1)
+        return Location.of_offset(self.name, self.original, index)

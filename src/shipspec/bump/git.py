@@ -52,11 +52,9 @@ class Credentials(NamedTuple):
         return env
 
     def redact(self, text: str) -> str:
-        """`text` without what can be a credential: the user part of a URL, the value of an
-        Authorization header, and the token itself where it is long enough to be one (a
-        one-character value would mangle every URL it occurs in)."""
-        text = _URL_CREDENTIALS.sub("://***@", text)
-        text = _AUTHORIZATION.sub(r"\1***", text)
+        """`text` without what can be a credential (see `redacted`), this token included
+        where it is long enough to be one: a one-character value would mangle every URL."""
+        text = redacted(text)
         if self.token:
             for secret in (self._basic(), self.token):
                 if len(secret) >= MIN_TOKEN_LENGTH:
@@ -66,6 +64,11 @@ class Credentials(NamedTuple):
     def _basic(self) -> str:
         # GitHub and most git servers take a token as the password of basic auth.
         return base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+
+
+def redacted(text: str) -> str:
+    """`text` without the user part of a URL or the value of an Authorization header."""
+    return _AUTHORIZATION.sub(r"\1***", _URL_CREDENTIALS.sub("://***@", text))
 
 
 class Author(NamedTuple):

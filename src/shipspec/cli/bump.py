@@ -7,7 +7,7 @@ import datetime
 import os
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
-from shipspec.bump.git import Credentials
+from shipspec.bump.git import Credentials, redacted
 from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path
 from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
@@ -84,7 +84,7 @@ def options(spec: Spec, args: argparse.Namespace, today: str, *,
     if writes and token is None and not getattr(args, "dry_run", False) and url.startswith(
             ("https://", "http://")):
         raise SpecError.single(
-            f"{args.verb} pushes to {Credentials(None, '').redact(url)} with the token in "
+            f"{args.verb} pushes to {redacted(url)} with the token in "
             f"${token_env}, which is not set",
             hint=f"export {token_env}=<a token that may push there (contents: write)>, or "
                  "name another variable with --token-env")
