@@ -37,12 +37,12 @@ def refs(bare: Path, under: str = QUEUE) -> list[str]:
                under).splitlines()
 
 
-def hold_lock(bare: Path) -> str:
+def hold_lock(bare: Path, queue: str = QUEUE) -> str:
     """Take the queue's lock as a bump that then hangs or dies would; its object name."""
     commit = git("--git-dir", str(bare), "commit-tree", "-m", "shipspec lock",
                  git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w",
                      "/dev/null").strip()).strip()
-    git("--git-dir", str(bare), "update-ref", f"{QUEUE}lock", commit)
+    git("--git-dir", str(bare), "update-ref", f"{queue}lock", commit)
     return commit
 
 

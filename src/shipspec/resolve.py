@@ -29,9 +29,11 @@ from .spec import (
     App,
     BuildTool,
     Claims,
+    Delivery,
     Deploy,
     Deployment,
     Environment,
+    Forge,
     HelmValuesTarget,
     KustomizeTarget,
     ManifestTarget,
@@ -281,7 +283,32 @@ class _Resolver:
             digest_key=deploy.get("digestKey"),
             image_defaults=deploy.get("imageDefaults"),
             signing=self.signing(deploy.get("signing")),
+            forge=self.forge(deploy.get("url"), deploy.get("forge")),
         )
+
+    def forge(self, url: str | None, settings: dict[str, Any] | None) -> Forge | None:
+        """The forge said in the spec, else GitHub for a github.com URL, else None."""
+        host, repository = _host_and_repository(url or "")
+        if settings is None:
+            if host != "github.com" or not repository:
+                return None
+            settings = {"type": "github"}
+        path: FieldPath = ("deploy", "forge")
+        api = settings.get("api") or ("https://api.github.com" if host == "github.com"
+                                      else f"https://{host}/api/v3" if host else "")
+        origin = re.match(r"^(https?)://(?:\[([^\]]+)\]|([^/:]+))", api)
+        if not origin:
+            self.problem(path, "the forge's API URL cannot be told from deploy.url",
+                         "set deploy.forge.api, such as https://github.example.com/api/v3")
+        elif origin.group(1) != "https" and (origin.group(2) or origin.group(3)) not in _LOOPBACK:
+            # the token goes to the API in a header: never in clear text over a network
+            self.problem((*path, "api"), "the API is reached over plain HTTP, which would "
+                         "send the token in clear text", "use an https:// URL")
+        repository = settings.get("repository") or repository
+        if not repository:
+            self.problem(path, "the repository's owner/name cannot be told from deploy.url",
+                         "set deploy.forge.repository: owner/name")
+        return Forge(settings["type"], api.rstrip("/"), repository)
 
     def signing(self, settings: dict[str, Any] | None) -> Signing | None:
         if settings is None:
@@ -305,8 +332,25 @@ class _Resolver:
                 values_file=values_file,
                 deploy_branch=env.get("deployBranch", deploy.branch),
                 app=self.app((*path, "app"), name, env["app"]) if "app" in env else None,
+                delivery=self.delivery(path, env.get("delivery"), deploy),
             ))
         return tuple(result)
+
+    def delivery(self, path: FieldPath, settings: dict[str, Any] | None,
+                 deploy: Deploy) -> Delivery:
+        if settings is None:
+            return Delivery()
+        delivery = Delivery(settings["method"], settings.get("autoMerge"))
+        if delivery.method == "push" and delivery.auto_merge:
+            self.problem((*path, "delivery", "autoMerge"), "autoMerge needs pull requests",
+                         "set delivery.method: pull-request, or leave autoMerge out")
+        remote = (deploy.url or "").startswith(("https://", "http://", "ssh://", "git@"))
+        if delivery.method == "pull-request" and deploy.forge is None and remote:
+            self.problem((*path, "delivery", "method"),
+                         "pull requests are opened through the forge's API, and the forge of "
+                         "deploy.url is not known", "say which it is: deploy.forge.type: github"
+                         " (with deploy.forge.api for GitHub Enterprise Server)")
+        return delivery
 
     def app(self, path: FieldPath, environment: str, entry: dict[str, Any]) -> App:
         self.check_path((*path, "helmfile"), entry["helmfile"], local=False)
@@ -461,6 +505,7 @@ class _Resolver:
                 deploy_branch=(kustomize or {}).get("branch") or (
                     env.deploy_branch if env else deploy.branch),
                 targets=self.targets(path, entry, image, deploy, env_name, env),
+                delivery=env.delivery if env else Delivery(),
             ))
         return tuple(result)
 
@@ -573,6 +618,18 @@ class _Resolver:
         if reason:
             self.problem(path, f"'{value}' {reason}",
                          "give a path relative to the repository root, such as src/Dockerfile")
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _host_and_repository(url: str) -> tuple[str, str]:
+    """The host of a clone URL and the owner/name its path ends with ("" where none)."""
+    found = re.match(r"^(?:[a-z+]+://(?:[^@/]*@)?([^/:]+)(?::\d+)?/|[^@/]+@([^:/]+):)"
+                     r"(?:.*/)?([^/]+/[^/]+?)(?:\.git)?/?$", url)
+    if not found:
+        return "", ""
+    return found.group(1) or found.group(2), found.group(3)
 
 
 def _repo_slug(url: str) -> str:

@@ -317,6 +317,27 @@ SPEC_SCHEMA: dict[str, Any] = {
                     },
                     required=("format",),
                 ),
+                "forge": _object(
+                    "The forge hosting the deployment repository, whose API opens pull "
+                    "requests (default: GitHub for a github.com URL).",
+                    {
+                        "type": {"enum": ["github"], "examples": ["github"],
+                                 "description": "github (github.com or GitHub Enterprise "
+                                                "Server)."},
+                        "api": _string(
+                            "Base URL of the REST API (default: https://api.github.com for "
+                            "github.com, else https://<host>/api/v3). HTTPS, or HTTP to this "
+                            "machine only.", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+                            examples=["https://github.example.com/api/v3"],
+                            **{"x-hint": "give a URL such as https://api.github.com"}),
+                        "repository": _string(
+                            "owner/name of the deployment repository on the forge (default: "
+                            "from deploy.url).", pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                            examples=["<org>/<deployment-repo>"],
+                            **{"x-hint": "write owner/name"}),
+                    },
+                    required=("type",),
+                ),
                 "authorName": _string("Commit author name (default: shipspec-bot)."),
                 "authorEmail": _string("Commit author e-mail (default: shipspec-bot@localhost)."),
                 "tagKey": _string("Key of the tag in a module's values (default: imageTag).",
@@ -409,6 +430,23 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "tag": _string(f"Image tag; {_TEMPLATE_NOTE}.", maxLength=1000),
                     "values": _path("The values file in the deployment repository."),
                     "deployBranch": _branch("Branch of the deployment repository to commit to."),
+                    "delivery": _object(
+                        "How bump delivers a change to the deployment branch: pushed to it "
+                        "(default), or as a pull request for branches that are protected.",
+                        {
+                            "method": {"enum": ["push", "pull-request"],
+                                       "examples": ["pull-request"],
+                                       "description": "push (default) or pull-request: "
+                                                      "bump opens or updates a pull request "
+                                                      "through the forge's API (deploy.forge)."},
+                            "autoMerge": {"enum": ["merge", "squash", "rebase"],
+                                          "description": "Ask the forge to merge the pull "
+                                                         "request this way once its required "
+                                                         "checks pass (default: a person "
+                                                         "merges it)."},
+                        },
+                        required=("method",),
+                    ),
                     "app": _APP,
                 },
                 required=("branch",),

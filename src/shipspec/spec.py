@@ -61,6 +61,15 @@ class ManifestTarget(NamedTuple):
 Target = HelmValuesTarget | KustomizeTarget | ManifestTarget
 
 
+class Delivery(NamedTuple):
+    """How a bump's commit reaches an environment's deployment branch: pushed to it, or
+    proposed as a pull request (bump/pull_request.py), which the forge may merge itself
+    once its checks pass (`auto_merge`: the merge method)."""
+
+    method: Literal["push", "pull-request"] = "push"
+    auto_merge: Literal["merge", "squash", "rebase"] | None = None
+
+
 class Deployment(NamedTuple):
     """Where a module's image goes in one environment, and which pushes send it there."""
 
@@ -69,6 +78,7 @@ class Deployment(NamedTuple):
     tag: Template
     deploy_branch: str
     targets: tuple[Target, ...]
+    delivery: Delivery = Delivery()
 
 
 class Claims(NamedTuple):
@@ -147,6 +157,7 @@ class Environment(NamedTuple):
     values_file: str | None
     deploy_branch: str
     app: App | None = None  # None: Argo CD does not render this environment's applications
+    delivery: Delivery = Delivery()
 
 
 class Source(NamedTuple):
@@ -172,6 +183,14 @@ class Signing(NamedTuple):
     key_env: str | None
 
 
+class Forge(NamedTuple):
+    """The forge that hosts the deployment repository, whose API opens pull requests."""
+
+    kind: Literal["github"]
+    api: str  # the REST API's base URL: https://api.github.com
+    repository: str  # owner/name
+
+
 class Deploy(NamedTuple):
     url: str | None
     branch: str
@@ -187,6 +206,7 @@ class Deploy(NamedTuple):
     digest_key: str | None  # key of the digest beside it (Bitnami's image map)
     image_defaults: str | None  # dotted key of the mapping modules fall back to
     signing: Signing | None = None  # sign bump commits (deploy.signing)
+    forge: Forge | None = None  # None: pull requests are branches pushed for a person to open
 
 
 class CI(NamedTuple):

@@ -6,18 +6,20 @@
 One commit carries every module of a call. Bumps of one branch that arrive together are
 written as one commit too, by whichever of them takes the branch's lock (see queue.py):
 N pipelines then clone and push about once in all, instead of racing and re-trying about
-N²/2 times. Where the queue cannot be used (a dry run, a pull request, a server that refuses
-its refs, `queue=False`), a bump pushes directly: when the push is rejected because another
+N²/2 times. Where the queue cannot be used (a dry run, a server that refuses its refs,
+`queue=False`), a bump pushes directly: when the push is rejected because another
 pipeline pushed first, the *edit* is applied again on the new tip (not a textual rebase)
 and pushed again, after a jittered exponential back-off, a bounded number of times; never
 with force. Either way, if meanwhile someone set one of our keys to a third value, that is
 reported as a conflict instead of being overwritten, unless asked.
+
+An environment whose `delivery` is `pull-request` gets the same commit as a pull request
+instead (see pull_request.py); its bumps queue apart from those that push.
 """
 
 from __future__ import annotations
 
 import random
-import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -28,7 +30,7 @@ from shipspec.bump.git import Author, Checkout, Credentials
 from shipspec.bump.request import Edit, Request, file_of, message, write
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
-from shipspec.spec import Deployment, Module, Signing, Spec, Target
+from shipspec.spec import Delivery, Deployment, Forge, Module, Signing, Spec, Target
 from shipspec.yamltext import YamlText
 
 
@@ -42,7 +44,7 @@ class BumpOptions(NamedTuple):
     repo_url: str | None = None  # default: deploy.url of the spec
     branch: str | None = None  # default: the deployment's branch
     dry_run: bool = False
-    pull_request: bool = False  # push to a new branch instead
+    pull_request: bool = False  # deliver by pull request, whatever the spec says
     retries: int = 20
     force: bool = False  # overwrite a tag someone else changed meanwhile
     credentials: Credentials = Credentials(None, "no token")
@@ -53,6 +55,8 @@ class BumpOptions(NamedTuple):
     action: str = "deploy"  # deploy | rollback | promote: the commit message says which
     sha: str = ""  # the commit that was built, when the tag came from it
     signing: Signing | None = None  # sign the commits (deploy.signing)
+    forge: Forge | None = None  # where pull requests are opened (deploy.forge)
+    delivery: Delivery = Delivery()  # set by bump() from the environments' delivery
 
 
 class Outcome(NamedTuple):
@@ -64,6 +68,7 @@ class Outcome(NamedTuple):
     attempts: int
     batched: int = 0  # other bumps written in the same commit
     note: str = ""  # something the user should know, such as why the queue was not used
+    delivered: str = ""  # what became of the pull request (pull_request.py), one line each
 
 
 Sleep = Callable[[float], None]
@@ -86,20 +91,19 @@ def bump(spec: Spec, changes: list[Change], options: BumpOptions,
         author=Author(spec.deploy.author_name, spec.deploy.author_email),
         force=options.force)
     note = ""
-    if options.queue and not (options.dry_run or options.pull_request):
+    options = options._replace(delivery=_delivery(changes, options))
+    if options.queue and not options.dry_run:
         from shipspec.bump import queue
 
         queued = queue.bump(url, branch, request, options, sleep, jitter)
         if isinstance(queued, Outcome):
             return queued
         note = queued
-    target_branch = _pull_request_branch(changes) if options.pull_request else branch
-    return _push_directly(url, branch, target_branch, request, options, sleep,
-                          jitter)._replace(note=note)
+    return _push_directly(url, branch, request, options, sleep, jitter)._replace(note=note)
 
 
-def _push_directly(url: str, branch: str, target_branch: str, request: Request,
-                   options: BumpOptions, sleep: Sleep, jitter: Callable[[], float]) -> Outcome:
+def _push_directly(url: str, branch: str, request: Request, options: BumpOptions,
+                   sleep: Sleep, jitter: Callable[[], float]) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="shipspec-bump-") as workdir:
         checkout = Checkout.clone(url, branch, f"{workdir}/repo", options.credentials,
                                   paths=request.paths())
@@ -113,16 +117,53 @@ def _push_directly(url: str, branch: str, target_branch: str, request: Request,
                 return Outcome("up-to-date", branch, None, [], "", attempt)
             if options.dry_run:
                 return Outcome("dry-run", branch, None, result, checkout.diff(), attempt)
-            commit = checkout.commit(message([request], [result]), request.author, paths,
-                                     signed)
-            if checkout.push(target_branch):
-                status = "pull-request" if options.pull_request else "committed"
-                return Outcome(status, target_branch, commit, result, "", attempt)
+            text = message([request], [result])
+            commit = checkout.commit(text, request.author, paths, signed)
+            if options.delivery.method == "pull-request":
+                delivered = propose(checkout, branch, text, [request], options, sleep)
+                if delivered is not None:
+                    return delivered._replace(commit=commit, changes=result, attempts=attempt)
+            elif checkout.push(branch):
+                return Outcome("committed", branch, commit, result, "", attempt)
             sleep(backoff(attempt, jitter))
             checkout.refresh(branch)
     raise RuntimeFailure(
         f"error: gave up after {options.retries + 1} attempts: {branch} kept moving under us\n"
         "  hint: retry the job, or raise --retries")
+
+
+def propose(checkout: Checkout, base: str, text: str, requests: list[Request],
+            options: BumpOptions, sleep: Sleep) -> Outcome | None:
+    """The commit at HEAD delivered as a pull request: the outcome to complete with what was
+    committed; None when its branch moved under us (start again)."""
+    from shipspec.bump.pull_request import Scope, deliver
+
+    scope = Scope.of(requests)
+    delivered = deliver(checkout, base, text, scope, options.delivery, options.forge, sleep)
+    if delivered is None:
+        return None
+    return Outcome("pull-request", scope.branch(), None, [], "", 0, delivered=delivered)
+
+
+def _delivery(changes: list[Change], options: BumpOptions) -> Delivery:
+    deliveries = {change.deployment.delivery for change in changes}
+    if len(deliveries) > 1:
+        raise SpecError.single(
+            "these modules are delivered differently (push, pull requests): "
+            + ", ".join(f"{c.module.name} in {c.deployment.environment}" for c in changes),
+            hint="bump them one environment at a time")
+    delivery = deliveries.pop()
+    if options.pull_request:
+        delivery = delivery._replace(method="pull-request")
+    if delivery.method == "pull-request" and options.forge and not (
+            options.credentials.token or options.dry_run):
+        name = options.credentials.source.lstrip("$")
+        raise SpecError.single(
+            f"pull requests are opened through {options.forge.api} with the token in "
+            f"${name}, which is not set",
+            hint=f"export {name}=<a token that may open pull requests there>, or name "
+                 "another variable with --token-env")
+    return delivery
 
 
 def signing_environment(options: BumpOptions, workdir: str) -> dict[str, str]:
@@ -178,12 +219,6 @@ def _branch(changes: list[Change], options: BumpOptions) -> str:
                                + ", ".join(sorted(branches)),
                                hint="bump them one branch at a time")
     return branches.pop()
-
-
-def _pull_request_branch(changes: list[Change]) -> str:
-    first = changes[0]
-    name = f"shipspec/{first.deployment.environment}/{first.module.name}-{first.image.tag}"
-    return re.sub(r"[^A-Za-z0-9._/-]", "-", name)
 
 
 def plan(spec: Spec, module_names: list[str], environment: str | None, *,

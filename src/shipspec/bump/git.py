@@ -264,14 +264,38 @@ class Checkout(Repository):
             raise failure
         return statuses[ref] == "ok"
 
+    def head(self) -> str:
+        return self._git("rev-parse", "HEAD")
+
+    def remote_branch(self, branch: str) -> str | None:
+        """The commit `branch` of the remote is at; None when there is no such branch."""
+        ref = f"refs/heads/{branch}"
+        for line in self._git("ls-remote", self.remote, ref).splitlines():
+            oid, name = line.split("\t")
+            if name == ref:
+                return oid
+        return None
+
+    def proposes_same(self, branch: str) -> bool:
+        """Whether the remote's `branch` holds the files HEAD holds, on the same parent:
+        the same change, whenever and by whom it was committed."""
+        local = "refs/shipspec/proposed"
+        self._git("fetch", "--quiet", "--depth=1", "--no-tags", "--no-write-fetch-head",
+                  self.remote, f"+refs/heads/{branch}:{local}")
+        return _tree_and_parents(self, local) == _tree_and_parents(self, "HEAD")
+
     def refresh(self, branch: str) -> None:
         """Move to the remote tip of `branch`, dropping the local commit."""
         self._git("fetch", "--quiet", "--depth", "1", "origin", branch)
         self._git("reset", "--quiet", "--hard", "FETCH_HEAD")
 
     def log(self, relative: str) -> list[tuple[str, str, str]]:
-        """(commit, ISO date, author) of the commits that touched a file, newest first."""
-        output = self._git("log", "--format=%H%x00%aI%x00%an", "--", relative)
+        """(commit, committer's ISO date, author) of the commits of this branch that changed
+        a file, newest first. Only the branch's own line (first parents): a merged pull
+        request is the merge commit, when the change reached the branch, never the commit
+        of its own branch, made when it was only proposed."""
+        output = self._git("log", "--first-parent", "--format=%H%x00%cI%x00%an", "--",
+                           relative)
         entries = []
         for line in output.splitlines():
             commit, date, author = line.split("\x00")
@@ -300,6 +324,12 @@ class Checkout(Repository):
         finally:
             repo.close()
         return texts
+
+
+def _tree_and_parents(repository: Repository, revision: str) -> list[str]:
+    # cat-file shows the parents of a shallow clone's commit, which log would hide
+    header = repository._git("cat-file", "commit", revision).split("\n\n", 1)[0]
+    return [line for line in header.splitlines() if line.startswith(("tree ", "parent "))]
 
 
 def refusal(statuses: dict[str, str]) -> RuntimeFailure | None:

@@ -39,13 +39,13 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from shipspec.bump import BumpOptions, Outcome, Sleep, backoff, signing_environment
+from shipspec.bump import BumpOptions, Outcome, Sleep, backoff, propose, signing_environment
 from shipspec.bump.git import Author, Checkout, Refs, RefUpdate, refusal
 from shipspec.bump.request import Changed, Edit, Request, message, write
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import Location, RuntimeFailure, ShipspecError
 from shipspec.paths import relative_path_problem
-from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget, Template
+from shipspec.spec import Delivery, HelmValuesTarget, KustomizeTarget, ManifestTarget, Template
 
 _INTENT, _RECEIPT = "shipspec intent", "shipspec receipt"
 _TARGETS: dict[str, type[HelmValuesTarget | KustomizeTarget | ManifestTarget]] = {
@@ -56,9 +56,13 @@ class _Names(NamedTuple):
     prefix: str  # refs/shipspec/<branch>/
 
     @classmethod
-    def of(cls, branch: str) -> _Names:
-        # quoted: branches "a" and "a/b" would otherwise clash as a file and a directory
-        return cls(f"refs/shipspec/{quote(branch, safe='')}/")
+    def of(cls, branch: str, delivery: Delivery) -> _Names:
+        # quoted: branches "a" and "a/b" would otherwise clash as a file and a directory.
+        # Bumps delivered by pull request queue apart, by how they are merged: one commit
+        # holds only what is delivered alike ('+' never appears in a quoted name).
+        way = ("" if delivery.method == "push" else
+               f"+pull-request+{delivery.auto_merge or 'by-hand'}")
+        return cls(f"refs/shipspec/{quote(branch, safe='')}{way}/")
 
     @property
     def lock(self) -> str:
@@ -81,7 +85,7 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
          jitter: Callable[[], float]) -> Outcome | str:
     """Queue `request` and wait until it is written; the outcome, or why the queue cannot be
     used on this server (the caller then pushes directly)."""
-    names = _Names.of(branch)
+    names = _Names.of(branch, options.delivery)
     # Sortable by time, so that intents are written in the order they were posted.
     me = f"{time.time_ns():020d}-{secrets.token_hex(6)}"
     with tempfile.TemporaryDirectory(prefix="shipspec-queue-") as workdir:
@@ -213,12 +217,22 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
         seen: dict[tuple[int, int], str] = {}
         for attempt in range(1, options.retries + 2):
             results, changed_paths = write(checkout, requests, seen)
-            commit = None
+            commit, delivered = None, None
             if changed_paths:  # authored as the first in the queue asked, not necessarily us
-                commit = checkout.commit(message(requests, results), requests[0].author,
-                                         changed_paths, signed)
-            receipts = _receipts(queued, results, commit, branch, attempt)
-            updates = [RefUpdate(f"refs/heads/{branch}", "HEAD")] if commit else []
+                text = message(requests, results)
+                commit = checkout.commit(text, requests[0].author, changed_paths, signed)
+                if options.delivery.method == "pull-request":
+                    landed = [request for request, result in zip(requests, results,
+                                                                  strict=True)
+                              if result and not isinstance(result, ShipspecError)]
+                    delivered = propose(checkout, branch, text, landed, options, sleep)
+                    if delivered is None:  # its branch moved under us
+                        sleep(backoff(attempt, jitter))
+                        checkout.refresh(branch)
+                        continue
+            receipts = _receipts(queued, results, commit, branch, attempt, delivered)
+            updates = ([RefUpdate(f"refs/heads/{branch}", "HEAD")]
+                       if commit and delivered is None else [])
             for q in queued:
                 updates.append(RefUpdate(names.intent(q.identity), None, q.oid))
                 if q.identity != me:
@@ -276,8 +290,10 @@ def _read_queue(refs: Refs, names: _Names, me: str,
 
 
 def _receipts(queued: list[_Queued], results: list[Changed | ShipspecError],
-              commit: str | None, branch: str, attempt: int) -> dict[str, dict[str, Any]]:
-    """{intent: receipt}: what became of each queued request."""
+              commit: str | None, branch: str, attempt: int,
+              delivered: Outcome | None) -> dict[str, dict[str, Any]]:
+    """{intent: receipt}: what became of each queued request; `delivered`, the pull request
+    that proposes the commit instead of the branch."""
     outcomes = iter(results)
     landed = sum(1 for result in results if not isinstance(result, ShipspecError) and result)
     receipts: dict[str, dict[str, Any]] = {}
@@ -288,9 +304,12 @@ def _receipts(queued: list[_Queued], results: list[Changed | ShipspecError],
         else:
             written = bool(result) and commit is not None
             receipts[q.identity] = {
-                "status": "committed" if written else "up-to-date", "branch": branch,
+                "status": (delivered.status if delivered else "committed") if written
+                else "up-to-date",
+                "branch": delivered.branch if delivered and written else branch,
                 "commit": commit if written else None, "changes": result,
-                "attempts": attempt, "batched": landed - 1 if written else 0}
+                "attempts": attempt, "batched": landed - 1 if written else 0,
+                "delivered": delivered.delivered if delivered and written else ""}
     return receipts
 
 
@@ -306,7 +325,7 @@ def _outcome(receipt: dict[str, Any]) -> Outcome:
         raise failure
     return Outcome(receipt["status"], receipt["branch"], receipt["commit"],
                    [tuple(change) for change in receipt["changes"]], "", receipt["attempts"],
-                   receipt["batched"])
+                   receipt["batched"], delivered=str(receipt.get("delivered", "")))
 
 
 # --- the messages of intents and receipts -------------------------------------------------------

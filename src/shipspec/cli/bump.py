@@ -31,7 +31,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         help="write the image repository too, where the target has a place")
     dry_run(parser)
     parser.add_argument("--pull-request", action="store_true",
-                        help="push to a new branch instead of the target branch")
+                        help="deliver by pull request this time, whatever the environment's "
+                             "delivery says")
     parser.add_argument("--retries", type=at_least(0),
                         help="how often to re-apply on a moved branch (default 20)")
     parser.add_argument("--force", action="store_true",
@@ -98,7 +99,9 @@ def options(spec: Spec, args: argparse.Namespace, today: str, *,
     return BumpOptions(
         repo_url=args.repo, branch=args.branch,
         credentials=Credentials(token, f"${token_env}"),
-        date=today, queue=getattr(args, "queue", True), signing=signing)._replace(**chosen)
+        date=today, queue=getattr(args, "queue", True), signing=signing,
+        # the forge knows the spec's repository only; another is proposed as a branch
+        forge=None if args.repo else spec.deploy.forge)._replace(**chosen)
 
 
 def report(outcome: Outcome) -> str:
@@ -113,6 +116,5 @@ def report(outcome: Outcome) -> str:
     batched = (f" (one commit with {outcome.batched} other bump"
                f"{'s' if outcome.batched > 1 else ''})" if outcome.batched else "")
     line = f"committed {outcome.commit} to {outcome.branch}{retried}{batched}: {changes}\n"
-    if outcome.status == "pull-request":
-        line += f"open a pull request from branch {outcome.branch}\n"
-    return line + (f"{outcome.note}\n" if outcome.note else "")
+    delivered = f"{outcome.delivered}\n" if outcome.delivered else ""
+    return line + delivered + (f"{outcome.note}\n" if outcome.note else "")

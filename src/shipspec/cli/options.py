@@ -33,7 +33,8 @@ def dry_run(parser: argparse.ArgumentParser) -> None:
 
 
 def deployment_repository(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--repo", help="deployment repository URL (default: deploy.url)")
+    parser.add_argument("--repo", help="deployment repository URL (default: deploy.url; pull "
+                        "requests to another are pushed as branches for a person to open)")
     parser.add_argument("--branch", help="its branch (default: the environment's)")
     parser.add_argument("--token-env", metavar="NAME",
                         help="environment variable with the deployment repository's token "

@@ -1,0 +1,101 @@
+"""GitHub (github.com and GitHub Enterprise Server): pull requests through the REST API,
+auto-merge through GraphQL (REST has no call for it).
+
+The requests follow GitHub's REST description (github/rest-api-description, as npm
+@octokit/openapi publishes it); tests/forge_contract.py checks each against it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from shipspec.bump.forges import MergeMethod, PullRequest
+from shipspec.bump.forges.api import Api
+from shipspec.bump.git import Credentials
+from shipspec.errors import RuntimeFailure
+from shipspec.spec import Forge as ForgeSettings
+
+API_VERSION = "2022-11-28"
+
+_AUTO_MERGE = """
+mutation($pullRequest: ID!, $method: PullRequestMergeMethod!) {
+  enablePullRequestAutoMerge(input: {pullRequestId: $pullRequest, mergeMethod: $method}) {
+    pullRequest { number autoMergeRequest { enabledAt } }
+  }
+}
+"""
+
+
+class GitHub:
+    def __init__(self, settings: ForgeSettings, credentials: Credentials,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.api = Api(settings.api, credentials, {
+            "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
+            sleep)
+        self.owner, _, self.name = settings.repository.partition("/")
+        self.pulls = f"/repos/{quote(self.owner)}/{quote(self.name)}/pulls"
+        # GitHub Enterprise Server serves REST at /api/v3 and GraphQL at /api/graphql.
+        base = settings.api.rstrip("/")
+        self.graphql = (base.removesuffix("/v3") if base.endswith("/api/v3") else base
+                        ) + "/graphql"
+        self.node_ids: dict[int, str] = {}  # what GraphQL calls each pull request
+
+    def open_pull_requests(self, base: str) -> list[PullRequest]:
+        items = self.api.pages(self.pulls, {"state": "open", "base": base, "sort": "created",
+                                            "direction": "asc", "per_page": "100"})
+        return [self._pull_request(item) for item in items]
+
+    def open(self, head: str, base: str, title: str, body: str) -> PullRequest:
+        answer = self.api.call("POST", self.pulls, {
+            "title": title, "head": head, "base": base, "body": body,
+            "maintainer_can_modify": False})
+        return self._pull_request(answer.data)
+
+    def update(self, pull_request: PullRequest, title: str, body: str) -> PullRequest:
+        answer = self.api.call("PATCH", f"{self.pulls}/{pull_request.number}",
+                               {"title": title, "body": body})
+        return self._pull_request(answer.data)
+
+    def merge_when_ready(self, pull_request: PullRequest, method: MergeMethod) -> bool:
+        answer = self.api.call("POST", self.graphql, {
+            "query": _AUTO_MERGE,
+            "variables": {"pullRequest": self.node_ids[pull_request.number],
+                          "method": method.upper()}})
+        errors = [str(e.get("message", "")) for e in (answer.data or {}).get("errors") or []
+                  if isinstance(e, dict)]
+        if not errors:
+            return False
+        if any("clean status" in e or "unstable status" in e for e in errors):
+            # GitHub refuses auto-merge for a pull request that can be merged right now
+            # (nothing left to wait for): merge it, exactly the commit we pushed. Branch
+            # protection still decides on the server.
+            self.api.call("PUT", f"{self.pulls}/{pull_request.number}/merge", {
+                "merge_method": method, "sha": pull_request.head_sha})
+            return True
+        raise RuntimeFailure(
+            f"error: pull request #{pull_request.number} ({pull_request.url}) is open, but "
+            f"GitHub refused to merge it when ready: {'; '.join(errors)}\n"
+            "  hint: allow auto-merge in the repository's settings (General > Pull Requests), "
+            "or leave delivery.autoMerge out")
+
+    def close(self, pull_request: PullRequest, comment: str) -> None:
+        repo = self.pulls.removesuffix("/pulls")
+        self.api.call("POST", f"{repo}/issues/{pull_request.number}/comments",
+                      {"body": comment})
+        self.api.call("PATCH", f"{self.pulls}/{pull_request.number}", {"state": "closed"})
+
+    def _pull_request(self, item: Any) -> PullRequest:
+        try:
+            pull_request = PullRequest(
+                number=int(item["number"]), url=str(item["html_url"]),
+                head=str(item["head"]["ref"]), head_sha=str(item["head"]["sha"]),
+                title=str(item["title"]), body=str(item.get("body") or ""),
+                auto_merge=item.get("auto_merge") is not None)
+            self.node_ids[pull_request.number] = str(item["node_id"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise RuntimeFailure(f"error: {self.api.base} answered with a pull request "
+                                 f"shipspec cannot read (no {error})") from None
+        return pull_request

@@ -1,0 +1,140 @@
+"""Delivery by pull request, for deployment branches that take no direct push.
+
+The bump's commit (one commit on the deployment branch's tip) goes to a branch of its own,
+named from the environments and modules it changes, and a pull request proposes it:
+
+- the one shipspec already has open for the same environments and modules is updated (its
+  branch moved to the new commit, its title and description rewritten); a rerun that would
+  propose the same files changes nothing at all;
+- else a new one is opened; with `delivery.autoMerge`, the forge is asked to merge it once
+  its required checks pass;
+- older shipspec pull requests into the same branch whose environments and modules are all
+  in the new one are superseded: commented on, closed, their branches deleted.
+
+Which environments and modules a pull request changes is written in its description, in a
+comment line shipspec reads back; pull requests without it are never touched.
+
+The branch of a pull request is shipspec's own, so moving it is a force push; it is bound
+to the value last seen (`--force-with-lease`), so two bumps of the same modules never
+overwrite each other unseen: the one that loses starts again from the deployment branch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+from shipspec.bump.git import Checkout, RefUpdate, refusal
+from shipspec.bump.request import Request
+from shipspec.spec import Delivery
+from shipspec.spec import Forge as ForgeSettings
+
+_MARKER = re.compile(r"^<!-- shipspec: (\{.*\}) -->$", re.MULTILINE)
+_LONGEST_BRANCH = 100
+
+
+class Scope(NamedTuple):
+    """The environments and modules a pull request changes."""
+
+    environments: tuple[str, ...]
+    modules: tuple[str, ...]
+
+    @classmethod
+    def of(cls, requests: Iterable[Request]) -> Scope:
+        requests = list(requests)
+        environments = {env for request in requests
+                        for env in request.variables.get("env", "").split(", ") if env}
+        modules = {edit.module for request in requests for edit in request.edits}
+        return cls(tuple(sorted(environments)), tuple(sorted(modules)))
+
+    @classmethod
+    def read(cls, description: str) -> Scope | None:
+        """The scope a shipspec pull request's description declares; None for any other."""
+        found = _MARKER.search(description)
+        if not found:
+            return None
+        try:
+            data = json.loads(found.group(1))
+            return cls(tuple(str(e) for e in data["environments"]),
+                       tuple(str(m) for m in data["modules"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def branch(self) -> str:
+        name = f"shipspec/{'+'.join(self.environments)}/{'+'.join(self.modules)}"
+        if len(name) > _LONGEST_BRANCH:
+            digest = hashlib.sha256("+".join(self.modules).encode()).hexdigest()[:10]
+            name = (f"shipspec/{'+'.join(self.environments)[:40]}/{self.modules[0][:30]}"
+                    f"-and-{len(self.modules) - 1}-more-{digest}")
+        return re.sub(r"[^A-Za-z0-9._/+-]", "-", name)
+
+    def marker(self) -> str:
+        data = {"environments": list(self.environments), "modules": list(self.modules)}
+        return f"<!-- shipspec: {json.dumps(data)} -->"
+
+    def covers(self, other: Scope) -> bool:
+        return set(other.environments) <= set(self.environments) and set(
+            other.modules) <= set(self.modules)
+
+
+def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery: Delivery,
+            forge_settings: ForgeSettings | None,
+            sleep: Callable[[float], None] = time.sleep) -> str | None:
+    """Propose HEAD, one commit on `base`'s tip, as a pull request. What was done, for the
+    report; None when another bump moved the pull request's branch first (start again)."""
+    head = scope.branch()
+    ref = f"refs/heads/{head}"
+    proposed = checkout.remote_branch(head)
+    moved = proposed is None or not checkout.proposes_same(head)
+    if moved:
+        statuses = checkout.push_refs([RefUpdate(ref, "HEAD", proposed or "")])
+        failure = refusal(statuses)
+        if failure:
+            raise failure
+        if statuses.get(ref) != "ok":
+            return None
+    if forge_settings is None:
+        return (f"pushed branch {head}: open a pull request from it into {base} (set "
+                "deploy.forge and shipspec opens it)" if moved else
+                f"branch {head} already proposes this change")
+    from shipspec.bump.forges import connect
+
+    forge = connect(forge_settings, checkout.credentials, sleep)
+    title, _, rest = message.partition("\n")
+    body = (rest.strip("\n") + "\n\n" if rest.strip("\n") else "") + scope.marker()
+    open_ones = forge.open_pull_requests(base)
+    mine = next((pr for pr in open_ones if pr.head == head), None)
+    if mine is None:
+        mine = forge.open(head, base, title, body)
+        done = f"opened pull request #{mine.number}"
+    elif (mine.title, mine.body) != (title, body):
+        mine = forge.update(mine, title, body)
+        done = f"updated pull request #{mine.number}"
+    else:
+        done = (f"updated pull request #{mine.number}" if moved else
+                f"pull request #{mine.number} already proposes this change")
+    report = [f"{done}: {mine.url}"]
+    if delivery.auto_merge and not mine.auto_merge:
+        on_branch = checkout.head() if moved else proposed
+        if forge.merge_when_ready(mine._replace(head_sha=on_branch or mine.head_sha),
+                                  delivery.auto_merge):
+            report.append(f"merged pull request #{mine.number} ({delivery.auto_merge}): it "
+                          "was ready")
+        else:
+            report.append(f"#{mine.number} will be merged ({delivery.auto_merge}) once its "
+                          "required checks pass")
+    for older in open_ones:
+        older_scope = Scope.read(older.body)
+        if older.number == mine.number or older_scope is None or not scope.covers(
+                older_scope):
+            continue
+        forge.close(older, f"Superseded by #{mine.number}: it changes "
+                           f"{', '.join(older_scope.modules)} in "
+                           f"{', '.join(older_scope.environments)} too, with newer tags.")
+        checkout.push_refs([RefUpdate(f"refs/heads/{older.head}", None, older.head_sha)])
+        report.append(f"closed pull request #{older.number}, superseded")
+    return "\n".join(report)

@@ -1,0 +1,300 @@
+"""Delivery by pull request: bump against a real git server and a stand-in for GitHub's API
+that checks every request against GitHub's OpenAPI description and GraphQL schema
+(tests/forge_contract.py)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Result, run_process
+from forge_contract import GitHub, serve
+from gitserver import git_http_server
+from test_bump import TOKEN, commits, git, make_deploy_repo, remote_file
+from test_bump_queue import hold_lock, refs, wait_for
+
+VALUES = """\
+# production values
+apps:
+  core:
+    image:
+      repository: ghcr.io/acme/core
+      tag: "1.0.0"  # pinned by shipspec
+  web:
+    image:
+      repository: ghcr.io/acme/web
+      tag: "2.0.0"
+"""
+
+SPEC = """\
+project: acme
+registry: {{url: ghcr.io/acme}}
+source: {{url: https://github.com/acme/app.git, webhookSecret: hook}}
+deploy:
+  url: {git}/deploy.git
+  forge: {{type: github, api: "{api}", repository: acme/deploy}}
+  tagKey: tag
+  credentialsSecret: deploy
+environments:
+  prod:
+    branch: main
+    values: env/prod/values.yaml
+    delivery: {delivery}
+modules:
+  core: {{values: apps.core.image}}
+  web: {{values: apps.web.image}}
+"""
+
+Pulls = tuple[GitHub, Path, Path]  # the stand-in, the spec, the bare repository
+
+
+@pytest.fixture
+def github(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pulls]:
+    delivery = getattr(request, "param", "{method: pull-request}")
+    bare = make_deploy_repo(tmp_path / "git", {"env/prod/values.yaml": VALUES})
+    hub = GitHub(bare, "acme", "deploy", TOKEN)
+    with git_http_server(tmp_path / "git", "x-access-token", TOKEN) as git, serve(hub) as api:
+        spec = tmp_path / "app" / "shipspec.yaml"
+        spec.parent.mkdir()
+        (spec.parent / ".git").mkdir()
+        spec.write_text(SPEC.format(git=git, api=api, delivery=delivery))
+        yield hub, spec, bare
+    assert hub.violations == [], "\n".join(hub.violations)
+
+
+def bump(spec: Path, *args: str) -> Result:
+    result = run_process("bump", str(spec), *args,
+                         env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+    assert TOKEN not in result.out + result.err
+    return result
+
+
+def root(bare: Path) -> str:
+    return git("--git-dir", str(bare), "rev-list", "--max-parents=0", "main").strip()
+
+
+def open_pulls(hub: GitHub) -> dict[int, dict[str, Any]]:
+    return {n: p for n, p in hub.pulls.items() if p["state"] == "open"}
+
+
+def test_a_bump_opens_a_pull_request_and_leaves_the_branch_alone(github: Pulls) -> None:
+    hub, spec, bare = github
+    result = bump(spec, "--module", "core", "--tag", "1.1.0")
+    assert result.code == 0, result.err
+    assert len(commits(bare)) == 1  # main untouched: the change waits in the pull request
+    [pull] = hub.pulls.values()
+    assert (pull["head"], pull["base"], pull["title"]) == (
+        "shipspec/prod/core", "main", "deploy(prod): core=1.1.0")
+    assert pull["body"] == ('core: 1.0.0 -> 1.1.0\n\n<!-- shipspec: {"environments": '
+                            '["prod"], "modules": ["core"]} -->')
+    assert 'tag: "1.1.0"  # pinned by shipspec' in remote_file(
+        bare, "env/prod/values.yaml", "shipspec/prod/core")
+    assert result.out.splitlines()[1:] == [
+        "opened pull request #1: https://github.com/acme/deploy/pull/1"]
+    assert hub.requests == ["GET /repos/acme/deploy/pulls", "POST /repos/acme/deploy/pulls"]
+
+
+def test_a_rerun_changes_nothing_and_a_new_tag_updates_the_same_pull_request(
+        github: Pulls) -> None:
+    hub, spec, bare = github
+    assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0
+    head = hub.head_sha("shipspec/prod/core")
+    again = bump(spec, "--module", "core", "--tag", "1.1.0")
+    assert again.code == 0, again.err
+    assert "pull request #1 already proposes this change" in again.out
+    assert hub.head_sha("shipspec/prod/core") == head  # not even a new commit
+    assert hub.requests[-1] == "GET /repos/acme/deploy/pulls"  # read only
+    newer = bump(spec, "--module", "core", "--tag", "1.2.0")
+    assert newer.code == 0, newer.err
+    assert "updated pull request #1" in newer.out
+    assert list(hub.pulls) == [1] and hub.pulls[1]["title"] == "deploy(prod): core=1.2.0"
+    branch = git("--git-dir", str(bare), "log", "--format=%s", "shipspec/prod/core").split(
+        "\n")[:-1]
+    assert branch == ["deploy(prod): core=1.2.0", "initial"]  # one commit on main, not two
+
+
+def test_a_pull_request_for_more_modules_supersedes_an_older_one(github: Pulls) -> None:
+    hub, spec, _bare = github
+    assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0
+    result = bump(spec, "--module", "core", "--module", "web", "--tag", "core=1.2.0",
+                  "--tag", "web=2.1.0")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[1:] == [
+        "opened pull request #2: https://github.com/acme/deploy/pull/2",
+        "closed pull request #1, superseded"]
+    assert list(open_pulls(hub)) == [2]
+    assert hub.comments == [(1, "Superseded by #2: it changes core in prod too, with newer "
+                                "tags.")]
+    assert hub.head_sha("shipspec/prod/core") is None  # its branch is deleted
+    assert hub.pulls[1]["merged"] is False
+
+
+def test_pull_requests_it_did_not_open_are_never_touched(github: Pulls) -> None:
+    hub, spec, bare = github
+    git("--git-dir", str(bare), "branch", "someone/fix", "main")
+    theirs = hub.open_pull("someone/fix", "main", "core: a fix", "changes core by hand")
+    assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0
+    assert hub.pulls[theirs]["state"] == "open" and hub.comments == []
+
+
+@pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],
+                         indirect=True)
+def test_auto_merge_is_asked_once_and_the_merge_lands_when_checks_pass(github: Pulls) -> None:
+    hub, spec, bare = github
+    result = bump(spec, "--module", "core", "--tag", "1.1.0")
+    assert result.code == 0, result.err
+    assert "#1 will be merged (squash) once its required checks pass" in result.out
+    assert hub.requests[-1] == "POST /graphql"
+    assert hub.pulls[1]["auto_merge"]["merge_method"] == "squash"
+    rerun = bump(spec, "--module", "core", "--tag", "1.1.0")
+    assert "POST /graphql" not in hub.requests[hub.requests.index("POST /graphql") + 1:]
+    assert rerun.code == 0 and "will be merged" not in rerun.out
+    assert hub.checks_pass() == [1]
+    assert 'tag: "1.1.0"' in remote_file(bare, "env/prod/values.yaml")
+    history = run_process("history", str(spec), "--module", "core",
+                          env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+    assert history.code == 0, history.err
+    squashed = commits(bare)[0]
+    assert squashed.endswith("|GitHub|deploy(prod): core=1.1.0 (#1)")
+    assert [line.split()[0] + " " + line.split()[-1] for line in history.out.splitlines()
+            ] == [f"{squashed[:12]} 1.1.0", f"{root(bare)[:12]} 1.0.0"]
+
+
+@pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: merge}"],
+                         indirect=True)
+def test_a_pull_request_ready_at_once_is_merged_directly(github: Pulls) -> None:
+    hub, spec, bare = github
+    hub.ready = True  # GitHub: "Pull request is in clean status"
+    result = bump(spec, "--module", "web", "--tag", "2.1.0")
+    assert result.code == 0, result.err
+    assert "merged pull request #1 (merge): it was ready" in result.out
+    assert hub.requests[-2:] == ["POST /graphql", "PUT /repos/acme/deploy/pulls/1/merge"]
+    merge = commits(bare)[0]
+    assert merge.split("|")[-1] == "Merge pull request #1 from acme/shipspec/prod/web"
+    assert 'tag: "2.1.0"' in remote_file(bare, "env/prod/values.yaml")
+    # history: the tag arrived with the merge commit, not with the pull request's own
+    history = run_process("history", str(spec), "--module", "web",
+                          env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+    assert [line.split()[0] + " " + line.split()[-1] for line in history.out.splitlines()
+            ] == [f"{merge[:12]} 2.1.0", f"{root(bare)[:12]} 2.0.0"]
+
+
+def test_rate_limits_are_waited_out(github: Pulls) -> None:
+    hub, spec, _ = github
+    hub.limit_next(403)  # a secondary rate limit, then a primary one
+    hub.limit_next(429)
+    result = bump(spec, "--module", "core", "--tag", "1.1.0")
+    assert result.code == 0, result.err
+    assert hub.requests == ["GET /repos/acme/deploy/pulls"] * 3 + [
+        "POST /repos/acme/deploy/pulls"]
+
+
+def test_a_rate_limit_longer_than_a_job_should_wait_fails_clearly(github: Pulls) -> None:
+    hub, spec, _ = github
+    hub.limit_next(403, retry_after="3600")
+    result = bump(spec, "--module", "core", "--tag", "1.1.0")
+    assert (result.code, result.out) == (2, "")
+    assert result.err.startswith("error: http://127.0.0.1:")
+    assert "is rate limiting us for 3600 s more\n  hint: retry the job later" in result.err
+
+
+def test_every_page_of_open_pull_requests_is_read(github: Pulls) -> None:
+    hub, spec, bare = github
+    hub.page_size_cap = 2  # GitHub pages at 100; five pages of two here
+    for number in range(9):
+        git("--git-dir", str(bare), "branch", f"other/{number}", "main")
+        hub.open_pull(f"other/{number}", "main", f"other {number}", "")
+    assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0
+    assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0
+    # the second run found its pull request (#10) on the last of five pages: none opened
+    assert list(open_pulls(hub))[-1] == 10 and len(hub.pulls) == 10
+    assert hub.requests.count("GET /repos/acme/deploy/pulls") == 10
+
+
+def test_bumps_that_arrive_together_share_one_pull_request(github: Pulls) -> None:
+    hub, spec, bare = github
+    queue = "refs/shipspec/main+pull-request+by-hand/"  # apart from the bumps that push
+    lock = hold_lock(bare, queue)  # so that both queue up before either is written
+    results: dict[str, Result] = {}
+
+    def run(module: str, tag: str) -> None:
+        results[module] = bump(spec, "--module", module, "--tag", tag)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in (("core", "1.1.0"),
+                                                                    ("web", "2.1.0"))]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: len(refs(bare, f"{queue}queue/")) == 2)
+    git("--git-dir", str(bare), "update-ref", "-d", f"{queue}lock", lock)
+    for thread in threads:
+        thread.join()
+    assert all(r.code == 0 for r in results.values()), [r.err for r in results.values()]
+    [pull] = hub.pulls.values()
+    assert pull["head"] == "shipspec/prod/core+web"
+    assert set(pull["title"].split("; ")) == {"deploy(prod): core=1.1.0",
+                                              "deploy(prod): web=2.1.0"}
+    text = remote_file(bare, "env/prod/values.yaml", "shipspec/prod/core+web")
+    assert '"1.1.0"' in text and '"2.1.0"' in text
+    assert {r.out.splitlines()[-1] for r in results.values()} == {
+        "opened pull request #1: https://github.com/acme/deploy/pull/1"}
+    assert refs(bare, "refs/shipspec/") == [] and len(commits(bare)) == 1
+
+
+def test_without_the_token_nothing_is_pushed(github: Pulls) -> None:
+    hub, spec, _bare = github
+    env = {name: value for name, value in os.environ.items() if name != "DEPLOY_TOKEN"}
+    result = run_process("bump", str(spec), "--module", "core", "--tag", "1.1.0", env=env)
+    assert (result.code, result.out) == (1, "")
+    assert "with the token in $DEPLOY_TOKEN, which is not set" in result.err
+    assert hub.requests == [] and hub.head_sha("shipspec/prod/core") is None
+
+
+def test_a_link_to_another_site_is_not_followed_with_the_token(github: Pulls) -> None:
+    hub, spec, bare = github
+    hub.page_size_cap = 1
+    for number in range(2):
+        git("--git-dir", str(bare), "branch", f"other/{number}", "main")
+        hub.open_pull(f"other/{number}", "main", f"other {number}", "")
+    hub.base_url = "http://127.0.0.2:9"  # the next page's link now leads elsewhere
+    result = bump(spec, "--module", "core", "--tag", "1.1.0")
+    assert (result.code, result.out) == (2, "")
+    assert "pointed to http://127.0.0.2:9, another site; refusing to send the token there" in (
+        result.err)
+    assert hub.requests == ["GET /repos/acme/deploy/pulls"]
+
+
+def test_the_stand_in_reports_what_github_would_refuse(github: Pulls) -> None:
+    """The contract checks themselves: each of these requests breaks GitHub's contract."""
+    hub, _, _ = github
+    good = {"accept": "application/vnd.github+json", "x-github-api-version": "2022-11-28",
+            "authorization": f"Bearer {TOKEN}", "user-agent": "test",
+            "content-type": "application/json"}
+    pulls = "/repos/acme/deploy/pulls"
+    cases = [
+        ("GET", f"{pulls}?state=opened", {}, b"", "query parameter state='opened': not one of"),
+        ("GET", f"{pulls}?labels=x", {}, b"", "query parameter labels is not declared"),
+        ("GET", f"{pulls}?per_page=many", {}, b"", "per_page='many': not an integer"),
+        ("GET", pulls, {"x-github-api-version": "2021-01-01"}, b"",
+         "header x-github-api-version is '2021-01-01'"),
+        ("GET", pulls, {"authorization": "token x"}, b"", "header authorization is (the token)"),
+        ("POST", pulls, {}, b'{"title": 1, "head": "a", "base": "main"}',
+         "body title: 1 is not of type 'string'"),
+        ("PATCH", f"{pulls}/1", {}, b'{"state": "merged"}', "body state: 'merged' is not one of"),
+        ("POST", "/repos/acme/deploy/pulls/1/automerge", {}, b"{}", "no such operation"),
+    ]
+    for method, target, headers, body, expected in cases:
+        hub.violations.clear()
+        hub.answer(method, target, {**good, **headers}, body)
+        assert any(expected in violation for violation in hub.violations), (
+            expected, hub.violations)
+    hub.violations.clear()
+    hub.answer("POST", "/graphql", good, b'{"query": "mutation { enablePullRequestAutoMerge('
+               b'input: {pullRequestId: \\"x\\", mergeMethod: FAST}) { x } }"}')
+    assert hub.violations == [
+        "POST /graphql: Value 'FAST' does not exist in 'PullRequestMergeMethod' enum.",
+        "POST /graphql: Cannot query field 'x' on type 'EnablePullRequestAutoMergePayload'."]
+    hub.violations.clear()
