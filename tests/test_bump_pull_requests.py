@@ -162,6 +162,13 @@ def test_auto_merge_is_asked_once_and_the_merge_lands_when_checks_pass(github: P
     assert squashed.endswith("|GitHub|deploy(prod): core=1.1.0 (#1)")
     assert [line.split()[0] + " " + line.split()[-1] for line in history.out.splitlines()
             ] == [f"{squashed[:12]} 1.1.0", f"{root(bare)[:12]} 1.0.0"]
+    # a rollback is delivered the same way: a pull request, merged when checks pass
+    rollback = run_process("rollback", str(spec), "--module", "core", "--steps", "1",
+                           env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+    assert rollback.code == 0, rollback.err
+    assert hub.pulls[2]["title"] == "rollback(prod): core=1.0.0"
+    assert hub.pulls[2]["auto_merge"]["merge_method"] == "squash"
+    assert 'tag: "1.1.0"' in remote_file(bare, "env/prod/values.yaml")  # until it merges
 
 
 @pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: merge}"],
@@ -298,3 +305,49 @@ def test_the_stand_in_reports_what_github_would_refuse(github: Pulls) -> None:
         "POST /graphql: Value 'FAST' does not exist in 'PullRequestMergeMethod' enum.",
         "POST /graphql: Cannot query field 'x' on type 'EnablePullRequestAutoMergePayload'."]
     hub.violations.clear()
+
+
+def small_spec(directory: Path, deploy: str, delivery: str) -> Path:
+    (directory / ".git").mkdir()
+    spec = directory / "shipspec.yaml"
+    spec.write_text("project: acme\nregistry: {url: ghcr.io/acme}\n"
+                    "source: {url: https://github.com/acme/app.git, webhookSecret: hook}\n"
+                    f"deploy: {deploy}\n"
+                    "environments: {prod: {branch: main, values: v.yaml, "
+                    f"delivery: {delivery}}}}}\nmodules: {{core: {{values: apps.core}}}}\n")
+    return spec
+
+
+@pytest.mark.parametrize(("deploy", "delivery", "expected"), [
+    ("{url: 'https://git.example.com/acme/deploy.git'}", "{method: pull-request}",
+     "environments.prod.delivery.method: pull requests are opened through the forge's API, "
+     "and the forge of deploy.url is not known\n  hint: say which it is: deploy.forge.type: "
+     "github"),
+    ("{url: 'https://github.com/acme/deploy.git', forge: {type: github, "
+     "api: 'http://github.example.com/api/v3'}}", "{method: pull-request}",
+     "deploy.forge.api: the API is reached over plain HTTP, which would send the token in "
+     "clear text\n  hint: use an https:// URL"),
+    ("{url: 'https://github.com/acme/deploy.git'}", "{method: push, autoMerge: squash}",
+     "environments.prod.delivery.autoMerge: autoMerge needs pull requests"),
+    ("{url: 'https://github.com/acme/deploy.git'}", "{method: pull-request, autoMerge: fast}",
+     "environments.prod.delivery.autoMerge"),
+])
+def test_a_delivery_that_cannot_work_is_refused_with_its_place(
+        tmp_path: Path, deploy: str, delivery: str, expected: str) -> None:
+    result = run_process("validate", str(small_spec(tmp_path, deploy, delivery)))
+    assert (result.code, result.out) == (1, ""), result.err
+    assert expected in result.err
+
+
+@pytest.mark.parametrize(("url", "api", "repository"), [
+    ("https://github.com/acme/deploy.git", "https://api.github.com", "acme/deploy"),
+    ("git@github.com:acme/deploy.git", "https://api.github.com", "acme/deploy"),
+])
+def test_github_com_needs_no_forge_settings(tmp_path: Path, url: str, api: str,
+                                            repository: str) -> None:
+    from shipspec.resolve import load_spec
+
+    spec = small_spec(tmp_path, f"{{url: '{url}'}}", "{method: pull-request}")
+    forge = load_spec(str(spec)).deploy.forge
+    assert forge is not None and (forge.kind, forge.api, forge.repository) == (
+        "github", api, repository)

@@ -29,7 +29,9 @@ import pytest
 import yaml
 from conftest import EXAMPLES, run_process
 from container import emptydir, pinned_image, podman, security_options
-from test_bump import SHA, commits, make_deploy_repo, remote_file
+from forge_contract import GitHub, serve
+from gitserver import git_http_server
+from test_bump import SHA, TOKEN, commits, make_deploy_repo, remote_file
 
 DEPLOYMENT = "/srv/gointern-deployment.git"
 OVERLAY = "goyoai-system/overlays/dev/kustomization.yaml"
@@ -67,7 +69,7 @@ def _shipspec_steps(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def run_step(objects: list[dict[str, Any]], task_name: str, step_name: str,
              params: dict[str, str], secrets: dict[tuple[str, str], str], root: Path,
-             extra_volumes: dict[str, str]) -> tuple[Any, Path]:
+             extra_volumes: dict[str, str], network: str = "none") -> tuple[Any, Path]:
     """Run one step as its TaskRun's pod would; returns the result and the results dir."""
     task = _named(objects, "Task", task_name)
     step = next(s for s in task["spec"]["steps"] if s["name"] == step_name)
@@ -103,7 +105,7 @@ def run_step(objects: list[dict[str, Any]], task_name: str, step_name: str,
                for flag in ("--volume", f"{host}:{path}{':ro' if read_only else ''}")],
              *[flag for host, inside in extra_volumes.items() for flag in ("--volume",
                                                                           f"{host}:{inside}")]]
-    result = podman("run", "--rm", "--network", "none", *flags, "--entrypoint",
+    result = podman("run", "--rm", "--network", network, *flags, "--entrypoint",
                     step["command"][0], pinned_image(),
                     *[substitute(arg) for arg in step["args"]], check=False)
     return result, volumes["/tekton/results"][0]
@@ -172,3 +174,37 @@ def test_the_deploy_step_signs_with_the_key_beside_the_token(tmp_path: Path) -> 
                                f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", "dev"],
                               capture_output=True, text=True, check=False)
     assert verified.returncode == 0, verified.stderr
+
+
+def test_the_deploy_step_delivers_by_pull_request(tmp_path: Path) -> None:
+    """An environment delivered by pull request: the step, in the image, pushes the branch
+    over HTTP with the Secret's token and opens the pull request through the API (the
+    stand-in that checks GitHub's contract, tests/forge_contract.py)."""
+    bare = make_deploy_repo(tmp_path / "git", {OVERLAY: KUSTOMIZATION},
+                            name="gointern-deployment.git", branch="dev")
+    hub = GitHub(bare, "goyoai", "gointern-deployment", TOKEN)
+    with git_http_server(tmp_path / "git", "x-access-token", TOKEN) as git, serve(hub) as api:
+        text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+        text = text.replace(
+            "url: https://github.com/goyoai/gointern-deployment.git",
+            f"url: {git}/gointern-deployment.git\n  forge: {{type: github, api: '{api}', "
+            "repository: goyoai/gointern-deployment}")
+        text = text.replace("\nmodules:\n", "\nenvironments:\n  dev:\n    branch: dev\n"
+                            "    delivery: {method: pull-request}\n\nmodules:\n", 1)
+        text = re.sub(r"(?m)^    shipspec: .*$", f"    shipspec: {pinned_image()}", text)
+        (tmp_path / "spec").mkdir()
+        (tmp_path / "spec" / "shipspec.yaml").write_text(text)
+        rendered = run_process("generate", str(tmp_path / "spec"))
+        assert rendered.code == 0, rendered.err
+        objects = [d for d in yaml.safe_load_all(rendered.out) if d]
+        params = {"module": "system", "environment": "dev", "tag": "system-dev-9abc1234"}
+        secrets = {("gointern-deploy-token", "token"): TOKEN}
+        result, _ = run_step(objects, "gointern-backend-deploy", "bump", params, secrets,
+                             tmp_path / "pod", {}, network="host")
+    assert result.returncode == 0, result.stderr
+    assert hub.violations == []
+    [pull] = hub.pulls.values()
+    assert (pull["head"], pull["base"]) == ("shipspec/dev/system", "dev")
+    assert "newTag: system-dev-9abc1234" in remote_file(bare, OVERLAY, "shipspec/dev/system")
+    assert len(commits(bare, "dev")) == 1
+    assert TOKEN not in result.stdout + result.stderr
