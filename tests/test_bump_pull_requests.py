@@ -351,3 +351,40 @@ def test_github_com_needs_no_forge_settings(tmp_path: Path, url: str, api: str,
     forge = load_spec(str(spec)).deploy.forge
     assert forge is not None and (forge.kind, forge.api, forge.repository) == (
         "github", api, repository)
+
+
+def test_a_redirect_is_not_followed_with_the_token() -> None:
+    """urllib would follow a redirect to any host with the Authorization header."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from shipspec.bump.forges.api import Api
+    from shipspec.bump.git import Credentials
+    from shipspec.errors import RuntimeFailure
+
+    seen: list[str] = []
+
+    class Moved(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(301)
+            self.send_header("Location", "http://127.0.0.2:9/elsewhere")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Moved)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        api = Api(f"http://127.0.0.1:{server.server_address[1]}",
+                  Credentials(TOKEN, "$DEPLOY_TOKEN"), {})
+        with pytest.raises(RuntimeFailure) as failure:
+            api.call("GET", "/repos/acme/deploy/pulls")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == ["/repos/acme/deploy/pulls"]
+    assert str(failure.value).endswith(
+        "/repos/acme/deploy/pulls answered 301: no reason given\n  hint: the repository "
+        "moved: set deploy.forge.repository to its new name")
