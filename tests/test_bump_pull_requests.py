@@ -388,3 +388,12 @@ def test_a_redirect_is_not_followed_with_the_token() -> None:
     assert str(failure.value).endswith(
         "/repos/acme/deploy/pulls answered 301: no reason given\n  hint: the repository "
         "moved: set deploy.forge.repository to its new name")
+
+
+def test_a_dry_run_says_it_would_propose_and_asks_nothing(github: Pulls) -> None:
+    hub, spec, _ = github
+    result = bump(spec, "--module", "core", "--tag", "1.1.0", "--dry-run")
+    assert result.code == 0, result.err
+    assert result.out.startswith("would commit to a pull request into main: core 1.0.0 -> "
+                                 "1.1.0\n")
+    assert hub.requests == [] and hub.head_sha("shipspec/prod/core") is None

@@ -116,7 +116,9 @@ def _push_directly(url: str, branch: str, request: Request, options: BumpOptions
             if not paths:
                 return Outcome("up-to-date", branch, None, [], "", attempt)
             if options.dry_run:
-                return Outcome("dry-run", branch, None, result, checkout.diff(), attempt)
+                proposed = (f"a pull request into {branch}"
+                            if options.delivery.method == "pull-request" else branch)
+                return Outcome("dry-run", proposed, None, result, checkout.diff(), attempt)
             text = message([request], [result])
             commit = checkout.commit(text, request.author, paths, signed)
             if options.delivery.method == "pull-request":
