@@ -137,8 +137,12 @@ def test_pull_requests_it_did_not_open_are_never_touched(github: Pulls) -> None:
     hub, spec, bare = github
     git("--git-dir", str(bare), "branch", "someone/fix", "main")
     theirs = hub.open_pull("someone/fix", "main", "core: a fix", "changes core by hand")
+    # a description that copies shipspec's comment line is not enough either
+    forged = hub.open_pull("someone/fix", "main", "core: the same fix", '<!-- shipspec: '
+                           '{"environments": ["prod"], "modules": ["core"]} -->')
     assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0
-    assert hub.pulls[theirs]["state"] == "open" and hub.comments == []
+    assert hub.pulls[theirs]["state"] == hub.pulls[forged]["state"] == "open"
+    assert hub.comments == [] and hub.head_sha("someone/fix") is not None
 
 
 @pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],

@@ -12,7 +12,8 @@ named from the environments and modules it changes, and a pull request proposes 
   in the new one are superseded: commented on, closed, their branches deleted.
 
 Which environments and modules a pull request changes is written in its description, in a
-comment line shipspec reads back; pull requests without it are never touched.
+comment line shipspec reads back; pull requests without it, or from a branch outside
+`shipspec/`, are never touched.
 
 The branch of a pull request is shipspec's own, so moving it is a force push; it is bound
 to the value last seen (`--force-with-lease`), so two bumps of the same modules never
@@ -35,6 +36,7 @@ from shipspec.spec import Forge as ForgeSettings
 
 _MARKER = re.compile(r"^<!-- shipspec: (\{.*\}) -->$", re.MULTILINE)
 _LONGEST_BRANCH = 100
+_BRANCHES = "shipspec/"  # where the branches of shipspec's pull requests are
 
 
 class Scope(NamedTuple):
@@ -65,10 +67,10 @@ class Scope(NamedTuple):
             return None
 
     def branch(self) -> str:
-        name = f"shipspec/{'+'.join(self.environments)}/{'+'.join(self.modules)}"
+        name = f"{_BRANCHES}{'+'.join(self.environments)}/{'+'.join(self.modules)}"
         if len(name) > _LONGEST_BRANCH:
             digest = hashlib.sha256("+".join(self.modules).encode()).hexdigest()[:10]
-            name = (f"shipspec/{'+'.join(self.environments)[:40]}/{self.modules[0][:30]}"
+            name = (f"{_BRANCHES}{'+'.join(self.environments)[:40]}/{self.modules[0][:30]}"
                     f"-and-{len(self.modules) - 1}-more-{digest}")
         return re.sub(r"[^A-Za-z0-9._/+-]", "-", name)
 
@@ -128,9 +130,11 @@ def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery:
             report.append(f"#{mine.number} will be merged ({delivery.auto_merge}) once its "
                           "required checks pass")
     for older in open_ones:
+        # Ours only: from a branch of shipspec's and with its comment line (a description
+        # anyone can write is not enough to have a branch deleted).
         older_scope = Scope.read(older.body)
-        if older.number == mine.number or older_scope is None or not scope.covers(
-                older_scope):
+        if older.number == mine.number or not older.head.startswith(_BRANCHES) or (
+                older_scope is None or not scope.covers(older_scope)):
             continue
         forge.close(older, f"Superseded by #{mine.number}: it changes "
                            f"{', '.join(older_scope.modules)} in "
