@@ -17,6 +17,7 @@ import os
 import random
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -125,6 +126,66 @@ def mutate(text: str, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
+LIMIT = 4 * 1024 * 1024  # the spec's file limit (loading.Limits.max_bytes)
+LARGE_HEADER = ("project: big\nregistry: {url: ghcr.io/o}\n"
+                "source: {url: https://github.com/o/app.git, webhookSecret: hook}\n"
+                "deploy: {url: https://github.com/o/deploy.git, credentialsSecret: deploy}\n"
+                "environments: {stage: {branch: main, values: values.yaml}}\n")
+
+
+LARGE_SHAPES = ("modules", "paths", "deep", "aliases", "scalar", "environments", "flow",
+                "comments", "modules over the cap")
+
+
+def large_spec(rng: random.Random, shape: str | None = None) -> tuple[str, str]:
+    """(shape, text): a spec just within (or just over) what the limits allow, in one of the
+    shapes that cost the most to read: many modules, long lists, deep nesting, aliases, long
+    scalars, many environments, one long flow line, mostly comments."""
+    shape = shape or rng.choice(LARGE_SHAPES)
+    budget = LIMIT - rng.choice([0, 1, 4096, 200_000])  # at the limit, or just under it
+    if shape in ("modules", "modules over the cap"):
+        count = rng.choice([500, 1000, 2000]) if shape == "modules" else rng.choice(
+            [2001, 10_000, 60_000])
+        paths = rng.choice([0, 5, 60])
+        entries = "".join(
+            f"  m{index}:\n    values: apps.m{index}\n"
+            + (f"    paths: [{', '.join(f'src/m{index}/p{p}/' for p in range(paths))}]\n"
+               if paths else "") for index in range(count))
+        text = LARGE_HEADER + "modules:\n" + entries
+    elif shape == "paths":
+        each = "      - src/a/very/long/path/segment/that/repeats/"
+        count = (budget - len(LARGE_HEADER) - 60) // (len(each) + 1)
+        text = LARGE_HEADER + "modules:\n  core:\n    values: apps.core\n    paths:\n" + (
+            each + "\n") * count
+    elif shape == "deep":
+        depth = rng.choice([60, 63, 64, 65, 1000])
+        nested = "[" * depth + "]" * depth
+        text = LARGE_HEADER + "modules: {core: {values: apps.core}}\nx-extra:\n" + "".join(
+            f"  k{index}: {nested}\n" for index in range(budget // (2 * depth + 12)))
+    elif shape == "aliases":
+        text = (LARGE_HEADER + "modules: {core: {values: apps.core}}\nanchor: &a [" +
+                ", ".join(["x"] * 1000) + "]\nmany: [" + ", ".join(["*a"] * 600) + "]\n")
+    elif shape == "scalar":
+        text = LARGE_HEADER + "modules:\n  core:\n    values: apps.core\n    dockerfile: " + (
+            "d" * (budget - len(LARGE_HEADER) - 60)) + "\n"
+    elif shape == "environments":
+        each = "  e{0}: {{branch: b{0}, values: v{0}.yaml}}\n"
+        count = min(200_000, budget // len(each.format(99999)))
+        text = (LARGE_HEADER.replace("environments: {stage: {branch: main, values: "
+                                     "values.yaml}}\n", "")
+                + "environments:\n" + "".join(each.format(i) for i in range(count))
+                + "modules: {core: {values: apps.core}}\n")
+    elif shape == "flow":
+        count = 1500
+        text = LARGE_HEADER + "modules: {" + ", ".join(
+            f"m{i}: {{values: apps.m{i}, paths: [{', '.join(['src/'] * 40)}]}}"
+            for i in range(count)) + "}\n"
+    else:  # comments
+        text = LARGE_HEADER + "modules: {core: {values: apps.core}}\n"
+        text += "# a comment line that repeats\n" * ((budget - len(text)) // 31)
+    return shape, text[:budget] if shape == "paths" else text
+
+
 def argo_environment(rng: random.Random) -> dict[str, str]:
     parameters: Any = rng.choice([
         None, [], [{"name": "namespace"}], [{"name": "modules", "array": ["core", "system"]}],
@@ -217,8 +278,12 @@ def git_cases(path: str, bare: Path, rng: random.Random) -> Iterator[list[str]]:
            rng.choice(["stage", "dev", "prod"]), "--dry-run", *repo]
 
 
-def hostile_round(workdir: Path, rng: random.Random, git: bool = True) -> list[str]:
-    """Mutate one example, run every case on it; the findings, each with its argv."""
+def hostile_round(workdir: Path, rng: random.Random, git: bool = True, large: float = 0.0,
+                  timings: list[tuple[float, str]] | None = None,
+                  shape: str | None = None) -> list[str]:
+    """Mutate one example (or, with probability `large`, write a large spec, of `shape` if
+    given), run every case on it; the findings, each with its argv. `timings` collects
+    (seconds, argv) of every run, for the benchmark's slowest inputs."""
     directory = workdir / f"spec-{rng.randrange(10**9)}"
     directory.mkdir()
     (directory / ".git").mkdir()
@@ -228,7 +293,11 @@ def hostile_round(workdir: Path, rng: random.Random, git: bool = True) -> list[s
     draw = rng.random()
     text = base if draw < 0.35 else mutate(base, rng) if draw < 0.97 else ""
     spec = directory / "shipspec.yaml"
-    if rng.random() < 0.05:
+    if rng.random() < large:
+        drawn, text = large_spec(rng, shape)
+        spec.write_text(text)
+        (directory / "shape").write_text(drawn)
+    elif rng.random() < 0.05:
         spec.write_bytes(os.urandom(rng.randint(0, 256)))
     else:
         spec.write_text(text)
@@ -239,7 +308,10 @@ def hostile_round(workdir: Path, rng: random.Random, git: bool = True) -> list[s
         runs += [(argv, {}, "text") for argv in git_cases(str(directory), bare, rng)]
     outcomes = {}
     for argv, env, output in runs:
+        started = time.perf_counter()
         outcome = run(argv, env)
+        if timings is not None:
+            timings.append((time.perf_counter() - started, " ".join(map(str, argv))))
         outcomes[tuple(argv)] = outcome
         findings += [f"{problem}: shipspec {' '.join(map(repr, argv))} "
                      f"(spec {spec}; stderr {outcome.err[:300]!r})"

@@ -43,3 +43,12 @@ def test_the_harness_notices_a_location_past_the_end_and_a_webhook_reference(
     assert hostile.render_problems(rendered, json_text, spec) == [
         "$(body.pusher.name) from the spec reaches the render, where Tekton Triggers would "
         "fill it from the webhook event"]
+
+
+@pytest.mark.parametrize("shape", hostile.LARGE_SHAPES)
+def test_large_specs_end_in_output_or_a_located_error(tmp_path: Path, shape: str) -> None:
+    """Specs at the file limit in the shapes that cost the most to read (the benchmark
+    measures how long they take: benchmarks/hostile.py --large)."""
+    findings = hostile.hostile_round(tmp_path, random.Random(7), git=False, large=1.0,
+                                     shape=shape)
+    assert findings == []

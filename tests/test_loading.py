@@ -211,3 +211,16 @@ def test_merge_keys_over_empty_mappings_count_towards_the_budget() -> None:
     with pytest.raises(SpecError) as caught:
         load_bytes(("\n".join(lines) + "\n").encode(), "bomb.yaml", DEFAULT_LIMITS)
     assert "too many values (aliases repeated too often)" in str(caught.value)
+
+
+def test_a_document_of_too_many_values_is_refused_as_it_is_read() -> None:
+    """Counted on the parser's events, before anything is built: a 4 MiB file of tiny
+    mappings otherwise costs seconds to read only to be refused afterwards."""
+    text = "environments:\n" + "".join(f"  e{i}: {{branch: b{i}}}\n" for i in range(10))
+    with pytest.raises(SpecError) as caught:
+        load_bytes(text.encode(), "shipspec.yaml", Limits(max_nodes=20))
+    assert str(caught.value) == (
+        "shipspec.yaml:6:7: error: the document holds more than 20 values\n"
+        "  hint: split it: a spec of 2,000 modules holds about 40,000")
+    assert load_bytes(text.encode(), "shipspec.yaml", Limits(max_nodes=60)).data[
+        "environments"]["e9"] == {"branch": "b9"}

@@ -488,8 +488,22 @@ def test_too_many_deployments_are_refused(repo: Path) -> None:
     text = VALID.replace("  stage: {branch: main, values: env/stage.yaml}\n", environments)
     text = text.replace("modules:\n  api:\n    dockerfile: api/Dockerfile\n"
                         "    values: shop.api\n", "modules:\n" + modules)
-    assert "error: modules: 1,400 modules with 4,200 deployments (module and environment " \
-        "pairs): one spec holds at most 2,000 modules and 4,000 deployments" in errors(repo, text)
+    assert errors(repo, text) == (
+        "shipspec.yaml:9:1: error: modules: 1,400 modules with 4,200 deployments (module and "
+        "environment pairs) in 3 environments: one spec holds at most 4,000 of either\n"
+        "  hint: split the spec, by team or by repository")
+
+
+def test_too_many_environments_are_refused_before_they_are_read(repo: Path) -> None:
+    """Each environment wrong too: nothing but the count is reported."""
+    environments = "".join(f"  e{index}: {{bogus: 1}}\n" for index in range(4_001))
+    text = VALID.replace("  stage: {branch: main, values: env/stage.yaml}\n", environments)
+    text = text.replace("    values: shop.api\n", "    values: shop.api\n"
+                        "    environments: [e1]\n")
+    assert errors(repo, text).endswith(
+        "error: modules: 1 modules with 1 deployments (module and environment pairs) in 4,001 "
+        "environments: one spec holds at most 4,000 of either\n"
+        "  hint: split the spec, by team or by repository")
 
 
 @pytest.mark.parametrize(("old", "new", "field"), [
