@@ -1,15 +1,18 @@
 """The long hostile run: mutated specs, Argo CD environments, values files and random bytes
 through every verb, until the time is up (tests/hostile.py says what counts as a finding).
 
-    python benchmarks/hostile.py [--minutes 10] [--seed N]
+    python benchmarks/hostile.py [--minutes 10] [--seed N] [--large 0.2] [--keep DIR]
 
-Prints each distinct finding with the command that produced it; exits 1 when there is one.
+Prints each distinct finding with the command that produced it, and the slowest runs with
+the spec each ran on (its shape when it was one of the large specs at the file limit);
+--keep copies the slowest run's spec to DIR. Exits 1 when there is a finding.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -23,16 +26,34 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=int(time.time()))
+    parser.add_argument("--large", type=float, default=0.2,
+                        help="share of the rounds that write a large spec (default 0.2)")
+    parser.add_argument("--keep", type=Path, help="copy the slowest run's spec here")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     deadline = time.monotonic() + args.minutes * 60
     rounds, findings = 0, []
+    timings: list[tuple[float, str]] = []
     with tempfile.TemporaryDirectory() as scratch:
         while time.monotonic() < deadline:
-            findings += hostile.hostile_round(Path(scratch), rng)
+            findings += hostile.hostile_round(Path(scratch), rng, large=args.large,
+                                              timings=timings)
             rounds += 1
+        slowest = sorted(timings, reverse=True)[:5]
+        print("| seconds | command | spec |\n|---:|---|---|")
+        for seconds, command in slowest:
+            spec = Path(command.split()[1])
+            spec = spec if spec.is_dir() else spec.parent
+            shape = (spec / "shape").read_text() if (spec / "shape").exists() else "mutated"
+            size = (spec / "shipspec.yaml").stat().st_size
+            print(f"| {seconds:.2f} | {command.split()[0]} | {shape}, {size:,} bytes |")
+        if args.keep and slowest:
+            spec = Path(slowest[0][1].split()[1])
+            shutil.copytree(spec if spec.is_dir() else spec.parent, args.keep,
+                            dirs_exist_ok=True)
     distinct = sorted(set(findings))
-    print(f"seed {args.seed}: {rounds} rounds, {len(distinct)} distinct findings")
+    print(f"\nseed {args.seed}: {rounds} rounds, {len(timings)} runs, {len(distinct)} "
+          "distinct findings")
     for finding in distinct:
         print(f"- {finding}")
     return 1 if distinct else 0

@@ -444,3 +444,23 @@ def test_a_refusal_after_earlier_edits_points_at_the_users_line(cli, tmp_path: P
     assert (result.code, result.out) == (1, "")
     assert result.err.startswith(f"{values}:6:5: error: cannot edit {values} safely: "
                                  "astrago.batch.repository would follow an alias"), result.err
+
+
+def test_many_keys_are_set_in_one_edit_each_in_its_place() -> None:
+    """set_keys plans every edit on the file as read and reads the result once; two
+    insertions at one place (the last module's missing tag, and a new module after it) go
+    deeper first."""
+    from shipspec.image_keys import set_keys
+    from shipspec.yamltext import YamlText
+
+    text = ("apps:  # the modules\n  m0:\n    repository: old  # kept comment\n"
+            "  m1:\n    repository: r1\n")
+    doc = YamlText(text, "values.yaml")
+    set_keys(doc, [("apps.m0.repository", "new"), ("apps.m0.imageTag", ""),
+                   ("apps.m1.imageTag", "0012"), ("apps.m2.repository", "r2"),
+                   ("apps.m2.imageTag", "")])
+    assert doc.text == ("apps:  # the modules\n  m0:\n    repository: new  # kept comment\n"
+                        "    imageTag: ''\n  m1:\n    repository: r1\n    imageTag: '0012'\n"
+                        "  m2:\n    repository: r2\n    imageTag: ''\n")
+    # errors after the edit still point at the file as the user wrote it
+    assert doc.location(doc.text.index("m2:")).line == 5

@@ -73,19 +73,30 @@ def _split(image: str, registry: str | None, repository: str | None) -> list[str
     return [host, path]
 
 
-def set_key(doc: YamlText, key: str, value: str) -> None:
-    """`key` set to `value`: replaced where it is, else added to the deepest mapping on its
-    path that the file has (with the mappings between)."""
-    pair = doc.find(key.split("."))
-    if pair is not None:
-        doc.replace(pair, value, key)
-        return
-    found = doc.deepest_mapping(key.split("."))
-    if found is None or not found[1]:
-        raise SpecError.single(f"{doc.name}: cannot add {key}: the file is not a mapping "
-                               "of values there", hint="fix the file, or start a new one")
-    mapping, missing = found
-    nested: object = value
-    for part in reversed(missing[1:]):
-        nested = {part: nested}
-    doc.insert_entry(mapping, missing[0], nested, key)
+def set_keys(doc: YamlText, pairs: list[tuple[str, str]]) -> None:
+    """Each key set to its value: replaced where it is, else added to the deepest mapping
+    on its path that the file has (with the mappings between). One edit for all of them:
+    every edit reads the whole file again, and an edit per key made `values --write` of
+    500 modules into an empty file take 4 s (2,000: a minute)."""
+    splices = []
+    additions: dict[tuple[str, ...], tuple[Any, dict[str, Any], str]] = {}
+    for key, value in pairs:
+        path = key.split(".")
+        pair = doc.find(path)
+        if pair is not None:
+            splices.append(doc.replacement(pair, value, key))
+            continue
+        found = doc.deepest_mapping(path)
+        if found is None or not found[1]:
+            raise SpecError.single(f"{doc.name}: cannot add {key}: the file is not a mapping "
+                                   "of values there", hint="fix the file, or start a new one")
+        mapping, missing = found
+        parent = tuple(path[:len(path) - len(missing)])
+        entries = additions.setdefault(parent, (mapping, {}, key))[1]
+        for part in missing[:-1]:
+            entries = entries.setdefault(part, {})
+        entries[missing[-1]] = value
+    splices += [doc.insertion(mapping, entries, key)
+                for mapping, entries, key in additions.values()]
+    if splices:
+        doc.edit(splices)

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from shipspec.edit_check import check_values_edit
 from shipspec.errors import Location, Problem
-from shipspec.image_keys import image_fixes, set_key
+from shipspec.image_keys import image_fixes, set_keys
 from shipspec.spec import HelmValuesTarget, Spec
 from shipspec.yamltext import YamlText
 
@@ -61,16 +61,16 @@ def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]
                     Location(name, mark.line + 1, mark.column + 1), fix.key,
                     f"{said}, but CI pushes module {module} to '{image}'",
                     "fix image in shipspec.yaml, or let `shipspec values --write` set it"))
-        for fix in image_fixes(doc, target, image):
-            set_key(doc, fix.key, fix.wanted)
-            owned.append((fix.key, fix.wanted))
-        if doc.find(target.tag_key.split(".")) is None:
-            set_key(doc, target.tag_key, "")
+        # Read from the file as it was: the modules' keys never overlap (the spec's check),
+        # so no module's edit changes what another needs; all are made at once below.
+        owned += [(fix.key, fix.wanted) for fix in image_fixes(original, target, image)]
+        if original.find(target.tag_key.split(".")) is None:
             owned.append((target.tag_key, ""))
             added.append(module)
             problems.append(Problem(Location(name, 1, 1), target.tag_key,
                                     f"module {module} is missing",
                                     "`shipspec values --write` adds it"))
+    set_keys(doc, owned)
     check_values_edit(text, doc.text, name, owned)
     return Merge(doc.text, problems, added)
 

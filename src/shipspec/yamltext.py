@@ -11,7 +11,7 @@ document markers and the other documents of a stream stay as they were.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -20,6 +20,15 @@ from shipspec.emit import string_scalar, to_yaml
 from shipspec.errors import Location, SpecError
 
 _ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
+
+
+class Splice(NamedTuple):
+    """One planned edit: text[start:end] becomes `text`."""
+
+    start: int
+    end: int
+    text: str
+    indent: int  # of an inserted entry: of two at one place, the deeper goes first
 
 
 def too_deep(name: str) -> SpecError:
@@ -94,7 +103,16 @@ class YamlText:
         return str(value_node.value)
 
     def replace(self, pair: tuple[Any, Any], value: str, where: str) -> None:
-        """Write `value` in place of the scalar, in the same quoting style where possible.
+        """Write `value` in place of the scalar (see `replacement`)."""
+        self.edit([self.replacement(pair, value, where)])
+
+    def insert_entries(self, mapping: Any, entries: dict[str, Any], where: str) -> None:
+        """Add `entries` to a block mapping (see `insertion`)."""
+        self.edit([self.insertion(mapping, entries, where)])
+
+    def replacement(self, pair: tuple[Any, Any], value: str, where: str) -> Splice:
+        """The edit that writes `value` in place of the scalar, in the same quoting style
+        where possible.
 
         A plain value that a YAML 1.1 or 1.2 reader would take for something else (a tag
         such as `12345e67` or `00012345` reads as a number) is quoted.
@@ -108,17 +126,20 @@ class YamlText:
         if node.style in ("|", ">"):
             raise SpecError.single(f"{self.name}: {where} is a block scalar",
                                    hint="write the tag as a plain or quoted value")
-        self._splice(start, end, string_scalar(value, node.style))
+        return Splice(start, end, string_scalar(value, node.style), 0)
 
-    def insert_entry(self, mapping: Any, key: str, value: Any, where: str) -> None:
-        """Add `key: value` (a scalar or nested mappings) as the last entry of a block
-        mapping, indented like its other entries, written by shipspec's one emitter."""
+    def insertion(self, mapping: Any, entries: dict[str, Any], where: str) -> Splice:
+        """The edit that adds `entries` (scalars or nested mappings) after the last entry of
+        a block mapping, indented like its other entries, written by shipspec's one
+        emitter."""
+        key = next(iter(entries))
         if mapping.flow_style or not mapping.value:
             raise SpecError.single(f"cannot edit {self.name} safely: {where} would go into a "
                                    "flow or empty mapping; nothing was written",
                                    location=self.location(mapping.start_mark.index),
                                    hint=f"add `{key}:` to it by hand once")
-        indent = " " * mapping.value[0][0].start_mark.column
+        column = mapping.value[0][0].start_mark.column
+        indent = " " * column
         last_key, last = mapping.value[-1]
         if last.start_mark.index < last_key.end_mark.index:
             # an alias: the reader hands back the anchored node, which ends elsewhere
@@ -132,20 +153,44 @@ class YamlText:
             # a block collection ends after its line break; its last scalar ends exactly
             last = last.value[-1][1] if isinstance(last, yaml.MappingNode) else last.value[-1]
         end = last.end_mark.index
-        lines = to_yaml({key: value}).splitlines()
+        lines = to_yaml(entries).splitlines()
         if isinstance(last, yaml.ScalarNode) and last.style in ("|", ">") \
                 and self.text[end - 1:end] == "\n":
             # A block scalar ends after its last line break (with any kept blank lines):
             # the entry starts the next line, and its smaller indent ends the scalar.
-            self._splice(end, end, "".join(f"{indent}{line}{self.newline}" for line in lines))
-            return
+            return Splice(end, end, "".join(f"{indent}{line}{self.newline}"
+                                            for line in lines), column)
         line_end = self.text.find("\n", end)
         line_end = len(self.text) if line_end < 0 else line_end
         if self.text[line_end - 1:line_end] == "\r":
             line_end -= 1
         entry = "".join(f"{self.newline}{indent}{line}" if line else self.newline
                         for line in lines)
-        self._splice(line_end, line_end, entry)
+        return Splice(line_end, line_end, entry, column)
+
+    def edit(self, splices: list[Splice]) -> None:
+        """Make every edit, all planned on the text as it is now, then read the result once
+        (each read is of the whole file: edits made one at a time made bulk edits
+        quadratic). Applied from the end of the text back, so each planned offset still
+        holds; of two insertions at one place the deeper one comes first, as it belongs to
+        the entry the other one follows."""
+        text = self.text
+        ordered = sorted(splices, key=lambda splice: (splice.start, -splice.indent),
+                         reverse=True)
+        for splice in ordered:
+            text = text[:splice.start] + splice.text + text[splice.end:]
+        try:
+            documents = list(yaml.compose_all(text, Loader=loading.SAFE_LOADER))
+        except yaml.YAMLError:
+            first = min(splice.start for splice in splices)
+            raise SpecError.single(
+                f"cannot edit {self.name} safely here: the edit would leave text that is not "
+                "YAML; nothing was written", location=self.location(first)._replace(column=1),
+                hint="this shape is edited by hand: set the key there, and shipspec keeps it "
+                     "current afterwards") from None
+        self.text, self.documents = text, documents
+        self._splices += [(splice.start, splice.end - splice.start, len(splice.text))
+                          for splice in ordered]
 
     def deepest_mapping(self, path: list[str]) -> tuple[Any, list[str]] | None:
         """The deepest existing mapping along `path` in the first document, and the keys
@@ -161,19 +206,6 @@ class YamlText:
                 return None  # the key holds something else: adding beside it would repeat it
             node = found[1]
         return node, []
-
-    def _splice(self, start: int, end: int, replacement: str) -> None:
-        text = self.text[:start] + replacement + self.text[end:]
-        try:
-            documents = list(yaml.compose_all(text, Loader=loading.SAFE_LOADER))
-        except yaml.YAMLError:
-            raise SpecError.single(
-                f"cannot edit {self.name} safely here: the edit would leave text that is not "
-                "YAML; nothing was written", location=self.location(start)._replace(column=1),
-                hint="this shape is edited by hand: set the key there, and shipspec keeps it "
-                     "current afterwards") from None
-        self.text, self.documents = text, documents
-        self._splices.append((start, end - start, len(replacement)))
 
     def location(self, index: int) -> Location:
         """Where the character at `index` of the text as edited stood in the file as read

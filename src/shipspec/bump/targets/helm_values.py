@@ -6,7 +6,7 @@ from __future__ import annotations
 from shipspec.bump.targets import NewImage
 from shipspec.edit_check import check_values_edit
 from shipspec.errors import SpecError
-from shipspec.image_keys import image_fixes, set_key
+from shipspec.image_keys import image_fixes, set_keys
 from shipspec.spec import HelmValuesTarget
 from shipspec.yamltext import YamlText
 
@@ -27,15 +27,11 @@ def write(doc: YamlText, target: HelmValuesTarget, image: NewImage) -> None:
         _create(doc, target.tag_key, tag)
     else:
         doc.replace(_pair(doc, target.tag_key), tag, target.tag_key)
-    owned = [(target.tag_key, tag)]
-    if image.digest and target.digest_key:
-        set_key(doc, target.digest_key, image.digest)
-        owned.append((target.digest_key, image.digest))
+    others = [(target.digest_key, image.digest)] if image.digest and target.digest_key else []
     if image.set_repository:
-        for fix in image_fixes(doc, target, image.repository):
-            set_key(doc, fix.key, fix.wanted)
-            owned.append((fix.key, fix.wanted))
-    check_values_edit(before, doc.text, doc.name, owned)
+        others += [(fix.key, fix.wanted) for fix in image_fixes(doc, target, image.repository)]
+    set_keys(doc, others)
+    check_values_edit(before, doc.text, doc.name, [(target.tag_key, tag), *others])
 
 
 def _create(doc: YamlText, key: str, value: str) -> None:
@@ -48,7 +44,7 @@ def _create(doc: YamlText, key: str, value: str) -> None:
                                f"{path[-1]} to",
                                hint="--create adds a tag key inside a module's existing "
                                     "mapping only")
-    set_key(doc, key, value)
+    set_keys(doc, [(key, value)])
 
 
 def _pair(doc: YamlText, key: str) -> tuple[object, object]:

@@ -32,7 +32,7 @@ def write(doc: YamlText, target: KustomizeTarget, image: NewImage) -> None:
         if found:
             doc.replace(found, value, f"{where}: {key}")
         else:
-            doc.insert_entry(_entry(doc, target), key, value, where)
+            doc.insert_entries(_entry(doc, target), {key: value}, where)
 
 
 def _entry(doc: YamlText, target: KustomizeTarget) -> Any:
