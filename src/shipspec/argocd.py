@@ -34,11 +34,12 @@ PARAMETERS = {"target": "string", "environment": "string", "release": "string",
               "modules": "array", "namespace": "string", "labels": "map"}
 # What Argo CD applies: the other targets make files for CI, not objects.
 TARGETS = ("tekton", "helmfile", "applications")
-# Kubernetes label keys (optional DNS prefix) and values
-_LABEL_KEY = re.compile(r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}"
-                        r"[A-Za-z0-9])?")
-_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
-_NAMESPACE = re.compile(DNS_LABEL)  # with fullmatch, `$` cannot end before a newline
+# Kubernetes label keys (optional DNS prefix) and values. Patterns, not compiled here: only
+# `--argocd` uses them, and compiling costs every other `generate` at start-up.
+_LABEL_KEY = (r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}"
+              r"[A-Za-z0-9])?")
+_LABEL_VALUE = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?"
+_NAMESPACE = DNS_LABEL  # with fullmatch, `$` cannot end before a newline
 
 
 class ArgoSettings(NamedTuple):
@@ -68,7 +69,7 @@ def settings(environ: Mapping[str, str]) -> ArgoSettings:
 
     labels: dict[str, str] = parameters.get("labels", {})
     for key, value in labels.items():
-        if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
+        if not re.fullmatch(_LABEL_KEY, key) or not re.fullmatch(_LABEL_VALUE, value):
             raise SpecError.single(f"label {key!r}: {value!r} is not a valid Kubernetes label",
                                    path="parameters.labels",
                                    hint="keys and values: letters, digits, '-', '_', '.'; "
@@ -79,7 +80,7 @@ def settings(environ: Mapping[str, str]) -> ArgoSettings:
                            namespace),
                           ("ARGOCD_APP_NAMESPACE (the destination namespace)",
                            application_namespace)):
-        if given is not None and (len(given) > 63 or not _NAMESPACE.fullmatch(given)):
+        if given is not None and (len(given) > 63 or not re.fullmatch(_NAMESPACE, given)):
             raise SpecError.single(f"{source} {given!r} is not a Kubernetes namespace",
                                    hint="lower-case letters, digits and '-', "
                                         "at most 63 characters")

@@ -13,7 +13,8 @@ from typing import NamedTuple
 # What a terminal would act on rather than show (an ESC sequence in a module name, a carriage
 # return), and lone surrogates, which no output can encode: escaped in every message. Line
 # breaks and tabs stay: messages use them on purpose (diffs, hints).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# a pattern, compiled when the first problem is shown: a run without one never pays
+_CONTROL = "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]"
 
 
 def _escape(found: re.Match[str]) -> str:
@@ -60,7 +61,7 @@ class Problem(NamedTuple):
         text = f"{where}error: {field}{self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
-        return _CONTROL.sub(_escape, text)
+        return re.sub(_CONTROL, _escape, text)
 
 
 class ShipspecError(Exception):

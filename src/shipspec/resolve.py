@@ -638,18 +638,24 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 def _host_and_repository(url: str) -> tuple[str, str]:
-    """The host of a clone URL (scheme://host/path or scp-like user@host:path) and the
-    owner/name its path ends with ("" where there is none). String methods, not a regular
-    expression: compiling one costs `generate` more than the rest of this."""
+    """The host of a clone URL and the owner/name its path ends with ("" where none)."""
+    host, parts = _host_and_path(url)
+    return host, "/".join(parts[-2:]) if len(parts) >= 2 else ""
+
+
+def _host_and_path(url: str) -> tuple[str, list[str]]:
+    """The host of a clone URL (scheme://host/path or scp-like user@host:path) and its
+    path's parts, without `.git` ("" and [] where there is none). String methods, not a
+    regular expression: compiling one costs `generate` more than the rest of this."""
     if "://" in url:
         rest, separator = url.partition("://")[2], "/"
     elif "@" in url.partition(":")[0]:
         rest, separator = url, ":"
     else:
-        return "", ""
+        return "", []
     authority, _, path = rest.partition(separator)
-    parts = [part for part in path.strip("/").removesuffix(".git").split("/") if part]
-    return _host(authority), "/".join(parts[-2:]) if len(parts) >= 2 else ""
+    return _host(authority), [part for part in path.strip("/").removesuffix(".git").split("/")
+                              if part]
 
 
 def _host(authority: str) -> str:
@@ -660,8 +666,8 @@ def _host(authority: str) -> str:
 
 def _repo_slug(url: str) -> str:
     """owner/name of a GitHub clone URL, as webhooks name it; other URLs stay whole."""
-    found = re.match(r"^(?:https://github\.com/|git@github\.com:)([^/]+/[^/]+?)(?:\.git)?/?$", url)
-    return found.group(1) if found else url
+    host, parts = _host_and_path(url)
+    return "/".join(parts) if host == "github.com" and len(parts) == 2 else url
 
 
 def _get(data: dict[str, Any], path: FieldPath, default: str) -> str:

@@ -15,7 +15,8 @@ from .spec import Deployment, Module, Spec
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 # The OCI distribution spec's tag grammar, and its descriptor digest: algorithm:encoded.
 IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+# a pattern, compiled on first use: only --digest needs it, and every generate would pay
+_DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
 _DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
 
 
@@ -30,7 +31,7 @@ def tag_problem(tag: str) -> str | None:
 def digest_problem(digest: str) -> str | None:
     """Why `digest` cannot be an image digest (algorithm:hex), or None."""
     algorithm, _, encoded = digest.partition(":")
-    if not _DIGEST.fullmatch(digest) or (
+    if not re.fullmatch(_DIGEST, digest) or (
             algorithm in _DIGEST_LENGTHS and not re.fullmatch(
                 f"[0-9a-f]{{{_DIGEST_LENGTHS[algorithm]}}}", encoded)):
         return "is not an image digest such as sha256:<64 hexadecimal digits>"
