@@ -401,3 +401,28 @@ def test_a_dry_run_says_it_would_propose_and_asks_nothing(github: Pulls) -> None
     assert result.out.startswith("would commit to a pull request into main: core 1.0.0 -> "
                                  "1.1.0\n")
     assert hub.requests == [] and hub.head_sha("shipspec/prod/core") is None
+
+
+def test_a_promotion_reads_what_is_merged_and_proposes_it(github: Pulls) -> None:
+    """promote copies the tag the source environment runs and delivers it as the target
+    environment does: stage takes pushes, prod pull requests."""
+    hub, spec, bare = github
+    text = spec.read_text().replace(
+        "environments:\n", "environments:\n  stage:\n    branch: develop\n"
+        "    values: env/stage/values.yaml\n    deployBranch: stage\n")
+    spec.write_text(text)
+    stage = VALUES.replace('"1.0.0"', '"1.5.0"')
+    seed = bare.parent / "stage-seed"
+    git("clone", "--quiet", str(bare), str(seed))
+    git("checkout", "--quiet", "-b", "stage", cwd=seed)
+    (seed / "env/stage").mkdir(parents=True)
+    (seed / "env/stage/values.yaml").write_text(stage)
+    git("add", ".", cwd=seed)
+    git("commit", "--quiet", "-m", "stage", cwd=seed)
+    git("push", "--quiet", "origin", "stage", cwd=seed)
+    result = run_process("promote", str(spec), "--module", "core", "--from", "stage",
+                         "--to", "prod", env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+    assert result.code == 0, result.err
+    [pull] = hub.pulls.values()
+    assert (pull["head"], pull["title"]) == ("shipspec/prod/core", "promote(prod): core=1.5.0")
+    assert len(commits(bare)) == 1
