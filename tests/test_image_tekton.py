@@ -42,19 +42,29 @@ IMPLICIT = {"/workspace": False, "/tekton/home": False, "/tekton/results": False
             "/tekton/creds": False, "/tekton/bin": True}
 
 
-@pytest.fixture(scope="module")
-def objects(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    """Seed A's Tekton CI, its shipspec image the one under test and its deployment
-    repository one a step can reach."""
+def seed_a_objects(directory: Path, edits: dict[str, str]) -> list[dict[str, Any]]:
+    """Seed A's Tekton CI with `edits` (old text → new) made to its spec, written in
+    `directory`, its shipspec image the one under test."""
     text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
-    text = text.replace("url: https://github.com/goyoai/gointern-deployment.git",
-                        f"url: file://{DEPLOYMENT}")
+    for old, new in edits.items():
+        assert old in text
+        text = text.replace(old, new, 1)
     text = re.sub(r"(?m)^    shipspec: .*$", f"    shipspec: {pinned_image()}", text)
-    spec_dir = tmp_path_factory.mktemp("spec")
-    (spec_dir / "shipspec.yaml").write_text(text)
-    result = run_process("generate", str(spec_dir))
+    directory.mkdir(exist_ok=True)
+    (directory / "shipspec.yaml").write_text(text)
+    result = run_process("generate", str(directory))
     assert result.code == 0, result.err
     return [d for d in yaml.safe_load_all(result.out) if d]
+
+
+SEED_A_DEPLOYMENT = "url: https://github.com/goyoai/gointern-deployment.git"
+
+
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Seed A's Tekton CI, its deployment repository one a step can reach."""
+    return seed_a_objects(tmp_path_factory.mktemp("spec"),
+                          {SEED_A_DEPLOYMENT: f"url: file://{DEPLOYMENT}"})
 
 
 def _named(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -145,18 +155,11 @@ def test_the_deploy_step_bumps_the_deployment_repository(objects: list[dict[str,
 def test_the_deploy_step_signs_with_the_key_beside_the_token(tmp_path: Path) -> None:
     """deploy.signing with keyEnv: the Task reads the key from the credentials Secret's
     `signing-key`, and ssh-keygen in the image signs the commit."""
-    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
-    text = text.replace("url: https://github.com/goyoai/gointern-deployment.git",
-                        f"url: file://{DEPLOYMENT}")
-    text = text.replace("  credentialsSecret: gointern-deploy-token\n",
-                        "  credentialsSecret: gointern-deploy-token\n"
-                        "  signing: {format: ssh, keyEnv: SIGNING_KEY}\n")
-    text = re.sub(r"(?m)^    shipspec: .*$", f"    shipspec: {pinned_image()}", text)
-    (tmp_path / "spec").mkdir()
-    (tmp_path / "spec" / "shipspec.yaml").write_text(text)
-    rendered = run_process("generate", str(tmp_path / "spec"))
-    assert rendered.code == 0, rendered.err
-    objects = [d for d in yaml.safe_load_all(rendered.out) if d]
+    objects = seed_a_objects(tmp_path / "spec", {
+        SEED_A_DEPLOYMENT: f"url: file://{DEPLOYMENT}",
+        "  credentialsSecret: gointern-deploy-token\n":
+            "  credentialsSecret: gointern-deploy-token\n"
+            "  signing: {format: ssh, keyEnv: SIGNING_KEY}\n"})
     key = tmp_path / "key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     bare = make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev")
@@ -184,19 +187,11 @@ def test_the_deploy_step_delivers_by_pull_request(tmp_path: Path) -> None:
                             name="gointern-deployment.git", branch="dev")
     hub = GitHub(bare, "goyoai", "gointern-deployment", TOKEN)
     with git_http_server(tmp_path / "git", "x-access-token", TOKEN) as git, serve(hub) as api:
-        text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
-        text = text.replace(
-            "url: https://github.com/goyoai/gointern-deployment.git",
-            f"url: {git}/gointern-deployment.git\n  forge: {{type: github, api: '{api}', "
-            "repository: goyoai/gointern-deployment}")
-        text = text.replace("\nmodules:\n", "\nenvironments:\n  dev:\n    branch: dev\n"
-                            "    delivery: {method: pull-request}\n\nmodules:\n", 1)
-        text = re.sub(r"(?m)^    shipspec: .*$", f"    shipspec: {pinned_image()}", text)
-        (tmp_path / "spec").mkdir()
-        (tmp_path / "spec" / "shipspec.yaml").write_text(text)
-        rendered = run_process("generate", str(tmp_path / "spec"))
-        assert rendered.code == 0, rendered.err
-        objects = [d for d in yaml.safe_load_all(rendered.out) if d]
+        objects = seed_a_objects(tmp_path / "spec", {
+            SEED_A_DEPLOYMENT: f"url: {git}/gointern-deployment.git\n  forge: {{type: github, "
+                               f"api: '{api}', repository: goyoai/gointern-deployment}}",
+            "\nmodules:\n": "\nenvironments:\n  dev:\n    branch: dev\n"
+                            "    delivery: {method: pull-request}\n\nmodules:\n"})
         params = {"module": "system", "environment": "dev", "tag": "system-dev-9abc1234"}
         secrets = {("gointern-deploy-token", "token"): TOKEN}
         result, _ = run_step(objects, "gointern-backend-deploy", "bump", params, secrets,
