@@ -196,6 +196,7 @@ class GitHub:
     # --- what tests do -----------------------------------------------------------------------
 
     def limit_next(self, status: int, retry_after: str | None = "1") -> None:
+        """Answer the next request with a rate limit (403, 429), or a server error (5xx)."""
         headers = {**recorded_headers(), "x-ratelimit-remaining": "0"}
         if retry_after is not None:
             headers["retry-after"] = retry_after
@@ -232,6 +233,8 @@ class GitHub:
             self.requests.append(f"{method} {path}")
             if self.rate_limited:
                 status, limit_headers = self.rate_limited.pop(0)
+                if status >= 500:
+                    return status, {}, {"message": "Server Error"}
                 return status, limit_headers, {
                     "message": "You have exceeded a secondary rate limit. Please wait a few "
                                "minutes before you try again.",

@@ -204,6 +204,32 @@ def test_rate_limits_are_waited_out(github: Pulls) -> None:
         "POST /repos/acme/deploy/pulls"]
 
 
+def test_a_server_error_is_retried_for_a_read_never_for_a_write(github: Pulls) -> None:
+    hub, spec, _ = github
+    hub.limit_next(502)
+    assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0
+    assert hub.requests == ["GET /repos/acme/deploy/pulls"] * 2 + [
+        "POST /repos/acme/deploy/pulls"]
+    hub.requests.clear()
+    hub.pulls.clear()  # so that the next bump opens one again: a POST
+    original = hub.answer
+
+    def fail_the_post(method: str, target: str, headers: dict[str, str],
+                      body: bytes) -> tuple[int, dict[str, str], Any]:
+        if method == "POST":
+            hub.requests.append(f"{method} {target}")
+            return 502, {}, {"message": "Server Error"}
+        return original(method, target, headers, body)
+
+    hub.answer = fail_the_post  # type: ignore[method-assign]
+    result = bump(spec, "--module", "core", "--tag", "1.2.0")
+    assert (result.code, result.out) == (2, "")
+    assert result.err.endswith("/repos/acme/deploy/pulls answered 502: Server Error\n"
+                               "  hint: the forge failed; a rerun of the job carries on from "
+                               "the branch already pushed\n")
+    assert hub.requests.count("POST /repos/acme/deploy/pulls") == 1
+
+
 def test_a_rate_limit_longer_than_a_job_should_wait_fails_clearly(github: Pulls) -> None:
     hub, spec, _ = github
     hub.limit_next(403, retry_after="3600")

@@ -55,9 +55,10 @@ class Api:
         self.opener = urllib.request.build_opener(_NoRedirects())
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None,
-             query: dict[str, str] | None = None, *, accept: tuple[int, ...] = ()) -> Answer:
-        """`method` on `path` (below the base, or a whole URL of the same origin); statuses
-        other than 2xx and `accept` fail with the forge's own message."""
+             query: dict[str, str] | None = None) -> Answer:
+        """`method` on `path` (below the base, or a whole URL of the same origin); a status
+        other than 2xx fails with the forge's own message. Rate limits are waited out (up
+        to LONGEST_WAIT in all) without counting as attempts."""
         url = path if "://" in path else self.base + path
         if query:
             url += "?" + urlencode(query)
@@ -65,8 +66,8 @@ class Api:
             raise RuntimeFailure(f"error: {self.base} pointed to {_origin(url)}, another site; "
                                  "refusing to send the token there")
         data = None if body is None else json.dumps(body).encode()
-        waited = 0.0
-        for attempt in range(1, _SERVER_ERROR_RETRIES + 2):
+        waited, failures = 0.0, 0
+        while True:
             answer = self._send(method, url, data)
             pause = _rate_limit_pause(answer)
             if pause is not None:
@@ -80,13 +81,13 @@ class Api:
                 continue
             # A POST that failed on the server may still have been carried out: only the
             # idempotent methods are sent again.
-            if answer.status >= 500 and method != "POST" and attempt <= _SERVER_ERROR_RETRIES:
-                self.sleep(0.5 * 2 ** attempt)
+            if answer.status >= 500 and method != "POST" and failures < _SERVER_ERROR_RETRIES:
+                failures += 1
+                self.sleep(0.5 * 2 ** failures)
                 continue
-            if 200 <= answer.status < 300 or answer.status in accept:
+            if 200 <= answer.status < 300:
                 return answer
             raise self._failure(method, url, answer)
-        raise self._failure(method, url, answer)
 
     def pages(self, path: str, query: dict[str, str]) -> Iterator[Any]:
         """Every item of a listed collection, following the `Link: <...>; rel="next"`
@@ -123,7 +124,8 @@ class Api:
                 403: "may the token write pull requests (pull-requests: write)?",
                 404: "does the repository exist, and may the token see it?",
                 301: "the repository moved: set deploy.forge.repository to its new name",
-                }.get(answer.status, "")
+                }.get(answer.status, "the forge failed; a rerun of the job carries on from the "
+                      "branch already pushed" if answer.status >= 500 else "")
         text = "; ".join(filter(None, [said, *details])) or "no reason given"
         return RuntimeFailure(
             f"error: {method} {url.partition('?')[0]} answered {answer.status}: "
