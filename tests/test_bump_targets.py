@@ -238,3 +238,14 @@ def test_a_values_file_that_is_not_yaml_is_refused_at_its_line() -> None:
     assert str(caught.value).startswith(
         "values.yaml:3:16: error: invalid YAML: unexpected ':' (a new key cannot start here)\n"
     )
+
+
+@pytest.mark.parametrize("line", ["    imageTag:", "    imageTag: # no tag yet", "    imageTag: ~"])
+def test_a_tag_key_with_no_value_gets_the_tag(line: str) -> None:
+    """Charts often ship `tag:` empty; the first bump writes it (a value right after the
+    colon would not be read as this key's)."""
+    text = f"astrago:\n  core:\n{line}\n    repository: r\n"
+    after = edit(text, HelmValuesTarget("file.yaml", "astrago.core.imageTag",
+                                        "astrago.core.repository"), image("core-1"))
+    assert after == text.replace(line, line.partition(":")[0] + ": core-1" + (
+        " # no tag yet" if "#" in line else ""))

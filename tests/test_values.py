@@ -464,3 +464,16 @@ def test_many_keys_are_set_in_one_edit_each_in_its_place() -> None:
                         "  m2:\n    repository: r2\n    imageTag: ''\n")
     # errors after the edit still point at the file as the user wrote it
     assert doc.location(doc.text.index("m2:")).line == 5
+
+
+def test_a_key_with_no_value_gets_one_and_a_new_sibling_after_it() -> None:
+    """`tag:` with nothing after it (null to a reader) is an empty scalar right after the
+    colon: the value written there needs a space first, and stays before an entry added
+    at the same place."""
+    from shipspec.image_keys import set_keys
+    from shipspec.yamltext import YamlText
+
+    doc = YamlText("apps:\n  m0:\n    tag:\n", "values.yaml")
+    set_keys(doc, [("apps.m0.repository", "r"), ("apps.m0.tag", "1.0"), ("apps.m1.tag", "2")])
+    assert doc.text == ("apps:\n  m0:\n    tag: '1.0'\n    repository: r\n"
+                        "  m1:\n    tag: '2'\n")

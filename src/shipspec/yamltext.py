@@ -28,7 +28,12 @@ class Splice(NamedTuple):
     start: int
     end: int
     text: str
-    indent: int  # of an inserted entry: of two at one place, the deeper goes first
+    # Of edits at one place, the higher rank ends up first in the text: the value written
+    # there (IN_PLACE), then inserted entries, deeper ones before shallower (their column).
+    rank: int
+
+
+IN_PLACE = 1 << 20  # deeper than any column
 
 
 def too_deep(name: str) -> SpecError:
@@ -126,7 +131,10 @@ class YamlText:
         if node.style in ("|", ">"):
             raise SpecError.single(f"{self.name}: {where} is a block scalar",
                                    hint="write the tag as a plain or quoted value")
-        return Splice(start, end, string_scalar(value, node.style), 0)
+        written = string_scalar(value, node.style)
+        if start == end and self.text[start - 1:start] == ":":
+            written = " " + written  # `tag:` with no value: its `:` needs the space after it
+        return Splice(start, end, written, IN_PLACE)
 
     def insertion(self, mapping: Any, entries: dict[str, Any], where: str) -> Splice:
         """The edit that adds `entries` (scalars or nested mappings) after the last entry of
@@ -172,11 +180,9 @@ class YamlText:
         """Make every edit, all planned on the text as it is now, then read the result once
         (each read is of the whole file: edits made one at a time made bulk edits
         quadratic). Applied from the end of the text back, so each planned offset still
-        holds; of two insertions at one place the deeper one comes first, as it belongs to
-        the entry the other one follows."""
+        holds; at one place, the later applied lands first, so lower ranks go first."""
         text = self.text
-        ordered = sorted(splices, key=lambda splice: (splice.start, -splice.indent),
-                         reverse=True)
+        ordered = sorted(splices, key=lambda splice: (-splice.start, splice.rank))
         for splice in ordered:
             text = text[:splice.start] + splice.text + text[splice.end:]
         try:
