@@ -118,50 +118,44 @@ def test_an_over_indented_key_names_its_likely_cause() -> None:
     assert "this one may be indented too far" in message
 
 
-def test_an_unquoted_template_is_told_to_be_quoted() -> None:
-    assert error_of("environments:\n  stage:\n    tag: {{ module }}-x\n") == (
+@pytest.mark.parametrize(("text", "expected"), [
+    pytest.param(
+        "environments:\n  stage:\n    tag: {{ module }}-x\n",
         "shipspec.yaml:3:22: error: invalid YAML: expected a key of the mapping that starts at "
         "line 3, column 5\n"
         "  hint: a value that starts with '{{' must be quoted, or YAML reads a mapping: "
-        'write tag: "{{ module }}-x"'
-    )
-
-
-def test_a_tab_is_named_as_a_tab() -> None:
-    assert error_of("modules:\n\tcore: {}\n") == (
+        'write tag: "{{ module }}-x"',
+        id="an_unquoted_template_is_told_to_be_quoted"),
+    pytest.param(
+        "modules:\n\tcore: {}\n",
         "shipspec.yaml:2:1: error: invalid YAML: a tab character where YAML expects spaces\n"
-        "  hint: indent with spaces, never tabs"
-    )
-
-
-def test_a_list_item_under_a_mapping_says_where_it_belongs() -> None:
-    assert error_of("paths: a\n- b\n") == (
+        "  hint: indent with spaces, never tabs",
+        id="a_tab_is_named_as_a_tab"),
+    pytest.param(
+        "paths: a\n- b\n",
         "shipspec.yaml:2:1: error: invalid YAML: expected a key of the mapping that starts at "
         "line 1, column 1\n"
-        "  hint: a '- ' item must be indented under the key whose list it is"
-    )
-
-
-def test_an_unclosed_quote_is_reported_where_it_opens() -> None:
-    assert error_of("a: 1\nb: 'open\nc: 2\n") == (
+        "  hint: a '- ' item must be indented under the key whose list it is",
+        id="a_list_item_under_a_mapping_says_where_it_belongs"),
+    pytest.param(
+        "a: 1\nb: 'open\nc: 2\n",
         "shipspec.yaml:2:4: error: invalid YAML: this quoted string is never closed\n"
-        "  hint: close it with the quote it was opened with"
-    )
-
-
-def test_an_unclosed_flow_list_names_where_it_opened() -> None:
-    assert error_of("paths: [a/, b/\nimage: x\n") == (
+        "  hint: close it with the quote it was opened with",
+        id="an_unclosed_quote_is_reported_where_it_opens"),
+    pytest.param(
+        "paths: [a/, b/\nimage: x\n",
         "shipspec.yaml:2:6: error: invalid YAML: the list opened with '[' at line 1, column 8 "
         "is not closed with ']'\n"
-        "  hint: quote a value that holds ': ', or starts with '{', '[', '@', '`', '%' or '*'"
-    )
-
-
-def test_a_control_character_is_located() -> None:
-    assert error_of("a: 1\nb: x\x07y\n") == (
+        "  hint: quote a value that holds ': ', or starts with '{', '[', '@', '`', '%' or '*'",
+        id="an_unclosed_flow_list_names_where_it_opened"),
+    pytest.param(
+        "a: 1\nb: x\x07y\n",
         "shipspec.yaml:2:5: error: invalid YAML: the character U+0007 is not allowed in YAML\n"
-        '  hint: remove it, or write it as an escape in a double-quoted string ("\\x07")'
-    )
+        '  hint: remove it, or write it as an escape in a double-quoted string ("\\x07")',
+        id="a_control_character_is_located"),
+])
+def test_a_yaml_mistake_is_located_and_explained(text: str, expected: str) -> None:
+    assert error_of(text) == expected
 
 
 def test_unknown_alias_is_an_error() -> None:

@@ -310,7 +310,8 @@ class _Resolver:
 
     def forge(self, url: str | None, settings: dict[str, Any] | None) -> Forge | None:
         """The forge said in the spec, else GitHub for a github.com URL, else None."""
-        host, repository = _host_and_repository(url or "")
+        host, parts = _host_and_path(url or "")
+        repository = "/".join(parts[-2:]) if len(parts) >= 2 else ""
         if settings is None:
             if host != "github.com" or not repository:
                 return None
@@ -635,12 +636,6 @@ class _Resolver:
 
 
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-
-def _host_and_repository(url: str) -> tuple[str, str]:
-    """The host of a clone URL and the owner/name its path ends with ("" where none)."""
-    host, parts = _host_and_path(url)
-    return host, "/".join(parts[-2:]) if len(parts) >= 2 else ""
 
 
 def _host_and_path(url: str) -> tuple[str, list[str]]:

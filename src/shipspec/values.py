@@ -46,13 +46,16 @@ def merge_file(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, 
 
 
 def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]) -> Merge:
+    # Everything is read from the file as the user wrote it, then every key is set in one
+    # edit: the modules' keys never overlap (the spec's check), so no module's edit changes
+    # what another needs, and the problems point at the user's lines.
     doc = YamlText(text, name)
-    original = YamlText(text, name)  # problems point at the user's lines, not edited ones
     problems: list[Problem] = []
     added: list[str] = []
     owned: list[tuple[str, str]] = []  # every key set, for the check before writing
     for module, target, image in entries:
-        for fix in image_fixes(original, target, image):
+        for fix in image_fixes(doc, target, image):
+            owned.append((fix.key, fix.wanted))
             if fix.where is not None:  # nothing said at all: added below, not a mismatch
                 mark = fix.where[1].start_mark
                 said = (f"'{fix.current}'" if fix.pulled == fix.current
@@ -61,10 +64,7 @@ def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]
                     Location(name, mark.line + 1, mark.column + 1), fix.key,
                     f"{said}, but CI pushes module {module} to '{image}'",
                     "fix image in shipspec.yaml, or let `shipspec values --write` set it"))
-        # Read from the file as it was: the modules' keys never overlap (the spec's check),
-        # so no module's edit changes what another needs; all are made at once below.
-        owned += [(fix.key, fix.wanted) for fix in image_fixes(original, target, image)]
-        if original.find(target.tag_key.split(".")) is None:
+        if doc.find(target.tag_key.split(".")) is None:
             owned.append((target.tag_key, ""))
             added.append(module)
             problems.append(Problem(Location(name, 1, 1), target.tag_key,

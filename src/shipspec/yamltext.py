@@ -179,12 +179,14 @@ class YamlText:
     def edit(self, splices: list[Splice]) -> None:
         """Make every edit, all planned on the text as it is now, then read the result once
         (each read is of the whole file: edits made one at a time made bulk edits
-        quadratic). Applied from the end of the text back, so each planned offset still
-        holds; at one place, the later applied lands first, so lower ranks go first."""
-        text = self.text
-        ordered = sorted(splices, key=lambda splice: (-splice.start, splice.rank))
+        quadratic). The new text is put together in one pass over the old, in the order
+        of the places; at one place, the higher rank first."""
+        ordered = sorted(splices, key=lambda splice: (splice.start, -splice.rank))
+        pieces, position = [], 0
         for splice in ordered:
-            text = text[:splice.start] + splice.text + text[splice.end:]
+            pieces += [self.text[position:splice.start], splice.text]
+            position = splice.end
+        text = "".join([*pieces, self.text[position:]])
         try:
             documents = list(yaml.compose_all(text, Loader=loading.SAFE_LOADER))
         except yaml.YAMLError:
@@ -195,8 +197,9 @@ class YamlText:
                 hint="this shape is edited by hand: set the key there, and shipspec keeps it "
                      "current afterwards") from None
         self.text, self.documents = text, documents
+        # as if made from the end back: each offset holds in the text as it then was
         self._splices += [(splice.start, splice.end - splice.start, len(splice.text))
-                          for splice in ordered]
+                          for splice in reversed(ordered)]
 
     def deepest_mapping(self, path: list[str]) -> tuple[Any, list[str]] | None:
         """The deepest existing mapping along `path` in the first document, and the keys

@@ -119,6 +119,16 @@ class Repository:
         queue (see queue.py) keeps its intents, locks and receipts in."""
         return self._git("commit-tree", "-m", message, EMPTY_TREE, env=author.environment())
 
+    def under(self, prefix: str) -> dict[str, str]:
+        """{ref: object name} of the remote's refs under `prefix`."""
+        output = self._git("ls-remote", self.remote, f"{prefix}*")
+        refs = {}
+        for line in output.splitlines():
+            oid, ref = line.split("\t")
+            if ref.startswith(prefix):  # a pattern also matches the tail of longer names
+                refs[ref] = oid
+        return refs
+
     def push_refs(self, updates: list[RefUpdate], atomic: bool = False,
                   what: str = "git push failed") -> dict[str, str]:
         """Update refs of the remote in one push (all or none when `atomic`). For each ref:
@@ -145,16 +155,6 @@ class Refs(Repository):
         os.mkdir(directory)
         refs = cls(directory, _url(url), credentials)
         refs._git("init", "--quiet", "--bare")
-        return refs
-
-    def under(self, prefix: str) -> dict[str, str]:
-        """{ref: object name} of the remote's refs under `prefix`."""
-        output = self._git("ls-remote", self.remote, f"{prefix}*")
-        refs = {}
-        for line in output.splitlines():
-            oid, ref = line.split("\t")
-            if ref.startswith(prefix):  # a pattern also matches the tail of longer names
-                refs[ref] = oid
         return refs
 
     def messages(self, refs: list[str]) -> dict[str, str]:
@@ -253,7 +253,7 @@ class Checkout(Repository):
         self._git("add", "--", *paths)
         self._git("commit", "--quiet", "--no-verify", "-m", message,
                   env={**author.environment(), **(signed or {})})
-        return self._git("rev-parse", "HEAD")
+        return self.head()
 
     def push(self, branch: str) -> bool:
         """Push HEAD to `branch`; False when someone pushed first (never forces)."""
@@ -266,15 +266,6 @@ class Checkout(Repository):
 
     def head(self) -> str:
         return self._git("rev-parse", "HEAD")
-
-    def remote_branch(self, branch: str) -> str | None:
-        """The commit `branch` of the remote is at; None when there is no such branch."""
-        ref = f"refs/heads/{branch}"
-        for line in self._git("ls-remote", self.remote, ref).splitlines():
-            oid, name = line.split("\t")
-            if name == ref:
-                return oid
-        return None
 
     def proposes_same(self, branch: str) -> bool:
         """Whether the remote's `branch` holds the files HEAD holds, on the same parent:

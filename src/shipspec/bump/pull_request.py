@@ -90,7 +90,7 @@ def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery:
     report; None when another bump moved the pull request's branch first (start again)."""
     head = scope.branch()
     ref = f"refs/heads/{head}"
-    proposed = checkout.remote_branch(head)
+    proposed = checkout.under(ref).get(ref)
     moved = proposed is None or not checkout.proposes_same(head)
     if moved:
         statuses = checkout.push_refs([RefUpdate(ref, "HEAD", proposed or "")])
@@ -121,9 +121,8 @@ def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery:
                 f"pull request #{mine.number} already proposes this change")
     report = [f"{done}: {mine.url}"]
     if delivery.auto_merge and not mine.auto_merge:
-        on_branch = checkout.head() if moved else proposed
-        if forge.merge_when_ready(mine._replace(head_sha=on_branch or mine.head_sha),
-                                  delivery.auto_merge):
+        pushed = proposed if proposed and not moved else checkout.head()
+        if forge.merge_when_ready(mine._replace(head_sha=pushed), delivery.auto_merge):
             report.append(f"merged pull request #{mine.number} ({delivery.auto_merge}): it "
                           "was ready")
         else:

@@ -303,13 +303,14 @@ def _receipts(queued: list[_Queued], results: list[Changed | ShipspecError],
             receipts[q.identity] = {"error": str(result), "exit": result.exit_code}
         else:
             written = bool(result) and commit is not None
+            proposed = delivered if written else None  # the pull request its change is in
             receipts[q.identity] = {
-                "status": (delivered.status if delivered else "committed") if written
-                else "up-to-date",
-                "branch": delivered.branch if delivered and written else branch,
+                "status": proposed.status if proposed else
+                "committed" if written else "up-to-date",
+                "branch": proposed.branch if proposed else branch,
                 "commit": commit if written else None, "changes": result,
                 "attempts": attempt, "batched": landed - 1 if written else 0,
-                "delivered": delivered.delivered if delivered and written else ""}
+                "delivered": proposed.delivered if proposed else ""}
     return receipts
 
 

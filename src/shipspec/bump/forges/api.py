@@ -116,20 +116,26 @@ class Api:
                                  f"{self.credentials.redact(str(reason))}") from None
 
     def _failure(self, method: str, url: str, answer: Answer) -> RuntimeFailure:
-        said = answer.data.get("message", "") if isinstance(answer.data, dict) else ""
         details = [str(e.get("message") or e.get("code") or "") for e in
                    (answer.data.get("errors") or [] if isinstance(answer.data, dict) else [])
                    if isinstance(e, dict)]
-        hint = {401: "is the token valid and not expired?",
-                403: "may the token write pull requests (pull-requests: write)?",
-                404: "does the repository exist, and may the token see it?",
-                301: "the repository moved: set deploy.forge.repository to its new name",
-                }.get(answer.status, "the forge failed; a rerun of the job carries on from the "
-                      "branch already pushed" if answer.status >= 500 else "")
-        text = "; ".join(filter(None, [said, *details])) or "no reason given"
+        hint = _HINTS.get(answer.status) or (_SERVER_FAILED if answer.status >= 500 else "")
+        text = "; ".join(filter(None, [_said(answer), *details])) or "no reason given"
         return RuntimeFailure(
             f"error: {method} {url.partition('?')[0]} answered {answer.status}: "
             f"{self.credentials.redact(text)}" + (f"\n  hint: {hint}" if hint else ""))
+
+
+_HINTS = {401: "is the token valid and not expired?",
+          403: "may the token write pull requests (pull-requests: write)?",
+          404: "does the repository exist, and may the token see it?",
+          301: "the repository moved: set deploy.forge.repository to its new name"}
+_SERVER_FAILED = "the forge failed; a rerun of the job carries on from the branch already pushed"
+
+
+def _said(answer: Answer) -> str:
+    """The forge's own message in an answer: GitHub's JSON says it as `message`."""
+    return str(answer.data.get("message", "")) if isinstance(answer.data, dict) else ""
 
 
 def _origin(url: str) -> str:
@@ -167,5 +173,4 @@ def _rate_limit_pause(answer: Answer) -> float | None:
     if answer.headers.get("X-RateLimit-Remaining") == "0":
         reset = answer.headers.get("X-RateLimit-Reset", "")
         return max(0.0, float(reset) - time.time()) + 1 if reset.isdigit() else 60.0
-    said = answer.data.get("message", "") if isinstance(answer.data, dict) else ""
-    return 60.0 if "rate limit" in str(said).lower() else None
+    return 60.0 if "rate limit" in _said(answer).lower() else None
