@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from shipspec.emit import to_yaml_stream
+from shipspec.emit import to_flow_stream, to_yaml_stream
 from shipspec.errors import SpecError
 from shipspec.loading import load_bytes
 
@@ -78,3 +78,22 @@ def test_emitted_documents_read_back_identically(document: object) -> None:
     out = to_yaml_stream([document])
     assert yaml.safe_load(out) == document
     assert _ruamel.load(io.StringIO(out)) == document
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text())
+@example("k" * 1100)  # too long for a flow mapping's key: the stream is written in block style
+@example("\x85\u2028\ufeff😀")
+def test_flow_strings_read_back_identically_in_yaml_11_and_12(text: str) -> None:
+    documents = [{"key": text, text: "value"}, {"list": [text]}]
+    out = to_flow_stream(documents)
+    assert list(yaml.safe_load_all(out)) == documents
+    assert list(_ruamel.load_all(io.StringIO(out))) == documents
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_DOCUMENTS, max_size=3))
+def test_flow_documents_read_back_identically(documents: list[object]) -> None:
+    out = to_flow_stream(documents)
+    assert list(yaml.safe_load_all(out)) == documents
+    assert list(_ruamel.load_all(io.StringIO(out))) == documents

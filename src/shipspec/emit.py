@@ -1,4 +1,5 @@
-"""The one writer of everything shipspec outputs: YAML streams and JSON.
+"""The one writer of everything shipspec outputs: YAML streams (block style for people,
+flow style for Argo CD) and JSON.
 
 Renderers hand over plain dicts, lists, strings, integers, booleans and None; the order
 they chose is kept, so the same spec always gives the same bytes.
@@ -13,7 +14,8 @@ The YAML is written here rather than by PyYAML's dumper, whose pure-Python repre
 made `generate` spend seconds on a thousand modules. The subset written is small: block
 mappings and sequences, `{}` and `[]` when empty, and four scalar styles chosen per string
 (plain, single-quoted, literal block, double-quoted with escapes); property tests read
-every style back with PyYAML and ruamel.yaml.
+every style back with PyYAML and ruamel.yaml, and a test with go-yaml v2 (through helm).
+The flow style is JSON from the json module, with the few changes YAML 1.1 needs.
 """
 
 from __future__ import annotations
@@ -213,6 +215,52 @@ def to_yaml(document: Any) -> str:
 def to_yaml_stream(documents: Iterable[Any]) -> str:
     """A multi-document stream, each document starting with `---`."""
     return "".join("---\n" + to_yaml(document) for document in documents)
+
+
+# Flow output (`to_flow_stream`). JSON is YAML 1.2, but a YAML 1.1 reader, such as the
+# go-yaml v2 that reads a plugin's output in Argo CD (sigs.k8s.io/yaml), differs in three
+# ways. It folds a raw U+0085 to a space (a line break in YAML 1.1, as are U+2028 and
+# U+2029, which go-yaml and PyYAML happen to keep), and refuses raw DEL, C1 controls,
+# surrogates, U+FFFE and U+FFFF (some readers drop a U+FEFF too); the json module writes
+# all of these raw, so they are escaped (`\u0085` means the same in JSON and YAML). It
+# reads `\ud83d\ude00` as two invalid code points, not one character: ensure_ascii=False
+# writes such characters raw, which YAML allows. And a key longer than 1024 characters
+# cannot be a simple key: those need the block writer's `? key`.
+_FLOW_UNSAFE = "[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
+# Keys a flow mapping cannot hold: of SIMPLE_KEY_LIMIT characters or more with their quotes.
+# Searched in the text, since walking the documents for their keys would cost as much as
+# writing them: a run free of quotes, then `":`; a key holding an escaped quote (after `\"`,
+# escaped pairs but no other quote up to `":`) is not measured but taken as too long. Such
+# keys are rare, and the values that match too only cost the slower writer.
+_FLOW_KEYS = (f'"[^"]{{{SIMPLE_KEY_LIMIT - 2},}}+":', r'\\"(?:[^"\\]++|\\[^"])*+":')
+
+
+@cache
+def _flow_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(map(re.compile, (_FLOW_UNSAFE, *_FLOW_KEYS)))
+
+
+def _unicode_escape(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group()):04x}"
+
+
+def to_flow_stream(documents: Iterable[Any]) -> str:
+    """A multi-document stream like `to_yaml_stream`'s, each document one line in flow
+    style, written by the json module's C encoder at twice the speed: for readers that are
+    programs (Argo CD reads the plugin's output on every refresh). Documents with a key a
+    flow mapping cannot hold are all written in block style instead."""
+    import json  # off the start-up of every other output
+
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
+                              separators=(",", ":")).encode
+    documents = list(documents)
+    text = "".join([f"---\n{encode(document)}\n" for document in documents])
+    unsafe, long_key, quoted_key = _flow_patterns()
+    if not text.isascii() or "\x7f" in text:
+        text = unsafe.sub(_unicode_escape, text)
+    if long_key.search(text) or ('\\"' in text and quoted_key.search(text)):
+        return to_yaml_stream(documents)
+    return text
 
 
 def to_json(document: Any) -> str:

@@ -131,6 +131,8 @@ def output(args: argparse.Namespace, spec: Spec, target: str, options: RenderOpt
     documents = [item.document for item in rendered]
     if args.format == "json":
         return emit.objects_to_json(documents)
+    if args.argocd:  # read by Argo CD on every refresh, not by people
+        return emit.to_flow_stream(documents)
     return emit.to_yaml_stream(documents)
 
 
