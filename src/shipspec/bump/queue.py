@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -86,8 +86,10 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
     """Queue `request` and wait until it is written; the outcome, or why the queue cannot be
     used on this server (the caller then pushes directly)."""
     names = _Names.of(branch, options.delivery)
-    # Sortable by time, so that intents are written in the order they were posted.
-    me = f"{time.time_ns():020d}-{secrets.token_hex(6)}"
+    # Sortable by time, so that intents are written in the order they were posted. The
+    # random part comes from os.urandom, which `secrets` wraps: importing secrets loads
+    # OpenSSL, a start-up every waiting bump would pay.
+    me = f"{time.time_ns():020d}-{os.urandom(6).hex()}"
     with tempfile.TemporaryDirectory(prefix="shipspec-queue-") as workdir:
         refs = Refs.open(url, f"{workdir}/refs.git", options.credentials)
         intent = refs.note(f"{_INTENT}\n\n{_encode(request)}\n", request.author)
