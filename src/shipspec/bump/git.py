@@ -161,8 +161,9 @@ class Refs(Repository):
         """{object name: message} of the commits at `refs` of the remote."""
         if not refs:
             return {}
-        self._git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", self.remote,
-                  *[f"+{ref}:{ref}" for ref in refs])
+        # A scratch repository needs no maintenance: `--auto` would start another git.
+        self._git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
+                  "--no-auto-maintenance", self.remote, *[f"+{ref}:{ref}" for ref in refs])
         output = self._git("log", "--no-walk=unsorted", "--format=%H%x00%B%x1e", *refs)
         messages = {}
         for record in output.split("\x1e"):
