@@ -147,4 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write(text)
     sys.stdout.flush()
     sys.stderr.write(notice)
+    if argv is None:
+        # The process's own command line: the interpreter exits next, and its last garbage
+        # collection would walk every object still alive (2% of a plugin run at 200
+        # modules); none is garbage by then.
+        gc.freeze()
     return 0
