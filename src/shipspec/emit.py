@@ -247,8 +247,9 @@ def _unicode_escape(found: re.Match[str]) -> str:
 def to_flow_stream(documents: Iterable[Any]) -> str:
     """A multi-document stream like `to_yaml_stream`'s, each document one line in flow
     style, written by the json module's C encoder at twice the speed: for readers that are
-    programs (Argo CD reads the plugin's output on every refresh). Documents with a key a
-    flow mapping cannot hold are all written in block style instead."""
+    programs (Argo CD reads the plugin's output on every refresh). Keys are strings, as in
+    Kubernetes objects (json writes any other key as a string). Documents with a key a flow
+    mapping cannot hold are all written in block style instead."""
     import json  # off the start-up of every other output
 
     encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
