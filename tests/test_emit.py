@@ -149,7 +149,7 @@ def go_yaml_reads(texts: list[str], tmp_path: Path) -> list[object]:
         '  {{ base $path }}: {{ $.Files.Get $path | fromYaml | toJson | b64enc }}\n'
         "{{- end }}\n")
     for index, text in enumerate(texts):
-        (chart / "docs" / f"d{index:04d}").write_text(text)
+        (chart / "docs" / f"d{index:04d}").write_text(text, encoding="utf-8")
     result = subprocess.run([str(HELM), "template", "reader", str(chart)], capture_output=True,
                             text=True, check=True, timeout=120)
     [document] = yaml.safe_load_all(result.stdout)
