@@ -226,18 +226,16 @@ def to_yaml_stream(documents: Iterable[Any]) -> str:
 # reads `\ud83d\ude00` as two invalid code points, not one character: ensure_ascii=False
 # writes such characters raw, which YAML allows. And a key longer than 1024 characters
 # cannot be a simple key: those need the block writer's `? key`.
+# Patterns, compiled by `re` on first use: the unsafe characters' class alone costs 4 M
+# instructions, which output without non-ASCII text never needs.
 _FLOW_UNSAFE = "[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
 # Keys a flow mapping cannot hold: of SIMPLE_KEY_LIMIT characters or more with their quotes.
 # Searched in the text, since walking the documents for their keys would cost as much as
 # writing them: a run free of quotes, then `":`; a key holding an escaped quote (after `\"`,
 # escaped pairs but no other quote up to `":`) is not measured but taken as too long. Such
 # keys are rare, and the values that match too only cost the slower writer.
-_FLOW_KEYS = (f'"[^"]{{{SIMPLE_KEY_LIMIT - 2},}}+":', r'\\"(?:[^"\\]++|\\[^"])*+":')
-
-
-@cache  # compiled on first use: the unsafe characters' class alone costs 4 M instructions
-def _flow_pattern(source: str) -> re.Pattern[str]:
-    return re.compile(source)
+_LONG_FLOW_KEY = f'"[^"]{{{SIMPLE_KEY_LIMIT - 2},}}+":'
+_QUOTED_FLOW_KEY = r'\\"(?:[^"\\]++|\\[^"])*+":'
 
 
 def _unicode_escape(found: re.Match[str]) -> str:
@@ -257,10 +255,9 @@ def to_flow_stream(documents: Iterable[Any]) -> str:
     documents = list(documents)
     text = "".join([f"---\n{encode(document)}\n" for document in documents])
     if not text.isascii() or "\x7f" in text:
-        text = _flow_pattern(_FLOW_UNSAFE).sub(_unicode_escape, text)
-    long_key, quoted_key = _FLOW_KEYS
-    if _flow_pattern(long_key).search(text) or (
-            '\\"' in text and _flow_pattern(quoted_key).search(text)):
+        text = re.sub(_FLOW_UNSAFE, _unicode_escape, text)
+    if re.search(_LONG_FLOW_KEY, text) or (
+            '\\"' in text and re.search(_QUOTED_FLOW_KEY, text)):
         return to_yaml_stream(documents)
     return text
 
