@@ -91,6 +91,21 @@ def test_bump_one_module_changes_one_line(deploy: Path) -> None:
     assert newest[1:] == ["shipspec-bot", "deploy(stage): core=core-stage-a1b2c3d4"]
 
 
+def test_hooks_of_a_users_git_template_do_not_run_in_a_bump(deploy: Path,
+                                                              tmp_path: Path) -> None:
+    # git copies its template into every repository it makes; the bump's start without one
+    template = tmp_path / "template"
+    (template / "hooks").mkdir(parents=True)
+    ran = tmp_path / "hook-ran"
+    (template / "hooks" / "pre-push").write_text(f"#!/bin/sh\ntouch {ran}\nexit 1\n")
+    (template / "hooks" / "pre-push").chmod(0o755)
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--sha", SHA,
+                         "--repo", f"file://{deploy}",
+                         env={**os.environ, "GIT_TEMPLATE_DIR": str(template)})
+    assert result.code == 0, result.err
+    assert result.out.startswith("committed ") and not ran.exists()
+
+
 def test_several_modules_land_in_one_commit(deploy: Path) -> None:
     result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--module",
                          "batch", "--module", "frontend", "--sha", SHA, "--repo", str(deploy))

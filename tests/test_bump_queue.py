@@ -110,6 +110,22 @@ def test_bumps_queued_together_land_in_one_commit(repos: tuple[Path, Path]) -> N
     assert refs(bare) == []
 
 
+def test_the_lock_is_the_holders_intent(repos: tuple[Path, Path]) -> None:
+    """Taking the lock sends no object of its own: the lock names its holder's intent."""
+    spec_dir, bare = repos
+    log = bare / "updates.log"
+    hook = bare / "hooks" / "reference-transaction"
+    hook.write_text(f"#!/bin/sh\n[ \"$1\" = committed ] && cat >> {log}\nexit 0\n")
+    hook.chmod(0o755)
+    assert isinstance(Bump(spec_dir, bare, "m00", "t0").result(), Outcome)
+    created = {ref: new for old, new, ref in (line.split() for line in
+                                              log.read_text().splitlines())
+               if set(old) == {"0"}}
+    intent = next(new for ref, new in created.items() if ref.startswith(f"{QUEUE}queue/"))
+    assert created[f"{QUEUE}lock"] == intent
+    assert refs(bare) == []
+
+
 def test_a_request_that_fails_fails_alone(repos: tuple[Path, Path], tmp_path: Path) -> None:
     spec_dir, bare = repos
     broken = tmp_path / "broken"

@@ -115,6 +115,16 @@ def test_keys_a_flow_mapping_cannot_hold_send_the_stream_to_the_block_writer(key
     assert read_back(to_flow_stream(documents)) == (documents, documents)
 
 
+@pytest.mark.parametrize("offset", range(0, 1100, 37))
+def test_a_long_key_is_found_wherever_it_starts(offset: int) -> None:
+    # the search looks at blocks of the text, not at every quote: keys across their edges
+    for length, too_long in ((1021, False), (1022, True), (3000, True)):
+        documents = [{"kind": "A", "pad": "x" * offset, "k" * length: "v", "after": "y"}]
+        flow = to_flow_stream(documents)
+        assert (flow == to_yaml_stream(documents)) is too_long, length
+        assert read_back(flow) == (documents, documents)
+
+
 def test_the_longest_simple_key_and_values_that_look_like_keys_stay_in_flow_style() -> None:
     documents = [{"k" * 1021: "v"}, {"script": 'case "$A" in\n  "x":) echo ":$A";;\nesac\n',
                                      "quotes": ["\\", '"' + "y" * 1100 + '"']}]

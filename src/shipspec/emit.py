@@ -229,13 +229,36 @@ def to_yaml_stream(documents: Iterable[Any]) -> str:
 # Patterns, compiled by `re` on first use: the unsafe characters' class alone costs 4 M
 # instructions, which output without non-ASCII text never needs.
 _FLOW_UNSAFE = "[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
-# Keys a flow mapping cannot hold: of SIMPLE_KEY_LIMIT characters or more with their quotes.
-# Searched in the text, since walking the documents for their keys would cost as much as
-# writing them: a run free of quotes, then `":`; a key holding an escaped quote (after `\"`,
-# escaped pairs but no other quote up to `":`) is not measured but taken as too long. Such
-# keys are rare, and the values that match too only cost the slower writer.
-_LONG_FLOW_KEY = f'"[^"]{{{SIMPLE_KEY_LIMIT - 2},}}+":'
+# A key a flow mapping cannot hold: SIMPLE_KEY_LIMIT characters or more with its quotes.
+# Found in the text, since walking the documents for their keys costs as much as writing
+# them, and a pattern run over the whole text costs a fifth of writing it (a try at every
+# quote): a key without an escaped quote is a run free of quotes, followed by `":`, and
+# any run as long holds a whole block of half its length; a key holding an escaped quote
+# (after `\"`, escaped pairs but no other quote up to `":`) is not measured but taken as
+# too long. Such keys are rare, and what else is taken for one only costs the slower writer.
+_KEY_RUN = SIMPLE_KEY_LIMIT - 2
 _QUOTED_FLOW_KEY = r'\\"(?:[^"\\]++|\\[^"])*+":'
+
+
+def _has_long_flow_key(text: str) -> bool:
+    """True when `text`, a flow stream, may have a key too long for a simple key."""
+    step = _KEY_RUN // 2
+    measured_to = 0  # runs are measured once, however many blocks they hold
+    for start in range(0, len(text), step):
+        if start >= measured_to and text.find('"', start, start + step) < 0:
+            opening = text.rfind('"', 0, start)
+            measured_to = text.find('"', start + step)
+            if measured_to - opening > _KEY_RUN and text.startswith(":", measured_to + 1):
+                return True
+            if measured_to < 0:
+                break
+    quoted_key = re.compile(_QUOTED_FLOW_KEY)  # from re's cache after the first time
+    escaped = text.find('\\"')
+    while escaped >= 0:
+        if quoted_key.match(text, escaped):
+            return True
+        escaped = text.find('\\"', escaped + 2)
+    return False
 
 
 def _unicode_escape(found: re.Match[str]) -> str:
@@ -250,14 +273,15 @@ def to_flow_stream(documents: Iterable[Any]) -> str:
     mapping cannot hold are all written in block style instead."""
     import json  # off the start-up of every other output
 
-    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
+    # No check for cycles (a tenth of the encoder's time): renderers build trees, and a
+    # cycle would still end in a RecursionError rather than in output.
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False,
                               separators=(",", ":")).encode
     documents = list(documents)
     text = "".join([f"---\n{encode(document)}\n" for document in documents])
     if not text.isascii() or "\x7f" in text:
         text = re.sub(_FLOW_UNSAFE, _unicode_escape, text)
-    if re.search(_LONG_FLOW_KEY, text) or (
-            '\\"' in text and re.search(_QUOTED_FLOW_KEY, text)):
+    if _has_long_flow_key(text):
         return to_yaml_stream(documents)
     return text
 

@@ -11,7 +11,7 @@ clone: they poll the refs until their receipt appears, and take the lock when it
 Everything lives in the deployment repository, in refs outside the branches (so Argo CD and
 the branch list never see them), under refs/shipspec/<branch, %-quoted>/:
 
-    lock          a commit naming its holder
+    lock          its holder's intent (the same commit)
     queue/<id>    an intent: a commit with an empty tree and the request in its message
     done/<id>     its receipt: the outcome, read and deleted by the bump that posted it
                   (or, when that bump was killed, by a lock holder a day later)
@@ -93,7 +93,10 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
     with tempfile.TemporaryDirectory(prefix="shipspec-queue-") as workdir:
         refs = Refs.open(url, f"{workdir}/refs.git", options.credentials)
         intent = refs.note(f"{_INTENT}\n\n{_encode(request)}\n", request.author)
-        lock = refs.note(f"shipspec lock\n\nheld by {me}\n", request.author)
+        # The lock points at its holder's intent: a commit of this bump alone, so that a
+        # compare-and-swap tells holders apart, and one the server has, so that taking the
+        # lock later sends no object (and writing a note of its own cost a git process).
+        lock = intent
         posted = refs.push_refs([RefUpdate(names.intent(me), intent, ""),
                                  RefUpdate(names.lock, lock, "")],
                                 what=f"cannot push to {url}")
@@ -104,7 +107,7 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
             return (f"note: the deployment repository refused the queue's refs ({status}); "
                     "pushed directly instead")
         held: str | Outcome | None = lock if posted.get(names.lock) == "ok" else None
-        waiter = _Waiter(refs, names, me, request.author, options, sleep, jitter)
+        waiter = _Waiter(refs, names, me, intent, options, sleep, jitter)
         try:
             while not isinstance(held, Outcome):
                 if held:
@@ -124,9 +127,9 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
 class _Waiter:
     """Polls the queue's refs for our receipt; takes the lock when it is free or dead."""
 
-    def __init__(self, refs: Refs, names: _Names, me: str, author: Author,
+    def __init__(self, refs: Refs, names: _Names, me: str, intent: str,
                  options: BumpOptions, sleep: Sleep, jitter: Callable[[], float]) -> None:
-        self.refs, self.names, self.me, self.author = refs, names, me, author
+        self.refs, self.names, self.me, self.intent = refs, names, me, intent
         self.options, self.sleep, self.jitter = options, sleep, jitter
         # A receipt comes no sooner than a holder can clone, commit and push (about half a
         # second here): polling earlier only adds ls-remote processes, on the git server
@@ -162,11 +165,14 @@ class _Waiter:
         if now > self.deadline:
             self._withdraw()
         if holder is None or now - self.lock_seen[1] > self.options.lease:
-            # free, or held by a bump that stopped (the lease ran out while we watched it)
-            lock = self.refs.note(f"shipspec lock\n\nheld by {self.me}\n", self.author)
-            status = self.refs.push_refs([RefUpdate(self.names.lock, lock, holder or "")])
+            # free, or held by a bump that stopped (the lease ran out while we watched it).
+            # Taken again after a batch that failed, the lock holds the same value: a
+            # waiter that missed the gap counts the lease from before it, and may take
+            # over early, which only fails the holder's push (never forced).
+            status = self.refs.push_refs([RefUpdate(self.names.lock, self.intent,
+                                                    holder or "")])
             if status.get(self.names.lock) == "ok":
-                return lock
+                return self.intent
         return None
 
     def _collect(self, receipt: str) -> Outcome:

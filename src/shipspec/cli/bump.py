@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Credentials, redacted
-from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path
+from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path, today_utc
 from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
 from shipspec.spec import Spec
@@ -68,10 +67,6 @@ def tags_by_module(given: list[str], modules: list[str]) -> dict[str, str]:
             module, _, tag = pair.partition("=")
             tags[module] = tag
     return tags
-
-
-def today_utc() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
 
 
 def options(spec: Spec, args: argparse.Namespace, today: str, *,

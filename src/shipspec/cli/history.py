@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from shipspec.bump import history
-from shipspec.cli.bump import options, today_utc
-from shipspec.cli.options import deployment_repository, spec_path
+from shipspec.cli.bump import options
+from shipspec.cli.options import deployment_repository, spec_path, today_utc
 from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
 

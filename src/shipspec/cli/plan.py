@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 
-from shipspec.cli.options import spec_path
+from shipspec.cli.options import spec_path, today_utc
 from shipspec.files import append_text, read_existing
 from shipspec.plan import plan
 from shipspec.resolve import load_spec
@@ -29,7 +28,7 @@ def run(args: argparse.Namespace) -> str:
     if args.changed_files:
         changed = [line.strip() for line in read_existing(args.changed_files).splitlines()
                    if line.strip()]
-    today = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+    today = today_utc()
     decided = plan(spec, args.repository, args.branch, args.sha, changed, today)
     builds = [build._asdict() for build in decided.builds]
     lines = (f"environment={decided.environment}\n"

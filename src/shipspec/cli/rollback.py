@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from shipspec.bump import bump, deployment_line, history, plan
-from shipspec.cli.bump import options, report, today_utc
-from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path
+from shipspec.cli.bump import options, report
+from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path, today_utc
 from shipspec.errors import SpecError
 from shipspec.resolve import load_spec
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import datetime
 
-from shipspec.cli.options import spec_path
+from shipspec.cli.options import spec_path, today_utc
 from shipspec.files import write_text
 from shipspec.resolve import load_spec
 from shipspec.tags import image_tag
@@ -26,7 +25,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> str:
     spec = load_spec(args.path)
     module = spec.module(args.module)
-    today = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
+    today = today_utc()
     tag = image_tag(spec, module, module.deployment(args.env), sha=args.sha,
                     branch=args.branch, date=today)
     if args.output:
