@@ -16,7 +16,7 @@ import pytest
 from test_bump import commits, git, make_deploy_repo, race_spec, race_values, remote_file
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
-from shipspec.bump.git import Author
+from shipspec.bump.git import Author, Credentials, Refs
 from shipspec.bump.request import Edit, Request
 from shipspec.errors import RuntimeFailure, ShipspecError
 from shipspec.resolve import load_spec
@@ -124,6 +124,22 @@ def test_the_lock_is_the_holders_intent(repos: tuple[Path, Path]) -> None:
     intent = next(new for ref, new in created.items() if ref.startswith(f"{QUEUE}queue/"))
     assert created[f"{QUEUE}lock"] == intent
     assert refs(bare) == []
+
+
+def test_notes_written_together_are_the_objects_commit_tree_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A holder writes its batch's receipts in one process; each is the commit that
+    `git commit-tree` would make, identity cleaned as git cleans it."""
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "1700000000 +0000")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "1700000000 +0000")
+    repository = Refs.open(str(tmp_path), str(tmp_path / "scratch.git"), Credentials(None, ""))
+    author = Author(" Bot <x> ", "bot@example.com")
+    messages = ["shipspec receipt\n\n{\"a\": 1}\n", "second\n\nécrit\n", "third\n"]
+    together = repository.notes(messages, author)
+    assert together == [repository.notes([message], author)[0] for message in messages]
+    assert git("--git-dir", str(tmp_path / "scratch.git"), "log", "--no-walk=unsorted",
+               "--format=%an|%B", *together).split("\n\n", 1)[0] == (
+        "Bot x|shipspec receipt")
 
 
 def test_a_request_that_fails_fails_alone(repos: tuple[Path, Path], tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Properties over random input: the loader fails only in our own way; strings round-trip."""
+"""Properties over random input: the loader fails only in our own way; strings round-trip;
+the bump queue names branches as every earlier version did."""
 
 from __future__ import annotations
 
@@ -97,3 +98,15 @@ def test_flow_documents_read_back_identically(documents: list[object]) -> None:
     out = to_flow_stream(documents)
     assert list(yaml.safe_load_all(out)) == documents
     assert list(_ruamel.load_all(io.StringIO(out))) == documents
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40))
+@example("release/1.0")
+@example("feature/ünïcode ☃")
+def test_queue_names_quote_a_branch_as_urllib_does(branch: str) -> None:
+    # bumps of 0.1.0 name a branch's queue with urllib.parse.quote: every version must agree
+    from urllib.parse import quote
+
+    from shipspec.bump.queue import _quoted
+
+    assert _quoted(branch) == quote(branch, safe="")

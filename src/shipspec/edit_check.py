@@ -12,6 +12,7 @@ one with the owned keys set to their new values, and nothing else changed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from shipspec.errors import Location, SpecError
@@ -56,6 +57,10 @@ def _check(old: str, new: str, name: str, owned: Sequence[tuple[str, str]]) -> N
                            f" as {reader_name} reads it")
 
 
+# A batch of queued bumps edits one file once per module: each check reads the text the
+# previous one read as its result. Remembering the last reads halves the parses (16 bumps
+# at once spent 0.2 s in pure-Python ruamel.yaml). What a reader returns is never changed.
+@lru_cache(maxsize=2)
 def _pyyaml(text: str) -> list[Any]:
     import yaml
 
@@ -64,6 +69,7 @@ def _pyyaml(text: str) -> list[Any]:
     return list(yaml.load_all(text, Loader=SAFE_LOADER))
 
 
+@lru_cache(maxsize=2)
 def _ruamel(text: str) -> list[Any]:
     from ruamel.yaml import YAML  # only when a values file is written
 

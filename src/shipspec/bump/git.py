@@ -17,6 +17,7 @@ import os
 import posixpath
 import re
 import subprocess
+import tempfile
 from typing import NamedTuple
 
 from shipspec.errors import RuntimeFailure
@@ -119,10 +120,25 @@ class Repository:
             raise _failure(errors, self.credentials, f"git {arguments[0]} failed")
         return output.removesuffix("\n")
 
-    def note(self, message: str, author: Author) -> str:
-        """A commit with an empty tree and no parent that carries `message`: the objects the
-        queue (see queue.py) keeps its intents, locks and receipts in."""
-        return self._git("commit-tree", "-m", message, EMPTY_TREE, env=author.environment())
+    def notes(self, messages: list[str], author: Author) -> list[str]:
+        """Commits with an empty tree and no parent that carry `messages`: the objects the
+        queue (see queue.py) keeps its intents and receipts in. One takes one git process;
+        more take two, however many: a lock holder writes a receipt for every other bump
+        of its batch, and a commit-tree for each cost it a tenth of its time."""
+        if len(messages) < 2:
+            return [self._git("commit-tree", "-m", message, EMPTY_TREE,
+                              env=author.environment()) for message in messages]
+        # the identity as git cleans it for commit-tree, then every object in one process
+        ident = self._git("var", "GIT_COMMITTER_IDENT", env=author.environment())
+        with tempfile.TemporaryDirectory(prefix="shipspec-notes-") as directory:
+            files = []
+            for number, message in enumerate(messages):
+                files.append(os.path.join(directory, str(number)))
+                with open(files[-1], "w", encoding="utf-8") as stream:
+                    stream.write(f"tree {EMPTY_TREE}\nauthor {ident}\ncommitter {ident}\n\n"
+                                 f"{message}")
+            return self._git("hash-object", "-t", "commit", "-w", "--no-filters", "--",
+                             *files).splitlines()
 
     def under(self, prefix: str) -> dict[str, str]:
         """{ref: object name} of the remote's refs under `prefix`."""
