@@ -17,8 +17,8 @@ An environment whose `delivery` is `pull-request` gets the same commit as a pull
 instead (see pull_request.py); its bumps queue apart from those that push.
 """
 
-from __future__ import annotations
-
+# Annotations evaluated, as in spec.py: the records below start every waiting bump, and
+# typing compiles a record's field annotations when they are strings.
 import random
 import tempfile
 import time
