@@ -89,7 +89,7 @@ class _Help(argparse.HelpFormatter):
     """Wraps help at 78 columns whatever the terminal, as git does; an example keeps its
     lines, so it can be copied. argparse makes a formatter for every argument added, and
     its default asks shutil for the terminal's width: importing shutil (with bz2 and lzma)
-    cost the start-up of every command 9M instructions."""
+    cost the start-up of every command 6 M instructions."""
 
     def __init__(self, prog: str) -> None:
         super().__init__(prog, width=78)
