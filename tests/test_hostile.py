@@ -43,6 +43,14 @@ def test_the_harness_notices_a_location_past_the_end_and_a_webhook_reference(
     assert hostile.render_problems(rendered, json_text, spec) == [
         "$(body.pusher.name) from the spec reaches the render, where Tekton Triggers would "
         "fill it from the webhook event"]
+    # the spec's own text, held in a ConfigMap for the bump step, is data: Triggers fills
+    # binding params only
+    data = rendered.replace("kind: TriggerBinding", "kind: ConfigMap").replace(
+        "spec:\n  params:\n  - {name: context, value: $(body.pusher.name)}\n",
+        "data:\n  shipspec.yaml: 'deploymentName: $(body.pusher.name)'\n")
+    json_text = '{"items": ' + __import__("json").dumps(
+        list(__import__("yaml").safe_load_all(data))) + "}"
+    assert hostile.render_problems(data, json_text, spec) == []
 
 
 @pytest.mark.parametrize("shape", hostile.LARGE_SHAPES)
