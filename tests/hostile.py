@@ -354,17 +354,17 @@ def binding_values(documents: list[Any]) -> list[str]:
     """The values Tekton Triggers fills from the event: binding params only (v0.37.0,
     pkg/template/event.go: ResolveParams applies the event to a trigger's BindingParams;
     templates get $(tt.params...) alone). A ConfigMap holding the spec's text is not one."""
-    values = []
+    bindings: list[Any] = []
     for document in documents:
         spec = document.get("spec") or {}
-        kind = document.get("kind")
-        bindings = (spec.get("params") if kind == "TriggerBinding" else
-                    spec.get("bindings") if kind == "Trigger" else
-                    [binding for trigger in spec.get("triggers") or []
-                     for binding in trigger.get("bindings") or []]
-                    if kind == "EventListener" else None) or []
-        values += [str(binding.get("value", "")) for binding in bindings]
-    return values
+        if document.get("kind") == "TriggerBinding":
+            bindings += spec.get("params") or []
+        elif document.get("kind") == "Trigger":
+            bindings += spec.get("bindings") or []
+        elif document.get("kind") == "EventListener":
+            for trigger in spec.get("triggers") or []:
+                bindings += trigger.get("bindings") or []
+    return [str(binding.get("value", "")) for binding in bindings]
 
 
 def render_problems(yaml_text: str, json_text: str, spec: Path) -> list[str]:

@@ -131,10 +131,9 @@ class Repository:
         # the identity as git cleans it for commit-tree, then every object in one process
         ident = self._git("var", "GIT_COMMITTER_IDENT", env=author.environment())
         with tempfile.TemporaryDirectory(prefix="shipspec-notes-") as directory:
-            files = []
-            for number, message in enumerate(messages):
-                files.append(os.path.join(directory, str(number)))
-                with open(files[-1], "w", encoding="utf-8") as stream:
+            files = [os.path.join(directory, str(number)) for number in range(len(messages))]
+            for path, message in zip(files, messages, strict=True):
+                with open(path, "w", encoding="utf-8") as stream:
                     stream.write(f"tree {EMPTY_TREE}\nauthor {ident}\ncommitter {ident}\n\n"
                                  f"{message}")
             return self._git("hash-object", "-t", "commit", "-w", "--no-filters", "--",

@@ -105,17 +105,16 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
         # The lock points at its holder's intent: a commit of this bump alone, so that a
         # compare-and-swap tells holders apart, and one the server has, so that taking the
         # lock later sends no object (and writing a note of its own cost a git process).
-        lock = intent
         posted = refs.push_refs([RefUpdate(names.intent(me), intent, ""),
-                                 RefUpdate(names.lock, lock, "")],
+                                 RefUpdate(names.lock, intent, "")],
                                 what=f"cannot push to {url}")
         status = posted.get(names.intent(me), "refused: no answer")
         if status != "ok":
             if posted.get(names.lock) == "ok":
-                _release(refs, names, lock)
+                _release(refs, names, intent)
             return (f"note: the deployment repository refused the queue's refs ({status}); "
                     "pushed directly instead")
-        held: str | Outcome | None = lock if posted.get(names.lock) == "ok" else None
+        held: str | Outcome | None = intent if posted.get(names.lock) == "ok" else None
         waiter = _Waiter(refs, names, me, intent, options, sleep, jitter)
         try:
             while not isinstance(held, Outcome):
