@@ -298,6 +298,24 @@ def test_history_of_a_module_whose_key_the_file_lacks_says_so(tmp_path: Path) ->
                                  "deployment repository\n  hint: check that its file holds")
 
 
+@pytest.mark.parametrize("queue", [True, False])
+def test_a_directory_named_like_a_git_option_is_a_directory(tmp_path: Path,
+                                                            queue: bool) -> None:
+    # a file name is the user's to choose; git must never read one as an option
+    spec_dir = race_spec(tmp_path / "spec", 1)
+    spec_file = spec_dir / "shipspec.yaml"
+    spec_file.write_text(spec_file.read_text().replace("values: values.yaml",
+                                                       "values: --no-cone/values.yaml"))
+    bare = make_deploy_repo(tmp_path, {"--no-cone/values.yaml": race_values(1),
+                                       "other/values.yaml": race_values(1)})
+    result = run_process("bump", str(spec_dir), "--module", "m00", "--tag", "new",
+                         "--repo", str(bare), *([] if queue else ["--no-queue"]))
+    assert result.code == 0, result.err
+    assert result.out.endswith(" to main: m00 old -> new\n"), result.out
+    assert "imageTag: new" in remote_file(bare, "--no-cone/values.yaml")
+    assert remote_file(bare, "other/values.yaml") == race_values(1)
+
+
 # --- races ------------------------------------------------------------------------------------
 
 
@@ -520,6 +538,9 @@ def test_rollback_refuses_a_tag_never_deployed_unless_forced(deploy: Path) -> No
      "error: no module named 'nope', 'gone' in "),
     (["promote", "--module", "core", "--from", "stage", "--to", "prod"],
      "error: no environment named 'prod' in "),
+    (["bump", "--module", "core", "--tag", "v1", "--branch=--upload-pack=touch${IFS}x"],
+     "error: argument --branch: '--upload-pack=touch${IFS}x' is not a branch name git "
+     "accepts"),
 ])
 def test_bad_input_is_refused_before_anything_is_cloned(tmp_path: Path, arguments: list[str],
                                                        message: str) -> None:

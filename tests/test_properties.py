@@ -1,19 +1,24 @@
 """Properties over random input: the loader fails only in our own way; strings round-trip;
-the bump queue names branches as every earlier version did."""
+the bump queue names branches as every earlier version did; the spec takes a branch name
+exactly when git does."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import subprocess
+from pathlib import Path
 
 import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from shipspec.check import schema_pattern
 from shipspec.emit import to_flow_stream, to_yaml_stream
 from shipspec.errors import SpecError
 from shipspec.loading import load_bytes
+from shipspec.schema import BRANCH
 
 _ruamel = YAML(typ="safe", pure=True)
 
@@ -110,3 +115,29 @@ def test_queue_names_quote_a_branch_as_urllib_does(branch: str) -> None:
     from shipspec.bump.queue import _quoted
 
     assert _quoted(branch) == quote(branch, safe="")
+
+
+# Branch names built from what git's rules are about: dots, slashes, '@{', '.lock', a
+# leading '-', HEAD, and characters git refuses.
+_BRANCH_PARTS = st.sampled_from(["main", "release", "1.0", ".", "..", "/", "//", "-", "@",
+                                 "{", "@{", ".lock", "lock", "HEAD", "a", "_", "ü", " ", "~",
+                                 "^", ":", "?", "*", "[", "\\", "\x7f", "\t", "$", "#"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_BRANCH_PARTS, min_size=1, max_size=6).map("".join))
+@example("--help")
+@example("--upload-pack=touch${IFS}x")
+@example("HEAD")
+@example("HEAD/x")
+@example("a/.hidden")
+@example("a.lock/b")
+@example("@")  # refs/heads/@ is a ref; only a whole ref named "@" is refused
+def test_branch_pattern_agrees_with_git_check_ref_format(branch: str) -> None:
+    """The spec's branch pattern, as the checker runs it, accepts what `git check-ref-format
+    --branch` accepts, and nothing else: git decides, not our reading of its rules."""
+    # outside a repository, as the spec names a branch of a remote: git interprets no '@{-1}'
+    git = subprocess.run(["git", "check-ref-format", "--branch", branch], cwd=Path("/"),
+                         capture_output=True, check=False)
+    accepted = schema_pattern(BRANCH).search(branch) is not None
+    assert accepted == (git.returncode == 0), git.stderr

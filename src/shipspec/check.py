@@ -29,7 +29,7 @@ def check(document: Document, schema: dict[str, Any]) -> list[Problem]:
 
 
 @cache
-def _regex(pattern: str) -> re.Pattern[str]:
+def schema_pattern(pattern: str) -> re.Pattern[str]:
     """A JSON Schema pattern as Python runs it. In JSON Schema (ECMA-262) `$` ends the
     string; in Python it also matches before a final newline, which let `"ci\\n"` pass as
     a namespace. A trailing `$` therefore becomes `\\Z`."""
@@ -102,7 +102,7 @@ def _check_string(schema: dict[str, Any], value: str, report: Report) -> None:
         report("must not be empty")
     elif len(value) > schema.get("maxLength", len(value)):
         report(f"is {len(value)} characters long; at most {schema['maxLength']} are allowed")
-    elif "pattern" in schema and not _regex(schema["pattern"]).search(value):
+    elif "pattern" in schema and not schema_pattern(schema["pattern"]).search(value):
         report(f"'{value}' is not in the expected form", schema.get("x-hint", ""))
 
 
@@ -128,7 +128,7 @@ def _check_mapping(
             problems.append(Problem(document.locate(child, key=True), dotted(child),
                                     f"a key must be text, got {describe(key)}", "quote it"))
             continue
-        if names and not _regex(names["pattern"]).search(key):
+        if names and not schema_pattern(names["pattern"]).search(key):
             problems.append(Problem(document.locate(child, key=True), dotted(child),
                                     f"'{key}' is not a valid name", names.get("x-hint", "")))
         if key in properties:

@@ -30,8 +30,12 @@ BUILD_TASK_FIELD = {
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # A Kubernetes resource quantity such as 5Gi or 500M.
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
-# A git ref name as `git check-ref-format --branch` accepts it, minus the rarer corners.
-BRANCH = r"^(?!/|.*//|.*\.\.|.*@\{|.*\.lock$|.*/$|.*\.$)[^\x00-\x20~^:?*\[\\\x7f]+$"
+# A branch name as `git check-ref-format --branch` accepts it (git 2.39: object-name.c's
+# strbuf_check_branch_ref refuses a leading '-' and HEAD, refs.c's check_refname_format the
+# rest: no component starting with '.' or ending in '.lock', no '..', '@{', '//').
+# A leading '-' matters most: git would read such a branch as an option.
+BRANCH = (r"^(?!-|HEAD$|\.|.*/\.|.*\.lock(/|$)|/|.*//|.*\.\.|.*@\{|.*/$|.*\.$)"
+          r"[^\x00-\x20~^:?*\[\\\x7f]+$")
 # A dotted key path into a values file: astrago.core
 # Dotted keys of a values file: each part becomes a YAML key, and YAML readers take simple
 # keys of at most 1024 characters, so parts stay far below that.

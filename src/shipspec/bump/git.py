@@ -222,8 +222,10 @@ class Checkout(Repository):
             # rewritten on every retry of a race).
             checkout.directories = _directories(paths)
             checkout._git("sparse-checkout", "set", "--cone", "--sparse-index",
-                          *checkout.directories)
-            checkout._git("checkout", branch)
+                          "--end-of-options", *checkout.directories)
+            # HEAD is the branch already (--branch): nothing from the spec is an argument
+            # that git could read as an option.
+            checkout._git("checkout", "HEAD")
         return checkout
 
     def include(self, paths: list[str]) -> None:
@@ -232,7 +234,7 @@ class Checkout(Repository):
             return  # everything is checked out
         more = [path for path in _directories(paths) if path not in self.directories]
         if more:
-            self._git("sparse-checkout", "add", *more)
+            self._git("sparse-checkout", "add", "--end-of-options", *more)
             self.directories += more
 
     # --- files -------------------------------------------------------------------------------
@@ -298,7 +300,7 @@ class Checkout(Repository):
 
     def refresh(self, branch: str) -> None:
         """Move to the remote tip of `branch`, dropping the local commit."""
-        self._git("fetch", "--quiet", "--depth", "1", "origin", branch)
+        self._git("fetch", "--quiet", "--depth", "1", "origin", f"refs/heads/{branch}")
         self._git("reset", "--quiet", "--hard", "FETCH_HEAD")
 
     def log(self, relative: str) -> list[tuple[str, str, str]]:

@@ -6,6 +6,8 @@ import argparse
 import time
 from collections.abc import Callable
 
+from shipspec.errors import shown
+
 
 def at_least(minimum: int) -> Callable[[str], int]:
     """An argparse type: a whole number of at least `minimum`."""
@@ -23,6 +25,17 @@ def at_least(minimum: int) -> Callable[[str], int]:
     return whole_number
 
 
+def branch_name(text: str) -> str:
+    """An argparse type: a branch name git accepts (the spec's rule for branches)."""
+    from shipspec.check import schema_pattern  # imported only when --branch is given
+    from shipspec.schema import BRANCH
+
+    if not schema_pattern(BRANCH).search(text):
+        raise argparse.ArgumentTypeError(
+            f"{shown(text)} is not a branch name git accepts (see git check-ref-format)")
+    return text
+
+
 def spec_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="?", default=".",
                         help="a shipspec.yaml, or a directory holding one (default: .)")
@@ -36,7 +49,8 @@ def dry_run(parser: argparse.ArgumentParser) -> None:
 def deployment_repository(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", help="deployment repository URL (default: deploy.url; pull "
                         "requests to another are pushed as branches for a person to open)")
-    parser.add_argument("--branch", help="its branch (default: the environment's)")
+    parser.add_argument("--branch", type=branch_name,
+                        help="its branch (default: the environment's)")
     parser.add_argument("--token-env", metavar="NAME",
                         help="environment variable with the deployment repository's token "
                              "(default: deploy.tokenEnv)")
