@@ -167,12 +167,14 @@ def main() -> None:
     for label, median, minimum, cpu, peak in results:
         print(f"| {label} | {median:.1f} | {minimum:.1f} | {median / floor:.2f} | "
               f"{cpu:.1f} | {peak / 1024:.1f} |")
-    if counted[0][1]:
+    floor_count = counted[0][1]
+    if floor_count:
         print("\n| command (instructions counted by valgrind) | instructions | "
               "ratio to floor |")
         print("|---|---:|---:|")
         for label, count in counted:
-            print(f"| {label} | {count:,} | {count / counted[0][1]:.2f} |")
+            shown = f"{count:,} | {count / floor_count:.2f}" if count else "not counted | "
+            print(f"| {label} | {shown} |")
 
 
 if __name__ == "__main__":
