@@ -68,7 +68,7 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> Outcome:
 def problems(outcome: Outcome, output: str = "yaml") -> list[str]:
     """What is wrong with how a run ended; empty when it ended in one of the two ways."""
     found = []
-    if outcome.code not in (0, 1):
+    if outcome.code not in (0, 1) and not _absent_branch(outcome):
         found.append(f"exit {outcome.code}")
     if "Traceback" in outcome.err or "internal error" in outcome.err:
         found.append("traceback or internal error")
@@ -94,6 +94,20 @@ def problems(outcome: Outcome, output: str = "yaml") -> list[str]:
         except ValueError as err:
             found.append(f"JSON unreadable: {err}")
     return found
+
+
+def _absent_branch(outcome: Outcome) -> bool:
+    """Exit 2 because the deployment repository has no such branch: the server's answer,
+    not ours to give, when the spec named a branch git accepts (a mutated spec often names
+    one the repository lacks). A branch git would refuse stays a finding: the spec check
+    should have stopped it (it once let `--help` through to git)."""
+    missing = re.search(r"Remote branch (.+) not found in upstream origin", outcome.err)
+    if outcome.code != 2 or not missing:
+        return False
+    # outside any repository, as git checks a branch of a remote
+    check = subprocess.run(["git", "check-ref-format", "--branch", missing.group(1)],
+                           cwd="/", capture_output=True, check=False)
+    return check.returncode == 0
 
 
 def _line_count(path: str) -> int:

@@ -551,6 +551,19 @@ def test_bad_input_is_refused_before_anything_is_cloned(tmp_path: Path, argument
     assert result.err.startswith(message), result.err
 
 
+def test_a_branch_the_deployment_repository_lacks_says_where_it_came_from(
+        deploy: Path) -> None:
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "v1",
+                         "--repo", str(deploy), "--branch", "release/9")
+    assert (result.code, result.out) == (2, ""), result.err
+    assert result.err.startswith(f"error: cannot clone {deploy} (branch release/9): ")
+    assert result.err.endswith(
+        "  hint: push the branch to the deployment repository first, or correct it (the "
+        "environment's branch in shipspec.yaml, or --branch)\n"), result.err
+    assert commits(deploy)[0].endswith("|initial")
+    assert git("--git-dir", str(deploy), "for-each-ref", "refs/shipspec") == ""  # queue empty
+
+
 def test_a_disabled_module_is_not_bumped(tmp_path: Path) -> None:
     result = run_process("bump", str(EXAMPLES / "gointern-backend"), "--module", "new-module",
                          "--tag", "v1", "--repo", str(tmp_path / "none.git"))

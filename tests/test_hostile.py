@@ -27,6 +27,19 @@ def test_the_harness_notices_what_it_looks_for() -> None:
     assert hostile.problems(disagree) == ["YAML 1.1 and 1.2 readers disagree"]
 
 
+def test_a_branch_the_deployment_repository_lacks_is_the_servers_answer() -> None:
+    def clone_failure(branch: str) -> hostile.Outcome:
+        return hostile.Outcome(["history"], 2, "", (
+            f"error: cannot clone /tmp/d.git (branch {branch}): warning: Could not find "
+            f"remote branch {branch} to clone.\nfatal: Remote branch {branch} not found in "
+            "upstream origin\n"))
+
+    assert hostile.problems(clone_failure("T" * 1100)) == []  # seed 777: git accepts it
+    # a branch git refuses must never get as far as git
+    assert hostile.problems(clone_failure("--help")) == ["exit 2"]
+    assert hostile.problems(clone_failure("a..b")) == ["exit 2"]
+
+
 def test_the_harness_notices_a_location_past_the_end_and_a_webhook_reference(
         tmp_path: Path) -> None:
     short = tmp_path / "values.yaml"

@@ -214,7 +214,12 @@ class Checkout(Repository):
         code, _, errors = parent._run(["clone", "--quiet", *options, "--", _url(url),
                                        directory])
         if code:
-            raise _failure(errors, credentials, f"cannot clone {url} (branch {branch})")
+            failure = _failure(errors, credentials, f"cannot clone {url} (branch {branch})")
+            if "not found in upstream" in errors:  # git's words (clone.c) for an absent branch
+                failure = RuntimeFailure(
+                    f"{failure}\n  hint: push the branch to the deployment repository first, "
+                    "or correct it (the environment's branch in shipspec.yaml, or --branch)")
+            raise failure
         checkout = cls(directory, credentials)
         if paths is not None:
             # Cone mode with a sparse index: only the targets' directories are checked out,
