@@ -276,6 +276,8 @@ def git_cases(path: str, bare: Path, rng: random.Random) -> Iterator[list[str]]:
     """bump, history, rollback and promote: dry runs against a real bare repository."""
     module = rng.choice(["core", "batch", "monitor", "system", "portal", rng.choice(HOSTILE)])
     repo = ["--repo", str(bare)]
+    if rng.random() < 0.2:  # the deployment branch named on the command line
+        repo.append(f"--branch={rng.choice(['main', 'dev', rng.choice(HOSTILE)])}")
     tag = rng.choice(["v2", "core-stage-1", rng.choice(HOSTILE)])
     bump = ["bump", path, "--module", module, "--dry-run", *repo]
     bump += rng.choice([["--tag", tag], ["--sha", rng.choice([SHA, "nothex"])],

@@ -538,8 +538,8 @@ def test_rollback_refuses_a_tag_never_deployed_unless_forced(deploy: Path) -> No
      "error: no module named 'nope', 'gone' in "),
     (["promote", "--module", "core", "--from", "stage", "--to", "prod"],
      "error: no environment named 'prod' in "),
-    (["bump", "--module", "core", "--tag", "v1", "--branch=--upload-pack=touch${IFS}x"],
-     "error: argument --branch: '--upload-pack=touch${IFS}x' is not a branch name git "
+    (["bump", "--module", "core", "--tag", "v1", "--branch=--receive-pack=touch${IFS}x"],
+     "error: argument --branch: '--receive-pack=touch${IFS}x' is not a branch name git "
      "accepts"),
 ])
 def test_bad_input_is_refused_before_anything_is_cloned(tmp_path: Path, arguments: list[str],
@@ -549,6 +549,16 @@ def test_bad_input_is_refused_before_anything_is_cloned(tmp_path: Path, argument
                          "--repo", str(missing))
     assert (result.code, result.out) == (1, ""), result.err
     assert result.err.startswith(message), result.err
+
+
+def test_a_repository_git_would_read_as_an_option_is_refused(tmp_path: Path) -> None:
+    ran = tmp_path / "ran"
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "v1",
+                         f"--repo=--receive-pack=touch {ran}")
+    assert (result.code, result.out) == (1, ""), result.err
+    assert result.err.startswith("error: argument --repo: '--receive-pack=touch "), result.err
+    assert " is not a repository URL or path\n" in result.err
+    assert not ran.exists()
 
 
 def test_a_branch_the_deployment_repository_lacks_says_where_it_came_from(

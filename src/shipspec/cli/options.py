@@ -36,6 +36,13 @@ def branch_name(text: str) -> str:
     return text
 
 
+def repository(text: str) -> str:
+    """An argparse type: a clone URL or a path, which git must never read as an option."""
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a repository URL or path")
+    return text
+
+
 def spec_path(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="?", default=".",
                         help="a shipspec.yaml, or a directory holding one (default: .)")
@@ -47,7 +54,8 @@ def dry_run(parser: argparse.ArgumentParser) -> None:
 
 
 def deployment_repository(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--repo", help="deployment repository URL (default: deploy.url; pull "
+    parser.add_argument("--repo", type=repository,
+                        help="deployment repository URL (default: deploy.url; pull "
                         "requests to another are pushed as branches for a person to open)")
     parser.add_argument("--branch", type=branch_name,
                         help="its branch (default: the environment's)")
