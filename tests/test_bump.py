@@ -15,7 +15,7 @@ from conftest import EXAMPLES, REPO, SHIPSPEC_IMAGE_LINE, run_process
 from gitserver import git_http_server
 
 from shipspec.bump import BumpOptions, bump, plan
-from shipspec.bump.git import Checkout, Credentials, RefUpdate, Repository
+from shipspec.bump.git import Checkout, Credentials, Refs, RefUpdate, Repository
 from shipspec.errors import RuntimeFailure
 from shipspec.resolve import load_spec
 
@@ -336,11 +336,45 @@ def race_values(modules: int) -> str:
                                for i in range(modules))
 
 
-@pytest.mark.parametrize("mode", ["queue", "direct"])
+def test_on_a_server_with_many_refs_the_queue_is_listed_by_its_prefix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GitHub repository lists two refs per pull request: after one listing, the queue's
+    refs are asked for alone (protocol v2's ref-prefix), and still read right."""
+    queue = "refs/shipspec/main/"
+    bare = make_deploy_repo(tmp_path, {"values.yaml": race_values(1)})
+    oid = git("--git-dir", str(bare), "rev-parse", "main").strip()
+    for ref in ("lock", "queue/1", "queue/2"):
+        git("--git-dir", str(bare), "update-ref", f"{queue}{ref}", oid)
+    everything = {f"{queue}{ref}": oid for ref in ("lock", "queue/1", "queue/2")}
+    few = Refs.open(str(bare), str(tmp_path / "few.git"), Credentials(None, ""))
+    assert few.under(queue) == everything and not few.many_refs
+    pulls = "".join(f"create refs/pull/{number}/head {oid}\n"
+                    for number in range(Refs.MANY_REFS))
+    subprocess.run(["git", "--git-dir", str(bare), "update-ref", "--stdin"], input=pulls,
+                   text=True, check=True)
+    many = Refs.open(str(bare), str(tmp_path / "many.git"), Credentials(None, ""))
+    assert many.under(queue) == everything and many.many_refs
+    trace = tmp_path / "packets"
+    monkeypatch.setenv("GIT_TRACE_PACKET", str(trace))
+    git("--git-dir", str(bare), "update-ref", "-d", f"{queue}queue/1")
+    del everything[f"{queue}queue/1"]
+    assert many.under(queue) == everything  # a ref the server dropped is dropped here
+    assert many.under(f"{queue}queue/2") == {f"{queue}queue/2": oid}  # one ref, by name
+    assert many.under(f"{queue}queue/1") == {}
+    sent = trace.read_text()
+    assert f"ref-prefix {queue}" in sent and "refs/pull/" not in sent
+
+
+@pytest.mark.parametrize("mode", ["queue", "direct", "queue, many refs"])
 def test_sixteen_concurrent_bumps_all_land_on_a_linear_history(tmp_path: Path,
                                                                mode: str) -> None:
     spec_dir = race_spec(tmp_path / "spec", 16)
     bare = make_deploy_repo(tmp_path, {"values.yaml": race_values(16)})
+    if mode.endswith("many refs"):  # the waiting bumps poll by fetching the queue's prefix
+        oid = git("--git-dir", str(bare), "rev-parse", "main").strip()
+        subprocess.run(["git", "--git-dir", str(bare), "update-ref", "--stdin"], check=True,
+                       text=True, input="".join(f"create refs/pull/{number}/head {oid}\n"
+                                            for number in range(Refs.MANY_REFS)))
     extra = ["--no-queue"] if mode == "direct" else []
     processes = [subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
                                    "--module", f"m{i:02d}", "--tag", f"tag-{i:02d}",

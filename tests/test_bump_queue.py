@@ -25,6 +25,15 @@ from shipspec.spec import HelmValuesTarget
 QUEUE = "refs/shipspec/main/"
 
 
+@pytest.fixture(autouse=True, params=["ls-remote", "fetch"])
+def listing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: the queue listed by ls-remote, and by fetching its prefix, as a
+    bump does on a server with many refs (Refs.MANY_REFS)."""
+    if request.param == "fetch":
+        monkeypatch.setattr(Refs, "MANY_REFS", 0)
+    return str(request.param)
+
+
 @pytest.fixture
 def repos(tmp_path: Path) -> tuple[Path, Path]:
     """(spec directory with modules m00..m03, bare deployment repository)."""
@@ -300,3 +309,4 @@ def test_a_protected_branch_fails_clearly_and_leaves_no_queue(repos: tuple[Path,
     assert str(error).endswith("\n  hint: is the branch protected against direct pushes? "
                                "then use --pull-request")
     assert len(commits(bare)) == 1 and refs(bare) == []
+

@@ -141,13 +141,7 @@ class Repository:
 
     def under(self, prefix: str) -> dict[str, str]:
         """{ref: object name} of the remote's refs under `prefix`."""
-        output = self._git("ls-remote", self.remote, f"{prefix}*")
-        refs = {}
-        for line in output.splitlines():
-            oid, ref = line.split("\t")
-            if ref.startswith(prefix):  # a pattern also matches the tail of longer names
-                refs[ref] = oid
-        return refs
+        return _listed(self._git("ls-remote", self.remote, f"{prefix}*"), prefix)
 
     def push_refs(self, updates: list[RefUpdate], atomic: bool = False,
                   what: str = "git push failed") -> dict[str, str]:
@@ -170,12 +164,36 @@ class Refs(Repository):
     """The refs of a remote repository, read and written without a clone: through a scratch
     repository that holds only the small commits written or fetched here."""
 
+    # `git ls-remote` asks the server for every ref and matches a pattern itself
+    # (builtin/ls-remote.c sends no ref-prefix for patterns): on a GitHub repository with
+    # thousands of pull requests (two refs each), every poll of a waiting bump would list
+    # them all. Past this many refs, `under` fetches the prefix instead: protocol v2 sends
+    # a fetch's refspec as a ref-prefix, so the server lists the queue's refs alone. Below
+    # it, ls-remote is one git process instead of two (fetch, then for-each-ref).
+    MANY_REFS = 1000
+
+    def __init__(self, directory: str, remote: str, credentials: Credentials) -> None:
+        super().__init__(directory, remote, credentials)
+        self.many_refs = False  # learnt from the first listing
+
     @classmethod
     def open(cls, url: str, directory: str, credentials: Credentials) -> Refs:
         os.mkdir(directory)
         refs = cls(directory, _url(url), credentials)
         refs._git("init", "--quiet", "--bare", NO_TEMPLATE)
         return refs
+
+    def under(self, prefix: str) -> dict[str, str]:
+        if self.many_refs:
+            # A scratch repository needs no maintenance: `--auto` would start another git.
+            self._git("fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head",
+                      "--no-auto-maintenance", self.remote, f"+{prefix}*:{prefix}*")
+            # for-each-ref matches a prefix up to a slash, or a whole name
+            return _listed(self._git("for-each-ref", "--format=%(objectname)%09%(refname)",
+                                     prefix), prefix)
+        output = self._git("ls-remote", self.remote)  # every ref, as the server sent them
+        self.many_refs = output.count("\n") >= self.MANY_REFS
+        return _listed(output, prefix)
 
     def messages(self, refs: list[str]) -> dict[str, str]:
         """{object name: message} of the commits at `refs` of the remote."""
@@ -343,6 +361,16 @@ class Checkout(Repository):
         finally:
             repo.close()
         return texts
+
+
+def _listed(output: str, prefix: str) -> dict[str, str]:
+    """{ref: object name} of the lines `<object name><TAB><ref>` for refs under `prefix`."""
+    refs = {}
+    for line in output.splitlines():
+        oid, ref = line.split("\t")
+        if ref.startswith(prefix):  # a pattern also matches the tail of longer names
+            refs[ref] = oid
+    return refs
 
 
 def _tree_and_parents(repository: Repository, revision: str) -> list[str]:
