@@ -9,7 +9,7 @@ against the same bare repository over file://, which serves blob filters as GitH
 Then 16 bumps of 16 different modules start at once and are timed against one: queued as
 shipspec does by default, and pushed directly (--no-queue) for comparison; beside them, the
 floor of that ratio: 16 Python starts at once (importing PyYAML, as every bump must), then
-one bump.
+one bump. Last, queued again once the repository holds the refs of 10,000 pull requests.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from run import install  # noqa: E402 - the same fresh install as the generate benchmark
 
 MODULES = 16
+PULL_REQUESTS = 10_000  # a deployment repository that takes its changes as pull requests
 VALUES = "helmfile/environments/customers/bench/values.yaml"
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
@@ -92,6 +93,17 @@ def spec_directory(root: Path) -> Path:
         "deploy: {url: https://github.com/o/deploy.git}\n"
         f"environments: {{prod: {{branch: main, values: {VALUES}}}}}\nmodules:\n{modules}")
     return directory
+
+
+def add_pull_requests(bare: Path, count: int) -> None:
+    """The two refs GitHub keeps for each pull request (refs/pull/<n>/head and merge)."""
+    tip = subprocess.run(["git", "--git-dir", str(bare), "rev-parse", "main"], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    updates = "".join(f"create refs/pull/{number}/{ref} {tip}\n"
+                      for number in range(1, count + 1) for ref in ("head", "merge"))
+    subprocess.run(["git", "--git-dir", str(bare), "update-ref", "--stdin"], input=updates,
+                   text=True, check=True)
+    subprocess.run(["git", "--git-dir", str(bare), "pack-refs", "--all"], check=True)
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -163,6 +175,12 @@ def main() -> None:
                              for run in range(args.concurrent_runs)]
                       for name, extra in (("queued (default)", []),
                                           ("direct, --no-queue", ["--no-queue"]))}
+        add_pull_requests(bare, PULL_REQUESTS)
+        crowded_one = statistics.median(
+            timed([shipspec, "bump", str(spec), "--module", "m01", "--tag", f"crowded-{run}",
+                   "--repo", f"file://{bare}"], ENV) for run in range(args.runs))
+        crowded = [at_once(shipspec, spec, bare, args.concurrent_runs + run, [])
+                   for run in range(args.concurrent_runs)]
     floor = statistics.median(floor_times)
     one = statistics.median(bump_times)
     git_version = subprocess.run(["git", "--version"], capture_output=True, check=True,
@@ -194,6 +212,17 @@ def main() -> None:
         print(f"| {MODULES} bumps at once, {name} | {statistics.median(walls):.3f} | "
               f"{min(walls):.3f} | {statistics.median(walls) / one:.2f} | {total:.1f} | "
               f"{most:.3f} | {others:.3f} |")
+    # Every push lists all of the server's refs (the push protocol has no ref-prefix): a
+    # repository that keeps many refs makes each bump dearer, however it waits.
+    print(f"\nThe same repository with the refs of {PULL_REQUESTS:,} pull requests "
+          f"({2 * PULL_REQUESTS:,} refs, as GitHub keeps them):\n")
+    print("| what | median s | ratio to one bump there | median CPU s |")
+    print("|---|---:|---:|---:|")
+    print(f"| shipspec bump (one module) | {crowded_one:.3f} | 1.00 | |")
+    crowded_wall = statistics.median(race.wall for race in crowded)
+    print(f"| {MODULES} bumps at once, queued | {crowded_wall:.3f} | "
+          f"{crowded_wall / crowded_one:.2f} | "
+          f"{statistics.median(sum(race.cpu) for race in crowded):.1f} |")
 
 
 if __name__ == "__main__":
