@@ -336,6 +336,14 @@ def race_values(modules: int) -> str:
                                for i in range(modules))
 
 
+def add_pull_request_refs(bare: Path, count: int) -> None:
+    """`count` refs such as GitHub keeps for pull requests, at the branch's tip."""
+    tip = git("--git-dir", str(bare), "rev-parse", "main").strip()
+    subprocess.run(["git", "--git-dir", str(bare), "update-ref", "--stdin"], check=True,
+                   text=True, input="".join(f"create refs/pull/{number}/head {tip}\n"
+                                            for number in range(count)))
+
+
 def test_on_a_server_with_many_refs_the_queue_is_listed_by_its_prefix(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A GitHub repository lists two refs per pull request: after one listing, the queue's
@@ -348,10 +356,7 @@ def test_on_a_server_with_many_refs_the_queue_is_listed_by_its_prefix(
     everything = {f"{queue}{ref}": oid for ref in ("lock", "queue/1", "queue/2")}
     few = Refs.open(str(bare), str(tmp_path / "few.git"), Credentials(None, ""))
     assert few.under(queue) == everything and not few.many_refs
-    pulls = "".join(f"create refs/pull/{number}/head {oid}\n"
-                    for number in range(Refs.MANY_REFS))
-    subprocess.run(["git", "--git-dir", str(bare), "update-ref", "--stdin"], input=pulls,
-                   text=True, check=True)
+    add_pull_request_refs(bare, Refs.MANY_REFS)
     many = Refs.open(str(bare), str(tmp_path / "many.git"), Credentials(None, ""))
     assert many.under(queue) == everything and many.many_refs
     trace = tmp_path / "packets"
@@ -371,10 +376,7 @@ def test_sixteen_concurrent_bumps_all_land_on_a_linear_history(tmp_path: Path,
     spec_dir = race_spec(tmp_path / "spec", 16)
     bare = make_deploy_repo(tmp_path, {"values.yaml": race_values(16)})
     if mode.endswith("many refs"):  # the waiting bumps poll by fetching the queue's prefix
-        oid = git("--git-dir", str(bare), "rev-parse", "main").strip()
-        subprocess.run(["git", "--git-dir", str(bare), "update-ref", "--stdin"], check=True,
-                       text=True, input="".join(f"create refs/pull/{number}/head {oid}\n"
-                                            for number in range(Refs.MANY_REFS)))
+        add_pull_request_refs(bare, Refs.MANY_REFS)
     extra = ["--no-queue"] if mode == "direct" else []
     processes = [subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
                                    "--module", f"m{i:02d}", "--tag", f"tag-{i:02d}",
