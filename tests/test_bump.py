@@ -418,7 +418,7 @@ def _other_pipeline_sets(bare: Path, tmp_path: Path, old: str, new: str) -> None
     path = work / VALUES_PATH
     path.write_text(path.read_text().replace(old, new))
     git("commit", "--quiet", "-am", f"other pipeline: {new}", cwd=work)
-    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:refs/heads/main", cwd=work)
 
 
 def _push_after(bare: Path, tmp_path: Path, old: str, new: str,
@@ -439,9 +439,12 @@ def _push_after(bare: Path, tmp_path: Path, old: str, new: str,
 
 
 @pytest.mark.parametrize("queue", [True, False])
+@pytest.mark.parametrize("tagged", [False, True])
 def test_rejected_push_is_reapplied_on_the_new_tip(deploy: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch,
-                                                   queue: bool) -> None:
+                                                   queue: bool, tagged: bool) -> None:
+    if tagged:  # a tag named like the branch: `git fetch origin main` would take the tag
+        git("--git-dir", str(deploy), "tag", "main", "main")
     _push_after(deploy, tmp_path, "batch-stage-ba01", "batch-stage-other", monkeypatch)
     spec = load_spec(str(ASTRAGO_KEYED))
     changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
@@ -449,9 +452,9 @@ def test_rejected_push_is_reapplied_on_the_new_tip(deploy: Path, tmp_path: Path,
     outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
                    sleep=lambda s: None)
     assert (outcome.status, outcome.attempts) == ("committed", 2)
-    text = remote_file(deploy, VALUES_PATH)
+    text = remote_file(deploy, VALUES_PATH, "refs/heads/main")
     assert '"core-new"' in text and '"batch-stage-other"' in text
-    assert len(commits(deploy)) == 3
+    assert len(commits(deploy, "refs/heads/main")) == 3
 
 
 @pytest.mark.parametrize("queue", [True, False])
