@@ -301,6 +301,8 @@ def test_cluster_wide_names_differ_across_specs(repo: Path) -> None:
     ("branch: main", "branch: 'rel\"1.0'"),
     ("branch: main", "branch: 'main$(body.head_commit.message)'"),
     ("dockerfile: api/Dockerfile", "dockerfile: '$(body.pusher.name)/Dockerfile'"),
+    ("registry: {url: ghcr.io/o}", "registry: {url: 'ghcr.io/$(body.pusher.name)'}"),
+    ("images: {", "images: {gradle: '$(body.head_commit.message)@sha256:" + "0" * 64 + "', "),
     ("dockerfile: api/Dockerfile",
      "dockerfile: api/Dockerfile\n    context: '$(body.head_commit.message)'"),
 ])

@@ -243,6 +243,11 @@ class _Resolver:
         source = self.data.get("source", {})
         if "url" in source:
             yield ("source", "url"), source["url"]
+        registry = self.data.get("registry", {})
+        if "url" in registry:  # the start of every module's image
+            yield ("registry", "url"), registry["url"]
+        for name, image in self.data.get("ci", {}).get("images", {}).items():
+            yield ("ci", "images", name), image  # the pre-build step's image
         for environment, settings in self.data.get("environments", {}).items():
             if "branch" in settings:
                 yield ("environments", environment, "branch"), settings["branch"]
