@@ -185,9 +185,7 @@ class Refs(Repository):
 
     def under(self, prefix: str) -> dict[str, str]:
         if self.many_refs:
-            # A scratch repository needs no maintenance: `--auto` would start another git.
-            self._git("fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head",
-                      "--no-auto-maintenance", self.remote, f"+{prefix}*:{prefix}*")
+            self._fetch([f"+{prefix}*:{prefix}*"], prune=True)
             # for-each-ref matches a prefix up to a slash, or a whole name
             return _listed(self._git("for-each-ref", "--format=%(objectname)%09%(refname)",
                                      prefix), prefix)
@@ -195,13 +193,17 @@ class Refs(Repository):
         self.many_refs = output.count("\n") >= self.MANY_REFS
         return _listed(output, prefix)
 
+    def _fetch(self, refspecs: list[str], prune: bool = False) -> None:
+        # A scratch repository needs no maintenance: `--auto` would start another git.
+        self._git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
+                  "--no-auto-maintenance", *(["--prune"] if prune else []), self.remote,
+                  *refspecs)
+
     def messages(self, refs: list[str]) -> dict[str, str]:
         """{object name: message} of the commits at `refs` of the remote."""
         if not refs:
             return {}
-        # A scratch repository needs no maintenance: `--auto` would start another git.
-        self._git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
-                  "--no-auto-maintenance", self.remote, *[f"+{ref}:{ref}" for ref in refs])
+        self._fetch([f"+{ref}:{ref}" for ref in refs])
         output = self._git("log", "--no-walk=unsorted", "--format=%H%x00%B%x1e", *refs)
         messages = {}
         for record in output.split("\x1e"):
@@ -232,12 +234,7 @@ class Checkout(Repository):
         code, _, errors = parent._run(["clone", "--quiet", *options, "--", _url(url),
                                        directory])
         if code:
-            failure = _failure(errors, credentials, f"cannot clone {url} (branch {branch})")
-            if "not found in upstream" in errors:  # git's words (clone.c) for an absent branch
-                failure = RuntimeFailure(
-                    f"{failure}\n  hint: push the branch to the deployment repository first, "
-                    "or correct it (the environment's branch in shipspec.yaml, or --branch)")
-            raise failure
+            raise _failure(errors, credentials, f"cannot clone {url} (branch {branch})")
         checkout = cls(directory, credentials)
         if paths is not None:
             # Cone mode with a sparse index: only the targets' directories are checked out,
@@ -431,4 +428,7 @@ def _failure(stderr: str, credentials: Credentials, what: str) -> RuntimeFailure
         state = "is it set? " if credentials.token is None else ""
         hint = (f"\n  hint: check the token in {credentials.source} ({state}it needs write "
                 "access, contents: write, to the deployment repository)")
+    elif "not found in upstream" in stderr:  # git's words (clone.c) for an absent branch
+        hint = ("\n  hint: push the branch to the deployment repository first, or correct "
+                "it (the environment's branch in shipspec.yaml, or --branch)")
     return RuntimeFailure(f"error: {what}: {stderr}{hint}")
