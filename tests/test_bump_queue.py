@@ -309,4 +309,3 @@ def test_a_protected_branch_fails_clearly_and_leaves_no_queue(repos: tuple[Path,
     assert str(error).endswith("\n  hint: is the branch protected against direct pushes? "
                                "then use --pull-request")
     assert len(commits(bare)) == 1 and refs(bare) == []
-
