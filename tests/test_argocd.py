@@ -18,7 +18,7 @@ import yaml
 from conftest import REPO
 
 from shipspec.argocd import announcements
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 PLUGIN = yaml.safe_load((REPO / "plugin.yaml").read_text())
 CMP = REPO / "cmp"

@@ -17,7 +17,7 @@ from gitserver import git_http_server
 from shipspec.bump import BumpOptions, bump, plan
 from shipspec.bump.git import Checkout, Credentials, Refs, RefUpdate, Repository
 from shipspec.errors import RuntimeFailure
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 # Seed B with the values layout before October 2025 (tests/fixtures/astrago-keyed).
 ASTRAGO_KEYED = REPO / "tests" / "fixtures" / "astrago-keyed"

@@ -375,7 +375,7 @@ def test_a_delivery_that_cannot_work_is_refused_with_its_place(
 ])
 def test_github_com_needs_no_forge_settings(tmp_path: Path, url: str, api: str,
                                             repository: str) -> None:
-    from shipspec.resolve import load_spec
+    from shipspec.specfile.resolve import load_spec
 
     spec = small_spec(tmp_path, f"{{url: '{url}'}}", "{method: pull-request}")
     forge = load_spec(str(spec)).deploy.forge

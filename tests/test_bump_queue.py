@@ -19,8 +19,8 @@ from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
 from shipspec.bump.git import Author, Credentials, Refs
 from shipspec.bump.request import Edit, Request
 from shipspec.errors import RuntimeFailure, ShipspecError
-from shipspec.resolve import load_spec
 from shipspec.spec import HelmValuesTarget
+from shipspec.specfile.resolve import load_spec
 
 QUEUE = "refs/shipspec/main/"
 

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import SpecError
 from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget
-from shipspec.yamltext import YamlText
+from shipspec.values.yamltext import YamlText
 
 GOLDEN = Path(__file__).parent / "golden" / "bump"
 

@@ -14,7 +14,7 @@ import shipspec
 from shipspec import render
 from shipspec.cli.main import VERBS
 from shipspec.render import Rendered
-from shipspec.schema import SPEC_SCHEMA
+from shipspec.specfile.schema import SPEC_SCHEMA
 
 SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 

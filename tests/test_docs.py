@@ -23,7 +23,7 @@ import pytest
 from conftest import REPO
 
 from shipspec.cli.main import VERBS, build_parser
-from shipspec.schema import SPEC_SCHEMA
+from shipspec.specfile.schema import SPEC_SCHEMA
 
 DOCS = REPO / "docs"
 GUIDES = sorted((DOCS / "guides").glob("*.md"))

@@ -12,7 +12,7 @@ from conftest import EXAMPLES, assert_golden
 from shipspec.errors import SpecError
 from shipspec.plan import plan
 from shipspec.render import RenderOptions, github_actions
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 GOLDEN = Path(__file__).parent / "golden" / "github-actions"
 SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from shipspec import loading
 from shipspec.errors import SpecError
-from shipspec.loading import DEFAULT_LIMITS, Limits, load_bytes
+from shipspec.specfile import loading
+from shipspec.specfile.loading import DEFAULT_LIMITS, Limits, load_bytes
 
 PARSERS = {"libyaml": getattr(yaml, "CSafeLoader", None), "python": yaml.SafeLoader}
 

@@ -13,7 +13,7 @@ from conftest import EXAMPLES
 
 from shipspec import prebuild
 from shipspec.render import RenderOptions, github_actions, tekton
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 
 def _stub(path: Path, log: Path) -> None:

@@ -14,11 +14,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from shipspec.check import schema_pattern
 from shipspec.emit import to_flow_stream, to_yaml_stream
 from shipspec.errors import SpecError
-from shipspec.loading import load_bytes
-from shipspec.schema import BRANCH
+from shipspec.specfile.check import schema_pattern
+from shipspec.specfile.loading import load_bytes
+from shipspec.specfile.schema import BRANCH
 
 _ruamel = YAML(typ="safe", pure=True)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import SHIPSPEC_IMAGE_LINE
 
-from shipspec.resolve import load_spec
 from shipspec.spec import HelmValuesTarget, KustomizeTarget
+from shipspec.specfile.resolve import load_spec
 
 SEED_A_VALUES_YAML = """\
 modules:

@@ -10,7 +10,7 @@ import pytest
 from conftest import SHIPSPEC_IMAGE_LINE
 
 from shipspec.errors import SpecError
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 VALID = """\
 project: shop
@@ -552,7 +552,7 @@ def test_a_missing_field_hint_says_what_to_write(repo: Path) -> None:
 
 
 def test_every_required_field_has_an_example_for_its_hint() -> None:
-    from shipspec.schema import SPEC_SCHEMA
+    from shipspec.specfile.schema import SPEC_SCHEMA
 
     def walk(schema: object, path: str) -> list[str]:
         if isinstance(schema, dict):

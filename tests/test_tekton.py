@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from shipspec.emit import to_yaml_stream
 from shipspec.render import RenderOptions, tekton
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMAS = REPO / "tests" / "fixtures" / "tekton-pipeline-v1.15.0"  # README.md there

@@ -281,7 +281,7 @@ def test_a_shared_default_that_is_wrong_is_overridden_per_module(cli, tmp_path: 
 def test_bitnami_image_map_with_digest() -> None:
     from shipspec.bump.targets import NewImage, helm_values
     from shipspec.spec import HelmValuesTarget
-    from shipspec.yamltext import YamlText
+    from shipspec.values.yamltext import YamlText
 
     text = ("web:\n  image:\n    registry: docker.io\n    repository: bitnami/nginx\n"
             "    tag: 1.27.0\n    digest: \"\"\n  replicaCount: 2\n")
@@ -419,9 +419,9 @@ def test_a_chart_that_pulls_the_right_image_is_left_alone_however_it_splits_it(
 ])
 def test_fixes_keep_the_charts_own_split(registry: str, repository: str, image: str,
                                          expected: list[tuple[str, str]]) -> None:
-    from shipspec.image_keys import image_fixes
     from shipspec.spec import HelmValuesTarget
-    from shipspec.yamltext import YamlText
+    from shipspec.values.image_keys import image_fixes
+    from shipspec.values.yamltext import YamlText
 
     doc = YamlText(f"web:\n  image:\n    registry: {registry}\n    repository: {repository}\n"
                    "    tag: v1\n    digest: \"\"\n", "values.yaml")
@@ -450,8 +450,8 @@ def test_many_keys_are_set_in_one_edit_each_in_its_place() -> None:
     """set_keys plans every edit on the file as read and reads the result once; two
     insertions at one place (the last module's missing tag, and a new module after it) go
     deeper first."""
-    from shipspec.image_keys import set_keys
-    from shipspec.yamltext import YamlText
+    from shipspec.values.image_keys import set_keys
+    from shipspec.values.yamltext import YamlText
 
     text = ("apps:  # the modules\n  m0:\n    repository: old  # kept comment\n"
             "  m1:\n    repository: r1\n")
@@ -470,8 +470,8 @@ def test_a_key_with_no_value_gets_one_and_a_new_sibling_after_it() -> None:
     """`tag:` with nothing after it (null to a reader) is an empty scalar right after the
     colon: the value written there needs a space first, and stays before an entry added
     at the same place."""
-    from shipspec.image_keys import set_keys
-    from shipspec.yamltext import YamlText
+    from shipspec.values.image_keys import set_keys
+    from shipspec.values.yamltext import YamlText
 
     doc = YamlText("apps:\n  m0:\n    tag:\n", "values.yaml")
     set_keys(doc, [("apps.m0.repository", "r"), ("apps.m0.tag", "1.0"), ("apps.m1.tag", "2")])

@@ -13,10 +13,11 @@ import argparse
 import re
 from typing import Any
 
-from shipspec import errors, yaml_problems
-from shipspec.check import example_text
+from shipspec import errors
 from shipspec.cli.main import VERBS, build_parser
-from shipspec.schema import SPEC_SCHEMA
+from shipspec.specfile import yaml_problems
+from shipspec.specfile.check import example_text
+from shipspec.specfile.schema import SPEC_SCHEMA
 
 _MARKER = re.compile(r"<!-- shipspec: ([a-z-]+) -->")
 _DEFAULT = re.compile(r"\(default:? ([^)]*)\)")

@@ -23,11 +23,11 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import SpecError
-from .schema import DNS_LABEL
+from shipspec.errors import SpecError
+from shipspec.specfile.schema import DNS_LABEL
 
 if TYPE_CHECKING:  # the target helmfile starts helmfile before importing the spec's types
-    from .spec import Spec
+    from shipspec.spec import Spec
 
 # name → collection type of every parameter the plugin understands
 PARAMETERS = {"target": "string", "environment": "string", "release": "string",

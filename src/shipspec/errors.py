@@ -46,6 +46,23 @@ class Location(NamedTuple):
         line_start = text.rfind("\n", 0, offset) + 1
         return cls(file, text.count("\n", 0, offset) + 1, offset - line_start + 1)
 
+    @classmethod
+    def within(cls, file: str, text: str, line: int, column: int,
+               end: tuple[int, int] | None = None) -> Location:
+        """(line, column), moved back onto `text` when it lies past its end: a YAML parser
+        puts the end of the stream (a truncated file, an empty `---` document) on a line
+        after the last one. `end` is text_end(text), when the caller has it."""
+        lines, last = end or text_end(text)
+        if line <= lines:
+            return cls(file, line, column)
+        return cls(file, lines, last + 1)
+
+
+def text_end(text: str) -> tuple[int, int]:
+    """(number of lines, length of the last one) of `text`, as a parser counts lines."""
+    lines = text.splitlines() or [""]
+    return len(lines), len(lines[-1])
+
 
 class Problem(NamedTuple):
     """One thing wrong with the input: where, which field, what, and how to fix it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import Location, RuntimeFailure, SpecError
+from shipspec.errors import Location, RuntimeFailure, SpecError
 
 
 def write_text(path: str, text: str) -> None:

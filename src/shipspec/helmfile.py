@@ -27,7 +27,7 @@ from shipspec import __version__
 from shipspec.errors import Location, Problem, RuntimeFailure, SpecError, shown
 from shipspec.files import read_text
 from shipspec.paths import SymlinkGuard, relative_path_problem
-from shipspec.schema import DNS_LABEL, HELMFILE_ENVIRONMENT_NAME
+from shipspec.specfile.schema import DNS_LABEL, HELMFILE_ENVIRONMENT_NAME
 
 if TYPE_CHECKING:  # the plugin starts helmfile before it imports the spec's types
     from shipspec.spec import Environment, Release, Spec
@@ -38,7 +38,7 @@ HELMFILE = "helmfile"  # from PATH: the shipspec image installs it beside helm 3
 # splits on spaces, so nothing else may pass.
 KUBE_VERSION = re.compile(r"v?[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,6})?([-+][0-9A-Za-z.+-]{1,64})?")
 API_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}(/[A-Za-z0-9.-]{1,253}){0,2}")
-# The schema's patterns (schema.py), checked again before an early start
+# The schema's patterns (specfile/schema.py), checked again before an early start
 RELEASE_NAME = re.compile(DNS_LABEL[1:-1])
 HELMFILE_ENVIRONMENT = re.compile(HELMFILE_ENVIRONMENT_NAME[1:-1])
 EARLY_READ_LIMIT = 1 << 20  # of the spec, for its memo
@@ -247,7 +247,7 @@ def parse(out: bytes, where: str) -> tuple[str, list[dict[str, Any]]]:
     """helmfile's output as Argo CD reads it: objects, each with an apiVersion and a kind."""
     import yaml  # only this target reads rendered objects
 
-    from shipspec.loading import SAFE_LOADER  # releases run to megabytes
+    from shipspec.specfile.loading import SAFE_LOADER  # releases run to megabytes
 
     try:
         text = out.decode("utf-8")
@@ -312,7 +312,7 @@ def expected_images(spec: Spec, environment: Environment, release: Release,
     """(module, image) the release must pull: the module's image at the tag its values file
     holds in the deployment checkout, read as `bump` reads it."""
     from shipspec.spec import HelmValuesTarget
-    from shipspec.yamltext import YamlText
+    from shipspec.values.yamltext import YamlText
 
     found: list[tuple[str, str]] = []
     for name in release.modules:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .errors import SpecError
-from .spec import Spec
-from .tags import image_tag
+from shipspec.errors import SpecError
+from shipspec.spec import Spec
+from shipspec.tags import image_tag
 
 
 class Build(NamedTuple):

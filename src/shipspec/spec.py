@@ -12,7 +12,7 @@ eighteen records here 1.2 ms of every start.
 
 from typing import Literal, NamedTuple
 
-from .errors import Location, SpecError
+from shipspec.errors import Location, SpecError
 
 Builder = Literal["kaniko", "buildah"]
 BuildTool = Literal["none", "gradle", "maven", "npm"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from . import templates
-from .errors import SpecError
-from .spec import Deployment, Module, Spec
+from shipspec import templates
+from shipspec.errors import SpecError
+from shipspec.spec import Deployment, Module, Spec
 
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 # The OCI distribution spec's tag grammar, and its descriptor digest: algorithm:encoded.

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from .errors import SpecError
-from .spec import Template
+from shipspec.errors import SpecError
+from shipspec.spec import Template
 
 TAG_VARIABLES = ("module", "env", "sha", "sha8", "branch", "project", "date")
 COMMIT_MESSAGE_VARIABLES = ("action", "env", "branch", "sha", "sha8", "changes", "modules",

@@ -31,7 +31,7 @@ from shipspec.bump.request import Edit, Request, file_of, message, write
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.spec import Delivery, Deployment, Forge, Module, Signing, Spec, Target
-from shipspec.yamltext import YamlText
+from shipspec.values.yamltext import YamlText
 
 
 class Change(NamedTuple):

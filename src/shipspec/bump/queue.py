@@ -44,7 +44,13 @@ from shipspec.bump.request import Changed, Edit, Request, message, write
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import Location, RuntimeFailure, ShipspecError
 from shipspec.paths import relative_path_problem
-from shipspec.spec import Delivery, HelmValuesTarget, KustomizeTarget, ManifestTarget, Template
+from shipspec.spec import (
+    Delivery,
+    HelmValuesTarget,
+    KustomizeTarget,
+    ManifestTarget,
+    Template,
+)
 
 _INTENT, _RECEIPT = "shipspec intent", "shipspec receipt"
 _TARGETS: dict[str, type[HelmValuesTarget | KustomizeTarget | ManifestTarget]] = {

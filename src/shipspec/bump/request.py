@@ -14,7 +14,7 @@ from shipspec.bump.git import Author, Checkout
 from shipspec.bump.targets import NewImage, describe, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.spec import HelmValuesTarget, Target, Template
-from shipspec.yamltext import YamlText
+from shipspec.values.yamltext import YamlText
 
 
 class Edit(NamedTuple):

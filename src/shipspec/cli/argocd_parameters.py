@@ -7,7 +7,7 @@ import argparse
 from shipspec.argocd import announcements
 from shipspec.cli.options import spec_path
 from shipspec.emit import to_json
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,8 +9,8 @@ from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Credentials, redacted
 from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path, today_utc
 from shipspec.errors import SpecError
-from shipspec.resolve import load_spec
 from shipspec.spec import Spec
+from shipspec.specfile.resolve import load_spec
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> str | Output:
         return render_release(args, environment, release, kube_version, api_versions,
                               checkout_root(args.path, argo))
     from shipspec.render import renderer, select_options
-    from shipspec.resolve import load_spec
+    from shipspec.specfile.resolve import load_spec
 
     spec = load_spec(args.path, root=checkout_root(args.path, argo) if argo else None)
     namespace, labels = None, {}
@@ -157,7 +157,7 @@ def render_release(args: argparse.Namespace, environment: str | None, release: s
     memo = helmfile.memo_file(args.path, environment, release)
     early = helmfile.start_remembered(memo, deployment, cluster)
     try:
-        from shipspec.resolve import load_spec
+        from shipspec.specfile.resolve import load_spec
 
         spec = load_spec(args.path, root=root)
         rendered = helmfile.render(spec, environment, release, deployment, cluster, early, memo)
@@ -173,7 +173,7 @@ def write_values_files(spec: Spec, options: RenderOptions, directory: str,
                        rendered: list[Rendered], output_format: str) -> str:
     """Merge into the values files below `directory` exactly as `values --write` does: every
     deployed tag, comment and other key stays. All merge before any is written."""
-    from shipspec.values import added_note, merge_file, targets  # off other targets' start-up
+    from shipspec.values.merge import added_note, merge_file, targets  # off other targets' start-up
 
     if output_format == "json":
         raise SpecError.single("values files are merged into YAML; --format json does not "

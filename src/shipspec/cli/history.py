@@ -8,7 +8,7 @@ from shipspec.bump import history
 from shipspec.cli.bump import options
 from shipspec.cli.options import deployment_repository, spec_path, today_utc
 from shipspec.errors import SpecError
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,8 +27,8 @@ def at_least(minimum: int) -> Callable[[str], int]:
 
 def branch_name(text: str) -> str:
     """An argparse type: a branch name git accepts (the spec's rule for branches)."""
-    from shipspec.check import schema_pattern  # imported only when --branch is given
-    from shipspec.schema import BRANCH
+    from shipspec.specfile.check import schema_pattern  # imported only when --branch is given
+    from shipspec.specfile.schema import BRANCH
 
     if not schema_pattern(BRANCH).search(text):
         raise argparse.ArgumentTypeError(

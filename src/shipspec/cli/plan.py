@@ -8,7 +8,7 @@ import json
 from shipspec.cli.options import spec_path, today_utc
 from shipspec.files import append_text, read_existing
 from shipspec.plan import plan
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

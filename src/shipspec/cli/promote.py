@@ -8,7 +8,7 @@ from shipspec.bump import bump, deployed_tag, plan
 from shipspec.cli.bump import options, report
 from shipspec.cli.options import deployment_repository, dry_run, spec_path, today_utc
 from shipspec.render import select_options
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

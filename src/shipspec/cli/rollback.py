@@ -8,7 +8,7 @@ from shipspec.bump import bump, deployment_line, history, plan
 from shipspec.cli.bump import options, report
 from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path, today_utc
 from shipspec.errors import SpecError
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

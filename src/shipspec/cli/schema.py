@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from shipspec.emit import to_json
-from shipspec.schema import SPEC_SCHEMA
+from shipspec.specfile.schema import SPEC_SCHEMA
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

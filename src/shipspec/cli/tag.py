@@ -6,7 +6,7 @@ import argparse
 
 from shipspec.cli.options import spec_path, today_utc
 from shipspec.files import write_text
-from shipspec.resolve import load_spec
+from shipspec.specfile.resolve import load_spec
 from shipspec.tags import image_tag
 
 

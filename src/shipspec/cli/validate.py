@@ -17,9 +17,9 @@ from shipspec.errors import Problem, SpecError
 from shipspec.files import read_text
 from shipspec.paths import SymlinkGuard
 from shipspec.render import renderer
-from shipspec.resolve import load_spec
 from shipspec.spec import Spec
-from shipspec.values import merge, targets
+from shipspec.specfile.resolve import load_spec
+from shipspec.values.merge import merge, targets
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +77,7 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
     read exactly as `bump` will read it."""
     from shipspec.bump.targets import describe, kind_of
     from shipspec.spec import HelmValuesTarget
-    from shipspec.yamltext import YamlText
+    from shipspec.values.yamltext import YamlText
 
     problems: list[Problem] = []
     for module in spec.enabled_modules:

@@ -13,8 +13,8 @@ from shipspec.errors import SpecError
 from shipspec.files import read_text, write_text
 from shipspec.render import select_options
 from shipspec.render import values as render_values
-from shipspec.resolve import load_spec
-from shipspec.values import added_note, merge_file, targets
+from shipspec.specfile.resolve import load_spec
+from shipspec.values.merge import added_note, merge_file, targets
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

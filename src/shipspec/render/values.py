@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipspec.image_keys import image_values
 from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps
 from shipspec.spec import Spec
-from shipspec.values import targets
+from shipspec.values.image_keys import image_values
+from shipspec.values.merge import targets
 
 
 def missing_settings(spec: Spec) -> list[Gap]:

@@ -14,7 +14,7 @@ import importlib
 from typing import NamedTuple, Protocol
 
 from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget, Target
-from shipspec.yamltext import YamlText
+from shipspec.values.yamltext import YamlText
 
 
 class NewImage(NamedTuple):

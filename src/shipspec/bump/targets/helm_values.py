@@ -4,11 +4,11 @@ repository at the key beside it (`astrago.core.repository`) when asked."""
 from __future__ import annotations
 
 from shipspec.bump.targets import NewImage
-from shipspec.edit_check import check_values_edit
 from shipspec.errors import SpecError
-from shipspec.image_keys import image_fixes, set_keys
 from shipspec.spec import HelmValuesTarget
-from shipspec.yamltext import YamlText
+from shipspec.values.edit_check import check_values_edit
+from shipspec.values.image_keys import image_fixes, set_keys
+from shipspec.values.yamltext import YamlText
 
 
 def paths(target: HelmValuesTarget) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
 from shipspec.spec import KustomizeTarget
-from shipspec.yamltext import YamlText
+from shipspec.values.yamltext import YamlText
 
 
 def paths(target: KustomizeTarget) -> list[str]:

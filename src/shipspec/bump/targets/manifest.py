@@ -8,7 +8,7 @@ from typing import Any
 from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
 from shipspec.spec import ManifestTarget
-from shipspec.yamltext import YamlText
+from shipspec.values.yamltext import YamlText
 
 _POD_SPEC = {
     "Deployment": ["spec", "template", "spec"],

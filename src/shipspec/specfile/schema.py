@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import __version__
-from .images import IMAGE_NAMES
+from shipspec import __version__
+from shipspec.images import IMAGE_NAMES
 
 # A DNS-1123 label: what Kubernetes accepts as the name of most objects.
 # A build task (Gradle task or project path, Maven phase or plugin:goal, npm script): no

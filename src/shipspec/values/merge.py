@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from shipspec.edit_check import check_values_edit
 from shipspec.errors import Location, Problem
-from shipspec.image_keys import image_fixes, set_keys
 from shipspec.spec import HelmValuesTarget, Spec
-from shipspec.yamltext import YamlText
+from shipspec.values.edit_check import check_values_edit
+from shipspec.values.image_keys import image_fixes, set_keys
+from shipspec.values.yamltext import YamlText
 
 
 class Merge(NamedTuple):

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from .errors import Problem, shown
-from .loading import Document, FieldPath, dotted
+from shipspec.errors import Problem, shown
+from shipspec.specfile.loading import Document, FieldPath, dotted
 
 Report = Callable[..., None]
 

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from shipspec import loading
 from shipspec.emit import string_scalar, to_yaml
 from shipspec.errors import Location, SpecError
+from shipspec.specfile import loading
 
 _ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
 
@@ -59,7 +59,7 @@ class YamlText:
         except yaml.YAMLError as err:
             if "maximum nesting depth" in str(err):  # libyaml 0.2.6 stops at 1000 levels
                 raise too_deep(name) from None
-            from shipspec.yaml_problems import problem_of
+            from shipspec.specfile.yaml_problems import problem_of
 
             raise SpecError([problem_of(err, text, name)]) from None
         except RecursionError:  # PyYAML's composers, Python's and C's, recurse per level

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from .errors import Location, SpecError
+from shipspec.errors import Location, SpecError, text_end
 
 # Every safe read of YAML in shipspec: libyaml's parser when PyYAML was built with it (the
 # same grammar and the same positions, several times faster), else PyYAML's own.
@@ -65,25 +65,8 @@ class Document:
                 # the resolver locates once per module: measuring the text each time made
                 # loading quadratic in modules
                 self._end = self._end or text_end(self.text)
-                return Location(self.file, *within(self.text, *mark, end=self._end))
+                return Location.within(self.file, self.text, *mark, end=self._end)
         return Location(self.file, 1, 1)
-
-
-def text_end(text: str) -> tuple[int, int]:
-    """(number of lines, length of the last one) of `text`, as a parser counts lines."""
-    lines = text.splitlines() or [""]
-    return len(lines), len(lines[-1])
-
-
-def within(text: str, line: int, column: int,
-           end: tuple[int, int] | None = None) -> tuple[int, int]:
-    """(line, column), 1-based, moved back onto the text when it lies past its end: the
-    parser puts the end of the stream (a truncated file, an empty `---` document) on a line
-    after the last one. `end` is text_end(text), when the caller has it."""
-    lines, last = end or text_end(text)
-    if line <= lines:
-        return line, column
-    return lines, last + 1
 
 
 def dotted(path: FieldPath) -> str:
@@ -163,7 +146,9 @@ class _Builder:
         except yaml.YAMLError as err:
             if "maximum nesting depth" in str(err) and isinstance(err, yaml.MarkedYAMLError):
                 self._refuse_depth_before(text, err)
-            from .yaml_problems import problem_of  # only a refused file pays its import
+            from shipspec.specfile.yaml_problems import (
+                problem_of,  # only a refused file pays its import
+            )
 
             raise SpecError([problem_of(err, text, self.file)]) from None
 

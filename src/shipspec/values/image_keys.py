@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from shipspec.errors import SpecError
 from shipspec.spec import HelmValuesTarget
-from shipspec.yamltext import YamlText
+from shipspec.values.yamltext import YamlText
 
 
 class Fix(NamedTuple):

@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 import yaml
 
 from shipspec.errors import Location, Problem
-from shipspec.loading import within
 
 
 class _Complaint(NamedTuple):
@@ -124,7 +123,7 @@ def _line(text: str, index: int) -> str:
 
 
 def _location(file: str, text: str, mark: Any) -> Location:
-    return Location(file, *within(text, mark.line + 1, mark.column + 1))
+    return Location.within(file, text, mark.line + 1, mark.column + 1)
 
 
 def catalogue() -> list[tuple[str, str]]:

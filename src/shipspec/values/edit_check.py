@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from shipspec.errors import Location, SpecError
-from shipspec.yamltext import YamlText, too_deep
+from shipspec.values.yamltext import YamlText, too_deep
 
 Reader = Callable[[str], Any]
 
@@ -64,7 +64,7 @@ def _check(old: str, new: str, name: str, owned: Sequence[tuple[str, str]]) -> N
 def _pyyaml(text: str) -> list[Any]:
     import yaml
 
-    from shipspec.loading import SAFE_LOADER
+    from shipspec.specfile.loading import SAFE_LOADER
 
     return list(yaml.load_all(text, Loader=SAFE_LOADER))
 

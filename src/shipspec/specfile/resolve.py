@@ -16,15 +16,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from . import templates
-from .check import check
-from .errors import Location, Problem, SpecError, shown
-from .images import DEFAULT_IMAGES
-from .loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
-from .paths import SymlinkGuard, inside, relative_path_problem, repository_root
-from .prebuild import DEFAULT_TASKS
-from .schema import DNS_LABEL, SPEC_SCHEMA
-from .spec import (
+from shipspec import templates
+from shipspec.errors import Location, Problem, SpecError, shown
+from shipspec.images import DEFAULT_IMAGES
+from shipspec.paths import SymlinkGuard, inside, relative_path_problem, repository_root
+from shipspec.prebuild import DEFAULT_TASKS
+from shipspec.spec import (
     CI,
     App,
     BuildTool,
@@ -46,7 +43,10 @@ from .spec import (
     Target,
     Template,
 )
-from .tags import IMAGE_TAG
+from shipspec.specfile.check import check
+from shipspec.specfile.loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
+from shipspec.specfile.schema import DNS_LABEL, SPEC_SCHEMA
+from shipspec.tags import IMAGE_TAG
 
 # Argo CD's name for the cluster it runs in
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -206,7 +206,7 @@ class _Resolver:
         """What the spec's CI engine needs, but what only its rendered CI uses
         (render.RENDER_ONLY), which `validate` lists as still to do and `generate` refuses.
         On Tekton, also only names Kubernetes takes, each object its own."""
-        from .render import RENDER_ONLY, renderer
+        from shipspec.render import RENDER_ONLY, renderer
 
         for path, message, hint in renderer(spec.ci.engine).missing_settings(spec):
             if path not in RENDER_ONLY:
@@ -221,15 +221,15 @@ class _Resolver:
             raise SpecError(self.problems)
 
     def require_tekton_names(self, spec: Spec) -> None:
-        from .render.tekton import reports
-        from .render.tekton_names import name_problems
+        from shipspec.render.tekton import reports
+        from shipspec.render.tekton_names import name_problems
 
         for path, message, hint in name_problems(spec, spec.namespace or "",
                                                  spec.enabled_modules, reports(spec)):
             self.problem(path, message, hint, key=path[:1] == ("modules",))
 
     def refuse_unsafe_binding_values(self) -> None:
-        from .render.tekton_triggers import unsafe_binding_value
+        from shipspec.render.tekton_triggers import unsafe_binding_value
 
         for field, value in self.binding_values():
             unsafe = unsafe_binding_value(value)
