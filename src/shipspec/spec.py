@@ -1,7 +1,7 @@
 """The typed, resolved spec: every default filled in and every name computed, once.
 
-`resolve.py` builds it from a checked document; renderers, `tag` and `bump` only read it,
-so none of them ever computes a fallback of its own.
+`specfile/resolve.py` builds it from a checked document; renderers, `tag` and `bump` only
+read it, so none of them ever computes a fallback of its own.
 
 Records are NamedTuples rather than dataclasses: `shipspec generate` runs on every Argo CD
 refresh, and frozen dataclasses cost about a millisecond each to define at import. For the
@@ -33,9 +33,9 @@ class HelmValuesTarget(NamedTuple):
     file: str
     tag_key: str  # astrago.core.imageTag
     repository_key: str  # astrago.core.repository
-    # Split layouts (image_keys.py): the registry in a key of its own; the keys of a shared
-    # mapping that modules without their own registry / repository fall back to; Bitnami's
-    # digest key. None where the layout has no such key.
+    # Split layouts (values/image_keys.py): the registry in a key of its own; the keys of a
+    # shared mapping that modules without their own registry / repository fall back to;
+    # Bitnami's digest key. None where the layout has no such key.
     registry_key: str | None = None
     default_registry_key: str | None = None
     default_repository_key: str | None = None
