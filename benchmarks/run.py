@@ -83,15 +83,19 @@ def measure(command: Sequence[str], runs: int, env: dict[str, str] | None = None
     cpu: list[float] = []
     peak = 0
     for _ in range(runs):
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   env=env, cwd=cwd)
-        _, status, usage = os.wait4(process.pid, 0)
-        times.append((time.perf_counter() - start) * 1000)
-        cpu.append((usage.ru_utime + usage.ru_stime) * 1000)
-        if (os.waitstatus_to_exitcode(status) != 0) != expect_failure:
-            error = process.stderr.read().decode() if process.stderr else ""
-            raise SystemExit(f"{' '.join(command)} exited {status}:\n{error}")
+        # stderr to a file, not a pipe: a command that fails with many errors would fill a
+        # pipe no one reads until it exits, and wait for ever
+        with tempfile.TemporaryFile() as errors:
+            start = time.perf_counter()
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors,
+                                       env=env, cwd=cwd)
+            _, status, usage = os.wait4(process.pid, 0)
+            times.append((time.perf_counter() - start) * 1000)
+            cpu.append((usage.ru_utime + usage.ru_stime) * 1000)
+            if (os.waitstatus_to_exitcode(status) != 0) != expect_failure:
+                errors.seek(0)
+                raise SystemExit(f"{' '.join(command)} exited {status}:\n"
+                                 f"{errors.read().decode(errors='replace')}")
         peak = max(peak, usage.ru_maxrss)
     return statistics.median(times), min(times), statistics.median(cpu), peak
 

@@ -7,7 +7,9 @@ B's (native modules with `values`), each written in block and in flow style, tim
 `shipspec generate` as a cold process of an installed shipspec at each size and prints the
 median, the peak RSS and the growth exponent between the smallest and the largest size
 (1.0 is linear). A spec over the 2,000-module cap is timed too: it must be refused before
-the expensive work.
+the expensive work. And `values --check` of seed B's block layout against a values file
+that has every module but none of their tags (the drift a new environment starts with),
+which reads and edits the file with both YAML readers.
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ def spec(directory: Path, layout: str, modules: int) -> Path:
     for index in range(modules):
         lines += entry(f"m{index:05d}", flow)
     target = directory / f"{layout.replace(', ', '-').replace(' ', '')}-{modules}"
-    target.mkdir()
-    (target / ".git").mkdir()
+    target.mkdir(exist_ok=True)  # the values check reuses seed B's block specs
+    (target / ".git").mkdir(exist_ok=True)
     (target / "shipspec.yaml").write_text("\n".join(lines) + "\n")
     return target
 
@@ -76,20 +78,32 @@ def main() -> None:
                 path = spec(Path(scratch), layout, size)
                 median, _, _, peak = measure([shipspec, "generate", str(path)], args.runs)
                 timings.append((size, median, peak))
-            (small, first, _), (large, last, _) = timings[0], timings[-1]
-            exponent = math.log(last / first) / math.log(large / small)
-            rows.append((layout, timings, exponent))
+            rows.append((f"generate, {layout}", timings))
+        drift = []
+        for size in sizes:
+            path = spec(Path(scratch), "seed B, block", size)
+            (path / "env").mkdir(exist_ok=True)
+            (path / "env" / "stage.yaml").write_text("apps:\n" + "".join(
+                f"  m{index:05d}:\n    repository: ghcr.io/o/m{index:05d}\n"
+                for index in range(size)))
+            median, _, _, peak = measure([shipspec, "values", str(path), "--env", "stage",
+                                          "--check", str(path / "env" / "stage.yaml")],
+                                         args.runs, expect_failure=True)
+            drift.append((size, median, peak))
+        rows.append(("values --check, seed B, block, every tag missing", drift))
         refused = spec(Path(scratch), "seed A, block", 10_000)
         over = measure([shipspec, "generate", str(refused)], args.runs, expect_failure=True)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; median of {args.runs} cold runs.\n")
-    print("| layout | " + " | ".join(f"{size} modules" for size in sizes)
+    print("| command, layout | " + " | ".join(f"{size} modules" for size in sizes)
           + f" | exponent {sizes[0]}-{sizes[-1]} |")
     print("|---|" + "---|" * len(sizes) + "---|")
-    for layout, timings, exponent in rows:
+    for label, timings in rows:
+        (small, first, _), (large, last, _) = timings[0], timings[-1]
+        exponent = math.log(last / first) / math.log(large / small)
         cells = " | ".join(f"{median / 1000:.2f} s, {peak / 1024:.0f} MiB"
                            for _, median, peak in timings)
-        print(f"| {layout} | {cells} | {exponent:.2f} |")
+        print(f"| {label} | {cells} | {exponent:.2f} |")
     print(f"\n10,000 modules (over the cap), refused in {over[0] / 1000:.2f} s.")
 
 

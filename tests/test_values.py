@@ -78,6 +78,32 @@ def test_check_reports_drift_where_the_file_says_it(cli, tmp_path: Path) -> None
             in result.err)
 
 
+def test_check_leaves_out_a_diff_too_costly_to_compute(cli, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """difflib's time grows with changes times lines; past the budget the diff is left out,
+    said so, and the errors still name every key (below it: difflib's diff as it is)."""
+    from shipspec.cli import values as command
+
+    old = "".join(f"  m{i}:\n    repository: r{i}\n" for i in range(40))
+    new = "".join(f"  m{i}:\n    repository: r{i}\n    imageTag: ''\n" for i in range(40))
+    assert command.drift(old, new, "v.yaml") == "".join(difflib.unified_diff(
+        old.splitlines(True), new.splitlines(True), "v.yaml", "v.yaml (from the spec)"))
+    monkeypatch.setattr(command, "DIFF_BUDGET", 40 * (80 + 120) - 1)
+    assert command.drift(old, new, "v.yaml") == (
+        "about 40 of its lines differ (the diff is left out at this size; the errors name "
+        "every key)\n")
+
+    values = tmp_path / "values.yaml"
+    values.write_text(DEPLOYED)
+    monkeypatch.setattr(command, "DIFF_BUDGET", 10)
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--check", str(values))
+    assert (result.code, result.out) == (1, "")
+    assert "(the diff is left out at this size; the errors name every key)" in result.err
+    assert "+    repository:" not in result.err
+    assert f"{values}:1:1: error: astrago.monitor.imageTag: module monitor is missing" \
+        in result.err
+
+
 def test_check_passes_once_written(cli, tmp_path: Path) -> None:
     values = tmp_path / "values.yaml"
     values.write_text(DEPLOYED)
@@ -464,6 +490,21 @@ def test_many_keys_are_set_in_one_edit_each_in_its_place() -> None:
                         "  m2:\n    repository: r2\n    imageTag: ''\n")
     # errors after the edit still point at the file as the user wrote it
     assert doc.location(doc.text.index("m2:")).line == 5
+
+
+def test_a_lookup_finds_the_first_of_a_key_written_twice_and_sees_each_edit() -> None:
+    """YamlText indexes each mapping once (scanning it per key made merging N modules
+    quadratic): the index keeps the first of a repeated key, as the scan did, and is
+    rebuilt from the text an edit reads."""
+    from shipspec.values.yamltext import YamlText
+
+    doc = YamlText("apps:\n  m0: {tag: a}\n  m0: {tag: b}\n  m1:\n    tag: c\n", "v.yaml")
+    assert doc.scalar(doc.find(["apps", "m0", "tag"]), "tag") == "a"
+    assert doc.find(["apps", "m2"]) is None
+    doc.replace(doc.find(["apps", "m1", "tag"]), "d", "apps.m1.tag")
+    assert doc.scalar(doc.find(["apps", "m1", "tag"]), "tag") == "d"
+    assert doc.child(doc.documents[0], "apps") is not None
+    assert doc.child(doc.find(["apps", "m1", "tag"])[1], "tag") is None  # not a mapping
 
 
 def test_a_key_with_no_value_gets_one_and_a_new_sibling_after_it() -> None:
