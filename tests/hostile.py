@@ -234,7 +234,11 @@ def cases(directory: Path, rng: random.Random) -> Iterator[tuple[list[str], dict
     yield ["values", path, "--env", environment], {}, "yaml"
     values = directory / "values.yaml"
     values.write_bytes(rng.choice([b"", b"astrago: {}\n", b"\xff\xfe", b"a: [\n",
-                                   b"astrago:\n  core: *x\n", os.urandom(64)]))
+                                   b"astrago:\n  core: *x\n", os.urandom(64),
+                                   # the large specs' modules, without their tags
+                                   b"apps:\n" + b"".join(
+                                       f"  m{index}:\n    repository: r{index}\n".encode()
+                                       for index in range(2000))]))
     yield ["values", path, "--env", environment, "--check", str(values)], {}, "text"
 
 
