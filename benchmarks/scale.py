@@ -7,9 +7,11 @@ B's (native modules with `values`), each written in block and in flow style, tim
 `shipspec generate` as a cold process of an installed shipspec at each size and prints the
 median, the peak RSS and the growth exponent between the smallest and the largest size
 (1.0 is linear). A spec over the 2,000-module cap is timed too: it must be refused before
-the expensive work. And `values --check` of seed B's block layout against a values file
-that has every module but none of their tags (the drift a new environment starts with),
-which reads and edits the file with both YAML readers.
+the expensive work. And two commands on seed B's block layout that edit a values file of
+every module, reading it with both YAML readers: `values --check` against a file that has
+every module but none of their tags (the drift a new environment starts with), and
+`bump --dry-run` of every module at once (a change to a shared library rebuilds them
+all), cloning from a local bare repository.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import math
 import os
 import platform
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -63,6 +66,28 @@ def spec(directory: Path, layout: str, modules: int) -> Path:
     return target
 
 
+def bump_every_module(shipspec: str, scratch: Path, size: int,
+                      runs: int) -> tuple[int, float, int]:
+    """(size, median ms, peak KiB) of one `bump --dry-run` of all of seed B's modules."""
+    path = spec(scratch, "seed B, block", size)
+    work, bare = path / "deployment", path / "deployment.git"
+    (work / "env").mkdir(parents=True, exist_ok=True)
+    (work / "env" / "stage.yaml").write_text("apps:\n" + "".join(
+        f"  m{index:05d}:\n    repository: ghcr.io/o/m{index:05d}\n    imageTag: old\n"
+        for index in range(size)))
+    git = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
+           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}
+    for command in (["git", "init", "--quiet", "--initial-branch=main", str(work)],
+                    ["git", "-C", str(work), "add", "."],
+                    ["git", "-C", str(work), "commit", "--quiet", "-m", "values"],
+                    ["git", "clone", "--quiet", "--bare", str(work), str(bare)]):
+        subprocess.run(command, check=True, env=git)
+    modules = [argument for index in range(size) for argument in ("--module", f"m{index:05d}")]
+    median, _, _, peak = measure([shipspec, "bump", str(path), *modules, "--tag", "new",
+                                  "--dry-run", "--repo", f"file://{bare}"], runs, env=git)
+    return size, median, peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -91,6 +116,9 @@ def main() -> None:
                                          args.runs, expect_failure=True)
             drift.append((size, median, peak))
         rows.append(("values --check, seed B, block, every tag missing", drift))
+        rows.append(("bump --dry-run, seed B, block, every module",
+                     [bump_every_module(shipspec, Path(scratch), size, args.runs)
+                      for size in sizes]))
         refused = spec(Path(scratch), "seed A, block", 10_000)
         over = measure([shipspec, "generate", str(refused)], args.runs, expect_failure=True)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "

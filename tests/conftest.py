@@ -96,6 +96,22 @@ def example_copy(tmp_path: Path):
     return copy
 
 
+@pytest.fixture
+def yaml_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of every file read into a YamlText (parsed whole) from now on, in order."""
+    from shipspec.values.yamltext import YamlText
+
+    reads: list[str] = []
+    original = YamlText.__init__
+
+    def counted(self: YamlText, text: str, name: str) -> None:
+        reads.append(name)
+        original(self, text, name)
+
+    monkeypatch.setattr(YamlText, "__init__", counted)
+    return reads
+
+
 def assert_golden(path: Path, actual: str) -> None:
     """Compare with a golden file; SHIPSPEC_UPDATE_GOLDEN=1 rewrites it instead."""
     if os.environ.get("SHIPSPEC_UPDATE_GOLDEN") == "1":

@@ -93,6 +93,23 @@ def test_release_renders_the_images_of_the_values_file(root: Path, tools: dict[s
     assert result.out.startswith("---\n# Source: astrago/templates/deployments.yaml\n")
 
 
+def test_the_image_check_reads_a_shared_values_file_once(root: Path,
+                                                         yaml_reads: list[str]) -> None:
+    """The four modules of the release share their environment's values file: it is read
+    once, not once per module (Argo CD runs this check on every refresh; per module, a
+    release of 2,000 modules read its file 2,000 times)."""
+    from shipspec import helmfile
+    from shipspec.specfile.resolve import load_spec
+
+    spec = load_spec(str(root / SPEC_DIR))
+    environment = next(e for e in spec.environments if e.name == "stage")
+    assert environment.app is not None
+    release = next(r for r in environment.app.releases if r.name == "astrago")
+    assert sorted(image for _, image in helmfile.expected_images(
+        spec, environment, release, str(root))) == EXPECTED
+    assert yaml_reads == [VALUES]
+
+
 def test_a_release_renders_the_same_bytes_twice(root: Path, tools: dict[str, str]) -> None:
     first = render(root, tools, "--release", "astrago")
     second = render(root, tools, "--release", "astrago")

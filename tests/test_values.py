@@ -205,6 +205,28 @@ def test_validate_deployment_checks_kustomize_overlays(cli, tmp_path: Path) -> N
             in result.err)
 
 
+def test_validate_deployment_reads_an_overlay_that_modules_share_once(
+        cli, tmp_path: Path, yaml_reads: list[str]) -> None:
+    """Modules whose images one kustomization lists: the file is read once, not once per
+    module (validate --deployment of 2,000 modules would read it 2,000 times)."""
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / ".git").mkdir()
+    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+    for module in ("system", "portal", "aify"):
+        text = text.replace(f'directory: "goyoai-{module}/overlays/dev"',
+                            'directory: "shared/overlays/dev"')
+    (spec / "shipspec.yaml").write_text(text)
+    overlay = tmp_path / "deployment" / "shared" / "overlays" / "dev"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text("resources: [../../base]\nimages:\n" + "".join(
+        f"  - name: ghcr.io/goyoai/goyoai-gointern-{module}\n    newTag: dev-1\n"
+        for module in ("system", "portal", "aify")))
+    result = cli("validate", str(spec), "--deployment", str(tmp_path / "deployment"))
+    assert "shared/overlays/dev/kustomization.yaml" not in result.err, result.err
+    assert yaml_reads.count(str(overlay / "kustomization.yaml")) == 1
+
+
 # --- chart image layouts: compare the image each chart pulls ----------------------------------
 
 REAL_LAYOUT_DEPLOY = """\
@@ -316,7 +338,7 @@ def test_bitnami_image_map_with_digest() -> None:
                               digest_key="web.image.digest")
     doc = YamlText(text, "values.yaml")
     digest = "sha256:" + "ab" * 32
-    helm_values.write(doc, target, NewImage("ghcr.io/o/web", "v2", digest, True))
+    helm_values.write(doc, [(target, NewImage("ghcr.io/o/web", "v2", digest, True))])
     assert doc.text == ("web:\n  image:\n    registry: ghcr.io\n    repository: o/web\n"
                         f"    tag: v2\n    digest: \"{digest}\"\n  replicaCount: 2\n")
 

@@ -315,6 +315,8 @@ def expected_images(spec: Spec, environment: Environment, release: Release,
     from shipspec.values.yamltext import YamlText
 
     found: list[tuple[str, str]] = []
+    # each file read once: the modules of a release share their environment's values file
+    documents: dict[str, YamlText] = {}
     for name in release.modules:
         module = spec.module(name)
         if not module.enabled:
@@ -327,7 +329,9 @@ def expected_images(spec: Spec, environment: Environment, release: Release,
                 raise SpecError.single(f"{target.file} is not a file in the deployment "
                                        f"checkout {root}",
                                        path=f"environments.{environment.name}.values")
-            doc = YamlText(read_text(path), target.file)
+            if path not in documents:
+                documents[path] = YamlText(read_text(path), target.file)
+            doc = documents[path]
             pair = doc.find(target.tag_key.split("."))
             tag = doc.scalar(pair, target.tag_key) if pair is not None else ""
             if not tag:

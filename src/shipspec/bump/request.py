@@ -89,14 +89,22 @@ def _current(document: YamlText, edit: Edit) -> str:
 
 def _write_one(files: _Files, request: Request, r: int,
                seen: dict[tuple[int, int], str]) -> Changed:
+    # Every tag is read before any is written; then each file gets all of its edits at
+    # once (targets/: one read and one check of a values file for all the modules in it).
+    # No two modules write one values key (resolve.check_shared_targets), so reading first
+    # reads what reading between the edits did.
+    currents = [_current(files.of(edit.target), edit) for edit in request.edits]
+    by_file: dict[tuple[str, type], list[Edit]] = {}
+    for edit in request.edits:
+        by_file.setdefault((file_of(files.checkout, edit.target), type(edit.target)),
+                           []).append(edit)
+    for edits in by_file.values():  # in memory; files.save() writes
+        kind_of(edits[0].target).write(files.of(edits[0].target),
+                                       [(edit.target, edit.image) for edit in edits])
     changed = []
-    for e, edit in enumerate(request.edits):
-        kind = kind_of(edit.target)
-        document = files.of(edit.target)
-        current = _current(document, edit)
+    for e, (edit, current) in enumerate(zip(request.edits, currents, strict=True)):
         before = seen.setdefault((r, e), current)
-        kind.write(document, edit.target, edit.image)  # in memory; files.save() writes
-        after = kind.read(document, edit.target)
+        after = kind_of(edit.target).read(files.of(edit.target), edit.target)
         if current not in (before, after) and not request.force:
             raise RuntimeFailure(
                 f"error: conflict: {describe(edit.target)} was changed to '{current}' by "

@@ -80,6 +80,7 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
     from shipspec.values.yamltext import YamlText
 
     problems: list[Problem] = []
+    documents: dict[str, YamlText] = {}  # each file read once, however many modules it has
     for module in spec.enabled_modules:
         for deployment in module.deployments:
             for target in deployment.targets:
@@ -95,7 +96,9 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                     continue
                 path = os.path.join(directory, found[0])
                 try:
-                    kind.read(YamlText(read_text(path), path), target)
+                    if path not in documents:
+                        documents[path] = YamlText(read_text(path), path)
+                    kind.read(documents[path], target)
                 except SpecError as err:
                     problems += err.problems
     return problems

@@ -4,13 +4,16 @@ Each module exposes
 - `paths(target) -> list[str]`: where the file may be, relative to the repository root
   (the first that exists is used);
 - `read(doc, target) -> str`: the tag the file holds now ("" when it holds none yet);
-- `write(doc, target, image) -> None`: the new tag (and digest, and repository if asked)
-  written into `doc`, a `YamlText`, changing nothing else.
+- `write(doc, edits) -> None`: for each (target, image) of `edits`, all of them in the
+  one file `doc` (a `YamlText`) holds, the new tag (and digest, and repository if asked)
+  written, changing nothing else. A bump of every module of a mono repo writes them all
+  into one values file: written and checked one by one, 200 of them took 14 s.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget, Target
@@ -30,7 +33,7 @@ class TargetKind(Protocol):
 
     def read(self, doc: YamlText, target: Target) -> str: ...
 
-    def write(self, doc: YamlText, target: Target, image: NewImage) -> None: ...
+    def write(self, doc: YamlText, edits: Sequence[tuple[Target, NewImage]]) -> None: ...
 
 
 _MODULES = {

@@ -3,6 +3,8 @@ repository at the key beside it (`astrago.core.repository`) when asked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
 from shipspec.spec import HelmValuesTarget
@@ -19,24 +21,32 @@ def read(doc: YamlText, target: HelmValuesTarget) -> str:
     return doc.scalar(_pair(doc, target.tag_key), target.tag_key)
 
 
-def write(doc: YamlText, target: HelmValuesTarget, image: NewImage) -> None:
+def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> None:
+    """Every key of every edit set in one edit of the file, checked once: the file is read
+    twice in all (YAML 1.1 and 1.2), not twice per module."""
     before = doc.text
-    # A layout with a digest key (Bitnami) pins the digest there; else tag@digest.
-    tag = f"{image.tag}@{image.digest}" if image.digest and not target.digest_key else image.tag
-    if image.create and doc.find(target.tag_key.split(".")) is None:
-        _create(doc, target.tag_key, tag)
-    else:
-        doc.replace(_pair(doc, target.tag_key), tag, target.tag_key)
-    others = [(target.digest_key, image.digest)] if image.digest and target.digest_key else []
-    if image.set_repository:
-        others += [(fix.key, fix.wanted) for fix in image_fixes(doc, target, image.repository)]
-    set_keys(doc, others)
-    check_values_edit(before, doc.text, doc.name, [(target.tag_key, tag), *others])
+    owned: dict[str, str] = {}
+    for target, image in edits:
+        # A layout with a digest key (Bitnami) pins the digest there; else tag@digest.
+        tag = (f"{image.tag}@{image.digest}" if image.digest and not target.digest_key
+               else image.tag)
+        if image.create and doc.find(target.tag_key.split(".")) is None:
+            _require_mapping(doc, target.tag_key)
+        else:
+            _pair(doc, target.tag_key)  # the key is there: bump keeps it, never invents it
+        owned[target.tag_key] = tag
+        if image.digest and target.digest_key:
+            owned[target.digest_key] = image.digest
+        if image.set_repository:
+            owned.update((fix.key, fix.wanted)
+                         for fix in image_fixes(doc, target, image.repository))
+    set_keys(doc, list(owned.items()))
+    check_values_edit(before, doc.text, doc.name, list(owned.items()))
 
 
-def _create(doc: YamlText, key: str, value: str) -> None:
-    """The key added to the module's mapping, which must exist: --create never invents the
-    module's place in the file, only the tag's key inside it."""
+def _require_mapping(doc: YamlText, key: str) -> None:
+    """The module's mapping must exist: --create never invents the module's place in the
+    file, only the tag's key inside it."""
     path = key.split(".")
     found = doc.deepest_mapping(path)
     if found is None or found[1] != path[-1:]:
@@ -44,7 +54,6 @@ def _create(doc: YamlText, key: str, value: str) -> None:
                                f"{path[-1]} to",
                                hint="--create adds a tag key inside a module's existing "
                                     "mapping only")
-    set_keys(doc, [(key, value)])
 
 
 def _pair(doc: YamlText, key: str) -> tuple[object, object]:

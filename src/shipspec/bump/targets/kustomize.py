@@ -4,6 +4,7 @@ written as `kustomize edit set image` writes it (`newTag`, `digest`, `newName`).
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Sequence
 from typing import Any
 
 from shipspec.bump.targets import NewImage
@@ -22,7 +23,12 @@ def read(doc: YamlText, target: KustomizeTarget) -> str:
     return doc.scalar(found, "newTag") if found else ""
 
 
-def write(doc: YamlText, target: KustomizeTarget, image: NewImage) -> None:
+def write(doc: YamlText, edits: Sequence[tuple[KustomizeTarget, NewImage]]) -> None:
+    for target, image in edits:  # one by one: an overlay or a manifest is small
+        _write(doc, target, image)
+
+
+def _write(doc: YamlText, target: KustomizeTarget, image: NewImage) -> None:
     where = f"the images entry {target.image}"
     for key, value in (("newTag", image.tag), ("digest", image.digest),
                        ("newName", image.repository if image.set_repository else None)):

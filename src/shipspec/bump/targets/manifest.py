@@ -3,6 +3,7 @@ DaemonSet, Job or CronJob; only the tag (and digest) part of the reference chang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from shipspec.bump.targets import NewImage
@@ -27,7 +28,12 @@ def read(doc: YamlText, target: ManifestTarget) -> str:
     return split_image(doc.scalar(_image(doc, target), "image"))[1]
 
 
-def write(doc: YamlText, target: ManifestTarget, image: NewImage) -> None:
+def write(doc: YamlText, edits: Sequence[tuple[ManifestTarget, NewImage]]) -> None:
+    for target, image in edits:  # one by one: an overlay or a manifest is small
+        _write(doc, target, image)
+
+
+def _write(doc: YamlText, target: ManifestTarget, image: NewImage) -> None:
     pair = _image(doc, target)
     repository = image.repository if image.set_repository else split_image(
         doc.scalar(pair, "image"))[0]
