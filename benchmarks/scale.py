@@ -11,7 +11,8 @@ the expensive work. And two commands on seed B's block layout that edit a values
 every module, reading it with both YAML readers: `values --check` against a file that has
 every module but none of their tags (the drift a new environment starts with), and
 `bump --dry-run` of every module at once (a change to a shared library rebuilds them
-all), cloning from a local bare repository.
+all), cloning from a local bare repository. And `plan` (the GitHub Actions job that picks
+the modules a push touches) for a push of 20,000 files that no module holds.
 """
 
 from __future__ import annotations
@@ -119,6 +120,17 @@ def main() -> None:
         rows.append(("bump --dry-run, seed B, block, every module",
                      [bump_every_module(shipspec, Path(scratch), size, args.runs)
                       for size in sizes]))
+        changed = Path(scratch) / "changed-files"
+        changed.write_text("".join(f"docs/page{index}.md\n" for index in range(20_000)))
+        planned = []
+        for size in sizes:
+            median, _, _, peak = measure(
+                [shipspec, "plan", str(spec(Path(scratch), "seed B, block", size)),
+                 "--repository", "o/mono", "--branch", "main", "--sha", "0" * 40,
+                 "--changed-files", str(changed)], args.runs)
+            planned.append((size, median, peak))
+        rows.append(("plan, seed B, block, 20,000 files changed outside every module",
+                     planned))
         refused = spec(Path(scratch), "seed A, block", 10_000)
         over = measure([shipspec, "generate", str(refused)], args.runs, expect_failure=True)
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "

@@ -141,3 +141,24 @@ def test_branch_pattern_agrees_with_git_check_ref_format(branch: str) -> None:
                          capture_output=True, check=False)
     accepted = schema_pattern(BRANCH).search(branch) is not None
     assert accepted == (git.returncode == 0), git.stderr
+
+
+# --- which modules a push touches (plan.py): the set of prefixes matches as the scan did ----
+
+_PATH = st.lists(st.sampled_from(["a", "b", "a.b", "ab", ""]), min_size=1, max_size=4).map(
+    "/".join)
+
+
+@given(paths=st.lists(st.one_of(_PATH, _PATH.map(lambda path: path + "/")), max_size=3),
+       files=st.lists(_PATH, max_size=6))
+@settings(max_examples=500, deadline=None)
+def test_touched_prefixes_decide_as_matching_every_file_did(paths: list[str],
+                                                            files: list[str]) -> None:
+    """`touches` looks a module's paths up in the set `touched` makes once; it must decide
+    as the definition: a file is a path, or below it (starts with the path and a '/')."""
+    from shipspec.plan import touched, touches
+
+    prefixes = [path.rstrip("/") for path in paths]
+    expected = not paths or any(file == prefix or file.startswith(prefix + "/")
+                                for file in files for prefix in prefixes)
+    assert touches(tuple(paths), touched(files)) == expected

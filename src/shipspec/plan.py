@@ -42,19 +42,31 @@ def plan(spec: Spec, repository: str, branch: str, sha: str,
     if len(environments) > 1:
         raise SpecError.single(f"branch {branch} deploys to several environments: "
                                + ", ".join(environments))
+    changed = None if changed_files is None else touched(changed_files)
     builds = [
         Build(module.name, module.image,
               image_tag(spec, module, deployment, sha=sha, branch=branch, date=date),
               module.dockerfile, module.context, module.build, module.build_task)
         for module, deployment in chosen
-        if changed_files is None or touches(module.paths, changed_files)
+        if changed is None or touches(module.paths, changed)
     ]
     return Plan(environments[0] if environments else "", builds)
 
 
-def touches(paths: tuple[str, ...], files: list[str]) -> bool:
-    """True when a file is one of `paths` or below one; no paths means every change."""
-    if not paths:
-        return True
-    prefixes = [p.rstrip("/") for p in paths]
-    return any(f == p or f.startswith(p + "/") for f in files for p in prefixes)
+def touched(files: list[str]) -> set[str]:
+    """Every changed file, and every directory above one (what stands before each '/').
+    Made once: matching each module's paths against every file took 12 s for 2,000
+    modules and a push of 20,000 files that none of them holds."""
+    found = set(files)
+    for file in files:
+        slash = file.find("/")
+        while slash >= 0:
+            found.add(file[:slash])
+            slash = file.find("/", slash + 1)
+    return found
+
+
+def touches(paths: tuple[str, ...], changed: set[str]) -> bool:
+    """True when a file of `changed` (see touched) is one of `paths` or below one; no
+    paths means every change."""
+    return not paths or any(path.rstrip("/") in changed for path in paths)
