@@ -181,6 +181,14 @@ def main() -> None:
                    "--repo", f"file://{bare}"], ENV) for run in range(args.runs))
         crowded = [at_once(shipspec, spec, bare, args.concurrent_runs + run, [])
                    for run in range(args.concurrent_runs)]
+        # Every bump above was a commit to the values file: `history` (and `rollback`,
+        # which reads it) reads each of its versions, from a clone without blobs.
+        versions = len(subprocess.run(
+            ["git", "--git-dir", str(bare), "log", "--format=%H", "main", "--", VALUES],
+            capture_output=True, check=True, text=True).stdout.split())
+        history = statistics.median(
+            timed([shipspec, "history", str(spec), "--module", "m01", "--repo",
+                   f"file://{bare}"], ENV) for _ in range(args.runs))
     floor = statistics.median(floor_times)
     one = statistics.median(bump_times)
     git_version = subprocess.run(["git", "--version"], capture_output=True, check=True,
@@ -223,6 +231,8 @@ def main() -> None:
     print(f"| {MODULES} bumps at once, queued | {crowded_wall:.3f} | "
           f"{crowded_wall / crowded_one:.2f} | "
           f"{statistics.median(sum(race.cpu) for race in crowded):.1f} |")
+    print(f"\n`shipspec history` of a module whose values file has {versions} versions: "
+          f"{history:.3f} s.")
 
 
 if __name__ == "__main__":

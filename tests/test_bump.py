@@ -3,6 +3,7 @@ and `git http-backend` behind basic auth on 127.0.0.1."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -518,6 +519,30 @@ def test_history_lists_tags_newest_first_and_rollback_restores_one(deploy: Path)
     assert too_far.code == 1
     assert too_far.err.startswith(
         "error: cannot go back 9 tags: core in stage has 0 before core-stage-ba01\n")
+
+
+def test_history_fetches_every_version_of_the_file_in_one_fetch(tmp_path: Path) -> None:
+    """The clone has no blobs where the server filters (as GitHub does), and git fetched
+    each version as it was read: a fetch per commit (500 bumps: 10.6 s of fetches). One
+    fetch, the one git makes for missing objects, brings them all."""
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES, "README.md": "deployment\n"})
+    git("--git-dir", str(bare), "config", "uploadpack.allowFilter", "true")
+    for tag in ("core-1", "core-2", "core-3", "core-4", "core-5"):
+        assert run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", tag,
+                           "--repo", f"file://{bare}").code == 0
+    trace = tmp_path / "trace.json"
+    listing = run_process("history", str(ASTRAGO_KEYED), "--module", "core",
+                          "--repo", f"file://{bare}",
+                          env={**os.environ, "GIT_TRACE2_EVENT": str(trace)})
+    assert listing.code == 0, listing.err
+    assert [line.split()[-1] for line in listing.out.splitlines()] == [
+        "core-5", "core-4", "core-3", "core-2", "core-1", "core-stage-ba01"]
+    started = [json.loads(line) for line in trace.read_text().splitlines()
+               if '"event":"start"' in line]
+    fetches = [event["argv"] for event in started if "fetch" in event["argv"][1:4]]
+    # the sparse checkout's (the file at the tip), then one for all six versions
+    assert len(fetches) == 2, fetches
+    assert "--stdin" in fetches[1]
 
 
 def test_rollback_steps_count_deployed_tags_so_a_second_never_brings_the_bad_one_back(

@@ -104,18 +104,20 @@ class Repository:
         self.remote = remote
         self.credentials = credentials
 
-    def _run(self, arguments: list[str],
-             env: dict[str, str] | None = None) -> tuple[int, str, str]:
-        """Exit code, output and errors of git; never through a shell, the token only in
-        the environment."""
+    def _run(self, arguments: list[str], env: dict[str, str] | None = None,
+             given: str | None = None) -> tuple[int, str, str]:
+        """Exit code, output and errors of git (`given` on its standard input); never
+        through a shell, the token only in the environment."""
         completed = subprocess.run(  # noqa: S603 - an argument list, no shell
             ["git", *arguments], cwd=self.directory, capture_output=True,  # noqa: S607
-            encoding="utf-8", errors="replace", stdin=subprocess.DEVNULL, check=False,
+            encoding="utf-8", errors="replace", check=False, input=given,
+            stdin=subprocess.DEVNULL if given is None else None,
             env={**os.environ, **self.credentials.environment(), **(env or {})})
         return completed.returncode, completed.stdout, completed.stderr
 
-    def _git(self, *arguments: str, env: dict[str, str] | None = None) -> str:
-        code, output, errors = self._run(list(arguments), env)
+    def _git(self, *arguments: str, env: dict[str, str] | None = None,
+             given: str | None = None) -> str:
+        code, output, errors = self._run(list(arguments), env, given)
         if code:
             raise _failure(errors, self.credentials, f"git {arguments[0]} failed")
         return output.removesuffix("\n")
@@ -341,6 +343,7 @@ class Checkout(Repository):
         GitPython's object database: one `git cat-file --batch` for every commit."""
         import git
 
+        self._fetch_versions(relative)
         repo = git.Repo(self.root)
         texts: list[str | None] = []
         try:
@@ -358,6 +361,24 @@ class Checkout(Repository):
         finally:
             repo.close()
         return texts
+
+
+    def _fetch_versions(self, relative: str) -> None:
+        """Every version of the file on the branch's line, fetched at once. The clone has
+        no blobs (--filter=blob:none), and git fetches a missing one when it is read, one
+        fetch each: the history of a values file bumped 500 times spent 10.6 s in 500
+        fetches. This is the fetch git makes for its missing objects (promisor-remote.c,
+        fetch_objects, git v2.39), for all of them."""
+        raw = self._git("log", "--first-parent", "--diff-merges=first-parent", "--raw",
+                        "--no-abbrev", "--format=", "--", relative)
+        # `:<mode> <mode> <old blob> <new blob> <status>\t<path>`; a deletion's new blob is 0s
+        blobs = sorted({line.split()[3] for line in raw.splitlines()
+                        if line.startswith(":") and line.split()[3].strip("0")})
+        if blobs:
+            self._git("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "origin",
+                      "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",
+                      "--no-auto-maintenance", "--filter=blob:none", "--stdin",
+                      given="\n".join(blobs) + "\n")
 
 
 def _listed(output: str, prefix: str) -> dict[str, str]:
