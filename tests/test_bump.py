@@ -545,6 +545,31 @@ def test_history_fetches_every_version_of_the_file_in_one_fetch(tmp_path: Path) 
     assert "--stdin" in fetches[1]
 
 
+def test_a_path_that_looks_like_pathspec_magic_is_a_file_name(tmp_path: Path) -> None:
+    """`:(top)env/stage.yaml` is a legal file name and passes the spec's path checks; git
+    took it for pathspec magic, `env/stage.yaml` from the top (`git add` staged the wrong
+    file, `git log` listed its commits; `:(exclude)...` would add every other file) until
+    pathspecs were literal."""
+    values = ":(top)env/stage.yaml"
+    bare = make_deploy_repo(tmp_path, {values: "apps:\n  m1:\n    imageTag: v0\n",
+                                       "env/stage.yaml": "apps: {}\n"})
+    spec = tmp_path / "spec"
+    (spec / ".git").mkdir(parents=True)
+    (spec / "shipspec.yaml").write_text(
+        "project: p\nregistry: {url: ghcr.io/o}\nsource: {url: https://github.com/o/a.git}\n"
+        "deploy: {url: https://github.com/o/d.git}\nci: {engine: github-actions}\n"
+        f"environments: {{stage: {{branch: main, values: '{values}'}}}}\n"
+        "modules:\n  m1: {values: apps.m1}\n")
+    for tag, how in (("v1", []), ("v2", ["--no-queue"])):
+        result = run_process("bump", str(spec), "--module", "m1", "--tag", tag, *how,
+                             "--repo", f"file://{bare}")
+        assert result.code == 0, result.err
+    assert remote_file(bare, values) == "apps:\n  m1:\n    imageTag: v2\n"
+    assert remote_file(bare, "env/stage.yaml") == "apps: {}\n"
+    listing = run_process("history", str(spec), "--module", "m1", "--repo", f"file://{bare}")
+    assert [line.split()[-1] for line in listing.out.splitlines()] == ["v2", "v1", "v0"]
+
+
 def test_rollback_steps_count_deployed_tags_so_a_second_never_brings_the_bad_one_back(
         deploy: Path) -> None:
     def rollback() -> str:

@@ -112,7 +112,10 @@ class Repository:
             ["git", *arguments], cwd=self.directory, capture_output=True,  # noqa: S607
             encoding="utf-8", errors="replace", check=False, input=given,
             stdin=subprocess.DEVNULL if given is None else None,
-            env={**os.environ, **self.credentials.environment(), **(env or {})})
+            env={**os.environ, **self.credentials.environment(), **(env or {}),
+                 # Paths come from the spec: `:(exclude)x` or `:(top)x` is a file name
+                 # there, never pathspec magic (`git add -- ':(exclude)x'` adds the rest)
+                 "GIT_LITERAL_PATHSPECS": "1"})
         return completed.returncode, completed.stdout, completed.stderr
 
     def _git(self, *arguments: str, env: dict[str, str] | None = None,
