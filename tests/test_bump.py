@@ -570,6 +570,28 @@ def test_a_path_that_looks_like_pathspec_magic_is_a_file_name(tmp_path: Path) ->
     assert [line.split()[-1] for line in listing.out.splitlines()] == ["v2", "v1", "v0"]
 
 
+def test_a_bump_whose_intent_is_longer_than_an_argument_may_be(tmp_path: Path) -> None:
+    """The queued intent and the commit message go to git on its standard input: as an
+    argument (`-m`), Linux takes at most 128 KiB, and a bump of 260 modules with long names
+    is more (it failed as an internal error, 'Argument list too long')."""
+    names = [f"m{index:03d}-" + "x" * 56 for index in range(260)]
+    values = "apps:\n" + "".join(f"  {name}:\n    imageTag: v0\n" for name in names)
+    bare = make_deploy_repo(tmp_path, {"v.yaml": values})
+    spec = tmp_path / "spec"
+    (spec / ".git").mkdir(parents=True)
+    (spec / "shipspec.yaml").write_text(
+        "project: p\nregistry: {url: ghcr.io/o}\nsource: {url: https://github.com/o/a.git}\n"
+        "deploy: {url: https://github.com/o/d.git}\nci: {engine: github-actions}\n"
+        "environments: {stage: {branch: main, values: v.yaml}}\nmodules:\n"
+        + "".join(f"  {name}: {{values: apps.{name}}}\n" for name in names))
+    modules = [argument for name in names for argument in ("--module", name)]
+    result = run_process("bump", str(spec), *modules, "--tag", "v1", "--repo", f"file://{bare}")
+    assert result.code == 0, result.err[:500]
+    assert remote_file(bare, "v.yaml") == values.replace("v0", "v1")
+    message = git("--git-dir", str(bare), "log", "-1", "--format=%B", "main")
+    assert len(message.encode()) > 30_000 and message.count(" v0 -> v1") == 260
+
+
 def test_rollback_steps_count_deployed_tags_so_a_second_never_brings_the_bad_one_back(
         deploy: Path) -> None:
     def rollback() -> str:

@@ -131,8 +131,10 @@ class Repository:
         more take two, however many: a lock holder writes a receipt for every other bump
         of its batch, and a commit-tree for each cost it a tenth of its time."""
         if len(messages) < 2:
-            return [self._git("commit-tree", "-m", message, EMPTY_TREE,
-                              env=author.environment()) for message in messages]
+            # the message on standard input: an argument may hold 128 KiB (Linux's
+            # MAX_ARG_STRLEN), and the intent of a bump of 300 modules is longer
+            return [self._git("commit-tree", EMPTY_TREE, env=author.environment(),
+                              given=message) for message in messages]
         # the identity as git cleans it for commit-tree, then every object in one process
         ident = self._git("var", "GIT_COMMITTER_IDENT", env=author.environment())
         with tempfile.TemporaryDirectory(prefix="shipspec-notes-") as directory:
@@ -299,8 +301,8 @@ class Checkout(Repository):
         # Staged first, then committed without a pathspec: `git commit -- paths` expands the
         # sparse index to all 20,000 entries of a big repository, on every retry of a race.
         self._git("add", "--", *paths)
-        self._git("commit", "--quiet", "--no-verify", "-m", message,
-                  env={**author.environment(), **(signed or {})})
+        self._git("commit", "--quiet", "--no-verify", "--file=-",  # as notes(): not argv
+                  env={**author.environment(), **(signed or {})}, given=message)
         return self.head()
 
     def push(self, branch: str) -> bool:
