@@ -24,7 +24,7 @@ def read(doc: YamlText, target: KustomizeTarget) -> str:
 
 
 def write(doc: YamlText, edits: Sequence[tuple[KustomizeTarget, NewImage]]) -> None:
-    for target, image in edits:  # one by one: an overlay or a manifest is small
+    for target, image in edits:  # one by one: a kustomization is small
         _write(doc, target, image)
 
 

@@ -29,7 +29,7 @@ def read(doc: YamlText, target: ManifestTarget) -> str:
 
 
 def write(doc: YamlText, edits: Sequence[tuple[ManifestTarget, NewImage]]) -> None:
-    for target, image in edits:  # one by one: an overlay or a manifest is small
+    for target, image in edits:  # one by one: a manifest is small
         _write(doc, target, image)
 
 
