@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bump import ENV  # git's identity for the commits made here
 from run import SPEC_HEADER, install, measure  # benchmarks/run.py: the same install, timing
 
 
@@ -76,16 +77,14 @@ def bump_every_module(shipspec: str, scratch: Path, size: int,
     (work / "env" / "stage.yaml").write_text("apps:\n" + "".join(
         f"  m{index:05d}:\n    repository: ghcr.io/o/m{index:05d}\n    imageTag: old\n"
         for index in range(size)))
-    git = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}
     for command in (["git", "init", "--quiet", "--initial-branch=main", str(work)],
                     ["git", "-C", str(work), "add", "."],
                     ["git", "-C", str(work), "commit", "--quiet", "-m", "values"],
                     ["git", "clone", "--quiet", "--bare", str(work), str(bare)]):
-        subprocess.run(command, check=True, env=git)
+        subprocess.run(command, check=True, env=ENV)
     modules = [argument for index in range(size) for argument in ("--module", f"m{index:05d}")]
     median, _, _, peak = measure([shipspec, "bump", str(path), *modules, "--tag", "new",
-                                  "--dry-run", "--repo", f"file://{bare}"], runs, env=git)
+                                  "--dry-run", "--repo", f"file://{bare}"], runs, env=ENV)
     return size, median, peak
 
 

@@ -377,8 +377,8 @@ class Checkout(Repository):
         raw = self._git("log", "--first-parent", "--diff-merges=first-parent", "--raw",
                         "--no-abbrev", "--format=", "--", relative)
         # `:<mode> <mode> <old blob> <new blob> <status>\t<path>`; a deletion's new blob is 0s
-        blobs = sorted({line.split()[3] for line in raw.splitlines()
-                        if line.startswith(":") and line.split()[3].strip("0")})
+        new = (line.split()[3] for line in raw.splitlines() if line.startswith(":"))
+        blobs = sorted({blob for blob in new if blob.strip("0")})
         if blobs:
             self._git("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "origin",
                       "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",

@@ -94,13 +94,11 @@ def _write_one(files: _Files, request: Request, r: int,
     # No two modules write one values key (resolve.check_shared_targets), so reading first
     # reads what reading between the edits did.
     currents = [_current(files.of(edit.target), edit) for edit in request.edits]
-    by_file: dict[tuple[str, type], list[Edit]] = {}
+    by_file: dict[tuple[YamlText, type], list[Edit]] = {}  # files.of: one per file
     for edit in request.edits:
-        by_file.setdefault((file_of(files.checkout, edit.target), type(edit.target)),
-                           []).append(edit)
-    for edits in by_file.values():  # in memory; files.save() writes
-        kind_of(edits[0].target).write(files.of(edits[0].target),
-                                       [(edit.target, edit.image) for edit in edits])
+        by_file.setdefault((files.of(edit.target), type(edit.target)), []).append(edit)
+    for (document, _), edits in by_file.items():  # in memory; files.save() writes
+        kind_of(edits[0].target).write(document, [(edit.target, edit.image) for edit in edits])
     changed = []
     for e, (edit, current) in enumerate(zip(request.edits, currents, strict=True)):
         before = seen.setdefault((r, e), current)

@@ -54,9 +54,9 @@ class YamlText:
         # after an edit point at the user's lines, not at the edited text's
         self._splices: list[tuple[int, int, int]] = []
         self.newline = "\r\n" if "\r\n" in text else "\n"
-        # id(mapping node) -> (the node, {key: (key node, value node)}), for the documents
-        # as they are now (edit() reads new ones and empties it)
-        self._keys: dict[int, tuple[Any, dict[str, tuple[Any, Any]]]] = {}
+        # mapping node (hashed by identity) -> {key: (key node, value node)}, for the
+        # documents as they are now (edit() reads new ones and empties it)
+        self._keys: dict[Any, dict[str, tuple[Any, Any]]] = {}
         try:
             self.documents: list[Any] = list(yaml.compose_all(text, Loader=loading.SAFE_LOADER))
         except yaml.YAMLError as err:
@@ -77,14 +77,13 @@ class YamlText:
             return None
         # Each mapping is indexed once: scanning it for every key made merging N modules
         # into a file that has them quadratic (2,000 modules: `values --check` took 2.3 s).
-        indexed = self._keys.get(id(node))
-        if indexed is None or indexed[0] is not node:
-            keys: dict[str, tuple[Any, Any]] = {}
+        keys = self._keys.get(node)
+        if keys is None:
+            keys = self._keys[node] = {}
             for key_node, value_node in node.value:
                 if isinstance(key_node, yaml.ScalarNode):
                     keys.setdefault(key_node.value, (key_node, value_node))
-            indexed = self._keys[id(node)] = (node, keys)
-        return indexed[1].get(key)
+        return keys.get(key)
 
     def find(self, path: list[str]) -> tuple[Any, Any] | None:
         """The (key node, value node) at a key path in the first document that has it."""
