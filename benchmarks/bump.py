@@ -9,7 +9,9 @@ against the same bare repository over file://, which serves blob filters as GitH
 Then 16 bumps of 16 different modules start at once and are timed against one: queued as
 shipspec does by default, and pushed directly (--no-queue) for comparison; beside them, the
 floor of that ratio: 16 Python starts at once (importing PyYAML, as every bump must), then
-one bump. Last, queued again once the repository holds the refs of 10,000 pull requests.
+one bump. Then queued on a mono repo's values file of 200 modules (which the lock holder
+writes every request into), and last once the repository holds the refs of 10,000 pull
+requests.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from run import install  # noqa: E402 - the same fresh install as the generate b
 MODULES = 16
 PULL_REQUESTS = 10_000  # a deployment repository that takes its changes as pull requests
 VALUES = "helmfile/environments/customers/bench/values.yaml"
+# A mono repo's values file: 200 modules, each with the keys a chart reads besides its image.
+MONO_MODULES = 200
+MONO_VALUES = "helmfile/environments/customers/mono/values.yaml"
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
 
@@ -50,6 +55,13 @@ git push --quiet origin HEAD:main
 def values_text(tag: str) -> str:
     return "apps:\n" + "".join(f"  m{i:02d}:\n    repository: r\n    imageTag: {tag} # m{i:02d}\n"
                                for i in range(MODULES))
+
+
+def mono_values_text() -> str:
+    return "apps:\n" + "".join(
+        f"  m{i:02d}:\n    repository: ghcr.io/o/m{i:02d}  # built by CI\n    imageTag: t0\n"
+        "    replicas: 2\n    resources: {limits: {cpu: 500m, memory: 1Gi}}\n"
+        for i in range(MONO_MODULES))
 
 
 def build_repository(root: Path, files: int, commits: int) -> Path:
@@ -74,6 +86,8 @@ def build_repository(root: Path, files: int, commits: int) -> Path:
                 path = f"apps/app{index // 100:03d}/service{index % 100:02d}/values.yaml"
                 lines.append(f"M 100644 inline {path}\n".encode() + blob(f"replicas: {index}\n"))
             lines.append(f"M 100644 inline {VALUES}\n".encode() + blob(values_text("t0")))
+            lines.append(f"M 100644 inline {MONO_VALUES}\n".encode()
+                         + blob(mono_values_text()))
         else:
             index = (number * 7919) % (files - 1)
             path = f"apps/app{index // 100:03d}/service{index % 100:02d}/values.yaml"
@@ -83,15 +97,16 @@ def build_repository(root: Path, files: int, commits: int) -> Path:
     return bare
 
 
-def spec_directory(root: Path) -> Path:
-    directory = root / "spec"
+def spec_directory(root: Path, name: str = "spec", values: str = VALUES,
+                   modules_count: int = MODULES) -> Path:
+    directory = root / name
     (directory / ".git").mkdir(parents=True)
-    modules = "".join(f"  m{i:02d}: {{values: apps.m{i:02d}}}\n" for i in range(MODULES))
+    modules = "".join(f"  m{i:02d}: {{values: apps.m{i:02d}}}\n" for i in range(modules_count))
     (directory / "shipspec.yaml").write_text(
         "project: bench\nregistry: {url: ghcr.io/o}\nci: {engine: github-actions}\n"
         "source: {url: https://github.com/o/app.git}\n"
         "deploy: {url: https://github.com/o/deploy.git}\n"
-        f"environments: {{prod: {{branch: main, values: {VALUES}}}}}\nmodules:\n{modules}")
+        f"environments: {{prod: {{branch: main, values: {values}}}}}\nmodules:\n{modules}")
     return directory
 
 
@@ -175,6 +190,14 @@ def main() -> None:
                              for run in range(args.concurrent_runs)]
                       for name, extra in (("queued (default)", []),
                                           ("direct, --no-queue", ["--no-queue"]))}
+        # The same race on a mono repo's values file: the lock holder writes 16 requests
+        # into a file that takes both YAML readers ~60 ms each to check.
+        mono = spec_directory(root, "mono", MONO_VALUES, MONO_MODULES)
+        mono_one = statistics.median(
+            timed([shipspec, "bump", str(mono), "--module", "m150", "--tag", f"mono-{run}",
+                   "--repo", f"file://{bare}"], ENV) for run in range(args.runs))
+        mono_races = [at_once(shipspec, mono, bare, 100 + run, [])
+                      for run in range(args.concurrent_runs)]
         add_pull_requests(bare, PULL_REQUESTS)
         crowded_one = statistics.median(
             timed([shipspec, "bump", str(spec), "--module", "m01", "--tag", f"crowded-{run}",
@@ -220,6 +243,16 @@ def main() -> None:
         print(f"| {MODULES} bumps at once, {name} | {statistics.median(walls):.3f} | "
               f"{min(walls):.3f} | {statistics.median(walls) / one:.2f} | {total:.1f} | "
               f"{most:.3f} | {others:.3f} |")
+    mono_wall = statistics.median(race.wall for race in mono_races)
+    print(f"\nThe same, on a mono repo's values file of {MONO_MODULES} modules (five keys "
+          "each):\n")
+    print("| what | median s | ratio to one bump there | median CPU s | most CPU of one "
+          "bump, s |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| shipspec bump (one module) | {mono_one:.3f} | 1.00 | | |")
+    print(f"| {MODULES} bumps at once, queued | {mono_wall:.3f} | {mono_wall / mono_one:.2f} | "
+          f"{statistics.median(sum(race.cpu) for race in mono_races):.1f} | "
+          f"{statistics.median(race.cpu[-1] for race in mono_races):.3f} |")
     # Every push lists all of the server's refs (the push protocol has no ref-prefix): a
     # repository that keeps many refs makes each bump dearer, however it waits.
     print(f"\nThe same repository with the refs of {PULL_REQUESTS:,} pull requests "

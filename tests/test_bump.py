@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import shutil
 import subprocess
 import sys
@@ -159,19 +160,40 @@ def test_missing_file_fails_and_changes_nothing(tmp_path: Path) -> None:
     assert len(commits(bare)) == 1
 
 
-def test_a_symlink_out_of_the_deployment_repository_is_refused(tmp_path: Path) -> None:
-    bare = make_deploy_repo(tmp_path, {"README.md": "x\n"})
-    work = tmp_path / "link-work"
+def push_values_link(bare: Path, work: Path, target: str) -> None:
+    """Make the values file of ASTRAGO_KEYED a link to `target` in the repository."""
     git("clone", "--quiet", str(bare), str(work))
-    (work / VALUES_PATH).parent.mkdir(parents=True)
-    (work / VALUES_PATH).symlink_to("/etc/passwd")
+    (work / VALUES_PATH).parent.mkdir(parents=True, exist_ok=True)
+    (work / VALUES_PATH).symlink_to(target)
     git("add", ".", cwd=work)
     git("commit", "--quiet", "-m", "link", cwd=work)
     git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+
+
+def test_a_symlink_out_of_the_deployment_repository_is_refused(tmp_path: Path) -> None:
+    bare = make_deploy_repo(tmp_path, {"README.md": "x\n"})
+    push_values_link(bare, tmp_path / "link-work", "/etc/passwd")
     result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "x",
                          "--repo", str(bare))
     assert result.code == 2
     assert "is a link that leads outside the deployment repository" in result.err
+
+
+def test_a_values_file_that_links_inside_the_repository_is_refused_clearly(
+        tmp_path: Path) -> None:
+    """Git commits a link, not the file it points at: the bump wrote through the link and
+    its commit then failed with an empty message."""
+    real = posixpath.join(posixpath.dirname(VALUES_PATH), "shared.yaml")
+    bare = make_deploy_repo(tmp_path, {real: "astrago:\n  core:\n    imageTag: old\n"})
+    push_values_link(bare, tmp_path / "link-work", "shared.yaml")
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "x",
+                         "--repo", str(bare))
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (f"error: {VALUES_PATH} in the deployment repository leads through a "
+                          f"link to {real}: git would commit the link, not the file a bump "
+                          "writes; nothing was changed\n"
+                          f"  hint: name {real} in the spec, the file itself\n")
+    assert len(commits(bare)) == 2
 
 
 @pytest.mark.parametrize("path", ["../outside.yaml", "/etc/passwd", "a/../../outside.yaml"])

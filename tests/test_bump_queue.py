@@ -309,3 +309,108 @@ def test_a_protected_branch_fails_clearly_and_leaves_no_queue(repos: tuple[Path,
     assert str(error).endswith("\n  hint: is the branch protected against direct pushes? "
                                "then use --pull-request")
     assert len(commits(bare)) == 1 and refs(bare) == []
+
+
+def test_two_spellings_of_one_values_file_lose_no_change(repos: tuple[Path, Path],
+                                                         tmp_path: Path) -> None:
+    """Two source repositories' specs may name the deployment repository's values file
+    differently (`./values.yaml`): written as two files, the later would undo the earlier,
+    whose bump was told its change was committed."""
+    spec_dir, bare = repos
+    dotted = race_spec(tmp_path / "dotted", 4)
+    spec_file = dotted / "shipspec.yaml"
+    spec_file.write_text(spec_file.read_text().replace("values: values.yaml",
+                                                       "values: ./values.yaml"))
+    first, second = queued_together(bare, (spec_dir, "m00", "t0"), (dotted, "m01", "t1"))
+    outcomes = [first.result(), second.result()]
+    assert [o.changes for o in outcomes] == [  # type: ignore[union-attr]
+        [("m00", "old", "t0")], [("m01", "old", "t1")]]
+    values = remote_file(bare, "values.yaml")
+    assert "  m00:\n    repository: r\n    imageTag: t0\n" in values
+    assert "  m01:\n    repository: r\n    imageTag: t1\n" in values
+
+
+def test_a_batch_reads_and_checks_a_values_file_once(repos: tuple[Path, Path],
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     yaml_reads: list[str]) -> None:
+    """The holder writes every queued request into a shared values file with one edit and
+    one check (both YAML readers), not one per request: a batch of 16 bumps of a 200-module
+    file read it 32 times."""
+    from shipspec.bump.targets import helm_values
+
+    spec_dir, bare = repos
+    checks: list[str] = []
+    check = helm_values.check_values_edit
+
+    def counted(before: str, after: str, name: str, *rest: Any) -> None:
+        checks.append(name)
+        check(before, after, name, *rest)
+
+    monkeypatch.setattr(helm_values, "check_values_edit", counted)
+    bumps = queued_together(bare, *[(spec_dir, f"m{i:02d}", f"t{i}") for i in range(4)])
+    outcomes = [b.result() for b in bumps]
+    assert [o.changes for o in outcomes] == [  # type: ignore[union-attr]
+        [(f"m{i:02d}", "old", f"t{i}")] for i in range(4)]
+    assert checks == ["values.yaml"]
+    assert yaml_reads.count("values.yaml") == 1
+    assert len(commits(bare)) == 2 and refs(bare) == []
+
+
+@pytest.mark.parametrize("shape", ["disjoint", "a module twice", "a module missing"])
+@pytest.mark.parametrize("seed", range(2))
+def test_a_batch_written_at_once_is_what_writing_it_request_by_request_makes(
+        tmp_path: Path, shape: str, seed: int) -> None:
+    """Same file, same outcomes, same commit message as the one-by-one path, for batches
+    with digests, tags YAML would misread and both spellings of the file; a batch with a
+    module asked for twice (the later one is a conflict, unless forced) or one the file
+    lacks (that request fails alone) is written one by one."""
+    import random
+
+    from shipspec.bump import request as requests_module
+    from shipspec.bump.git import Checkout
+    from shipspec.bump.targets import NewImage
+    from shipspec.errors import Location
+    from shipspec.spec import Template
+
+    rng = random.Random(seed)
+    text = "# deployed by shipspec\napps:\n" + "".join(
+        f"  m{i:02d}:  # module {i}\n    repository: r\n    imageTag: 'old'\n"
+        f"    imageDigest: ''\n    replicas: 2\n" for i in range(12))
+    bare = make_deploy_repo(tmp_path, {"values.yaml": text})
+    here = Location("shipspec.yaml", 1, 1)
+    modules = rng.sample(range(12), 8)
+    groups = [modules[:1], modules[1:3], modules[3:4], modules[4:7], modules[7:]]
+    if shape == "a module twice":
+        groups[3].append(groups[0][0])
+    elif shape == "a module missing":
+        groups[2].append(12)
+    batch = [Request([Edit(f"m{m:02d}", HelmValuesTarget(
+        rng.choice(["values.yaml", "./values.yaml"]), f"apps.m{m:02d}.imageTag",
+        f"apps.m{m:02d}.repository", digest_key=f"apps.m{m:02d}.imageDigest"),
+        NewImage("ghcr.io/o/x", rng.choice(["0012", "1e10", "on", f"v{number}"]),
+                 rng.choice([None, "sha256:" + "ab" * 32]), False)) for m in group],
+        Template("deploy: {{ changes }}", here, "t"),
+        Template("- {{ module }}: {{ new }}", here, "l"), {}, Author("a", "a@example.com"),
+        force=number == 3) for number, group in enumerate(groups)]
+    original = requests_module._write_together
+    taken: list[bool] = []
+
+    def written(together: bool) -> tuple[str, list[Any], str]:
+        def spied(*args: Any) -> Any:
+            result = original(*args) if together else None
+            taken.append(result is not None)
+            return result
+
+        checkout = Checkout.clone(str(bare), "main", str(tmp_path / f"clone-{together}"),
+                                  Credentials(None, "no token"), paths=["values.yaml"])
+        requests_module._write_together = spied  # type: ignore[assignment]
+        try:
+            results, _ = requests_module.write(checkout, batch, {})
+        finally:
+            requests_module._write_together = original  # type: ignore[assignment]
+        return (checkout.read("values.yaml"), [str(r) if isinstance(r, ShipspecError) else r
+                                              for r in results],
+                requests_module.message(batch, results))
+
+    assert written(True) == written(False)
+    assert taken == [shape == "disjoint", False]

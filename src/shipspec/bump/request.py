@@ -7,6 +7,8 @@ queue.py, which carries requests between pipelines), and both paths write throug
 from __future__ import annotations
 
 import contextlib
+import os
+import posixpath
 from typing import NamedTuple
 
 from shipspec import templates
@@ -65,15 +67,67 @@ def write(checkout: Checkout, requests: list[Request], seen: dict[tuple[int, int
             if (r, e) not in seen:
                 with contextlib.suppress(ShipspecError):  # reported below, as its failure
                     seen[r, e] = _current(files.of(edit.target), edit)
+    together = _write_together(files, requests, seen)
+    if together is not None:
+        return list(together), files.save()
     results: list[Changed | ShipspecError] = []
     for r, request in enumerate(requests):
         before = files.texts()
         try:
-            results.append(_write_one(files, request, r, seen))
+            results.append(_write_edits(files, _items(request, r), seen)[r])
         except ShipspecError as failure:
             files.restore(before)
             results.append(failure)
     return results, files.save()
+
+
+class _Item(NamedTuple):
+    """One edit of one request of a batch: `seen` knows it as (request, edit)."""
+
+    request: int
+    edit: int
+    change: Edit
+    force: bool
+
+
+def _items(request: Request, r: int) -> list[_Item]:
+    return [_Item(r, e, edit, request.force) for e, edit in enumerate(request.edits)]
+
+
+def _write_together(files: _Files, requests: list[Request],
+                    seen: dict[tuple[int, int], str]) -> list[Changed] | None:
+    """The requests of a batch written as one: each values file edited and checked once,
+    not once per request (16 queued bumps of a 200-module values file read it with both
+    YAML readers 16 times). None, with nothing written, where that might not be what
+    writing them one by one does: when two of them write one key (the later one is then a
+    conflict, or changes nothing), when one fails (it must fail alone), and for the edits
+    that depend on what the others wrote (repositories, --create) or whose place in the
+    file is found loosely (a kustomize images entry; kustomize and manifest files are small
+    and edited one edit at a time anyway)."""
+    if len(requests) < 2:
+        return None
+    items = [item for r, request in enumerate(requests) for item in _items(request, r)]
+    keys = []
+    for item in items:
+        target, image = item.change.target, item.change.image
+        if not isinstance(target, HelmValuesTarget) or image.set_repository or image.create:
+            return None
+        try:
+            document = files.of(target)
+        except ShipspecError:
+            return None
+        keys.append((id(document), target.tag_key))
+        if image.digest and target.digest_key:
+            keys.append((id(document), target.digest_key))
+    if len(set(keys)) < len(keys):
+        return None
+    before = files.texts()
+    try:
+        changed = _write_edits(files, items, seen)
+    except ShipspecError:
+        files.restore(before)
+        return None
+    return [changed.get(r, []) for r in range(len(requests))]
 
 
 def _current(document: YamlText, edit: Edit) -> str:
@@ -87,43 +141,57 @@ def _current(document: YamlText, edit: Edit) -> str:
         raise
 
 
-def _write_one(files: _Files, request: Request, r: int,
-               seen: dict[tuple[int, int], str]) -> Changed:
+def _write_edits(files: _Files, items: list[_Item], seen: dict[tuple[int, int], str]
+                 ) -> dict[int, Changed]:
+    """What each request of `items` changed, by its number; a failure of any fails all."""
     # Every tag is read before any is written; then each file gets all of its edits at
     # once (targets/: one read and one check of a values file for all the modules in it).
-    # No two modules write one values key (resolve.check_shared_targets), so reading first
-    # reads what reading between the edits did.
-    currents = [_current(files.of(edit.target), edit) for edit in request.edits]
+    # No two edits write one place (resolve.check_shared_targets within a spec, and
+    # _write_together across them), so reading first reads what reading between the edits
+    # did.
+    currents = [_current(files.of(item.change.target), item.change) for item in items]
     by_file: dict[tuple[YamlText, type], list[Edit]] = {}  # files.of: one per file
-    for edit in request.edits:
+    for item in items:
+        edit = item.change
         by_file.setdefault((files.of(edit.target), type(edit.target)), []).append(edit)
     for (document, _), edits in by_file.items():  # in memory; files.save() writes
         kind_of(edits[0].target).write(document, [(edit.target, edit.image) for edit in edits])
-    changed = []
-    for e, (edit, current) in enumerate(zip(request.edits, currents, strict=True)):
-        before = seen.setdefault((r, e), current)
+    changed: dict[int, Changed] = {item.request: [] for item in items}
+    for item, current in zip(items, currents, strict=True):
+        edit = item.change
+        before = seen.setdefault((item.request, item.edit), current)
         after = kind_of(edit.target).read(files.of(edit.target), edit.target)
-        if current not in (before, after) and not request.force:
+        if current not in (before, after) and not item.force:
             raise RuntimeFailure(
                 f"error: conflict: {describe(edit.target)} was changed to '{current}' by "
                 f"someone else while we were setting '{after}' (it was '{before}')\n"
                 "  hint: look at the deployment repository's history; --force overwrites it")
         if after != current:
-            changed.append((edit.module, current, after))
+            changed[item.request].append((edit.module, current, after))
     return changed
 
 
 class _Files:
-    """The files of a checkout that requests edit, held in memory until saved."""
+    """The files of a checkout that requests edit, held in memory until saved: one copy of
+    each file however its path is spelt (`values.yaml`, `./values.yaml`), so that no edit
+    is lost by saving another copy over it."""
 
     def __init__(self, checkout: Checkout) -> None:
         self.checkout = checkout
-        self.documents: dict[str, YamlText] = {}
+        self.documents: dict[str, YamlText] = {}  # by normalised path
 
     def of(self, target: Target) -> YamlText:
-        path = file_of(self.checkout, target)
+        given = file_of(self.checkout, target)
+        path = posixpath.normpath(given)
         if path not in self.documents:
-            self.documents[path] = YamlText(self.checkout.read(path), path)
+            root = os.path.realpath(self.checkout.root)
+            real = os.path.relpath(os.path.realpath(os.path.join(root, path)), root)
+            if real != path:  # (links out of the repository were refused by the checkout)
+                raise SpecError.single(
+                    f"{given} in the deployment repository leads through a link to {real}: "
+                    "git would commit the link, not the file a bump writes; nothing was "
+                    "changed", hint=f"name {real} in the spec, the file itself")
+            self.documents[path] = YamlText(self.checkout.read(path), given)
         return self.documents[path]
 
     def texts(self) -> dict[str, str]:
@@ -132,7 +200,7 @@ class _Files:
     def restore(self, texts: dict[str, str]) -> None:
         for path in self.documents:
             text = texts[path] if path in texts else self.checkout.read(path)
-            self.documents[path] = YamlText(text, path)
+            self.documents[path] = YamlText(text, self.documents[path].name)
 
     def save(self) -> list[str]:
         """Write the files that changed; their paths."""
