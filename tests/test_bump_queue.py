@@ -414,3 +414,30 @@ def test_a_batch_written_at_once_is_what_writing_it_request_by_request_makes(
 
     assert written(True) == written(False)
     assert taken == [shape == "disjoint", False]
+
+
+def test_a_bump_that_signs_is_never_written_by_a_holder_that_does_not(
+        repos: tuple[Path, Path], tmp_path: Path) -> None:
+    """deploy.signing differs between the specs of two source repositories: a holder
+    without a key would commit the signing spec's change unsigned (and the branch's
+    protection, if it asks for signatures, would then refuse the whole batch). Signed and
+    unsigned bumps queue apart, as bumps delivered apart do."""
+    from shipspec.spec import Signing
+
+    spec_dir, bare = repos
+    key = tmp_path / "signing-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bot", "-f",
+                    str(key)], check=True)
+    lock = hold_lock(bare)  # an unsigned batch is being written
+    unsigned = Bump(spec_dir, bare, "m00", "t0")
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
+    signed = Bump(spec_dir, bare, "m01", "t1", signing=Signing("ssh", str(key), None))
+    outcome = signed.result()  # not held up by the unsigned batch's lock
+    assert isinstance(outcome, Outcome) and outcome.changes == [("m01", "old", "t1")]
+    assert "gpgsig" in git("--git-dir", str(bare), "cat-file", "commit", outcome.commit or "")
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    written = unsigned.result()
+    assert isinstance(written, Outcome) and written.changes == [("m00", "old", "t0")]
+    values = remote_file(bare, "values.yaml")
+    assert "imageTag: t0" in values and "imageTag: t1" in values
+    assert refs(bare, "refs/shipspec/") == []

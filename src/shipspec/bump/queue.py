@@ -9,7 +9,9 @@ The holder clones once, writes every intent queued so far, and pushes the commit
 clone: they poll the refs until their receipt appears, and take the lock when it is free.
 
 Everything lives in the deployment repository, in refs outside the branches (so Argo CD and
-the branch list never see them), under refs/shipspec/<branch, %-quoted>/:
+the branch list never see them), under refs/shipspec/<branch, %-quoted>/ (with
+`+pull-request+<merge>` and `+signed` after the branch for bumps delivered or signed
+otherwise, which queue apart: see _Names):
 
     lock          its holder's intent (the same commit)
     queue/<id>    an intent: a commit with an empty tree and the request in its message
@@ -61,13 +63,15 @@ class _Names(NamedTuple):
     prefix: str  # refs/shipspec/<branch>/
 
     @classmethod
-    def of(cls, branch: str, delivery: Delivery) -> _Names:
+    def of(cls, branch: str, delivery: Delivery, signed: bool) -> _Names:
         # quoted: branches "a" and "a/b" would otherwise clash as a file and a directory.
-        # Bumps delivered by pull request queue apart, by how they are merged: one commit
-        # holds only what is delivered alike ('+' never appears in a quoted name).
+        # Bumps delivered by pull request queue apart, by how they are merged, and bumps
+        # that sign their commits apart from those that do not (a holder without a key
+        # would commit a signing spec's change unsigned): one commit holds only what is
+        # delivered and signed alike ('+' never appears in a quoted name).
         way = ("" if delivery.method == "push" else
                f"+pull-request+{delivery.auto_merge or 'by-hand'}")
-        return cls(f"refs/shipspec/{_quoted(branch)}{way}/")
+        return cls(f"refs/shipspec/{_quoted(branch)}{way}{'+signed' if signed else ''}/")
 
     @property
     def lock(self) -> str:
@@ -100,7 +104,7 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
          jitter: Callable[[], float]) -> Outcome | str:
     """Queue `request` and wait until it is written; the outcome, or why the queue cannot be
     used on this server (the caller then pushes directly)."""
-    names = _Names.of(branch, options.delivery)
+    names = _Names.of(branch, options.delivery, options.signing is not None)
     # Sortable by time, so that intents are written in the order they were posted. The
     # random part comes from os.urandom, which `secrets` wraps: importing secrets loads
     # OpenSSL, a start-up every waiting bump would pay.
