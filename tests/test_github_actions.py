@@ -99,6 +99,45 @@ def test_emitted_version_comments_follow_the_pins(tmp_path: Path, cli) -> None:
 # --- shipspec plan ---------------------------------------------------------------------------
 
 
+def test_module_paths_spelt_with_dot_slash_or_doubled_slashes_match_as_written_plainly(
+        tmp_path: Path) -> None:
+    """`./server-core/` and `module-common//` name the same directories: plan, the
+    workflow's paths filter (GitHub matches it against plain paths) and the Tekton
+    triggers read them so; as written, no push ever built the module. A context spelt
+    `server-core/` named the Gradle project `:server-core:` in the pre-build."""
+    from shipspec.render import tekton
+
+    (tmp_path / ".git").mkdir()
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    text = text.replace("[server-core/, module-common/,", "[./server-core/, module-common//,")
+    text = text.replace("context: server-core\n", "context: server-core/\n")
+    text = text.replace("dockerfile: server-core/Dockerfile", "dockerfile: ./server-core/Dockerfile")
+    text = text.replace("context: server-batch\n", "context: ./server-batch\n")
+    (tmp_path / "shipspec.yaml").write_text(text)
+    spelt, plain = load_spec(str(tmp_path)), load_spec(str(EXAMPLES / "astrago"))
+    for files in (["server-core/src/Core.java"], ["module-common/src/Util.java"]):
+        assert plan(spelt, "xiilab/astrago-backend", "stabilize/1.0", SHA, files,
+                    "20261123") == plan(plain, "xiilab/astrago-backend", "stabilize/1.0", SHA,
+                                        files, "20261123")
+    for renderer in (github_actions, tekton):  # (the spec's own ConfigMap holds its text)
+        assert [r.document for r in renderer.render(spelt, RenderOptions())
+                if r.document.get("kind") != "ConfigMap"] == [
+            r.document for r in renderer.render(plain, RenderOptions())
+            if r.document.get("kind") != "ConfigMap"]
+
+
+@pytest.mark.parametrize("whole", [".", "./", "a/.."])
+def test_a_module_path_that_is_the_whole_repository_is_refused(tmp_path: Path,
+                                                               whole: str) -> None:
+    (tmp_path / ".git").mkdir()
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    (tmp_path / "shipspec.yaml").write_text(
+        text.replace("[server-core/, module-common/,", f"['{whole}', module-common/,"))
+    with pytest.raises(SpecError) as caught:
+        load_spec(str(tmp_path))
+    assert f"modules.core.paths[0]: '{whole}' " in str(caught.value)
+
+
 def test_plan_builds_the_modules_a_push_touches() -> None:
     spec = load_spec(str(EXAMPLES / "astrago"))
     decided = plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA,

@@ -12,6 +12,7 @@ Dockerfile, and `kustomize` a deployment to the environment named by `kustomize.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -455,8 +456,17 @@ class _Resolver:
         for field in ("context", "dockerfile", "dockerfileName"):
             if field in entry:
                 self.check_path((*path, field), entry[field], local=True)
+        paths = []
         for index, module_path in enumerate(entry.get("paths", [])):
             self.check_path((*path, "paths", index), module_path, local=True)
+            # As git and GitHub's paths filters name them: `./a/` and `a//` matched no
+            # changed file, so no push built the module.
+            plain = posixpath.normpath(module_path)
+            if plain == ".":
+                self.problem((*path, "paths", index),
+                             f"'{module_path}' is the whole repository",
+                             "leave paths out to build the module on every change")
+            paths.append(plain + "/" if module_path.endswith("/") else plain)
         image = self.image(entry.get("image", entry.get("moduleName", name)))
         pvc: dict[str, str] = entry.get("pvc", {})
         build: BuildTool = entry.get("build", ci.build)
@@ -464,9 +474,12 @@ class _Resolver:
             name=name,
             enabled=entry.get("enabled", True),
             repo=repo or "",
-            paths=tuple(entry.get("paths", ())),
-            context=entry.get("context", "."),
-            dockerfile=entry.get("dockerfile", entry.get("dockerfileName", "Dockerfile")),
+            paths=tuple(paths),
+            # plain too: the pre-build names the Gradle project after the context
+            # (`server-core/` made `:server-core::bootJar`, `./server-core` `:.:server-core`)
+            context=posixpath.normpath(entry.get("context", ".")),
+            dockerfile=posixpath.normpath(
+                entry.get("dockerfile", entry.get("dockerfileName", "Dockerfile"))),
             image=image,
             build=build,
             build_task=entry.get("buildTask", ci.build_task) or DEFAULT_TASKS[build]

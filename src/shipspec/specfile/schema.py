@@ -108,7 +108,8 @@ _MODULE = _object(
         "repo": _git_url("The module's source repository (default: source.url)."),
         "paths": {
             "type": "array",
-            "description": "Mono repo: only changes below these paths build this module.",
+            "description": "Mono repo: only changes to these files, or below these "
+                           "directories, build this module (`./core/` is `core/`).",
             "items": _path("A path relative to the repository root, such as core/"),
         },
         "context": _path("The image build context, relative to the repository root (default .)"),
