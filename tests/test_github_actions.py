@@ -158,6 +158,24 @@ def test_plan_builds_the_modules_a_push_touches() -> None:
     assert [b.module for b in build_file.builds] == ["core", "batch", "monitor"]
 
 
+def test_plan_and_workflows_take_a_repository_name_in_any_case(tmp_path: Path) -> None:
+    """$GITHUB_REPOSITORY spells the name as GitHub does; the spec may not: plan failed
+    with "no enabled module builds from xiilab/astrago-backend"."""
+    (tmp_path / ".git").mkdir()
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    text = text.replace("https://github.com/xiilab/astrago-backend.git",
+                        "https://github.com/XiiLab/Astrago-Backend.git")
+    text = text.replace("https://github.com/xiilab/astrago-frontend.git",  # one repository
+                        "https://github.com/xiilab/astrago-backend.git")
+    (tmp_path / "shipspec.yaml").write_text(text)
+    spec = load_spec(str(tmp_path))
+    decided = plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA,
+                   ["server-core/src/main/java/Core.java"], "20261123")
+    assert [b.module for b in decided.builds] == ["core", "frontend"]  # (no paths: always)
+    assert [r.path for r in github_actions.render(spec, RenderOptions())] == [
+        "XiiLab/Astrago-Backend/.github/workflows/shipspec.yaml"]
+
+
 def test_plan_without_a_file_list_builds_everything_of_the_repository() -> None:
     spec = load_spec(str(EXAMPLES / "astrago"))
     decided = plan(spec, "xiilab/astrago-frontend", "stabilize/1.0", SHA, None, "20261123")

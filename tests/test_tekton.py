@@ -446,6 +446,36 @@ def test_mono_repo_paths_narrow_a_push_to_the_modules_it_touches() -> None:
     assert built(_astrago_push(["README.md"], commits=20)) == {"core", "batch", "monitor"}
 
 
+@pytest.mark.parametrize("spelt", ["XiiLab/Astrago-Backend", "xiilab/astrago-backend"])
+def test_a_repository_name_matches_its_events_whatever_its_case(tmp_path: Path,
+                                                                spelt: str) -> None:
+    """GitHub names repositories without regard to case and sends them as spelt when
+    created: a spec that typed them otherwise built nothing, silently. Other names, and
+    a '.' where the name has another character, still do not match."""
+    (tmp_path / ".git").mkdir()
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    (tmp_path / "shipspec.yaml").write_text(text.replace(
+        "https://github.com/xiilab/astrago-backend.git", f"https://github.com/{spelt}.git"))
+    filters = {n: c for n, c in _filters(render(tmp_path)).items()
+               if n == "astrago-core-stage-push"}
+
+    def built(full_name: str) -> bool:
+        payload = _astrago_push(["server-core/src/main/java/Core.java"])
+        return _evaluate(filters["astrago-core-stage-push"],
+                         {**payload, "repository": {"full_name": full_name}}, "push")
+
+    assert built("xiilab/astrago-backend") and built("XIILAB/ASTRAGO-BACKEND")
+    assert not built("xiilab/astrago-backend2") and not built("other/xiilab/astrago-backend")
+
+
+def test_a_dot_in_a_repository_name_is_a_dot() -> None:
+    from shipspec.render.tekton_triggers import from_repository
+
+    for name, expected in (("o/my.app", True), ("O/My.App", True), ("o/myxapp", False)):
+        assert _evaluate(from_repository("o/my.app"),
+                         {"repository": {"full_name": name}}, "push") is expected
+
+
 def test_frontend_repository_events_select_only_the_frontend() -> None:
     filters = {n: c for n, c in _filters(objects_of("astrago")).items() if n.endswith("-push")}
     payload = _push_payload(ref="refs/heads/stabilize/1.0",

@@ -33,7 +33,9 @@ def plan(spec: Spec, repository: str, branch: str, sha: str,
          changed_files: list[str] | None, date: str) -> Plan:
     """The modules of `repository` (owner/name) deployed from `branch` that `changed_files`
     touch (None: the push's files are unknown, so all of them)."""
-    modules = [m for m in spec.enabled_modules if m.repo_slug == repository]
+    # GitHub names repositories without regard to case ($GITHUB_REPOSITORY spells it as
+    # GitHub does, the spec as its author typed it)
+    modules = [m for m in spec.enabled_modules if m.repo_slug.lower() == repository.lower()]
     if not modules:
         raise SpecError.single(f"no enabled module builds from {repository}",
                                hint="the workflow belongs to a repository the spec names")

@@ -96,10 +96,14 @@ def missing_settings(spec: Spec) -> list[Gap]:
 
 
 def _repositories(spec: Spec, selected: tuple[str, ...]) -> dict[str, list[Module]]:
+    """{owner/name as first spelt: its modules}; GitHub names ignore case, so `XiiLab/app`
+    and `xiilab/app` are one repository with one workflow."""
     repositories: dict[str, list[Module]] = {}
+    spellings: dict[str, str] = {}
     for module in spec.enabled_modules:
         if not selected or module.name in selected:
-            repositories.setdefault(module.repo_slug, []).append(module)
+            slug = spellings.setdefault(module.repo_slug.lower(), module.repo_slug)
+            repositories.setdefault(slug, []).append(module)
     return repositories
 
 

@@ -40,10 +40,24 @@ def cel_string(text: str) -> str:
 _CEL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+def from_repository(slug: str) -> str:
+    """CEL: the event comes from the repository `slug` (owner/name). GitHub compares these
+    names without case, and its events spell them as the repository was created, the spec
+    as its author typed it: `==` let no event of `XiiLab/App` through for `xiilab/app`.
+    matches() with (?i) is standard CEL (RE2 in cel-go): Tekton's environment has
+    lowerAscii() too (cel-go's strings extension, pkg/interceptors/cel/cel.go), other CEL
+    evaluators may not. Every character but letters, digits, '/', '_' and '-' is written
+    as an escape, so that none is read as an operator."""
+    pattern = "".join(char if char.isascii() and (char.isalnum() or char in "/_-")
+                      else f"\\x{ord(char):02x}" if char.isascii() else char
+                      for char in slug)
+    return f"body.repository.full_name.matches({cel_string(f'(?i)^{pattern}$')})"
+
+
 def push_filter(module: Module, deployment: Deployment) -> str:
     """CEL: a push to the deployment's branch of the module's repo that touches its paths."""
     conditions = [
-        f"body.repository.full_name == {cel_string(module.repo_slug)}",
+        from_repository(module.repo_slug),
         f"body.ref == {cel_string('refs/heads/' + deployment.trigger_branch)}",
         "!body.deleted",
     ]
@@ -66,7 +80,7 @@ def pull_request_filter(module: Module, deployment: Deployment) -> str:
     """
     actions = ", ".join(cel_string(action) for action in PULL_REQUEST_ACTIONS)
     return " && ".join([
-        f"body.repository.full_name == {cel_string(module.repo_slug)}",
+        from_repository(module.repo_slug),
         f"body.action in [{actions}]",
         f"body.pull_request.base.ref == {cel_string(deployment.trigger_branch)}",
     ])
@@ -75,7 +89,7 @@ def pull_request_filter(module: Module, deployment: Deployment) -> str:
 def cleanup_filter(module: Module) -> str:
     """CEL: a branch deleted or a pull request closed in the module's repository."""
     return (
-        f"body.repository.full_name == {cel_string(module.repo_slug)} && ("
+        f"{from_repository(module.repo_slug)} && ("
         "(header.match('X-GitHub-Event', 'delete') && body.ref_type == 'branch') || "
         "(header.match('X-GitHub-Event', 'pull_request') && body.action == 'closed'))"
     )
