@@ -365,6 +365,31 @@ def test_missing_spec_file_is_a_clear_error(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(("old", "new", "error"), [
+    ("registry: {url: ghcr.io/o}", "registry: {url: 'https://ghcr.io/o'}",
+     "shipspec.yaml:3:17: error: registry.url: 'https://ghcr.io/o' is not the start of "
+     "image names\n  hint: write it as image names begin, without a scheme and in lower "
+     "case: ghcr.io/<org>, or registry.example.com:5000/<team>"),
+    ("registry: {url: ghcr.io/o}", "registry: {url: ghcr.io/XiiLab}",
+     "shipspec.yaml:3:17: error: registry.url: 'ghcr.io/XiiLab' is not the start of image "
+     "names\n"),
+    ("    dockerfile: api/Dockerfile\n", "    dockerfile: api/Dockerfile\n    image: Shop-API\n",
+     "shipspec.yaml:10:12: error: modules.api.image: makes the image name 'ghcr.io/o/Shop-API',"
+     " which registries refuse\n  hint: image names are lower case: letters and digits, "
+     "joined by '.', '_' or '-'; a registry host may come first"),
+    ("    dockerfile: api/Dockerfile\n",
+     "    dockerfile: api/Dockerfile\n    image: 'registry.example.com:5000/team//api'\n",
+     "error: modules.api.image: makes the image name "
+     "'registry.example.com:5000/team//api', which registries refuse"),
+])
+def test_an_image_name_registries_refuse_is_refused(repo: Path, old: str, new: str,
+                                                   error: str) -> None:
+    """docker, kaniko and the kubelet parse image names with distribution/reference's
+    grammar (regexp.go): a scheme or upper case failed the build or the pull later."""
+    message = errors(repo, VALID.replace(old, new))
+    assert error in message, message
+
+
 def test_two_modules_writing_the_same_values_key_are_refused(repo: Path) -> None:
     message = errors(repo, VALID.replace("    values: shop.api\n",
                                          "    values: shop.api\n  web:\n    values: shop.api\n"))

@@ -18,6 +18,13 @@ IMAGE_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 # a pattern, compiled on first use: only --digest needs it, and every generate would pay
 _DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+"
 _DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
+# The grammar of an image name in distribution/reference (regexp.go, v0.6.0), which docker,
+# kaniko and the kubelet parse names with: an optional registry host (with a port), then
+# lower-case path components; 255 characters at most (reference.go, NameTotalLengthMax).
+_HOST_PART = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_PATH_PART = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_NAME = (rf"(?:(?:{_HOST_PART}(?:\.{_HOST_PART})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?/)?"
+               rf"{_PATH_PART}(?:/{_PATH_PART})*")
 
 
 def tag_problem(tag: str) -> str | None:
@@ -25,6 +32,14 @@ def tag_problem(tag: str) -> str | None:
     if not IMAGE_TAG.fullmatch(tag):
         return ("is not an image tag: letters, digits, '_', '.' and '-', at most 128, "
                 "not starting with '.' or '-'")
+    return None
+
+
+def image_name_problem(name: str) -> str | None:
+    """Why `name` cannot name an image repository (registry/path, no tag), or None."""
+    if len(name) > 255 or not re.fullmatch(_IMAGE_NAME, name):
+        return ("is not an image name: a registry host, then path components of lower-case "
+                "letters and digits joined by '.', '_' or '-', without a scheme")
     return None
 
 

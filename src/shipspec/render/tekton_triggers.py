@@ -12,6 +12,7 @@ repository, its branch and, in a mono repo, changes below its paths.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from shipspec.render.tekton_names import (
@@ -40,6 +41,7 @@ def cel_string(text: str) -> str:
 _CEL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+@cache  # five triggers a module, and most modules share one repository
 def from_repository(slug: str) -> str:
     """CEL: the event comes from the repository `slug` (owner/name). GitHub compares these
     names without case, and its events spell them as the repository was created, the spec

@@ -47,7 +47,7 @@ from shipspec.spec import (
 from shipspec.specfile.check import check
 from shipspec.specfile.loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
 from shipspec.specfile.schema import DNS_LABEL, SPEC_SCHEMA
-from shipspec.tags import IMAGE_TAG
+from shipspec.tags import IMAGE_TAG, image_name_problem
 
 # Argo CD's name for the cluster it runs in
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -154,8 +154,15 @@ class _Resolver:
         source = self.source()
         deploy = self.deploy()
         environments = self.environments(deploy)
+        registry = data["registry"]["url"]
+        registry_ok = image_name_problem(f"{registry.rstrip('/')}/module") is None
+        # (a value Tekton's bindings would expand or splice is refused for that, below)
+        if not registry_ok and not _BINDING_UNSAFE & set(registry):
+            self.problem(("registry", "url"), f"'{registry}' is not the start of image names",
+                         "write it as image names begin, without a scheme and in lower case: "
+                         "ghcr.io/<org>, or registry.example.com:5000/<team>")
         modules = tuple(
-            self.module(name, project, source, deploy, environments, ci)
+            self.module(name, project, source, deploy, environments, ci, registry_ok)
             for name in data["modules"]
         )
         self.check_apps(project, environments, modules)
@@ -440,7 +447,7 @@ class _Resolver:
 
     def module(
         self, name: str, project: str, source: Source, deploy: Deploy,
-        environments: tuple[Environment, ...], ci: CI,
+        environments: tuple[Environment, ...], ci: CI, registry_ok: bool,
     ) -> Module:
         entry: dict[str, Any] = self.data["modules"][name]
         path: FieldPath = ("modules", name)
@@ -461,13 +468,21 @@ class _Resolver:
             self.check_path((*path, "paths", index), module_path, local=True)
             # As git and GitHub's paths filters name them: `./a/` and `a//` matched no
             # changed file, so no push built the module.
-            plain = posixpath.normpath(module_path)
+            plain = posixpath.normpath(module_path) if _UNPLAIN.search(module_path) else (
+                module_path.rstrip("/"))
             if plain == ".":
                 self.problem((*path, "paths", index),
                              f"'{module_path}' is the whole repository",
                              "leave paths out to build the module on every change")
             paths.append(plain + "/" if module_path.endswith("/") else plain)
         image = self.image(entry.get("image", entry.get("moduleName", name)))
+        named = next((field for field in ("image", "moduleName") if field in entry), None)
+        # (an image under a registry.url that is wrong is reported there, once)
+        if (named and (image == entry[named] or registry_ok) and image_name_problem(image)
+                and not _BINDING_UNSAFE & set(image)):
+            self.problem((*path, named), f"makes the image name '{image}', which registries "
+                         "refuse", "image names are lower case: letters and digits, joined by "
+                         "'.', '_' or '-'; a registry host may come first")
         pvc: dict[str, str] = entry.get("pvc", {})
         build: BuildTool = entry.get("build", ci.build)
         return Module(
@@ -654,6 +669,11 @@ class _Resolver:
 
 
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
+# what posixpath.normpath would change in a path: `.` parts, empty parts (`a//b`)
+_UNPLAIN = re.compile(r"(?:^|/)\.(?:/|$)|//")
+# Characters of the values that refuse_unsafe_binding_values reports, with a better reason
+# than that they are no image name.
+_BINDING_UNSAFE = frozenset('"\\$')
 
 
 def _host_and_path(url: str) -> tuple[str, list[str]]:
