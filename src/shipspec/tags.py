@@ -35,12 +35,9 @@ def tag_problem(tag: str) -> str | None:
     return None
 
 
-def image_name_problem(name: str) -> str | None:
-    """Why `name` cannot name an image repository (registry/path, no tag), or None."""
-    if len(name) > 255 or not re.fullmatch(_IMAGE_NAME, name):
-        return ("is not an image name: a registry host, then path components of lower-case "
-                "letters and digits joined by '.', '_' or '-', without a scheme")
-    return None
+def is_image_name(name: str) -> bool:
+    """True when `name` names an image repository (registry and path, without a tag)."""
+    return len(name) <= 255 and re.fullmatch(_IMAGE_NAME, name) is not None
 
 
 def digest_problem(digest: str) -> str | None:

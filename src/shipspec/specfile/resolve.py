@@ -47,7 +47,7 @@ from shipspec.spec import (
 from shipspec.specfile.check import check
 from shipspec.specfile.loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
 from shipspec.specfile.schema import DNS_LABEL, SPEC_SCHEMA
-from shipspec.tags import IMAGE_TAG, image_name_problem
+from shipspec.tags import IMAGE_TAG, is_image_name
 
 # Argo CD's name for the cluster it runs in
 IN_CLUSTER = "https://kubernetes.default.svc"
@@ -155,7 +155,7 @@ class _Resolver:
         deploy = self.deploy()
         environments = self.environments(deploy)
         registry = data["registry"]["url"]
-        registry_ok = image_name_problem(f"{registry.rstrip('/')}/module") is None
+        registry_ok = is_image_name(f"{registry.rstrip('/')}/module")
         # (a value Tekton's bindings would expand or splice is refused for that, below)
         if not registry_ok and not _BINDING_UNSAFE & set(registry):
             self.problem(("registry", "url"), f"'{registry}' is not the start of image names",
@@ -478,7 +478,7 @@ class _Resolver:
         image = self.image(entry.get("image", entry.get("moduleName", name)))
         named = next((field for field in ("image", "moduleName") if field in entry), None)
         # (an image under a registry.url that is wrong is reported there, once)
-        if (named and (image == entry[named] or registry_ok) and image_name_problem(image)
+        if (named and (image == entry[named] or registry_ok) and not is_image_name(image)
                 and not _BINDING_UNSAFE & set(image)):
             self.problem((*path, named), f"makes the image name '{image}', which registries "
                          "refuse", "image names are lower case: letters and digits, joined by "
