@@ -314,13 +314,15 @@ def test_values_that_triggers_would_splice_or_expand_are_refused(repo: Path, old
 
 
 @pytest.mark.parametrize("branch", ["--help", "'--upload-pack=touch${IFS}x'", "HEAD",
-                                    "release/.hidden", "main.lock"])
+                                    "release/.hidden", "main.lock", "refs/heads/main"])
 def test_a_branch_git_would_refuse_or_read_as_an_option_is_refused(repo: Path,
                                                                    branch: str) -> None:
-    # found by the hostile run (seed 31337): `--help` passed the spec and reached git
+    # found by the hostile run (seed 31337): `--help` passed the spec and reached git.
+    # refs/heads/main is git's branch refs/heads/refs/heads/main: no push ever matched it.
     message = errors(repo, VALID.replace("branch: main", f"branch: {branch}"))
     assert message.startswith("shipspec.yaml:6:19: error: environments.stage.branch: "), message
-    assert message.endswith("  hint: give a valid git branch name such as main"), message
+    assert message.endswith("  hint: give a valid git branch name such as main (the name "
+                            "alone, not refs/heads/main)"), message
 
 
 def test_module_image_given_twice_is_refused(repo: Path) -> None:

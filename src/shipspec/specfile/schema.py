@@ -33,8 +33,10 @@ QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
 # A branch name as `git check-ref-format --branch` accepts it (git 2.39: object-name.c's
 # strbuf_check_branch_ref refuses a leading '-' and HEAD, refs.c's check_refname_format the
 # rest: no component starting with '.' or ending in '.lock', no '..', '@{', '//').
-# A leading '-' matters most: git would read such a branch as an option.
-BRANCH = (r"^(?!-|HEAD$|\.|.*/\.|.*\.lock(/|$)|/|.*//|.*\.\.|.*@\{|.*/$|.*\.$)"
+# A leading '-' matters most: git would read such a branch as an option. And the branch's
+# name, not its ref: `refs/heads/main` is a branch `refs/heads/refs/heads/main` to git, and
+# no push (GITHUB_REF_NAME, the webhook's ref) ever matched it.
+BRANCH = (r"^(?!-|HEAD$|refs/|\.|.*/\.|.*\.lock(/|$)|/|.*//|.*\.\.|.*@\{|.*/$|.*\.$)"
           r"[^\x00-\x20~^:?*\[\\\x7f]+$")
 # A dotted key path into a values file: astrago.core
 # Dotted keys of a values file: each part becomes a YAML key, and YAML readers take simple
@@ -92,7 +94,8 @@ def _git_url(description: str) -> dict[str, Any]:
 def _branch(description: str) -> dict[str, Any]:
     return _string(
         description, pattern=BRANCH, examples=["main"],
-        **{"x-hint": "give a valid git branch name such as main"}
+        **{"x-hint": "give a valid git branch name such as main (the name alone, not "
+                     "refs/heads/main)"}
     )
 
 
