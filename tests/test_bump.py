@@ -16,7 +16,7 @@ import pytest
 from conftest import EXAMPLES, REPO, SHIPSPEC_IMAGE_LINE, run_process
 from gitserver import git_http_server
 
-from shipspec.bump import BumpOptions, bump, plan
+from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Checkout, Credentials, Refs, RefUpdate, Repository
 from shipspec.errors import RuntimeFailure
 from shipspec.specfile.resolve import load_spec
@@ -408,7 +408,8 @@ def test_sixteen_concurrent_bumps_all_land_on_a_linear_history(tmp_path: Path,
                  for i in range(16)]
     results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
                for p in processes]
-    assert [code for code, _, _ in results] == [0] * 16, [err for _, _, err in results]
+    assert [code for code, _, _ in results] == [0] * 16, [
+        (i, code, err) for i, (code, _, err) in enumerate(results) if code]
     text = remote_file(bare, "values.yaml")
     assert all(f"imageTag: tag-{i:02d}" in text for i in range(16))
     history = commits(bare)[:-1]  # without the initial commit
@@ -461,6 +462,43 @@ def _push_after(bare: Path, tmp_path: Path, old: str, new: str,
     monkeypatch.setattr(Repository, "push_refs", push_after_someone_else)
 
 
+def _bump_core_new(deploy: Path, queue: bool) -> Outcome:
+    """Bump the astrago example's core to core-new, without waiting between attempts."""
+    spec = load_spec(str(ASTRAGO_KEYED))
+    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
+                   set_repository=False, date="20261123")
+    return bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
+                sleep=lambda s: None)
+
+
+@pytest.mark.parametrize("queue", [True, False])
+def test_a_ref_locked_by_another_writer_is_tried_again_not_called_refused(
+        deploy: Path, monkeypatch: pytest.MonkeyPatch, queue: bool) -> None:
+    """Another push holds the branch's lock file as ours lands: receive-pack answers an
+    atomic push with "atomic transaction failed" (receive-pack.c, execute_commands_atomic,
+    git 2.39), which the lock holder of the queue took for the server's refusal ("is the
+    branch protected?") and failed on; found as one failed bump of sixteen in CI."""
+    lock_file = deploy / "refs" / "heads" / "main.lock"
+    real_push = Repository.push_refs
+    calls = []
+
+    def push_while_locked(self: Repository, updates: list[RefUpdate],
+                          *args: Any, **kwargs: Any) -> dict[str, str]:
+        if not any(update.ref == "refs/heads/main" for update in updates) or calls:
+            return real_push(self, updates, *args, **kwargs)
+        calls.append(updates)
+        lock_file.write_text("")
+        try:
+            return real_push(self, updates, *args, **kwargs)
+        finally:
+            lock_file.unlink()
+
+    monkeypatch.setattr(Repository, "push_refs", push_while_locked)
+    outcome = _bump_core_new(deploy, queue)
+    assert (outcome.status, outcome.attempts) == ("committed", 2)
+    assert '"core-new"' in remote_file(deploy, VALUES_PATH, "refs/heads/main")
+
+
 @pytest.mark.parametrize("queue", [True, False])
 @pytest.mark.parametrize("tagged", [False, True])
 def test_rejected_push_is_reapplied_on_the_new_tip(deploy: Path, tmp_path: Path,
@@ -469,11 +507,7 @@ def test_rejected_push_is_reapplied_on_the_new_tip(deploy: Path, tmp_path: Path,
     if tagged:  # a tag named like the branch: `git fetch origin main` would take the tag
         git("--git-dir", str(deploy), "tag", "main", "main")
     _push_after(deploy, tmp_path, "batch-stage-ba01", "batch-stage-other", monkeypatch)
-    spec = load_spec(str(ASTRAGO_KEYED))
-    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
-                   set_repository=False, date="20261123")
-    outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
-                   sleep=lambda s: None)
+    outcome = _bump_core_new(deploy, queue)
     assert (outcome.status, outcome.attempts) == ("committed", 2)
     text = remote_file(deploy, VALUES_PATH, "refs/heads/main")
     assert '"core-new"' in text and '"batch-stage-other"' in text

@@ -25,9 +25,12 @@ from shipspec.paths import SymlinkGuard, relative_path_problem
 
 # How git reports a ref that another writer changed first: non-fast-forward, fetch first
 # or stale info when the other push landed before ours was checked; a lock or update failure
-# when both arrived at the same moment; an atomic push fails as a whole with its first ref.
+# when both arrived at the same moment; an atomic push fails as a whole with its first ref,
+# and the server reports a lock it could not take in an atomic push as "atomic transaction
+# failed" for every ref (receive-pack.c, execute_commands_atomic, git 2.39).
 _MOVED = ("non-fast-forward", "fetch first", "stale info", "cannot lock ref", "failed to lock",
-          "failed to update ref", "atomic push failed", "incorrect old value")
+          "failed to update ref", "atomic push failed", "atomic transaction failed",
+          "incorrect old value")
 
 
 _URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
