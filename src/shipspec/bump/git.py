@@ -370,7 +370,6 @@ class Checkout(Repository):
             repo.close()
         return texts
 
-
     def _fetch_versions(self, relative: str) -> None:
         """Every version of the file on the branch's line, fetched at once. The clone has
         no blobs (--filter=blob:none), and git fetches a missing one when it is read, one

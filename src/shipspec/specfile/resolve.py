@@ -468,8 +468,7 @@ class _Resolver:
             self.check_path((*path, "paths", index), module_path, local=True)
             # As git and GitHub's paths filters name them: `./a/` and `a//` matched no
             # changed file, so no push built the module.
-            plain = posixpath.normpath(module_path) if _UNPLAIN.search(module_path) else (
-                module_path.rstrip("/"))
+            plain = posixpath.normpath(module_path)
             if plain == ".":
                 self.problem((*path, "paths", index),
                              f"'{module_path}' is the whole repository",
@@ -669,8 +668,6 @@ class _Resolver:
 
 
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
-# what posixpath.normpath would change in a path: `.` parts, empty parts (`a//b`)
-_UNPLAIN = re.compile(r"(?:^|/)\.(?:/|$)|//")
 # Characters of the values that refuse_unsafe_binding_values reports, with a better reason
 # than that they are no image name.
 _BINDING_UNSAFE = frozenset('"\\$')
