@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -198,6 +200,41 @@ def test_debug_shows_the_traceback(repo: Path) -> None:
     result = run_process("validate", str(repo), "--debug")
     assert result.code == 1
     assert "Traceback" in result.err
+
+
+def _generate_into(stdout: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shipspec", "generate",
+                           str(EXAMPLES / "gointern-backend")],
+                          stdout=stdout, stderr=subprocess.PIPE, text=True, check=False)
+
+
+def test_a_reader_that_stops_reading_ends_the_output_quietly() -> None:
+    """`shipspec generate | head`: the pipe is closed before the output is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = _generate_into(write_end)
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, "")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_output_that_cannot_be_written_is_a_runtime_failure() -> None:
+    with open("/dev/full", "w") as full:
+        result = _generate_into(full.fileno())
+    assert result.returncode == 2
+    assert result.stderr == "shipspec: cannot write the output: No space left on device\n"
+
+
+def test_a_closed_stdout_is_a_runtime_failure() -> None:
+    """`shipspec generate >&-`: Python starts with no sys.stdout at all."""
+    result = subprocess.run([sys.executable, "-m", "shipspec", "generate",
+                             str(EXAMPLES / "gointern-backend")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            check=False, preexec_fn=lambda: os.close(1))
+    assert result.returncode == 2
+    assert result.stderr == "shipspec: cannot write the output: standard output is closed\n"
 
 
 def test_console_script_and_module_agree() -> None:

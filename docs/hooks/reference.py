@@ -115,6 +115,8 @@ def _exit_codes() -> str:
         doc = (kind.__doc__ or "").split(":")[0].strip()
         rows.append(f"| {kind.exit_code} | {_cell(doc)} (`{kind.__name__}`) |\n")
     rows.append("| 130 | interrupted (Ctrl-C) |\n")
+    rows.append("| 141 | the reader of the output stopped reading (`shipspec generate \\| head`); "
+                "nothing is said |\n")
     return "| exit code | meaning |\n|---|---|\n" + "".join(rows)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -21,7 +22,7 @@ from typing import NoReturn
 
 from shipspec import __version__
 from shipspec.cli.options import Output
-from shipspec.errors import ShipspecError, SpecError
+from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 
 
 class Verb:
@@ -150,8 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "  run again with --debug for a traceback, and please report it\n")
         return 2
     text, notice = (output.text, output.notice) if isinstance(output, Output) else (output, "")
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    failed = _write_stdout(text)
+    if failed is not None:
+        return failed
     sys.stderr.write(notice)
     if argv is None:
         # The process's own command line: the interpreter exits next, and its last garbage
@@ -159,3 +161,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         # modules); none is garbage by then.
         gc.freeze()
     return 0
+
+
+def _write_stdout(text: str) -> int | None:
+    """Write the output; the exit code when stdout cannot take it, else None."""
+    if sys.stdout is None:  # started with descriptor 1 closed (`>&-`)
+        sys.stderr.write("shipspec: cannot write the output: standard output is closed\n")
+        return RuntimeFailure.exit_code
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped reading (`generate | head`): quiet, as SIGPIPE ends cat or grep,
+        # with the status a shell shows for that. stdout goes to /dev/null so that the
+        # interpreter's own flush at exit does not fail again, with a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except OSError as err:  # a full disk behind a redirect
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.stderr.write(f"shipspec: cannot write the output: {err.strerror or err}\n")
+        return RuntimeFailure.exit_code
+    return None
