@@ -309,6 +309,15 @@ def test_a_spec_file_that_does_not_exist_is_named_as_such(cli) -> None:
                                  "does not exist\n")
 
 
+def test_a_spec_spelt_yml_is_found_and_named_in_the_hint(cli, repo: Path) -> None:
+    (repo / "shipspec.yml").write_text((EXAMPLES / "astrago" / "shipspec.yaml").read_text())
+    result = cli("validate", str(repo))
+    assert result.code == 1
+    assert result.err == (f"error: no shipspec.yaml found in '{repo}'\n"
+                          "  hint: rename shipspec.yml to shipspec.yaml, the name the Argo CD "
+                          "plugin reads\n")
+
+
 def test_a_long_value_is_cut_in_messages(cli, tmp_path: Path) -> None:
     passwd = tmp_path / "passwd"
     passwd.write_text("root:x:0:0:root:/root:/bin/bash\n" * 100)

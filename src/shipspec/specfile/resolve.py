@@ -72,10 +72,11 @@ def find_spec(path: str) -> str:
                                hint="name a shipspec.yaml, or the directory that holds one")
     if not os.path.isfile(candidate):
         where = "this directory" if path in (".", "") else f"'{path}'"
-        raise SpecError.single(
-            f"no {SPEC_FILE_NAME} found in {where}",
-            hint="run shipspec in the directory that holds shipspec.yaml, or name it",
-        )
+        hint = "run shipspec in the directory that holds shipspec.yaml, or name it"
+        if os.path.isfile(os.path.join(path, "shipspec.yml")):
+            # the Argo CD plugin names no file (plugin.yaml): naming it works only here
+            hint = "rename shipspec.yml to shipspec.yaml, the name the Argo CD plugin reads"
+        raise SpecError.single(f"no {SPEC_FILE_NAME} found in {where}", hint=hint)
     return candidate
 
 
