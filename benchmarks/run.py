@@ -127,6 +127,34 @@ def instructions(command: Sequence[str], env: dict[str, str] | None = None,
     return int(found.group(1)) if found else None
 
 
+# The plugin's own way of writing (emit.to_flow_stream): one json encoder call per object.
+_WRITE = """
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as stream:
+    objects = [json.loads(line) for line in stream if not line.startswith("---")]
+if sys.argv[2] == "write":
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False,
+                              separators=(",", ":")).encode
+    "".join([f"---\\n{encode(item)}\\n" for item in objects])
+"""
+
+
+def writing_cost(python: str, shipspec: list[str], app_dir: Path,
+                 scratch: Path) -> tuple[int, int, int] | None:
+    """The objects, bytes and instructions of writing the plugin's output and nothing else:
+    counted as a process that reads the output back and writes it, less one that only reads
+    it. None where valgrind is not installed."""
+    output = subprocess.run([*shipspec, "generate", "--argocd"], capture_output=True,
+                            check=True, env=argo_cd_environment(app_dir), cwd=app_dir).stdout
+    saved = scratch / "plugin-output.yaml"
+    saved.write_bytes(output)
+    read_only = instructions([python, "-c", _WRITE, str(saved), "read"])
+    read_and_write = instructions([python, "-c", _WRITE, str(saved), "write"])
+    if read_only is None or read_and_write is None:
+        return None
+    return output.count(b"---\n"), len(output), read_and_write - read_only
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -162,6 +190,7 @@ def main() -> None:
         counted.append(("plugin: generate --argocd, 200 modules", instructions(
             [*shipspec, "generate", "--argocd"], argo_cd_environment(generated[200]),
             generated[200])))
+        writing = writing_cost(python, shipspec, generated[200], Path(scratch))
     floor = results[0][1]
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{platform.python_implementation()} {platform.python_version()}, "
@@ -179,6 +208,14 @@ def main() -> None:
         for label, count in counted:
             shown = f"{count:,} | {count / floor_count:.2f}" if count else "not counted | "
             print(f"| {label} | {shown} |")
+        if writing:
+            objects, size, cost = writing
+            print(f"| floor + only writing the plugin's {objects:,} objects ({size / 1e6:.1f} MB)"
+                  f" with the json encoder | {floor_count + cost:,} | "
+                  f"{(floor_count + cost) / floor_count:.2f} |")
+            print(f"\nWriting alone costs {cost:,} instructions: 2.5x the floor leaves "
+                  f"{2.5 * floor_count - floor_count - cost:,.0f} for the imports, reading, "
+                  "checking and rendering of 200 modules.")
 
 
 if __name__ == "__main__":
