@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import types
@@ -158,6 +159,50 @@ def test_generate_output_dir_writes_files(cli, fake_renderer, tmp_path: Path) ->
         "aify.yaml", "portal.yaml", "system.yaml"]
     assert result.out == "".join(f"wrote {tmp_path / 'out' / n}.yaml\n"
                                  for n in ("system", "portal", "aify"))
+
+
+@pytest.fixture
+def umask():
+    """Set the process's umask for one test: the files shipspec makes must follow it."""
+    earlier = os.umask(0o022)
+
+    def set_to(mask: int) -> None:
+        os.umask(mask)
+
+    yield set_to
+    os.umask(earlier)
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_files_written_get_the_permissions_the_umask_gives(cli, umask, tmp_path: Path,
+                                                           mask: int, mode: int) -> None:
+    umask(mask)
+    out = tmp_path / "out"
+    assert cli("generate", str(EXAMPLES / "gointern-backend"), "--output-dir",
+               str(out)).code == 0
+    assert cli("generate", str(EXAMPLES / "astrago"), "--target", "values",
+               "--output-dir", str(tmp_path / "values")).code == 0
+    assert cli("tag", str(EXAMPLES / "gointern-backend"), "--module", "system", "--sha",
+               "0123456789abcdef0123456789abcdef01234567", "--output",
+               str(tmp_path / "tag")).code == 0
+    written = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert out / ".shipspec-output" in written and tmp_path / "tag" in written
+    assert len(written) > 10
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in written} == {
+        path.name: mode for path in written}
+
+
+@pytest.mark.parametrize("mode", [0o664, 0o755, 0o600])
+def test_a_file_rewritten_keeps_its_permissions(cli, umask, tmp_path: Path, mode: int) -> None:
+    umask(0o022)
+    values = tmp_path / "values.yaml"
+    values.write_text("global: {}\n")
+    values.chmod(mode)
+    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    assert result.code == 0, result.err
+    assert values.read_text() != "global: {}\n"
+    assert stat.S_IMODE(values.stat().st_mode) == mode
+    assert [path.name for path in tmp_path.iterdir()] == ["values.yaml"]  # no file left over
 
 
 def test_generate_refuses_a_disabled_module(cli, fake_renderer) -> None:

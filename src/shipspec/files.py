@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
 from shipspec.errors import Location, RuntimeFailure, SpecError
 
 
 def write_text(path: str, text: str) -> None:
-    """Replace `path` with `text` atomically: readers see the old file or the new one."""
-    import tempfile  # only when writing: `generate` to stdout must start fast
-
+    """Replace `path` with `text` atomically: readers see the old file or the new one. A file
+    that was there keeps its permissions; a new one gets those the umask gives (0644 under
+    the usual 022), as any editor or shell redirect would make it."""
     _refuse_directory(path)
     directory = os.path.dirname(path) or "."
     try:
+        kept_mode: int | None = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        kept_mode = None
+    except OSError as err:
+        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+    try:
         os.makedirs(directory, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".shipspec-")
+        descriptor, temporary = _new_file_beside(directory)
     except OSError as err:
         raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            if kept_mode is not None:
+                os.fchmod(stream.fileno(), kept_mode)
             stream.write(text)
         os.replace(temporary, path)
     except OSError as err:
         os.unlink(temporary)
         raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+
+
+def _new_file_beside(directory: str) -> tuple[int, str]:
+    """A new, empty file in `directory` to be renamed over the real one. Not tempfile's
+    mkstemp, which makes every file 0600 whatever the umask (and importing tempfile costs
+    `generate` its start-up)."""
+    for _ in range(100):  # a name is taken once in 2^48 tries
+        name = os.path.join(directory, f".shipspec-{os.urandom(6).hex()}")
+        try:  # the umask applies to 0o666, as to any new file; the descriptor is not inherited
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free name for a new file")
 
 
 def append_text(path: str, text: str) -> None:
