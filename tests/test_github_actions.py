@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import EXAMPLES, assert_golden
+from test_bump import GIT_ENV, git
 
+from shipspec.cli.plan import changed_files
 from shipspec.errors import SpecError
 from shipspec.plan import plan
 from shipspec.render import RenderOptions, github_actions
@@ -217,3 +222,86 @@ def test_the_deploy_step_gets_the_signing_key_from_a_secret_of_its_name(example_
     [bump_step] = [s for s in workflow["jobs"]["deploy"]["steps"] if "run" in s]
     assert bump_step["env"]["SIGNING_KEY"] == "${{ secrets.SIGNING_KEY }}"
     assert bump_step["env"]["DEPLOY_TOKEN"] == "${{ secrets.DEPLOY_TOKEN }}"
+
+
+# Names git quotes in `git diff --name-only` (quote.c: bytes above 0x7f, control characters,
+# `"` and `\`), in the directories of three of astrago-backend's modules.
+ODD_NAMES = ["server-core/src/결제.java", "server-core/src/café.java",
+             'server-batch/src/a "quoted" name.java', "server-batch/src/tab\there.java",
+             "server-monitor/src/back\\slash.java", "server-monitor/src/plain.java"]
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> Path:
+    """A checkout of astrago-backend: the spec at its root and files with odd names."""
+    work = tmp_path / "astrago-backend"
+    git("init", "--quiet", "--initial-branch=stabilize/1.0", str(work))
+    (work / "shipspec.yaml").write_text((EXAMPLES / "astrago" / "shipspec.yaml").read_text())
+    for name in ODD_NAMES:
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text("class A {}\n")
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "seed", cwd=work)
+    return work
+
+
+def _push(work: Path, change: list[str]) -> tuple[str, str]:
+    """Commit `change` (a git command) as one push; the commit before and the pushed one."""
+    before = git("rev-parse", "HEAD", cwd=work).strip()
+    git(*change, cwd=work)
+    git("commit", "--quiet", "-am", "a push", cwd=work)
+    return before, git("rev-parse", "HEAD", cwd=work).strip()
+
+
+def _run_plan_step(work: Path, before: str, pushed: str, tmp_path: Path) -> dict[str, str]:
+    """The workflow's plan step, run by bash in the checkout as the runner runs it, with the
+    shipspec of these tests first on PATH; its GITHUB_OUTPUT."""
+    job = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"]["plan"]
+    [step] = [step for step in job["steps"] if step.get("id") == "plan"]
+    output = tmp_path / "github_output"
+    output.write_text("")
+    (tmp_path / "runner-temp").mkdir()
+    env = {**GIT_ENV, "HOME": str(tmp_path), "BEFORE": before, "GITHUB_SHA": pushed,
+           "GITHUB_REPOSITORY": "xiilab/astrago-backend", "GITHUB_REF_NAME": "stabilize/1.0",
+           "GITHUB_OUTPUT": str(output), "GITHUB_WORKSPACE": str(work),
+           "RUNNER_TEMP": str(tmp_path / "runner-temp"),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=work, env=env, check=True,
+                   capture_output=True)
+    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+
+
+@pytest.mark.parametrize(("change", "planned"), [
+    (["mv", "server-core/src/결제.java", "server-core/src/결제2.java"], "core"),
+    (["mv", 'server-batch/src/a "quoted" name.java', "server-batch/src/x.java"], "batch"),
+    (["rm", "--quiet", "server-monitor/src/back\\slash.java"], "monitor"),
+    # a file moved from one module to another changes both, as GitHub's push event says
+    (["mv", "server-batch/src/tab\there.java", "server-monitor/src/tab\there.java"],
+     "batch monitor"),
+])
+def test_the_plan_step_sees_every_file_a_push_changed_whatever_its_name(
+        backend: Path, tmp_path: Path, change: list[str], planned: str) -> None:
+    before, pushed = _push(backend, change)
+    assert _run_plan_step(backend, before, pushed, tmp_path)["modules"] == planned
+
+
+def test_plan_reads_the_file_list_git_diff_prints_without_z_as_with_it(
+        backend: Path, tmp_path: Path, cli) -> None:
+    """`git diff --name-only` quotes odd names; plan reads them back as git meant them."""
+    for name in ODD_NAMES:
+        (backend / name).write_text("class B {}\n")
+    before, pushed = _push(backend, ["status", "--short"])
+    lines = git("diff", "--name-only", before, pushed, cwd=backend)
+    verbatim = git("diff", "--name-only", "-z", before, pushed, cwd=backend)
+    assert '"server-core/src/\\352\\262\\260\\354\\240\\234.java"' in lines.splitlines()
+    assert changed_files(lines) == changed_files(verbatim) == sorted(ODD_NAMES)
+    listed = tmp_path / "changed"
+    listed.write_text(lines)
+    result = cli("plan", str(backend), "--repository", "xiilab/astrago-backend", "--branch",
+                 "stabilize/1.0", "--sha", pushed, "--changed-files", str(listed))
+    assert result.code == 0, result.err
+    assert "modules=core batch monitor\n" in result.out
+
+
+def test_a_line_that_only_looks_quoted_is_a_path_as_it_is() -> None:
+    assert changed_files('"no\\qescape"\n"\\"\nplain\n') == ['"no\\qescape"', '"\\"', "plain"]

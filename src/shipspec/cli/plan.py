@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 from shipspec.cli.options import spec_path, today_utc
 from shipspec.files import append_text, read_existing
@@ -17,7 +18,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--branch", required=True, help="the pushed branch ($GITHUB_REF_NAME)")
     parser.add_argument("--sha", required=True, help="the pushed commit ($GITHUB_SHA)")
     parser.add_argument("--changed-files", metavar="FILE",
-                        help="the files the push changed, one a line (default: all changed)")
+                        help="the files the push changed: one a line, as git diff "
+                             "--name-only prints them, or -z's NUL-separated list "
+                             "(default: all changed)")
     parser.add_argument("--github-output", metavar="FILE",
                         help="append outputs ($GITHUB_OUTPUT)")
 
@@ -26,8 +29,7 @@ def run(args: argparse.Namespace) -> str:
     spec = load_spec(args.path)
     changed = None
     if args.changed_files:
-        changed = [line.strip() for line in read_existing(args.changed_files).splitlines()
-                   if line.strip()]
+        changed = changed_files(read_existing(args.changed_files))
     today = today_utc()
     decided = plan(spec, args.repository, args.branch, args.sha, changed, today)
     builds = [build._asdict() for build in decided.builds]
@@ -38,3 +40,29 @@ def run(args: argparse.Namespace) -> str:
     if args.github_output:
         append_text(args.github_output, lines)
     return lines
+
+
+# git's C-style quoting (quote.c: quote_c_style, read back by unquote_c_style): what
+# `git diff --name-only` prints for a path holding a byte above 0x7f (core.quotePath is on
+# by default: any name in Korean, or with an accent), a control character, `"` or `\`.
+_GIT_QUOTED = re.compile(r'"((?:[^"\\]|\\(?:[abtnvfr"\\]|[0-3][0-7]{2}))*)"')
+_GIT_ESCAPE = re.compile(rb'\\(?:([abtnvfr"\\])|([0-3][0-7]{2}))')
+_GIT_ESCAPED = {b"a": b"\a", b"b": b"\b", b"t": b"\t", b"n": b"\n", b"v": b"\v",
+                b"f": b"\f", b"r": b"\r", b'"': b'"', b"\\": b"\\"}
+
+
+def changed_files(text: str) -> list[str]:
+    """The paths of a --changed-files list: NUL-separated (`git diff -z`, paths verbatim) or
+    one a line, where a path git quoted is read back as git wrote it."""
+    if "\0" in text:
+        return [path for path in text.split("\0") if path]
+    return [_unquoted(line.strip()) for line in text.splitlines() if line.strip()]
+
+
+def _unquoted(line: str) -> str:
+    quoted = _GIT_QUOTED.fullmatch(line)
+    if not quoted:  # not git's quoting: the path as it is
+        return line
+    raw = _GIT_ESCAPE.sub(lambda escape: _GIT_ESCAPED[escape[1]] if escape[1]
+                          else bytes([int(escape[2], 8)]), quoted[1].encode())
+    return raw.decode("utf-8", errors="surrogateescape")

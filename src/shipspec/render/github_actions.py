@@ -47,11 +47,14 @@ SPEC = "shipspec.yaml"  # at the root of every source repository
 # configuration: the plan script names it (the deploy job runs no git in the checkout).
 JOB_CONTAINER_OPTIONS = "--user root"
 
+# The push's files, as GitHub's push event lists them to Tekton's triggers: a file moved
+# out of a module changes it too (--no-renames: the old path and the new), and paths come
+# verbatim (-z; git quotes a name in Korean or with an accent otherwise).
 _PLAN = """\
 set -eu
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
 if git cat-file -e "$BEFORE^{commit}" 2>/dev/null; then
-  git diff --name-only "$BEFORE" "$GITHUB_SHA" > "$RUNNER_TEMP/changed"
+  git diff --name-only --no-renames -z "$BEFORE" "$GITHUB_SHA" > "$RUNNER_TEMP/changed"
   set -- --changed-files "$RUNNER_TEMP/changed"
 fi
 shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_REF_NAME" \\
