@@ -16,11 +16,12 @@ import pytest
 import yaml
 from celpy import celtypes
 from conftest import EXAMPLES, REPO, assert_golden
+from forge_contract import DESCRIPTION
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shipspec.emit import to_yaml_stream
-from shipspec.render import RenderOptions, tekton
+from shipspec.render import RenderOptions, tekton, tekton_triggers
 from shipspec.specfile.resolve import load_spec
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -442,8 +443,45 @@ def test_mono_repo_paths_narrow_a_push_to_the_modules_it_touches() -> None:
     assert built(_astrago_push(["settings.gradle"])) == {"core", "batch", "monitor"}
     assert built(_astrago_push(["README.md"])) == set()
     assert built(_astrago_push(["server-core-old/x"])) == set()  # a prefix is not the dir
-    # GitHub lists 20 commits at most: a longer push cannot be narrowed safely
-    assert built(_astrago_push(["README.md"], commits=20)) == {"core", "batch", "monitor"}
+    assert built(_astrago_push(["README.md"], commits=21)) == set()  # 20 built everything
+
+
+def test_a_push_at_a_limit_of_what_its_delivery_lists_builds_every_module(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delivery lists so many commits, and so many files of each (the next test checks
+    the numbers against GitHub's): a push that reaches either limit may have changed files
+    it does not name. The limits are made small here: cel-python evaluates both sides of
+    `||`, and a list of 2048 commits takes it seconds."""
+    monkeypatch.setattr(tekton_triggers, "PUSH_COMMITS_LISTED", 4)
+    monkeypatch.setattr(tekton_triggers, "COMMIT_FILES_LISTED", 6)
+    core = _filters(objects_of("astrago"))["astrago-core-stage-push"]
+
+    def commit(added: int, modified: int, removed: int) -> dict[str, Any]:
+        return {"id": "a1b2c3d4", "added": [f"docs/{n}.md" for n in range(added)],
+                "modified": [f"docs/{n}.txt" for n in range(modified)],
+                "removed": [f"docs/{n}.rst" for n in range(removed)]}
+
+    def built(*commits: dict[str, Any]) -> bool:
+        return bool(_evaluate(core, {**_astrago_push([]), "commits": list(commits)}, "push"))
+
+    assert not built(*[commit(1, 0, 0)] * 3)
+    assert built(*[commit(1, 0, 0)] * 4)
+    assert not built(commit(2, 2, 1), commit(5, 0, 0))
+    assert built(commit(1, 0, 0), commit(2, 2, 2))
+    assert built(commit(6, 0, 0))
+
+
+def test_the_push_limits_are_those_githubs_rest_description_states() -> None:
+    """What a push delivery lists, in GitHub's own words (the webhook-push schema of its
+    REST description, @octokit/openapi 23.0.2, installed by tests/run)."""
+    schema = json.loads(DESCRIPTION.read_text())["components"]["schemas"]["webhook-push"]
+    commits = schema["properties"]["commits"]
+    [listed] = re.findall(r"includes a maximum of (\d+) commits", commits["description"])
+    assert int(listed) == tekton_triggers.PUSH_COMMITS_LISTED
+    for files in ("added", "modified", "removed"):
+        [per_commit] = re.findall(r"A maximum of (\d+) changed files will be reported per "
+                                  "commit", commits["items"]["properties"][files]["description"])
+        assert int(per_commit) == tekton_triggers.COMMIT_FILES_LISTED
 
 
 @pytest.mark.parametrize("spelt", ["XiiLab/Astrago-Backend", "xiilab/astrago-backend"])

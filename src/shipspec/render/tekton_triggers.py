@@ -26,9 +26,12 @@ from shipspec.spec import Deployment, Module, Spec
 Object = dict[str, Any]
 
 PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened")
-# GitHub lists at most 20 commits in a push event; past that the file lists are incomplete,
-# so such a push builds every module of its branch rather than risk missing one.
-PUSH_COMMITS_LISTED = 20
+# What a push event's delivery lists (GitHub's REST description, `webhook-push`): at most
+# 2048 commits, and at most 3000 changed files of each. A push that reaches either limit may
+# have changed files it does not name, so it builds every module of its branch rather than
+# risk missing one. (Timeline events list 20 commits; webhook deliveries are not cut there.)
+PUSH_COMMITS_LISTED = 2048
+COMMIT_FILES_LISTED = 3000
 
 
 def cel_string(text: str) -> str:
@@ -70,7 +73,8 @@ def push_filter(module: Module, deployment: Deployment) -> str:
         )
         conditions.append(
             f"(size(body.commits) == 0 || size(body.commits) >= {PUSH_COMMITS_LISTED} || "
-            f"body.commits.exists(c, (c.added + c.modified + c.removed).exists(f, {touched})))"
+            "body.commits.exists(c, size(c.added) + size(c.modified) + size(c.removed) >= "
+            f"{COMMIT_FILES_LISTED} || (c.added + c.modified + c.removed).exists(f, {touched})))"
         )
     return " && ".join(conditions)
 
