@@ -108,17 +108,14 @@ def test_workflows_pass_zizmor_offline(tmp_path: Path, persona: str) -> None:
     assert (result.returncode, json.loads(result.stdout)) == (0, [])
 
 
-def test_branches_and_paths_with_filter_characters_stay_literal(tmp_path: Path,
-                                                                example_copy) -> None:
+def test_branches_with_filter_characters_stay_literal(tmp_path: Path, example_copy) -> None:
     directory = example_copy("astrago")
     spec = directory / "shipspec.yaml"
-    spec.write_text(spec.read_text().replace("branch: stabilize/1.0", "branch: release+1!")
-                    .replace("paths: [server-core/,", "paths: [server-core/, 'docs[1]/',"))
+    spec.write_text(spec.read_text().replace("branch: stabilize/1.0", "branch: release+1!"))
     result = run_process("generate", str(directory), "--target", "github-actions",
                          "--output-dir", str(tmp_path / "out"))
     assert result.code == 0, result.err
     workflow = tmp_path / "out/xiilab/astrago-backend/.github/workflows/shipspec.yaml"
     on_push = yaml.safe_load(workflow.read_text())["on"]["push"]
     assert on_push["branches"] == ["release\\+1\\!"]
-    assert "docs\\[1\\]/**" in on_push["paths"]
     assert actionlint(workflow) == []

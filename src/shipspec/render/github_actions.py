@@ -37,7 +37,6 @@ ACTIONS = {
 }
 RUNNER = "ubuntu-latest"
 _GITHUB_SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # owner/name, from a GitHub URL
-SPEC = "shipspec.yaml"  # at the root of every source repository
 # The plan and deploy jobs run in the shipspec image, whose own user (999, for the Argo CD
 # sidecar) cannot write what the runner made for the job: the workspace and the file-command
 # files (GITHUB_OUTPUT, GITHUB_STATE) belong to the runner's user, and actions/checkout fails
@@ -159,13 +158,12 @@ def _literal(text: str) -> str:
 def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict[str, Any]:
     branches = sorted({_literal(d.trigger_branch) for m in modules for d in m.deployments
                        if options.environment in (None, d.environment)})
+    # No `paths` filter, though modules name their paths: GitHub matches one against the
+    # first 300 files of a push's diff only, and skips the run when none of those match
+    # (the paths filter's documentation, "Diffs are limited to 300 files"): a push of 400
+    # files in docs/ and one in a module would build nothing. The plan job reads the whole
+    # diff and builds nothing when no module is touched.
     push: dict[str, Any] = {"branches": branches}
-    if all(m.paths for m in modules):
-        # as plan.touches: a path is a file or a directory (everything below it)
-        paths = {glob for m in modules for p in map(_literal, m.paths)
-                 for glob in ((p.rstrip("/") + "/**",) if p.endswith("/")
-                              else (p, p + "/**"))}
-        push["paths"] = sorted(paths | {SPEC})
     shipspec_image = spec.ci.images.get("shipspec")
     registry = modules[0].image.split("/", 1)[0]
     return {
