@@ -303,3 +303,29 @@ def test_plan_reads_the_file_list_git_diff_prints_without_z_as_with_it(
 
 def test_a_line_that_only_looks_quoted_is_a_path_as_it_is() -> None:
     assert changed_files('"no\\qescape"\n"\\"\nplain\n') == ['"no\\qescape"', '"\\"', "plain"]
+
+
+@pytest.mark.parametrize(("modules", "refused"), [(256, False), (257, True)])
+def test_more_modules_than_one_matrix_runs_from_one_branch_are_refused(
+        cli, tmp_path: Path, modules: int, refused: bool) -> None:
+    """GitHub starts at most 256 jobs of a matrix: the first push of a branch builds every
+    module, and would fail to start with more."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipspec.yaml").write_text("\n".join([
+        "project: mono",
+        "source: {url: https://github.com/o/mono.git}",
+        "registry: {url: ghcr.io/o}",
+        "deploy: {url: https://github.com/o/deploy.git}",
+        "ci: {engine: github-actions, images: {shipspec: 'ghcr.io/o/shipspec:1@sha256:"
+        + "0" * 64 + "'}}",
+        "environments: {stage: {branch: main, values: stage.yaml}}",
+        "modules:",
+        *[f"  s{n:03d}: {{paths: [s{n:03d}/], dockerfile: s{n:03d}/Dockerfile}}"
+          for n in range(modules)]]) + "\n")
+    result = cli("validate", str(tmp_path))
+    assert (result.code, "GitHub runs at most 256 jobs of a matrix" in result.err) == (
+        int(refused), refused), result.err
+    if refused:
+        assert result.err.startswith(
+            f"{tmp_path / 'shipspec.yaml'}:264:3: error: modules.s256: 257 modules of o/mono "
+            "build from its branch main: GitHub runs at most 256 jobs of a matrix")

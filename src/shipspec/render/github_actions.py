@@ -36,6 +36,9 @@ ACTIONS = {
     "node": Commented("actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020", "v4.4.0"),
 }
 RUNNER = "ubuntu-latest"
+# "A matrix will generate a maximum of 256 jobs per workflow run" (GitHub's workflow syntax,
+# jobs.<job_id>.strategy.matrix): the build job is one matrix of the modules a push touches.
+MATRIX_JOBS = 256
 _GITHUB_SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # owner/name, from a GitHub URL
 # The plan and deploy jobs run in the shipspec image, whose own user (999, for the Argo CD
 # sidecar) cannot write what the runner made for the job: the workspace and the file-command
@@ -94,7 +97,25 @@ def missing_settings(spec: Spec) -> list[Gap]:
                          f"no module of {slug} deploys to an environment: its workflow "
                          "would run on no branch",
                          "declare environments (each names the branch that deploys to it)"))
+        for branch, built in sorted(_built_from(modules).items()):
+            if len(built) > MATRIX_JOBS:
+                gaps.append((("modules", built[MATRIX_JOBS]),
+                             f"{len(built)} modules of {slug} build from its branch {branch}: "
+                             f"GitHub runs at most {MATRIX_JOBS} jobs of a matrix, so a push "
+                             "that changes them all (a branch's first push, a file they "
+                             "share) would fail to start",
+                             f"build at most {MATRIX_JOBS} from one branch of a repository, "
+                             "or use ci.engine: tekton"))
     return gaps
+
+
+def _built_from(modules: list[Module]) -> dict[str, list[str]]:
+    """{branch: the modules a push to it builds}."""
+    branches: dict[str, list[str]] = {}
+    for module in modules:
+        for branch in sorted({d.trigger_branch for d in module.deployments}):
+            branches.setdefault(branch, []).append(module.name)
+    return branches
 
 
 def _repositories(spec: Spec, selected: tuple[str, ...]) -> dict[str, list[Module]]:
