@@ -147,8 +147,15 @@ def go_yaml_reads(texts: list[str], tmp_path: Path) -> list[object]:
     """What go-yaml v2 reads in each text (one YAML document each): helm 3.17.2 reads a
     file with `fromYaml`, which is sigs.k8s.io/yaml v1.4.0 over its go-yaml v2 fork (helm
     v3.17.2 pkg/engine/funcs.go `fromYAML`, go.mod), the parser of Argo CD v3.5.1's
-    sigs.k8s.io/yaml v1.6.0 (gitops-engine pkg/utils/kube/kube.go `SplitYAML`). The
-    results come back as base64 JSON, which no YAML step of helm's can alter."""
+    sigs.k8s.io/yaml v1.6.0 (gitops-engine pkg/utils/kube/kube.go `SplitYAML`)."""
+    return [json.loads(text) for text in go_json(texts, tmp_path)]
+
+
+def go_json(texts: list[str], tmp_path: Path) -> list[str]:
+    """Each text (one YAML document) read by go-yaml v2 as go_yaml_reads says, and written
+    by Go's encoding/json (`toJson`: json.Marshal, sprig v3 defaults.go), which also writes
+    kubectl's last-applied annotation. They come back as base64, which no YAML step of
+    helm's can alter."""
     assert HELM.exists(), "helm is missing: run `bash tests/run` (tests/tools/unpack_binaries.py)"
     chart = tmp_path / "reader"
     (chart / "templates").mkdir(parents=True)
@@ -163,8 +170,7 @@ def go_yaml_reads(texts: list[str], tmp_path: Path) -> list[object]:
     result = subprocess.run([str(HELM), "template", "reader", str(chart)], capture_output=True,
                             text=True, check=True, timeout=120)
     [document] = yaml.safe_load_all(result.stdout)
-    read = {name: json.loads(base64.b64decode(value))
-            for name, value in document["read"].items()}
+    read = {name: base64.b64decode(value).decode() for name, value in document["read"].items()}
     return [read[f"d{index:04d}"] for index in range(len(texts))]
 
 

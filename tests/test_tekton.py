@@ -789,3 +789,64 @@ def test_a_binding_value_from_a_github_actions_spec_is_checked_too(repo: Path, c
         result = cli(*args, str(repo))
         assert (result.code, result.out) == (1, "")
         assert "modules.core.context: '$(body.head_commit.message)' holds '$('" in result.err
+
+
+def _mono_spec(directory: Path, modules: int, comment: str = "") -> Path:
+    """A Tekton spec of `modules` modules in one repository, two environments."""
+    directory.mkdir()
+    (directory / ".git").mkdir()
+    (directory / "shipspec.yaml").write_text("\n".join([
+        f"# {comment}", "project: mono", "namespace: ci",
+        "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}",
+        "source: {url: https://github.com/o/mono.git, webhookSecret: hook}",
+        "registry: {url: ghcr.io/o}",
+        "deploy: {url: https://github.com/o/deploy.git, credentialsSecret: deploy-token}",
+        "environments:",
+        "  stage: {branch: main, values: env/stage.yaml}",
+        "  prod: {branch: release, values: env/prod.yaml}",
+        "modules:",
+        *[f"  s{n:04d}: {{paths: [s{n:04d}/], dockerfile: s{n:04d}/Dockerfile, "
+          f"values: apps.s{n:04d}}}" for n in range(modules)]]) + "\n")
+    return directory
+
+
+def test_objects_too_large_for_client_side_apply_ask_for_a_server_side_one(
+        tmp_path: Path) -> None:
+    """kubectl's client-side apply (Argo CD's default) copies the object into an annotation,
+    and the API server refuses 256 KiB of annotations: 1,500 modules make an EventListener
+    larger than that, and a spec of 43,000 `&` in a comment a ConfigMap that is, since Go's
+    JSON writes `&` in 6 bytes. Sizes are Go's encoding/json's, through helm's toJson."""
+    from test_emit import go_json
+
+    def bare(obj: dict[str, Any]) -> dict[str, Any]:  # as it was before it asked
+        return {**obj, "metadata": {k: v for k, v in obj["metadata"].items()
+                                    if k != "annotations"}}
+
+    under = render(_mono_spec(tmp_path / "under", 100, "&" * 40_000))
+    escaped = render(_mono_spec(tmp_path / "escaped", 100, "&" * 43_000))
+    listening = render(_mono_spec(tmp_path / "listening", 1500))
+    assert tekton.server_side_objects(under) == []
+    assert tekton.server_side_objects(escaped) == ["ConfigMap/mono-spec"]
+    assert tekton.server_side_objects(listening) == ["EventListener/mono"]
+    for asking in (*by_kind(escaped, "ConfigMap"), *by_kind(listening, "EventListener")):
+        assert asking["metadata"]["annotations"] == {
+            "argocd.argoproj.io/sync-options": "ServerSideApply=true"}
+    measured = [*by_kind(under, "ConfigMap"), bare(*by_kind(escaped, "ConfigMap")),
+                bare(*by_kind(listening, "EventListener")),
+                {"kind": "ConfigMap", "data": {"a": "<b>\u2028\u2029 é"}}]
+    written = go_json([json.dumps(obj) for obj in measured], tmp_path)
+    for obj, text in zip(measured, written, strict=True):  # kubectl's encoder ends with a line break
+        assert tekton._last_applied_size(obj) == len(text.encode()) + 1
+    sizes = [len(tekton.LAST_APPLIED) + len(text.encode()) + 1 for text in written[:3]]
+    assert sizes[0] <= tekton.ANNOTATIONS_LIMIT < min(sizes[1:])
+
+
+def test_generate_tells_kubectl_users_to_apply_large_objects_server_side(
+        tmp_path: Path, cli) -> None:
+    directory = _mono_spec(tmp_path / "spec", 1500)
+    result = cli("generate", str(directory), "--output-dir", str(tmp_path / "out"))
+    assert result.code == 0, result.err
+    assert result.err == (
+        "note: EventListener/mono: too large for kubectl's client-side apply (its "
+        "last-applied annotation holds 256 KiB): apply with kubectl apply --server-side; "
+        "Argo CD does, as they ask\n")

@@ -98,10 +98,25 @@ def run(args: argparse.Namespace) -> str | Output:
         namespace=namespace, labels=tuple(sorted(labels.items())))
     rendered = renderer(target).render(spec, options)
     text = output(args, spec, target, options, rendered)
-    if args.target is None and not args.argocd and spec.ci.engine != target:
-        return Output(text, f"note: rendered the default target {target}; {spec.file} runs "
-                            f"its CI on {spec.ci.engine}: add --target {spec.ci.engine}\n")
-    return text
+    notes = [] if args.argocd else people_notes(spec, target, args.target is None, rendered)
+    return Output(text, "".join(notes)) if notes else text
+
+
+def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Rendered]) -> list[str]:
+    """What the person running generate should know besides the output."""
+    notes = []
+    if defaulted and spec.ci.engine != target:
+        notes.append(f"note: rendered the default target {target}; {spec.file} runs its CI "
+                     f"on {spec.ci.engine}: add --target {spec.ci.engine}\n")
+    if target == "tekton":
+        from shipspec.render.tekton import server_side_objects
+
+        large = server_side_objects([item.document for item in rendered])
+        if large:
+            notes.append(f"note: {', '.join(large)}: too large for kubectl's client-side "
+                         "apply (its last-applied annotation holds 256 KiB): apply with "
+                         "kubectl apply --server-side; Argo CD does, as they ask\n")
+    return notes
 
 
 def output(args: argparse.Namespace, spec: Spec, target: str, options: RenderOptions,

@@ -30,7 +30,18 @@ FieldPath = tuple[str, ...]
 # own overhead); the spec ConfigMap's metadata takes a few hundred bytes of that.
 MAX_SPEC_BYTES = 1024 * 1024 - 4096
 # Argo CD must never prune or delete a claim: it holds caches and runs in progress.
-KEEP_CLAIM = {"argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+KEEP_CLAIM = {SYNC_OPTIONS: "Prune=false,Delete=false"}
+# Client-side apply (kubectl's, and Argo CD's by default) keeps the whole object, as JSON,
+# in this annotation, and the API server refuses an object whose annotations exceed 256 KiB
+# (apimachinery v0.34, pkg/api/validation/objectmeta.go, TotalAnnotationSizeLimitB). Two
+# objects grow with the spec, the EventListener (a line per Trigger) and the spec's
+# ConfigMap: past the limit they ask Argo CD for a server-side apply, which keeps no such
+# copy (the resource's own sync option: gitops-engine pkg/sync/sync_context.go,
+# shouldUseServerSideApply), and `generate` tells kubectl users to apply with --server-side.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+ANNOTATIONS_LIMIT = 256 * 1024
+SERVER_SIDE = {SYNC_OPTIONS: "ServerSideApply=true"}
 PREBUILD_IMAGE = {"none": "git", "gradle": "gradle", "maven": "maven", "npm": "npm"}
 # Parameters a Trigger sets for a run of its module (the webhook adds `revision`).
 RUN_PARAMS = ("module", "environment", "branch", "deploys", "repo-url", "workspace-claim",
@@ -85,7 +96,7 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     refuse_gaps(name_problems(spec, namespace, tuple(modules), reports(spec)))
     metadata = _metadata(spec, namespace, options)
     objects: list[Object] = [
-        _spec_configmap(spec, metadata),
+        _server_side_when_large(_spec_configmap(spec, metadata)),
         *_service_accounts_and_rbac(spec, namespace, metadata),
         tasks.tag_task(spec, metadata),
         tasks.build_task(spec, metadata),
@@ -104,11 +115,37 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     ]
     trigger_names = [o["metadata"]["name"] for o in module_objects if o["kind"] == "Trigger"]
     objects += [
-        triggers.event_listener(spec, metadata, shared_name(spec, "triggers"),
-                                trigger_names),
+        _server_side_when_large(triggers.event_listener(
+            spec, metadata, shared_name(spec, "triggers"), trigger_names)),
         *module_objects,
     ]
     return [Rendered(f"{o['kind'].lower()}-{o['metadata']['name']}.yaml", o) for o in objects]
+
+
+def _server_side_when_large(obj: Object) -> Object:
+    """`obj`, annotated for a server-side apply when its copy in LAST_APPLIED would not fit."""
+    if len(LAST_APPLIED) + _last_applied_size(obj) <= ANNOTATIONS_LIMIT:
+        return obj
+    metadata = obj["metadata"]
+    return {**obj, "metadata": {**metadata,
+                                "annotations": {**metadata.get("annotations", {}), **SERVER_SIDE}}}
+
+
+def _last_applied_size(obj: Object) -> int:
+    """The bytes of the JSON kubectl writes into LAST_APPLIED: Go's encoding/json, which
+    escapes <, > and & (6 bytes each) and U+2028, U+2029 (6 bytes for 3) for HTML."""
+    import json  # only here: the YAML output does not need it otherwise
+
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return (len(text.encode("utf-8")) + 5 * sum(map(text.count, "<>&"))
+            + 3 * sum(map(text.count, "\u2028\u2029")) + 1)  # and a line break
+
+
+def server_side_objects(documents: list[Object]) -> list[str]:
+    """`kind/name` of the objects that ask for a server-side apply (see LAST_APPLIED)."""
+    return [f"{doc['kind']}/{doc['metadata']['name']}" for doc in documents
+            if doc["metadata"].get("annotations", {}).get(SYNC_OPTIONS)
+            == SERVER_SIDE[SYNC_OPTIONS]]
 
 
 def _selected_modules(spec: Spec, options: RenderOptions) -> list[Module]:
