@@ -34,13 +34,17 @@ SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 KEEP_CLAIM = {SYNC_OPTIONS: "Prune=false,Delete=false"}
 # Client-side apply (kubectl's, and Argo CD's by default) keeps the whole object, as JSON,
 # in this annotation, and the API server refuses an object whose annotations exceed 256 KiB
-# (apimachinery v0.34, pkg/api/validation/objectmeta.go, TotalAnnotationSizeLimitB). Two
+# (apimachinery pkg/api/validation/objectmeta.go, TotalAnnotationSizeLimitB: keys and values
+# counted). Two
 # objects grow with the spec, the EventListener (a line per Trigger) and the spec's
 # ConfigMap: past the limit they ask Argo CD for a server-side apply, which keeps no such
 # copy (the resource's own sync option: gitops-engine pkg/sync/sync_context.go,
 # shouldUseServerSideApply), and `generate` tells kubectl users to apply with --server-side.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 ANNOTATIONS_LIMIT = 256 * 1024
+# What Argo CD adds: its tracking-id annotation (tracking by annotation is the default since
+# v3.0), `<application>:<group>/<kind>:<namespace>/<name>`, in the object and in the copy.
+ARGO_CD_MARGIN = 2048
 SERVER_SIDE = {SYNC_OPTIONS: "ServerSideApply=true"}
 PREBUILD_IMAGE = {"none": "git", "gradle": "gradle", "maven": "maven", "npm": "npm"}
 # Parameters a Trigger sets for a run of its module (the webhook adds `revision`).
@@ -124,7 +128,7 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
 
 def _server_side_when_large(obj: Object) -> Object:
     """`obj`, annotated for a server-side apply when its copy in LAST_APPLIED would not fit."""
-    if len(LAST_APPLIED) + _last_applied_size(obj) <= ANNOTATIONS_LIMIT:
+    if len(LAST_APPLIED) + _last_applied_size(obj) + ARGO_CD_MARGIN <= ANNOTATIONS_LIMIT:
         return obj
     metadata = obj["metadata"]
     return {**obj, "metadata": {**metadata,
