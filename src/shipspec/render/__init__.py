@@ -21,7 +21,10 @@ Gap = tuple[FieldPath, str, str]  # (field, message, hint): a setting the target
 # deploy Secret's name matters only to the Tekton Task that reads it.
 SHIPSPEC_IMAGE: FieldPath = ("ci", "images", "shipspec")
 DEPLOY_CREDENTIALS: FieldPath = ("deploy", "credentialsSecret")
-RENDER_ONLY = frozenset({SHIPSPEC_IMAGE, DEPLOY_CREDENTIALS})
+# What the engine cannot run (GitHub's matrix of 256 jobs), said of ci.engine: bump, plan
+# and values work on such a spec all the same.
+CI_ENGINE: FieldPath = ("ci", "engine")
+RENDER_ONLY = frozenset({SHIPSPEC_IMAGE, DEPLOY_CREDENTIALS, CI_ENGINE})
 
 # target name → module path (the CLI's --target choices are these names).
 RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton",

@@ -18,7 +18,14 @@ from typing import Any
 
 from shipspec import prebuild
 from shipspec.emit import Commented
-from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps, shipspec_image_gap
+from shipspec.render import (
+    CI_ENGINE,
+    Gap,
+    Rendered,
+    RenderOptions,
+    refuse_gaps,
+    shipspec_image_gap,
+)
 from shipspec.spec import Module, Spec
 
 # Full commit SHAs of the tags in the comments, each seen pinned in several public
@@ -99,11 +106,12 @@ def missing_settings(spec: Spec) -> list[Gap]:
                          "declare environments (each names the branch that deploys to it)"))
         for branch, built in sorted(_built_from(modules).items()):
             if len(built) > MATRIX_JOBS:
-                gaps.append((("modules", built[MATRIX_JOBS]),
-                             f"{len(built)} modules of {slug} build from its branch {branch}: "
-                             f"GitHub runs at most {MATRIX_JOBS} jobs of a matrix, so a push "
-                             "that changes them all (a branch's first push, a file they "
-                             "share) would fail to start",
+                gaps.append((CI_ENGINE,
+                             f"{len(built)} modules of {slug} build from its branch {branch} "
+                             f"({built[MATRIX_JOBS]} is the first past {MATRIX_JOBS}): GitHub "
+                             f"runs at most {MATRIX_JOBS} jobs of a matrix, so a push that "
+                             "changes them all (a branch's first push, a file they share) "
+                             "would fail to start",
                              f"build at most {MATRIX_JOBS} from one branch of a repository, "
                              "or use ci.engine: tekton"))
     return gaps
