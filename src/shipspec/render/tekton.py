@@ -128,7 +128,10 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
 
 def _server_side_when_large(obj: Object) -> Object:
     """`obj`, annotated for a server-side apply when its copy in LAST_APPLIED would not fit."""
-    if len(LAST_APPLIED) + _last_applied_size(obj) + ARGO_CD_MARGIN <= ANNOTATIONS_LIMIT:
+    room = ANNOTATIONS_LIMIT - len(LAST_APPLIED) - ARGO_CD_MARGIN
+    # Go's JSON writes no character of the repr in more than 6 bytes (a \uXXXX escape):
+    # most objects fit by that bound, without the exact measure or importing json for it.
+    if 6 * len(repr(obj)) + 1 <= room or _last_applied_size(obj) <= room:
         return obj
     metadata = obj["metadata"]
     return {**obj, "metadata": {**metadata,
