@@ -171,14 +171,14 @@ def _write_stdout(text: str) -> int | None:
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader stopped reading (`generate | head`): quiet, as SIGPIPE ends cat or grep,
-        # with the status a shell shows for that. stdout goes to /dev/null so that the
-        # interpreter's own flush at exit does not fail again, with a traceback.
+    except OSError as err:
+        # stdout goes to /dev/null, so that the interpreter's own flush at exit does not
+        # fail again, with a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    except OSError as err:  # a full disk behind a redirect
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if isinstance(err, BrokenPipeError):
+            # the reader stopped reading (`generate | head`): quiet, as SIGPIPE ends cat or
+            # grep, with the status a shell shows for that
+            return 141
         sys.stderr.write(f"shipspec: cannot write the output: {err.strerror or err}\n")
-        return RuntimeFailure.exit_code
+        return RuntimeFailure.exit_code  # a full disk behind a redirect
     return None
