@@ -83,9 +83,10 @@ def test_no_expression_inside_a_run_script() -> None:
 
 def test_every_push_to_the_branch_runs_and_secrets_come_from_secrets() -> None:
     """No `paths` filter: GitHub matches one against a push's first 300 files only, and a
-    push whose module files come later would build nothing (plan reads the whole diff)."""
+    push whose module files come later would build nothing (plan reads the whole diff).
+    A run can be started by hand too."""
     backend = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
-    assert backend["on"] == {"push": {"branches": ["stabilize/1.0"]}}
+    assert backend["on"] == {"push": {"branches": ["stabilize/1.0"]}, "workflow_dispatch": {}}
     [login] = [step for step in backend["jobs"]["build"]["steps"]
                if step.get("uses", "").startswith("docker/login-action@")]
     assert login["with"]["password"] == "${{ secrets.GITHUB_TOKEN }}"
@@ -188,11 +189,77 @@ def test_plan_without_a_file_list_builds_everything_of_the_repository() -> None:
         ("frontend", "ghcr.io/xiilab/astrago-frontend", "Dockerfile")]
 
 
-def test_plan_for_another_branch_builds_nothing_and_for_another_repo_fails() -> None:
+def test_plan_for_another_branch_or_another_repository_fails() -> None:
+    """Pushes run the workflow only on the branches that deploy; a run started by hand on
+    another branch says which ones do, rather than building nothing."""
     spec = load_spec(str(EXAMPLES / "astrago"))
-    assert plan(spec, "xiilab/astrago-backend", "main", SHA, None, "20261123").builds == []
-    with pytest.raises(SpecError):
+    with pytest.raises(SpecError) as caught:
+        plan(spec, "xiilab/astrago-backend", "main", SHA, None, "20261123")
+    assert str(caught.value) == (
+        "error: no module of xiilab/astrago-backend deploys from the branch main\n"
+        "  hint: run the workflow on a branch an environment deploys from: stabilize/1.0")
+    with pytest.raises(SpecError, match="no enabled module builds from someone/else"):
         plan(spec, "someone/else", "stabilize/1.0", SHA, None, "20261123")
+
+
+def _edited(tmp_path: Path, *replacements: tuple[str, str]) -> Path:
+    """A copy of seed B's spec with each (old, new) text replaced once."""
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    directory = tmp_path / f"spec-{len(list(tmp_path.iterdir()))}"
+    directory.mkdir()
+    (directory / "shipspec.yaml").write_text(text)
+    return directory
+
+
+@pytest.mark.parametrize(("replacements", "built"), [
+    # moved lines and a new comment change nothing a run does
+    ([("# A change to a server builds", "# (said twice)\n\n# A change to a server builds")],
+     []),
+    ([("dockerfile: server-core/Dockerfile", "dockerfile: server-core/Dockerfile.jvm")],
+     ["core"]),
+    ([("    values: astrago.components.batch",
+       "    values: astrago.components.batch-v2")], ["batch"]),
+    ([("  monitor:\n", "  monitor:\n    enabled: false\n")], []),
+    ([('java: "17"', 'java: "21"')], ["core", "batch", "monitor"]),  # their JDK
+    ([('tag: "{{ module }}-stage-{{ sha8 }}"', 'tag: "{{ module }}-{{ sha8 }}"')],
+     ["core", "batch", "monitor"]),
+    ([("modules:\n", "modules:\n  gateway:\n    paths: [server-gateway/]\n"
+       "    context: server-gateway\n    dockerfile: server-gateway/Dockerfile\n"
+       "    image: astrago-backend\n    values: astrago.components.gateway\n"),
+      ("modules: [core, batch, monitor, frontend]",
+       "modules: [core, batch, monitor, frontend, gateway]")],
+     ["gateway"]),
+])
+def test_plan_builds_what_the_spec_now_builds_or_deploys_otherwise(
+        tmp_path: Path, replacements: list[tuple[str, str]], built: list[str]) -> None:
+    """A push that changes only the spec: a module added, or given another Dockerfile,
+    values key, tag or JDK, is built though none of its files changed; one disabled is
+    not."""
+    before = load_spec(str(_edited(tmp_path)))
+    spec = load_spec(str(_edited(tmp_path, *replacements)))
+    decided = plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA, ["shipspec.yaml"],
+                   "20261123", before)
+    assert [build.module for build in decided.builds] == built
+
+
+def test_plan_builds_a_module_enabled_again_and_one_the_old_spec_cannot_tag(
+        tmp_path: Path) -> None:
+    disabled = load_spec(str(_edited(tmp_path, ("  monitor:\n",
+                                                "  monitor:\n    enabled: false\n"))))
+    spec = load_spec(str(_edited(tmp_path)))
+    assert [b.module for b in plan(spec, "xiilab/astrago-backend", "stabilize/1.0", SHA, [],
+                                   "20261123", disabled).builds] == ["monitor"]
+    # a tag the old spec cannot make for this commit (loading checked it with a SHA-1 of 40
+    # digits; a SHA-256 commit id has 64, and three make more than 128 characters)
+    untaggable = load_spec(str(_edited(tmp_path, (
+        'tag: "{{ module }}-stage-{{ sha8 }}"', 'tag: "{{ sha }}{{ sha }}{{ sha }}"'))))
+    sha256 = "ab" * 32
+    assert [b.module for b in plan(spec, "xiilab/astrago-backend", "stabilize/1.0", sha256,
+                                   [], "20261123", untaggable).builds] == ["core", "batch",
+                                                                           "monitor"]
 
 
 def test_plan_cli_writes_github_outputs(cli, tmp_path: Path) -> None:
@@ -258,6 +325,7 @@ def _run_plan_step(work: Path, before: str, pushed: str, tmp_path: Path) -> dict
     shipspec of these tests first on PATH; its GITHUB_OUTPUT."""
     job = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"]["plan"]
     [step] = [step for step in job["steps"] if step.get("id") == "plan"]
+    tmp_path.mkdir(exist_ok=True)
     output = tmp_path / "github_output"
     output.write_text("")
     (tmp_path / "runner-temp").mkdir()
@@ -283,6 +351,57 @@ def test_the_plan_step_sees_every_file_a_push_changed_whatever_its_name(
         backend: Path, tmp_path: Path, change: list[str], planned: str) -> None:
     before, pushed = _push(backend, change)
     assert _run_plan_step(backend, before, pushed, tmp_path)["modules"] == planned
+
+
+def _spec_push(work: Path, old: str, new: str) -> tuple[str, str]:
+    spec = work / "shipspec.yaml"
+    text = spec.read_text()
+    assert old in text, old
+    spec.write_text(text.replace(old, new, 1))
+    return _push(work, ["status", "--short"])
+
+
+def test_the_plan_step_builds_what_a_push_of_the_spec_alone_changes(
+        backend: Path, tmp_path: Path) -> None:
+    before, pushed = _spec_push(backend, "dockerfile: server-core/Dockerfile",
+                                "dockerfile: server-core/Dockerfile.jvm")
+    outputs = _run_plan_step(backend, before, pushed, tmp_path / "a")
+    assert (outputs["modules"], outputs["any"]) == ("core", "true")
+    before, pushed = _spec_push(backend, "# A change to a server", "# Said again.\n# A change to a server")
+    outputs = _run_plan_step(backend, before, pushed, tmp_path / "b")
+    assert (outputs["modules"], outputs["any"]) == ("", "false")
+
+
+def test_the_plan_step_builds_everything_when_shipspec_is_adopted_or_run_by_hand(
+        backend: Path, tmp_path: Path) -> None:
+    spec = (backend / "shipspec.yaml").read_text()
+    _push(backend, ["rm", "--quiet", "shipspec.yaml"])
+    (backend / "shipspec.yaml").write_text(spec)
+    before, pushed = _push(backend, ["add", "shipspec.yaml"])
+    assert _run_plan_step(backend, before, pushed, tmp_path / "adopted")["modules"] == \
+        "core batch monitor"
+    # workflow_dispatch: its event has no `before`, so the expression gives ""
+    assert _run_plan_step(backend, "", pushed, tmp_path / "by-hand")["modules"] == \
+        "core batch monitor"
+
+
+def test_the_plan_step_builds_everything_after_a_spec_it_cannot_read(
+        backend: Path, tmp_path: Path, cli) -> None:
+    _spec_push(backend, "modules:\n", "modules:\n  - broken\n")
+    before, pushed = _spec_push(backend, "modules:\n  - broken\n", "modules:\n")
+    outputs = _run_plan_step(backend, before, pushed, tmp_path / "step")
+    assert outputs["modules"] == "core batch monitor"
+    broken = tmp_path / "before" / "shipspec.yaml"
+    broken.parent.mkdir()
+    broken.write_text(git("show", f"{before}:shipspec.yaml", cwd=backend))
+    changed = tmp_path / "changed"
+    changed.write_text("shipspec.yaml\n")
+    result = cli("plan", str(backend), "--repository", "xiilab/astrago-backend", "--branch",
+                 "stabilize/1.0", "--sha", pushed, "--changed-files", str(changed),
+                 "--spec-before", str(broken))
+    assert result.code == 0 and "modules=core batch monitor\n" in result.out
+    assert result.err.startswith("note: the spec before this push cannot be read, so every "
+                                 f"module is built:\n{broken}:")
 
 
 def test_plan_reads_the_file_list_git_diff_prints_without_z_as_with_it(

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from shipspec.errors import SpecError
-from shipspec.spec import Spec
+from shipspec.prebuild import JDK_TOOLS, NODE_TOOLS
+from shipspec.spec import Deployment, Module, Spec
 from shipspec.tags import image_tag
 
 
@@ -30,29 +31,79 @@ class Plan(NamedTuple):
 
 
 def plan(spec: Spec, repository: str, branch: str, sha: str,
-         changed_files: list[str] | None, date: str) -> Plan:
+         changed_files: list[str] | None, date: str, before: Spec | None = None) -> Plan:
     """The modules of `repository` (owner/name) deployed from `branch` that `changed_files`
-    touch (None: the push's files are unknown, so all of them)."""
-    # GitHub names repositories without regard to case ($GITHUB_REPOSITORY spells it as
-    # GitHub does, the spec as its author typed it)
-    modules = [m for m in spec.enabled_modules if m.repo_slug.lower() == repository.lower()]
+    touch (None: the push's files are unknown, so all of them), and those that the spec
+    `before` the push built or deployed otherwise, or not at all: a module added to the
+    spec, or given another Dockerfile, target or tag, is built though no file of its own
+    changed."""
+    modules = _modules_of(spec, repository)
     if not modules:
         raise SpecError.single(f"no enabled module builds from {repository}",
                                hint="the workflow belongs to a repository the spec names")
-    chosen = [(m, d) for m in modules for d in m.deployments if d.trigger_branch == branch]
+    chosen = _deployed_from(modules, branch)
+    if not chosen:
+        # Only a run started by hand gets here: pushes start the workflow on the branches
+        # that deploy (its `on.push.branches`).
+        raise SpecError.single(
+            f"no module of {repository} deploys from the branch {branch}",
+            hint="run the workflow on a branch an environment deploys from: " + ", ".join(
+                sorted({d.trigger_branch for m in modules for d in m.deployments})))
     environments = sorted({d.environment for _, d in chosen})
     if len(environments) > 1:
         raise SpecError.single(f"branch {branch} deploys to several environments: "
                                + ", ".join(environments))
     changed = None if changed_files is None else touched(changed_files)
-    builds = [
-        Build(module.name, module.image,
-              image_tag(spec, module, deployment, sha=sha, branch=branch, date=date),
-              module.dockerfile, module.context, module.build, module.build_task)
-        for module, deployment in chosen
-        if changed is None or touches(module.paths, changed)
-    ]
-    return Plan(environments[0] if environments else "", builds)
+    previously = {} if before is None else _previous_deploys(before, repository, branch, sha,
+                                                             date)
+    builds = []
+    for module, deployment in chosen:
+        build = _build(spec, module, deployment, sha, branch, date)
+        if (changed is None or touches(module.paths, changed) or
+                (before is not None and
+                 previously.get(module.name) != _deploy(spec, deployment, build))):
+            builds.append(build)
+    return Plan(environments[0], builds)
+
+
+def _build(spec: Spec, module: Module, deployment: Deployment, sha: str, branch: str,
+           date: str) -> Build:
+    return Build(module.name, module.image,
+                 image_tag(spec, module, deployment, sha=sha, branch=branch, date=date),
+                 module.dockerfile, module.context, module.build, module.build_task)
+
+
+def _modules_of(spec: Spec, repository: str) -> list[Module]:
+    # GitHub names repositories without regard to case ($GITHUB_REPOSITORY spells it as
+    # GitHub does, the spec as its author typed it)
+    return [m for m in spec.enabled_modules if m.repo_slug.lower() == repository.lower()]
+
+
+def _deployed_from(modules: list[Module], branch: str) -> list[tuple[Module, Deployment]]:
+    return [(m, d) for m in modules for d in m.deployments if d.trigger_branch == branch]
+
+
+def _deploy(spec: Spec, deployment: Deployment, build: Build) -> tuple[object, ...]:
+    """All a run does for a module: what it builds, with which toolchain, and where the tag
+    goes."""
+    toolchain = (spec.ci.java if build.build in JDK_TOOLS else
+                 spec.ci.node if build.build in NODE_TOOLS else None)
+    return (build, toolchain, spec.deploy.url, deployment.environment,
+            deployment.deploy_branch, deployment.targets, deployment.delivery)
+
+
+def _previous_deploys(before: Spec, repository: str, branch: str, sha: str,
+                      date: str) -> dict[str, tuple[object, ...] | None]:
+    """{module: what a run did for it} under the spec before the push; None for a module
+    whose tag that spec cannot render (it is built, as one that changed)."""
+    deploys: dict[str, tuple[object, ...] | None] = {}
+    for module, deployment in _deployed_from(_modules_of(before, repository), branch):
+        try:
+            deploys[module.name] = _deploy(before, deployment,
+                                           _build(before, module, deployment, sha, branch, date))
+        except SpecError:
+            deploys[module.name] = None
+    return deploys
 
 
 def touched(files: list[str]) -> set[str]:

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 # What each tool builds when the spec names no task.
 DEFAULT_TASKS = {"none": "", "gradle": "assemble", "maven": "package", "npm": "build"}
+# The tools that run on a JDK (GitHub Actions sets up ci.java) and on Node.js (ci.node).
+JDK_TOOLS = frozenset({"gradle", "maven"})
+NODE_TOOLS = frozenset({"npm"})
 
 SCRIPT = """\
 #!/bin/sh

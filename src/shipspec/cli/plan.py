@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 
-from shipspec.cli.options import spec_path, today_utc
+from shipspec.cli.options import Output, spec_path, today_utc
+from shipspec.errors import SpecError
 from shipspec.files import append_text, read_existing
 from shipspec.plan import plan
 from shipspec.specfile.resolve import load_spec
@@ -21,17 +23,31 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                         help="the files the push changed: one a line, as git diff "
                              "--name-only prints them, or -z's NUL-separated list "
                              "(default: all changed)")
+    parser.add_argument("--spec-before", metavar="FILE",
+                        help="the spec as it was before the push (git cat-file blob "
+                             "\"$BEFORE:shipspec.yaml\"): modules it builds or deploys "
+                             "otherwise, or not at all, are built too")
     parser.add_argument("--github-output", metavar="FILE",
                         help="append outputs ($GITHUB_OUTPUT)")
 
 
-def run(args: argparse.Namespace) -> str:
+def run(args: argparse.Namespace) -> str | Output:
     spec = load_spec(args.path)
     changed = None
     if args.changed_files:
         changed = changed_files(read_existing(args.changed_files))
+    before, notice = None, ""
+    if args.spec_before:
+        try:
+            # read where it lies, as the root of a repository of its own: only what it
+            # says matters, not the files beside it
+            before = load_spec(args.spec_before,
+                               root=os.path.dirname(os.path.abspath(args.spec_before)))
+        except SpecError as err:
+            changed, notice = None, (f"note: the spec before this push cannot be read, so "
+                                     f"every module is built:\n{err}\n")
     today = today_utc()
-    decided = plan(spec, args.repository, args.branch, args.sha, changed, today)
+    decided = plan(spec, args.repository, args.branch, args.sha, changed, today, before)
     builds = [build._asdict() for build in decided.builds]
     lines = (f"environment={decided.environment}\n"
              f"modules={' '.join(b['module'] for b in builds)}\n"
@@ -39,7 +55,7 @@ def run(args: argparse.Namespace) -> str:
              f"any={'true' if builds else 'false'}\n")
     if args.github_output:
         append_text(args.github_output, lines)
-    return lines
+    return Output(lines, notice) if notice else lines
 
 
 # git's C-style quoting (quote.c: quote_c_style, read back by unquote_c_style): what

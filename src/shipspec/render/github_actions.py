@@ -58,13 +58,21 @@ JOB_CONTAINER_OPTIONS = "--user root"
 
 # The push's files, as GitHub's push event lists them to Tekton's triggers: a file moved
 # out of a module changes it too (--no-renames: the old path and the new), and paths come
-# verbatim (-z; git quotes a name in Korean or with an accent otherwise).
+# verbatim (-z; git quotes a name in Korean or with an accent otherwise). And the spec before
+# the push: a module added to it, or built or deployed otherwise, is built though none of its
+# files changed. Every module is built where there is no commit before (a new branch, a run
+# started by hand: workflow_dispatch has no `before`) or no spec before (the push that
+# adopts shipspec).
 _PLAN = """\
 set -eu
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
-if git cat-file -e "$BEFORE^{commit}" 2>/dev/null; then
+if git cat-file -e "$BEFORE^{commit}" 2>/dev/null &&
+   [ "$(git cat-file -t "$BEFORE:shipspec.yaml" 2>/dev/null)" = blob ]; then
   git diff --name-only --no-renames -z "$BEFORE" "$GITHUB_SHA" > "$RUNNER_TEMP/changed"
-  set -- --changed-files "$RUNNER_TEMP/changed"
+  mkdir -p "$RUNNER_TEMP/before"
+  git cat-file blob "$BEFORE:shipspec.yaml" > "$RUNNER_TEMP/before/shipspec.yaml"
+  set -- --changed-files "$RUNNER_TEMP/changed" \\
+    --spec-before "$RUNNER_TEMP/before/shipspec.yaml"
 fi
 shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_REF_NAME" \\
   --sha "$GITHUB_SHA" --github-output "$GITHUB_OUTPUT" "$@"
@@ -154,13 +162,16 @@ def _prebuild_steps(spec: Spec, modules: list[Module]) -> list[dict[str, Any]]:
     cache-poisoning audit); Tekton keeps a cache per module, apart from pull requests'."""
     tools = {module.build for module in modules} - {"none"}
     steps: list[dict[str, Any]] = []
-    if tools & {"gradle", "maven"}:
+    if tools & prebuild.JDK_TOOLS:
         steps.append({"name": "set up the JDK",
-                      "if": "matrix.build == 'gradle' || matrix.build == 'maven'",
+                      "if": " || ".join(f"matrix.build == '{tool}'"
+                                        for tool in sorted(prebuild.JDK_TOOLS)),
                       "uses": ACTIONS["java"],
                       "with": {"distribution": "temurin", "java-version": spec.ci.java}})
-    if "npm" in tools:
-        steps.append({"name": "set up Node.js", "if": "matrix.build == 'npm'",
+    if tools & prebuild.NODE_TOOLS:
+        steps.append({"name": "set up Node.js",
+                      "if": " || ".join(f"matrix.build == '{tool}'"
+                                        for tool in sorted(prebuild.NODE_TOOLS)),
                       "uses": ACTIONS["node"],
                       "with": {"node-version": spec.ci.node}})
     if tools:
@@ -197,7 +208,9 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
     registry = modules[0].image.split("/", 1)[0]
     return {
         "name": "shipspec",
-        "on": {"push": push},
+        # by hand ("Run workflow"): every module of the repository that deploys from the
+        # branch chosen is built and deployed
+        "on": {"push": push, "workflow_dispatch": {}},
         "permissions": {},
         # One run per commit at a time (a re-run waits for the one in progress); never one
         # per branch: a run skipped as pending would never build the modules its push
