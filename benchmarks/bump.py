@@ -128,7 +128,8 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 
 
 class Race(NamedTuple):
-    wall: float
+    wall: float  # until the last bump ended
+    first: float  # until the first ended: the lock holder, or a waiter that read its receipt
     cpu: list[float]  # of each bump, with its git processes and the git server's, sorted
 
 
@@ -139,17 +140,20 @@ def at_once(shipspec: str, spec: Path, bare: Path, run: int, extra: list[str]) -
                                    "--tag", f"race-{run}-{i:02d}", "--repo", f"file://{bare}",
                                    *extra], env=ENV, stdout=subprocess.DEVNULL)
                  for i in range(MODULES)]
-    cpu = []
-    for process in processes:
+    running = {process.pid: process for process in processes}
+    cpu, ended = [], []
+    while running:
         # wait4 tells each bump's CPU apart (its git processes, and the server's that they
-        # start over file://, are its children): the lock holder's from the waiters'.
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
+        # start over file://, are its children): the lock holder's from the waiters'. In
+        # the order they end: after the batch lands, the last waiters end only when their
+        # next poll comes.
+        pid, status, usage = os.wait4(-1, 0)
+        ended.append(time.perf_counter() - start)
+        running.pop(pid).returncode = os.waitstatus_to_exitcode(status)
         cpu.append(usage.ru_utime + usage.ru_stime)
-    wall = time.perf_counter() - start
     codes = [process.returncode for process in processes]
     assert codes == [0] * MODULES, codes
-    return Race(wall, sorted(cpu))
+    return Race(ended[-1], ended[0], sorted(cpu))
 
 
 def starts_at_once(python: str) -> float:
@@ -230,18 +234,19 @@ def main() -> None:
     print(f"\n{MODULES} bumps of {MODULES} modules of one file, started together "
           f"({args.concurrent_runs} runs each; CPU: ours, git's and the git server's; the "
           "bump that used most is the lock holder when one batch wrote all):\n")
-    print("| what | median s | min s | ratio to one bump | median CPU s | most CPU of one "
-          "bump, s | median CPU of the others, s |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| what | median s | min s | ratio to one bump | first ended, median s | median "
+          "CPU s | most CPU of one bump, s | median CPU of the others, s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| floor: {MODULES} starts of python -c 'import yaml' at once, then one bump | "
-          f"{starts + one:.3f} | | {(starts + one) / one:.2f} | | | |")
+          f"{starts + one:.3f} | | {(starts + one) / one:.2f} | | | | |")
     for name, races in concurrent.items():
         walls = [race.wall for race in races]
         total = statistics.median(sum(race.cpu) for race in races)
         most = statistics.median(race.cpu[-1] for race in races)
         others = statistics.median(statistics.median(race.cpu[:-1]) for race in races)
         print(f"| {MODULES} bumps at once, {name} | {statistics.median(walls):.3f} | "
-              f"{min(walls):.3f} | {statistics.median(walls) / one:.2f} | {total:.1f} | "
+              f"{min(walls):.3f} | {statistics.median(walls) / one:.2f} | "
+              f"{statistics.median(race.first for race in races):.3f} | {total:.1f} | "
               f"{most:.3f} | {others:.3f} |")
     mono_wall = statistics.median(race.wall for race in mono_races)
     print(f"\nThe same, on a mono repo's values file of {MONO_MODULES} modules (five keys "
