@@ -439,6 +439,41 @@ def test_generate_into_an_output_dir_that_is_a_file_is_a_user_error(cli,
     assert file.read_text() == "mine\n"
 
 
+@pytest.mark.parametrize("target", ["github-actions", "tekton"])
+def test_generate_says_when_the_ci_would_run_another_release_of_shipspec(
+        cli, example_copy, target: str) -> None:
+    """The CI runs shipspec's commands in ci.images.shipspec: an image of another release
+    may lack what this one writes (plan --spec-before)."""
+    directory = example_copy("astrago")
+    spec = directory / "shipspec.yaml"
+    text = spec.read_text()
+    pinned = f"ghcr.io/xiilab/shipspec:{shipspec.__version__}@sha256:"
+    assert pinned in text, "at a release, pin the examples' shipspec image to its version"
+    assert cli("generate", str(directory), "--target", target).err == ""
+    spec.write_text(text.replace(pinned, "ghcr.io/xiilab/shipspec:v0.0.9@sha256:"))
+    result = cli("generate", str(directory), "--target", target)
+    assert result.code == 0 and result.out
+    assert result.err == (
+        f"note: ci.images.shipspec is shipspec 0.0.9, and this CI, written by shipspec "
+        f"{shipspec.__version__}, runs its commands in it: build the image of "
+        f"{shipspec.__version__} from this repository's Dockerfile and name it there\n")
+    # values files run no shipspec; the plugin's stderr is for failures only
+    assert cli("generate", str(directory), "--target", "values").err == ""
+
+
+@pytest.mark.parametrize(("reference", "version"), [
+    ("ghcr.io/o/shipspec:0.2.0@sha256:" + "a" * 64, "0.2.0"),
+    ("localhost:5000/shipspec:v1.10.3-rc.1", "1.10.3-rc.1"),
+    ("ghcr.io/o/shipspec:main", None), ("ghcr.io/o/shipspec:latest", None),
+    ("localhost:5000/shipspec@sha256:" + "a" * 64, None), ("shipspec:1.2", None),
+    ("shipspec:1.٢.3", None),  # an Arabic-Indic digit is a digit to str.isdigit
+])
+def test_the_release_an_image_tag_names(reference: str, version: str | None) -> None:
+    from shipspec.cli.generate import image_version
+
+    assert image_version(reference) == version
+
+
 def test_generate_says_when_the_default_target_is_not_the_specs_engine(cli) -> None:
     result = cli("generate", str(EXAMPLES / "astrago"))
     assert result.code == 0 and "kind: Pipeline" in result.out
