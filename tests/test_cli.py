@@ -11,6 +11,7 @@ import types
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import EXAMPLES, run_process
 
 import shipspec
@@ -437,6 +438,40 @@ def test_generate_into_an_output_dir_that_is_a_file_is_a_user_error(cli,
     assert (result.code, result.out) == (1, "")
     assert result.err.startswith(f"error: --output-dir {file} is a file, not a directory\n")
     assert file.read_text() == "mine\n"
+
+
+def test_generate_run_prints_the_pipelineruns_of_a_push_for_kubectl_create(cli) -> None:
+    sha = "0123456789ABCDEF0123456789ABCDEF01234567"  # as some tools print it
+    result = cli("generate", str(EXAMPLES / "gointern-backend"), "--run", sha,
+                 "--module", "system")
+    assert (result.code, result.err) == (0, "")
+    [run] = list(yaml.safe_load_all(result.out))
+    assert run["kind"] == "PipelineRun" and run["metadata"]["namespace"] == "gointern-ci"
+    assert run["metadata"]["generateName"] == "gointern-backend-system-push-"
+    params = {p["name"]: p["value"] for p in run["spec"]["params"]}
+    assert (params["revision"], params["branch"]) == (sha.lower(), "dev-system")
+    listed = cli("generate", str(EXAMPLES / "gointern-backend"), "--run", sha, "--format",
+                 "json")
+    assert [item["spec"]["params"][0]["value"]
+            for item in json.loads(listed.out)["items"]] == ["system", "portal", "aify"]
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--run", "0123456"], "error: --run '0123456' is not a whole commit id\n"
+                           '  hint: give all its hexadecimal digits: --run "$(git rev-parse '
+                           'HEAD)"\n'),
+    (["--run=" + "-" * 40], "error: --run '" + "-" * 40 + "' is not a whole commit id\n"),
+    (["--run", "g" * 40], "error: --run '" + "g" * 40 + "' is not a whole commit id\n"),
+    (["--run", "a" * 40, "--target", "github-actions"],
+     "error: --run prints Tekton PipelineRuns, for kubectl create -f -\n"),
+    (["--run", "a" * 40, "--output-dir", "out"],
+     "error: --run prints Tekton PipelineRuns, for kubectl create -f -\n"),
+])
+def test_generate_run_refuses_what_is_no_commit_or_no_tekton(cli, arguments: list[str],
+                                                             message: str) -> None:
+    result = cli("generate", str(EXAMPLES / "gointern-backend"), *arguments)
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith(message)
 
 
 @pytest.mark.parametrize("target", ["github-actions", "tekton"])

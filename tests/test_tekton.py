@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from shipspec.emit import to_yaml_stream
 from shipspec.render import RenderOptions, tekton, tekton_triggers
+from shipspec.render.tekton_names import trigger_name
 from shipspec.specfile.resolve import load_spec
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -110,8 +111,13 @@ def test_one_pipeline_serves_every_module_and_pull_requests_never_deploy() -> No
     assert pr_params["cache-scope"] == "pull-requests"
     # no registry credentials for untrusted code: an empty directory in their place
     assert pr_run["spec"]["workspaces"] == [{"name": "registry-credentials", "emptyDir": {}}]
+    # each run's own directory on the module's claim is named by the PipelineRun's uid
+    # (tektoncd/pipeline docs/variables.md, context.pipelineRun.uid), whoever started it:
+    # a run by hand (generate --run) needs no id of its own
+    build_params = {p["name"]: p["value"] for p in tasks["build"]["params"]}
+    assert build_params["run-id"] == "$(context.pipelineRun.uid)"
     push_run = templates["gointern-backend-push"]["spec"]["resourcetemplates"][0]
-    assert {p["name"]: p["value"] for p in push_run["spec"]["params"]}["run-id"] == "$(uid)"
+    assert "run-id" not in {p["name"] for p in push_run["spec"]["params"]}
 
 
 def test_each_run_mounts_only_its_own_directory_and_cache_scope() -> None:
@@ -174,6 +180,63 @@ def test_tekton_objects_match_the_v1_15_crd_schemas(example: str) -> None:
     for obj in tekton_objects:
         errors = list(_crd_validator(obj["kind"]).iter_errors(obj))
         assert not errors, [f"{obj['kind']} {list(e.absolute_path)}: {e.message}" for e in errors]
+
+
+def _replaced(tree: Any, values: dict[str, str]) -> Any:
+    if isinstance(tree, dict):
+        return {_replaced(k, values): _replaced(v, values) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_replaced(item, values) for item in tree]
+    if isinstance(tree, str):
+        for name, value in values.items():
+            tree = tree.replace(f"$(tt.params.{name})", value)
+    return tree
+
+
+def _started_by_triggers(objects: list[dict[str, Any]], trigger: str,
+                         after: str) -> dict[str, Any]:
+    """The PipelineRun Tekton Triggers creates when `trigger` fires for a push whose `after`
+    is given: the parameters of its bindings (each TriggerBinding it names, `$(body.after)`
+    read from the event, then its own values) put into its TriggerTemplate's resource
+    (Triggers docs/triggertemplates.md, `$(tt.params.<name>)`), created in the
+    EventListener's namespace."""
+    named = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    trigger_spec = named[("Trigger", trigger)]["spec"]
+    values: dict[str, str] = {}
+    for binding in trigger_spec["bindings"]:
+        params = (named[("TriggerBinding", binding["ref"])]["spec"]["params"]
+                  if "ref" in binding else [binding])
+        values.update({p["name"]: p["value"].replace("$(body.after)", after) for p in params})
+    template = named[("TriggerTemplate", trigger_spec["template"]["ref"])]["spec"]
+    assert {p["name"] for p in template["params"]} == set(values)
+    run: dict[str, Any] = _replaced(template["resourcetemplates"][0], values)
+    [listener] = by_kind(objects, "EventListener")
+    run["metadata"]["namespace"] = listener["metadata"]["namespace"]
+    return run
+
+
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_a_run_started_by_hand_is_the_run_a_push_starts(example: str) -> None:
+    """generate --run: for each module and environment, what its push Trigger would create
+    for that commit, with nothing left for Triggers to fill in; valid as a PipelineRun."""
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    spec = load_spec(str(EXAMPLES / example))
+    runs = [r.document for r in tekton.runs_by_hand(spec, RenderOptions(), sha)]
+    objects = objects_of(example)
+    assert runs == [_started_by_triggers(objects, trigger_name(module, deployment, "push"), sha)
+                    for module in spec.enabled_modules for deployment in module.deployments]
+    assert "$(" not in json.dumps(runs)
+    # every parameter the Pipeline declares, and no other (Tekton fails a run that misses
+    # one: pkg/reconciler/pipelinerun/resources/validate_params.go,
+    # ValidateRequiredParametersProvided)
+    [pipeline] = [o for o in by_kind(objects, "Pipeline")
+                  if o["metadata"]["name"] == spec.project]
+    declared = [p["name"] for p in pipeline["spec"]["params"]]
+    for run in runs:
+        assert not list(_crd_validator("PipelineRun").iter_errors(run))
+        assert run["spec"]["pipelineRef"] == {"name": spec.project}
+        assert sorted(p["name"] for p in run["spec"]["params"]) == sorted(declared)
+    assert {p["name"]: p["value"] for p in runs[0]["spec"]["params"]}["revision"] == sha
 
 
 def test_the_crd_check_rejects_unknown_fields() -> None:

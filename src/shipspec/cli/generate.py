@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from shipspec import __version__, argocd, emit
 from shipspec.cli.options import Output, spec_path
-from shipspec.errors import RuntimeFailure, SpecError
+from shipspec.errors import RuntimeFailure, SpecError, shown
 from shipspec.files import read_text, write_text
 from shipspec.paths import inside, link_on_the_way, relative_path_problem, repository_root
 
@@ -43,6 +43,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", help="write files there instead of stdout")
     parser.add_argument("--format", choices=("yaml", "json"), default="yaml",
                         help="a YAML stream (default), or one JSON v1 List of the objects")
+    parser.add_argument("--run", metavar="SHA",
+                        help="target tekton: print the PipelineRun a push of commit SHA to "
+                             "each module's branch would start, for kubectl create -f -")
     parser.add_argument("--argocd", action="store_true",
                         help="run as Argo CD's plugin: settings from its environment "
                              "(ARGOCD_APP_PARAMETERS, ARGOCD_ENV_SHIPSPEC_*, ...)")
@@ -77,6 +80,8 @@ def run(args: argparse.Namespace) -> str | Output:
         raise SpecError.single(f"{', '.join(helmfile_only)}: for the target helmfile only, "
                                f"not {target}",
                                hint="leave it out, or render a release with --target helmfile")
+    if args.run is not None:
+        return runs_by_hand(args, target, environment, modules)
     if target == "helmfile":
         if modules or args.output_dir or (argo and (argo.labels or argo.namespace)):
             raise SpecError.single(
@@ -100,6 +105,26 @@ def run(args: argparse.Namespace) -> str | Output:
     text = output(args, spec, target, options, rendered)
     notes = [] if args.argocd else people_notes(spec, target, args.target is None, rendered)
     return Output(text, "".join(notes)) if notes else text
+
+
+def runs_by_hand(args: argparse.Namespace, target: str, environment: str | None,
+                 modules: list[str]) -> str:
+    """--run: the PipelineRuns of a push, started by hand (render/tekton.py)."""
+    if target != "tekton" or args.argocd or args.output_dir:
+        raise SpecError.single("--run prints Tekton PipelineRuns, for kubectl create -f -",
+                               hint="leave out --target, --argocd and --output-dir")
+    revision = args.run.lower()
+    # the whole id: the run fetches the commit by it (git fetch origin <id>)
+    if len(revision) not in (40, 64) or revision.strip("0123456789abcdef"):
+        raise SpecError.single(f"--run {shown(args.run)} is not a whole commit id",
+                               hint='give all its hexadecimal digits: --run '
+                                    '"$(git rev-parse HEAD)"')
+    from shipspec.render import select_options, tekton
+    from shipspec.specfile.resolve import load_spec
+
+    spec = load_spec(args.path)
+    options = select_options(spec, environment, modules)
+    return output(args, spec, target, options, tekton.runs_by_hand(spec, options, revision))
 
 
 def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Rendered]) -> list[str]:

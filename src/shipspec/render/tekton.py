@@ -89,15 +89,9 @@ def missing_settings(spec: Spec) -> list[Gap]:
 
 
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
-    refuse_gaps(missing_settings(spec))
-    modules = _selected_modules(spec, options)
+    namespace, modules = _checked(spec, options)
     if not modules:
         return []  # CI for no module is nothing; the caller decides if that is an error
-    namespace = options.namespace or spec.namespace
-    if namespace is None:
-        raise SpecError.single("Tekton objects need a namespace",
-                               hint="set namespace in shipspec.yaml")
-    refuse_gaps(name_problems(spec, namespace, tuple(modules), reports(spec)))
     metadata = _metadata(spec, namespace, options)
     objects: list[Object] = [
         _server_side_when_large(_spec_configmap(spec, metadata)),
@@ -124,6 +118,20 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
         *module_objects,
     ]
     return [Rendered(f"{o['kind'].lower()}-{o['metadata']['name']}.yaml", o) for o in objects]
+
+
+def _checked(spec: Spec, options: RenderOptions) -> tuple[str, list[Module]]:
+    """The namespace and the modules selected, once the spec says all Tekton needs and
+    every object's name is one Kubernetes takes; no modules: nothing is checked."""
+    refuse_gaps(missing_settings(spec))
+    modules = _selected_modules(spec, options)
+    namespace = options.namespace or spec.namespace or ""
+    if modules and not namespace:
+        raise SpecError.single("Tekton objects need a namespace",
+                               hint="set namespace in shipspec.yaml")
+    if modules:
+        refuse_gaps(name_problems(spec, namespace, tuple(modules), reports(spec)))
+    return namespace, modules
 
 
 def _server_side_when_large(obj: Object) -> Object:
@@ -245,7 +253,7 @@ def _pipeline_param(name: str) -> Object:
 
 def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
     """One Pipeline for every module: tag → build → deploy (pushes only) → report."""
-    names = (*run_params(spec), "revision", "run-id", "event", "cache-scope", "no-push")
+    names = (*run_params(spec), "revision", "event", "cache-scope", "no-push")
     pipeline_tasks: list[Object] = [
         {"name": "tag", "taskRef": {"name": shared_name(spec, "tag")},
          "params": [_pipeline_param(n) for n in ("module", "environment", "revision",
@@ -253,9 +261,11 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
         {"name": "build", "runAfter": ["tag"], "taskRef": {"name": shared_name(spec,
                                                                                      "build")},
          "params": [*(_pipeline_param(n) for n in (
-             "repo-url", "revision", "run-id", "cache-scope", "workspace-claim",
+             "repo-url", "revision", "cache-scope", "workspace-claim",
              "cache-claim", "image", "dockerfile", "context", "build-tool", "build-task",
              "prebuild-image", "no-push")),
+             # the run's own directory on the module's claim, whoever started it
+             {"name": "run-id", "value": "$(context.pipelineRun.uid)"},
              {"name": "image-tag", "value": "$(tasks.tag.results.tag)"}],
          "workspaces": [{"name": "registry-credentials",
                          "workspace": "registry-credentials"}]},
@@ -301,74 +311,88 @@ def _cleanup_pipeline(spec: Spec, metadata: Object) -> Object:
                                 "params": [_pipeline_param(n) for n in names]}]}}
 
 
-def _near_module_runs() -> Object:
+def _near_module_runs(module: str) -> Object:
     """Prefer the node where the module's other runs are: its claims are ReadWriteOnce."""
     return {"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
         "weight": 100,
         "podAffinityTerm": {
-            "labelSelector": {"matchLabels": {"shipspec.dev/module": "$(tt.params.module)"}},
+            "labelSelector": {"matchLabels": {"shipspec.dev/module": module}},
             "topologyKey": "kubernetes.io/hostname",
         },
     }]}}
 
 
-def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
+# What a run of each event gets besides the Trigger's parameters: the event, the cache
+# scope and whether the image is pushed. Pull requests share a scope of their own and push
+# nothing: their code is untrusted.
+_EVENT_VALUES = {"push": {"event": "push", "cache-scope": "branch", "no-push": "false"},
+                 "pull-request": {"event": "pull_request", "cache-scope": "pull-requests",
+                                  "no-push": "true"}}
+
+
+def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) -> Object:
+    """The PipelineRun of the CI Pipeline for a push or a pull request, its parameters given
+    by `value` (name → value): a TriggerTemplate's `$(tt.params.<name>)`, or the values
+    themselves for a run started by hand."""
     project = spec.project
-
-    def template(name: str, params: tuple[str, ...], run: Object) -> Object:
-        return {"apiVersion": "triggers.tekton.dev/v1beta1", "kind": "TriggerTemplate",
-                "metadata": {"name": shared_name(spec, name), **metadata},
-                "spec": {"params": [{"name": p} for p in params], "resourcetemplates": [run]}}
-
-    def pipeline_run(event: str, pipeline: str, account: str, params: list[Object],
-                     labels: Object, workspaces: list[Object]) -> Object:
-        run_spec: Object = {
-            "pipelineRef": {"name": pipeline},
-            "taskRunTemplate": {"serviceAccountName": shared_name(spec, account),
-                                "podTemplate": {
-                                    "affinity": _near_module_runs(),
-                                    # every container of the pod, Tekton's init containers too
-                                    "securityContext": {
-                                        "seccompProfile": {"type": "RuntimeDefault"}}}},
-            "params": params,
-            **({"workspaces": workspaces} if workspaces else {}),
-        }
-        return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
-                "metadata": {"generateName": f"{project}-$(tt.params.module)-{event}-",
-                             "labels": {**metadata["labels"], **labels}},
-                "spec": run_spec}
-
-    build_params = (*run_params(spec), "revision")
-    passed = [{"name": p, "value": f"$(tt.params.{p})"} for p in build_params]
-    module_labels = {"shipspec.dev/project": project, "shipspec.dev/module": "$(tt.params.module)"}
+    push = event == "push"
     # Pull requests get an empty directory where pushes get the registry credentials.
     no_credentials = [{"name": "registry-credentials", "emptyDir": {}}]
     credentials = [{"name": "registry-credentials",
                     "secret": {"secretName": spec.registry.push_secret,
                                "items": [{"key": ".dockerconfigjson",
                                           "path": "config.json"}]}}
-                   ] if spec.registry.push_secret else no_credentials
+                   ] if spec.registry.push_secret and push else no_credentials
+    params = [*({"name": p, "value": value[p]} for p in (*run_params(spec), "revision")),
+              *({"name": name, "value": given}
+                for name, given in _EVENT_VALUES[event].items())]
+    # Untrusted code: an account with no Secret, no registry credentials, no push, its own
+    # cache scope, no deploy.
+    account = PUSH_ACCOUNT if push else PULL_REQUEST_ACCOUNT
+    return _pipeline_run(spec, "push" if push else "pr", project, account, params, {
+        "shipspec.dev/project": project, "shipspec.dev/module": value["module"],
+        "shipspec.dev/event": _EVENT_VALUES[event]["event"]}, credentials, metadata,
+        value["module"])
 
-    def run_values(event: str, scope: str, no_push: str) -> list[Object]:
-        return [*passed, {"name": "run-id", "value": "$(uid)"},
-                {"name": "event", "value": event}, {"name": "cache-scope", "value": scope},
-                {"name": "no-push", "value": no_push}]
 
+def _pipeline_run(spec: Spec, event: str, pipeline: str, account: str, params: list[Object],
+                  labels: Object, workspaces: list[Object], metadata: Object,
+                  module: str) -> Object:
+    run_spec: Object = {
+        "pipelineRef": {"name": pipeline},
+        "taskRunTemplate": {"serviceAccountName": shared_name(spec, account),
+                            "podTemplate": {
+                                "affinity": _near_module_runs(module),
+                                # every container of the pod, Tekton's init containers too
+                                "securityContext": {
+                                    "seccompProfile": {"type": "RuntimeDefault"}}}},
+        "params": params,
+        **({"workspaces": workspaces} if workspaces else {}),
+    }
+    return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
+            "metadata": {"generateName": f"{spec.project}-{module}-{event}-",
+                         "labels": {**metadata["labels"], **labels}},
+            "spec": run_spec}
+
+
+def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
+    def template(name: str, params: tuple[str, ...], run: Object) -> Object:
+        return {"apiVersion": "triggers.tekton.dev/v1beta1", "kind": "TriggerTemplate",
+                "metadata": {"name": shared_name(spec, name), **metadata},
+                "spec": {"params": [{"name": p} for p in params], "resourcetemplates": [run]}}
+
+    build_params = (*run_params(spec), "revision")
+    passed = {p: f"$(tt.params.{p})" for p in build_params}
     cleanup_params = ("module", "workspace-claim", "keep-runs")
     return [
-        template("push", build_params, pipeline_run(
-            "push", project, PUSH_ACCOUNT, run_values("push", "branch", "false"),
-            {**module_labels, "shipspec.dev/event": "push"}, credentials)),
-        # Untrusted code: an account with no Secret, no registry credentials, no push, its
-        # own cache scope, no deploy.
-        template("pull-request", build_params, pipeline_run(
-            "pr", project, PULL_REQUEST_ACCOUNT,
-            run_values("pull_request", "pull-requests", "true"),
-            {**module_labels, "shipspec.dev/event": "pull_request"}, no_credentials)),
-        template("cleanup", cleanup_params, pipeline_run(
-            "cleanup", shared_name(spec, "cleanup"), CLEANUP_ACCOUNT,
+        template("push", build_params, _build_run(spec, metadata, "push", passed)),
+        template("pull-request", build_params,
+                 _build_run(spec, metadata, "pull-request", passed)),
+        template("cleanup", cleanup_params, _pipeline_run(
+            spec, "cleanup", shared_name(spec, "cleanup"), CLEANUP_ACCOUNT,
             [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],
-            {"shipspec.dev/cleanup-of": "$(tt.params.module)"}, [])),
+            {"shipspec.dev/cleanup-of": "$(tt.params.module)"}, [], metadata,
+            "$(tt.params.module)")),
     ]
 
 
@@ -387,7 +411,19 @@ def _module_objects(spec: Spec, module: Module, options: RenderOptions,
                              "annotations": KEEP_CLAIM},
                 "spec": claim_spec}
 
-    build_values = {
+    deployments = tuple(d for d in module.deployments
+                        if options.environment in (None, d.environment))
+    return [
+        claim(module.claims.workspace, spec.ci.workspace_size, "workspace"),
+        claim(module.claims.cache, spec.ci.cache_size, "cache"),
+        *triggers.module_triggers(spec, module, deployments, _module_settings(spec, module),
+                                  metadata),
+    ]
+
+
+def _module_settings(spec: Spec, module: Module) -> dict[str, str]:
+    """The run parameters a module's TriggerBinding gives every run of the module."""
+    return {
         "module": module.name, "repo-url": module.repo,
         "workspace-claim": module.claims.workspace, "cache-claim": module.claims.cache,
         "image": module.image, "dockerfile": module.dockerfile, "context": module.context,
@@ -395,10 +431,22 @@ def _module_objects(spec: Spec, module: Module, options: RenderOptions,
         "prebuild-image": spec.ci.images[PREBUILD_IMAGE[module.build]],
         **({"repository": module.repo_slug} if reports(spec) else {}),
     }
-    deployments = tuple(d for d in module.deployments
-                        if options.environment in (None, d.environment))
-    return [
-        claim(module.claims.workspace, spec.ci.workspace_size, "workspace"),
-        claim(module.claims.cache, spec.ci.cache_size, "cache"),
-        *triggers.module_triggers(spec, module, deployments, build_values, metadata),
-    ]
+
+
+def runs_by_hand(spec: Spec, options: RenderOptions, revision: str) -> list[Rendered]:
+    """The PipelineRuns that a push of commit `revision` to each selected module's branch
+    would start (the push TriggerTemplate with the module's and the Trigger's values), for
+    `kubectl create`: a module's first build, or one again, without a push."""
+    namespace, modules = _checked(spec, options)
+    metadata = _metadata(spec, namespace, options)
+    runs = []
+    for module in modules:
+        for deployment in module.deployments:
+            if options.environment in (None, deployment.environment):
+                run = _build_run(spec, metadata, "push", {
+                    **_module_settings(spec, module), **triggers.trigger_values(deployment),
+                    "revision": revision})
+                run["metadata"]["namespace"] = namespace
+                runs.append(Rendered(f"pipelinerun-{module.name}-{deployment.environment}"
+                                     ".yaml", run))
+    return runs

@@ -163,8 +163,7 @@ def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, .
     settings = settings_binding_name(module)
     objects = [_binding(settings, build_values, metadata)]
     for deployment in deployments:
-        values = {"environment": deployment.environment, "branch": deployment.trigger_branch,
-                  "deploys": "true" if deployment.targets else "false"}
+        values = trigger_values(deployment)
         objects.append(_trigger(
             spec, trigger_name(module, deployment, "push"), metadata,
             _interceptors(spec, ["push"], push_filter(module, deployment)),
@@ -181,6 +180,12 @@ def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, .
          "keep-runs": str(spec.ci.keep_runs)},
         shared_name(spec, "cleanup")))
     return objects
+
+
+def trigger_values(deployment: Deployment) -> dict[str, str]:
+    """What a module's push and pull-request Triggers of one environment add to its run."""
+    return {"environment": deployment.environment, "branch": deployment.trigger_branch,
+            "deploys": "true" if deployment.targets else "false"}
 
 
 def _binding(name: str, params: dict[str, str], metadata: Object) -> Object:
