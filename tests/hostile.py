@@ -240,6 +240,22 @@ def cases(directory: Path, rng: random.Random) -> Iterator[tuple[list[str], dict
                                        f"  m{index}:\n    repository: r{index}\n".encode()
                                        for index in range(2000))]))
     yield ["values", path, "--env", environment, "--check", str(values)], {}, "text"
+    # a Tekton build without a push; GitHub Actions' plan with the spec before the push
+    yield ["generate", path, "--run", rng.choice([SHA, SHA.upper(), "xyz", "a" * 64]),
+           *rng.choice([[], ["--module", module], ["--env", environment]])], {}, "yaml"
+    before = directory / "before" / "shipspec.yaml"
+    before.parent.mkdir(exist_ok=True)
+    before.write_bytes(rng.choice([(directory / "shipspec.yaml").read_bytes(), b"",
+                                   b"modules: [\n", os.urandom(64)]))
+    changed = directory / "changed"
+    changed.write_bytes(rng.choice([b"shipspec.yaml\n", b"server-core/a\0\0b\0",
+                                    os.urandom(32)]))
+    yield ["plan", path, "--repository",
+           rng.choice(["xiilab/astrago-backend", "goyoai/gointern-backend",
+                       rng.choice(HOSTILE)]),
+           "--branch", rng.choice(["stabilize/1.0", "dev-system", rng.choice(HOSTILE)]),
+           "--sha", SHA, "--changed-files", str(changed), "--spec-before", str(before)
+           ], {}, "text"
 
 
 # The deployment repository the git verbs run against (dry runs: nothing is pushed), with
