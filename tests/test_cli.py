@@ -494,6 +494,11 @@ def test_generate_says_when_the_ci_would_run_another_release_of_shipspec(
         f"{shipspec.__version__} from this repository's Dockerfile and name it there\n")
     # values files run no shipspec; the plugin's stderr is for failures only
     assert cli("generate", str(directory), "--target", "values").err == ""
+    # validate, which a team runs where Argo CD's plugin shows no note, warns
+    assert cli("validate", str(directory)).out.endswith(
+        f"  warning: ci.images.shipspec: shipspec 0.0.9, which runs the commands of the CI "
+        f"that shipspec {shipspec.__version__} writes\n    hint: build the image of "
+        f"{shipspec.__version__} from this repository's Dockerfile and name it there\n")
 
 
 @pytest.mark.parametrize(("reference", "version"), [
@@ -504,9 +509,9 @@ def test_generate_says_when_the_ci_would_run_another_release_of_shipspec(
     ("shipspec:1.٢.3", None),  # an Arabic-Indic digit is a digit to str.isdigit
 ])
 def test_the_release_an_image_tag_names(reference: str, version: str | None) -> None:
-    from shipspec.cli.generate import image_version
+    from shipspec.images import release_of
 
-    assert image_version(reference) == version
+    assert release_of(reference) == version
 
 
 def test_generate_says_when_the_default_target_is_not_the_specs_engine(cli) -> None:

@@ -28,3 +28,23 @@ DEFAULT_IMAGES: dict[str, str] = {
 }
 
 IMAGE_NAMES = ("git", "kaniko", "buildah", "gradle", "maven", "npm", "tools", "shipspec")
+
+
+def release_of(reference: str) -> str | None:
+    """The release an image's tag names (`ghcr.io/o/shipspec:0.2.0@sha256:...` or `:v0.2.0`),
+    None when the tag names none (`main`, `latest`, no tag)."""
+    tag = reference.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2].removeprefix("v")
+    numbers = tag.split("-", 1)[0].split("+", 1)[0].split(".")
+    released = len(numbers) == 3 and all(n.isascii() and n.isdigit() for n in numbers)
+    return tag if released else None
+
+
+def other_release(images: dict[str, str]) -> str | None:
+    """The release `ci.images.shipspec` names when it is not this one: the CI runs
+    shipspec's commands in that image, with what this release writes into the CI (an older
+    plan knows no --spec-before), and a mismatch would fail only at run time."""
+    from shipspec import __version__
+
+    version = release_of(images.get("shipspec", ""))
+    return None if version in (None, __version__) else version
+

@@ -133,11 +133,10 @@ def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Render
     if defaulted and spec.ci.engine != target:
         notes.append(f"note: rendered the default target {target}; {spec.file} runs its CI "
                      f"on {spec.ci.engine}: add --target {spec.ci.engine}\n")
-    image = spec.ci.images.get("shipspec", "")
-    version = image_version(image)
-    if target in ("tekton", "github-actions") and version not in (None, __version__):
-        # the CI runs shipspec's commands in that image, with the options of this version
-        # (an older plan knows no --spec-before): a mismatch fails at run time otherwise
+    from shipspec.images import other_release
+
+    version = other_release(spec.ci.images)
+    if target in ("tekton", "github-actions") and version:
         notes.append(f"note: ci.images.shipspec is shipspec {version}, and this CI, written "
                      f"by shipspec {__version__}, runs its commands in it: build the image "
                      f"of {__version__} from this repository's Dockerfile and name it there\n")
@@ -150,15 +149,6 @@ def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Render
                          "apply (its last-applied annotation holds 256 KiB): apply with "
                          "kubectl apply --server-side; Argo CD does, as they ask\n")
     return notes
-
-
-def image_version(reference: str) -> str | None:
-    """The release an image's tag names (`ghcr.io/o/shipspec:0.2.0@sha256:...` or `:v0.2.0`),
-    None when the tag names none (`main`, `latest`, no tag)."""
-    tag = reference.split("@", 1)[0].rsplit("/", 1)[-1].partition(":")[2].removeprefix("v")
-    numbers = tag.split("-", 1)[0].split("+", 1)[0].split(".")
-    released = len(numbers) == 3 and all(n.isascii() and n.isdigit() for n in numbers)
-    return tag if released else None
 
 
 def output(args: argparse.Namespace, spec: Spec, target: str, options: RenderOptions,

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 
+from shipspec import __version__
 from shipspec.cli.options import spec_path
 from shipspec.errors import Problem, SpecError
 from shipspec.files import read_text
+from shipspec.images import other_release
 from shipspec.paths import SymlinkGuard
 from shipspec.render import renderer
 from shipspec.spec import Spec
@@ -45,9 +47,14 @@ def run(args: argparse.Namespace) -> str:
                    "push ever builds it\n    hint: give it values (or a kustomize entry) for "
                    "an environment, or set enabled: false\n"
                    for module in spec.enabled_modules if not module.deployments)
+    version = other_release(spec.ci.images)
+    release = (f"  warning: ci.images.shipspec: shipspec {version}, which runs the commands of "
+               f"the CI that shipspec {__version__} writes\n    hint: build the image of "
+               f"{__version__} from this repository's Dockerfile and name it there\n"
+               if version else "")
     return (
         f"{spec.file}: valid: {len(spec.modules)} modules ({enabled} enabled), "
-        f"environments: {', '.join(environments) or 'none'}\n{still}{idle}"
+        f"environments: {', '.join(environments) or 'none'}\n{still}{idle}{release}"
     )
 
 
