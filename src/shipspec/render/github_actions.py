@@ -163,15 +163,11 @@ def _prebuild_steps(spec: Spec, modules: list[Module]) -> list[dict[str, Any]]:
     tools = {module.build for module in modules} - {"none"}
     steps: list[dict[str, Any]] = []
     if tools & prebuild.JDK_TOOLS:
-        steps.append({"name": "set up the JDK",
-                      "if": " || ".join(f"matrix.build == '{tool}'"
-                                        for tool in sorted(prebuild.JDK_TOOLS)),
+        steps.append({"name": "set up the JDK", "if": _built_with(prebuild.JDK_TOOLS),
                       "uses": ACTIONS["java"],
                       "with": {"distribution": "temurin", "java-version": spec.ci.java}})
     if tools & prebuild.NODE_TOOLS:
-        steps.append({"name": "set up Node.js",
-                      "if": " || ".join(f"matrix.build == '{tool}'"
-                                        for tool in sorted(prebuild.NODE_TOOLS)),
+        steps.append({"name": "set up Node.js", "if": _built_with(prebuild.NODE_TOOLS),
                       "uses": ACTIONS["node"],
                       "with": {"node-version": spec.ci.node}})
     if tools:
@@ -181,6 +177,11 @@ def _prebuild_steps(spec: Spec, modules: list[Module]) -> list[dict[str, Any]]:
                               "BUILD_TASK": "${{ matrix.build_task }}"},
                       "run": prebuild.SCRIPT})
     return steps
+
+
+def _built_with(tools: frozenset[str]) -> str:
+    """The condition of a step for the matrix's modules built with one of `tools`."""
+    return " || ".join(f"matrix.build == '{tool}'" for tool in sorted(tools))
 
 
 def _checkout(depth: int) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from shipspec.render import (
 from shipspec.render import tekton_tasks as tasks
 from shipspec.render import tekton_triggers as triggers
 from shipspec.render.tekton_names import cluster_binding_name, name_problems, shared_name
-from shipspec.spec import Module, Spec
+from shipspec.spec import Deployment, Module, Spec
 
 Object = dict[str, Any]
 FieldPath = tuple[str, ...]
@@ -35,9 +35,8 @@ KEEP_CLAIM = {SYNC_OPTIONS: "Prune=false,Delete=false"}
 # Client-side apply (kubectl's, and Argo CD's by default) keeps the whole object, as JSON,
 # in this annotation, and the API server refuses an object whose annotations exceed 256 KiB
 # (apimachinery pkg/api/validation/objectmeta.go, TotalAnnotationSizeLimitB: keys and values
-# counted). Two
-# objects grow with the spec, the EventListener (a line per Trigger) and the spec's
-# ConfigMap: past the limit they ask Argo CD for a server-side apply, which keeps no such
+# counted). Two objects grow with the spec, the EventListener (a line per Trigger) and the
+# spec's ConfigMap: past the limit they ask Argo CD for a server-side apply, which keeps no such
 # copy (the resource's own sync option: gitops-engine pkg/sync/sync_context.go,
 # shouldUseServerSideApply), and `generate` tells kubectl users to apply with --server-side.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -411,13 +410,11 @@ def _module_objects(spec: Spec, module: Module, options: RenderOptions,
                              "annotations": KEEP_CLAIM},
                 "spec": claim_spec}
 
-    deployments = tuple(d for d in module.deployments
-                        if options.environment in (None, d.environment))
     return [
         claim(module.claims.workspace, spec.ci.workspace_size, "workspace"),
         claim(module.claims.cache, spec.ci.cache_size, "cache"),
-        *triggers.module_triggers(spec, module, deployments, _module_settings(spec, module),
-                                  metadata),
+        *triggers.module_triggers(spec, module, _deployments(module, options),
+                                  _module_settings(spec, module), metadata),
     ]
 
 
@@ -441,12 +438,16 @@ def runs_by_hand(spec: Spec, options: RenderOptions, revision: str) -> list[Rend
     metadata = _metadata(spec, namespace, options)
     runs = []
     for module in modules:
-        for deployment in module.deployments:
-            if options.environment in (None, deployment.environment):
-                run = _build_run(spec, metadata, "push", {
-                    **_module_settings(spec, module), **triggers.trigger_values(deployment),
-                    "revision": revision})
-                run["metadata"]["namespace"] = namespace
-                runs.append(Rendered(f"pipelinerun-{module.name}-{deployment.environment}"
-                                     ".yaml", run))
+        for deployment in _deployments(module, options):
+            run = _build_run(spec, metadata, "push", {
+                **_module_settings(spec, module), **triggers.trigger_values(deployment),
+                "revision": revision})
+            run["metadata"]["namespace"] = namespace
+            runs.append(Rendered(f"pipelinerun-{module.name}-{deployment.environment}.yaml",
+                                 run))
     return runs
+
+
+def _deployments(module: Module, options: RenderOptions) -> tuple[Deployment, ...]:
+    """The module's deployments to the environment asked for (all when none is)."""
+    return tuple(d for d in module.deployments if options.environment in (None, d.environment))
