@@ -15,6 +15,10 @@ Every rule is read from actions/runner at tag v2.336.0 (github.com/actions/runne
   belong to the runner's user) and names it in GITHUB_OUTPUT, GITHUB_STATE, GITHUB_ENV,
   GITHUB_PATH, GITHUB_STEP_SUMMARY; `SetOutputFileCommand` reads `name=value` lines and
   `name<<delimiter` blocks.
+- src/Runner.Worker/GitHubContext.cs, `GetRuntimeEnvironmentVariables`: each value of the
+  github context on its allowlist (sha, ref_name, repository, server_url, workspace, ...)
+  reaches every step as GITHUB_<NAME>; `token` is not on it (a step gets it only where
+  the workflow passes `${{ github.token }}`).
 - src/Runner.Worker/Handlers/ScriptHandler.cs and ScriptHandlerHelpers.cs: a `run:` step is
   written by the runner to `_temp/<guid>.sh` and, in a container with no shell given, run
   as `sh -e <file>`; src/Runner.Worker/Handlers/StepHost.cs, `ContainerStepHost`: through
@@ -108,7 +112,9 @@ class JobContainer:
             str(_runner_dir(self.temp / "_github_home")): "/github/home",
             str(_runner_dir(self.temp / "_github_workflow")): "/github/workflow",
         }
-        self.github = {"workspace": self.workspace, "repository": repository, **github}
+        self.github = {"workspace": self.workspace, "repository": repository,
+                       "server_url": "https://github.com", "token": "ghs_the-jobs-token",
+                       **github}
         self.outputs: dict[str, dict[str, str]] = {}  # step id → its outputs
 
     def run_job(self, job: dict[str, Any], contexts: dict[str, Any],
@@ -153,6 +159,7 @@ class JobContainer:
         environment = {
             "GITHUB_SHA": self.github["sha"], "GITHUB_REF_NAME": self.github["ref_name"],
             "GITHUB_REPOSITORY": self.github["repository"],
+            "GITHUB_SERVER_URL": self.github["server_url"],
             "GITHUB_WORKSPACE": self.workspace, "RUNNER_TEMP": "/__w/_temp",
             **{variable: f"/__w/_temp/_runner_file_commands/{path.name}"
                for variable, path in files.items()},

@@ -981,3 +981,102 @@ def test_a_signing_spec_names_its_key_once(tmp_path: Path) -> None:
     result = run_process("validate", str(spec))
     assert result.code == 1
     assert "deploy.signing: give the key as keyFile or as keyEnv, one of the two" in result.err
+
+
+# --- a slower build of an older commit (bump --newer-on) ------------------------------------
+
+@pytest.fixture
+def source_history(tmp_path: Path) -> tuple[Path, list[str]]:
+    """Seed B's source repository with three pushes to main; its commits, oldest first."""
+    source = tmp_path / "astrago-backend"
+    shutil.copytree(ASTRAGO_KEYED, source)
+    git("init", "--quiet", "--initial-branch=main", cwd=source)
+    pushed = []
+    for change in ("one", "two", "three"):
+        (source / "server-core.txt").write_text(f"{change}\n")
+        git("add", ".", cwd=source)
+        git("commit", "--quiet", "-m", change, cwd=source)
+        pushed.append(git("rev-parse", "HEAD", cwd=source).strip())
+    return source, pushed
+
+
+def _bump_built(source: Path, deploy: Path, sha: str, *extra: str) -> Any:
+    return run_process("bump", str(source), "--module", "core", "--module", "batch",
+                       "--sha", sha, "--newer-on", "main", "--repo", str(deploy), *extra)
+
+
+@pytest.mark.parametrize("queue", [[], ["--no-queue"]])
+def test_an_older_commits_bump_keeps_the_tag_a_newer_one_deployed(
+        source_history: tuple[Path, list[str]], deploy: Path, queue: list[str]) -> None:
+    source, (_, middle, newest) = source_history
+    assert _bump_built(source, deploy, newest, *queue).code == 0
+    deployed = remote_file(deploy, VALUES_PATH)
+    # the pipeline of `middle` ends last: both of its modules stay at the newer tags
+    late = _bump_built(source, deploy, middle, *queue)
+    assert (late.code, late.out) == (0, (
+        f"kept core at core-stage-{newest[:8]}: a newer commit's tag, deployed already\n"
+        f"kept batch at batch-stage-{newest[:8]}: a newer commit's tag, deployed already\n"
+        "already up to date on main: nothing to commit\n")), late.err
+    assert remote_file(deploy, VALUES_PATH) == deployed
+    assert len(commits(deploy)) == 2
+    assert git("--git-dir", str(deploy), "for-each-ref", "refs/shipspec") == ""
+
+
+def test_a_tag_older_than_the_commit_built_is_replaced_and_force_replaces_any(
+        source_history: tuple[Path, list[str]], deploy: Path, tmp_path: Path) -> None:
+    source, (oldest, middle, newest) = source_history
+    assert _bump_built(source, deploy, oldest).code == 0
+    # the newest commit's pipeline deployed core only; batch still holds the oldest's tag
+    _other_pipeline_sets(deploy, tmp_path, f"core-stage-{oldest[:8]}",
+                         f"core-stage-{newest[:8]}")
+    result = _bump_built(source, deploy, middle)
+    assert result.out.startswith(f"kept core at core-stage-{newest[:8]}: a newer commit's "
+                                 "tag, deployed already\ncommitted "), result.err
+    assert result.out.endswith(f": batch batch-stage-{oldest[:8]} -> batch-stage-"
+                               f"{middle[:8]}\n")
+    body = git("--git-dir", str(deploy), "log", "-1", "--format=%B", "main")
+    assert body.startswith(f"deploy(stage): batch=batch-stage-{middle[:8]}\n") and \
+        "core" not in body
+    forced = _bump_built(source, deploy, middle, "--force")
+    assert forced.out.endswith(f": core core-stage-{newest[:8]} -> core-stage-"
+                               f"{middle[:8]}\n"), forced.err
+
+
+def test_a_branch_rewritten_past_the_commit_built_keeps_the_branchs_tags(
+        source_history: tuple[Path, list[str]], deploy: Path) -> None:
+    """After a force push the commit built is no longer on the branch: every commit of the
+    branch that it lacks counts as newer."""
+    source, (oldest, middle, _) = source_history
+    git("reset", "--quiet", "--hard", oldest, cwd=source)
+    (source / "server-core.txt").write_text("rewritten\n")
+    git("commit", "--quiet", "-am", "rewritten", cwd=source)
+    rewritten = git("rev-parse", "HEAD", cwd=source).strip()
+    assert _bump_built(source, deploy, rewritten).code == 0
+    late = _bump_built(source, deploy, middle)
+    assert late.out.startswith(f"kept core at core-stage-{rewritten[:8]}: "), late.err
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--tag", "v1", "--newer-on", "main"],
+     "error: --newer-on compares with the commit built: give --sha too\n"),
+    (["--sha", "0" * 40, "--newer-on", "main"],
+     f"error: cannot tell which commits came after {'0' * 40} in "),
+    (["--sha", SHA, "--newer-on", "origin/main"],
+     "error: cannot tell which commits came after "),
+    (["--sha", SHA, "--newer-on=--output=x"],
+     "error: --newer-on '--output=x' is not a branch\n"),
+])
+def test_newer_on_without_the_history_it_reads_fails_before_anything_is_cloned(
+        source_history: tuple[Path, list[str]], tmp_path: Path, arguments: list[str],
+        message: str) -> None:
+    source, pushed = source_history
+    arguments = [pushed[0] if a == SHA else a for a in arguments]
+    missing = tmp_path / "no-such-repository.git"  # a clone would fail with exit 2
+    result = run_process("bump", str(source), "--module", "core", *arguments,
+                         "--repo", str(missing))
+    assert (result.code, result.out) == (1, ""), result.err
+    assert result.err.startswith(message), result.err
+    if "cannot tell" in message:
+        assert result.err.endswith("  hint: fetch the branch's history before bumping (git "
+                                   "fetch origin <branch>; actions/checkout with "
+                                   "fetch-depth: 0)\n"), result.err

@@ -66,9 +66,10 @@ class Bump(threading.Thread):
     """One `bump` running in the background: its outcome or its error."""
 
     def __init__(self, spec_dir: Path, bare: Path, module: str, tag: str,
-                 **options: Any) -> None:
+                 newer: tuple[str, ...] = (), **options: Any) -> None:
         super().__init__()
         self.spec_dir, self.bare, self.module, self.tag = spec_dir, bare, module, tag
+        self.newer = newer  # the tags of newer commits (bump --newer-on)
         self.options = BumpOptions(repo_url=str(bare), **options)
         self.outcome: Outcome | None = None
         self.error: ShipspecError | None = None
@@ -78,6 +79,7 @@ class Bump(threading.Thread):
         spec = load_spec(str(self.spec_dir))
         changes = plan(spec, [self.module], None, tags={self.module: self.tag}, sha=None, digest=None,
                        set_repository=False, date="20261123")
+        changes = [change._replace(newer=self.newer) for change in changes]
         try:
             self.outcome = bump(spec, changes, self.options)
         except ShipspecError as error:
@@ -196,6 +198,47 @@ def test_the_later_of_two_queued_tags_for_one_module_is_a_conflict(
                                  "changed to 'first' by someone else while we were setting "
                                  "'second' (it was 'old')")
     assert "imageTag: first" in remote_file(bare, "values.yaml") and refs(bare) == []
+
+
+def test_a_queued_older_commits_tag_is_kept_behind_a_newer_ones(
+        repos: tuple[Path, Path]) -> None:
+    """The bumps of two commits queue together, the newer commit's first: the older one's
+    keeps the newer tag instead of failing as a conflict (the holder reads its newer tags
+    from its intent, whichever of the two holds the lock)."""
+    spec_dir, bare = repos
+    lock = hold_lock(bare)
+    newer = Bump(spec_dir, bare, "m00", "m00-bbbb")
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
+    older = Bump(spec_dir, bare, "m00", "m00-aaaa", newer=("m00-cccc", "m00-bbbb"))
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 2)
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    landed, kept = newer.result(), older.result()
+    assert isinstance(landed, Outcome) and isinstance(kept, Outcome), (landed, kept)
+    assert (landed.status, landed.changes) == ("committed", [("m00", "old", "m00-bbbb")])
+    assert (kept.status, kept.commit, kept.changes, kept.batched) == (
+        "up-to-date", None, [("m00", "m00-bbbb", "m00-bbbb")], 0)
+    assert "imageTag: m00-bbbb" in remote_file(bare, "values.yaml")
+    assert len(commits(bare)) == 2 and refs(bare) == []
+
+
+def test_an_intent_carries_its_newer_tags_and_one_without_them_is_read_as_before(
+        repos: tuple[Path, Path]) -> None:
+    spec_dir, _ = repos
+    spec = load_spec(str(spec_dir))
+    [change] = plan(spec, ["m00"], None, tags={"m00": "t0"}, sha=None, digest=None,
+                    set_repository=False, date="20261123")
+    target = HelmValuesTarget("values.yaml", "apps.m00.imageTag", "")
+    request = Request([Edit("m00", target, change.image, ("t2", "t1"))],
+                      spec.deploy.commit_message, spec.deploy.commit_line, {},
+                      Author("a", "a@example.com"), False)
+    text = f"shipspec intent\n\n{queue._encode(request)}\n"
+    assert queue._decode(text) == request
+    # a bump of an older version posts no "newer": its request is written as it asks
+    older = text.replace(', "newer": ["t2", "t1"]', "")
+    assert older != text and queue._decode(older) == request._replace(
+        edits=[request.edits[0]._replace(newer=())])
+    with pytest.raises(TypeError, match="expected a list of tags"):
+        queue._decode(text.replace('"newer": ["t2", "t1"]', '"newer": "t2"'))
 
 
 def test_force_lets_the_later_tag_win(repos: tuple[Path, Path]) -> None:

@@ -453,3 +453,59 @@ def test_more_modules_than_one_matrix_runs_from_one_branch_are_refused(
     planned = cli("plan", str(tmp_path), "--repository", "o/mono", "--branch", "main",
                   "--sha", SHA)
     assert planned.code == 0 and "modules=s000 s001 " in planned.out
+
+
+def test_the_deploy_step_of_an_older_commit_keeps_what_a_newer_one_deployed(
+        tmp_path: Path) -> None:
+    """The deploy step, run by sh as the runner runs it in the job container, in a checkout
+    made as actions/checkout v4.2.2 makes it at fetch-depth 1 (origin/<branch> at the run's
+    own commit, src/ref-helper.ts getRefSpec): it fetches the branch, and the commits pushed
+    after its own keep their tags."""
+    from test_bump import commits, make_deploy_repo, remote_file
+    from test_helmfile import FIXTURE, VALUES
+
+    branch = "stabilize/1.0"
+    deployment = make_deploy_repo(tmp_path, {
+        str(path.relative_to(FIXTURE)): path.read_text()
+        for path in FIXTURE.rglob("*") if path.is_file()}, name="astrago-deployment.git")
+    spec = (EXAMPLES / "astrago" / "shipspec.yaml").read_text().replace(
+        "url: https://github.com/xiilab/astrago-deployment.git", f"url: file://{deployment}")
+    source = make_deploy_repo(tmp_path, {"shipspec.yaml": spec,
+                                         "server-core/src/Main.java": "class Main {}\n"},
+                              name="astrago-backend.git", branch=branch)
+    work = tmp_path / "astrago-backend.git-seed"
+    pushed = []
+    for change in ("int a;", "int b;"):
+        (work / "server-core" / "src" / "Main.java").write_text(f"class Main {{ {change} }}\n")
+        git("commit", "--quiet", "-am", change, cwd=work)
+        git("push", "--quiet", "origin", f"HEAD:{branch}", cwd=work)
+        pushed.append(git("rev-parse", "HEAD", cwd=work).strip())
+    older, newer = pushed
+    # the newer commit's pipeline ended first and deployed core
+    landed = subprocess.run([sys.executable, "-m", "shipspec", "bump", str(work), "--module",
+                             "core", "--sha", newer], env=GIT_ENV, capture_output=True,
+                            text=True, check=False)
+    assert landed.returncode == 0, landed.stderr
+    deployed = remote_file(deployment, VALUES)
+    checkout = tmp_path / "checkout"
+    git("init", "--quiet", str(checkout))
+    git("remote", "add", "origin", f"file://{source}", cwd=checkout)
+    git("fetch", "--quiet", "--no-tags", "--depth=1", "origin",
+        f"+{older}:refs/remotes/origin/{branch}", cwd=checkout)
+    git("checkout", "--quiet", "--force", "-B", branch, f"refs/remotes/origin/{branch}",
+        cwd=checkout)
+    [step] = [step for step in workflows()[
+        "xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"]["deploy"]["steps"]
+        if "run" in step]
+    assert step["env"]["SOURCE_TOKEN"] == "${{ github.token }}"
+    env = {**GIT_ENV, "HOME": str(tmp_path), "MODULES": "core", "ENVIRONMENT": "stage",
+           "GITHUB_SHA": older, "GITHUB_REF_NAME": branch, "GITHUB_WORKSPACE": str(checkout),
+           "GITHUB_SERVER_URL": "https://github.com", "SOURCE_TOKEN": "ghs_job-token",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    late = subprocess.run(["sh", "-e", "-c", step["run"]], cwd=checkout, env=env,
+                          capture_output=True, text=True, check=False)
+    assert late.returncode == 0, late.stderr
+    assert late.stdout == (f"kept core at core-stage-{newer[:8]}: a newer commit's tag, "
+                           "deployed already\nalready up to date on main: nothing to "
+                           "commit\n")
+    assert remote_file(deployment, VALUES) == deployed and len(commits(deployment)) == 2

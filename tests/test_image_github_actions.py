@@ -107,6 +107,14 @@ def test_plan_then_deploy_run_in_the_image_as_the_runner_runs_them(
     assert values["astrago"]["components"]["core"]["tag"] == f"core-stage-{pushed[:8]}"
     assert len(commits(deployment)) == 2  # the seed and one bump
 
+    # A run of the commit before, whose build ended last: its deploy keeps the newer tag.
+    late = {"sha": before, "ref_name": BRANCH, "event": {"before": ""}}
+    JobContainer(tmp_path / "runner-late", REPOSITORY, late).run_job(
+        workflow["jobs"]["deploy"], {"needs": {"plan": {"outputs": plan}},
+                                     "secrets": secrets}, mounts, f"file://{SOURCE}")
+    assert yaml.safe_load(remote_file(deployment, VALUES)) == values
+    assert len(commits(deployment)) == 2
+
 
 def test_the_image_as_its_own_user_cannot_write_the_runners_files(
         workflow: dict[str, Any], source: tuple[Path, str, str], deployment: Path,

@@ -22,7 +22,7 @@ instead (see pull_request.py); its bumps queue apart from those that push.
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -38,6 +38,7 @@ class Change(NamedTuple):
     module: Module
     deployment: Deployment
     image: NewImage
+    newer: tuple[str, ...] = ()  # the module's tags of newer commits: kept (Edit.newer)
 
 
 class BumpOptions(NamedTuple):
@@ -79,7 +80,8 @@ def bump(spec: Spec, changes: list[Change], options: BumpOptions,
     url = _repository(spec, options)
     branch = _branch(changes, options)
     request = Request(
-        edits=[Edit(change.module.name, target, change.image) for change in changes
+        edits=[Edit(change.module.name, target, change.image, change.newer)
+               for change in changes
                for target in _targets_of(change.module, change.deployment)],
         title=spec.deploy.commit_message,
         line=spec.deploy.commit_line,
@@ -113,8 +115,8 @@ def _push_directly(url: str, branch: str, request: Request, options: BumpOptions
             [result], paths = write(checkout, [request], seen)
             if isinstance(result, ShipspecError):
                 raise result
-            if not paths:
-                return Outcome("up-to-date", branch, None, [], "", attempt)
+            if not paths:  # `result` holds the edits kept for a newer commit's tag
+                return Outcome("up-to-date", branch, None, result, "", attempt)
             if options.dry_run:
                 proposed = (f"a pull request into {branch}"
                             if options.delivery.method == "pull-request" else branch)
@@ -225,9 +227,11 @@ def _branch(changes: list[Change], options: BumpOptions) -> str:
 
 def plan(spec: Spec, module_names: list[str], environment: str | None, *,
          tags: Mapping[str, str], sha: str | None, digest: str | None, set_repository: bool,
-         date: str, create: bool = False) -> list[Change]:
+         date: str, create: bool = False, newer_commits: Sequence[str] = ()) -> list[Change]:
     """The changes that `bump` makes: each module's tag as given in `tags` (module → tag),
-    else from the spec's tag template for commit `sha`."""
+    else from the spec's tag template for commit `sha`. A module whose tag comes from `sha`
+    keeps the tags its template gives `newer_commits` (pushed after `sha`): where its target
+    holds one, that newer deployment stays."""
     from shipspec.render import select_options
     from shipspec.tags import digest_problem, image_tag, tag_problem
 
@@ -246,15 +250,20 @@ def plan(spec: Spec, module_names: list[str], environment: str | None, *,
     for name in dict.fromkeys(module_names):
         module = spec.module(name)
         deployment = module.deployment(environment)
+        newer: tuple[str, ...] = ()
         if name in tags:
             module_tag = tags[name]
         elif sha is not None:
             module_tag = image_tag(spec, module, deployment, sha=sha, branch=None, date=date)
+            newer = tuple(dict.fromkeys(
+                tag for tag in (image_tag(spec, module, deployment, sha=commit, branch=None,
+                                          date=date) for commit in newer_commits)
+                if tag != module_tag))  # a template without the commit gives every one ours
         else:
             raise SpecError.single(f"no tag for module {name}",
                                    hint="give --sha, --tag TAG, or --tag MODULE=TAG")
         changes.append(Change(module, deployment, NewImage(module.image, module_tag, digest,
-                                                           set_repository, create)))
+                                                           set_repository, create), newer))
     return changes
 
 

@@ -42,7 +42,7 @@ from typing import Any, NamedTuple
 
 from shipspec.bump import BumpOptions, Outcome, Sleep, backoff, propose, signing_environment
 from shipspec.bump.git import Author, Checkout, Refs, RefUpdate, refusal
-from shipspec.bump.request import Changed, Edit, Request, message, write
+from shipspec.bump.request import Changed, Edit, Request, changed_tags, message, write
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import Location, RuntimeFailure, ShipspecError
 from shipspec.paths import relative_path_problem
@@ -250,7 +250,8 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
                 if options.delivery.method == "pull-request":
                     landed = [request for request, result in zip(requests, results,
                                                                   strict=True)
-                              if result and not isinstance(result, ShipspecError)]
+                              if not isinstance(result, ShipspecError)
+                              and changed_tags(result)]
                     delivered = propose(checkout, branch, text, landed, options, sleep)
                     if delivered is None:  # its branch moved under us
                         sleep(backoff(attempt, jitter))
@@ -321,14 +322,15 @@ def _receipts(queued: list[_Queued], results: list[Changed | ShipspecError],
     """{intent: receipt}: what became of each queued request; `delivered`, the pull request
     that proposes the commit instead of the branch."""
     outcomes = iter(results)
-    landed = sum(1 for result in results if not isinstance(result, ShipspecError) and result)
+    landed = sum(1 for result in results
+                 if not isinstance(result, ShipspecError) and changed_tags(result))
     receipts: dict[str, dict[str, Any]] = {}
     for q in queued:
         result = q.request if isinstance(q.request, ShipspecError) else next(outcomes)
         if isinstance(result, ShipspecError):
             receipts[q.identity] = {"error": str(result), "exit": result.exit_code}
         else:
-            written = bool(result) and commit is not None
+            written = bool(changed_tags(result)) and commit is not None
             proposed = delivered if written else None  # the pull request its change is in
             receipts[q.identity] = {
                 "status": proposed.status if proposed else
@@ -362,7 +364,10 @@ def _encode(request: Request) -> str:
     return json.dumps({
         "edits": [{"module": edit.module,
                    "target": {"kind": kinds[type(edit.target)], **edit.target._asdict()},
-                   "image": edit.image._asdict()} for edit in request.edits],
+                   "image": edit.image._asdict(),
+                   # beside the image, which a bump of an older version reads field by
+                   # field: it ignores this, writing the request as it did (no guard)
+                   "newer": list(edit.newer)} for edit in request.edits],
         "title": _template_fields(request.title), "line": _template_fields(request.line),
         "variables": request.variables,
         "author": list(request.author), "force": request.force,
@@ -385,7 +390,11 @@ def _decode(text: str) -> Request:
             problem = relative_path_problem(path)
             if problem:
                 raise ValueError(f"{path}: {problem}")
-        edits.append(Edit(_text(edit["module"]), target, NewImage(**_image(edit["image"]))))
+        newer = edit.get("newer", [])  # none from bumps of older versions
+        if not isinstance(newer, list):
+            raise TypeError(f"expected a list of tags, got {newer!r}")
+        edits.append(Edit(_text(edit["module"]), target, NewImage(**_image(edit["image"])),
+                          tuple(_text(tag) for tag in newer)))
     author = data["author"]
     return Request(edits, _template(data["title"]), _template(data["line"]),
                    {_text(k): _text(v) for k, v in dict(data["variables"]).items()},

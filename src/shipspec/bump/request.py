@@ -23,6 +23,10 @@ class Edit(NamedTuple):
     module: str
     target: Target
     image: NewImage
+    # The tags of the commits pushed after the one built (bump --newer-on): a target that
+    # holds one of them is kept, since a slower build of an older commit must not undo the
+    # deployment of a newer one.
+    newer: tuple[str, ...] = ()
 
 
 class Request(NamedTuple):
@@ -37,7 +41,20 @@ class Request(NamedTuple):
         return [path for edit in self.edits for path in kind_of(edit.target).paths(edit.target)]
 
 
-Changed = list[tuple[str, str, str]]  # (module, old tag, new tag) of each edit that changed
+# (module, old tag, new tag) of each edit that changed; (module, tag, tag) of each edit that
+# was kept because the target holds a newer commit's tag (Edit.newer). Receipts carry these
+# lists between bumps of different versions, so a kept edit needs no field of its own.
+Changed = list[tuple[str, str, str]]
+
+
+def kept(change: tuple[str, str, str]) -> bool:
+    """True for an edit left out because its target holds a newer commit's tag."""
+    return change[1] == change[2]
+
+
+def changed_tags(result: Changed) -> Changed:
+    """The edits of a request that changed a tag: those the commit carries."""
+    return [change for change in result if not kept(change)]
 
 
 def file_of(checkout: Checkout, target: Target) -> str:
@@ -150,15 +167,21 @@ def _write_edits(files: _Files, items: list[_Item], seen: dict[tuple[int, int], 
     # _write_together across them), so reading first reads what reading between the edits
     # did.
     currents = [_current(files.of(item.change.target), item.change) for item in items]
+    keep = [current in item.change.newer and not item.force
+            for item, current in zip(items, currents, strict=True)]
     by_file: dict[tuple[YamlText, type], list[Edit]] = {}  # files.of: one per file
-    for item in items:
+    for item, kept_here in zip(items, keep, strict=True):
         edit = item.change
-        by_file.setdefault((files.of(edit.target), type(edit.target)), []).append(edit)
+        if not kept_here:
+            by_file.setdefault((files.of(edit.target), type(edit.target)), []).append(edit)
     for (document, _), edits in by_file.items():  # in memory; files.save() writes
         kind_of(edits[0].target).write(document, [(edit.target, edit.image) for edit in edits])
     changed: dict[int, Changed] = {item.request: [] for item in items}
-    for item, current in zip(items, currents, strict=True):
+    for item, current, kept_here in zip(items, currents, keep, strict=True):
         edit = item.change
+        if kept_here:
+            changed[item.request].append((edit.module, current, current))
+            continue
         before = seen.setdefault((item.request, item.edit), current)
         after = kind_of(edit.target).read(files.of(edit.target), edit.target)
         if current not in (before, after) and not item.force:
@@ -220,16 +243,17 @@ def message(requests: list[Request], results: list[Changed | ShipspecError]) -> 
     paragraphs: list[str] = []  # what the messages say below their first lines
     appended: list[str] = []  # lines of messages that do not place {{ lines }} themselves
     for request, result in zip(requests, results, strict=True):
-        if isinstance(result, ShipspecError) or not result:
+        changes = [] if isinstance(result, ShipspecError) else changed_tags(result)
+        if not changes:
             continue
         lines = [templates.render(request.line, {
             "module": module, "old": old or "(none)", "new": new,
-            "env": request.variables.get("env", "")}) for module, old, new in result]
+            "env": request.variables.get("env", "")}) for module, old, new in changes]
         lines = [line for line in lines if line]
         text = templates.render(request.title, {
             **request.variables,
-            "changes": ", ".join(f"{module}={new}" for module, _, new in result),
-            "modules": ", ".join(dict.fromkeys(module for module, _, _ in result)),
+            "changes": ", ".join(f"{module}={new}" for module, _, new in changes),
+            "modules": ", ".join(dict.fromkeys(module for module, _, _ in changes)),
             "lines": "\n".join(lines),
         }).strip("\n")
         title, _, rest = text.partition("\n")

@@ -7,6 +7,7 @@ import os
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Credentials, redacted
+from shipspec.bump.request import changed_tags, kept
 from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path, today_utc
 from shipspec.errors import SpecError
 from shipspec.spec import Spec
@@ -24,6 +25,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--create", action="store_true",
                         help="add the tag's key where the module's mapping in the values "
                              "file lacks it (the mapping itself must exist)")
+    parser.add_argument("--newer-on", metavar="REF",
+                        help="with --sha: keep a tag of a commit on REF that --sha lacks "
+                             "(pushed after it), so that a slower build of an older commit "
+                             "does not undo a newer one's deployment; REF as the spec's "
+                             "repository knows it, such as origin/main, fetched whole")
     parser.add_argument("--digest", help="pin the image digest too (sha256:...)")
     parser.add_argument("--env", help="the environment (needed when a module has several)")
     parser.add_argument("--set-repository", action="store_true",
@@ -45,11 +51,18 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> str:
     if args.sha is None and not args.tag:
         raise SpecError.single("give --sha or --tag", hint="see 'shipspec bump --help'")
+    if args.newer_on is not None and args.sha is None:
+        raise SpecError.single("--newer-on compares with the commit built: give --sha too")
     spec = load_spec(args.path)
     today = today_utc()
+    newer = []
+    if args.newer_on is not None:
+        from shipspec.bump.source import newer_commits
+
+        newer = newer_commits(spec.root, args.sha, args.newer_on)
     changes = plan(spec, args.module, args.env, tags=tags_by_module(args.tag, args.module),
                    sha=args.sha, digest=args.digest, set_repository=args.set_repository,
-                   date=today, create=args.create)
+                   date=today, create=args.create, newer_commits=newer)
     sha = (args.sha or "").lower()
     return report(bump(spec, changes, options(spec, args, today)._replace(sha=sha)))
 
@@ -102,14 +115,17 @@ def options(spec: Spec, args: argparse.Namespace, today: str, *,
 def report(outcome: Outcome) -> str:
     # `changes` lists tag edits; a --set-repository bump may change repositories only
     changes = ", ".join(f"{module} {old or '(none)'} -> {new}"
-                        for module, old, new in outcome.changes) or "image repositories only"
+                        for module, old, new in changed_tags(outcome.changes)
+                        ) or "image repositories only"
+    kept_here = "".join(f"kept {module} at {tag}: a newer commit's tag, deployed already\n"
+                        for module, tag, _ in filter(kept, outcome.changes))
     if outcome.status == "up-to-date":
-        return f"already up to date on {outcome.branch}: nothing to commit\n"
+        return f"{kept_here}already up to date on {outcome.branch}: nothing to commit\n"
     if outcome.status == "dry-run":
-        return f"would commit to {outcome.branch}: {changes}\n{outcome.diff}\n"
+        return f"{kept_here}would commit to {outcome.branch}: {changes}\n{outcome.diff}\n"
     retried = f" after {outcome.attempts} attempts" if outcome.attempts > 1 else ""
     batched = (f" (one commit with {outcome.batched} other bump"
                f"{'s' if outcome.batched > 1 else ''})" if outcome.batched else "")
     line = f"committed {outcome.commit} to {outcome.branch}{retried}{batched}: {changes}\n"
     delivered = f"{outcome.delivered}\n" if outcome.delivered else ""
-    return line + delivered + (f"{outcome.note}\n" if outcome.note else "")
+    return kept_here + line + delivered + (f"{outcome.note}\n" if outcome.note else "")

@@ -78,13 +78,28 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
   --sha "$GITHUB_SHA" --github-output "$GITHUB_OUTPUT" "$@"
 """
 
+# The deploy step first learns which commits were pushed to the branch after its own: the
+# checkout fetched it up to this run's commit only (actions/checkout points origin/<branch>
+# there), and deploys queue in the order their builds end, so a newer commit's may have
+# landed already. `bump --newer-on` keeps a tag of theirs rather than undo it. The fetch
+# sends the job's token as actions/checkout does, in a header set through the environment
+# (never in an argument), for this one git command.
 _DEPLOY = """\
 set -eu
+git config --global --add safe.directory "$GITHUB_WORKSPACE"
+(
+  basic=$(printf 'x-access-token:%s' "$SOURCE_TOKEN" | base64 | tr -d '\\n')
+  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.$GITHUB_SERVER_URL/.extraheader"
+  export GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic"
+  git fetch --quiet --no-tags origin \\
+    "+refs/heads/$GITHUB_REF_NAME:refs/remotes/origin/$GITHUB_REF_NAME"
+)
 set --
 for module in $MODULES; do
   set -- "$@" --module "$module"
 done
-shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT"
+shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT" \\
+  --newer-on "origin/$GITHUB_REF_NAME"
 """
 
 
@@ -281,6 +296,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                     {"name": "bump the deployment repository",
                      "env": {"MODULES": "${{ needs.plan.outputs.modules }}",
                              "ENVIRONMENT": "${{ needs.plan.outputs.environment }}",
+                             "SOURCE_TOKEN": "${{ github.token }}",
                              **{name: f"${{{{ secrets.{name} }}}}"
                                 for name in _deploy_secrets(spec)}},
                      "run": _DEPLOY},

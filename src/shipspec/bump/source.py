@@ -1,0 +1,56 @@
+"""The source repository's history, as `bump --newer-on` reads it.
+
+Builds of different commits end in any order: a slow build of an older commit would deploy
+its tag over the one a newer commit's pipeline deployed a minute before. The commits of the
+branch that the built commit lacks are the ones it must not undo; `plan` renders each one's
+tag, and whoever writes the request keeps a target that holds one of them (request.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from shipspec.errors import RuntimeFailure, SpecError
+
+# Newest first: a deployment older than this many commits is not guarded. A bound, since
+# every one of them is rendered through the module's tag template.
+NEWER_LIMIT = 1000
+
+
+def newer_commits(root: str, sha: str, ref: str) -> list[str]:
+    """The commits of `ref` that commit `sha` does not contain (those pushed after it, or
+    that replaced it when the branch was rewritten), newest first, in the repository at
+    `root`."""
+    sha = sha.lower()
+    if not sha or sha.strip("0123456789abcdef"):
+        raise SpecError.single(f"--sha {sha!r} is not a commit id")
+    if ref.startswith("-"):
+        raise SpecError.single(f"--newer-on {ref!r} is not a branch",
+                               hint="name the branch as the repository knows it: "
+                                    "origin/main")
+    problems = [f"{name} ({value}) is not a commit here" for name, value in (
+        ("--sha", sha), ("--newer-on", ref))
+        if _git(root, "rev-parse", "--quiet", "--verify", "--end-of-options",
+                f"{value}^{{commit}}")[0]]
+    if problems:
+        raise SpecError.single(
+            f"cannot tell which commits came after {sha} in {root}: {'; '.join(problems)}",
+            hint="fetch the branch's history before bumping (git fetch origin <branch>; "
+                 "actions/checkout with fetch-depth: 0)")
+    code, listed = _git(root, "rev-list", f"--max-count={NEWER_LIMIT}", "--end-of-options",
+                        f"{sha}..{ref}")
+    if code:
+        raise RuntimeFailure(f"error: git rev-list failed in {root}: {listed.strip()}")
+    return listed.split()
+
+
+def _git(root: str, *arguments: str) -> tuple[int, str]:
+    """git's exit code, and its output (its errors when it fails)."""
+    try:
+        completed = subprocess.run(  # noqa: S603 - an argument list, no shell
+            ["git", *arguments], cwd=root, capture_output=True, text=True,  # noqa: S607
+            errors="replace", stdin=subprocess.DEVNULL, check=False)
+    except OSError as err:
+        raise RuntimeFailure(f"error: cannot run git in {root}: {err.strerror}") from None
+    return completed.returncode, (completed.stderr if completed.returncode
+                                  else completed.stdout)
