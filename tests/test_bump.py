@@ -1056,9 +1056,28 @@ def test_a_branch_rewritten_past_the_commit_built_keeps_the_branchs_tags(
     assert late.out.startswith(f"kept core at core-stage-{rewritten[:8]}: "), late.err
 
 
+def test_the_history_may_come_from_another_repository_than_the_specs(
+        source_history: tuple[Path, list[str]], deploy: Path, tmp_path: Path) -> None:
+    """As in Tekton's deploy Task: the spec from a ConfigMap, the branch's commits fetched
+    into a bare repository of their own, the tag given as the tag Task computed it."""
+    source, (_, middle, newest) = source_history
+    history = tmp_path / "history.git"
+    git("clone", "--quiet", "--bare", str(source), str(history))
+    spec = tmp_path / "configmap"
+    spec.mkdir()
+    shutil.copy(source / "shipspec.yaml", spec / "shipspec.yaml")
+    assert _bump_built(source, deploy, newest).code == 0
+    late = run_process("bump", str(spec), "--module", "core", "--tag",
+                       f"core-stage-{middle[:8]}", "--sha", middle, "--newer-on", "main",
+                       "--source-repository", str(history), "--repo", str(deploy))
+    assert late.out.startswith(f"kept core at core-stage-{newest[:8]}: "), late.err
+
+
 @pytest.mark.parametrize(("arguments", "message"), [
     (["--tag", "v1", "--newer-on", "main"],
      "error: --newer-on compares with the commit built: give --sha too\n"),
+    (["--sha", SHA, "--source-repository", "."],
+     "error: --source-repository is where --newer-on reads history: give --newer-on too\n"),
     (["--sha", "0" * 40, "--newer-on", "main"],
      f"error: cannot tell which commits came after {'0' * 40} in "),
     (["--sha", SHA, "--newer-on", "origin/main"],

@@ -10,7 +10,8 @@ v1.15.0 runs a step (github.com/tektoncd/pipeline, tag v1.15.0):
   read-only); the step's env, a secretKeyRef resolved to the Secret's value; the step's
   command and args with `$(params.*)` and `$(results.<name>.path)` substituted
   (pkg/reconciler/taskrun/resources/apply.go); the image's own working directory (no
-  workingDir is set).
+  workingDir is set). A step's `script` is written to a file under /tekton/scripts that
+  becomes the step's command, run through its own `#!` line (pkg/pod/script.go).
 - The step's securityContext and the pod template's (seccomp RuntimeDefault, podman's
   default), with no read-only root (Tekton sets none unless asked).
 The entrypoint wrapper (/tekton/bin/entrypoint) is Tekton's binary and not here: the step's
@@ -31,9 +32,10 @@ from conftest import EXAMPLES, run_process
 from container import emptydir, pinned_image, podman, security_options
 from forge_contract import GitHub, serve
 from gitserver import git_http_server
-from test_bump import SHA, TOKEN, commits, make_deploy_repo, remote_file
+from test_bump import SHA, TOKEN, commits, git, make_deploy_repo, remote_file
 
 DEPLOYMENT = "/srv/gointern-deployment.git"
+SOURCE = "/srv/gointern-backend.git"
 OVERLAY = "goyoai-system/overlays/dev/kustomization.yaml"
 KUSTOMIZATION = ("resources: [../../base]\nimages:\n  - name: goyoai-gointern-system\n"
                  "    newName: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: old\n")
@@ -77,79 +79,149 @@ def _shipspec_steps(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
             for step in task["spec"]["steps"] if step["image"] == pinned_image()]
 
 
-def run_step(objects: list[dict[str, Any]], task_name: str, step_name: str,
-             params: dict[str, str], secrets: dict[tuple[str, str], str], root: Path,
-             extra_volumes: dict[str, str], network: str = "none") -> tuple[Any, Path]:
-    """Run one step as its TaskRun's pod would; returns the result and the results dir."""
+def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, str],
+             secrets: dict[tuple[str, str], str], root: Path, extra_volumes: dict[str, str],
+             network: str = "none") -> tuple[Any, Path]:
+    """Run the Task's steps in order as its TaskRun's pod would, up to the first that
+    fails; returns the last step's result and the results directory. The pod's emptyDirs,
+    implicit and the Task's own, are shared by its steps; a `script` is written to
+    /tekton/scripts and run as the step's command (pkg/pod/script.go)."""
     task = _named(objects, "Task", task_name)
-    step = next(s for s in task["spec"]["steps"] if s["name"] == step_name)
     template = next(o for o in objects if o["kind"] == "TriggerTemplate")
     pod = template["spec"]["resourcetemplates"][0]["spec"]["taskRunTemplate"]["podTemplate"]
     assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
 
-    volumes = {path: (emptydir(root, path.strip("/").replace("/", "-")), read_only)
-               for path, read_only in IMPLICIT.items()}
-    for mount in step.get("volumeMounts", []):
-        source = next(v for v in task["spec"]["volumes"] if v["name"] == mount["name"])
-        config_map = _named(objects, "ConfigMap", source["configMap"]["name"])
-        directory = root / f"configmap-{mount['name']}"
-        directory.mkdir()
-        for key, value in config_map["data"].items():
-            (directory / key).write_text(value)
-        volumes[mount["mountPath"]] = (directory, mount.get("readOnly", False))
+    implicit = {path: (emptydir(root, path.strip("/").replace("/", "-")), read_only)
+                for path, read_only in IMPLICIT.items()}
+    task_volumes = {}
+    for volume in task["spec"].get("volumes", []):
+        if "configMap" in volume:
+            config_map = _named(objects, "ConfigMap", volume["configMap"]["name"])
+            directory = root / f"configmap-{volume['name']}"
+            directory.mkdir()
+            for key, value in config_map["data"].items():
+                (directory / key).write_text(value)
+        else:
+            assert volume == {"name": volume["name"], "emptyDir": {}}, volume
+            directory = emptydir(root, f"emptydir-{volume['name']}")
+        task_volumes[volume["name"]] = directory
 
     def substitute(text: str) -> str:
         text = re.sub(r"\$\(params\.([a-z-]+)\)", lambda m: params[m.group(1)], text)
         return re.sub(r"\$\(results\.([a-z-]+)\.path\)", r"/tekton/results/\1", text)
 
-    env = {}
-    for entry in step.get("env", []):
-        if "value" in entry:
-            env[entry["name"]] = substitute(entry["value"])
+    result = None
+    for index, step in enumerate(task["spec"]["steps"]):
+        assert step["image"] == pinned_image()
+        volumes = {**implicit, **{mount["mountPath"]: (task_volumes[mount["name"]],
+                                                       mount.get("readOnly", False))
+                                  for mount in step.get("volumeMounts", [])}}
+        if "script" in step:
+            script = root / f"script-{index}"
+            script.write_text(substitute(step["script"]))
+            script.chmod(0o755)
+            volumes[f"/tekton/scripts/script-{index}"] = (script, True)
+            command = [f"/tekton/scripts/script-{index}"]
         else:
-            reference = entry["valueFrom"]["secretKeyRef"]
-            env[entry["name"]] = secrets[(reference["name"], reference["key"])]
-    flags = [*security_options(step["securityContext"]),
-             *[flag for name, value in env.items() for flag in ("--env", f"{name}={value}")],
-             *[flag for path, (host, read_only) in volumes.items()
-               for flag in ("--volume", f"{host}:{path}{':ro' if read_only else ''}")],
-             *[flag for host, inside in extra_volumes.items() for flag in ("--volume",
-                                                                          f"{host}:{inside}")]]
-    result = podman("run", "--rm", "--network", network, *flags, "--entrypoint",
-                    step["command"][0], pinned_image(),
-                    *[substitute(arg) for arg in step["args"]], check=False)
-    return result, volumes["/tekton/results"][0]
+            command = [*step["command"], *(substitute(arg) for arg in step["args"])]
+        env = {}
+        for entry in step.get("env", []):
+            if "value" in entry:
+                env[entry["name"]] = substitute(entry["value"])
+            else:
+                reference = entry["valueFrom"]["secretKeyRef"]
+                env[entry["name"]] = secrets[(reference["name"], reference["key"])]
+        flags = [*security_options(step["securityContext"]),
+                 *[flag for name, value in env.items()
+                   for flag in ("--env", f"{name}={value}")],
+                 *[flag for path, (host, read_only) in volumes.items()
+                   for flag in ("--volume", f"{host}:{path}{':ro' if read_only else ''}")],
+                 *[flag for host, inside in extra_volumes.items()
+                   for flag in ("--volume", f"{host}:{inside}")]]
+        result = podman("run", "--rm", "--network", network, *flags, "--entrypoint",
+                        command[0], pinned_image(), *command[1:], check=False)
+        if result.returncode:
+            break
+    return result, implicit["/tekton/results"][0]
 
 
 def test_the_steps_in_the_shipspec_image_are_tag_and_bump(objects: list[dict[str, Any]]
                                                           ) -> None:
-    """Cleanup and report run in other images (alpine/git, alpine/k8s); these two here."""
+    """Cleanup and report run in other images (alpine/git, alpine/k8s); tag, and the deploy
+    Task's history and bump, here."""
     assert _shipspec_steps(objects) == [("gointern-backend-tag", "tag"),
+                                        ("gointern-backend-deploy", "history"),
                                         ("gointern-backend-deploy", "bump")]
 
 
 def test_the_tag_step_writes_its_result(objects: list[dict[str, Any]], tmp_path: Path) -> None:
     params = {"module": "system", "environment": "dev", "revision": SHA,
               "branch": "dev-system"}
-    result, results = run_step(objects, "gointern-backend-tag", "tag", params, {}, tmp_path,
-                               {})
+    result, results = run_task(objects, "gointern-backend-tag", params, {}, tmp_path, {})
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert (results / "tag").read_text() == f"system-dev-{SHA[:8]}"
 
 
+def _owned_by_steps(bare: Path) -> Path:
+    """The steps' user (999) owns the repositories they read and push to."""
+    for path in [bare, *bare.rglob("*")]:
+        os.chown(path, 999, 999)
+    return bare
+
+
+def source_repository(root: Path) -> tuple[Path, list[str]]:
+    """Seed A's source repository with two pushes to dev; its commits, oldest first."""
+    bare = make_deploy_repo(root, {"README.md": "gointern\n"}, name="gointern-backend.git",
+                            branch="dev")
+    work = root / "gointern-backend.git-seed"
+    pushed = []
+    for change in ("one", "two"):
+        (work / "README.md").write_text(f"{change}\n")
+        git("commit", "--quiet", "-am", change, cwd=work)
+        git("push", "--quiet", "origin", "HEAD:dev", cwd=work)
+        pushed.append(git("rev-parse", "HEAD", cwd=work).strip())
+    return _owned_by_steps(bare), pushed
+
+
+def deploy_params(revision: str, tag: str | None = None) -> dict[str, str]:
+    """The deploy Task's params for a push of `revision` to dev (tag: the template's)."""
+    return {"module": "system", "environment": "dev", "revision": revision, "branch": "dev",
+            "repo-url": f"file://{SOURCE}", "tag": tag or f"system-dev-{revision[:8]}"}
+
+
 def test_the_deploy_step_bumps_the_deployment_repository(objects: list[dict[str, Any]],
                                                          tmp_path: Path) -> None:
-    bare = make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev")
-    for path in [bare, *bare.rglob("*")]:  # the step's user owns the repository it pushes to
-        os.chown(path, 999, 999)
-    params = {"module": "system", "environment": "dev", "tag": "system-dev-1234abcd"}
+    bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
+    source, [revision, _] = source_repository(tmp_path)
     secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes"}
-    result, _ = run_step(objects, "gointern-backend-deploy", "bump", params, secrets,
-                         tmp_path / "pod", {str(bare): DEPLOYMENT})
+    result, _ = run_task(objects, "gointern-backend-deploy",
+                         deploy_params(revision, "system-dev-1234abcd"), secrets,
+                         tmp_path / "pod", {str(bare): DEPLOYMENT, str(source): SOURCE})
     assert result.returncode == 0, result.stderr
     assert remote_file(bare, OVERLAY, "dev") == KUSTOMIZATION.replace(
         "newTag: old", "newTag: system-dev-1234abcd")
     assert commits(bare, "dev")[0].endswith("|deploy(dev): system=system-dev-1234abcd")
+
+
+def test_the_deploy_of_an_older_commit_keeps_what_a_newer_ones_run_deployed(
+        objects: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Runs end in any order: the run of the newer push deploys first, then the older
+    one's deploy Task fetches the branch's history and keeps the newer tag."""
+    bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
+    source, [older, newer] = source_repository(tmp_path)
+    secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes"}
+    volumes = {str(bare): DEPLOYMENT, str(source): SOURCE}
+    result, _ = run_task(objects, "gointern-backend-deploy", deploy_params(newer), secrets,
+                         tmp_path / "newer", volumes)
+    assert result.returncode == 0, result.stderr
+    deployed = remote_file(bare, OVERLAY, "dev")
+    assert f"newTag: system-dev-{newer[:8]}" in deployed
+    result, _ = run_task(objects, "gointern-backend-deploy", deploy_params(older), secrets,
+                         tmp_path / "older", volumes)
+    assert (result.returncode, result.stdout) == (0, (
+        f"kept system at system-dev-{newer[:8]}: a newer commit's tag, deployed already\n"
+        "already up to date on dev: nothing to commit\n")), result.stderr
+    assert remote_file(bare, OVERLAY, "dev") == deployed and len(commits(bare, "dev")) == 2
 
 
 def test_the_deploy_step_signs_with_the_key_beside_the_token(tmp_path: Path) -> None:
@@ -162,14 +234,13 @@ def test_the_deploy_step_signs_with_the_key_beside_the_token(tmp_path: Path) -> 
             "  signing: {format: ssh, keyEnv: SIGNING_KEY}\n"})
     key = tmp_path / "key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    bare = make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev")
-    for path in [bare, *bare.rglob("*")]:
-        os.chown(path, 999, 999)
+    bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
+    source, [revision, _] = source_repository(tmp_path)
     secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes",
                ("gointern-deploy-token", "signing-key"): key.read_text()}
-    params = {"module": "system", "environment": "dev", "tag": "system-dev-5678abcd"}
-    result, _ = run_step(objects, "gointern-backend-deploy", "bump", params, secrets,
-                         tmp_path / "pod", {str(bare): DEPLOYMENT})
+    result, _ = run_task(objects, "gointern-backend-deploy",
+                         deploy_params(revision, "system-dev-5678abcd"), secrets,
+                         tmp_path / "pod", {str(bare): DEPLOYMENT, str(source): SOURCE})
     assert result.returncode == 0, result.stderr
     allowed = tmp_path / "allowed_signers"
     allowed.write_text(f"shipspec-bot@localhost {(tmp_path / 'key.pub').read_text()}")
@@ -192,10 +263,11 @@ def test_the_deploy_step_delivers_by_pull_request(tmp_path: Path) -> None:
                                f"api: '{api}', repository: goyoai/gointern-deployment}}",
             "\nmodules:\n": "\nenvironments:\n  dev:\n    branch: dev\n"
                             "    delivery: {method: pull-request}\n\nmodules:\n"})
-        params = {"module": "system", "environment": "dev", "tag": "system-dev-9abc1234"}
+        source, [revision, _] = source_repository(tmp_path / "source")
         secrets = {("gointern-deploy-token", "token"): TOKEN}
-        result, _ = run_step(objects, "gointern-backend-deploy", "bump", params, secrets,
-                             tmp_path / "pod", {}, network="host")
+        result, _ = run_task(objects, "gointern-backend-deploy",
+                             deploy_params(revision, "system-dev-9abc1234"), secrets,
+                             tmp_path / "pod", {str(source): SOURCE}, network="host")
     assert result.returncode == 0, result.stderr
     assert hub.violations == []
     [pull] = hub.pulls.values()

@@ -229,9 +229,9 @@ def plan(spec: Spec, module_names: list[str], environment: str | None, *,
          tags: Mapping[str, str], sha: str | None, digest: str | None, set_repository: bool,
          date: str, create: bool = False, newer_commits: Sequence[str] = ()) -> list[Change]:
     """The changes that `bump` makes: each module's tag as given in `tags` (module → tag),
-    else from the spec's tag template for commit `sha`. A module whose tag comes from `sha`
-    keeps the tags its template gives `newer_commits` (pushed after `sha`): where its target
-    holds one, that newer deployment stays."""
+    else from the spec's tag template for commit `sha`. Each module keeps the tags its
+    template gives `newer_commits` (pushed after the commit built): where its target holds
+    one, that newer deployment stays."""
     from shipspec.render import select_options
     from shipspec.tags import digest_problem, image_tag, tag_problem
 
@@ -250,18 +250,17 @@ def plan(spec: Spec, module_names: list[str], environment: str | None, *,
     for name in dict.fromkeys(module_names):
         module = spec.module(name)
         deployment = module.deployment(environment)
-        newer: tuple[str, ...] = ()
         if name in tags:
             module_tag = tags[name]
         elif sha is not None:
             module_tag = image_tag(spec, module, deployment, sha=sha, branch=None, date=date)
-            newer = tuple(dict.fromkeys(
-                tag for tag in (image_tag(spec, module, deployment, sha=commit, branch=None,
-                                          date=date) for commit in newer_commits)
-                if tag != module_tag))  # a template without the commit gives every one ours
         else:
             raise SpecError.single(f"no tag for module {name}",
                                    hint="give --sha, --tag TAG, or --tag MODULE=TAG")
+        newer = tuple(dict.fromkeys(
+            tag for tag in (image_tag(spec, module, deployment, sha=commit, branch=None,
+                                      date=date) for commit in newer_commits)
+            if tag != module_tag))  # a template without the commit gives every one ours
         changes.append(Change(module, deployment, NewImage(module.image, module_tag, digest,
                                                            set_repository, create), newer))
     return changes

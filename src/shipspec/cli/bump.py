@@ -30,6 +30,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
                              "(pushed after it), so that a slower build of an older commit "
                              "does not undo a newer one's deployment; REF as the spec's "
                              "repository knows it, such as origin/main, fetched whole")
+    parser.add_argument("--source-repository", metavar="DIR",
+                        help="the git repository whose history --newer-on reads (default: "
+                             "the one holding the spec)")
     parser.add_argument("--digest", help="pin the image digest too (sha256:...)")
     parser.add_argument("--env", help="the environment (needed when a module has several)")
     parser.add_argument("--set-repository", action="store_true",
@@ -53,13 +56,16 @@ def run(args: argparse.Namespace) -> str:
         raise SpecError.single("give --sha or --tag", hint="see 'shipspec bump --help'")
     if args.newer_on is not None and args.sha is None:
         raise SpecError.single("--newer-on compares with the commit built: give --sha too")
+    if args.source_repository is not None and args.newer_on is None:
+        raise SpecError.single("--source-repository is where --newer-on reads history: "
+                               "give --newer-on too")
     spec = load_spec(args.path)
     today = today_utc()
     newer = []
     if args.newer_on is not None:
         from shipspec.bump.source import newer_commits
 
-        newer = newer_commits(spec.root, args.sha, args.newer_on)
+        newer = newer_commits(args.source_repository or spec.root, args.sha, args.newer_on)
     changes = plan(spec, args.module, args.env, tags=tags_by_module(args.tag, args.module),
                    sha=args.sha, digest=args.digest, set_repository=args.set_repository,
                    date=today, create=args.create, newer_commits=newer)

@@ -272,7 +272,8 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
          "when": [{"input": "$(params.event)", "operator": "in", "values": ["push"]},
                   {"input": "$(params.deploys)", "operator": "in", "values": ["true"]}],
          "taskRef": {"name": shared_name(spec, "deploy")},
-         "params": [_pipeline_param("module"), _pipeline_param("environment"),
+         "params": [*(_pipeline_param(n) for n in ("module", "environment", "revision",
+                                                    "branch", "repo-url")),
                     {"name": "tag", "value": "$(tasks.tag.results.tag)"}]},
     ]
     pipeline_spec: Object = {

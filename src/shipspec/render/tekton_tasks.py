@@ -84,6 +84,8 @@ def _spec_volume(spec: Spec) -> Object:
 
 
 _SPEC_MOUNT = {"name": "spec", "mountPath": SPEC_MOUNT, "readOnly": True}
+HISTORY = "/history"  # the source's commits, on the deploy TaskRun's own emptyDir
+_HISTORY_MOUNT = {"name": "history", "mountPath": HISTORY}
 
 
 def _shipspec_step(spec: Spec, verb: str, arguments: list[str]) -> Object:
@@ -279,9 +281,30 @@ def build_task(spec: Spec, metadata: Object) -> Object:
     }, metadata)
 
 
+# Runs end in any order: before the bump, the commits pushed to the branch after the one
+# built, whose runs may have deployed already (bump --newer-on keeps their tags). Commits
+# only, into a bare repository (a server that filters sends no tree and no file); made by
+# the step in the emptyDir, which the kubelet owns: git refuses a repository whose
+# directory another user owns. The revision is checked as the build's fetch checks it.
+_HISTORY = """\
+#!/bin/sh
+set -eu
+case "$REVISION" in
+  *[!0-9a-f]* | "") echo "not a commit id: $REVISION" >&2; exit 1 ;;
+esac
+git init -q --bare /history/source.git
+cd /history/source.git
+git remote add origin "$REPO_URL"
+git fetch -q --filter=tree:0 --depth 1 origin "$REVISION"
+git fetch -q --filter=tree:0 origin "+refs/heads/$BRANCH:refs/remotes/origin/$BRANCH"
+"""
+
+
 def deploy_task(spec: Spec, metadata: Object) -> Object:
-    """`shipspec bump`: write the new tag into the deployment repository."""
-    env: list[Object] = [{"name": "HOME", "value": "/tekton/home"}]
+    """The history of the branch, then `shipspec bump`: write the new tag into the
+    deployment repository unless a newer commit's run deployed one already."""
+    home = {"name": "HOME", "value": "/tekton/home"}
+    env: list[Object] = [home]
     if spec.deploy.credentials_secret:
         env.append(_secret_env(spec.deploy.token_env, spec.deploy.credentials_secret, "token"))
         signing = spec.deploy.signing
@@ -295,10 +318,23 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
             _param("module", "Module name."),
             _param("environment", "Environment to deploy to."),
             _param("tag", "Image tag that was pushed."),
+            _param("revision", "Commit SHA that was built."),
+            _param("branch", "Branch that was pushed."),
+            _param("repo-url", "Git URL of the source repository."),
         ],
-        "volumes": [_spec_volume(spec)],
-        "steps": [{**_shipspec_step(spec, "bump", [
-            "--env", "$(params.environment)", "--tag", "$(params.tag)"]), "env": env}],
+        "volumes": [_spec_volume(spec), {"name": "history", "emptyDir": {}}],
+        "steps": [
+            {"name": "history", "image": spec.ci.images["shipspec"], "script": _HISTORY,
+             "env": [home, {"name": "REVISION", "value": "$(params.revision)"},
+                     {"name": "BRANCH", "value": "$(params.branch)"},
+                     {"name": "REPO_URL", "value": "$(params.repo-url)"}],
+             "securityContext": SHIPSPEC_USER, "volumeMounts": [_HISTORY_MOUNT]},
+            {**_shipspec_step(spec, "bump", [
+                "--env", "$(params.environment)", "--tag", "$(params.tag)",
+                "--sha", "$(params.revision)", "--newer-on", "origin/$(params.branch)",
+                "--source-repository", f"{HISTORY}/source.git"]),
+             "env": env, "volumeMounts": [_SPEC_MOUNT, _HISTORY_MOUNT]},
+        ],
     }, metadata)
 
 
