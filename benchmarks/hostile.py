@@ -22,6 +22,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import hostile  # tests/ holds the harness the test suite runs too
 
 
+def spec_directory(command: str, scratch: Path) -> Path | None:
+    """The round's spec directory that `command` ran on: its first argument below the
+    scratch directory (the spec, or a file in the spec's directory)."""
+    for argument in command.split()[1:]:
+        path = Path(argument)
+        if path.is_relative_to(scratch) and path != scratch:
+            directory = scratch / path.relative_to(scratch).parts[0]
+            if (directory / "shipspec.yaml").exists():
+                return directory
+    return None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -42,15 +54,16 @@ def main() -> int:
         slowest = sorted(timings, reverse=True)[:5]
         print("| seconds | command | spec |\n|---:|---|---|")
         for seconds, command in slowest:
-            spec = Path(command.split()[1])
-            spec = spec if spec.is_dir() else spec.parent
+            spec = spec_directory(command, Path(scratch))
+            if spec is None:  # a command run on no spec of the round (an argument's file)
+                print(f"| {seconds:.2f} | {command.split()[0]} | ({command}) |")
+                continue
             shape = (spec / "shape").read_text() if (spec / "shape").exists() else "mutated"
             size = (spec / "shipspec.yaml").stat().st_size
             print(f"| {seconds:.2f} | {command.split()[0]} | {shape}, {size:,} bytes |")
-        if args.keep and slowest:
-            spec = Path(slowest[0][1].split()[1])
-            shutil.copytree(spec if spec.is_dir() else spec.parent, args.keep,
-                            dirs_exist_ok=True)
+        kept = spec_directory(slowest[0][1], Path(scratch)) if slowest else None
+        if args.keep and kept:
+            shutil.copytree(kept, args.keep, dirs_exist_ok=True)
     distinct = sorted(set(findings))
     print(f"\nseed {args.seed}: {rounds} rounds, {len(timings)} runs, {len(distinct)} "
           "distinct findings")

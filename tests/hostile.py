@@ -304,6 +304,9 @@ def git_cases(path: str, bare: Path, rng: random.Random) -> Iterator[list[str]]:
                         ["--tag", f"{module}={tag}"], []])
     if rng.random() < 0.3:
         bump += ["--digest", rng.choice(["sha256:" + "a" * 64, rng.choice(HOSTILE)])]
+    if rng.random() < 0.3:  # the history it reads is not there: a clear refusal
+        bump += [f"--newer-on={rng.choice(['main', 'origin/main', rng.choice(HOSTILE)])}",
+                 *rng.choice([[], ["--source-repository", rng.choice([path, "/nonexistent"])]])]
     if rng.random() < 0.3:
         bump += rng.choice([["--set-repository"], ["--create"], ["--retries", "-1"]])
     yield bump

@@ -1078,6 +1078,8 @@ def test_the_history_may_come_from_another_repository_than_the_specs(
      "error: --newer-on compares with the commit built: give --sha too\n"),
     (["--sha", SHA, "--source-repository", "."],
      "error: --source-repository is where --newer-on reads history: give --newer-on too\n"),
+    (["--sha", SHA, "--newer-on", "main", "--source-repository", "/nonexistent"],
+     "error: --source-repository /nonexistent: no such directory\n"),
     (["--sha", "0" * 40, "--newer-on", "main"],
      f"error: cannot tell which commits came after {'0' * 40} in "),
     (["--sha", SHA, "--newer-on", "origin/main"],

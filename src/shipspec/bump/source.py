@@ -28,7 +28,7 @@ def newer_commits(root: str, sha: str, ref: str) -> list[str]:
         raise SpecError.single(f"--newer-on {ref!r} is not a branch",
                                hint="name the branch as the repository knows it: "
                                     "origin/main")
-    problems = [f"{name} ({value}) is not a commit here" for name, value in (
+    problems = [f"{name} {value}: no such commit" for name, value in (
         ("--sha", sha), ("--newer-on", ref))
         if _git(root, "rev-parse", "--quiet", "--verify", "--end-of-options",
                 f"{value}^{{commit}}")[0]]

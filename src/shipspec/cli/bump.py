@@ -59,6 +59,9 @@ def run(args: argparse.Namespace) -> str:
     if args.source_repository is not None and args.newer_on is None:
         raise SpecError.single("--source-repository is where --newer-on reads history: "
                                "give --newer-on too")
+    if args.source_repository is not None and not os.path.isdir(args.source_repository):
+        raise SpecError.single(f"--source-repository {args.source_repository}: no such "
+                               "directory", hint="name a clone of the source repository")
     spec = load_spec(args.path)
     today = today_utc()
     newer = []

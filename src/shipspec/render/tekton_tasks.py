@@ -84,8 +84,9 @@ def _spec_volume(spec: Spec) -> Object:
 
 
 _SPEC_MOUNT = {"name": "spec", "mountPath": SPEC_MOUNT, "readOnly": True}
-HISTORY = "/history"  # the source's commits, on the deploy TaskRun's own emptyDir
-_HISTORY_MOUNT = {"name": "history", "mountPath": HISTORY}
+# The deploy TaskRun's own emptyDir, and the repository of the source's commits in it.
+_HISTORY_MOUNT = {"name": "history", "mountPath": "/history"}
+_HISTORY_REPOSITORY = "/history/source.git"
 
 
 def _shipspec_step(spec: Spec, verb: str, arguments: list[str]) -> Object:
@@ -286,14 +287,14 @@ def build_task(spec: Spec, metadata: Object) -> Object:
 # only, into a bare repository (a server that filters sends no tree and no file); made by
 # the step in the emptyDir, which the kubelet owns: git refuses a repository whose
 # directory another user owns. The revision is checked as the build's fetch checks it.
-_HISTORY = """\
+_HISTORY_SCRIPT = f"""\
 #!/bin/sh
 set -eu
 case "$REVISION" in
   *[!0-9a-f]* | "") echo "not a commit id: $REVISION" >&2; exit 1 ;;
 esac
-git init -q --bare /history/source.git
-cd /history/source.git
+git init -q --bare {_HISTORY_REPOSITORY}
+cd {_HISTORY_REPOSITORY}
 git remote add origin "$REPO_URL"
 git fetch -q --filter=tree:0 --depth 1 origin "$REVISION"
 git fetch -q --filter=tree:0 origin "+refs/heads/$BRANCH:refs/remotes/origin/$BRANCH"
@@ -324,7 +325,7 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
         ],
         "volumes": [_spec_volume(spec), {"name": "history", "emptyDir": {}}],
         "steps": [
-            {"name": "history", "image": spec.ci.images["shipspec"], "script": _HISTORY,
+            {"name": "history", "image": spec.ci.images["shipspec"], "script": _HISTORY_SCRIPT,
              "env": [home, {"name": "REVISION", "value": "$(params.revision)"},
                      {"name": "BRANCH", "value": "$(params.branch)"},
                      {"name": "REPO_URL", "value": "$(params.repo-url)"}],
@@ -332,7 +333,7 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
             {**_shipspec_step(spec, "bump", [
                 "--env", "$(params.environment)", "--tag", "$(params.tag)",
                 "--sha", "$(params.revision)", "--newer-on", "origin/$(params.branch)",
-                "--source-repository", f"{HISTORY}/source.git"]),
+                "--source-repository", _HISTORY_REPOSITORY]),
              "env": env, "volumeMounts": [_SPEC_MOUNT, _HISTORY_MOUNT]},
         ],
     }, metadata)
