@@ -35,6 +35,16 @@ def tag_problem(tag: str) -> str | None:
     return None
 
 
+SHA_HINT = "give the commit id, e.g. from git rev-parse HEAD"
+
+
+def sha_problem(sha: str) -> str | None:
+    """Why `sha` cannot be a commit id, or None (upper case names the same commit)."""
+    if not _SHA.fullmatch(sha.lower()):
+        return "is not a commit SHA: 7 to 64 hexadecimal digits"
+    return None
+
+
 def is_image_name(name: str) -> bool:
     """True when `name` names an image repository (registry and path, without a tag)."""
     return len(name) <= 255 and re.fullmatch(_IMAGE_NAME, name) is not None
@@ -54,11 +64,9 @@ def image_tag(spec: Spec, module: Module, deployment: Deployment, *, sha: str,
               branch: str | None, date: str) -> str:
     """The tag for `module` built from commit `sha` (hex) and deployed by `deployment`."""
     sha = sha.lower()  # git prints lower case; an upper-case id names the same commit
-    if not _SHA.fullmatch(sha):
-        raise SpecError.single(
-            f"{sha!r} is not a commit SHA: 7 to 64 hexadecimal digits",
-            hint="give the commit id, e.g. from git rev-parse HEAD",
-        )
+    problem = sha_problem(sha)
+    if problem:
+        raise SpecError.single(f"{sha!r} {problem}", hint=SHA_HINT)
     return templates.render(deployment.tag, {
         "module": module.name,
         "env": deployment.environment,

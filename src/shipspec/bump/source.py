@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 
 from shipspec.errors import RuntimeFailure, SpecError
+from shipspec.tags import SHA_HINT, sha_problem
 
 # Newest first: a deployment older than this many commits is not guarded. A bound, since
 # every one of them is rendered through the module's tag template.
@@ -21,9 +22,10 @@ def newer_commits(root: str, sha: str, ref: str) -> list[str]:
     """The commits of `ref` that commit `sha` does not contain (those pushed after it, or
     that replaced it when the branch was rewritten), newest first, in the repository at
     `root`."""
+    problem = sha_problem(sha)
+    if problem:
+        raise SpecError.single(f"--sha {sha!r} {problem}", hint=SHA_HINT)
     sha = sha.lower()
-    if not sha or sha.strip("0123456789abcdef"):
-        raise SpecError.single(f"--sha {sha!r} is not a commit id")
     if ref.startswith("-"):
         raise SpecError.single(f"--newer-on {ref!r} is not a branch",
                                hint="name the branch as the repository knows it: "

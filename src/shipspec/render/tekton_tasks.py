@@ -118,7 +118,8 @@ def tag_task(spec: Spec, metadata: Object) -> Object:
     }, metadata)
 
 
-_FETCH = """\
+# The start of each script that fetches the revision.
+_REVISION_CHECKED = """\
 #!/bin/sh
 set -eu
 # The revision comes from the webhook: accept a commit id and nothing else, so that it can
@@ -126,6 +127,9 @@ set -eu
 case "$REVISION" in
   *[!0-9a-f]* | "") echo "not a commit id: $REVISION" >&2; exit 1 ;;
 esac
+"""
+
+_FETCH = _REVISION_CHECKED + """\
 date +%s > /work/.started
 rm -rf /work/src
 mkdir -p /work/src
@@ -286,13 +290,8 @@ def build_task(spec: Spec, metadata: Object) -> Object:
 # built, whose runs may have deployed already (bump --newer-on keeps their tags). Commits
 # only, into a bare repository (a server that filters sends no tree and no file); made by
 # the step in the emptyDir, which the kubelet owns: git refuses a repository whose
-# directory another user owns. The revision is checked as the build's fetch checks it.
-_HISTORY_SCRIPT = f"""\
-#!/bin/sh
-set -eu
-case "$REVISION" in
-  *[!0-9a-f]* | "") echo "not a commit id: $REVISION" >&2; exit 1 ;;
-esac
+# directory another user owns.
+_HISTORY_SCRIPT = _REVISION_CHECKED + f"""\
 git init -q --bare {_HISTORY_REPOSITORY}
 cd {_HISTORY_REPOSITORY}
 git remote add origin "$REPO_URL"
