@@ -281,6 +281,96 @@ def test_bumps_that_arrive_together_share_one_pull_request(github: Pulls) -> Non
     assert refs(bare, "refs/shipspec/") == [] and len(commits(bare)) == 1
 
 
+# --- a slower build of an older commit (bump --newer-on) ------------------------------------
+
+def built_commits(spec: Path, count: int) -> list[str]:
+    """The spec's own repository made a real one, with `count` pushes to main; its commits,
+    oldest first."""
+    app = spec.parent
+    (app / ".git").rmdir()
+    git("init", "--quiet", "--initial-branch=main", cwd=app)
+    pushed = []
+    for number in range(count):
+        (app / "server.txt").write_text(f"{number}\n")
+        git("add", ".", cwd=app)
+        git("commit", "--quiet", "-m", f"change {number}", cwd=app)
+        pushed.append(git("rev-parse", "HEAD", cwd=app).strip())
+    return pushed
+
+
+def bump_built(spec: Path, sha: str, *modules: str, extra: tuple[str, ...] = ()) -> Result:
+    return bump(spec, *(f"--module={module}" for module in modules), "--sha", sha,
+                "--newer-on", "main", *extra)
+
+
+@pytest.mark.parametrize("queue", [(), ("--no-queue",)])
+def test_an_older_commits_bump_leaves_a_newer_ones_pull_request_alone(
+        github: Pulls, queue: tuple[str, ...]) -> None:
+    """The newer commit's pull request waits for its checks: its tag is not on main yet,
+    and the older commit's bump of the same module would move that same branch back."""
+    hub, spec, bare = github
+    older, newer = built_commits(spec, 2)
+    assert bump_built(spec, newer, "core", extra=queue).code == 0
+    proposed = hub.head_sha("shipspec/prod/core")
+    late = bump_built(spec, older, "core", extra=queue)
+    assert (late.code, late.out) == (0, (
+        f"kept core at core-prod-{newer[:8]}: a newer commit's tag, deployed or proposed "
+        "already\nalready up to date on main: nothing to commit\n")), late.err
+    assert hub.head_sha("shipspec/prod/core") == proposed
+    assert [(p["head"], p["title"]) for p in open_pulls(hub).values()] == [
+        ("shipspec/prod/core", f"deploy(prod): core=core-prod-{newer[:8]}")]
+    assert len(commits(bare)) == 1 and refs(bare, "refs/shipspec/") == []
+    # the newer commit's own bump again, and a third commit's, still move it
+    newest = built_commits_more(spec, 1)[0]
+    again = bump_built(spec, newest, "core", extra=queue)
+    assert "updated pull request #1" in again.out, again.err
+    assert f'tag: "core-prod-{newest[:8]}"' in remote_file(
+        bare, "env/prod/values.yaml", "shipspec/prod/core")
+
+
+def built_commits_more(spec: Path, count: int) -> list[str]:
+    pushed = []
+    for number in range(count):
+        (spec.parent / "server.txt").write_text(f"more {number}\n")
+        git("commit", "--quiet", "-am", f"more {number}", cwd=spec.parent)
+        pushed.append(git("rev-parse", "HEAD", cwd=spec.parent).strip())
+    return pushed
+
+
+def test_a_module_kept_for_a_proposed_tag_is_neither_named_nor_superseded(
+        github: Pulls) -> None:
+    hub, spec, bare = github
+    older, newer = built_commits(spec, 2)
+    assert bump_built(spec, newer, "core").code == 0  # pull request #1: core
+    late = bump_built(spec, older, "core", "web")
+    assert late.code == 0, late.err
+    assert late.out.splitlines()[0] == (f"kept core at core-prod-{newer[:8]}: a newer "
+                                        "commit's tag, deployed or proposed already")
+    assert late.out.splitlines()[2:] == [
+        "opened pull request #2: https://github.com/acme/deploy/pull/2"]
+    assert sorted(open_pulls(hub)) == [1, 2] and hub.comments == []
+    second = hub.pulls[2]
+    assert (second["head"], second["title"]) == ("shipspec/prod/web",
+                                                 f"deploy(prod): web=web-prod-{older[:8]}")
+    assert second["body"].endswith('<!-- shipspec: {"environments": ["prod"], "modules": '
+                                   '["web"]} -->')
+    text = remote_file(bare, "env/prod/values.yaml", "shipspec/prod/web")
+    assert 'tag: "1.0.0"  # pinned by shipspec' in text  # core as main has it
+
+
+def test_only_the_pull_requests_of_the_same_environments_count() -> None:
+    from shipspec.bump.pull_request import Scope, _may_propose_into
+
+    assert _may_propose_into(Scope(("prod",), ("core",)).branch(), {"prod"})
+    assert not _may_propose_into(Scope(("prod",), ("core",)).branch(), {"stage"})
+    assert _may_propose_into(Scope(("prod", "stage"), ("core",)).branch(), {"stage"})
+    # a long name cuts its environments at 40 characters
+    long = Scope(("a" * 30, "b" * 30), tuple(f"module-{n}" for n in range(20))).branch()
+    assert long.startswith(f"shipspec/{'a' * 30}+{'b' * 9}/")
+    assert _may_propose_into(long, {"b" * 30}) and _may_propose_into(long, {"a" * 30})
+    assert not _may_propose_into(long, {"c" * 30})
+
+
 def test_without_the_token_nothing_is_pushed(github: Pulls) -> None:
     hub, spec, _bare = github
     env = {name: value for name, value in os.environ.items() if name != "DEPLOY_TOKEN"}

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from shipspec.bump.git import Author, Checkout, Credentials
-from shipspec.bump.request import Edit, Request, file_of, message, write
+from shipspec.bump.request import Changed, Edit, Request, file_of, message, write
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.spec import Delivery, Deployment, Forge, Module, Signing, Spec, Target
@@ -93,7 +93,7 @@ def bump(spec: Spec, changes: list[Change], options: BumpOptions,
         author=Author(spec.deploy.author_name, spec.deploy.author_email),
         force=options.force)
     note = ""
-    options = options._replace(delivery=_delivery(changes, options))
+    options = options._replace(delivery=delivery_of(changes, options))
     if options.queue and not options.dry_run:
         from shipspec.bump import queue
 
@@ -112,19 +112,22 @@ def _push_directly(url: str, branch: str, request: Request, options: BumpOptions
         signed = signing_environment(options, workdir)
         seen: dict[tuple[int, int], str] = {}  # what each target held before our first edit
         for attempt in range(1, options.retries + 2):
-            [result], paths = write(checkout, [request], seen)
+            # read again after a pull request's branch moved under us
+            proposed = newer_proposals(checkout, [request], options)
+            [result], paths = write(checkout, [request], seen, proposed)
             if isinstance(result, ShipspecError):
                 raise result
             if not paths:  # `result` holds the edits kept for a newer commit's tag
                 return Outcome("up-to-date", branch, None, result, "", attempt)
             if options.dry_run:
-                proposed = (f"a pull request into {branch}"
-                            if options.delivery.method == "pull-request" else branch)
-                return Outcome("dry-run", proposed, None, result, checkout.diff(), attempt)
+                where = (f"a pull request into {branch}"
+                         if options.delivery.method == "pull-request" else branch)
+                return Outcome("dry-run", where, None, result, checkout.diff(), attempt)
             text = message([request], [result])
             commit = checkout.commit(text, request.author, paths, signed)
             if options.delivery.method == "pull-request":
-                delivered = propose(checkout, branch, text, [request], options, sleep)
+                delivered = propose(checkout, branch, text, [request], [result], options,
+                                    sleep)
                 if delivered is not None:
                     return delivered._replace(commit=commit, changes=result, attempts=attempt)
             elif checkout.push(branch):
@@ -136,20 +139,34 @@ def _push_directly(url: str, branch: str, request: Request, options: BumpOptions
         "  hint: retry the job, or raise --retries")
 
 
+def newer_proposals(checkout: Checkout, requests: list[Request],
+                    options: BumpOptions) -> dict[tuple[int, int], str]:
+    """Delivered by pull request: the edits whose newer tag a pull request already proposes
+    (pull_request.proposed_newer), for write() to keep."""
+    if options.delivery.method != "pull-request":
+        return {}
+    from shipspec.bump.pull_request import proposed_newer
+
+    return proposed_newer(checkout, requests)
+
+
 def propose(checkout: Checkout, base: str, text: str, requests: list[Request],
-            options: BumpOptions, sleep: Sleep) -> Outcome | None:
-    """The commit at HEAD delivered as a pull request: the outcome to complete with what was
-    committed; None when its branch moved under us (start again)."""
+            results: list[Changed | ShipspecError], options: BumpOptions,
+            sleep: Sleep) -> Outcome | None:
+    """The commit at HEAD, which writes `results`, delivered as a pull request: the outcome
+    to complete with what was committed; None when its branch moved under us (start
+    again)."""
     from shipspec.bump.pull_request import Scope, deliver
 
-    scope = Scope.of(requests)
+    scope = Scope.of(requests, results)
     delivered = deliver(checkout, base, text, scope, options.delivery, options.forge, sleep)
     if delivered is None:
         return None
     return Outcome("pull-request", scope.branch(), None, [], "", 0, delivered=delivered)
 
 
-def _delivery(changes: list[Change], options: BumpOptions) -> Delivery:
+def delivery_of(changes: list[Change], options: BumpOptions) -> Delivery:
+    """How the changes are delivered: by push, or by pull request."""
     deliveries = {change.deployment.delivery for change in changes}
     if len(deliveries) > 1:
         raise SpecError.single(

@@ -22,17 +22,22 @@ overwrite each other unseen: the one that loses starts again from the deployment
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import posixpath
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import NamedTuple
 
 from shipspec.bump.git import Checkout, RefUpdate, refusal
-from shipspec.bump.request import Request
+from shipspec.bump.request import Changed, Request, changed_tags, file_of, kept
+from shipspec.bump.targets import kind_of
+from shipspec.errors import ShipspecError
 from shipspec.spec import Delivery
 from shipspec.spec import Forge as ForgeSettings
+from shipspec.values.yamltext import YamlText
 
 _MARKER = re.compile(r"^<!-- shipspec: (\{.*\}) -->$", re.MULTILINE)
 _LONGEST_BRANCH = 100
@@ -46,11 +51,20 @@ class Scope(NamedTuple):
     modules: tuple[str, ...]
 
     @classmethod
-    def of(cls, requests: Iterable[Request]) -> Scope:
-        requests = list(requests)
-        environments = {env for request in requests
-                        for env in request.variables.get("env", "").split(", ") if env}
-        modules = {edit.module for request in requests for edit in request.edits}
+    def of(cls, requests: list[Request], results: list[Changed | ShipspecError]) -> Scope:
+        """What the requests change, by what writing them did: a module whose edit was kept
+        for a newer tag is not in it, so the pull request neither names nor supersedes it."""
+        written = [(request, result) for request, result in zip(requests, results, strict=True)
+                   if not isinstance(result, ShipspecError)]
+        # the requests that changed a tag; all, for a commit of image repositories only
+        landed = [(request, result) for request, result in written
+                  if changed_tags(result)] or written
+        environments = {env for request, _ in landed for env in _environments(request)}
+        modules = set()
+        for request, result in landed:
+            only_kept = ({module for module, _, _ in filter(kept, result)}
+                         - {module for module, _, _ in changed_tags(result)})
+            modules |= {edit.module for edit in request.edits} - only_kept
         return cls(tuple(sorted(environments)), tuple(sorted(modules)))
 
     @classmethod
@@ -81,6 +95,57 @@ class Scope(NamedTuple):
     def covers(self, other: Scope) -> bool:
         return set(other.environments) <= set(self.environments) and set(
             other.modules) <= set(self.modules)
+
+
+def _environments(request: Request) -> set[str]:
+    return {env for env in request.variables.get("env", "").split(", ") if env}
+
+
+def _may_propose_into(branch: str, environments: set[str]) -> bool:
+    """Whether `branch`, one of shipspec's, may be a pull request into one of
+    `environments`: Scope.branch names it `shipspec/<environments joined by +>/...`, the
+    environments cut to 40 characters when the name is long."""
+    named = branch.removeprefix(_BRANCHES).split("/", 1)[0]
+    pieces = named.split("+")
+    return bool(environments & set(pieces)) or (len(named) == 40 and any(
+        env.startswith(pieces[-1]) for env in environments))
+
+
+def proposed_newer(checkout: Checkout, requests: list[Request]) -> dict[tuple[int, int], str]:
+    """The edits whose target a branch of shipspec's already sets to a newer commit's tag
+    (Edit.newer), by (request, edit), with that tag. Its pull request waits for checks or
+    for a person, so the tag is not on the deployment branch yet: an older commit's bump
+    that looked only there would move that branch back to its own older tag (the same
+    modules make the same branch), or close the pull request as superseded."""
+    asked = [(r, e, edit) for r, request in enumerate(requests) if not request.force
+             for e, edit in enumerate(request.edits) if edit.newer]
+    if not asked:
+        return {}
+    environments = {r: _environments(requests[r]) for r, _, _ in asked}
+    branches = [ref.removeprefix("refs/heads/")
+                for ref in checkout.under(f"refs/heads/{_BRANCHES}")]
+    candidates = {r: [branch for branch in branches if _may_propose_into(branch, wanted)]
+                  for r, wanted in environments.items()}
+    paths: dict[tuple[int, int], str] = {}
+    for r, e, edit in asked:
+        with contextlib.suppress(ShipspecError):  # write() fails that request, as its own
+            paths[r, e] = posixpath.normpath(file_of(checkout, edit.target))
+    texts = checkout.files_on(sorted({b for found in candidates.values() for b in found}),
+                              sorted(set(paths.values())))
+    found: dict[tuple[int, int], str] = {}
+    for r, e, edit in asked:
+        for branch in candidates[r]:
+            text = texts.get((branch, paths.get((r, e), "")))
+            if text is None:
+                continue
+            try:
+                tag = kind_of(edit.target).read(YamlText(text, paths[r, e]), edit.target)
+            except ShipspecError:
+                continue  # not ours to judge: that pull request shows its own problem
+            if tag in edit.newer:
+                found[r, e] = tag
+                break
+    return found
 
 
 def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery: Delivery,

@@ -40,7 +40,15 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from shipspec.bump import BumpOptions, Outcome, Sleep, backoff, propose, signing_environment
+from shipspec.bump import (
+    BumpOptions,
+    Outcome,
+    Sleep,
+    backoff,
+    newer_proposals,
+    propose,
+    signing_environment,
+)
 from shipspec.bump.git import Author, Checkout, Refs, RefUpdate, refusal
 from shipspec.bump.request import Changed, Edit, Request, changed_tags, message, write
 from shipspec.bump.targets import NewImage, kind_of
@@ -242,17 +250,16 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
         checkout.include([path for request in requests for path in request.paths()])
         seen: dict[tuple[int, int], str] = {}
         for attempt in range(1, options.retries + 2):
-            results, changed_paths = write(checkout, requests, seen)
+            # read again after a pull request's branch moved under us
+            proposed = newer_proposals(checkout, requests, options)
+            results, changed_paths = write(checkout, requests, seen, proposed)
             commit, delivered = None, None
             if changed_paths:  # authored as the first in the queue asked, not necessarily us
                 text = message(requests, results)
                 commit = checkout.commit(text, requests[0].author, changed_paths, signed)
                 if options.delivery.method == "pull-request":
-                    landed = [request for request, result in zip(requests, results,
-                                                                  strict=True)
-                              if not isinstance(result, ShipspecError)
-                              and changed_tags(result)]
-                    delivered = propose(checkout, branch, text, landed, options, sleep)
+                    delivered = propose(checkout, branch, text, requests, results, options,
+                                        sleep)
                     if delivered is None:  # its branch moved under us
                         sleep(backoff(attempt, jitter))
                         checkout.refresh(branch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from shipspec import templates
@@ -42,13 +43,15 @@ class Request(NamedTuple):
 
 
 # (module, old tag, new tag) of each edit that changed; (module, tag, tag) of each edit that
-# was kept because the target holds a newer commit's tag (Edit.newer). Receipts carry these
-# lists between bumps of different versions, so a kept edit needs no field of its own.
+# was kept because the target holds a newer commit's tag (Edit.newer), or a pull request
+# proposes one. Receipts carry these lists between bumps of different versions, so a kept
+# edit needs no field of its own.
 Changed = list[tuple[str, str, str]]
 
 
 def kept(change: tuple[str, str, str]) -> bool:
-    """True for an edit left out because its target holds a newer commit's tag."""
+    """True for an edit left out because its target holds a newer commit's tag, or a pull
+    request proposes one."""
     return change[1] == change[2]
 
 
@@ -70,28 +73,32 @@ def file_of(checkout: Checkout, target: Target) -> str:
                            "repository; nothing was changed", hint=hint)
 
 
-def write(checkout: Checkout, requests: list[Request], seen: dict[tuple[int, int], str]
+def write(checkout: Checkout, requests: list[Request], seen: dict[tuple[int, int], str],
+          proposed: Mapping[tuple[int, int], str] | None = None,
           ) -> tuple[list[Changed | ShipspecError], list[str]]:
     """Write the requests, in order, into the checkout. For each request, what it changed or
     why it could not be written (then none of its edits is); and the files that changed.
 
     `seen` keeps what each edit's target held when first looked at, before any request was
     written: a target that holds a third value now was changed by someone else meanwhile
-    (or by an earlier request of the same batch), and the request fails as a conflict."""
+    (or by an earlier request of the same batch), and the request fails as a conflict.
+    `proposed`: the edits (request, edit) whose newer tag a pull request proposes already
+    (pull_request.proposed_newer); they are kept, as those whose target holds one."""
+    proposed = proposed or {}
     files = _Files(checkout)
     for r, request in enumerate(requests):
         for e, edit in enumerate(request.edits):
             if (r, e) not in seen:
                 with contextlib.suppress(ShipspecError):  # reported below, as its failure
                     seen[r, e] = _current(files.of(edit.target), edit)
-    together = _write_together(files, requests, seen)
+    together = _write_together(files, requests, seen, proposed)
     if together is not None:
         return list(together), files.save()
     results: list[Changed | ShipspecError] = []
     for r, request in enumerate(requests):
         before = files.texts()
         try:
-            results.append(_write_edits(files, _items(request, r), seen)[r])
+            results.append(_write_edits(files, _items(request, r), seen, proposed)[r])
         except ShipspecError as failure:
             files.restore(before)
             results.append(failure)
@@ -111,8 +118,8 @@ def _items(request: Request, r: int) -> list[_Item]:
     return [_Item(r, e, edit, request.force) for e, edit in enumerate(request.edits)]
 
 
-def _write_together(files: _Files, requests: list[Request],
-                    seen: dict[tuple[int, int], str]) -> list[Changed] | None:
+def _write_together(files: _Files, requests: list[Request], seen: dict[tuple[int, int], str],
+                    proposed: Mapping[tuple[int, int], str]) -> list[Changed] | None:
     """The requests of a batch written as one: each values file edited and checked once,
     not once per request (16 queued bumps of a 200-module values file read it with both
     YAML readers 16 times). None, with nothing written, where that might not be what
@@ -140,7 +147,7 @@ def _write_together(files: _Files, requests: list[Request],
         return None
     before = files.texts()
     try:
-        changed = _write_edits(files, items, seen)
+        changed = _write_edits(files, items, seen, proposed)
     except ShipspecError:
         files.restore(before)
         return None
@@ -158,8 +165,8 @@ def _current(document: YamlText, edit: Edit) -> str:
         raise
 
 
-def _write_edits(files: _Files, items: list[_Item], seen: dict[tuple[int, int], str]
-                 ) -> dict[int, Changed]:
+def _write_edits(files: _Files, items: list[_Item], seen: dict[tuple[int, int], str],
+                 proposed: Mapping[tuple[int, int], str]) -> dict[int, Changed]:
     """What each request of `items` changed, by its number; a failure of any fails all."""
     # Every tag is read before any is written; then each file gets all of its edits at
     # once (targets/: one read and one check of a values file for all the modules in it).
@@ -167,20 +174,22 @@ def _write_edits(files: _Files, items: list[_Item], seen: dict[tuple[int, int], 
     # _write_together across them), so reading first reads what reading between the edits
     # did.
     currents = [_current(files.of(item.change.target), item.change) for item in items]
-    keep = [current in item.change.newer and not item.force
+    # the newer tag each kept edit leaves in place: in its target, or in a pull request
+    keep = [None if item.force else current if current in item.change.newer
+            else proposed.get((item.request, item.edit))
             for item, current in zip(items, currents, strict=True)]
     by_file: dict[tuple[YamlText, type], list[Edit]] = {}  # files.of: one per file
-    for item, kept_here in zip(items, keep, strict=True):
+    for item, kept_at in zip(items, keep, strict=True):
         edit = item.change
-        if not kept_here:
+        if kept_at is None:
             by_file.setdefault((files.of(edit.target), type(edit.target)), []).append(edit)
     for (document, _), edits in by_file.items():  # in memory; files.save() writes
         kind_of(edits[0].target).write(document, [(edit.target, edit.image) for edit in edits])
     changed: dict[int, Changed] = {item.request: [] for item in items}
-    for item, current, kept_here in zip(items, currents, keep, strict=True):
+    for item, current, kept_at in zip(items, currents, keep, strict=True):
         edit = item.change
-        if kept_here:
-            changed[item.request].append((edit.module, current, current))
+        if kept_at is not None:
+            changed[item.request].append((edit.module, kept_at, kept_at))
             continue
         before = seen.setdefault((item.request, item.edit), current)
         after = kind_of(edit.target).read(files.of(edit.target), edit.target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from shipspec.bump import BumpOptions, Outcome, bump, plan
+from shipspec.bump import BumpOptions, Outcome, bump, delivery_of, plan
 from shipspec.bump.git import Credentials, redacted
 from shipspec.bump.request import changed_tags, kept
 from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path, today_utc
@@ -72,8 +72,9 @@ def run(args: argparse.Namespace) -> str:
     changes = plan(spec, args.module, args.env, tags=tags_by_module(args.tag, args.module),
                    sha=args.sha, digest=args.digest, set_repository=args.set_repository,
                    date=today, create=args.create, newer_commits=newer)
-    sha = (args.sha or "").lower()
-    return report(bump(spec, changes, options(spec, args, today)._replace(sha=sha)))
+    bump_options = options(spec, args, today)._replace(sha=(args.sha or "").lower())
+    outcome = bump(spec, changes, bump_options)
+    return report(outcome, proposed=delivery_of(changes, bump_options).method == "pull-request")
 
 
 def tags_by_module(given: list[str], modules: list[str]) -> dict[str, str]:
@@ -121,12 +122,15 @@ def options(spec: Spec, args: argparse.Namespace, today: str, *,
         forge=None if args.repo else spec.deploy.forge)._replace(**chosen)
 
 
-def report(outcome: Outcome) -> str:
+def report(outcome: Outcome, proposed: bool = False) -> str:
+    """What a bump did, for people; `proposed` when it delivers by pull request, whose kept
+    modules may hold their newer tag in a pull request not merged yet."""
     # `changes` lists tag edits; a --set-repository bump may change repositories only
     changes = ", ".join(f"{module} {old or '(none)'} -> {new}"
                         for module, old, new in changed_tags(outcome.changes)
                         ) or "image repositories only"
-    kept_here = "".join(f"kept {module} at {tag}: a newer commit's tag, deployed already\n"
+    where = "deployed or proposed" if proposed else "deployed"
+    kept_here = "".join(f"kept {module} at {tag}: a newer commit's tag, {where} already\n"
                         for module, tag, _ in filter(kept, outcome.changes))
     if outcome.status == "up-to-date":
         return f"{kept_here}already up to date on {outcome.branch}: nothing to commit\n"
