@@ -43,6 +43,13 @@ def make_handler(root: Path, user: str, password: str) -> type[BaseHTTPRequestHa
                 "CONTENT_LENGTH": str(len(body)), "REMOTE_USER": user,
                 "REMOTE_ADDR": "127.0.0.1", "GIT_CONFIG_NOSYSTEM": "1",
                 "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+                # As GitHub serves: protocol v2, which http-backend takes from the
+                # Git-Protocol header (CGI passes it as HTTP_GIT_PROTOCOL; without it git
+                # speaks v0, which refuses a fetch of a commit that no ref points at), and
+                # partial-clone filters.
+                "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "uploadpack.allowFilter",
+                "GIT_CONFIG_VALUE_0": "true",
             }
             completed = subprocess.run(["git", "http-backend"], input=body, env=env,
                                        capture_output=True, check=False)

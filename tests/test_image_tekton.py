@@ -81,11 +81,13 @@ def _shipspec_steps(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, str],
              secrets: dict[tuple[str, str], str], root: Path, extra_volumes: dict[str, str],
-             network: str = "none") -> tuple[Any, Path]:
+             network: str = "none", home: dict[str, str] | None = None) -> tuple[Any, Path]:
     """Run the Task's steps in order as its TaskRun's pod would, up to the first that
     fails; returns the last step's result and the results directory. The pod's emptyDirs,
     implicit and the Task's own, are shared by its steps; a `script` is written to
-    /tekton/scripts and run as the step's command (pkg/pod/script.go)."""
+    /tekton/scripts and run as the step's command (pkg/pod/script.go). `home`: the files
+    Tekton's entrypoint copies into every step's $HOME before its command, as the step's
+    user (see tekton_git_credentials)."""
     task = _named(objects, "Task", task_name)
     template = next(o for o in objects if o["kind"] == "TriggerTemplate")
     pod = template["spec"]["resourcetemplates"][0]["spec"]["taskRunTemplate"]["podTemplate"]
@@ -93,6 +95,14 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
 
     implicit = {path: (emptydir(root, path.strip("/").replace("/", "-")), read_only)
                 for path, read_only in IMPLICIT.items()}
+    if home:
+        users = {step["securityContext"]["runAsUser"] for step in task["spec"]["steps"]}
+        assert len(users) == 1, users  # one owner: each step would copy them as its own
+        for name, text in home.items():
+            copied = implicit["/tekton/home"][0] / name
+            copied.write_text(text)
+            copied.chmod(0o600)  # credsFilePermissions
+            os.chown(copied, *users, *users)
     task_volumes = {}
     for volume in task["spec"].get("volumes", []):
         if "configMap" in volume:
@@ -169,8 +179,10 @@ def _owned_by_steps(bare: Path) -> Path:
     return bare
 
 
-def source_repository(root: Path) -> tuple[Path, list[str]]:
-    """Seed A's source repository with two pushes to dev; its commits, oldest first."""
+def source_repository(root: Path, mounted: bool = True) -> tuple[Path, list[str]]:
+    """Seed A's source repository with two pushes to dev; its commits, oldest first.
+    `mounted` into the steps' containers (owned by their user), else served over HTTP by
+    the test's own git server."""
     bare = make_deploy_repo(root, {"README.md": "gointern\n"}, name="gointern-backend.git",
                             branch="dev")
     work = root / "gointern-backend.git-seed"
@@ -180,7 +192,7 @@ def source_repository(root: Path) -> tuple[Path, list[str]]:
         git("commit", "--quiet", "-am", change, cwd=work)
         git("push", "--quiet", "origin", "HEAD:dev", cwd=work)
         pushed.append(git("rev-parse", "HEAD", cwd=work).strip())
-    return _owned_by_steps(bare), pushed
+    return (_owned_by_steps(bare) if mounted else bare), pushed
 
 
 def deploy_params(revision: str, tag: str | None = None) -> dict[str, str]:
@@ -222,6 +234,48 @@ def test_the_deploy_of_an_older_commit_keeps_what_a_newer_ones_run_deployed(
         f"kept system at system-dev-{newer[:8]}: a newer commit's tag, deployed already\n"
         "already up to date on dev: nothing to commit\n")), result.stderr
     assert remote_file(bare, OVERLAY, "dev") == deployed and len(commits(bare, "dev")) == 2
+
+
+def tekton_git_credentials(url: str, user: str, password: str) -> dict[str, str]:
+    """What Tekton's entrypoint copies into a step's $HOME for a basic-auth Secret annotated
+    `tekton.dev/git-0: <url>` on the TaskRun's ServiceAccount (tektoncd/pipeline v1.15.0:
+    pkg/credentials/gitcreds/basic.go `Write` writes them to /tekton/creds, and
+    pkg/credentials/writer/writer.go `CopyCredsToHome`, called by cmd/entrypoint/main.go,
+    copies them to the user's home directory): git's store helper and its file."""
+    scheme, _, host = url.partition("://")
+    return {".gitconfig": f'[credential]\n\thelper = store\n[credential "{url}"]\n'
+                          f"\tusername = {user}\n",
+            ".git-credentials": f"{scheme}://{user}:{password}@{host}\n"}
+
+
+def test_the_deploy_task_reads_a_private_source_with_the_credentials_tekton_gives_git(
+        objects: list[dict[str, Any]], tmp_path: Path) -> None:
+    """The history step fetches a private source repository as the build's fetch does:
+    with the git credentials Tekton's entrypoint puts in $HOME (from the Secret that
+    source.credentialsSecret lists on the run's ServiceAccount), from a server that
+    refuses a fetch without them."""
+    password = "source-password-5f1e"  # the test server's
+    bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
+    _, [older, newer] = source_repository(tmp_path / "git", mounted=False)
+    secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes"}
+    with git_http_server(tmp_path / "git", "ci-bot", password) as server:
+        def deploy(revision: str, pod: str, home: dict[str, str] | None) -> Any:
+            params = {**deploy_params(revision), "repo-url": f"{server}/gointern-backend.git"}
+            result, _ = run_task(objects, "gointern-backend-deploy", params, secrets,
+                                 tmp_path / pod, {str(bare): DEPLOYMENT}, network="host",
+                                 home=home)
+            assert password not in result.stdout + result.stderr
+            return result
+
+        refused = deploy(newer, "without", None)
+        assert refused.returncode != 0 and "could not read Username" in refused.stderr
+        credentials = tekton_git_credentials(server, "ci-bot", password)
+        assert deploy(newer, "newer", credentials).returncode == 0
+        late = deploy(older, "older", credentials)
+    assert (late.returncode, late.stdout) == (0, (
+        f"kept system at system-dev-{newer[:8]}: a newer commit's tag, deployed already\n"
+        "already up to date on dev: nothing to commit\n")), late.stderr
+    assert len(commits(bare, "dev")) == 2
 
 
 def test_the_deploy_step_signs_with_the_key_beside_the_token(tmp_path: Path) -> None:

@@ -375,6 +375,28 @@ def test_branch_builds_carry_the_push_credentials_and_cleanup_only_its_token(
         f"token of {project}-cleanup"}
 
 
+def test_a_private_source_is_read_with_its_credentials_and_pull_requests_get_nothing_else(
+        tmp_path: Path) -> None:
+    """source.credentialsSecret: a pull request cannot fetch a private repository's code
+    without it, so its pods carry that Secret (read-only credentials) and nothing more;
+    branch builds and the deploy Task's history step carry it beside the push ones."""
+    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+    [old] = [line for line in text.splitlines(keepends=True)
+             if line.startswith("  webhookSecret: ")]
+    (tmp_path / "shipspec.yaml").write_text(text.replace(
+        old, old + "  credentialsSecret: gointern-source-read\n"))
+    objects = render(tmp_path)
+    pull_request = _run_of(objects, "gointern-backend-pull-request")
+    assert _credentials_in_pod(objects, pull_request, "gointern-backend-build") == {
+        "gointern-source-read"}
+    push = _run_of(objects, "gointern-backend-push")
+    for task in ("gointern-backend-build", "gointern-backend-deploy"):
+        assert "gointern-source-read" in _credentials_in_pod(objects, push, task)
+    cleanup = _run_of(objects, "gointern-backend-cleanup")
+    assert _credentials_in_pod(objects, cleanup, "gointern-backend-cleanup") == {
+        "token of gointern-backend-cleanup"}
+
+
 # --- no script injection ------------------------------------------------------------------
 
 _RUNTIME_VALUE = re.compile(r"\$\((params|tt\.params|body|header|extensions|tasks|context|"

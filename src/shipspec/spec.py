@@ -167,6 +167,7 @@ class Source(NamedTuple):
     webhook_secret: str | None
     webhook_secret_key: str
     status_secret: str | None
+    credentials_secret: str | None  # Tekton: git credentials for a private repository
 
 
 class Registry(NamedTuple):

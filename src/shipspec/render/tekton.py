@@ -194,9 +194,11 @@ def _spec_configmap(spec: Spec, metadata: Object) -> Object:
 # The ServiceAccount each kind of run uses. Tekton's creds-init (pipeline v1.15.0,
 # pkg/pod/creds_init.go) mounts every docker-config and annotated git Secret listed on a
 # run's ServiceAccount into every step of its pods, so an account's `secrets:` reach all code
-# its runs execute: only branch builds, which may push, get an account that lists any.
+# its runs execute: only branch builds, which may push, get an account that lists a Secret
+# that writes. A private source repository's read credentials (source.credentialsSecret)
+# are listed for pull requests too, which cannot even fetch their code without them.
 PUSH_ACCOUNT = "pipeline"  # branch pushes: registry push and deployment credentials
-PULL_REQUEST_ACCOUNT = "pull-request"  # untrusted code: no Secret, no API token, no RBAC
+PULL_REQUEST_ACCOUNT = "pull-request"  # untrusted code: no API token, no RBAC, no write
 CLEANUP_ACCOUNT = "cleanup"  # prunes a module's PipelineRuns: that Role only, no Secret
 
 
@@ -205,8 +207,9 @@ def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> 
     with nothing; only cleanup runs may touch the API, and only to prune runs."""
     listener = shared_name(spec, "triggers")
     pruner = shared_name(spec, CLEANUP_ACCOUNT)
-    secrets = [name for name in (spec.registry.push_secret, spec.deploy.credentials_secret)
-               if name]
+    reading = [spec.source.credentials_secret] if spec.source.credentials_secret else []
+    secrets = [*reading, *(name for name in (spec.registry.push_secret,
+                                             spec.deploy.credentials_secret) if name)]
 
     def account(role: str, secret_names: list[str], token: bool) -> Object:
         service_account: Object = {"apiVersion": "v1", "kind": "ServiceAccount",
@@ -236,7 +239,7 @@ def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> 
         binding("ClusterRoleBinding", cluster_binding_name(spec, namespace), "ClusterRole",
                 "tekton-triggers-eventlistener-clusterroles", listener),
         account(PUSH_ACCOUNT, secrets, token=False),
-        account(PULL_REQUEST_ACCOUNT, [], token=False),
+        account(PULL_REQUEST_ACCOUNT, reading, token=False),
         account(CLEANUP_ACCOUNT, [], token=True),
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
          "metadata": {"name": pruner, **metadata},

@@ -291,6 +291,7 @@ class _Resolver:
             webhook_secret=source.get("webhookSecret"),
             webhook_secret_key=source.get("webhookSecretKey", "secret"),
             status_secret=source.get("statusSecret"),
+            credentials_secret=source.get("credentialsSecret"),
         )
 
     def deploy(self) -> Deploy:

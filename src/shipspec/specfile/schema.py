@@ -268,6 +268,13 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "commit statuses when it is set.",
                     pattern=DNS_LABEL,
                 ),
+                "credentialsSecret": _string(
+                    "Tekton: a private source repository's git credentials, a "
+                    "kubernetes.io/basic-auth (or ssh-auth) Secret annotated "
+                    "tekton.dev/git-0 with the repository's host; the build's fetch, "
+                    "pull requests' too, and the deploy's history read the source with it.",
+                    pattern=DNS_LABEL,
+                ),
             },
         ),
         "registry": _object(
