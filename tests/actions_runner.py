@@ -55,6 +55,7 @@ FILE_COMMANDS = {"GITHUB_OUTPUT": "set_output", "GITHUB_STATE": "save_state",
                  "GITHUB_ENV": "set_env", "GITHUB_PATH": "add_path",
                  "GITHUB_STEP_SUMMARY": "step_summary"}
 _EXPRESSION = re.compile(r"\$\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
+_TO_JSON = re.compile(r"\$\{\{\s*toJSON\(([A-Za-z0-9_.-]+)\)\s*\}\}")
 
 CHECKOUT = """\
 delimiter="ghadelimiter_$(cat /proc/sys/kernel/random/uuid)"
@@ -143,8 +144,7 @@ class JobContainer:
                 outputs = self._run_step(container, script, env)
                 if "id" in step:
                     contexts["steps"][step["id"]] = {"outputs": outputs}
-        return {name: evaluate(value, contexts)
-                for name, value in job.get("outputs", {}).items()}
+        return job_outputs(job, contexts)
 
     def _run_step(self, container: str, script: str, env: dict[str, str]) -> dict[str, str]:
         suffix = uuid.uuid4().hex
@@ -174,15 +174,31 @@ class JobContainer:
         return file_command_values(files["GITHUB_OUTPUT"].read_text())
 
 
+def job_outputs(job: dict[str, Any], contexts: dict[str, Any]) -> dict[str, str]:
+    """The outputs the runner sends when a job ends: each evaluated, and those that come out
+    empty left out (src/Runner.Worker/JobExtension.cs, "Skip output ... since it's empty"),
+    so that a leg of a matrix sends only what it set."""
+    evaluated = {name: evaluate(value, contexts)
+                 for name, value in job.get("outputs", {}).items()}
+    return {name: value for name, value in evaluated.items() if value}
+
+
 def evaluate(value: Any, contexts: dict[str, Any]) -> str:
-    """`${{ a.b.c }}` expressions that name a context value (the only kind the plan and
-    deploy jobs use), replaced by that value."""
-    def lookup(found: re.Match[str]) -> str:
+    """The two kinds of expression the plan and deploy jobs use: `${{ a.b.c }}`, a context
+    value, and `${{ toJSON(a.b) }}`, a value as JSON (GitHub writes it indented by two)."""
+    def find(path: str) -> Any:
         current: Any = contexts
-        for part in found.group(1).split("."):
+        for part in path.split("."):
             current = current.get(part, "") if isinstance(current, dict) else ""
+        return current
+
+    def lookup(found: re.Match[str]) -> str:
+        current = find(found.group(1))
         return current if isinstance(current, str) else json.dumps(current)
-    return _EXPRESSION.sub(lookup, str(value))
+
+    def to_json(found: re.Match[str]) -> str:
+        return json.dumps(find(found.group(1)) or {}, indent=2)
+    return _EXPRESSION.sub(lookup, _TO_JSON.sub(to_json, str(value)))
 
 
 def file_command_values(text: str) -> dict[str, str]:

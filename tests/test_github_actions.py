@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
@@ -455,16 +457,23 @@ def test_more_modules_than_one_matrix_runs_from_one_branch_are_refused(
     assert planned.code == 0 and "modules=s000 s001 " in planned.out
 
 
-def test_the_deploy_step_of_an_older_commit_keeps_what_a_newer_one_deployed(
-        tmp_path: Path) -> None:
-    """The deploy step, run by sh as the runner runs it in the job container, in a checkout
-    made as actions/checkout v4.2.2 makes it at fetch-depth 1 (origin/<branch> at the run's
-    own commit, src/ref-helper.ts getRefSpec): it fetches the branch, and the commits pushed
-    after its own keep their tags."""
-    from test_bump import commits, make_deploy_repo, remote_file
-    from test_helmfile import FIXTURE, VALUES
+SEED_B_BRANCH = "stabilize/1.0"  # the branch seed B's backend deploys from to stage
 
-    branch = "stabilize/1.0"
+
+class DeployCheckout(NamedTuple):
+    deployment: Path  # seed B's deployment repository
+    work: Path  # a clone of the source repository, for bumps of its own
+    pushed: list[str]  # the source branch's two commits, oldest first
+    checkout: Path  # the deploy job's checkout of the older one
+
+
+def deploy_checkout(tmp_path: Path) -> DeployCheckout:
+    """Seed B's backend pushed twice to its branch, and the deploy job's checkout of the
+    first push made as actions/checkout v4.2.2 makes it at fetch-depth 1 (origin/<branch>
+    at the run's own commit, src/ref-helper.ts getRefSpec)."""
+    from test_bump import make_deploy_repo
+    from test_helmfile import FIXTURE
+
     deployment = make_deploy_repo(tmp_path, {
         str(path.relative_to(FIXTURE)): path.read_text()
         for path in FIXTURE.rglob("*") if path.is_file()}, name="astrago-deployment.git")
@@ -472,40 +481,100 @@ def test_the_deploy_step_of_an_older_commit_keeps_what_a_newer_one_deployed(
         "url: https://github.com/xiilab/astrago-deployment.git", f"url: file://{deployment}")
     source = make_deploy_repo(tmp_path, {"shipspec.yaml": spec,
                                          "server-core/src/Main.java": "class Main {}\n"},
-                              name="astrago-backend.git", branch=branch)
+                              name="astrago-backend.git", branch=SEED_B_BRANCH)
     work = tmp_path / "astrago-backend.git-seed"
     pushed = []
     for change in ("int a;", "int b;"):
         (work / "server-core" / "src" / "Main.java").write_text(f"class Main {{ {change} }}\n")
         git("commit", "--quiet", "-am", change, cwd=work)
-        git("push", "--quiet", "origin", f"HEAD:{branch}", cwd=work)
+        git("push", "--quiet", "origin", f"HEAD:{SEED_B_BRANCH}", cwd=work)
         pushed.append(git("rev-parse", "HEAD", cwd=work).strip())
-    older, newer = pushed
-    # the newer commit's pipeline ended first and deployed core
-    landed = subprocess.run([sys.executable, "-m", "shipspec", "bump", str(work), "--module",
-                             "core", "--sha", newer], env=GIT_ENV, capture_output=True,
-                            text=True, check=False)
-    assert landed.returncode == 0, landed.stderr
-    deployed = remote_file(deployment, VALUES)
     checkout = tmp_path / "checkout"
     git("init", "--quiet", str(checkout))
     git("remote", "add", "origin", f"file://{source}", cwd=checkout)
     git("fetch", "--quiet", "--no-tags", "--depth=1", "origin",
-        f"+{older}:refs/remotes/origin/{branch}", cwd=checkout)
-    git("checkout", "--quiet", "--force", "-B", branch, f"refs/remotes/origin/{branch}",
-        cwd=checkout)
+        f"+{pushed[0]}:refs/remotes/origin/{SEED_B_BRANCH}", cwd=checkout)
+    git("checkout", "--quiet", "--force", "-B", SEED_B_BRANCH,
+        f"refs/remotes/origin/{SEED_B_BRANCH}", cwd=checkout)
+    return DeployCheckout(deployment, work, pushed, checkout)
+
+
+def run_deploy_step(at: DeployCheckout, tmp_path: Path, modules: str, built: str
+                    ) -> subprocess.CompletedProcess[str]:
+    """The deploy step, run by sh as the runner runs it in the job container."""
     [step] = [step for step in workflows()[
         "xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"]["deploy"]["steps"]
         if "run" in step]
     assert step["env"]["SOURCE_TOKEN"] == "${{ github.token }}"
-    env = {**GIT_ENV, "HOME": str(tmp_path), "MODULES": "core", "ENVIRONMENT": "stage",
-           "GITHUB_SHA": older, "GITHUB_REF_NAME": branch, "GITHUB_WORKSPACE": str(checkout),
+    env = {**GIT_ENV, "HOME": str(tmp_path), "MODULES": modules, "BUILT": built,
+           "ENVIRONMENT": "stage", "GITHUB_SHA": at.pushed[0],
+           "GITHUB_REF_NAME": SEED_B_BRANCH, "GITHUB_WORKSPACE": str(at.checkout),
            "GITHUB_SERVER_URL": "https://github.com", "SOURCE_TOKEN": "ghs_job-token",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    late = subprocess.run(["sh", "-e", "-c", step["run"]], cwd=checkout, env=env,
+    return subprocess.run(["sh", "-e", "-c", step["run"]], cwd=at.checkout, env=env,
                           capture_output=True, text=True, check=False)
+
+
+def test_the_deploy_step_of_an_older_commit_keeps_what_a_newer_one_deployed(
+        tmp_path: Path) -> None:
+    """The deploy step fetches the branch, and the commits pushed after its own keep their
+    tags."""
+    from test_bump import commits, remote_file
+    from test_helmfile import VALUES
+
+    at = deploy_checkout(tmp_path)
+    newer = at.pushed[1]
+    # the newer commit's pipeline ended first and deployed core
+    landed = subprocess.run([sys.executable, "-m", "shipspec", "bump", str(at.work),
+                             "--module", "core", "--sha", newer], env=GIT_ENV,
+                            capture_output=True, text=True, check=False)
+    assert landed.returncode == 0, landed.stderr
+    deployed = remote_file(at.deployment, VALUES)
+    late = run_deploy_step(at, tmp_path, "core", '{"built-core": "true"}')
     assert late.returncode == 0, late.stderr
     assert late.stdout == (f"kept core at core-stage-{newer[:8]}: a newer commit's tag, "
                            "deployed already\nalready up to date on main: nothing to "
                            "commit\n")
-    assert remote_file(deployment, VALUES) == deployed and len(commits(deployment)) == 2
+    assert remote_file(at.deployment, VALUES) == deployed and len(commits(at.deployment)) == 2
+
+
+def test_a_module_whose_build_failed_holds_back_no_other(tmp_path: Path) -> None:
+    """Each leg of the build matrix that pushed its image sets an output of its module's
+    own name; the runner sends a leg's outputs that are not empty (actions_runner.py), and
+    the deploy job deploys the modules that reached it: here core and monitor, whose legs
+    succeeded, and not batch, whose leg failed before its last step (nor core-api, a name
+    that begins with another)."""
+    from actions_runner import evaluate, file_command_values, job_outputs
+    from test_bump import commits, remote_file
+    from test_helmfile import VALUES
+
+    workflow = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    assert build["steps"][-1]["id"] == "built"  # after the image is pushed
+    outputs: dict[str, str] = {}
+    for module in ("core", "monitor"):
+        file = tmp_path / f"output-{module}"
+        file.touch()
+        subprocess.run(["sh", "-e", "-c", build["steps"][-1]["run"]], check=True,
+                       env={"MODULE": module, "GITHUB_OUTPUT": str(file)})
+        steps = {"built": {"outputs": file_command_values(file.read_text())}}
+        outputs |= job_outputs(build, {"steps": steps})
+    assert outputs == {"built-core": "true", "built-monitor": "true"}
+    [step] = [step for step in deploy["steps"] if "run" in step]
+    built = evaluate(step["env"]["BUILT"], {"needs": {"build": {"outputs": outputs}}})
+    assert json.loads(built) == outputs
+    # and it runs only when a leg got that far
+    assert deploy["if"] == ("${{ !cancelled() && needs.build.result != 'skipped' && "
+                            "contains(toJSON(needs.build.outputs), 'built-') }}")
+
+    at = deploy_checkout(tmp_path)
+    result = run_deploy_step(at, tmp_path, "core batch core-api", built)
+    assert result.returncode == 0, result.stderr
+    [*skipped, committed] = result.stdout.splitlines()
+    assert skipped == ["not deploying batch: its build did not succeed",
+                       "not deploying core-api: its build did not succeed"]
+    assert committed.startswith("committed ") and committed.endswith(
+        f": core core-stage-1.0-31c7ea7a -> core-stage-{at.pushed[0][:8]}")
+    values = yaml.safe_load(remote_file(at.deployment, VALUES))
+    assert values["astrago"]["components"]["core"]["tag"] == f"core-stage-{at.pushed[0][:8]}"
+    assert "batch" not in commits(at.deployment)[0]

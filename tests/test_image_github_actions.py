@@ -100,9 +100,11 @@ def test_plan_then_deploy_run_in_the_image_as_the_runner_runs_them(
     assert '"module":"core"' in plan["matrix"].replace(" ", "")
 
     secrets = {"DEPLOY_TOKEN": "unused-for-file-remotes"}
+    # the build matrix's one leg pushed core's image and said so (test_github_actions.py)
+    needs = {"plan": {"outputs": plan}, "build": {"outputs": {"built-core": "true"}}}
     JobContainer(tmp_path / "runner-deploy", REPOSITORY, github).run_job(
-        workflow["jobs"]["deploy"], {"needs": {"plan": {"outputs": plan}},
-                                     "secrets": secrets}, mounts, f"file://{SOURCE}")
+        workflow["jobs"]["deploy"], {"needs": needs, "secrets": secrets}, mounts,
+        f"file://{SOURCE}")
     values = yaml.safe_load(remote_file(deployment, VALUES))
     assert values["astrago"]["components"]["core"]["tag"] == f"core-stage-{pushed[:8]}"
     assert len(commits(deployment)) == 2  # the seed and one bump
@@ -110,8 +112,8 @@ def test_plan_then_deploy_run_in_the_image_as_the_runner_runs_them(
     # A run of the commit before, whose build ended last: its deploy keeps the newer tag.
     late = {"sha": before, "ref_name": BRANCH, "event": {"before": ""}}
     JobContainer(tmp_path / "runner-late", REPOSITORY, late).run_job(
-        workflow["jobs"]["deploy"], {"needs": {"plan": {"outputs": plan}},
-                                     "secrets": secrets}, mounts, f"file://{SOURCE}")
+        workflow["jobs"]["deploy"], {"needs": needs, "secrets": secrets}, mounts,
+        f"file://{SOURCE}")
     assert yaml.safe_load(remote_file(deployment, VALUES)) == values
     assert len(commits(deployment)) == 2
 

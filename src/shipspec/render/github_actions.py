@@ -2,7 +2,7 @@
 
 plan (which modules changed, their tags: `shipspec plan` in the shipspec image)
 → build (a matrix: buildx, registry login, layer cache, push)
-→ deploy (`shipspec bump` for every module built in the run: one commit).
+→ deploy (`shipspec bump` for every module whose build succeeded: one commit).
 
 Security as the best workflows do it: no permission at the top, the least per job
 (`packages: write` only where images are pushed); third-party actions pinned to full
@@ -96,11 +96,22 @@ git config --global --add safe.directory "$GITHUB_WORKSPACE"
 )
 set --
 for module in $MODULES; do
-  set -- "$@" --module "$module"
+  case "$BUILT" in
+    *"\"built-$module\""*) set -- "$@" --module "$module" ;;
+    *) echo "not deploying $module: its build did not succeed" ;;
+  esac
 done
 shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT" \\
   --newer-on "origin/$GITHUB_REF_NAME"
 """
+
+# Each module's build deploys on its own, as on Tekton: one that fails holds back no other.
+# A matrix job's legs share one set of outputs; the runner sends only those that are not
+# empty (actions/runner v2.336.0, src/Runner.Worker/JobExtension.cs: "Skip output ... since
+# it's empty"), so an output of each module's own name is set by its leg alone, once the
+# image is pushed, and the deploy job reads their names (in toJSON: actionlint refuses an
+# object filter, `outputs.*`, on an object of strings).
+_BUILT = 'echo "built-$MODULE=true" >> "$GITHUB_OUTPUT"\n'
 
 
 def _deploy_secrets(spec: Spec) -> list[str]:
@@ -253,6 +264,8 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "name": "build ${{ matrix.module }}",
                 "needs": "plan",
                 "if": "needs.plan.outputs.any == 'true'",
+                "outputs": {f"built-{m.name}": f"${{{{ steps.built.outputs.built-{m.name} }}}}"
+                            for m in modules},
                 "runs-on": RUNNER,
                 "permissions": {"contents": "read",
                                 "packages": Commented("write", "push the module's image")},
@@ -272,11 +285,16 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                               "push": True,
                               "cache-from": "type=gha,scope=${{ matrix.module }}",
                               "cache-to": "type=gha,mode=max,scope=${{ matrix.module }}"}},
+                    {"id": "built", "name": "tell the deploy job",
+                     "env": {"MODULE": "${{ matrix.module }}"}, "run": _BUILT},
                 ],
             },
             "deploy": {
                 "name": "deploy",
                 "needs": ["plan", "build"],
+                # after the build, whether or not every leg succeeded; not when none did
+                "if": "${{ !cancelled() && needs.build.result != 'skipped' && "
+                      "contains(toJSON(needs.build.outputs), 'built-') }}",
                 "runs-on": RUNNER,
                 "permissions": {"contents": "read"},
                 "container": {"image": shipspec_image, "options": JOB_CONTAINER_OPTIONS},
@@ -295,6 +313,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                     _checkout(1),
                     {"name": "bump the deployment repository",
                      "env": {"MODULES": "${{ needs.plan.outputs.modules }}",
+                             "BUILT": "${{ toJSON(needs.build.outputs) }}",
                              "ENVIRONMENT": "${{ needs.plan.outputs.environment }}",
                              "SOURCE_TOKEN": "${{ github.token }}",
                              **{name: f"${{{{ secrets.{name} }}}}"
