@@ -409,8 +409,8 @@ class Checkout(Repository):
             self._fetch_objects(blobs)
 
     def _fetch_objects(self, names: list[str]) -> None:
-        """The objects named, fetched in one go, as git fetches its missing objects
-        (promisor-remote.c, fetch_objects, git v2.39) one at a time."""
+        """The objects named, in one fetch: the one git makes for a missing object when it
+        is read (promisor-remote.c, fetch_objects, git v2.39), made for all of them."""
         self._git("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", self.remote,
                   "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",
                   "--no-auto-maintenance", "--filter=blob:none", "--stdin",

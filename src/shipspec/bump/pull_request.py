@@ -60,7 +60,7 @@ class Scope(NamedTuple):
         landed = [(request, result) for request, result in written
                   if changed_tags(result)] or written
         environments = {env for request, _ in landed for env in _environments(request)}
-        modules = set()
+        modules: set[str] = set()
         for request, result in landed:
             only_kept = ({module for module, _, _ in filter(kept, result)}
                          - {module for module, _, _ in changed_tags(result)})

@@ -204,7 +204,8 @@ CLEANUP_ACCOUNT = "cleanup"  # prunes a module's PipelineRuns: that Role only, n
 
 def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> list[Object]:
     """Least privilege: the listener gets Triggers' own roles; pull requests get an account
-    with nothing; only cleanup runs may touch the API, and only to prune runs."""
+    with nothing but a private source's read credentials; only cleanup runs may touch the
+    API, and only to prune runs."""
     listener = shared_name(spec, "triggers")
     pruner = shared_name(spec, CLEANUP_ACCOUNT)
     reading = [spec.source.credentials_secret] if spec.source.credentials_secret else []
