@@ -401,6 +401,25 @@ def test_two_modules_writing_the_same_values_key_are_refused(repo: Path) -> None
         "  hint: give each module its own values key")
 
 
+def test_two_environments_writing_one_key_of_one_branch_are_refused(repo: Path) -> None:
+    """A bump for stage would change what prod deploys; other files, or another branch of
+    the deployment repository (a branch per environment), are what that layout needs."""
+    two = VALID.replace("  stage: {branch: main, values: env/stage.yaml}\n",
+                        "  stage: {branch: main, values: env/stage.yaml}\n"
+                        "  prod: {branch: release, values: env/stage.yaml}\n")
+    message = errors(repo, two)
+    assert message == (
+        "shipspec.yaml:11:13: error: modules.api.values: writes shop.api.imageTag in "
+        "env/stage.yaml on branch main for both 'stage' and 'prod': a bump of one would "
+        "deploy the other\n"
+        "  hint: give each environment its own values file, or its own branch")
+    for apart in ("values: env/prod.yaml", "values: env/stage.yaml, deployBranch: prod"):
+        (repo / "shipspec.yaml").write_text(two.replace(
+            "prod: {branch: release, values: env/stage.yaml}",
+            f"prod: {{branch: release, {apart}}}"))
+        load_spec(str(repo))
+
+
 @pytest.mark.parametrize(("old", "new", "field"), [
     ("project: shop", 'project: "shop\\n"', "project"),
     ("project: shop", 'project: shop\nnamespace: "ci\\n"', "namespace"),

@@ -602,8 +602,10 @@ class _Resolver:
 
     def check_shared_targets(self, modules: tuple[Module, ...]) -> None:
         """Two modules writing one values key would overwrite each other's tag; a key below
-        another module's (`x` and `x.repository`) would turn a value into a mapping. The
-        shared image defaults are read, never written, so they may be shared."""
+        another module's (`x` and `x.repository`) would turn a value into a mapping; two
+        environments of one module writing one key of one branch would deploy each other's
+        tag (stage's bump would deploy prod). The shared image defaults are read, never
+        written, so they may be shared."""
         owners: dict[tuple[str, tuple[str, ...]], str] = {}
         clashes: dict[str, tuple[str, str, str, str]] = {}  # module → file, key, other, its
 
@@ -612,10 +614,20 @@ class _Resolver:
             clashes.setdefault(module, (file, ".".join(key), other, ".".join(others)))
 
         for module in modules:
+            environments: dict[tuple[str, str, str], str] = {}  # (branch, file, key) → env
             for deployment in module.deployments:
                 for target in deployment.targets:
                     if not isinstance(target, HelmValuesTarget):
                         continue
+                    place = (deployment.deploy_branch, target.file, target.tag_key)
+                    other_env = environments.setdefault(place, deployment.environment)
+                    if other_env != deployment.environment:
+                        self.problem(
+                            ("modules", module.name, "values"),
+                            f"writes {target.tag_key} in {target.file} on branch "
+                            f"{deployment.deploy_branch} for both '{other_env}' and "
+                            f"'{deployment.environment}': a bump of one would deploy the other",
+                            "give each environment its own values file, or its own branch")
                     for text in (target.tag_key, target.repository_key, target.registry_key,
                                  target.digest_key):
                         if not text:
