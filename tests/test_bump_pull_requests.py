@@ -358,6 +358,26 @@ def test_a_module_kept_for_a_proposed_tag_is_neither_named_nor_superseded(
     assert 'tag: "1.0.0"  # pinned by shipspec' in text  # core as main has it
 
 
+def test_a_missing_values_file_is_reported_as_without_newer_tags(
+        github: Pulls, tmp_path: Path) -> None:
+    """Looking for newer proposals reads the target's file: one that does not exist fails
+    the bump with the usual message, not earlier and not otherwise."""
+    hub, spec, bare = github
+    older, newer = built_commits(spec, 2)
+    assert bump_built(spec, newer, "core").code == 0
+    work = tmp_path / "remove"
+    git("clone", "--quiet", str(bare), str(work))
+    git("rm", "--quiet", "env/prod/values.yaml", cwd=work)
+    git("commit", "--quiet", "-m", "values moved away", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    late = bump_built(spec, older, "core")
+    assert (late.code, late.out) == (1, "")
+    assert late.err.startswith("error: env/prod/values.yaml (apps.core.image.tag) does not "
+                               "exist in the deployment repository; nothing was changed\n"
+                               "  hint: "), late.err
+    assert len(open_pulls(hub)) == 1
+
+
 def test_only_the_pull_requests_of_the_same_environments_count() -> None:
     from shipspec.bump.pull_request import Scope, _may_propose_into
 
