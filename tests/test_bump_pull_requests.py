@@ -284,16 +284,18 @@ def test_bumps_that_arrive_together_share_one_pull_request(github: Pulls) -> Non
 # --- a slower build of an older commit (bump --newer-on) ------------------------------------
 
 def built_commits(spec: Path, count: int) -> list[str]:
-    """The spec's own repository made a real one, with `count` pushes to main; its commits,
-    oldest first."""
+    """`count` more pushes to main of the spec's own repository (made a real one the first
+    time); their commits, oldest first."""
     app = spec.parent
-    (app / ".git").rmdir()
-    git("init", "--quiet", "--initial-branch=main", cwd=app)
+    if not (app / ".git" / "HEAD").exists():
+        (app / ".git").rmdir()
+        git("init", "--quiet", "--initial-branch=main", cwd=app)
     pushed = []
-    for number in range(count):
-        (app / "server.txt").write_text(f"{number}\n")
+    for _ in range(count):
+        with (app / "server.txt").open("a") as changed:
+            changed.write("a change\n")
         git("add", ".", cwd=app)
-        git("commit", "--quiet", "-m", f"change {number}", cwd=app)
+        git("commit", "--quiet", "-m", "a change", cwd=app)
         pushed.append(git("rev-parse", "HEAD", cwd=app).strip())
     return pushed
 
@@ -320,21 +322,12 @@ def test_an_older_commits_bump_leaves_a_newer_ones_pull_request_alone(
     assert [(p["head"], p["title"]) for p in open_pulls(hub).values()] == [
         ("shipspec/prod/core", f"deploy(prod): core=core-prod-{newer[:8]}")]
     assert len(commits(bare)) == 1 and refs(bare, "refs/shipspec/") == []
-    # the newer commit's own bump again, and a third commit's, still move it
-    newest = built_commits_more(spec, 1)[0]
+    # a commit newer than both still moves it
+    [newest] = built_commits(spec, 1)
     again = bump_built(spec, newest, "core", extra=queue)
     assert "updated pull request #1" in again.out, again.err
     assert f'tag: "core-prod-{newest[:8]}"' in remote_file(
         bare, "env/prod/values.yaml", "shipspec/prod/core")
-
-
-def built_commits_more(spec: Path, count: int) -> list[str]:
-    pushed = []
-    for number in range(count):
-        (spec.parent / "server.txt").write_text(f"more {number}\n")
-        git("commit", "--quiet", "-am", f"more {number}", cwd=spec.parent)
-        pushed.append(git("rev-parse", "HEAD", cwd=spec.parent).strip())
-    return pushed
 
 
 def test_a_module_kept_for_a_proposed_tag_is_neither_named_nor_superseded(
