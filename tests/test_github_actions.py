@@ -571,8 +571,8 @@ def test_a_module_whose_build_failed_holds_back_no_other(tmp_path: Path) -> None
     result = run_deploy_step(at, tmp_path, "core batch core-api", built)
     assert result.returncode == 0, result.stderr
     [*skipped, committed] = result.stdout.splitlines()
-    assert skipped == ["not deploying batch: its build did not succeed",
-                       "not deploying core-api: its build did not succeed"]
+    assert skipped == ["::warning::not deploying batch: its build did not succeed",
+                       "::warning::not deploying core-api: its build did not succeed"]
     assert committed.startswith("committed ") and committed.endswith(
         f": core core-stage-1.0-31c7ea7a -> core-stage-{at.pushed[0][:8]}")
     values = yaml.safe_load(remote_file(at.deployment, VALUES))

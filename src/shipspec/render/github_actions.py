@@ -98,7 +98,7 @@ set --
 for module in $MODULES; do
   case "$BUILT" in
     *"\"built-$module\""*) set -- "$@" --module "$module" ;;
-    *) echo "not deploying $module: its build did not succeed" ;;
+    *) echo "::warning::not deploying $module: its build did not succeed" ;;
   esac
 done
 shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT" \\
@@ -110,7 +110,9 @@ shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT" \\
 # empty (actions/runner v2.336.0, src/Runner.Worker/JobExtension.cs: "Skip output ... since
 # it's empty"), so an output of each module's own name is set by its leg alone, once the
 # image is pushed, and the deploy job reads their names (in toJSON: actionlint refuses an
-# object filter, `outputs.*`, on an object of strings).
+# object filter, `outputs.*`, on an object of strings). A module left out is a warning on
+# the run's page (a `::warning::` line, actions/runner src/Runner.Common/ActionCommand.cs);
+# module names are DNS labels, so none can end that command early.
 _BUILT = 'echo "built-$MODULE=true" >> "$GITHUB_OUTPUT"\n'
 
 
