@@ -48,3 +48,10 @@ def other_release(images: dict[str, str]) -> str | None:
     version = release_of(images.get("shipspec", ""))
     return None if version in (None, __version__) else version
 
+
+def other_release_hint() -> str:
+    """What to do when `ci.images.shipspec` names another release (other_release)."""
+    from shipspec import __version__
+
+    return (f"build the image of {__version__} from this repository's Dockerfile and name it "
+            "there")

@@ -133,13 +133,13 @@ def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Render
     if defaulted and spec.ci.engine != target:
         notes.append(f"note: rendered the default target {target}; {spec.file} runs its CI "
                      f"on {spec.ci.engine}: add --target {spec.ci.engine}\n")
-    from shipspec.images import other_release
+    from shipspec.images import other_release, other_release_hint
 
     version = other_release(spec.ci.images)
     if target in ("tekton", "github-actions") and version:
         notes.append(f"note: ci.images.shipspec is shipspec {version}, and this CI, written "
-                     f"by shipspec {__version__}, runs its commands in it: build the image "
-                     f"of {__version__} from this repository's Dockerfile and name it there\n")
+                     f"by shipspec {__version__}, runs its commands in it: "
+                     f"{other_release_hint()}\n")
     if target == "tekton":
         from shipspec.render.tekton import server_side_objects
 

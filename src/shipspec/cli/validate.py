@@ -16,7 +16,7 @@ from shipspec import __version__
 from shipspec.cli.options import spec_path
 from shipspec.errors import Problem, SpecError
 from shipspec.files import read_text
-from shipspec.images import other_release
+from shipspec.images import other_release, other_release_hint
 from shipspec.paths import SymlinkGuard
 from shipspec.render import renderer
 from shipspec.spec import Spec
@@ -49,9 +49,8 @@ def run(args: argparse.Namespace) -> str:
                    for module in spec.enabled_modules if not module.deployments)
     version = other_release(spec.ci.images)
     release = (f"  warning: ci.images.shipspec: shipspec {version}, which runs the commands of "
-               f"the CI that shipspec {__version__} writes\n    hint: build the image of "
-               f"{__version__} from this repository's Dockerfile and name it there\n"
-               if version else "")
+               f"the CI that shipspec {__version__} writes\n    hint: "
+               f"{other_release_hint()}\n" if version else "")
     return (
         f"{spec.file}: valid: {len(spec.modules)} modules ({enabled} enabled), "
         f"environments: {', '.join(environments) or 'none'}\n{still}{idle}{release}"

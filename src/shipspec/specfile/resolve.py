@@ -614,20 +614,11 @@ class _Resolver:
             clashes.setdefault(module, (file, ".".join(key), other, ".".join(others)))
 
         for module in modules:
-            environments: dict[tuple[str, str, str], str] = {}  # (branch, file, key) → env
+            self.check_environments_apart(module)
             for deployment in module.deployments:
                 for target in deployment.targets:
                     if not isinstance(target, HelmValuesTarget):
                         continue
-                    place = (deployment.deploy_branch, target.file, target.tag_key)
-                    other_env = environments.setdefault(place, deployment.environment)
-                    if other_env != deployment.environment:
-                        self.problem(
-                            ("modules", module.name, "values"),
-                            f"writes {target.tag_key} in {target.file} on branch "
-                            f"{deployment.deploy_branch} for both '{other_env}' and "
-                            f"'{deployment.environment}': a bump of one would deploy the other",
-                            "give each environment its own values file, or its own branch")
                     for text in (target.tag_key, target.repository_key, target.registry_key,
                                  target.digest_key):
                         if not text:
@@ -646,6 +637,25 @@ class _Resolver:
                     else f"where module '{other}' writes {others}")
             self.problem(("modules", name, "values"), f"writes {written} in {file}, {said}",
                          "give each module its own values key")
+
+    def check_environments_apart(self, module: Module) -> None:
+        """Two environments of `module` writing its tag into one key of one file on one
+        branch of the deployment repository: a bump of one would deploy the other."""
+        environments: dict[tuple[str, str, str], str] = {}  # (branch, file, key) → env
+        for deployment in module.deployments:
+            for target in deployment.targets:
+                if not isinstance(target, HelmValuesTarget):
+                    continue
+                place = (deployment.deploy_branch, target.file, target.tag_key)
+                other = environments.setdefault(place, deployment.environment)
+                if other != deployment.environment:
+                    self.problem(("modules", module.name, "values"),
+                                 f"writes {target.tag_key} in {target.file} on branch "
+                                 f"{deployment.deploy_branch} for both '{other}' and "
+                                 f"'{deployment.environment}': a bump of one would deploy "
+                                 "the other",
+                                 "give each environment its own values file, or its own "
+                                 "branch")
 
     def check_tag(self, tag: Template, module: str, env: str, branch: str) -> None:
         sample = {"module": module, "env": env, "sha": _SAMPLE_SHA, "sha8": _SAMPLE_SHA[:8],
