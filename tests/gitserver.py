@@ -1,14 +1,19 @@
-"""A real git server for tests: `git http-backend` behind HTTP basic auth on 127.0.0.1."""
+"""Real git servers for tests on 127.0.0.1: `git http-backend` behind HTTP basic auth, and
+OpenSSH's sshd."""
 
 from __future__ import annotations
 
 import base64
+import os
+import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NamedTuple
 
 
 def make_handler(root: Path, user: str, password: str) -> type[BaseHTTPRequestHandler]:
@@ -93,3 +98,56 @@ def git_http_server(root: Path, user: str, password: str) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class SshServer(NamedTuple):
+    address: str  # host:port, as a Tekton ssh-auth Secret's annotation names it
+    url: str  # the URL below which the bare repositories are served
+    client_key: str  # the private key the server accepts
+    known_hosts: str  # its host key, as a known_hosts line
+
+
+@contextmanager
+def git_ssh_server(root: Path, scratch: Path) -> Iterator[SshServer]:
+    """OpenSSH's sshd on 127.0.0.1 serving the bare repositories below `root` to one key,
+    as GitHub does: protocol v2 (git asks for it through GIT_PROTOCOL, which the server
+    must accept) and partial-clone filters. Runs as root: the tests do."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    for key in ("host", "client"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", key,
+                        "-f", str(scratch / key)], check=True)
+    (scratch / "authorized_keys").write_text((scratch / "client.pub").read_text())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (scratch / "sshd_config").write_text(
+        f"ListenAddress 127.0.0.1:{port}\nHostKey {scratch / 'host'}\n"
+        f"AuthorizedKeysFile {scratch / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        "StrictModes no\nPidFile none\nAcceptEnv GIT_PROTOCOL\n"
+        "MaxStartups 100\n"  # bumps that race connect at once (the default drops the 11th)
+        # a login's git reads no one's config but this: filters allowed, as GitHub does
+        f"SetEnv GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL={scratch / 'gitconfig'}\n")
+    (scratch / "gitconfig").write_text("[uploadpack]\n\tallowFilter = true\n"
+                                       "[safe]\n\tdirectory = *\n")
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # its privilege separation
+    server = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(scratch / "sshd_config")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"sshd did not start: {server.communicate()[1]!r}") from None
+                time.sleep(0.05)
+        host_key = (scratch / "host.pub").read_text().split()[:2]
+        yield SshServer(f"127.0.0.1:{port}", f"ssh://root@127.0.0.1:{port}{root}",
+                        (scratch / "client").read_text(),
+                        f"[127.0.0.1]:{port} {' '.join(host_key)}\n")
+    finally:
+        server.terminate()
+        server.communicate()

@@ -3,6 +3,7 @@ and `git http-backend` behind basic auth on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES, REPO, SHIPSPEC_IMAGE_LINE, run_process
-from gitserver import git_http_server
+from gitserver import SshServer, git_http_server, git_ssh_server
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Checkout, Credentials, Refs, RefUpdate, Repository
@@ -342,6 +343,18 @@ def test_a_directory_named_like_a_git_option_is_a_directory(tmp_path: Path,
 # --- races ------------------------------------------------------------------------------------
 
 
+def ssh_environment(server: SshServer, directory: Path) -> dict[str, str]:
+    """A user's environment for git over SSH to `server` with its key (no token: SSH needs
+    none), as ssh-agent or ~/.ssh/config would give it."""
+    key, hosts = directory / "id_deploy", directory / "known_hosts"
+    key.write_text(server.client_key)
+    key.chmod(0o600)
+    hosts.write_text(server.known_hosts)
+    return {**{name: value for name, value in os.environ.items() if name != "DEPLOY_TOKEN"},
+            "GIT_SSH_COMMAND": f"ssh -i {key} -o IdentitiesOnly=yes "
+                               f"-o UserKnownHostsFile={hosts}"}
+
+
 def race_spec(directory: Path, modules: int) -> Path:
     lines = ["project: race", "registry: {url: ghcr.io/o}",
              "deploy: {url: https://github.com/o/deploy.git}",
@@ -393,21 +406,27 @@ def test_on_a_server_with_many_refs_the_queue_is_listed_by_its_prefix(
     assert f"ref-prefix {queue}" in sent and "refs/pull/" not in sent
 
 
-@pytest.mark.parametrize("mode", ["queue", "direct", "queue, many refs"])
+@pytest.mark.parametrize("mode", ["queue", "direct", "queue, many refs", "queue, over ssh"])
 def test_sixteen_concurrent_bumps_all_land_on_a_linear_history(tmp_path: Path,
                                                                mode: str) -> None:
+    """Over SSH as well: a bump run by hand against OpenSSH's sshd, with the user's key."""
     spec_dir = race_spec(tmp_path / "spec", 16)
     bare = make_deploy_repo(tmp_path, {"values.yaml": race_values(16)})
     if mode.endswith("many refs"):  # the waiting bumps poll by fetching the queue's prefix
         add_pull_request_refs(bare, Refs.MANY_REFS)
     extra = ["--no-queue"] if mode == "direct" else []
-    processes = [subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
-                                   "--module", f"m{i:02d}", "--tag", f"tag-{i:02d}",
-                                   "--repo", str(bare), *extra],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                 for i in range(16)]
-    results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
-               for p in processes]
+    with contextlib.ExitStack() as stack:
+        url, env = str(bare), None
+        if mode.endswith("over ssh"):
+            server = stack.enter_context(git_ssh_server(tmp_path, tmp_path / "sshd"))
+            url, env = f"{server.url}/deploy.git", ssh_environment(server, tmp_path)
+        processes = [subprocess.Popen([sys.executable, "-m", "shipspec", "bump",
+                                       str(spec_dir), "--module", f"m{i:02d}", "--tag",
+                                       f"tag-{i:02d}", "--repo", url, *extra], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for i in range(16)]
+        results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read())  # type: ignore[union-attr]
+                   for p in processes]
     assert [code for code, _, _ in results] == [0] * 16, [
         (i, code, err) for i, (code, _, err) in enumerate(results) if code]
     text = remote_file(bare, "values.yaml")

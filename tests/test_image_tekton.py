@@ -31,7 +31,7 @@ import yaml
 from conftest import EXAMPLES, run_process
 from container import emptydir, pinned_image, podman, security_options
 from forge_contract import GitHub, serve
-from gitserver import git_http_server
+from gitserver import git_http_server, git_ssh_server
 from test_bump import SHA, TOKEN, commits, git, make_deploy_repo, remote_file
 
 DEPLOYMENT = "/srv/gointern-deployment.git"
@@ -81,13 +81,15 @@ def _shipspec_steps(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, str],
              secrets: dict[tuple[str, str], str], root: Path, extra_volumes: dict[str, str],
-             network: str = "none", home: dict[str, str] | None = None) -> tuple[Any, Path]:
+             network: str = "none", credentials: dict[str, str] | None = None,
+             ) -> tuple[Any, Path]:
     """Run the Task's steps in order as its TaskRun's pod would, up to the first that
     fails; returns the last step's result and the results directory. The pod's emptyDirs,
     implicit and the Task's own, are shared by its steps; a `script` is written to
-    /tekton/scripts and run as the step's command (pkg/pod/script.go). `home`: the files
-    Tekton's entrypoint copies into every step's $HOME before its command, as the step's
-    user (see tekton_git_credentials)."""
+    /tekton/scripts and run as the step's command (pkg/pod/script.go). `credentials`: the
+    files, by path below /tekton/creds, that Tekton's entrypoint writes there from the
+    ServiceAccount's Secrets and copies into $HOME before each step's command, as the
+    step's user (see tekton_git_credentials)."""
     task = _named(objects, "Task", task_name)
     template = next(o for o in objects if o["kind"] == "TriggerTemplate")
     pod = template["spec"]["resourcetemplates"][0]["spec"]["taskRunTemplate"]["podTemplate"]
@@ -95,14 +97,24 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
 
     implicit = {path: (emptydir(root, path.strip("/").replace("/", "-")), read_only)
                 for path, read_only in IMPLICIT.items()}
-    if home:
+    if credentials:
         users = {step["securityContext"]["runAsUser"] for step in task["spec"]["steps"]}
         assert len(users) == 1, users  # one owner: each step would copy them as its own
-        for name, text in home.items():
-            copied = implicit["/tekton/home"][0] / name
-            copied.write_text(text)
-            copied.chmod(0o600)  # credsFilePermissions
-            os.chown(copied, *users, *users)
+        [user] = users
+        for directory, names in (
+                (implicit["/tekton/creds"][0], list(credentials)),
+                # CopyCredsToHome copies these alone (writer.go CredsInitCredentials)
+                (implicit["/tekton/home"][0], [name for name in credentials if name.split(
+                    "/")[0] in (".docker", ".gitconfig", ".git-credentials", ".ssh")])):
+            for name in names:
+                for parent in reversed(Path(name).parents[:-1]):  # .ssh of .ssh/config
+                    if not (directory / parent).exists():
+                        (directory / parent).mkdir(mode=0o700)  # credsDirPermissions
+                        os.chown(directory / parent, user, user)
+                written = directory / name
+                written.write_text(credentials[name])
+                written.chmod(0o600)  # credsFilePermissions
+                os.chown(written, user, user)
     task_volumes = {}
     for volume in task["spec"].get("volumes", []):
         if "configMap" in volume:
@@ -248,34 +260,70 @@ def tekton_git_credentials(url: str, user: str, password: str) -> dict[str, str]
             ".git-credentials": f"{scheme}://{user}:{password}@{host}\n"}
 
 
-def test_the_deploy_task_reads_a_private_source_with_the_credentials_tekton_gives_git(
-        objects: list[dict[str, Any]], tmp_path: Path) -> None:
-    """The history step fetches a private source repository as the build's fetch does:
-    with the git credentials Tekton's entrypoint puts in $HOME (from the Secret that
-    source.credentialsSecret lists on the run's ServiceAccount), from a server that
-    refuses a fetch without them."""
-    password = "source-password-5f1e"  # the test server's
+def tekton_ssh_credentials(secret: str, address: str, private_key: str,
+                           known_hosts: str) -> dict[str, str]:
+    """What Tekton's entrypoint writes to /tekton/creds for an ssh-auth Secret `secret`
+    (`ssh-privatekey`, `known_hosts`) annotated `tekton.dev/git-0: <address>` (host:port):
+    tektoncd/pipeline v1.15.0 pkg/credentials/gitcreds/ssh.go `Write`, into .ssh, with the
+    key's absolute path in the config. No known_hosts in the Secret, no known_hosts file:
+    nothing in that release accepts an unknown host key (its docs/auth.md says otherwise)."""
+    host, _, port = address.rpartition(":")
+    return {f".ssh/id_{secret}": private_key,
+            ".ssh/config": f"Host {host}\n    HostName {host}\n    Port {port}\n"
+                           f"    IdentityFile /tekton/creds/.ssh/id_{secret}\n",
+            ".ssh/known_hosts": known_hosts}
+
+
+def _deploys_from_private_source(objects: list[dict[str, Any]], tmp_path: Path, url: str,
+                                 credentials: dict[str, str], refusal: str) -> None:
+    """The deploy Task's history step fetches the private source repository at `url` as
+    the build's fetch does, with the credentials Tekton's entrypoint gives its steps (from
+    the Secret that source.credentialsSecret lists on the run's ServiceAccount): refused
+    without them (`refusal` in its errors); with them, a newer commit deploys and an older
+    one then keeps the newer tag."""
     bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
     _, [older, newer] = source_repository(tmp_path / "git", mounted=False)
     secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes"}
-    with git_http_server(tmp_path / "git", "ci-bot", password) as server:
-        def deploy(revision: str, pod: str, home: dict[str, str] | None) -> Any:
-            params = {**deploy_params(revision), "repo-url": f"{server}/gointern-backend.git"}
-            result, _ = run_task(objects, "gointern-backend-deploy", params, secrets,
-                                 tmp_path / pod, {str(bare): DEPLOYMENT}, network="host",
-                                 home=home)
-            assert password not in result.stdout + result.stderr
-            return result
 
-        refused = deploy(newer, "without", None)
-        assert refused.returncode != 0 and "could not read Username" in refused.stderr
-        credentials = tekton_git_credentials(server, "ci-bot", password)
-        assert deploy(newer, "newer", credentials).returncode == 0
-        late = deploy(older, "older", credentials)
+    def deploy(revision: str, pod: str, given: dict[str, str] | None) -> Any:
+        params = {**deploy_params(revision), "repo-url": f"{url}/gointern-backend.git"}
+        result, _ = run_task(objects, "gointern-backend-deploy", params, secrets,
+                             tmp_path / pod, {str(bare): DEPLOYMENT}, network="host",
+                             credentials=given)
+        for secret in credentials.values():
+            assert secret.strip() not in result.stdout + result.stderr
+        return result
+
+    refused = deploy(newer, "without", None)
+    assert refused.returncode != 0 and refusal in refused.stderr, refused.stderr
+    landed = deploy(newer, "newer", credentials)
+    assert landed.returncode == 0, landed.stderr
+    late = deploy(older, "older", credentials)
     assert (late.returncode, late.stdout) == (0, (
         f"kept system at system-dev-{newer[:8]}: a newer commit's tag, deployed already\n"
         "already up to date on dev: nothing to commit\n")), late.stderr
     assert len(commits(bare, "dev")) == 2
+
+
+def test_the_deploy_task_reads_a_private_source_with_the_credentials_tekton_gives_git(
+        objects: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Over HTTPS, from a basic-auth Secret: git's store helper."""
+    password = "source-password-5f1e"  # the test server's
+    with git_http_server(tmp_path / "git", "ci-bot", password) as server:
+        _deploys_from_private_source(objects, tmp_path, server, tekton_git_credentials(
+            server, "ci-bot", password), "could not read Username")
+
+
+def test_the_deploy_task_reads_a_private_source_over_ssh_with_the_key_tekton_gives_ssh(
+        objects: list[dict[str, Any]], tmp_path: Path) -> None:
+    """Over SSH, from an ssh-auth Secret, against OpenSSH's sshd. The step's user (999)
+    has its home in /etc/passwd elsewhere than $HOME, where Tekton puts .ssh, and ssh reads
+    only the former (tektoncd/pipeline v1.15.0 docs/auth.md, "Using SSH authentication in
+    git type Tasks")."""
+    with git_ssh_server(tmp_path / "git", tmp_path / "sshd") as server:
+        _deploys_from_private_source(objects, tmp_path, server.url, tekton_ssh_credentials(
+            "gointern-source-read", server.address, server.client_key, server.known_hosts),
+            "Can't open user config file /tekton/home/.ssh/config")
 
 
 def test_the_deploy_step_signs_with_the_key_beside_the_token(tmp_path: Path) -> None:

@@ -463,14 +463,24 @@ def test_deploying_modules_need_a_deployment_repository(repo: Path) -> None:
         "  hint: set deploy.url to the deployment repository's clone URL")
 
 
-def test_github_workflows_are_not_rendered_without_the_shipspec_image(repo: Path, cli) -> None:
-    (repo / "shipspec.yaml").write_text(GITHUB_FIRST_SPEC)
+@pytest.mark.parametrize(("deploy_url", "needed"), [
+    ("https://github.com/o/deploy.git", "ci.images.shipspec: the workflows' plan and deploy"),
+    # the deploy job pushes with a token: it failed on every run (bump by hand takes one)
+    ("'ssh://git@github.com/o/deploy.git'", "deploy.url: 'ssh://git@github.com/o/deploy.git' "
+     "is an SSH URL, and the CI's deploy step pushes with the token of the secret "
+     "DEPLOY_TOKEN over HTTPS: it has no SSH key\n  hint: give the deployment repository's "
+     "https:// clone URL"),
+])
+def test_github_workflows_are_not_rendered_without_what_their_jobs_need(
+        repo: Path, cli, deploy_url: str, needed: str) -> None:
+    (repo / "shipspec.yaml").write_text(GITHUB_FIRST_SPEC.replace(
+        "deploy: {url: https://github.com/o/deploy.git}", f"deploy: {{url: {deploy_url}}}"))
     checked = cli("validate", str(repo))
     assert checked.code == 0 and "still needed by generate --target github-actions: " \
-        "ci.images.shipspec" in checked.out
+        f"{needed}".replace("\n", "\n  ") in checked.out
     generated = cli("generate", str(repo), "--target", "github-actions")
     assert (generated.code, generated.out) == (1, "")
-    assert generated.err.startswith("error: ci.images.shipspec: the workflows' plan and deploy")
+    assert f"error: {needed}" in generated.err
 
 
 def test_a_statement_in_a_shared_tag_template_is_one_error(repo: Path) -> None:

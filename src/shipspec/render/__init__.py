@@ -21,10 +21,12 @@ Gap = tuple[FieldPath, str, str]  # (field, message, hint): a setting the target
 # deploy Secret's name matters only to the Tekton Task that reads it.
 SHIPSPEC_IMAGE: FieldPath = ("ci", "images", "shipspec")
 DEPLOY_CREDENTIALS: FieldPath = ("deploy", "credentialsSecret")
+# An SSH deployment URL serves a local `bump` (the user's ssh-agent) but not the CI.
+DEPLOY_URL: FieldPath = ("deploy", "url")
 # What the engine cannot run (GitHub's matrix of 256 jobs), said of ci.engine: bump, plan
 # and values work on such a spec all the same.
 CI_ENGINE: FieldPath = ("ci", "engine")
-RENDER_ONLY = frozenset({SHIPSPEC_IMAGE, DEPLOY_CREDENTIALS, CI_ENGINE})
+RENDER_ONLY = frozenset({SHIPSPEC_IMAGE, DEPLOY_CREDENTIALS, DEPLOY_URL, CI_ENGINE})
 
 # target name → module path (the CLI's --target choices are these names).
 RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton",
@@ -57,6 +59,19 @@ def shipspec_image_gap(what: str) -> Gap:
     return (SHIPSPEC_IMAGE, f"{what} in the shipspec image: set ci.images.shipspec",
             "build this repository's Dockerfile, push it, and pin it as "
             "name:tag@sha256:<digest>")
+
+
+def ssh_deploy_gap(spec: Spec, token: str) -> list[Gap]:
+    """An SSH deploy.url, which the rendered deploy step would fail to push to at every
+    run: it has `token`, for HTTPS, and no SSH key."""
+    url = spec.deploy.url or ""
+    if not url.startswith(("ssh://", "git@")) or not any(
+            module.deployments for module in spec.enabled_modules):
+        return []
+    return [(DEPLOY_URL, f"'{url}' is an SSH URL, and the CI's deploy step pushes with "
+             f"{token} over HTTPS: it has no SSH key",
+             "give the deployment repository's https:// clone URL, such as "
+             "https://github.com/<owner>/<name>.git")]
 
 
 def refuse_gaps(gaps: list[Gap]) -> None:

@@ -25,6 +25,7 @@ from shipspec.render import (
     RenderOptions,
     refuse_gaps,
     shipspec_image_gap,
+    ssh_deploy_gap,
 )
 from shipspec.spec import Module, Spec
 
@@ -129,6 +130,7 @@ def missing_settings(spec: Spec) -> list[Gap]:
     gaps: list[Gap] = []
     if "shipspec" not in spec.ci.images:
         gaps.append(shipspec_image_gap("the workflows' plan and deploy jobs run"))
+    gaps += ssh_deploy_gap(spec, f"the token of the secret {spec.deploy.token_env}")
     for slug, modules in _repositories(spec, ()).items():
         if not _GITHUB_SLUG.fullmatch(slug):
             gaps.append((("modules", modules[0].name),

@@ -17,6 +17,7 @@ from shipspec.render import (
     RenderOptions,
     refuse_gaps,
     shipspec_image_gap,
+    ssh_deploy_gap,
 )
 from shipspec.render import tekton_tasks as tasks
 from shipspec.render import tekton_triggers as triggers
@@ -80,6 +81,7 @@ def missing_settings(spec: Spec) -> list[Gap]:
                      "token from a Secret: set deploy.credentialsSecret",
                      "name a Secret whose key `token` holds a token that may push there, "
                      "e.g. credentialsSecret: deploy-token"))
+    gaps += ssh_deploy_gap(spec, "the token of deploy.credentialsSecret")
     if spec.ci.builder == "buildah" and "buildah" not in spec.ci.images:
         gaps.append((("ci", "images", "buildah"),
                      "builder buildah needs ci.images.buildah: shipspec ships no default",

@@ -87,6 +87,15 @@ _SPEC_MOUNT = {"name": "spec", "mountPath": SPEC_MOUNT, "readOnly": True}
 # The deploy TaskRun's own emptyDir, and the repository of the source's commits in it.
 _HISTORY_MOUNT = {"name": "history", "mountPath": "/history"}
 _HISTORY_REPOSITORY = "/history/source.git"
+# $HOME of the steps that run as a user of their own: an emptyDir of Tekton's, where its
+# entrypoint copies the git credentials of the ServiceAccount's Secrets (.gitconfig,
+# .git-credentials, .ssh) before the step's command.
+TEKTON_HOME = "/tekton/home"
+# ssh reads its config and known hosts from the home directory in /etc/passwd, never from
+# $HOME (tektoncd/pipeline v1.15.0 docs/auth.md): pointed at what Tekton copied there, so
+# that an ssh-auth Secret fetches a source repository over SSH.
+_SSH_COMMAND = (f"ssh -F {TEKTON_HOME}/.ssh/config "
+                f"-o UserKnownHostsFile={TEKTON_HOME}/.ssh/known_hosts")
 
 
 def _shipspec_step(spec: Spec, verb: str, arguments: list[str]) -> Object:
@@ -303,7 +312,7 @@ git fetch -q --filter=tree:0 origin "+refs/heads/$BRANCH:refs/remotes/origin/$BR
 def deploy_task(spec: Spec, metadata: Object) -> Object:
     """The history of the branch, then `shipspec bump`: write the new tag into the
     deployment repository unless a newer commit's run deployed one already."""
-    home = {"name": "HOME", "value": "/tekton/home"}
+    home = {"name": "HOME", "value": TEKTON_HOME}
     env: list[Object] = [home]
     if spec.deploy.credentials_secret:
         env.append(_secret_env(spec.deploy.token_env, spec.deploy.credentials_secret, "token"))
@@ -325,7 +334,8 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
         "volumes": [_spec_volume(spec), {"name": "history", "emptyDir": {}}],
         "steps": [
             {"name": "history", "image": spec.ci.images["shipspec"], "script": _HISTORY_SCRIPT,
-             "env": [home, {"name": "REVISION", "value": "$(params.revision)"},
+             "env": [home, {"name": "GIT_SSH_COMMAND", "value": _SSH_COMMAND},
+                     {"name": "REVISION", "value": "$(params.revision)"},
                      {"name": "BRANCH", "value": "$(params.branch)"},
                      {"name": "REPO_URL", "value": "$(params.repo-url)"}],
              "securityContext": SHIPSPEC_USER, "volumeMounts": [_HISTORY_MOUNT]},
@@ -430,7 +440,7 @@ def cleanup_task(spec: Spec, metadata: Object) -> Object:
              "script": _PRUNE_RUNS,
              # kubectl keeps its discovery cache below $HOME (an emptyDir of Tekton's)
              "env": _env(MODULE="$(params.module)", PROJECT=spec.project,
-                         KEEP="$(params.keep-runs)", HOME="/tekton/home"),
+                         KEEP="$(params.keep-runs)", HOME=TEKTON_HOME),
              "securityContext": NON_ROOT},
         ],
     }, metadata)

@@ -270,9 +270,10 @@ SPEC_SCHEMA: dict[str, Any] = {
                 ),
                 "credentialsSecret": _string(
                     "Tekton: a private source repository's git credentials, a "
-                    "kubernetes.io/basic-auth (or ssh-auth) Secret annotated "
-                    "tekton.dev/git-0 with the repository's host; the build's fetch, "
-                    "pull requests' too, and the deploy's history read the source with it.",
+                    "kubernetes.io/basic-auth Secret (ssh-auth, with known_hosts, for an "
+                    "SSH url) annotated tekton.dev/git-0 with the repository's host; the "
+                    "build's fetch, pull requests' too, and the deploy's history read the "
+                    "source with it.",
                     pattern=DNS_LABEL,
                 ),
             },
@@ -297,7 +298,8 @@ SPEC_SCHEMA: dict[str, Any] = {
         "deploy": _object(
             "The GitOps repository that receives new tags.",
             {
-                "url": _git_url("Clone URL of the deployment repository."),
+                "url": _git_url("Clone URL of the deployment repository: https:// for "
+                                "the CI, which pushes with a token."),
                 "branch": _branch("Branch to commit to (default: main)."),
                 "credentialsSecret": _string(
                     "Name of the Secret with the push token (Tekton).", pattern=DNS_LABEL
