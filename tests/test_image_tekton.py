@@ -20,9 +20,11 @@ command runs directly, which is what the wrapper execs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,31 +81,51 @@ def _shipspec_steps(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
             for step in task["spec"]["steps"] if step["image"] == pinned_image()]
 
 
+# Images of steps this machine cannot pull, and how the shipspec image (Debian's git and
+# ssh) stands in for one: as its user, with its home directory.
+STAND_INS = {"docker.io/alpine/git": ("0:0", "/root")}
+
+
+def _step_user(step: dict[str, Any]) -> tuple[list[str], int, str | None]:
+    """podman flags for how the step runs, its uid, and the home directory a stand-in
+    has (None: the shipspec image's steps set HOME=/tekton/home where they need one)."""
+    if step["image"] == pinned_image():
+        context = step["securityContext"]
+        return security_options(context), int(context["runAsUser"]), None
+    user, home = STAND_INS[step["image"].partition(":")[0]]
+    return (["--user", user, "--env", f"HOME={home}",
+             *security_options(step["securityContext"])], int(user.split(":")[0]), home)
+
+
 def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, str],
              secrets: dict[tuple[str, str], str], root: Path, extra_volumes: dict[str, str],
              network: str = "none", credentials: dict[str, str] | None = None,
-             ) -> tuple[Any, Path]:
-    """Run the Task's steps in order as its TaskRun's pod would, up to the first that
-    fails; returns the last step's result and the results directory. The pod's emptyDirs,
-    implicit and the Task's own, are shared by its steps; a `script` is written to
-    /tekton/scripts and run as the step's command (pkg/pod/script.go). `credentials`: the
-    files, by path below /tekton/creds, that Tekton's entrypoint writes there from the
-    ServiceAccount's Secrets and copies into $HOME before each step's command, as the
-    step's user (see tekton_git_credentials)."""
+             only: str | None = None) -> tuple[Any, Path]:
+    """Run the Task's steps (or the step named `only`) in order as its TaskRun's pod would,
+    up to the first that fails; returns the last step's result and the results directory.
+    The pod's emptyDirs, implicit and the Task's own, and its claims (host directories
+    here) are shared by its steps; a `script` is written to /tekton/scripts and run as the
+    step's command (pkg/pod/script.go). `credentials`: the files, by path below
+    /tekton/creds, that Tekton's entrypoint writes there from the ServiceAccount's Secrets
+    and copies into $HOME before each step's command, as the step's user (see
+    tekton_git_credentials)."""
     task = _named(objects, "Task", task_name)
+    steps = [step for step in task["spec"]["steps"] if only in (None, step["name"])]
     template = next(o for o in objects if o["kind"] == "TriggerTemplate")
     pod = template["spec"]["resourcetemplates"][0]["spec"]["taskRunTemplate"]["podTemplate"]
     assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
 
     implicit = {path: (emptydir(root, path.strip("/").replace("/", "-")), read_only)
                 for path, read_only in IMPLICIT.items()}
+    runs = [_step_user(step) for step in steps]
     if credentials:
-        users = {step["securityContext"]["runAsUser"] for step in task["spec"]["steps"]}
+        users = {user for _, user, _ in runs}
         assert len(users) == 1, users  # one owner: each step would copy them as its own
         [user] = users
         for directory, names in (
                 (implicit["/tekton/creds"][0], list(credentials)),
-                # CopyCredsToHome copies these alone (writer.go CredsInitCredentials)
+                # CopyCredsToHome copies these alone (writer.go CredsInitCredentials), to
+                # $HOME: /tekton/home, or a stand-in's home, where that directory is mounted
                 (implicit["/tekton/home"][0], [name for name in credentials if name.split(
                     "/")[0] in (".docker", ".gitconfig", ".git-credentials", ".ssh")])):
             for name in names:
@@ -115,6 +137,11 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
                 written.write_text(credentials[name])
                 written.chmod(0o600)  # credsFilePermissions
                 os.chown(written, user, user)
+
+    def substitute(text: str) -> str:
+        text = re.sub(r"\$\(params\.([a-z-]+)\)", lambda m: params[m.group(1)], text)
+        return re.sub(r"\$\(results\.([a-z-]+)\.path\)", r"/tekton/results/\1", text)
+
     task_volumes = {}
     for volume in task["spec"].get("volumes", []):
         if "configMap" in volume:
@@ -123,21 +150,23 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
             directory.mkdir()
             for key, value in config_map["data"].items():
                 (directory / key).write_text(value)
+        elif "persistentVolumeClaim" in volume:  # a claim of the module's, empty here
+            directory = emptydir(root, f"claim-{volume['name']}")
         else:
             assert volume == {"name": volume["name"], "emptyDir": {}}, volume
             directory = emptydir(root, f"emptydir-{volume['name']}")
         task_volumes[volume["name"]] = directory
 
-    def substitute(text: str) -> str:
-        text = re.sub(r"\$\(params\.([a-z-]+)\)", lambda m: params[m.group(1)], text)
-        return re.sub(r"\$\(results\.([a-z-]+)\.path\)", r"/tekton/results/\1", text)
+    def mounted(mount: dict[str, Any]) -> tuple[Path, bool]:
+        directory = task_volumes[mount["name"]] / substitute(mount.get("subPath", ""))
+        directory.mkdir(parents=True, exist_ok=True)  # as the kubelet makes a subPath
+        return directory, mount.get("readOnly", False)
 
     result = None
-    for index, step in enumerate(task["spec"]["steps"]):
-        assert step["image"] == pinned_image()
-        volumes = {**implicit, **{mount["mountPath"]: (task_volumes[mount["name"]],
-                                                       mount.get("readOnly", False))
-                                  for mount in step.get("volumeMounts", [])}}
+    for index, (step, (user_flags, _, home)) in enumerate(zip(steps, runs, strict=True)):
+        volumes = {**implicit, **({home: implicit["/tekton/home"]} if home else {}),
+                   **{mount["mountPath"]: mounted(mount)
+                      for mount in step.get("volumeMounts", [])}}
         if "script" in step:
             script = root / f"script-{index}"
             script.write_text(substitute(step["script"]))
@@ -153,7 +182,7 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
             else:
                 reference = entry["valueFrom"]["secretKeyRef"]
                 env[entry["name"]] = secrets[(reference["name"], reference["key"])]
-        flags = [*security_options(step["securityContext"]),
+        flags = [*user_flags,
                  *[flag for name, value in env.items()
                    for flag in ("--env", f"{name}={value}")],
                  *[flag for path, (host, read_only) in volumes.items()
@@ -274,56 +303,75 @@ def tekton_ssh_credentials(secret: str, address: str, private_key: str,
             ".ssh/known_hosts": known_hosts}
 
 
-def _deploys_from_private_source(objects: list[dict[str, Any]], tmp_path: Path, url: str,
-                                 credentials: dict[str, str], refusal: str) -> None:
-    """The deploy Task's history step fetches the private source repository at `url` as
-    the build's fetch does, with the credentials Tekton's entrypoint gives its steps (from
-    the Secret that source.credentialsSecret lists on the run's ServiceAccount): refused
-    without them (`refusal` in its errors); with them, a newer commit deploys and an older
-    one then keeps the newer tag."""
+@contextlib.contextmanager
+def private_source(transport: str, root: Path) -> Iterator[tuple[str, dict[str, str], str]]:
+    """Seed A's source repository (its commits: source_repository) served below `root`
+    to its credentials alone: over HTTP by git http-backend behind basic auth, or over SSH
+    by OpenSSH's sshd. Yields its URL, the files Tekton's entrypoint writes for the
+    Secret that source.credentialsSecret names, and what git says without them: the step
+    the shipspec image's user runs (HOME=/tekton/home) points ssh at $HOME/.ssh, for ssh
+    reads only the home directory of /etc/passwd (tektoncd/pipeline v1.15.0 docs/auth.md,
+    "Using SSH authentication in git type Tasks")."""
+    if transport == "https":
+        password = "source-password-5f1e"  # the test server's
+        with git_http_server(root, "ci-bot", password) as server:
+            yield (f"{server}/gointern-backend.git",
+                   tekton_git_credentials(server, "ci-bot", password), "could not read Username")
+    else:
+        with git_ssh_server(root, root.parent / "sshd") as ssh:
+            yield (f"{ssh.url}/gointern-backend.git",
+                   tekton_ssh_credentials("gointern-source-read", ssh.address, ssh.client_key,
+                                          ssh.known_hosts),
+                   "Can't open user config file /tekton/home/.ssh/config")
+
+
+@pytest.mark.parametrize("transport", ["https", "ssh"])
+def test_the_deploy_task_reads_a_private_source_with_the_credentials_tekton_gives_git(
+        objects: list[dict[str, Any]], tmp_path: Path, transport: str) -> None:
+    """The deploy Task's history step fetches the private source repository as the build's
+    fetch does, with the credentials Tekton's entrypoint gives its steps: refused without
+    them; with them, a newer commit deploys and an older one then keeps the newer tag."""
     bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
     _, [older, newer] = source_repository(tmp_path / "git", mounted=False)
     secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes"}
+    with private_source(transport, tmp_path / "git") as (url, credentials, refusal):
+        def deploy(revision: str, pod: str, given: dict[str, str] | None) -> Any:
+            result, _ = run_task(objects, "gointern-backend-deploy",
+                                 {**deploy_params(revision), "repo-url": url}, secrets,
+                                 tmp_path / pod, {str(bare): DEPLOYMENT}, network="host",
+                                 credentials=given)
+            for secret in credentials.values():
+                assert secret.strip() not in result.stdout + result.stderr
+            return result
 
-    def deploy(revision: str, pod: str, given: dict[str, str] | None) -> Any:
-        params = {**deploy_params(revision), "repo-url": f"{url}/gointern-backend.git"}
-        result, _ = run_task(objects, "gointern-backend-deploy", params, secrets,
-                             tmp_path / pod, {str(bare): DEPLOYMENT}, network="host",
-                             credentials=given)
-        for secret in credentials.values():
-            assert secret.strip() not in result.stdout + result.stderr
-        return result
-
-    refused = deploy(newer, "without", None)
-    assert refused.returncode != 0 and refusal in refused.stderr, refused.stderr
-    landed = deploy(newer, "newer", credentials)
-    assert landed.returncode == 0, landed.stderr
-    late = deploy(older, "older", credentials)
+        refused = deploy(newer, "without", None)
+        assert refused.returncode != 0 and refusal in refused.stderr, refused.stderr
+        landed = deploy(newer, "newer", credentials)
+        assert landed.returncode == 0, landed.stderr
+        late = deploy(older, "older", credentials)
     assert (late.returncode, late.stdout) == (0, (
         f"kept system at system-dev-{newer[:8]}: a newer commit's tag, deployed already\n"
         "already up to date on dev: nothing to commit\n")), late.stderr
     assert len(commits(bare, "dev")) == 2
 
 
-def test_the_deploy_task_reads_a_private_source_with_the_credentials_tekton_gives_git(
-        objects: list[dict[str, Any]], tmp_path: Path) -> None:
-    """Over HTTPS, from a basic-auth Secret: git's store helper."""
-    password = "source-password-5f1e"  # the test server's
-    with git_http_server(tmp_path / "git", "ci-bot", password) as server:
-        _deploys_from_private_source(objects, tmp_path, server, tekton_git_credentials(
-            server, "ci-bot", password), "could not read Username")
-
-
-def test_the_deploy_task_reads_a_private_source_over_ssh_with_the_key_tekton_gives_ssh(
-        objects: list[dict[str, Any]], tmp_path: Path) -> None:
-    """Over SSH, from an ssh-auth Secret, against OpenSSH's sshd. The step's user (999)
-    has its home in /etc/passwd elsewhere than $HOME, where Tekton puts .ssh, and ssh reads
-    only the former (tektoncd/pipeline v1.15.0 docs/auth.md, "Using SSH authentication in
-    git type Tasks")."""
-    with git_ssh_server(tmp_path / "git", tmp_path / "sshd") as server:
-        _deploys_from_private_source(objects, tmp_path, server.url, tekton_ssh_credentials(
-            "gointern-source-read", server.address, server.client_key, server.known_hosts),
-            "Can't open user config file /tekton/home/.ssh/config")
+@pytest.mark.parametrize("transport", ["https", "ssh"])
+def test_the_builds_fetch_checks_out_a_private_source_with_the_credentials_tekton_gives_git(
+        objects: list[dict[str, Any]], tmp_path: Path, transport: str) -> None:
+    """The build's first step, in a stand-in for its image (alpine/git, which this machine
+    cannot pull: the shipspec image's git and ssh, as root with HOME=/root, as alpine/git
+    runs, where Tekton copies the credentials) checks out the pushed commit, by its id,
+    into the run's directory of the module's claim."""
+    _, [_, newer] = source_repository(tmp_path / "git", mounted=False)
+    with private_source(transport, tmp_path / "git") as (url, credentials, _):
+        result, _ = run_task(objects, "gointern-backend-build",
+                             {"run-id": "run-1", "repo-url": url, "revision": newer}, {},
+                             tmp_path / "pod", {}, network="host", credentials=credentials,
+                             only="fetch")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"fetched {url} at {newer}\n"
+    assert (tmp_path / "pod" / "claim-work" / "runs" / "run-1" / "src" / "README.md"
+            ).read_text() == "two\n"
 
 
 def test_the_deploy_step_signs_with_the_key_beside_the_token(tmp_path: Path) -> None:
