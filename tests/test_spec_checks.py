@@ -483,6 +483,35 @@ def test_github_workflows_are_not_rendered_without_what_their_jobs_need(
     assert f"error: {needed}" in generated.err
 
 
+@pytest.mark.parametrize(("tag", "rendered"), [
+    ("'{{ module }}-{{ date }}'", "api-20260101"), ("latest", "latest"),
+    ("'{{ env }}-{{ branch }}'", "stage-main")])
+def test_a_tag_that_does_not_name_the_commit_is_refused(repo: Path, tag: str,
+                                                        rendered: str) -> None:
+    """Pushes would share the tag: the registry's moves to the newest image, the values
+    hold that tag already, so bump changes nothing and the new image never rolls out. One
+    error for a template that every module shares."""
+    text = VALID.replace("  stage: {branch: main, values: env/stage.yaml}",
+                         f"  stage: {{branch: main, values: env/stage.yaml, tag: {tag}}}")
+    message = errors(repo, text.replace("    values: shop.api\n", "    values: shop.api\n"
+                                        "  web: {dockerfile: web/Dockerfile, values: shop.web}\n"))
+    assert message == (
+        f"shipspec.yaml:6:54: error: environments.stage.tag: does not name the commit, so "
+        f"pushes share a tag ('{rendered}'): the image of a later push would replace it in "
+        "the registry, and its bump would find that tag deployed already: the new image "
+        "never rolls out\n  hint: name the commit: {{ sha8 }} or {{ sha }}, as the default "
+        "{{ module }}-{{ env }}-{{ sha8 }} does")
+
+
+@pytest.mark.parametrize("tag", ["'{{ module }}-{{ sha[:7] }}'", "'v1-{{ sha }}'",
+                                 "'{{ date }}-{{ sha8 | upper }}'"])
+def test_a_tag_that_names_the_commit_is_taken(repo: Path, tag: str) -> None:
+    spec = spec_with(repo, VALID.replace(
+        "  stage: {branch: main, values: env/stage.yaml}",
+        f"  stage: {{branch: main, values: env/stage.yaml, tag: {tag}}}"))
+    assert spec.environments[0].tag.text == tag.strip("'")
+
+
 def test_a_statement_in_a_shared_tag_template_is_one_error(repo: Path) -> None:
     """The template is rendered once per module at validation; the error is said once."""
     text = VALID.replace("  stage: {branch: main, values: env/stage.yaml}",

@@ -137,6 +137,7 @@ class _Resolver:
         self.root = root
         self.symlinks = SymlinkGuard(root)
         self.problems: list[Problem] = []
+        self.tags_naming_commits: set[str] = set()  # tag templates checked for it
 
     def problem(self, path: FieldPath, message: str, hint: str = "", *, key: bool = False) -> None:
         """A problem at `path`; a field the file does not write is located at the nearest
@@ -668,6 +669,19 @@ class _Resolver:
                 "a tag has at most 128 letters, digits, '_', '.' and '-'; "
                 "for branch names use {{ branch | replace('/', '-') }}",
             ))
+        if rendered is not None and tag.text not in self.tags_naming_commits:
+            self.tags_naming_commits.add(tag.text)
+            if not (templates.uses(tag, "sha") or templates.uses(tag, "sha8")):
+                # The registry's tag moves to the new image, and the values already hold
+                # that tag: the bump changes nothing and Argo CD never rolls the image out.
+                self.problems.append(Problem(
+                    tag.location, tag.path,
+                    f"does not name the commit, so pushes share a tag ('{rendered}'): the "
+                    "image of a later push would replace it in the registry, and its bump "
+                    "would find that tag deployed already: the new image never rolls out",
+                    "name the commit: {{ sha8 }} or {{ sha }}, as the default "
+                    f"{DEFAULT_TAG} does",
+                ))
 
     def render_template(self, template: Template, sample: dict[str, str]) -> str | None:
         """The template rendered with realistic values, or None when it fails (reported)."""

@@ -444,7 +444,8 @@ SPEC_SCHEMA: dict[str, Any] = {
                 "One environment.",
                 {
                     "branch": _branch("Pushes to this branch deploy to this environment."),
-                    "tag": _string(f"Image tag; {_TEMPLATE_NOTE}.", maxLength=1000),
+                    "tag": _string(f"Image tag; {_TEMPLATE_NOTE}; it must name the commit "
+                                   "({{ sha8 }} or {{ sha }}).", maxLength=1000),
                     "values": _path("The values file in the deployment repository."),
                     "deployBranch": _branch("Branch of the deployment repository to commit to."),
                     "delivery": _object(
