@@ -680,6 +680,26 @@ def test_what_only_the_rendered_ci_needs_is_listed_by_validate_and_refused_by_ge
     assert generated.err.startswith("error: " + needed.split("\n", maxsplit=1)[0])
 
 
+def test_a_source_off_github_is_said_to_start_no_run(repo: Path, cli) -> None:
+    """The Triggers take GitHub's webhooks only (the github interceptor, repository.full_name):
+    a module of a repository elsewhere renders, but no push there starts its run. validate
+    warns, generate says so beside its output; runs started by hand work as for any."""
+    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+    assert text.count("https://github.com/goyoai/gointern-backend.git") == 1
+    (repo / "shipspec.yaml").write_text(text.replace(
+        "https://github.com/goyoai/gointern-backend.git", "https://gitlab.com/goyoai/backend.git"))
+    said = ("https://gitlab.com/goyoai/backend.git is not on github.com, whose webhooks alone "
+            "start the Triggers' runs: no push there builds system, portal, aify\n    hint: start a "
+            "run by hand, shipspec generate --run <commit> | kubectl create -f -\n")
+    checked = cli("validate", str(repo))
+    assert checked.code == 0 and checked.out.endswith(f"  warning: {said}"), checked.out
+    generated = cli("generate", str(repo))
+    assert (generated.code, generated.err) == (0, f"note: {said}")
+    assert "kind: Trigger\n" in generated.out
+    started = cli("generate", str(repo), "--module", "portal", "--run", "ab" * 20)
+    assert started.code == 0 and "kind: PipelineRun" in started.out and started.err == ""
+
+
 # --- names: the listing `validate` checks is what the renderer makes ----------------------
 
 

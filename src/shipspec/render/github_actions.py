@@ -135,7 +135,8 @@ def missing_settings(spec: Spec) -> list[Gap]:
         if not _GITHUB_SLUG.fullmatch(slug):
             gaps.append((("modules", modules[0].name),
                          f"{slug} is not a GitHub repository: GitHub Actions runs only there",
-                         "use ci.engine: tekton for repositories elsewhere"))
+                         "for a repository elsewhere, use ci.engine: tekton and start its "
+                         "runs by hand (shipspec generate --run <commit>)"))
             continue
         if not any(module.deployments for module in modules):
             gaps.append((("modules", modules[0].name),

@@ -164,6 +164,20 @@ def server_side_objects(documents: list[Object]) -> list[str]:
             == SERVER_SIDE[SYNC_OPTIONS]]
 
 
+def unreached_by_webhooks(spec: Spec) -> list[str]:
+    """What to tell of the modules whose repository is not on github.com: the Triggers take
+    GitHub's webhooks (their signature, their repository.full_name) and no other forge's,
+    so no push or pull request there starts a run; one sentence and its hint per URL."""
+    elsewhere: dict[str, list[str]] = {}
+    for module in spec.enabled_modules:
+        if module.repo_slug == module.repo:  # not owner/name: not a github.com URL
+            elsewhere.setdefault(module.repo, []).append(module.name)
+    return [f"{url} is not on github.com, whose webhooks alone start the Triggers' runs: "
+            f"no push there builds {', '.join(names)}\n    hint: start a run by hand, "
+            "shipspec generate --run <commit> | kubectl create -f -"
+            for url, names in elsewhere.items()]
+
+
 def _selected_modules(spec: Spec, options: RenderOptions) -> list[Module]:
     return [
         module for module in spec.enabled_modules
