@@ -457,6 +457,46 @@ def test_more_modules_than_one_matrix_runs_from_one_branch_are_refused(
     assert planned.code == 0 and "modules=s000 s001 " in planned.out
 
 
+def test_the_workflow_logs_in_to_another_registry_as_the_spec_says(cli, tmp_path: Path) -> None:
+    """The job's GITHUB_TOKEN pushes to ghcr.io only, as the GitHub actor: another registry
+    (Docker Hub here) needs a token of its own and its user. Without them every build
+    failed at the login; validate lists them, generate refuses, and with them the login
+    step uses them (the token through secrets, the user as written)."""
+    bare = _edited(tmp_path, ("  url: ghcr.io/xiilab", "  url: docker.io/xiilab"))
+    said = ("registry.tokenSecret: the job's GITHUB_TOKEN pushes images to ghcr.io only, "
+            "and the modules of xiilab/astrago-backend push to docker.io")
+    validated = cli("validate", str(bare))
+    assert validated.code == 0 and f"still needed by generate --target github-actions: {said}" \
+        in validated.out, validated.out
+    generated = cli("generate", str(bare), "--target", "github-actions")
+    assert (generated.code, generated.out) == (1, "") and f"error: {said}" in generated.err
+    given = _edited(tmp_path, ("  url: ghcr.io/xiilab", "  url: docker.io/xiilab\n"
+                               "  tokenSecret: DOCKERHUB_TOKEN\n  username: xiilab-ci"))
+    out = tmp_path / "out"
+    assert cli("generate", str(given), "--target", "github-actions", "--output-dir",
+               str(out)).code == 0
+    workflow = yaml.safe_load((out / "xiilab" / "astrago-backend" / ".github" / "workflows"
+                               / "shipspec.yaml").read_text())
+    [login] = [step for step in workflow["jobs"]["build"]["steps"]
+               if step.get("uses", "").startswith("docker/login-action@")]
+    assert login["with"] == {"registry": "docker.io", "username": "xiilab-ci",
+                             "password": "${{ secrets.DOCKERHUB_TOKEN }}"}
+
+
+def test_modules_of_one_repository_pushing_to_two_registries_are_refused(
+        cli, tmp_path: Path) -> None:
+    """The workflow of a repository logs in to one registry: a module of it pushing to
+    another failed at its push, on every run."""
+    spec = _edited(tmp_path, ("    image: astrago-backend\n    values: astrago.components.batch",
+                              "    image: quay.io/xiilab/astrago-batch\n"
+                              "    values: astrago.components.batch"))
+    checked = cli("validate", str(spec))
+    assert checked.code == 1 and (
+        "error: modules.batch.image: the modules of xiilab/astrago-backend push to several "
+        "registries (ghcr.io, quay.io): its workflow logs in to one\n"
+        "  hint: push the images of one source repository to one registry") in checked.err
+
+
 SEED_B_BRANCH = "stabilize/1.0"  # the branch seed B's backend deploys from to stage
 
 

@@ -170,10 +170,15 @@ class Source(NamedTuple):
     credentials_secret: str | None  # Tekton: git credentials for a private repository
 
 
+# The GitHub Actions job's own token: it may push to ghcr.io, and to no other registry.
+DEFAULT_REGISTRY_TOKEN = "GITHUB_TOKEN"  # noqa: S105 - the name of a secret, not one
+
+
 class Registry(NamedTuple):
     url: str
     push_secret: str | None
     token_secret: str  # GitHub Actions secret that may push images
+    username: str | None  # GitHub Actions: who logs in with it (None: the GitHub actor)
 
 
 class Signing(NamedTuple):

@@ -23,10 +23,13 @@ SHIPSPEC_IMAGE: FieldPath = ("ci", "images", "shipspec")
 DEPLOY_CREDENTIALS: FieldPath = ("deploy", "credentialsSecret")
 # An SSH deployment URL serves a local `bump` (the user's ssh-agent) but not the CI.
 DEPLOY_URL: FieldPath = ("deploy", "url")
+# The workflows' registry login; a local bump never pushes an image.
+REGISTRY_TOKEN: FieldPath = ("registry", "tokenSecret")
 # What the engine cannot run (GitHub's matrix of 256 jobs), said of ci.engine: bump, plan
 # and values work on such a spec all the same.
 CI_ENGINE: FieldPath = ("ci", "engine")
-RENDER_ONLY = frozenset({SHIPSPEC_IMAGE, DEPLOY_CREDENTIALS, DEPLOY_URL, CI_ENGINE})
+RENDER_ONLY = frozenset({SHIPSPEC_IMAGE, DEPLOY_CREDENTIALS, DEPLOY_URL, REGISTRY_TOKEN,
+                         CI_ENGINE})
 
 # target name → module path (the CLI's --target choices are these names).
 RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton",

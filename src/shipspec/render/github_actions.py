@@ -20,6 +20,7 @@ from shipspec import prebuild
 from shipspec.emit import Commented
 from shipspec.render import (
     CI_ENGINE,
+    REGISTRY_TOKEN,
     Gap,
     Rendered,
     RenderOptions,
@@ -27,7 +28,7 @@ from shipspec.render import (
     shipspec_image_gap,
     ssh_deploy_gap,
 )
-from shipspec.spec import Module, Spec
+from shipspec.spec import DEFAULT_REGISTRY_TOKEN, Module, Spec
 
 # Full commit SHAs of the tags in the comments, each seen pinned in several public
 # workflows (a tag can move; a commit cannot).
@@ -125,6 +126,11 @@ def _deploy_secrets(spec: Spec) -> list[str]:
             *([signing.key_env] if signing is not None and signing.key_env else [])]
 
 
+def _registry(module: Module) -> str:
+    """The host the module's image is pushed to, which the workflow logs in to."""
+    return module.image.split("/", 1)[0]
+
+
 def missing_settings(spec: Spec) -> list[Gap]:
     """What a spec must add before its workflows can be rendered: (field, message, hint)."""
     gaps: list[Gap] = []
@@ -138,6 +144,19 @@ def missing_settings(spec: Spec) -> list[Gap]:
                          "for a repository elsewhere, use ci.engine: tekton and start its "
                          "runs by hand (shipspec generate --run <commit>)"))
             continue
+        registries = sorted({_registry(module) for module in modules})
+        if len(registries) > 1:
+            pushing = next(m for m in modules if _registry(m) != _registry(modules[0]))
+            gaps.append((("modules", pushing.name, "image"),
+                         f"the modules of {slug} push to several registries "
+                         f"({', '.join(registries)}): its workflow logs in to one",
+                         "push the images of one source repository to one registry"))
+        if spec.registry.token_secret == DEFAULT_REGISTRY_TOKEN and registries != ["ghcr.io"]:
+            gaps.append((REGISTRY_TOKEN,
+                         f"the job's {DEFAULT_REGISTRY_TOKEN} pushes images to ghcr.io only, "
+                         f"and the modules of {slug} push to {', '.join(registries)}",
+                         "name the repository secret that holds a token of that registry in "
+                         "registry.tokenSecret, and its user in registry.username"))
         if not any(module.deployments for module in modules):
             gaps.append((("modules", modules[0].name),
                          f"no module of {slug} deploys to an environment: its workflow "
@@ -237,7 +256,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
     # diff and builds nothing when no module is touched.
     push: dict[str, Any] = {"branches": branches}
     shipspec_image = spec.ci.images.get("shipspec")
-    registry = modules[0].image.split("/", 1)[0]
+    registry = _registry(modules[0])  # the only one: missing_settings
     return {
         "name": "shipspec",
         # by hand ("Run workflow"): every module of the repository that deploys from the
@@ -281,7 +300,8 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                     *_prebuild_steps(spec, modules),
                     {"uses": ACTIONS["buildx"]},
                     {"uses": ACTIONS["login"],
-                     "with": {"registry": registry, "username": "${{ github.actor }}",
+                     "with": {"registry": registry,
+                              "username": spec.registry.username or "${{ github.actor }}",
                               "password": f"${{{{ secrets.{spec.registry.token_secret} }}}}"}},
                     {"uses": ACTIONS["build"],
                      "with": {"context": "${{ matrix.context }}",

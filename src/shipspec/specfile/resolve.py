@@ -24,6 +24,7 @@ from shipspec.paths import SymlinkGuard, inside, relative_path_problem, reposito
 from shipspec.prebuild import DEFAULT_TASKS
 from shipspec.spec import (
     CI,
+    DEFAULT_REGISTRY_TOKEN,
     App,
     BuildTool,
     Claims,
@@ -188,7 +189,9 @@ class _Resolver:
             source=source,
             registry=Registry(url=data["registry"]["url"].rstrip("/"),
                               push_secret=data["registry"].get("pushSecret"),
-                              token_secret=data["registry"].get("tokenSecret", "GITHUB_TOKEN")),
+                              token_secret=data["registry"].get("tokenSecret",
+                                                                DEFAULT_REGISTRY_TOKEN),
+                              username=data["registry"].get("username")),
             deploy=deploy,
             ci=ci,
             environments=environments,

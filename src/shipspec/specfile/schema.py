@@ -288,8 +288,15 @@ SPEC_SCHEMA: dict[str, Any] = {
                 ),
                 "tokenSecret": _string(
                     "GitHub Actions secret with a token allowed to push images "
-                    "(default: the job's own GITHUB_TOKEN).",
+                    "(default: the job's own GITHUB_TOKEN, which pushes to ghcr.io only).",
                     pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                ),
+                "username": _string(
+                    "GitHub Actions: the user the workflow logs in to the registry as, with "
+                    "tokenSecret (default: the GitHub actor, as ghcr.io takes it); such as "
+                    "a Docker ID or robot$project+ci.",
+                    pattern=r"^[A-Za-z0-9._@+$-]{1,255}$",
+                    **{"x-hint": "a registry user name: letters, digits and ._@+$-"},
                 ),
             },
             required=("url",),
