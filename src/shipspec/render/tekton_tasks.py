@@ -90,12 +90,12 @@ _HISTORY_REPOSITORY = "/history/source.git"
 # $HOME of the steps that run as a user of their own: an emptyDir of Tekton's, where its
 # entrypoint copies the git credentials of the ServiceAccount's Secrets (.gitconfig,
 # .git-credentials, .ssh) before the step's command.
-TEKTON_HOME = "/tekton/home"
+_TEKTON_HOME = "/tekton/home"
 # ssh reads its config and known hosts from the home directory in /etc/passwd, never from
 # $HOME (tektoncd/pipeline v1.15.0 docs/auth.md): pointed at what Tekton copied there, so
 # that an ssh-auth Secret fetches a source repository over SSH.
-_SSH_COMMAND = (f"ssh -F {TEKTON_HOME}/.ssh/config "
-                f"-o UserKnownHostsFile={TEKTON_HOME}/.ssh/known_hosts")
+_SSH_COMMAND = (f"ssh -F {_TEKTON_HOME}/.ssh/config "
+                f"-o UserKnownHostsFile={_TEKTON_HOME}/.ssh/known_hosts")
 
 
 def _shipspec_step(spec: Spec, verb: str, arguments: list[str]) -> Object:
@@ -312,7 +312,7 @@ git fetch -q --filter=tree:0 origin "+refs/heads/$BRANCH:refs/remotes/origin/$BR
 def deploy_task(spec: Spec, metadata: Object) -> Object:
     """The history of the branch, then `shipspec bump`: write the new tag into the
     deployment repository unless a newer commit's run deployed one already."""
-    home = {"name": "HOME", "value": TEKTON_HOME}
+    home = {"name": "HOME", "value": _TEKTON_HOME}
     env: list[Object] = [home]
     if spec.deploy.credentials_secret:
         env.append(_secret_env(spec.deploy.token_env, spec.deploy.credentials_secret, "token"))
@@ -440,7 +440,7 @@ def cleanup_task(spec: Spec, metadata: Object) -> Object:
              "script": _PRUNE_RUNS,
              # kubectl keeps its discovery cache below $HOME (an emptyDir of Tekton's)
              "env": _env(MODULE="$(params.module)", PROJECT=spec.project,
-                         KEEP="$(params.keep-runs)", HOME=TEKTON_HOME),
+                         KEEP="$(params.keep-runs)", HOME=_TEKTON_HOME),
              "securityContext": NON_ROOT},
         ],
     }, metadata)

@@ -138,7 +138,7 @@ class _Resolver:
         self.root = root
         self.symlinks = SymlinkGuard(root)
         self.problems: list[Problem] = []
-        self.tags_naming_commits: set[str] = set()  # tag templates checked for it
+        self.commit_checked_tags: set[str] = set()  # tag templates checked to name the commit
 
     def problem(self, path: FieldPath, message: str, hint: str = "", *, key: bool = False) -> None:
         """A problem at `path`; a field the file does not write is located at the nearest
@@ -672,8 +672,8 @@ class _Resolver:
                 "a tag has at most 128 letters, digits, '_', '.' and '-'; "
                 "for branch names use {{ branch | replace('/', '-') }}",
             ))
-        if rendered is not None and tag.text not in self.tags_naming_commits:
-            self.tags_naming_commits.add(tag.text)
+        if rendered is not None and tag.text not in self.commit_checked_tags:
+            self.commit_checked_tags.add(tag.text)
             if not (templates.uses(tag, "sha") or templates.uses(tag, "sha8")):
                 # The registry's tag moves to the new image, and the values already hold
                 # that tag: the bump changes nothing and Argo CD never rolls the image out.
