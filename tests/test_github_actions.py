@@ -257,7 +257,7 @@ def test_plan_builds_a_module_enabled_again_and_one_the_old_spec_cannot_tag(
     # a tag the old spec cannot make for this commit (loading checked it with a SHA-1 of 40
     # digits; a SHA-256 commit id has 64, and three make more than 128 characters)
     untaggable = load_spec(str(_edited(tmp_path, (
-        'tag: "{{ module }}-stage-{{ sha8 }}"', 'tag: "{{ sha }}{{ sha }}{{ sha }}"'))))
+        'tag: "{{ module }}-stage-{{ sha8 }}"', 'tag: "{{ module }}{{ sha }}{{ sha }}{{ sha }}"'))))
     sha256 = "ab" * 32
     assert [b.module for b in plan(spec, "xiilab/astrago-backend", "stabilize/1.0", sha256,
                                    [], "20261123", untaggable).builds] == ["core", "batch",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import SHIPSPEC_IMAGE_LINE
@@ -510,6 +511,44 @@ def test_a_tag_that_names_the_commit_is_taken(repo: Path, tag: str) -> None:
         "  stage: {branch: main, values: env/stage.yaml}",
         f"  stage: {{branch: main, values: env/stage.yaml, tag: {tag}}}"))
     assert spec.environments[0].tag.text == tag.strip("'")
+
+
+SHARED_IMAGE = VALID.replace(
+    "  stage: {branch: main, values: env/stage.yaml}",
+    "  stage: {branch: main, values: env/stage.yaml, tag: 'stage-{{ sha8 }}'}").replace(
+    "    dockerfile: api/Dockerfile\n    values: shop.api\n",
+    "    dockerfile: api/Dockerfile\n    image: shop\n    values: shop.api\n"
+    "  worker:\n    dockerfile: api/Dockerfile\n    image: shop\n    values: shop.worker\n")
+
+
+def test_modules_built_otherwise_pushing_one_image_and_tag_are_refused(repo: Path) -> None:
+    """astrago's core, batch and monitor push to one image: without the module in the tag,
+    a commit's second build would replace the first in the registry, and every module would
+    run the last one built."""
+    message = errors(repo, SHARED_IMAGE.replace(
+        "  worker:\n    dockerfile: api/Dockerfile", "  worker:\n    dockerfile: worker/Dockerfile"))
+    assert message == (
+        "shipspec.yaml:12:3: error: modules.worker: pushes ghcr.io/o/shop:stage-01234567 for a "
+        "commit, as module api does, built otherwise: one image would replace the other in "
+        "the registry, and both would run it\n"
+        "  hint: name the module in the tag ({{ module }}-...), or give it an image of its own")
+
+
+@pytest.mark.parametrize("edit", [
+    pytest.param(lambda text: text, id="one build, two modules (an API and its worker)"),
+    pytest.param(lambda text: text.replace(
+        "  worker:\n    dockerfile: api/Dockerfile",
+        "  worker:\n    repo: https://github.com/o/worker.git\n    dockerfile: Dockerfile"),
+        id="two repositories: their commits differ"),
+    pytest.param(lambda text: text.replace("tag: 'stage-{{ sha8 }}'",
+                                           "tag: '{{ module }}-{{ sha8 }}'").replace(
+        "  worker:\n    dockerfile: api/Dockerfile", "  worker:\n    dockerfile: worker/Dockerfile"),
+        id="the module in the tag"),
+])
+def test_modules_may_share_an_image_where_their_tags_cannot_collide(repo: Path, edit: Any
+                                                                   ) -> None:
+    spec = spec_with(repo, edit(SHARED_IMAGE))
+    assert {module.image for module in spec.modules} == {"ghcr.io/o/shop"}
 
 
 def test_a_statement_in_a_shared_tag_template_is_one_error(repo: Path) -> None:

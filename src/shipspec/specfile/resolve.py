@@ -139,6 +139,7 @@ class _Resolver:
         self.symlinks = SymlinkGuard(root)
         self.problems: list[Problem] = []
         self.commit_checked_tags: set[str] = set()  # tag templates checked to name the commit
+        self.sample_tags: dict[tuple[str, str], str] = {}  # (module, env) → tag of one commit
 
     def problem(self, path: FieldPath, message: str, hint: str = "", *, key: bool = False) -> None:
         """A problem at `path`; a field the file does not write is located at the nearest
@@ -170,6 +171,7 @@ class _Resolver:
         )
         self.check_apps(project, environments, modules)
         self.check_shared_targets(modules)
+        self.check_images_apart(modules)
         self.refuse_workflow_expressions(data, ())
         if deploy.url is None and any(d.targets for m in modules if m.enabled
                                       for d in m.deployments):
@@ -604,6 +606,27 @@ class _Resolver:
                     digest_key=deploy.digest_key and f"{key}.{deploy.digest_key}"))
         return tuple(targets)
 
+    def check_images_apart(self, modules: tuple[Module, ...]) -> None:
+        """Two modules of one repository built otherwise (astrago's core and batch, both
+        pushed to astrago-backend) must not push one image and tag for a commit: the
+        second push would replace the first image, and both modules would run it. (The
+        commits of two repositories differ, and so do their tags.)"""
+        pushed: dict[tuple[str, str, str], Module] = {}
+        for module in modules:
+            for deployment in module.deployments if module.enabled else ():
+                tag = self.sample_tags.get((module.name, deployment.environment))
+                if tag is None:  # not a valid tag: said already
+                    continue
+                first = pushed.setdefault((module.repo, module.image, tag), module)
+                if _build_of(first) != _build_of(module):
+                    self.problem(("modules", module.name),
+                                 f"pushes {module.image}:{tag} for a commit, as module "
+                                 f"{first.name} does, built otherwise: one image would "
+                                 "replace the other in the registry, and both would run it",
+                                 "name the module in the tag ({{ module }}-...), or give "
+                                 "it an image of its own", key=True)
+                    return  # one pair says it; the fix is usually one template
+
     def check_shared_targets(self, modules: tuple[Module, ...]) -> None:
         """Two modules writing one values key would overwrite each other's tag; a key below
         another module's (`x` and `x.repository`) would turn a value into a mapping; two
@@ -662,17 +685,23 @@ class _Resolver:
                                  "branch")
 
     def check_tag(self, tag: Template, module: str, env: str, branch: str) -> None:
+        """The tag a commit gets must be an image tag, and name the commit; it is kept for
+        check_images_apart."""
         sample = {"module": module, "env": env, "sha": _SAMPLE_SHA, "sha8": _SAMPLE_SHA[:8],
                   "branch": branch, "project": self.data["project"], "date": "20260101"}
         rendered = self.render_template(tag, sample)
-        if rendered is not None and not IMAGE_TAG.fullmatch(rendered):
+        if rendered is None:  # said by render_template
+            return
+        if IMAGE_TAG.fullmatch(rendered):
+            self.sample_tags[(module, env)] = rendered
+        else:
             self.problems.append(Problem(
                 tag.location, tag.path,
                 f"renders '{rendered}' for module {module}, which is not a valid image tag",
                 "a tag has at most 128 letters, digits, '_', '.' and '-'; "
                 "for branch names use {{ branch | replace('/', '-') }}",
             ))
-        if rendered is not None and tag.text not in self.commit_checked_tags:
+        if tag.text not in self.commit_checked_tags:
             self.commit_checked_tags.add(tag.text)
             if not (templates.uses(tag, "sha") or templates.uses(tag, "sha8")):
                 # The registry's tag moves to the new image, and the values already hold
@@ -712,6 +741,12 @@ _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # Characters of the values that refuse_unsafe_binding_values reports, with a better reason
 # than that they are no image name.
 _BINDING_UNSAFE = frozenset('"\\$')
+
+
+def _build_of(module: Module) -> tuple[str, ...]:
+    """What makes a module's image from a commit: two modules alike here push the same
+    image."""
+    return (module.context, module.dockerfile, module.build, module.build_task)
 
 
 def _host_and_path(url: str) -> tuple[str, list[str]]:
