@@ -56,14 +56,34 @@ def test_least_privilege_and_serialised_deploys() -> None:
     for workflow in workflows().values():
         assert workflow["permissions"] == {}
         jobs = workflow["jobs"]
-        assert jobs["plan"]["permissions"] == {"contents": "read"}
         assert jobs["build"]["permissions"] == {"contents": "read", "packages": "write"}
-        assert jobs["deploy"]["permissions"] == {"contents": "read"}
+        # they pull the team's shipspec image, private on ghcr.io by default, with the job's
+        # token: said as credentials for self-hosted runners (hosted ones log in so alone)
+        for job in ("plan", "deploy"):
+            assert jobs[job]["permissions"] == {"contents": "read", "packages": "read"}
+            assert jobs[job]["container"]["credentials"] == {
+                "username": "${{ github.actor }}", "password": "${{ secrets.GITHUB_TOKEN }}"}
         # one deploy of an environment at a time, and every waiting one kept: by default
         # GitHub cancels a waiting job when the next one comes
         assert jobs["deploy"]["concurrency"] == {
             "group": "shipspec-deploy-${{ needs.plan.outputs.environment }}",
             "cancel-in-progress": False, "queue": "max"}
+
+
+def test_a_shipspec_image_elsewhere_is_pulled_without_the_jobs_token(cli,
+                                                                    tmp_path: Path) -> None:
+    """The job's token is for ghcr.io: another registry's image is pulled as the runner
+    pulls any image, and the jobs read no packages."""
+    spec = _edited(tmp_path, ("shipspec: ghcr.io/xiilab/shipspec:", "shipspec: "
+                              "registry.example.com/xiilab/shipspec:"))
+    out = tmp_path / "out"
+    assert cli("generate", str(spec), "--target", "github-actions", "--output-dir",
+               str(out)).code == 0
+    jobs = yaml.safe_load((out / "xiilab" / "astrago-backend" / ".github" / "workflows"
+                           / "shipspec.yaml").read_text())["jobs"]
+    for job in ("plan", "deploy"):
+        assert jobs[job]["permissions"] == {"contents": "read"}
+        assert "credentials" not in jobs[job]["container"]
 
 
 def test_actions_are_pinned_to_commits_and_checkouts_keep_no_credentials() -> None:

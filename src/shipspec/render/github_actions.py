@@ -126,6 +126,22 @@ def _deploy_secrets(spec: Spec) -> list[str]:
             *([signing.key_env] if signing is not None and signing.key_env else [])]
 
 
+def _in_shipspec_image(image: str) -> dict[str, Any]:
+    """The permissions and container of a job that runs in the shipspec image. On ghcr.io,
+    a team's image is private unless made public: the runner pulls it with the job's token,
+    which reads packages only when asked to (and the package must grant this repository
+    read access). Said as credentials, as self-hosted runners need; hosted ones log in so
+    by themselves (actions/runner ContainerOperationProvider.cs,
+    UpdateRegistryAuthForGitHubToken)."""
+    permissions: dict[str, Any] = {"contents": "read"}
+    container: dict[str, Any] = {"image": image, "options": JOB_CONTAINER_OPTIONS}
+    if image.split("/", 1)[0] == "ghcr.io":
+        permissions["packages"] = Commented("read", "pull the shipspec image")
+        container["credentials"] = {"username": "${{ github.actor }}",
+                                    "password": "${{ secrets.GITHUB_TOKEN }}"}
+    return {"permissions": permissions, "container": container}
+
+
 def _registry(module: Module) -> str:
     """The host the module's image is pushed to, which the workflow logs in to."""
     return module.image.split("/", 1)[0]
@@ -255,7 +271,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
     # files in docs/ and one in a module would build nothing. The plan job reads the whole
     # diff and builds nothing when no module is touched.
     push: dict[str, Any] = {"branches": branches}
-    shipspec_image = spec.ci.images.get("shipspec")
+    shipspec_image = spec.ci.images["shipspec"]
     registry = _registry(modules[0])  # the only one: missing_settings
     return {
         "name": "shipspec",
@@ -274,8 +290,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
             "plan": {
                 "name": "plan",
                 "runs-on": RUNNER,
-                "permissions": {"contents": "read"},
-                "container": {"image": shipspec_image, "options": JOB_CONTAINER_OPTIONS},
+                **_in_shipspec_image(shipspec_image),
                 "outputs": {name: f"${{{{ steps.plan.outputs.{name} }}}}"
                             for name in ("matrix", "modules", "environment", "any")},
                 "steps": [
@@ -321,8 +336,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "if": "${{ !cancelled() && needs.build.result != 'skipped' && "
                       "contains(toJSON(needs.build.outputs), 'built-') }}",
                 "runs-on": RUNNER,
-                "permissions": {"contents": "read"},
-                "container": {"image": shipspec_image, "options": JOB_CONTAINER_OPTIONS},
+                **_in_shipspec_image(shipspec_image),
                 # The GitHub environment of the shipspec environment: its secrets,
                 # protection rules and reviewers stand between a push and a deployment.
                 "environment": "${{ needs.plan.outputs.environment }}",
