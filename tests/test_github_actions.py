@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
@@ -70,17 +70,24 @@ def test_least_privilege_and_serialised_deploys() -> None:
             "cancel-in-progress": False, "queue": "max"}
 
 
+def _backend_workflow(cli: Any, spec: Path, tmp_path: Path) -> dict[str, Any]:
+    """The workflow `generate --output-dir` writes for seed B's backend from `spec`."""
+    out = tmp_path / "out"
+    assert cli("generate", str(spec), "--target", "github-actions", "--output-dir",
+               str(out)).code == 0
+    workflow: dict[str, Any] = yaml.safe_load(
+        (out / "xiilab" / "astrago-backend" / ".github" / "workflows" / "shipspec.yaml"
+         ).read_text())
+    return workflow
+
+
 def test_a_shipspec_image_elsewhere_is_pulled_without_the_jobs_token(cli,
                                                                     tmp_path: Path) -> None:
     """The job's token is for ghcr.io: another registry's image is pulled as the runner
     pulls any image, and the jobs read no packages."""
     spec = _edited(tmp_path, ("shipspec: ghcr.io/xiilab/shipspec:", "shipspec: "
                               "registry.example.com/xiilab/shipspec:"))
-    out = tmp_path / "out"
-    assert cli("generate", str(spec), "--target", "github-actions", "--output-dir",
-               str(out)).code == 0
-    jobs = yaml.safe_load((out / "xiilab" / "astrago-backend" / ".github" / "workflows"
-                           / "shipspec.yaml").read_text())["jobs"]
+    jobs = _backend_workflow(cli, spec, tmp_path)["jobs"]
     for job in ("plan", "deploy"):
         assert jobs[job]["permissions"] == {"contents": "read"}
         assert "credentials" not in jobs[job]["container"]
@@ -492,11 +499,7 @@ def test_the_workflow_logs_in_to_another_registry_as_the_spec_says(cli, tmp_path
     assert (generated.code, generated.out) == (1, "") and f"error: {said}" in generated.err
     given = _edited(tmp_path, ("  url: ghcr.io/xiilab", "  url: docker.io/xiilab\n"
                                "  tokenSecret: DOCKERHUB_TOKEN\n  username: xiilab-ci"))
-    out = tmp_path / "out"
-    assert cli("generate", str(given), "--target", "github-actions", "--output-dir",
-               str(out)).code == 0
-    workflow = yaml.safe_load((out / "xiilab" / "astrago-backend" / ".github" / "workflows"
-                               / "shipspec.yaml").read_text())
+    workflow = _backend_workflow(cli, given, tmp_path)
     [login] = [step for step in workflow["jobs"]["build"]["steps"]
                if step.get("uses", "").startswith("docker/login-action@")]
     assert login["with"] == {"registry": "docker.io", "username": "xiilab-ci",
