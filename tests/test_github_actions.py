@@ -88,6 +88,7 @@ def test_a_shipspec_image_elsewhere_is_pulled_without_the_jobs_token(cli,
     spec = _edited(tmp_path, ("shipspec: ghcr.io/xiilab/shipspec:", "shipspec: "
                               "registry.example.com/xiilab/shipspec:"))
     jobs = _backend_workflow(cli, spec, tmp_path)["jobs"]
+    assert jobs["build"]["permissions"] == {"contents": "read", "packages": "write"}
     for job in ("plan", "deploy"):
         assert jobs[job]["permissions"] == {"contents": "read"}
         assert "credentials" not in jobs[job]["container"]
@@ -504,6 +505,8 @@ def test_the_workflow_logs_in_to_another_registry_as_the_spec_says(cli, tmp_path
                if step.get("uses", "").startswith("docker/login-action@")]
     assert login["with"] == {"registry": "docker.io", "username": "xiilab-ci",
                              "password": "${{ secrets.DOCKERHUB_TOKEN }}"}
+    # the job's token writes no package: it pushes to ghcr.io only
+    assert workflow["jobs"]["build"]["permissions"] == {"contents": "read"}
 
 
 def test_modules_of_one_repository_pushing_to_two_registries_are_refused(

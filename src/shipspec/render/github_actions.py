@@ -306,8 +306,10 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "outputs": {f"built-{m.name}": f"${{{{ steps.built.outputs.built-{m.name} }}}}"
                             for m in modules},
                 "runs-on": RUNNER,
-                "permissions": {"contents": "read",
-                                "packages": Commented("write", "push the module's image")},
+                # the job's token pushes to ghcr.io; another registry takes its own token
+                "permissions": {"contents": "read", **(
+                    {"packages": Commented("write", "push the module's image")}
+                    if registry == "ghcr.io" else {})},
                 "strategy": {"fail-fast": False,
                              "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
                 "steps": [
