@@ -111,6 +111,7 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
     tekton_git_credentials)."""
     task = _named(objects, "Task", task_name)
     steps = [step for step in task["spec"]["steps"] if only in (None, step["name"])]
+    assert steps, f"{task_name} has no step {only}"
     template = next(o for o in objects if o["kind"] == "TriggerTemplate")
     pod = template["spec"]["resourcetemplates"][0]["spec"]["taskRunTemplate"]["podTemplate"]
     assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
