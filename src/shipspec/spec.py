@@ -104,6 +104,11 @@ class Module(NamedTuple):
     repo_slug: str  # owner/name on GitHub (the webhook's repository.full_name), else the URL
     deployments: tuple[Deployment, ...]
 
+    @property
+    def on_github(self) -> bool:
+        """Whether the module's repository is on github.com (its slug is owner/name)."""
+        return self.repo_slug != self.repo
+
     def deployment(self, environment: str | None) -> Deployment:
         """The deployment to `environment`; None picks the only one there is."""
         names = [d.environment for d in self.deployments]

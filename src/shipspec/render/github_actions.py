@@ -126,6 +126,15 @@ def _deploy_secrets(spec: Spec) -> list[str]:
             *([signing.key_env] if signing is not None and signing.key_env else [])]
 
 
+# The registry the job's own token pushes to and pulls from.
+GHCR = "ghcr.io"
+
+
+def _host(image: str) -> str:
+    """The registry of an image reference, which a job logs in to."""
+    return image.split("/", 1)[0]
+
+
 def _in_shipspec_image(image: str) -> dict[str, Any]:
     """The permissions and container of a job that runs in the shipspec image. On ghcr.io,
     a team's image is private unless made public: the runner pulls it with the job's token,
@@ -135,16 +144,11 @@ def _in_shipspec_image(image: str) -> dict[str, Any]:
     UpdateRegistryAuthForGitHubToken)."""
     permissions: dict[str, Any] = {"contents": "read"}
     container: dict[str, Any] = {"image": image, "options": JOB_CONTAINER_OPTIONS}
-    if image.split("/", 1)[0] == "ghcr.io":
+    if _host(image) == GHCR:
         permissions["packages"] = Commented("read", "pull the shipspec image")
         container["credentials"] = {"username": "${{ github.actor }}",
                                     "password": "${{ secrets.GITHUB_TOKEN }}"}
     return {"permissions": permissions, "container": container}
-
-
-def _registry(module: Module) -> str:
-    """The host the module's image is pushed to, which the workflow logs in to."""
-    return module.image.split("/", 1)[0]
 
 
 def missing_settings(spec: Spec) -> list[Gap]:
@@ -160,14 +164,15 @@ def missing_settings(spec: Spec) -> list[Gap]:
                          "for a repository elsewhere, use ci.engine: tekton and start its "
                          "runs by hand (shipspec generate --run <commit>)"))
             continue
-        registries = sorted({_registry(module) for module in modules})
+        registries = sorted({_host(module.image) for module in modules})
         if len(registries) > 1:
-            pushing = next(m for m in modules if _registry(m) != _registry(modules[0]))
+            first = _host(modules[0].image)
+            pushing = next(m for m in modules if _host(m.image) != first)
             gaps.append((("modules", pushing.name, "image"),
                          f"the modules of {slug} push to several registries "
                          f"({', '.join(registries)}): its workflow logs in to one",
                          "push the images of one source repository to one registry"))
-        if spec.registry.token_secret == DEFAULT_REGISTRY_TOKEN and registries != ["ghcr.io"]:
+        if spec.registry.token_secret == DEFAULT_REGISTRY_TOKEN and registries != [GHCR]:
             gaps.append((REGISTRY_TOKEN,
                          f"the job's {DEFAULT_REGISTRY_TOKEN} pushes images to ghcr.io only, "
                          f"and the modules of {slug} push to {', '.join(registries)}",
@@ -272,7 +277,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
     # diff and builds nothing when no module is touched.
     push: dict[str, Any] = {"branches": branches}
     shipspec_image = spec.ci.images["shipspec"]
-    registry = _registry(modules[0])  # the only one: missing_settings
+    registry = _host(modules[0].image)  # the only one: missing_settings
     return {
         "name": "shipspec",
         # by hand ("Run workflow"): every module of the repository that deploys from the
@@ -309,7 +314,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 # the job's token pushes to ghcr.io; another registry takes its own token
                 "permissions": {"contents": "read", **(
                     {"packages": Commented("write", "push the module's image")}
-                    if registry == "ghcr.io" else {})},
+                    if registry == GHCR else {})},
                 "strategy": {"fail-fast": False,
                              "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
                 "steps": [

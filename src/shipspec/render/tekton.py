@@ -170,7 +170,7 @@ def unreached_by_webhooks(spec: Spec) -> list[str]:
     so no push or pull request there starts a run; one sentence and its hint per URL."""
     elsewhere: dict[str, list[str]] = {}
     for module in spec.enabled_modules:
-        if module.repo_slug == module.repo:  # not owner/name: not a github.com URL
+        if not module.on_github:
             elsewhere.setdefault(module.repo, []).append(module.name)
     return [f"{url} is not on github.com, whose webhooks alone start the Triggers' runs: "
             f"no push there builds {', '.join(names)}\n    hint: start a run by hand, "
