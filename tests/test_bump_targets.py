@@ -161,6 +161,36 @@ def test_crlf_files_keep_crlf() -> None:
     assert after == crlf.replace('"core-stage-ba01"', '"core-stage-crlf"')
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize(("text", "target", "before", "after"), [
+    (HELMFILE_VALUES, CORE, '"core-stage-ba01"', '"core-stage-bom"'),
+    (HELMFILE_VALUES, HelmValuesTarget("v", "astrago.core.newTag", "astrago.core.repository"),
+     "automatically\n", "automatically\n    newTag: core-stage-bom\n"),
+    (KUSTOMIZATION, KustomizeTarget("o", "ghcr.io/goyoai/goyoai-gointern-system", "x"),
+     "newTag: old-tag", "newTag: core-stage-bom"),
+    (MANIFESTS, ManifestTarget("m.yaml", "Deployment", "dev-goyoai-portal", "portal"),
+     "portal:portal-dev-0001", "portal:core-stage-bom"),
+], ids=["helm-values", "helm-values-created", "kustomize", "manifest"])
+def test_a_byte_order_mark_is_kept_and_read_past(text: str, target: object, before: str,
+                                                 after: str, newline: str) -> None:
+    """Editors on Windows may start a file with U+FEFF. go-yaml reads past it (Helm,
+    kustomize, Argo CD), and so does libyaml, whose positions then start after it: edits
+    planned on them landed one character early and were refused as breaking the file."""
+    bom = ("\ufeff" + text).replace("\n", newline)
+    new = image("core-stage-bom")._replace(create=True)
+    assert edit(bom, target, new) == bom.replace(before.replace("\n", newline),
+                                                 after.replace("\n", newline), 1)
+    kind = kind_of(target)  # type: ignore[arg-type]
+    assert kind.read(YamlText(edit(bom, target, new), "f"), target) == "core-stage-bom"
+
+
+def test_errors_in_a_file_with_a_byte_order_mark_point_at_its_lines() -> None:
+    with pytest.raises(SpecError) as caught:
+        YamlText("\ufeffastrago:\n  core: [x\n", "values.yaml")
+    assert str(caught.value).startswith("values.yaml:2:11: error: invalid YAML: the list "
+                                        "opened with '[' at line 2, column 9 is not closed")
+
+
 def test_other_documents_and_digest_pinning() -> None:
     after = edit(HELMFILE_VALUES, CORE, image("core-1", digest="sha256:" + "a" * 64))
     assert f'imageTag: "core-1@sha256:{"a" * 64}"' in after

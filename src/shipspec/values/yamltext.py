@@ -20,6 +20,7 @@ from shipspec.errors import Location, SpecError
 from shipspec.specfile import loading
 
 _ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
+_BOM = "\ufeff"
 
 
 class Splice(NamedTuple):
@@ -47,9 +48,14 @@ class YamlText:
     """The text of one YAML file, and edits to it."""
 
     def __init__(self, text: str, name: str) -> None:
-        self.text = text
+        # A byte order mark starts some files saved on Windows. Helm and kustomize read
+        # past it (go-yaml), and so does libyaml, but libyaml counts its positions from
+        # after it: the text parsed and edited here is the file without it, and `text`
+        # puts it back in front.
+        self.bom = _BOM if text.startswith(_BOM) else ""
+        self.body = text[len(self.bom):]
         self.name = name
-        self.original = text
+        self.original = self.body
         # (start, removed, inserted) of each splice, in the text as it was then: errors
         # after an edit point at the user's lines, not at the edited text's
         self._splices: list[tuple[int, int, int]] = []
@@ -58,15 +64,21 @@ class YamlText:
         # documents as they are now (edit() reads new ones and empties it)
         self._keys: dict[Any, dict[str, tuple[Any, Any]]] = {}
         try:
-            self.documents: list[Any] = list(yaml.compose_all(text, Loader=loading.SAFE_LOADER))
+            self.documents: list[Any] = list(yaml.compose_all(self.body,
+                                                              Loader=loading.SAFE_LOADER))
         except yaml.YAMLError as err:
             if "maximum nesting depth" in str(err):  # libyaml 0.2.6 stops at 1000 levels
                 raise too_deep(name) from None
             from shipspec.specfile.yaml_problems import problem_of
 
-            raise SpecError([problem_of(err, text, name)]) from None
+            raise SpecError([problem_of(err, self.body, name)]) from None
         except RecursionError:  # PyYAML's composers, Python's and C's, recurse per level
             raise too_deep(name) from None
+
+    @property
+    def text(self) -> str:
+        """The whole file as edited so far."""
+        return self.bom + self.body
 
     # --- finding -----------------------------------------------------------------------------
 
@@ -134,14 +146,14 @@ class YamlText:
         self.scalar(pair, where)  # refuses collections and aliases
         node = pair[1]
         start, end = node.start_mark.index, node.end_mark.index
-        prefix = _ANCHOR_OR_TAG.match(self.text, start)
+        prefix = _ANCHOR_OR_TAG.match(self.body, start)
         if prefix:  # keep `&anchor` and `!!tag` in front of the value
             start = prefix.end()
         if node.style in ("|", ">"):
             raise SpecError.single(f"{self.name}: {where} is a block scalar",
                                    hint="write the tag as a plain or quoted value")
         written = string_scalar(value, node.style)
-        if start == end and self.text[start - 1:start] == ":":
+        if start == end and self.body[start - 1:start] == ":":
             written = " " + written  # `tag:` with no value: its `:` needs the space after it
         return Splice(start, end, written, IN_PLACE)
 
@@ -172,14 +184,14 @@ class YamlText:
         end = last.end_mark.index
         lines = to_yaml(entries).splitlines()
         if isinstance(last, yaml.ScalarNode) and last.style in ("|", ">") \
-                and self.text[end - 1:end] == "\n":
+                and self.body[end - 1:end] == "\n":
             # A block scalar ends after its last line break (with any kept blank lines):
             # the entry starts the next line, and its smaller indent ends the scalar.
             return Splice(end, end, "".join(f"{indent}{line}{self.newline}"
                                             for line in lines), column)
-        line_end = self.text.find("\n", end)
-        line_end = len(self.text) if line_end < 0 else line_end
-        if self.text[line_end - 1:line_end] == "\r":
+        line_end = self.body.find("\n", end)
+        line_end = len(self.body) if line_end < 0 else line_end
+        if self.body[line_end - 1:line_end] == "\r":
             line_end -= 1
         entry = "".join(f"{self.newline}{indent}{line}" if line else self.newline
                         for line in lines)
@@ -193,9 +205,9 @@ class YamlText:
         ordered = sorted(splices, key=lambda splice: (splice.start, -splice.rank))
         pieces, position = [], 0
         for splice in ordered:
-            pieces += [self.text[position:splice.start], splice.text]
+            pieces += [self.body[position:splice.start], splice.text]
             position = splice.end
-        text = "".join([*pieces, self.text[position:]])
+        text = "".join([*pieces, self.body[position:]])
         try:
             documents = list(yaml.compose_all(text, Loader=loading.SAFE_LOADER))
         except yaml.YAMLError:
@@ -205,7 +217,7 @@ class YamlText:
                 "YAML; nothing was written", location=self.location(first)._replace(column=1),
                 hint="this shape is edited by hand: set the key there, and shipspec keeps it "
                      "current afterwards") from None
-        self.text, self.documents = text, documents
+        self.body, self.documents = text, documents
         self._keys.clear()
         # as if made from the end back: each offset holds in the text as it then was
         self._splices += [(splice.start, splice.end - splice.start, len(splice.text))
