@@ -191,6 +191,18 @@ def test_errors_in_a_file_with_a_byte_order_mark_point_at_its_lines() -> None:
                                         "opened with '[' at line 2, column 9 is not closed")
 
 
+def test_a_tag_key_written_twice_is_refused_by_name() -> None:
+    """Helm reads the last of the two and the first was edited; the edit check refused it
+    as changing a.m.imageTag, which did not say why."""
+    text = "a:\n  m:\n    imageTag: one\n    imageTag: two\n"
+    target = HelmValuesTarget("v", "a.m.imageTag", "a.m.repository")
+    with pytest.raises(SpecError) as caught:
+        edit(text, target, image("new-1"), name="values.yaml")
+    assert str(caught.value).startswith(
+        "values.yaml:4:5: error: cannot edit values.yaml safely: imageTag is written twice "
+        "in one mapping (lines 3 and 4)")
+
+
 def test_other_documents_and_digest_pinning() -> None:
     after = edit(HELMFILE_VALUES, CORE, image("core-1", digest="sha256:" + "a" * 64))
     assert f'imageTag: "core-1@sha256:{"a" * 64}"' in after

@@ -514,14 +514,21 @@ def test_many_keys_are_set_in_one_edit_each_in_its_place() -> None:
     assert doc.location(doc.text.index("m2:")).line == 5
 
 
-def test_a_lookup_finds_the_first_of_a_key_written_twice_and_sees_each_edit() -> None:
+def test_a_lookup_refuses_a_key_written_twice_and_sees_each_edit() -> None:
     """YamlText indexes each mapping once (scanning it per key made merging N modules
-    quadratic): the index keeps the first of a repeated key, as the scan did, and is
-    rebuilt from the text an edit reads."""
+    quadratic), and the index is rebuilt from the text an edit reads. A key written twice
+    is refused where it is looked up: PyYAML and Helm take the last, ruamel.yaml refuses
+    the file, and the first was read and edited while Helm deployed the other."""
+    from shipspec.errors import SpecError
     from shipspec.values.yamltext import YamlText
 
     doc = YamlText("apps:\n  m0: {tag: a}\n  m0: {tag: b}\n  m1:\n    tag: c\n", "v.yaml")
-    assert doc.scalar(doc.find(["apps", "m0", "tag"]), "tag") == "a"
+    with pytest.raises(SpecError) as caught:
+        doc.find(["apps", "m0", "tag"])
+    assert str(caught.value) == (
+        "v.yaml:3:3: error: cannot edit v.yaml safely: m0 is written twice in one mapping "
+        "(lines 2 and 3); nothing was written\n"
+        "  hint: remove one of them: readers differ on which one counts")
     assert doc.find(["apps", "m2"]) is None
     doc.replace(doc.find(["apps", "m1", "tag"]), "d", "apps.m1.tag")
     assert doc.scalar(doc.find(["apps", "m1", "tag"]), "tag") == "d"

@@ -63,6 +63,7 @@ class YamlText:
         # mapping node (hashed by identity) -> {key: (key node, value node)}, for the
         # documents as they are now (edit() reads new ones and empties it)
         self._keys: dict[Any, dict[str, tuple[Any, Any]]] = {}
+        self._twice: dict[tuple[Any, str], Any] = {}  # (mapping, key) -> its second key node
         try:
             self.documents: list[Any] = list(yaml.compose_all(self.body,
                                                               Loader=loading.SAFE_LOADER))
@@ -83,8 +84,9 @@ class YamlText:
     # --- finding -----------------------------------------------------------------------------
 
     def child(self, node: Any, key: str) -> tuple[Any, Any] | None:
-        """The (key node, value node) of `key` in a mapping node (the first, where a key is
-        written twice), or None."""
+        """The (key node, value node) of `key` in a mapping node, or None; refused when
+        the mapping has the key twice, since readers then disagree on its value (PyYAML
+        takes the last, ruamel.yaml and strict go-yaml refuse the file)."""
         if not isinstance(node, yaml.MappingNode):
             return None
         # Each mapping is indexed once: scanning it for every key made merging N modules
@@ -94,7 +96,16 @@ class YamlText:
             keys = self._keys[node] = {}
             for key_node, value_node in node.value:
                 if isinstance(key_node, yaml.ScalarNode):
-                    keys.setdefault(key_node.value, (key_node, value_node))
+                    first = keys.setdefault(key_node.value, (key_node, value_node))
+                    if first[0] is not key_node:
+                        self._twice.setdefault((node, key_node.value), key_node)
+        again = self._twice.get((node, key))
+        if again is not None:
+            raise SpecError.single(
+                f"cannot edit {self.name} safely: {key} is written twice in one mapping "
+                f"(lines {keys[key][0].start_mark.line + 1} and {again.start_mark.line + 1}); "
+                "nothing was written", location=self.location(again.start_mark.index),
+                hint="remove one of them: readers differ on which one counts")
         return keys.get(key)
 
     def find(self, path: list[str]) -> tuple[Any, Any] | None:
@@ -219,6 +230,7 @@ class YamlText:
                      "current afterwards") from None
         self.body, self.documents = text, documents
         self._keys.clear()
+        self._twice.clear()
         # as if made from the end back: each offset holds in the text as it then was
         self._splices += [(splice.start, splice.end - splice.start, len(splice.text))
                           for splice in reversed(ordered)]
