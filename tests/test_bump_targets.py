@@ -203,6 +203,36 @@ def test_a_tag_key_written_twice_is_refused_by_name() -> None:
         "in one mapping (lines 3 and 4)")
 
 
+PINNED = "sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(("text", "target"), [
+    ("app:\n  image:\n    repository: o/m\n    tag: old\n    digest: {digest}\n",
+     HelmValuesTarget("v", "app.image.tag", "app.image.repository",
+                      digest_key="app.image.digest")),
+    ("images:\n  - name: ghcr.io/o/m\n    newTag: old\n    digest: {digest}\n",
+     KustomizeTarget("o", "ghcr.io/o/m", "x")),
+], ids=["bitnami-values", "kustomize"])
+def test_a_digest_pinned_earlier_is_emptied_by_a_bump_without_one(text: str,
+                                                                  target: object) -> None:
+    """Both pull the digest when one is set: Bitnami's common.images.image writes
+    repository@digest and drops the tag (bitnami/charts common/templates/_images.tpl),
+    kustomize writes name:tag@digest (kubernetes-sigs/kustomize
+    api/filters/imagetag/updater.go). A bump that left the old digest reported the new
+    tag while the old image kept running."""
+    tag_key = "tag" if "tag: old" in text else "newTag"
+    new = NewImage("ghcr.io/o/m", "new-1", None, False)
+    assert edit(text.format(digest=PINNED), target, new) == text.format(digest="''").replace(
+        f"{tag_key}: old", f"{tag_key}: new-1")
+    for unset in ('""', "~", ""):  # already unset: left as it is
+        written = text.format(digest=unset).replace(" \n", "\n")
+        assert edit(written, target, new) == written.replace(f"{tag_key}: old",
+                                                             f"{tag_key}: new-1")
+    digest = "sha256:" + "b" * 64
+    assert edit(text.format(digest=PINNED), target, new._replace(digest=digest)) == \
+        text.format(digest=digest).replace(f"{tag_key}: old", f"{tag_key}: new-1")
+
+
 def test_other_documents_and_digest_pinning() -> None:
     after = edit(HELMFILE_VALUES, CORE, image("core-1", digest="sha256:" + "a" * 64))
     assert f'imageTag: "core-1@sha256:{"a" * 64}"' in after

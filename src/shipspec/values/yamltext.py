@@ -139,6 +139,14 @@ class YamlText:
                 hint="change the anchored value itself, or write the tag without an alias")
         return str(value_node.value)
 
+    @staticmethod
+    def holds_value(pair: tuple[Any, Any]) -> bool:
+        """False for a key whose value is null (`key:`, `~`, `null`) or an empty string,
+        as Go templates and kustomize take it: unset."""
+        node = pair[1]
+        return not (isinstance(node, yaml.ScalarNode)
+                    and (node.value == "" or node.tag == "tag:yaml.org,2002:null"))
+
     def replace(self, pair: tuple[Any, Any], value: str, where: str) -> None:
         """Write `value` in place of the scalar (see `replacement`)."""
         self.edit([self.replacement(pair, value, where)])

@@ -35,8 +35,13 @@ def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> 
         else:
             _pair(doc, target.tag_key)  # the key is there: bump keeps it, never invents it
         owned[target.tag_key] = tag
-        if image.digest and target.digest_key:
-            owned[target.digest_key] = image.digest
+        if target.digest_key:
+            # A digest pinned by an earlier bump is pulled instead of any tag (Bitnami's
+            # templates write repository@digest when it is set): without a new one, it is
+            # emptied, or the new tag would never deploy.
+            pinned = doc.find(target.digest_key.split("."))
+            if image.digest or (pinned and doc.holds_value(pinned)):
+                owned[target.digest_key] = image.digest or ""
         if image.set_repository:
             owned.update((fix.key, fix.wanted)
                          for fix in image_fixes(doc, target, image.repository))

@@ -30,7 +30,11 @@ def write(doc: YamlText, edits: Sequence[tuple[KustomizeTarget, NewImage]]) -> N
 
 def _write(doc: YamlText, target: KustomizeTarget, image: NewImage) -> None:
     where = f"the images entry {target.image}"
-    for key, value in (("newTag", image.tag), ("digest", image.digest),
+    pinned = doc.child(_entry(doc, target), "digest")
+    # kustomize writes name:tag@digest and the digest is what gets pulled: a digest pinned
+    # earlier would keep the old image (`kustomize edit set image` drops it)
+    digest = image.digest or ("" if pinned and doc.holds_value(pinned) else None)
+    for key, value in (("newTag", image.tag), ("digest", digest),
                        ("newName", image.repository if image.set_repository else None)):
         if value is None:
             continue
