@@ -53,8 +53,8 @@ def git(*args: str, cwd: Path | None = None) -> str:
                           capture_output=True, text=True).stdout
 
 
-def make_deploy_repo(root: Path, files: dict[str, str], name: str = "deploy.git",
-                     branch: str = "main") -> Path:
+def make_deploy_repo(root: Path, files: dict[str, str] | dict[str, bytes],
+                     name: str = "deploy.git", branch: str = "main") -> Path:
     """A bare repository whose branch `branch` holds `files`."""
     bare = root / name
     git("init", "--quiet", "--bare", f"--initial-branch={branch}", str(bare))
@@ -62,7 +62,7 @@ def make_deploy_repo(root: Path, files: dict[str, str], name: str = "deploy.git"
     git("clone", "--quiet", str(bare), str(work))
     for path, text in files.items():
         (work / path).parent.mkdir(parents=True, exist_ok=True)
-        (work / path).write_bytes(text.encode())
+        (work / path).write_bytes(text.encode() if isinstance(text, str) else text)
     git("add", ".", cwd=work)
     git("commit", "--quiet", "-m", "initial", cwd=work)
     git("push", "--quiet", "origin", f"HEAD:{branch}", cwd=work)
@@ -158,6 +158,19 @@ def test_missing_file_fails_and_changes_nothing(tmp_path: Path) -> None:
                           f"  hint: `shipspec values --env <env> --write {VALUES_PATH}` in a "
                           "checkout of the deployment repository writes it with every module's "
                           "image; commit and push it, then bump again\n")
+    assert len(commits(bare)) == 1
+
+
+def test_a_file_that_is_not_utf_8_is_refused_clearly(tmp_path: Path) -> None:
+    """Notepad's "Unicode" is UTF-16 with a byte order mark; the bump ended in an internal
+    error."""
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES.encode("utf-16")})
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "x",
+                         "--repo", str(bare))
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (f"{VALUES_PATH}:1:1: error: {VALUES_PATH} is not UTF-8 text "
+                          "(byte 0xff)\n"
+                          "  hint: it is UTF-16 (its first bytes say so): save it as UTF-8\n")
     assert len(commits(bare)) == 1
 
 

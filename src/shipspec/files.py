@@ -73,14 +73,22 @@ def read_existing(path: str) -> str:
             raw = stream.read()
     except OSError as err:
         raise SpecError.single(f"cannot read {path}: {err.strerror}") from None
+    return decoded(raw, path)
+
+
+def decoded(raw: bytes, path: str) -> str:
+    """The text of a file's bytes, which must be UTF-8 (a byte order mark stays in front)."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw.count(b"\n", 0, err.start) + 1
         column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
         raise SpecError.single(f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x})",
                                location=Location(path, line, column),
-                               hint="YAML files are UTF-8; convert it, or name another file"
+                               hint="it is UTF-16 (its first bytes say so): save it as UTF-8"
+                               if utf16 else
+                               "YAML files are UTF-8; convert it, or name another file"
                                ) from None
 
 

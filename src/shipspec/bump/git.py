@@ -21,6 +21,7 @@ import tempfile
 from typing import NamedTuple
 
 from shipspec.errors import RuntimeFailure
+from shipspec.files import decoded
 from shipspec.paths import SymlinkGuard, relative_path_problem
 
 # How git reports a ref that another writer changed first: non-fast-forward, fetch first
@@ -284,9 +285,9 @@ class Checkout(Repository):
         return os.path.isfile(self._path(relative))
 
     def read(self, relative: str) -> str:
-        # newline="" keeps CRLF line endings exactly as they are
-        with open(self._path(relative), encoding="utf-8", newline="") as stream:
-            return stream.read()
+        """The file's text, CRLF line endings and all."""
+        with open(self._path(relative), "rb") as stream:
+            return decoded(stream.read(), relative)
 
     def write(self, relative: str, text: str) -> None:
         with open(self._path(relative), "w", encoding="utf-8", newline="") as stream:
