@@ -203,6 +203,22 @@ def test_a_tag_key_written_twice_is_refused_by_name() -> None:
         "in one mapping (lines 3 and 4)")
 
 
+def test_a_values_file_of_nested_aliases_is_refused_at_once() -> None:
+    """Nine lines whose aliases expand to 10^9 values: the edit check copied and compared
+    every expansion, for hours. Counted once per distinct value, it is refused in
+    milliseconds; a file of shared anchors under the limit is still edited."""
+    bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
+    with pytest.raises(SpecError) as caught:
+        edit(bomb + HELMFILE_VALUES.partition("---")[0], CORE, image("core-1"), "values.yaml")
+    assert str(caught.value) == (
+        "values.yaml:1:1: error: cannot edit values.yaml safely: it expands to more than "
+        "1,000,000 values through its aliases (*name); nothing was written\n"
+        "  hint: this looks like a 'billion laughs' file: use fewer aliases")
+    shared = bomb.split("a5:")[0] + HELMFILE_VALUES  # 10^5 values: edited
+    assert '"core-1"' in edit(shared, CORE, image("core-1"))
+
+
 PINNED = "sha256:" + "a" * 64
 
 

@@ -42,6 +42,13 @@ def _check(old: str, new: str, name: str, owned: Sequence[tuple[str, str]]) -> N
         except Exception as err:  # any reader error: the new text is not what we meant
             raise _refusal(old, name, None, f"{reader_name} cannot read the result: "
                            f"{str(err).splitlines()[0]}") from None
+        for tree in (before, after):
+            if _expanded_size(tree) > MAX_EXPANDED:
+                raise SpecError.single(
+                    f"cannot edit {name} safely: it expands to more than {MAX_EXPANDED:,} "
+                    "values through its aliases (*name); nothing was written",
+                    location=Location(name, 1, 1),
+                    hint="this looks like a 'billion laughs' file: use fewer aliases")
         expected = _unshared(before) or [{}]
         if expected[0] is None:
             expected[0] = {}
@@ -74,6 +81,35 @@ def _ruamel(text: str) -> list[Any]:
     from ruamel.yaml import YAML  # only when a values file is written
 
     return list(YAML(typ="safe", pure=True).load_all(text))
+
+
+# Values a file may expand to, counting each alias as often as it is used: readers share
+# an anchored value, but the copy below and the comparison walk every use, so a few lines
+# of nested aliases ("billion laughs") would take them hours. A values file of 2,000
+# modules expands to about 20,000.
+MAX_EXPANDED = 1_000_000
+
+
+def _expanded_size(tree: Any) -> int:
+    """How many values `tree` holds with every shared object counted at each use, counted
+    in time linear in the distinct objects (and stopping past MAX_EXPANDED)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        known = sizes.get(id(node))
+        if known is None:
+            children = node.values() if isinstance(node, dict) else node
+            known = 1
+            for child in children:
+                known += size(child)
+                if known > MAX_EXPANDED:
+                    break
+            sizes[id(node)] = known
+        return known
+
+    return size(tree)
 
 
 def _unshared(tree: Any) -> Any:
