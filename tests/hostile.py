@@ -273,14 +273,29 @@ DEPLOYMENT_FILES = {
 }
 
 
-def deployment_repository(workdir: Path) -> Path:
-    bare = workdir / "deployment.git"
+# What editors and hands make of those files: a byte order mark with CRLF (Windows),
+# UTF-16 (Notepad's "Unicode"), a key written twice, nested aliases ("billion laughs").
+_BOMB = "bomb0: &b0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"bomb{i}: &b{i} [{', '.join([f'*b{i - 1}'] * 10)}]\n" for i in range(1, 9))
+DEPLOYMENT_VARIANTS = {
+    "as written": lambda text: text.encode(),
+    "bom-crlf": lambda text: ("\ufeff" + text).replace("\n", "\r\n").encode(),
+    "utf-16": lambda text: text.encode("utf-16"),
+    "key twice": lambda text: text.replace("    core: {tag: core-1}\n", "    core: {tag: core-1}\n"
+                                           "    core: {tag: core-0}\n").replace(
+        "    newTag: dev-1\n", "    newTag: dev-1\n    newTag: dev-0\n").encode(),
+    "billion laughs": lambda text: (_BOMB + text).encode(),
+}
+
+
+def deployment_repository(workdir: Path, variant: str = "as written") -> Path:
+    bare = workdir / f"deployment-{variant.replace(' ', '-')}.git"
     if bare.exists():
         return bare
-    seed = workdir / "deployment-seed"
+    seed = workdir / f"deployment-seed-{variant.replace(' ', '-')}"
     for path, text in DEPLOYMENT_FILES.items():
         (seed / path).parent.mkdir(parents=True, exist_ok=True)
-        (seed / path).write_text(text)
+        (seed / path).write_bytes(DEPLOYMENT_VARIANTS[variant](text))
     environment = {**os.environ, "GIT_AUTHOR_NAME": "seed", "GIT_AUTHOR_EMAIL": "s@example",
                    "GIT_COMMITTER_NAME": "seed", "GIT_COMMITTER_EMAIL": "s@example"}
     for argv in (["git", "init", "-q", "--initial-branch=main", str(seed)],
@@ -343,7 +358,7 @@ def hostile_round(workdir: Path, rng: random.Random, git: bool = True, large: fl
     findings = []
     runs = list(cases(directory, rng))
     if git:
-        bare = deployment_repository(workdir)
+        bare = deployment_repository(workdir, rng.choice(list(DEPLOYMENT_VARIANTS)))
         runs += [(argv, {}, "text") for argv in git_cases(str(directory), bare, rng)]
     outcomes = {}
     for argv, env, output in runs:
