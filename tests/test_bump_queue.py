@@ -241,6 +241,39 @@ def test_an_intent_carries_its_newer_tags_and_one_without_them_is_read_as_before
         queue._decode(text.replace('"newer": ["t2", "t1"]', '"newer": "t2"'))
 
 
+def test_a_receipt_is_read_field_by_field_and_a_bad_one_is_refused_clearly() -> None:
+    """Receipts come from the repository, written by a bump of any version or by anyone
+    who may push there: one that is not what this version writes ended the waiting bump
+    in an internal error, and an error receipt with exit code 0 would have hidden it."""
+    import json
+
+    written = {"status": "committed", "branch": "main", "commit": "a" * 40,
+               "changes": [["m00", "old", "new"]], "attempts": 1, "batched": 2,
+               "delivered": ""}
+
+    def receipt(fields: object) -> str:
+        return f"shipspec receipt\n\n{json.dumps(fields)}\n"
+
+    expected = Outcome("committed", "main", "a" * 40, [("m00", "old", "new")], "", 1, 2)
+    assert queue._outcome(queue._decode_receipt(receipt(written))) == expected
+    older = {key: value for key, value in written.items() if key != "delivered"}
+    assert queue._outcome(queue._decode_receipt(receipt(older))) == expected
+    with pytest.raises(RuntimeFailure) as caught:
+        queue._outcome(queue._decode_receipt(receipt({"error": "error: no", "exit": 1})))
+    assert (str(caught.value), caught.value.exit_code) == ("error: no", 1)
+    for bad in ["shipspec receipt\n\n{", receipt([1]), receipt({**written, "changes": [["m"]]}),
+                receipt({**written, "commit": 7}), receipt({"error": "error: no", "exit": 0}),
+                receipt({**written, "status": None}), "another\n\n{}"]:
+        with pytest.raises(RuntimeFailure) as caught:
+            queue._decode_receipt(bad)
+        assert str(caught.value).startswith(
+            "error: our receipt in the deployment repository is unreadable ("), bad
+        assert str(caught.value).endswith(": whether our change was written is unknown\n"
+                                          "  hint: see the deployment branch's log; shipspec "
+                                          "bumps of one version write receipts that each "
+                                          "other can read"), bad
+
+
 def test_force_lets_the_later_tag_win(repos: tuple[Path, Path]) -> None:
     spec_dir, bare = repos
     first, second = queued_together(bare, (spec_dir, "m00", "first"),

@@ -52,7 +52,7 @@ from shipspec.bump import (
 from shipspec.bump.git import Author, Checkout, Refs, RefUpdate, refusal
 from shipspec.bump.request import Changed, Edit, Request, changed_tags, message, write
 from shipspec.bump.targets import NewImage, kind_of
-from shipspec.errors import Location, RuntimeFailure, ShipspecError
+from shipspec.errors import Location, RuntimeFailure, ShipspecError, shown
 from shipspec.paths import relative_path_problem
 from shipspec.spec import (
     Delivery,
@@ -420,11 +420,37 @@ def _template(fields: dict[str, Any]) -> Template:
 
 
 def _decode_receipt(text: str) -> dict[str, Any]:
+    """A receipt from its message, every field checked: it came from the repository,
+    written by a bump of any version (or by anyone who may push there)."""
     head, _, body = text.partition("\n\n")
-    if head != _RECEIPT:
-        raise RuntimeFailure("error: our receipt in the deployment repository is unreadable")
-    receipt: dict[str, Any] = json.loads(body)
-    return receipt
+    try:
+        if head != _RECEIPT:
+            raise ValueError("not a receipt")
+        receipt = dict(json.loads(body))
+        if "error" in receipt:
+            exit_code = int(receipt["exit"])
+            if exit_code not in (1, 2):  # errors.py's; never 0, which would hide the error
+                raise ValueError(f"exit code {exit_code}")
+            return {"error": _text(receipt["error"]), "exit": exit_code}
+        commit = receipt["commit"]
+        return {"status": _text(receipt["status"]), "branch": _text(receipt["branch"]),
+                "commit": None if commit is None else _text(commit),
+                "changes": [_change(change) for change in receipt["changes"]],
+                "attempts": int(receipt["attempts"]), "batched": int(receipt["batched"]),
+                "delivered": _text(receipt.get("delivered", ""))}
+    except (ValueError, KeyError, TypeError) as err:
+        raise RuntimeFailure(
+            f"error: our receipt in the deployment repository is unreadable "
+            f"({shown(str(err), 120)}): whether our change was written is unknown\n"
+            "  hint: see the deployment branch's log; shipspec bumps of one version write "
+            "receipts that each other can read") from None
+
+
+def _change(value: object) -> list[str]:
+    """(module, old tag, new tag)."""
+    if not isinstance(value, list) or len(value) != 3:
+        raise TypeError(f"expected a change (module, old, new), got {value!r}")
+    return [_text(part) for part in value]
 
 
 def _text(value: object) -> str:
