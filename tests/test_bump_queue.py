@@ -239,6 +239,14 @@ def test_an_intent_carries_its_newer_tags_and_one_without_them_is_read_as_before
         edits=[request.edits[0]._replace(newer=())])
     with pytest.raises(TypeError, match="expected a list of tags"):
         queue._decode(text.replace('"newer": ["t2", "t1"]', '"newer": "t2"'))
+    # the lock holder fails such an intent alone; an IndexError or AttributeError got past
+    # it and ended the holder, leaving every queued bump to wait out the lease
+    for bad in [text.replace('"author": ["a", "a@example.com"]', '"author": []'),
+                text.replace('"image": {', '"image": [{').replace('"tag": "t0"}', '"tag": "t0"}]'),
+                text.replace('"edits": [{', '"edits": [[{').replace('"t1"]}]', '"t1"]}]]')]:
+        assert bad != text
+        with pytest.raises(queue._UNREADABLE):
+            queue._decode(bad)
 
 
 def test_a_receipt_is_read_field_by_field_and_a_bad_one_is_refused_clearly() -> None:

@@ -317,8 +317,9 @@ def _read_queue(refs: Refs, names: _Names, me: str,
         identity = ref.removeprefix(queue)
         try:
             request: Request | ShipspecError = mine if identity == me else _decode(texts[oid])
-        except (ValueError, KeyError, TypeError) as err:
-            request = RuntimeFailure(f"error: the queued request {ref} is unreadable: {err}")
+        except _UNREADABLE as err:
+            request = RuntimeFailure(f"error: the queued request {ref} is unreadable: "
+                                     f"{shown(str(err), 120)}")
         queued.append(_Queued(identity, oid, request))
     return queued, unread
 
@@ -366,6 +367,11 @@ def _outcome(receipt: dict[str, Any]) -> Outcome:
 
 # --- the messages of intents and receipts -------------------------------------------------------
 
+# What reading a message that is not one of ours raises: a field missing or of another
+# type (a list where a mapping was written has no .items()), JSON that is not JSON.
+_UNREADABLE = (ValueError, LookupError, TypeError, AttributeError)
+
+
 def _encode(request: Request) -> str:
     kinds = {cls: name for name, cls in _TARGETS.items()}
     return json.dumps({
@@ -382,8 +388,8 @@ def _encode(request: Request) -> str:
 
 
 def _decode(text: str) -> Request:
-    """A request from an intent's message; ValueError, KeyError or TypeError when it is
-    not one (it came from the repository: every field is checked)."""
+    """A request from an intent's message; one of _UNREADABLE when it is not one (it came
+    from the repository: every field is checked)."""
     head, _, body = text.partition("\n\n")
     if head != _INTENT:
         raise ValueError("not an intent")
@@ -438,7 +444,7 @@ def _decode_receipt(text: str) -> dict[str, Any]:
                 "changes": [_change(change) for change in receipt["changes"]],
                 "attempts": int(receipt["attempts"]), "batched": int(receipt["batched"]),
                 "delivered": _text(receipt.get("delivered", ""))}
-    except (ValueError, KeyError, TypeError) as err:
+    except _UNREADABLE as err:
         raise RuntimeFailure(
             f"error: our receipt in the deployment repository is unreadable "
             f"({shown(str(err), 120)}): whether our change was written is unknown\n"
