@@ -4,6 +4,7 @@ waiter and a server that refuses the queue's refs are each handled."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -372,7 +373,8 @@ def test_a_queued_request_cannot_reach_outside_the_repository(repos: tuple[Path,
     assert (tmp_path / "outside.yaml").read_text() == "apps: {m00: {imageTag: old}}\n"
     [receipt] = refs(bare)
     message = git("--git-dir", str(bare), "show", "-s", "--format=%B", receipt)
-    assert "is unreadable: ../outside.yaml: must not leave the repository ('..')" in message
+    error = json.loads(message.partition("\n\n")[2])["error"]
+    assert error.endswith('is unreadable: "../outside.yaml: must not leave the repository (\'..\')"')
 
 
 @pytest.mark.parametrize("queue_mode", [True, False])
