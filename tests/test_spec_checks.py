@@ -147,6 +147,27 @@ def test_paths_outside_the_repository_are_refused(repo: Path, path: str, reason:
     )
 
 
+def test_a_module_path_written_as_a_glob_is_refused(repo: Path) -> None:
+    """GitHub's paths filters take globs, and `api/**` is how one writes a directory there;
+    shipspec compares paths as written (plan.touches, the Triggers' CEL), so such a path
+    matched no change and no push built the module."""
+    text = VALID.replace("    values: shop.api\n", "    values: shop.api\n"
+                         "    paths: ['api/**', 'lib/*/src/', '!docs/', '*.gradle', 'ok/']\n")
+    assert errors(repo, text) == (
+        "shipspec.yaml:11:13: error: modules.api.paths[0]: 'api/**' is a pattern; paths are "
+        "files and directories, compared as written, so it would match no change\n"
+        "  hint: write api/: a directory covers every file below it\n"
+        "shipspec.yaml:11:23: error: modules.api.paths[1]: 'lib/*/src/' is a pattern; paths "
+        "are files and directories, compared as written, so it would match no change\n"
+        "  hint: write lib/: a directory covers every file below it\n"
+        "shipspec.yaml:11:37: error: modules.api.paths[2]: '!docs/' is a pattern; paths are "
+        "files and directories, compared as written, so it would match no change\n"
+        "  hint: name the files and directories: a directory covers every file below it\n"
+        "shipspec.yaml:11:47: error: modules.api.paths[3]: '*.gradle' is a pattern; paths are "
+        "files and directories, compared as written, so it would match no change\n"
+        "  hint: name the files and directories: a directory covers every file below it")
+
+
 def test_symlink_leading_out_of_the_repository_is_refused(repo: Path, tmp_path_factory) -> None:
     outside = tmp_path_factory.mktemp("outside")
     (repo / "api").symlink_to(outside)

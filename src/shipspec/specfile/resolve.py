@@ -481,6 +481,17 @@ class _Resolver:
                 self.problem((*path, "paths", index),
                              f"'{module_path}' is the whole repository",
                              "leave paths out to build the module on every change")
+            pattern = _pattern_start(module_path)
+            if pattern is not None:
+                # GitHub's paths filters take globs (`core/**`); ours are compared as they
+                # are, so such a path matched no file and no push built the module.
+                above = module_path[:pattern].rpartition("/")[0]
+                self.problem((*path, "paths", index),
+                             f"'{module_path}' is a pattern; paths are files and directories, "
+                             "compared as written, so it would match no change",
+                             f"write {above}/: a directory covers every file below it" if above
+                             else "name the files and directories: a directory covers every "
+                                  "file below it")
             paths.append(plain + "/" if module_path.endswith("/") else plain)
         image = self.image(entry.get("image", entry.get("moduleName", name)))
         named = next((field for field in ("image", "moduleName") if field in entry), None)
@@ -738,6 +749,17 @@ class _Resolver:
 
 
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _pattern_start(path: str) -> int | None:
+    """Where `path` starts being a glob of GitHub's paths filters (a wildcard, a class, a
+    leading negation), or None. No regular expression: compiling one costs every start."""
+    if path.startswith("!"):
+        return 0
+    found = [path.find(char) for char in "*?[" if char in path]
+    return min(found) if found else None
+
+
 # Characters of the values that refuse_unsafe_binding_values reports, with a better reason
 # than that they are no image name.
 _BINDING_UNSAFE = frozenset('"\\$')

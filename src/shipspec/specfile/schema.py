@@ -112,7 +112,8 @@ _MODULE = _object(
         "paths": {
             "type": "array",
             "description": "Mono repo: only changes to these files, or below these "
-                           "directories, build this module (`./core/` is `core/`).",
+                           "directories, build this module (`./core/` is `core/`; not "
+                           "patterns: `core/` covers what `core/**` would).",
             "items": _path("A path relative to the repository root, such as core/"),
         },
         "context": _path("The image build context, relative to the repository root (default .)"),
