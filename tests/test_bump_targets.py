@@ -365,6 +365,23 @@ def test_manifest_cron_job_and_init_containers() -> None:
     assert kind_of(init).read(YamlText(MANIFESTS, "m"), init) == "3"
 
 
+def test_manifest_with_the_workload_twice_is_refused_not_edited_at_the_first() -> None:
+    """A file of every environment holds one Deployment of a name per namespace; the
+    target names no namespace, and the first was edited, whichever environment it was."""
+    portal = MANIFESTS.partition("---\n")[0]
+    text = portal.replace("  name: dev-goyoai-portal\n",
+                          "  name: dev-goyoai-portal\n  namespace: stage\n") + "---\n" + \
+        portal.replace("  name: dev-goyoai-portal\n",
+                       "  name: dev-goyoai-portal\n  namespace: prod\n")
+    target = ManifestTarget("m.yaml", "Deployment", "dev-goyoai-portal", "portal")
+    with pytest.raises(SpecError) as caught:
+        edit(text, target, NewImage("x", "t", None, False), "m.yaml")
+    assert str(caught.value) == (
+        "m.yaml:18:1: error: m.yaml has 2 Deployments named dev-goyoai-portal (the first at "
+        "line 1); nothing was written\n"
+        "  hint: point the environment at a file that holds its own")
+
+
 def test_manifest_for_a_missing_workload_fails() -> None:
     target = ManifestTarget("m.yaml", "StatefulSet", "dev-goyoai-portal", "portal")
     with pytest.raises(SpecError) as caught:

@@ -50,14 +50,24 @@ def split_image(reference: str) -> tuple[str, str]:
 
 
 def _image(doc: YamlText, target: ManifestTarget) -> tuple[Any, Any]:
+    workloads = []
     for document in doc.documents:
         kind = doc.child(document, "kind")
         metadata = doc.child(document, "metadata")
         name = doc.child(metadata[1], "name") if metadata else None
-        if not (kind and name and kind[1].value == target.kind
-                and name[1].value == target.name):
-            continue
-        pod = doc.walk(document, _POD_SPEC[target.kind])
+        if kind and name and kind[1].value == target.kind and name[1].value == target.name:
+            workloads.append(document)
+    if len(workloads) > 1:
+        # one per namespace, as a file of every environment has them: which one is this
+        # environment's cannot be told, and editing the first may deploy to another
+        first, second = workloads[:2]
+        raise SpecError.single(
+            f"{doc.name} has {len(workloads)} {target.kind}s named {target.name} (the first "
+            f"at line {first.start_mark.line + 1}); nothing was written",
+            location=doc.location(second.start_mark.index),
+            hint="point the environment at a file that holds its own")
+    for workload in workloads:
+        pod = doc.walk(workload, _POD_SPEC[target.kind])
         for field in ("containers", "initContainers"):
             containers = doc.child(pod[1], field) if pod else None
             for container in getattr(containers[1], "value", []) if containers else []:
