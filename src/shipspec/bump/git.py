@@ -44,6 +44,13 @@ MIN_TOKEN_LENGTH = 8  # shorter than any token a forge issues
 # would run in pushes (commits are made with --no-verify anyway).
 NO_TEMPLATE = "--template="
 
+# The repositories made here are shipspec's, not the user's, whose global git config still
+# applies (a proxy, a CA, `url.insteadOf` must): but hooks of a global `core.hooksPath`
+# (a secret scanner's pre-push, say) ran in every push of the queue and could refuse it,
+# and a global `push.gpgSign` fails on servers that take no signed pushes. Given as `-c`,
+# which no file overrides. (A global `commit.gpgSign` is countermanded in commit().)
+_OURS_ALONE = ("-c", "core.hooksPath=/dev/null", "-c", "push.gpgSign=false")
+
 # git knows the empty tree (SHA-1) in every repository without storing it, and sends it
 # along when a commit that names it is pushed.
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -113,7 +120,8 @@ class Repository:
         """Exit code, output and errors of git (`given` on its standard input); never
         through a shell, the token only in the environment."""
         completed = subprocess.run(  # noqa: S603 - an argument list, no shell
-            ["git", *arguments], cwd=self.directory, capture_output=True,  # noqa: S607
+            ["git", *_OURS_ALONE, *arguments], cwd=self.directory,  # noqa: S607
+            capture_output=True,
             encoding="utf-8", errors="replace", check=False, input=given,
             stdin=subprocess.DEVNULL if given is None else None,
             env={**os.environ, **self.credentials.environment(), **(env or {}),
@@ -305,7 +313,10 @@ class Checkout(Repository):
         # Staged first, then committed without a pathspec: `git commit -- paths` expands the
         # sparse index to all 20,000 entries of a big repository, on every retry of a race.
         self._git("add", "--", *paths)
+        # Signed as the spec says, and only then: a user's `commit.gpgSign` asked gpg for
+        # their key, which failed where it is locked or absent (commit-tree ignores it).
         self._git("commit", "--quiet", "--no-verify", "--file=-",  # as notes(): not argv
+                  *([] if signed else ["--no-gpg-sign"]),
                   env={**author.environment(), **(signed or {})}, given=message)
         return self.head()
 
