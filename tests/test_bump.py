@@ -135,6 +135,25 @@ def test_a_users_global_hooks_and_signing_do_not_reach_a_bump(deploy: Path, tmp_
     assert "gpgsig" not in newest
 
 
+def test_a_bump_run_from_a_git_hook_leaves_the_hooks_repository_alone(deploy: Path,
+                                                                      tmp_path: Path) -> None:
+    """Hooks run with GIT_DIR (and more) set to their repository, and git obeys it over
+    the working directory: the bump's scratch repositories wrote their objects there and
+    its clone failed."""
+    other = tmp_path / "other"
+    git("init", "--quiet", str(other))
+    before = git("-C", str(other), "count-objects", "-v")
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--sha", SHA,
+                         "--repo", f"file://{deploy}",
+                         env={**os.environ, "GIT_DIR": str(other / ".git"),
+                              "GIT_INDEX_FILE": str(other / ".git" / "index"),
+                              "GIT_WORK_TREE": str(other)})
+    assert result.code == 0, result.err
+    assert remote_file(deploy, VALUES_PATH) == VALUES.replace('"core-stage-ba01"',
+                                                              '"core-stage-a1b2c3d4"')
+    assert git("-C", str(other), "count-objects", "-v") == before
+
+
 def test_several_modules_land_in_one_commit(deploy: Path) -> None:
     result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--module",
                          "batch", "--module", "frontend", "--sha", SHA, "--repo", str(deploy))

@@ -51,6 +51,23 @@ NO_TEMPLATE = "--template="
 # which no file overrides. (A global `commit.gpgSign` is countermanded in commit().)
 _OURS_ALONE = ("-c", "core.hooksPath=/dev/null", "-c", "push.gpgSign=false")
 
+# Variables that point git at another repository than the one it runs in (`git rev-parse
+# --local-env-vars`): a bump run from a git hook inherits GIT_DIR, and its scratch
+# repositories' objects and refs went into the hook's repository.
+_LOCAL_REPO_ENV = frozenset((
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_COUNT", "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE",
+    "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE", "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS",
+    "GIT_REPLACE_REF_BASE", "GIT_PREFIX", "GIT_INTERNAL_SUPER_PREFIX", "GIT_SHALLOW_FILE",
+    "GIT_COMMON_DIR"))
+
+
+def working_directory_environment() -> dict[str, str]:
+    """This process's environment without the variables above: git run with it works on
+    the repository of its working directory."""
+    return {name: value for name, value in os.environ.items() if name not in _LOCAL_REPO_ENV}
+
+
 # git knows the empty tree (SHA-1) in every repository without storing it, and sends it
 # along when a commit that names it is pushed.
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -124,7 +141,8 @@ class Repository:
             capture_output=True,
             encoding="utf-8", errors="replace", check=False, input=given,
             stdin=subprocess.DEVNULL if given is None else None,
-            env={**os.environ, **self.credentials.environment(), **(env or {}),
+            env={**working_directory_environment(), **self.credentials.environment(),
+                 **(env or {}),
                  # Paths come from the spec: `:(exclude)x` or `:(top)x` is a file name
                  # there, never pathspec magic (`git add -- ':(exclude)x'` adds the rest)
                  "GIT_LITERAL_PATHSPECS": "1"})

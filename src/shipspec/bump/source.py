@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 
+from shipspec.bump.git import working_directory_environment
 from shipspec.errors import RuntimeFailure, SpecError
 from shipspec.tags import SHA_HINT, sha_problem
 
@@ -51,7 +52,8 @@ def _git(root: str, *arguments: str) -> tuple[int, str]:
     try:
         completed = subprocess.run(  # noqa: S603 - an argument list, no shell
             ["git", *arguments], cwd=root, capture_output=True, text=True,  # noqa: S607
-            errors="replace", stdin=subprocess.DEVNULL, check=False)
+            errors="replace", stdin=subprocess.DEVNULL, check=False,
+            env=working_directory_environment())
     except OSError as err:
         raise RuntimeFailure(f"error: cannot run git in {root}: {err.strerror}") from None
     return completed.returncode, (completed.stderr if completed.returncode
