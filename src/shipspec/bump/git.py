@@ -52,11 +52,11 @@ NO_TEMPLATE = "--template="
 _OURS_ALONE = ("-c", "core.hooksPath=/dev/null", "-c", "push.gpgSign=false")
 
 # Variables that point git at another repository than the one it runs in (`git rev-parse
-# --local-env-vars`): a bump run from a git hook inherits GIT_DIR, and its scratch
-# repositories' objects and refs went into the hook's repository.
+# --local-env-vars`, less the config ones, which a user may mean for every git): a bump
+# run from a git hook inherits GIT_DIR, and its scratch repositories' objects and refs went
+# into the hook's repository.
 _LOCAL_REPO_ENV = frozenset((
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS",
-    "GIT_CONFIG_COUNT", "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE",
     "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE", "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS",
     "GIT_REPLACE_REF_BASE", "GIT_PREFIX", "GIT_INTERNAL_SUPER_PREFIX", "GIT_SHALLOW_FILE",
     "GIT_COMMON_DIR"))
