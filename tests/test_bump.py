@@ -219,6 +219,21 @@ def test_a_file_that_is_not_utf_8_is_refused_clearly(tmp_path: Path) -> None:
     assert len(commits(bare)) == 1
 
 
+def test_a_file_larger_than_a_spec_may_be_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """10 MB of values took libyaml 13 s to read, before the edit check's two readers:
+    a deployment repository's file is held to the spec's 4 MiB."""
+    huge = VALUES + "".join(f"filler{i}: {{a: {i}}}\n" for i in range(300_000))
+    assert len(huge) > 4 * 1024 * 1024
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: huge})
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "x",
+                         "--repo", str(bare))
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (f"{VALUES_PATH}:1:1: error: {VALUES_PATH} is larger than 4,194,304 "
+                          "bytes\n  hint: values files, overlays and manifests this large are "
+                          "edited by hand\n")
+    assert len(commits(bare)) == 1
+
+
 def push_values_link(bare: Path, work: Path, target: str) -> None:
     """Make the values file of ASTRAGO_KEYED a link to `target` in the repository."""
     git("clone", "--quiet", str(bare), str(work))

@@ -406,3 +406,12 @@ def test_a_tag_key_with_no_value_gets_the_tag(line: str) -> None:
                                         "astrago.core.repository"), image("core-1"))
     assert after == text.replace(line, line.partition(":")[0] + ": core-1" + (
         " # no tag yet" if "#" in line else ""))
+
+
+def test_a_text_larger_than_a_spec_may_be_is_not_read() -> None:
+    """`values --write` and the plugin read values files of the user's naming: held to
+    the spec's 4 MiB, as the deployment repository's files are."""
+    with pytest.raises(SpecError) as caught:
+        YamlText("a: 1\n" * 1_000_000, "values.yaml")
+    assert str(caught.value).startswith(
+        "values.yaml:1:1: error: values.yaml is larger than 4,194,304 bytes")

@@ -76,6 +76,19 @@ def read_existing(path: str) -> str:
     return decoded(raw, path)
 
 
+# The most a YAML file from a deployment repository or a values file may hold, as the
+# spec: reading 10 MB took libyaml alone 13 s, and an edit's check reads the result twice
+# more (ruamel.yaml in pure Python). Helm keeps a release's values in one Secret anyway.
+MAX_YAML_BYTES = 4 * 1024 * 1024
+
+
+def too_large(path: str) -> SpecError:
+    return SpecError.single(f"{path} is larger than {MAX_YAML_BYTES:,} bytes",
+                            location=Location(path, 1, 1),
+                            hint="values files, overlays and manifests this large are "
+                                 "edited by hand")
+
+
 def decoded(raw: bytes, path: str) -> str:
     """The text of a file's bytes, which must be UTF-8 (a byte order mark stays in front)."""
     try:

@@ -21,7 +21,7 @@ import tempfile
 from typing import NamedTuple
 
 from shipspec.errors import RuntimeFailure
-from shipspec.files import decoded
+from shipspec.files import MAX_YAML_BYTES, decoded, too_large
 from shipspec.paths import SymlinkGuard, relative_path_problem
 
 # How git reports a ref that another writer changed first: non-fast-forward, fetch first
@@ -311,9 +311,13 @@ class Checkout(Repository):
         return os.path.isfile(self._path(relative))
 
     def read(self, relative: str) -> str:
-        """The file's text, CRLF line endings and all."""
+        """The file's text, CRLF line endings and all; refused past MAX_YAML_BYTES before
+        more is read (a deployment repository's file can be anything)."""
         with open(self._path(relative), "rb") as stream:
-            return decoded(stream.read(), relative)
+            raw = stream.read(MAX_YAML_BYTES + 1)
+        if len(raw) > MAX_YAML_BYTES:
+            raise too_large(relative)
+        return decoded(raw, relative)
 
     def write(self, relative: str, text: str) -> None:
         with open(self._path(relative), "w", encoding="utf-8", newline="") as stream:

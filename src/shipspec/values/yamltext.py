@@ -17,6 +17,7 @@ import yaml
 
 from shipspec.emit import string_scalar, to_yaml
 from shipspec.errors import Location, SpecError
+from shipspec.files import MAX_YAML_BYTES, too_large
 from shipspec.specfile import loading
 
 _ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
@@ -64,6 +65,8 @@ class YamlText:
         # documents as they are now (edit() reads new ones and empties it)
         self._keys: dict[Any, dict[str, tuple[Any, Any]]] = {}
         self._twice: dict[tuple[Any, str], Any] = {}  # (mapping, key) -> its second key node
+        if len(text) > MAX_YAML_BYTES:  # characters: at least as many bytes
+            raise too_large(name)
         try:
             self.documents: list[Any] = list(yaml.compose_all(self.body,
                                                               Loader=loading.SAFE_LOADER))
