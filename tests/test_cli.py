@@ -321,6 +321,71 @@ def test_output_dir_removes_only_the_files_an_earlier_run_wrote(cli, example_cop
     assert not [p for p in out.iterdir() if "batch" in p.name]
 
 
+
+def _render_batch_then_disable_it(cli, example_copy, out: Path) -> tuple[Path, Path]:
+    """A full run into `out`, then the spec without the module batch: its objects are no
+    longer rendered. Returns the spec's directory and batch's push Trigger file."""
+    directory = example_copy("astrago")
+    assert cli("generate", str(directory), "--output-dir", str(out)).code == 0
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace("  batch:\n", "  batch:\n    enabled: false\n", 1))
+    return directory, out / "trigger-astrago-batch-stage-push.yaml"
+
+
+def test_the_output_list_holds_each_files_checksum_as_sha256sum_writes_it(
+        cli, example_copy, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    directory, batch_trigger = _render_batch_then_disable_it(cli, example_copy, out)
+    assert cli("generate", str(directory), "--output-dir", str(out)).code == 0
+    assert not batch_trigger.exists()
+    listed = (out / ".shipspec-output").read_text().splitlines()
+    assert len(listed) == len([p for p in out.iterdir() if p.name != ".shipspec-output"])
+    checked = subprocess.run(["sha256sum", "--check", "--strict", ".shipspec-output"],
+                             check=False, cwd=out, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("listing", ["changed", "forged checksum", "no checksum"])
+def test_a_file_no_longer_rendered_is_removed_only_when_as_shipspec_wrote_it(
+        cli, example_copy, tmp_path: Path, listing: str) -> None:
+    out = tmp_path / "out"
+    directory, batch_trigger = _render_batch_then_disable_it(cli, example_copy, out)
+    manifest = out / ".shipspec-output"
+    mine = out / "mine.yaml"  # the user's own file, which the list is made to name
+    mine.write_text("kept: true\n")
+    if listing == "changed":  # edited by hand after shipspec wrote it
+        batch_trigger.write_text(batch_trigger.read_text() + "# tuned by hand\n")
+        victim = batch_trigger
+    elif listing == "forged checksum":
+        manifest.write_text(manifest.read_text() + f"{'0' * 64}  mine.yaml\n")
+        victim = mine
+    else:  # a line of a path alone, as shipspec 0.1.0 wrote every line
+        manifest.write_text(manifest.read_text() + "mine.yaml\n")
+        victim = mine
+    result = cli("generate", str(directory), "--output-dir", str(out))
+    assert result.code == 0, result.err
+    assert victim.exists() and f"removed {victim}" not in result.out
+    assert f"note: kept {victim}: no longer rendered, but " in result.err
+    # the other files of batch were as shipspec wrote them
+    assert (f"removed {out / 'trigger-astrago-batch-stage-pr.yaml'}: no longer rendered\n"
+            in result.out)
+    # the kept file is the user's now: not listed, never noted again
+    assert f"  {victim.name}\n" not in manifest.read_text()
+    again = cli("generate", str(directory), "--output-dir", str(out))
+    assert again.code == 0 and "kept" not in again.err and victim.exists()
+
+
+def test_an_unreadable_output_list_is_refused_before_any_file_is_written(
+        cli, example_copy, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    directory, _ = _render_batch_then_disable_it(cli, example_copy, out)
+    (out / ".shipspec-output").write_bytes(b"listed\x80\n")
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    result = cli("generate", str(directory), "--output-dir", str(out))
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith(f"{out / '.shipspec-output'}:1:7: error: ")
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
 # --- every message can be acted on --------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shipspec import __version__, argocd, emit
 from shipspec.cli.options import Output, spec_path
@@ -102,13 +102,15 @@ def run(args: argparse.Namespace) -> str | Output:
     options = select_options(spec, environment, modules)._replace(
         namespace=namespace, labels=tuple(sorted(labels.items())))
     rendered = renderer(target).render(spec, options)
-    text = output(args, spec, target, options, rendered)
+    written = output(args, spec, target, options, rendered)
     notes = [] if args.argocd else people_notes(spec, target, args.target is None, rendered)
-    return Output(text, "".join(notes)) if notes else text
+    if isinstance(written, Output):  # files kept below --output-dir
+        return Output(written.text, "".join([*notes, written.notice]))
+    return Output(written, "".join(notes)) if notes else written
 
 
 def runs_by_hand(args: argparse.Namespace, target: str, environment: str | None,
-                 modules: list[str]) -> str:
+                 modules: list[str]) -> str | Output:
     """--run: the PipelineRuns of a push, started by hand (render/tekton.py)."""
     if target != "tekton" or args.argocd or args.output_dir:
         raise SpecError.single("--run prints Tekton PipelineRuns, for kubectl create -f -",
@@ -153,7 +155,7 @@ def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Render
 
 
 def output(args: argparse.Namespace, spec: Spec, target: str, options: RenderOptions,
-           rendered: list[Rendered]) -> str:
+           rendered: list[Rendered]) -> str | Output:
     """The rendered documents as stdout gets them, or the files written and their list."""
     if not rendered:
         if spec.allow_empty:
@@ -252,46 +254,99 @@ def refuse_links(directory: str, path: str) -> None:
                                hint="remove the link, or choose another --output-dir")
 
 
-# The files an earlier run wrote below --output-dir, one relative path a line: a later run
-# removes those it no longer renders, and never a file it did not write.
+# The files an earlier run wrote below --output-dir, a line each as `sha256sum` writes them
+# (`<SHA-256>  <path>`, so `sha256sum -c .shipspec-output` checks them): a later full run
+# removes those it no longer renders, when they are still as it wrote them. A file changed
+# since, or listed without its checksum (by an earlier shipspec, or by hand), is kept: the
+# list is a file in the user's repository, anyone's to edit, and a user's edits are theirs.
+# A list naming another file with that file's true checksum still has it removed: it holds
+# bytes whoever edited the list had, and so could have restored.
 MANIFEST = ".shipspec-output"
 
 
 def write_files(directory: str, rendered: list[Rendered], output_format: str,
-                narrowed: bool) -> str:
+                narrowed: bool) -> str | Output:
     """Write each document to its file below `directory`, and remove the files an earlier
     full run wrote that nothing renders now (a run narrowed by --env or --module removes
-    nothing). The summary goes to stdout."""
-    contents: dict[str, list[Rendered]] = {}
+    nothing). The summary goes to stdout; files kept although no longer rendered are
+    noticed on stderr."""
+    contents: dict[str, str] = {}
+    for path, documents in _documents_by_file(directory, rendered, output_format).items():
+        if output_format == "json":
+            contents[path] = emit.to_json(documents[0]) if len(documents) == 1 else (
+                emit.objects_to_json(documents))
+        else:
+            contents[path] = emit.to_yaml_stream(documents)
+    earlier = _listed_files(directory)  # read before anything is written: it may be unreadable
+    stale, kept = [], []
+    for path, digest in earlier.items() if not narrowed else ():
+        full = os.path.join(directory, path)
+        if (path in contents or relative_path_problem(path) or not os.path.isfile(full)
+                or os.path.islink(full) or not inside(directory, full)):
+            continue
+        if digest is None:
+            kept.append(f"note: kept {full}: no longer rendered, but {MANIFEST} lists it "
+                        "without its checksum (as shipspec 0.1.0 wrote it): remove it "
+                        "by hand if nothing else needs it\n")
+        elif _file_digest(full) != digest:
+            kept.append(f"note: kept {full}: no longer rendered, but changed since shipspec "
+                        "wrote it: it is yours now\n")
+        else:
+            stale.append(path)
+    import hashlib  # only for --output-dir
+
+    digests: dict[str, str | None] = {path: hashlib.sha256(text.encode()).hexdigest()
+                                      for path, text in contents.items()}
+    for path, text in contents.items():
+        write_text(os.path.join(directory, path), text)
+    for path in stale:
+        try:
+            os.unlink(os.path.join(directory, path))
+        except OSError as err:
+            raise RuntimeFailure(f"cannot remove {path}: {err.strerror}") from None
+    if narrowed:  # what the full run wrote stays listed, to be removed by the next one
+        digests = {**{path: digest for path, digest in earlier.items() if path not in digests},
+                   **digests}
+    write_text(os.path.join(directory, MANIFEST), "".join(
+        f"{digests[path]}  {path}\n" if digests[path] else f"{path}\n"
+        for path in sorted(digests)))
+    summary = "".join([*(f"wrote {os.path.join(directory, path)}\n" for path in contents),
+                       *(f"removed {os.path.join(directory, path)}: no longer rendered\n"
+                         for path in stale)])
+    return Output(summary, "".join(kept)) if kept else summary
+
+
+def _documents_by_file(directory: str, rendered: list[Rendered],
+                       output_format: str) -> dict[str, list[Any]]:
+    """The documents of each file, by its path below `directory`."""
+    documents: dict[str, list[Any]] = {}
     for item in rendered:
         problem = relative_path_problem(item.path)
         if problem:  # renderers choose these names; a bad one is our bug, not the user's
             raise RuntimeFailure(f"internal error: output path '{item.path}' {problem}")
         path = os.path.splitext(item.path)[0] + ".json" if output_format == "json" else item.path
         refuse_links(directory, path)
-        contents.setdefault(path, []).append(item)
-    for path, items in contents.items():
-        documents = [item.document for item in items]
-        if output_format == "json":
-            text = emit.to_json(documents[0]) if len(documents) == 1 else emit.objects_to_json(
-                documents)
-        else:
-            text = emit.to_yaml_stream(documents)
-        write_text(os.path.join(directory, path), text)
-    earlier = read_text(os.path.join(directory, MANIFEST)).splitlines()
-    stale = [] if narrowed else [
-        path for path in earlier if path not in contents and not relative_path_problem(path)
-        and os.path.isfile(os.path.join(directory, path))
-        and not os.path.islink(os.path.join(directory, path))
-        and inside(directory, os.path.join(directory, path))]
-    for path in stale:
-        try:
-            os.unlink(os.path.join(directory, path))
-        except OSError as err:
-            raise RuntimeFailure(f"cannot remove {path}: {err.strerror}") from None
-    kept = [path for path in earlier if narrowed and path not in contents]
-    write_text(os.path.join(directory, MANIFEST), "".join(
-        f"{path}\n" for path in sorted({*contents, *kept})))
-    return "".join([*(f"wrote {os.path.join(directory, path)}\n" for path in contents),
-                    *(f"removed {os.path.join(directory, path)}: no longer rendered\n"
-                      for path in stale)])
+        documents.setdefault(path, []).append(item.document)
+    return documents
+
+
+def _listed_files(directory: str) -> dict[str, str | None]:
+    """The files `MANIFEST` lists, each with its SHA-256 (None where the line has none)."""
+    listed: dict[str, str | None] = {}
+    for line in read_text(os.path.join(directory, MANIFEST)).splitlines():
+        digest, separator, path = line.partition("  ")
+        if separator and len(digest) == 64 and not digest.strip("0123456789abcdef"):
+            listed[path] = digest
+        elif line:
+            listed[line] = None
+    return listed
+
+
+def _file_digest(path: str) -> str:
+    import hashlib
+
+    try:
+        with open(path, "rb") as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+    except OSError as err:
+        raise RuntimeFailure(f"cannot read {path}: {err.strerror}") from None
