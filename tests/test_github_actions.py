@@ -94,6 +94,22 @@ def test_a_shipspec_image_elsewhere_is_pulled_without_the_jobs_token(cli,
         assert "credentials" not in jobs[job]["container"]
 
 
+
+def test_a_repository_on_a_github_enterprise_server_gets_no_workflow(cli,
+                                                                     tmp_path: Path) -> None:
+    """The workflows are github.com's (hosted runners, actions pinned to its commits,
+    ghcr.io with the job's token): a Server's repository is refused, not sent them."""
+    spec = _edited(tmp_path, ("  url: https://github.com/xiilab/astrago-backend.git\n",
+                              "  url: https://ghe.corp.example/xiilab/astrago-backend.git\n"
+                              "  provider: github-enterprise\n"))
+    (spec / ".git").mkdir()
+    result = cli("generate", str(spec), "--target", "github-actions")
+    assert (result.code, result.out) == (1, "")
+    assert ("error: modules.core: xiilab/astrago-backend is on a GitHub Enterprise Server, "
+            "and the workflows shipspec writes are for github.com (its hosted runners, actions "
+            "and ghcr.io)\n  hint: use ci.engine: tekton, whose Triggers take the Server's "
+            "webhooks\n") in result.err
+
 def test_actions_are_pinned_to_commits_and_checkouts_keep_no_credentials() -> None:
     for workflow in workflows().values():
         for job in workflow["jobs"].values():

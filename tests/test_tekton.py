@@ -688,9 +688,10 @@ def test_a_source_off_github_is_said_to_start_no_run(repo: Path, cli) -> None:
     assert text.count("https://github.com/goyoai/gointern-backend.git") == 1
     (repo / "shipspec.yaml").write_text(text.replace(
         "https://github.com/goyoai/gointern-backend.git", "https://gitlab.com/goyoai/backend.git"))
-    said = ("https://gitlab.com/goyoai/backend.git is not on github.com, whose webhooks alone "
+    said = ("https://gitlab.com/goyoai/backend.git is not on GitHub, whose webhooks alone "
             "start the Triggers' runs: no push there builds system, portal, aify\n    hint: start a "
-            "run by hand, shipspec generate --run <commit> | kubectl create -f -\n")
+            "run by hand, shipspec generate --run <commit> | kubectl create -f -; on a GitHub "
+            "Enterprise Server, set source.provider: github-enterprise\n")
     checked = cli("validate", str(repo))
     assert checked.code == 0 and checked.out.endswith(f"  warning: {said}"), checked.out
     generated = cli("generate", str(repo))
@@ -702,6 +703,127 @@ def test_a_source_off_github_is_said_to_start_no_run(repo: Path, cli) -> None:
 
 # --- names: the listing `validate` checks is what the renderer makes ----------------------
 
+
+
+GHES_SOURCE = ("  url: https://ghe.corp.example/goyoai/gointern-backend.git\n"
+               "  provider: github-enterprise\n")
+
+
+def _seed_a_reporting(directory: Path, source: str) -> list[dict[str, Any]]:
+    """Seed A's Tekton CI reporting commit statuses, its source repository as `source` says
+    (the lines after `source:` up to its webhookSecret)."""
+    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+    github = "  url: https://github.com/goyoai/gointern-backend.git\n"
+    assert github in text
+    (directory / "shipspec.yaml").write_text(
+        text.replace(github, f"{source}  statusSecret: github-status\n", 1))
+    return render(directory)
+
+
+def test_a_github_enterprise_servers_webhooks_start_runs(repo: Path, cli) -> None:
+    """With source.provider github-enterprise, the Server's webhooks (GitHub's, its
+    repository.full_name owner/name) start the runs of the repositories on its host."""
+    objects = _seed_a_reporting(repo, GHES_SOURCE)
+    chosen = {name for name, cel in _filters(objects).items()
+              if name.endswith("-push") and _evaluate(cel, _payload("push"), "push")}
+    assert chosen == {"gointern-backend-portal-dev-push"}
+    generated = cli("generate", str(repo))
+    assert (generated.code, generated.err) == (0, "")
+
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("  url: https://github.com/goyoai/gointern-backend.git\n  provider: github-enterprise\n",
+     ":14:13: error: source.provider: a GitHub Enterprise Server serves source.url on its own "
+     "host, and https://github.com/goyoai/gointern-backend.git has none but github.com\n"
+     "  hint: provider: github for github.com\n"),
+    ("  url: https://ghe.corp.example/goyoai/gointern-backend.git\n"
+     "  api: https://ghe.corp.example/api/v3\n",
+     ":14:3: error: source.api: the API of a GitHub Enterprise Server, and source.provider "
+     "does not say it is one\n  hint: set provider: github-enterprise, or leave api out "
+     "(github.com's is known)\n"),
+    (GHES_SOURCE + "  api: http://ghe.corp.example/api/v3\n",
+     ":15:8: error: source.api: the API is reached over plain HTTP, which would send the "
+     "token in clear text\n  hint: use an https:// URL\n"),
+], ids=["github.com", "api without the provider", "plain http"])
+def test_a_github_enterprise_server_that_cannot_be_is_refused(repo: Path, cli, source: str,
+                                                              expected: str) -> None:
+    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+    (repo / "shipspec.yaml").write_text(text.replace(
+        "  url: https://github.com/goyoai/gointern-backend.git\n", source, 1))
+    result = cli("validate", str(repo))
+    assert (result.code, result.out) == (1, "")
+    assert result.err == f"{repo / 'shipspec.yaml'}{expected}"
+
+# The curl and jq of the report step: curl writes what it was asked, the headers it read
+# from a file included, to /log/curl; jq prints a body.
+_FAKE_CURL = """#!/bin/sh
+for argument in "$@"; do
+  printf '%s\\n' "$argument" >> /log/curl
+  case "$argument" in @-) ;; @*) cat "${argument#@}" >> /log/curl ;; esac
+done
+cat > /dev/null
+"""
+_FAKE_JQ = "#!/bin/sh\necho '{}'\n"
+
+
+def _report(objects: list[dict[str, Any]], run: dict[str, Any],
+            root: Path) -> tuple[str, list[str]]:
+    """Run the report step of the Pipeline's `finally` for `run`, a PipelineRun whose tasks
+    succeeded, as Tekton v1.15.0 fills its parameters ($(params.*) of the run, then the
+    Task's; $(tasks.status), $(context.pipelineRun.name)): its output, and what curl was
+    asked. The step's script runs in the image under test, with curl and jq faked."""
+    from container import emptydir, podman, require_image
+
+    def filled(text: str, params: dict[str, str]) -> str:
+        text = text.replace("$(tasks.status)", "Succeeded")
+        text = text.replace("$(context.pipelineRun.name)", "run-1")
+        return re.sub(r"\$\(params\.([a-z-]+)\)", lambda m: params[m.group(1)], text)
+
+    run_params = {p["name"]: p["value"] for p in run["spec"]["params"]}
+    [pipeline] = [o for o in by_kind(objects, "Pipeline")
+                  if o["metadata"]["name"] == run["spec"]["pipelineRef"]["name"]]
+    [report] = pipeline["spec"]["finally"]
+    task_params = {p["name"]: filled(p["value"], run_params) for p in report["params"]}
+    [step] = _task(objects, report["taskRef"]["name"])["spec"]["steps"]
+    env = {e["name"]: filled(e["value"], task_params) if "value" in e
+           else f"token-of-{e['valueFrom']['secretKeyRef']['name']}" for e in step["env"]}
+    tools, log = emptydir(root, "tools"), emptydir(root, "log")
+    for name, script in (("curl", _FAKE_CURL), ("jq", _FAKE_JQ), ("report", step["script"])):
+        (tools / name).write_text(script)
+        (tools / name).chmod(0o755)
+    result = podman("run", "--rm", "--network", "none", "--volume", f"{tools}:/tools:ro",
+                    "--volume", f"{log}:/log", "--env", "PATH=/tools:/usr/bin:/bin",
+                    *(f"--env={name}={value}" for name, value in env.items()),
+                    "--entrypoint", "/tools/report", require_image())
+    asked = log / "curl"
+    return result.stdout, asked.read_text().splitlines() if asked.exists() else []
+
+
+@pytest.mark.parametrize(("source", "api"), [
+    ("  url: https://github.com/goyoai/gointern-backend.git\n", "https://api.github.com"),
+    (GHES_SOURCE, "https://ghe.corp.example/api/v3"),
+    (GHES_SOURCE + "  api: https://ghe.corp.example/rest/\n", "https://ghe.corp.example/rest"),
+    ("  url: https://gitlab.com/goyoai/gointern-backend.git\n", None),
+], ids=["github.com", "enterprise server", "its api named", "elsewhere"])
+def test_a_commit_status_goes_to_the_api_of_the_github_hosting_the_repository(
+        repo: Path, source: str, api: str | None) -> None:
+    """The status token goes to the API of the repository's GitHub, and nowhere else: a
+    repository elsewhere gets no status (its token went to api.github.com)."""
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    objects = _seed_a_reporting(repo, source)
+    spec = load_spec(str(repo))
+    [run] = [r.document for r in tekton.runs_by_hand(spec, RenderOptions(modules=("portal",)),
+                                                     sha)]
+    said, asked = _report(objects, run, repo / "report")
+    if api is None:
+        assert asked == []
+        assert said == ("no commit status: https://gitlab.com/goyoai/gointern-backend.git is "
+                        "not on github.com (see source.provider)\n")
+        return
+    assert asked[-1] == f"{api}/repos/goyoai/gointern-backend/statuses/{sha}"
+    assert "Authorization: Bearer token-of-github-status" in asked
+    assert said == f"reported success to goyoai/gointern-backend@{sha}\n"
 
 @pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
 @pytest.mark.parametrize("reporting", [False, True])

@@ -102,11 +102,13 @@ class Module(NamedTuple):
     claims: Claims
     resource_prefix: str  # <project>-<module>: the start of every per-module object name
     repo_slug: str  # owner/name on GitHub (the webhook's repository.full_name), else the URL
+    github_api: str  # the REST API of the GitHub hosting the repository; "" for none
     deployments: tuple[Deployment, ...]
 
     @property
     def on_github(self) -> bool:
-        """Whether the module's repository is on github.com (its slug is owner/name)."""
+        """Whether the module's repository is on GitHub, github.com or the source's
+        Enterprise Server (its slug is owner/name)."""
         return self.repo_slug != self.repo
 
     def deployment(self, environment: str | None) -> Deployment:
@@ -166,9 +168,15 @@ class Environment(NamedTuple):
     delivery: Delivery = Delivery()
 
 
+GITHUB_COM_API = "https://api.github.com"
+
+
 class Source(NamedTuple):
     url: str | None
-    provider: Literal["github"]
+    provider: Literal["github", "github-enterprise"]
+    # GitHub's REST API by the host of the repositories it serves: github.com's, and with
+    # provider github-enterprise the Server's that hosts source.url
+    github_apis: dict[str, str]
     webhook_secret: str | None
     webhook_secret_key: str
     status_secret: str | None

@@ -28,7 +28,7 @@ from shipspec.render import (
     shipspec_image_gap,
     ssh_deploy_gap,
 )
-from shipspec.spec import DEFAULT_REGISTRY_TOKEN, Module, Spec
+from shipspec.spec import DEFAULT_REGISTRY_TOKEN, GITHUB_COM_API, Module, Spec
 
 # Full commit SHAs of the tags in the comments, each seen pinned in several public
 # workflows (a tag can move; a commit cannot).
@@ -163,6 +163,16 @@ def missing_settings(spec: Spec) -> list[Gap]:
                          f"{slug} is not a GitHub repository: GitHub Actions runs only there",
                          "for a repository elsewhere, use ci.engine: tekton and start its "
                          "runs by hand (shipspec generate --run <commit>)"))
+            continue
+        if modules[0].github_api != GITHUB_COM_API:
+            # The workflows run on github.com's hosted runners (ubuntu-latest), use actions
+            # pinned to github.com's commits and push to ghcr.io with the job's token: a
+            # Server has none of these as such.
+            gaps.append((("modules", modules[0].name),
+                         f"{slug} is on a GitHub Enterprise Server, and the workflows "
+                         "shipspec writes are for github.com (its hosted runners, actions "
+                         "and ghcr.io)", "use ci.engine: tekton, whose Triggers take the "
+                         "Server's webhooks"))
             continue
         registries = sorted({_host(module.image) for module in modules})
         if len(registries) > 1:

@@ -54,8 +54,9 @@ RUN_PARAMS = ("module", "environment", "branch", "deploys", "repo-url", "workspa
 
 
 def run_params(spec: Spec) -> tuple[str, ...]:
-    """RUN_PARAMS, plus the repository's owner/name when runs report commit statuses."""
-    return (*RUN_PARAMS, "repository") if reports(spec) else RUN_PARAMS
+    """RUN_PARAMS, plus the repository's owner/name and its GitHub's API when runs report
+    commit statuses."""
+    return (*RUN_PARAMS, "repository", "github-api") if reports(spec) else RUN_PARAMS
 
 
 def missing_settings(spec: Spec) -> list[Gap]:
@@ -165,16 +166,18 @@ def server_side_objects(documents: list[Object]) -> list[str]:
 
 
 def unreached_by_webhooks(spec: Spec) -> list[str]:
-    """What to tell of the modules whose repository is not on github.com: the Triggers take
-    GitHub's webhooks (their signature, their repository.full_name) and no other forge's,
-    so no push or pull request there starts a run; one sentence and its hint per URL."""
+    """What to tell of the modules whose repository is not on GitHub (github.com, or the
+    Enterprise Server of source.provider): the Triggers take GitHub's webhooks (their
+    signature, their repository.full_name) and no other forge's, so no push or pull request
+    there starts a run; one sentence and its hint per URL."""
     elsewhere: dict[str, list[str]] = {}
     for module in spec.enabled_modules:
         if not module.on_github:
             elsewhere.setdefault(module.repo, []).append(module.name)
-    return [f"{url} is not on github.com, whose webhooks alone start the Triggers' runs: "
+    return [f"{url} is not on GitHub, whose webhooks alone start the Triggers' runs: "
             f"no push there builds {', '.join(names)}\n    hint: start a run by hand, "
-            "shipspec generate --run <commit> | kubectl create -f -"
+            "shipspec generate --run <commit> | kubectl create -f -; on a GitHub Enterprise "
+            "Server, set source.provider: github-enterprise"
             for url, names in elsewhere.items()]
 
 
@@ -313,7 +316,7 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
             "name": "report", "taskRef": {"name": shared_name(spec, "report")},
             "params": [{"name": "status", "value": "$(tasks.status)"},
                        _pipeline_param("module"), _pipeline_param("revision"),
-                       _pipeline_param("repository"),
+                       _pipeline_param("repository"), _pipeline_param("github-api"),
                        {"name": "run", "value": "$(context.pipelineRun.name)"}],
         }]
     return {"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
@@ -447,7 +450,8 @@ def _module_settings(spec: Spec, module: Module) -> dict[str, str]:
         "image": module.image, "dockerfile": module.dockerfile, "context": module.context,
         "build-tool": module.build, "build-task": module.build_task,
         "prebuild-image": spec.ci.images[PREBUILD_IMAGE[module.build]],
-        **({"repository": module.repo_slug} if reports(spec) else {}),
+        **({"repository": module.repo_slug, "github-api": module.github_api}
+           if reports(spec) else {}),
     }
 
 

@@ -357,13 +357,16 @@ case "$STATUS" in
   *) state=failure ;;
 esac
 description="$RUN: $STATUS"
-# Secrets go to curl through files, never through its command line.
-if [ -n "${GITHUB_TOKEN:-}" ]; then
+# Secrets go to curl through files, never through its command line; the token only to
+# the API of the GitHub that hosts the repository.
+if [ -n "${GITHUB_TOKEN:-}" ] && [ -z "$GITHUB_API" ]; then
+  echo "no commit status: $REPOSITORY is not on github.com (see source.provider)"
+elif [ -n "${GITHUB_TOKEN:-}" ]; then
   printf 'Authorization: Bearer %s\\n' "$GITHUB_TOKEN" > /tmp/auth-header
   jq -n --arg state "$state" --arg context "shipspec/$MODULE" --arg description "$description" \\
     '{state: $state, context: $context, description: $description}' |
     curl -fsS -X POST -H @/tmp/auth-header -H 'Accept: application/vnd.github+json' \\
-      --data @- "https://api.github.com/repos/$REPOSITORY/statuses/$REVISION" > /dev/null
+      --data @- "$GITHUB_API/repos/$REPOSITORY/statuses/$REVISION" > /dev/null
   echo "reported $state to $REPOSITORY@$REVISION"
 fi
 if [ -n "${NOTIFY_URL:-}" ]; then
@@ -380,7 +383,7 @@ def report_task(spec: Spec, metadata: Object) -> Object:
     """A run's outcome as a GitHub commit status and, when configured, a chat message."""
     env = _env(STATUS="$(params.status)", MODULE="$(params.module)",
                REVISION="$(params.revision)", REPOSITORY="$(params.repository)",
-               RUN="$(params.run)")
+               GITHUB_API="$(params.github-api)", RUN="$(params.run)")
     if spec.source.status_secret:
         env.append(_secret_env("GITHUB_TOKEN", spec.source.status_secret, "token"))
     if spec.ci.notify_secret:
@@ -391,6 +394,7 @@ def report_task(spec: Spec, metadata: Object) -> Object:
             _param("module", "Module name."),
             _param("revision", "Commit SHA that was built."),
             _param("repository", "owner/name of the repository on GitHub."),
+            _param("github-api", "The REST API of the GitHub hosting it; empty for none."),
             _param("run", "Name of the PipelineRun."),
         ],
         "steps": [{"name": "report", "image": spec.ci.images["tools"], "script": _REPORT,

@@ -25,6 +25,7 @@ from shipspec.prebuild import DEFAULT_TASKS
 from shipspec.spec import (
     CI,
     DEFAULT_REGISTRY_TOKEN,
+    GITHUB_COM_API,
     App,
     BuildTool,
     Claims,
@@ -294,6 +295,7 @@ class _Resolver:
         return Source(
             url=source.get("url"),
             provider=source.get("provider", "github"),
+            github_apis={"github.com": GITHUB_COM_API, **self.enterprise(source)},
             webhook_secret=source.get("webhookSecret"),
             webhook_secret_key=source.get("webhookSecretKey", "secret"),
             status_secret=source.get("statusSecret"),
@@ -338,21 +340,44 @@ class _Resolver:
                 return None
             settings = {"type": "github"}
         path: FieldPath = ("deploy", "forge")
-        api = settings.get("api") or ("https://api.github.com" if host == "github.com"
+        api = settings.get("api") or (GITHUB_COM_API if host == "github.com"
                                       else f"https://{host}/api/v3" if host else "")
-        scheme, _, rest = api.partition("://")
         if not api:
             self.problem(path, "the forge's API URL cannot be told from deploy.url",
                          "set deploy.forge.api, such as https://github.example.com/api/v3")
-        elif scheme != "https" and _host(rest) not in _LOOPBACK:
-            # the token goes to the API in a header: never in clear text over a network
-            self.problem((*path, "api"), "the API is reached over plain HTTP, which would "
-                         "send the token in clear text", "use an https:// URL")
+        else:
+            self.check_api((*path, "api"), api)
         repository = settings.get("repository") or repository
         if not repository:
             self.problem(path, "the repository's owner/name cannot be told from deploy.url",
                          "set deploy.forge.repository: owner/name")
         return Forge(settings["type"], api.rstrip("/"), repository)
+
+    def enterprise(self, source: dict[str, Any]) -> dict[str, str]:
+        """{host: REST API} of the GitHub Enterprise Server hosting source.url, if it does."""
+        host = _host_and_path(source.get("url") or "")[0]
+        if source.get("provider") != "github-enterprise":
+            if "api" in source:
+                self.problem(("source", "api"), "the API of a GitHub Enterprise Server, and "
+                             "source.provider does not say it is one",
+                             "set provider: github-enterprise, or leave api out (github.com's "
+                             "is known)", key=True)
+            return {}
+        if host in ("", "github.com"):
+            self.problem(("source", "provider"), "a GitHub Enterprise Server serves source.url"
+                         f" on its own host, and {source.get('url') or 'no source.url'} has "
+                         "none but github.com", "provider: github for github.com")
+            return {}
+        api = source.get("api") or f"https://{host}/api/v3"
+        self.check_api(("source", "api"), api)
+        return {host: api.rstrip("/")}
+
+    def check_api(self, path: FieldPath, api: str) -> None:
+        scheme, _, rest = api.partition("://")
+        if scheme != "https" and _host(rest) not in _LOOPBACK:
+            # the token goes to the API in a header: never in clear text over a network
+            self.problem(path, "the API is reached over plain HTTP, which would send the "
+                         "token in clear text", "use an https:// URL")
 
     def signing(self, settings: dict[str, Any] | None) -> Signing | None:
         if settings is None:
@@ -522,7 +547,7 @@ class _Resolver:
                 cache=pvc.get("cache", f"{prefix}-cache"),
             ),
             resource_prefix=prefix,
-            repo_slug=_repo_slug(repo or ""),
+            **_on_github(repo or "", source.github_apis),
             deployments=self.deployments(name, entry, image, deploy, environments),
         )
 
@@ -792,10 +817,13 @@ def _host(authority: str) -> str:
     return host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
 
 
-def _repo_slug(url: str) -> str:
-    """owner/name of a GitHub clone URL, as webhooks name it; other URLs stay whole."""
+def _on_github(url: str, github_apis: dict[str, str]) -> dict[str, str]:
+    """The module's `repo_slug`, owner/name of a clone URL on a GitHub as webhooks name it
+    (other URLs stay whole), and the `github_api` of that GitHub ("" for none)."""
     host, parts = _host_and_path(url)
-    return "/".join(parts) if host == "github.com" and len(parts) == 2 else url
+    if host in github_apis and len(parts) == 2:
+        return {"repo_slug": "/".join(parts), "github_api": github_apis[host]}
+    return {"repo_slug": url, "github_api": ""}
 
 
 def _get(data: dict[str, Any], path: FieldPath, default: str) -> str:

@@ -47,6 +47,7 @@ VALUES_KEY = r"^[A-Za-z0-9_-]{1,128}(\.[A-Za-z0-9_-]{1,128})*$"
 CONFIG_KEY = r"^[-._a-zA-Z0-9]+$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 GIT_URL = r"^(https://|http://|ssh://|file://|git@)[^\s]+$"
+API_URL = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
 
 PINNED_IMAGE = r"^[^\s@]+@sha256:[0-9a-f]{64}$"
 
@@ -256,7 +257,19 @@ SPEC_SCHEMA: dict[str, Any] = {
             "The default source repository of the modules.",
             {
                 "url": _git_url("Clone URL of the application repository."),
-                "provider": {"enum": ["github"]},
+                "provider": {
+                    "enum": ["github", "github-enterprise"], "examples": ["github"],
+                    "description": "github (default): repositories on github.com are GitHub's."
+                                   " github-enterprise: those on source.url's host too, a "
+                                   "GitHub Enterprise Server (its webhooks start the Tekton "
+                                   "Triggers' runs, GitHub Actions runs there, runs report "
+                                   "commit statuses to its API)."},
+                "api": _string(
+                    "With provider github-enterprise: the Server's REST API (default: "
+                    "https://<host>/api/v3). HTTPS, or HTTP to this machine only.",
+                    pattern=API_URL,
+                    examples=["https://github.example.com/api/v3"],
+                    **{"x-hint": "give a URL such as https://github.example.com/api/v3"}),
                 "webhookSecret": _string(
                     "Name of the Secret holding the webhook secret; validation is never off.",
                     pattern=DNS_LABEL,
@@ -352,7 +365,7 @@ SPEC_SCHEMA: dict[str, Any] = {
                         "api": _string(
                             "Base URL of the REST API (default: https://api.github.com for "
                             "github.com, else https://<host>/api/v3). HTTPS, or HTTP to this "
-                            "machine only.", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+                            "machine only.", pattern=API_URL,
                             examples=["https://github.example.com/api/v3"],
                             **{"x-hint": "give a URL such as https://api.github.com"}),
                         "repository": _string(
