@@ -82,6 +82,35 @@ def test_tag_writes_a_tekton_result_file(cli, tmp_path: Path) -> None:
     assert result_file.read_text() == "batch-stage-a1b2c3d4"  # a result has no newline
 
 
+
+@pytest.mark.parametrize(("changed", "touched"), [
+    (b"server-core/src/Core.java\0docs/a.md\0", "true"),
+    (b"server-batch/src/Batch.java\0", "false"),
+    (b"", "false"),
+    (None, "true"),  # no list: the changes are not known
+], ids=["in its paths", "elsewhere", "nothing", "unknown"])
+def test_tag_writes_whether_a_pull_requests_files_touch_the_module(
+        cli, tmp_path: Path, changed: bytes | None, touched: str) -> None:
+    """Tekton's pull request runs build a module only where its files touch its paths."""
+    listed = tmp_path / "changes"
+    if changed is not None:
+        listed.write_bytes(changed)
+    result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", SHA,
+                 "--output", str(tmp_path / "tag"), "--changed-files", str(listed),
+                 "--touched-output", str(tmp_path / "touched"))
+    assert (result.code, result.out, result.err) == (0, "", "")
+    assert (tmp_path / "touched").read_text() == touched
+    assert (tmp_path / "tag").read_text() == "core-stage-a1b2c3d4"
+
+
+def test_tag_takes_the_changed_files_and_their_result_together(cli, tmp_path: Path) -> None:
+    result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", SHA,
+                 "--touched-output", str(tmp_path / "touched"))
+    assert (result.code, result.out) == (1, "")
+    assert result.err == ("error: --changed-files and --touched-output go together\n"
+                          "  hint: give both, or neither\n")
+    assert not (tmp_path / "touched").exists()
+
 def test_tag_refuses_a_sha_that_is_not_hex(cli) -> None:
     result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", "main;rm -rf /")
     assert result.code == 1

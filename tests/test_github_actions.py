@@ -15,7 +15,7 @@ import yaml
 from conftest import EXAMPLES, assert_golden
 from test_bump import GIT_ENV, git
 
-from shipspec.cli.plan import changed_files
+from shipspec.changes import changed_files
 from shipspec.errors import SpecError
 from shipspec.plan import plan
 from shipspec.render import RenderOptions, github_actions

@@ -199,19 +199,85 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
 
 def test_the_steps_in_the_shipspec_image_are_tag_and_bump(objects: list[dict[str, Any]]
                                                           ) -> None:
-    """Cleanup and report run in other images (alpine/git, alpine/k8s); tag, and the deploy
-    Task's history and bump, here."""
-    assert _shipspec_steps(objects) == [("gointern-backend-tag", "tag"),
+    """Cleanup and report run in other images (alpine/git, alpine/k8s); the tag Task's
+    changes and tag, and the deploy Task's history and bump, here."""
+    assert _shipspec_steps(objects) == [("gointern-backend-tag", "changes"),
+                                        ("gointern-backend-tag", "tag"),
                                         ("gointern-backend-deploy", "history"),
                                         ("gointern-backend-deploy", "bump")]
 
 
 def test_the_tag_step_writes_its_result(objects: list[dict[str, Any]], tmp_path: Path) -> None:
+    """A push's run (no base commit): the tag, and the module is touched (its Trigger
+    chose it by the push's files), with no git fetch."""
     params = {"module": "system", "environment": "dev", "revision": SHA,
-              "branch": "dev-system"}
+              "branch": "dev-system", "repo-url": f"file://{SOURCE}", "base-revision": ""}
     result, results = run_task(objects, "gointern-backend-tag", params, {}, tmp_path, {})
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert (results / "tag").read_text() == f"system-dev-{SHA[:8]}"
+    assert (results / "touched").read_text() == "true"
+
+
+@pytest.fixture(scope="module")
+def objects_with_paths(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Seed A's Tekton CI where the module system has paths, as in a mono repo."""
+    return seed_a_objects(tmp_path_factory.mktemp("spec-paths"), {
+        '    gitBranch: "dev-system"\n': '    gitBranch: "dev-system"\n    paths: [system/]\n'})
+
+
+def _pull_requests(root: Path) -> tuple[Path, dict[str, str]]:
+    """A source repository where two pull requests branch from dev, one changing system/
+    and one portal/, after which dev itself changed system/: GitHub's files of a pull
+    request are those since where it branched, not a diff against dev's tip. Returns it
+    (owned by the steps' user) and the commits: base (dev's tip), system, portal, and an
+    unrelated one that shares no history with dev."""
+    bare = make_deploy_repo(root, {"system/app.txt": "1\n", "portal/app.txt": "1\n"},
+                            name="gointern-backend.git", branch="dev")
+    work = root / "gointern-backend.git-seed"
+
+    def commit(path: str, message: str) -> str:
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text(f"{message}\n")
+        git("add", path, cwd=work)
+        git("commit", "--quiet", "-m", message, cwd=work)
+        return git("rev-parse", "HEAD", cwd=work).strip()
+
+    start = git("rev-parse", "HEAD", cwd=work).strip()
+    made = {}
+    for side in ("system", "portal"):
+        git("checkout", "--quiet", "-B", f"pr-{side}", start, cwd=work)
+        made[side] = commit(f"{side}/app.txt", f"change {side}")
+        git("push", "--quiet", "origin", f"HEAD:refs/heads/pr-{side}", cwd=work)
+    git("checkout", "--quiet", "-B", "dev", start, cwd=work)
+    made["base"] = commit("system/app.txt", "dev changes system")
+    git("push", "--quiet", "origin", "HEAD:dev", cwd=work)
+    git("checkout", "--quiet", "--orphan", "other", cwd=work)
+    made["unrelated"] = commit("system/other.txt", "unrelated history")
+    git("push", "--quiet", "origin", "HEAD:refs/heads/other", cwd=work)
+    return _owned_by_steps(bare), made
+
+
+@pytest.mark.parametrize(("head", "base", "touched", "said"), [
+    ("system", "base", "true", "the pull request's files since "),
+    ("portal", "base", "false", "the pull request's files since "),
+    ("portal", "unrelated", "true", "meet in none of their last 200 commits: it builds"),
+], ids=["touches system", "touches portal only", "no common commit"])
+def test_a_pull_request_builds_a_module_only_where_its_files_touch_its_paths(
+        objects_with_paths: list[dict[str, Any]], tmp_path: Path, head: str, base: str,
+        touched: str, said: str) -> None:
+    source, made = _pull_requests(tmp_path)
+    params = {"module": "system", "environment": "dev", "revision": made[head],
+              "branch": "dev-system", "repo-url": f"file://{SOURCE}",
+              "base-revision": made[base]}
+    result, results = run_task(objects_with_paths, "gointern-backend-tag", params, {},
+                               tmp_path / "pod", {str(source): SOURCE}, only="changes")
+    assert result.returncode == 0, result.stderr
+    assert said in result.stdout
+    result, results = run_task(objects_with_paths, "gointern-backend-tag", params, {},
+                               tmp_path / "pod-all", {str(source): SOURCE})
+    assert result.returncode == 0, result.stderr
+    assert (results / "touched").read_text() == touched
+    assert (results / "tag").read_text() == f"system-dev-{made[head][:8]}"
 
 
 def _owned_by_steps(bare: Path) -> Path:

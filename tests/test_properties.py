@@ -156,7 +156,7 @@ def test_touched_prefixes_decide_as_matching_every_file_did(paths: list[str],
                                                             files: list[str]) -> None:
     """`touches` looks a module's paths up in the set `touched` makes once; it must decide
     as the definition: a file is a path, or below it (starts with the path and a '/')."""
-    from shipspec.plan import touched, touches
+    from shipspec.changes import touched, touches
 
     prefixes = [path.rstrip("/") for path in paths]
     expected = not paths or any(file == prefix or file.startswith(prefix + "/")

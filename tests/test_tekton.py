@@ -194,10 +194,11 @@ def _replaced(tree: Any, values: dict[str, str]) -> Any:
 
 
 def _started_by_triggers(objects: list[dict[str, Any]], trigger: str,
-                         after: str) -> dict[str, Any]:
-    """The PipelineRun Tekton Triggers creates when `trigger` fires for a push whose `after`
-    is given: the parameters of its bindings (each TriggerBinding it names, `$(body.after)`
-    read from the event, then its own values) put into its TriggerTemplate's resource
+                         body: dict[str, str]) -> dict[str, Any]:
+    """The PipelineRun Tekton Triggers creates when `trigger` fires for an event whose
+    fields are `body` (`after`, `pull_request.head.sha`): the parameters of its bindings
+    (each TriggerBinding it names, `$(body.<field>)` read from the event, then its own
+    values), and the defaults of the others, put into its TriggerTemplate's resource
     (Triggers docs/triggertemplates.md, `$(tt.params.<name>)`), created in the
     EventListener's namespace."""
     named = {(o["kind"], o["metadata"]["name"]): o for o in objects}
@@ -206,10 +207,14 @@ def _started_by_triggers(objects: list[dict[str, Any]], trigger: str,
     for binding in trigger_spec["bindings"]:
         params = (named[("TriggerBinding", binding["ref"])]["spec"]["params"]
                   if "ref" in binding else [binding])
-        values.update({p["name"]: p["value"].replace("$(body.after)", after) for p in params})
+        values.update({p["name"]: re.sub(r"\$\(body\.([a-z_.]+)\)",
+                                         lambda field: body[field[1]], p["value"])
+                       for p in params})
     template = named[("TriggerTemplate", trigger_spec["template"]["ref"])]["spec"]
-    assert {p["name"] for p in template["params"]} == set(values)
-    run: dict[str, Any] = _replaced(template["resourcetemplates"][0], values)
+    defaults = {p["name"]: p["default"] for p in template["params"] if "default" in p}
+    assert set(values) - set(defaults) == {p["name"] for p in template["params"]} - set(
+        defaults) and set(values) <= {p["name"] for p in template["params"]}
+    run: dict[str, Any] = _replaced(template["resourcetemplates"][0], {**defaults, **values})
     [listener] = by_kind(objects, "EventListener")
     run["metadata"]["namespace"] = listener["metadata"]["namespace"]
     return run
@@ -223,7 +228,8 @@ def test_a_run_started_by_hand_is_the_run_a_push_starts(example: str) -> None:
     spec = load_spec(str(EXAMPLES / example))
     runs = [r.document for r in tekton.runs_by_hand(spec, RenderOptions(), sha)]
     objects = objects_of(example)
-    assert runs == [_started_by_triggers(objects, trigger_name(module, deployment, "push"), sha)
+    assert runs == [_started_by_triggers(objects, trigger_name(module, deployment, "push"),
+                                         {"after": sha})
                     for module in spec.enabled_modules for deployment in module.deployments]
     assert "$(" not in json.dumps(runs)
     # every parameter the Pipeline declares, and no other (Tekton fails a run that misses
@@ -231,11 +237,12 @@ def test_a_run_started_by_hand_is_the_run_a_push_starts(example: str) -> None:
     # ValidateRequiredParametersProvided)
     [pipeline] = [o for o in by_kind(objects, "Pipeline")
                   if o["metadata"]["name"] == spec.project]
-    declared = [p["name"] for p in pipeline["spec"]["params"]]
+    declared = {p["name"] for p in pipeline["spec"]["params"]}
+    required = {p["name"] for p in pipeline["spec"]["params"] if "default" not in p}
     for run in runs:
         assert not list(_crd_validator("PipelineRun").iter_errors(run))
         assert run["spec"]["pipelineRef"] == {"name": spec.project}
-        assert sorted(p["name"] for p in run["spec"]["params"]) == sorted(declared)
+        assert required <= {p["name"] for p in run["spec"]["params"]} <= declared
     assert {p["name"]: p["value"] for p in runs[0]["spec"]["params"]}["revision"] == sha
 
 
@@ -616,6 +623,30 @@ def test_pull_request_builds_modules_of_its_base_branch() -> None:
     assert not [n for n, c in filters.items() if n.endswith("-pr")
                 and _evaluate(c, closed, "pull_request")]
 
+
+
+def test_a_pull_request_run_builds_a_module_with_paths_only_where_it_touches_them() -> None:
+    """A pull request's event lists no files: the Trigger of a module with paths passes
+    its base commit, the tag Task tells whether the pull request's files touch the paths
+    (test_image_tekton runs it), and the build waits on that. A module without paths, and
+    a push, give no base: the tag Task says touched, and they build as before."""
+    objects = objects_of("astrago")
+    head, base = "a" * 40, "b" * 40
+    event = {"pull_request.head.sha": head, "pull_request.base.sha": base}
+    core = _started_by_triggers(objects, "astrago-core-stage-pr", event)
+    frontend = _started_by_triggers(objects, "astrago-frontend-stage-pr", event)
+    push = _started_by_triggers(objects, "astrago-core-stage-push", {"after": head})
+    assert {p["name"]: p["value"] for p in core["spec"]["params"]}["base-revision"] == base
+    assert {p["name"]: p["value"] for p in frontend["spec"]["params"]}["base-revision"] == ""
+    assert "base-revision" not in {p["name"] for p in push["spec"]["params"]}
+    [pipeline] = [o for o in by_kind(objects, "Pipeline") if o["metadata"]["name"] == "astrago"]
+    assert {"name": "base-revision", "type": "string", "default": ""} in pipeline["spec"][
+        "params"]
+    tasks = {task["name"]: task for task in pipeline["spec"]["tasks"]}
+    assert {p["name"]: p["value"] for p in tasks["tag"]["params"]}["base-revision"] == (
+        "$(params.base-revision)")
+    assert tasks["build"]["when"] == [{"input": "$(tasks.tag.results.touched)",
+                                       "operator": "in", "values": ["true"]}]
 
 def test_branch_deletion_and_closed_pull_requests_clean_up() -> None:
     filters = {n: c for n, c in _filters(objects_of("gointern-backend")).items()

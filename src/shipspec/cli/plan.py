@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 
+from shipspec.changes import changed_files
 from shipspec.cli.options import Output, spec_path, today_utc
 from shipspec.errors import SpecError
 from shipspec.files import append_text, read_existing
@@ -56,29 +56,3 @@ def run(args: argparse.Namespace) -> str | Output:
     if args.github_output:
         append_text(args.github_output, lines)
     return Output(lines, notice) if notice else lines
-
-
-# git's C-style quoting (quote.c: quote_c_style, read back by unquote_c_style): what
-# `git diff --name-only` prints for a path holding a byte above 0x7f (core.quotePath is on
-# by default: any name in Korean, or with an accent), a control character, `"` or `\`.
-_GIT_QUOTED = re.compile(r'"((?:[^"\\]|\\(?:[abtnvfr"\\]|[0-3][0-7]{2}))*)"')
-_GIT_ESCAPE = re.compile(rb'\\(?:([abtnvfr"\\])|([0-3][0-7]{2}))')
-_GIT_ESCAPED = {b"a": b"\a", b"b": b"\b", b"t": b"\t", b"n": b"\n", b"v": b"\v",
-                b"f": b"\f", b"r": b"\r", b'"': b'"', b"\\": b"\\"}
-
-
-def changed_files(text: str) -> list[str]:
-    """The paths of a --changed-files list: NUL-separated (`git diff -z`, paths verbatim) or
-    one a line, where a path git quoted is read back as git wrote it."""
-    if "\0" in text:
-        return [path for path in text.split("\0") if path]
-    return [_unquoted(line.strip()) for line in text.splitlines() if line.strip()]
-
-
-def _unquoted(line: str) -> str:
-    quoted = _GIT_QUOTED.fullmatch(line)
-    if not quoted:  # not git's quoting: the path as it is
-        return line
-    raw = _GIT_ESCAPE.sub(lambda escape: _GIT_ESCAPED[escape[1]] if escape[1]
-                          else bytes([int(escape[2], 8)]), quoted[1].encode())
-    return raw.decode("utf-8", errors="surrogateescape")

@@ -279,9 +279,12 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
     pipeline_tasks: list[Object] = [
         {"name": "tag", "taskRef": {"name": shared_name(spec, "tag")},
          "params": [_pipeline_param(n) for n in ("module", "environment", "revision",
-                                                  "branch")]},
+                                                  "branch", "repo-url", "base-revision")]},
         {"name": "build", "runAfter": ["tag"], "taskRef": {"name": shared_name(spec,
                                                                                      "build")},
+         # a pull request that changes none of the module's paths builds nothing
+         "when": [{"input": "$(tasks.tag.results.touched)", "operator": "in",
+                   "values": ["true"]}],
          "params": [*(_pipeline_param(n) for n in (
              "repo-url", "revision", "cache-scope", "workspace-claim",
              "cache-claim", "image", "dockerfile", "context", "build-tool", "build-task",
@@ -301,7 +304,9 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
     ]
     pipeline_spec: Object = {
         "description": f"Build and deploy any module of {spec.project}.",
-        "params": [{"name": name, "type": "string"} for name in names],
+        "params": [*({"name": name, "type": "string"} for name in names),
+                   # a pull request's base commit (its Trigger's, where paths narrow builds)
+                   {"name": "base-revision", "type": "string", "default": ""}],
         "workspaces": [{"name": "registry-credentials",
                         "description": "A docker config.json allowed to push images."}],
         "tasks": pipeline_tasks,
@@ -366,7 +371,8 @@ def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) 
                                "items": [{"key": ".dockerconfigjson",
                                           "path": "config.json"}]}}
                    ] if spec.registry.push_secret and push else no_credentials
-    params = [*({"name": p, "value": value[p]} for p in (*run_params(spec), "revision")),
+    given = (*run_params(spec), "revision", *(() if push else ("base-revision",)))
+    params = [*({"name": p, "value": value[p]} for p in given),
               *({"name": name, "value": given}
                 for name, given in _EVENT_VALUES[event].items())]
     # Untrusted code: an account with no Secret, no registry credentials, no push, its own
@@ -399,18 +405,23 @@ def _pipeline_run(spec: Spec, event: str, pipeline: str, account: str, params: l
 
 
 def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
-    def template(name: str, params: tuple[str, ...], run: Object) -> Object:
+    def template(name: str, params: tuple[str, ...], run: Object,
+                 optional: tuple[str, ...] = ()) -> Object:
         return {"apiVersion": "triggers.tekton.dev/v1beta1", "kind": "TriggerTemplate",
                 "metadata": {"name": shared_name(spec, name), **metadata},
-                "spec": {"params": [{"name": p} for p in params], "resourcetemplates": [run]}}
+                "spec": {"params": [*({"name": p} for p in params),
+                                    *({"name": p, "default": ""} for p in optional)],
+                         "resourcetemplates": [run]}}
 
     build_params = (*run_params(spec), "revision")
-    passed = {p: f"$(tt.params.{p})" for p in build_params}
+    # given by the Triggers of modules whose paths narrow their pull requests' builds
+    base = ("base-revision",)
+    passed = {p: f"$(tt.params.{p})" for p in (*build_params, *base)}
     cleanup_params = ("module", "workspace-claim", "keep-runs")
     return [
         template("push", build_params, _build_run(spec, metadata, "push", passed)),
         template("pull-request", build_params,
-                 _build_run(spec, metadata, "pull-request", passed)),
+                 _build_run(spec, metadata, "pull-request", passed), base),
         template("cleanup", cleanup_params, _pipeline_run(
             spec, "cleanup", shared_name(spec, "cleanup"), CLEANUP_ACCOUNT,
             [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],

@@ -110,20 +110,47 @@ def _shipspec_step(spec: Spec, verb: str, arguments: list[str]) -> Object:
     }
 
 
+def _source_git_step(spec: Spec, name: str, script: str, mount: Object,
+                     **values: str) -> Object:
+    """A step of git on the source repository at the run's revision, in the shipspec image
+    as its user: with the credentials Tekton copies to $HOME, ssh pointed at them; `values`
+    go to the script's environment too."""
+    return {"name": name, "image": spec.ci.images["shipspec"], "script": script,
+            "env": [{"name": "HOME", "value": _TEKTON_HOME},
+                    *_env(GIT_SSH_COMMAND=_SSH_COMMAND, REVISION="$(params.revision)",
+                          **values, REPO_URL="$(params.repo-url)")],
+            "securityContext": SHIPSPEC_USER, "volumeMounts": [mount]}
+
+
 def tag_task(spec: Spec, metadata: Object) -> Object:
-    """`shipspec tag`: the one place a build's image tag is decided (bump reuses it)."""
-    return _task(spec, "tag", "Compute the image tag of a module for a commit.", {
+    """`shipspec tag`: the one place a build's image tag is decided (bump reuses it); and
+    whether the run builds at all, for a pull request whose files may not touch the
+    module's paths."""
+    return _task(spec, "tag", "Compute the image tag of a module for a commit, and whether "
+                 "a pull request touches the module.", {
         "params": [
             _param("module", "Module name in shipspec.yaml."),
             _param("environment", "Environment the build deploys to."),
             _param("revision", "Commit SHA that is built."),
             _param("branch", "Branch that was pushed."),
+            _param("repo-url", "Git URL of the source repository."),
+            _param("base-revision", "A pull request's base commit: the module builds only "
+                   "when the pull request touches its paths. Empty: it builds.", ""),
         ],
-        "results": [{"name": "tag", "type": "string", "description": "The image tag."}],
-        "volumes": [_spec_volume(spec)],
-        "steps": [_shipspec_step(spec, "tag", [
-            "--env", "$(params.environment)", "--sha", "$(params.revision)",
-            "--branch", "$(params.branch)", "--output", "$(results.tag.path)"])],
+        "results": [{"name": "tag", "type": "string", "description": "The image tag."},
+                    {"name": "touched", "type": "string",
+                     "description": "true when the run builds the module, else false."}],
+        "volumes": [_spec_volume(spec), {"name": "changes", "emptyDir": {}}],
+        "steps": [
+            _source_git_step(spec, "changes", _CHANGES_SCRIPT, _CHANGES_MOUNT,
+                             BASE="$(params.base-revision)"),
+            {**_shipspec_step(spec, "tag", [
+                "--env", "$(params.environment)", "--sha", "$(params.revision)",
+                "--branch", "$(params.branch)", "--output", "$(results.tag.path)",
+                "--changed-files", _CHANGED_FILES,
+                "--touched-output", "$(results.touched.path)"]),
+             "volumeMounts": [_SPEC_MOUNT, {**_CHANGES_MOUNT, "readOnly": True}]},
+        ],
     }, metadata)
 
 
@@ -136,6 +163,39 @@ set -eu
 case "$REVISION" in
   *[!0-9a-f]* | "") echo "not a commit id: $REVISION" >&2; exit 1 ;;
 esac
+"""
+
+# The tag TaskRun's own emptyDir, and the files a pull request changes, written there when
+# they can be told.
+_CHANGES_MOUNT = {"name": "changes", "mountPath": "/changes"}
+_CHANGED_FILES = "/changes/files"
+# How far back each side of a pull request is fetched to find where they meet; further,
+# the module builds, as any would without paths.
+_PULL_REQUEST_DEPTH = 200
+
+# A push's Trigger chose the module by the files its commits list. A pull request's event
+# lists none: the Trigger of a module with paths gives its base commit, and the files are
+# those git diff finds between where the two sides meet and the head (what GitHub shows as
+# the pull request's files). Commits and trees only (renames off: telling them apart would
+# fetch files), into a repository the step makes in the emptyDir (git refuses one whose
+# directory another user owns).
+_CHANGES_SCRIPT = _REVISION_CHECKED + f"""\
+if [ -z "$BASE" ]; then
+  exit 0
+fi
+case "$BASE" in
+  *[!0-9a-f]*) echo "not a commit id: $BASE" >&2; exit 1 ;;
+esac
+git init -q --bare /changes/source.git
+cd /changes/source.git
+git remote add origin "$REPO_URL"
+git fetch -q --filter=blob:none --depth {_PULL_REQUEST_DEPTH} origin "$BASE" "$REVISION"
+if base=$(git merge-base "$BASE" "$REVISION"); then
+  git diff --no-renames --name-only -z "$base" "$REVISION" > {_CHANGED_FILES}
+  echo "the pull request's files since $base: $(tr -cd '\\0' < {_CHANGED_FILES} | wc -c)"
+else
+  echo "$BASE and $REVISION meet in none of their last {_PULL_REQUEST_DEPTH} commits: it builds"
+fi
 """
 
 _FETCH = _REVISION_CHECKED + """\
@@ -333,12 +393,8 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
         ],
         "volumes": [_spec_volume(spec), {"name": "history", "emptyDir": {}}],
         "steps": [
-            {"name": "history", "image": spec.ci.images["shipspec"], "script": _HISTORY_SCRIPT,
-             "env": [home, {"name": "GIT_SSH_COMMAND", "value": _SSH_COMMAND},
-                     {"name": "REVISION", "value": "$(params.revision)"},
-                     {"name": "BRANCH", "value": "$(params.branch)"},
-                     {"name": "REPO_URL", "value": "$(params.repo-url)"}],
-             "securityContext": SHIPSPEC_USER, "volumeMounts": [_HISTORY_MOUNT]},
+            _source_git_step(spec, "history", _HISTORY_SCRIPT, _HISTORY_MOUNT,
+                             BRANCH="$(params.branch)"),
             {**_shipspec_step(spec, "bump", [
                 "--env", "$(params.environment)", "--tag", "$(params.tag)",
                 "--sha", "$(params.revision)", "--newer-on", "origin/$(params.branch)",

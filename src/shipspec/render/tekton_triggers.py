@@ -82,7 +82,8 @@ def push_filter(module: Module, deployment: Deployment) -> str:
 def pull_request_filter(module: Module, deployment: Deployment) -> str:
     """CEL: a pull request opened or updated against the deployment's branch.
 
-    Pull request events carry no file list, so paths cannot narrow them here.
+    Pull request events carry no file list, so paths cannot narrow them here: the run's
+    tag Task does (module_triggers).
     """
     actions = ", ".join(cel_string(action) for action in PULL_REQUEST_ACTIONS)
     return " && ".join([
@@ -168,10 +169,13 @@ def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, .
             spec, trigger_name(module, deployment, "push"), metadata,
             _interceptors(spec, ["push"], push_filter(module, deployment)),
             [shared_name(spec, "push"), settings], values, shared_name(spec, "push")))
+        # A pull request's event lists no files: with its base commit, the run's tag Task
+        # finds those it changes and builds the module only when they touch its paths.
+        narrowed = {"base-revision": "$(body.pull_request.base.sha)"} if module.paths else {}
         objects.append(_trigger(
             spec, trigger_name(module, deployment, "pr"), metadata,
             _interceptors(spec, ["pull_request"], pull_request_filter(module, deployment)),
-            [shared_name(spec, "pull-request"), settings], values,
+            [shared_name(spec, "pull-request"), settings], {**values, **narrowed},
             shared_name(spec, "pull-request")))
     objects.append(_trigger(
         spec, cleanup_trigger_name(module), metadata,
