@@ -4,6 +4,7 @@ merges them. Every document is rendered before the first file is written."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -76,23 +77,7 @@ def write_files(directory: str, rendered: list[Rendered], output_format: str,
         else:
             contents[path] = emit.to_yaml_stream(documents)
     earlier = _listed_files(directory)  # read before anything is written: it may be unreadable
-    stale, kept = [], []
-    for path, digest in earlier.items() if not narrowed else ():
-        full = os.path.join(directory, path)
-        if (path in contents or relative_path_problem(path) or not os.path.isfile(full)
-                or os.path.islink(full) or not inside(directory, full)):
-            continue
-        if digest is None:
-            kept.append(f"note: kept {full}: no longer rendered, but {MANIFEST} lists it "
-                        "without its checksum (as shipspec 0.1.0 wrote it): remove it "
-                        "by hand if nothing else needs it\n")
-        elif _file_digest(full) != digest:
-            kept.append(f"note: kept {full}: no longer rendered, but changed since shipspec "
-                        "wrote it: it is yours now\n")
-        else:
-            stale.append(path)
-    import hashlib  # only for --output-dir
-
+    stale, kept = ([], []) if narrowed else _no_longer_rendered(directory, earlier, contents)
     digests: dict[str, str | None] = {path: hashlib.sha256(text.encode()).hexdigest()
                                       for path, text in contents.items()}
     for path, text in contents.items():
@@ -112,6 +97,28 @@ def write_files(directory: str, rendered: list[Rendered], output_format: str,
                        *(f"removed {os.path.join(directory, path)}: no longer rendered\n"
                          for path in stale)])
     return summary, "".join(kept)
+
+
+def _no_longer_rendered(directory: str, earlier: dict[str, str | None],
+                        contents: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Of the files an earlier run listed and nothing renders now: those to remove, as
+    shipspec wrote them, and notes of those kept."""
+    stale, kept = [], []
+    for path, digest in earlier.items():
+        full = os.path.join(directory, path)
+        if (path in contents or relative_path_problem(path) or not os.path.isfile(full)
+                or os.path.islink(full) or not inside(directory, full)):
+            continue
+        if digest is None:
+            kept.append(f"note: kept {full}: no longer rendered, but {MANIFEST} lists it "
+                        "without its checksum (as shipspec 0.1.0 wrote it): remove it "
+                        "by hand if nothing else needs it\n")
+        elif _file_digest(full) != digest:
+            kept.append(f"note: kept {full}: no longer rendered, but changed since shipspec "
+                        "wrote it: it is yours now\n")
+        else:
+            stale.append(path)
+    return stale, kept
 
 
 def _documents_by_file(directory: str, rendered: list[Rendered],
@@ -141,8 +148,6 @@ def _listed_files(directory: str) -> dict[str, str | None]:
 
 
 def _file_digest(path: str) -> str:
-    import hashlib
-
     try:
         with open(path, "rb") as stream:
             return hashlib.file_digest(stream, "sha256").hexdigest()
