@@ -371,8 +371,8 @@ def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) 
                                "items": [{"key": ".dockerconfigjson",
                                           "path": "config.json"}]}}
                    ] if spec.registry.push_secret and push else no_credentials
-    given = (*run_params(spec), "revision", *(() if push else ("base-revision",)))
-    params = [*({"name": p, "value": value[p]} for p in given),
+    names = (*run_params(spec), "revision", *(() if push else ("base-revision",)))
+    params = [*({"name": p, "value": value[p]} for p in names),
               *({"name": name, "value": given}
                 for name, given in _EVENT_VALUES[event].items())]
     # Untrusted code: an account with no Secret, no registry credentials, no push, its own
