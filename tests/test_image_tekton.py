@@ -261,11 +261,13 @@ def _pull_requests(root: Path) -> tuple[Path, dict[str, str]]:
     ("system", "base", "true", "the pull request's files since "),
     ("portal", "base", "false", "the pull request's files since "),
     ("portal", "unrelated", "true", "meet in none of their last 200 commits: it builds"),
-], ids=["touches system", "touches portal only", "no common commit"])
+    ("portal", "gone", "true", ": the module builds"),
+], ids=["touches system", "touches portal only", "no common commit", "base gone"])
 def test_a_pull_request_builds_a_module_only_where_its_files_touch_its_paths(
         objects_with_paths: list[dict[str, Any]], tmp_path: Path, head: str, base: str,
         touched: str, said: str) -> None:
     source, made = _pull_requests(tmp_path)
+    made["gone"] = "c" * 40  # a base commit the server has no more
     params = {"module": "system", "environment": "dev", "revision": made[head],
               "branch": "dev-system", "repo-url": f"file://{SOURCE}",
               "base-revision": made[base]}

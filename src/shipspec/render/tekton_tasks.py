@@ -189,8 +189,12 @@ esac
 git init -q --bare /changes/source.git
 cd /changes/source.git
 git remote add origin "$REPO_URL"
-git fetch -q --filter=blob:none --depth {_PULL_REQUEST_DEPTH} origin "$BASE" "$REVISION"
-if base=$(git merge-base "$BASE" "$REVISION"); then
+# A base gone since (a branch pushed over) fails the fetch: the module builds, and a head
+# that cannot be fetched fails the build's own fetch.
+if ! git fetch -q --filter=blob:none --depth {_PULL_REQUEST_DEPTH} origin "$BASE" "$REVISION"
+then
+  echo "cannot fetch $BASE and $REVISION: the module builds"
+elif base=$(git merge-base "$BASE" "$REVISION"); then
   git diff --no-renames --name-only -z "$base" "$REVISION" > {_CHANGED_FILES}
   echo "the pull request's files since $base: $(tr -cd '\\0' < {_CHANGED_FILES} | wc -c)"
 else
