@@ -229,8 +229,14 @@ def cases(directory: Path, rng: random.Random) -> Iterator[tuple[list[str], dict
     yield ["generate", "--argocd", path], argo_environment(rng), "yaml"
     module = rng.choice(["core", "system", "portal", rng.choice(HOSTILE)])
     environment = rng.choice(["stage", "dev", rng.choice(HOSTILE)])
+    changed = directory / "changed"
+    changed.write_bytes(rng.choice([b"shipspec.yaml\n", b"server-core/a\0\0b\0",
+                                    os.urandom(32)]))
+    # with a pull request's files, as Tekton's tag Task runs it
     yield ["tag", path, "--module", module, "--sha", rng.choice([SHA, SHA.upper(), "xyz"]),
-           "--env", environment], {}, "text"
+           "--env", environment, *rng.choice([[], ["--changed-files", str(changed),
+                                                   "--touched-output",
+                                                   str(directory / "touched")]])], {}, "text"
     yield ["values", path, "--env", environment], {}, "yaml"
     values = directory / "values.yaml"
     values.write_bytes(rng.choice([b"", b"astrago: {}\n", b"\xff\xfe", b"a: [\n",
@@ -247,9 +253,6 @@ def cases(directory: Path, rng: random.Random) -> Iterator[tuple[list[str], dict
     before.parent.mkdir(exist_ok=True)
     before.write_bytes(rng.choice([(directory / "shipspec.yaml").read_bytes(), b"",
                                    b"modules: [\n", os.urandom(64)]))
-    changed = directory / "changed"
-    changed.write_bytes(rng.choice([b"shipspec.yaml\n", b"server-core/a\0\0b\0",
-                                    os.urandom(32)]))
     yield ["plan", path, "--repository",
            rng.choice(["xiilab/astrago-backend", "goyoai/gointern-backend",
                        rng.choice(HOSTILE)]),
