@@ -16,8 +16,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 
-def make_handler(root: Path, user: str, password: str) -> type[BaseHTTPRequestHandler]:
-    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+def make_handler(root: Path, user: str | None, password: str | None,
+                 seen: list[str | None] | None = None) -> type[BaseHTTPRequestHandler]:
+    """`user` None: anyone may read and push, as a server that wants to be sent whatever
+    comes. `seen` gets the Authorization header of every request (None where it has none)."""
+    expected = (None if user is None else
+                "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
 
     class GitHandler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:  # quiet
@@ -30,7 +34,9 @@ def make_handler(root: Path, user: str, password: str) -> type[BaseHTTPRequestHa
             self._serve()
 
         def _serve(self) -> None:
-            if self.headers.get("Authorization") != expected:
+            if seen is not None:
+                seen.append(self.headers.get("Authorization"))
+            if expected is not None and self.headers.get("Authorization") != expected:
                 self.send_response(401)
                 self.send_header("WWW-Authenticate", 'Basic realm="git"')
                 self.send_header("Content-Length", "0")
@@ -45,7 +51,7 @@ def make_handler(root: Path, user: str, password: str) -> type[BaseHTTPRequestHa
                 "GIT_PROJECT_ROOT": str(root), "GIT_HTTP_EXPORT_ALL": "1",
                 "PATH_INFO": path, "QUERY_STRING": query, "REQUEST_METHOD": self.command,
                 "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-                "CONTENT_LENGTH": str(len(body)), "REMOTE_USER": user,
+                "CONTENT_LENGTH": str(len(body)), "REMOTE_USER": user or "anonymous",
                 "REMOTE_ADDR": "127.0.0.1", "GIT_CONFIG_NOSYSTEM": "1",
                 "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
                 # As GitHub serves: protocol v2, which http-backend takes from the
@@ -88,13 +94,41 @@ def make_handler(root: Path, user: str, password: str) -> type[BaseHTTPRequestHa
 
 
 @contextmanager
-def git_http_server(root: Path, user: str, password: str) -> Iterator[str]:
-    """Serve the bare repositories below `root`; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(root, user, password))
+def git_http_server(root: Path, user: str | None, password: str | None,
+                    seen: list[str | None] | None = None) -> Iterator[str]:
+    """Serve the bare repositories below `root` (see make_handler); yields the base URL."""
+    with _serving(make_handler(root, user, password, seen)) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def redirecting_server(target: str) -> Iterator[str]:
+    """A server that answers every request with a permanent redirect to the same path
+    below `target`, as a forge does for a renamed repository; yields its base URL."""
+
+    class Redirect(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # quiet
+            return
+
+        def do_GET(self) -> None:
+            self.send_response(301)
+            self.send_header("Location", f"{target}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_GET
+
+    with _serving(Redirect) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import EXAMPLES, REPO, SHIPSPEC_IMAGE_LINE, run_process
-from gitserver import SshServer, git_http_server, git_ssh_server
+from gitserver import SshServer, git_http_server, git_ssh_server, redirecting_server
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Checkout, Credentials, Refs, RefUpdate, Repository
@@ -317,6 +317,34 @@ def test_http_with_the_right_token_pushes_and_a_wrong_one_fails_clearly(tmp_path
     assert TOKEN not in good.err + good.out
     assert not git("--git-dir", str(bare), "for-each-ref", "refs/shipspec")
 
+
+
+def test_the_token_follows_no_redirect(tmp_path: Path) -> None:
+    """git sends http.extraHeader with every request of a process, to the server a
+    redirect of its first request named too (git 2.39; curl drops the header only on the
+    redirect it follows itself): a deployment URL that redirects to another host would
+    hand it the token. With a token, bump follows no redirect, and says what to do."""
+    root = tmp_path / "served"
+    root.mkdir()
+    bare = make_deploy_repo(root, {VALUES_PATH: VALUES})
+    git("--git-dir", str(bare), "config", "http.receivepack", "true")
+    seen: list[str | None] = []
+    with git_http_server(root, None, None, seen) as elsewhere, \
+            redirecting_server(elsewhere.replace("127.0.0.1", "localhost")) as base:
+        url = f"{base}/deploy.git"
+        results = [run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
+                               "core-moved", "--repo", url, *flags,
+                               env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+                   for flags in ([], ["--no-queue"])]
+    assert seen == []
+    for result in results:
+        assert (result.code, result.out) == (2, ""), result.err
+        assert "The requested URL returned error: 301" in result.err
+        assert result.err.endswith(
+            "  hint: the server answers with a redirect, which shipspec does not follow "
+            "with the token: give the URL it redirects to (a renamed repository's new "
+            "name)\n")
+    assert '"core-moved"' not in remote_file(bare, VALUES_PATH)
 
 def test_the_token_never_reaches_config_argv_or_errors(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -81,8 +81,12 @@ class Credentials(NamedTuple):
         env = {"GIT_TERMINAL_PROMPT": "0"}
         if self.token:
             header = "Authorization: Basic " + self._basic()
-            env.update(GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="http.extraHeader",
-                       GIT_CONFIG_VALUE_0=header)
+            # git sends http.extraHeader with every request of the process, to the URL a
+            # redirect of its first one named too (git 2.39 checked; curl itself drops it
+            # on the redirect): with the token, no redirect is followed.
+            env.update(GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="http.extraHeader",
+                       GIT_CONFIG_VALUE_0=header, GIT_CONFIG_KEY_1="http.followRedirects",
+                       GIT_CONFIG_VALUE_1="false")
         return env
 
     def redact(self, text: str) -> str:
@@ -506,6 +510,11 @@ def _url(url: str) -> str:
     return f"file://{os.path.abspath(url)}" if os.path.isdir(url) else url
 
 
+# How git (http.c) reports a redirect it did not follow: "The requested URL returned
+# error: 301", and likewise 302, 303, 307 and 308.
+_REDIRECTED = "The requested URL returned error: 30"
+
+
 def _failure(stderr: str, credentials: Credentials, what: str) -> RuntimeFailure:
     stderr = credentials.redact(stderr.strip())
     for prefix in ("stderr: ", "'", '"'):
@@ -514,11 +523,17 @@ def _failure(stderr: str, credentials: Credentials, what: str) -> RuntimeFailure
     stderr = "\n".join(line for line in stderr.splitlines()
                        if line.strip() and not line.startswith("Cloning into"))
     hint = ""
-    refused = ("Authentication failed", "could not read Username", "403", "401")
+    # (git's words; a bare "403" also matched URLs with those digits, such as a port)
+    refused = ("Authentication failed", "could not read Username", "returned error: 403",
+               "returned error: 401")
     if any(sign in stderr for sign in refused):
         state = "is it set? " if credentials.token is None else ""
         hint = (f"\n  hint: check the token in {credentials.source} ({state}it needs write "
                 "access, contents: write, to the deployment repository)")
+    elif _REDIRECTED in stderr:
+        hint = ("\n  hint: the server answers with a redirect, which shipspec does not follow "
+                "with the token: give the URL it redirects to (a renamed repository's new "
+                "name)")
     elif "not found in upstream" in stderr:  # git's words (clone.c) for an absent branch
         hint = ("\n  hint: push the branch to the deployment repository first, or correct "
                 "it (the environment's branch in shipspec.yaml, or --branch)")

@@ -85,14 +85,16 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # there), and deploys queue in the order their builds end, so a newer commit's may have
 # landed already. `bump --newer-on` keeps a tag of theirs rather than undo it. The fetch
 # sends the job's token as actions/checkout does, in a header set through the environment
-# (never in an argument), for this one git command.
+# (never in an argument), for this one git command, which follows no redirect (git would
+# send the header to the server it names: see bump/git.py).
 _DEPLOY = """\
 set -eu
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
 (
   basic=$(printf 'x-access-token:%s' "$SOURCE_TOKEN" | base64 | tr -d '\\n')
-  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.$GITHUB_SERVER_URL/.extraheader"
+  export GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0="http.$GITHUB_SERVER_URL/.extraheader"
   export GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic"
+  export GIT_CONFIG_KEY_1=http.followRedirects GIT_CONFIG_VALUE_1=false
   git fetch --quiet --no-tags origin \\
     "+refs/heads/$GITHUB_REF_NAME:refs/remotes/origin/$GITHUB_REF_NAME"
 )
