@@ -342,8 +342,8 @@ def test_the_token_follows_no_redirect(tmp_path: Path) -> None:
         assert "The requested URL returned error: 301" in result.err
         assert result.err.endswith(
             "  hint: the server answers with a redirect, which shipspec does not follow "
-            "with the token: give the URL it redirects to (a renamed repository's new "
-            "name)\n")
+            "with the token: give the URL it redirects to (the URL ending in .git, or a "
+            "renamed repository's new name)\n")
     assert '"core-moved"' not in remote_file(bare, VALUES_PATH)
 
 def test_the_token_never_reaches_config_argv_or_errors(tmp_path: Path,

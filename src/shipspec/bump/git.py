@@ -532,8 +532,8 @@ def _failure(stderr: str, credentials: Credentials, what: str) -> RuntimeFailure
                 "access, contents: write, to the deployment repository)")
     elif _REDIRECTED in stderr:
         hint = ("\n  hint: the server answers with a redirect, which shipspec does not follow "
-                "with the token: give the URL it redirects to (a renamed repository's new "
-                "name)")
+                "with the token: give the URL it redirects to (the URL ending in .git, or a "
+                "renamed repository's new name)")
     elif "not found in upstream" in stderr:  # git's words (clone.c) for an absent branch
         hint = ("\n  hint: push the branch to the deployment repository first, or correct "
                 "it (the environment's branch in shipspec.yaml, or --branch)")
