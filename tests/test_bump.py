@@ -318,7 +318,6 @@ def test_http_with_the_right_token_pushes_and_a_wrong_one_fails_clearly(tmp_path
     assert not git("--git-dir", str(bare), "for-each-ref", "refs/shipspec")
 
 
-
 def test_the_token_follows_no_redirect(tmp_path: Path) -> None:
     """git sends http.extraHeader with every request of a process, to the server a
     redirect of its first request named too (git 2.39; curl drops the header only on the

@@ -350,7 +350,6 @@ def test_kustomize_without_an_entry_for_the_image_fails() -> None:
         "goyoai-gointern-aify=ghcr.io/goyoai/goyoai-gointern-aify:<tag>")
 
 
-
 KUBECTL = Path(sys.executable).with_name("kubectl")
 
 

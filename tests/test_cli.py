@@ -82,7 +82,6 @@ def test_tag_writes_a_tekton_result_file(cli, tmp_path: Path) -> None:
     assert result_file.read_text() == "batch-stage-a1b2c3d4"  # a result has no newline
 
 
-
 @pytest.mark.parametrize(("changed", "touched"), [
     (b"server-core/src/Core.java\0docs/a.md\0", "true"),
     (b"server-batch/src/Batch.java\0", "false"),
@@ -348,7 +347,6 @@ def test_output_dir_removes_only_the_files_an_earlier_run_wrote(cli, example_cop
     assert f"removed {batch_trigger}: no longer rendered\n" in result.out
     assert not batch_trigger.exists() and (out / "mine.yaml").exists()
     assert not [p for p in out.iterdir() if "batch" in p.name]
-
 
 
 def _render_batch_then_disable_it(cli, example_copy, out: Path) -> tuple[Path, Path]:

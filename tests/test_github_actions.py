@@ -94,7 +94,6 @@ def test_a_shipspec_image_elsewhere_is_pulled_without_the_jobs_token(cli,
         assert "credentials" not in jobs[job]["container"]
 
 
-
 def test_a_repository_on_a_github_enterprise_server_gets_no_workflow(cli,
                                                                      tmp_path: Path) -> None:
     """The workflows are github.com's (hosted runners, actions pinned to its commits,

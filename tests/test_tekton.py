@@ -624,7 +624,6 @@ def test_pull_request_builds_modules_of_its_base_branch() -> None:
                 and _evaluate(c, closed, "pull_request")]
 
 
-
 def test_a_pull_request_run_builds_a_module_with_paths_only_where_it_touches_them() -> None:
     """A pull request's event lists no files: the Trigger of a module with paths passes
     its base commit, the tag Task tells whether the pull request's files touch the paths
@@ -735,7 +734,6 @@ def test_a_source_off_github_is_said_to_start_no_run(repo: Path, cli) -> None:
 # --- names: the listing `validate` checks is what the renderer makes ----------------------
 
 
-
 GHES_SOURCE = ("  url: https://ghe.corp.example/goyoai/gointern-backend.git\n"
                "  provider: github-enterprise\n")
 
@@ -760,7 +758,6 @@ def test_a_github_enterprise_servers_webhooks_start_runs(repo: Path, cli) -> Non
     assert chosen == {"gointern-backend-portal-dev-push"}
     generated = cli("generate", str(repo))
     assert (generated.code, generated.err) == (0, "")
-
 
 
 @pytest.mark.parametrize(("source", "expected"), [
