@@ -16,8 +16,6 @@ The target helmfile also reads `KUBE_VERSION` and `KUBE_API_VERSIONS` (the desti
 cluster's), and `ARGOCD_APP_SOURCE_PATH` to find the checkout's root.
 """
 
-from __future__ import annotations
-
 import os
 import re
 from collections.abc import Mapping
@@ -172,7 +170,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def announcements(spec: Spec) -> list[dict[str, Any]]:
+def announcements(spec: "Spec") -> list[dict[str, Any]]:
     """The dynamic parameter announcements: this spec's environments and modules."""
     modules = [m.name for m in spec.enabled_modules]
     environments = list(spec.environment_names)

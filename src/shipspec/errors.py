@@ -4,8 +4,6 @@ The CLI turns them into a message on stderr and an exit code (see `cli/main.py`)
 nothing else in shipspec prints errors or chooses exit codes.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -41,14 +39,14 @@ class Location(NamedTuple):
         return f"{self.file}:{self.line}:{self.column}"
 
     @classmethod
-    def of_offset(cls, file: str, text: str, offset: int) -> Location:
+    def of_offset(cls, file: str, text: str, offset: int) -> "Location":
         """Where the character at `offset` of `text` stands."""
         line_start = text.rfind("\n", 0, offset) + 1
         return cls(file, text.count("\n", 0, offset) + 1, offset - line_start + 1)
 
     @classmethod
     def within(cls, file: str, text: str, line: int, column: int,
-               end: tuple[int, int] | None = None) -> Location:
+               end: tuple[int, int] | None = None) -> "Location":
         """(line, column), moved back onto `text` when it lies past its end: a YAML parser
         puts the end of the stream (a truncated file, an empty `---` document) on a line
         after the last one. `end` is text_end(text), when the caller has it."""
@@ -102,7 +100,7 @@ class SpecError(ShipspecError):
     @classmethod
     def single(
         cls, message: str, *, location: Location | None = None, path: str = "", hint: str = ""
-    ) -> SpecError:
+    ) -> "SpecError":
         return cls([Problem(location, path, message, hint)])
 
 

@@ -16,8 +16,6 @@ Nothing is injected at sync time: the values file in git is the one source, so a
 commit reaches the cluster with the next refresh.
 """
 
-from __future__ import annotations
-
 import os
 import re
 import subprocess
@@ -180,7 +178,7 @@ def remember(memo: str | None, file: str, helmfile_environment: str, release: st
             os.unlink(entry.path)
 
 
-def render(spec: Spec, environment: str | None, release_name: str | None, root: str,
+def render(spec: "Spec", environment: str | None, release_name: str | None, root: str,
            target: Cluster, early: Started | None = None, memo: str | None = None) -> Render:
     """Run helmfile for one release in the deployment checkout at `root`, and check it.
     `early` is the run `start_remembered` began; `memo` is where to remember this one."""
@@ -225,7 +223,7 @@ def missing_helmfile(environment: str, helmfile: str, root: str) -> Problem:
                    "repository, with shipspec.yaml in it")
 
 
-def choose_environment(spec: Spec, name: str | None) -> Environment:
+def choose_environment(spec: "Spec", name: str | None) -> "Environment":
     """The environment asked for; None picks the only one with an app."""
     with_app = [environment for environment in spec.environments if environment.app]
     if name is None and len(with_app) == 1:
@@ -268,7 +266,7 @@ def parse(out: bytes, where: str) -> tuple[str, list[dict[str, Any]]]:
     return text, documents
 
 
-def release_problems(spec: Spec, root: str) -> list[Problem]:
+def release_problems(spec: "Spec", root: str) -> list[Problem]:
     """What `validate --deployment` says of the releases: each one an environment names must
     be in its helmfile, in the namespace the spec gives (`helmfile list` renders nothing)."""
     import json
@@ -307,7 +305,7 @@ def release_problems(spec: Spec, root: str) -> list[Problem]:
     return problems
 
 
-def expected_images(spec: Spec, environment: Environment, release: Release,
+def expected_images(spec: "Spec", environment: "Environment", release: "Release",
                     root: str) -> list[tuple[str, str]]:
     """(module, image) the release must pull: the module's image at the tag its values file
     holds in the deployment checkout, read as `bump` reads it."""

@@ -5,8 +5,6 @@ decides, so the workflow holds no logic of its own (and no shell handling of pat
 branch names).
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from shipspec.changes import touched, touches

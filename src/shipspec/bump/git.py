@@ -10,8 +10,6 @@ processes started here see, and every message that leaves this module is redacte
 remotes use git's usual mechanisms (ssh-agent, `GIT_SSH_COMMAND`).
 """
 
-from __future__ import annotations
-
 import base64
 import os
 import posixpath
@@ -218,7 +216,7 @@ class Refs(Repository):
         self.many_refs = False  # learnt from the first listing
 
     @classmethod
-    def open(cls, url: str, directory: str, credentials: Credentials) -> Refs:
+    def open(cls, url: str, directory: str, credentials: Credentials) -> "Refs":
         os.mkdir(directory)
         refs = cls(directory, _url(url), credentials)
         refs._git("init", "--quiet", "--bare", NO_TEMPLATE)
@@ -265,7 +263,7 @@ class Checkout(Repository):
 
     @classmethod
     def clone(cls, url: str, branch: str, directory: str, credentials: Credentials,
-              paths: list[str] | None = None, history: bool = False) -> Checkout:
+              paths: list[str] | None = None, history: bool = False) -> "Checkout":
         """Clone only what is needed: one branch; without history unless asked; with the
         blobs of `paths` only, where the server can filter (others ignore the filter)."""
         options = [NO_TEMPLATE, f"--branch={branch}", "--single-branch", "--filter=blob:none",

@@ -20,8 +20,6 @@ to the value last seen (`--force-with-lease`), so two bumps of the same modules 
 overwrite each other unseen: the one that loses starts again from the deployment branch.
 """
 
-from __future__ import annotations
-
 import contextlib
 import hashlib
 import json
@@ -51,7 +49,7 @@ class Scope(NamedTuple):
     modules: tuple[str, ...]
 
     @classmethod
-    def of(cls, requests: list[Request], results: list[Changed | ShipspecError]) -> Scope:
+    def of(cls, requests: list[Request], results: list[Changed | ShipspecError]) -> "Scope":
         """What the requests change, by what writing them did: a module whose edit was kept
         for a newer tag is not in it, so the pull request neither names nor supersedes it."""
         written = [(request, result) for request, result in zip(requests, results, strict=True)
@@ -68,7 +66,7 @@ class Scope(NamedTuple):
         return cls(tuple(sorted(environments)), tuple(sorted(modules)))
 
     @classmethod
-    def read(cls, description: str) -> Scope | None:
+    def read(cls, description: str) -> "Scope | None":
         """The scope a shipspec pull request's description declares; None for any other."""
         found = _MARKER.search(description)
         if not found:
@@ -92,7 +90,7 @@ class Scope(NamedTuple):
         data = {"environments": list(self.environments), "modules": list(self.modules)}
         return f"<!-- shipspec: {json.dumps(data)} -->"
 
-    def covers(self, other: Scope) -> bool:
+    def covers(self, other: "Scope") -> bool:
         return set(other.environments) <= set(self.environments) and set(
             other.modules) <= set(self.modules)
 

@@ -30,8 +30,6 @@ direct path. The check starts when the holder reads the file, not when the inten
 posted: a change made in that gap (usually well under a second) is overwritten.
 """
 
-from __future__ import annotations
-
 import contextlib
 import json
 import os
@@ -71,7 +69,7 @@ class _Names(NamedTuple):
     prefix: str  # refs/shipspec/<branch>/
 
     @classmethod
-    def of(cls, branch: str, delivery: Delivery, signed: bool) -> _Names:
+    def of(cls, branch: str, delivery: Delivery, signed: bool) -> "_Names":
         # quoted: branches "a" and "a/b" would otherwise clash as a file and a directory.
         # Bumps delivered by pull request queue apart, by how they are merged, and bumps
         # that sign their commits apart from those that do not (a holder without a key

@@ -4,8 +4,6 @@ A request needs no spec: the bump that makes it may not be the one that writes i
 queue.py, which carries requests between pipelines), and both paths write through `write`.
 """
 
-from __future__ import annotations
-
 import contextlib
 import os
 import posixpath
@@ -118,7 +116,7 @@ def _items(request: Request, r: int) -> list[_Item]:
     return [_Item(r, e, edit, request.force) for e, edit in enumerate(request.edits)]
 
 
-def _write_together(files: _Files, requests: list[Request], seen: dict[tuple[int, int], str],
+def _write_together(files: "_Files", requests: list[Request], seen: dict[tuple[int, int], str],
                     proposed: Mapping[tuple[int, int], str]) -> list[Changed] | None:
     """The requests of a batch written as one: each values file edited and checked once,
     not once per request (16 queued bumps of a 200-module values file read it with both
@@ -165,7 +163,7 @@ def _current(document: YamlText, edit: Edit) -> str:
         raise
 
 
-def _write_edits(files: _Files, items: list[_Item], seen: dict[tuple[int, int], str],
+def _write_edits(files: "_Files", items: list[_Item], seen: dict[tuple[int, int], str],
                  proposed: Mapping[tuple[int, int], str]) -> dict[int, Changed]:
     """What each request of `items` changed, by its number; a failure of any fails all."""
     # Every tag is read before any is written; then each file gets all of its edits at

@@ -5,8 +5,6 @@ A renderer is pure: a resolved Spec in, plain dicts out; no files, clock or envi
 The registry maps target names to modules, imported only when their target is asked for.
 """
 
-from __future__ import annotations
-
 import importlib
 from typing import Any, NamedTuple, Protocol
 

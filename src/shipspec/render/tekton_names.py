@@ -7,8 +7,6 @@ the part to shorten or rename. The renderer takes its names from the same helper
 tests/test_tekton.py checks that this list is exactly what it renders.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import NamedTuple
 

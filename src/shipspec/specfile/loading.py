@@ -7,8 +7,6 @@ ourselves: a small node tree first (depth checked while it is built), then plain
 values (alias expansions counted), recording the line and column of every key and value.
 """
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple

@@ -8,8 +8,6 @@ known complaint is recognised by either parser's wording and said once, in ships
 with the likely cause: a template left unquoted, a tab, an over-indented key.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Any, NamedTuple
 

@@ -13,8 +13,6 @@ shared mapping, which other modules pull through too. `values` (merge, check, va
 --deployment) and `bump --set-repository` both decide here.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from shipspec.errors import SpecError

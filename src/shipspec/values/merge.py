@@ -6,8 +6,6 @@ repository and an empty tag (`shipspec bump` fills it after the first build); a 
 there is never touched; keys shipspec does not own, comments and order stay.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from shipspec.errors import Location, Problem

@@ -8,8 +8,6 @@ Comments, key order, quoting of other values, indentation, blank lines, CRLF lin
 document markers and the other documents of a stream stay as they were.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Any, NamedTuple
 

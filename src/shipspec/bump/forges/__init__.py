@@ -5,8 +5,6 @@ spec's `deploy.forge`. Adding a forge is a module with this protocol and a line 
 `connect`.
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable
 from typing import Literal, NamedTuple, Protocol

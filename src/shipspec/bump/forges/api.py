@@ -6,8 +6,6 @@ that lead elsewhere are refused, never fetched with it; no message that leaves t
 holds it.
 """
 
-from __future__ import annotations
-
 import json
 import time
 import urllib.error
