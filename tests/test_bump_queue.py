@@ -20,7 +20,7 @@ from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
 from shipspec.bump.git import Author, Credentials, Refs
 from shipspec.bump.request import Edit, Request
 from shipspec.errors import RuntimeFailure, ShipspecError
-from shipspec.spec import HelmValuesTarget
+from shipspec.spec import Delivery, HelmValuesTarget
 from shipspec.specfile.resolve import load_spec
 
 QUEUE = "refs/shipspec/main/"
@@ -312,6 +312,54 @@ def test_a_bump_tired_of_waiting_withdraws_its_intent(repos: tuple[Path, Path]) 
     git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
     assert isinstance(Bump(spec_dir, bare, "m01", "t1").result(), Outcome)
     assert "imageTag: t0" not in remote_file(bare, "values.yaml")
+
+
+def test_an_intent_someone_deletes_fails_its_bump_and_writes_nothing(
+        repos: tuple[Path, Path]) -> None:
+    spec_dir, bare = repos
+    lock = hold_lock(bare)
+    waiting = Bump(spec_dir, bare, "m00", "t0")
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
+    [intent] = refs(bare, f"{QUEUE}queue/")
+    git("--git-dir", str(bare), "update-ref", "-d", intent)
+    error = waiting.result()
+    assert isinstance(error, RuntimeFailure)
+    assert str(error).startswith("error: our queued change vanished from "
+                                 f"{QUEUE}queue/ without a receipt: someone deleted it")
+    assert refs(bare) == [f"{QUEUE}lock"] and len(commits(bare)) == 1
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+
+
+class _QueueHeldByAnother:
+    """The refs a waiting bump sees while another bump holds the lock and never writes."""
+
+    def __init__(self, names: queue._Names) -> None:
+        self.listing = {names.lock: "1" * 40, names.intent("me"): "2" * 40}
+
+    def under(self, prefix: str) -> dict[str, str]:
+        return self.listing
+
+
+def test_a_waiting_bump_polls_once_a_holder_could_be_done_then_often_then_less(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bumps that start together end when the last waiter polls after the batch landed:
+    no poll before a holder could have written it, then every 0.15 s for two seconds,
+    then backing off to every half a second (a slow holder: a big clone, a pull request)."""
+    clock = [1000.0]
+    delays: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        delays.append(round(seconds, 4))
+        clock[0] += seconds
+
+    monkeypatch.setattr(queue.time, "monotonic", lambda: clock[0])
+    names = queue._Names.of("main", Delivery(), signed=False)
+    options = BumpOptions(repo_url="unused", lease=3600)
+    waiter = queue._Waiter(_QueueHeldByAnother(names), names, "me", "2" * 40,  # type: ignore[arg-type]
+                           options, sleep, jitter=lambda: 1.0)
+    for _ in range(16):
+        assert waiter.next() is None
+    assert delays == [0.5, *[0.15] * 11, 0.225, 0.3375, 0.5, 0.5]  # 11: to 1.99.. s
 
 
 def test_the_intent_of_a_killed_bump_is_written_by_the_next(repos: tuple[Path, Path]) -> None:
