@@ -329,6 +329,22 @@ def test_generate_never_imports_gitpython_or_jinja2() -> None:
     assert out == "[]\n"
 
 
+def test_a_github_actions_spec_is_checked_without_the_tekton_renderer() -> None:
+    """Every verb loads the spec with the Tekton binding-value check (any spec may be
+    rendered for Tekton), which must not cost a GitHub Actions team's bumps the import
+    of the Tekton renderer's modules (6 M instructions)."""
+    import subprocess
+
+    code = ("import io, sys, contextlib\n"
+            "from shipspec.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert main(['validate', {str(EXAMPLES / 'astrago')!r}]) == 0\n"
+            "print(sorted(m for m in sys.modules if m.startswith('shipspec.render.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == "['shipspec.render.github_actions']\n"
+
+
 def test_records_declare_their_fields_with_evaluated_types() -> None:
     """typing.NamedTuple compiles each field annotation that is a string (a module with
     `from __future__ import annotations`), and the first compile() of a process builds the

@@ -121,26 +121,6 @@ def _interceptors(spec: Spec, event_types: list[str], cel_filter: str) -> list[O
     ]
 
 
-def unsafe_binding_value(value: str) -> str | None:
-    """Why Tekton Triggers would mangle `value` as a static binding value, or None.
-
-    Triggers (v0.37.0) put a binding's value into the TriggerTemplate's resource by replacing
-    `$(tt.params.<name>)` in its JSON text as is (pkg/template/resource.go,
-    applyParamToResourceTemplate; quotes are escaped only under the old-escape-quotes
-    annotation), so a quote, a backslash or a control character breaks the JSON of every run
-    of that Trigger; and they replace every `$(...)` in a binding value from the webhook
-    event (pkg/template/event.go, applyEventValuesToParams), which would hand that value to
-    whoever sends the event.
-    """
-    if '"' in value or "\\" in value:
-        return "holds a quote or a backslash"
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
-        return "holds a control character"
-    if "$(" in value:
-        return "holds '$('"
-    return None
-
-
 def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object],
              bindings: list[str], values: dict[str, str], template: str) -> Object:
     return {

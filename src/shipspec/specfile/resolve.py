@@ -245,10 +245,8 @@ class _Resolver:
             self.problem(path, message, hint, key=path[:1] == ("modules",))
 
     def refuse_unsafe_binding_values(self) -> None:
-        from shipspec.render.tekton_triggers import unsafe_binding_value
-
         for field, value in self.binding_values():
-            unsafe = unsafe_binding_value(value)
+            unsafe = _unsafe_binding_value(value)
             if unsafe:
                 self.problem(field, f"{value!r} {unsafe}: Tekton Triggers copy binding values "
                              "into the PipelineRun's JSON as they are, and expand $(...) from "
@@ -783,6 +781,26 @@ def _pattern_start(path: str) -> int | None:
         return 0
     found = [path.find(char) for char in "*?[" if char in path]
     return min(found) if found else None
+
+
+def _unsafe_binding_value(value: str) -> str | None:
+    """Why Tekton Triggers would mangle `value` as a static binding value, or None.
+
+    Triggers (v0.37.0) put a binding's value into the TriggerTemplate's resource by replacing
+    `$(tt.params.<name>)` in its JSON text as is (pkg/template/resource.go,
+    applyParamToResourceTemplate; quotes are escaped only under the old-escape-quotes
+    annotation), so a quote, a backslash or a control character breaks the JSON of every run
+    of that Trigger; and they replace every `$(...)` in a binding value from the webhook
+    event (pkg/template/event.go, applyEventValuesToParams), which would hand that value to
+    whoever sends the event.
+    """
+    if '"' in value or "\\" in value:
+        return "holds a quote or a backslash"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        return "holds a control character"
+    if "$(" in value:
+        return "holds '$('"
+    return None
 
 
 # Characters of the values that refuse_unsafe_binding_values reports, with a better reason
