@@ -76,9 +76,10 @@ def read_existing(path: str) -> str:
     return decoded(raw, path)
 
 
-# The most a YAML file from a deployment repository or a values file may hold, as the
-# spec: reading 10 MB took libyaml alone 13 s, and an edit's check reads the result twice
-# more (ruamel.yaml in pure Python). Helm keeps a release's values in one Secret anyway.
+# The most a YAML file may hold: the spec (specfile/loading.py's Limits), a values file, a
+# file of a deployment repository. Reading 10 MB took libyaml alone 13 s, and an edit's
+# check reads the result twice more (ruamel.yaml in pure Python). Helm keeps a release's
+# values in one Secret anyway.
 MAX_YAML_BYTES = 4 * 1024 * 1024
 
 

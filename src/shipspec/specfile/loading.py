@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from shipspec.errors import Location, SpecError, text_end
+from shipspec.files import MAX_YAML_BYTES
 
 # Every safe read of YAML in shipspec: libyaml's parser when PyYAML was built with it (the
 # same grammar and the same positions, several times faster), else PyYAML's own.
@@ -32,7 +33,7 @@ _TEXT_TAGS = {_TAG + t for t in ("str", "timestamp", "value")}
 class Limits(NamedTuple):
     """How much a document may ask of us. Defaults fit a spec for thousands of modules."""
 
-    max_bytes: int = 4 * 1024 * 1024
+    max_bytes: int = MAX_YAML_BYTES
     max_depth: int = 64
     # Values written, and values built counting every expansion of an alias: a spec of
     # 2,000 modules writes about 36,000; a 4 MiB file of tiny mappings 520,000, which took
