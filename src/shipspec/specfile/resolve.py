@@ -339,7 +339,7 @@ class _Resolver:
             settings = {"type": "github"}
         path: FieldPath = ("deploy", "forge")
         api = settings.get("api") or (GITHUB_COM_API if host == "github.com"
-                                      else f"https://{host}/api/v3" if host else "")
+                                      else _server_api(host) if host else "")
         if not api:
             self.problem(path, "the forge's API URL cannot be told from deploy.url",
                          "set deploy.forge.api, such as https://github.example.com/api/v3")
@@ -366,7 +366,7 @@ class _Resolver:
                          f" on its own host, and {source.get('url') or 'no source.url'} has "
                          "none but github.com", "provider: github for github.com")
             return {}
-        api = source.get("api") or f"https://{host}/api/v3"
+        api = source.get("api") or _server_api(host)
         self.check_api(("source", "api"), api)
         return {host: api.rstrip("/")}
 
@@ -833,6 +833,11 @@ def _host(authority: str) -> str:
     """The host of `user@host:port/...` ([::1] for IPv6 written so)."""
     host = authority.partition("/")[0].rpartition("@")[2]
     return host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+
+
+def _server_api(host: str) -> str:
+    """Where a GitHub Enterprise Server on `host` serves its REST API."""
+    return f"https://{host}/api/v3"
 
 
 def _on_github(url: str, github_apis: dict[str, str]) -> dict[str, str]:

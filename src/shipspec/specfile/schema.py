@@ -262,8 +262,8 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "description": "github (default): repositories on github.com are GitHub's."
                                    " github-enterprise: those on source.url's host too, a "
                                    "GitHub Enterprise Server (its webhooks start the Tekton "
-                                   "Triggers' runs, GitHub Actions runs there, runs report "
-                                   "commit statuses to its API)."},
+                                   "Triggers' runs, which report commit statuses to its API; "
+                                   "ci.engine github-actions does not run there)."},
                 "api": _string(
                     "With provider github-enterprise: the Server's REST API (default: "
                     "https://<host>/api/v3). HTTPS, or HTTP to this machine only.",
