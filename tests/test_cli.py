@@ -369,6 +369,36 @@ def test_records_declare_their_fields_with_evaluated_types() -> None:
     assert compiled == []
 
 
+def test_pyyaml_patterns_are_compiled_when_first_used() -> None:
+    """Importing PyYAML compiles its pure-Python reader's pattern of non-printable
+    characters, 57 M instructions that libyaml's parser never needs (shipspec/pyyaml.py).
+    A command, in a fresh Python, leaves it uncompiled; the pure-Python loader, when used
+    after it, still refuses what that pattern finds and resolves what the others do; and
+    `re.compile` is the standard one again."""
+    import subprocess
+
+    code = ("import io, re, sys, contextlib\n"
+            "from shipspec.cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    assert main(['generate', {str(EXAMPLES / 'gointern-backend')!r}]) == 0\n"
+            "import yaml\n"
+            "print(yaml.reader.Reader.NON_PRINTABLE._compiled is None)\n"
+            "try:\n"
+            "    yaml.safe_load('key: \\x07')\n"
+            "except yaml.reader.ReaderError as err:\n"
+            "    print(str(err).splitlines()[0])\n"
+            "print(yaml.safe_load('a: [1, 2.5, yes, ~, 2001-12-14, 0o17, 012]'))\n"
+            "print(isinstance(re.compile('x'), re.Pattern))\n")
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout.splitlines()
+    assert printed == [
+        "True",
+        "unacceptable character #x0007: special characters are not allowed",
+        "{'a': [1, 2.5, True, None, datetime.date(2001, 12, 14), '0o17', 10]}",
+        "True",
+    ]
+
+
 def test_output_dir_removes_only_the_files_an_earlier_run_wrote(cli, example_copy,
                                                                tmp_path: Path) -> None:
     directory = example_copy("astrago")

@@ -243,8 +243,7 @@ def choose_environment(spec: "Spec", name: str | None) -> "Environment":
 
 def parse(out: bytes, where: str) -> tuple[str, list[dict[str, Any]]]:
     """helmfile's output as Argo CD reads it: objects, each with an apiVersion and a kind."""
-    import yaml  # only this target reads rendered objects
-
+    from shipspec.pyyaml import yaml  # only this target reads rendered objects
     from shipspec.specfile.loading import SAFE_LOADER  # releases run to megabytes
 
     try:

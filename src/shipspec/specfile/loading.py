@@ -11,10 +11,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-import yaml
-
 from shipspec.errors import Location, SpecError, text_end
 from shipspec.files import MAX_YAML_BYTES
+from shipspec.pyyaml import yaml
 
 # Every safe read of YAML in shipspec: libyaml's parser when PyYAML was built with it (the
 # same grammar and the same positions, several times faster), else PyYAML's own.

@@ -11,9 +11,8 @@ with the likely cause: a template left unquoted, a tab, an over-indented key.
 import re
 from typing import Any, NamedTuple
 
-import yaml
-
 from shipspec.errors import Location, Problem
+from shipspec.pyyaml import yaml
 
 
 class _Complaint(NamedTuple):

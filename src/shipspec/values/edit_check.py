@@ -69,8 +69,7 @@ def _check(old: str, new: str, name: str, owned: Sequence[tuple[str, str]]) -> N
 # at once spent 0.2 s in pure-Python ruamel.yaml). What a reader returns is never changed.
 @lru_cache(maxsize=2)
 def _pyyaml(text: str) -> list[Any]:
-    import yaml
-
+    from shipspec.pyyaml import yaml
     from shipspec.specfile.loading import SAFE_LOADER
 
     return list(yaml.load_all(text, Loader=SAFE_LOADER))

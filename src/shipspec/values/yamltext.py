@@ -11,11 +11,10 @@ document markers and the other documents of a stream stay as they were.
 import re
 from typing import Any, NamedTuple
 
-import yaml
-
 from shipspec.emit import string_scalar, to_yaml
 from shipspec.errors import Location, SpecError
 from shipspec.files import MAX_YAML_BYTES, too_large
+from shipspec.pyyaml import yaml
 from shipspec.specfile import loading
 
 _ANCHOR_OR_TAG = re.compile(r"(?:[&!]\S*\s+)+")
