@@ -373,8 +373,9 @@ def test_pyyaml_patterns_are_compiled_when_first_used() -> None:
     """Importing PyYAML compiles its pure-Python reader's pattern of non-printable
     characters, 57 M instructions that libyaml's parser never needs (shipspec/pyyaml.py).
     A command, in a fresh Python, leaves it uncompiled; the pure-Python loader, when used
-    after it, still refuses what that pattern finds and resolves what the others do; and
-    `re.compile` is the standard one again."""
+    after it, still refuses what that pattern finds and resolves what the others do;
+    `re.compile` is the standard one again; and while PyYAML was imported, a pattern
+    compiled by any other module (another thread's) was a real one."""
     import subprocess
 
     code = ("import io, re, sys, contextlib\n"
@@ -388,13 +389,16 @@ def test_pyyaml_patterns_are_compiled_when_first_used() -> None:
             "except yaml.reader.ReaderError as err:\n"
             "    print(str(err).splitlines()[0])\n"
             "print(yaml.safe_load('a: [1, 2.5, yes, ~, 2001-12-14, 0o17, 012]'))\n"
-            "print(isinstance(re.compile('x'), re.Pattern))\n")
+            "print(isinstance(re.compile('x'), re.Pattern))\n"
+            "from shipspec.pyyaml import _compile_for_pyyaml\n"  # as another thread would
+            "print(isinstance(_compile_for_pyyaml('x'), re.Pattern))\n")
     printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              check=True).stdout.splitlines()
     assert printed == [
         "True",
         "unacceptable character #x0007: special characters are not allowed",
         "{'a': [1, 2.5, True, None, datetime.date(2001, 12, 14), '0o17', 10]}",
+        "True",
         "True",
     ]
 

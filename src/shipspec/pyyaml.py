@@ -39,8 +39,16 @@ class _PatternCompiledOnUse:
         return getattr(self._compiled, name)
 
 
+def _compile_for_pyyaml(pattern: str, flags: int = 0) -> "re.Pattern[str] | _PatternCompiledOnUse":
+    # Only PyYAML's own modules get deferred patterns: another thread compiling meanwhile
+    # (shipspec imported as a library) still gets what re.compile returns.
+    if sys._getframe(1).f_globals.get("__name__", "").startswith("yaml."):
+        return _PatternCompiledOnUse(pattern, flags)
+    return _compile(pattern, flags)
+
+
 if "yaml" not in sys.modules:
-    re.compile = _PatternCompiledOnUse  # type: ignore[assignment]
+    re.compile = _compile_for_pyyaml  # type: ignore[assignment]
 try:
     import yaml
 finally:
