@@ -1,18 +1,20 @@
 """PyYAML, imported without compiling the regular expressions it does not use yet.
 
-Importing PyYAML compiles about twenty patterns, and one of them, the pure-Python reader's
+Importing PyYAML compiles ten patterns, and one of them, the pure-Python reader's
 class of non-printable characters (yaml/reader.py, `Reader.NON_PRINTABLE`, in PyYAML 6.0.1
 to 6.0.4), spans most of Unicode: `re` walks it character by character, 57 M
 instructions, a third of what `python -c "import yaml"` costs. shipspec reads YAML with
 libyaml's parser (loading.SAFE_LOADER), which never uses that pattern, and `generate` starts
 on every Argo CD refresh, a waiting bump in every CI run. So while PyYAML's modules run,
 `re.compile` hands out patterns that compile on their first use: each one works as before,
-the resolver's are compiled when a document is first resolved, the reader's only if a
+the resolver's when a scalar first needs them, the reader's only if a
 pure-Python loader reads something.
 
 Every module of shipspec that reads YAML imports it from here: `from shipspec.pyyaml import
 yaml`. Where PyYAML was imported before (a program using shipspec as a library), this is the
-plain import.
+plain import; one that imports PyYAML after shipspec gets this PyYAML, whose patterns
+(`yaml.reader.Reader.NON_PRINTABLE`, the resolver's) work as always but are not
+`re.Pattern` instances.
 """
 
 import re
