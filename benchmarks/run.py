@@ -11,6 +11,7 @@ Every command runs as a fresh process, as CI and Argo CD run it, from an install
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import re
@@ -155,6 +156,49 @@ def writing_cost(python: str, shipspec: list[str], app_dir: Path,
     return output.count(b"---\n"), len(output), read_and_write - read_only
 
 
+# The plugin's work (cli/generate.py, `generate --argocd`), stopped after stage N by
+# os._exit: the count of stage N less that of N - 1 is what the stage costs.
+_STAGES = """
+import os, sys
+stop = int(sys.argv[1])
+def stage(number):
+    if number == stop:
+        os._exit(0)
+from shipspec.pyyaml import yaml
+stage(0)
+from shipspec import argocd, emit
+from shipspec.cli import generate
+from shipspec.render import renderer, select_options
+from shipspec.specfile.resolve import load_spec
+stage(1)
+argo = argocd.settings(os.environ)
+spec = load_spec(".", root=generate.checkout_root(".", argo))
+stage(2)
+namespace = argo.namespace or (None if spec.namespace else argo.application_namespace)
+options = select_options(spec, None, [])._replace(namespace=namespace,
+                                                  labels=tuple(sorted(argo.labels.items())))
+documents = [item.document for item in renderer("tekton").render(spec, options)]
+stage(3)
+text = emit.to_flow_stream(documents)
+stage(4)
+sys.stdout.write(text)
+sys.stdout.flush()
+stage(5)
+"""
+PLUGIN_STAGES = ("Python and PyYAML", "shipspec's imports", "reading, checking and resolving "
+                 "the spec", "rendering", "writing the objects as text", "printing them")
+
+
+def plugin_stages(python: str, app_dir: Path) -> list[int] | None:
+    """What each of the plugin's stages costs in instructions; None without valgrind."""
+    counts = [instructions([python, "-c", _STAGES, str(stop)], argo_cd_environment(app_dir),
+                           app_dir) for stop in range(len(PLUGIN_STAGES))]
+    if None in counts:
+        return None
+    totals = [count for count in counts if count is not None]
+    return [totals[0]] + [after - before for before, after in itertools.pairwise(totals)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -191,6 +235,7 @@ def main() -> None:
             [*shipspec, "generate", "--argocd"], argo_cd_environment(generated[200]),
             generated[200])))
         writing = writing_cost(python, shipspec, generated[200], Path(scratch))
+        stages = plugin_stages(python, generated[200])
     floor = results[0][1]
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{platform.python_implementation()} {platform.python_version()}, "
@@ -216,6 +261,12 @@ def main() -> None:
             print(f"\nWriting alone costs {cost:,} instructions: 2.5x the floor leaves "
                   f"{2.5 * floor_count - floor_count - cost:,.0f} for the imports, reading, "
                   "checking and rendering of 200 modules.")
+        if stages:
+            print("\n| the plugin at 200 modules, stage by stage (to os._exit) | instructions "
+                  "| of the floor |")
+            print("|---|---:|---:|")
+            for label, count in zip(PLUGIN_STAGES, stages, strict=True):
+                print(f"| {label} | {count:,} | {count / floor_count:.2f} |")
 
 
 if __name__ == "__main__":
