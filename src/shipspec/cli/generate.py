@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> str | Output:
     from shipspec.render import renderer, select_options
     from shipspec.specfile.resolve import load_spec
 
+    # benchmarks/run.py (_STAGES) counts the plugin's path through here stage by stage
     spec = load_spec(args.path, root=checkout_root(args.path, argo) if argo else None)
     namespace, labels = None, {}
     if argo:
