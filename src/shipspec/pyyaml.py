@@ -7,7 +7,7 @@ instructions, a third of what `python -c "import yaml"` costs. shipspec reads YA
 libyaml's parser (loading.SAFE_LOADER), which never uses that pattern, and `generate` starts
 on every Argo CD refresh, a waiting bump in every CI run. So while PyYAML's modules run,
 `re.compile` hands out patterns that compile on their first use: each one works as before,
-the resolver's when a scalar first needs them, the reader's only if a
+the resolver's are compiled when a scalar first needs them, the reader's only if a
 pure-Python loader reads something.
 
 Every module of shipspec that reads YAML imports it from here: `from shipspec.pyyaml import
