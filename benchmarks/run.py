@@ -174,10 +174,10 @@ stage(1)
 argo = argocd.settings(os.environ)
 spec = load_spec(".", root=generate.checkout_root(".", argo))
 stage(2)
-namespace = argo.namespace or (None if spec.namespace else argo.application_namespace)
-options = select_options(spec, None, [])._replace(namespace=namespace,
-                                                  labels=tuple(sorted(argo.labels.items())))
-documents = [item.document for item in renderer("tekton").render(spec, options)]
+# the synthetic spec names its namespace and Argo CD passes no parameter: generate's
+# namespace and labels are the defaults
+rendered = renderer("tekton").render(spec, select_options(spec, None, []))
+documents = [item.document for item in rendered]
 stage(3)
 text = emit.to_flow_stream(documents)
 stage(4)

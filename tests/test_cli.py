@@ -315,17 +315,22 @@ def test_console_script_and_module_agree() -> None:
     assert run_process("--version").out == "shipspec 0.1.0\n"
 
 
-def _modules_imported_by(*argv: str) -> set[str]:
-    """The modules a fresh Python has imported after `shipspec ARGV` succeeded in it."""
+def _after_a_command(argv: list[str], code: str) -> list[str]:
+    """The lines `code` prints in a fresh Python in which `shipspec ARGV` succeeded."""
     import subprocess
 
-    code = ("import io, sys, contextlib\n"
-            "from shipspec.cli.main import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            f"    assert main({list(argv)!r}) == 0\n"
-            "print('\\n'.join(sys.modules))\n")
-    return set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              check=True).stdout.split())
+    program = ("import io, sys, contextlib\n"
+               "from shipspec.cli.main import main\n"
+               "with contextlib.redirect_stdout(io.StringIO()):\n"
+               f"    assert main({argv!r}) == 0\n"
+               f"{code}")
+    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def _modules_imported_by(*argv: str) -> set[str]:
+    """The modules a fresh Python has imported after `shipspec ARGV` succeeded in it."""
+    return set(_after_a_command(list(argv), "print('\\n'.join(sys.modules))\n"))
 
 
 def test_generate_never_imports_gitpython_or_jinja2() -> None:
@@ -376,13 +381,7 @@ def test_pyyaml_patterns_are_compiled_when_first_used() -> None:
     after it, still refuses what that pattern finds and resolves what the others do;
     `re.compile` is the standard one again; and while PyYAML was imported, a pattern
     compiled by any other module (another thread's) was a real one."""
-    import subprocess
-
-    code = ("import io, re, sys, contextlib\n"
-            "from shipspec.cli.main import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            f"    assert main(['generate', {str(EXAMPLES / 'gointern-backend')!r}]) == 0\n"
-            "import yaml\n"
+    code = ("import re, yaml\n"
             "print(yaml.reader.Reader.NON_PRINTABLE._compiled is None)\n"
             "try:\n"
             "    yaml.safe_load('key: \\x07')\n"
@@ -392,8 +391,7 @@ def test_pyyaml_patterns_are_compiled_when_first_used() -> None:
             "print(isinstance(re.compile('x'), re.Pattern))\n"
             "from shipspec.pyyaml import _compile_for_pyyaml\n"  # as another thread would
             "print(isinstance(_compile_for_pyyaml('x'), re.Pattern))\n")
-    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True).stdout.splitlines()
+    printed = _after_a_command(["generate", str(EXAMPLES / "gointern-backend")], code)
     assert printed == [
         "True",
         "unacceptable character #x0007: special characters are not allowed",

@@ -172,8 +172,8 @@ class _Waiter:
         self.posted = time.monotonic()
         self.deadline = self.posted + options.wait
         self.lock_seen: tuple[str | None, float] = (None, self.posted)
-        self.missing_since: float | None = None  # since when polls see neither our intent
-        # nor our receipt
+        # since when polls have seen neither our intent nor our receipt
+        self.missing_since: float | None = None
 
     def next(self) -> str | Outcome | None:
         """After a pause: our outcome when the receipt is there; the lock's new value when
