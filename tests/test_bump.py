@@ -499,6 +499,36 @@ def test_on_a_server_with_many_refs_the_queue_is_listed_by_its_prefix(
     assert f"ref-prefix {queue}" in sent and "refs/pull/" not in sent
 
 
+def test_on_a_server_with_many_refs_what_the_listing_fetched_is_read_without_asking_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A waiting bump that sees its receipt reads it from the listing's fetch: one round
+    trip to the server fewer, at the end of its wait."""
+    queue = "refs/shipspec/main/"
+    bare = make_deploy_repo(tmp_path, {"values.yaml": race_values(1)})
+    add_pull_request_refs(bare, Refs.MANY_REFS)
+    empty_tree = git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w",
+                     "/dev/null").strip()
+
+    def note(ref: str, message: str) -> str:
+        oid = git("--git-dir", str(bare), "commit-tree", "-m", message, empty_tree).strip()
+        git("--git-dir", str(bare), "update-ref", f"{queue}{ref}", oid)
+        return oid
+
+    receipt = note("done/1", "shipspec receipt")
+    many = Refs.open(str(bare), str(tmp_path / "many.git"), Credentials(None, ""))
+    assert many.under(queue) == {f"{queue}done/1": receipt} and many.many_refs  # learnt
+    assert many.under(queue) == {f"{queue}done/1": receipt}  # by fetching the prefix
+    trace = tmp_path / "packets"
+    monkeypatch.setenv("GIT_TRACE_PACKET", str(trace))
+    assert many.messages([f"{queue}done/1"]) == {receipt: "shipspec receipt\n"}
+    assert not trace.exists()  # not a packet sent or received
+    later = note("done/2", "written after the listing")  # not fetched: asked for
+    assert many.messages([f"{queue}done/1", f"{queue}done/2"]) == {
+        receipt: "shipspec receipt\n", later: "written after the listing\n"}
+    sent = trace.read_text()
+    assert f"{queue}done/2" in sent and f"{queue}done/1" not in sent
+
+
 @pytest.mark.parametrize("mode", ["queue", "direct", "queue, many refs", "queue, over ssh"])
 def test_sixteen_concurrent_bumps_all_land_on_a_linear_history(tmp_path: Path,
                                                                mode: str) -> None:

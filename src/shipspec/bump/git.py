@@ -214,6 +214,7 @@ class Refs(Repository):
     def __init__(self, directory: str, remote: str, credentials: Credentials) -> None:
         super().__init__(directory, remote, credentials)
         self.many_refs = False  # learnt from the first listing
+        self.fetched: set[str] = set()  # the remote's refs that `under` fetched here
 
     @classmethod
     def open(cls, url: str, directory: str, credentials: Credentials) -> "Refs":
@@ -226,8 +227,11 @@ class Refs(Repository):
         if self.many_refs:
             self._fetch([f"+{prefix}*:{prefix}*"], prune=True)
             # for-each-ref matches a prefix up to a slash, or a whole name
-            return _listed(self._git("for-each-ref", "--format=%(objectname)%09%(refname)",
-                                     prefix), prefix)
+            listed = _listed(self._git("for-each-ref", "--format=%(objectname)%09%(refname)",
+                                       prefix), prefix)
+            self.fetched = {ref for ref in self.fetched if not ref.startswith(prefix)}
+            self.fetched.update(listed)
+            return listed
         output = self._git("ls-remote", self.remote)  # every ref, as the server sent them
         self.many_refs = output.count("\n") >= self.MANY_REFS
         return _listed(output, prefix)
@@ -239,10 +243,16 @@ class Refs(Repository):
                   *refspecs)
 
     def messages(self, refs: list[str]) -> dict[str, str]:
-        """{object name: message} of the commits at `refs` of the remote."""
+        """{object name: message} of the commits at `refs` of the remote: refs written once
+        (the queue's intents and receipts), so that a copy fetched earlier is the same."""
         if not refs:
             return {}
-        self._fetch([f"+{ref}:{ref}" for ref in refs])
+        # Past MANY_REFS, a listing after the first fetched them: fetching again cost a
+        # waiting bump another round trip to the server once its receipt came (and one
+        # that took the lock after waiting, before it read the queue).
+        missing = [ref for ref in refs if ref not in self.fetched]
+        if missing:
+            self._fetch([f"+{ref}:{ref}" for ref in missing])
         output = self._git("log", "--no-walk=unsorted", "--format=%H%x00%B%x1e", *refs)
         messages = {}
         for record in output.split("\x1e"):
