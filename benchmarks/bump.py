@@ -119,6 +119,13 @@ def add_pull_requests(bare: Path, count: int) -> None:
     subprocess.run(["git", "--git-dir", str(bare), "update-ref", "--stdin"], input=updates,
                    text=True, check=True)
     subprocess.run(["git", "--git-dir", str(bare), "pack-refs", "--all"], check=True)
+    # GitHub lists them to fetches (`git fetch origin pull/1/head`) but hides them from
+    # pushes: its docs ("Checking out pull requests locally", github/docs) show a push to
+    # refs/pull/1/head refused with "deny updating a hidden ref", the words of git's
+    # receive-pack for a ref that receive.hideRefs hides. Without this, every push of a
+    # race here listed 20,000 refs that a push to GitHub never sees.
+    subprocess.run(["git", "--git-dir", str(bare), "config", "receive.hideRefs", "refs/pull"],
+                   check=True)
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:

@@ -466,11 +466,13 @@ def race_values(modules: int) -> str:
 
 
 def add_pull_request_refs(bare: Path, count: int) -> None:
-    """`count` refs such as GitHub keeps for pull requests, at the branch's tip."""
+    """`count` refs such as GitHub keeps for pull requests, at the branch's tip: listed to
+    fetches, hidden from pushes as GitHub hides them (benchmarks/bump.py says how we know)."""
     tip = git("--git-dir", str(bare), "rev-parse", "main").strip()
     subprocess.run(["git", "--git-dir", str(bare), "update-ref", "--stdin"], check=True,
                    text=True, input="".join(f"create refs/pull/{number}/head {tip}\n"
                                             for number in range(count)))
+    git("--git-dir", str(bare), "config", "receive.hideRefs", "refs/pull")
 
 
 def test_on_a_server_with_many_refs_the_queue_is_listed_by_its_prefix(
