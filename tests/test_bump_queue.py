@@ -17,7 +17,7 @@ import pytest
 from test_bump import commits, git, make_deploy_repo, race_spec, race_values, remote_file
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
-from shipspec.bump.git import Author, Credentials, Refs
+from shipspec.bump.git import Author, Credentials, Refs, RefUpdate
 from shipspec.bump.request import Edit, Request
 from shipspec.errors import RuntimeFailure, ShipspecError
 from shipspec.spec import Delivery, HelmValuesTarget
@@ -248,6 +248,42 @@ def test_an_intent_carries_its_newer_tags_and_one_without_them_is_read_as_before
         assert bad != text
         with pytest.raises(queue._UNREADABLE):
             queue._decode(bad)
+
+
+def test_a_lock_holder_reads_the_queue_with_one_fetch(repos: tuple[Path, Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """One fetch brings the queue's refs and the intents the holder reads next (it listed
+    every ref of the server, then fetched the intents: two round trips)."""
+    spec_dir, bare = repos
+    spec = load_spec(str(spec_dir))
+    author = Author("a", "a@example.com")
+    requests = []
+    for module, tag in (("m00", "t0"), ("m01", "t1")):
+        [change] = plan(spec, [module], None, tags={module: tag}, sha=None, digest=None,
+                        set_repository=False, date="20261123")
+        target = HelmValuesTarget("values.yaml", f"apps.{module}.imageTag", "")
+        requests.append(Request([Edit(module, target, change.image, ())],
+                                spec.deploy.commit_message, spec.deploy.commit_line, {},
+                                author, False))
+    names = queue._Names.of("main", Delivery(), signed=False)
+    poster = Refs.open(str(bare), str(tmp_path / "poster.git"), Credentials(None, ""))
+    intents = poster.notes([f"shipspec intent\n\n{queue._encode(request)}\n"
+                            for request in requests], author)
+    poster.push_refs([RefUpdate(names.intent(f"0{number}"), oid, "")
+                      for number, oid in enumerate(intents)])
+    holder = Refs.open(str(bare), str(tmp_path / "holder.git"), Credentials(None, ""))
+    commands: list[str] = []
+    run_git = Refs._git
+
+    def recorded(self: Refs, *arguments: str, **options: Any) -> str:
+        commands.append(arguments[0])
+        return run_git(self, *arguments, **options)
+
+    monkeypatch.setattr(Refs, "_git", recorded)
+    queued, unread = queue._read_queue(holder, names, "00", requests[0])
+    assert [(q.identity, q.oid, q.request) for q in queued] == [
+        ("00", intents[0], requests[0]), ("01", intents[1], requests[1])] and unread == []
+    assert commands == ["fetch", "for-each-ref", "log"]
 
 
 def test_a_receipt_is_read_field_by_field_and_a_bad_one_is_refused_clearly() -> None:

@@ -223,8 +223,12 @@ class Refs(Repository):
         refs._git("init", "--quiet", "--bare", NO_TEMPLATE)
         return refs
 
-    def under(self, prefix: str) -> dict[str, str]:
-        if self.many_refs:
+    def under(self, prefix: str, fetch: bool = False) -> dict[str, str]:
+        """{ref: object name} of the remote's refs under `prefix`; with `fetch`, by fetching
+        them and their objects here whatever the number of refs (for a lock holder, which
+        reads the queued intents next: listing them first cost it a round trip, and on a
+        server with many refs, its first listing is of every ref)."""
+        if self.many_refs or fetch:
             self._fetch([f"+{prefix}*:{prefix}*"], prune=True)
             # for-each-ref matches a prefix up to a slash, or a whole name
             listed = _listed(self._git("for-each-ref", "--format=%(objectname)%09%(refname)",
@@ -247,9 +251,9 @@ class Refs(Repository):
         (the queue's intents and receipts), so that a copy fetched earlier is the same."""
         if not refs:
             return {}
-        # Past MANY_REFS, a listing after the first fetched them: fetching again cost a
-        # waiting bump another round trip to the server once its receipt came (and one
-        # that took the lock after waiting, before it read the queue).
+        # Listed by fetching, they are here: fetching again cost a lock holder a round trip
+        # before it read the queue, and (past MANY_REFS) a waiting bump another once its
+        # receipt came.
         missing = [ref for ref in refs if ref not in self.fetched]
         if missing:
             self._fetch([f"+{ref}:{ref}" for ref in missing])

@@ -312,14 +312,14 @@ def _read_queue(refs: Refs, names: _Names, me: str,
                 mine: Request) -> tuple[list[_Queued], list[RefUpdate]]:
     """The queued intents, oldest first; and deletions of the receipts that no one came for
     in a day (their bump was killed)."""
-    current = refs.under(names.prefix)
+    # Listed by fetching the refs with their objects, which the messages are read from next.
+    try:
+        current = refs.under(names.prefix, fetch=True)
+    except RuntimeFailure:  # a server may refuse an intent withdrawn as it was fetched
+        current = refs.under(names.prefix, fetch=True)
     queue, done = f"{names.prefix}queue/", f"{names.prefix}done/"
     pending = {ref: oid for ref, oid in current.items() if ref.startswith(queue)}
-    try:
-        texts = refs.messages(sorted(set(pending) - {names.intent(me)}))
-    except RuntimeFailure:  # one was withdrawn between listing and fetching: list again
-        pending = refs.under(queue)
-        texts = refs.messages(sorted(set(pending) - {names.intent(me)}))
+    texts = refs.messages(sorted(set(pending) - {names.intent(me)}))
     day_ago = f"{time.time_ns() - 86_400 * 10**9:020d}"
     unread = [RefUpdate(ref, None, oid) for ref, oid in current.items()
               if ref.startswith(done) and ref.removeprefix(done) < day_ago]
