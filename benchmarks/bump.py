@@ -10,8 +10,9 @@ Then 16 bumps of 16 different modules start at once and are timed against one: q
 shipspec does by default, and pushed directly (--no-queue) for comparison; beside them, the
 floor of that ratio: 16 Python starts at once (importing PyYAML, as every bump must), then
 one bump. Then queued on a mono repo's values file of 200 modules (which the lock holder
-writes every request into), and last once the repository holds the refs of 10,000 pull
-requests.
+writes every request into); over HTTP (git http-backend), with and without a round trip
+before each request is answered; and last once the repository holds the refs of 10,000
+pull requests.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -39,6 +42,10 @@ MONO_MODULES = 200
 MONO_VALUES = "helmfile/environments/customers/mono/values.yaml"
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+# Over HTTP, bumps send a token, as to a forge; the server answers each request after
+# ROUND_TRIP seconds, a runner's round trip to a forge near it.
+HTTP_TOKEN = "bench-token"
+ROUND_TRIP = 0.03
 
 FLOOR = """\
 set -eu
@@ -128,6 +135,33 @@ def add_pull_requests(bare: Path, count: int) -> None:
                    check=True)
 
 
+# The tests' git server over HTTP (tests/gitserver.py), run until its standard input closes.
+_HTTP_SERVER = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from gitserver import git_http_server
+with git_http_server(Path(sys.argv[2]), "x-access-token", sys.argv[3],
+                     delay=float(sys.argv[4])) as base:
+    print(base, flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def http_server(root: Path, delay: float) -> Iterator[str]:
+    """The bare repositories below `root` over HTTP, from a process of its own (at_once waits
+    for any child of this one); each request answered after `delay` seconds. Yields the
+    base URL."""
+    server = subprocess.Popen([sys.executable, "-c", _HTTP_SERVER, str(REPO / "tests"),
+                               str(root), HTTP_TOKEN, str(delay)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        yield server.stdout.readline().strip()  # type: ignore[union-attr]
+    finally:
+        server.communicate()
+
+
 def timed(command: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
@@ -140,12 +174,13 @@ class Race(NamedTuple):
     cpu: list[float]  # of each bump, with its git processes and the git server's, sorted
 
 
-def at_once(shipspec: str, spec: Path, bare: Path, run: int, extra: list[str]) -> Race:
+def at_once(shipspec: str, spec: Path, url: str, run: int, extra: list[str],
+            env: dict[str, str] = ENV) -> Race:
     """MODULES bumps of MODULES modules of one file, started together."""
     start = time.perf_counter()
     processes = [subprocess.Popen([shipspec, "bump", str(spec), "--module", f"m{i:02d}",
-                                   "--tag", f"race-{run}-{i:02d}", "--repo", f"file://{bare}",
-                                   *extra], env=ENV, stdout=subprocess.DEVNULL)
+                                   "--tag", f"race-{run}-{i:02d}", "--repo", url, *extra],
+                                  env=env, stdout=subprocess.DEVNULL)
                  for i in range(MODULES)]
     running = {process.pid: process for process in processes}
     cpu, ended = [], []
@@ -197,7 +232,7 @@ def main() -> None:
             bump_times.append(timed([shipspec, "bump", str(spec), "--module", "m01", "--tag",
                                      f"bump-{run}", "--repo", f"file://{bare}"], ENV))
         starts = statistics.median(starts_at_once(str(python)) for _ in range(args.runs))
-        concurrent = {name: [at_once(shipspec, spec, bare, run, extra)
+        concurrent = {name: [at_once(shipspec, spec, f"file://{bare}", run, extra)
                              for run in range(args.concurrent_runs)]
                       for name, extra in (("queued (default)", []),
                                           ("direct, --no-queue", ["--no-queue"]))}
@@ -207,13 +242,28 @@ def main() -> None:
         mono_one = statistics.median(
             timed([shipspec, "bump", str(mono), "--module", "m150", "--tag", f"mono-{run}",
                    "--repo", f"file://{bare}"], ENV) for run in range(args.runs))
-        mono_races = [at_once(shipspec, mono, bare, 100 + run, [])
+        mono_races = [at_once(shipspec, mono, f"file://{bare}", 100 + run, [])
                       for run in range(args.concurrent_runs)]
+        # Over HTTP, as bumps reach a forge: git http-backend speaking protocol v2, run by
+        # this process, each request answered at once or after a round trip (the TCP and TLS
+        # handshakes of new connections are not modelled).
+        http_env = {**ENV, "DEPLOY_TOKEN": HTTP_TOKEN}
+        over_http = {}
+        for number, delay in enumerate((0.0, ROUND_TRIP)):
+            with http_server(root, delay) as base:
+                url = f"{base}/{bare.name}"
+                http_one = statistics.median(
+                    timed([shipspec, "bump", str(spec), "--module", "m01", "--tag",
+                           f"http-{number}-{run}", "--repo", url], http_env)
+                    for run in range(args.runs))
+                over_http[delay] = (http_one, [
+                    at_once(shipspec, spec, url, 200 + 100 * number + run, [], http_env)
+                    for run in range(args.concurrent_runs)])
         add_pull_requests(bare, PULL_REQUESTS)
         crowded_one = statistics.median(
             timed([shipspec, "bump", str(spec), "--module", "m01", "--tag", f"crowded-{run}",
                    "--repo", f"file://{bare}"], ENV) for run in range(args.runs))
-        crowded = [at_once(shipspec, spec, bare, args.concurrent_runs + run, [])
+        crowded = [at_once(shipspec, spec, f"file://{bare}", args.concurrent_runs + run, [])
                    for run in range(args.concurrent_runs)]
         # Every bump above was a commit to the values file: `history` (and `rollback`,
         # which reads it) reads each of its versions, from a clone without blobs.
@@ -265,8 +315,19 @@ def main() -> None:
     print(f"| {MODULES} bumps at once, queued | {mono_wall:.3f} | {mono_wall / mono_one:.2f} | "
           f"{statistics.median(sum(race.cpu) for race in mono_races):.1f} | "
           f"{statistics.median(race.cpu[-1] for race in mono_races):.3f} |")
-    # Every push lists all of the server's refs (the push protocol has no ref-prefix): a
-    # repository that keeps many refs makes each bump dearer, however it waits.
+    print(f"\nThe same over HTTP ({MODULES} at once, queued; the CPU of the bumps and their "
+          "git processes, not the server's):\n")
+    print("| before each request is answered | one bump, median s | 16 at once, median s | "
+          "ratio to one bump | median CPU s |")
+    print("|---|---:|---:|---:|---:|")
+    for delay, (http_one, races) in over_http.items():
+        http_wall = statistics.median(race.wall for race in races)
+        print(f"| {delay * 1000:.0f} ms | {http_one:.3f} | {http_wall:.3f} | "
+              f"{http_wall / http_one:.2f} | "
+              f"{statistics.median(sum(race.cpu) for race in races):.1f} |")
+    # A repository that keeps many refs makes each bump dearer, however it waits: a first
+    # listing of the queue gets them all (ls-remote sends no ref-prefix), and every push
+    # reads them on the server, if only to hide them.
     print(f"\nThe same repository with the refs of {PULL_REQUESTS:,} pull requests "
           f"({2 * PULL_REQUESTS:,} refs, as GitHub keeps them):\n")
     print("| what | median s | ratio to one bump there | median CPU s |")

@@ -17,9 +17,11 @@ from typing import NamedTuple
 
 
 def make_handler(root: Path, user: str | None, password: str | None,
-                 seen: list[str | None] | None = None) -> type[BaseHTTPRequestHandler]:
+                 seen: list[str | None] | None = None,
+                 delay: float = 0.0) -> type[BaseHTTPRequestHandler]:
     """`user` None: anyone may read and push, as a server that wants to be sent whatever
-    comes. `seen` gets the Authorization header of every request (None where it has none)."""
+    comes. `seen` gets the Authorization header of every request (None where it has none).
+    `delay`: seconds before each request is served, as a distant server's round trip."""
     expected = (None if user is None else
                 "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
 
@@ -34,6 +36,7 @@ def make_handler(root: Path, user: str | None, password: str | None,
             self._serve()
 
         def _serve(self) -> None:
+            time.sleep(delay)
             if seen is not None:
                 seen.append(self.headers.get("Authorization"))
             if expected is not None and self.headers.get("Authorization") != expected:
@@ -95,9 +98,10 @@ def make_handler(root: Path, user: str | None, password: str | None,
 
 @contextmanager
 def git_http_server(root: Path, user: str | None, password: str | None,
-                    seen: list[str | None] | None = None) -> Iterator[str]:
+                    seen: list[str | None] | None = None,
+                    delay: float = 0.0) -> Iterator[str]:
     """Serve the bare repositories below `root` (see make_handler); yields the base URL."""
-    with _serving(make_handler(root, user, password, seen)) as port:
+    with _serving(make_handler(root, user, password, seen, delay)) as port:
         yield f"http://127.0.0.1:{port}"
 
 
