@@ -156,8 +156,9 @@ def http_server(root: Path, delay: float) -> Iterator[str]:
     server = subprocess.Popen([sys.executable, "-c", _HTTP_SERVER, str(REPO / "tests"),
                                str(root), HTTP_TOKEN, str(delay)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
     try:
-        yield server.stdout.readline().strip()  # type: ignore[union-attr]
+        yield server.stdout.readline().strip()
     finally:
         server.communicate()
 
@@ -244,9 +245,9 @@ def main() -> None:
                    "--repo", f"file://{bare}"], ENV) for run in range(args.runs))
         mono_races = [at_once(shipspec, mono, f"file://{bare}", 100 + run, [])
                       for run in range(args.concurrent_runs)]
-        # Over HTTP, as bumps reach a forge: git http-backend speaking protocol v2, run by
-        # this process, each request answered at once or after a round trip (the TCP and TLS
-        # handshakes of new connections are not modelled).
+        # Over HTTP, as bumps reach a forge: git http-backend speaking protocol v2, each
+        # request answered at once or after a round trip (the TCP and TLS handshakes of new
+        # connections are not modelled).
         http_env = {**ENV, "DEPLOY_TOKEN": HTTP_TOKEN}
         over_http = {}
         for number, delay in enumerate((0.0, ROUND_TRIP)):
