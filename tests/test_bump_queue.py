@@ -222,16 +222,21 @@ def test_a_queued_older_commits_tag_is_kept_behind_a_newer_ones(
     assert len(commits(bare)) == 2 and refs(bare) == []
 
 
+def queued_request(spec_dir: Path, module: str, tag: str,
+                   newer: tuple[str, ...] = ()) -> Request:
+    """The request a bump of `module` to `tag` queues, as author a <a@example.com>."""
+    spec = load_spec(str(spec_dir))
+    [change] = plan(spec, [module], None, tags={module: tag}, sha=None, digest=None,
+                    set_repository=False, date="20261123")
+    target = HelmValuesTarget("values.yaml", f"apps.{module}.imageTag", "")
+    return Request([Edit(module, target, change.image, newer)], spec.deploy.commit_message,
+                   spec.deploy.commit_line, {}, Author("a", "a@example.com"), False)
+
+
 def test_an_intent_carries_its_newer_tags_and_one_without_them_is_read_as_before(
         repos: tuple[Path, Path]) -> None:
     spec_dir, _ = repos
-    spec = load_spec(str(spec_dir))
-    [change] = plan(spec, ["m00"], None, tags={"m00": "t0"}, sha=None, digest=None,
-                    set_repository=False, date="20261123")
-    target = HelmValuesTarget("values.yaml", "apps.m00.imageTag", "")
-    request = Request([Edit("m00", target, change.image, ("t2", "t1"))],
-                      spec.deploy.commit_message, spec.deploy.commit_line, {},
-                      Author("a", "a@example.com"), False)
+    request = queued_request(spec_dir, "m00", "t0", newer=("t2", "t1"))
     text = f"shipspec intent\n\n{queue._encode(request)}\n"
     assert queue._decode(text) == request
     # a bump of an older version posts no "newer": its request is written as it asks
@@ -255,20 +260,11 @@ def test_a_lock_holder_reads_the_queue_with_one_fetch(repos: tuple[Path, Path], 
     """One fetch brings the queue's refs and the intents the holder reads next (it listed
     every ref of the server, then fetched the intents: two round trips)."""
     spec_dir, bare = repos
-    spec = load_spec(str(spec_dir))
-    author = Author("a", "a@example.com")
-    requests = []
-    for module, tag in (("m00", "t0"), ("m01", "t1")):
-        [change] = plan(spec, [module], None, tags={module: tag}, sha=None, digest=None,
-                        set_repository=False, date="20261123")
-        target = HelmValuesTarget("values.yaml", f"apps.{module}.imageTag", "")
-        requests.append(Request([Edit(module, target, change.image, ())],
-                                spec.deploy.commit_message, spec.deploy.commit_line, {},
-                                author, False))
+    requests = [queued_request(spec_dir, "m00", "t0"), queued_request(spec_dir, "m01", "t1")]
     names = queue._Names.of("main", Delivery(), signed=False)
     poster = Refs.open(str(bare), str(tmp_path / "poster.git"), Credentials(None, ""))
     intents = poster.notes([f"shipspec intent\n\n{queue._encode(request)}\n"
-                            for request in requests], author)
+                            for request in requests], requests[0].author)
     poster.push_refs([RefUpdate(names.intent(f"0{number}"), oid, "")
                       for number, oid in enumerate(intents)])
     holder = Refs.open(str(bare), str(tmp_path / "holder.git"), Credentials(None, ""))
