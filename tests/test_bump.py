@@ -745,6 +745,28 @@ def test_history_fetches_every_version_of_the_file_in_one_fetch(tmp_path: Path) 
     assert "--stdin" in fetches[1]
 
 
+def test_a_bump_starts_no_maintenance_in_the_repositories_it_throws_away(
+        tmp_path: Path) -> None:
+    """Every commit and fetch in a bump's scratch repositories started `git maintenance run
+    --auto` after its work (git v2.39, run_auto_maintenance in run-command.c): a process
+    each, in repositories deleted when the bump ends. Queued and direct."""
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES, "README.md": "deployment\n"})
+    git("--git-dir", str(bare), "config", "uploadpack.allowFilter", "true")
+    trace = tmp_path / "trace.json"
+    for tag, how in (("core-1", []), ("core-2", ["--no-queue"])):
+        result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", tag,
+                             *how, "--repo", f"file://{bare}",
+                             env={**os.environ, "GIT_TRACE2_EVENT": str(trace)})
+        assert result.code == 0, result.err
+    started = [json.loads(line)["argv"] for line in trace.read_text().splitlines()
+               if '"event":"start"' in line]
+    # the commands that started it before: the commits, and the fetches (the sparse
+    # checkout's of the file, made by git itself, among them)
+    assert sum("commit" in argv for argv in started) == 2
+    assert any("--stdin" in argv and "fetch" in argv for argv in started)
+    assert [argv for argv in started if "maintenance" in argv] == []
+
+
 def test_a_path_that_looks_like_pathspec_magic_is_a_file_name(tmp_path: Path) -> None:
     """`:(top)env/stage.yaml` is a legal file name and passes the spec's path checks; git
     took it for pathspec magic, `env/stage.yaml` from the top (`git add` staged the wrong

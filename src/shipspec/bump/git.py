@@ -46,8 +46,11 @@ NO_TEMPLATE = "--template="
 # applies (a proxy, a CA, `url.insteadOf` must): but hooks of a global `core.hooksPath`
 # (a secret scanner's pre-push, say) ran in every push of the queue and could refuse it,
 # and a global `push.gpgSign` fails on servers that take no signed pushes. Given as `-c`,
-# which no file overrides. (A global `commit.gpgSign` is countermanded in commit().)
-_OURS_ALONE = ("-c", "core.hooksPath=/dev/null", "-c", "push.gpgSign=false")
+# which no file overrides. (A global `commit.gpgSign` is countermanded in commit().) They
+# are thrown away after one bump, so they need no maintenance: every commit and fetch
+# started `git maintenance run --auto` after its work, another process each.
+_OURS_ALONE = ("-c", "core.hooksPath=/dev/null", "-c", "push.gpgSign=false",
+               "-c", "maintenance.auto=false")
 
 # Variables that point git at another repository than the one it runs in (`git rev-parse
 # --local-env-vars`, less the config ones, which a user may mean for every git): a bump
@@ -241,10 +244,8 @@ class Refs(Repository):
         return _listed(output, prefix)
 
     def _fetch(self, refspecs: list[str], prune: bool = False) -> None:
-        # A scratch repository needs no maintenance: `--auto` would start another git.
         self._git("fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
-                  "--no-auto-maintenance", *(["--prune"] if prune else []), self.remote,
-                  *refspecs)
+                  *(["--prune"] if prune else []), self.remote, *refspecs)
 
     def messages(self, refs: list[str]) -> dict[str, str]:
         """{object name: message} of the commits at `refs` of the remote: refs written once
@@ -386,7 +387,7 @@ class Checkout(Repository):
         if not local or not paths:
             return {}
         self._git("fetch", "--quiet", "--depth=1", "--filter=blob:none", "--no-tags",
-                  "--no-write-fetch-head", "--no-auto-maintenance", self.remote,
+                  "--no-write-fetch-head", self.remote,
                   *(f"+refs/heads/{branch}:{ref}" for branch, ref in local.items()))
         blobs: dict[tuple[str, str], str] = {}
         for branch, ref in local.items():
@@ -463,7 +464,7 @@ class Checkout(Repository):
         is read (promisor-remote.c, fetch_objects, git v2.39), made for all of them."""
         self._git("-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", self.remote,
                   "--no-tags", "--no-write-fetch-head", "--recurse-submodules=no",
-                  "--no-auto-maintenance", "--filter=blob:none", "--stdin",
+                  "--filter=blob:none", "--stdin",
                   given="\n".join(names) + "\n")
 
 
