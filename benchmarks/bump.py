@@ -169,6 +169,13 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def one_bump(shipspec: str, spec: Path, url: str, tag: str, module: str = "m01",
+             env: dict[str, str] = ENV) -> float:
+    """Wall seconds of one bump of `module` to `tag`, alone."""
+    return timed([shipspec, "bump", str(spec), "--module", module, "--tag", tag,
+                  "--repo", url], env)
+
+
 class Race(NamedTuple):
     wall: float  # until the last bump ended
     first: float  # until the first ended: the lock holder, or a waiter that read its receipt
@@ -224,14 +231,14 @@ def main() -> None:
         python = install(root)
         shipspec = str(python.with_name("shipspec"))
         spec = spec_directory(root)
+        local = f"file://{bare}"
         floor_times, bump_times = [], []
         for run in range(args.runs):
             work = root / f"floor-{run}"
             floor_times.append(timed(["bash", "-c", FLOOR], {
                 **ENV, "BARE": str(bare), "WORK": str(work), "TAG": f"floor-{run}",
                 "VALUES": VALUES}))
-            bump_times.append(timed([shipspec, "bump", str(spec), "--module", "m01", "--tag",
-                                     f"bump-{run}", "--repo", f"file://{bare}"], ENV))
+            bump_times.append(one_bump(shipspec, spec, local, f"bump-{run}"))
         starts = statistics.median(starts_at_once(str(python)) for _ in range(args.runs))
         # The races' ratio is to one bump timed just before each race, not to those above:
         # the machine's speed drifts over a run by more than the goal's margin.
@@ -240,17 +247,16 @@ def main() -> None:
         for name, extra in (("queued (default)", []), ("direct, --no-queue", ["--no-queue"])):
             concurrent[name] = []
             for run in range(args.concurrent_runs):
-                beside_races.append(timed(
-                    [shipspec, "bump", str(spec), "--module", "m01", "--tag",
-                     f"beside-{len(beside_races)}", "--repo", f"file://{bare}"], ENV))
-                concurrent[name].append(at_once(shipspec, spec, f"file://{bare}", run, extra))
+                beside_races.append(one_bump(shipspec, spec, local,
+                                             f"beside-{len(beside_races)}"))
+                concurrent[name].append(at_once(shipspec, spec, local, run, extra))
         # The same race on a mono repo's values file: the lock holder writes 16 requests
         # into a file that takes both YAML readers ~60 ms each to check.
         mono = spec_directory(root, "mono", MONO_VALUES, MONO_MODULES)
         mono_one = statistics.median(
-            timed([shipspec, "bump", str(mono), "--module", "m150", "--tag", f"mono-{run}",
-                   "--repo", f"file://{bare}"], ENV) for run in range(args.runs))
-        mono_races = [at_once(shipspec, mono, f"file://{bare}", 100 + run, [])
+            one_bump(shipspec, mono, local, f"mono-{run}", module="m150")
+            for run in range(args.runs))
+        mono_races = [at_once(shipspec, mono, local, 100 + run, [])
                       for run in range(args.concurrent_runs)]
         # Over HTTP, as bumps reach a forge: git http-backend speaking protocol v2, each
         # request answered at once or after a round trip (the TCP and TLS handshakes of new
@@ -261,17 +267,15 @@ def main() -> None:
             with http_server(root, delay) as base:
                 url = f"{base}/{bare.name}"
                 http_one = statistics.median(
-                    timed([shipspec, "bump", str(spec), "--module", "m01", "--tag",
-                           f"http-{number}-{run}", "--repo", url], http_env)
+                    one_bump(shipspec, spec, url, f"http-{number}-{run}", env=http_env)
                     for run in range(args.runs))
                 over_http[delay] = (http_one, [
                     at_once(shipspec, spec, url, 200 + 100 * number + run, [], http_env)
                     for run in range(args.concurrent_runs)])
         add_pull_requests(bare, PULL_REQUESTS)
         crowded_one = statistics.median(
-            timed([shipspec, "bump", str(spec), "--module", "m01", "--tag", f"crowded-{run}",
-                   "--repo", f"file://{bare}"], ENV) for run in range(args.runs))
-        crowded = [at_once(shipspec, spec, f"file://{bare}", args.concurrent_runs + run, [])
+            one_bump(shipspec, spec, local, f"crowded-{run}") for run in range(args.runs))
+        crowded = [at_once(shipspec, spec, local, args.concurrent_runs + run, [])
                    for run in range(args.concurrent_runs)]
         # Every bump above was a commit to the values file: `history` (and `rollback`,
         # which reads it) reads each of its versions, from a clone without blobs.
@@ -279,8 +283,8 @@ def main() -> None:
             ["git", "--git-dir", str(bare), "log", "--format=%H", "main", "--", VALUES],
             capture_output=True, check=True, text=True).stdout.split())
         history = statistics.median(
-            timed([shipspec, "history", str(spec), "--module", "m01", "--repo",
-                   f"file://{bare}"], ENV) for _ in range(args.runs))
+            timed([shipspec, "history", str(spec), "--module", "m01", "--repo", local], ENV)
+            for _ in range(args.runs))
     floor = statistics.median(floor_times)
     one = statistics.median(bump_times)
     one_beside = statistics.median(beside_races)
