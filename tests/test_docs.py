@@ -78,6 +78,18 @@ def test_the_command_reference_holds_every_command_and_flag(site: Path) -> None:
                 assert flag in text or flag in ("-h", "--help"), (verb, flag)
 
 
+def test_the_home_page_shows_the_readmes_status_table(site: Path) -> None:
+    """One table, written in the README: the site's copy of it had fallen behind."""
+    readme = (REPO / "README.md").read_text().split("\n## Status\n", 1)[1]
+    rows = [line for line in readme.split("\n## ", 1)[0].splitlines()
+            if line.startswith("| ") and not line.startswith("| part |")]
+    assert len(rows) >= 8
+    home = "".join(_text(site / "index.html").split())  # markup left spaces around code
+    for row in rows:
+        for cell in row.strip("|").split(" | "):
+            assert "".join(cell.replace("`", "").split()) in home, cell
+
+
 @pytest.mark.parametrize("guide", GUIDES, ids=[path.stem for path in GUIDES])
 def test_every_sh_block_of_a_guide_runs(guide: Path, tmp_path: Path) -> None:
     blocks = [textwrap.dedent(body) for _, body in _BLOCK.findall(guide.read_text())]

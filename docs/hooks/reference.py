@@ -4,13 +4,16 @@ stale: a page holds a marker such as `<!-- shipspec: spec-fields -->`, which bec
 - spec-fields: every field of shipspec.yaml, from the JSON Schema `shipspec schema` prints;
 - commands: every command and flag, from the argument parser `shipspec` runs;
 - yaml-problems: every YAML mistake shipspec names, with its fix (yaml_problems.py);
-- exit-codes: the error family and the exit code of each (errors.py).
+- exit-codes: the error family and the exit code of each (errors.py);
+- status: the README's status table, which the site's home page shows too (two copies
+  had drifted apart).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 from typing import Any
 
 from shipspec import errors
@@ -120,5 +123,18 @@ def _exit_codes() -> str:
     return "| exit code | meaning |\n|---|---|\n" + "".join(rows)
 
 
+# --- the home page ------------------------------------------------------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _status() -> str:
+    text = README.read_text(encoding="utf-8")
+    if "\n## Status\n" not in text:
+        raise LookupError(f"{README} has no '## Status' section for the site's home page")
+    section = text.split("\n## Status\n", 1)[1].split("\n## ", 1)[0]
+    return "".join(f"{line}\n" for line in section.splitlines() if line.startswith("|"))
+
+
 _SECTIONS = {"spec-fields": _spec_fields, "commands": _commands,
-             "yaml-problems": _yaml_problems, "exit-codes": _exit_codes}
+             "yaml-problems": _yaml_problems, "exit-codes": _exit_codes, "status": _status}
