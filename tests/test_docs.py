@@ -84,7 +84,7 @@ def test_the_home_page_shows_the_readmes_status_table(site: Path) -> None:
     rows = [line for line in readme.split("\n## ", 1)[0].splitlines()
             if line.startswith("| ") and not line.startswith("| part |")]
     assert len(rows) >= 8
-    assert (site / "index.html").read_text().count("<tr>") == len(rows) + 1  # a table
+    assert (site / "index.html").read_text().count("<tr>") >= len(rows) + 1  # a table
     home = "".join(_text(site / "index.html").split())  # markup left spaces around code
     for row in rows:
         for cell in row.strip("|").split(" | "):
