@@ -33,6 +33,8 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
 from run import install  # noqa: E402 - the same fresh install as the generate benchmark
+sys.path.insert(0, str(REPO / "tests"))
+from gitserver import add_pull_request_refs  # noqa: E402 - the tests' GitHub-like refs
 
 MODULES = 16
 PULL_REQUESTS = 10_000  # a deployment repository that takes its changes as pull requests
@@ -115,24 +117,6 @@ def spec_directory(root: Path, name: str = "spec", values: str = VALUES,
         "deploy: {url: https://github.com/o/deploy.git}\n"
         f"environments: {{prod: {{branch: main, values: {values}}}}}\nmodules:\n{modules}")
     return directory
-
-
-def add_pull_requests(bare: Path, count: int) -> None:
-    """The two refs GitHub keeps for each pull request (refs/pull/<n>/head and merge)."""
-    tip = subprocess.run(["git", "--git-dir", str(bare), "rev-parse", "main"], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    updates = "".join(f"create refs/pull/{number}/{ref} {tip}\n"
-                      for number in range(1, count + 1) for ref in ("head", "merge"))
-    subprocess.run(["git", "--git-dir", str(bare), "update-ref", "--stdin"], input=updates,
-                   text=True, check=True)
-    subprocess.run(["git", "--git-dir", str(bare), "pack-refs", "--all"], check=True)
-    # GitHub lists them to fetches (`git fetch origin pull/1/head`) but hides them from
-    # pushes: its docs ("Checking out pull requests locally", github/docs) show a push to
-    # refs/pull/1/head refused with "deny updating a hidden ref", the words of git's
-    # receive-pack for a ref that receive.hideRefs hides. Without this, every push of a
-    # race here listed 20,000 refs that a push to GitHub never sees.
-    subprocess.run(["git", "--git-dir", str(bare), "config", "receive.hideRefs", "refs/pull"],
-                   check=True)
 
 
 # The tests' git server over HTTP (tests/gitserver.py), run until its standard input closes.
@@ -272,7 +256,7 @@ def main() -> None:
                 over_http[delay] = (http_one, [
                     at_once(shipspec, spec, url, 200 + 100 * number + run, [], http_env)
                     for run in range(args.concurrent_runs)])
-        add_pull_requests(bare, PULL_REQUESTS)
+        add_pull_request_refs(bare, PULL_REQUESTS)
         crowded_one = statistics.median(
             one_bump(shipspec, spec, local, f"crowded-{run}") for run in range(args.runs))
         crowded = [at_once(shipspec, spec, local, args.concurrent_runs + run, [])

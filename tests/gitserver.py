@@ -16,6 +16,22 @@ from pathlib import Path
 from typing import NamedTuple
 
 
+def add_pull_request_refs(bare: Path, pull_requests: int) -> None:
+    """The two refs GitHub keeps for each pull request (refs/pull/<n>/head and merge), at
+    the tip of main, packed. GitHub lists them to fetches (`git fetch origin pull/1/head`)
+    but hides them from pushes: its docs ("Checking out pull requests locally",
+    github/docs) show a push to refs/pull/1/head refused with "deny updating a hidden ref",
+    the words of git's receive-pack for a ref that receive.hideRefs hides."""
+    git = ["git", "--git-dir", str(bare)]
+    tip = subprocess.run([*git, "rev-parse", "main"], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    updates = "".join(f"create refs/pull/{number}/{ref} {tip}\n"
+                      for number in range(1, pull_requests + 1) for ref in ("head", "merge"))
+    subprocess.run([*git, "update-ref", "--stdin"], input=updates, text=True, check=True)
+    subprocess.run([*git, "pack-refs", "--all"], check=True)
+    subprocess.run([*git, "config", "receive.hideRefs", "refs/pull"], check=True)
+
+
 def make_handler(root: Path, user: str | None, password: str | None,
                  seen: list[str | None] | None = None,
                  delay: float = 0.0) -> type[BaseHTTPRequestHandler]:
