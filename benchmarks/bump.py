@@ -33,6 +33,7 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
 from run import install  # noqa: E402 - the same fresh install as the generate benchmark
+
 sys.path.insert(0, str(REPO / "tests"))
 from gitserver import add_pull_request_refs  # noqa: E402 - the tests' GitHub-like refs
 
