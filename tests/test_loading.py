@@ -168,10 +168,26 @@ def test_collection_as_key_is_refused() -> None:
     )
 
 
-def test_text_that_is_not_utf8_is_refused() -> None:
-    assert error_of(b"a: \xff\xfe\n") == (
-        "shipspec.yaml:1:1: error: the file is not UTF-8 text (byte 3)"
-    )
+@pytest.mark.parametrize(("raw", "error"), [
+    # at the byte's line and column, counted in characters as an editor counts them
+    (b"a: b\nname: \xc3\xa9t\xe9\n", "shipspec.yaml:2:9: error: shipspec.yaml is not UTF-8 "
+     "text (byte 0xe9)\n  hint: YAML files are UTF-8; convert it, or name another file"),
+    # a byte order mark in front is no column
+    (b"\xef\xbb\xbfa: \xff\n", "shipspec.yaml:1:4: error: shipspec.yaml is not UTF-8 text "
+     "(byte 0xff)\n  hint: YAML files are UTF-8; convert it, or name another file"),
+    # Notepad's "Unicode"
+    ("a: b\n".encode("utf-16"), "shipspec.yaml:1:1: error: shipspec.yaml is not UTF-8 text "
+     "(byte 0xff)\n  hint: it is UTF-16 (its first bytes say so): save it as UTF-8"),
+], ids=["latin-1", "after a byte order mark", "utf-16"])
+def test_text_that_is_not_utf8_is_refused_where_it_stops_being_utf8(raw: bytes,
+                                                                     error: str) -> None:
+    assert error_of(raw) == error
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_key() -> None:
+    document = load_bytes(b"\xef\xbb\xbfa: 1\n", "f.yaml")
+    assert document.data == {"a": 1}
+    assert tuple(document.locate(("a",), key=True)) == ("f.yaml", 1, 1)
 
 
 def test_yaml_11_scalars_are_read_as_pyyaml_does_except_dates() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 import stat
@@ -90,20 +91,30 @@ def too_large(path: str) -> SpecError:
                                  "edited by hand")
 
 
-def decoded(raw: bytes, path: str) -> str:
-    """The text of a file's bytes, which must be UTF-8 (a byte order mark stays in front)."""
+def decoded(raw: bytes, path: str, *, keep_byte_order_mark: bool = True) -> str:
+    """The text of a file's bytes, which must be UTF-8. A byte order mark stays in front of
+    a file an edit writes back; a reader of YAML drops it (`keep_byte_order_mark=False`)."""
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = raw.count(b"\n", 0, err.start) + 1
-        column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
-        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))
-        raise SpecError.single(f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x})",
-                               location=Location(path, line, column),
-                               hint="it is UTF-16 (its first bytes say so): save it as UTF-8"
-                               if utf16 else
-                               "YAML files are UTF-8; convert it, or name another file"
-                               ) from None
+        raise _not_utf8(raw, path, err.start) from None
+    return text if keep_byte_order_mark else text.removeprefix("\ufeff")
+
+
+def _not_utf8(raw: bytes, path: str, start: int) -> SpecError:
+    """The error for the byte at `start` (the first that is not UTF-8), at the line and
+    column an editor shows for it: columns count characters, and the mark is not one."""
+    line_start = raw.rfind(b"\n", 0, start) + 1
+    if line_start == 0 and raw.startswith(codecs.BOM_UTF8):
+        line_start = len(codecs.BOM_UTF8)
+    # everything before `start` is UTF-8: it decoded
+    column = len(raw[line_start:start].decode("utf-8")) + 1
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    return SpecError.single(f"{path} is not UTF-8 text (byte 0x{raw[start]:02x})",
+                            location=Location(path, raw.count(b"\n", 0, start) + 1, column),
+                            hint="it is UTF-16 (its first bytes say so): save it as UTF-8"
+                            if utf16 else
+                            "YAML files are UTF-8; convert it, or name another file")
 
 
 def _refuse_directory(path: str) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from shipspec.errors import Location, SpecError, text_end
-from shipspec.files import MAX_YAML_BYTES
+from shipspec.files import MAX_YAML_BYTES, decoded
 from shipspec.pyyaml import yaml
 
 # Every safe read of YAML in shipspec: libyaml's parser when PyYAML was built with it (the
@@ -96,12 +96,7 @@ def load_bytes(raw: bytes, display_name: str, limits: Limits = DEFAULT_LIMITS) -
             location=start,
             hint="a shipspec file is small; check that the right file was named",
         )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise SpecError.single(
-            f"the file is not UTF-8 text (byte {err.start})", location=start
-        ) from None
+    text = decoded(raw, display_name, keep_byte_order_mark=False)
     builder = _Builder(display_name, limits)
     root = builder.parse(text)
     document = Document(display_name, text)
