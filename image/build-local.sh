@@ -59,8 +59,17 @@ from=$(sed -n 's/^FROM \([^ ]*@sha256:[0-9a-f]*\) AS base$/\1/p' Dockerfile)
 [ -n "$from" ] || { echo "build-local.sh: no 'FROM <image>@sha256:<digest> AS base' in Dockerfile" >&2; exit 1; }
 version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' src/shipspec/__init__.py)
 
+# What the tag named before this build: replaced, it is removed (a build of the tests
+# should not leave 376 MB behind each time). No layer cache either: buildah 1.28 made the 18
+# intermediate images of each build anew, never reusing one, and kept every one of them.
+# Without it buildah removes each stage's image when the build ends; the `--label` keeps
+# that from reaching $base_image: a stage that only names an image (`FROM ... AS base`) is
+# that very image unless a label makes buildah commit a new one (v1.28.2,
+# imagebuildah/stage_executor.go, Execute; tests/test_image.py checks the base stays).
+previous=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+
 log=$(mktemp)
-if ! podman build --pull=never --network=host \
+if ! podman build --pull=never --network=host --layers=false \
   --build-context "$from=container-image://$base_image" \
   --build-context tools=tests/tools/bin \
   --volume "$ca_bundle:/run/build-ca.crt:ro" --build-arg PIP_CERT=/run/build-ca.crt \
@@ -72,4 +81,9 @@ if ! podman build --pull=never --network=host \
   exit 1
 fi
 rm -f "$log"
+# Not forced: an image another tag names or a container runs stays.
+if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$image")" ]; then
+  podman image rm "$previous" >/dev/null 2>&1 \
+    || echo "build-local.sh: kept the previous build ${previous:0:12} (another tag or a container uses it)" >&2
+fi
 echo "$image"

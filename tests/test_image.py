@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import uuid
+from pathlib import Path
 
 from conftest import REPO
-from container import podman, require_image
+from container import PODMAN_ENV, podman, require_image
 
 import shipspec
 
@@ -67,6 +70,10 @@ def test_a_build_for_another_platform_stops_before_downloading_anything() -> Non
     dockerfile = (REPO / "Dockerfile").read_text()
     base = re.search(r"^FROM (\S+@sha256:[0-9a-f]{64}) AS base$", dockerfile, re.M)
     assert base
+    # With the layer cache (it keeps the few images of the steps before the failure, the
+    # same each run): without it, buildah v1.28.2 removes every stage's image when the
+    # build ends, and a stage that only names an image, `base` here, is that very image
+    # (imagebuildah/stage_executor.go, Execute) unless a label is given: the base is gone.
     built = podman("build", "--pull=never", "--network=none", "--target", "download",
                    "--build-arg", "TARGETARCH=arm64", "--build-context",
                    f"{base.group(1)}=container-image://localhost/shipspec-base:bookworm",
@@ -74,3 +81,31 @@ def test_a_build_for_another_platform_stops_before_downloading_anything() -> Non
     assert built.returncode != 0
     assert "no checked helm/helmfile for linux/arm64: the image supports linux/amd64" in (
         built.stdout + built.stderr)
+
+
+def _images() -> set[str]:
+    """The ids of every image in podman's storage, intermediate ones included."""
+    return {line.removeprefix("sha256:") for line in
+            podman("images", "--all", "--no-trunc", "--quiet").stdout.split()}
+
+
+def test_a_build_replaces_the_image_its_tag_named_and_keeps_no_other(tmp_path: Path) -> None:
+    """Each `bash tests/run` builds the image again: the build it replaces goes, and no
+    intermediate image stays (each build used to leave the one it replaced and 18
+    intermediate images behind)."""
+    tag = f"localhost/shipspec-rebuilt:{uuid.uuid4().hex[:12]}"
+    # the build it replaces: an image only that tag names
+    (tmp_path / "Containerfile").write_text(
+        "FROM localhost/shipspec-base:bookworm\nLABEL replaced=yes\n")
+    podman("build", "--pull=never", "--network=none", "--layers=false", "--tag", tag,
+           str(tmp_path))
+    replaced = podman("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+    before = _images()
+    try:
+        subprocess.run(["bash", "image/build-local.sh"], cwd=REPO, check=True,
+                       capture_output=True, env={**PODMAN_ENV, "SHIPSPEC_IMAGE": tag})
+        built = podman("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+        assert built != replaced
+        assert _images() == before - {replaced} | {built}
+    finally:
+        podman("image", "rm", "--force", tag, check=False)
