@@ -5,6 +5,7 @@ waiter and a server that refuses the queue's refs are each handled."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -414,6 +415,64 @@ def test_the_intent_of_a_killed_bump_is_written_by_the_next(repos: tuple[Path, P
     git("--git-dir", str(bare), "update-ref", old, receipt)
     assert isinstance(Bump(spec_dir, bare, "m02", "t2").result(), Outcome)
     assert refs(bare) == [receipt]
+
+
+def _stopped_bump(spec_dir: Path, bare: Path, module: str, scratch: Path,
+                  started: Callable[[], bool]) -> tuple[int, str]:
+    """The exit code and standard error of a `bump` of `module` stopped with SIGTERM once
+    `started()`; its scratch repositories go below `scratch`."""
+    scratch.mkdir()
+    bump = subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
+                             "--module", module, "--tag", f"{module}-stopped", "--repo",
+                             str(bare)], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    wait_for(started)
+    bump.terminate()
+    _, errors = bump.communicate(timeout=60)
+    return bump.returncode, errors
+
+
+# SIGTERM is how a cancelled run is stopped: Kubernetes sends it when it deletes a Tekton
+# step's pod, and Tekton's entrypoint passes it to the step's process group
+# (tektoncd/pipeline v1.15, cmd/entrypoint/runner.go); timeout(1) sends it too. Unlike a
+# bump killed outright (above), a stopped one cleans up as an interrupted one does: its
+# change does not land later, the lock is free at once, no scratch repository stays.
+
+
+def test_a_waiting_bump_stopped_with_sigterm_takes_its_change_back(repos: tuple[Path, Path],
+                                                                   tmp_path: Path) -> None:
+    spec_dir, bare = repos
+    lock = hold_lock(bare)
+    stopped = _stopped_bump(spec_dir, bare, "m00", tmp_path / "tmp",
+                            lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
+    assert stopped == (143, "shipspec: terminated\n")
+    assert refs(bare) == [f"{QUEUE}lock"] and list((tmp_path / "tmp").iterdir()) == []
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    assert isinstance(Bump(spec_dir, bare, "m01", "t1").result(), Outcome)
+    text = remote_file(bare, "values.yaml")
+    assert "imageTag: t1" in text and "m00-stopped" not in text
+
+
+def test_a_lock_holder_stopped_with_sigterm_frees_the_lock(repos: tuple[Path, Path],
+                                                           tmp_path: Path) -> None:
+    spec_dir, bare = repos
+    # the server holds the holder's push to the branch until the test lets it refuse it
+    pushing, refuse = tmp_path / "pushing", tmp_path / "refuse"
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nif grep -q ' refs/heads/main$'; then\n"
+                    f"  touch '{pushing}'\n  while [ ! -e '{refuse}' ]; do sleep 0.05; done\n"
+                    "  exit 1\nfi\n")
+    hook.chmod(0o755)
+    try:
+        stopped = _stopped_bump(spec_dir, bare, "m00", tmp_path / "tmp", pushing.exists)
+    finally:
+        refuse.touch()
+    assert stopped == (143, "shipspec: terminated\n")
+    assert refs(bare) == [] and list((tmp_path / "tmp").iterdir()) == []
+    hook.unlink()
+    assert isinstance(Bump(spec_dir, bare, "m01", "t1").result(), Outcome)
+    text = remote_file(bare, "values.yaml")
+    assert "imageTag: t1" in text and "m00-stopped" not in text
 
 
 def test_a_server_that_refuses_the_queue_gets_direct_pushes(repos: tuple[Path, Path]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from shipspec import errors
-from shipspec.cli.main import VERBS, build_parser
+from shipspec.cli.main import STOPPED_CLEANLY, VERBS, build_parser
 from shipspec.specfile import yaml_problems
 from shipspec.specfile.check import example_text
 from shipspec.specfile.schema import SPEC_SCHEMA
@@ -118,6 +118,10 @@ def _exit_codes() -> str:
         doc = (kind.__doc__ or "").split(":")[0].strip()
         rows.append(f"| {kind.exit_code} | {_cell(doc)} (`{kind.__name__}`) |\n")
     rows.append("| 130 | interrupted (Ctrl-C) |\n")
+    verbs = ", ".join(f"`{verb}`" for verb in sorted(STOPPED_CLEANLY))
+    rows.append(f"| {errors.Terminated.exit_code} | stopped by SIGTERM, as a cancelled Tekton "
+                f"run or `timeout` stops it; {verbs} clean up first (a queued change is taken "
+                "back, the queue's lock freed, scratch repositories removed) |\n")
     rows.append("| 141 | the reader of the output stopped reading (`shipspec generate \\| head`); "
                 "nothing is said |\n")
     return "| exit code | meaning |\n|---|---|\n" + "".join(rows)

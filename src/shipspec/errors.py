@@ -108,3 +108,10 @@ class RuntimeFailure(ShipspecError):
     """The input was fine but the world was not (git, network, file system): exit 2."""
 
     exit_code = 2
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (cli/termination.py). Like KeyboardInterrupt, not an Exception: no
+    `except Exception` takes it for a failure to report, and cleanups run on the way out."""
+
+    exit_code = 143  # 128 + SIGTERM, as a shell reports a command that SIGTERM stopped

@@ -22,7 +22,7 @@ from typing import NoReturn
 
 from shipspec import __version__
 from shipspec.cli.options import Output
-from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
+from shipspec.errors import RuntimeFailure, ShipspecError, SpecError, Terminated
 
 
 class Verb:
@@ -74,6 +74,12 @@ VERBS = {
                               "shipspec argocd-parameters examples/astrago",
                               "Argo CD runs it as the plugin's dynamic parameters command."),
 }
+
+
+# The verbs that change the deployment repository, or clone it, and clean up after
+# themselves when SIGTERM stops them, as when Ctrl-C does (cli/termination.py). Only when
+# shipspec is its own process: a program that calls main() keeps its own signal handling.
+STOPPED_CLEANLY = frozenset({"bump", "promote", "rollback", "history"})
 
 
 class _Parser(argparse.ArgumentParser):
@@ -135,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         chosen = next((word for word in arguments if word in VERBS), None)
         args = build_parser(chosen).parse_args(arguments)
+        if argv is None and args.verb in STOPPED_CLEANLY:
+            from shipspec.cli.termination import clean_up_on_sigterm
+
+            clean_up_on_sigterm()
         output: str | Output = verb_module(args.verb).run(args)
     except ShipspecError as err:
         if debug:
@@ -144,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("shipspec: interrupted\n")
         return 130
+    except Terminated:
+        sys.stderr.write("shipspec: terminated\n")
+        return Terminated.exit_code
     except Exception as err:  # a bug of ours: say so briefly, the traceback is for --debug
         if debug:
             raise

@@ -1,0 +1,33 @@
+"""SIGTERM stops a command that changes the deployment repository as Ctrl-C does: its
+cleanups run.
+
+SIGTERM is how a cancelled run is stopped: Kubernetes sends it when it deletes the pod of
+a Tekton step, and Tekton's entrypoint passes it to the step's process group
+(tektoncd/pipeline v1.15, cmd/entrypoint/runner.go); timeout(1) sends it too. Python dies
+of it at once by default: a bump waiting in the queue left its change there, for the next
+lock holder to write (the cancelled deploy landed later), a lock holder kept the lock until
+its lease ran out, and scratch repositories stayed in the temporary directory.
+
+cli/main.py asks for it for the verbs that reach the deployment repository: they start
+git, and so have imported `signal` already (subprocess does); for `generate`, which Argo
+CD starts on every refresh, importing it would cost a tenth of the start-up.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+from typing import NoReturn
+
+from shipspec.errors import Terminated
+
+
+def clean_up_on_sigterm() -> None:
+    """From now on, SIGTERM raises Terminated in the main thread."""
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    # A second SIGTERM does not cut the cleanup short; SIGKILL still ends everything.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
