@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -395,19 +396,34 @@ def test_a_waiting_bump_polls_once_a_holder_could_be_done_then_often_then_less(
     assert delays == [0.5, *[0.15] * 11, 0.225, 0.3375, 0.5, 0.5]  # 11: to 1.99.. s
 
 
-def test_the_intent_of_a_killed_bump_is_written_by_the_next(repos: tuple[Path, Path]) -> None:
+def _stopped_bump(spec_dir: Path, bare: Path, module: str, scratch: Path,
+                  started: Callable[[], bool], how: int = signal.SIGTERM) -> tuple[int, str]:
+    """The exit code and standard error of a `bump` of `module` to tag `<module>-stopped`
+    stopped with the signal `how` once `started()`; its scratch repositories go below
+    `scratch` (a killed bump cannot remove them)."""
+    scratch.mkdir()
+    bump = subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
+                             "--module", module, "--tag", f"{module}-stopped", "--repo",
+                             str(bare)], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    wait_for(started)
+    bump.send_signal(how)
+    _, errors = bump.communicate(timeout=60)
+    return bump.returncode, errors
+
+
+def test_the_intent_of_a_killed_bump_is_written_by_the_next(repos: tuple[Path, Path],
+                                                            tmp_path: Path) -> None:
     spec_dir, bare = repos
     lock = hold_lock(bare)
-    killed = subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
-                               "--module", "m00", "--tag", "t0", "--repo", str(bare)])
-    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
-    killed.kill()
-    killed.wait()
+    killed = _stopped_bump(spec_dir, bare, "m00", tmp_path / "tmp",
+                           lambda: len(refs(bare, f"{QUEUE}queue/")) == 1, signal.SIGKILL)
+    assert killed == (-signal.SIGKILL, "")
     git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
     outcome = Bump(spec_dir, bare, "m01", "t1").result()
     assert isinstance(outcome, Outcome) and outcome.batched == 1
     text = remote_file(bare, "values.yaml")
-    assert "imageTag: t0" in text and "imageTag: t1" in text
+    assert "imageTag: m00-stopped" in text and "imageTag: t1" in text
     # its receipt stays until a lock holder finds it a day old
     [receipt] = refs(bare)
     assert receipt.startswith(f"{QUEUE}done/")
@@ -415,21 +431,6 @@ def test_the_intent_of_a_killed_bump_is_written_by_the_next(repos: tuple[Path, P
     git("--git-dir", str(bare), "update-ref", old, receipt)
     assert isinstance(Bump(spec_dir, bare, "m02", "t2").result(), Outcome)
     assert refs(bare) == [receipt]
-
-
-def _stopped_bump(spec_dir: Path, bare: Path, module: str, scratch: Path,
-                  started: Callable[[], bool]) -> tuple[int, str]:
-    """The exit code and standard error of a `bump` of `module` stopped with SIGTERM once
-    `started()`; its scratch repositories go below `scratch`."""
-    scratch.mkdir()
-    bump = subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
-                             "--module", module, "--tag", f"{module}-stopped", "--repo",
-                             str(bare)], stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "TMPDIR": str(scratch)})
-    wait_for(started)
-    bump.terminate()
-    _, errors = bump.communicate(timeout=60)
-    return bump.returncode, errors
 
 
 # SIGTERM is how a cancelled run is stopped: Kubernetes sends it when it deletes a Tekton
