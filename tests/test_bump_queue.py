@@ -440,13 +440,17 @@ def test_the_intent_of_a_killed_bump_is_written_by_the_next(repos: tuple[Path, P
 # change does not land later, the lock is free at once, no scratch repository stays.
 
 
-def test_a_waiting_bump_stopped_with_sigterm_takes_its_change_back(repos: tuple[Path, Path],
-                                                                   tmp_path: Path) -> None:
+@pytest.mark.parametrize(("how", "ended"), [
+    (signal.SIGTERM, (143, "shipspec: terminated\n")),
+    (signal.SIGINT, (130, "shipspec: interrupted\n")),  # Ctrl-C
+], ids=["sigterm", "sigint"])
+def test_a_waiting_bump_stopped_with_a_signal_takes_its_change_back(
+        repos: tuple[Path, Path], tmp_path: Path, how: int, ended: tuple[int, str]) -> None:
     spec_dir, bare = repos
     lock = hold_lock(bare)
     stopped = _stopped_bump(spec_dir, bare, "m00", tmp_path / "tmp",
-                            lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
-    assert stopped == (143, "shipspec: terminated\n")
+                            lambda: len(refs(bare, f"{QUEUE}queue/")) == 1, how)
+    assert stopped == ended
     assert refs(bare) == [f"{QUEUE}lock"] and list((tmp_path / "tmp").iterdir()) == []
     git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
     assert isinstance(Bump(spec_dir, bare, "m01", "t1").result(), Outcome)
