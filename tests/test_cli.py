@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -16,7 +18,7 @@ from conftest import EXAMPLES, run_process
 
 import shipspec
 from shipspec import render
-from shipspec.cli.main import VERBS
+from shipspec.cli.main import VERBS, main
 from shipspec.render import Rendered
 from shipspec.specfile.schema import SPEC_SCHEMA
 
@@ -712,3 +714,24 @@ def test_bump_help_says_it_clones_commits_and_pushes_and_where_the_token_is() ->
     assert "Clones the deployment repository" in text and "commits the new tags and pushes" in text
     assert "default DEPLOY_TOKEN" in text and "never from the command line" in text
     assert "7 to 64 hexadecimal digits" in " ".join(run_process("tag", "--help").out.split())
+
+
+def test_a_verb_that_cleans_up_on_sigterm_holds_it_only_while_it_runs(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """bump's SIGTERM handler (cli/termination.py) is installed for its run alone: once it
+    has returned, while its output is written, SIGTERM does what it did before; and a
+    program that calls main() keeps its own handling throughout."""
+    import shipspec.cli.bump
+
+    seen = []
+    monkeypatch.setattr(shipspec.cli.bump, "run",
+                        lambda args: seen.append(signal.getsignal(signal.SIGTERM)) or "")
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(sys, "argv", ["shipspec", "bump", "--module", "core"])
+    try:
+        assert main() == 0  # as the console script calls it
+    finally:
+        gc.unfreeze()  # what main() froze for the process's exit
+    assert main(["bump", "--module", "core"]) == 0  # as a program calls it
+    assert seen[0] not in (before, signal.SIG_DFL, signal.SIG_IGN) and seen[1] == before
+    assert signal.getsignal(signal.SIGTERM) == before

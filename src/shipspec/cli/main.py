@@ -16,7 +16,7 @@ import gc
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import NoReturn
 
@@ -141,11 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         chosen = next((word for word in arguments if word in VERBS), None)
         args = build_parser(chosen).parse_args(arguments)
-        if argv is None and args.verb in STOPPED_CLEANLY:
-            from shipspec.cli.termination import clean_up_on_sigterm
-
-            clean_up_on_sigterm()
-        output: str | Output = verb_module(args.verb).run(args)
+        output = _run(args, own_process=argv is None)
     except ShipspecError as err:
         if debug:
             raise
@@ -174,6 +170,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # modules); none is garbage by then.
         gc.freeze()
     return 0
+
+
+def _run(args: argparse.Namespace, own_process: bool) -> str | Output:
+    """Run the verb; while a verb of STOPPED_CLEANLY runs as its own process, SIGTERM
+    stops it as Ctrl-C does."""
+    run: Callable[[argparse.Namespace], str | Output] = verb_module(args.verb).run
+    if not (own_process and args.verb in STOPPED_CLEANLY):
+        return run(args)
+    from shipspec.cli.termination import sigterm_cleans_up
+
+    with sigterm_cleans_up():
+        return run(args)
 
 
 def _write_stdout(text: str) -> int | None:

@@ -19,15 +19,23 @@ start-up.
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
 
 from shipspec.errors import Terminated
 
 
-def clean_up_on_sigterm() -> None:
-    """From now on, SIGTERM raises Terminated in the main thread."""
-    signal.signal(signal.SIGTERM, _terminate)
+@contextmanager
+def sigterm_cleans_up() -> Iterator[None]:
+    """While the block runs, SIGTERM raises Terminated in the main thread; then SIGTERM does
+    what it did before (once the verb is done, writing its output, dying of it is fine)."""
+    before = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
