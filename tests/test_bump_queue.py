@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from test_bump import commits, git, make_deploy_repo, race_spec, race_values, remote_file
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
@@ -56,13 +57,6 @@ def hold_lock(bare: Path, queue: str = QUEUE) -> str:
                      "/dev/null").strip()).strip()
     git("--git-dir", str(bare), "update-ref", f"{queue}lock", commit)
     return commit
-
-
-def wait_for(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 class Bump(threading.Thread):
