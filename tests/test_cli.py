@@ -236,6 +236,24 @@ def test_a_file_rewritten_keeps_its_permissions(cli, umask, tmp_path: Path, mode
     assert [path.name for path in tmp_path.iterdir()] == ["values.yaml"]  # no file left over
 
 
+def test_ctrl_c_while_a_file_is_written_leaves_the_file_as_it_was(
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new text goes to a file beside the old one, renamed over it at the end: an
+    interruption before the rename leaves the old file and no stray `.shipspec-*` beside
+    it in the user's repository."""
+    values = tmp_path / "values.yaml"
+    values.write_text("global: {}\n")
+
+    def interrupted(source: str, target: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    result = cli("values", str(EXAMPLES / "astrago"), "--env", "stage", "--write", str(values))
+    assert (result.code, result.err) == (130, "shipspec: interrupted\n")
+    assert [path.name for path in tmp_path.iterdir()] == ["values.yaml"]
+    assert values.read_text() == "global: {}\n"
+
+
 def test_generate_refuses_a_disabled_module(cli, fake_renderer) -> None:
     result = cli("generate", str(EXAMPLES / "gointern-backend"), "--target", "values",
                  "--module", "new-module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
 import os
 import stat
@@ -33,9 +34,12 @@ def write_text(path: str, text: str) -> None:
                 os.fchmod(stream.fileno(), kept_mode)
             stream.write(text)
         os.replace(temporary, path)
-    except OSError as err:
-        os.unlink(temporary)
-        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+    except BaseException as err:  # Ctrl-C too: no stray file beside the user's
+        with contextlib.suppress(FileNotFoundError):  # renamed just before it came
+            os.unlink(temporary)
+        if isinstance(err, OSError):
+            raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+        raise
 
 
 def _new_file_beside(directory: str) -> tuple[int, str]:
