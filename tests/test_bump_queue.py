@@ -452,6 +452,31 @@ def test_a_waiting_bump_stopped_with_a_signal_takes_its_change_back(
     assert "imageTag: t1" in text and "m00-stopped" not in text
 
 
+def test_a_bump_stopped_while_posting_takes_its_change_and_the_lock_back(
+        repos: tuple[Path, Path], tmp_path: Path) -> None:
+    """Stopped once the server has taken its intent and the lock, before the push that
+    posted them has ended (the server runs its post-receive hook first)."""
+    spec_dir, bare = repos
+    posted, finish = tmp_path / "posted", tmp_path / "finish"
+    hook = bare / "hooks" / "post-receive"
+    hook.write_text("#!/bin/sh\nwhile read old new ref; do\n"
+                    f"  case $ref in {QUEUE}queue/*) [ \"$new\" = {'0' * 40} ] || {{\n"
+                    f"    touch '{posted}'\n"
+                    f"    while [ ! -e '{finish}' ]; do sleep 0.05; done; }};;\n"
+                    "  esac\ndone\n")
+    hook.chmod(0o755)
+    try:
+        stopped = _stopped_bump(spec_dir, bare, "m00", tmp_path / "tmp", posted.exists)
+    finally:
+        finish.touch()
+    assert stopped == (143, "shipspec: terminated\n")
+    assert refs(bare) == [] and list((tmp_path / "tmp").iterdir()) == []
+    hook.unlink()
+    assert isinstance(Bump(spec_dir, bare, "m01", "t1").result(), Outcome)
+    text = remote_file(bare, "values.yaml")
+    assert "imageTag: t1" in text and "m00-stopped" not in text
+
+
 def test_a_lock_holder_stopped_with_sigterm_frees_the_lock(repos: tuple[Path, Path],
                                                            tmp_path: Path) -> None:
     spec_dir, bare = repos

@@ -121,18 +121,18 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
         # The lock points at its holder's intent: a commit of this bump alone, so that a
         # compare-and-swap tells holders apart, and one the server has, so that taking the
         # lock later sends no object (and writing a note of its own cost a git process).
-        posted = refs.push_refs([RefUpdate(names.intent(me), intent, ""),
-                                 RefUpdate(names.lock, intent, "")],
-                                what=f"cannot push to {url}")
-        status = posted.get(names.intent(me), "refused: no answer")
-        if status != "ok":
-            if posted.get(names.lock) == "ok":
-                _release(refs, names, intent)
-            return (f"note: the deployment repository refused the queue's refs ({status}); "
-                    "pushed directly instead")
-        held: str | Outcome | None = intent if posted.get(names.lock) == "ok" else None
-        waiter = _Waiter(refs, names, me, intent, options, sleep, jitter)
         try:
+            posted = refs.push_refs([RefUpdate(names.intent(me), intent, ""),
+                                     RefUpdate(names.lock, intent, "")],
+                                    what=f"cannot push to {url}")
+            status = posted.get(names.intent(me), "refused: no answer")
+            if status != "ok":
+                if posted.get(names.lock) == "ok":
+                    _release(refs, names, intent)
+                return (f"note: the deployment repository refused the queue's refs "
+                        f"({status}); pushed directly instead")
+            held: str | Outcome | None = intent if posted.get(names.lock) == "ok" else None
+            waiter = _Waiter(refs, names, me, intent, options, sleep, jitter)
             while not isinstance(held, Outcome):
                 if held:
                     held = _write_queue(refs, names, me, request, held, url, branch, options,
@@ -141,9 +141,14 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
                     held = waiter.next()
         except BaseException:
             # A bump that fails must not land later: take our intent back if it is still
-            # queued (when a holder has just written it, the receipt is simply never read).
+            # queued (when a holder has just written it, the receipt is simply never read),
+            # and the lock if it still names our intent (stopped while the push that posted
+            # both was ending, or right after taking the lock; a holder that failed while
+            # writing has released it already). Compare-and-swaps, each alone: what is not
+            # ours any more stays as it is.
             with contextlib.suppress(RuntimeFailure):
-                refs.push_refs([RefUpdate(names.intent(me), None, intent)])
+                refs.push_refs([RefUpdate(names.intent(me), None, intent),
+                                RefUpdate(names.lock, None, intent)])
             raise
         return held
 
