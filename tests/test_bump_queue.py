@@ -452,48 +452,32 @@ def test_a_waiting_bump_stopped_with_a_signal_takes_its_change_back(
     assert "imageTag: t1" in text and "m00-stopped" not in text
 
 
-def test_a_bump_stopped_while_posting_takes_its_change_and_the_lock_back(
-        repos: tuple[Path, Path], tmp_path: Path) -> None:
-    """Stopped once the server has taken its intent and the lock, before the push that
-    posted them has ended (the server runs its post-receive hook first)."""
+@pytest.mark.parametrize(("hook", "held", "then"), [
+    # the server has taken the intent and the lock; the push that posted them has not ended
+    ("post-receive", f"*' '{QUEUE}queue/*", 0),
+    # the lock holder pushes its batch; the server refuses it once the holder has stopped
+    ("pre-receive", "*' 'refs/heads/main", 1),
+], ids=["while posting", "while writing the batch"])
+def test_a_bump_stopped_mid_push_takes_its_change_and_the_lock_back(
+        repos: tuple[Path, Path], tmp_path: Path, hook: str, held: str, then: int) -> None:
     spec_dir, bare = repos
-    posted, finish = tmp_path / "posted", tmp_path / "finish"
-    hook = bare / "hooks" / "post-receive"
-    hook.write_text("#!/bin/sh\nwhile read old new ref; do\n"
-                    f"  case $ref in {QUEUE}queue/*) [ \"$new\" = {'0' * 40} ] || {{\n"
-                    f"    touch '{posted}'\n"
-                    f"    while [ ! -e '{finish}' ]; do sleep 0.05; done; }};;\n"
-                    "  esac\ndone\n")
-    hook.chmod(0o755)
+    pushing, finish = tmp_path / "pushing", tmp_path / "finish"
+    # the server's hook holds a push that updates a ref as `held` says ("<new> <ref>"),
+    # deletions aside, until the test lets it end with `then`
+    script = bare / "hooks" / hook
+    script.write_text("#!/bin/sh\nwhile read old new ref; do\n  case \"$new $ref\" in\n"
+                      f"    {'0' * 40}' '*) ;;\n"
+                      f"    {held}) touch '{pushing}'; ended={then}\n"
+                      f"      while [ ! -e '{finish}' ]; do sleep 0.05; done;;\n"
+                      "  esac\ndone\nexit ${ended:-0}\n")
+    script.chmod(0o755)
     try:
-        stopped = _stopped_bump(spec_dir, bare, "m00", tmp_path / "tmp", posted.exists)
+        stopped = _stopped_bump(spec_dir, bare, "m00", tmp_path / "tmp", pushing.exists)
     finally:
         finish.touch()
     assert stopped == (143, "shipspec: terminated\n")
     assert refs(bare) == [] and list((tmp_path / "tmp").iterdir()) == []
-    hook.unlink()
-    assert isinstance(Bump(spec_dir, bare, "m01", "t1").result(), Outcome)
-    text = remote_file(bare, "values.yaml")
-    assert "imageTag: t1" in text and "m00-stopped" not in text
-
-
-def test_a_lock_holder_stopped_with_sigterm_frees_the_lock(repos: tuple[Path, Path],
-                                                           tmp_path: Path) -> None:
-    spec_dir, bare = repos
-    # the server holds the holder's push to the branch until the test lets it refuse it
-    pushing, refuse = tmp_path / "pushing", tmp_path / "refuse"
-    hook = bare / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\nif grep -q ' refs/heads/main$'; then\n"
-                    f"  touch '{pushing}'\n  while [ ! -e '{refuse}' ]; do sleep 0.05; done\n"
-                    "  exit 1\nfi\n")
-    hook.chmod(0o755)
-    try:
-        stopped = _stopped_bump(spec_dir, bare, "m00", tmp_path / "tmp", pushing.exists)
-    finally:
-        refuse.touch()
-    assert stopped == (143, "shipspec: terminated\n")
-    assert refs(bare) == [] and list((tmp_path / "tmp").iterdir()) == []
-    hook.unlink()
+    script.unlink()
     assert isinstance(Bump(spec_dir, bare, "m01", "t1").result(), Outcome)
     text = remote_file(bare, "values.yaml")
     assert "imageTag: t1" in text and "m00-stopped" not in text
