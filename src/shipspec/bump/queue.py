@@ -142,10 +142,10 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
         except BaseException:
             # A bump that fails must not land later: take our intent back if it is still
             # queued (when a holder has just written it, the receipt is simply never read),
-            # and the lock if it still names our intent (stopped while the push that posted
-            # both was ending, or right after taking the lock; a holder that failed while
-            # writing has released it already). Compare-and-swaps, each alone: what is not
-            # ours any more stays as it is.
+            # and free the lock if it still names our intent (a holder that failed while
+            # writing, one stopped while the push that posted both was ending, or right
+            # after taking the lock). Compare-and-swaps, each alone: what is not ours any
+            # more stays as it is; if this push fails too, the lease frees the lock.
             with contextlib.suppress(RuntimeFailure):
                 refs.push_refs([RefUpdate(names.intent(me), None, intent),
                                 RefUpdate(names.lock, None, intent)])
@@ -240,15 +240,9 @@ def _write_queue(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
                  jitter: Callable[[], float]) -> Outcome | None:
     """As the lock holder: write every queued intent in one commit, push it with the
     receipts and the lock's release; our own outcome, or None when our intent was not
-    among them or the lock was lost."""
-    try:
-        receipt = _write_batch(refs, names, me, mine, lock, url, branch, options, sleep,
-                               jitter)
-    except BaseException:
-        # The queued intents stay for the next holder; it need not wait out the lease.
-        with contextlib.suppress(RuntimeFailure):  # else the lease frees it
-            _release(refs, names, lock)
-        raise
+    among them or the lock was lost. When it fails, bump() frees the lock: the queued
+    intents stay for the next holder, which need not wait out the lease."""
+    receipt = _write_batch(refs, names, me, mine, lock, url, branch, options, sleep, jitter)
     return _outcome(receipt) if receipt else None
 
 
