@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,21 @@ def wait_for(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def stopped_process(*args: str, scratch: Path, started: Callable[[], bool],
+                    how: int = signal.SIGTERM) -> tuple[int, str]:
+    """The exit code and standard error of shipspec run as a separate process and stopped
+    with the signal `how` once `started()`; its temporary files go below `scratch` (a
+    killed process cannot remove them)."""
+    scratch.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "shipspec", *args],
+                               stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "TMPDIR": str(scratch)})
+    wait_for(started)
+    process.send_signal(how)
+    _, errors = process.communicate(timeout=60)
+    return process.returncode, errors
 
 
 def run_process(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Result:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, REPO, SHIPSPEC_IMAGE_LINE, run_process, wait_for
+from conftest import EXAMPLES, REPO, SHIPSPEC_IMAGE_LINE, run_process, stopped_process
 from gitserver import (
     SshServer,
     add_pull_request_refs,
@@ -426,17 +426,12 @@ def test_history_stopped_with_sigterm_removes_its_clone(tmp_path: Path) -> None:
     slow server, a second a request."""
     root, scratch = tmp_path / "served", tmp_path / "tmp"
     root.mkdir()
-    scratch.mkdir()
     make_deploy_repo(root, {VALUES_PATH: VALUES})
     with git_http_server(root, None, None, delay=1.0) as base:
-        history = subprocess.Popen(
-            [sys.executable, "-m", "shipspec", "history", str(ASTRAGO_KEYED), "--module",
-             "core", "--repo", f"{base}/deploy.git"], stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "TMPDIR": str(scratch)})
-        wait_for(lambda: any(scratch.iterdir()))
-        history.terminate()
-        _, errors = history.communicate(timeout=60)
-    assert (history.returncode, errors) == (143, "shipspec: terminated\n")
+        stopped = stopped_process("history", str(ASTRAGO_KEYED), "--module", "core", "--repo",
+                                  f"{base}/deploy.git", scratch=scratch,
+                                  started=lambda: any(scratch.iterdir()))
+    assert stopped == (143, "shipspec: terminated\n")
     assert list(scratch.iterdir()) == []
 
 

@@ -5,10 +5,8 @@ waiter and a server that refuses the queue's refs are each handled."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wait_for
+from conftest import stopped_process, wait_for
 from test_bump import commits, git, make_deploy_repo, race_spec, race_values, remote_file
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
@@ -392,18 +390,10 @@ def test_a_waiting_bump_polls_once_a_holder_could_be_done_then_often_then_less(
 
 def _stopped_bump(spec_dir: Path, bare: Path, module: str, scratch: Path,
                   started: Callable[[], bool], how: int = signal.SIGTERM) -> tuple[int, str]:
-    """The exit code and standard error of a `bump` of `module` to tag `<module>-stopped`
-    stopped with the signal `how` once `started()`; its scratch repositories go below
-    `scratch` (a killed bump cannot remove them)."""
-    scratch.mkdir()
-    bump = subprocess.Popen([sys.executable, "-m", "shipspec", "bump", str(spec_dir),
-                             "--module", module, "--tag", f"{module}-stopped", "--repo",
-                             str(bare)], stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "TMPDIR": str(scratch)})
-    wait_for(started)
-    bump.send_signal(how)
-    _, errors = bump.communicate(timeout=60)
-    return bump.returncode, errors
+    """A `bump` of `module` to tag `<module>-stopped`, stopped as stopped_process says."""
+    return stopped_process("bump", str(spec_dir), "--module", module, "--tag",
+                           f"{module}-stopped", "--repo", str(bare), scratch=scratch,
+                           started=started, how=how)
 
 
 def test_the_intent_of_a_killed_bump_is_written_by_the_next(repos: tuple[Path, Path],
