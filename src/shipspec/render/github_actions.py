@@ -30,19 +30,22 @@ from shipspec.render import (
 )
 from shipspec.spec import DEFAULT_REGISTRY_TOKEN, GITHUB_COM_API, Module, Spec
 
-# Full commit SHAs of the tags in the comments, each seen pinned in several public
-# workflows (a tag can move; a commit cannot).
+# Full commit SHAs of the tags in the comments, read from each action's repository (a tag
+# can move; a commit cannot). Each runs on Node.js 24 (`runs.using: node24` in its
+# action.yml): from June 2026 GitHub's runner runs an action written for Node.js 20 on
+# Node.js 24 and warns on every job that uses one (actions/runner v2.336.0,
+# src/Runner.Worker/Handlers/HandlerFactory.cs).
 ACTIONS = {
-    "checkout": Commented("actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
-                          "v4.2.2"),
-    "buildx": Commented("docker/setup-buildx-action@e468171a9de216ec08956ac3ada2f0791b6bd435",
-                        "v3.11.1"),
-    "login": Commented("docker/login-action@74a5d142397b4f367a81961eba4e8cd7edddf772",
-                       "v3.4.0"),
-    "build": Commented("docker/build-push-action@263435318d21b8e681c14492fe198d362a7d2c83",
-                       "v6.18.0"),
-    "java": Commented("actions/setup-java@c5195efecf7bdfc987ee8bae7a71cb8b11521c00", "v4.7.1"),
-    "node": Commented("actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020", "v4.4.0"),
+    "checkout": Commented("actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1",
+                          "v7.0.1"),
+    "buildx": Commented("docker/setup-buildx-action@37fe631027851001ddb9b187196cc803df7f5f0e",
+                        "v4.3.0"),
+    "login": Commented("docker/login-action@4907a6ddec9925e35a0a9e82d7399ccc52663121",
+                       "v4.1.0"),
+    "build": Commented("docker/build-push-action@53b7df96c91f9c12dcc8a07bcb9ccacbed38856a",
+                       "v7.3.0"),
+    "java": Commented("actions/setup-java@b6effb05e454b25005698d916606bdc6ffcbf961", "v5.7.0"),
+    "node": Commented("actions/setup-node@820762786026740c76f36085b0efc47a31fe5020", "v7.0.0"),
 }
 RUNNER = "ubuntu-latest"
 # "A matrix will generate a maximum of 256 jobs per workflow run" (GitHub's workflow syntax,
@@ -252,7 +255,9 @@ def _prebuild_steps(spec: Spec, modules: list[Module]) -> list[dict[str, Any]]:
     if tools & prebuild.NODE_TOOLS:
         steps.append({"name": "set up Node.js", "if": _built_with(prebuild.NODE_TOOLS),
                       "uses": ACTIONS["node"],
-                      "with": {"node-version": spec.ci.node}})
+                      # setup-node v5 and later cache npm's downloads unless told not to
+                      # (when package.json names npm as its packageManager)
+                      "with": {"node-version": spec.ci.node, "package-manager-cache": False}})
     if tools:
         steps.append({"name": "pre-build", "if": "matrix.build != 'none'",
                       "env": {"BUILD_TOOL": "${{ matrix.build }}",
