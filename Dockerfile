@@ -14,12 +14,12 @@ FROM docker.io/library/debian:bookworm-slim@sha256:7b140f374b289a7c2befc338f42eb
 # its build stops before anything is downloaded, rather than ship binaries nobody checked.
 FROM base AS download
 ARG TARGETARCH=amd64
-ARG HELM_VERSION=3.17.2
+ARG HELM_VERSION=3.18.0
 ARG HELMFILE_VERSION=0.166.0
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN case "${TARGETARCH}" in \
       amd64) printf '%s  %s\n' \
-               9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e /out/helm \
+               419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428 /out/helm \
                82e25b7c902571fb3198a6d6a5df7c5ec6104c59f0c0cc2a14f7c5b83fd493cf /out/helmfile ;; \
       *) echo "no checked helm/helmfile for linux/${TARGETARCH}: the image supports linux/amd64" >&2 \
          && exit 1 ;; \

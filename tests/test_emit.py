@@ -144,9 +144,9 @@ TRICKY = [*AMBIGUOUS, "a: b", "a #b", "- x", "[x]", "{x}", "*x", "&x", "!x", "%x
 
 
 def go_yaml_reads(texts: list[str], tmp_path: Path) -> list[object]:
-    """What go-yaml v2 reads in each text (one YAML document each): helm 3.17.2 reads a
+    """What go-yaml v2 reads in each text (one YAML document each): helm 3.18.0 reads a
     file with `fromYaml`, which is sigs.k8s.io/yaml v1.4.0 over its go-yaml v2 fork (helm
-    v3.17.2 pkg/engine/funcs.go `fromYAML`, go.mod), the parser of Argo CD v3.5.1's
+    v3.18.0 pkg/engine/funcs.go `fromYAML`, go.mod), the parser of Argo CD v3.5.1's
     sigs.k8s.io/yaml v1.6.0 (gitops-engine pkg/utils/kube/kube.go `SplitYAML`)."""
     return [json.loads(text) for text in go_json(texts, tmp_path)]
 

