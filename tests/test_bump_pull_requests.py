@@ -393,6 +393,32 @@ def test_without_the_token_nothing_is_pushed(github: Pulls) -> None:
     assert hub.requests == [] and hub.head_sha("shipspec/prod/core") is None
 
 
+def test_a_token_with_the_newline_of_the_file_it_came_from_works(github: Pulls) -> None:
+    """A Secret made with `kubectl create secret --from-file` keeps the file's newline: the
+    push was refused as unauthorised, and an API request failed with the token in urllib's
+    error (escaped, where redaction did not find it)."""
+    hub, spec, bare = github
+    result = run_process("bump", str(spec), "--module", "core", "--tag", "1.1.0",
+                         env={**os.environ, "DEPLOY_TOKEN": f"{TOKEN}\r\n"})
+    assert result.code == 0, result.err
+    assert 'tag: "1.1.0"' in remote_file(bare, "env/prod/values.yaml", "shipspec/prod/core")
+    assert [pull["head"] for pull in hub.pulls.values()] == ["shipspec/prod/core"]
+
+
+@pytest.mark.parametrize("token", [f"{TOKEN[:4]} {TOKEN[4:]}", f"{TOKEN}\nmore",
+                                   f"{TOKEN}\x1b[0m", f"{TOKEN}\u00e9"])
+def test_a_token_with_a_space_or_control_character_inside_is_refused_unsaid(
+        github: Pulls, token: str) -> None:
+    hub, spec, _bare = github
+    result = run_process("bump", str(spec), "--module", "core", "--tag", "1.1.0",
+                         env={**os.environ, "DEPLOY_TOKEN": token})
+    assert (result.code, result.out) == (1, "")
+    assert result.err == ("error: $DEPLOY_TOKEN holds a space, a control character or a "
+                          "character outside ASCII within its value, which no token has\n"
+                          "  hint: set DEPLOY_TOKEN to the token alone\n")
+    assert hub.requests == [] and hub.head_sha("shipspec/prod/core") is None
+
+
 def test_a_link_to_another_site_is_not_followed_with_the_token(github: Pulls) -> None:
     hub, spec, bare = github
     hub.page_size_cap = 1

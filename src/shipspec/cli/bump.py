@@ -98,7 +98,7 @@ def options(spec: Spec, args: argparse.Namespace, today: str, *,
     environment. A verb that `writes` to an HTTP(S) repository is refused before any git runs
     when that variable is empty: git would only fail later, asking for a password."""
     token_env = args.token_env or spec.deploy.token_env
-    token = os.environ.get(token_env) or None
+    token = _token_in(token_env)
     url = args.repo or spec.deploy.url or ""
     if writes and token is None and not getattr(args, "dry_run", False) and url.startswith(
             ("https://", "http://")):
@@ -120,6 +120,23 @@ def options(spec: Spec, args: argparse.Namespace, today: str, *,
         date=today, queue=getattr(args, "queue", True), signing=signing,
         # the forge knows the spec's repository only; another is proposed as a branch
         forge=None if args.repo else spec.deploy.forge)._replace(**chosen)
+
+
+def _token_in(variable: str) -> str | None:
+    """The token in the environment `variable`, None when it is empty. The whitespace around
+    it goes: a Secret made from a file (`kubectl create secret --from-file`) keeps the file's
+    last newline, and every request with it failed as unauthorised. A value with whitespace
+    or a control character inside is no token and is refused unquoted (urllib quotes a header
+    value it refuses in its error, escaped beyond what redaction finds)."""
+    token = os.environ.get(variable, "").strip()
+    if not token:
+        return None
+    if not (token.isascii() and token.isprintable()) or any(c.isspace() for c in token):
+        raise SpecError.single(
+            f"${variable} holds a space, a control character or a character outside ASCII "
+            "within its value, which no token has",
+            hint=f"set {variable} to the token alone")
+    return token
 
 
 def report(outcome: Outcome, proposed: bool = False) -> str:
