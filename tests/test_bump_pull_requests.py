@@ -512,6 +512,20 @@ def test_github_com_needs_no_forge_settings(tmp_path: Path, url: str, api: str,
         "github", api, repository)
 
 
+@pytest.mark.parametrize("token", [f"{TOKEN}\n", f"{TOKEN[:6]}\r\n{TOKEN[6:]}"])
+def test_a_header_value_urllib_refuses_is_not_quoted_in_the_error(token: str) -> None:
+    """A library caller's token (the command line strips and checks its own): urllib
+    refuses the header with its value in the error, as bytes' repr escapes it."""
+    from shipspec.bump.forges.api import Api
+    from shipspec.bump.git import Credentials
+    from shipspec.errors import RuntimeFailure
+
+    with pytest.raises(RuntimeFailure) as failure:
+        Api("http://127.0.0.1:9", Credentials(token, "$DEPLOY_TOKEN"), {}).call("GET", "/x")
+    assert str(failure.value) == ("error: cannot reach http://127.0.0.1:9: Invalid header "
+                                  "value b'Bearer ***'")
+
+
 def test_a_redirect_is_not_followed_with_the_token() -> None:
     """urllib would follow a redirect to any host with the Authorization header."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

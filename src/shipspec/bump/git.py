@@ -95,7 +95,10 @@ class Credentials(NamedTuple):
         where it is long enough to be one: a one-character value would mangle every URL."""
         text = redacted(text)
         if self.token:
-            for secret in (self._basic(), self.token):
+            # as written, and escaped as a str's or bytes' repr quotes it (urllib's error
+            # for a header value it refuses quotes the bytes)
+            escaped = (repr(self.token)[1:-1], repr(self.token.encode())[2:-1])
+            for secret in (self._basic(), self.token, *escaped):
                 if len(secret) >= MIN_TOKEN_LENGTH:
                     text = text.replace(secret, "***")
         return text
