@@ -35,6 +35,20 @@ def test_plain_words_stay_plain() -> None:
         "---\nname: core\nbranch: stabilize/1.0\n")
 
 
+def test_quotes_inside_are_written_as_they_are_where_double_quotes_need_no_escape() -> None:
+    """CEL filters and GitHub expressions: single-quoted, each ' became '' (zizmor read the
+    `if:` below from the text, '' and all, and could not parse it)."""
+    documents = [{"if": "${{ !cancelled() && needs.build.result != 'skipped' }}",
+                  "both": "it's \"x\"", "backslash": "'\\d'", "tab": ": 'x'\t"}]
+    assert to_yaml_stream(documents) == (
+        "---\n"
+        "if: \"${{ !cancelled() && needs.build.result != 'skipped' }}\"\n"
+        "both: 'it''s \"x\"'\n"
+        "backslash: '''\\d'''\n"
+        "tab: \": 'x'\\x09\"\n")
+    assert yaml.safe_load(to_yaml_stream(documents)) == documents[0]
+
+
 def test_keys_keep_their_order_and_multiline_text_is_a_literal_block() -> None:
     out = to_yaml_stream([{"kind": "Task", "apiVersion": "v1", "script": "set -eu\necho hi\n"}])
     assert out == "---\nkind: Task\napiVersion: v1\nscript: |\n  set -eu\n  echo hi\n"
