@@ -37,7 +37,8 @@ def test_plain_words_stay_plain() -> None:
 
 def test_quotes_inside_are_written_as_they_are_where_double_quotes_need_no_escape() -> None:
     """CEL filters and GitHub expressions: single-quoted, each ' became '' (zizmor read the
-    `if:` below from the text, '' and all, and could not parse it)."""
+    `if:` below from the text, '' and all, and could not parse it). Text a double-quoted
+    string would have to escape (", \\, a tab) stays single-quoted."""
     documents = [{"if": "${{ !cancelled() && needs.build.result != 'skipped' }}",
                   "both": "it's \"x\"", "backslash": "'\\d'", "tab": ": 'x'\t"}]
     assert to_yaml_stream(documents) == (
@@ -45,7 +46,7 @@ def test_quotes_inside_are_written_as_they_are_where_double_quotes_need_no_escap
         "if: \"${{ !cancelled() && needs.build.result != 'skipped' }}\"\n"
         "both: 'it''s \"x\"'\n"
         "backslash: '''\\d'''\n"
-        "tab: \": 'x'\\x09\"\n")
+        "tab: ': ''x''\t'\n")
     assert yaml.safe_load(to_yaml_stream(documents)) == documents[0]
 
 

@@ -144,11 +144,11 @@ def string_scalar(text: str, style: str | None = None) -> str:
 def _string(text: str) -> str:
     if _is_plain(text):
         return text
-    # Quotes inside (CEL filters, GitHub expressions) read as written between double quotes;
-    # single ones double them ('' for '), which zizmor 1.33.1 cannot parse in an `if:` (it
-    # reads the expression from the file's text) and people misread.
-    if "'" in text and '"' not in text and "\\" not in text and _printable_line(text):
-        return _double_quoted(text)
+    # Quotes inside (CEL filters, GitHub expressions) read as written between double quotes,
+    # which need no escape here; single ones double them ('' for '), which zizmor 1.33.1
+    # cannot parse in an `if:` (it reads the expression from the file's text).
+    if "'" in text and not any(c in text for c in '"\\\t') and _printable_line(text):
+        return f'"{text}"'
     return _single_quoted(text) or _double_quoted(text)
 
 
