@@ -164,7 +164,7 @@ def _frontend_built_by_npm(tmp_path: Path) -> dict[str, dict]:
 
 def test_every_action_runs_on_node_24_and_gets_only_inputs_it_declares(
         tmp_path: Path) -> None:
-    """Since 2026 GitHub's runner runs an action written for Node.js 20 on Node.js 24 and
+    """From June 2026 GitHub's runner runs an action written for Node.js 20 on Node.js 24 and
     warns on every job that uses one (actions/runner v2.336.0,
     src/Runner.Worker/Handlers/HandlerFactory.cs and JobExtension.cs); an input the action
     does not declare is ignored with a warning. The pins were v4/v3/v6 releases on Node.js
