@@ -738,14 +738,17 @@ GHES_SOURCE = ("  url: https://ghe.corp.example/goyoai/gointern-backend.git\n"
                "  provider: github-enterprise\n")
 
 
-def _seed_a_reporting(directory: Path, source: str) -> list[dict[str, Any]]:
+def _seed_a_reporting(directory: Path, source: str,
+                      notify: bool = False) -> list[dict[str, Any]]:
     """Seed A's Tekton CI reporting commit statuses, its source repository as `source` says
-    (the lines after `source:` up to its webhookSecret)."""
+    (the lines after `source:` up to its webhookSecret); `notify`: to a chat webhook too."""
     text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
     github = "  url: https://github.com/goyoai/gointern-backend.git\n"
     assert github in text
-    (directory / "shipspec.yaml").write_text(
-        text.replace(github, f"{source}  statusSecret: github-status\n", 1))
+    text = text.replace(github, f"{source}  statusSecret: github-status\n", 1)
+    if notify:
+        text = text.replace("  images:\n", "  notifySecret: chat-webhook\n  images:\n", 1)
+    (directory / "shipspec.yaml").write_text(text)
     return render(directory)
 
 
@@ -783,24 +786,28 @@ def test_a_github_enterprise_server_that_cannot_be_is_refused(repo: Path, cli, s
     assert (result.code, result.out) == (1, "")
     assert result.err == f"{repo / 'shipspec.yaml'}{expected}"
 
-# The curl and jq of the report step: curl writes what it was asked, the headers it read
-# from a file included, to /log/curl; jq prints a body.
+# The curl and jq of the report step: curl writes what it was asked, the headers and the
+# configuration it read from files included, to /log/curl; jq prints a body.
 _FAKE_CURL = """#!/bin/sh
+previous=
 for argument in "$@"; do
   printf '%s\\n' "$argument" >> /log/curl
   case "$argument" in @-) ;; @*) cat "${argument#@}" >> /log/curl ;; esac
+  if [ "$previous" = --config ]; then cat "$argument" >> /log/curl; fi
+  previous=$argument
 done
 cat > /dev/null
 """
 _FAKE_JQ = "#!/bin/sh\necho '{}'\n"
 
 
-def _report(objects: list[dict[str, Any]], run: dict[str, Any],
-            root: Path) -> tuple[str, list[str]]:
+def _report(objects: list[dict[str, Any]], run: dict[str, Any], root: Path,
+            secrets: dict[str, str] | None = None) -> tuple[str, list[str]]:
     """Run the report step of the Pipeline's `finally` for `run`, a PipelineRun whose tasks
     succeeded, as Tekton v1.15.0 fills its parameters ($(params.*) of the run, then the
     Task's; $(tasks.status), $(context.pipelineRun.name)): its output, and what curl was
-    asked. The step's script runs in the image under test, with curl and jq faked."""
+    asked. The step's script runs in the image under test, with curl and jq faked; each
+    Secret's value is `secrets`' or `token-of-<its name>`."""
     from container import emptydir, podman, require_image
 
     def filled(text: str, params: dict[str, str]) -> str:
@@ -815,7 +822,9 @@ def _report(objects: list[dict[str, Any]], run: dict[str, Any],
     task_params = {p["name"]: filled(p["value"], run_params) for p in report["params"]}
     [step] = _task(objects, report["taskRef"]["name"])["spec"]["steps"]
     env = {e["name"]: filled(e["value"], task_params) if "value" in e
-           else f"token-of-{e['valueFrom']['secretKeyRef']['name']}" for e in step["env"]}
+           else (secrets or {}).get(e["valueFrom"]["secretKeyRef"]["name"],
+                                    f"token-of-{e['valueFrom']['secretKeyRef']['name']}")
+           for e in step["env"]}
     tools, log = emptydir(root, "tools"), emptydir(root, "log")
     for name, script in (("curl", _FAKE_CURL), ("jq", _FAKE_JQ), ("report", step["script"])):
         (tools / name).write_text(script)
@@ -875,6 +884,25 @@ def test_name_listing_is_exactly_what_renders(example: str, reporting: bool,
     listed = sorted((n.kind, n.name) for n in object_names(
         spec, spec.namespace, spec.enabled_modules, reporting))
     assert listed == rendered
+
+
+@pytest.mark.parametrize(("url", "written"), [
+    ("https://chat.example/hook?room=ci\n", 'url = "https://chat.example/hook?room=ci"'),
+    ("https://chat.example/h\"o\\ok\r\n", 'url = "https://chat.example/h\\"o\\\\ok"'),
+], ids=["newline of its file", "quote and backslash"])
+def test_a_chat_webhook_url_reaches_curl_as_one_quoted_url(repo: Path, url: str,
+                                                           written: str) -> None:
+    """A Secret made from a file keeps the file's last newline: written into curl's
+    configuration as it was, it ended the quoted URL, curl refused it ("URL using
+    bad/illegal format", curl 7.88) and the report step, a `finally` task, failed the run."""
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    objects = _seed_a_reporting(repo, "  url: https://github.com/goyoai/gointern-backend.git\n",
+                                notify=True)
+    [run] = [r.document for r in tekton.runs_by_hand(
+        load_spec(str(repo)), RenderOptions(modules=("portal",)), sha)]
+    said, asked = _report(objects, run, repo / "report", {"chat-webhook": url})
+    assert written in asked
+    assert said.endswith("notified\n")
 
 
 # --- Pod Security ---------------------------------------------------------------------------

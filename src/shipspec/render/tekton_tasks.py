@@ -430,7 +430,11 @@ elif [ -n "${GITHUB_TOKEN:-}" ]; then
   echo "reported $state to $REPOSITORY@$REVISION"
 fi
 if [ -n "${NOTIFY_URL:-}" ]; then
-  printf 'url = "%s"\\n' "$NOTIFY_URL" > /tmp/notify.config
+  # A Secret made from a file keeps the file's last newline, which ended curl's quoted URL
+  # (curl: URL using bad/illegal format) and failed the run; quotes and backslashes are
+  # escaped as curl's --config reads them.
+  url=$(printf '%s' "$NOTIFY_URL" | tr -d '\\r\\n' | sed 's/[\\\\"]/\\\\&/g')
+  printf 'url = "%s"\\n' "$url" > /tmp/notify.config
   jq -n --arg text "$MODULE $REVISION: $description" '{text: $text}' |
     curl -fsS -X POST -H 'Content-Type: application/json' --config /tmp/notify.config \\
       --data @- > /dev/null
