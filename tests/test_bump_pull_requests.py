@@ -66,9 +66,9 @@ def github(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pulls]:
     assert hub.violations == [], "\n".join(hub.violations)
 
 
-def bump(spec: Path, *args: str) -> Result:
+def bump(spec: Path, *args: str, token: str = TOKEN) -> Result:
     result = run_process("bump", str(spec), *args,
-                         env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+                         env={**os.environ, "DEPLOY_TOKEN": token})
     assert TOKEN not in result.out + result.err
     return result
 
@@ -398,8 +398,7 @@ def test_a_token_with_the_newline_of_the_file_it_came_from_works(github: Pulls) 
     push was refused as unauthorised, and an API request failed with the token in urllib's
     error (escaped, where redaction did not find it)."""
     hub, spec, bare = github
-    result = run_process("bump", str(spec), "--module", "core", "--tag", "1.1.0",
-                         env={**os.environ, "DEPLOY_TOKEN": f"{TOKEN}\r\n"})
+    result = bump(spec, "--module", "core", "--tag", "1.1.0", token=f"{TOKEN}\r\n")
     assert result.code == 0, result.err
     assert 'tag: "1.1.0"' in remote_file(bare, "env/prod/values.yaml", "shipspec/prod/core")
     assert [pull["head"] for pull in hub.pulls.values()] == ["shipspec/prod/core"]
@@ -410,8 +409,7 @@ def test_a_token_with_the_newline_of_the_file_it_came_from_works(github: Pulls) 
 def test_a_token_with_a_space_or_control_character_inside_is_refused_unsaid(
         github: Pulls, token: str) -> None:
     hub, spec, _bare = github
-    result = run_process("bump", str(spec), "--module", "core", "--tag", "1.1.0",
-                         env={**os.environ, "DEPLOY_TOKEN": token})
+    result = bump(spec, "--module", "core", "--tag", "1.1.0", token=token)
     assert (result.code, result.out) == (1, "")
     assert result.err == ("error: $DEPLOY_TOKEN holds a space, a control character or a "
                           "character outside ASCII within its value, which no token has\n"

@@ -154,10 +154,16 @@ ACTION_MANIFESTS = {
 }
 
 
-def _frontend_built_by_npm(tmp_path: Path) -> dict[str, dict]:
-    """Seed B's workflows with the frontend built by npm (setup-node) before its image."""
+def spec_with_frontend_built_by_npm(tmp_path: Path) -> Path:
+    """A repository holding seed B's spec with the frontend built by npm (setup-node)."""
     spec = _edited(tmp_path, ("    build: none ", "    build: npm  "))
     (spec / ".git").mkdir()
+    return spec
+
+
+def _frontend_built_by_npm(tmp_path: Path) -> dict[str, dict]:
+    """Seed B's workflows with the frontend built by npm before its image."""
+    spec = spec_with_frontend_built_by_npm(tmp_path)
     return {r.path: r.document
             for r in github_actions.render(load_spec(str(spec)), RenderOptions())}
 

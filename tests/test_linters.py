@@ -73,11 +73,9 @@ def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path
 
 def _workflows(tmp_path: Path) -> list[Path]:
     """Seed B's workflows, then the same with its frontend built by npm (setup-node)."""
-    npm = tmp_path / "npm"
-    npm.mkdir()
-    (npm / ".git").mkdir()
-    text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
-    (npm / "shipspec.yaml").write_text(text.replace("    build: none ", "    build: npm  "))
+    from test_github_actions import spec_with_frontend_built_by_npm
+
+    npm = spec_with_frontend_built_by_npm(tmp_path)
     workflows = []
     for name, spec in (("seed-b", EXAMPLES / "astrago"), ("npm", npm)):
         result = run_process("generate", str(spec), "--target", "github-actions",
