@@ -704,8 +704,9 @@ def test_a_module_whose_build_failed_holds_back_no_other(tmp_path: Path) -> None
     """Each leg of the build matrix that pushed its image sets an output of its module's
     own name; the runner sends a leg's outputs that are not empty (actions_runner.py), and
     the deploy job deploys the modules that reached it: here core and monitor, whose legs
-    succeeded, and not batch, whose leg failed before its last step (nor core-api, a name
-    that begins with another)."""
+    succeeded, and not batch, whose leg failed before its last step, nor core-api and mon,
+    names that begin with another's or another's begins with (`*built-mon*` would match
+    built-monitor)."""
     from actions_runner import evaluate, file_command_values, job_outputs
     from test_bump import commits, remote_file
     from test_helmfile import VALUES
@@ -730,11 +731,12 @@ def test_a_module_whose_build_failed_holds_back_no_other(tmp_path: Path) -> None
                             "contains(toJSON(needs.build.outputs), 'built-') }}")
 
     at = deploy_checkout(tmp_path)
-    result = run_deploy_step(at, tmp_path, "core batch core-api", built)
+    result = run_deploy_step(at, tmp_path, "core batch core-api mon", built)
     assert result.returncode == 0, result.stderr
     [*skipped, committed] = result.stdout.splitlines()
     assert skipped == ["::warning::not deploying batch: its build did not succeed",
-                       "::warning::not deploying core-api: its build did not succeed"]
+                       "::warning::not deploying core-api: its build did not succeed",
+                       "::warning::not deploying mon: its build did not succeed"]
     assert committed.startswith("committed ") and committed.endswith(
         f": core core-stage-1.0-31c7ea7a -> core-stage-{at.pushed[0][:8]}")
     values = yaml.safe_load(remote_file(at.deployment, VALUES))

@@ -104,7 +104,7 @@ git config --global --add safe.directory "$GITHUB_WORKSPACE"
 set --
 for module in $MODULES; do
   case "$BUILT" in
-    *"\"built-$module\""*) set -- "$@" --module "$module" ;;
+    *"\\"built-$module\\""*) set -- "$@" --module "$module" ;;
     *) echo "::warning::not deploying $module: its build did not succeed" ;;
   esac
 done
