@@ -20,7 +20,9 @@ server's state laid over them. Lists are paged as GitHub pages them, and the lin
 `retry-after` and the `x-ratelimit-*` headers of the same recording.
 
 A pull request's branches live in a real bare repository (the one tests/gitserver.py
-serves): opening needs the head branch there, and merging writes the merge commit there.
+serves): opening needs the head branch there, and merging writes the merge commit there. A
+fork's pull request (`open_pull(..., fork=owner)`) has its head in another repository, of
+any branch name, and its commit under `refs/pull/<number>/head`, where GitHub keeps it.
 Every violation is recorded; the `github` fixture fails a test that made one.
 """
 
@@ -49,6 +51,7 @@ PAGINATION_RECORDING = (TOOLS / "fixtures" / "scenarios" / "api.github.com" / "p
                         / "normalized-fixture.json")
 API_VERSION = "2022-11-28"
 REPOSITORY_ID = 1000  # the id the recorded exchange's links use
+FORK_ID = 2000  # any fork's (head.repo.id)
 
 
 class Description:
@@ -190,6 +193,7 @@ class GitHub:
         self.violations: list[str] = []
         self.rate_limited: list[tuple[int, dict[str, str]]] = []  # answers to give first
         self.ready = False  # auto-merge asked now finds the pull request ready (clean)
+        self.auto_merges: list[tuple[int, str | None]] = []  # (number, expectedHeadOid)
         self.page_size_cap = 100
         self.lock = threading.Lock()
 
@@ -211,15 +215,31 @@ class GitHub:
                 merged.append(number)
         return merged
 
-    def open_pull(self, head: str, base: str, title: str, body: str) -> int:
-        """A pull request opened by someone else (by hand, or another tool)."""
-        return self._create({"head": head, "base": base, "title": title, "body": body})["number"]
+    def open_pull(self, head: str, base: str, title: str, body: str, fork: str | None = None,
+                  sha: str | None = None) -> int:
+        """A pull request opened by someone else (by hand, or another tool); from the
+        branch `head` of `fork`'s copy of the repository, at `sha` (main's tip if None)."""
+        number = self._create({"head": head, "base": base, "title": title, "body": body,
+                               "fork": fork})["number"]
+        if fork is not None:
+            subprocess.run(["git", "--git-dir", str(self.bare), "update-ref",
+                            f"refs/pull/{number}/head", sha or "main"], check=True)
+        return number
 
     def head_sha(self, branch: str) -> str | None:
+        return self._sha(f"refs/heads/{branch}")
+
+    def _sha(self, ref: str) -> str | None:
         found = subprocess.run(["git", "--git-dir", str(self.bare), "rev-parse", "--verify",
-                                "--quiet", f"refs/heads/{branch}"], capture_output=True,
-                               text=True, check=False)
+                                "--quiet", ref], capture_output=True, text=True, check=False)
         return found.stdout.strip() or None
+
+    def _head_ref(self, pull: dict[str, Any]) -> str:
+        return (f"refs/pull/{pull['number']}/head" if pull["fork"] else
+                f"refs/heads/{pull['head']}")
+
+    def _label(self, pull: dict[str, Any]) -> str:
+        return f"{pull['fork'] or self.owner}:{pull['head']}"
 
     # --- the API -----------------------------------------------------------------------------
 
@@ -272,8 +292,7 @@ class GitHub:
         chosen = [pull for _, pull in sorted(self.pulls.items())
                   if state in ("all", pull["state"])
                   and query.get("base", pull["base"]) == pull["base"]
-                  and query.get("head", f"{self.owner}:{pull['head']}")
-                  == f"{self.owner}:{pull['head']}"]
+                  and query.get("head", self._label(pull)) == self._label(pull)]
         if query.get("direction", "desc" if query.get("sort", "created") == "created"
                      else "asc") == "desc":
             chosen.reverse()
@@ -299,7 +318,8 @@ class GitHub:
         if self.head_sha(data["head"]) is None:
             return 422, {}, {"message": "Validation Failed", "errors": [
                 {"resource": "PullRequest", "field": "head", "code": "invalid"}]}
-        if any(p["state"] == "open" and (p["head"], p["base"]) == (data["head"], data["base"])
+        if any(p["state"] == "open" and not p["fork"]
+               and (p["head"], p["base"]) == (data["head"], data["base"])
                for p in self.pulls.values()):
             return 422, {}, {"message": "Validation Failed", "errors": [
                 {"resource": "PullRequest", "code": "custom",
@@ -312,7 +332,8 @@ class GitHub:
         number = max([*self.pulls, 0]) + 1
         pull = {"number": number, "head": data["head"], "base": data["base"],
                 "title": data["title"], "body": data.get("body"), "state": "open",
-                "auto_merge": None, "merged": False, "node_id": f"PR_kwDO{number:08d}"}
+                "auto_merge": None, "merged": False, "node_id": f"PR_kwDO{number:08d}",
+                "fork": data.get("fork")}
         self.pulls[number] = pull
         return pull
 
@@ -327,7 +348,7 @@ class GitHub:
                      data: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         if pull["state"] != "open":
             return 405, {}, {"message": "Pull Request is not mergeable"}
-        if "sha" in data and data["sha"] != self.head_sha(pull["head"]):
+        if "sha" in data and data["sha"] != self._sha(self._head_ref(pull)):
             return 409, {}, {"message": "Head branch was modified. Review and try the merge "
                                         "again."}
         sha = self._merge(pull, data.get("merge_method", "merge"))
@@ -342,11 +363,12 @@ class GitHub:
         def git(*arguments: str) -> str:
             return subprocess.run(["git", "--git-dir", str(self.bare), *arguments],
                                   capture_output=True, text=True, check=True).stdout.strip()
-        base, head = f"refs/heads/{pull['base']}", f"refs/heads/{pull['head']}"
+        base, head = f"refs/heads/{pull['base']}", self._head_ref(pull)
         old = git("rev-parse", base)
         tree = git("merge-tree", "--write-tree", base, head).splitlines()[0]
         if method == "merge":
-            message = f"Merge pull request #{pull['number']} from {self.owner}/{pull['head']}"
+            message = (f"Merge pull request #{pull['number']} from "
+                       f"{pull['fork'] or self.owner}/{pull['head']}")
             parents = ["-p", base, "-p", head]
         else:
             message = f"{pull['title']} (#{pull['number']})"
@@ -372,8 +394,12 @@ class GitHub:
             html_url=f"https://github.com/{self.owner}/{self.name}/pull/{number}")
         if "merged" in item:
             item["merged"] = pull["merged"]
-        item["head"].update(ref=pull["head"], sha=self.head_sha(pull["head"]) or "0" * 40,
-                            label=f"{self.owner}:{pull['head']}")
+        item["head"].update(ref=pull["head"], sha=self._sha(self._head_ref(pull)) or "0" * 40,
+                            label=self._label(pull))
+        if pull["fork"]:
+            owner = {**item["head"]["repo"]["owner"], "login": pull["fork"]}
+            item["head"]["repo"] = {**item["head"]["repo"], "id": FORK_ID, "owner": owner,
+                                    "full_name": f"{pull['fork']}/{self.name}", "fork": True}
         item["base"].update(ref=pull["base"], sha=self.head_sha(pull["base"]) or "0" * 40,
                             label=f"{self.owner}:{pull['base']}")
         return item
@@ -418,6 +444,12 @@ class _Mutations:
             # GitHub's answer when nothing is left to wait for (seen in the wild, and the
             # reason `gh pr merge --auto` merges such pull requests directly)
             raise graphql.GraphQLError("Pull request Pull request is in clean status")
+        self.github.auto_merges.append((pull["number"], input.get("expectedHeadOid")))
+        if input.get("expectedHeadOid") not in (None, self.github._sha(
+                self.github._head_ref(pull))):
+            # (REST's merge answers 409 with this; GraphQL's exact words are not published)
+            raise graphql.GraphQLError("Head branch was modified. Review and try the merge "
+                                       "again.")
         method = str(input.get("mergeMethod", "MERGE")).lower()
         pull["auto_merge"] = {"enabled_by": description().example("pull-request")["user"],
                               "merge_method": method, "commit_title": pull["title"],

@@ -147,12 +147,44 @@ def test_pull_requests_it_did_not_open_are_never_touched(github: Pulls) -> None:
 
 @pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],
                          indirect=True)
+def test_a_pull_request_from_a_fork_is_never_taken_for_shipspecs(github: Pulls) -> None:
+    """Anyone who may fork the deployment repository may open a pull request from a branch
+    named as shipspec names its own, with shipspec's comment line in its description: one
+    named as the next bump's branch was taken for shipspec's own pull request (its title
+    rewritten, auto-merge asked for the fork's commit, ours never opened), and one at the
+    commit of a branch of ours was closed as superseded with our branch deleted."""
+    hub, spec, _bare = github
+    assert bump(spec, "--module", "web", "--tag", "2.1.0").code == 0  # ours: #1
+    ours = hub.head_sha("shipspec/prod/web")
+    comment = '<!-- shipspec: {"environments": ["prod"], "modules": ["core"]} -->'
+    named_as_next = hub.open_pull("shipspec/prod/core", "main", "deploy(prod): core=6.6.6",
+                                  comment, fork="mallory")
+    at_our_commit = hub.open_pull("shipspec/prod/web", "main", "deploy(prod): web=2.1.0",
+                                  comment, fork="mallory", sha=ours)
+    result = bump(spec, "--module", "core", "--tag", "1.1.0")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[1:] == [
+        "opened pull request #4: https://github.com/acme/deploy/pull/4",
+        "#4 will be merged (squash) once its required checks pass"]
+    assert hub.auto_merges == [(1, ours), (4, hub.head_sha("shipspec/prod/core"))]
+    for number, title in ((named_as_next, "deploy(prod): core=6.6.6"),
+                          (at_our_commit, "deploy(prod): web=2.1.0")):
+        pull = hub.pulls[number]
+        assert (pull["state"], pull["title"], pull["auto_merge"]) == ("open", title, None)
+    assert hub.comments == [] and hub.head_sha("shipspec/prod/web") == ours
+    assert hub.pulls[1]["state"] == "open"
+
+
+@pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],
+                         indirect=True)
 def test_auto_merge_is_asked_once_and_the_merge_lands_when_checks_pass(github: Pulls) -> None:
     hub, spec, bare = github
     result = bump(spec, "--module", "core", "--tag", "1.1.0")
     assert result.code == 0, result.err
     assert "#1 will be merged (squash) once its required checks pass" in result.out
     assert hub.requests[-1] == "POST /graphql"
+    # at the commit it pushed: a push to the branch since would hold the merge back
+    assert hub.auto_merges == [(1, hub.head_sha("shipspec/prod/core"))]
     assert hub.pulls[1]["auto_merge"]["merge_method"] == "squash"
     rerun = bump(spec, "--module", "core", "--tag", "1.1.0")
     assert "POST /graphql" not in hub.requests[hub.requests.index("POST /graphql") + 1:]

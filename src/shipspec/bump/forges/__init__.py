@@ -27,7 +27,8 @@ class PullRequest(NamedTuple):
 
 class Forge(Protocol):
     def open_pull_requests(self, base: str) -> list[PullRequest]:
-        """Every open pull request into `base`, oldest first."""
+        """Every open pull request into `base` from a branch of the repository itself
+        (never a fork's), oldest first."""
 
     def open(self, head: str, base: str, title: str, body: str) -> PullRequest:
         """A new pull request of `head` into `base`."""
@@ -36,8 +37,8 @@ class Forge(Protocol):
         """The pull request with a new title and description."""
 
     def merge_when_ready(self, pull_request: PullRequest, method: MergeMethod) -> bool:
-        """Ask the forge to merge it once its required checks pass; True when it was
-        ready, and so merged now."""
+        """Ask the forge to merge it, at its `head_sha` only, once its required checks
+        pass; True when it was ready, and so merged now."""
 
     def close(self, pull_request: PullRequest, comment: str) -> None:
         """Comment on the pull request, then close it without merging."""

@@ -20,9 +20,12 @@ from shipspec.spec import Forge as ForgeSettings
 
 API_VERSION = "2022-11-28"
 
+# expectedHeadOid: GitHub merges the commit shipspec pushed, or nothing (as `gh pr merge
+# --auto --match-head-commit` asks it: cli/cli v2.60.0, pkg/cmd/pr/merge/http.go).
 _AUTO_MERGE = """
-mutation($pullRequest: ID!, $method: PullRequestMergeMethod!) {
-  enablePullRequestAutoMerge(input: {pullRequestId: $pullRequest, mergeMethod: $method}) {
+mutation($pullRequest: ID!, $method: PullRequestMergeMethod!, $head: GitObjectID!) {
+  enablePullRequestAutoMerge(input: {pullRequestId: $pullRequest, mergeMethod: $method,
+                                     expectedHeadOid: $head}) {
     pullRequest { number autoMergeRequest { enabledAt } }
   }
 }
@@ -46,7 +49,7 @@ class GitHub:
     def open_pull_requests(self, base: str) -> list[PullRequest]:
         items = self.api.pages(self.pulls, {"state": "open", "base": base, "sort": "created",
                                             "direction": "asc", "per_page": "100"})
-        return [self._pull_request(item) for item in items]
+        return [self._pull_request(item) for item in items if self._from_this_repository(item)]
 
     def open(self, head: str, base: str, title: str, body: str) -> PullRequest:
         answer = self.api.call("POST", self.pulls, {
@@ -63,7 +66,7 @@ class GitHub:
         answer = self.api.call("POST", self.graphql, {
             "query": _AUTO_MERGE,
             "variables": {"pullRequest": self.node_ids[pull_request.number],
-                          "method": method.upper()}})
+                          "method": method.upper(), "head": pull_request.head_sha}})
         errors = [str(e.get("message", "")) for e in (answer.data or {}).get("errors") or []
                   if isinstance(e, dict)]
         if not errors:
@@ -87,6 +90,17 @@ class GitHub:
                       {"body": comment})
         self.api.call("PATCH", f"{self.pulls}/{pull_request.number}", {"state": "closed"})
 
+    def _from_this_repository(self, item: Any) -> bool:
+        """Whether the pull request's branch is in the repository itself. A fork's branch
+        may bear any name, shipspec's own included, and its description may copy
+        shipspec's comment line: taken for shipspec's, its pull request would be updated
+        and merged when ready, or closed with our branch of that name deleted."""
+        try:
+            head = item["head"]["repo"]  # null once the fork is deleted
+            return head is not None and head["id"] == item["base"]["repo"]["id"]
+        except (KeyError, TypeError) as error:
+            raise self._unreadable(error) from None
+
     def _pull_request(self, item: Any) -> PullRequest:
         try:
             pull_request = PullRequest(
@@ -96,6 +110,9 @@ class GitHub:
                 auto_merge=item.get("auto_merge") is not None)
             self.node_ids[pull_request.number] = str(item["node_id"])
         except (KeyError, TypeError, ValueError) as error:
-            raise RuntimeFailure(f"error: {self.api.base} answered with a pull request "
-                                 f"shipspec cannot read (no {error})") from None
+            raise self._unreadable(error) from None
         return pull_request
+
+    def _unreadable(self, error: Exception) -> RuntimeFailure:
+        return RuntimeFailure(f"error: {self.api.base} answered with a pull request "
+                              f"shipspec cannot read (no {error})")
