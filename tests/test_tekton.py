@@ -6,6 +6,7 @@ import copy
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -903,6 +904,78 @@ def test_a_chat_webhook_url_reaches_curl_as_one_quoted_url(repo: Path, url: str,
     said, asked = _report(objects, run, repo / "report", {"chat-webhook": url})
     assert written in asked
     assert said.endswith("notified\n")
+
+
+# kubectl for the cleanup's prune step: the PipelineRuns in the JSON file $RUNS, listed by
+# equality selectors in name order as the API server lists them (-o json, or -o name with
+# --sort-by), and deleted by name (`delete pipelinerun NAME...` or `delete TYPE/NAME...`).
+_FAKE_KUBECTL = """#!/usr/bin/env python3
+import json, os, sys
+with open(os.environ["RUNS"]) as state:
+    runs = sorted(json.load(state), key=lambda run: run["metadata"]["name"])
+verb, kind, *rest = sys.argv[1:]
+if verb == "get":
+    wanted = dict(pair.split("=", 1) for pair in rest[rest.index("-l") + 1].split(","))
+    items = [r for r in runs if wanted.items() <= r["metadata"]["labels"].items()]
+    if "--sort-by=.metadata.creationTimestamp" in rest:
+        items.sort(key=lambda run: run["metadata"]["creationTimestamp"])
+    if rest[-2:] == ["-o", "name"]:
+        print("".join(f"pipelinerun.tekton.dev/{r['metadata']['name']}\\n" for r in items), end="")
+    else:
+        print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+else:
+    names = {name.rpartition("/")[2] for name in [kind, *rest] if name != "pipelinerun"}
+    with open(os.environ["RUNS"], "w") as state:
+        json.dump([r for r in runs if r["metadata"]["name"] not in names], state)
+"""
+
+
+def test_the_cleanup_prunes_only_finished_runs_and_its_own_runs_too(tmp_path: Path) -> None:
+    """The cleanup keeps a module's newest `ci.keepRuns` finished runs. It deleted the
+    oldest runs whatever their state, so a branch's build still deploying was stopped when
+    enough newer runs (a pull request's pushes) came before a cleanup; and it never pruned
+    the cleanup runs, one a module for every closed pull request. The prune step runs in
+    sh with the real jq, its parameters filled as Tekton fills them, over runs labelled as
+    the TriggerTemplates label them."""
+    objects = objects_of("gointern-backend")
+    templates = {t["metadata"]["name"].removeprefix("gointern-backend-"):
+                 t["spec"]["resourcetemplates"][0]
+                 for t in by_kind(objects, "TriggerTemplate")}
+
+    def run(name: str, event: str, minute: int, succeeded: str | None,
+            module: str = "portal", project: str = "gointern-backend") -> dict[str, Any]:
+        labels = {key: value.replace("$(tt.params.module)", module).replace(
+                      "gointern-backend", project)
+                  for key, value in templates[event]["metadata"]["labels"].items()}
+        return {"metadata": {"name": name, "labels": labels,
+                             "creationTimestamp": f"2026-12-05T08:{minute:02d}:00Z"},
+                "status": {} if succeeded is None else {
+                    "conditions": [{"type": "Succeeded", "status": succeeded}]}}
+
+    runs = [run("p6", "push", 0, "True"), run("p5", "push", 1, "Unknown"),  # still deploying
+            run("p4", "pull-request", 2, "False"), run("p3", "push", 3, "True"),
+            run("p2", "pull-request", 4, "True"), run("p1", "push", 5, None),  # not started yet
+            run("s1", "push", 0, "True", module="system"),
+            run("o1", "push", 0, "True", project="other"),
+            run("c3", "cleanup", 0, "True"), run("c2", "cleanup", 1, "False"),
+            run("c1", "cleanup", 2, "True"), run("c0", "cleanup", 3, "Unknown")]  # this one
+    state = tmp_path / "runs.json"
+    state.write_text(json.dumps(runs))
+    (tmp_path / "kubectl").write_text(_FAKE_KUBECTL)
+    (tmp_path / "kubectl").chmod(0o755)
+    [step] = [s for s in _task(objects, "gointern-backend-cleanup")["spec"]["steps"]
+              if s["name"] == "prune-pipelineruns"]
+    params = {"module": "portal", "keep-runs": "2"}
+    env = {e["name"]: re.sub(r"\$\(params\.([a-z-]+)\)", lambda m: params[m.group(1)],
+                             e["value"]) for e in step["env"]}
+    result = subprocess.run(["sh", "-c", step["script"]], capture_output=True, text=True,
+                            env={**env, "HOME": str(tmp_path), "RUNS": str(state),
+                                 "PATH": f"{tmp_path}:/usr/bin:/bin"}, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("kept the newest 2 of 4 finished runs of portal\n"
+                             "kept the newest 2 of 3 finished cleanup runs of portal\n")
+    left = {r["metadata"]["name"] for r in json.loads(state.read_text())}
+    assert left == {"p5", "p3", "p2", "p1", "s1", "o1", "c2", "c1", "c0"}
 
 
 # --- Pod Security ---------------------------------------------------------------------------

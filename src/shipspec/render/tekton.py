@@ -425,7 +425,8 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
         template("cleanup", cleanup_params, _pipeline_run(
             spec, "cleanup", shared_name(spec, "cleanup"), CLEANUP_ACCOUNT,
             [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],
-            {"shipspec.dev/cleanup-of": "$(tt.params.module)"}, [], metadata,
+            {"shipspec.dev/project": spec.project,
+             "shipspec.dev/cleanup-of": "$(tt.params.module)"}, [], metadata,
             "$(tt.params.module)")),
     ]
 

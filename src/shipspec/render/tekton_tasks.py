@@ -476,16 +476,25 @@ find /runs -mindepth 1 -maxdepth 1 -type d -mmin +1440 -exec rm -rf {} +
 echo "removed $stale stale run directories of $MODULE"
 """
 
+# Finished runs only, oldest first: a run is done when its Succeeded condition is True or
+# False (Tekton v1.15.0, pkg/apis/pipeline/v1/pipelinerun_types.go, IsDone). A cleanup
+# started while a branch's build still deployed deleted that run, and its deploy with it.
+# Cleanup runs are pruned as well: every closed pull request starts one for each module.
 _PRUNE_RUNS = """\
 #!/bin/sh
 set -eu
-kubectl get pipelineruns -l "shipspec.dev/module=$MODULE,shipspec.dev/project=$PROJECT" \\
-  --sort-by=.metadata.creationTimestamp -o name > /tmp/runs
-total=$(wc -l < /tmp/runs)
-if [ "$total" -gt "$KEEP" ]; then
-  head -n "$((total - KEEP))" /tmp/runs | xargs kubectl delete
-fi
-echo "kept the newest $KEEP of $total PipelineRuns of $MODULE"
+finished='[.items[] | select(any(.status.conditions[]?; .type == "Succeeded"
+  and (.status == "True" or .status == "False")))]
+  | sort_by(.metadata.creationTimestamp) | map(.metadata.name)'
+prune() {
+  runs=$(kubectl get pipelineruns -l "$1,shipspec.dev/project=$PROJECT" -o json)
+  names=$(printf '%s' "$runs" | jq -c "$finished")
+  printf '%s' "$names" | jq -r --argjson keep "$KEEP" '.[:([length - $keep, 0] | max)][]' |
+    xargs -r kubectl delete pipelinerun
+  echo "kept the newest $KEEP of $(printf '%s' "$names" | jq length) finished $2 of $MODULE"
+}
+prune "shipspec.dev/module=$MODULE" "runs"
+prune "shipspec.dev/cleanup-of=$MODULE" "cleanup runs"
 """
 
 

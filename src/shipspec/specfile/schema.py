@@ -444,7 +444,9 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "type": "integer",
                     "minimum": 1,
                     "maximum": 1000,
-                    "description": "PipelineRuns kept per module by the cleanup (default 5).",
+                    "description": "Finished PipelineRuns kept per module by the cleanup "
+                                   "(default 5), and as many of its own runs; running ones "
+                                   "are never deleted.",
                 },
             },
         ),
