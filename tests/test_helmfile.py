@@ -6,6 +6,7 @@ environment Argo CD v3.5.1 builds (tests/argo_cd.py)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -195,6 +196,45 @@ def test_a_document_without_kind_fails_closed(root: Path, tools: dict[str, str])
     assert_fails_closed(render(root, tools, "--release", "kindless"),
                         "document 1 that helmfile rendered for release 'kindless'",
                         "no apiVersion and kind")
+
+
+def _deployment(image: str) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": {
+        "containers": [{"name": "app", "image": image}]}}}}
+
+
+@pytest.mark.parametrize(("module_image", "rendered"), [
+    ("docker.io/acme/app:1.0", "acme/app:1.0"),
+    ("acme/app:1.0", "docker.io/acme/app:1.0"),
+    ("docker.io/acme/app:1.0", "index.docker.io/acme/app:1.0"),
+    ("docker.io/library/nginx:1.27", "nginx:1.27"),
+    ("nginx:1.27", "docker.io/library/nginx:1.27@sha256:" + "0" * 64),
+    ("ghcr.io/acme/app:1.0", "ghcr.io/acme/app:1.0"),
+])
+def test_an_image_written_as_the_runtime_reads_it_passes_the_image_check(
+        module_image: str, rendered: str) -> None:
+    """A Docker Hub image may be written without its registry or `library/`: the kubelet
+    pulls the same image (distribution/reference v0.6.0, normalize.go), and the check failed
+    every sync of such a chart."""
+    from shipspec import helmfile
+
+    helmfile.check_images([_deployment(rendered)], [("app", module_image)], "release app")
+
+
+@pytest.mark.parametrize(("module_image", "rendered"), [
+    ("docker.io/acme/app:1.0", "docker.io/library/app:1.0"),  # another image
+    ("docker.io/acme/app:1.0", "ghcr.io/acme/app:1.0"),
+    ("docker.io/acme/app:1.0", "acme/app:1.1"),
+    ("localhost/acme/app:1.0", "acme/app:1.0"),  # localhost is a registry
+    ("Acme/app:1.0", "docker.io/Acme/app:1.0"),  # so is a first part with a capital
+])
+def test_another_image_still_fails_the_image_check(module_image: str, rendered: str) -> None:
+    from shipspec import helmfile
+    from shipspec.errors import SpecError
+
+    expected = f"does not pull module app's image {module_image};"
+    with pytest.raises(SpecError, match=re.escape(expected)):
+        helmfile.check_images([_deployment(rendered)], [("app", module_image)], "release app")
 
 
 def test_a_global_registry_that_wins_fails_the_image_check(root: Path,

@@ -345,8 +345,13 @@ def expected_images(spec: "Spec", environment: "Environment", release: "Release"
 def check_images(documents: list[dict[str, Any]], expected: list[tuple[str, str]],
                  where: str) -> None:
     pulled = workload_images(documents)
-    missing = [(module, image) for module, image in expected
-               if not any(found == image or found.startswith(image + "@") for found in pulled)]
+    runtime_names = [canonical_image(found) for found in pulled]
+
+    def is_pulled(image: str) -> bool:  # at its tag, or at a digest of that tag
+        wanted = canonical_image(image)
+        return any(found == wanted or found.startswith(wanted + "@") for found in runtime_names)
+
+    missing = [(module, image) for module, image in expected if not is_pulled(image)]
     if missing:
         raise SpecError.single(
             f"the render of {where} does not pull "
@@ -354,6 +359,25 @@ def check_images(documents: list[dict[str, Any]], expected: list[tuple[str, str]
             + "; images rendered: " + (", ".join(pulled) or "none"),
             hint="the values file's image and tag must reach the chart (check the .gotmpl "
                  "values and global registry overrides such as global.imageRegistry)")
+
+
+def canonical_image(reference: str) -> str:
+    """`reference` with the name a container runtime pulls: Docker Hub's images may be
+    written without their registry, `library/` or with its old name (`nginx:1`,
+    `acme/app:1`, `index.docker.io/acme/app:1`), and the kubelet pulls
+    `docker.io/library/nginx:1` and `docker.io/acme/app:1` (distribution/reference v0.6.0,
+    normalize.go, splitDockerDomain). A first part with '.' or ':', `localhost` or a
+    capital letter is a registry."""
+    first, slash, rest = reference.partition("/")
+    if not slash:
+        first, rest = "docker.io", reference
+    elif first == "index.docker.io":
+        first = "docker.io"
+    elif first != "localhost" and not any(c in first for c in ".:") and first == first.lower():
+        first, rest = "docker.io", reference
+    if first == "docker.io" and "/" not in rest:
+        rest = f"library/{rest}"
+    return f"{first}/{rest}"
 
 
 def workload_images(documents: list[dict[str, Any]]) -> list[str]:
