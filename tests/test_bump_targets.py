@@ -353,6 +353,28 @@ def test_kustomize_without_an_entry_for_the_image_fails() -> None:
 KUBECTL = Path(sys.executable).with_name("kubectl")
 
 
+def test_kustomize_finds_the_entry_of_a_docker_hub_image_written_without_its_registry(
+        tmp_path: Path) -> None:
+    """`acme/app` in the kustomization and its manifests is the module's image
+    `docker.io/acme/app` (distribution/reference v0.6.0, normalize.go): the bump refused
+    it as having no entry, and the entry its hint suggested (`app=...`) would match no
+    container. The new tag reaches what the real kustomize (in kubectl) renders."""
+    target = KUSTOMIZE._replace(image="docker.io/acme/app")
+    text = ("resources:\n  - app.yaml\nimages:\n  - name: acme/app\n"
+            "    newTag: old-tag   # bumped by CI\n")
+    after = edit(text, target, NewImage(target.image, "app-a1b2c3d4", None, False))
+    assert after == text.replace("old-tag", "app-a1b2c3d4")
+    (tmp_path / "kustomization.yaml").write_text(after)
+    (tmp_path / "app.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "app", "image": "acme/app:old-tag"}]}}}}))
+    built = subprocess.run([str(KUBECTL), "kustomize", str(tmp_path)], capture_output=True,
+                           text=True, check=True, timeout=60).stdout
+    [container] = yaml.safe_load(built)["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "acme/app:app-a1b2c3d4"
+
+
 @pytest.mark.parametrize(("second_entry", "deployed_tag"), [
     ("  - name: goyoai-gointern-system\n    newTag: other-tag\n", "old-tag"),
     ("  - name: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: other-tag\n", "other-tag"),

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from shipspec import __version__
 from shipspec.errors import Location, Problem, RuntimeFailure, SpecError, shown
 from shipspec.files import read_text
+from shipspec.images import canonical_image
 from shipspec.paths import SymlinkGuard, relative_path_problem
 from shipspec.specfile.schema import DNS_LABEL, HELMFILE_ENVIRONMENT_NAME
 
@@ -359,25 +360,6 @@ def check_images(documents: list[dict[str, Any]], expected: list[tuple[str, str]
             + "; images rendered: " + (", ".join(pulled) or "none"),
             hint="the values file's image and tag must reach the chart (check the .gotmpl "
                  "values and global registry overrides such as global.imageRegistry)")
-
-
-def canonical_image(reference: str) -> str:
-    """`reference` with the name a container runtime pulls: Docker Hub's images may be
-    written without their registry, `library/` or with its old name (`nginx:1`,
-    `acme/app:1`, `index.docker.io/acme/app:1`), and the kubelet pulls
-    `docker.io/library/nginx:1` and `docker.io/acme/app:1` (distribution/reference v0.6.0,
-    normalize.go, splitDockerDomain). A first part with '.' or ':', `localhost` or a
-    capital letter is a registry."""
-    first, slash, rest = reference.partition("/")
-    if not slash:
-        first, rest = "docker.io", reference
-    elif first == "index.docker.io":
-        first = "docker.io"
-    elif first != "localhost" and not any(c in first for c in ".:") and first == first.lower():
-        first, rest = "docker.io", reference
-    if first == "docker.io" and "/" not in rest:
-        rest = f"library/{rest}"
-    return f"{first}/{rest}"
 
 
 def workload_images(documents: list[dict[str, Any]]) -> list[str]:

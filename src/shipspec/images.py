@@ -55,3 +55,22 @@ def other_release_hint() -> str:
 
     return (f"build the image of {__version__} from this repository's Dockerfile and name it "
             "there")
+
+
+def canonical_image(reference: str) -> str:
+    """`reference` with the name a container runtime pulls: Docker Hub's images may be
+    written without their registry, `library/` or with its old name (`nginx:1`,
+    `acme/app:1`, `index.docker.io/acme/app:1`), and the kubelet pulls
+    `docker.io/library/nginx:1` and `docker.io/acme/app:1` (distribution/reference v0.6.0,
+    normalize.go, splitDockerDomain). A first part with '.' or ':', `localhost` or a
+    capital letter is a registry."""
+    first, slash, rest = reference.partition("/")
+    if not slash:
+        first, rest = "docker.io", reference
+    elif first == "index.docker.io":
+        first = "docker.io"
+    elif first != "localhost" and not any(c in first for c in ".:") and first == first.lower():
+        first, rest = "docker.io", reference
+    if first == "docker.io" and "/" not in rest:
+        rest = f"library/{rest}"
+    return f"{first}/{rest}"

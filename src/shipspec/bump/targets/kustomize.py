@@ -9,6 +9,7 @@ from typing import Any
 
 from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
+from shipspec.images import canonical_image
 from shipspec.spec import KustomizeTarget
 from shipspec.values.yamltext import YamlText
 
@@ -46,17 +47,21 @@ def _write(doc: YamlText, target: KustomizeTarget, image: NewImage) -> None:
 
 
 def _entry(doc: YamlText, target: KustomizeTarget) -> Any:
-    """The `images:` entry whose name or newName is the module's image (or its last part).
-    There must be one: kustomize applies every entry in turn to the image the ones before
-    left (api/filters/imagetag/updater.go), so a second entry could undo the edit of the
+    """The `images:` entry whose name or newName is the module's image, as a container
+    runtime reads it (`acme/app` is `docker.io/acme/app`), or its last part. There must be
+    one: kustomize applies every entry in turn to the image the ones before left
+    (api/filters/imagetag/updater.go), so a second entry could undo the edit of the
     first."""
     short = target.image.rsplit("/", 1)[-1]
+    image = canonical_image(target.image)
     entries = []
     for document in doc.documents:
         images = doc.child(document, "images")
         for entry in getattr(images[1], "value", []) if images else []:
             names = [doc.child(entry, key) for key in ("name", "newName")]
-            if any(found and found[1].value in (target.image, short) for found in names):
+            if any(found and isinstance(found[1].value, str) and (
+                    found[1].value == short or canonical_image(found[1].value) == image)
+                   for found in names):
                 entries.append(entry)
     if len(entries) > 1:
         raise SpecError.single(
