@@ -249,7 +249,8 @@ def test_a_symlink_out_of_the_deployment_repository_is_refused(tmp_path: Path) -
     result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "x",
                          "--repo", str(bare))
     assert result.code == 2
-    assert "is a link that leads outside the deployment repository" in result.err
+    assert result.err.startswith("error: helmfile/environments/customers/xiilab/values.yaml "
+                                 "is a link that leads outside the deployment repository")
 
 
 def test_a_values_file_that_links_inside_the_repository_is_refused_clearly(

@@ -606,6 +606,23 @@ def test_values_write_to_a_directory_is_a_user_error(cli, tmp_path: Path) -> Non
     assert result.err.startswith(f"error: {tmp_path} is a directory, not a file\n")
 
 
+@pytest.mark.parametrize("verb", ["values", "generate"])
+def test_a_file_that_cannot_be_written_is_an_error_like_any_other(cli, tmp_path: Path,
+                                                                   verb: str) -> None:
+    """The machine's refusal is reported as every error is: "error: ...", exit 2, and
+    nothing on stdout (the messages of a few such failures lacked the "error: ")."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine\n")
+    where = blocker / "inside"
+    args = (["--env", "stage", "--write", str(where / "values.yaml")] if verb == "values"
+            else ["--output-dir", str(where)])
+    result = cli(verb, str(EXAMPLES / "astrago"), *args)
+    assert (result.code, result.out) == (2, "")
+    assert result.err.startswith(f"error: cannot write {where}/")
+    assert result.err.endswith(": Not a directory\n")
+    assert blocker.read_text() == "mine\n"
+
+
 def test_plan_with_a_missing_changed_files_list_is_a_user_error(cli, tmp_path: Path) -> None:
     missing = tmp_path / "changed"
     result = cli("plan", str(EXAMPLES / "astrago"), "--repository", "xiilab/astrago-backend",

@@ -562,7 +562,7 @@ def test_helmfile_missing_is_a_runtime_failure(root: Path, tools: dict[str, str]
                              "--target", "helmfile", "--env", "stage", "--release", "astrago"],
                             cwd=root, env=env, capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout) == (2, "")
-    assert "cannot run helmfile" in result.stderr
+    assert result.stderr.startswith("error: cannot run helmfile: No such file or directory")
 
 
 # --- Applications against Argo CD's own types ------------------------------------------------

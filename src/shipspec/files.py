@@ -22,12 +22,12 @@ def write_text(path: str, text: str) -> None:
     except FileNotFoundError:
         kept_mode = None
     except OSError as err:
-        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+        raise _cannot_write(path, err) from None
     try:
         os.makedirs(directory, exist_ok=True)
         descriptor, temporary = _new_file_beside(directory)
     except OSError as err:
-        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+        raise _cannot_write(path, err) from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
             if kept_mode is not None:
@@ -38,8 +38,12 @@ def write_text(path: str, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):  # renamed just before it came
             os.unlink(temporary)
         if isinstance(err, OSError):
-            raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+            raise _cannot_write(path, err) from None
         raise
+
+
+def _cannot_write(path: str, err: OSError) -> RuntimeFailure:
+    return RuntimeFailure(f"error: cannot write {path}: {err.strerror}")
 
 
 def _new_file_beside(directory: str) -> tuple[int, str]:
@@ -62,7 +66,7 @@ def append_text(path: str, text: str) -> None:
         with open(path, "a", encoding="utf-8") as stream:
             stream.write(text)
     except OSError as err:
-        raise RuntimeFailure(f"cannot write {path}: {err.strerror}") from None
+        raise _cannot_write(path, err) from None
 
 
 def read_text(path: str) -> str:

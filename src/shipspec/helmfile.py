@@ -98,7 +98,7 @@ def start(arguments: list[str], root: str) -> Started:
             arguments, cwd=root, env=environ, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as err:
-        raise RuntimeFailure(f"cannot run {HELMFILE}: {err.strerror}; the shipspec image "
+        raise RuntimeFailure(f"error: cannot run {HELMFILE}: {err.strerror}; the shipspec image "
                              "has helmfile and helm 3 on PATH") from None
     return Started(arguments, root, process)
 

@@ -86,7 +86,7 @@ def write_files(directory: str, rendered: list[Rendered], output_format: str,
         try:
             os.unlink(os.path.join(directory, path))
         except OSError as err:
-            raise RuntimeFailure(f"cannot remove {path}: {err.strerror}") from None
+            raise RuntimeFailure(f"error: cannot remove {path}: {err.strerror}") from None
     if narrowed:  # what the full run wrote stays listed, to be removed by the next one
         digests = {**{path: digest for path, digest in earlier.items() if path not in digests},
                    **digests}
@@ -128,7 +128,7 @@ def _documents_by_file(directory: str, rendered: list[Rendered],
     for item in rendered:
         problem = relative_path_problem(item.path)
         if problem:  # renderers choose these names; a bad one is our bug, not the user's
-            raise RuntimeFailure(f"internal error: output path '{item.path}' {problem}")
+            raise RuntimeFailure(f"error: internal error: output path '{item.path}' {problem}")
         path = os.path.splitext(item.path)[0] + ".json" if output_format == "json" else item.path
         refuse_links(directory, path)
         documents.setdefault(path, []).append(item.document)
@@ -152,4 +152,4 @@ def _file_digest(path: str) -> str:
         with open(path, "rb") as stream:
             return hashlib.file_digest(stream, "sha256").hexdigest()
     except OSError as err:
-        raise RuntimeFailure(f"cannot read {path}: {err.strerror}") from None
+        raise RuntimeFailure(f"error: cannot read {path}: {err.strerror}") from None

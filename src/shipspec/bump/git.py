@@ -323,7 +323,7 @@ class Checkout(Repository):
             raise RuntimeFailure(f"error: {relative}: a path in the deployment repository "
                                  f"{problem}; refusing to read or write it")
         if self.guard.escapes(relative):
-            raise RuntimeFailure(f"{relative} is a link that leads outside the deployment "
+            raise RuntimeFailure(f"error: {relative} is a link that leads outside the deployment "
                                  "repository; refusing to read or write it")
         return os.path.join(self.root, relative)
 
