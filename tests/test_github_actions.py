@@ -581,12 +581,16 @@ def test_more_modules_than_one_matrix_runs_from_one_branch_are_refused(
     assert planned.code == 0 and "modules=s000 s001 " in planned.out
 
 
-def test_the_workflow_logs_in_to_another_registry_as_the_spec_says(cli, tmp_path: Path) -> None:
+@pytest.mark.parametrize("registry", ["docker.io/xiilab", "xiilab"])
+def test_the_workflow_logs_in_to_another_registry_as_the_spec_says(cli, tmp_path: Path,
+                                                                   registry: str) -> None:
     """The job's GITHUB_TOKEN pushes to ghcr.io only, as the GitHub actor: another registry
     (Docker Hub here) needs a token of its own and its user. Without them every build
     failed at the login; validate lists them, generate refuses, and with them the login
-    step uses them (the token through secrets, the user as written)."""
-    bare = _edited(tmp_path, ("  url: ghcr.io/xiilab", "  url: docker.io/xiilab"))
+    step uses them (the token through secrets, the user as written). Docker Hub's images
+    may be named without it (`xiilab/...`): docker pushes them there, and the login went
+    to a registry named `xiilab`."""
+    bare = _edited(tmp_path, ("  url: ghcr.io/xiilab", f"  url: {registry}"))
     said = ("registry.tokenSecret: the job's GITHUB_TOKEN pushes images to ghcr.io only, "
             "and the modules of xiilab/astrago-backend push to docker.io")
     validated = cli("validate", str(bare))
@@ -594,7 +598,7 @@ def test_the_workflow_logs_in_to_another_registry_as_the_spec_says(cli, tmp_path
         in validated.out, validated.out
     generated = cli("generate", str(bare), "--target", "github-actions")
     assert (generated.code, generated.out) == (1, "") and f"error: {said}" in generated.err
-    given = _edited(tmp_path, ("  url: ghcr.io/xiilab", "  url: docker.io/xiilab\n"
+    given = _edited(tmp_path, ("  url: ghcr.io/xiilab", f"  url: {registry}\n"
                                "  tokenSecret: DOCKERHUB_TOKEN\n  username: xiilab-ci"))
     workflow = _backend_workflow(cli, given, tmp_path)
     [login] = [step for step in workflow["jobs"]["build"]["steps"]

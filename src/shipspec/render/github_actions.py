@@ -18,6 +18,7 @@ from typing import Any
 
 from shipspec import prebuild
 from shipspec.emit import Commented
+from shipspec.images import canonical_image
 from shipspec.render import (
     CI_ENGINE,
     REGISTRY_TOKEN,
@@ -136,8 +137,9 @@ GHCR = "ghcr.io"
 
 
 def _host(image: str) -> str:
-    """The registry of an image reference, which a job logs in to."""
-    return image.split("/", 1)[0]
+    """The registry of an image reference, which a job logs in to: docker.io for a Docker
+    Hub image written without it (`acme/app`), as docker pushes and pulls it."""
+    return canonical_image(image).split("/", 1)[0]
 
 
 def _in_shipspec_image(image: str) -> dict[str, Any]:
