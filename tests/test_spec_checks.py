@@ -555,6 +555,18 @@ def test_modules_built_otherwise_pushing_one_image_and_tag_are_refused(repo: Pat
         "  hint: name the module in the tag ({{ module }}-...), or give it an image of its own")
 
 
+def test_one_docker_hub_image_in_two_spellings_is_one_image(repo: Path) -> None:
+    """`acme/shop` and `docker.io/acme/shop` are one image to docker and the kubelet
+    (distribution/reference v0.6.0, normalize.go): the check compared them as written."""
+    text = SHARED_IMAGE.replace("registry: {url: ghcr.io/o}", "registry: {url: acme}").replace(
+        "  worker:\n    dockerfile: api/Dockerfile\n    image: shop",
+        "  worker:\n    dockerfile: worker/Dockerfile\n    image: docker.io/acme/shop")
+    message = errors(repo, text)
+    assert message.startswith(
+        "shipspec.yaml:12:3: error: modules.worker: pushes docker.io/acme/shop:stage-01234567 "
+        "for a commit, as module api does, built otherwise"), message
+
+
 @pytest.mark.parametrize("edit", [
     pytest.param(lambda text: text, id="one build, two modules (an API and its worker)"),
     pytest.param(lambda text: text.replace(

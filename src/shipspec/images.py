@@ -65,12 +65,10 @@ def canonical_image(reference: str) -> str:
     normalize.go, splitDockerDomain). A first part with '.' or ':', `localhost` or a
     capital letter is a registry."""
     first, slash, rest = reference.partition("/")
-    if not slash:
-        first, rest = "docker.io", reference
-    elif first == "index.docker.io":
-        first = "docker.io"
-    elif first != "localhost" and not any(c in first for c in ".:") and first == first.lower():
-        first, rest = "docker.io", reference
-    if first == "docker.io" and "/" not in rest:
-        rest = f"library/{rest}"
-    return f"{first}/{rest}"
+    hub = ("docker.io", "index.docker.io")
+    if slash and first not in hub and (
+            "." in first or ":" in first or first == "localhost" or first != first.lower()):
+        return reference  # another registry's (the first test: most images are)
+    if not slash or first not in hub:
+        rest = reference  # Docker Hub's, written without its host
+    return f"docker.io/{rest}" if "/" in rest else f"docker.io/library/{rest}"

@@ -19,7 +19,7 @@ from typing import Any
 
 from shipspec import templates
 from shipspec.errors import Location, Problem, SpecError, shown
-from shipspec.images import DEFAULT_IMAGES
+from shipspec.images import DEFAULT_IMAGES, canonical_image
 from shipspec.paths import SymlinkGuard, inside, relative_path_problem, repository_root
 from shipspec.prebuild import DEFAULT_TASKS
 from shipspec.spec import (
@@ -647,11 +647,12 @@ class _Resolver:
         commits of two repositories differ, and so do their tags.)"""
         pushed: dict[tuple[str, str, str], Module] = {}
         for module in modules:
+            image = canonical_image(module.image)  # docker.io/acme/app is acme/app
             for deployment in module.deployments if module.enabled else ():
                 tag = self.sample_tags.get((module.name, deployment.environment))
                 if tag is None:  # not a valid tag: said already
                     continue
-                first = pushed.setdefault((module.repo, module.image, tag), module)
+                first = pushed.setdefault((module.repo, image, tag), module)
                 if _build_of(first) != _build_of(module):
                     self.problem(("modules", module.name),
                                  f"pushes {module.image}:{tag} for a commit, as module "
