@@ -440,11 +440,11 @@ class _Mutations:
         if pull is None:
             raise graphql.GraphQLError("Could not resolve to a node with the global id of "
                                        f"'{input['pullRequestId']}'")
+        self.github.auto_merges.append((pull["number"], input.get("expectedHeadOid")))
         if self.github.ready:
             # GitHub's answer when nothing is left to wait for (seen in the wild, and the
             # reason `gh pr merge --auto` merges such pull requests directly)
             raise graphql.GraphQLError("Pull request Pull request is in clean status")
-        self.github.auto_merges.append((pull["number"], input.get("expectedHeadOid")))
         if input.get("expectedHeadOid") not in (None, self.github._sha(
                 self.github._head_ref(pull))):
             # (REST's merge answers 409 with this; GraphQL's exact words are not published)
