@@ -12,8 +12,9 @@ named from the environments and modules it changes, and a pull request proposes 
   in the new one are superseded: commented on, closed, their branches deleted.
 
 Which environments and modules a pull request changes is written in its description, in a
-comment line shipspec reads back; pull requests without it, or from a branch outside
-`shipspec/`, are never touched.
+comment line shipspec reads back; pull requests without it, from a branch outside
+`shipspec/`, or from a fork (the forge lists only the repository's own: forges/), are never
+touched.
 
 The branch of a pull request is shipspec's own, so moving it is a force push; it is bound
 to the value last seen (`--force-with-lease`), so two bumps of the same modules never
