@@ -468,6 +468,15 @@ def test_a_chart_that_pulls_the_right_image_is_left_alone_however_it_splits_it(
     pytest.param("docker.io", "bitnami/nginx", "ghcr.io/o/web",
                  [("web.image.registry", "ghcr.io"), ("web.image.repository", "o/web")],
                  id="nothing-kept"),
+    # Docker Hub's images as docker reads them (distribution/reference v0.6.0, normalize.go):
+    # the spec's `registry: {url: bitnami}` names docker.io/bitnami/...
+    pytest.param("docker.io", "bitnami/nginx", "bitnami/nginx", [],
+                 id="docker-hub-without-its-host-right"),
+    pytest.param("index.docker.io", "bitnami/nginx", "docker.io/bitnami/nginx", [],
+                 id="docker-hub-by-its-old-name-right"),
+    pytest.param("ghcr.io", "o/web", "bitnami/nginx",
+                 [("web.image.registry", "docker.io"), ("web.image.repository", "bitnami/nginx")],
+                 id="docker-hub-split-as-docker-pulls-it"),
 ])
 def test_fixes_keep_the_charts_own_split(registry: str, repository: str, image: str,
                                          expected: list[tuple[str, str]]) -> None:

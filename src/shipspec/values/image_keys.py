@@ -16,6 +16,7 @@ shared mapping, which other modules pull through too. `values` (merge, check, va
 from typing import Any, NamedTuple
 
 from shipspec.errors import SpecError
+from shipspec.images import canonical_image
 from shipspec.spec import HelmValuesTarget
 from shipspec.values.yamltext import YamlText
 
@@ -41,8 +42,8 @@ def image_fixes(doc: YamlText, target: HelmValuesTarget, image: str) -> list[Fix
         found.append((own, doc.scalar(pair, own) if pair is not None else None, pair))
     currents = [current for _, current, _ in found]
     pulled = "/".join(current or "?" for current in currents)
-    if pulled == image:
-        return []  # the chart pulls it already, however its keys split it
+    if canonical_image(pulled) == canonical_image(image):
+        return []  # the chart pulls it already, however its keys split or spell it
     wanted = _split(image, *currents) if target.registry_key else [image]
     return [Fix(own, want, current, pulled, pair)
             for (own, current, pair), want in zip(found, wanted, strict=True)
@@ -61,8 +62,10 @@ def image_values(target: HelmValuesTarget, image: str) -> dict[str, str]:
 def _split(image: str, registry: str | None, repository: str | None) -> list[str]:
     """[registry, repository] that make `image`, keeping the chart's own split where one
     of its values already fits (a registry with a path, ghcr.io/org; a port,
-    registry.local:5000); else at the first '/', the registry's host and the rest (the
-    spec's images always name their registry)."""
+    registry.local:5000); else at the first '/', the registry's host and the rest. A
+    Docker Hub image written without its host (`acme/app`) is split as docker pulls it:
+    docker.io, acme/app."""
+    image = canonical_image(image)
     if registry and image.startswith(registry + "/"):
         return [registry, image[len(registry) + 1:]]
     if repository and image.endswith("/" + repository):
