@@ -397,7 +397,7 @@ def test_plan_cli_writes_github_outputs(cli, tmp_path: Path) -> None:
                  "--github-output", str(output))
     assert result.code == 0, result.err
     assert output.read_text() == (
-        "environment=stage\nmodules=core\n"
+        "environment=stage\nmodules=core\ntags=core=core-stage-a1b2c3d4\n"
         'matrix={"include":[{"module":"core","image":"ghcr.io/xiilab/astrago-backend",'
         '"tag":"core-stage-a1b2c3d4","dockerfile":"server-core/Dockerfile",'
         '"context":"server-core","build":"gradle","build_task":"bootJar"}]}\n'
@@ -665,14 +665,17 @@ def deploy_checkout(tmp_path: Path) -> DeployCheckout:
     return DeployCheckout(deployment, work, pushed, checkout)
 
 
-def run_deploy_step(at: DeployCheckout, tmp_path: Path, modules: str, built: str
-                    ) -> subprocess.CompletedProcess[str]:
-    """The deploy step, run by sh as the runner runs it in the job container."""
+def run_deploy_step(at: DeployCheckout, tmp_path: Path, modules: str, built: str,
+                    tags: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The deploy step, run by sh as the runner runs it in the job container, for
+    `modules` with the tags plan gave them (`tags`, else each its tag of the commit)."""
     [step] = [step for step in workflows()[
         "xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"]["deploy"]["steps"]
         if "run" in step]
     assert step["env"]["SOURCE_TOKEN"] == "${{ github.token }}"
-    env = {**GIT_ENV, "HOME": str(tmp_path), "MODULES": modules, "BUILT": built,
+    planned = " ".join(f"{m}={(tags or {}).get(m, f'{m}-stage-{at.pushed[0][:8]}')}"
+                       for m in modules.split())
+    env = {**GIT_ENV, "HOME": str(tmp_path), "TAGS": planned, "BUILT": built,
            "ENVIRONMENT": "stage", "GITHUB_SHA": at.pushed[0],
            "GITHUB_REF_NAME": SEED_B_BRANCH, "GITHUB_WORKSPACE": str(at.checkout),
            "GITHUB_SERVER_URL": "https://github.com", "SOURCE_TOKEN": "ghs_job-token",
@@ -702,6 +705,23 @@ def test_the_deploy_step_of_an_older_commit_keeps_what_a_newer_one_deployed(
                            "deployed already\nalready up to date on main: nothing to "
                            "commit\n")
     assert remote_file(at.deployment, VALUES) == deployed and len(commits(at.deployment)) == 2
+
+
+def test_the_deploy_step_bumps_the_tag_plan_chose_not_one_computed_again(
+        tmp_path: Path) -> None:
+    """The build pushes the tag plan chose (matrix.tag); the deploy step, later, bumped a
+    tag computed again from the spec, which differs from it when the template holds `{{
+    date }}` and midnight (UTC) came between: a tag no image has. It bumps plan's own."""
+    from test_bump import remote_file
+    from test_helmfile import VALUES
+
+    at = deploy_checkout(tmp_path)
+    planned = f"core-stage-20261205-{at.pushed[0][:8]}"  # not what the spec's template makes
+    result = run_deploy_step(at, tmp_path, "core", '{"built-core": "true"}',
+                             tags={"core": planned})
+    assert result.returncode == 0, result.stderr
+    values = yaml.safe_load(remote_file(at.deployment, VALUES))
+    assert values["astrago"]["components"]["core"]["tag"] == planned
 
 
 def test_a_module_whose_build_failed_holds_back_no_other(tmp_path: Path) -> None:

@@ -49,8 +49,12 @@ def run(args: argparse.Namespace) -> str | Output:
     today = today_utc()
     decided = plan(spec, args.repository, args.branch, args.sha, changed, today, before)
     builds = [build._asdict() for build in decided.builds]
+    # module=tag pairs: the deploy job bumps the very tags the builds pushed, where a tag
+    # computed again (one of {{ date }}, after midnight) could name no image
+    tags = " ".join(f"{build.module}={build.tag}" for build in decided.builds)
     lines = (f"environment={decided.environment}\n"
              f"modules={' '.join(b['module'] for b in builds)}\n"
+             f"tags={tags}\n"
              f"matrix={json.dumps({'include': builds}, separators=(',', ':'))}\n"
              f"any={'true' if builds else 'false'}\n")
     if args.github_output:

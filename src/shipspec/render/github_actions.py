@@ -90,7 +90,9 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # landed already. `bump --newer-on` keeps a tag of theirs rather than undo it. The fetch
 # sends the job's token as actions/checkout does, in a header set through the environment
 # (never in an argument), for this one git command, which follows no redirect (git would
-# send the header to the server it names: see bump/git.py).
+# send the header to the server it names: see bump/git.py). Each module is bumped to the tag
+# plan chose for it (`tags`: module=tag), the one its build pushed: computed again here, a
+# tag could differ (one of {{ date }}, after midnight) and name no image.
 _DEPLOY = """\
 set -eu
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
@@ -103,9 +105,10 @@ git config --global --add safe.directory "$GITHUB_WORKSPACE"
     "+refs/heads/$GITHUB_REF_NAME:refs/remotes/origin/$GITHUB_REF_NAME"
 )
 set --
-for module in $MODULES; do
+for tagged in $TAGS; do
+  module=${tagged%%=*}
   case "$BUILT" in
-    *"\\"built-$module\\""*) set -- "$@" --module "$module" ;;
+    *"\\"built-$module\\""*) set -- "$@" --module "$module" --tag "$tagged" ;;
     *) echo "::warning::not deploying $module: its build did not succeed" ;;
   esac
 done
@@ -316,7 +319,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "runs-on": RUNNER,
                 **_in_shipspec_image(shipspec_image),
                 "outputs": {name: f"${{{{ steps.plan.outputs.{name} }}}}"
-                            for name in ("matrix", "modules", "environment", "any")},
+                            for name in ("matrix", "modules", "tags", "environment", "any")},
                 "steps": [
                     _checkout(0),
                     {"id": "plan", "name": "decide what to build",
@@ -377,7 +380,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "steps": [
                     _checkout(1),
                     {"name": "bump the deployment repository",
-                     "env": {"MODULES": "${{ needs.plan.outputs.modules }}",
+                     "env": {"TAGS": "${{ needs.plan.outputs.tags }}",
                              "BUILT": "${{ toJSON(needs.build.outputs) }}",
                              "ENVIRONMENT": "${{ needs.plan.outputs.environment }}",
                              "SOURCE_TOKEN": "${{ github.token }}",
