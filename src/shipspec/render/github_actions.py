@@ -319,7 +319,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "runs-on": RUNNER,
                 **_in_shipspec_image(shipspec_image),
                 "outputs": {name: f"${{{{ steps.plan.outputs.{name} }}}}"
-                            for name in ("matrix", "modules", "tags", "environment", "any")},
+                            for name in ("matrix", "tags", "environment", "any")},
                 "steps": [
                     _checkout(0),
                     {"id": "plan", "name": "decide what to build",
