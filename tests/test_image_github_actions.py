@@ -95,7 +95,8 @@ def test_plan_then_deploy_run_in_the_image_as_the_runner_runs_them(
     plan = JobContainer(tmp_path / "runner-plan", REPOSITORY, github).run_job(
         workflow["jobs"]["plan"], {}, mounts, f"file://{SOURCE}")
     assert plan["any"] == "true"
-    assert plan["modules"] == "core"  # the push changed server-core/ only
+    # the push changed server-core/ only; the deploy bumps the tag its build pushes
+    assert plan["tags"] == f"core=core-stage-{pushed[:8]}"
     assert plan["environment"] == "stage"
     assert '"module":"core"' in plan["matrix"].replace(" ", "")
 
@@ -111,9 +112,10 @@ def test_plan_then_deploy_run_in_the_image_as_the_runner_runs_them(
 
     # A run of the commit before, whose build ended last: its deploy keeps the newer tag.
     late = {"sha": before, "ref_name": BRANCH, "event": {"before": ""}}
+    late_plan = {**plan, "tags": f"core=core-stage-{before[:8]}"}  # that run's own plan
     JobContainer(tmp_path / "runner-late", REPOSITORY, late).run_job(
-        workflow["jobs"]["deploy"], {"needs": needs, "secrets": secrets}, mounts,
-        f"file://{SOURCE}")
+        workflow["jobs"]["deploy"], {"needs": {**needs, "plan": {"outputs": late_plan}},
+                                     "secrets": secrets}, mounts, f"file://{SOURCE}")
     assert yaml.safe_load(remote_file(deployment, VALUES)) == values
     assert len(commits(deployment)) == 2
 
