@@ -907,8 +907,8 @@ def test_a_chat_webhook_url_reaches_curl_as_one_quoted_url(repo: Path, url: str,
 
 
 # kubectl for the cleanup's prune step: the PipelineRuns in the JSON file $RUNS, listed by
-# equality selectors in name order as the API server lists them (-o json, or -o name with
-# --sort-by), and deleted by name (`delete pipelinerun NAME...` or `delete TYPE/NAME...`).
+# equality selectors in name order as the API server lists them (`get pipelineruns -l
+# SELECTOR -o json`), and deleted by name (`delete pipelinerun NAME...`).
 _FAKE_KUBECTL = """#!/usr/bin/env python3
 import json, os, sys
 with open(os.environ["RUNS"]) as state:
@@ -917,16 +917,10 @@ verb, kind, *rest = sys.argv[1:]
 if verb == "get":
     wanted = dict(pair.split("=", 1) for pair in rest[rest.index("-l") + 1].split(","))
     items = [r for r in runs if wanted.items() <= r["metadata"]["labels"].items()]
-    if "--sort-by=.metadata.creationTimestamp" in rest:
-        items.sort(key=lambda run: run["metadata"]["creationTimestamp"])
-    if rest[-2:] == ["-o", "name"]:
-        print("".join(f"pipelinerun.tekton.dev/{r['metadata']['name']}\\n" for r in items), end="")
-    else:
-        print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
 else:
-    names = {name.rpartition("/")[2] for name in [kind, *rest] if name != "pipelinerun"}
     with open(os.environ["RUNS"], "w") as state:
-        json.dump([r for r in runs if r["metadata"]["name"] not in names], state)
+        json.dump([r for r in runs if r["metadata"]["name"] not in rest], state)
 """
 
 
