@@ -10,6 +10,7 @@ import posixpath
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from gitserver import (
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Checkout, Credentials, Refs, RefUpdate, Repository
+from shipspec.bump.source import BUILD_DAYS_LIMIT, build_days
 from shipspec.errors import RuntimeFailure
 from shipspec.specfile.resolve import load_spec
 
@@ -1231,6 +1233,43 @@ def test_a_branch_rewritten_past_the_commit_built_keeps_the_branchs_tags(
     assert _bump_built(source, deploy, rewritten).code == 0
     late = _bump_built(source, deploy, middle)
     assert late.out.startswith(f"kept core at core-stage-{rewritten[:8]}: "), late.err
+
+
+def _utc_day(days_ago: int) -> str:
+    return time.strftime("%Y%m%d", time.gmtime(time.time() - days_ago * 86400))
+
+
+@pytest.mark.parametrize("built_days_ago", [0, 1, 3])
+def test_a_newer_commits_dated_tag_is_kept_whichever_day_its_build_ran(
+        source_history: tuple[Path, list[str]], deploy: Path, built_days_ago: int) -> None:
+    """`{{ date }}` is the day of the build. The newer commit was committed four days ago
+    and built some day since; the older one is built today (its pipeline was retried)."""
+    source, _ = source_history
+    spec = source / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace('tag: "{{ module }}-stage-{{ sha8 }}"',
+                                             'tag: "{{ module }}-{{ date }}-{{ sha8 }}"'))
+    committed = {**os.environ, "GIT_COMMITTER_DATE": f"{int(time.time()) - 4 * 86400} +0000"}
+    for change in ("older", "newer"):
+        (source / "server-core.txt").write_text(f"{change}\n")
+        subprocess.run(["git", "commit", "--quiet", "-am", change], cwd=source, env=committed,
+                       check=True)
+    older, newer = git("rev-list", "--max-count=2", "HEAD", cwd=source).split()[::-1]
+    newer_tag = f"core-{_utc_day(built_days_ago)}-{newer[:8]}"
+    assert run_process("bump", str(source), "--module", "core", "--tag", newer_tag,
+                       "--repo", str(deploy)).code == 0
+    late = _bump_built(source, deploy, older)
+    assert late.out.startswith(f"kept core at {newer_tag}: a newer commit's tag, deployed "
+                               "already\ncommitted "), late.err
+    assert late.out.endswith(f"-> batch-{_utc_day(0)}-{older[:8]}\n"), late.out
+
+
+def test_a_newer_commits_build_days_start_the_day_before_it_and_span_a_month_at_most() -> None:
+    day = 20_000  # 2024-10-04 in days since 1970
+    assert build_days(day, day) == ("20241003", "20241004")
+    assert build_days(day - 1, day + 1) == ("20241002", "20241003", "20241004", "20241005")
+    assert build_days(day - 400, day) == build_days(day - 30, day)
+    assert len(build_days(day - 400, day)) == BUILD_DAYS_LIMIT
+    assert build_days(day - 400, day)[-1] == "20241004"
 
 
 def test_the_history_may_come_from_another_repository_than_the_specs(

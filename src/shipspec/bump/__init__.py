@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 from shipspec.bump.git import Author, Checkout, Credentials
 from shipspec.bump.request import Changed, Edit, Request, file_of, message, write
+from shipspec.bump.source import NewerCommit
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.spec import Delivery, Deployment, Forge, Module, Signing, Spec, Target
@@ -244,13 +245,15 @@ def _branch(changes: list[Change], options: BumpOptions) -> str:
 
 def plan(spec: Spec, module_names: list[str], environment: str | None, *,
          tags: Mapping[str, str], sha: str | None, digest: str | None, set_repository: bool,
-         date: str, create: bool = False, newer_commits: Sequence[str] = ()) -> list[Change]:
+         date: str, create: bool = False,
+         newer_commits: Sequence[NewerCommit] = ()) -> list[Change]:
     """The changes that `bump` makes: each module's tag as given in `tags` (module → tag),
     else from the spec's tag template for commit `sha`. Each module keeps the tags its
-    template gives `newer_commits` (pushed after the commit built): where its target holds
-    one, that newer deployment stays."""
+    template gives `newer_commits` (pushed after the commit built), on any day their builds
+    may have run: where its target holds one, that newer deployment stays."""
     from shipspec.render import select_options
     from shipspec.tags import digest_problem, image_tag, tag_problem
+    from shipspec.templates import uses
 
     # Checked here, before anything is cloned: bump, rollback and promote all come this way.
     for flag, value, problem in ((*(("--tag", t, tag_problem) for t in tags.values()),
@@ -274,9 +277,12 @@ def plan(spec: Spec, module_names: list[str], environment: str | None, *,
         else:
             raise SpecError.single(f"no tag for module {name}",
                                    hint="give --sha, --tag TAG, or --tag MODULE=TAG")
+        days_named = uses(deployment.tag, "date")
         newer = tuple(dict.fromkeys(
-            tag for tag in (image_tag(spec, module, deployment, sha=commit, branch=None,
-                                      date=date) for commit in newer_commits)
+            tag for tag in (image_tag(spec, module, deployment, sha=commit.sha, branch=None,
+                                      date=day)
+                            for commit in newer_commits
+                            for day in (commit.build_days if days_named else (date,)))
             if tag != module_tag))  # a template without the commit gives every one ours
         changes.append(Change(module, deployment, NewImage(module.image, module_tag, digest,
                                                            set_repository, create), newer))

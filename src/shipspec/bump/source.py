@@ -4,11 +4,15 @@ Builds of different commits end in any order: a slow build of an older commit wo
 its tag over the one a newer commit's pipeline deployed a minute before. The commits of the
 branch that the built commit lacks are the ones it must not undo; `plan` renders each one's
 tag, and whoever writes the request keeps a target that holds one of them (request.py).
+A tag template with `{{ date }}` names the day a commit was built, which may be any day
+from its commit to today: `plan` renders such a tag for each of those days.
 """
 
-from __future__ import annotations
-
+# Annotations evaluated, as in spec.py: typing compiles a record's string annotations when
+# the module is imported, and bump imports this one.
 import subprocess
+import time
+from typing import NamedTuple
 
 from shipspec.bump.git import working_directory_environment
 from shipspec.errors import RuntimeFailure, SpecError
@@ -17,9 +21,21 @@ from shipspec.tags import SHA_HINT, sha_problem
 # Newest first: a deployment older than this many commits is not guarded. A bound, since
 # every one of them is rendered through the module's tag template.
 NEWER_LIMIT = 1000
+# The days a newer commit's build may have run on, counted back from today: a month. A
+# build of an older commit that ends later than that after a newer one's (a run retried
+# weeks on) does not recognise a `{{ date }}` tag of the newer one.
+BUILD_DAYS_LIMIT = 31
+_DAY = 86400  # seconds; UTC days have no daylight saving
 
 
-def newer_commits(root: str, sha: str, ref: str) -> list[str]:
+class NewerCommit(NamedTuple):
+    sha: str
+    # The UTC days (YYYYMMDD) its build may have run on, oldest first: from the day before
+    # its committer date (clocks of laptops and CI differ) to today.
+    build_days: tuple[str, ...]
+
+
+def newer_commits(root: str, sha: str, ref: str) -> list[NewerCommit]:
     """The commits of `ref` that commit `sha` does not contain (those pushed after it, or
     that replaced it when the branch was rewritten), newest first, in the repository at
     `root`."""
@@ -40,11 +56,23 @@ def newer_commits(root: str, sha: str, ref: str) -> list[str]:
             f"cannot tell which commits came after {sha} in {root}: {'; '.join(problems)}",
             hint="fetch the branch's history before bumping (git fetch origin <branch>; "
                  "actions/checkout with fetch-depth: 0)")
-    code, listed = _git(root, "rev-list", f"--max-count={NEWER_LIMIT}", "--end-of-options",
-                        f"{sha}..{ref}")
+    # each commit as two lines, `commit <id>` and its committer date in seconds
+    code, listed = _git(root, "rev-list", f"--max-count={NEWER_LIMIT}", "--format=%ct",
+                        "--end-of-options", f"{sha}..{ref}")
     if code:
         raise RuntimeFailure(f"error: git rev-list failed in {root}: {listed.strip()}")
-    return listed.split()
+    words = listed.split()
+    today = int(time.time()) // _DAY
+    return [NewerCommit(commit, build_days(int(committed) // _DAY, today))
+            for commit, committed in zip(words[1::3], words[2::3], strict=True)]
+
+
+def build_days(committed: int, today: int) -> tuple[str, ...]:
+    """The days, as YYYYMMDD, from the day before day `committed` to day `today` (days
+    since 1970 in UTC), at most BUILD_DAYS_LIMIT of them."""
+    first = max(committed - 1, today - BUILD_DAYS_LIMIT + 1)
+    return tuple(time.strftime("%Y%m%d", time.gmtime(day * _DAY))
+                 for day in range(first, today + 1))
 
 
 def _git(root: str, *arguments: str) -> tuple[int, str]:
