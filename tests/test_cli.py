@@ -514,8 +514,12 @@ def test_a_module_set_without_values_targets_says_so(cli) -> None:
     assert listed.err.startswith("error: no module of ") and \
         "has a values target in 'dev'" in listed.err
     generated = cli("generate", str(EXAMPLES / "gointern-backend"), "--target", "values")
-    assert generated.err.startswith("error: modules: no module of this spec has a values "
-                                    "target\n")
+    # at the `modules:` key, where a module would say `values:`
+    modules_line = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text().splitlines(
+        ).index("modules:") + 1
+    assert generated.err.startswith(f"{EXAMPLES / 'gointern-backend' / 'shipspec.yaml'}:"
+                                    f"{modules_line}:1: error: modules: no module of this "
+                                    "spec has a values target\n"), generated.err
 
 
 def test_values_check_of_a_missing_file_prints_a_command_that_works(cli,

@@ -708,7 +708,12 @@ def test_what_only_the_rendered_ci_needs_is_listed_by_validate_and_refused_by_ge
     assert checked.out.endswith(f"  still needed by generate --target tekton: {needed}")
     generated = cli("generate", str(repo))
     assert (generated.code, generated.out) == (1, "")
-    assert generated.err.startswith("error: " + needed.split("\n", maxsplit=1)[0])
+    # where the file would say it: the field, else the nearest one above it that is written
+    field = needed.split(":", maxsplit=1)[0].split(".")
+    where = (repo / "shipspec.yaml").read_text().splitlines().index(f"{field[0]}:") + 1
+    assert re.match(rf"{re.escape(str(repo / 'shipspec.yaml'))}:(\d+):\d+: error: "
+                    + re.escape(needed.split("\n", maxsplit=1)[0]), generated.err)
+    assert int(re.match(r"[^:]*:(\d+)", generated.err)[1]) > where, generated.err
 
 
 def test_a_source_off_github_is_said_to_start_no_run(repo: Path, cli) -> None:

@@ -75,11 +75,16 @@ def ssh_deploy_gap(spec: Spec, token: str) -> list[Gap]:
              "https://github.com/<owner>/<name>.git")]
 
 
-def refuse_gaps(gaps: list[Gap]) -> None:
+def gap_problems(spec: Spec, gaps: list[Gap]) -> list[Problem]:
+    """The gaps as problems where the file should say more: a module's at its name."""
+    return [Problem(spec.locate(path, key=path[:1] == ("modules",)), ".".join(path),
+                    message, hint) for path, message, hint in gaps]
+
+
+def refuse_gaps(spec: Spec, gaps: list[Gap]) -> None:
     """A target renders only once every setting it needs is there."""
     if gaps:
-        raise SpecError([Problem(None, ".".join(path), message, hint)
-                         for path, message, hint in gaps])
+        raise SpecError(gap_problems(spec, gaps))
 
 
 def renderer(target: str) -> Renderer:

@@ -32,7 +32,7 @@ def missing_settings(spec: Spec) -> list[Gap]:
 
 
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
-    refuse_gaps(missing_settings(spec))
+    refuse_gaps(spec, missing_settings(spec))
     if options.modules:
         from shipspec.errors import SpecError
 

@@ -238,7 +238,7 @@ def _repositories(spec: Spec, selected: tuple[str, ...]) -> dict[str, list[Modul
 
 
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
-    refuse_gaps(missing_settings(spec))
+    refuse_gaps(spec, missing_settings(spec))
     repositories = _repositories(spec, options.modules)
     # owner/name: two repositories of one name (team-a/app, team-b/app) get two files.
     return [Rendered(f"{slug}/.github/workflows/shipspec.yaml",

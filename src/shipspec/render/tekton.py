@@ -125,14 +125,14 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
 def _checked(spec: Spec, options: RenderOptions) -> tuple[str, list[Module]]:
     """The namespace and the modules selected, once the spec says all Tekton needs and
     every object's name is one Kubernetes takes; no modules: nothing is checked."""
-    refuse_gaps(missing_settings(spec))
+    refuse_gaps(spec, missing_settings(spec))
     modules = _selected_modules(spec, options)
     namespace = options.namespace or spec.namespace or ""
     if modules and not namespace:
         raise SpecError.single("Tekton objects need a namespace",
                                hint="set namespace in shipspec.yaml")
     if modules:
-        refuse_gaps(name_problems(spec, namespace, tuple(modules), reports(spec)))
+        refuse_gaps(spec, name_problems(spec, namespace, tuple(modules), reports(spec)))
     return namespace, modules
 
 

@@ -24,7 +24,7 @@ def missing_settings(spec: Spec) -> list[Gap]:
 
 
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
-    refuse_gaps(missing_settings(spec))
+    refuse_gaps(spec, missing_settings(spec))
     documents: dict[str, dict[str, Any]] = {}
     for environment in spec.environment_names:
         if options.environment not in (None, environment):

@@ -200,6 +200,7 @@ class _Resolver:
             environments=environments,
             modules=modules,
             allow_empty=data.get("argocd", {}).get("allowEmpty", False),
+            locate=self.document.locate,
         )
         self.require_engine_settings(spec)
         return spec
@@ -222,12 +223,11 @@ class _Resolver:
         """What the spec's CI engine needs, but what only its rendered CI uses
         (render.RENDER_ONLY), which `validate` lists as still to do and `generate` refuses.
         On Tekton, also only names Kubernetes takes, each object its own."""
-        from shipspec.render import RENDER_ONLY, renderer
+        from shipspec.render import RENDER_ONLY, gap_problems, renderer
 
-        for path, message, hint in renderer(spec.ci.engine).missing_settings(spec):
-            if path not in RENDER_ONLY:
-                self.problem(path, message, hint,
-                             key=path[:1] == ("modules",))
+        self.problems += gap_problems(spec, [
+            gap for gap in renderer(spec.ci.engine).missing_settings(spec)
+            if gap[0] not in RENDER_ONLY])
         # Any spec may be rendered for Tekton (`generate --target tekton`), whatever its
         # engine: what would reach a TriggerBinding is checked for every spec.
         self.refuse_unsafe_binding_values()
@@ -237,12 +237,12 @@ class _Resolver:
             raise SpecError(self.problems)
 
     def require_tekton_names(self, spec: Spec) -> None:
+        from shipspec.render import gap_problems
         from shipspec.render.tekton import reports
         from shipspec.render.tekton_names import name_problems
 
-        for path, message, hint in name_problems(spec, spec.namespace or "",
-                                                 spec.enabled_modules, reports(spec)):
-            self.problem(path, message, hint, key=path[:1] == ("modules",))
+        self.problems += gap_problems(spec, name_problems(spec, spec.namespace or "",
+                                                          spec.enabled_modules, reports(spec)))
 
     def refuse_unsafe_binding_values(self) -> None:
         for field, value in self.binding_values():
