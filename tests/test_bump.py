@@ -296,6 +296,37 @@ def test_seed_a_kustomize_overlay_is_bumped(tmp_path: Path) -> None:
     assert commits(bare, "dev")[0].endswith("|deploy(dev): system=system-dev-a1b2c3d4")
 
 
+
+def test_a_plain_manifest_target_is_bumped_per_environment(tmp_path: Path) -> None:
+    """`manifest:` in the spec: each environment's branch holds its own Deployment, and
+    only the container's image changes, the rest of the file byte for byte."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "shipspec.yaml").write_text(
+        "project: shop\nregistry: {url: ghcr.io/o}\n"
+        "source: {url: https://github.com/o/shop.git, webhookSecret: hook}\n"
+        "deploy: {url: https://github.com/o/deploy.git}\n"
+        "environments:\n  stage: {branch: main, deployBranch: main}\n"
+        "  prod: {branch: release, deployBranch: prod}\n"
+        "modules:\n  api:\n    manifest: {file: apps/api.yaml, name: shop-api}\n")
+    manifest = ("# the API, deployed by shipspec\napiVersion: v1\nkind: Service\n"
+                "metadata: {name: shop-api}\nspec: {ports: [{port: 80}]}\n---\n"
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: shop-api\nspec:\n"
+                "  template:\n    spec:\n      initContainers:\n        - name: migrate\n"
+                "          image: ghcr.io/o/migrate:7  # pinned by hand\n"
+                "      containers:\n        - name: api\n"
+                "          image: 'ghcr.io/o/api:old@sha256:" + "0" * 64 + "'  # bumped\n"
+                "          ports: [{containerPort: 8080}]\n")
+    bare = make_deploy_repo(tmp_path, {"apps/api.yaml": manifest})
+    git("--git-dir", str(bare), "branch", "prod", "main")
+    result = run_process("bump", str(app), "--module", "api", "--env", "prod", "--sha", SHA,
+                         "--repo", str(bare))
+    assert result.code == 0, result.err
+    assert result.out.endswith(" to prod: api old -> api-prod-a1b2c3d4\n"), result.out
+    assert remote_file(bare, "apps/api.yaml", "prod") == manifest.replace(
+        f"'ghcr.io/o/api:old@sha256:{'0' * 64}'", "'ghcr.io/o/api:api-prod-a1b2c3d4'")
+    assert remote_file(bare, "apps/api.yaml", "main") == manifest
+
 # --- over HTTP, with credentials -------------------------------------------------------------
 
 

@@ -442,6 +442,27 @@ def test_two_environments_writing_one_key_of_one_branch_are_refused(repo: Path) 
         load_spec(str(repo))
 
 
+def test_a_manifest_written_for_every_environment_is_refused(repo: Path) -> None:
+    """A module without `environments` deploys to every one declared, and a manifest target
+    is one file: stage's bump rewrote the container that prod runs too."""
+    two = VALID.replace("  stage: {branch: main, values: env/stage.yaml}\n",
+                        "  stage: {branch: main, values: env/stage.yaml}\n"
+                        "  prod: {branch: release, values: env/prod.yaml}\n").replace(
+        "    values: shop.api\n", "    manifest: {file: apps/api.yaml, name: api}\n")
+    message = errors(repo, two)
+    assert message == (
+        "shipspec.yaml:11:15: error: modules.api.manifest: writes the image of Deployment "
+        "api (container api) in apps/api.yaml on branch main for both 'stage' and 'prod': "
+        "a bump of one would deploy the other\n"
+        "  hint: list the one environment it deploys to in modules.api.environments, or "
+        "give each environment its own branch (deployBranch)")
+    for old, apart in (("    dockerfile: api/Dockerfile\n",  # one environment
+                        "    dockerfile: api/Dockerfile\n    environments: [prod]\n"),
+                       ("values: env/prod.yaml}", "deployBranch: prod}")):  # a branch each
+        (repo / "shipspec.yaml").write_text(two.replace(old, apart))
+        load_spec(str(repo))
+
+
 @pytest.mark.parametrize(("old", "new", "field"), [
     ("project: shop", 'project: "shop\\n"', "project"),
     ("project: shop", 'project: shop\nnamespace: "ci\\n"', "namespace"),

@@ -701,23 +701,33 @@ class _Resolver:
                          "give each module its own values key")
 
     def check_environments_apart(self, module: Module) -> None:
-        """Two environments of `module` writing its tag into one key of one file on one
-        branch of the deployment repository: a bump of one would deploy the other."""
-        environments: dict[tuple[str, str, str], str] = {}  # (branch, file, key) → env
+        """Two environments of `module` writing its tag into one place (a values key, a
+        manifest's container) of one file on one branch of the deployment repository: a
+        bump of one would deploy the other. A module without its `environments` deploys to
+        every one declared, so a manifest written for stage was the one prod ran."""
+        environments: dict[tuple[str, Target], str] = {}  # (branch, target) → env
         for deployment in module.deployments:
             for target in deployment.targets:
-                if not isinstance(target, HelmValuesTarget):
-                    continue
-                place = (deployment.deploy_branch, target.file, target.tag_key)
+                place = (deployment.deploy_branch, target)
                 other = environments.setdefault(place, deployment.environment)
-                if other != deployment.environment:
-                    self.problem(("modules", module.name, "values"),
-                                 f"writes {target.tag_key} in {target.file} on branch "
-                                 f"{deployment.deploy_branch} for both '{other}' and "
-                                 f"'{deployment.environment}': a bump of one would deploy "
-                                 "the other",
-                                 "give each environment its own values file, or its own "
-                                 "branch")
+                if other == deployment.environment:
+                    continue
+                if isinstance(target, HelmValuesTarget):
+                    field, written = "values", f"{target.tag_key} in {target.file}"
+                    hint = "give each environment its own values file, or its own branch"
+                else:
+                    # a kustomize overlay's branch names its one environment: never two
+                    assert isinstance(target, ManifestTarget)
+                    field = "manifest"
+                    written = (f"the image of {target.kind} {target.name} (container "
+                               f"{target.container}) in {target.file}")
+                    hint = (f"list the one environment it deploys to in modules.{module.name}"
+                            ".environments, or give each environment its own branch "
+                            "(deployBranch)")
+                self.problem(("modules", module.name, field),
+                             f"writes {written} on branch {deployment.deploy_branch} for "
+                             f"both '{other}' and '{deployment.environment}': a bump of one "
+                             "would deploy the other", hint)
 
     def check_tag(self, tag: Template, module: str, env: str, branch: str) -> None:
         """The tag a commit gets must be an image tag, and name the commit; it is kept for
