@@ -442,6 +442,19 @@ def test_two_environments_writing_one_key_of_one_branch_are_refused(repo: Path) 
         load_spec(str(repo))
 
 
+def test_two_modules_writing_one_manifests_container_are_refused(repo: Path) -> None:
+    shared = VALID.replace("    values: shop.api\n",
+                           "    manifest: {file: apps/shop.yaml, name: shop}\n"
+                           "  web:\n    manifest: {file: apps/shop.yaml, name: shop, "
+                           "container: api}\n")
+    assert errors(repo, shared) == (
+        "shipspec.yaml:12:15: error: modules.web.manifest: writes the image of Deployment "
+        "shop (container api) in apps/shop.yaml, as module 'api' does\n"
+        "  hint: name each module's own container in manifest.container")
+    (repo / "shipspec.yaml").write_text(shared.replace("container: api", "container: web"))
+    load_spec(str(repo))
+
+
 def test_a_manifest_written_for_every_environment_is_refused(repo: Path) -> None:
     """A module without `environments` deploys to every one declared, and a manifest target
     is one file: stage's bump rewrote the container that prod runs too."""

@@ -667,8 +667,10 @@ class _Resolver:
         another module's (`x` and `x.repository`) would turn a value into a mapping; two
         environments of one module writing one key of one branch would deploy each other's
         tag (stage's bump would deploy prod). The shared image defaults are read, never
-        written, so they may be shared."""
+        written, so they may be shared. Nor may two modules write one manifest's container:
+        each bump would put its own tag on the other's image."""
         owners: dict[tuple[str, tuple[str, ...]], str] = {}
+        containers: dict[ManifestTarget, str] = {}
         clashes: dict[str, tuple[str, str, str, str]] = {}  # module → file, key, other, its
 
         def clash(module: str, file: str, key: tuple[str, ...], other: str,
@@ -679,6 +681,15 @@ class _Resolver:
             self.check_environments_apart(module)
             for deployment in module.deployments:
                 for target in deployment.targets:
+                    if isinstance(target, ManifestTarget):
+                        owner = containers.setdefault(target, module.name)
+                        if owner != module.name:
+                            self.problem(("modules", module.name, "manifest"),
+                                         f"writes the image of {target.kind} {target.name} "
+                                         f"(container {target.container}) in {target.file}, "
+                                         f"as module '{owner}' does",
+                                         "name each module's own container in "
+                                         "manifest.container")
                     if not isinstance(target, HelmValuesTarget):
                         continue
                     for text in (target.tag_key, target.repository_key, target.registry_key,
