@@ -192,7 +192,10 @@ class GitHub:
         self.requests: list[str] = []  # "METHOD path", in order
         self.violations: list[str] = []
         self.rate_limited: list[tuple[int, dict[str, str]]] = []  # answers to give first
-        self.ready = False  # auto-merge asked now finds the pull request ready (clean)
+        # GitHub's mergeStateStatus of every pull request: BLOCKED waits for checks; CLEAN,
+        # HAS_HOOKS and UNSTABLE may be merged at once, and auto-merge is refused for them
+        self.merge_state = "BLOCKED"
+        self.auto_merge_allowed = True  # the repository's setting
         self.auto_merges: list[tuple[int, str | None]] = []  # (number, expectedHeadOid)
         self.page_size_cap = 100
         self.lock = threading.Lock()
@@ -418,7 +421,7 @@ class GitHub:
         result = graphql.execute(graphql_schema(), document, root_value=_Mutations(self),
                                  variable_values=request.get("variables"))
         self.violations += [f"POST /graphql: {e.message}" for e in result.errors or []
-                            if "clean status" not in e.message]
+                            if not isinstance(e.original_error, Refused)]
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [{"type": "UNPROCESSABLE", "message": e.message,
@@ -428,11 +431,20 @@ class GitHub:
     base_url = ""  # set by serve()
 
 
+class Refused(graphql.GraphQLError):
+    """GitHub's answer to a well-formed request it will not carry out."""
+
+
 class _Mutations:
-    """The root of the GraphQL mutations the stand-in carries out."""
+    """The root of the GraphQL mutations (and the one query) the stand-in carries out."""
 
     def __init__(self, github: GitHub) -> None:
         self.github = github
+
+    def node(self, info: Any, id: str) -> Any:
+        pull = next((p for p in self.github.pulls.values() if p["node_id"] == id), None)
+        return pull and {"__typename": "PullRequest",
+                         "mergeStateStatus": self.github.merge_state}
 
     def enablePullRequestAutoMerge(self, info: Any, input: dict[str, Any]) -> Any:
         pull = next((p for p in self.github.pulls.values()
@@ -441,10 +453,13 @@ class _Mutations:
             raise graphql.GraphQLError("Could not resolve to a node with the global id of "
                                        f"'{input['pullRequestId']}'")
         self.github.auto_merges.append((pull["number"], input.get("expectedHeadOid")))
-        if self.github.ready:
-            # GitHub's answer when nothing is left to wait for (seen in the wild, and the
-            # reason `gh pr merge --auto` merges such pull requests directly)
-            raise graphql.GraphQLError("Pull request Pull request is in clean status")
+        if not self.github.auto_merge_allowed:
+            raise Refused("Pull request Auto merge is not allowed for this repository")
+        if self.github.merge_state != "BLOCKED":
+            # GitHub's answer when nothing is left to wait for (seen in the wild for clean,
+            # and the reason `gh pr merge --auto` merges such pull requests directly)
+            raise Refused(f"Pull request Pull request is in "
+                          f"{self.github.merge_state.lower()} status")
         if input.get("expectedHeadOid") not in (None, self.github._sha(
                 self.github._head_ref(pull))):
             # (REST's merge answers 409 with this; GraphQL's exact words are not published)

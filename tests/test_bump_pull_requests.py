@@ -209,13 +209,20 @@ def test_auto_merge_is_asked_once_and_the_merge_lands_when_checks_pass(github: P
 
 @pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: merge}"],
                          indirect=True)
-def test_a_pull_request_ready_at_once_is_merged_directly(github: Pulls) -> None:
+@pytest.mark.parametrize("merge_state", ["CLEAN", "UNSTABLE", "HAS_HOOKS"])
+def test_a_pull_request_ready_at_once_is_merged_directly(github: Pulls,
+                                                         merge_state: str) -> None:
+    """GitHub refuses auto-merge for a pull request it would merge now: no required check
+    left, failing checks that are not required, or a GitHub Enterprise Server's pre-receive
+    hooks (HAS_HOOKS), as `gh pr merge --auto` knows them."""
     hub, spec, bare = github
-    hub.ready = True  # GitHub: "Pull request is in clean status"
+    hub.merge_state = merge_state
     result = bump(spec, "--module", "web", "--tag", "2.1.0")
     assert result.code == 0, result.err
     assert "merged pull request #1 (merge): it was ready" in result.out
-    assert hub.requests[-2:] == ["POST /graphql", "PUT /repos/acme/deploy/pulls/1/merge"]
+    assert hub.requests[-3:] == ["POST /graphql", "POST /graphql",
+                                 "PUT /repos/acme/deploy/pulls/1/merge"]
+    assert hub.violations == []
     merge = commits(bare)[0]
     assert merge.split("|")[-1] == "Merge pull request #1 from acme/shipspec/prod/web"
     assert 'tag: "2.1.0"' in remote_file(bare, "env/prod/values.yaml")
@@ -224,6 +231,24 @@ def test_a_pull_request_ready_at_once_is_merged_directly(github: Pulls) -> None:
                           env={**os.environ, "DEPLOY_TOKEN": TOKEN})
     assert [line.split()[0] + " " + line.split()[-1] for line in history.out.splitlines()
             ] == [f"{merge[:12]} 2.1.0", f"{root(bare)[:12]} 2.0.0"]
+
+
+@pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],
+                         indirect=True)
+def test_a_repository_without_auto_merge_leaves_the_pull_request_open_and_says_so(
+        github: Pulls) -> None:
+    hub, spec, bare = github
+    hub.auto_merge_allowed = False
+    result = bump(spec, "--module", "web", "--tag", "2.1.0")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        "error: pull request #1 (https://github.com/acme/deploy/pull/1) is open, but GitHub refused to "
+        "merge it when ready (merge state BLOCKED): Pull request Auto merge is not allowed "
+        "for this repository\n  hint: allow auto-merge in the repository's settings "
+        "(General > Pull Requests), or leave delivery.autoMerge out\n")
+    assert hub.pulls[1]["state"] == "open" and hub.pulls[1]["auto_merge"] is None
+    assert 'tag: "2.0.0"' in remote_file(bare, "env/prod/values.yaml")
+    assert hub.violations == []
 
 
 def test_rate_limits_are_waited_out(github: Pulls) -> None:

@@ -30,6 +30,15 @@ mutation($pullRequest: ID!, $method: PullRequestMergeMethod!, $head: GitObjectID
   }
 }
 """
+# GitHub refuses auto-merge for a pull request it would merge at once: in these merge
+# states, as `gh pr merge --auto` tells them (cli/cli v2.60.0, pkg/cmd/pr/merge/merge.go,
+# isImmediatelyMergeable; HAS_HOOKS: a GitHub Enterprise Server's pre-receive hooks).
+_MERGEABLE_NOW = frozenset({"CLEAN", "HAS_HOOKS", "UNSTABLE"})
+_MERGE_STATE = """
+query($pullRequest: ID!) {
+  node(id: $pullRequest) { ... on PullRequest { mergeStateStatus } }
+}
+"""
 
 
 class GitHub:
@@ -71,16 +80,24 @@ class GitHub:
                   if isinstance(e, dict)]
         if not errors:
             return False
-        if any("clean status" in e or "unstable status" in e for e in errors):
-            # GitHub refuses auto-merge for a pull request that can be merged right now
-            # (nothing left to wait for): merge it, exactly the commit we pushed. Branch
-            # protection still decides on the server.
+        # Refused: asked why by the pull request's merge state, not by the words of the
+        # refusal, which GitHub does not publish.
+        state = self.api.call("POST", self.graphql, {
+            "query": _MERGE_STATE,
+            "variables": {"pullRequest": self.node_ids[pull_request.number]}})
+        found = state.data.get("data") if isinstance(state.data, dict) else None
+        node = found.get("node") if isinstance(found, dict) else None
+        merge_state = node.get("mergeStateStatus") if isinstance(node, dict) else None
+        if merge_state in _MERGEABLE_NOW:
+            # nothing left to wait for: merge it, exactly the commit we pushed (a branch
+            # moved since is refused); branch protection still decides on the server
             self.api.call("PUT", f"{self.pulls}/{pull_request.number}/merge", {
                 "merge_method": method, "sha": pull_request.head_sha})
             return True
         raise RuntimeFailure(
             f"error: pull request #{pull_request.number} ({pull_request.url}) is open, but "
-            f"GitHub refused to merge it when ready: {'; '.join(errors)}\n"
+            f"GitHub refused to merge it when ready (merge state {merge_state}): "
+            f"{'; '.join(errors)}\n"
             "  hint: allow auto-merge in the repository's settings (General > Pull Requests), "
             "or leave delivery.autoMerge out")
 
