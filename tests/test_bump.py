@@ -457,14 +457,15 @@ def test_history_of_a_module_whose_key_the_file_lacks_says_so(tmp_path: Path) ->
 
 def test_history_stopped_with_sigterm_removes_its_clone(tmp_path: Path) -> None:
     """As bump does when SIGTERM stops it (test_bump_queue.py): here while it clones from a
-    slow server, a second a request."""
+    slow server, a second a request. (Stopped as soon as its scratch directory appeared, it
+    was sometimes stopped inside tempfile's mkdtemp, before anything could clean up.)"""
     root, scratch = tmp_path / "served", tmp_path / "tmp"
     root.mkdir()
     make_deploy_repo(root, {VALUES_PATH: VALUES})
     with git_http_server(root, None, None, delay=1.0) as base:
         stopped = stopped_process("history", str(ASTRAGO_KEYED), "--module", "core", "--repo",
                                   f"{base}/deploy.git", scratch=scratch,
-                                  started=lambda: any(scratch.iterdir()))
+                                  started=lambda: any(scratch.glob("*/repo")))
     assert stopped == (143, "shipspec: terminated\n")
     assert list(scratch.iterdir()) == []
 
