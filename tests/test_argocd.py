@@ -326,6 +326,11 @@ def test_an_intended_empty_render_succeeds_when_the_spec_says_so(tmp_path: Path)
      "Secret' is not a Kubernetes namespace"),
     ('[{"name": "labels", "map": {"team": "a b"}}]',
      "error: parameters.labels: label 'team': 'a b' is not a valid Kubernetes label"),
+    # shipspec's own: a cleanup run given the module label was pruned as a build of it
+    *((json.dumps([{"name": "labels", "map": {key: "core"}}]),
+       f"error: parameters.labels: label '{key}' is one shipspec sets itself")
+      for key in ("shipspec.dev/module", "shipspec.dev/cleanup-of",
+                  "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of")),
 ])
 def test_bad_parameters_fail_closed(tmp_path: Path, parameters: str, message: str) -> None:
     """Argo CD only sends well-formed lists; these stand for any value a user can set."""

@@ -38,6 +38,11 @@ _LABEL_KEY = (r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_
               r"[A-Za-z0-9])?")
 _LABEL_VALUE = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?"
 _NAMESPACE = DNS_LABEL  # with fullmatch, `$` cannot end before a newline
+# The labels shipspec writes itself: which objects are its (and whose), which runs are a
+# module's and which prune them. A parameter's value was overwritten, or, on the objects
+# that do not carry the label, taken for shipspec's (a cleanup run labelled with a module
+# counted as one of its builds).
+_OWN_LABELS = ("shipspec.dev/", "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of")
 
 
 class ArgoSettings(NamedTuple):
@@ -72,6 +77,11 @@ def settings(environ: Mapping[str, str]) -> ArgoSettings:
                                    path="parameters.labels",
                                    hint="keys and values: letters, digits, '-', '_', '.'; "
                                         "at most 63 characters")
+        if key.startswith(_OWN_LABELS):
+            raise SpecError.single(f"label {key!r} is one shipspec sets itself",
+                                   path="parameters.labels",
+                                   hint="choose a key of your own, such as team or "
+                                        "example.com/team")
     namespace = pick("namespace") or None
     application_namespace = environ.get("ARGOCD_APP_NAMESPACE") or None
     for source, given in (("the namespace parameter or ARGOCD_ENV_SHIPSPEC_NAMESPACE",
