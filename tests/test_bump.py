@@ -26,7 +26,7 @@ from gitserver import (
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
 from shipspec.bump.git import Checkout, Credentials, Refs, RefUpdate, Repository
-from shipspec.bump.source import BUILD_DAYS_LIMIT, build_days
+from shipspec.bump.source import BUILD_DAYS_LIMIT, NEWER_BUILDS_LIMIT, NewerCommit, build_days
 from shipspec.errors import RuntimeFailure
 from shipspec.specfile.resolve import load_spec
 
@@ -1302,6 +1302,24 @@ def test_a_newer_commits_build_days_start_the_day_before_it_and_span_a_month_at_
     assert build_days(day - 400, day) == build_days(day - 30, day)
     assert len(build_days(day - 400, day)) == BUILD_DAYS_LIMIT
     assert build_days(day - 400, day)[-1] == "20241004"
+
+
+def test_the_newer_builds_rendered_are_bounded_newest_commits_first(tmp_path: Path) -> None:
+    """A month of days for each of a thousand commits would take seconds a module."""
+    spec_dir = tmp_path / "spec"
+    shutil.copytree(ASTRAGO_KEYED, spec_dir)
+    spec_file = spec_dir / "shipspec.yaml"
+    spec_file.write_text(spec_file.read_text().replace(
+        'tag: "{{ module }}-stage-{{ sha8 }}"', 'tag: "{{ module }}-{{ date }}-{{ sha8 }}"'))
+    month = build_days(20_000 - 60, 20_000)
+    newer = [NewerCommit(f"{index:08x}" + "0" * 32, month) for index in range(1000, 0, -1)]
+    change, = plan(load_spec(str(spec_dir)), ["core"], None, tags={}, sha=SHA, digest=None,
+                   set_repository=False, date="20241004", newer_commits=newer)
+    assert len(change.newer) == NEWER_BUILDS_LIMIT
+    assert change.newer[:2] == ("core-20240904-000003e8", "core-20240905-000003e8")
+    whole = NEWER_BUILDS_LIMIT // len(month)  # commits with every day of the month
+    assert f"core-20241004-{1000 - whole + 1:08x}" in change.newer
+    assert f"core-20241004-{1000 - whole:08x}" not in change.newer
 
 
 def test_the_history_may_come_from_another_repository_than_the_specs(

@@ -24,11 +24,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import islice
 from typing import NamedTuple
 
 from shipspec.bump.git import Author, Checkout, Credentials
 from shipspec.bump.request import Changed, Edit, Request, file_of, message, write
-from shipspec.bump.source import NewerCommit
+from shipspec.bump.source import NEWER_BUILDS_LIMIT, NewerCommit
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.spec import Delivery, Deployment, Forge, Module, Signing, Spec, Target
@@ -278,11 +279,12 @@ def plan(spec: Spec, module_names: list[str], environment: str | None, *,
             raise SpecError.single(f"no tag for module {name}",
                                    hint="give --sha, --tag TAG, or --tag MODULE=TAG")
         days_named = uses(deployment.tag, "date")
+        builds = islice(((commit.sha, day) for commit in newer_commits
+                         for day in (commit.build_days if days_named else (date,))),
+                        NEWER_BUILDS_LIMIT)
         newer = tuple(dict.fromkeys(
-            tag for tag in (image_tag(spec, module, deployment, sha=commit.sha, branch=None,
-                                      date=day)
-                            for commit in newer_commits
-                            for day in (commit.build_days if days_named else (date,)))
+            tag for tag in (image_tag(spec, module, deployment, sha=sha, branch=None, date=day)
+                            for sha, day in builds)
             if tag != module_tag))  # a template without the commit gives every one ours
         changes.append(Change(module, deployment, NewImage(module.image, module_tag, digest,
                                                            set_repository, create), newer))

@@ -25,6 +25,11 @@ NEWER_LIMIT = 1000
 # build of an older commit that ends later than that after a newer one's (a run retried
 # weeks on) does not recognise a `{{ date }}` tag of the newer one.
 BUILD_DAYS_LIMIT = 31
+# The builds (a commit on a day) whose tags `plan` renders for each module, newest commits
+# first: every commit of NEWER_LIMIT built on its day or the next, and fewer further back,
+# where a month of days each would cost seconds on a mono repo's bump of every module (and
+# megabytes in the queue's intents).
+NEWER_BUILDS_LIMIT = 2 * NEWER_LIMIT
 _DAY = 86400  # seconds; UTC days have no daylight saving
 
 
