@@ -29,7 +29,8 @@ from shipspec.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 BASES = [REPO / "examples" / "gointern-backend" / "shipspec.yaml",
-         REPO / "examples" / "astrago" / "shipspec.yaml"]
+         REPO / "examples" / "astrago" / "shipspec.yaml",
+         REPO / "tests" / "fixtures" / "manifests" / "shipspec.yaml"]
 SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 
 # Values a careless user or an attacker would write into any field.
@@ -273,6 +274,15 @@ DEPLOYMENT_FILES = {
     **{f"goyoai-{m}/overlays/dev/kustomization.yaml":
        f"images:\n  - name: ghcr.io/goyoai/goyoai-gointern-{m}\n    newTag: dev-1\n"
        for m in ("system", "portal", "aify")},
+    # tests/fixtures/manifests' workloads
+    "apps/shop.yaml": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shop}\nspec:\n"
+        "  template:\n    spec:\n      containers:\n        - name: core\n"
+        "          image: ghcr.io/acme/core:core-stage-1  # bumped\n---\n"
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n"
+        "  jobTemplate:\n    spec:\n      template:\n        spec:\n"
+        "          containers:\n            - {name: report, image: 'ghcr.io/acme/batch@sha256:"
+        + "b" * 64 + "'}\n"),
 }
 
 
