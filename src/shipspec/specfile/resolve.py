@@ -685,9 +685,8 @@ class _Resolver:
                         owner = containers.setdefault(target, module.name)
                         if owner != module.name:
                             self.problem(("modules", module.name, "manifest"),
-                                         f"writes the image of {target.kind} {target.name} "
-                                         f"(container {target.container}) in {target.file}, "
-                                         f"as module '{owner}' does",
+                                         f"writes {_container_of(target)}, as module "
+                                         f"'{owner}' does",
                                          "name each module's own container in "
                                          "manifest.container")
                     if not isinstance(target, HelmValuesTarget):
@@ -729,9 +728,7 @@ class _Resolver:
                 else:
                     # a kustomize overlay's branch names its one environment: never two
                     assert isinstance(target, ManifestTarget)
-                    field = "manifest"
-                    written = (f"the image of {target.kind} {target.name} (container "
-                               f"{target.container}) in {target.file}")
+                    field, written = "manifest", _container_of(target)
                     hint = (f"list the one environment it deploys to in modules.{module.name}"
                             ".environments, or give each environment its own branch "
                             "(deployBranch)")
@@ -803,6 +800,12 @@ def _pattern_start(path: str) -> int | None:
         return 0
     found = [path.find(char) for char in "*?[" if char in path]
     return min(found) if found else None
+
+
+def _container_of(target: ManifestTarget) -> str:
+    """How the spec's checks name what a manifest target writes."""
+    return (f"the image of {target.kind} {target.name} (container {target.container}) in "
+            f"{target.file}")
 
 
 def _unsafe_binding_value(value: str) -> str | None:
