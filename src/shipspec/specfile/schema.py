@@ -152,7 +152,9 @@ _MODULE = _object(
             required=("directory",),
         ),
         "manifest": _object(
-            "A plain manifest in the deployment repository whose container image gets the tag.",
+            "A plain manifest in the deployment repository whose container image gets the tag: "
+            "one file for every environment of the module, so each environment needs a "
+            "deployBranch of its own, or the module one environment.",
             {
                 "file": _path("The manifest file in the deployment repository.",
                               examples=["apps/core/deployment.yaml"]),
