@@ -455,7 +455,7 @@ class _Mutations:
         self.github.auto_merges.append((pull["number"], input.get("expectedHeadOid")))
         if not self.github.auto_merge_allowed:
             raise Refused("Pull request Auto merge is not allowed for this repository")
-        if self.github.merge_state != "BLOCKED":
+        if self.github.merge_state in ("CLEAN", "HAS_HOOKS", "UNSTABLE"):
             # GitHub's answer when nothing is left to wait for (seen in the wild for clean,
             # and the reason `gh pr merge --auto` merges such pull requests directly)
             raise Refused(f"Pull request Pull request is in "
