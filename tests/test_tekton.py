@@ -913,19 +913,29 @@ def test_a_chat_webhook_url_reaches_curl_as_one_quoted_url(repo: Path, url: str,
 
 # kubectl for the cleanup's prune step: the PipelineRuns in the JSON file $RUNS, listed by
 # equality selectors in name order as the API server lists them (`get pipelineruns -l
-# SELECTOR -o json`), and deleted by name (`delete pipelinerun NAME...`).
+# SELECTOR -o json`), and deleted by name (`delete [--wait=false] pipelinerun NAME...`). A
+# run with finalizers stays, marked with a deletionTimestamp, until they are removed; and
+# kubectl, unless told not to wait, waits for that (here: it fails, as it does once its
+# timeout runs out).
 _FAKE_KUBECTL = """#!/usr/bin/env python3
 import json, os, sys
 with open(os.environ["RUNS"]) as state:
     runs = sorted(json.load(state), key=lambda run: run["metadata"]["name"])
-verb, kind, *rest = sys.argv[1:]
+verb, *rest = sys.argv[1:]
+wait = "--wait=false" not in rest
+kind, *names = [word for word in rest if word != "--wait=false"]
 if verb == "get":
-    wanted = dict(pair.split("=", 1) for pair in rest[rest.index("-l") + 1].split(","))
+    wanted = dict(pair.split("=", 1) for pair in names[names.index("-l") + 1].split(","))
     items = [r for r in runs if wanted.items() <= r["metadata"]["labels"].items()]
     print(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-else:
-    with open(os.environ["RUNS"], "w") as state:
-        json.dump([r for r in runs if r["metadata"]["name"] not in rest], state)
+    sys.exit(0)
+deleted = [r for r in runs if r["metadata"]["name"] in names]
+for run in deleted:
+    run["metadata"]["deletionTimestamp"] = "2026-12-05T09:00:00Z"
+with open(os.environ["RUNS"], "w") as state:
+    json.dump([r for r in runs if r not in deleted or r["metadata"].get("finalizers")], state)
+if wait and any(run["metadata"].get("finalizers") for run in deleted):
+    sys.exit("error: timed out waiting for the condition on pipelineruns")
 """
 
 
@@ -951,7 +961,13 @@ def test_the_cleanup_prunes_only_finished_runs_and_its_own_runs_too(tmp_path: Pa
                 "status": {} if succeeded is None else {
                     "conditions": [{"type": "Succeeded", "status": succeeded}]}}
 
-    runs = [run("p6", "push", 0, "True"), run("p5", "push", 1, "Unknown"),  # still deploying
+    # Tekton Results' watcher holds its finalizer on runs until it has stored them: p7, one
+    # an earlier cleanup deleted, and p6, which this one deletes
+    held, stored_later = run("p7", "push", 0, "True"), run("p6", "push", 0, "True")
+    for waiting in (held, stored_later):
+        waiting["metadata"]["finalizers"] = ["results.tekton.dev/pipelinerun"]
+    held["metadata"]["deletionTimestamp"] = "2026-12-05T07:00:00Z"
+    runs = [held, stored_later, run("p5", "push", 1, "Unknown"),  # still deploying
             run("p4", "pull-request", 2, "False"), run("p3", "push", 3, "True"),
             run("p2", "pull-request", 4, "True"), run("p1", "push", 5, None),  # not started yet
             run("s1", "push", 0, "True", module="system"),
@@ -974,7 +990,10 @@ def test_the_cleanup_prunes_only_finished_runs_and_its_own_runs_too(tmp_path: Pa
     assert result.stdout == ("kept the newest 2 of 4 finished runs of portal\n"
                              "kept the newest 2 of 3 finished cleanup runs of portal\n")
     left = {r["metadata"]["name"] for r in json.loads(state.read_text())}
-    assert left == {"p5", "p3", "p2", "p1", "s1", "o1", "c2", "c1", "c0"}
+    assert left == {"p7", "p6", "p5", "p3", "p2", "p1", "s1", "o1", "c2", "c1", "c0"}
+    assert [r["metadata"].get("deletionTimestamp") is not None
+            for r in json.loads(state.read_text()) if r["metadata"]["name"] in ("p6", "p7")
+            ] == [True, True]
 
 
 # --- Pod Security ---------------------------------------------------------------------------

@@ -480,17 +480,21 @@ echo "removed $stale stale run directories of $MODULE"
 # False (Tekton v1.15.0, pkg/apis/pipeline/v1/pipelinerun_types.go, IsDone). A cleanup
 # started while a branch's build still deployed deleted that run, and its deploy with it.
 # Cleanup runs are pruned as well: every closed pull request starts one for each module.
+# Deleted without waiting: Tekton Results' watcher holds a finalizer on each run until it
+# is stored, up to its grace period (tektoncd/results docs/watcher/README.md, "Finalizer
+# for blocking deletion"), and kubectl waits for finalizers by default; a run already
+# being deleted is not counted again.
 _PRUNE_RUNS = """\
 #!/bin/sh
 set -eu
-finished='[.items[] | select(any(.status.conditions[]?; .type == "Succeeded"
-  and (.status == "True" or .status == "False")))]
+finished='[.items[] | select(.metadata.deletionTimestamp == null and any(
+  .status.conditions[]?; .type == "Succeeded" and (.status == "True" or .status == "False")))]
   | sort_by(.metadata.creationTimestamp) | map(.metadata.name)'
 prune() {
   runs=$(kubectl get pipelineruns -l "$1,shipspec.dev/project=$PROJECT" -o json)
   names=$(printf '%s' "$runs" | jq -c "$finished")
   printf '%s' "$names" | jq -r --argjson keep "$KEEP" '.[:([length - $keep, 0] | max)][]' |
-    xargs -r kubectl delete pipelinerun
+    xargs -r kubectl delete --wait=false pipelinerun
   echo "kept the newest $KEEP of $(printf '%s' "$names" | jq length) finished $2 of $MODULE"
 }
 prune "shipspec.dev/module=$MODULE" "runs"
