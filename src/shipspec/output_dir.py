@@ -128,7 +128,8 @@ def _documents_by_file(directory: str, rendered: list[Rendered],
     for item in rendered:
         problem = relative_path_problem(item.path)
         if problem:  # renderers choose these names; a bad one is our bug, not the user's
-            raise RuntimeFailure(f"error: internal error: output path '{item.path}' {problem}")
+            raise RuntimeFailure(f"error: shipspec chose the output path '{item.path}', which "
+                                 f"{problem}: a bug of shipspec's, please report it")
         path = os.path.splitext(item.path)[0] + ".json" if output_format == "json" else item.path
         refuse_links(directory, path)
         documents.setdefault(path, []).append(item.document)
