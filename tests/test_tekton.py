@@ -96,6 +96,43 @@ def test_seed_a_claim_names_are_honoured_and_protected_from_argo_cd() -> None:
         assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
 
 
+def _argo_cd_options(annotations: dict[str, str], key: str) -> list[str]:
+    """An Argo CD option annotation's comma-separated values (gitops-engine
+    pkg/sync/resource/annotations.go GetAnnotationCSVs, argo-cd 3.6.0-dev 37ee009)."""
+    return [option.strip() for option in annotations.get(key, "").split(",") if option.strip()]
+
+
+def test_runs_are_neither_pruned_nor_out_of_sync_under_argo_cds_label_tracking() -> None:
+    """Argo CD tracking resources by label (the default before 3.0, still a setting) labels
+    each object it applies `app.kubernetes.io/instance: <application>` (util/kube/kube.go
+    SetAppInstanceLabel), and Tekton copies a Pipeline's labels and annotations into each of
+    its PipelineRuns, the run's own winning (pkg/reconciler/pipelinerun/pipelinerun.go
+    storePipelineSpecAndMergeMeta, tektoncd/pipeline v1.15.0-49-g3ee1745). Every run then
+    carries the label of the CI's Application, which takes it for a resource git no longer
+    has: OutOfSync, and pruned by an automated sync with prune (cmp/applications) while it
+    builds. Argo CD's own options keep such resources out: controller/state.go (an
+    extraneous resource leaves the Application in sync with IgnoreExtraneous) and
+    gitops-engine pkg/sync/sync_context.go (the live object's `Prune=false`)."""
+    spec = load_spec(str(EXAMPLES / "gointern-backend"))
+    objects = [r.document for r in tekton.render(spec, RenderOptions())]
+    application = "gointern-backend-ci"
+    pipelines = {p["metadata"]["name"]: p for p in by_kind(objects, "Pipeline")}
+    runs = [run for template in by_kind(objects, "TriggerTemplate")
+            for run in template["spec"]["resourcetemplates"]]
+    runs += [r.document for r in tekton.runs_by_hand(spec, RenderOptions(), "a" * 40)]
+    assert {run["spec"]["pipelineRef"]["name"] for run in runs} == set(pipelines)
+    for run in runs:
+        pipeline = pipelines[run["spec"]["pipelineRef"]["name"]]["metadata"]
+        labels = {**pipeline["labels"], "app.kubernetes.io/instance": application,
+                  **run["metadata"]["labels"]}
+        annotations = {**pipeline.get("annotations", {}),
+                       **run["metadata"].get("annotations", {})}
+        assert labels["app.kubernetes.io/instance"] == application  # the Application's, to it
+        assert "IgnoreExtraneous" in _argo_cd_options(
+            annotations, "argocd.argoproj.io/compare-options")
+        assert "Prune=false" in _argo_cd_options(annotations, "argocd.argoproj.io/sync-options")
+
+
 def test_one_pipeline_serves_every_module_and_pull_requests_never_deploy() -> None:
     objects = objects_of("gointern-backend")
     [pipeline] = [p for p in by_kind(objects, "Pipeline") if p["metadata"]["name"] ==

@@ -33,6 +33,13 @@ MAX_SPEC_BYTES = 1024 * 1024 - 4096
 # Argo CD must never prune or delete a claim: it holds caches and runs in progress.
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 KEEP_CLAIM = {SYNC_OPTIONS: "Prune=false,Delete=false"}
+# Nor a run, which is not the Application's at all: but Tekton copies the Pipeline's labels
+# into each of its runs (pkg/reconciler/pipelinerun/pipelinerun.go,
+# storePipelineSpecAndMergeMeta), the label Argo CD tracks resources by among them when it
+# tracks by label (the default before 3.0, still a setting, its key too). Argo CD then
+# counts each run as a resource git no longer has, the Application OutOfSync, and an
+# automated sync with prune deletes it while it builds. Argo CD's own options leave it be.
+LEAVE_RUN = {SYNC_OPTIONS: "Prune=false", "argocd.argoproj.io/compare-options": "IgnoreExtraneous"}
 # Client-side apply (kubectl's, and Argo CD's by default) keeps the whole object, as JSON,
 # in this annotation, and the API server refuses an object whose annotations exceed 256 KiB
 # (apimachinery pkg/api/validation/objectmeta.go, TotalAnnotationSizeLimitB: keys and values
@@ -400,7 +407,8 @@ def _pipeline_run(spec: Spec, event: str, pipeline: str, account: str, params: l
     }
     return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
             "metadata": {"generateName": f"{spec.project}-{module}-{event}-",
-                         "labels": {**metadata["labels"], **labels}},
+                         "labels": {**metadata["labels"], **labels},
+                         "annotations": LEAVE_RUN},
             "spec": run_spec}
 
 
