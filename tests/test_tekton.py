@@ -1171,6 +1171,89 @@ def test_buildah_needs_a_privileged_namespace(example_copy) -> None:
     assert _pod_security_violations(pod, "baseline") == ["step-build-image: privileged"]
 
 
+def _chains_images(results: dict[str, str]) -> set[str]:
+    """The images Tekton Chains signs and attests for a run with these results: each pair of
+    results named <prefix>IMAGE_URL and <prefix>IMAGE_DIGEST whose values, trimmed, are both
+    set, as url@digest (tektoncd/chains v0.29.0-18-ge44b60fe6, pkg/artifacts/structured.go
+    `extract`, pkg/artifacts/signable.go ExtractOCIImagesFromResults)."""
+    pairs: dict[str, dict[str, str]] = {}
+    for name, value in results.items():
+        for suffix in ("IMAGE_URL", "IMAGE_DIGEST"):
+            if name.endswith(suffix) and value.strip():
+                pairs.setdefault(name.removesuffix(suffix), {})[suffix] = value.strip()
+    return {f"{pair['IMAGE_URL']}@{pair['IMAGE_DIGEST']}" for pair in pairs.values()
+            if len(pair) == 2}
+
+
+_FAKE_BUILDAH = """#!/bin/sh
+# the two calls of the build step: bud, and push --digestfile FILE, which writes the digest
+[ "$2" = push ] && [ "$3" = --digestfile ] && printf 'sha256:%s' "$DIGEST" > "$4"
+exit 0
+"""
+
+
+@pytest.mark.parametrize(("builder", "event"), [("buildah", "push"), ("buildah", "pull-request"),
+                                                ("kaniko", "push"), ("kaniko", "pull-request")])
+def test_tekton_chains_signs_the_pushed_image_and_nothing_else(
+        example_copy, tmp_path: Path, builder: str, event: str) -> None:
+    """The build Task's results, written by its steps (kaniko, which cannot run here, writes
+    its --digest-file even with --no-push), name the image for Tekton Chains; a pull
+    request's image, built but never pushed, must not be named: Chains would try to sign
+    it in the registry."""
+    directory = example_copy("gointern-backend")
+    spec_file = directory / "shipspec.yaml"
+    if builder == "buildah":
+        text = spec_file.read_text().replace("builder: kaniko      # seed A's builder",
+                                             "builder: buildah")
+        spec_file.write_text(text.replace(
+            "  images:\n", "  images:\n    buildah: quay.io/buildah/stable:v1@sha256:"
+            + "1" * 64 + "\n"))
+    objects = render(directory)
+    task = _task(objects, "gointern-backend-build")
+    params = {p["name"]: p["value"] for p in
+              _run_of(objects, f"gointern-backend-{event}")["spec"]["params"]}
+    params.update({"image-tag": "portal-dev-0123abcd", "image": "ghcr.io/goyoai/portal"})
+    results = tmp_path / "results"
+    results.mkdir()
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / ".started").write_text("0")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "buildah").write_text(_FAKE_BUILDAH)
+    (tmp_path / "buildah").chmod(0o755)
+
+    def substituted(text: str) -> str:  # as Tekton does (pkg/reconciler/taskrun/resources)
+        text = re.sub(r"\$\(results\.([A-Za-z_-]+)\.path\)",
+                      lambda m: str(results / m.group(1)), text)
+        return re.sub(r"\$\(params\.([a-z-]+)\)", lambda m: params[m.group(1)], text)
+
+    steps = {step["name"]: step for step in task["spec"]["steps"]}
+    if builder == "kaniko":
+        digest_file = [a for a in steps["build-image"]["args"] if a.startswith("--digest-file=")]
+        assert digest_file == ["--digest-file=$(results.IMAGE_DIGEST.path)"]
+        (results / "IMAGE_DIGEST").write_text("sha256:" + "7" * 64)
+    for name in ([] if builder == "kaniko" else ["build-image"]) + ["post-build-analysis"]:
+        script = steps[name]["script"].replace("/work/", f"{tmp_path}/work/")
+        script = substituted(script.replace("/cache", f"{tmp_path}/cache"))
+        env = {e["name"]: substituted(e["value"]) for e in steps[name]["env"]
+               if "value" in e}
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                                check=False,
+                                env={**env, "PATH": f"{tmp_path}:/usr/bin:/bin",
+                                     "DIGEST": "7" * 64})
+        assert result.returncode == 0, result.stderr
+    written = {path.name: path.read_text() for path in results.iterdir()}
+    assert set(written) <= {r["name"] for r in task["spec"]["results"]}
+    pushed = f"ghcr.io/goyoai/portal:portal-dev-0123abcd@sha256:{'7' * 64}"
+    assert _chains_images(written) == ({pushed} if event == "push" else set())
+    # the PipelineRun's results name it too, for Chains' provenance of the whole run
+    [pipeline] = [p for p in by_kind(objects, "Pipeline")
+                  if p["metadata"]["name"] == "gointern-backend"]
+    pipeline_results = {r["value"]: r["name"] for r in pipeline["spec"]["results"]}
+    assert _chains_images({pipeline_results[f"$(tasks.build.results.{name})"]: written[name]
+                           for name in ("IMAGE_URL", "IMAGE_DIGEST")}) == \
+        _chains_images(written)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 def test_cel_string_literals_read_back_as_exactly_their_text(text: str) -> None:

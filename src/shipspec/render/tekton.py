@@ -319,7 +319,7 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
         "tasks": pipeline_tasks,
         "results": [
             {"name": name, "type": "string", "value": f"$(tasks.build.results.{name})"}
-            for name in ("image-digest", "build-seconds", "cache-bytes-before",
+            for name in ("IMAGE_URL", "IMAGE_DIGEST", "build-seconds", "cache-bytes-before",
                          "cache-bytes-after")
         ],
     }

@@ -234,10 +234,10 @@ buildah --storage-driver=vfs bud --format=oci -f "/work/src/$DOCKERFILE" \\
   -t "$DESTINATION" "/work/src/$CONTEXT"
 if [ "$NO_PUSH" = "true" ]; then
   echo "pull request build: image not pushed"
-  printf '%s' "" > "$(results.image-digest.path)"
+  printf '%s' "" > "$(results.IMAGE_DIGEST.path)"
   exit 0
 fi
-buildah --storage-driver=vfs push --digestfile "$(results.image-digest.path)" \\
+buildah --storage-driver=vfs push --digestfile "$(results.IMAGE_DIGEST.path)" \\
   "$DESTINATION" "docker://$DESTINATION"
 """
 
@@ -249,7 +249,9 @@ seconds=$(( $(date +%s) - started ))
 bytes=$(( $(du -sk /cache | cut -f1) * 1024 ))
 printf '%s' "$seconds" > "$(results.build-seconds.path)"
 printf '%s' "$bytes" > "$(results.cache-bytes-after.path)"
-printf '%s' "$DESTINATION" > "$(results.image-url.path)"
+# Only a pushed image is named: Tekton Chains signs what IMAGE_URL and IMAGE_DIGEST name.
+if [ "$NO_PUSH" = "true" ]; then pushed=""; else pushed=$DESTINATION; fi
+printf '%s' "$pushed" > "$(results.IMAGE_URL.path)"
 echo "build took ${seconds}s; cache ($CACHE_SCOPE) now $bytes bytes"
 # The checkout is not needed any more; the cleanup pipeline removes what failed runs leave.
 rm -rf /work/src
@@ -280,7 +282,7 @@ def build_task(spec: Spec, metadata: Object) -> Object:
             "args": ["--context=dir:///work/src/$(params.context)",
                      "--dockerfile=/work/src/$(params.dockerfile)",
                      "--destination=$(params.image):$(params.image-tag)",
-                     "--digest-file=$(results.image-digest.path)",
+                     "--digest-file=$(results.IMAGE_DIGEST.path)",
                      "--no-push=$(params.no-push)"],
             "env": [{"name": "DOCKER_CONFIG",
                      "value": "$(workspaces.registry-credentials.path)"}],
@@ -322,8 +324,13 @@ def build_task(spec: Spec, metadata: Object) -> Object:
                         "description": "A docker config.json allowed to push the image "
                                        "(an empty directory for pull requests)."}],
         "results": [
-            {"name": "image-digest", "type": "string", "description": "Digest pushed."},
-            {"name": "image-url", "type": "string", "description": "Image reference built."},
+            # The names Tekton Chains looks for to sign the image and attest how it was
+            # built (tektoncd/chains pkg/artifacts/signable.go, ExtractOCIImagesFromResults)
+            {"name": "IMAGE_DIGEST", "type": "string",
+             "description": "Digest of the image pushed (empty for pull requests)."},
+            {"name": "IMAGE_URL", "type": "string",
+             "description": "The image pushed, <repository>:<tag> (empty for pull "
+                            "requests)."},
             {"name": "build-seconds", "type": "string", "description": "Fetch to push."},
             {"name": "cache-bytes-before", "type": "string",
              "description": "Size of the cache before the build."},
@@ -353,7 +360,8 @@ def build_task(spec: Spec, metadata: Object) -> Object:
              "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [work, cache]},
             image_step,
             {"name": "post-build-analysis", "image": images["git"], "script": _POST_BUILD,
-             "env": common_env, "securityContext": ROOT_ON_CLAIMS,
+             "env": [*_env(NO_PUSH="$(params.no-push)"), *common_env],
+             "securityContext": ROOT_ON_CLAIMS,
              "volumeMounts": [work, cache]},
         ],
     }, metadata)
