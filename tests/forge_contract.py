@@ -196,6 +196,10 @@ class GitHub:
         # HAS_HOOKS and UNSTABLE may be merged at once, and auto-merge is refused for them
         self.merge_state = "BLOCKED"
         self.auto_merge_allowed = True  # the repository's setting
+        # GitHub Enterprise Server 3.7 and older: mergeStateStatus is a schema preview, in
+        # the schema only for requests that accept application/vnd.github.merge-info-preview
+        # (docs.github.com/en/enterprise-server@3.7/graphql/overview/schema-previews)
+        self.merge_info_is_a_preview = False
         self.auto_merges: list[tuple[int, str | None]] = []  # (number, expectedHeadOid)
         self.page_size_cap = 100
         self.lock = threading.Lock()
@@ -413,6 +417,13 @@ class GitHub:
             self.violations.append("POST /graphql: no Bearer token")
             return 401, {}, {"message": "Bad credentials"}
         request = json.loads(body)
+        if self.merge_info_is_a_preview and "merge-info-preview" not in headers.get(
+                "accept", "") and re.search(r"\bmergeStateStatus\b", request["query"]):
+            # what GitHub's GraphQL (graphql-ruby) answers for a field not in the schema
+            return 200, {}, {"errors": [{
+                "message": "Field 'mergeStateStatus' doesn't exist on type 'PullRequest'",
+                "extensions": {"code": "undefinedField", "typeName": "PullRequest",
+                               "fieldName": "mergeStateStatus"}}]}
         document = graphql.parse(request["query"])
         problems = graphql.validate(graphql_schema(), document)
         if problems:

@@ -209,14 +209,18 @@ def test_auto_merge_is_asked_once_and_the_merge_lands_when_checks_pass(github: P
 
 @pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: merge}"],
                          indirect=True)
-@pytest.mark.parametrize("merge_state", ["CLEAN", "UNSTABLE", "HAS_HOOKS"])
-def test_a_pull_request_ready_at_once_is_merged_directly(github: Pulls,
-                                                         merge_state: str) -> None:
+@pytest.mark.parametrize(("merge_state", "preview"), [
+    ("CLEAN", False), ("UNSTABLE", False), ("HAS_HOOKS", False),
+    # a GitHub Enterprise Server that shows the merge state only with its preview
+    ("CLEAN", True), ("HAS_HOOKS", True)])
+def test_a_pull_request_ready_at_once_is_merged_directly(github: Pulls, merge_state: str,
+                                                         preview: bool) -> None:
     """GitHub refuses auto-merge for a pull request it would merge now: no required check
     left, failing checks that are not required, or a GitHub Enterprise Server's pre-receive
     hooks (HAS_HOOKS), as `gh pr merge --auto` knows them."""
     hub, spec, bare = github
     hub.merge_state = merge_state
+    hub.merge_info_is_a_preview = preview
     result = bump(spec, "--module", "web", "--tag", "2.1.0")
     assert result.code == 0, result.err
     assert "merged pull request #1 (merge): it was ready" in result.out

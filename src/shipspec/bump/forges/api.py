@@ -53,10 +53,11 @@ class Api:
         self.opener = urllib.request.build_opener(_NoRedirects())
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None,
-             query: dict[str, str] | None = None) -> Answer:
+             query: dict[str, str] | None = None, accept: str | None = None) -> Answer:
         """`method` on `path` (below the base, or a whole URL of the same origin); a status
         other than 2xx fails with the forge's own message. Rate limits are waited out (up
-        to LONGEST_WAIT in all) without counting as attempts."""
+        to LONGEST_WAIT in all) without counting as attempts. `accept` replaces the
+        Accept header of this one request."""
         url = path if "://" in path else self.base + path
         if query:
             url += "?" + urlencode(query)
@@ -66,7 +67,7 @@ class Api:
         data = None if body is None else json.dumps(body).encode()
         waited, failures = 0.0, 0
         while True:
-            answer = self._send(method, url, data)
+            answer = self._send(method, url, data, accept)
             pause = _rate_limit_pause(answer)
             if pause is not None:
                 if waited + pause > LONGEST_WAIT:
@@ -98,10 +99,11 @@ class Api:
                 return
             answer = self.call("GET", following)
 
-    def _send(self, method: str, url: str, data: bytes | None) -> Answer:
+    def _send(self, method: str, url: str, data: bytes | None, accept: str | None) -> Answer:
         # only http(s): the base is the spec's checked API URL, and call() keeps its origin
         request = urllib.request.Request(url, data=data, method=method, headers={  # noqa: S310
-            **self.headers, **({"Content-Type": "application/json"} if data else {})})
+            **self.headers, **({"Accept": accept} if accept else {}),
+            **({"Content-Type": "application/json"} if data else {})})
         try:
             with self.opener.open(request, timeout=_TIMEOUT) as response:
                 return Answer(response.status, response.headers, _json(response.read()))

@@ -39,6 +39,11 @@ query($pullRequest: ID!) {
   node(id: $pullRequest) { ... on PullRequest { mergeStateStatus } }
 }
 """
+# GitHub Enterprise Server 3.7 and older show mergeStateStatus only to requests that accept
+# this preview (docs.github.com, enterprise-server@3.7, GraphQL "Schema previews": "Merge
+# info preview"); github.com ignores it, and gh sends it with every request (cli/cli
+# v2.60.0, api/client_test.go).
+_MERGE_INFO_PREVIEW = "application/vnd.github+json, application/vnd.github.merge-info-preview+json"
 
 
 class GitHub:
@@ -84,7 +89,8 @@ class GitHub:
         # refusal, which GitHub does not publish.
         state = self.api.call("POST", self.graphql, {
             "query": _MERGE_STATE,
-            "variables": {"pullRequest": self.node_ids[pull_request.number]}})
+            "variables": {"pullRequest": self.node_ids[pull_request.number]}},
+            accept=_MERGE_INFO_PREVIEW)
         found = state.data.get("data") if isinstance(state.data, dict) else None
         node = found.get("node") if isinstance(found, dict) else None
         merge_state = node.get("mergeStateStatus") if isinstance(node, dict) else None
