@@ -196,8 +196,8 @@ class GitHub:
         # HAS_HOOKS and UNSTABLE may be merged at once, and auto-merge is refused for them
         self.merge_state = "BLOCKED"
         self.auto_merge_allowed = True  # the repository's setting
-        # GitHub Enterprise Server 3.7 and older: mergeStateStatus is a schema preview, in
-        # the schema only for requests that accept application/vnd.github.merge-info-preview
+        # A GitHub Enterprise Server where mergeStateStatus is a schema preview, in the
+        # schema only for requests that accept application/vnd.github.merge-info-preview
         # (docs.github.com/en/enterprise-server@3.7/graphql/overview/schema-previews)
         self.merge_info_is_a_preview = False
         self.auto_merges: list[tuple[int, str | None]] = []  # (number, expectedHeadOid)

@@ -39,10 +39,10 @@ query($pullRequest: ID!) {
   node(id: $pullRequest) { ... on PullRequest { mergeStateStatus } }
 }
 """
-# GitHub Enterprise Server 3.7 and older show mergeStateStatus only to requests that accept
-# this preview (docs.github.com, enterprise-server@3.7, GraphQL "Schema previews": "Merge
-# info preview"); github.com ignores it, and gh sends it with every request (cli/cli
-# v2.60.0, api/client_test.go).
+# Where mergeStateStatus is a schema preview, GitHub shows it only to requests that accept
+# this media type (GitHub Enterprise Server's "Schema previews", "Merge info preview", in
+# the documentation of 3.7); github.com ignores it, and gh sends it with every request
+# (cli/cli v2.60.0, api/client_test.go).
 _MERGE_INFO_PREVIEW = "application/vnd.github+json, application/vnd.github.merge-info-preview+json"
 
 
