@@ -519,11 +519,17 @@ def _match(headers: Any, name: Any, value: Any) -> celtypes.BoolType:
 
 
 def _evaluate(expression: str, body: dict[str, Any], event: str) -> bool:
+    """Whether the CEL filter lets the event through: an evaluation error does not, as
+    Tekton Triggers' CEL interceptor fails the event on one (pkg/interceptors/cel/cel.go,
+    "error evaluating cel expression", tektoncd/triggers v0.37.0-13-g088902973)."""
     environment = celpy.Environment()
     program = environment.program(environment.compile(expression), functions={"match": _match})
     activation = {"body": celpy.json_to_cel(body),
                   "header": celpy.json_to_cel({"X-Github-Event": [event]})}
-    return bool(program.evaluate(activation))
+    try:
+        return bool(program.evaluate(activation))
+    except celpy.CELEvalError:
+        return False
 
 
 def _payload(name: str) -> dict[str, Any]:
@@ -652,14 +658,67 @@ def test_frontend_repository_events_select_only_the_frontend() -> None:
         "astrago-frontend-stage-push"}
 
 
-def test_pull_request_builds_modules_of_its_base_branch() -> None:
-    filters = _filters(objects_of("gointern-backend"))
-    pr = _payload("pull_request")
-    assert {n for n, c in filters.items() if n.endswith("-pr")
-            and _evaluate(c, pr, "pull_request")} == {"gointern-backend-portal-dev-pr"}
-    closed = {**pr, "action": "closed"}
-    assert not [n for n, c in filters.items() if n.endswith("-pr")
-                and _evaluate(c, closed, "pull_request")]
+# GitHub's own example events (npm @octokit/webhooks-examples 7.6.1, from github/docs)
+WEBHOOK_EXAMPLES = (REPO / "tests" / "tools" / "node_modules" / "@octokit" /
+                    "webhooks-examples" / "api.github.com" / "index.json")
+
+
+def _github_pull_request(action: str, repository: str, base: str,
+                         head_in: str | None = "") -> dict[str, Any]:
+    """GitHub's example pull_request event with this action, for a pull request into
+    `base` of `repository` whose branch is in the repository itself (`head_in` ""), in a
+    fork owned by `head_in`, or in a fork since deleted (None: GitHub sends `head.repo`
+    null)."""
+    [examples] = [e["examples"] for e in json.loads(WEBHOOK_EXAMPLES.read_text())
+                  if e["name"] == "pull_request"]
+    event: dict[str, Any] = copy.deepcopy(next(e for e in examples if e["action"] == action))
+    own = event["repository"]
+    assert event["pull_request"]["head"]["repo"]["id"] == own["id"]  # the example's shape
+    own["full_name"] = repository
+    own["owner"]["login"], own["name"] = repository.split("/")
+    event["pull_request"]["base"].update(ref=base, repo=own)
+    head = event["pull_request"]["head"]
+    head["repo"] = own
+    if head_in is None:
+        head["repo"] = None
+    elif head_in:
+        fork = copy.deepcopy(own)
+        fork.update(id=own["id"] + 1, fork=True, full_name=f"{head_in}/{own['name']}")
+        fork["owner"]["login"] = head_in
+        head.update(repo=fork, label=f"{head_in}:{head['ref']}")
+    return event
+
+
+@pytest.mark.parametrize("action", ["opened", "synchronize", "reopened"])
+def test_pull_request_builds_modules_of_its_base_branch(action: str) -> None:
+    filters = {n: c for n, c in _filters(objects_of("gointern-backend")).items()
+               if n.endswith("-pr")}
+    pr = _github_pull_request(action, "goyoai/gointern-backend", "dev-portal")
+    assert {n for n, c in filters.items() if _evaluate(c, pr, "pull_request")} == {
+        "gointern-backend-portal-dev-pr"}
+    closed = _github_pull_request("closed", "goyoai/gointern-backend", "dev-portal")
+    assert not [n for n, c in filters.items() if _evaluate(c, closed, "pull_request")]
+
+
+def test_a_forks_pull_request_builds_only_where_the_spec_says_so(example_copy) -> None:
+    """On a public repository anyone may open a pull request from a fork, and its build
+    runs their code in the cluster (its Dockerfile, its gradle build): only pull requests
+    from the repository's own branches build, unless source.forkPullRequests."""
+    directory = example_copy("gointern-backend")
+    spec_file = directory / "shipspec.yaml"
+
+    def built(head_in: str | None) -> set[str]:
+        pr = _github_pull_request("opened", "goyoai/gointern-backend", "dev-portal", head_in)
+        return {n for n, c in _filters(render(directory)).items()
+                if n.endswith("-pr") and _evaluate(c, pr, "pull_request")}
+
+    portal = {"gointern-backend-portal-dev-pr"}
+    assert (built(""), built("someone"), built(None)) == (portal, set(), set())
+    text = spec_file.read_text()
+    assert "  webhookSecret: " in text
+    spec_file.write_text(text.replace("  webhookSecret: ",
+                                      "  forkPullRequests: true\n  webhookSecret: ", 1))
+    assert (built(""), built("someone"), built(None)) == (portal, portal, portal)
 
 
 def test_a_pull_request_run_builds_a_module_with_paths_only_where_it_touches_them() -> None:

@@ -183,6 +183,7 @@ class Source(NamedTuple):
     webhook_secret_key: str
     status_secret: str | None
     credentials_secret: str | None  # Tekton: git credentials for a private repository
+    fork_pull_requests: bool  # Tekton: pull requests from forks build too
 
 
 # The GitHub Actions job's own token: it may push to ghcr.io, and to no other registry.

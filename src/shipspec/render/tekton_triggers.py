@@ -79,17 +79,22 @@ def push_filter(module: Module, deployment: Deployment) -> str:
     return " && ".join(conditions)
 
 
-def pull_request_filter(module: Module, deployment: Deployment) -> str:
-    """CEL: a pull request opened or updated against the deployment's branch.
+def pull_request_filter(module: Module, deployment: Deployment, forks: bool) -> str:
+    """CEL: a pull request opened or updated against the deployment's branch, from a branch
+    of the repository itself unless `forks`.
 
     Pull request events carry no file list, so paths cannot narrow them here: the run's
-    tag Task does (module_triggers).
+    tag Task does (module_triggers). A fork's pull request runs code anyone can write on a
+    public repository, which a branch of the repository does only for those who may push
+    to it. Repositories are compared by id, which a rename keeps; a deleted fork's
+    `head.repo` is null, an error for CEL, and Triggers takes an error for no match.
     """
     actions = ", ".join(cel_string(action) for action in PULL_REQUEST_ACTIONS)
     return " && ".join([
         from_repository(module.repo_slug),
         f"body.action in [{actions}]",
         f"body.pull_request.base.ref == {cel_string(deployment.trigger_branch)}",
+        *([] if forks else ["body.pull_request.head.repo.id == body.repository.id"]),
     ])
 
 
@@ -154,7 +159,8 @@ def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, .
         narrowed = {"base-revision": "$(body.pull_request.base.sha)"} if module.paths else {}
         objects.append(_trigger(
             spec, trigger_name(module, deployment, "pr"), metadata,
-            _interceptors(spec, ["pull_request"], pull_request_filter(module, deployment)),
+            _interceptors(spec, ["pull_request"], pull_request_filter(
+                module, deployment, spec.source.fork_pull_requests)),
             [shared_name(spec, "pull-request"), settings], {**values, **narrowed},
             shared_name(spec, "pull-request")))
     objects.append(_trigger(

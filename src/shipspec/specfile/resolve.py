@@ -298,6 +298,7 @@ class _Resolver:
             webhook_secret_key=source.get("webhookSecretKey", "secret"),
             status_secret=source.get("statusSecret"),
             credentials_secret=source.get("credentialsSecret"),
+            fork_pull_requests=source.get("forkPullRequests", False),
         )
 
     def deploy(self) -> Deploy:

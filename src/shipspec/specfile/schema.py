@@ -284,6 +284,14 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "commit statuses when it is set.",
                     pattern=DNS_LABEL,
                 ),
+                "forkPullRequests": {
+                    "type": "boolean",
+                    "description": "Tekton: build pull requests whose branch is in a fork "
+                                   "(default false: only those of branches in the repository "
+                                   "itself). Their code, anyone's on a public repository, "
+                                   "runs in your cluster: its Dockerfile's RUN steps, and "
+                                   "the gradle, maven or npm build.",
+                },
                 "credentialsSecret": _string(
                     "Tekton: a private source repository's git credentials, a "
                     "kubernetes.io/basic-auth Secret (ssh-auth, with known_hosts, for an "
