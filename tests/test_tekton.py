@@ -712,13 +712,21 @@ def test_a_forks_pull_request_builds_only_where_the_spec_says_so(example_copy) -
         return {n for n, c in _filters(render(directory)).items()
                 if n.endswith("-pr") and _evaluate(c, pr, "pull_request")}
 
+    def cleaned(head_in: str | None) -> set[str]:  # when the pull request closes
+        pr = _github_pull_request("closed", "goyoai/gointern-backend", "dev-portal", head_in)
+        return {n for n, c in _filters(render(directory)).items()
+                if n.endswith("-cleanup") and _evaluate(c, pr, "pull_request")}
+
     portal = {"gointern-backend-portal-dev-pr"}
+    every_module = {f"gointern-backend-{m}-cleanup" for m in ("system", "portal", "aify")}
     assert (built(""), built("someone"), built(None)) == (portal, set(), set())
+    assert (cleaned(""), cleaned("someone"), cleaned(None)) == (every_module, set(), set())
     text = spec_file.read_text()
     assert "  webhookSecret: " in text
     spec_file.write_text(text.replace("  webhookSecret: ",
                                       "  forkPullRequests: true\n  webhookSecret: ", 1))
     assert (built(""), built("someone"), built(None)) == (portal, portal, portal)
+    assert cleaned("someone") == cleaned(None) == every_module
 
 
 def test_a_pull_request_run_builds_a_module_with_paths_only_where_it_touches_them() -> None:
@@ -749,10 +757,10 @@ def test_branch_deletion_and_closed_pull_requests_clean_up() -> None:
                if n.endswith("-cleanup")}
     assert len(filters) == 3
     assert all(_evaluate(c, _payload("delete"), "delete") for c in filters.values())
-    closed = {**_payload("pull_request"), "action": "closed"}
+    closed = _github_pull_request("closed", "goyoai/gointern-backend", "dev-portal")
     assert all(_evaluate(c, closed, "pull_request") for c in filters.values())
-    assert not any(_evaluate(c, _payload("pull_request"), "pull_request")
-                   for c in filters.values())
+    opened = _github_pull_request("opened", "goyoai/gointern-backend", "dev-portal")
+    assert not any(_evaluate(c, opened, "pull_request") for c in filters.values())
     tag_deleted = {**_payload("delete"), "ref_type": "tag"}
     assert not any(_evaluate(c, tag_deleted, "delete") for c in filters.values())
 

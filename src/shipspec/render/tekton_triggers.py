@@ -79,6 +79,10 @@ def push_filter(module: Module, deployment: Deployment) -> str:
     return " && ".join(conditions)
 
 
+# The pull request's branch is in the repository itself, not in a fork.
+_FROM_THE_REPOSITORY = "body.pull_request.head.repo.id == body.repository.id"
+
+
 def pull_request_filter(module: Module, deployment: Deployment, forks: bool) -> str:
     """CEL: a pull request opened or updated against the deployment's branch, from a branch
     of the repository itself unless `forks`.
@@ -94,16 +98,20 @@ def pull_request_filter(module: Module, deployment: Deployment, forks: bool) -> 
         from_repository(module.repo_slug),
         f"body.action in [{actions}]",
         f"body.pull_request.base.ref == {cel_string(deployment.trigger_branch)}",
-        *([] if forks else ["body.pull_request.head.repo.id == body.repository.id"]),
+        *([] if forks else [_FROM_THE_REPOSITORY]),
     ])
 
 
-def cleanup_filter(module: Module) -> str:
-    """CEL: a branch deleted or a pull request closed in the module's repository."""
+def cleanup_filter(module: Module, forks: bool) -> str:
+    """CEL: a branch deleted or a pull request closed in the module's repository; the pull
+    request one that could build (pull_request_filter), so that opening and closing a
+    fork's pull requests does not start cleanup runs for anyone who wishes."""
+    closed = ["header.match('X-GitHub-Event', 'pull_request')", "body.action == 'closed'",
+              *([] if forks else [_FROM_THE_REPOSITORY])]
     return (
         f"{from_repository(module.repo_slug)} && ("
         "(header.match('X-GitHub-Event', 'delete') && body.ref_type == 'branch') || "
-        "(header.match('X-GitHub-Event', 'pull_request') && body.action == 'closed'))"
+        f"({' && '.join(closed)}))"
     )
 
 
@@ -165,7 +173,8 @@ def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, .
             shared_name(spec, "pull-request")))
     objects.append(_trigger(
         spec, cleanup_trigger_name(module), metadata,
-        _interceptors(spec, ["delete", "pull_request"], cleanup_filter(module)), [],
+        _interceptors(spec, ["delete", "pull_request"], cleanup_filter(
+            module, spec.source.fork_pull_requests)), [],
         {"module": module.name, "workspace-claim": module.claims.workspace,
          "keep-runs": str(spec.ci.keep_runs)},
         shared_name(spec, "cleanup")))
