@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import EXAMPLES, REPO, SHIPSPEC_IMAGE_LINE, run_process, stopped_process
 from gitserver import (
     SshServer,
@@ -322,7 +323,9 @@ def test_a_plain_manifest_target_is_bumped_per_environment(tmp_path: Path) -> No
     result = run_process("bump", str(app), "--module", "api", "--env", "prod", "--sha", SHA,
                          "--repo", str(bare))
     assert result.code == 0, result.err
-    assert result.out.endswith(" to prod: api old -> api-prod-a1b2c3d4\n"), result.out
+    # the digest the old image was pinned with is part of what it was, and now is not
+    assert result.out.endswith(f" to prod: api old@sha256:{'0' * 64} -> api-prod-a1b2c3d4\n"
+                               ), result.out
     assert remote_file(bare, "apps/api.yaml", "prod") == manifest.replace(
         f"'ghcr.io/o/api:old@sha256:{'0' * 64}'", "'ghcr.io/o/api:api-prod-a1b2c3d4'")
     assert remote_file(bare, "apps/api.yaml", "main") == manifest
@@ -1019,6 +1022,52 @@ def test_dev_stage_prod_and_promotion_copies_the_deployed_tag(tmp_path: Path) ->
                              "with --env\n")
 
 
+@pytest.mark.parametrize("digest_key", [None, "digest"])
+def test_promotion_and_rollback_carry_the_digest_pinned_with_the_tag(
+        tmp_path: Path, digest_key: str | None) -> None:
+    """A digest pinned with a tag is what gets pulled: promoted, the image moves on with it;
+    rolled back to, it comes back with it. Pinned in the tag's own value (`tag@digest`) or
+    under a digest key beside it (Bitnami's layout, deploy.digestKey)."""
+    digest = "sha256:" + "ab" * 32
+    beside = f"    {digest_key}: ''\n" if digest_key else ""
+    values = ("astrago:\n  core:\n    repository: ghcr.io/xiilab/astrago-backend\n"
+              f"    imageTag: x\n{beside}")
+    bare = make_deploy_repo(tmp_path, {f"env/{e}.yaml": values for e in ("dev", "stage", "prod")})
+    spec = multi_environment_spec(tmp_path / "spec")
+    if digest_key:
+        text = (spec / "shipspec.yaml").read_text()
+        (spec / "shipspec.yaml").write_text(text.replace(
+            "astrago-deployment.git}", f"astrago-deployment.git, digestKey: {digest_key}}}"))
+
+    def pins(env: str) -> tuple[str, str]:
+        loaded = yaml.safe_load(remote_file(bare, f"env/{env}.yaml"))["astrago"]["core"]
+        if digest_key:
+            return loaded["imageTag"], loaded[digest_key]
+        tag, _, digest = loaded["imageTag"].partition("@")
+        return tag, digest
+
+    def run(*args: str) -> Any:
+        result = run_process(*args, "--module", "core", "--repo", str(bare))
+        assert result.code == 0, result.err
+        return result
+
+    run("bump", str(spec), "--env", "stage", "--sha", SHA, "--digest", digest)
+    assert pins("stage") == ("core-stage-a1b2c3d4", digest)
+    run("promote", str(spec), "--from", "stage", "--to", "prod")
+    assert pins("prod") == ("core-stage-a1b2c3d4", digest)
+    # a later build without a digest, then back to the pinned one, by steps and by tag
+    run("bump", str(spec), "--env", "prod", "--tag", "core-hotfix")
+    assert pins("prod") == ("core-hotfix", "")
+    history = run("history", str(spec), "--env", "prod")
+    assert [line.split()[-1] for line in history.out.splitlines()] == [
+        "core-hotfix", f"core-stage-a1b2c3d4@{digest}", "x"]
+    run("rollback", str(spec), "--env", "prod", "--steps", "1")
+    assert pins("prod") == ("core-stage-a1b2c3d4", digest)
+    run("bump", str(spec), "--env", "prod", "--tag", "core-hotfix")
+    run("rollback", str(spec), "--env", "prod", "--to", "core-stage-a1b2c3d4")
+    assert pins("prod") == ("core-stage-a1b2c3d4", digest)
+
+
 # --- commit messages like a team's own, several tags in one commit --------------------------
 
 BOT_DEPLOY = """\
@@ -1231,6 +1280,20 @@ def test_an_older_commits_bump_keeps_the_tag_a_newer_one_deployed(
     assert remote_file(deploy, VALUES_PATH) == deployed
     assert len(commits(deploy)) == 2
     assert git("--git-dir", str(deploy), "for-each-ref", "refs/shipspec") == ""
+
+
+def test_a_newer_commits_tag_pinned_with_a_digest_is_kept_too(
+        source_history: tuple[Path, list[str]], deploy: Path) -> None:
+    source, (_, middle, newest) = source_history
+    digest = "sha256:" + "cd" * 32
+    pinned = run_process("bump", str(source), "--module", "core", "--sha", newest,
+                         "--digest", digest, "--repo", str(deploy))
+    assert pinned.code == 0, pinned.err
+    late = run_process("bump", str(source), "--module", "core", "--sha", middle,
+                       "--newer-on", "main", "--repo", str(deploy))
+    assert (late.code, late.out) == (0, (
+        f"kept core at core-stage-{newest[:8]}@{digest}: a newer commit's tag, deployed "
+        "already\nalready up to date on main: nothing to commit\n")), late.err
 
 
 def test_a_tag_older_than_the_commit_built_is_replaced_and_force_replaces_any(

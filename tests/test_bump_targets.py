@@ -337,7 +337,7 @@ def test_kustomize_adds_a_digest_beside_the_tag() -> None:
     digest = "sha256:" + "b" * 64
     after = edit(KUSTOMIZATION, KUSTOMIZE, NewImage(KUSTOMIZE.image, "t2", digest, False))
     assert f"    newTag: t2   # bumped by CI\n    digest: {digest}\n  - name: unrelated" in after
-    assert kind_of(KUSTOMIZE).read(YamlText(after, "k"), KUSTOMIZE) == "t2"
+    assert kind_of(KUSTOMIZE).read(YamlText(after, "k"), KUSTOMIZE) == f"t2@{digest}"
 
 
 def test_kustomize_without_an_entry_for_the_image_fails() -> None:
@@ -406,6 +406,24 @@ def test_kustomize_refuses_two_images_entries_for_the_image(
         "ghcr.io/goyoai/goyoai-gointern-system (the first at line 8); nothing was written\n"
         "  hint: keep one entry for the image")
     assert document.text == text
+
+@pytest.mark.parametrize(("text", "target"), [
+    (HELMFILE_VALUES, CORE),
+    ("app:\n  image:\n    repository: o/m\n    tag: old\n    digest: ''\n",
+     HelmValuesTarget("v", "app.image.tag", "app.image.repository",
+                      digest_key="app.image.digest")),
+    (KUSTOMIZATION, KUSTOMIZE),
+    (MANIFESTS, ManifestTarget("m.yaml", "Deployment", "dev-goyoai-portal", "portal")),
+], ids=["values", "bitnami-values", "kustomize", "manifest"])
+def test_read_gives_the_tag_with_the_digest_pinned_beside_it(text: str, target: object) -> None:
+    """What read() gives is what a rollback or a promotion writes back: the digest pinned
+    with the tag, wherever the layout keeps it, is part of it (it is what gets pulled)."""
+    kind = kind_of(target)  # type: ignore[arg-type]
+    for new in (NewImage("ghcr.io/o/m", "new-1", None, False),
+                NewImage("ghcr.io/o/m", "new-1", PINNED, False)):
+        written = YamlText(edit(text, target, new), "file.yaml")
+        assert kind.read(written, target) == ("new-1@" + PINNED if new.digest else "new-1")
+
 
 def test_manifest_changes_the_tag_of_the_named_container_only() -> None:
     target = ManifestTarget("m.yaml", "Deployment", "dev-goyoai-portal", "portal")

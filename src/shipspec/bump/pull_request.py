@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 from shipspec.bump.git import Checkout, RefUpdate, refusal
 from shipspec.bump.request import Changed, Request, changed_tags, file_of, kept
-from shipspec.bump.targets import kind_of
+from shipspec.bump.targets import kind_of, tag_and_digest
 from shipspec.errors import ShipspecError
 from shipspec.spec import Delivery
 from shipspec.spec import Forge as ForgeSettings
@@ -141,7 +141,7 @@ def proposed_newer(checkout: Checkout, requests: list[Request]) -> dict[tuple[in
                 tag = kind_of(edit.target).read(YamlText(text, paths[r, e]), edit.target)
             except ShipspecError:
                 continue  # not ours to judge: that pull request shows its own problem
-            if tag in edit.newer:
+            if tag_and_digest(tag)[0] in edit.newer:  # pinned with a digest or not
                 found[r, e] = tag
                 break
     return found

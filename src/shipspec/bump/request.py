@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from shipspec import templates
 from shipspec.bump.git import Author, Checkout
-from shipspec.bump.targets import NewImage, describe, kind_of
+from shipspec.bump.targets import NewImage, describe, kind_of, tag_and_digest
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.spec import HelmValuesTarget, Target, Template
 from shipspec.values.yamltext import YamlText
@@ -153,7 +153,8 @@ def _write_together(files: "_Files", requests: list[Request], seen: dict[tuple[i
 
 
 def _current(document: YamlText, edit: Edit) -> str:
-    """The tag the target holds now; with --create, a key that is not there holds none."""
+    """The image the target pins now (targets.pinned); with --create, a key that is not
+    there holds none."""
     kind = kind_of(edit.target)
     try:
         return kind.read(document, edit.target)
@@ -173,7 +174,9 @@ def _write_edits(files: "_Files", items: list[_Item], seen: dict[tuple[int, int]
     # did.
     currents = [_current(files.of(item.change.target), item.change) for item in items]
     # the newer tag each kept edit leaves in place: in its target, or in a pull request
-    keep = [None if item.force else current if current in item.change.newer
+    # (a newer tag counts pinned with a digest or not)
+    keep = [None if item.force
+            else current if tag_and_digest(current)[0] in item.change.newer
             else proposed.get((item.request, item.edit))
             for item, current in zip(items, currents, strict=True)]
     by_file: dict[tuple[YamlText, type], list[Edit]] = {}  # files.of: one per file

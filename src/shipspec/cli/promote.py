@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from shipspec.bump import bump, deployed_tag, plan
+from shipspec.bump.targets import tag_and_digest
 from shipspec.cli.bump import options, report
 from shipspec.cli.options import deployment_repository, dry_run, spec_path, today_utc
 from shipspec.render import select_options
@@ -29,8 +30,10 @@ def run(args: argparse.Namespace) -> str:
     module = spec.module(args.module)
     today = today_utc()
     bump_options = options(spec, args, today)
-    # The same image moves on: its tag is copied, not rebuilt or renamed.
-    tag = deployed_tag(spec, module, module.deployment(args.source), bump_options)
+    # The same image moves on: its tag is copied, not rebuilt or renamed, and a digest
+    # pinned with it too (what is pulled).
+    tag, digest = tag_and_digest(
+        deployed_tag(spec, module, module.deployment(args.source), bump_options))
     changes = plan(spec, [module.name], args.target_env, tags={module.name: tag}, sha=None,
-                   digest=None, set_repository=False, date=today)
+                   digest=digest, set_repository=False, date=today)
     return report(bump(spec, changes, bump_options._replace(action="promote")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from shipspec.bump import bump, deployment_line, history, plan
+from shipspec.bump.targets import tag_and_digest
 from shipspec.cli.bump import options, report
 from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path, today_utc
 from shipspec.errors import SpecError
@@ -48,10 +49,16 @@ def run(args: argparse.Namespace) -> str:
                 + (f"{len(line) - 1} before {line[-1]}" if line else "no tag yet"),
                 hint="see them with shipspec history, or name one with --to TAG")
         tag = line[-1 - args.steps]
-    elif not args.force and tag not in {entry.tag for entry in entries}:
-        raise SpecError.single(
-            f"{module.name} never had the tag {tag!r} in {deployment.environment}",
-            hint="see its tags with shipspec history, or write it anyway with --force")
+    elif not args.force:
+        # named with the digest it was pinned with, or without: its newest deployment's
+        had = [entry.tag for entry in entries if tag in (entry.tag, tag_and_digest(entry.tag)[0])]
+        if not had:
+            raise SpecError.single(
+                f"{module.name} never had the tag {tag!r} in {deployment.environment}",
+                hint="see its tags with shipspec history, or write it anyway with --force")
+        tag = had[0]
+    # a digest pinned with the tag comes back with it: it is what gets pulled
+    tag, digest = tag_and_digest(tag)
     changes = plan(spec, [module.name], deployment.environment, tags={module.name: tag},
-                   sha=None, digest=None, set_repository=False, date=today)
+                   sha=None, digest=digest, set_repository=False, date=today)
     return report(bump(spec, changes, bump_options._replace(action="rollback")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shipspec.bump.targets import NewImage
+from shipspec.bump.targets import NewImage, pinned
 from shipspec.errors import SpecError
 from shipspec.spec import HelmValuesTarget
 from shipspec.values.edit_check import check_values_edit
@@ -18,7 +18,13 @@ def paths(target: HelmValuesTarget) -> list[str]:
 
 
 def read(doc: YamlText, target: HelmValuesTarget) -> str:
-    return doc.scalar(_pair(doc, target.tag_key), target.tag_key)
+    # (without a digest key, a pinned digest is in the tag's own value: tag@digest)
+    tag = doc.scalar(_pair(doc, target.tag_key), target.tag_key)
+    if target.digest_key:
+        found = doc.find(target.digest_key.split("."))
+        if found and doc.holds_value(found):
+            return pinned(tag, doc.scalar(found, target.digest_key))
+    return tag
 
 
 def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> None:
@@ -39,8 +45,8 @@ def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> 
             # A digest pinned by an earlier bump is pulled instead of any tag (Bitnami's
             # templates write repository@digest when it is set): without a new one, it is
             # emptied, or the new tag would never deploy.
-            pinned = doc.find(target.digest_key.split("."))
-            if image.digest or (pinned and doc.holds_value(pinned)):
+            earlier = doc.find(target.digest_key.split("."))
+            if image.digest or (earlier and doc.holds_value(earlier)):
                 owned[target.digest_key] = image.digest or ""
         if image.set_repository:
             owned.update((fix.key, fix.wanted)

@@ -7,7 +7,7 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any
 
-from shipspec.bump.targets import NewImage
+from shipspec.bump.targets import NewImage, pinned
 from shipspec.errors import SpecError
 from shipspec.images import canonical_image
 from shipspec.spec import KustomizeTarget
@@ -20,8 +20,10 @@ def paths(target: KustomizeTarget) -> list[str]:
 
 
 def read(doc: YamlText, target: KustomizeTarget) -> str:
-    found = doc.child(_entry(doc, target), "newTag")
-    return doc.scalar(found, "newTag") if found else ""
+    entry = _entry(doc, target)
+    found, digest = doc.child(entry, "newTag"), doc.child(entry, "digest")
+    return pinned(doc.scalar(found, "newTag") if found else "",
+                  doc.scalar(digest, "digest") if digest and doc.holds_value(digest) else None)
 
 
 def write(doc: YamlText, edits: Sequence[tuple[KustomizeTarget, NewImage]]) -> None:
@@ -31,10 +33,10 @@ def write(doc: YamlText, edits: Sequence[tuple[KustomizeTarget, NewImage]]) -> N
 
 def _write(doc: YamlText, target: KustomizeTarget, image: NewImage) -> None:
     where = f"the images entry {target.image}"
-    pinned = doc.child(_entry(doc, target), "digest")
+    earlier = doc.child(_entry(doc, target), "digest")
     # kustomize writes name:tag@digest and the digest is what gets pulled: a digest pinned
     # earlier would keep the old image (`kustomize edit set image` drops it)
-    digest = image.digest or ("" if pinned and doc.holds_value(pinned) else None)
+    digest = image.digest or ("" if earlier and doc.holds_value(earlier) else None)
     for key, value in (("newTag", image.tag), ("digest", digest),
                        ("newName", image.repository if image.set_repository else None)):
         if value is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shipspec.bump.targets import NewImage
+from shipspec.bump.targets import NewImage, pinned, tag_and_digest
 from shipspec.errors import SpecError
 from shipspec.spec import ManifestTarget
 from shipspec.values.yamltext import YamlText
@@ -25,7 +25,8 @@ def paths(target: ManifestTarget) -> list[str]:
 
 
 def read(doc: YamlText, target: ManifestTarget) -> str:
-    return split_image(doc.scalar(_image(doc, target), "image"))[1]
+    reference = doc.scalar(_image(doc, target), "image")
+    return pinned(split_image(reference)[1], tag_and_digest(reference)[1])
 
 
 def write(doc: YamlText, edits: Sequence[tuple[ManifestTarget, NewImage]]) -> None:
