@@ -237,6 +237,47 @@ def test_another_image_still_fails_the_image_check(module_image: str, rendered: 
         helmfile.check_images([_deployment(rendered)], [("app", module_image)], "release app")
 
 
+PIN = "sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize(("rendered", "pulled"), [
+    (f"ghcr.io/acme/app:1.0@{PIN}", True),
+    (f"ghcr.io/acme/app@{PIN}", True),  # Bitnami's common.images.image drops the tag
+    ("ghcr.io/acme/app:1.0", False),  # the digest pinned is not what is pulled
+    (f"ghcr.io/acme/app:1.0@sha256:{'cd' * 32}", False),
+    (f"ghcr.io/acme/other@{PIN}", False),
+])
+def test_an_image_pinned_by_digest_passes_the_check_only_at_that_digest(
+        rendered: str, pulled: bool) -> None:
+    from shipspec import helmfile
+    from shipspec.errors import SpecError
+
+    expected = [("app", f"ghcr.io/acme/app:1.0@{PIN}")]
+    if pulled:
+        helmfile.check_images([_deployment(rendered)], expected, "release app")
+    else:
+        with pytest.raises(SpecError, match="does not pull module app's image"):
+            helmfile.check_images([_deployment(rendered)], expected, "release app")
+
+
+def test_a_digest_pinned_under_the_digest_key_is_part_of_the_image_checked(
+        root: Path) -> None:
+    """With deploy.digestKey (Bitnami's layout) `bump --digest` pins the digest beside the
+    tag, and the chart pulls it in place of the tag: the check expects that digest."""
+    from shipspec import helmfile
+    from shipspec.specfile.resolve import load_spec
+
+    edit(root / SPEC_DIR / "shipspec.yaml", "  tagKey: tag\n", "  tagKey: tag\n  digestKey: digest\n")
+    edit(root / VALUES, '      tag: "core-stage-1.0-31c7ea7a"\n',
+         f'      tag: "core-stage-1.0-31c7ea7a"\n      digest: "{PIN}"\n')
+    spec = load_spec(str(root / SPEC_DIR))
+    environment = helmfile.choose_environment(spec, "stage")
+    assert environment.app is not None
+    expected = {image for release in environment.app.releases
+                for _, image in helmfile.expected_images(spec, environment, release, str(root))}
+    assert expected == {*EXPECTED[:1], f"{EXPECTED[1]}@{PIN}", *EXPECTED[2:]}
+
+
 def test_a_global_registry_that_wins_fails_the_image_check(root: Path,
                                                           tools: dict[str, str]) -> None:
     # an air-gapped mirror set for everything: the chart's `default` then ignores the

@@ -310,6 +310,7 @@ def expected_images(spec: "Spec", environment: "Environment", release: "Release"
     """(module, image) the release must pull: the module's image at the tag its values file
     holds in the deployment checkout, read as `bump` reads it."""
     from shipspec.spec import HelmValuesTarget
+    from shipspec.values.image_keys import pinned_digest
     from shipspec.values.yamltext import YamlText
 
     found: list[tuple[str, str]] = []
@@ -339,7 +340,8 @@ def expected_images(spec: "Spec", environment: "Environment", release: "Release"
                     location=Location(target.file, mark.line + 1, mark.column + 1)
                     if mark else Location(target.file, 1, 1),
                     hint="shipspec bump sets it after the module's first build")
-            found.append((name, f"{module.image}:{tag}"))
+            digest = pinned_digest(doc, target)  # else a pinned one is in the tag's value
+            found.append((name, f"{module.image}:{tag}" + (f"@{digest}" if digest else "")))
     return found
 
 
@@ -348,8 +350,15 @@ def check_images(documents: list[dict[str, Any]], expected: list[tuple[str, str]
     pulled = workload_images(documents)
     runtime_names = [canonical_image(found) for found in pulled]
 
-    def is_pulled(image: str) -> bool:  # at its tag, or at a digest of that tag
+    def is_pulled(image: str) -> bool:
         wanted = canonical_image(image)
+        named, at, digest = wanted.partition("@")
+        if at:  # pinned: the digest is what is pulled, the tag beside it or not (Bitnami's
+            # templates write repository@digest and drop the tag)
+            slash, colon = named.rfind("/"), named.rfind(":")
+            repository = named[:colon] if colon > slash else named
+            return any(found in (wanted, f"{repository}@{digest}") for found in runtime_names)
+        # at its tag, or at a digest of that tag
         return any(found == wanted or found.startswith(wanted + "@") for found in runtime_names)
 
     missing = [(module, image) for module, image in expected if not is_pulled(image)]

@@ -29,6 +29,16 @@ class Fix(NamedTuple):
     where: Any  # the YAML pair of `current`, to point at; None when nothing says it
 
 
+def pinned_digest(doc: YamlText, target: HelmValuesTarget) -> str | None:
+    """The digest the target's digest key holds (deploy.digestKey, Bitnami's layout), or
+    None where it has none: set, it is what the chart pulls, in place of the tag."""
+    if target.digest_key:
+        found = doc.find(target.digest_key.split("."))
+        if found and doc.holds_value(found):
+            return doc.scalar(found, target.digest_key)
+    return None
+
+
 def image_fixes(doc: YamlText, target: HelmValuesTarget, image: str) -> list[Fix]:
     """The module keys to set so that the chart pulls `image` (registry/repository)."""
     keys = [(target.repository_key, target.default_repository_key)]

@@ -9,7 +9,7 @@ from shipspec.bump.targets import NewImage, pinned
 from shipspec.errors import SpecError
 from shipspec.spec import HelmValuesTarget
 from shipspec.values.edit_check import check_values_edit
-from shipspec.values.image_keys import image_fixes, set_keys
+from shipspec.values.image_keys import image_fixes, pinned_digest, set_keys
 from shipspec.values.yamltext import YamlText
 
 
@@ -19,12 +19,8 @@ def paths(target: HelmValuesTarget) -> list[str]:
 
 def read(doc: YamlText, target: HelmValuesTarget) -> str:
     # (without a digest key, a pinned digest is in the tag's own value: tag@digest)
-    tag = doc.scalar(_pair(doc, target.tag_key), target.tag_key)
-    if target.digest_key:
-        found = doc.find(target.digest_key.split("."))
-        if found and doc.holds_value(found):
-            return pinned(tag, doc.scalar(found, target.digest_key))
-    return tag
+    return pinned(doc.scalar(_pair(doc, target.tag_key), target.tag_key),
+                  pinned_digest(doc, target))
 
 
 def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> None:
