@@ -327,7 +327,7 @@ def build_task(spec: Spec, metadata: Object) -> Object:
             # The names Tekton Chains looks for to sign the image and attest how it was
             # built (tektoncd/chains pkg/artifacts/signable.go, ExtractOCIImagesFromResults)
             {"name": "IMAGE_DIGEST", "type": "string",
-             "description": "Digest of the image pushed (empty for pull requests)."},
+             "description": "Digest of the image built (pushed, except for pull requests)."},
             {"name": "IMAGE_URL", "type": "string",
              "description": "The image pushed, <repository>:<tag> (empty for pull "
                             "requests)."},
