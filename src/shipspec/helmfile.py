@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from shipspec import __version__
 from shipspec.errors import Location, Problem, RuntimeFailure, SpecError, shown
 from shipspec.files import read_text
-from shipspec.images import canonical_image
+from shipspec.images import canonical_image, split_image
 from shipspec.paths import SymlinkGuard, relative_path_problem
 from shipspec.specfile.schema import DNS_LABEL, HELMFILE_ENVIRONMENT_NAME
 
@@ -352,11 +352,10 @@ def check_images(documents: list[dict[str, Any]], expected: list[tuple[str, str]
 
     def is_pulled(image: str) -> bool:
         wanted = canonical_image(image)
-        named, at, digest = wanted.partition("@")
-        if at:  # pinned: the digest is what is pulled, the tag beside it or not (Bitnami's
-            # templates write repository@digest and drop the tag)
-            slash, colon = named.rfind("/"), named.rfind(":")
-            repository = named[:colon] if colon > slash else named
+        digest = wanted.partition("@")[2]
+        if digest:  # pinned: the digest is what is pulled, the tag beside it or not
+            # (Bitnami's templates write repository@digest and drop the tag)
+            repository = split_image(wanted)[0]
             return any(found in (wanted, f"{repository}@{digest}") for found in runtime_names)
         # at its tag, or at a digest of that tag
         return any(found == wanted or found.startswith(wanted + "@") for found in runtime_names)

@@ -72,3 +72,11 @@ def canonical_image(reference: str) -> str:
     if not slash or first not in hub:
         rest = reference  # Docker Hub's, written without its host
     return f"docker.io/{rest}" if "/" in rest else f"docker.io/library/{rest}"
+
+
+def split_image(reference: str) -> tuple[str, str]:
+    """`host:5000/team/app:1.2@sha256:...` → (`host:5000/team/app`, `1.2`)."""
+    name = reference.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    return (name[:colon], name[colon + 1:]) if colon > slash else (name, "")

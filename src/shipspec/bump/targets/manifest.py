@@ -8,6 +8,7 @@ from typing import Any
 
 from shipspec.bump.targets import NewImage, pinned, tag_and_digest
 from shipspec.errors import SpecError
+from shipspec.images import split_image
 from shipspec.spec import ManifestTarget
 from shipspec.values.yamltext import YamlText
 
@@ -40,14 +41,6 @@ def _write(doc: YamlText, target: ManifestTarget, image: NewImage) -> None:
         doc.scalar(pair, "image"))[0]
     reference = f"{repository}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
     doc.replace(pair, reference, f"{target.kind} {target.name} container {target.container}")
-
-
-def split_image(reference: str) -> tuple[str, str]:
-    """`host:5000/team/app:1.2@sha256:...` → (`host:5000/team/app`, `1.2`)."""
-    name = reference.split("@", 1)[0]
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    return (name[:colon], name[colon + 1:]) if colon > slash else (name, "")
 
 
 def _image(doc: YamlText, target: ManifestTarget) -> tuple[Any, Any]:
