@@ -49,7 +49,7 @@ def pinned(tag: str, digest: str | None) -> str:
 
 
 def tag_and_digest(image: str) -> tuple[str, str | None]:
-    """read()'s `tag@digest`, or `tag`, apart."""
+    """read()'s `tag@digest`, or `tag`, apart (an image reference's digest likewise)."""
     tag, at, digest = image.partition("@")
     return tag, digest if at else None
 
