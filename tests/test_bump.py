@@ -707,6 +707,39 @@ def test_rejected_push_is_reapplied_on_the_new_tip(deploy: Path, tmp_path: Path,
 
 
 @pytest.mark.parametrize("queue", [True, False])
+def test_a_branch_that_moves_before_every_push_is_given_up_clearly(
+        deploy: Path, monkeypatch: pytest.MonkeyPatch, queue: bool) -> None:
+    """Another pipeline's commit lands just before each of our pushes: after --retries
+    more attempts the bump stops with one clear error, and nothing of it stays behind (no
+    tag of ours on the branch, no queue refs)."""
+    real_push = Repository.push_refs
+    attempts = []
+
+    def push_after_another_commit(self: Repository, updates: list[RefUpdate],
+                                  *args: Any, **kwargs: Any) -> dict[str, str]:
+        if any(update.ref == "refs/heads/main" for update in updates):
+            attempts.append(updates)
+            tree = git("--git-dir", str(deploy), "rev-parse", "main^{tree}").strip()
+            other = git("--git-dir", str(deploy), "commit-tree", tree, "-p", "main",
+                        "-m", f"another pipeline, {len(attempts)}").strip()
+            git("--git-dir", str(deploy), "update-ref", "refs/heads/main", other)
+        return real_push(self, updates, *args, **kwargs)
+
+    monkeypatch.setattr(Repository, "push_refs", push_after_another_commit)
+    spec = load_spec(str(ASTRAGO_KEYED))
+    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
+                   set_repository=False, date="20261123")
+    with pytest.raises(RuntimeFailure) as caught:
+        bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue, retries=2),
+             sleep=lambda s: None)
+    assert str(caught.value) == ("error: gave up after 3 attempts: main kept moving under us\n"
+                                 "  hint: retry the job, or raise --retries")
+    assert len(attempts) == 3
+    assert "core-new" not in remote_file(deploy, VALUES_PATH, "refs/heads/main")
+    assert git("--git-dir", str(deploy), "for-each-ref", "refs/shipspec") == ""
+
+
+@pytest.mark.parametrize("queue", [True, False])
 def test_a_conflicting_change_is_reported_not_overwritten(deploy: Path, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch,
                                                           queue: bool) -> None:

@@ -136,7 +136,12 @@ def _push_directly(url: str, branch: str, request: Request, options: BumpOptions
                 return Outcome("committed", branch, commit, result, "", attempt)
             sleep(backoff(attempt, jitter))
             checkout.refresh(branch)
-    raise RuntimeFailure(
+    raise gave_up(branch, options)
+
+
+def gave_up(branch: str, options: BumpOptions) -> RuntimeFailure:
+    """The failure of a bump whose every attempt found the branch moved by another push."""
+    return RuntimeFailure(
         f"error: gave up after {options.retries + 1} attempts: {branch} kept moving under us\n"
         "  hint: retry the job, or raise --retries")
 

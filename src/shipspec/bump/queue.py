@@ -43,6 +43,7 @@ from shipspec.bump import (
     Outcome,
     Sleep,
     backoff,
+    gave_up,
     newer_proposals,
     propose,
     signing_environment,
@@ -302,9 +303,7 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
                 return None
             sleep(backoff(attempt, jitter))
             checkout.refresh(branch)
-    raise RuntimeFailure(
-        f"error: gave up after {options.retries + 1} attempts: {branch} kept moving under us\n"
-        "  hint: retry the job, or raise --retries")
+    raise gave_up(branch, options)
 
 
 def _read_queue(refs: Refs, names: _Names, me: str,
