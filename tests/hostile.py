@@ -331,7 +331,8 @@ def git_cases(path: str, bare: Path, rng: random.Random) -> Iterator[list[str]]:
     bump += rng.choice([["--tag", tag], ["--sha", rng.choice([SHA, "nothex"])],
                         ["--tag", f"{module}={tag}"], []])
     if rng.random() < 0.3:
-        bump += ["--digest", rng.choice(["sha256:" + "a" * 64, rng.choice(HOSTILE)])]
+        digest = rng.choice(["sha256:" + "a" * 64, rng.choice(HOSTILE)])
+        bump += ["--digest", rng.choice([digest, f"{module}={digest}"])]
     if rng.random() < 0.3:  # the history it reads is not there: a clear refusal
         bump += [f"--newer-on={rng.choice(['main', 'origin/main', rng.choice(HOSTILE)])}",
                  *rng.choice([[], ["--source-repository", rng.choice([path, "/nonexistent"])]])]

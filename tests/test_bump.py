@@ -657,7 +657,7 @@ def _push_after(bare: Path, tmp_path: Path, old: str, new: str,
 def _bump_core_new(deploy: Path, queue: bool) -> Outcome:
     """Bump the astrago example's core to core-new, without waiting between attempts."""
     spec = load_spec(str(ASTRAGO_KEYED))
-    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
+    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None,
                    set_repository=False, date="20261123")
     return bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
                 sleep=lambda s: None)
@@ -727,7 +727,7 @@ def test_a_branch_that_moves_before_every_push_is_given_up_clearly(
 
     monkeypatch.setattr(Repository, "push_refs", push_after_another_commit)
     spec = load_spec(str(ASTRAGO_KEYED))
-    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
+    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None,
                    set_repository=False, date="20261123")
     with pytest.raises(RuntimeFailure) as caught:
         bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue, retries=2),
@@ -745,7 +745,7 @@ def test_a_conflicting_change_is_reported_not_overwritten(deploy: Path, tmp_path
                                                           queue: bool) -> None:
     _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
     spec = load_spec(str(ASTRAGO_KEYED))
-    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
+    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None,
                    set_repository=False, date="20261123")
     with pytest.raises(RuntimeFailure) as caught:
         bump(spec, changes, BumpOptions(repo_url=str(deploy), queue=queue),
@@ -765,7 +765,7 @@ def test_force_overwrites_a_conflicting_change(deploy: Path, tmp_path: Path,
                                                queue: bool) -> None:
     _push_after(deploy, tmp_path, "core-stage-ba01", "core-stage-hotfix", monkeypatch)
     spec = load_spec(str(ASTRAGO_KEYED))
-    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None, digest=None,
+    changes = plan(spec, ["core"], None, tags={"core": "core-new"}, sha=None,
                    set_repository=False, date="20261123")
     outcome = bump(spec, changes, BumpOptions(repo_url=str(deploy), force=True, queue=queue),
                    sleep=lambda s: None)
@@ -1101,6 +1101,36 @@ def test_promotion_and_rollback_carry_the_digest_pinned_with_the_tag(
     assert pins("prod") == ("core-stage-a1b2c3d4", digest)
 
 
+def test_each_module_bumped_together_is_pinned_to_its_own_digest(deploy: Path) -> None:
+    """A digest names one image: with several modules in one bump, a digest without
+    MODULE= pinned every one of them to it (core's digest under batch's image, which no
+    registry holds: batch could not be pulled). Each module takes its own, or none."""
+    core, batch = "sha256:" + "c0" * 32, "sha256:" + "ba" * 32
+    both = ["bump", str(ASTRAGO_KEYED), "--module", "core", "--module", "batch", "--sha", SHA,
+            "--repo", f"file://{deploy}"]
+    refused = run_process(*both, "--digest", core)
+    assert (refused.code, refused.out) == (1, "")
+    assert refused.err == (
+        "error: --digest without MODULE= would pin every module bumped (core, batch) to one "
+        "image's digest\n  hint: give each module its own: --digest MODULE=sha256:...\n")
+    unasked = run_process(*both, "--digest", f"monitor={core}")
+    assert unasked.err == ("error: a digest is given for monitor, which is not bumped\n"
+                           "  hint: add --module for it, or leave its digest out\n")
+    assert remote_file(deploy, VALUES_PATH) == VALUES
+    result = run_process(*both, "--digest", f"core={core}", "--digest", f"batch={batch}")
+    assert result.code == 0, result.err
+    values = yaml.safe_load(remote_file(deploy, VALUES_PATH))["astrago"]
+    assert values["core"]["imageTag"] == f"core-stage-a1b2c3d4@{core}"
+    assert values["batch"]["imageTag"] == f"batch-stage-a1b2c3d4@{batch}"
+    # one module of several pinned, the other not
+    result = run_process(*both, "--tag", "core=core-2", "--tag", "batch=batch-2",
+                         "--digest", f"batch={core}")
+    assert result.code == 0, result.err
+    values = yaml.safe_load(remote_file(deploy, VALUES_PATH))["astrago"]
+    assert (values["core"]["imageTag"], values["batch"]["imageTag"]) == (
+        "core-2", f"batch-2@{core}")
+
+
 # --- commit messages like a team's own, several tags in one commit --------------------------
 
 BOT_DEPLOY = """\
@@ -1409,7 +1439,7 @@ def test_the_newer_builds_rendered_are_bounded_newest_commits_first(tmp_path: Pa
         'tag: "{{ module }}-stage-{{ sha8 }}"', 'tag: "{{ module }}-{{ date }}-{{ sha8 }}"'))
     month = build_days(20_000 - 60, 20_000)
     newer = [NewerCommit(f"{index:08x}" + "0" * 32, month) for index in range(1000, 0, -1)]
-    change, = plan(load_spec(str(spec_dir)), ["core"], None, tags={}, sha=SHA, digest=None,
+    change, = plan(load_spec(str(spec_dir)), ["core"], None, tags={}, sha=SHA,
                    set_repository=False, date="20241004", newer_commits=newer)
     assert len(change.newer) == NEWER_BUILDS_LIMIT
     assert change.newer[:2] == ("core-20240904-000003e8", "core-20240905-000003e8")

@@ -72,7 +72,7 @@ class Bump(threading.Thread):
 
     def run(self) -> None:
         spec = load_spec(str(self.spec_dir))
-        changes = plan(spec, [self.module], None, tags={self.module: self.tag}, sha=None, digest=None,
+        changes = plan(spec, [self.module], None, tags={self.module: self.tag}, sha=None,
                        set_repository=False, date="20261123")
         changes = [change._replace(newer=self.newer) for change in changes]
         try:
@@ -220,7 +220,7 @@ def queued_request(spec_dir: Path, module: str, tag: str,
                    newer: tuple[str, ...] = ()) -> Request:
     """The request a bump of `module` to `tag` queues, as author a <a@example.com>."""
     spec = load_spec(str(spec_dir))
-    [change] = plan(spec, [module], None, tags={module: tag}, sha=None, digest=None,
+    [change] = plan(spec, [module], None, tags={module: tag}, sha=None,
                     set_repository=False, date="20261123")
     target = HelmValuesTarget("values.yaml", f"apps.{module}.imageTag", "")
     return Request([Edit(module, target, change.image, newer)], spec.deploy.commit_message,
@@ -493,7 +493,7 @@ def test_a_queued_request_cannot_reach_outside_the_repository(repos: tuple[Path,
     where files are opened."""
     spec_dir, bare = repos
     spec = load_spec(str(spec_dir))
-    [change] = plan(spec, ["m00"], None, tags={"m00": "t0"}, sha=None, digest=None,
+    [change] = plan(spec, ["m00"], None, tags={"m00": "t0"}, sha=None,
                     set_repository=False, date="20261123")
     target = HelmValuesTarget("../outside.yaml", "apps.m00.imageTag", "")
     request = Request([Edit("m00", target, change.image)], spec.deploy.commit_message,

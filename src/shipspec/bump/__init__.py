@@ -250,11 +250,12 @@ def _branch(changes: list[Change], options: BumpOptions) -> str:
 
 
 def plan(spec: Spec, module_names: list[str], environment: str | None, *,
-         tags: Mapping[str, str], sha: str | None, digest: str | None, set_repository: bool,
-         date: str, create: bool = False,
+         tags: Mapping[str, str], sha: str | None, set_repository: bool, date: str,
+         digests: Mapping[str, str] | None = None, create: bool = False,
          newer_commits: Sequence[NewerCommit] = ()) -> list[Change]:
     """The changes that `bump` makes: each module's tag as given in `tags` (module → tag),
-    else from the spec's tag template for commit `sha`. Each module keeps the tags its
+    else from the spec's tag template for commit `sha`, pinned to its digest in `digests`
+    (module → digest) where one is given. Each module keeps the tags its
     template gives `newer_commits` (pushed after the commit built), on any day their builds
     may have run: where its target holds one, that newer deployment stays."""
     from shipspec.render import select_options
@@ -262,15 +263,18 @@ def plan(spec: Spec, module_names: list[str], environment: str | None, *,
     from shipspec.templates import uses
 
     # Checked here, before anything is cloned: bump, rollback and promote all come this way.
+    digests = digests or {}
     for flag, value, problem in ((*(("--tag", t, tag_problem) for t in tags.values()),
-                                  ("--digest", digest, digest_problem))):
-        reason = problem(value) if value is not None else None
+                                  *(("--digest", d, digest_problem) for d in digests.values()))):
+        reason = problem(value)
         if reason:
             raise SpecError.single(f"{flag} {value!r} {reason}")
-    unasked = [name for name in tags if name not in module_names]
-    if unasked:
-        raise SpecError.single(f"a tag is given for {', '.join(unasked)}, which is not bumped",
-                               hint="add --module for it, or leave its tag out")
+    for what, given in (("tag", tags), ("digest", digests)):
+        unasked = [name for name in given if name not in module_names]
+        if unasked:
+            raise SpecError.single(
+                f"a {what} is given for {', '.join(unasked)}, which is not bumped",
+                hint=f"add --module for it, or leave its {what} out")
     select_options(spec, environment, module_names)  # names every unknown or disabled one
     changes = []
     for name in dict.fromkeys(module_names):
@@ -291,8 +295,8 @@ def plan(spec: Spec, module_names: list[str], environment: str | None, *,
             tag for tag in (image_tag(spec, module, deployment, sha=sha, branch=None, date=day)
                             for sha, day in builds)
             if tag != module_tag))  # a template without the commit gives every one ours
-        changes.append(Change(module, deployment, NewImage(module.image, module_tag, digest,
-                                                           set_repository, create), newer))
+        image = NewImage(module.image, module_tag, digests.get(name), set_repository, create)
+        changes.append(Change(module, deployment, image, newer))
     return changes
 
 

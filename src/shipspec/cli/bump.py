@@ -33,7 +33,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source-repository", metavar="DIR",
                         help="the git repository whose history --newer-on reads (default: "
                              "the one holding the spec)")
-    parser.add_argument("--digest", help="pin the image digest too (sha256:...)")
+    parser.add_argument("--digest", action="append", default=[], metavar="[MODULE=]DIGEST",
+                        help="pin the image digest too (sha256:...): MODULE=DIGEST for each "
+                             "module when several are bumped (repeatable)")
     parser.add_argument("--env", help="the environment (needed when a module has several)")
     parser.add_argument("--set-repository", action="store_true",
                         help="write the image repository too, where the target has a place")
@@ -69,27 +71,41 @@ def run(args: argparse.Namespace) -> str:
         from shipspec.bump.source import newer_commits
 
         newer = newer_commits(args.source_repository or spec.root, args.sha, args.newer_on)
-    changes = plan(spec, args.module, args.env, tags=tags_by_module(args.tag, args.module),
-                   sha=args.sha, digest=args.digest, set_repository=args.set_repository,
-                   date=today, create=args.create, newer_commits=newer)
+    changes = plan(spec, args.module, args.env,
+                   tags=per_module("--tag", args.tag, args.module),
+                   sha=args.sha, digests=digests_by_module(args.digest, args.module),
+                   set_repository=args.set_repository, date=today, create=args.create,
+                   newer_commits=newer)
     bump_options = options(spec, args, today)._replace(sha=(args.sha or "").lower())
     outcome = bump(spec, changes, bump_options)
     return report(outcome, proposed=delivery_of(changes, bump_options).method == "pull-request")
 
 
-def tags_by_module(given: list[str], modules: list[str]) -> dict[str, str]:
-    """--tag TAG (every module) and --tag MODULE=TAG (one), as module → tag. An image tag
-    holds no '=', so the two forms cannot be confused."""
-    common = [tag for tag in given if "=" not in tag]
+def per_module(flag: str, given: list[str], modules: list[str]) -> dict[str, str]:
+    """--FLAG VALUE (every module) and --FLAG MODULE=VALUE (one), as module → value. Neither
+    an image tag nor a digest holds '=', so the two forms cannot be confused."""
+    common = [value for value in given if "=" not in value]
     if len(common) > 1:
-        raise SpecError.single("--tag without MODULE= may be given once",
-                               hint="give each module its own: --tag core=TAG")
-    tags = dict.fromkeys(modules, common[0]) if common else {}
+        raise SpecError.single(f"{flag} without MODULE= may be given once",
+                               hint=f"give each module its own: {flag} MODULE=...")
+    values = dict.fromkeys(modules, common[0]) if common else {}
     for pair in given:
         if "=" in pair:
-            module, _, tag = pair.partition("=")
-            tags[module] = tag
-    return tags
+            module, _, value = pair.partition("=")
+            values[module] = value
+    return values
+
+
+def digests_by_module(given: list[str], modules: list[str]) -> dict[str, str]:
+    """--digest as module → digest. A digest names one image, so one without MODULE= is
+    for a bump of one module only."""
+    bumped = list(dict.fromkeys(modules))
+    if len(bumped) > 1 and any("=" not in digest for digest in given):
+        raise SpecError.single(
+            f"--digest without MODULE= would pin every module bumped ({', '.join(bumped)}) "
+            "to one image's digest",
+            hint="give each module its own: --digest MODULE=sha256:...")
+    return per_module("--digest", given, modules)
 
 
 def options(spec: Spec, args: argparse.Namespace, today: str, *,

@@ -35,5 +35,6 @@ def run(args: argparse.Namespace) -> str:
     tag, digest = tag_and_digest(
         deployed_tag(spec, module, module.deployment(args.source), bump_options))
     changes = plan(spec, [module.name], args.target_env, tags={module.name: tag}, sha=None,
-                   digest=digest, set_repository=False, date=today)
+                   digests={module.name: digest} if digest else None, set_repository=False,
+                   date=today)
     return report(bump(spec, changes, bump_options._replace(action="promote")))

@@ -60,5 +60,6 @@ def run(args: argparse.Namespace) -> str:
     # a digest pinned with the tag comes back with it: it is what gets pulled
     tag, digest = tag_and_digest(tag)
     changes = plan(spec, [module.name], deployment.environment, tags={module.name: tag},
-                   sha=None, digest=digest, set_repository=False, date=today)
+                   sha=None, digests={module.name: digest} if digest else None,
+                   set_repository=False, date=today)
     return report(bump(spec, changes, bump_options._replace(action="rollback")))
