@@ -666,12 +666,13 @@ def deploy_checkout(tmp_path: Path) -> DeployCheckout:
 
 
 def run_deploy_step(at: DeployCheckout, tmp_path: Path, modules: str, built: str,
-                    tags: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+                    tags: dict[str, str] | None = None, workflow: dict[str, Any] | None = None,
+                    digests: str | None = None) -> subprocess.CompletedProcess[str]:
     """The deploy step, run by sh as the runner runs it in the job container, for
-    `modules` with the tags plan gave them (`tags`, else each its tag of the commit)."""
-    [step] = [step for step in workflows()[
-        "xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"]["deploy"]["steps"]
-        if "run" in step]
+    `modules` with the tags plan gave them (`tags`, else each its tag of the commit), of
+    seed B's backend workflow or `workflow`; `digests`: its DIGESTS, as GitHub gives it."""
+    workflow = workflow or workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
+    [step] = [step for step in workflow["jobs"]["deploy"]["steps"] if "run" in step]
     assert step["env"]["SOURCE_TOKEN"] == "${{ github.token }}"
     planned = " ".join(f"{m}={(tags or {}).get(m, f'{m}-stage-{at.pushed[0][:8]}')}"
                        for m in modules.split())
@@ -679,7 +680,8 @@ def run_deploy_step(at: DeployCheckout, tmp_path: Path, modules: str, built: str
            "ENVIRONMENT": "stage", "GITHUB_SHA": at.pushed[0],
            "GITHUB_REF_NAME": SEED_B_BRANCH, "GITHUB_WORKSPACE": str(at.checkout),
            "GITHUB_SERVER_URL": "https://github.com", "SOURCE_TOKEN": "ghs_job-token",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           **({"DIGESTS": digests} if digests is not None else {})}
     return subprocess.run(["sh", "-e", "-c", step["run"]], cwd=at.checkout, env=env,
                           capture_output=True, text=True, check=False)
 
@@ -766,3 +768,60 @@ def test_a_module_whose_build_failed_holds_back_no_other(tmp_path: Path) -> None
     values = yaml.safe_load(remote_file(at.deployment, VALUES))
     assert values["astrago"]["components"]["core"]["tag"] == f"core-stage-{at.pushed[0][:8]}"
     assert "batch" not in commits(at.deployment)[0]
+
+
+def test_pinned_digests_reach_the_values_from_each_build_leg(tmp_path: Path) -> None:
+    """deploy.pinDigest: each leg passes on the digest build-push-action pushed (its
+    `digest` output, docker/build-push-action v7 src/main.ts), the runner sends it as the
+    leg's output, and the deploy step bumps each module with its own digest; a leg whose
+    build gave no digest fails instead of deploying its image unpinned."""
+    from actions_runner import evaluate, file_command_values, job_outputs
+    from test_bump import remote_file
+    from test_helmfile import VALUES
+
+    spec = _edited(tmp_path, ("  imageDefaults: astrago.imageDefaults\n",
+                              "  imageDefaults: astrago.imageDefaults\n  pinDigest: true\n"))
+    workflow = {r.path: r.document for r in github_actions.render(
+        load_spec(str(spec)), RenderOptions())}[
+        "xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    [push] = [step for step in build["steps"] if step.get("id") == "push"]
+    assert push["uses"].startswith("docker/build-push-action@")
+    built = build["steps"][-1]
+    assert built["env"]["DIGEST"] == "${{ steps.push.outputs.digest }}"
+    pushed = {"core": "sha256:" + "c0" * 32, "monitor": "sha256:" + "30" * 32}
+    outputs: dict[str, str] = {}
+    for module, digest in [*pushed.items(), ("batch", "")]:
+        file = tmp_path / f"output-{module}"
+        file.touch()
+        leg = subprocess.run(["sh", "-e", "-c", built["run"]], capture_output=True, text=True,
+                             check=False,
+                             env={"MODULE": module, "DIGEST": digest,
+                                  "GITHUB_OUTPUT": str(file), "PATH": os.environ["PATH"]})
+        if not digest:
+            assert leg.returncode == 1 and file.read_text() == ""
+            assert leg.stdout == ("::error::the build of batch gave no image digest to pin "
+                                  "(deploy.pinDigest)\n")
+            continue
+        assert leg.returncode == 0, leg.stderr
+        steps = {"push": {"outputs": {"digest": digest}},
+                 "built": {"outputs": file_command_values(file.read_text())}}
+        outputs |= job_outputs(build, {"steps": steps})
+    assert outputs == {f"built-{module}": digest for module, digest in pushed.items()}
+    [step] = [step for step in deploy["steps"] if "run" in step]
+    contexts = {"needs": {"build": {"outputs": outputs}}}
+    digests = evaluate(step["env"]["DIGESTS"], contexts)
+    assert digests == f"core={pushed['core']} batch= monitor={pushed['monitor']}"
+
+    at = deploy_checkout(tmp_path)
+    result = run_deploy_step(at, tmp_path, "core batch monitor",
+                             evaluate(step["env"]["BUILT"], contexts), workflow=workflow,
+                             digests=digests)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "::warning::not deploying batch: its build did not succeed")
+    components = yaml.safe_load(remote_file(at.deployment, VALUES))["astrago"]["components"]
+    sha8 = at.pushed[0][:8]
+    assert components["core"]["tag"] == f"core-stage-{sha8}@{pushed['core']}"
+    assert components["monitor"]["tag"] == f"monitor-stage-{sha8}@{pushed['monitor']}"
+    assert "@" not in components["batch"]["tag"]

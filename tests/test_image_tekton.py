@@ -325,6 +325,32 @@ def test_the_deploy_step_bumps_the_deployment_repository(objects: list[dict[str,
     assert commits(bare, "dev")[0].endswith("|deploy(dev): system=system-dev-1234abcd")
 
 
+def test_the_deploy_step_pins_the_digest_the_build_pushed(tmp_path: Path) -> None:
+    """deploy.pinDigest: the Pipeline hands the build's IMAGE_DIGEST result (what kaniko's
+    --digest-file and buildah's --digestfile hold: the digest alone, buildah
+    cmd/buildah/push.go) to the deploy Task, whose bump writes it beside the tag."""
+    objects = seed_a_objects(tmp_path / "spec", {
+        SEED_A_DEPLOYMENT: f"url: file://{DEPLOYMENT}",
+        "credentialsSecret: gointern-deploy-token":
+            "credentialsSecret: gointern-deploy-token\n  pinDigest: true"})
+    pipeline = next(o for o in objects if o["kind"] == "Pipeline")
+    tasks = {task["name"]: task for task in pipeline["spec"]["tasks"]}
+    assert {"name": "digest", "value": "$(tasks.build.results.IMAGE_DIGEST)"} in \
+        tasks["deploy"]["params"]
+    build = _named(objects, "Task", tasks["build"]["taskRef"]["name"])
+    assert "IMAGE_DIGEST" in [result["name"] for result in build["spec"]["results"]]
+    bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
+    source, [revision, _] = source_repository(tmp_path)
+    digest = "sha256:" + "d1" * 32
+    result, _ = run_task(objects, "gointern-backend-deploy",
+                         {**deploy_params(revision, "system-dev-1234abcd"), "digest": digest},
+                         {("gointern-deploy-token", "token"): "unused-for-file-remotes"},
+                         tmp_path / "pod", {str(bare): DEPLOYMENT, str(source): SOURCE})
+    assert result.returncode == 0, result.stderr
+    assert remote_file(bare, OVERLAY, "dev") == KUSTOMIZATION.replace(
+        "newTag: old", f"newTag: system-dev-1234abcd\n    digest: {digest}")
+
+
 def test_the_deploy_of_an_older_commit_keeps_what_a_newer_ones_run_deployed(
         objects: list[dict[str, Any]], tmp_path: Path) -> None:
     """Runs end in any order: the run of the newer push deploys first, then the older

@@ -51,8 +51,8 @@ def test_examples_pass_tekton_lint_with_no_errors_or_warnings(example: str,
 
 
 def _variant(example_copy) -> Path:
-    """Seed A's example with buildah, a chat notification and commit statuses: the Tasks
-    with every step shipspec can render."""
+    """Seed A's example with buildah, a chat notification, commit statuses and digests
+    pinned: the Tasks with every step and param shipspec can render."""
     directory: Path = example_copy("gointern-backend")
     spec = directory / "shipspec.yaml"
     text = spec.read_text()
@@ -61,6 +61,8 @@ def _variant(example_copy) -> Path:
                         f"  notifySecret: chat-webhook\n  images:\n    buildah: {BUILDAH}\n")
     text = text.replace("webhookSecret: gointern-github-webhook",
                         "webhookSecret: gointern-github-webhook\n  statusSecret: github-status")
+    text = text.replace("credentialsSecret: gointern-deploy-token",
+                        "credentialsSecret: gointern-deploy-token\n  pinDigest: true")
     spec.write_text(text)
     return directory
 
@@ -68,14 +70,20 @@ def _variant(example_copy) -> Path:
 def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path: Path) -> None:
     output = generated(_variant(example_copy), tmp_path, "variant")
     assert "gointern-backend-report" in output.read_text()
+    assert "$(tasks.build.results.IMAGE_DIGEST)" in output.read_text()
     assert tekton_lint(output) == []
 
 
 def _workflows(tmp_path: Path) -> list[Path]:
-    """Seed B's workflows, then the same with its frontend built by npm (setup-node)."""
+    """Seed B's workflows, then the same with its frontend built by npm (setup-node) and
+    the images pinned by digest (deploy.pinDigest)."""
     from test_github_actions import spec_with_frontend_built_by_npm
 
     npm = spec_with_frontend_built_by_npm(tmp_path)
+    spec = npm / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace("  imageDefaults: astrago.imageDefaults\n",
+                                             "  imageDefaults: astrago.imageDefaults\n"
+                                             "  pinDigest: true\n"))
     workflows = []
     for name, spec in (("seed-b", EXAMPLES / "astrago"), ("npm", npm)):
         result = run_process("generate", str(spec), "--target", "github-actions",
@@ -120,6 +128,7 @@ def test_workflows_pass_actionlint(tmp_path: Path) -> None:
     assert [w.parent.parent.parent.name for w in workflows] == ["astrago-backend",
                                                                 "astrago-frontend"] * 2
     assert "actions/setup-node@" in workflows[3].read_text()
+    assert "steps.push.outputs.digest" in workflows[3].read_text()
     assert actionlint(*workflows) == []
 
 

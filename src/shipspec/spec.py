@@ -230,6 +230,7 @@ class Deploy(NamedTuple):
     image_defaults: str | None  # dotted key of the mapping modules fall back to
     signing: Signing | None = None  # sign bump commits (deploy.signing)
     forge: Forge | None = None  # None: pull requests are branches pushed for a person to open
+    pin_digest: bool = False  # the CI bumps each image with the digest its build pushed
 
 
 class CI(NamedTuple):

@@ -92,7 +92,8 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # (never in an argument), for this one git command, which follows no redirect (git would
 # send the header to the server it names: see bump/git.py). Each module is bumped to the tag
 # plan chose for it (`tags`: module=tag), the one its build pushed: computed again here, a
-# tag could differ (one of {{ date }}, after midnight) and name no image.
+# tag could differ (one of {{ date }}, after midnight) and name no image. With
+# deploy.pinDigest, `DIGESTS` holds module=digest for each module whose build pushed one.
 _DEPLOY = """\
 set -eu
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
@@ -108,7 +109,11 @@ set --
 for tagged in $TAGS; do
   module=${tagged%%=*}
   case "$BUILT" in
-    *"\\"built-$module\\""*) set -- "$@" --module "$module" --tag "$tagged" ;;
+    *"\\"built-$module\\""*)
+      set -- "$@" --module "$module" --tag "$tagged"
+      for pinned in ${DIGESTS:-}; do
+        if [ "${pinned%%=*}" = "$module" ]; then set -- "$@" --digest "$pinned"; fi
+      done ;;
     *) echo "::warning::not deploying $module: its build did not succeed" ;;
   esac
 done
@@ -125,6 +130,15 @@ shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT" \\
 # the run's page (a `::warning::` line, actions/runner src/Runner.Common/ActionCommand.cs);
 # module names are DNS labels, so none can end that command early.
 _BUILT = 'echo "built-$MODULE=true" >> "$GITHUB_OUTPUT"\n'
+# With deploy.pinDigest the output is the digest build-push-action pushed (its `digest`
+# output), checked first: a missing or odd one fails the leg rather than deploy unpinned.
+_BUILT_PINNED = """\
+if ! printf '%s\\n' "$DIGEST" | grep -Eqx 'sha256:[0-9a-f]{64}'; then
+  echo "::error::the build of $MODULE gave no image digest to pin (deploy.pinDigest)"
+  exit 1
+fi
+echo "built-$MODULE=$DIGEST" >> "$GITHUB_OUTPUT"
+"""
 
 
 def _deploy_secrets(spec: Spec) -> list[str]:
@@ -300,6 +314,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
     push: dict[str, Any] = {"branches": branches}
     shipspec_image = spec.ci.images["shipspec"]
     registry = _host(modules[0].image)  # the only one: missing_settings
+    pinned = spec.deploy.pin_digest
     return {
         "name": "shipspec",
         # by hand ("Run workflow"): every module of the repository that deploys from the
@@ -347,7 +362,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                      "with": {"registry": registry,
                               "username": spec.registry.username or "${{ github.actor }}",
                               "password": f"${{{{ secrets.{spec.registry.token_secret} }}}}"}},
-                    {"uses": ACTIONS["build"],
+                    {**({"id": "push"} if pinned else {}), "uses": ACTIONS["build"],
                      "with": {"context": "${{ matrix.context }}",
                               "file": "${{ matrix.dockerfile }}",
                               "tags": "${{ matrix.image }}:${{ matrix.tag }}",
@@ -355,7 +370,10 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                               "cache-from": "type=gha,scope=${{ matrix.module }}",
                               "cache-to": "type=gha,mode=max,scope=${{ matrix.module }}"}},
                     {"id": "built", "name": "tell the deploy job",
-                     "env": {"MODULE": "${{ matrix.module }}"}, "run": _BUILT},
+                     "env": {"MODULE": "${{ matrix.module }}",
+                             **({"DIGEST": "${{ steps.push.outputs.digest }}"} if pinned
+                                else {})},
+                     "run": _BUILT_PINNED if pinned else _BUILT},
                 ],
             },
             "deploy": {
@@ -382,6 +400,9 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                     {"name": "bump the deployment repository",
                      "env": {"TAGS": "${{ needs.plan.outputs.tags }}",
                              "BUILT": "${{ toJSON(needs.build.outputs) }}",
+                             **({"DIGESTS": " ".join(
+                                 f"{m.name}=${{{{ needs.build.outputs.built-{m.name} }}}}"
+                                 for m in modules)} if pinned else {}),
                              "ENVIRONMENT": "${{ needs.plan.outputs.environment }}",
                              "SOURCE_TOKEN": "${{ github.token }}",
                              **{name: f"${{{{ secrets.{name} }}}}"

@@ -307,7 +307,9 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
          "taskRef": {"name": shared_name(spec, "deploy")},
          "params": [*(_pipeline_param(n) for n in ("module", "environment", "revision",
                                                     "branch", "repo-url")),
-                    {"name": "tag", "value": "$(tasks.tag.results.tag)"}]},
+                    {"name": "tag", "value": "$(tasks.tag.results.tag)"},
+                    *([{"name": "digest", "value": "$(tasks.build.results.IMAGE_DIGEST)"}]
+                      if spec.deploy.pin_digest else [])]},
     ]
     pipeline_spec: Object = {
         "description": f"Build and deploy any module of {spec.project}.",

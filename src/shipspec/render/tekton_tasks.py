@@ -386,6 +386,7 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
     deployment repository unless a newer commit's run deployed one already."""
     home = {"name": "HOME", "value": _TEKTON_HOME}
     env: list[Object] = [home]
+    pinned = spec.deploy.pin_digest  # the build's IMAGE_DIGEST comes as a param
     if spec.deploy.credentials_secret:
         env.append(_secret_env(spec.deploy.token_env, spec.deploy.credentials_secret, "token"))
         signing = spec.deploy.signing
@@ -402,6 +403,8 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
             _param("revision", "Commit SHA that was built."),
             _param("branch", "Branch that was pushed."),
             _param("repo-url", "Git URL of the source repository."),
+            *([_param("digest", "Digest of the image that was pushed (deploy.pinDigest).")]
+              if pinned else []),
         ],
         "volumes": [_spec_volume(spec), {"name": "history", "emptyDir": {}}],
         "steps": [
@@ -409,6 +412,7 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
                              BRANCH="$(params.branch)"),
             {**_shipspec_step(spec, "bump", [
                 "--env", "$(params.environment)", "--tag", "$(params.tag)",
+                *(["--digest", "$(params.digest)"] if pinned else []),
                 "--sha", "$(params.revision)", "--newer-on", "origin/$(params.branch)",
                 "--source-repository", _HISTORY_REPOSITORY]),
              "env": env, "volumeMounts": [_SPEC_MOUNT, _HISTORY_MOUNT]},

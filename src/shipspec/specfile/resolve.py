@@ -328,6 +328,7 @@ class _Resolver:
             image_defaults=deploy.get("imageDefaults"),
             signing=self.signing(deploy.get("signing")),
             forge=self.forge(deploy.get("url"), deploy.get("forge")),
+            pin_digest=deploy.get("pinDigest", False),
         )
 
     def forge(self, url: str | None, settings: dict[str, Any] | None) -> Forge | None:

@@ -399,6 +399,15 @@ SPEC_SCHEMA: dict[str, Any] = {
                     pattern=VALUES_KEY),
                 "digestKey": _string("Key of the image digest in a module's values "
                                      "(Bitnami's image map: digest).", pattern=VALUES_KEY),
+                "pinDigest": {
+                    "type": "boolean",
+                    "description": "The CI pins each image it deploys to the digest its "
+                                   "build pushed (bump --digest): under digestKey, else in "
+                                   "the tag's value as tag@digest, so that what runs is the "
+                                   "image built even if the tag is pushed again (default "
+                                   "false: a chart that puts the tag in a label cannot take "
+                                   "tag@digest).",
+                },
                 "imageDefaults": _string(
                     "Dotted key of a mapping holding the registry and repository that modules "
                     "without their own fall back to, such as astrago.imageDefaults.",
