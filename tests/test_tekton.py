@@ -862,6 +862,64 @@ def _seed_a_reporting(directory: Path, source: str,
     return render(directory)
 
 
+def _go_minutes(duration: str) -> float:
+    """A Go duration (time.ParseDuration) of hours, minutes and seconds, in minutes."""
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert parts and duration, duration
+    hours, minutes, seconds = (int(part or 0) for part in parts.groups())
+    return hours * 60 + minutes + seconds / 60
+
+
+def _what_tekton_does_with_a_run_that_never_ends(
+        run: dict[str, Any], default_minutes: int) -> tuple[float, float | None]:
+    """When Tekton v1.15.0 stops a run whose build never ends, in minutes from its start:
+    (the whole run, the Pipeline's tasks or None). The admission webhook defaults
+    timeouts.pipeline to config-defaults' default-timeout-minutes (tektoncd/pipeline
+    pkg/apis/pipeline/v1/pipelinerun_defaults.go, SetDefaults) and refuses a finally timeout
+    longer than it (pipelinerun_validation.go, validatePipelineTimeout); the tasks' timeout
+    is timeouts.tasks, else pipeline less finally when both are set, else none
+    (pipelinerun_types.go, TasksTimeout). When the tasks' timeout passes, the reconciler
+    cancels them and starts the `finally` tasks; when the run's own passes, it cancels
+    everything, `finally` tasks included (pkg/reconciler/pipelinerun/pipelinerun.go,
+    reconcile; timeout.go, timeoutPipelineRun)."""
+    timeouts = run["spec"].get("timeouts", {})
+    pipeline = _go_minutes(timeouts["pipeline"]) if "pipeline" in timeouts else default_minutes
+    final = _go_minutes(timeouts["finally"]) if "finally" in timeouts else None
+    assert final is None or pipeline == 0 or final <= pipeline, "refused at admission"
+    if "tasks" in timeouts:
+        return pipeline, _go_minutes(timeouts["tasks"])
+    if final is not None and pipeline and final:
+        return pipeline, pipeline - final
+    return pipeline, None
+
+
+@pytest.mark.parametrize("default_minutes", [60, 180])
+def test_a_build_that_times_out_is_still_reported(repo: Path, cli,
+                                                   default_minutes: int) -> None:
+    """A run that reports (commit statuses, chat) leaves its `finally` report minutes of
+    its own: with the run's timeout alone (Tekton's default, 60 minutes, or the cluster's),
+    a build that never ends had the report cancelled with it, and the one build a team most
+    needs to hear of was never reported. The build gets the cluster's timeout less five
+    minutes; runs that report nothing keep Tekton's defaults as they are."""
+    objects = _seed_a_reporting(repo, "  url: https://github.com/goyoai/gointern-backend.git\n",
+                                notify=True)
+    started = cli("generate", str(repo), "--module", "portal", "--run", "ab" * 20)
+    assert started.code == 0, started.err
+    runs = [template["spec"]["resourcetemplates"][0]
+            for template in by_kind(objects, "TriggerTemplate")]
+    builds = [run for run in runs if run["spec"]["pipelineRef"]["name"] == "gointern-backend"]
+    assert len(builds) == 2  # a push's and a pull request's
+    for run in [*builds, *yaml.safe_load_all(started.out)]:
+        assert not list(_crd_validator("PipelineRun").iter_errors(run))
+        whole, tasks = _what_tekton_does_with_a_run_that_never_ends(run, default_minutes)
+        assert (whole, tasks) == (default_minutes, default_minutes - 5)
+    cleanup = next(run for run in runs if run not in builds)
+    assert "timeouts" not in cleanup["spec"]  # no `finally`
+    quiet = [template["spec"]["resourcetemplates"][0]
+             for template in by_kind(objects_of("gointern-backend"), "TriggerTemplate")]
+    assert all("timeouts" not in run["spec"] for run in quiet)
+
+
 def test_a_github_enterprise_servers_webhooks_start_runs(repo: Path, cli) -> None:
     """With source.provider github-enterprise, the Server's webhooks (GitHub's, its
     repository.full_name owner/name) start the runs of the repositories on its host."""

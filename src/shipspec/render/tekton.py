@@ -53,6 +53,7 @@ ANNOTATIONS_LIMIT = 256 * 1024
 # v3.0), `<application>:<group>/<kind>:<namespace>/<name>`, in the object and in the copy.
 ARGO_CD_MARGIN = 2048
 SERVER_SIDE = {SYNC_OPTIONS: "ServerSideApply=true"}
+REPORT_TIMEOUT = "5m"  # what a run keeps of its timeout for its `finally` report
 PREBUILD_IMAGE = {"none": "git", "gradle": "gradle", "maven": "maven", "npm": "npm"}
 # Parameters a Trigger sets for a run of its module (the webhook adds `revision`).
 RUN_PARAMS = ("module", "environment", "branch", "deploys", "repo-url", "workspace-claim",
@@ -387,10 +388,18 @@ def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) 
     # Untrusted code: an account with no Secret, no registry credentials, no push, its own
     # cache scope, no deploy.
     account = PUSH_ACCOUNT if push else PULL_REQUEST_ACCOUNT
-    return _pipeline_run(spec, "push" if push else "pr", project, account, params, {
+    run = _pipeline_run(spec, "push" if push else "pr", project, account, params, {
         "shipspec.dev/project": project, "shipspec.dev/module": value["module"],
         "shipspec.dev/event": _EVENT_VALUES[event]["event"]}, credentials, metadata,
         value["module"])
+    if reports(spec):
+        # With the run's timeout alone, Tekton cancels the `finally` report with a build
+        # that outlasts it (pkg/reconciler/pipelinerun/timeout.go): the one failure a team
+        # most needs to hear of went unreported. A finally timeout makes the tasks' own
+        # the run's (config-defaults' default-timeout-minutes, kept) less the report's
+        # minutes (pkg/apis/pipeline/v1/pipelinerun_types.go, TasksTimeout).
+        run["spec"]["timeouts"] = {"finally": REPORT_TIMEOUT}
+    return run
 
 
 def _pipeline_run(spec: Spec, event: str, pipeline: str, account: str, params: list[Object],
