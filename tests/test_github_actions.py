@@ -825,3 +825,17 @@ def test_pinned_digests_reach_the_values_from_each_build_leg(tmp_path: Path) -> 
     assert components["core"]["tag"] == f"core-stage-{sha8}@{pushed['core']}"
     assert components["monitor"]["tag"] == f"monitor-stage-{sha8}@{pushed['monitor']}"
     assert "@" not in components["batch"]["tag"]
+
+
+def test_ci_timeout_minutes_bounds_each_build_job(tmp_path: Path) -> None:
+    """ci.timeoutMinutes is each build leg's timeout-minutes; plan and deploy keep GitHub's
+    default, and without it the build does too."""
+    spec = _edited(tmp_path, ("  engine: github-actions\n",
+                              "  engine: github-actions\n  timeoutMinutes: 90\n"))
+    for path, workflow in {r.path: r.document for r in github_actions.render(
+            load_spec(str(spec)), RenderOptions())}.items():
+        jobs = workflow["jobs"]
+        assert jobs["build"]["timeout-minutes"] == 90, path
+        assert "timeout-minutes" not in jobs["plan"] and "timeout-minutes" not in jobs["deploy"]
+    assert all("timeout-minutes" not in workflow["jobs"]["build"]
+               for workflow in workflows().values())

@@ -76,14 +76,15 @@ def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path
 
 def _workflows(tmp_path: Path) -> list[Path]:
     """Seed B's workflows, then the same with its frontend built by npm (setup-node) and
-    the images pinned by digest (deploy.pinDigest)."""
+    the images pinned by digest (deploy.pinDigest) and a build timeout."""
     from test_github_actions import spec_with_frontend_built_by_npm
 
     npm = spec_with_frontend_built_by_npm(tmp_path)
     spec = npm / "shipspec.yaml"
     spec.write_text(spec.read_text().replace("  imageDefaults: astrago.imageDefaults\n",
                                              "  imageDefaults: astrago.imageDefaults\n"
-                                             "  pinDigest: true\n"))
+                                             "  pinDigest: true\n").replace(
+        "  engine: github-actions\n", "  engine: github-actions\n  timeoutMinutes: 90\n"))
     workflows = []
     for name, spec in (("seed-b", EXAMPLES / "astrago"), ("npm", npm)):
         result = run_process("generate", str(spec), "--target", "github-actions",
@@ -129,6 +130,7 @@ def test_workflows_pass_actionlint(tmp_path: Path) -> None:
                                                                 "astrago-frontend"] * 2
     assert "actions/setup-node@" in workflows[3].read_text()
     assert "steps.push.outputs.digest" in workflows[3].read_text()
+    assert yaml.safe_load(workflows[3].read_text())["jobs"]["build"]["timeout-minutes"] == 90
     assert actionlint(*workflows) == []
 
 

@@ -88,7 +88,7 @@ def test_all_problems_are_reported_in_one_run(repo: Path) -> None:
     message = errors(repo, """\
         project: Shop
         registry: {url: ghcr.io/o}
-        ci: {builder: kanikko, keepRuns: "5", workspaceSize: 5GB}
+        ci: {builder: kanikko, keepRuns: "5", workspaceSize: 5GB, timeoutMinutes: 5}
         modules:
           Bad_Name: {}
           api: {enabled: yes please}
@@ -103,6 +103,7 @@ def test_all_problems_are_reported_in_one_run(repo: Path) -> None:
         "shipspec.yaml:3:34: error: ci.keepRuns: expected an integer, got the string '5'",
         "shipspec.yaml:3:54: error: ci.workspaceSize: '5GB' is not in the expected form",
         "  hint: write a Kubernetes quantity such as 5Gi",
+        "shipspec.yaml:3:75: error: ci.timeoutMinutes: must be at least 10",
         "shipspec.yaml:5:3: error: modules.Bad_Name: 'Bad_Name' is not a valid name",
         "  hint: use lower-case letters, digits and '-', starting and ending with a letter"
         " or digit",

@@ -920,6 +920,27 @@ def test_a_build_that_times_out_is_still_reported(repo: Path, cli,
     assert all("timeouts" not in run["spec"] for run in quiet)
 
 
+@pytest.mark.parametrize("reporting", [True, False])
+def test_ci_timeout_minutes_is_the_runs_timeout(repo: Path, cli, reporting: bool) -> None:
+    """ci.timeoutMinutes sets the run's own timeout in place of the cluster's; a run that
+    reports keeps its five minutes of it for the report."""
+    text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
+    text = text.replace("  images:\n", "  timeoutMinutes: 120\n  images:\n", 1)
+    if reporting:
+        text = text.replace("  images:\n", "  notifySecret: chat-webhook\n  images:\n", 1)
+    (repo / "shipspec.yaml").write_text(text)
+    started = cli("generate", str(repo), "--module", "portal", "--run", "ab" * 20)
+    assert started.code == 0, started.err
+    runs = [template["spec"]["resourcetemplates"][0]
+            for template in by_kind(render(repo), "TriggerTemplate")
+            if template["spec"]["resourcetemplates"][0]["spec"]["pipelineRef"]["name"]
+            == "gointern-backend"]
+    for run in [*runs, *yaml.safe_load_all(started.out)]:
+        assert not list(_crd_validator("PipelineRun").iter_errors(run))
+        assert _what_tekton_does_with_a_run_that_never_ends(run, 60) == (
+            120, 115 if reporting else None)
+
+
 def test_a_github_enterprise_servers_webhooks_start_runs(repo: Path, cli) -> None:
     """With source.provider github-enterprise, the Server's webhooks (GitHub's, its
     repository.full_name owner/name) start the runs of the repositories on its host."""

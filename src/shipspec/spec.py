@@ -246,6 +246,7 @@ class CI(NamedTuple):
     build_task: str | None  # the default of every module's buildTask, else the tool's own
     java: str  # JDK of the GitHub Actions pre-build (gradle, maven)
     node: str  # Node.js of the GitHub Actions pre-build (npm)
+    timeout_minutes: int | None = None  # a build's time; None: the CI's own default
 
 
 class Spec(NamedTuple):

@@ -352,6 +352,8 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "permissions": {"contents": "read", **(
                     {"packages": Commented("write", "push the module's image")}
                     if registry == GHCR else {})},
+                **({"timeout-minutes": spec.ci.timeout_minutes}
+                   if spec.ci.timeout_minutes is not None else {}),
                 "strategy": {"fail-fast": False,
                              "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
                 "steps": [

@@ -392,13 +392,18 @@ def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) 
         "shipspec.dev/project": project, "shipspec.dev/module": value["module"],
         "shipspec.dev/event": _EVENT_VALUES[event]["event"]}, credentials, metadata,
         value["module"])
+    timeouts: dict[str, str] = {}
+    if spec.ci.timeout_minutes is not None:  # else config-defaults' default-timeout-minutes
+        timeouts["pipeline"] = f"{spec.ci.timeout_minutes}m"
     if reports(spec):
         # With the run's timeout alone, Tekton cancels the `finally` report with a build
         # that outlasts it (pkg/reconciler/pipelinerun/timeout.go): the one failure a team
         # most needs to hear of went unreported. A finally timeout makes the tasks' own
-        # the run's (config-defaults' default-timeout-minutes, kept) less the report's
-        # minutes (pkg/apis/pipeline/v1/pipelinerun_types.go, TasksTimeout).
-        run["spec"]["timeouts"] = {"finally": REPORT_TIMEOUT}
+        # the run's less the report's minutes (pkg/apis/pipeline/v1/pipelinerun_types.go,
+        # TasksTimeout).
+        timeouts["finally"] = REPORT_TIMEOUT
+    if timeouts:
+        run["spec"]["timeouts"] = timeouts
     return run
 
 

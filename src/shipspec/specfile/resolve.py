@@ -286,6 +286,7 @@ class _Resolver:
             build_task=ci.get("buildTask"),
             java=ci.get("java", "17"),
             node=ci.get("node", "22"),
+            timeout_minutes=ci.get("timeoutMinutes"),
         )
 
     def source(self) -> Source:
