@@ -26,12 +26,15 @@ SOURCE = "/srv/astrago-backend.git"
 DEPLOYMENT = "/srv/astrago-deployment.git"
 
 
-def _spec() -> str:
+def _spec(pin_digest: bool = False) -> str:
     """The astrago example, its deployment repository reachable inside the job container and
-    its shipspec image the one under test."""
+    its shipspec image the one under test; `pin_digest`: deploy.pinDigest."""
     text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
     text = text.replace("url: https://github.com/xiilab/astrago-deployment.git",
                         f"url: file://{DEPLOYMENT}")
+    if pin_digest:
+        text = text.replace("  imageDefaults: astrago.imageDefaults\n",
+                            "  imageDefaults: astrago.imageDefaults\n  pinDigest: true\n")
     lines = [f"    shipspec: {pinned_image()}" if line.startswith("    shipspec: ") else line
              for line in text.splitlines()]
     return "\n".join(lines) + "\n"
@@ -53,11 +56,10 @@ def source(tmp_path: Path) -> tuple[Path, str, str]:
     return bare, before, git("rev-parse", "HEAD", cwd=work).strip()
 
 
-@pytest.fixture
-def workflow(source: tuple[Path, str, str], tmp_path: Path) -> dict[str, Any]:
+def _workflow(tmp_path: Path, pin_digest: bool = False) -> dict[str, Any]:
     spec_dir = tmp_path / "spec"
     spec_dir.mkdir()
-    (spec_dir / "shipspec.yaml").write_text(_spec())
+    (spec_dir / "shipspec.yaml").write_text(_spec(pin_digest))
     out = tmp_path / "out"
     result = run_process("generate", str(spec_dir), "--target", "github-actions",
                          "--output-dir", str(out))
@@ -65,6 +67,11 @@ def workflow(source: tuple[Path, str, str], tmp_path: Path) -> dict[str, Any]:
     written = out / REPOSITORY / ".github" / "workflows" / "shipspec.yaml"
     workflow: dict[str, Any] = yaml.safe_load(written.read_text())
     return workflow
+
+
+@pytest.fixture
+def workflow(source: tuple[Path, str, str], tmp_path: Path) -> dict[str, Any]:
+    return _workflow(tmp_path)
 
 
 @pytest.fixture
@@ -131,3 +138,23 @@ def test_the_image_as_its_own_user_cannot_write_the_runners_files(
                           {"sha": pushed, "ref_name": BRANCH, "event": {"before": before}})
     with pytest.raises(AssertionError, match="Permission denied"):
         runner.run_job(job, {}, _mounts(bare, deployment), f"file://{SOURCE}")
+
+
+def test_the_deploy_in_the_image_pins_the_digest_the_build_pushed(
+        source: tuple[Path, str, str], deployment: Path, tmp_path: Path) -> None:
+    """deploy.pinDigest: the build leg's output is the digest it pushed, and the deploy job
+    bumps the module's tag with it (tag@digest: seed B's layout has no digest key)."""
+    bare, before, pushed = source
+    workflow = _workflow(tmp_path, pin_digest=True)
+    github = {"sha": pushed, "ref_name": BRANCH, "event": {"before": before}}
+    mounts = _mounts(bare, deployment)
+    plan = JobContainer(tmp_path / "runner-plan", REPOSITORY, github).run_job(
+        workflow["jobs"]["plan"], {}, mounts, f"file://{SOURCE}")
+    digest = "sha256:" + "5e" * 32
+    needs = {"plan": {"outputs": plan}, "build": {"outputs": {"built-core": digest}}}
+    JobContainer(tmp_path / "runner-deploy", REPOSITORY, github).run_job(
+        workflow["jobs"]["deploy"],
+        {"needs": needs, "secrets": {"DEPLOY_TOKEN": "unused-for-file-remotes"}}, mounts,
+        f"file://{SOURCE}")
+    values = yaml.safe_load(remote_file(deployment, VALUES))
+    assert values["astrago"]["components"]["core"]["tag"] == f"core-stage-{pushed[:8]}@{digest}"
