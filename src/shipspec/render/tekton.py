@@ -398,9 +398,9 @@ def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) 
     if reports(spec):
         # With the run's timeout alone, Tekton cancels the `finally` report with a build
         # that outlasts it (pkg/reconciler/pipelinerun/timeout.go): the one failure a team
-        # most needs to hear of went unreported. A finally timeout makes the tasks' own
-        # the run's less the report's minutes (pkg/apis/pipeline/v1/pipelinerun_types.go,
-        # TasksTimeout).
+        # most needs to hear of went unreported. With a finally timeout, the tasks' own is
+        # the run's less the report's (pkg/apis/pipeline/v1/pipelinerun_types.go,
+        # TasksTimeout), and the report runs once they time out.
         timeouts["finally"] = REPORT_TIMEOUT
     if timeouts:
         run["spec"]["timeouts"] = timeouts
