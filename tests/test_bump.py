@@ -1101,6 +1101,19 @@ def test_promotion_and_rollback_carry_the_digest_pinned_with_the_tag(
     assert pins("prod") == ("core-stage-a1b2c3d4", digest)
 
 
+def test_a_values_file_holding_a_plain_equals_sign_is_bumped(tmp_path: Path) -> None:
+    """A plain `=` is the string "=" to helm (go-yaml has no YAML 1.1 "value" type); the
+    edit check's YAML 1.1 reading, PyYAML, has no constructor for that type and refused
+    to bump the file at all."""
+    values = VALUES + "alerting:\n  matchType: =\n"
+    deploy = make_deploy_repo(tmp_path, {VALUES_PATH: values})
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "core-new",
+                         "--repo", f"file://{deploy}")
+    assert result.code == 0, result.err
+    assert remote_file(deploy, VALUES_PATH) == values.replace('"core-stage-ba01"',
+                                                              '"core-new"')
+
+
 def test_each_module_bumped_together_is_pinned_to_its_own_digest(deploy: Path) -> None:
     """A digest names one image: with several modules in one bump, a digest without
     MODULE= pinned every one of them to it (core's digest under batch's image, which no

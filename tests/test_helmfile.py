@@ -111,6 +111,57 @@ def test_the_image_check_reads_a_shared_values_file_once(root: Path,
     assert yaml_reads == [VALUES]
 
 
+# An excerpt of the shape of prometheus-operator's AlertmanagerConfig CRD, which
+# kube-prometheus-stack ships in its crds chart (xiilab/astrago-deployment,
+# applications/prometheus/kube-prometheus-stack/charts/crds/crds/crd-alertmanagerconfigs.yaml):
+# a matcher's operators, `=` among them unquoted. YAML 1.1 resolves a plain `=` to its
+# "value" type, which PyYAML has no constructor for; go-yaml has no such type and reads
+# the string "=" (sigs.k8s.io/yaml goyaml.v2 resolve.go), as helm, Argo CD and the API
+# server do.
+MATCHER_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: alertmanagerconfigs.monitoring.coreos.com
+spec:
+  group: monitoring.coreos.com
+  names: {kind: AlertmanagerConfig, plural: alertmanagerconfigs}
+  scope: Namespaced
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            matchType:
+              type: string
+              enum:
+                - '!='
+                - =
+                - =~
+                - '!~'
+"""
+
+
+def test_a_chart_shipping_prometheus_operators_crds_renders(root: Path,
+                                                            tools: dict[str, str]) -> None:
+    """kube-prometheus-stack, a release of the real astrago-deployment, was refused as
+    "not YAML" by the image check's reading of the render, and never deployed."""
+    crds = root / "helmfile" / "charts" / "astrago" / "crds"
+    crds.mkdir()
+    (crds / "crd-alertmanagerconfigs.yaml").write_text(MATCHER_CRD)
+    result = render(root, tools, "--release", "astrago")
+    assert result.code == 0, result.err
+    assert MATCHER_CRD in result.out  # printed as helm wrote it (--include-crds)
+    [crd] = [d for d in yaml.safe_load_all(result.out.replace("- =\n", "- '='\n"))
+             if d and d["kind"] == "CustomResourceDefinition"]
+    assert crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"][
+        "matchType"]["enum"] == ["!=", "=", "=~", "!~"]
+    assert images(result.out.replace("- =\n", "- '='\n")) == EXPECTED
+
+
 def test_a_release_renders_the_same_bytes_twice(root: Path, tools: dict[str, str]) -> None:
     first = render(root, tools, "--release", "astrago")
     second = render(root, tools, "--release", "astrago")

@@ -245,11 +245,11 @@ def choose_environment(spec: "Spec", name: str | None) -> "Environment":
 def parse(out: bytes, where: str) -> tuple[str, list[dict[str, Any]]]:
     """helmfile's output as Argo CD reads it: objects, each with an apiVersion and a kind."""
     from shipspec.pyyaml import yaml  # only this target reads rendered objects
-    from shipspec.specfile.loading import SAFE_LOADER  # releases run to megabytes
+    from shipspec.specfile.loading import objects_loader  # libyaml: releases run to megabytes
 
     try:
         text = out.decode("utf-8")
-        documents = [d for d in yaml.load_all(text, Loader=SAFE_LOADER) if d is not None]
+        documents = [d for d in yaml.load_all(text, Loader=objects_loader()) if d is not None]
     except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
         raise SpecError.single(f"helmfile's output for {where} is not YAML: "
                                f"{shown(str(err), 300)}") from None

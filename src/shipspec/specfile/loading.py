@@ -9,6 +9,7 @@ values (alias expansions counted), recording the line and column of every key an
 
 import contextlib
 from collections.abc import Iterator
+from functools import cache
 from typing import Any, NamedTuple
 
 from shipspec.errors import Location, SpecError, text_end
@@ -18,6 +19,18 @@ from shipspec.pyyaml import yaml
 # Every safe read of YAML in shipspec: libyaml's parser when PyYAML was built with it (the
 # same grammar and the same positions, several times faster), else PyYAML's own.
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@cache
+def objects_loader() -> Any:
+    """SAFE_LOADER for YAML that others wrote (a chart's render, a values file), read as
+    helm, Argo CD and the API server read it: a plain `=` is the string "=". YAML 1.1
+    resolves it to its "value" type, which PyYAML cannot construct, and go-yaml, which
+    has no such type, reads a string (prometheus-operator's CRDs list `- =` among their
+    operators). Made on first use: the spec's own reading builds no objects this way."""
+    loader: Any = type("ObjectsLoader", (SAFE_LOADER,), {})
+    loader.add_constructor(_TAG + "value", loader.construct_yaml_str)
+    return loader
 
 PathKey = str | int
 FieldPath = tuple[PathKey, ...]

@@ -12,7 +12,7 @@ one with the owned keys set to their new values, and nothing else changed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from shipspec.errors import Location, SpecError
@@ -70,16 +70,30 @@ def _check(old: str, new: str, name: str, owned: Sequence[tuple[str, str]]) -> N
 @lru_cache(maxsize=2)
 def _pyyaml(text: str) -> list[Any]:
     from shipspec.pyyaml import yaml
-    from shipspec.specfile.loading import SAFE_LOADER
+    from shipspec.specfile.loading import objects_loader
 
-    return list(yaml.load_all(text, Loader=SAFE_LOADER))
+    return list(yaml.load_all(text, Loader=objects_loader()))
 
 
 @lru_cache(maxsize=2)
 def _ruamel(text: str) -> list[Any]:
     from ruamel.yaml import YAML  # only when a values file is written
 
-    return list(YAML(typ="safe", pure=True).load_all(text))
+    reader = YAML(typ="safe", pure=True)
+    reader.Constructor = _ruamel_constructor()
+    return list(reader.load_all(text))
+
+
+@cache
+def _ruamel_constructor() -> Any:
+    """ruamel.yaml's safe constructor, with a plain `=` the string "=" as helm reads it:
+    ruamel.yaml resolves it to YAML 1.1's "value" type in YAML 1.2 too, and cannot
+    construct that either (see loading.objects_loader)."""
+    from ruamel.yaml.constructor import SafeConstructor
+
+    constructor: Any = type("Constructor", (SafeConstructor,), {})
+    constructor.add_constructor("tag:yaml.org,2002:value", SafeConstructor.construct_yaml_str)
+    return constructor
 
 
 # Values a file may expand to, counting each alias as often as it is used: readers share
