@@ -20,6 +20,8 @@ Each render must equal, byte for byte, the same render on the host.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import json
 import os
 import posixpath
@@ -96,9 +98,10 @@ class Sidecar:
                           "/sys/fs/cgroup/memory/memory.max_usage_in_bytes").stdout)
 
 
-@pytest.fixture(scope="module")
-def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
-    volumes = {mount["mountPath"]: emptydir(tmp_path_factory.mktemp("volumes"), mount["name"])
+@contextlib.contextmanager
+def running_sidecar(volumes_root: Path) -> Iterator[Sidecar]:
+    """The container the patch describes, its emptyDir volumes below `volumes_root`."""
+    volumes = {mount["mountPath"]: emptydir(volumes_root, mount["name"])
                for mount in CONTAINER["volumeMounts"]}
     limit = CONTAINER["resources"]["limits"]["memory"]
     flags = [*security_options(CONTAINER["securityContext"]),
@@ -108,6 +111,12 @@ def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
              *[flag for path, host in volumes.items() for flag in ("--volume", f"{host}:{path}")]]
     with running(flags) as name:
         yield Sidecar(name, volumes)
+
+
+@pytest.fixture(scope="module")
+def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
+    with running_sidecar(tmp_path_factory.mktemp("volumes")) as started:
+        yield started
 
 
 def test_the_sidecar_runs_as_the_patch_says(sidecar: Sidecar) -> None:
@@ -170,6 +179,63 @@ def test_a_failing_render_prints_nothing_and_says_why(sidecar: Sidecar, tmp_path
     assert (inside.returncode, inside.stdout) == (1, "")
     assert inside.stderr.startswith("shipspec.yaml:1:19: error: invalid YAML: the list opened "
                                     "with '[' at line 1, column 10 is not closed with ']'")
+
+
+def big_crds(total_bytes: int) -> str:
+    """CustomResourceDefinitions of at least `total_bytes`, shaped like prometheus-operator's:
+    schemas of nested objects, each field with a sentence of description."""
+    words = ("the", "field", "selects", "which", "endpoints", "of", "a", "service", "are",
+             "scraped", "when", "set", "and", "how")
+    crds: list[str] = []
+    while sum(map(len, crds)) < total_bytes:
+        index = len(crds)
+        lines = ["apiVersion: apiextensions.k8s.io/v1", "kind: CustomResourceDefinition",
+                 "metadata:", f"  name: things{index}.example.com", "spec:",
+                 "  group: example.com", f"  names: {{kind: Thing{index}, plural: "
+                 f"things{index}}}", "  scope: Namespaced", "  versions:", "    - name: v1",
+                 "      served: true", "      storage: true", "      schema:",
+                 "        openAPIV3Schema:", "          type: object", "          properties:"]
+        for group in range(40):
+            lines += [f"            group{group}:", "              type: object",
+                      "              description: " + " ".join(
+                          words[(group + i) % len(words)] for i in range(24)),
+                      "              properties:"]
+            for field in range(25):
+                lines += [f"                field{field}:", "                  type: string",
+                          "                  description: " + " ".join(
+                              words[(group * field + i) % len(words)] for i in range(20))]
+        crds.append("\n".join(lines) + "\n")
+    return "---\n".join(crds)
+
+
+def test_eight_releases_of_kube_prometheus_stacks_size_render_at_once_within_the_limit(
+        deployment: Path, tmp_path: Path) -> None:
+    """Argo CD renders the releases of a refresh at once: the repo server's
+    reposerver.parallelism.limit is none unless set (argo-cd
+    cmd/argocd-repo-server/commands/argocd_repo_server.go, `--parallelismlimit` 0;
+    reposerver/repository/repository.go, runRepoOperation's semaphore), and a bump
+    changes the values file every release reads. kube-prometheus-stack, a release of
+    astrago-deployment, renders 3.3 MB with its CRDs: one render took 114 MiB, helmfile and
+    helm included, two at once 237 MiB, and at the sidecar's former 256Mi, helm was killed
+    in two renders of four (measured with the real chart, in this image). Here, eight
+    releases that large (CRDs in the same shape, more bytes) render at once within the
+    limit."""
+    crds = deployment / "helmfile" / "charts" / "astrago" / "crds"
+    crds.mkdir()
+    (crds / "big.yaml").write_text(big_crds(3_400_000))
+    with running_sidecar(tmp_path / "volumes") as fresh, \
+            concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        listed = fresh.generate(shipped_application("astrago-stage"), deployment)
+        [child] = [child for child in yaml.safe_load_all(listed.stdout)
+                   if child and child["metadata"]["name"] == "astrago-stage-astrago"]
+        renders = list(pool.map(lambda _: fresh.generate(child, deployment), range(8)))
+        peak = fresh.peak_memory()
+    assert [(render.returncode, render.stderr) for render in renders] == [(0, "")] * 8
+    assert all(render.stdout == renders[0].stdout for render in renders)
+    objects = list(yaml.load_all(renders[0].stdout, Loader=yaml.CSafeLoader))  # 3.4 MB
+    assert sorted(container["image"] for obj in objects if obj["kind"] == "Deployment"
+                  for container in obj["spec"]["template"]["spec"]["containers"]) == EXPECTED
+    assert peak < memory_bytes(CONTAINER["resources"]["limits"]["memory"])
 
 
 def test_every_render_stayed_under_the_memory_limit(sidecar: Sidecar, tmp_path: Path) -> None:
