@@ -18,6 +18,9 @@ Every rule here is read from Argo CD's source at tag v3.5.1 (github.com/argoproj
   os/exec keeps the last value of a duplicated name).
 - util/app/discovery/discovery.go: `DetectConfigManagementPlugin` and `cmpSupports`, which
   decide whether an Application reaches this plugin at all.
+- util/app/path/path.go: `GetSourceRefreshPaths` and `AppFilesHaveChanged`, which decide
+  whether a new commit renders an Application again (reposerver/repository/repository.go,
+  `UpdateRevisionForPaths`: otherwise the manifests of the revision before are kept for it).
 
 The Application reaches the repo server through gRPC (reposerver/apiclient), where an empty
 `parameters: []` decodes as a nil list: it marshals as `null` like an absent one.
@@ -167,3 +170,28 @@ def routing_error(application: dict[str, Any], plugin_config: dict[str, Any],
         return (f"could not find cmp-server plugin with name {name!r} supporting the given "
                 "repository")
     return "could not find plugin supporting the given repository"
+
+
+def renders_again(application: dict[str, Any], changed_files: list[str]) -> bool:
+    """Whether a commit changing `changed_files` (paths from the repository root) renders
+    the Application again, or leaves it the manifests of the revision before: the paths of
+    its manifest-generate-paths annotation (split on ';', trimmed; one starting with '/'
+    from the repository root, else below the source's path), and a changed file equal to
+    one, below it, or matching it as a glob (Go's filepath.Match: '*' stops at '/'). No
+    annotation, or no file list, renders again."""
+    annotation = application["metadata"].get("annotations", {}).get(
+        "argocd.argoproj.io/manifest-generate-paths", "")
+    source_path = application["spec"]["source"].get("path", "")
+    paths = ["/" + (item[1:] if item.startswith("/") else os.path.normpath(
+                 os.path.join(source_path, item))).lstrip("/")
+             for item in (part.strip() for part in annotation.split(";")) if item]
+    if not changed_files or not paths:
+        return True
+    for file in ("/" + changed.lstrip("/") for changed in changed_files):
+        for path in paths:
+            pattern = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c)
+                              for c in path)
+            if file == path or file.startswith(path.rstrip("/") + "/") or \
+                    re.fullmatch(pattern, file):
+                return True
+    return False

@@ -584,6 +584,25 @@ def test_the_plugin_refuses_settings_the_helmfile_target_cannot_honour(
 
 # --- Applications ----------------------------------------------------------------------------
 
+@pytest.mark.parametrize("values", [VALUES, "environments/xiilab/values.yaml"])
+def test_a_bump_renders_the_environments_applications_again(root: Path, tools: dict[str, str],
+                                                            values: str) -> None:
+    """A bump commits the environment's values file alone; Argo CD renders an Application
+    again only when a changed file is under its manifest-generate-paths (tests/argo_cd.py,
+    renders_again), and otherwise keeps the manifests of the revision before: the new tag
+    was never deployed where the values file sat outside the helmfile's directory."""
+    if values != VALUES:
+        (root / values).parent.mkdir(parents=True)
+        shutil.move(root / VALUES, root / values)
+        edit(root / "helmfile" / "helmfile.yaml.gotmpl",
+             "./environments/customers/xiilab/values.yaml", "../environments/xiilab/values.yaml")
+        edit(root / SPEC_DIR / "shipspec.yaml", f"values: {VALUES}", f"values: {values}")
+    assert images(render(root, tools, "--release", "astrago").out) == EXPECTED
+    for application in applications(root, tools):
+        assert argo_cd.renders_again(application, [values])
+        assert not argo_cd.renders_again(application, ["README.md"])
+
+
 def test_one_application_per_release(root: Path, tools: dict[str, str]) -> None:
     found = {a["metadata"]["name"]: a for a in applications(root, tools)}
     astrago = found["astrago-stage-astrago"]

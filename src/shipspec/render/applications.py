@@ -52,9 +52,16 @@ def application(spec: Spec, environment: Environment, release: Release,
     labels = {**dict(options.labels), "app.kubernetes.io/managed-by": "shipspec",
               "app.kubernetes.io/part-of": spec.project, "shipspec.dev/environment":
               environment.name}
-    # Refresh on a change below the spec's directory or the helmfile's, where the values
-    # files sit; "/" starts a path at the repository root (Argo CD's manifest-generate-paths).
-    watched = dict.fromkeys([".", "/" + posixpath.dirname(app.helmfile)])
+    # Render again on a change below the spec's directory or the helmfile's, or to the
+    # values file bump writes, wherever it sits: on a commit that changes none of them Argo
+    # CD keeps the manifests of the revision before (argo-cd util/app/path/path.go,
+    # AppFilesHaveChanged), and a bump's new tag would never deploy. "/" starts a path at
+    # the repository root (Argo CD's manifest-generate-paths).
+    helmfile_directory = posixpath.dirname(app.helmfile)
+    watched = [".", "/" + helmfile_directory]
+    values = environment.values_file
+    if values and not _below(values, helmfile_directory, spec.directory):
+        watched.append("/" + values)
     kind, where = app.destination
     sync_policy: dict[str, Any] = {}
     if app.automated:
@@ -84,3 +91,10 @@ def application(spec: Spec, environment: Environment, release: Release,
     if sync_policy:
         document["spec"]["syncPolicy"] = sync_policy
     return document
+
+
+def _below(path: str, *directories: str) -> bool:
+    """Whether `path`, from the repository root, is below one of `directories` ("" and "."
+    being the root itself)."""
+    return any(directory in ("", ".") or path.startswith(f"{directory}/")
+               for directory in directories)
