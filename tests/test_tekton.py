@@ -871,26 +871,31 @@ def _go_minutes(duration: str) -> float:
 
 
 def _what_tekton_does_with_a_run_that_never_ends(
-        run: dict[str, Any], default_minutes: int) -> tuple[float, float | None]:
-    """When Tekton v1.15.0 stops a run whose build never ends, in minutes from its start:
-    (the whole run, the Pipeline's tasks or None). The admission webhook defaults
+        run: dict[str, Any], default_minutes: int) -> tuple[float, float]:
+    """When Tekton v1.15.0 stops the build of a run whose build never ends, and when it
+    stops the run, in minutes from its start; the run's `finally` report runs between the
+    two, and not at all when they are the same. The admission webhook defaults
     timeouts.pipeline to config-defaults' default-timeout-minutes (tektoncd/pipeline
     pkg/apis/pipeline/v1/pipelinerun_defaults.go, SetDefaults) and refuses a finally timeout
     longer than it (pipelinerun_validation.go, validatePipelineTimeout); the tasks' timeout
     is timeouts.tasks, else pipeline less finally when both are set, else none
-    (pipelinerun_types.go, TasksTimeout). When the tasks' timeout passes, the reconciler
-    cancels them and starts the `finally` tasks; when the run's own passes, it cancels
-    everything, `finally` tasks included (pkg/reconciler/pipelinerun/pipelinerun.go,
-    reconcile; timeout.go, timeoutPipelineRun)."""
+    (pipelinerun_types.go, TasksTimeout). Each TaskRun of the tasks gets that timeout when
+    it exceeds the default, else the default (pkg/reconciler/pipelinerun/pipelinerun.go,
+    pipelineRunTimeout; taskrun_defaults.go). When the tasks' timeout passes, the
+    reconciler cancels them and starts the `finally` tasks; when the run's own passes, it
+    cancels everything, `finally` tasks included (pipelinerun.go, reconcile; timeout.go,
+    timeoutPipelineRun)."""
     timeouts = run["spec"].get("timeouts", {})
     pipeline = _go_minutes(timeouts["pipeline"]) if "pipeline" in timeouts else default_minutes
     final = _go_minutes(timeouts["finally"]) if "finally" in timeouts else None
     assert final is None or pipeline == 0 or final <= pipeline, "refused at admission"
+    tasks: float | None = None
     if "tasks" in timeouts:
-        return pipeline, _go_minutes(timeouts["tasks"])
-    if final is not None and pipeline and final:
-        return pipeline, pipeline - final
-    return pipeline, None
+        tasks = _go_minutes(timeouts["tasks"])
+    elif final is not None and pipeline and final:
+        tasks = pipeline - final
+    task_run = tasks if tasks is not None and tasks > default_minutes else default_minutes
+    return min(t for t in (tasks, task_run, pipeline) if t), pipeline
 
 
 @pytest.mark.parametrize("default_minutes", [60, 180])
@@ -911,8 +916,8 @@ def test_a_build_that_times_out_is_still_reported(repo: Path, cli,
     assert len(builds) == 2  # a push's and a pull request's
     for run in [*builds, *yaml.safe_load_all(started.out)]:
         assert not list(_crd_validator("PipelineRun").iter_errors(run))
-        whole, tasks = _what_tekton_does_with_a_run_that_never_ends(run, default_minutes)
-        assert (whole, tasks) == (default_minutes, default_minutes - 5)
+        assert _what_tekton_does_with_a_run_that_never_ends(run, default_minutes) == (
+            default_minutes - 5, default_minutes)
     cleanup = next(run for run in runs if run not in builds)
     assert "timeouts" not in cleanup["spec"]  # no `finally`
     quiet = [template["spec"]["resourcetemplates"][0]
@@ -922,8 +927,10 @@ def test_a_build_that_times_out_is_still_reported(repo: Path, cli,
 
 @pytest.mark.parametrize("reporting", [True, False])
 def test_ci_timeout_minutes_is_the_runs_timeout(repo: Path, cli, reporting: bool) -> None:
-    """ci.timeoutMinutes sets the run's own timeout in place of the cluster's; a run that
-    reports keeps its five minutes of it for the report."""
+    """ci.timeoutMinutes is how long the build may take, in place of the cluster's
+    default, for the run and for the build's TaskRun (which otherwise gets the default,
+    whatever the run's timeout); a run that reports keeps five minutes of it for the
+    report."""
     text = (EXAMPLES / "gointern-backend" / "shipspec.yaml").read_text()
     text = text.replace("  images:\n", "  timeoutMinutes: 120\n  images:\n", 1)
     if reporting:
@@ -938,7 +945,7 @@ def test_ci_timeout_minutes_is_the_runs_timeout(repo: Path, cli, reporting: bool
     for run in [*runs, *yaml.safe_load_all(started.out)]:
         assert not list(_crd_validator("PipelineRun").iter_errors(run))
         assert _what_tekton_does_with_a_run_that_never_ends(run, 60) == (
-            120, 115 if reporting else None)
+            115 if reporting else 120, 120)
 
 
 def test_a_github_enterprise_servers_webhooks_start_runs(repo: Path, cli) -> None:

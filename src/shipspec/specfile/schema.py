@@ -464,8 +464,9 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "minimum": 10,
                     "maximum": 1440,
                     "description": "Minutes a build may run before it is stopped: on Tekton "
-                                   "its run's timeout (timeouts.pipeline; a run that reports "
-                                   "keeps 5 of them for the report), on GitHub Actions each "
+                                   "its run's timeout and its TaskRuns' (timeouts; a run that "
+                                   "reports keeps 5 of them for the report), on GitHub "
+                                   "Actions each "
                                    "build job's timeout-minutes (GitHub-hosted runners stop "
                                    "a job at 360 whatever it says). Default: the cluster's "
                                    "(Tekton's default-timeout-minutes, 60 unless changed), "
