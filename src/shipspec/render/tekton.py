@@ -395,11 +395,6 @@ def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) 
     timeouts: dict[str, str] = {}
     if spec.ci.timeout_minutes is not None:  # else config-defaults' default-timeout-minutes
         timeouts["pipeline"] = f"{spec.ci.timeout_minutes}m"
-        if not reports(spec):
-            # Each TaskRun gets the tasks' timeout, or the cluster's default when there is
-            # none, whatever the run's (pkg/reconciler/pipelinerun/pipelinerun.go,
-            # pipelineRunTimeout): the build would stop at the default.
-            timeouts["tasks"] = timeouts["pipeline"]
     if reports(spec):
         # With the run's timeout alone, Tekton cancels the `finally` report with a build
         # that outlasts it (pkg/reconciler/pipelinerun/timeout.go): the one failure a team
@@ -407,6 +402,11 @@ def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) 
         # the run's less the report's (pkg/apis/pipeline/v1/pipelinerun_types.go,
         # TasksTimeout), and the report runs once they time out.
         timeouts["finally"] = REPORT_TIMEOUT
+    elif "pipeline" in timeouts:
+        # Each TaskRun gets the tasks' timeout, or the cluster's default when there is none,
+        # whatever the run's (pkg/reconciler/pipelinerun/pipelinerun.go,
+        # pipelineRunTimeout): the build would stop at the default.
+        timeouts["tasks"] = timeouts["pipeline"]
     if timeouts:
         run["spec"]["timeouts"] = timeouts
     return run

@@ -20,6 +20,15 @@ from shipspec.pyyaml import yaml
 # same grammar and the same positions, several times faster), else PyYAML's own.
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+PathKey = str | int
+FieldPath = tuple[PathKey, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_STANDARD_SCALAR_TAGS = {_TAG + t for t in ("int", "float", "bool", "null")}
+# Kept as the text that was written: no field of ours is a date, and '=' is YAML 1.1's
+# obscure "value" key, which PyYAML cannot even construct.
+_TEXT_TAGS = {_TAG + t for t in ("str", "timestamp", "value")}
+
 
 @cache
 def objects_loader() -> Any:
@@ -31,15 +40,6 @@ def objects_loader() -> Any:
     loader: Any = type("ObjectsLoader", (SAFE_LOADER,), {})
     loader.add_constructor(_TAG + "value", loader.construct_yaml_str)
     return loader
-
-PathKey = str | int
-FieldPath = tuple[PathKey, ...]
-
-_TAG = "tag:yaml.org,2002:"
-_STANDARD_SCALAR_TAGS = {_TAG + t for t in ("int", "float", "bool", "null")}
-# Kept as the text that was written: no field of ours is a date, and '=' is YAML 1.1's
-# obscure "value" key, which PyYAML cannot even construct.
-_TEXT_TAGS = {_TAG + t for t in ("str", "timestamp", "value")}
 
 
 class Limits(NamedTuple):
