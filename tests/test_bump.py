@@ -1101,11 +1101,13 @@ def test_promotion_and_rollback_carry_the_digest_pinned_with_the_tag(
     assert pins("prod") == ("core-stage-a1b2c3d4", digest)
 
 
-def test_a_values_file_holding_a_plain_equals_sign_is_bumped(tmp_path: Path) -> None:
-    """A plain `=` is the string "=" to helm (go-yaml has no YAML 1.1 "value" type); the
-    edit check's YAML 1.1 reading, PyYAML, has no constructor for that type and refused
-    to bump the file at all."""
-    values = VALUES + "alerting:\n  matchType: =\n"
+def test_a_values_file_holding_a_plain_equals_sign_or_a_non_date_is_bumped(
+        tmp_path: Path) -> None:
+    """A plain `=` is the string "=" to helm (go-yaml has no YAML 1.1 "value" type), and so
+    is a plain date, or what looks like one (go-yaml v2 keeps timestamps strings in
+    interface{}); the edit check's readers, PyYAML and ruamel.yaml, could not build either
+    (no constructor; "day is out of range for month") and refused to bump the file."""
+    values = VALUES + "alerting:\n  matchType: =\n  since: 2024-02-30\n"
     deploy = make_deploy_repo(tmp_path, {VALUES_PATH: values})
     result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "core-new",
                          "--repo", f"file://{deploy}")

@@ -162,6 +162,26 @@ def test_a_chart_shipping_prometheus_operators_crds_renders(root: Path,
     assert images(result.out.replace("- =\n", "- '='\n")) == EXPECTED
 
 
+def test_a_render_is_read_as_helm_reads_it_dates_as_strings(root: Path,
+                                                             tools: dict[str, str]) -> None:
+    """go-yaml v2, whose reading helm and the API server keep (sigs.k8s.io/yaml), leaves a
+    plain date a string when decoding into interface{} (decode.go, "for backward
+    compatibility reasons"), a date that is no date too; PyYAML built a date, and a
+    ValueError for 2024-02-30 ended the plugin with an internal error. Numbers PyYAML
+    cannot build (`0x_`) are refused as not YAML, never a traceback."""
+    template = root / "helmfile" / "charts" / "astrago" / "templates" / "build.yaml"
+    template.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: build\n"
+                        "data:\n  built: 2024-02-30\n  released: 2024-01-31\n")
+    result = render(root, tools, "--release", "astrago")
+    assert result.code == 0, result.err
+    assert "  built: 2024-02-30\n  released: 2024-01-31\n" in result.out
+    assert images(result.out.replace("2024-02-30", "'2024-02-30'")) == EXPECTED  # PyYAML
+    template.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: build\n"
+                        "data:\n  mask: 0x_\n")
+    assert_fails_closed(render(root, tools, "--release", "astrago"),
+                        "helmfile's output for release 'astrago'", "is not YAML")
+
+
 def test_a_release_renders_the_same_bytes_twice(root: Path, tools: dict[str, str]) -> None:
     first = render(root, tools, "--release", "astrago")
     second = render(root, tools, "--release", "astrago")

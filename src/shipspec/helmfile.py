@@ -250,7 +250,8 @@ def parse(out: bytes, where: str) -> tuple[str, list[dict[str, Any]]]:
     try:
         text = out.decode("utf-8")
         documents = [d for d in yaml.load_all(text, Loader=objects_loader()) if d is not None]
-    except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
+    # ValueError: a scalar YAML 1.1 calls a number and PyYAML cannot build (`0x_`)
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as err:
         raise SpecError.single(f"helmfile's output for {where} is not YAML: "
                                f"{shown(str(err), 300)}") from None
     if not documents:

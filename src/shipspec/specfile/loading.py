@@ -30,15 +30,22 @@ _STANDARD_SCALAR_TAGS = {_TAG + t for t in ("int", "float", "bool", "null")}
 _TEXT_TAGS = {_TAG + t for t in ("str", "timestamp", "value")}
 
 
+# What helm, Argo CD and the API server read as strings where YAML 1.1 resolves another
+# type: `=`, its "value" type, which PyYAML cannot construct and go-yaml does not have
+# (prometheus-operator's CRDs list `- =` among their operators); and a plain date, which
+# go-yaml v2 (sigs.k8s.io/yaml) leaves a string in interface{} and PyYAML builds, failing
+# on one that is no date (2024-02-30).
+TEXT_AS_HELM_READS = (_TAG + "value", _TAG + "timestamp")
+
+
 @cache
 def objects_loader() -> Any:
     """SAFE_LOADER for YAML that others wrote (a chart's render, a values file), read as
-    helm, Argo CD and the API server read it: a plain `=` is the string "=". YAML 1.1
-    resolves it to its "value" type, which PyYAML cannot construct, and go-yaml, which
-    has no such type, reads a string (prometheus-operator's CRDs list `- =` among their
-    operators). Made on first use: the spec's own reading builds no objects this way."""
+    helm reads it (TEXT_AS_HELM_READS). Made on first use: the spec's own reading builds
+    no objects this way."""
     loader: Any = type("ObjectsLoader", (SAFE_LOADER,), {})
-    loader.add_constructor(_TAG + "value", loader.construct_yaml_str)
+    for tag in TEXT_AS_HELM_READS:
+        loader.add_constructor(tag, loader.construct_yaml_str)
     return loader
 
 

@@ -86,13 +86,15 @@ def _ruamel(text: str) -> list[Any]:
 
 @cache
 def _ruamel_constructor() -> Any:
-    """ruamel.yaml's safe constructor, with a plain `=` the string "=" as helm reads it:
-    ruamel.yaml resolves it to YAML 1.1's "value" type in YAML 1.2 too, and cannot
-    construct that either (see loading.objects_loader)."""
+    """ruamel.yaml's safe constructor, reading what helm reads as strings as strings
+    (loading.TEXT_AS_HELM_READS): ruamel.yaml resolves both types in YAML 1.2 too."""
     from ruamel.yaml.constructor import SafeConstructor
 
+    from shipspec.specfile.loading import TEXT_AS_HELM_READS
+
     constructor: Any = type("Constructor", (SafeConstructor,), {})
-    constructor.add_constructor("tag:yaml.org,2002:value", SafeConstructor.construct_yaml_str)
+    for tag in TEXT_AS_HELM_READS:
+        constructor.add_constructor(tag, SafeConstructor.construct_yaml_str)
     return constructor
 
 
