@@ -58,6 +58,34 @@ def test_loader_raises_only_shipspec_errors_on_random_bytes(raw: bytes) -> None:
         load_bytes(raw, "fuzz.yaml")
 
 
+# Plain scalars each YAML 1.1 resolver claims (PyYAML's: int, float, bool, null, timestamp,
+# value, merge), some of which no constructor can build, and any short text.
+_CLAIMED_SCALARS = st.one_of(st.sampled_from([
+    "2001-13-45", "2024-02-30", "2001-12-14t21:59:43.10-05:00", "2001-1-1 25:61:61", "0x_",
+    "0b_", "0o7", "._", "1:_", "190:20:30", "1_000", "=", "<<", "~", "yes", ".inf", "-.nan",
+]), st.text(max_size=8))
+
+
+# Explicit tags on what they cannot tag, among collection punctuation.
+_TAGGED = st.lists(st.sampled_from([
+    "!!int ", "!!float ", "!!bool ", "!!null ", "!!timestamp ", "!!binary ", "!!set ",
+    "!!omap ", "!!pairs ", "!!seq ", "!!map ", "!!str ", "k: ", "- ", "[", "]", "{", "}", "x",
+    "1", "'a'", "\n", "? "]), max_size=12).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(_YAMLISH, _TAGGED, st.lists(_CLAIMED_SCALARS, min_size=1, max_size=4).map(
+    lambda values: "apiVersion: v1\nkind: ConfigMap\ndata:\n" + "".join(
+        f"  k{index}: {value}\n" for index, value in enumerate(values)))))
+def test_a_render_is_read_or_refused_with_a_shipspec_error(text: str) -> None:
+    """What helmfile printed, read for the image check: read, or refused with a clear
+    error, never an internal error (a date that is no date was one)."""
+    from shipspec import helmfile
+
+    with contextlib.suppress(SpecError):
+        helmfile.parse(text.encode("utf-8", "surrogatepass"), "release 'fuzz'")
+
+
 @settings(max_examples=300, deadline=None)
 @given(_DOCUMENTS)
 def test_loader_reads_what_pyyaml_wrote(document: object) -> None:

@@ -250,8 +250,11 @@ def parse(out: bytes, where: str) -> tuple[str, list[dict[str, Any]]]:
     try:
         text = out.decode("utf-8")
         documents = [d for d in yaml.load_all(text, Loader=objects_loader()) if d is not None]
-    # ValueError: a scalar YAML 1.1 calls a number and PyYAML cannot build (`0x_`)
-    except (UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError) as err:
+    # PyYAML's constructors fail with Python's own errors where a scalar cannot be what
+    # YAML 1.1 or its tag calls it: ValueError for `0x_`, IndexError for `!!int ''`,
+    # KeyError for `!!bool x`
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError, LookupError,
+            TypeError) as err:
         raise SpecError.single(f"helmfile's output for {where} is not YAML: "
                                f"{shown(str(err), 300)}") from None
     if not documents:
