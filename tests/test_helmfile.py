@@ -652,10 +652,42 @@ def test_validate_checks_the_releases_against_the_helmfile(root: Path,
     edit(root / SPEC_DIR / "shipspec.yaml", "        nfs-provisioner:", "        nfs:")
     wrong = run_process("validate", SPEC_DIR, "--deployment", ".", cwd=root, env=tools)
     assert wrong.code == 1
-    assert ("environments.stage.app.releases.astrago.namespace: 'astrago-app', but helmfile "
-            "puts the release in 'astrago'") in wrong.err
-    assert ("environments.stage.app.releases.nfs: helmfile/helmfile.yaml.gotmpl has no "
-            "release 'nfs' in environment 'xiilab'") in wrong.err
+    # each at its place in the spec: the namespace's value, the release's name
+    spec_lines = (root / SPEC_DIR / "shipspec.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(spec_lines, 1) if "namespace: astrago-app" in text)
+    assert (f"{SPEC_DIR}/shipspec.yaml:{line}:22: error: environments.stage.app.releases."
+            "astrago.namespace: 'astrago-app', but helmfile puts the release in 'astrago'"
+            ) in wrong.err
+    line = next(n for n, text in enumerate(spec_lines, 1) if text == "        nfs:")
+    assert (f"{SPEC_DIR}/shipspec.yaml:{line}:9: error: environments.stage.app.releases.nfs: "
+            "helmfile/helmfile.yaml.gotmpl has no release 'nfs' in environment 'xiilab'"
+            ) in wrong.err
+
+
+def test_validate_says_where_the_helmfile_it_cannot_list_is_named(
+        root: Path, tools: dict[str, str]) -> None:
+    (root / "helmfile" / "helmfile.yaml.gotmpl").write_text("releases: [unclosed\n")
+    result = run_process("validate", SPEC_DIR, "--deployment", ".", cwd=root, env=tools)
+    assert result.code == 1
+    spec_lines = (root / SPEC_DIR / "shipspec.yaml").read_text().splitlines()
+    line = next(n for n, text in enumerate(spec_lines, 1) if text == "    app:")
+    assert result.err.startswith(
+        f"{SPEC_DIR}/shipspec.yaml:{line + 1}:7: error: environments.stage.app: helmfile "
+        "cannot list the releases of environment 'xiilab':\n"), result.err
+
+
+def test_validate_asks_for_a_namespace_the_helmfile_does_not_give(
+        root: Path, tools: dict[str, str]) -> None:
+    """A release without a namespace in the helmfile (astrago-deployment's mpi-operator) is
+    rendered in whatever namespace helm runs in; the hint said to give the helmfile's, which
+    is none."""
+    edit(root / "helmfile" / "helmfile.yaml.gotmpl", "    namespace: nfs-provisioner\n", "")
+    result = run_process("validate", SPEC_DIR, "--deployment", ".", cwd=root, env=tools)
+    assert result.code == 1
+    assert ("environments.stage.app.releases.nfs-provisioner.namespace: 'nfs-provisioner', "
+            "but helmfile gives the release no namespace\n  hint: set `namespace: "
+            "nfs-provisioner` on the release in helmfile/helmfile.yaml.gotmpl: helm renders "
+            "it in the namespace it runs in otherwise\n") in result.err
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
@@ -757,6 +789,10 @@ def test_a_local_render_outside_the_deployment_checkout_names_the_flag(
         (REPO / "examples" / "astrago" / "shipspec.yaml").read_text())
     result = run_process("generate", "spec", "--target", "helmfile", "--env", "stage",
                          "--release", "astrago", cwd=tmp_path, env=tools)
-    assert_fails_closed(result, "helmfile/helmfile.yaml.gotmpl is not a file in the "
+    line = next(n for n, text in enumerate((REPO / "examples" / "astrago" / "shipspec.yaml")
+                                           .read_text().splitlines(), 1)
+                if text == "      helmfile: helmfile/helmfile.yaml.gotmpl")
+    assert_fails_closed(result, f"spec/shipspec.yaml:{line}:17: error: environments.stage.app"
+                        ".helmfile: helmfile/helmfile.yaml.gotmpl is not a file in the "
                         "deployment checkout", "locally, name a checkout of the deployment "
                         "repository with --deployment DIR")

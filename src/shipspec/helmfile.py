@@ -188,7 +188,7 @@ def render(spec: "Spec", environment: str | None, release_name: str | None, root
     assert app is not None  # choose_environment returns environments with an app
     release = app.release(release_name, chosen.name)
     if not in_checkout(root, app.helmfile):
-        raise SpecError([missing_helmfile(chosen.name, app.helmfile, root)])
+        raise SpecError([missing_helmfile(spec, chosen.name, app.helmfile, root)])
     arguments = command(app.helmfile, app.helmfile_environment, release.name, target)
     if early is None or early.arguments != arguments or early.root != root:
         stop(early)
@@ -216,8 +216,9 @@ def in_checkout(root: str, path: str) -> bool:
     return not SymlinkGuard(root).escapes(path) and os.path.isfile(os.path.join(root, path))
 
 
-def missing_helmfile(environment: str, helmfile: str, root: str) -> Problem:
-    return Problem(None, f"environments.{environment}.app.helmfile",
+def missing_helmfile(spec: "Spec", environment: str, helmfile: str, root: str) -> Problem:
+    path = ("environments", environment, "app", "helmfile")
+    return Problem(spec.locate(path), ".".join(path),
                    f"{helmfile} is not a file in the deployment checkout {root}",
                    "locally, name a checkout of the deployment repository with --deployment "
                    "DIR; in Argo CD, the Application's source must be the deployment "
@@ -280,9 +281,9 @@ def release_problems(spec: "Spec", root: str) -> list[Problem]:
         app = environment.app
         if app is None:
             continue
-        path = f"environments.{environment.name}.app"
+        path = ("environments", environment.name, "app")
         if not in_checkout(root, app.helmfile):
-            problems.append(missing_helmfile(environment.name, app.helmfile, root))
+            problems.append(missing_helmfile(spec, environment.name, app.helmfile, root))
             continue
         arguments = [HELMFILE, "--file", app.helmfile, "--environment",
                      app.helmfile_environment, "list", "--output", "json"]
@@ -291,21 +292,28 @@ def release_problems(spec: "Spec", root: str) -> list[Problem]:
             listed = {entry["name"]: entry.get("namespace", "") for entry in json.loads(out)}
         except (ValueError, TypeError, KeyError):
             lines = errors.decode("utf-8", "replace").strip().splitlines()[-ERROR_LINES:]
-            problems.append(Problem(None, path, f"helmfile cannot list the releases of "
-                                    f"environment '{app.helmfile_environment}':\n    "
-                                    + "\n    ".join(lines)))
+            problems.append(Problem(spec.locate(path), ".".join(path), "helmfile cannot list "
+                                    f"the releases of environment '{app.helmfile_environment}':"
+                                    "\n    " + "\n    ".join(lines)))
             continue
         for release in app.releases:
+            where = (*path, "releases", release.name)
             if release.name not in listed:
-                problems.append(Problem(None, f"{path}.releases.{release.name}",
+                problems.append(Problem(spec.locate(where, key=True), ".".join(where),
                                         f"{app.helmfile} has no release '{release.name}' in "
                                         f"environment '{app.helmfile_environment}'",
                                         "releases: " + (", ".join(listed) or "none")))
+            elif not listed[release.name]:
+                problems.append(Problem(
+                    spec.locate((*where, "namespace")), ".".join((*where, "namespace")),
+                    f"'{release.namespace}', but helmfile gives the release no namespace",
+                    f"set `namespace: {release.namespace}` on the release in {app.helmfile}: "
+                    "helm renders it in the namespace it runs in otherwise"))
             elif listed[release.name] != release.namespace:
-                problems.append(Problem(None, f"{path}.releases.{release.name}.namespace",
-                                        f"'{release.namespace}', but helmfile puts the release "
-                                        f"in '{listed[release.name]}'",
-                                        "give the release's namespace from the helmfile"))
+                problems.append(Problem(
+                    spec.locate((*where, "namespace")), ".".join((*where, "namespace")),
+                    f"'{release.namespace}', but helmfile puts the release in "
+                    f"'{listed[release.name]}'", "give the release's namespace from the helmfile"))
     return problems
 
 
