@@ -152,9 +152,19 @@ def test_validate_reports_a_deployed_repository_that_differs_from_ci(cli, tmp_pa
 def test_validate_names_a_values_file_missing_from_the_checkout(cli, tmp_path: Path) -> None:
     result = cli("validate", str(ASTRAGO_KEYED), "--deployment", str(tmp_path))
     assert result.code == 1
-    assert result.err.startswith("error: environments.stage.values: "
+    assert result.err.startswith(f"{ASTRAGO_KEYED}/shipspec.yaml:48:13: error: "
+                                 "environments.stage.values: "
                                  f"{tmp_path}/helmfile/environments/customers/xiilab/values.yaml "
                                  "does not exist in the deployment checkout")
+
+
+def test_validate_names_the_manifest_field_of_a_file_missing_from_the_checkout(
+        cli, tmp_path: Path) -> None:
+    spec = REPO / "tests" / "fixtures" / "manifests"
+    result = cli("validate", str(spec), "--deployment", str(tmp_path))
+    assert result.code == 1
+    assert f"{spec}/shipspec.yaml:31:22: error: modules.core.manifest.file: apps/shop.yaml " \
+        in result.err
 
 
 def test_generate_values_into_a_checkout_merges_like_write(cli, tmp_path: Path) -> None:
@@ -204,7 +214,8 @@ def test_validate_deployment_checks_kustomize_overlays(cli, tmp_path: Path) -> N
             "(the first at line 3)" in result.err)
     assert "kustomization.yaml has no images entry for ghcr.io/goyoai/goyoai-gointern-aify" \
         in result.err
-    assert ("error: modules.portal: goyoai-portal/overlays/dev/kustomization.yaml (images: "
+    assert ("shipspec.yaml:56:18: error: modules.portal.kustomize.directory: "
+            "goyoai-portal/overlays/dev/kustomization.yaml (images: "
             "ghcr.io/goyoai/goyoai-gointern-portal) does not exist in the deployment checkout"
             in result.err)
 

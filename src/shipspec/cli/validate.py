@@ -70,7 +70,8 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
         for file in dict.fromkeys(target.file for _, target, _ in entries):
             path = os.path.join(directory, file)
             if guard.escapes(file) or not os.path.isfile(path):
-                problems.append(Problem(None, f"environments.{environment}.values",
+                field = ("environments", environment, "values")
+                problems.append(Problem(spec.locate(field), ".".join(field),
                                         f"{path} does not exist in the deployment checkout"))
                 continue
             problems += merge(read_text(path), path,
@@ -87,7 +88,7 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
     """Kustomize overlays and manifests: the file is there and holds the module's image,
     read exactly as `bump` will read it."""
     from shipspec.bump.targets import describe, kind_of
-    from shipspec.spec import HelmValuesTarget
+    from shipspec.spec import HelmValuesTarget, KustomizeTarget
     from shipspec.values.yamltext import YamlText
 
     problems: list[Problem] = []
@@ -100,10 +101,14 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                 kind = kind_of(target)
                 found = [path for path in kind.paths(target) if not guard.escapes(path)
                          and os.path.isfile(os.path.join(directory, path))]
-                where = f"modules.{module.name}"
                 if not found:
-                    problems.append(Problem(None, where, f"{describe(target)} does not exist "
-                                            f"in the deployment checkout {directory}"))
+                    # the spec's field naming the file: the overlay's directory, the manifest
+                    field = ("modules", module.name, *(
+                        ("kustomize", "directory") if isinstance(target, KustomizeTarget)
+                        else ("manifest", "file")))
+                    problems.append(Problem(spec.locate(field), ".".join(field),
+                                            f"{describe(target)} does not exist in the "
+                                            f"deployment checkout {directory}"))
                     continue
                 path = os.path.join(directory, found[0])
                 try:
