@@ -676,6 +676,23 @@ def test_validate_says_where_the_helmfile_it_cannot_list_is_named(
         "cannot list the releases of environment 'xiilab':\n"), result.err
 
 
+def test_a_render_without_the_values_file_or_an_app_names_the_field(
+        root: Path, tools: dict[str, str]) -> None:
+    spec_lines = (root / SPEC_DIR / "shipspec.yaml").read_text().splitlines()
+    (root / VALUES).unlink()
+    line = next(n for n, text in enumerate(spec_lines, 1) if text == f"    values: {VALUES}")
+    assert_fails_closed(render(root, tools, "--release", "astrago"),
+                        f"{SPEC_DIR}/shipspec.yaml:{line}:13: error: environments.stage.values: "
+                        f"{VALUES} is not a file in the deployment checkout")
+    edit(root / SPEC_DIR / "shipspec.yaml", "environments:\n",
+         "environments:\n  prod: {branch: main, values: prod.yaml}\n")
+    assert_fails_closed(run_process("generate", SPEC_DIR, "--target", "helmfile", "--env",
+                                    "prod", cwd=root, env=tools),
+                        f"{SPEC_DIR}/shipspec.yaml:{spec_lines.index('environments:') + 2}:3: "
+                        "error: environments.prod.app: environment 'prod' says nothing of how "
+                        "its applications render")
+
+
 def test_validate_asks_for_a_namespace_the_helmfile_does_not_give(
         root: Path, tools: dict[str, str]) -> None:
     """A release without a namespace in the helmfile (astrago-deployment's mpi-operator) is

@@ -238,6 +238,7 @@ def choose_environment(spec: "Spec", name: str | None) -> "Environment":
     if chosen.app is None:
         raise SpecError.single(
             f"environment '{name}' says nothing of how its applications render",
+            location=spec.locate(("environments", name), key=True),
             path=f"environments.{name}.app",
             hint="add app: {helmfile: ..., releases: {...}} to the environment")
     return chosen
@@ -337,9 +338,10 @@ def expected_images(spec: "Spec", environment: "Environment", release: "Release"
                 continue
             path = os.path.join(root, target.file)
             if not in_checkout(root, target.file):
+                field = ("environments", environment.name, "values")
                 raise SpecError.single(f"{target.file} is not a file in the deployment "
-                                       f"checkout {root}",
-                                       path=f"environments.{environment.name}.values")
+                                       f"checkout {root}", location=spec.locate(field),
+                                       path=".".join(field))
             if path not in documents:
                 documents[path] = YamlText(read_text(path), target.file)
             doc = documents[path]
