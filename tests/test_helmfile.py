@@ -688,7 +688,7 @@ def test_a_render_without_the_values_file_or_an_app_names_the_field(
          "environments:\n  prod: {branch: main, values: prod.yaml}\n")
     assert_fails_closed(run_process("generate", SPEC_DIR, "--target", "helmfile", "--env",
                                     "prod", cwd=root, env=tools),
-                        f"{SPEC_DIR}/shipspec.yaml:{spec_lines.index('environments:') + 2}:3: "
+                        f"{SPEC_DIR}/shipspec.yaml:{spec_lines.index('environments:') + 2}:9: "
                         "error: environments.prod.app: environment 'prod' says nothing of how "
                         "its applications render")
 

@@ -217,12 +217,11 @@ def in_checkout(root: str, path: str) -> bool:
 
 
 def missing_helmfile(spec: "Spec", environment: str, helmfile: str, root: str) -> Problem:
-    path = ("environments", environment, "app", "helmfile")
-    return Problem(spec.locate(path), ".".join(path),
-                   f"{helmfile} is not a file in the deployment checkout {root}",
-                   "locally, name a checkout of the deployment repository with --deployment "
-                   "DIR; in Argo CD, the Application's source must be the deployment "
-                   "repository, with shipspec.yaml in it")
+    return spec.problem(("environments", environment, "app", "helmfile"),
+                        f"{helmfile} is not a file in the deployment checkout {root}",
+                        "locally, name a checkout of the deployment repository with "
+                        "--deployment DIR; in Argo CD, the Application's source must be the "
+                        "deployment repository, with shipspec.yaml in it")
 
 
 def choose_environment(spec: "Spec", name: str | None) -> "Environment":
@@ -236,11 +235,11 @@ def choose_environment(spec: "Spec", name: str | None) -> "Environment":
                                + (", ".join(e.name for e in with_app) or "none"))
     chosen = spec.environment(name)
     if chosen.app is None:
-        raise SpecError.single(
+        # no `app` to point at: located at the environment, the nearest field written
+        raise SpecError([spec.problem(
+            ("environments", name, "app"),
             f"environment '{name}' says nothing of how its applications render",
-            location=spec.locate(("environments", name), key=True),
-            path=f"environments.{name}.app",
-            hint="add app: {helmfile: ..., releases: {...}} to the environment")
+            "add app: {helmfile: ..., releases: {...}} to the environment")])
     return chosen
 
 
@@ -293,28 +292,28 @@ def release_problems(spec: "Spec", root: str) -> list[Problem]:
             listed = {entry["name"]: entry.get("namespace", "") for entry in json.loads(out)}
         except (ValueError, TypeError, KeyError):
             lines = errors.decode("utf-8", "replace").strip().splitlines()[-ERROR_LINES:]
-            problems.append(Problem(spec.locate(path), ".".join(path), "helmfile cannot list "
-                                    f"the releases of environment '{app.helmfile_environment}':"
-                                    "\n    " + "\n    ".join(lines)))
+            problems.append(spec.problem(path, "helmfile cannot list the releases of "
+                                         f"environment '{app.helmfile_environment}':\n    "
+                                         + "\n    ".join(lines)))
             continue
         for release in app.releases:
             where = (*path, "releases", release.name)
             if release.name not in listed:
-                problems.append(Problem(spec.locate(where, key=True), ".".join(where),
-                                        f"{app.helmfile} has no release '{release.name}' in "
-                                        f"environment '{app.helmfile_environment}'",
-                                        "releases: " + (", ".join(listed) or "none")))
+                problems.append(spec.problem(
+                    where, f"{app.helmfile} has no release '{release.name}' in environment "
+                    f"'{app.helmfile_environment}'",
+                    "releases: " + (", ".join(listed) or "none"), key=True))
             elif not listed[release.name]:
-                problems.append(Problem(
-                    spec.locate((*where, "namespace")), ".".join((*where, "namespace")),
+                problems.append(spec.problem(
+                    (*where, "namespace"),
                     f"'{release.namespace}', but helmfile gives the release no namespace",
                     f"set `namespace: {release.namespace}` on the release in {app.helmfile}: "
                     "helm renders it in the namespace it runs in otherwise"))
             elif listed[release.name] != release.namespace:
-                problems.append(Problem(
-                    spec.locate((*where, "namespace")), ".".join((*where, "namespace")),
-                    f"'{release.namespace}', but helmfile puts the release in "
-                    f"'{listed[release.name]}'", "give the release's namespace from the helmfile"))
+                problems.append(spec.problem(
+                    (*where, "namespace"), f"'{release.namespace}', but helmfile puts the "
+                    f"release in '{listed[release.name]}'",
+                    "give the release's namespace from the helmfile"))
     return problems
 
 
@@ -338,10 +337,9 @@ def expected_images(spec: "Spec", environment: "Environment", release: "Release"
                 continue
             path = os.path.join(root, target.file)
             if not in_checkout(root, target.file):
-                field = ("environments", environment.name, "values")
-                raise SpecError.single(f"{target.file} is not a file in the deployment "
-                                       f"checkout {root}", location=spec.locate(field),
-                                       path=".".join(field))
+                raise SpecError([spec.problem(("environments", environment.name, "values"),
+                                              f"{target.file} is not a file in the "
+                                              f"deployment checkout {root}")])
             if path not in documents:
                 documents[path] = YamlText(read_text(path), target.file)
             doc = documents[path]

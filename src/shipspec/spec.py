@@ -14,7 +14,7 @@ instructions (it builds the AST module's types).
 from collections.abc import Callable
 from typing import Literal, NamedTuple
 
-from shipspec.errors import Location, SpecError
+from shipspec.errors import Location, Problem, SpecError
 
 Builder = Literal["kaniko", "buildah"]
 BuildTool = Literal["none", "gradle", "maven", "npm"]
@@ -272,6 +272,12 @@ class Spec(NamedTuple):
     @property
     def enabled_modules(self) -> tuple[Module, ...]:
         return tuple(m for m in self.modules if m.enabled)
+
+    def problem(self, path: tuple[str, ...], message: str, hint: str = "", *,
+                key: bool = False) -> Problem:
+        """A problem with the field at `path`, where the file writes it (its key, with
+        `key`)."""
+        return Problem(self.locate(path, key=key), ".".join(path), message, hint)
 
     def module(self, name: str) -> Module:
         for module in self.modules:

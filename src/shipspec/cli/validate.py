@@ -70,9 +70,9 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
         for file in dict.fromkeys(target.file for _, target, _ in entries):
             path = os.path.join(directory, file)
             if guard.escapes(file) or not os.path.isfile(path):
-                field = ("environments", environment, "values")
-                problems.append(Problem(spec.locate(field), ".".join(field),
-                                        f"{path} does not exist in the deployment checkout"))
+                problems.append(spec.problem(("environments", environment, "values"),
+                                             f"{path} does not exist in the deployment "
+                                             "checkout"))
                 continue
             problems += merge(read_text(path), path,
                               [e for e in entries if e[1].file == file]).problems
@@ -106,9 +106,8 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                     field = ("modules", module.name, *(
                         ("kustomize", "directory") if isinstance(target, KustomizeTarget)
                         else ("manifest", "file")))
-                    problems.append(Problem(spec.locate(field), ".".join(field),
-                                            f"{describe(target)} does not exist in the "
-                                            f"deployment checkout {directory}"))
+                    problems.append(spec.problem(field, f"{describe(target)} does not exist "
+                                                 f"in the deployment checkout {directory}"))
                     continue
                 path = os.path.join(directory, found[0])
                 try:

@@ -77,8 +77,8 @@ def ssh_deploy_gap(spec: Spec, token: str) -> list[Gap]:
 
 def gap_problems(spec: Spec, gaps: list[Gap]) -> list[Problem]:
     """The gaps as problems where the file should say more: a module's at its name."""
-    return [Problem(spec.locate(path, key=path[:1] == ("modules",)), ".".join(path),
-                    message, hint) for path, message, hint in gaps]
+    return [spec.problem(path, message, hint, key=path[:1] == ("modules",))
+            for path, message, hint in gaps]
 
 
 def refuse_gaps(spec: Spec, gaps: list[Gap]) -> None:
