@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from shipspec import __version__
 from shipspec.errors import Location, Problem, RuntimeFailure, SpecError, shown
 from shipspec.files import read_text
-from shipspec.images import canonical_image, split_image
+from shipspec.images import canonical_image, pinned, split_image, tag_and_digest
 from shipspec.paths import SymlinkGuard, relative_path_problem
 from shipspec.specfile.schema import DNS_LABEL, HELMFILE_ENVIRONMENT_NAME
 
@@ -352,8 +352,8 @@ def expected_images(spec: "Spec", environment: "Environment", release: "Release"
                     location=Location(target.file, mark.line + 1, mark.column + 1)
                     if mark else Location(target.file, 1, 1),
                     hint="shipspec bump sets it after the module's first build")
-            digest = pinned_digest(doc, target)  # else a pinned one is in the tag's value
-            found.append((name, f"{module.image}:{tag}" + (f"@{digest}" if digest else "")))
+            # a digest under the digest key; else one pinned is in the tag's own value
+            found.append((name, f"{module.image}:{pinned(tag, pinned_digest(doc, target))}"))
     return found
 
 
@@ -364,7 +364,7 @@ def check_images(documents: list[dict[str, Any]], expected: list[tuple[str, str]
 
     def is_pulled(image: str) -> bool:
         wanted = canonical_image(image)
-        digest = wanted.partition("@")[2]
+        digest = tag_and_digest(wanted)[1]
         if digest:  # pinned: the digest is what is pulled, the tag beside it or not
             # (Bitnami's templates write repository@digest and drop the tag)
             repository = split_image(wanted)[0]

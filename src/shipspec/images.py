@@ -80,3 +80,15 @@ def split_image(reference: str) -> tuple[str, str]:
     slash = name.rfind("/")
     colon = name.rfind(":")
     return (name[:colon], name[colon + 1:]) if colon > slash else (name, "")
+
+
+def pinned(tag: str, digest: str | None) -> str:
+    """An image as a bump target's read() gives it: the tag, and `@digest` when one is
+    pinned, which is what gets pulled (a rollback or a promotion must carry it)."""
+    return f"{tag}@{digest}" if digest else tag
+
+
+def tag_and_digest(image: str) -> tuple[str, str | None]:
+    """`tag@digest`, or `tag`, apart (a whole reference's digest likewise)."""
+    tag, at, digest = image.partition("@")
+    return tag, digest if at else None

@@ -310,7 +310,7 @@ class HistoryEntry(NamedTuple):
 def history(spec: Spec, module: Module, deployment: Deployment,
             options: BumpOptions) -> list[HistoryEntry]:
     """The tags a module had in an environment, newest first, from the repository's log
-    (each with `@digest` where one was pinned: targets.pinned)."""
+    (each with `@digest` where one was pinned: images.pinned)."""
     entries: list[HistoryEntry] = []
     with _first_target(spec, module, deployment, options, history=True) as (checkout, target,
                                                                             path):
@@ -344,7 +344,7 @@ def deployment_line(entries: list[HistoryEntry]) -> list[str]:
 def deployed_tag(spec: Spec, module: Module, deployment: Deployment,
                  options: BumpOptions) -> str:
     """The tag a module has now in an environment, read from the deployment repository,
-    with `@digest` where one is pinned (targets.pinned)."""
+    with `@digest` where one is pinned (images.pinned)."""
     # the source environment's own branch, whatever --branch says of the target
     with _first_target(spec, module, deployment, options._replace(branch=None),
                        history=False) as (checkout, target, path):

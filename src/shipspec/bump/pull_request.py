@@ -32,8 +32,9 @@ from typing import NamedTuple
 
 from shipspec.bump.git import Checkout, RefUpdate, refusal
 from shipspec.bump.request import Changed, Request, changed_tags, file_of, kept
-from shipspec.bump.targets import kind_of, tag_and_digest
+from shipspec.bump.targets import kind_of
 from shipspec.errors import ShipspecError
+from shipspec.images import tag_and_digest
 from shipspec.spec import Delivery
 from shipspec.spec import Forge as ForgeSettings
 from shipspec.values.yamltext import YamlText

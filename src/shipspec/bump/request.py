@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 from shipspec import templates
 from shipspec.bump.git import Author, Checkout
-from shipspec.bump.targets import NewImage, describe, kind_of, tag_and_digest
+from shipspec.bump.targets import NewImage, describe, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
+from shipspec.images import tag_and_digest
 from shipspec.spec import HelmValuesTarget, Target, Template
 from shipspec.values.yamltext import YamlText
 
@@ -153,7 +154,7 @@ def _write_together(files: "_Files", requests: list[Request], seen: dict[tuple[i
 
 
 def _current(document: YamlText, edit: Edit) -> str:
-    """The image the target pins now (targets.pinned); with --create, a key that is not
+    """The image the target pins now (images.pinned); with --create, a key that is not
     there holds none."""
     kind = kind_of(edit.target)
     try:

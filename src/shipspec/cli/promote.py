@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from shipspec.bump import bump, deployed_tag, plan
-from shipspec.bump.targets import tag_and_digest
 from shipspec.cli.bump import options, report
 from shipspec.cli.options import deployment_repository, dry_run, spec_path, today_utc
+from shipspec.images import tag_and_digest
 from shipspec.render import select_options
 from shipspec.specfile.resolve import load_spec
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from shipspec.bump import bump, deployment_line, history, plan
-from shipspec.bump.targets import tag_and_digest
 from shipspec.cli.bump import options, report
 from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path, today_utc
 from shipspec.errors import SpecError
+from shipspec.images import tag_and_digest
 from shipspec.specfile.resolve import load_spec
 
 

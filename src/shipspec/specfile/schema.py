@@ -466,11 +466,10 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "description": "Minutes a build may run before it is stopped: on Tekton "
                                    "its run's timeout and its TaskRuns' (timeouts; a run that "
                                    "reports keeps 5 of them for the report), on GitHub "
-                                   "Actions each "
-                                   "build job's timeout-minutes (GitHub-hosted runners stop "
-                                   "a job at 360 whatever it says). Default: the cluster's "
-                                   "(Tekton's default-timeout-minutes, 60 unless changed), "
-                                   "GitHub's 360.",
+                                   "Actions each build job's timeout-minutes (GitHub-hosted "
+                                   "runners stop a job at 360 whatever it says). Default: the "
+                                   "cluster's (Tekton's default-timeout-minutes, 60 unless "
+                                   "changed), GitHub's 360.",
                 },
                 "keepRuns": {
                     "type": "integer",

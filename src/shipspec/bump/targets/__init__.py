@@ -4,7 +4,7 @@ Each module exposes
 - `paths(target) -> list[str]`: where the file may be, relative to the repository root
   (the first that exists is used);
 - `read(doc, target) -> str`: the image the file pins now: its tag, and `@<digest>` after
-  it where a digest is pinned too (`pinned`; "" when it holds no tag yet);
+  it where a digest is pinned too (`images.pinned`; "" when it holds no tag yet);
 - `write(doc, edits) -> None`: for each (target, image) of `edits`, all of them in the
   one file `doc` (a `YamlText`) holds, the new tag (and digest, and repository if asked)
   written, changing nothing else. A bump of every module of a mono repo writes them all
@@ -40,18 +40,6 @@ _MODULES = {
     KustomizeTarget: "shipspec.bump.targets.kustomize",
     ManifestTarget: "shipspec.bump.targets.manifest",
 }
-
-
-def pinned(tag: str, digest: str | None) -> str:
-    """A target's image as read() gives it: the tag, and `@digest` when one is pinned, which
-    is what gets pulled (a rollback or a promotion must carry it)."""
-    return f"{tag}@{digest}" if digest else tag
-
-
-def tag_and_digest(image: str) -> tuple[str, str | None]:
-    """read()'s `tag@digest`, or `tag`, apart (an image reference's digest likewise)."""
-    tag, at, digest = image.partition("@")
-    return tag, digest if at else None
 
 
 def kind_of(target: Target) -> TargetKind:

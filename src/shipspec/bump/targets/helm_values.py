@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shipspec.bump.targets import NewImage, pinned
+from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
+from shipspec.images import pinned
 from shipspec.spec import HelmValuesTarget
 from shipspec.values.edit_check import check_values_edit
 from shipspec.values.image_keys import image_fixes, pinned_digest, set_keys

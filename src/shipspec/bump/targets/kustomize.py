@@ -7,9 +7,9 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any
 
-from shipspec.bump.targets import NewImage, pinned
+from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
-from shipspec.images import canonical_image
+from shipspec.images import canonical_image, pinned
 from shipspec.spec import KustomizeTarget
 from shipspec.values.yamltext import YamlText
 

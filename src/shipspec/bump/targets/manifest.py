@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shipspec.bump.targets import NewImage, pinned, tag_and_digest
+from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
-from shipspec.images import split_image
+from shipspec.images import pinned, split_image, tag_and_digest
 from shipspec.spec import ManifestTarget
 from shipspec.values.yamltext import YamlText
 
