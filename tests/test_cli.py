@@ -438,6 +438,9 @@ def test_output_dir_removes_only_the_files_an_earlier_run_wrote(cli, example_cop
     assert result.code == 0, result.err
     assert f"removed {batch_trigger}: no longer rendered\n" in result.out
     assert not batch_trigger.exists() and (out / "mine.yaml").exists()
+    # kubectl apply -f would leave batch's Triggers building and deploying it
+    assert "objects of the files removed are still in the cluster" in result.err
+    assert "--prune" in result.err and "still in the cluster" not in narrowed.err
     assert not [p for p in out.iterdir() if "batch" in p.name]
 
 

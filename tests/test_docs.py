@@ -20,7 +20,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+import yaml
+from conftest import EXAMPLES, REPO
 
 from shipspec.cli.main import VERBS, build_parser
 from shipspec.specfile.schema import SPEC_SCHEMA
@@ -105,6 +106,48 @@ def test_every_sh_block_of_a_guide_runs(guide: Path, tmp_path: Path) -> None:
                          env=env, capture_output=True, text=True, check=False, timeout=300)
     assert ran.returncode == 0, f"{guide.name}:\n{script}\n--- stdout\n{ran.stdout}" \
                                 f"\n--- stderr\n{ran.stderr}"
+
+
+def test_the_tekton_guides_prune_selects_and_lists_every_object_it_must_delete(
+        tmp_path: Path) -> None:
+    """Step 7's `kubectl apply --prune`: `-l` filters what is applied too, so an object
+    without both labels would silently never be applied; a kind missing from the allowlist
+    would stay in the cluster after its module is removed (kubectl v1.34
+    pkg/cmd/apply/prune.go prunes the listed kinds of the applied namespaces only)."""
+    guide = (DOCS / "guides" / "tekton.md").read_text()
+    command = next(body for _, body in re.findall(r"(?ms)^( *)```shell\n(.*?)^\1```", guide)
+                   if "--prune" in body)
+    selector = dict(pair.split("=") for pair in re.search(r" -l (\S+)", command)[1].split(","))
+    allowlist = set(re.findall(r"--prune-allowlist=(\S+)", command))
+    namespaced: set[str] = set()
+    for spec in [EXAMPLES / "gointern-backend", _every_tekton_object(tmp_path)]:
+        for document in yaml.safe_load_all(subprocess.run(
+                [sys.executable, "-m", "shipspec", "generate", str(spec)], check=True,
+                capture_output=True, text=True).stdout):
+            labels = document["metadata"]["labels"]
+            assert {key: labels.get(key) for key in selector} == {
+                "app.kubernetes.io/managed-by": "shipspec",
+                "app.kubernetes.io/part-of": "gointern-backend"}, document["metadata"]
+            group, _, version = document["apiVersion"].rpartition("/")
+            if "namespace" in document["metadata"]:
+                namespaced.add(f"{group or 'core'}/{version}/{document['kind']}")
+    # claims are kept on purpose (the guide says to delete a removed module's by hand)
+    assert allowlist == namespaced - {"core/v1/PersistentVolumeClaim"}
+
+
+def _every_tekton_object(tmp_path: Path) -> Path:
+    """Seed A's example with commit statuses and a chat notification: the objects that
+    reporting adds."""
+    directory = tmp_path / "gointern-backend"
+    shutil.copytree(EXAMPLES / "gointern-backend", directory)
+    (tmp_path / ".git").mkdir()
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text()
+                    .replace("webhookSecret: gointern-github-webhook",
+                             "webhookSecret: gointern-github-webhook\n"
+                             "  statusSecret: github-status")
+                    .replace("  images:\n", "  notifySecret: chat-webhook\n  images:\n"))
+    return directory
 
 
 def test_the_readme_is_a_short_entry_point_into_the_site() -> None:

@@ -64,11 +64,11 @@ MANIFEST = ".shipspec-output"
 
 
 def write_files(directory: str, rendered: list[Rendered], output_format: str,
-                narrowed: bool) -> tuple[str, str]:
+                narrowed: bool) -> tuple[str, str, list[str]]:
     """Write each document to its file below `directory`, and remove the files an earlier
     full run wrote that nothing renders now (a run narrowed by --env or --module removes
-    nothing). Returns the summary, for stdout, and notes of the files kept although no
-    longer rendered, for stderr."""
+    nothing). Returns the summary, for stdout, notes of the files kept although no longer
+    rendered, for stderr, and the files removed."""
     contents: dict[str, str] = {}
     for path, documents in _documents_by_file(directory, rendered, output_format).items():
         if output_format == "json":
@@ -96,7 +96,7 @@ def write_files(directory: str, rendered: list[Rendered], output_format: str,
     summary = "".join([*(f"wrote {os.path.join(directory, path)}\n" for path in contents),
                        *(f"removed {os.path.join(directory, path)}: no longer rendered\n"
                          for path in stale)])
-    return summary, "".join(kept)
+    return summary, "".join(kept), stale
 
 
 def _no_longer_rendered(directory: str, earlier: dict[str, str | None],

@@ -154,6 +154,14 @@ def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Render
     return notes
 
 
+# Removing a file removes nothing from the cluster: `kubectl apply -f` never deletes, and a
+# removed module's or environment's Triggers would go on building and deploying it.
+_STILL_IN_THE_CLUSTER = (
+    "note: the objects of the files removed are still in the cluster, where their Triggers "
+    "go on starting runs: apply with --prune as the Tekton guide shows (step 7), or let "
+    "Argo CD sync with pruning\n")
+
+
 def output(args: argparse.Namespace, spec: Spec, target: str, options: RenderOptions,
            rendered: list[Rendered]) -> str | Output:
     """The rendered documents as stdout gets them, or the files written and their list."""
@@ -172,8 +180,10 @@ def output(args: argparse.Namespace, spec: Spec, target: str, options: RenderOpt
             return output_dir.write_values_files(spec, options, args.output_dir, rendered,
                                                  args.format)
         narrowed = bool(options.environment or options.modules)
-        summary, kept = output_dir.write_files(args.output_dir, rendered, args.format,
-                                               narrowed)
+        summary, kept, removed = output_dir.write_files(args.output_dir, rendered,
+                                                        args.format, narrowed)
+        if removed and target == "tekton":
+            kept += _STILL_IN_THE_CLUSTER
         return Output(summary, kept) if kept else summary
     if target == "github-actions":
         if args.format == "json":
