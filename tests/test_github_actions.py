@@ -290,6 +290,30 @@ def test_plan_builds_the_modules_a_push_touches() -> None:
     assert [b.module for b in build_file.builds] == ["core", "batch", "monitor"]
 
 
+def test_plan_builds_nothing_for_a_deploys_own_commit_to_the_source_repository(
+        tmp_path: Path) -> None:
+    """A deploy's commit is a push to the branch that builds (the deploy token's push
+    starts workflows, unlike the job's GITHUB_TOKEN): planned like any other, it would build
+    and deploy again, without end. Seed A's kustomize overlays too."""
+    from test_tekton import ONE_REPOSITORY
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipspec.yaml").write_text(  # seed A's branch names the environment
+        ONE_REPOSITORY + "  admin:\n    paths: [admin/]\n"
+                         "    kustomize: {branch: stage, directory: deploy/admin}\n")
+    spec = load_spec(str(tmp_path))
+
+    def built(*files: str) -> list[str]:
+        return [b.module for b in plan(spec, "acme/shop", "main", SHA, list(files),
+                                       "20261123").builds]
+
+    assert built("deploy/stage.yaml", "deploy/worker.yaml") == []
+    assert built("deploy/admin/kustomization.yaml") == []
+    assert built("deploy/stage.yaml", "web/index.html") == ["api", "web"]
+    assert built("deploy/admin/patch.yaml", "admin/main.py") == ["api", "web", "admin"]
+    assert built() == ["api"]  # an empty commit, pushed to build again
+
+
 def test_plan_and_workflows_take_a_repository_name_in_any_case(tmp_path: Path) -> None:
     """$GITHUB_REPOSITORY spells the name as GitHub does; the spec may not: plan failed
     with "no enabled module builds from xiilab/astrago-backend"."""

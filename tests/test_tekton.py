@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -618,6 +619,93 @@ def test_the_push_limits_are_those_githubs_rest_description_states() -> None:
         [per_commit] = re.findall(r"A maximum of (\d+) changed files will be reported per "
                                   "commit", commits["items"]["properties"][files]["description"])
         assert int(per_commit) == tekton_triggers.COMMIT_FILES_LISTED
+
+
+# One repository for the source and the deployment (spelt two ways, as people do): api has
+# no paths, web's take in the deployment directory, worker deploys through a manifest.
+ONE_REPOSITORY = """\
+project: shop
+namespace: shop-ci
+source: {url: https://github.com/Acme/Shop.git, webhookSecret: hook}
+registry: {url: ghcr.io/acme}
+deploy: {url: https://github.com/acme/shop, credentialsSecret: deploy-token}
+ci: {images: {shipspec: "ghcr.io/acme/shipspec:1@sha256:0000000000000000000000000000000000000000000000000000000000000000"}}
+environments:
+  stage: {branch: main, values: deploy/stage.yaml}
+modules:
+  api: {values: apps.api}
+  web: {paths: [web/, deploy/], values: apps.web}
+  worker:
+    paths: [worker/]
+    manifest: {file: deploy/worker.yaml, name: worker}
+"""
+ONE_REPOSITORY_FILES = {
+    "deploy/stage.yaml": "apps:\n  api: {repository: ghcr.io/acme/api, imageTag: old}\n"
+                         "  web: {repository: ghcr.io/acme/web, imageTag: old}\n",
+    "deploy/worker.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker}\n"
+                          "spec:\n  template:\n    spec:\n      containers:\n"
+                          "      - {name: worker, image: 'ghcr.io/acme/worker:old'}\n",
+    "web/index.html": "<p>shop</p>\n",
+}
+
+
+def test_a_deploys_own_commit_builds_nothing_when_the_source_is_the_deployment_repository(
+        tmp_path: Path) -> None:
+    """Each deploy commits to the branch it built from: were that commit a push like any
+    other, api (no paths: every change) and web (its paths hold deploy/) would build again,
+    deploy again, and so on without end. The commit is the one `bump` really makes."""
+    from test_bump import SHA, git, make_deploy_repo
+
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / ".git").mkdir()
+    (app / "shipspec.yaml").write_text(ONE_REPOSITORY)
+    bare = make_deploy_repo(tmp_path, ONE_REPOSITORY_FILES)
+    bumped = subprocess.run(
+        [sys.executable, "-m", "shipspec", "bump", str(app), "--module", "api", "--module",
+         "web", "--module", "worker", "--sha", SHA, "--repo", f"file://{bare}"],
+        capture_output=True, text=True, check=False)
+    assert bumped.returncode == 0, bumped.stderr
+    deployed = git("--git-dir", str(bare), "diff-tree", "--no-commit-id", "--name-only", "-r",
+                   "main").split()
+    assert sorted(deployed) == ["deploy/stage.yaml", "deploy/worker.yaml"]
+    filters = {name.split("-")[1]: cel for name, cel in _filters(render(app)).items()
+               if name.endswith("-push")}
+
+    def built(*commits: list[str]) -> set[str]:
+        payload = _push_payload(ref="refs/heads/main", repository={"full_name": "acme/shop"},
+                                commits=[{"id": SHA, "added": [], "removed": [],
+                                          "modified": files} for files in commits])
+        return {module for module, cel in filters.items() if _evaluate(cel, payload, "push")}
+
+    assert built(deployed) == set()
+    assert built(deployed, deployed) == set()
+    # a person's change beside it builds as before; so does a push of an empty commit
+    assert built(deployed, ["web/index.html"]) == {"api", "web"}
+    assert built(["deploy/README.md"]) == {"api", "web"}  # not a file bumps write
+    assert built(["worker/main.go", "deploy/worker.yaml"]) == {"api", "worker"}
+    assert built([]) == {"api"}
+    # a pull request's run decides the same from its changed files (tag --touched-output)
+    listed = tmp_path / "changed"
+    listed.write_text("\n".join(deployed) + "\n")
+    for module in ("api", "web", "worker"):
+        touched = tmp_path / f"{module}-touched"
+        tagged = subprocess.run(
+            [sys.executable, "-m", "shipspec", "tag", str(app), "--module", module, "--sha",
+             SHA, "--changed-files", str(listed), "--touched-output", str(touched)],
+            capture_output=True, text=True, check=False)
+        assert tagged.returncode == 0, tagged.stderr
+        assert touched.read_text() == "false", module
+
+
+def test_the_filters_of_a_module_of_another_repository_ignore_no_file(tmp_path: Path) -> None:
+    """Only the deployment repository's own modules leave deploy commits out: in another
+    repository a file of that name is the team's to build from."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipspec.yaml").write_text(ONE_REPOSITORY.replace(
+        "https://github.com/acme/shop,", "https://github.com/acme/shop-deploy.git,"))
+    filters = _filters(render(tmp_path))
+    assert filters and not [cel for cel in filters.values() if "!(f in [" in cel]
 
 
 @pytest.mark.parametrize("spelt", ["XiiLab/Astrago-Backend", "xiilab/astrago-backend"])

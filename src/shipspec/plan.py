@@ -7,7 +7,7 @@ branch names).
 
 from typing import NamedTuple
 
-from shipspec.changes import touched, touches
+from shipspec.changes import deploys_only, touched, touches
 from shipspec.errors import SpecError
 from shipspec.prebuild import JDK_TOOLS, NODE_TOOLS
 from shipspec.spec import Deployment, Module, Spec
@@ -52,13 +52,16 @@ def plan(spec: Spec, repository: str, branch: str, sha: str,
     if len(environments) > 1:
         raise SpecError.single(f"branch {branch} deploys to several environments: "
                                + ", ".join(environments))
-    changed = None if changed_files is None else touched(changed_files)
+    # one repository: the same deployment files for every module
+    deployment_files = modules[0].deployment_files
+    changed = None if changed_files is None else touched(changed_files, deployment_files)
+    deploys_alone = changed_files is not None and deploys_only(changed_files, deployment_files)
     previously = {} if before is None else _previous_deploys(before, repository, branch, sha,
                                                              date)
     builds = []
     for module, deployment in chosen:
         build = _build(spec, module, deployment, sha, branch, date)
-        if (changed is None or touches(module.paths, changed) or
+        if (changed is None or (not deploys_alone and touches(module.paths, changed)) or
                 (before is not None and
                  previously.get(module.name) != _deploy(spec, deployment, build))):
             builds.append(build)

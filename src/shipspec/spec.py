@@ -106,6 +106,10 @@ class Module(NamedTuple):
     repo_slug: str  # owner/name on GitHub (the webhook's repository.full_name), else the URL
     github_api: str  # the REST API of the GitHub hosting the repository; "" for none
     deployments: tuple[Deployment, ...]
+    # Where the repository is the deployment repository too: the files bumps write in it. A
+    # push that changes these alone builds nothing: a deploy's own commit would start the
+    # next build, and that one the next, without end.
+    deployment_files: frozenset[str] = frozenset()
 
     @property
     def on_github(self) -> bool:

@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> str:
 def _touched(module: Module, listed: str) -> bool:
     if not os.path.exists(listed):  # not known: build, as before paths narrowed
         return True
-    from shipspec.changes import changed_files, touched, touches  # its patterns: only here
+    # its patterns: compiled only here
+    from shipspec.changes import changed_files, deploys_only, touched, touches
 
-    return touches(module.paths, touched(changed_files(read_existing(listed))))
+    files = changed_files(read_existing(listed))
+    return not deploys_only(files, module.deployment_files) and touches(
+        module.paths, touched(files, module.deployment_files))

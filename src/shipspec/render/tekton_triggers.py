@@ -66,15 +66,19 @@ def push_filter(module: Module, deployment: Deployment) -> str:
         f"body.ref == {cel_string('refs/heads/' + deployment.trigger_branch)}",
         "!body.deleted",
     ]
-    if module.paths:
-        touched = " || ".join(
-            f"f == {cel_string(path)} || f.startsWith({cel_string(path + '/')})"
-            for path in (p.rstrip("/") for p in module.paths)
-        )
+    touched = " || ".join(f"f == {cel_string(path)} || f.startsWith({cel_string(path + '/')})"
+                          for path in (p.rstrip("/") for p in module.paths))
+    if module.deployment_files:  # as changes.touched and deploys_only read a change
+        listed = ", ".join(cel_string(file) for file in sorted(module.deployment_files))
+        touched = f"!(f in [{listed}]) && ({touched})" if touched else f"!(f in [{listed}])"
+    if touched:
+        files = "size(c.added) + size(c.modified) + size(c.removed)"
         conditions.append(
             f"(size(body.commits) == 0 || size(body.commits) >= {PUSH_COMMITS_LISTED} || "
-            "body.commits.exists(c, size(c.added) + size(c.modified) + size(c.removed) >= "
-            f"{COMMIT_FILES_LISTED} || (c.added + c.modified + c.removed).exists(f, {touched})))"
+            f"body.commits.exists(c, {files} >= {COMMIT_FILES_LISTED} || "
+            f"(c.added + c.modified + c.removed).exists(f, {touched}))"
+            # a push of empty commits builds a module without paths, as it did before
+            + ("" if module.paths else f" || body.commits.all(c, {files} == 0)") + ")"
         )
     return " && ".join(conditions)
 

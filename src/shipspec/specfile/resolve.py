@@ -182,6 +182,8 @@ class _Resolver:
                          "set deploy.url to the deployment repository's clone URL")
         if self.problems:
             raise SpecError(self.problems)
+        if deploy.url is not None:
+            modules = _with_deployment_files(modules, deploy.url)
         spec = Spec(
             file=self.document.file,
             root=self.root,
@@ -529,6 +531,7 @@ class _Resolver:
                          "'.', '_' or '-'; a registry host may come first")
         pvc: dict[str, str] = entry.get("pvc", {})
         build: BuildTool = entry.get("build", ci.build)
+        repo_slug, github_api = _on_github(repo or "", source.github_apis)
         return Module(
             name=name,
             enabled=entry.get("enabled", True),
@@ -548,7 +551,8 @@ class _Resolver:
                 cache=pvc.get("cache", f"{prefix}-cache"),
             ),
             resource_prefix=prefix,
-            **_on_github(repo or "", source.github_apis),
+            repo_slug=repo_slug,
+            github_api=github_api,
             deployments=self.deployments(name, entry, image, deploy, environments),
         )
 
@@ -857,6 +861,30 @@ def _host_and_path(url: str) -> tuple[str, list[str]]:
                               if part]
 
 
+def _with_deployment_files(modules: tuple[Module, ...], deploy_url: str) -> tuple[Module, ...]:
+    """`modules`, those whose repository is the deployment repository (`deploy_url`) with
+    the files bumps write there (Module.deployment_files)."""
+    deployment_repository = _repository(deploy_url)
+    own = {repo for repo in {m.repo for m in modules if m.enabled}
+           if _repository(repo) == deployment_repository}
+    if not own:
+        return modules
+    from shipspec.bump.targets import kind_of  # only for such a repository: off generate's start
+
+    files = frozenset(posixpath.normpath(file) for module in modules if module.enabled
+                      for deployment in module.deployments for target in deployment.targets
+                      for file in kind_of(target).paths(target))
+    return tuple(module._replace(deployment_files=files) if module.repo in own else module
+                 for module in modules)
+
+
+def _repository(url: str) -> tuple[str, tuple[str, ...]] | str:
+    """What names one repository whatever URL reaches it (https, ssh or scp-like; with or
+    without `.git`; GitHub ignores case): its host and path, else the URL itself."""
+    host, parts = _host_and_path(url)
+    return (host.lower(), tuple(part.lower() for part in parts)) if parts else url
+
+
 def _host(authority: str) -> str:
     """The host of `user@host:port/...` ([::1] for IPv6 written so)."""
     host = authority.partition("/")[0].rpartition("@")[2]
@@ -868,13 +896,13 @@ def _server_api(host: str) -> str:
     return f"https://{host}/api/v3"
 
 
-def _on_github(url: str, github_apis: dict[str, str]) -> dict[str, str]:
+def _on_github(url: str, github_apis: dict[str, str]) -> tuple[str, str]:
     """The module's `repo_slug`, owner/name of a clone URL on a GitHub as webhooks name it
     (other URLs stay whole), and the `github_api` of that GitHub ("" for none)."""
     host, parts = _host_and_path(url)
     if host in github_apis and len(parts) == 2:
-        return {"repo_slug": "/".join(parts), "github_api": github_apis[host]}
-    return {"repo_slug": url, "github_api": ""}
+        return "/".join(parts), github_apis[host]
+    return url, ""
 
 
 def _get(data: dict[str, Any], path: FieldPath, default: str) -> str:
