@@ -149,7 +149,7 @@ LARGE_HEADER = ("project: big\nregistry: {url: ghcr.io/o}\n"
 
 
 LARGE_SHAPES = ("modules", "paths", "deep", "aliases", "scalar", "environments", "flow",
-                "comments", "modules over the cap")
+                "comments", "modules over the cap", "one repository")
 
 
 def large_spec(rng: random.Random, shape: str | None = None) -> tuple[str, str]:
@@ -167,6 +167,13 @@ def large_spec(rng: random.Random, shape: str | None = None) -> tuple[str, str]:
             + (f"    paths: [{', '.join(f'src/m{index}/p{p}/' for p in range(paths))}]\n"
                if paths else "") for index in range(count))
         text = LARGE_HEADER + "modules:\n" + entries
+    elif shape == "one repository":  # source and deployment: each filter lists files
+        count = rng.choice([150, 220, 2000])  # within the bound on them, or over it
+        image = f"ghcr.io/o/shipspec:1@sha256:{'0' * 64}"
+        text = (LARGE_HEADER.replace("o/deploy.git", "o/app.git")
+                + f"namespace: ci\nci: {{images: {{shipspec: '{image}'}}}}\nmodules:\n"
+                + "".join(f"  m{index}: {{manifest: {{file: deploy/m{index}.yaml, "
+                          f"name: m{index}}}}}\n" for index in range(count)))
     elif shape == "paths":
         each = "      - src/a/very/long/path/segment/that/repeats/"
         count = (budget - len(LARGE_HEADER) - 60) // (len(each) + 1)

@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shipspec.emit import to_yaml_stream
+from shipspec.errors import SpecError
 from shipspec.render import RenderOptions, tekton, tekton_triggers
 from shipspec.render.tekton_names import trigger_name
 from shipspec.specfile.resolve import load_spec
@@ -696,6 +697,28 @@ def test_a_deploys_own_commit_builds_nothing_when_the_source_is_the_deployment_r
             capture_output=True, text=True, check=False)
         assert tagged.returncode == 0, tagged.stderr
         assert touched.read_text() == "false", module
+
+
+def test_each_push_filter_names_only_the_deployment_files_that_would_build_its_module(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module without paths would build on any of them, one with paths on those below;
+    a Trigger lists no others, and a bound on them all keeps the output linear: 1,000
+    modules without paths, each with a manifest, rendered 26 MB of filters."""
+    from shipspec.specfile import resolve
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipspec.yaml").write_text(ONE_REPOSITORY)
+    modules = {m.name: m.deployment_files for m in load_spec(str(tmp_path)).modules}
+    assert modules == {"api": {"deploy/stage.yaml", "deploy/worker.yaml"},
+                       "web": {"deploy/stage.yaml", "deploy/worker.yaml"},
+                       "worker": set()}
+    assert "!(f in [" not in _filters(render(tmp_path))["shop-worker-stage-push"]
+    monkeypatch.setattr(resolve, "DEPLOYMENT_FILES_LISTED", 3)
+    with pytest.raises(SpecError) as refused:
+        load_spec(str(tmp_path))
+    assert re.search(r"shipspec.yaml:5:15: error: deploy.url: .* push filters would name 4 "
+                     r"of them in all, more than 3\n  hint: give those modules paths",
+                     str(refused.value))
 
 
 def test_the_filters_of_a_module_of_another_repository_ignore_no_file(tmp_path: Path) -> None:

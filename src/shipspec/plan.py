@@ -52,8 +52,8 @@ def plan(spec: Spec, repository: str, branch: str, sha: str,
     if len(environments) > 1:
         raise SpecError.single(f"branch {branch} deploys to several environments: "
                                + ", ".join(environments))
-    # one repository: the same deployment files for every module
-    deployment_files = modules[0].deployment_files
+    # the files that would build one of them: a file that builds none touches none anyway
+    deployment_files = frozenset().union(*(m.deployment_files for m in modules))
     changed = None if changed_files is None else touched(changed_files, deployment_files)
     deploys_alone = changed_files is not None and deploys_only(changed_files, deployment_files)
     previously = {} if before is None else _previous_deploys(before, repository, branch, sha,

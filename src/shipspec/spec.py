@@ -106,8 +106,9 @@ class Module(NamedTuple):
     repo_slug: str  # owner/name on GitHub (the webhook's repository.full_name), else the URL
     github_api: str  # the REST API of the GitHub hosting the repository; "" for none
     deployments: tuple[Deployment, ...]
-    # Where the repository is the deployment repository too: the files bumps write in it. A
-    # push that changes these alone builds nothing: a deploy's own commit would start the
+    # Where the repository is the deployment repository too: the files bumps write in it
+    # that would build the module (all of them without paths, else those below its paths).
+    # A push that changes these alone builds nothing: a deploy's own commit would start the
     # next build, and that one the next, without end.
     deployment_files: frozenset[str] = frozenset()
 

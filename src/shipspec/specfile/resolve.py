@@ -59,6 +59,9 @@ SPEC_FILE_NAME = "shipspec.yaml"
 # generate takes about 1 s and 120 MiB (BENCHMARKS.md); 40,000 modules ran out of 1 GiB.
 MAX_MODULES = 2_000
 MAX_DEPLOYMENTS = 4_000  # (module, environment) pairs: each makes Triggers
+# The deployment files all push filters of a spec name, where the source repository is the
+# deployment repository (Module.deployment_files): about 1.8 MB of CEL.
+DEPLOYMENT_FILES_LISTED = 50_000
 
 DEFAULT_TAG = "{{ module }}-{{ env }}-{{ sha8 }}"
 DEFAULT_COMMIT_MESSAGE = "{{ action }}({{ env }}): {{ changes }}"
@@ -180,10 +183,10 @@ class _Resolver:
                          "modules deploy (values, kustomize or manifest) but deploy.url is "
                          "not set: shipspec bump has no repository to write to",
                          "set deploy.url to the deployment repository's clone URL")
+        if deploy.url is not None:
+            modules = self.with_deployment_files(modules, deploy.url)
         if self.problems:
             raise SpecError(self.problems)
-        if deploy.url is not None:
-            modules = _with_deployment_files(modules, deploy.url)
         spec = Spec(
             file=self.document.file,
             root=self.root,
@@ -206,6 +209,55 @@ class _Resolver:
         )
         self.require_engine_settings(spec)
         return spec
+
+    def with_deployment_files(self, modules: tuple[Module, ...],
+                              deploy_url: str) -> tuple[Module, ...]:
+        """`modules`, those whose repository is the deployment repository with the files
+        bumps write there that would build them (Module.deployment_files): every one for a
+        module without paths, those below its paths for the others. Each push Trigger lists
+        its module's: a bound on them all keeps the CI's size linear in the spec's."""
+        deployment_repository = _repository(deploy_url)
+        own = {repo for repo in {m.repo for m in modules if m.enabled}
+               if _repository(repo) == deployment_repository}
+        if not own:
+            return modules
+        from shipspec.bump.targets import kind_of  # only for such a repository: off generate
+
+        every = frozenset(posixpath.normpath(file) for module in modules if module.enabled
+                          for deployment in module.deployments
+                          for target in deployment.targets
+                          for file in kind_of(target).paths(target))
+        below: dict[str, set[str]] = {}  # each file, and each directory above one: its files
+        for file in every:
+            below.setdefault(file, set()).add(file)
+            slash = file.find("/")
+            while slash >= 0:
+                below.setdefault(file[:slash], set()).add(file)
+                slash = file.find("/", slash + 1)
+        watched: dict[tuple[str, ...], frozenset[str]] = {(): every}
+        listed = 0
+        result = []
+        for module in modules:
+            if module.repo not in own:
+                result.append(module)
+                continue
+            if module.paths not in watched:
+                watched[module.paths] = frozenset().union(
+                    *(below.get(posixpath.normpath(path), ()) for path in module.paths))
+            result.append(module._replace(deployment_files=watched[module.paths]))
+            if module.enabled:
+                listed += len(watched[module.paths]) * len(module.deployments)
+        if listed > DEPLOYMENT_FILES_LISTED:
+            self.problem(
+                ("deploy", "url"),
+                f"'{deploy_url}' is the source repository of modules that build on changes "
+                f"to {len(every)} "
+                f"files bumps write in it: their push filters would name {listed} of them in "
+                f"all, more than {DEPLOYMENT_FILES_LISTED}",
+                "give those modules paths that leave out the deployment files (a module "
+                "without paths builds on every change), or keep the deployment in a "
+                "repository of its own")
+        return tuple(result)
 
     def refuse_workflow_expressions(self, value: Any, path: FieldPath) -> None:
         """No spec value may become a GitHub Actions expression: workflows carry images,
@@ -859,23 +911,6 @@ def _host_and_path(url: str) -> tuple[str, list[str]]:
     authority, _, path = rest.partition(separator)
     return _host(authority), [part for part in path.strip("/").removesuffix(".git").split("/")
                               if part]
-
-
-def _with_deployment_files(modules: tuple[Module, ...], deploy_url: str) -> tuple[Module, ...]:
-    """`modules`, those whose repository is the deployment repository (`deploy_url`) with
-    the files bumps write there (Module.deployment_files)."""
-    deployment_repository = _repository(deploy_url)
-    own = {repo for repo in {m.repo for m in modules if m.enabled}
-           if _repository(repo) == deployment_repository}
-    if not own:
-        return modules
-    from shipspec.bump.targets import kind_of  # only for such a repository: off generate's start
-
-    files = frozenset(posixpath.normpath(file) for module in modules if module.enabled
-                      for deployment in module.deployments for target in deployment.targets
-                      for file in kind_of(target).paths(target))
-    return tuple(module._replace(deployment_files=files) if module.repo in own else module
-                 for module in modules)
 
 
 def _repository(url: str) -> tuple[str, tuple[str, ...]] | str:
