@@ -6,7 +6,8 @@ Triggers one by one (`triggerRef`), so changing a module's settings changes only
 module's objects, and the listener picks up nothing it was not told about. Each Trigger
 first has the `github` interceptor check the webhook's signature against the secret (never
 optional) and its event type, then a `cel` filter pick the events of this module: its
-repository, its branch and, in a mono repo, changes below its paths.
+repository, its branch and, in a mono repo, changes below its paths (but for a deploy's own
+commit, where the source repository is the deployment repository).
 """
 
 from __future__ import annotations

@@ -251,9 +251,8 @@ class _Resolver:
             self.problem(
                 ("deploy", "url"),
                 f"'{deploy_url}' is the source repository of modules that build on changes "
-                f"to {len(every)} "
-                f"files bumps write in it: their push filters would name {listed} of them in "
-                f"all, more than {DEPLOYMENT_FILES_LISTED}",
+                f"to {len(every)} files bumps write in it: their push filters would name "
+                f"{listed} of them in all, more than {DEPLOYMENT_FILES_LISTED}",
                 "give those modules paths that leave out the deployment files (a module "
                 "without paths builds on every change), or keep the deployment in a "
                 "repository of its own")
