@@ -314,6 +314,37 @@ def test_plan_builds_nothing_for_a_deploys_own_commit_to_the_source_repository(
     assert built() == ["api"]  # an empty commit, pushed to build again
 
 
+def test_a_change_to_a_modules_dockerfile_builds_it_though_its_paths_leave_it_out(
+        tmp_path: Path) -> None:
+    """Seed B's servers keep their Dockerfiles in docker/<module>/, apart from their code:
+    with paths naming the code only, a new Dockerfile was never built, on either engine."""
+    from test_tekton import _evaluate, _filters, _push_payload, render
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipspec.yaml").write_text(
+        "project: shop\nnamespace: shop-ci\nregistry: {url: ghcr.io/acme}\n"
+        "source: {url: https://github.com/acme/shop.git, webhookSecret: hook}\n"
+        "deploy: {url: https://github.com/acme/deploy.git, credentialsSecret: token}\n"
+        f"ci: {{images: {{shipspec: 'ghcr.io/acme/shipspec:1@sha256:{'0' * 64}'}}}}\n"
+        "environments: {stage: {branch: main, values: stage.yaml}}\nmodules:\n"
+        "  core: {paths: [server-core/], dockerfile: docker/core/Dockerfile, values: a.core}\n"
+        "  batch: {paths: [server-batch/, docker/batch/], dockerfile: docker/batch/Dockerfile,"
+        " values: a.batch}\n")
+    spec = load_spec(str(tmp_path))
+    assert [m.paths for m in spec.modules] == [("server-core/", "docker/core/Dockerfile"),
+                                               ("server-batch/", "docker/batch/")]
+    for dockerfile, module in [("docker/core/Dockerfile", "core"),
+                               ("docker/batch/Dockerfile", "batch")]:
+        assert [b.module for b in plan(spec, "acme/shop", "main", SHA, [dockerfile],
+                                       "20261123").builds] == [module]
+        push = _push_payload(ref="refs/heads/main", repository={"full_name": "acme/shop"},
+                             commits=[{"id": SHA, "added": [], "removed": [],
+                                       "modified": [dockerfile]}])
+        assert [name for name, cel in _filters(render(tmp_path)).items()
+                if name.endswith("-push") and _evaluate(cel, push, "push")] == [
+            f"shop-{module}-stage-push"]
+
+
 def test_plan_and_workflows_take_a_repository_name_in_any_case(tmp_path: Path) -> None:
     """$GITHUB_REPOSITORY spells the name as GitHub does; the spec may not: plan failed
     with "no enabled module builds from xiilab/astrago-backend"."""

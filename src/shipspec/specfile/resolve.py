@@ -583,6 +583,14 @@ class _Resolver:
         pvc: dict[str, str] = entry.get("pvc", {})
         build: BuildTool = entry.get("build", ci.build)
         repo_slug, github_api = _on_github(repo or "", source.github_apis)
+        dockerfile = posixpath.normpath(
+            entry.get("dockerfile", entry.get("dockerfileName", "Dockerfile")))
+        if paths and not any(dockerfile == p.rstrip("/") or dockerfile.startswith(
+                p.rstrip("/") + "/") for p in paths):
+            # A change to the module's Dockerfile is a change to its image: with paths that
+            # left it out (seed B's servers keep theirs in docker/<module>/), no push of it
+            # built the module, on either engine.
+            paths.append(dockerfile)
         return Module(
             name=name,
             enabled=entry.get("enabled", True),
@@ -591,8 +599,7 @@ class _Resolver:
             # plain too: the pre-build names the Gradle project after the context
             # (`server-core/` made `:server-core::bootJar`, `./server-core` `:.:server-core`)
             context=posixpath.normpath(entry.get("context", ".")),
-            dockerfile=posixpath.normpath(
-                entry.get("dockerfile", entry.get("dockerfileName", "Dockerfile"))),
+            dockerfile=dockerfile,
             image=image,
             build=build,
             build_task=entry.get("buildTask", ci.build_task) or DEFAULT_TASKS[build]

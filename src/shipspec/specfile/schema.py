@@ -114,7 +114,8 @@ _MODULE = _object(
             "type": "array",
             "description": "Mono repo: only changes to these files, or below these "
                            "directories, build this module (`./core/` is `core/`; not "
-                           "patterns: `core/` covers what `core/**` would).",
+                           "patterns: `core/` covers what `core/**` would). The module's "
+                           "Dockerfile counts as one of them wherever it is.",
             "items": _path("A path relative to the repository root, such as core/"),
         },
         "context": _path("The image build context, relative to the repository root (default .)"),
