@@ -345,6 +345,39 @@ def test_a_change_to_a_modules_dockerfile_builds_it_though_its_paths_leave_it_ou
             f"shop-{module}-stage-push"]
 
 
+def test_two_environments_deployed_from_one_branch_are_refused_before_any_run(
+        tmp_path: Path, cli) -> None:
+    """A push runs the workflow once, and its deploy job deploys to one environment: such a
+    spec validated and rendered, and then every run's plan failed ("branch main deploys to
+    several environments"). Tekton runs each environment's pipeline: it takes the spec."""
+    (tmp_path / ".git").mkdir()
+    spec = tmp_path / "shipspec.yaml"
+    spec.write_text(
+        "project: shop\nnamespace: shop-ci\nregistry: {url: ghcr.io/acme}\n"
+        "source: {url: https://github.com/acme/shop.git, webhookSecret: hook}\n"
+        "deploy: {url: https://github.com/acme/deploy.git, credentialsSecret: token}\n"
+        f"ci: {{engine: github-actions, images: {{shipspec: 'ghcr.io/acme/shipspec:1@sha256:"
+        f"{'0' * 64}'}}}}\n"
+        "environments:\n  stage: {branch: main, values: stage.yaml}\n"
+        "  qa: {branch: main, values: qa.yaml}\n  prod: {branch: release, values: prod.yaml}\n"
+        "modules:\n  api: {values: apps.api}\n")
+    for verb in (["validate"], ["generate", "--target", "github-actions"]):
+        result = cli(*verb, str(tmp_path))
+        assert result.code == 1 and result.out == ""
+        assert result.err == (
+            f"{spec}:9:16: error: environments.qa.branch: the branch main of acme/shop deploys "
+            "to stage and to qa: a push runs its workflow once, and that deploys to one "
+            "environment\n  hint: deploy qa from a branch of its own (or promote to it: "
+            "shipspec promote), or use ci.engine: tekton, which runs each environment's "
+            "pipeline\n")
+    spec.write_text(spec.read_text().replace("engine: github-actions", "engine: tekton"))
+    assert cli("validate", str(tmp_path)).code == 0
+    pushed = [t["metadata"]["name"] for t in yaml.safe_load_all(
+        cli("generate", str(tmp_path)).out) if t["kind"] == "Trigger"
+        and t["metadata"]["name"].endswith("-push")]
+    assert pushed == ["shop-api-stage-push", "shop-api-qa-push", "shop-api-prod-push"]
+
+
 def test_plan_and_workflows_take_a_repository_name_in_any_case(tmp_path: Path) -> None:
     """$GITHUB_REPOSITORY spells the name as GitHub does; the spec may not: plan failed
     with "no enabled module builds from xiilab/astrago-backend"."""

@@ -217,6 +217,7 @@ def missing_settings(spec: Spec) -> list[Gap]:
                          f"no module of {slug} deploys to an environment: its workflow "
                          "would run on no branch",
                          "declare environments (each names the branch that deploys to it)"))
+        gaps += _environments_sharing_a_branch(spec, slug, modules)
         for branch, built in sorted(_built_from(modules).items()):
             if len(built) > MATRIX_JOBS:
                 gaps.append((CI_ENGINE,
@@ -227,6 +228,31 @@ def missing_settings(spec: Spec) -> list[Gap]:
                              "would fail to start",
                              f"build at most {MATRIX_JOBS} from one branch of a repository, "
                              "or use ci.engine: tekton"))
+    return gaps
+
+
+def _environments_sharing_a_branch(spec: Spec, slug: str, modules: list[Module]) -> list[Gap]:
+    """A push runs the workflow once, and its deploy job deploys to one environment (plan,
+    `environment:`): a branch of the repository that deploys to two failed every run's
+    plan ("branch main deploys to several environments")."""
+    deploying: dict[str, dict[str, Module]] = {}  # branch: {environment: a module}
+    for module in modules:
+        for deployment in module.deployments:
+            deploying.setdefault(deployment.trigger_branch, {}).setdefault(
+                deployment.environment, module)
+    gaps: list[Gap] = []
+    for branch, environments in sorted(deploying.items()):
+        first, *others = sorted(environments, key=spec.environment_names.index)
+        for other in others:
+            module = environments[other]
+            declared = any(e.name == other and e.branch == branch for e in spec.environments)
+            gaps.append((("environments", other, "branch") if declared
+                         else ("modules", module.name, "gitBranch"),
+                         f"the branch {branch} of {slug} deploys to {first} and to {other}: "
+                         "a push runs its workflow once, and that deploys to one environment",
+                         f"deploy {other} from a branch of its own (or promote to it: "
+                         "shipspec promote), or use ci.engine: tekton, which runs each "
+                         "environment's pipeline"))
     return gaps
 
 
