@@ -316,7 +316,7 @@ def test_plan_builds_nothing_for_a_deploys_own_commit_to_the_source_repository(
 
 def test_a_change_to_a_modules_dockerfile_builds_it_though_its_paths_leave_it_out(
         tmp_path: Path) -> None:
-    """Seed B's servers keep their Dockerfiles in docker/<module>/, apart from their code:
+    """Seed B's design keeps its Dockerfiles in docker/<component>/, apart from the code:
     with paths naming the code only, a new Dockerfile was never built, on either engine."""
     from test_tekton import _evaluate, _filters, _push_payload, render
 

@@ -588,7 +588,7 @@ class _Resolver:
         if paths and not any(dockerfile == p.rstrip("/") or dockerfile.startswith(
                 p.rstrip("/") + "/") for p in paths):
             # A change to the module's Dockerfile is a change to its image: with paths that
-            # left it out (seed B's servers keep theirs in docker/<module>/), no push of it
+            # left it out (seed B's design keeps them in docker/<component>/), no push of it
             # built the module, on either engine.
             paths.append(dockerfile)
         return Module(
