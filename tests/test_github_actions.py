@@ -378,6 +378,39 @@ def test_two_environments_deployed_from_one_branch_are_refused_before_any_run(
     assert pushed == ["shop-api-stage-push", "shop-api-qa-push", "shop-api-prod-push"]
 
 
+@pytest.mark.parametrize(("setting", "field", "said"), [
+    ("deploy: {url: https://github.com/acme/deploy.git, tokenEnv: GITHUB_TOKEN}",
+     "deploy.tokenEnv", "GITHUB_TOKEN is the job's own token: in the deploy job it may only "
+                        "read this repository, and it reaches no other"),
+    ("deploy: {url: https://github.com/acme/deploy.git, tokenEnv: github_deploy}",
+     "deploy.tokenEnv", "github_deploy cannot be a secret"),
+    ("deploy: {url: https://github.com/acme/deploy.git, signing: {format: ssh, "
+     "keyEnv: GITHUB_SIGNING_KEY}}", "deploy.signing.keyEnv",
+     "GITHUB_SIGNING_KEY cannot be a secret"),
+    ("registry: {url: docker.io/acme, tokenSecret: GITHUB_HUB_TOKEN, username: acme}\n"
+     "deploy: {url: https://github.com/acme/deploy.git}", "registry.tokenSecret",
+     "GITHUB_HUB_TOKEN cannot be a secret"),
+])
+def test_a_secret_the_workflows_could_never_read_is_refused(
+        tmp_path: Path, cli, setting: str, field: str, said: str) -> None:
+    """GitHub refuses secret names that start with GITHUB_ (the workflow would read an
+    empty value), and the job's own GITHUB_TOKEN is read-only in the deploy job: either
+    rendered, and every deploy failed at its push."""
+    (tmp_path / ".git").mkdir()
+    registry = "" if "registry:" in setting else "registry: {url: ghcr.io/acme}\n"
+    (tmp_path / "shipspec.yaml").write_text(
+        f"project: shop\n{registry}{setting}\n"
+        "source: {url: https://github.com/acme/shop.git}\n"
+        f"ci: {{engine: github-actions, images: {{shipspec: 'ghcr.io/acme/shipspec:1@sha256:"
+        f"{'0' * 64}'}}}}\n"
+        "environments: {stage: {branch: main, values: stage.yaml}}\n"
+        "modules:\n  api: {values: apps.api}\n")
+    result = cli("generate", str(tmp_path), "--target", "github-actions")
+    assert result.code == 1 and result.out == ""
+    assert f": error: {field}: {said}" in result.err, result.err
+    assert "  hint: " in result.err
+
+
 def test_plan_and_workflows_take_a_repository_name_in_any_case(tmp_path: Path) -> None:
     """$GITHUB_REPOSITORY spells the name as GitHub does; the spec may not: plan failed
     with "no enabled module builds from xiilab/astrago-backend"."""

@@ -181,6 +181,7 @@ def missing_settings(spec: Spec) -> list[Gap]:
     if "shipspec" not in spec.ci.images:
         gaps.append(shipspec_image_gap("the workflows' plan and deploy jobs run"))
     gaps += ssh_deploy_gap(spec, f"the token of the secret {spec.deploy.token_env}")
+    gaps += _secret_name_gaps(spec)
     for slug, modules in _repositories(spec, ()).items():
         if not _GITHUB_SLUG.fullmatch(slug):
             gaps.append((("modules", modules[0].name),
@@ -228,6 +229,34 @@ def missing_settings(spec: Spec) -> list[Gap]:
                              "would fail to start",
                              f"build at most {MATRIX_JOBS} from one branch of a repository, "
                              "or use ci.engine: tekton"))
+    return gaps
+
+
+def _secret_name_gaps(spec: Spec) -> list[Gap]:
+    """The workflows read these settings as repository secrets, which GitHub refuses to
+    create under a name starting with GITHUB_ (in any case): the secret would always be
+    empty. GITHUB_TOKEN itself is the job's own token, which in the deploy job may only
+    read this repository."""
+    signing = spec.deploy.signing
+    registry_secret = spec.registry.token_secret
+    named = [(("deploy", "tokenEnv"), spec.deploy.token_env),
+             (("deploy", "signing", "keyEnv"), signing.key_env if signing else None),
+             (("registry", "tokenSecret"), registry_secret
+              if registry_secret.upper() != DEFAULT_REGISTRY_TOKEN else None)]
+    gaps: list[Gap] = []
+    for path, name in named:
+        if name is None or not name.upper().startswith("GITHUB_"):
+            continue
+        if name.upper() == DEFAULT_REGISTRY_TOKEN:
+            gaps.append((path, f"{name} is the job's own token: in the deploy job it may only "
+                               "read this repository, and it reaches no other",
+                         "store a token that may push to the deployment repository as a "
+                         "repository secret, such as DEPLOY_TOKEN, and name that here"))
+        else:
+            gaps.append((path, f"{name} cannot be a secret: GitHub refuses secret names that "
+                               "start with GITHUB_, so the workflow would read an empty value",
+                         "store the value as a repository secret under another name, and "
+                         "name that here"))
     return gaps
 
 
