@@ -686,7 +686,13 @@ def test_a_deploys_own_commit_builds_nothing_when_the_source_is_the_deployment_r
     assert built(["deploy/README.md"]) == {"api", "web"}  # not a file bumps write
     assert built(["worker/main.go", "deploy/worker.yaml"]) == {"api", "worker"}
     assert built([]) == {"api"}
-    # a pull request's run decides the same from its changed files (tag --touched-output)
+    # a pull request's run decides the same from its changed files (tag --touched-output),
+    # which its Trigger gives it the base commit to find, paths or not
+    pull_requests = [t for t in by_kind(render(app), "Trigger")
+                     if t["metadata"]["name"].endswith("-pr")]
+    assert len(pull_requests) == 3 and all(
+        {"name": "base-revision", "value": "$(body.pull_request.base.sha)"}
+        in t["spec"]["bindings"] for t in pull_requests)
     listed = tmp_path / "changed"
     listed.write_text("\n".join(deployed) + "\n")
     for module in ("api", "web", "worker"):

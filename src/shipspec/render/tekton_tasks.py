@@ -174,7 +174,8 @@ _CHANGED_FILES = "/changes/files"
 _PULL_REQUEST_DEPTH = 200
 
 # A push's Trigger chose the module by the files its commits list. A pull request's event
-# lists none: the Trigger of a module with paths gives its base commit, and the files are
+# lists none: the Trigger of a module with paths (or in the deployment repository, whose
+# deploys may come as pull requests) gives its base commit, and the files are
 # those git diff finds between where the two sides meet and the head (what GitHub shows as
 # the pull request's files). Commits and trees only (renames off: telling them apart would
 # fetch files), into a repository the step makes in the emptyDir (git refuses one whose

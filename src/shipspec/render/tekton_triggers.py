@@ -168,8 +168,10 @@ def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, .
             _interceptors(spec, ["push"], push_filter(module, deployment)),
             [shared_name(spec, "push"), settings], values, shared_name(spec, "push")))
         # A pull request's event lists no files: with its base commit, the run's tag Task
-        # finds those it changes and builds the module only when they touch its paths.
-        narrowed = {"base-revision": "$(body.pull_request.base.sha)"} if module.paths else {}
+        # finds those it changes and builds the module only when they touch its paths (and
+        # are not the deployment files alone: a deploy proposed as a pull request).
+        narrowed = ({"base-revision": "$(body.pull_request.base.sha)"}
+                    if module.paths or module.deployment_files else {})
         objects.append(_trigger(
             spec, trigger_name(module, deployment, "pr"), metadata,
             _interceptors(spec, ["pull_request"], pull_request_filter(
