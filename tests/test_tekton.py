@@ -1573,7 +1573,7 @@ def _mono_spec(directory: Path, modules: int, comment: str = "") -> Path:
         f"# {comment}", "project: mono", "namespace: ci",
         "ci: {images: {shipspec: 'registry.test/shipspec:1@sha256:" + "0" * 64 + "'}}",
         "source: {url: https://github.com/o/mono.git, webhookSecret: hook}",
-        "registry: {url: ghcr.io/o}",
+        "registry: {url: ghcr.io/o, pushSecret: registry-push}",
         "deploy: {url: https://github.com/o/deploy.git, credentialsSecret: deploy-token}",
         "environments:",
         "  stage: {branch: main, values: env/stage.yaml}",
@@ -1614,6 +1614,34 @@ def test_objects_too_large_for_client_side_apply_ask_for_a_server_side_one(
     sizes = [len(tekton.LAST_APPLIED) + len(text.encode()) + 1 + tekton.ARGO_CD_MARGIN
              for text in written[:3]]
     assert sizes[0] <= tekton.ANNOTATIONS_LIMIT < min(sizes[1:])
+
+
+@pytest.mark.parametrize(("registry", "warned"), [
+    ("ghcr.io/o", "ghcr.io"), ("o", "docker.io"), ("docker.io/o", "docker.io"),
+    ("quay.io/o", "quay.io"), ("ghcr.io/o, pushSecret: registry-push", None),
+    ("registry.example.com:5000/o", None),  # may take anonymous pushes
+    ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/o", None),  # credentials from the node
+])
+def test_a_push_to_a_registry_that_needs_credentials_without_them_is_warned_of(
+        tmp_path: Path, cli, registry: str, warned: str | None) -> None:
+    """Kaniko and buildah read the registry's credentials from registry.pushSecret alone:
+    ghcr.io, Docker Hub and quay.io take no push without them, so every build failed at its
+    push, where nobody was told before."""
+    directory = _mono_spec(tmp_path / "spec", 1)
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace("{url: ghcr.io/o, pushSecret: registry-push}",
+                                             f"{{url: {registry}}}"))
+    said = (f"registry.pushSecret is not set, and {warned} takes no push without credentials: "
+            "every build would fail to push its image\n    hint: name a "
+            "kubernetes.io/dockerconfigjson Secret allowed to push there, e.g. pushSecret: "
+            "registry-push\n")
+    validated, generated = cli("validate", str(directory)), cli("generate", str(directory))
+    assert validated.code == 0 and generated.code == 0, validated.err + generated.err
+    if warned:
+        assert validated.out.endswith(f"  warning: {said}")
+        assert generated.err == f"note: {said}" and generated.out
+    else:
+        assert "warning" not in validated.out and generated.err == ""
 
 
 def test_generate_tells_kubectl_users_to_apply_large_objects_server_side(

@@ -143,9 +143,9 @@ def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Render
                      f"by shipspec {__version__}, runs its commands in it: "
                      f"{other_release_hint()}\n")
     if target == "tekton":
-        from shipspec.render.tekton import server_side_objects, unreached_by_webhooks
+        from shipspec.render.tekton import server_side_objects, warnings_for
 
-        notes += [f"note: {text}\n" for text in unreached_by_webhooks(spec)]
+        notes += [f"note: {text}\n" for text in warnings_for(spec)]
         large = server_side_objects([item.document for item in rendered])
         if large:
             notes.append(f"note: {', '.join(large)}: too large for kubectl's client-side "

@@ -47,18 +47,19 @@ def run(args: argparse.Namespace) -> str:
                    "push ever builds it\n    hint: give it values (or a kustomize entry) for "
                    "an environment, or set enabled: false\n"
                    for module in spec.enabled_modules if not module.deployments)
-    unreached = ""
+    tekton_warnings = ""
     if spec.ci.engine == "tekton":
-        from shipspec.render.tekton import unreached_by_webhooks
+        from shipspec.render.tekton import warnings_for
 
-        unreached = "".join(f"  warning: {text}\n" for text in unreached_by_webhooks(spec))
+        tekton_warnings = "".join(f"  warning: {text}\n" for text in warnings_for(spec))
     version = other_release(spec.ci.images)
     release = (f"  warning: ci.images.shipspec: shipspec {version}, which runs the commands of "
                f"the CI that shipspec {__version__} writes\n    hint: "
                f"{other_release_hint()}\n" if version else "")
     return (
         f"{spec.file}: valid: {len(spec.modules)} modules ({enabled} enabled), "
-        f"environments: {', '.join(environments) or 'none'}\n{still}{idle}{unreached}{release}"
+        f"environments: {', '.join(environments) or 'none'}\n"
+        f"{still}{idle}{tekton_warnings}{release}"
     )
 
 

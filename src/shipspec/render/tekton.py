@@ -173,6 +173,30 @@ def server_side_objects(documents: list[Object]) -> list[str]:
             == SERVER_SIDE[SYNC_OPTIONS]]
 
 
+# Registries that take no push without credentials, and whose credentials no pod gets by
+# itself (as a cloud's own registry can give them, through the node or workload identity):
+# kaniko and buildah read them from registry.pushSecret alone.
+_NO_ANONYMOUS_PUSH = ("docker.io", "ghcr.io", "quay.io")
+
+
+def warnings_for(spec: Spec) -> list[str]:
+    """What `validate` warns of and `generate` notes for Tekton CI that renders but cannot
+    do all its work: one sentence and its hint each."""
+    found = unreached_by_webhooks(spec)
+    if spec.registry.push_secret is None:
+        from shipspec.images import canonical_image
+
+        hosts = sorted({host for module in spec.enabled_modules
+                        if (host := canonical_image(module.image).split("/", 1)[0])
+                        in _NO_ANONYMOUS_PUSH})
+        if hosts:
+            found.append(f"registry.pushSecret is not set, and {' and '.join(hosts)} takes no "
+                         "push without credentials: every build would fail to push its "
+                         "image\n    hint: name a kubernetes.io/dockerconfigjson Secret "
+                         "allowed to push there, e.g. pushSecret: registry-push")
+    return found
+
+
 def unreached_by_webhooks(spec: Spec) -> list[str]:
     """What to tell of the modules whose repository is not on GitHub (github.com, or the
     Enterprise Server of source.provider): the Triggers take GitHub's webhooks (their
