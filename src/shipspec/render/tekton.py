@@ -190,8 +190,9 @@ def warnings_for(spec: Spec) -> list[str]:
                         if (host := canonical_image(module.image).split("/", 1)[0])
                         in _NO_ANONYMOUS_PUSH})
         if hosts:
-            found.append(f"registry.pushSecret is not set, and {' and '.join(hosts)} takes no "
-                         "push without credentials: every build would fail to push its "
+            found.append(f"registry.pushSecret is not set, and {' and '.join(hosts)} "
+                         f"{'takes' if len(hosts) == 1 else 'take'} no push without "
+                         "credentials: every build would fail to push its "
                          "image\n    hint: name a kubernetes.io/dockerconfigjson Secret "
                          "allowed to push there, e.g. pushSecret: registry-push")
     return found
