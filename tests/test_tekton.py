@@ -222,6 +222,29 @@ def test_tekton_objects_match_the_v1_15_crd_schemas(example: str) -> None:
         assert not errors, [f"{obj['kind']} {list(e.absolute_path)}: {e.message}" for e in errors]
 
 
+def test_a_pull_secret_reaches_every_runs_pods_and_nothing_else(example_copy, cli) -> None:
+    """A team's shipspec image on ghcr.io is private until made public (and some
+    organisations allow no public package): without a pull secret, the tag and deploy
+    steps of every run could not start. The kubelet alone reads it: it reaches pod
+    templates, never a container, an account's secrets or a binding."""
+    directory = example_copy("gointern-backend")
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace("  cacheSize: 10Gi\n",
+                                             "  cacheSize: 10Gi\n  pullSecret: ghcr-pull\n"))
+    objects = render(directory)
+    runs = [*_tekton_objects(objects), *yaml.safe_load_all(cli(
+        "generate", str(directory), "--module", "system", "--run", "a" * 40).out)]
+    runs = [run for run in runs if run["kind"] == "PipelineRun"]
+    assert len(runs) == 4  # push, pull request, cleanup, and one started by hand
+    for run in runs:
+        pod = run["spec"]["taskRunTemplate"]["podTemplate"]
+        assert pod["imagePullSecrets"] == [{"name": "ghcr-pull"}]
+        assert not list(_crd_validator("PipelineRun").iter_errors(run))
+    # the three TriggerTemplates' runs (and the spec's own text in its ConfigMap)
+    assert json.dumps([o for o in objects if o["kind"] != "ConfigMap"]).count("ghcr-pull") == 3
+    assert "imagePullSecrets" not in json.dumps(objects_of("gointern-backend"))
+
+
 def _replaced(tree: Any, values: dict[str, str]) -> Any:
     if isinstance(tree, dict):
         return {_replaced(k, values): _replaced(v, values) for k, v in tree.items()}

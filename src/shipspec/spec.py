@@ -252,6 +252,7 @@ class CI(NamedTuple):
     java: str  # JDK of the GitHub Actions pre-build (gradle, maven)
     node: str  # Node.js of the GitHub Actions pre-build (npm)
     timeout_minutes: int | None = None  # a build's time; None: the CI's own default
+    pull_secret: str | None = None  # Tekton: the Secret the runs' pods pull images with
 
 
 class Spec(NamedTuple):

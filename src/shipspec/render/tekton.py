@@ -447,7 +447,10 @@ def _pipeline_run(spec: Spec, event: str, pipeline: str, account: str, params: l
                                 "affinity": _near_module_runs(module),
                                 # every container of the pod, Tekton's init containers too
                                 "securityContext": {
-                                    "seccompProfile": {"type": "RuntimeDefault"}}}},
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+                                # the kubelet's alone: no container of the pod reads it
+                                **({"imagePullSecrets": [{"name": spec.ci.pull_secret}]}
+                                   if spec.ci.pull_secret else {})}},
         "params": params,
         **({"workspaces": workspaces} if workspaces else {}),
     }

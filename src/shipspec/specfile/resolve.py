@@ -340,6 +340,7 @@ class _Resolver:
             java=ci.get("java", "17"),
             node=ci.get("node", "22"),
             timeout_minutes=ci.get("timeoutMinutes"),
+            pull_secret=ci.get("pullSecret"),
         )
 
     def source(self) -> Source:

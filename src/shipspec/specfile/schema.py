@@ -460,6 +460,12 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "Secret with a chat webhook URL (key `url`) told of every finished run.",
                     pattern=DNS_LABEL,
                 ),
+                "pullSecret": _string(
+                    "Tekton: a kubernetes.io/dockerconfigjson Secret every run's pods pull "
+                    "their images with, for images in a private registry or package (such "
+                    "as your shipspec image on ghcr.io, private until made public).",
+                    pattern=DNS_LABEL,
+                ),
                 "timeoutMinutes": {
                     "type": "integer",
                     "minimum": 10,
