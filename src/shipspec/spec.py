@@ -11,6 +11,7 @@ annotation that is a string, and the first compile of a process alone costs 7.8 
 instructions (it builds the AST module's types).
 """
 
+import posixpath
 from collections.abc import Callable
 from typing import Literal, NamedTuple
 
@@ -62,6 +63,17 @@ class ManifestTarget(NamedTuple):
 
 
 Target = HelmValuesTarget | KustomizeTarget | ManifestTarget
+
+# The names kustomize reads a directory's kustomization from (one of them may exist).
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def target_paths(target: Target) -> list[str]:
+    """Where a target's file may be, relative to the deployment repository's root (the first
+    that exists is the one bump writes)."""
+    if isinstance(target, KustomizeTarget):
+        return [posixpath.join(target.directory, name) for name in KUSTOMIZATION_FILES]
+    return [target.file]
 
 
 class Delivery(NamedTuple):

@@ -32,7 +32,16 @@ from shipspec.bump.request import Changed, Edit, Request, file_of, message, writ
 from shipspec.bump.source import NEWER_BUILDS_LIMIT, NewerCommit
 from shipspec.bump.targets import NewImage, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
-from shipspec.spec import Delivery, Deployment, Forge, Module, Signing, Spec, Target
+from shipspec.spec import (
+    Delivery,
+    Deployment,
+    Forge,
+    Module,
+    Signing,
+    Spec,
+    Target,
+    target_paths,
+)
 from shipspec.values.yamltext import YamlText
 
 
@@ -234,7 +243,7 @@ def _first_target(spec: Spec, module: Module, deployment: Deployment, options: B
         checkout = Checkout.clone(_repository(spec, options),
                                   options.branch or deployment.deploy_branch,
                                   f"{workdir}/repo", options.credentials,
-                                  paths=kind_of(target).paths(target), history=history)
+                                  paths=target_paths(target), history=history)
         yield checkout, target, file_of(checkout, target)
 
 

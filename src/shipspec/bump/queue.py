@@ -50,7 +50,7 @@ from shipspec.bump import (
 )
 from shipspec.bump.git import Author, Checkout, Refs, RefUpdate, refusal
 from shipspec.bump.request import Changed, Edit, Request, changed_tags, message, write
-from shipspec.bump.targets import NewImage, kind_of
+from shipspec.bump.targets import NewImage
 from shipspec.errors import Location, RuntimeFailure, ShipspecError, shown
 from shipspec.paths import relative_path_problem
 from shipspec.spec import (
@@ -59,6 +59,7 @@ from shipspec.spec import (
     KustomizeTarget,
     ManifestTarget,
     Template,
+    target_paths,
 )
 
 _INTENT, _RECEIPT = "shipspec intent", "shipspec receipt"
@@ -408,7 +409,7 @@ def _decode(text: str) -> Request:
         fields = dict(edit["target"])
         cls = _TARGETS[fields.pop("kind")]
         target = cls(**_texts(fields, cls._fields))
-        for path in kind_of(target).paths(target):  # checked like a spec's paths
+        for path in target_paths(target):  # checked like a spec's paths
             problem = relative_path_problem(path)
             if problem:
                 raise ValueError(f"{path}: {problem}")

@@ -15,7 +15,7 @@ from shipspec.bump.git import Author, Checkout
 from shipspec.bump.targets import NewImage, describe, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.images import tag_and_digest
-from shipspec.spec import HelmValuesTarget, Target, Template
+from shipspec.spec import HelmValuesTarget, Target, Template, target_paths
 from shipspec.values.yamltext import YamlText
 
 
@@ -38,7 +38,7 @@ class Request(NamedTuple):
     force: bool  # overwrite a tag that someone else changed meanwhile
 
     def paths(self) -> list[str]:
-        return [path for edit in self.edits for path in kind_of(edit.target).paths(edit.target)]
+        return [path for edit in self.edits for path in target_paths(edit.target)]
 
 
 # (module, old tag, new tag) of each edit that changed; (module, tag, tag) of each edit that
@@ -61,7 +61,7 @@ def changed_tags(result: Changed) -> Changed:
 
 def file_of(checkout: Checkout, target: Target) -> str:
     """The file of `target` in the checkout: the first of its candidate paths that exists."""
-    for path in kind_of(target).paths(target):
+    for path in target_paths(target):
         if checkout.exists(path):
             return path
     hint = (f"`shipspec values --env <env> --write {target.file}` in a checkout of the "

@@ -89,7 +89,7 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
     """Kustomize overlays and manifests: the file is there and holds the module's image,
     read exactly as `bump` will read it."""
     from shipspec.bump.targets import describe, kind_of
-    from shipspec.spec import HelmValuesTarget, KustomizeTarget
+    from shipspec.spec import HelmValuesTarget, KustomizeTarget, target_paths
     from shipspec.values.yamltext import YamlText
 
     problems: list[Problem] = []
@@ -99,8 +99,7 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
             for target in deployment.targets:
                 if isinstance(target, HelmValuesTarget):
                     continue  # values files are merged above
-                kind = kind_of(target)
-                found = [path for path in kind.paths(target) if not guard.escapes(path)
+                found = [path for path in target_paths(target) if not guard.escapes(path)
                          and os.path.isfile(os.path.join(directory, path))]
                 if not found:
                     # the spec's field naming the file: the overlay's directory, the manifest
@@ -114,7 +113,7 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                 try:
                     if path not in documents:
                         documents[path] = YamlText(read_text(path), path)
-                    kind.read(documents[path], target)
+                    kind_of(target).read(documents[path], target)
                 except SpecError as err:
                     problems += err.problems
     return problems

@@ -45,6 +45,7 @@ from shipspec.spec import (
     Spec,
     Target,
     Template,
+    target_paths,
 )
 from shipspec.specfile.check import check
 from shipspec.specfile.loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
@@ -221,12 +222,10 @@ class _Resolver:
                if _repository(repo) == deployment_repository}
         if not own:
             return modules
-        from shipspec.bump.targets import kind_of  # only for such a repository: off generate
-
         every = frozenset(posixpath.normpath(file) for module in modules if module.enabled
                           for deployment in module.deployments
                           for target in deployment.targets
-                          for file in kind_of(target).paths(target))
+                          for file in target_paths(target))
         below: dict[str, set[str]] = {}  # each file, and each directory above one: its files
         for file in every:
             below.setdefault(file, set()).add(file)

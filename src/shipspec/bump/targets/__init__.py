@@ -1,8 +1,6 @@
 """Bump targets: one small protocol, one module per kind of file in a deployment repository.
 
-Each module exposes
-- `paths(target) -> list[str]`: where the file may be, relative to the repository root
-  (the first that exists is used);
+Each module exposes (where the file is: `spec.target_paths`)
 - `read(doc, target) -> str`: the image the file pins now: its tag, and `@<digest>` after
   it where a digest is pinned too (`images.pinned`; "" when it holds no tag yet);
 - `write(doc, edits) -> None`: for each (target, image) of `edits`, all of them in the
@@ -28,8 +26,6 @@ class NewImage(NamedTuple):
 
 
 class TargetKind(Protocol):
-    def paths(self, target: Target) -> list[str]: ...
-
     def read(self, doc: YamlText, target: Target) -> str: ...
 
     def write(self, doc: YamlText, edits: Sequence[tuple[Target, NewImage]]) -> None: ...

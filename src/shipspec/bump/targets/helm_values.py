@@ -14,10 +14,6 @@ from shipspec.values.image_keys import image_fixes, pinned_digest, set_keys
 from shipspec.values.yamltext import YamlText
 
 
-def paths(target: HelmValuesTarget) -> list[str]:
-    return [target.file]
-
-
 def read(doc: YamlText, target: HelmValuesTarget) -> str:
     # (without a digest key, a pinned digest is in the tag's own value: tag@digest)
     return pinned(doc.scalar(_pair(doc, target.tag_key), target.tag_key),

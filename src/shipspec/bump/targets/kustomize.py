@@ -3,7 +3,6 @@ written as `kustomize edit set image` writes it (`newTag`, `digest`, `newName`).
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,11 +11,6 @@ from shipspec.errors import SpecError
 from shipspec.images import canonical_image, pinned
 from shipspec.spec import KustomizeTarget
 from shipspec.values.yamltext import YamlText
-
-
-def paths(target: KustomizeTarget) -> list[str]:
-    return [posixpath.join(target.directory, name)
-            for name in ("kustomization.yaml", "kustomization.yml", "Kustomization")]
 
 
 def read(doc: YamlText, target: KustomizeTarget) -> str:

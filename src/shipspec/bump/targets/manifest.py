@@ -21,9 +21,6 @@ _POD_SPEC = {
 }
 
 
-def paths(target: ManifestTarget) -> list[str]:
-    return [target.file]
-
 
 def read(doc: YamlText, target: ManifestTarget) -> str:
     reference = doc.scalar(_image(doc, target), "image")
