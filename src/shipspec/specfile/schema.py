@@ -115,7 +115,10 @@ _MODULE = _object(
             "description": "Mono repo: only changes to these files, or below these "
                            "directories, build this module (`./core/` is `core/`; not "
                            "patterns: `core/` covers what `core/**` would). The module's "
-                           "Dockerfile counts as one of them wherever it is.",
+                           "Dockerfile counts as one of them wherever it is; list the "
+                           "build's shared files too (Gradle: settings.gradle, build.gradle, "
+                           "gradle/, gradlew; Maven: the root pom.xml; npm: package.json, "
+                           "package-lock.json), or a change there builds no module.",
             "items": _path("A path relative to the repository root, such as core/"),
         },
         "context": _path("The image build context, relative to the repository root (default .)"),
