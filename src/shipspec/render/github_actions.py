@@ -257,7 +257,7 @@ def _secret_name_gaps(spec: Spec) -> list[Gap]:
     for path, name in named:
         if name is None or not name.upper().startswith("GITHUB_"):
             continue
-        if name.upper() == DEFAULT_REGISTRY_TOKEN:
+        if path == ("deploy", "tokenEnv") and name.upper() == DEFAULT_REGISTRY_TOKEN:
             gaps.append((path, f"{name} is the job's own token: in the deploy job it may only "
                                "read this repository, and it reaches no other",
                          "store a token that may push to the deployment repository as a "
