@@ -92,3 +92,9 @@ def tag_and_digest(image: str) -> tuple[str, str | None]:
     """`tag@digest`, or `tag`, apart (a whole reference's digest likewise)."""
     tag, at, digest = image.partition("@")
     return tag, digest if at else None
+
+
+def registry_host(image: str) -> str:
+    """The registry of an image reference, which a job logs in to: docker.io for a Docker
+    Hub image written without it (`acme/app`), as docker pushes and pulls it."""
+    return canonical_image(image).split("/", 1)[0]

@@ -18,7 +18,7 @@ from typing import Any
 
 from shipspec import prebuild
 from shipspec.emit import Commented
-from shipspec.images import canonical_image
+from shipspec.images import registry_host
 from shipspec.render import (
     CI_ENGINE,
     REGISTRY_TOKEN,
@@ -153,12 +153,6 @@ def _deploy_secrets(spec: Spec) -> list[str]:
 GHCR = "ghcr.io"
 
 
-def _host(image: str) -> str:
-    """The registry of an image reference, which a job logs in to: docker.io for a Docker
-    Hub image written without it (`acme/app`), as docker pushes and pulls it."""
-    return canonical_image(image).split("/", 1)[0]
-
-
 def _in_shipspec_image(spec: Spec, registry: str) -> dict[str, Any]:
     """The permissions and container of a job that runs in the shipspec image. On ghcr.io,
     a team's image is private unless made public: the runner pulls it with the job's token,
@@ -170,11 +164,11 @@ def _in_shipspec_image(spec: Spec, registry: str) -> dict[str, Any]:
     image = spec.ci.images["shipspec"]
     permissions: dict[str, Any] = {"contents": "read"}
     container: dict[str, Any] = {"image": image, "options": JOB_CONTAINER_OPTIONS}
-    if _host(image) == GHCR:
+    if registry_host(image) == GHCR:
         permissions["packages"] = Commented("read", "pull the shipspec image")
         container["credentials"] = {"username": "${{ github.actor }}",
                                     "password": "${{ secrets.GITHUB_TOKEN }}"}
-    elif _host(image) == registry:
+    elif registry_host(image) == registry:
         container["credentials"] = _registry_login(spec)
     return {"permissions": permissions, "container": container}
 
@@ -209,10 +203,10 @@ def missing_settings(spec: Spec) -> list[Gap]:
                          "and ghcr.io)", "use ci.engine: tekton, whose Triggers take the "
                          "Server's webhooks"))
             continue
-        registries = sorted({_host(module.image) for module in modules})
+        registries = sorted({registry_host(module.image) for module in modules})
         if len(registries) > 1:
-            first = _host(modules[0].image)
-            pushing = next(m for m in modules if _host(m.image) != first)
+            first = registry_host(modules[0].image)
+            pushing = next(m for m in modules if registry_host(m.image) != first)
             gaps.append((("modules", pushing.name, "image"),
                          f"the modules of {slug} push to several registries "
                          f"({', '.join(registries)}): its workflow logs in to one",
@@ -377,7 +371,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
     # files in docs/ and one in a module would build nothing. The plan job reads the whole
     # diff and builds nothing when no module is touched.
     push: dict[str, Any] = {"branches": branches}
-    registry = _host(modules[0].image)  # the only one: missing_settings
+    registry = registry_host(modules[0].image)  # the only one: missing_settings
     pinned = spec.deploy.pin_digest
     return {
         "name": "shipspec",

@@ -184,11 +184,10 @@ def warnings_for(spec: Spec) -> list[str]:
     do all its work: one sentence and its hint each."""
     found = unreached_by_webhooks(spec)
     if spec.registry.push_secret is None:
-        from shipspec.images import canonical_image
+        from shipspec.images import registry_host
 
         hosts = sorted({host for module in spec.enabled_modules
-                        if (host := canonical_image(module.image).split("/", 1)[0])
-                        in _NO_ANONYMOUS_PUSH})
+                        if (host := registry_host(module.image)) in _NO_ANONYMOUS_PUSH})
         if hosts:
             found.append(f"registry.pushSecret is not set, and {' and '.join(hosts)} "
                          f"{'takes' if len(hosts) == 1 else 'take'} no push without "
