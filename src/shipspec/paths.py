@@ -81,6 +81,13 @@ class SymlinkGuard:
         return "inside"
 
 
+def covers(directory: str, path: str) -> bool:
+    """Whether the "/"-separated relative `path` is `directory` itself or below it, as a
+    module's paths take changed files ("" and "." being the root)."""
+    directory = directory.rstrip("/")
+    return directory in ("", ".") or path == directory or path.startswith(directory + "/")
+
+
 def inside(root: str, path: str) -> bool:
     """True when `path`, symlinks resolved, is `root` or below it."""
     return _below(os.path.realpath(root), os.path.realpath(path))

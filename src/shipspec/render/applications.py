@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from shipspec.paths import covers
 from shipspec.render import Gap, Rendered, RenderOptions, refuse_gaps
 from shipspec.spec import Environment, Release, Spec
 
@@ -60,7 +61,8 @@ def application(spec: Spec, environment: Environment, release: Release,
     helmfile_directory = posixpath.dirname(app.helmfile)
     watched = [".", "/" + helmfile_directory]
     values = environment.values_file
-    if values and not _below(values, helmfile_directory, spec.directory):
+    if values and not any(covers(directory, values)
+                          for directory in (helmfile_directory, spec.directory)):
         watched.append("/" + values)
     kind, where = app.destination
     sync_policy: dict[str, Any] = {}
@@ -91,10 +93,3 @@ def application(spec: Spec, environment: Environment, release: Release,
     if sync_policy:
         document["spec"]["syncPolicy"] = sync_policy
     return document
-
-
-def _below(path: str, *directories: str) -> bool:
-    """Whether `path`, from the repository root, is below one of `directories` ("" and "."
-    being the root itself)."""
-    return any(directory in ("", ".") or path.startswith(f"{directory}/")
-               for directory in directories)

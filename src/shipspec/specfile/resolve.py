@@ -20,7 +20,13 @@ from typing import Any
 from shipspec import templates
 from shipspec.errors import Location, Problem, SpecError, shown
 from shipspec.images import DEFAULT_IMAGES, canonical_image
-from shipspec.paths import SymlinkGuard, inside, relative_path_problem, repository_root
+from shipspec.paths import (
+    SymlinkGuard,
+    covers,
+    inside,
+    relative_path_problem,
+    repository_root,
+)
 from shipspec.prebuild import DEFAULT_TASKS
 from shipspec.spec import (
     CI,
@@ -585,8 +591,7 @@ class _Resolver:
         repo_slug, github_api = _on_github(repo or "", source.github_apis)
         dockerfile = posixpath.normpath(
             entry.get("dockerfile", entry.get("dockerfileName", "Dockerfile")))
-        if paths and not any(dockerfile == p.rstrip("/") or dockerfile.startswith(
-                p.rstrip("/") + "/") for p in paths):
+        if paths and not any(covers(path, dockerfile) for path in paths):
             # A change to the module's Dockerfile is a change to its image: with paths that
             # left it out (seed B's design keeps them in docker/<component>/), no push of it
             # built the module, on either engine.

@@ -21,7 +21,6 @@ _POD_SPEC = {
 }
 
 
-
 def read(doc: YamlText, target: ManifestTarget) -> str:
     reference = doc.scalar(_image(doc, target), "image")
     return pinned(split_image(reference)[1], tag_and_digest(reference)[1])
