@@ -456,6 +456,31 @@ def test_two_modules_writing_one_manifests_container_are_refused(repo: Path) -> 
     load_spec(str(repo))
 
 
+def test_two_modules_of_one_image_in_one_kustomize_overlay_are_refused(repo: Path) -> None:
+    """kustomize gives every container whose image matches an `images:` entry that entry's
+    tag (kustomize v5.8.1, api/filters/imagetag/updater.go and api/internal/image/image.go,
+    IsImageMatched): two modules of one image (seed B's core and batch both push
+    astrago-backend) in one overlay would both run the tag bumped last."""
+    shared = VALID.replace(
+        "    values: shop.api\n",
+        "    image: shop\n    kustomize: {branch: stage, directory: overlays/stage}\n"
+        "  web:\n    image: ghcr.io/o/shop\n"
+        "    kustomize: {branch: stage, directory: overlays/stage/}\n")
+    assert errors(repo, shared) == (
+        "shipspec.yaml:14:16: error: modules.web.kustomize: sets the image ghcr.io/o/shop in "
+        "the overlay overlays/stage/, as module 'api' does: kustomize gives every container "
+        "of one image the same tag, so both modules would run the one bumped last\n"
+        "  hint: give each module its own image, or its own overlay")
+    for apart in ("image: ghcr.io/o/web", "directory: overlays/web"):
+        spec_with(repo, shared.replace("image: ghcr.io/o/shop", apart) if "image" in apart
+                  else shared.replace("directory: overlays/stage/", apart))
+    # the overlays of two environments, each on a branch of its own (seed A's dev and prod)
+    spec_with(repo, shared.replace("{branch: stage, directory: overlays/stage/}",
+                                   "{branch: prod, directory: overlays/stage}").replace(
+        "  stage: {branch: main, values: env/stage.yaml}\n",
+        "  stage: {branch: main, values: env/stage.yaml}\n  prod: {branch: release}\n"))
+
+
 def test_a_manifest_written_for_every_environment_is_refused(repo: Path) -> None:
     """A module without `environments` deploys to every one declared, and a manifest target
     is one file: stage's bump rewrote the container that prod runs too."""

@@ -738,9 +738,12 @@ class _Resolver:
         environments of one module writing one key of one branch would deploy each other's
         tag (stage's bump would deploy prod). The shared image defaults are read, never
         written, so they may be shared. Nor may two modules write one manifest's container:
-        each bump would put its own tag on the other's image."""
+        each bump would put its own tag on the other's image; nor set one image in one
+        kustomize overlay, whose `images:` entry gives every container of that image its
+        tag (kustomize's api/filters/imagetag)."""
         owners: dict[tuple[str, tuple[str, ...]], str] = {}
         containers: dict[ManifestTarget, str] = {}
+        overlays: dict[tuple[str, str, str], str] = {}  # (branch, overlay, image) → module
         clashes: dict[str, tuple[str, str, str, str]] = {}  # module → file, key, other, its
 
         def clash(module: str, file: str, key: tuple[str, ...], other: str,
@@ -759,6 +762,18 @@ class _Resolver:
                                          f"'{owner}' does",
                                          "name each module's own container in "
                                          "manifest.container")
+                    if isinstance(target, KustomizeTarget):
+                        owner = overlays.setdefault(
+                            (deployment.deploy_branch, posixpath.normpath(target.directory),
+                             canonical_image(target.image)), module.name)
+                        if owner != module.name:
+                            self.problem(("modules", module.name, "kustomize"),
+                                         f"sets the image {target.image} in the overlay "
+                                         f"{target.directory}, as module '{owner}' does: "
+                                         "kustomize gives every container of one image the "
+                                         "same tag, so both modules would run the one bumped "
+                                         "last", "give each module its own image, or its own "
+                                         "overlay")
                     if not isinstance(target, HelmValuesTarget):
                         continue
                     for text in (target.tag_key, target.repository_key, target.registry_key,

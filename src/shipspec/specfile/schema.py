@@ -146,7 +146,9 @@ _MODULE = _object(
         "moduleName": _string("The image name (seed A's name for `image`)."),
         "dockerfileName": _path("The Dockerfile (seed A's name for `dockerfile`)."),
         "kustomize": _object(
-            "A kustomize overlay in the deployment repository that receives the new tag.",
+            "A kustomize overlay in the deployment repository that receives the new tag: "
+            "its `images:` entry gives every container of the image that tag, so two modules "
+            "of one image need overlays of their own.",
             {
                 "branch": _branch("Branch of the deployment repository; names the environment."),
                 "directory": _path("The overlay directory in the deployment repository.",
