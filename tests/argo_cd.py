@@ -177,8 +177,9 @@ def renders_again(application: dict[str, Any], changed_files: list[str]) -> bool
     the Application again, or leaves it the manifests of the revision before: the paths of
     its manifest-generate-paths annotation (split on ';', trimmed; one starting with '/'
     from the repository root, else below the source's path), and a changed file equal to
-    one, below it, or matching it as a glob (Go's filepath.Match: '*' stops at '/'). No
-    annotation, or no file list, renders again."""
+    one, below it (util/security/path_traversal.go, EnforceToCurrentRoot: the path cleaned,
+    so `/./helmfile` is `/helmfile`), or matching it as a glob (Go's filepath.Match: '*' stops
+    at '/'). No annotation, or no file list, renders again."""
     annotation = application["metadata"].get("annotations", {}).get(
         "argocd.argoproj.io/manifest-generate-paths", "")
     source_path = application["spec"]["source"].get("path", "")
@@ -191,7 +192,7 @@ def renders_again(application: dict[str, Any], changed_files: list[str]) -> bool
         for path in paths:
             pattern = "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c)
                               for c in path)
-            if file == path or file.startswith(path.rstrip("/") + "/") or \
+            if file == path or file.startswith(os.path.normpath(path).rstrip("/") + "/") or \
                     re.fullmatch(pattern, file):
                 return True
     return False

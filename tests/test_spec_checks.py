@@ -468,7 +468,7 @@ def test_two_modules_of_one_image_in_one_kustomize_overlay_are_refused(repo: Pat
         "    kustomize: {branch: stage, directory: overlays/stage/}\n")
     assert errors(repo, shared) == (
         "shipspec.yaml:14:16: error: modules.web.kustomize: sets the image ghcr.io/o/shop in "
-        "the overlay overlays/stage/, as module 'api' does: kustomize gives every container "
+        "the overlay overlays/stage, as module 'api' does: kustomize gives every container "
         "of one image the same tag, so both modules would run the one bumped last\n"
         "  hint: give each module its own image, or its own overlay")
     for apart in ("image: ghcr.io/o/web", "directory: overlays/web"):
@@ -479,6 +479,30 @@ def test_two_modules_of_one_image_in_one_kustomize_overlay_are_refused(repo: Pat
                                    "{branch: prod, directory: overlays/stage}").replace(
         "  stage: {branch: main, values: env/stage.yaml}\n",
         "  stage: {branch: main, values: env/stage.yaml}\n  prod: {branch: release}\n"))
+
+
+@pytest.mark.parametrize(("old", "new", "error"), [
+    ("    values: shop.api\n",
+     "    manifest: {file: apps/shop.yaml, name: shop}\n  web:\n    manifest: "
+     "{file: ./apps//shop.yaml, name: shop, container: api}\n",
+     "modules.web.manifest: writes the image of Deployment shop (container api) in "
+     "apps/shop.yaml, as module 'api' does"),
+    ("  stage: {branch: main, values: env/stage.yaml}\n",
+     "  stage: {branch: main, values: env/stage.yaml}\n"
+     "  prod: {branch: release, values: ./env/stage.yaml}\n",
+     "modules.api.values: writes shop.api.imageTag in env/stage.yaml on branch main for "
+     "both 'stage' and 'prod'"),
+    ("    values: shop.api\n",
+     "    kustomize: {branch: stage, directory: overlays/stage}\n  web:\n    image: api\n"
+     "    kustomize: {branch: stage, directory: ./overlays/stage}\n",
+     "modules.web.kustomize: sets the image ghcr.io/o/api in the overlay overlays/stage, "
+     "as module 'api' does"),
+])
+def test_one_deployment_file_spelled_two_ways_is_one_file(repo: Path, old: str, new: str,
+                                                         error: str) -> None:
+    """`./apps//shop.yaml` is the file `apps/shop.yaml` that the bump writes: the checks of
+    what two modules or two environments write compared the spellings, and passed."""
+    assert error in errors(repo, VALID.replace(old, new))
 
 
 def test_a_manifest_written_for_every_environment_is_refused(repo: Path) -> None:

@@ -454,6 +454,7 @@ class _Resolver:
             values_file = env.get("values")
             if values_file is not None:
                 self.check_path((*path, "values"), values_file, local=False)
+                values_file = posixpath.normpath(values_file)
             result.append(Environment(
                 name=name,
                 branch=env["branch"],
@@ -489,7 +490,7 @@ class _Resolver:
                          "one of them", "such as server: https://kubernetes.default.svc")
         kind, where = next(iter(destination.items()), ("server", IN_CLUSTER))
         return App(
-            helmfile=entry["helmfile"],
+            helmfile=posixpath.normpath(entry["helmfile"]),
             helmfile_environment=entry.get("environment", environment),
             releases=tuple(Release(name, release["namespace"], tuple(release.get("modules", ())))
                            for name, release in entry["releases"].items()),
@@ -683,13 +684,13 @@ class _Resolver:
         targets: list[Target] = []
         kustomize = entry.get("kustomize")
         if kustomize is not None:
-            targets.append(
-                KustomizeTarget(kustomize["directory"], image, kustomize.get("deploymentName"))
-            )
+            targets.append(KustomizeTarget(posixpath.normpath(kustomize["directory"]), image,
+                                           kustomize.get("deploymentName")))
         manifest: dict[str, Any] | None = entry.get("manifest")
         if manifest is not None:
             self.check_path((*path, "manifest", "file"), manifest["file"], local=False)
-            targets.append(ManifestTarget(manifest["file"], manifest.get("kind", "Deployment"),
+            targets.append(ManifestTarget(posixpath.normpath(manifest["file"]),
+                                          manifest.get("kind", "Deployment"),
                                           manifest["name"],
                                           manifest.get("container", str(path[-1]))))
         if "values" in entry:
@@ -764,7 +765,7 @@ class _Resolver:
                                          "manifest.container")
                     if isinstance(target, KustomizeTarget):
                         owner = overlays.setdefault(
-                            (deployment.deploy_branch, posixpath.normpath(target.directory),
+                            (deployment.deploy_branch, target.directory,
                              canonical_image(target.image)), module.name)
                         if owner != module.name:
                             self.problem(("modules", module.name, "kustomize"),
