@@ -170,7 +170,7 @@ def _write_edits(files: "_Files", items: list[_Item], seen: dict[tuple[int, int]
     """What each request of `items` changed, by its number; a failure of any fails all."""
     # Every tag is read before any is written; then each file gets all of its edits at
     # once (targets/: one read and one check of a values file for all the modules in it).
-    # No two edits write one place (resolve.check_shared_targets within a spec, and
+    # No two edits write one place (cross_checks.shared_targets within a spec, and
     # _write_together across them), so reading first reads what reading between the edits
     # did.
     currents = [_current(files.of(item.change.target), item.change) for item in items]

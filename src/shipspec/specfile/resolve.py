@@ -14,12 +14,12 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from shipspec import templates
 from shipspec.errors import Location, Problem, SpecError, shown
-from shipspec.images import DEFAULT_IMAGES, canonical_image
+from shipspec.images import DEFAULT_IMAGES
 from shipspec.paths import (
     SymlinkGuard,
     covers,
@@ -53,7 +53,9 @@ from shipspec.spec import (
     Template,
     target_paths,
 )
+from shipspec.specfile import cross_checks
 from shipspec.specfile.check import check
+from shipspec.specfile.cross_checks import BINDING_UNSAFE, Finding
 from shipspec.specfile.loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
 from shipspec.specfile.schema import DNS_LABEL, SPEC_SCHEMA
 from shipspec.tags import IMAGE_TAG, is_image_name
@@ -158,6 +160,10 @@ class _Resolver:
         location = self.document.locate(path, key=key)
         self.problems.append(Problem(location, dotted(path), message, hint))
 
+    def report(self, findings: Iterable[Finding]) -> None:
+        for path, message, hint, key in findings:
+            self.problem(path, message, hint, key=key)
+
     def template(self, path: FieldPath, default: str) -> Template:
         text = _get(self.data, path, default)
         return Template(text, self.document.locate(path), dotted(path))
@@ -172,7 +178,7 @@ class _Resolver:
         registry = data["registry"]["url"]
         registry_ok = is_image_name(f"{registry.rstrip('/')}/module")
         # (a value Tekton's bindings would expand or splice is refused for that, below)
-        if not registry_ok and not _BINDING_UNSAFE & set(registry):
+        if not registry_ok and not BINDING_UNSAFE & set(registry):
             self.problem(("registry", "url"), f"'{registry}' is not the start of image names",
                          "write it as image names begin, without a scheme and in lower case: "
                          "ghcr.io/<org>, or registry.example.com:5000/<team>")
@@ -180,10 +186,10 @@ class _Resolver:
             self.module(name, project, source, deploy, environments, ci, registry_ok)
             for name in data["modules"]
         )
-        self.check_apps(project, environments, modules)
-        self.check_shared_targets(modules)
-        self.check_images_apart(modules)
-        self.refuse_workflow_expressions(data, ())
+        self.report(cross_checks.apps(project, environments, modules))
+        self.report(cross_checks.shared_targets(modules))
+        self.report(cross_checks.images_apart(modules, self.sample_tags))
+        self.report(cross_checks.workflow_expressions(data))
         if deploy.url is None and any(d.targets for m in modules if m.enabled
                                       for d in m.deployments):
             self.problem(("deploy", "url"),
@@ -263,20 +269,6 @@ class _Resolver:
                 "repository of its own")
         return tuple(result)
 
-    def refuse_workflow_expressions(self, value: Any, path: FieldPath) -> None:
-        """No spec value may become a GitHub Actions expression: workflows carry images,
-        branches and paths as written, and `${{ github.event.head_commit.message }}` in one
-        would hand it to whoever pushes. No field needs `${{`; tag templates use `{{`."""
-        if isinstance(value, dict):
-            for key, item in value.items():
-                self.refuse_workflow_expressions(item, (*path, key))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                self.refuse_workflow_expressions(item, (*path, index))
-        elif isinstance(value, str) and "${{" in value:
-            self.problem(path, "holds '${{', which GitHub Actions would evaluate as an "
-                         "expression in the workflows", "write the value itself")
-
     def require_engine_settings(self, spec: Spec) -> None:
         """What the spec's CI engine needs, but what only its rendered CI uses
         (render.RENDER_ONLY), which `validate` lists as still to do and `generate` refuses.
@@ -286,9 +278,7 @@ class _Resolver:
         self.problems += gap_problems(spec, [
             gap for gap in renderer(spec.ci.engine).missing_settings(spec)
             if gap[0] not in RENDER_ONLY])
-        # Any spec may be rendered for Tekton (`generate --target tekton`), whatever its
-        # engine: what would reach a TriggerBinding is checked for every spec.
-        self.refuse_unsafe_binding_values()
+        self.report(cross_checks.unsafe_binding_values(self.data))
         if spec.ci.engine == "tekton":
             self.require_tekton_names(spec)
         if self.problems:
@@ -301,33 +291,6 @@ class _Resolver:
 
         self.problems += gap_problems(spec, name_problems(spec, spec.namespace or "",
                                                           spec.enabled_modules, reports(spec)))
-
-    def refuse_unsafe_binding_values(self) -> None:
-        for field, value in self.binding_values():
-            unsafe = _unsafe_binding_value(value)
-            if unsafe:
-                self.problem(field, f"{value!r} {unsafe}: Tekton Triggers copy binding values "
-                             "into the PipelineRun's JSON as they are, and expand $(...) from "
-                             "the webhook event", "choose a value without '\"', '\\' or '$('")
-
-    def binding_values(self) -> Iterator[tuple[FieldPath, str]]:
-        """The fields whose values the Tekton renderer writes into TriggerBindings."""
-        source = self.data.get("source", {})
-        if "url" in source:
-            yield ("source", "url"), source["url"]
-        registry = self.data.get("registry", {})
-        if "url" in registry:  # the start of every module's image
-            yield ("registry", "url"), registry["url"]
-        for name, image in self.data.get("ci", {}).get("images", {}).items():
-            yield ("ci", "images", name), image  # the pre-build step's image
-        for environment, settings in self.data.get("environments", {}).items():
-            if "branch" in settings:
-                yield ("environments", environment, "branch"), settings["branch"]
-        for module, entry in self.data["modules"].items():
-            for field in ("repo", "gitBranch", "image", "moduleName", "dockerfile",
-                          "dockerfileName", "context"):
-                if isinstance(entry, dict) and field in entry:
-                    yield ("modules", module, field), entry[field]
 
     def ci(self) -> CI:
         ci: dict[str, Any] = self.data.get("ci", {})
@@ -500,45 +463,6 @@ class _Resolver:
             automated=entry.get("automated", False),
         )
 
-    def check_apps(self, project: str, environments: tuple[Environment, ...],
-                   modules: tuple[Module, ...]) -> None:
-        """Every module a release names deploys to that environment through its values (or is
-        disabled), and every such module is rendered by one release, so the image check
-        misses none."""
-        for environment in environments:
-            if environment.app is None:
-                continue
-            path: FieldPath = ("environments", environment.name, "app", "releases")
-            through_values = {
-                module.name for module in modules if module.enabled
-                for deployment in module.deployments
-                if deployment.environment == environment.name
-                and any(isinstance(t, HelmValuesTarget) for t in deployment.targets)}
-            named: dict[str, str] = {}
-            for release in environment.app.releases:
-                name = f"{project}-{environment.name}-{release.name}"
-                if len(name) > 63:
-                    self.problem((*path, release.name), f"the Application name '{name}' is "
-                                 "longer than 63 characters", "shorten the project, "
-                                 "environment or release name", key=True)
-                for index, module in enumerate(release.modules):
-                    if module in named:
-                        self.problem((*path, release.name, "modules", index),
-                                     f"module '{module}' is already rendered by the release "
-                                     f"'{named[module]}'", "list each module in one release")
-                    elif module not in through_values and not any(
-                            m.name == module and not m.enabled for m in modules):
-                        self.problem((*path, release.name, "modules", index),
-                                     f"module '{module}' does not deploy to "
-                                     f"'{environment.name}' through the values file",
-                                     "list the enabled modules whose values this environment's "
-                                     "file holds")
-                    named.setdefault(module, release.name)
-            for module in sorted(through_values - set(named)):
-                self.problem(path, f"module '{module}' deploys to '{environment.name}', but no "
-                             "release renders it, so no render checks its image",
-                             f"add {module} to the modules of the release that deploys it")
-
     def module(
         self, name: str, project: str, source: Source, deploy: Deploy,
         environments: tuple[Environment, ...], ci: CI, registry_ok: bool,
@@ -583,7 +507,7 @@ class _Resolver:
         named = next((field for field in ("image", "moduleName") if field in entry), None)
         # (an image under a registry.url that is wrong is reported there, once)
         if (named and (image == entry[named] or registry_ok) and not is_image_name(image)
-                and not _BINDING_UNSAFE & set(image)):
+                and not BINDING_UNSAFE & set(image)):
             self.problem((*path, named), f"makes the image name '{image}', which registries "
                          "refuse", "image names are lower case: letters and digits, joined by "
                          "'.', '_' or '-'; a registry host may come first")
@@ -711,121 +635,9 @@ class _Resolver:
                     digest_key=deploy.digest_key and f"{key}.{deploy.digest_key}"))
         return tuple(targets)
 
-    def check_images_apart(self, modules: tuple[Module, ...]) -> None:
-        """Two modules of one repository built otherwise (astrago's core and batch, both
-        pushed to astrago-backend) must not push one image and tag for a commit: the
-        second push would replace the first image, and both modules would run it. (The
-        commits of two repositories differ, and so do their tags.)"""
-        pushed: dict[tuple[str, str, str], Module] = {}
-        for module in modules:
-            image = canonical_image(module.image)  # docker.io/acme/app is acme/app
-            for deployment in module.deployments if module.enabled else ():
-                tag = self.sample_tags.get((module.name, deployment.environment))
-                if tag is None:  # not a valid tag: said already
-                    continue
-                first = pushed.setdefault((module.repo, image, tag), module)
-                if _build_of(first) != _build_of(module):
-                    self.problem(("modules", module.name),
-                                 f"pushes {module.image}:{tag} for a commit, as module "
-                                 f"{first.name} does, built otherwise: one image would "
-                                 "replace the other in the registry, and both would run it",
-                                 "name the module in the tag ({{ module }}-...), or give "
-                                 "it an image of its own", key=True)
-                    return  # one pair says it; the fix is usually one template
-
-    def check_shared_targets(self, modules: tuple[Module, ...]) -> None:
-        """Two modules writing one values key would overwrite each other's tag; a key below
-        another module's (`x` and `x.repository`) would turn a value into a mapping; two
-        environments of one module writing one key of one branch would deploy each other's
-        tag (stage's bump would deploy prod). The shared image defaults are read, never
-        written, so they may be shared. Nor may two modules write one manifest's container:
-        each bump would put its own tag on the other's image; nor set one image in one
-        kustomize overlay, whose `images:` entry gives every container of that image its
-        tag (kustomize's api/filters/imagetag)."""
-        owners: dict[tuple[str, tuple[str, ...]], str] = {}
-        containers: dict[ManifestTarget, str] = {}
-        overlays: dict[tuple[str, str, str], str] = {}  # (branch, overlay, image) → module
-        clashes: dict[str, tuple[str, str, str, str]] = {}  # module → file, key, other, its
-
-        def clash(module: str, file: str, key: tuple[str, ...], other: str,
-                  others: tuple[str, ...]) -> None:
-            clashes.setdefault(module, (file, ".".join(key), other, ".".join(others)))
-
-        for module in modules:
-            self.check_environments_apart(module)
-            for deployment in module.deployments:
-                for target in deployment.targets:
-                    if isinstance(target, ManifestTarget):
-                        owner = containers.setdefault(target, module.name)
-                        if owner != module.name:
-                            self.problem(("modules", module.name, "manifest"),
-                                         f"writes {_container_of(target)}, as module "
-                                         f"'{owner}' does",
-                                         "name each module's own container in "
-                                         "manifest.container")
-                    if isinstance(target, KustomizeTarget):
-                        owner = overlays.setdefault(
-                            (deployment.deploy_branch, target.directory,
-                             canonical_image(target.image)), module.name)
-                        if owner != module.name:
-                            self.problem(("modules", module.name, "kustomize"),
-                                         f"sets the image {target.image} in the overlay "
-                                         f"{target.directory}, as module '{owner}' does: "
-                                         "kustomize gives every container of one image the "
-                                         "same tag, so both modules would run the one bumped "
-                                         "last", "give each module its own image, or its own "
-                                         "overlay")
-                    if not isinstance(target, HelmValuesTarget):
-                        continue
-                    for text in (target.tag_key, target.repository_key, target.registry_key,
-                                 target.digest_key):
-                        if not text:
-                            continue
-                        key = tuple(text.split("."))
-                        owner = owners.setdefault((target.file, key), module.name)
-                        if owner != module.name:
-                            clash(module.name, target.file, key, owner, key)
-        for (file, key), owner in owners.items():
-            for end in range(1, len(key)):  # the key's proper prefixes
-                other = owners.get((file, key[:end]))
-                if other is not None and other != owner:
-                    clash(owner, file, key, other, key[:end])
-        for name, (file, written, other, others) in clashes.items():
-            said = (f"as module '{other}' does" if written == others
-                    else f"where module '{other}' writes {others}")
-            self.problem(("modules", name, "values"), f"writes {written} in {file}, {said}",
-                         "give each module its own values key")
-
-    def check_environments_apart(self, module: Module) -> None:
-        """Two environments of `module` writing its tag into one place (a values key, a
-        manifest's container) of one file on one branch of the deployment repository: a
-        bump of one would deploy the other. A module without its `environments` deploys to
-        every one declared, so a manifest written for stage was the one prod ran."""
-        environments: dict[tuple[str, Target], str] = {}  # (branch, target) → env
-        for deployment in module.deployments:
-            for target in deployment.targets:
-                place = (deployment.deploy_branch, target)
-                other = environments.setdefault(place, deployment.environment)
-                if other == deployment.environment:
-                    continue
-                if isinstance(target, HelmValuesTarget):
-                    field, written = "values", f"{target.tag_key} in {target.file}"
-                    hint = "give each environment its own values file, or its own branch"
-                else:
-                    # a kustomize overlay's branch names its one environment: never two
-                    assert isinstance(target, ManifestTarget)
-                    field, written = "manifest", _container_of(target)
-                    hint = (f"list the one environment it deploys to in modules.{module.name}"
-                            ".environments, or give each environment its own branch "
-                            "(deployBranch)")
-                self.problem(("modules", module.name, field),
-                             f"writes {written} on branch {deployment.deploy_branch} for "
-                             f"both '{other}' and '{deployment.environment}': a bump of one "
-                             "would deploy the other", hint)
-
     def check_tag(self, tag: Template, module: str, env: str, branch: str) -> None:
         """The tag a commit gets must be an image tag, and name the commit; it is kept for
-        check_images_apart."""
+        cross_checks.images_apart."""
         sample = {"module": module, "env": env, "sha": _SAMPLE_SHA, "sha8": _SAMPLE_SHA[:8],
                   "branch": branch, "project": self.data["project"], "date": "20260101"}
         rendered = self.render_template(tag, sample)
@@ -886,43 +698,6 @@ def _pattern_start(path: str) -> int | None:
         return 0
     found = [path.find(char) for char in "*?[" if char in path]
     return min(found) if found else None
-
-
-def _container_of(target: ManifestTarget) -> str:
-    """How the spec's checks name what a manifest target writes."""
-    return (f"the image of {target.kind} {target.name} (container {target.container}) in "
-            f"{target.file}")
-
-
-def _unsafe_binding_value(value: str) -> str | None:
-    """Why Tekton Triggers would mangle `value` as a static binding value, or None.
-
-    Triggers (v0.37.0) put a binding's value into the TriggerTemplate's resource by replacing
-    `$(tt.params.<name>)` in its JSON text as is (pkg/template/resource.go,
-    applyParamToResourceTemplate; quotes are escaped only under the old-escape-quotes
-    annotation), so a quote, a backslash or a control character breaks the JSON of every run
-    of that Trigger; and they replace every `$(...)` in a binding value from the webhook
-    event (pkg/template/event.go, applyEventValuesToParams), which would hand that value to
-    whoever sends the event.
-    """
-    if '"' in value or "\\" in value:
-        return "holds a quote or a backslash"
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
-        return "holds a control character"
-    if "$(" in value:
-        return "holds '$('"
-    return None
-
-
-# Characters of the values that refuse_unsafe_binding_values reports, with a better reason
-# than that they are no image name.
-_BINDING_UNSAFE = frozenset('"\\$')
-
-
-def _build_of(module: Module) -> tuple[str, ...]:
-    """What makes a module's image from a commit: two modules alike here push the same
-    image."""
-    return (module.context, module.dockerfile, module.build, module.build_task)
 
 
 def _host_and_path(url: str) -> tuple[str, list[str]]:

@@ -1,0 +1,266 @@
+"""Checks across a spec's resolved modules and environments: what no field's own check can
+see, because it takes two of them (two modules writing one values key, two environments
+deploying through one file) or the whole spec (no value may become a GitHub Actions
+expression or break a Tekton TriggerBinding).
+
+Each check yields Findings, located by the resolver, which collects them with the rest.
+"""
+
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+
+from shipspec.images import canonical_image
+from shipspec.spec import (
+    Environment,
+    HelmValuesTarget,
+    KustomizeTarget,
+    ManifestTarget,
+    Module,
+    Target,
+)
+from shipspec.specfile.loading import FieldPath
+
+# Characters of the values that unsafe_binding_values reports, with a better reason than
+# that they are no image name.
+BINDING_UNSAFE = frozenset('"\\$')
+
+
+class Finding(NamedTuple):
+    path: FieldPath
+    message: str
+    hint: str = ""
+    key: bool = False  # located at the field's name, not at its value
+
+
+def apps(project: str, environments: tuple[Environment, ...],
+         modules: tuple[Module, ...]) -> Iterator[Finding]:
+    """Every module a release names deploys to that environment through its values (or is
+    disabled), and every such module is rendered by one release, so the image check misses
+    none."""
+    for environment in environments:
+        if environment.app is None:
+            continue
+        path: FieldPath = ("environments", environment.name, "app", "releases")
+        through_values = {
+            module.name for module in modules if module.enabled
+            for deployment in module.deployments
+            if deployment.environment == environment.name
+            and any(isinstance(t, HelmValuesTarget) for t in deployment.targets)}
+        named: dict[str, str] = {}
+        for release in environment.app.releases:
+            name = f"{project}-{environment.name}-{release.name}"
+            if len(name) > 63:
+                yield Finding((*path, release.name), f"the Application name '{name}' is "
+                              "longer than 63 characters", "shorten the project, "
+                              "environment or release name", key=True)
+            for index, module in enumerate(release.modules):
+                if module in named:
+                    yield Finding((*path, release.name, "modules", index),
+                                  f"module '{module}' is already rendered by the release "
+                                  f"'{named[module]}'", "list each module in one release")
+                elif module not in through_values and not any(
+                        m.name == module and not m.enabled for m in modules):
+                    yield Finding((*path, release.name, "modules", index),
+                                  f"module '{module}' does not deploy to "
+                                  f"'{environment.name}' through the values file",
+                                  "list the enabled modules whose values this environment's "
+                                  "file holds")
+                named.setdefault(module, release.name)
+        for module in sorted(through_values - set(named)):
+            yield Finding(path, f"module '{module}' deploys to '{environment.name}', but no "
+                          "release renders it, so no render checks its image",
+                          f"add {module} to the modules of the release that deploys it")
+
+
+def images_apart(modules: tuple[Module, ...],
+                 sample_tags: Mapping[tuple[str, str], str]) -> Iterator[Finding]:
+    """Two modules of one repository built otherwise (astrago's core and batch, both pushed
+    to astrago-backend) must not push one image and tag for a commit: the second push would
+    replace the first image, and both modules would run it. (The commits of two repositories
+    differ, and so do their tags.) `sample_tags`: each (module, environment)'s tag of one
+    commit, where it is a valid tag."""
+    pushed: dict[tuple[str, str, str], Module] = {}
+    for module in modules:
+        image = canonical_image(module.image)  # docker.io/acme/app is acme/app
+        for deployment in module.deployments if module.enabled else ():
+            tag = sample_tags.get((module.name, deployment.environment))
+            if tag is None:  # not a valid tag: said already
+                continue
+            first = pushed.setdefault((module.repo, image, tag), module)
+            if _build_of(first) != _build_of(module):
+                yield Finding(("modules", module.name),
+                              f"pushes {module.image}:{tag} for a commit, as module "
+                              f"{first.name} does, built otherwise: one image would "
+                              "replace the other in the registry, and both would run it",
+                              "name the module in the tag ({{ module }}-...), or give "
+                              "it an image of its own", key=True)
+                return  # one pair says it; the fix is usually one template
+
+
+def shared_targets(modules: tuple[Module, ...]) -> Iterator[Finding]:
+    """Two modules writing one values key would overwrite each other's tag; a key below
+    another module's (`x` and `x.repository`) would turn a value into a mapping; two
+    environments of one module writing one key of one branch would deploy each other's tag
+    (stage's bump would deploy prod). The shared image defaults are read, never written, so
+    they may be shared. Nor may two modules write one manifest's container: each bump would
+    put its own tag on the other's image; nor set one image in one kustomize overlay, whose
+    `images:` entry gives every container of that image its tag (kustomize's
+    api/filters/imagetag)."""
+    owners: dict[tuple[str, tuple[str, ...]], str] = {}
+    containers: dict[ManifestTarget, str] = {}
+    overlays: dict[tuple[str, str, str], str] = {}  # (branch, overlay, image) → module
+    clashes: dict[str, tuple[str, str, str, str]] = {}  # module → file, key, other, its
+
+    def clash(module: str, file: str, key: tuple[str, ...], other: str,
+              others: tuple[str, ...]) -> None:
+        clashes.setdefault(module, (file, ".".join(key), other, ".".join(others)))
+
+    for module in modules:
+        yield from environments_apart(module)
+        for deployment in module.deployments:
+            for target in deployment.targets:
+                if isinstance(target, ManifestTarget):
+                    owner = containers.setdefault(target, module.name)
+                    if owner != module.name:
+                        yield Finding(("modules", module.name, "manifest"),
+                                      f"writes {_container_of(target)}, as module "
+                                      f"'{owner}' does",
+                                      "name each module's own container in manifest.container")
+                if isinstance(target, KustomizeTarget):
+                    owner = overlays.setdefault(
+                        (deployment.deploy_branch, target.directory,
+                         canonical_image(target.image)), module.name)
+                    if owner != module.name:
+                        yield Finding(("modules", module.name, "kustomize"),
+                                      f"sets the image {target.image} in the overlay "
+                                      f"{target.directory}, as module '{owner}' does: "
+                                      "kustomize gives every container of one image the "
+                                      "same tag, so both modules would run the one bumped "
+                                      "last", "give each module its own image, or its own "
+                                      "overlay")
+                if not isinstance(target, HelmValuesTarget):
+                    continue
+                for text in (target.tag_key, target.repository_key, target.registry_key,
+                             target.digest_key):
+                    if not text:
+                        continue
+                    key = tuple(text.split("."))
+                    owner = owners.setdefault((target.file, key), module.name)
+                    if owner != module.name:
+                        clash(module.name, target.file, key, owner, key)
+    for (file, key), owner in owners.items():
+        for end in range(1, len(key)):  # the key's proper prefixes
+            other = owners.get((file, key[:end]))
+            if other is not None and other != owner:
+                clash(owner, file, key, other, key[:end])
+    for name, (file, written, other, others) in clashes.items():
+        said = (f"as module '{other}' does" if written == others
+                else f"where module '{other}' writes {others}")
+        yield Finding(("modules", name, "values"), f"writes {written} in {file}, {said}",
+                      "give each module its own values key")
+
+
+def environments_apart(module: Module) -> Iterator[Finding]:
+    """Two environments of `module` writing its tag into one place (a values key, a
+    manifest's container) of one file on one branch of the deployment repository: a bump of
+    one would deploy the other. A module without its `environments` deploys to every one
+    declared, so a manifest written for stage was the one prod ran."""
+    environments: dict[tuple[str, Target], str] = {}  # (branch, target) → env
+    for deployment in module.deployments:
+        for target in deployment.targets:
+            place = (deployment.deploy_branch, target)
+            other = environments.setdefault(place, deployment.environment)
+            if other == deployment.environment:
+                continue
+            if isinstance(target, HelmValuesTarget):
+                field, written = "values", f"{target.tag_key} in {target.file}"
+                hint = "give each environment its own values file, or its own branch"
+            else:
+                # a kustomize overlay's branch names its one environment: never two
+                assert isinstance(target, ManifestTarget)
+                field, written = "manifest", _container_of(target)
+                hint = (f"list the one environment it deploys to in modules.{module.name}"
+                        ".environments, or give each environment its own branch "
+                        "(deployBranch)")
+            yield Finding(("modules", module.name, field),
+                          f"writes {written} on branch {deployment.deploy_branch} for "
+                          f"both '{other}' and '{deployment.environment}': a bump of one "
+                          "would deploy the other", hint)
+
+
+def workflow_expressions(value: Any, path: FieldPath = ()) -> Iterator[Finding]:
+    """No spec value may become a GitHub Actions expression: workflows carry images,
+    branches and paths as written, and `${{ github.event.head_commit.message }}` in one
+    would hand it to whoever pushes. No field needs `${{`; tag templates use `{{`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from workflow_expressions(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from workflow_expressions(item, (*path, index))
+    elif isinstance(value, str) and "${{" in value:
+        yield Finding(path, "holds '${{', which GitHub Actions would evaluate as an "
+                      "expression in the workflows", "write the value itself")
+
+
+def unsafe_binding_values(data: dict[str, Any]) -> Iterator[Finding]:
+    """The values of the spec `data` that Tekton Triggers would mangle in a TriggerBinding.
+    Any spec may be rendered for Tekton (`generate --target tekton`), whatever its engine."""
+    for field, value in _binding_values(data):
+        unsafe = _unsafe_binding_value(value)
+        if unsafe:
+            yield Finding(field, f"{value!r} {unsafe}: Tekton Triggers copy binding values "
+                          "into the PipelineRun's JSON as they are, and expand $(...) from "
+                          "the webhook event", "choose a value without '\"', '\\' or '$('")
+
+
+def _binding_values(data: dict[str, Any]) -> Iterator[tuple[FieldPath, str]]:
+    """The fields whose values the Tekton renderer writes into TriggerBindings."""
+    source = data.get("source", {})
+    if "url" in source:
+        yield ("source", "url"), source["url"]
+    registry = data.get("registry", {})
+    if "url" in registry:  # the start of every module's image
+        yield ("registry", "url"), registry["url"]
+    for name, image in data.get("ci", {}).get("images", {}).items():
+        yield ("ci", "images", name), image  # the pre-build step's image
+    for environment, settings in data.get("environments", {}).items():
+        if "branch" in settings:
+            yield ("environments", environment, "branch"), settings["branch"]
+    for module, entry in data["modules"].items():
+        for field in ("repo", "gitBranch", "image", "moduleName", "dockerfile",
+                      "dockerfileName", "context"):
+            if isinstance(entry, dict) and field in entry:
+                yield ("modules", module, field), entry[field]
+
+
+def _unsafe_binding_value(value: str) -> str | None:
+    """Why Tekton Triggers would mangle `value` as a static binding value, or None.
+
+    Triggers (v0.37.0) put a binding's value into the TriggerTemplate's resource by replacing
+    `$(tt.params.<name>)` in its JSON text as is (pkg/template/resource.go,
+    applyParamToResourceTemplate; quotes are escaped only under the old-escape-quotes
+    annotation), so a quote, a backslash or a control character breaks the JSON of every run
+    of that Trigger; and they replace every `$(...)` in a binding value from the webhook
+    event (pkg/template/event.go, applyEventValuesToParams), which would hand that value to
+    whoever sends the event.
+    """
+    if '"' in value or "\\" in value:
+        return "holds a quote or a backslash"
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        return "holds a control character"
+    if "$(" in value:
+        return "holds '$('"
+    return None
+
+
+def _container_of(target: ManifestTarget) -> str:
+    """How the checks name what a manifest target writes."""
+    return (f"the image of {target.kind} {target.name} (container {target.container}) in "
+            f"{target.file}")
+
+
+def _build_of(module: Module) -> tuple[str, ...]:
+    """What makes a module's image from a commit: two modules alike here push the same
+    image."""
+    return (module.context, module.dockerfile, module.build, module.build_task)
