@@ -7,7 +7,7 @@ Each check yields Findings, located by the resolver, which collects them with th
 """
 
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from shipspec.images import canonical_image
 from shipspec.spec import (
@@ -25,11 +25,9 @@ from shipspec.specfile.loading import FieldPath
 BINDING_UNSAFE = frozenset('"\\$')
 
 
-class Finding(NamedTuple):
-    path: FieldPath
-    message: str
-    hint: str = ""
-    key: bool = False  # located at the field's name, not at its value
+# (field, message, hint, whether it is located at the field's name rather than its value);
+# a tuple, not a NamedTuple: making the class would cost every start of `generate`.
+Finding = tuple[FieldPath, str, str, bool]
 
 
 def apps(project: str, environments: tuple[Environment, ...],
@@ -50,26 +48,26 @@ def apps(project: str, environments: tuple[Environment, ...],
         for release in environment.app.releases:
             name = f"{project}-{environment.name}-{release.name}"
             if len(name) > 63:
-                yield Finding((*path, release.name), f"the Application name '{name}' is "
-                              "longer than 63 characters", "shorten the project, "
-                              "environment or release name", key=True)
+                yield ((*path, release.name), f"the Application name '{name}' is "
+                       "longer than 63 characters", "shorten the project, "
+                       "environment or release name", True)
             for index, module in enumerate(release.modules):
                 if module in named:
-                    yield Finding((*path, release.name, "modules", index),
-                                  f"module '{module}' is already rendered by the release "
-                                  f"'{named[module]}'", "list each module in one release")
+                    yield ((*path, release.name, "modules", index),
+                           f"module '{module}' is already rendered by the release "
+                           f"'{named[module]}'", "list each module in one release", False)
                 elif module not in through_values and not any(
                         m.name == module and not m.enabled for m in modules):
-                    yield Finding((*path, release.name, "modules", index),
-                                  f"module '{module}' does not deploy to "
-                                  f"'{environment.name}' through the values file",
-                                  "list the enabled modules whose values this environment's "
-                                  "file holds")
+                    yield ((*path, release.name, "modules", index),
+                           f"module '{module}' does not deploy to "
+                           f"'{environment.name}' through the values file",
+                           "list the enabled modules whose values this environment's "
+                           "file holds", False)
                 named.setdefault(module, release.name)
         for module in sorted(through_values - set(named)):
-            yield Finding(path, f"module '{module}' deploys to '{environment.name}', but no "
-                          "release renders it, so no render checks its image",
-                          f"add {module} to the modules of the release that deploys it")
+            yield (path, f"module '{module}' deploys to '{environment.name}', but no "
+                   "release renders it, so no render checks its image",
+                   f"add {module} to the modules of the release that deploys it", False)
 
 
 def images_apart(modules: tuple[Module, ...],
@@ -88,12 +86,12 @@ def images_apart(modules: tuple[Module, ...],
                 continue
             first = pushed.setdefault((module.repo, image, tag), module)
             if _build_of(first) != _build_of(module):
-                yield Finding(("modules", module.name),
-                              f"pushes {module.image}:{tag} for a commit, as module "
-                              f"{first.name} does, built otherwise: one image would "
-                              "replace the other in the registry, and both would run it",
-                              "name the module in the tag ({{ module }}-...), or give "
-                              "it an image of its own", key=True)
+                yield (("modules", module.name),
+                       f"pushes {module.image}:{tag} for a commit, as module "
+                       f"{first.name} does, built otherwise: one image would "
+                       "replace the other in the registry, and both would run it",
+                       "name the module in the tag ({{ module }}-...), or give "
+                       "it an image of its own", True)
                 return  # one pair says it; the fix is usually one template
 
 
@@ -122,22 +120,22 @@ def shared_targets(modules: tuple[Module, ...]) -> Iterator[Finding]:
                 if isinstance(target, ManifestTarget):
                     owner = containers.setdefault(target, module.name)
                     if owner != module.name:
-                        yield Finding(("modules", module.name, "manifest"),
-                                      f"writes {_container_of(target)}, as module "
-                                      f"'{owner}' does",
-                                      "name each module's own container in manifest.container")
+                        yield (("modules", module.name, "manifest"),
+                               f"writes {_container_of(target)}, as module "
+                               f"'{owner}' does",
+                               "name each module's own container in manifest.container", False)
                 if isinstance(target, KustomizeTarget):
                     owner = overlays.setdefault(
                         (deployment.deploy_branch, target.directory,
                          canonical_image(target.image)), module.name)
                     if owner != module.name:
-                        yield Finding(("modules", module.name, "kustomize"),
-                                      f"sets the image {target.image} in the overlay "
-                                      f"{target.directory}, as module '{owner}' does: "
-                                      "kustomize gives every container of one image the "
-                                      "same tag, so both modules would run the one bumped "
-                                      "last", "give each module its own image, or its own "
-                                      "overlay")
+                        yield (("modules", module.name, "kustomize"),
+                               f"sets the image {target.image} in the overlay "
+                               f"{target.directory}, as module '{owner}' does: "
+                               "kustomize gives every container of one image the "
+                               "same tag, so both modules would run the one bumped "
+                               "last", "give each module its own image, or its own "
+                               "overlay", False)
                 if not isinstance(target, HelmValuesTarget):
                     continue
                 for text in (target.tag_key, target.repository_key, target.registry_key,
@@ -156,8 +154,8 @@ def shared_targets(modules: tuple[Module, ...]) -> Iterator[Finding]:
     for name, (file, written, other, others) in clashes.items():
         said = (f"as module '{other}' does" if written == others
                 else f"where module '{other}' writes {others}")
-        yield Finding(("modules", name, "values"), f"writes {written} in {file}, {said}",
-                      "give each module its own values key")
+        yield (("modules", name, "values"), f"writes {written} in {file}, {said}",
+               "give each module its own values key", False)
 
 
 def environments_apart(module: Module) -> Iterator[Finding]:
@@ -182,10 +180,10 @@ def environments_apart(module: Module) -> Iterator[Finding]:
                 hint = (f"list the one environment it deploys to in modules.{module.name}"
                         ".environments, or give each environment its own branch "
                         "(deployBranch)")
-            yield Finding(("modules", module.name, field),
-                          f"writes {written} on branch {deployment.deploy_branch} for "
-                          f"both '{other}' and '{deployment.environment}': a bump of one "
-                          "would deploy the other", hint)
+            yield (("modules", module.name, field),
+                   f"writes {written} on branch {deployment.deploy_branch} for "
+                   f"both '{other}' and '{deployment.environment}': a bump of one "
+                   "would deploy the other", hint, False)
 
 
 def workflow_expressions(value: Any, path: FieldPath = ()) -> Iterator[Finding]:
@@ -199,8 +197,8 @@ def workflow_expressions(value: Any, path: FieldPath = ()) -> Iterator[Finding]:
         for index, item in enumerate(value):
             yield from workflow_expressions(item, (*path, index))
     elif isinstance(value, str) and "${{" in value:
-        yield Finding(path, "holds '${{', which GitHub Actions would evaluate as an "
-                      "expression in the workflows", "write the value itself")
+        yield (path, "holds '${{', which GitHub Actions would evaluate as an "
+               "expression in the workflows", "write the value itself", False)
 
 
 def unsafe_binding_values(data: dict[str, Any]) -> Iterator[Finding]:
@@ -209,9 +207,9 @@ def unsafe_binding_values(data: dict[str, Any]) -> Iterator[Finding]:
     for field, value in _binding_values(data):
         unsafe = _unsafe_binding_value(value)
         if unsafe:
-            yield Finding(field, f"{value!r} {unsafe}: Tekton Triggers copy binding values "
-                          "into the PipelineRun's JSON as they are, and expand $(...) from "
-                          "the webhook event", "choose a value without '\"', '\\' or '$('")
+            yield (field, f"{value!r} {unsafe}: Tekton Triggers copy binding values "
+                   "into the PipelineRun's JSON as they are, and expand $(...) from "
+                   "the webhook event", "choose a value without '\"', '\\' or '$('", False)
 
 
 def _binding_values(data: dict[str, Any]) -> Iterator[tuple[FieldPath, str]]:
