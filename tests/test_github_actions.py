@@ -379,6 +379,44 @@ def test_two_environments_deployed_from_one_branch_are_refused_before_any_run(
     assert pushed == ["shop-api-stage-push", "shop-api-qa-push", "shop-api-prod-push"]
 
 
+def test_modules_a_push_deploys_to_two_deployment_branches_are_refused_before_any_run(
+        tmp_path: Path, cli) -> None:
+    """The deploy job bumps every module a push built in one `shipspec bump`, which writes
+    one commit to one branch of the deployment repository: a seed A module (its overlay's
+    branch, dev) beside one writing the environment's values file (deploy.branch, main)
+    validated and rendered, and then every run that built both failed its deploy ("these
+    modules deploy to different branches"). Tekton deploys each module in its own run."""
+    (tmp_path / ".git").mkdir()
+    spec = tmp_path / "shipspec.yaml"
+    spec.write_text(
+        "project: shop\nnamespace: shop-ci\nregistry: {url: ghcr.io/acme}\n"
+        "source: {url: https://github.com/acme/shop.git, webhookSecret: hook}\n"
+        "deploy: {url: https://github.com/acme/deploy.git, credentialsSecret: token}\n"
+        f"ci: {{engine: github-actions, images: {{shipspec: 'ghcr.io/acme/shipspec:1@sha256:"
+        f"{'0' * 64}'}}}}\n"
+        "environments:\n  dev: {branch: main, values: dev.yaml}\n"
+        "modules:\n  api: {paths: [api/], kustomize: {branch: dev, directory: api/dev}}\n"
+        "  web: {paths: [web/], values: apps.web}\n")
+    # what the deploy step runs after a push that built both (the same spec on Tekton)
+    spec.write_text(spec.read_text().replace("engine: github-actions", "engine: tekton"))
+    built_both = [*("--module", "api", "--module", "web"), "--env", "dev", "--sha", SHA]
+    assert "these modules deploy to different branches: dev, main" in cli(
+        "bump", str(tmp_path), *built_both, "--dry-run").err
+    spec.write_text(spec.read_text().replace("engine: tekton", "engine: github-actions"))
+    for verb in (["validate"], ["generate", "--target", "github-actions"]):
+        result = cli(*verb, str(tmp_path))
+        assert result.code == 1 and result.out == ""
+        assert result.err == (
+            f"{spec}:11:3: error: modules.web: a push to main of acme/shop deploys modules to "
+            "several branches of the deployment repository (dev: api; main: web), and its deploy "
+            "job writes one commit to one branch\n  hint: deploy the environment's modules to "
+            "one branch (environments.dev.deployBranch, kustomize.branch), or use "
+            "ci.engine: tekton, which deploys each module in a run of its own\n")
+    spec.write_text(spec.read_text().replace("values: dev.yaml}", "values: dev.yaml, "
+                                             "deployBranch: dev}"))
+    assert cli("validate", str(tmp_path)).code == 0
+
+
 @pytest.mark.parametrize(("setting", "field", "said"), [
     ("deploy: {url: https://github.com/acme/deploy.git, tokenEnv: GITHUB_TOKEN}",
      "deploy.tokenEnv", "GITHUB_TOKEN is the job's own token: in the deploy job it may only "

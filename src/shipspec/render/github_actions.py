@@ -223,6 +223,7 @@ def missing_settings(spec: Spec) -> list[Gap]:
                          "would run on no branch",
                          "declare environments (each names the branch that deploys to it)"))
         gaps += _environments_sharing_a_branch(spec, slug, modules)
+        gaps += _deployment_branches_of_a_push(slug, modules)
         for branch, built in sorted(_built_from(modules).items()):
             if len(built) > MATRIX_JOBS:
                 gaps.append((CI_ENGINE,
@@ -286,6 +287,35 @@ def _environments_sharing_a_branch(spec: Spec, slug: str, modules: list[Module])
                          f"deploy {other} from a branch of its own (or promote to it: "
                          "shipspec promote), or use ci.engine: tekton, which runs each "
                          "environment's pipeline"))
+    return gaps
+
+
+def _deployment_branches_of_a_push(slug: str, modules: list[Module]) -> list[Gap]:
+    """The deploy job bumps every module a push built in one `shipspec bump`, one commit to
+    one branch of the deployment repository: modules of one push that deploy to two
+    branches (a seed A overlay's branch beside deploy.branch) failed every deploy that
+    built both ("these modules deploy to different branches")."""
+    pushed: dict[str, dict[str, list[str]]] = {}  # branch: {deployment branch: modules}
+    environments: dict[str, str] = {}  # branch: the environment it deploys to (the first)
+    for module in modules:
+        for deployment in module.deployments:
+            environments.setdefault(deployment.trigger_branch, deployment.environment)
+            pushed.setdefault(deployment.trigger_branch, {}).setdefault(
+                deployment.deploy_branch, []).append(module.name)
+    gaps: list[Gap] = []
+    for branch, deploying in sorted(pushed.items()):
+        if len(deploying) > 1:
+            second = list(deploying.values())[1]
+            environment = environments[branch]
+            gaps.append((("modules", second[0]),
+                         f"a push to {branch} of {slug} deploys modules to several "
+                         "branches of the deployment repository ("
+                         + "; ".join(f"{target}: {', '.join(names)}" for target, names
+                                     in sorted(deploying.items()))
+                         + "), and its deploy job writes one commit to one branch",
+                         f"deploy the environment's modules to one branch (environments."
+                         f"{environment}.deployBranch, kustomize.branch), or use ci.engine: "
+                         "tekton, which deploys each module in a run of its own"))
     return gaps
 
 
