@@ -823,17 +823,18 @@ class DeployCheckout(NamedTuple):
     checkout: Path  # the deploy job's checkout of the older one
 
 
-def deploy_checkout(tmp_path: Path) -> DeployCheckout:
+def deploy_checkout(tmp_path: Path, spec: str | None = None) -> DeployCheckout:
     """Seed B's backend pushed twice to its branch, and the deploy job's checkout of the
     first push made as actions/checkout v7.0.1 makes it at fetch-depth 1 (origin/<branch>
-    at the run's own commit, src/ref-helper.ts getRefSpec)."""
+    at the run's own commit, src/ref-helper.ts getRefSpec). `spec`: its shipspec.yaml, if
+    not seed B's."""
     from test_bump import make_deploy_repo
     from test_helmfile import FIXTURE
 
     deployment = make_deploy_repo(tmp_path, {
         str(path.relative_to(FIXTURE)): path.read_text()
         for path in FIXTURE.rglob("*") if path.is_file()}, name="astrago-deployment.git")
-    spec = (EXAMPLES / "astrago" / "shipspec.yaml").read_text().replace(
+    spec = (spec or (EXAMPLES / "astrago" / "shipspec.yaml").read_text()).replace(
         "url: https://github.com/xiilab/astrago-deployment.git", f"url: file://{deployment}")
     source = make_deploy_repo(tmp_path, {"shipspec.yaml": spec,
                                          "server-core/src/Main.java": "class Main {}\n"},
@@ -958,6 +959,55 @@ def test_a_module_whose_build_failed_holds_back_no_other(tmp_path: Path) -> None
     values = yaml.safe_load(remote_file(at.deployment, VALUES))
     assert values["astrago"]["components"]["core"]["tag"] == f"core-stage-{at.pushed[0][:8]}"
     assert "batch" not in commits(at.deployment)[0]
+
+
+def test_a_module_without_a_deployment_target_is_built_and_not_deployed(
+        tmp_path: Path, cli) -> None:
+    """A module that names no values, overlay or manifest (an image other tools deploy) is
+    built and pushed, as on Tekton (its run's `deploys` is false). Plan gave it a tag for the
+    deploy job like any other, and every deploy that built it failed, the other modules'
+    tags with it ("module 'tools' has no deployment target"); now only modules with a
+    target reach the deploy job, which does not run for such a module alone."""
+    from actions_runner import evaluate, file_command_values, job_outputs
+    from test_bump import remote_file
+    from test_helmfile import VALUES
+
+    spec = _edited(tmp_path, ("modules:\n", "modules:\n  tools:\n    paths: [tools/]\n"
+                              "    context: tools\n    dockerfile: tools/Dockerfile\n"
+                              "    image: astrago-tools\n"))
+    at = deploy_checkout(tmp_path, (spec / "shipspec.yaml").read_text())
+    changed = tmp_path / "changed"
+    changed.write_text("tools/Dockerfile\nserver-core/src/Main.java\n")
+    planned = cli("plan", str(spec), "--repository", "xiilab/astrago-backend", "--branch",
+                  SEED_B_BRANCH, "--sha", at.pushed[0], "--changed-files", str(changed))
+    assert planned.code == 0, planned.err
+    outputs = dict(line.split("=", 1) for line in planned.out.splitlines())
+    assert [b["module"] for b in json.loads(outputs["matrix"])["include"]] == ["tools", "core"]
+    tags = dict(pair.split("=") for pair in outputs["tags"].split())
+    assert list(tags) == ["core"]
+
+    workflow = {r.path: r.document for r in github_actions.render(
+        load_spec(str(spec)), RenderOptions())}[
+        "xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    legs: dict[str, dict[str, str]] = {}
+    for module in ("tools", "core"):
+        file = tmp_path / f"output-{module}"
+        file.touch()
+        subprocess.run(["sh", "-e", "-c", build["steps"][-1]["run"]], check=True,
+                       env={"MODULE": module, "GITHUB_OUTPUT": str(file)})
+        legs[module] = job_outputs(build, {"steps": {"built": {
+            "outputs": file_command_values(file.read_text())}}})
+    assert legs == {"tools": {}, "core": {"built-core": "true"}}
+    # the deploy job's condition: no leg of a module that deploys, no deploy job
+    assert "contains(toJSON(needs.build.outputs), 'built-')" in deploy["if"]
+    [step] = [step for step in deploy["steps"] if "run" in step]
+    built = evaluate(step["env"]["BUILT"], {"needs": {"build": {"outputs": legs["core"]}}})
+    result = run_deploy_step(at, tmp_path, " ".join(tags), built, tags=tags,
+                             workflow=workflow)
+    assert result.returncode == 0, result.stderr
+    values = yaml.safe_load(remote_file(at.deployment, VALUES))
+    assert values["astrago"]["components"]["core"]["tag"] == tags["core"]
 
 
 def test_pinned_digests_reach_the_values_from_each_build_leg(tmp_path: Path) -> None:

@@ -76,7 +76,8 @@ def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path
 
 def _workflows(tmp_path: Path) -> list[Path]:
     """Seed B's workflows, then the same with its frontend built by npm (setup-node) and
-    the images pinned by digest (deploy.pinDigest) and a build timeout."""
+    the images pinned by digest (deploy.pinDigest) and a build timeout, then seed B's with
+    a frontend that deploys nowhere (built and pushed only: no job outputs)."""
     from test_github_actions import spec_with_frontend_built_by_npm
 
     npm = spec_with_frontend_built_by_npm(tmp_path)
@@ -85,8 +86,15 @@ def _workflows(tmp_path: Path) -> list[Path]:
                                              "  imageDefaults: astrago.imageDefaults\n"
                                              "  pinDigest: true\n").replace(
         "  engine: github-actions\n", "  engine: github-actions\n  timeoutMinutes: 90\n"))
+    built_only = tmp_path / "built-only"
+    built_only.mkdir()
+    (built_only / "shipspec.yaml").write_text(
+        (EXAMPLES / "astrago" / "shipspec.yaml").read_text()
+        .replace("modules: [core, batch, monitor, frontend]", "modules: [core, batch, monitor]")
+        .replace("    values: astrago.components.frontend", ""))
     workflows = []
-    for name, spec in (("seed-b", EXAMPLES / "astrago"), ("npm", npm)):
+    for name, spec in (("seed-b", EXAMPLES / "astrago"), ("npm", npm),
+                       ("built-only", built_only)):
         result = run_process("generate", str(spec), "--target", "github-actions",
                              "--output-dir", str(tmp_path / name / "out"))
         assert result.code == 0, result.err
@@ -127,10 +135,11 @@ def test_actionlint_reports_script_injection(tmp_path: Path) -> None:
 def test_workflows_pass_actionlint(tmp_path: Path) -> None:
     workflows = _workflows(tmp_path)
     assert [w.parent.parent.parent.name for w in workflows] == ["astrago-backend",
-                                                                "astrago-frontend"] * 2
+                                                                "astrago-frontend"] * 3
     assert "actions/setup-node@" in workflows[3].read_text()
     assert "steps.push.outputs.digest" in workflows[3].read_text()
     assert yaml.safe_load(workflows[3].read_text())["jobs"]["build"]["timeout-minutes"] == 90
+    assert "outputs" not in yaml.safe_load(workflows[5].read_text())["jobs"]["build"]
     assert actionlint(*workflows) == []
 
 

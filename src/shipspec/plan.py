@@ -27,6 +27,9 @@ class Build(NamedTuple):
 class Plan(NamedTuple):
     environment: str
     builds: list[Build]
+    # the built modules whose tags the deploy job writes: not one without a target (values,
+    # overlay or manifest), whose image is pushed for others to deploy
+    deploys: list[str]
 
 
 def plan(spec: Spec, repository: str, branch: str, sha: str,
@@ -58,14 +61,16 @@ def plan(spec: Spec, repository: str, branch: str, sha: str,
     deploys_alone = changed_files is not None and deploys_only(changed_files, deployment_files)
     previously = {} if before is None else _previous_deploys(before, repository, branch, sha,
                                                              date)
-    builds = []
+    builds, deploys = [], []
     for module, deployment in chosen:
         build = _build(spec, module, deployment, sha, branch, date)
         if (changed is None or (not deploys_alone and touches(module.paths, changed)) or
                 (before is not None and
                  previously.get(module.name) != _deploy(spec, deployment, build))):
             builds.append(build)
-    return Plan(environments[0], builds)
+            if deployment.targets:
+                deploys.append(module.name)
+    return Plan(environments[0], builds, deploys)
 
 
 def _build(spec: Spec, module: Module, deployment: Deployment, sha: str, branch: str,

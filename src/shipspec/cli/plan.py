@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> str | Output:
     builds = [build._asdict() for build in decided.builds]
     # module=tag pairs: the deploy job bumps the very tags the builds pushed, where a tag
     # computed again (one of {{ date }}, after midnight) could name no image
-    tags = " ".join(f"{build.module}={build.tag}" for build in decided.builds)
+    tags = " ".join(f"{build.module}={build.tag}" for build in decided.builds
+                    if build.module in decided.deploys)
     lines = (f"environment={decided.environment}\n"
              f"modules={' '.join(b['module'] for b in builds)}\n"
              f"tags={tags}\n"

@@ -403,6 +403,8 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
     push: dict[str, Any] = {"branches": branches}
     registry = registry_host(modules[0].image)  # the only one: missing_settings
     pinned = spec.deploy.pin_digest
+    # a module without a target (values, overlay, manifest) is built for others to deploy
+    deploying = [m for m in modules if any(d.targets for d in m.deployments)]
     return {
         "name": "shipspec",
         # by hand ("Run workflow"): every module of the repository that deploys from the
@@ -433,8 +435,10 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "name": "build ${{ matrix.module }}",
                 "needs": "plan",
                 "if": "needs.plan.outputs.any == 'true'",
-                "outputs": {f"built-{m.name}": f"${{{{ steps.built.outputs.built-{m.name} }}}}"
-                            for m in modules},
+                # only of modules that deploy: the deploy job runs when one of them built
+                **({"outputs": {f"built-{m.name}":
+                                f"${{{{ steps.built.outputs.built-{m.name} }}}}"
+                                for m in deploying}} if deploying else {}),
                 "runs-on": RUNNER,
                 # the job's token pushes to ghcr.io; another registry takes its own token
                 "permissions": {"contents": "read", **(
@@ -490,7 +494,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                              "BUILT": "${{ toJSON(needs.build.outputs) }}",
                              **({"DIGESTS": " ".join(
                                  f"{m.name}=${{{{ needs.build.outputs.built-{m.name} }}}}"
-                                 for m in modules)} if pinned else {}),
+                                 for m in deploying)} if pinned else {}),
                              "ENVIRONMENT": "${{ needs.plan.outputs.environment }}",
                              "SOURCE_TOKEN": "${{ github.token }}",
                              **{name: f"${{{{ secrets.{name} }}}}"
