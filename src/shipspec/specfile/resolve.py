@@ -55,7 +55,6 @@ from shipspec.spec import (
 )
 from shipspec.specfile import cross_checks
 from shipspec.specfile.check import check
-from shipspec.specfile.cross_checks import BINDING_UNSAFE, Finding
 from shipspec.specfile.loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
 from shipspec.specfile.schema import DNS_LABEL, SPEC_SCHEMA
 from shipspec.tags import IMAGE_TAG, is_image_name
@@ -160,7 +159,7 @@ class _Resolver:
         location = self.document.locate(path, key=key)
         self.problems.append(Problem(location, dotted(path), message, hint))
 
-    def report(self, findings: Iterable[Finding]) -> None:
+    def report(self, findings: Iterable[cross_checks.Finding]) -> None:
         for path, message, hint, key in findings:
             self.problem(path, message, hint, key=key)
 
@@ -178,7 +177,7 @@ class _Resolver:
         registry = data["registry"]["url"]
         registry_ok = is_image_name(f"{registry.rstrip('/')}/module")
         # (a value Tekton's bindings would expand or splice is refused for that, below)
-        if not registry_ok and not BINDING_UNSAFE & set(registry):
+        if not registry_ok and not cross_checks.BINDING_UNSAFE & set(registry):
             self.problem(("registry", "url"), f"'{registry}' is not the start of image names",
                          "write it as image names begin, without a scheme and in lower case: "
                          "ghcr.io/<org>, or registry.example.com:5000/<team>")
@@ -507,7 +506,7 @@ class _Resolver:
         named = next((field for field in ("image", "moduleName") if field in entry), None)
         # (an image under a registry.url that is wrong is reported there, once)
         if (named and (image == entry[named] or registry_ok) and not is_image_name(image)
-                and not BINDING_UNSAFE & set(image)):
+                and not cross_checks.BINDING_UNSAFE & set(image)):
             self.problem((*path, named), f"makes the image name '{image}', which registries "
                          "refuse", "image names are lower case: letters and digits, joined by "
                          "'.', '_' or '-'; a registry host may come first")
