@@ -415,6 +415,10 @@ def test_modules_a_push_deploys_to_two_deployment_branches_are_refused_before_an
     spec.write_text(spec.read_text().replace("values: dev.yaml}", "values: dev.yaml, "
                                              "deployBranch: dev}"))
     assert cli("validate", str(tmp_path)).code == 0
+    # a module built and pushed only (no target) writes to no branch
+    spec.write_text(spec.read_text().replace(", deployBranch: dev", "").replace(
+        "paths: [web/], values: apps.web", "paths: [web/]"))
+    assert cli("validate", str(tmp_path)).code == 0
 
 
 @pytest.mark.parametrize(("setting", "field", "said"), [

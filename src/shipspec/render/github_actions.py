@@ -299,6 +299,8 @@ def _deployment_branches_of_a_push(slug: str, modules: list[Module]) -> list[Gap
     environments: dict[str, str] = {}  # branch: the environment it deploys to (the first)
     for module in modules:
         for deployment in module.deployments:
+            if not deployment.targets:
+                continue  # built and pushed only: its tag is bumped nowhere
             environments.setdefault(deployment.trigger_branch, deployment.environment)
             pushed.setdefault(deployment.trigger_branch, {}).setdefault(
                 deployment.deploy_branch, []).append(module.name)
