@@ -471,9 +471,9 @@ def test_two_modules_of_one_image_in_one_kustomize_overlay_are_refused(repo: Pat
         "the overlay overlays/stage, as module 'api' does: kustomize gives every container "
         "of one image the same tag, so both modules would run the one bumped last\n"
         "  hint: give each module its own image, or its own overlay")
-    for apart in ("image: ghcr.io/o/web", "directory: overlays/web"):
-        spec_with(repo, shared.replace("image: ghcr.io/o/shop", apart) if "image" in apart
-                  else shared.replace("directory: overlays/stage/", apart))
+    for old, apart in (("image: ghcr.io/o/shop", "image: ghcr.io/o/web"),
+                       ("directory: overlays/stage/", "directory: overlays/web")):
+        spec_with(repo, shared.replace(old, apart))
     # the overlays of two environments, each on a branch of its own (seed A's dev and prod)
     spec_with(repo, shared.replace("{branch: stage, directory: overlays/stage/}",
                                    "{branch: prod, directory: overlays/stage}").replace(
