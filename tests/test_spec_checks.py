@@ -505,6 +505,49 @@ def test_one_deployment_file_spelled_two_ways_is_one_file(repo: Path, old: str, 
     assert error in errors(repo, VALID.replace(old, new))
 
 
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ("deploy: {url: https://github.com/o/deploy.git}",
+     "deploy: {url: 'https://bot:ghp_Secret0123456789@github.com/o/deploy.git'}", "deploy.url"),
+    # GitHub takes a token as the user name alone
+    ("source: {url: https://github.com/o/shop.git,",
+     "source: {url: 'https://ghp_Secret0123456789@github.com/o/shop.git',", "source.url"),
+    ("    dockerfile: api/Dockerfile\n",
+     "    dockerfile: api/Dockerfile\n    repo: 'ssh://git:ghp_Secret0123456789@example.com/api'\n",
+     "modules.api.repo"),
+    ("deploy: {url: https://github.com/o/deploy.git}",
+     "deploy: {url: https://github.com/o/deploy.git, forge: {type: github, "
+     "api: 'https://x:ghp_Secret0123456789@api.github.com'}}", "deploy.forge.api"),
+])
+def test_a_url_with_a_token_in_it_is_refused_without_saying_it(cli, repo: Path, old: str,
+                                                                new: str, field: str) -> None:
+    """A token belongs in a Secret or a variable the spec names: in a URL it went into the
+    spec's ConfigMap, the TriggerBindings, git's messages in the CI's logs, and every error
+    that quotes the URL. The refusal names the field and never the value."""
+    (repo / "shipspec.yaml").write_text(VALID.replace(old, new))
+    for verb in ("validate", "generate", "values"):
+        result = cli(verb, str(repo), *(["--env", "stage"] if verb == "values" else []))
+        assert (result.code, result.out) == (1, ""), verb
+        assert f"error: {field}: the URL holds " in result.err, result.err
+        assert "Secret0123456789" not in result.err
+        assert "hint: give the URL without it" in result.err
+    # an SSH user is no secret
+    (repo / "shipspec.yaml").write_text(VALID.replace(
+        "deploy: {url: https://github.com/o/deploy.git}",
+        "deploy: {url: 'ssh://git@github.com/o/deploy.git'}"))
+    assert cli("values", str(repo), "--env", "stage").code == 0
+
+
+def test_a_deployment_url_with_a_token_is_refused_on_the_command_line(cli, repo: Path) -> None:
+    """Whatever runs `bump --repo https://user:token@...` shows the token in the process
+    list and its shell's history; the error does not repeat it."""
+    (repo / "shipspec.yaml").write_text(VALID)
+    result = cli("bump", str(repo), "--module", "api", "--tag", "v1", "--dry-run", "--repo",
+                 "https://bot:ghp_Secret0123456789@github.com/o/deploy.git")
+    assert result.code == 1 and result.out == ""
+    assert "--repo: the URL holds a password or token in its user part" in result.err
+    assert "Secret0123456789" not in result.err
+
+
 def test_a_manifest_written_for_every_environment_is_refused(repo: Path) -> None:
     """A module without `environments` deploys to every one declared, and a manifest target
     is one file: stage's bump rewrote the container that prod runs too."""

@@ -37,9 +37,16 @@ def branch_name(text: str) -> str:
 
 
 def repository(text: str) -> str:
-    """An argparse type: a clone URL or a path, which git must never read as an option."""
+    """An argparse type: a clone URL or a path, which git must never read as an option, and
+    without a token, which the process list and shell histories would show."""
+    from shipspec.specfile.resolve import url_credentials
+
     if text.startswith("-"):
         raise argparse.ArgumentTypeError(f"{shown(text)} is not a repository URL or path")
+    reason = url_credentials(text)
+    if reason:  # (not quoted: the message would repeat the token)
+        raise argparse.ArgumentTypeError(f"the URL {reason}; export the token in the variable "
+                                         "--token-env names (deploy.tokenEnv)")
     return text
 
 

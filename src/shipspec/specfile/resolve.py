@@ -110,6 +110,7 @@ def load_spec(path: str, limits: Limits = DEFAULT_LIMITS, root: str | None = Non
     problems = check(document, SPEC_SCHEMA)
     if problems:
         raise SpecError(problems)
+    _refuse_credentials(document)
     directory = os.path.relpath(os.path.dirname(os.path.abspath(spec_file)), root)
     return _Resolver(document, root, directory.replace(os.sep, "/")).spec()
 
@@ -140,6 +141,43 @@ def _refuse_oversized(document: Document) -> None:
             f"environment pairs) in {declared:,} environments: one spec holds at most "
             f"{MAX_DEPLOYMENTS:,} of either", location=document.locate(("modules",), key=True),
             path="modules", hint=hint)
+
+
+def url_credentials(url: str) -> str | None:
+    """Why `url` holds what belongs in a secret, or None: a password or token in its user
+    part (`https://user:token@host/...`), or any user part of an HTTP(S) URL, where GitHub
+    takes a token as the user name alone. An SSH user (`git@`) is no secret."""
+    scheme, separator, rest = url.partition("://")
+    user = rest.partition("/")[0].rpartition("@")[0] if separator else ""
+    if ":" in user:
+        return "holds a password or token in its user part (user:token@)"
+    if user and scheme in ("http", "https"):
+        return "holds a user part (user@), where a token may stand"
+    return None
+
+
+def _refuse_credentials(document: Document) -> None:
+    """A token in one of the spec's URLs would be copied into the CI objects (the spec's
+    ConfigMap, the TriggerBindings), git's messages in the CI's logs and every error that
+    quotes the URL: refused before anything else can quote it, and not quoted here."""
+    data: dict[str, Any] = document.data
+    urls: list[tuple[FieldPath, Any]] = [
+        (("source", "url"), data.get("source", {}).get("url")),
+        (("source", "api"), data.get("source", {}).get("api")),
+        (("deploy", "url"), data.get("deploy", {}).get("url")),
+        (("deploy", "forge", "api"), data.get("deploy", {}).get("forge", {}).get("api")),
+        *((("modules", name, "repo"), entry.get("repo"))
+          for name, entry in data["modules"].items()),
+    ]
+    problems = [
+        Problem(document.locate(path), dotted(path), f"the URL {reason}: it would be copied "
+                "into the CI objects, logs and error messages", "give the URL without it; "
+                "the CI's token comes from a Secret or variable the spec names "
+                "(source.credentialsSecret, deploy.credentialsSecret, deploy.tokenEnv)")
+        for path, url in urls
+        if isinstance(url, str) and (reason := url_credentials(url))]
+    if problems:
+        raise SpecError(problems)
 
 
 class _Resolver:
