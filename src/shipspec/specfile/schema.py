@@ -153,7 +153,10 @@ _MODULE = _object(
                 "branch": _branch("Branch of the deployment repository; names the environment."),
                 "directory": _path("The overlay directory in the deployment repository.",
                                    examples=["goyoai-system/overlays/dev"]),
-                "deploymentName": _string("Name of the Deployment the overlay produces."),
+                "deploymentName": _string(
+                    "Name of the Deployment the overlay produces (seed A's), kept for the "
+                    "reader: the bump finds the overlay's `images:` entry by the module's "
+                    "image, which kustomize sets in every container of that image."),
             },
             required=("directory",),
         ),
