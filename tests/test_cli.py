@@ -167,6 +167,55 @@ def fake_renderer(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setitem(render.RENDERERS, "values", "shipspec_test_renderer")
 
 
+# A spec whose rendering goes through sets of strings, whose order Python's string hashing
+# changes from process to process: a deployment repository that is the source repository
+# (the files each push filter leaves out), targets of every kind, two environments.
+_MANY_SETS = """\
+project: shop
+namespace: shop-ci
+source: {url: https://github.com/acme/shop.git, webhookSecret: hook}
+registry: {url: ghcr.io/acme, pushSecret: push}
+deploy: {url: https://github.com/Acme/shop, credentialsSecret: deploy}
+ci: {images: {shipspec: 'ghcr.io/acme/shipspec:1@sha256:%s'}}
+environments:
+  dev:
+    branch: main
+    deployBranch: dev
+    values: deploy/dev.yaml
+    app: {helmfile: helmfile.yaml, releases: {shop: {namespace: shop, modules: [api, cron]}}}
+  prod: {branch: release, values: deploy/prod.yaml}
+modules:
+  api: {dockerfile: api/Dockerfile, values: shop.api}
+  web: {paths: [web/, deploy/], manifest: {file: deploy/web.yaml, name: web},
+        environments: [dev]}
+  job: {paths: [job/, libs/], kustomize: {branch: dev, directory: deploy/overlays/dev}}
+  cron: {paths: [cron/, libs/], values: shop.cron}
+""" % ("0" * 64)
+# and one with several problems that take two modules or environments to see
+_MANY_PROBLEMS = _MANY_SETS.replace("environments: [dev]}", "environments: [dev, qa]}").replace(
+    "values: shop.cron", "values: shop.api")
+
+
+@pytest.mark.parametrize(("spec", "verb"), [
+    *((_MANY_SETS, ["generate", "--target", target])
+      for target in ("tekton", "github-actions", "values", "applications")),
+    (_MANY_PROBLEMS, ["validate"]),
+])
+def test_output_is_the_same_whatever_the_string_hashing(repo: Path, spec: str,
+                                                        verb: list[str]) -> None:
+    """The same bytes from processes that hash strings differently (PYTHONHASHSEED), so
+    that no set's order reaches the output, or the order of a spec's errors."""
+    (repo / "shipspec.yaml").write_text(spec)
+    runs = set()
+    for seed in (1, 2, 3):
+        result = run_process(*verb, str(repo), env={**os.environ, "PYTHONHASHSEED": str(seed)})
+        runs.add((result.code, result.out, result.err))
+    assert len(runs) == 1
+    [(code, _, err)] = runs
+    assert code == (1 if spec is _MANY_PROBLEMS else 0), err
+    assert err.count("error: ") >= (2 if spec is _MANY_PROBLEMS else 0)
+
+
 def test_generate_writes_one_yaml_stream(cli, fake_renderer) -> None:
     result = cli("generate", str(EXAMPLES / "gointern-backend"), "--target", "values",
                  "--module", "aify")
