@@ -346,6 +346,15 @@ def test_a_change_to_a_modules_dockerfile_builds_it_though_its_paths_leave_it_ou
             f"shop-{module}-stage-push"]
 
 
+# A GitHub Actions spec's settings but its environments and modules.
+SHOP_ON_GITHUB_ACTIONS = (
+    "project: shop\nnamespace: shop-ci\nregistry: {url: ghcr.io/acme}\n"
+    "source: {url: https://github.com/acme/shop.git, webhookSecret: hook}\n"
+    "deploy: {url: https://github.com/acme/deploy.git, credentialsSecret: token}\n"
+    f"ci: {{engine: github-actions, images: {{shipspec: 'ghcr.io/acme/shipspec:1@sha256:"
+    f"{'0' * 64}'}}}}\n")
+
+
 def test_two_environments_deployed_from_one_branch_are_refused_before_any_run(
         tmp_path: Path, cli) -> None:
     """A push runs the workflow once, and its deploy job deploys to one environment: such a
@@ -354,11 +363,7 @@ def test_two_environments_deployed_from_one_branch_are_refused_before_any_run(
     (tmp_path / ".git").mkdir()
     spec = tmp_path / "shipspec.yaml"
     spec.write_text(
-        "project: shop\nnamespace: shop-ci\nregistry: {url: ghcr.io/acme}\n"
-        "source: {url: https://github.com/acme/shop.git, webhookSecret: hook}\n"
-        "deploy: {url: https://github.com/acme/deploy.git, credentialsSecret: token}\n"
-        f"ci: {{engine: github-actions, images: {{shipspec: 'ghcr.io/acme/shipspec:1@sha256:"
-        f"{'0' * 64}'}}}}\n"
+        SHOP_ON_GITHUB_ACTIONS +
         "environments:\n  stage: {branch: main, values: stage.yaml}\n"
         "  qa: {branch: main, values: qa.yaml}\n  prod: {branch: release, values: prod.yaml}\n"
         "modules:\n  api: {values: apps.api}\n")
@@ -389,11 +394,7 @@ def test_modules_a_push_deploys_to_two_deployment_branches_are_refused_before_an
     (tmp_path / ".git").mkdir()
     spec = tmp_path / "shipspec.yaml"
     spec.write_text(
-        "project: shop\nnamespace: shop-ci\nregistry: {url: ghcr.io/acme}\n"
-        "source: {url: https://github.com/acme/shop.git, webhookSecret: hook}\n"
-        "deploy: {url: https://github.com/acme/deploy.git, credentialsSecret: token}\n"
-        f"ci: {{engine: github-actions, images: {{shipspec: 'ghcr.io/acme/shipspec:1@sha256:"
-        f"{'0' * 64}'}}}}\n"
+        SHOP_ON_GITHUB_ACTIONS +
         "environments:\n  dev: {branch: main, values: dev.yaml}\n"
         "modules:\n  api: {paths: [api/], kustomize: {branch: dev, directory: api/dev}}\n"
         "  web: {paths: [web/], values: apps.web}\n")
