@@ -355,6 +355,18 @@ SHOP_ON_GITHUB_ACTIONS = (
     f"{'0' * 64}'}}}}\n")
 
 
+def refused_before_any_run(cli, directory: Path) -> str:
+    """The one message that `validate` and `generate --target github-actions` both refuse
+    the spec in `directory` with (exit 1, nothing on stdout)."""
+    said = set()
+    for verb in (["validate"], ["generate", "--target", "github-actions"]):
+        result = cli(*verb, str(directory))
+        assert result.code == 1 and result.out == ""
+        said.add(result.err)
+    [message] = said
+    return message
+
+
 def test_two_environments_deployed_from_one_branch_are_refused_before_any_run(
         tmp_path: Path, cli) -> None:
     """A push runs the workflow once, and its deploy job deploys to one environment: such a
@@ -367,15 +379,12 @@ def test_two_environments_deployed_from_one_branch_are_refused_before_any_run(
         "environments:\n  stage: {branch: main, values: stage.yaml}\n"
         "  qa: {branch: main, values: qa.yaml}\n  prod: {branch: release, values: prod.yaml}\n"
         "modules:\n  api: {values: apps.api}\n")
-    for verb in (["validate"], ["generate", "--target", "github-actions"]):
-        result = cli(*verb, str(tmp_path))
-        assert result.code == 1 and result.out == ""
-        assert result.err == (
-            f"{spec}:9:16: error: environments.qa.branch: the branch main of acme/shop deploys "
-            "to stage and to qa: a push runs its workflow once, and that deploys to one "
-            "environment\n  hint: deploy qa from a branch of its own (or promote to it: "
-            "shipspec promote), or use ci.engine: tekton, which runs each environment's "
-            "pipeline\n")
+    assert refused_before_any_run(cli, tmp_path) == (
+        f"{spec}:9:16: error: environments.qa.branch: the branch main of acme/shop deploys "
+        "to stage and to qa: a push runs its workflow once, and that deploys to one "
+        "environment\n  hint: deploy qa from a branch of its own (or promote to it: "
+        "shipspec promote), or use ci.engine: tekton, which runs each environment's "
+        "pipeline\n")
     spec.write_text(spec.read_text().replace("engine: github-actions", "engine: tekton"))
     assert cli("validate", str(tmp_path)).code == 0
     pushed = [t["metadata"]["name"] for t in yaml.safe_load_all(
@@ -404,15 +413,12 @@ def test_modules_a_push_deploys_to_two_deployment_branches_are_refused_before_an
     assert "these modules deploy to different branches: dev, main" in cli(
         "bump", str(tmp_path), *built_both, "--dry-run").err
     spec.write_text(spec.read_text().replace("engine: tekton", "engine: github-actions"))
-    for verb in (["validate"], ["generate", "--target", "github-actions"]):
-        result = cli(*verb, str(tmp_path))
-        assert result.code == 1 and result.out == ""
-        assert result.err == (
-            f"{spec}:11:3: error: modules.web: a push to main of acme/shop deploys modules to "
-            "several branches of the deployment repository (dev: api; main: web), and its deploy "
-            "job writes one commit to one branch\n  hint: deploy the environment's modules to "
-            "one branch (environments.dev.deployBranch, kustomize.branch), or use "
-            "ci.engine: tekton, which deploys each module in a run of its own\n")
+    assert refused_before_any_run(cli, tmp_path) == (
+        f"{spec}:11:3: error: modules.web: a push to main of acme/shop deploys modules to "
+        "several branches of the deployment repository (dev: api; main: web), and its deploy "
+        "job writes one commit to one branch\n  hint: deploy the environment's modules to "
+        "one branch (environments.dev.deployBranch, kustomize.branch), or use "
+        "ci.engine: tekton, which deploys each module in a run of its own\n")
     spec.write_text(spec.read_text().replace("values: dev.yaml}", "values: dev.yaml, "
                                              "deployBranch: dev}"))
     assert cli("validate", str(tmp_path)).code == 0
