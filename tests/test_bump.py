@@ -196,9 +196,9 @@ def test_pull_request_mode_pushes_a_new_branch(deploy: Path) -> None:
     result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
                          "core-9", "--repo", str(deploy), "--pull-request")
     assert result.code == 0, result.err
-    assert ("pushed branch shipspec/stage/core: open a pull request from it into main (set "
+    assert ("pushed branch shipspec/stage/astrago.core: open a pull request from it into main (set "
             "deploy.forge and shipspec opens it)\n") in result.out
-    assert '"core-9"' in remote_file(deploy, VALUES_PATH, "shipspec/stage/core")
+    assert '"core-9"' in remote_file(deploy, VALUES_PATH, "shipspec/stage/astrago.core")
     assert len(commits(deploy)) == 1  # main untouched
 
 

@@ -88,11 +88,11 @@ def test_a_bump_opens_a_pull_request_and_leaves_the_branch_alone(github: Pulls) 
     assert len(commits(bare)) == 1  # main untouched: the change waits in the pull request
     [pull] = hub.pulls.values()
     assert (pull["head"], pull["base"], pull["title"]) == (
-        "shipspec/prod/core", "main", "deploy(prod): core=1.1.0")
+        "shipspec/prod/acme.core", "main", "deploy(prod): core=1.1.0")
     assert pull["body"] == ('core: 1.0.0 -> 1.1.0\n\n<!-- shipspec: {"environments": '
-                            '["prod"], "modules": ["core"]} -->')
+                            '["prod"], "modules": ["acme.core"]} -->')
     assert 'tag: "1.1.0"  # pinned by shipspec' in remote_file(
-        bare, "env/prod/values.yaml", "shipspec/prod/core")
+        bare, "env/prod/values.yaml", "shipspec/prod/acme.core")
     assert result.out.splitlines()[1:] == [
         "opened pull request #1: https://github.com/acme/deploy/pull/1"]
     assert hub.requests == ["GET /repos/acme/deploy/pulls", "POST /repos/acme/deploy/pulls"]
@@ -102,17 +102,17 @@ def test_a_rerun_changes_nothing_and_a_new_tag_updates_the_same_pull_request(
         github: Pulls) -> None:
     hub, spec, bare = github
     assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0
-    head = hub.head_sha("shipspec/prod/core")
+    head = hub.head_sha("shipspec/prod/acme.core")
     again = bump(spec, "--module", "core", "--tag", "1.1.0")
     assert again.code == 0, again.err
     assert "pull request #1 already proposes this change" in again.out
-    assert hub.head_sha("shipspec/prod/core") == head  # not even a new commit
+    assert hub.head_sha("shipspec/prod/acme.core") == head  # not even a new commit
     assert hub.requests[-1] == "GET /repos/acme/deploy/pulls"  # read only
     newer = bump(spec, "--module", "core", "--tag", "1.2.0")
     assert newer.code == 0, newer.err
     assert "updated pull request #1" in newer.out
     assert list(hub.pulls) == [1] and hub.pulls[1]["title"] == "deploy(prod): core=1.2.0"
-    branch = git("--git-dir", str(bare), "log", "--format=%s", "shipspec/prod/core").split(
+    branch = git("--git-dir", str(bare), "log", "--format=%s", "shipspec/prod/acme.core").split(
         "\n")[:-1]
     assert branch == ["deploy(prod): core=1.2.0", "initial"]  # one commit on main, not two
 
@@ -127,10 +127,67 @@ def test_a_pull_request_for_more_modules_supersedes_an_older_one(github: Pulls) 
         "opened pull request #2: https://github.com/acme/deploy/pull/2",
         "closed pull request #1, superseded"]
     assert list(open_pulls(hub)) == [2]
-    assert hub.comments == [(1, "Superseded by #2: it changes core in prod too, with newer "
+    assert hub.comments == [(1, "Superseded by #2: it changes acme.core in prod too, with newer "
                                 "tags.")]
-    assert hub.head_sha("shipspec/prod/core") is None  # its branch is deleted
+    assert hub.head_sha("shipspec/prod/acme.core") is None  # its branch is deleted
     assert hub.pulls[1]["merged"] is False
+
+
+def test_two_projects_of_one_deployment_repository_keep_their_pull_requests_apart(
+        github: Pulls) -> None:
+    """Teams share one GitOps repository, and their module names (core, api) and
+    environment names (prod) with it. A pull request's branch and scope named its
+    environments and modules alone: another project's bump of its own `core` moved the
+    first project's branch to its commit and rewrote that pull request, whose tag was never
+    deployed (and it closed the first one's older pull requests as superseded). The
+    project is part of each module's name in them."""
+    hub, spec, bare = github
+    other = spec.parent.parent / "other" / "shipspec.yaml"
+    other.parent.mkdir()
+    (other.parent / ".git").mkdir()
+    other.write_text(spec.read_text().replace("project: acme", "project: beta").replace(
+        "core: {values: apps.core.image}", "core: {values: apps.web.image}").replace(
+        "  web: {values: apps.web.image}\n", ""))
+    assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0  # acme: #1
+    assert bump(spec, "--module", "web", "--tag", "2.1.0").code == 0  # acme: #2
+    theirs = bump(other, "--module", "core", "--tag", "2.5.0")
+    assert theirs.code == 0, theirs.err
+    assert theirs.out.splitlines()[1:] == [
+        "opened pull request #3: https://github.com/acme/deploy/pull/3"]
+    assert list(open_pulls(hub)) == [1, 2, 3] and hub.comments == []
+    heads = {number: pull["head"] for number, pull in hub.pulls.items()}
+    assert heads == {1: "shipspec/prod/acme.core", 2: "shipspec/prod/acme.web",
+                     3: "shipspec/prod/beta.core"}
+    assert hub.pulls[1]["title"] == "deploy(prod): core=1.1.0"
+    assert 'tag: "1.1.0"' in remote_file(bare, "env/prod/values.yaml", heads[1])
+    assert 'tag: "2.5.0"' in remote_file(bare, "env/prod/values.yaml", heads[3])
+    # and a bump of both of acme's modules supersedes acme's two, not beta's
+    both = bump(spec, "--module", "core", "--module", "web", "--tag", "core=1.2.0",
+                "--tag", "web=2.2.0")
+    assert both.code == 0, both.err
+    assert list(open_pulls(hub)) == [3, 4]
+
+
+def test_a_pull_request_of_an_older_shipspec_is_superseded_as_before(github: Pulls) -> None:
+    """Before the project was part of them, a branch and a scope named modules alone: such
+    a pull request, still open after an upgrade, is taken for one of the project that
+    supersedes it, as the older shipspec took it."""
+    from shipspec.bump.pull_request import Scope
+
+    hub, spec, bare = github
+    git("--git-dir", str(bare), "branch", "shipspec/prod/core", "main")
+    older = hub.open_pull("shipspec/prod/core", "main", "deploy(prod): core=1.1.0",
+                          '<!-- shipspec: {"environments": ["prod"], "modules": ["core"]} -->')
+    result = bump(spec, "--module", "core", "--tag", "1.2.0")
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[1:] == [
+        f"opened pull request #{older + 1}: https://github.com/acme/deploy/pull/{older + 1}",
+        f"closed pull request #{older}, superseded"]
+    assert hub.head_sha("shipspec/prod/core") is None
+    # a module named without its project is any project's; with it, that project's only
+    assert Scope(("prod",), ("beta.core",)).covers(Scope(("prod",), ("core",)))
+    assert not Scope(("prod",), ("beta.core",)).covers(Scope(("prod",), ("acme.core",)))
+    assert not Scope(("stage",), ("acme.core",)).covers(Scope(("prod",), ("core",)))
 
 
 def test_pull_requests_it_did_not_open_are_never_touched(github: Pulls) -> None:
@@ -139,7 +196,7 @@ def test_pull_requests_it_did_not_open_are_never_touched(github: Pulls) -> None:
     theirs = hub.open_pull("someone/fix", "main", "core: a fix", "changes core by hand")
     # a description that copies shipspec's comment line is not enough either
     forged = hub.open_pull("someone/fix", "main", "core: the same fix", '<!-- shipspec: '
-                           '{"environments": ["prod"], "modules": ["core"]} -->')
+                           '{"environments": ["prod"], "modules": ["acme.core"]} -->')
     assert bump(spec, "--module", "core", "--tag", "1.1.0").code == 0
     assert hub.pulls[theirs]["state"] == hub.pulls[forged]["state"] == "open"
     assert hub.comments == [] and hub.head_sha("someone/fix") is not None
@@ -155,23 +212,23 @@ def test_a_pull_request_from_a_fork_is_never_taken_for_shipspecs(github: Pulls) 
     commit of a branch of ours was closed as superseded with our branch deleted."""
     hub, spec, _bare = github
     assert bump(spec, "--module", "web", "--tag", "2.1.0").code == 0  # ours: #1
-    ours = hub.head_sha("shipspec/prod/web")
-    comment = '<!-- shipspec: {"environments": ["prod"], "modules": ["core"]} -->'
-    named_as_next = hub.open_pull("shipspec/prod/core", "main", "deploy(prod): core=6.6.6",
+    ours = hub.head_sha("shipspec/prod/acme.web")
+    comment = '<!-- shipspec: {"environments": ["prod"], "modules": ["acme.core"]} -->'
+    named_as_next = hub.open_pull("shipspec/prod/acme.core", "main", "deploy(prod): core=6.6.6",
                                   comment, fork="mallory")
-    at_our_commit = hub.open_pull("shipspec/prod/web", "main", "deploy(prod): web=2.1.0",
+    at_our_commit = hub.open_pull("shipspec/prod/acme.web", "main", "deploy(prod): web=2.1.0",
                                   comment, fork="mallory", sha=ours)
     result = bump(spec, "--module", "core", "--tag", "1.1.0")
     assert result.code == 0, result.err
     assert result.out.splitlines()[1:] == [
         "opened pull request #4: https://github.com/acme/deploy/pull/4",
         "#4 will be merged (squash) once its required checks pass"]
-    assert hub.auto_merges == [(1, ours), (4, hub.head_sha("shipspec/prod/core"))]
+    assert hub.auto_merges == [(1, ours), (4, hub.head_sha("shipspec/prod/acme.core"))]
     for number, title in ((named_as_next, "deploy(prod): core=6.6.6"),
                           (at_our_commit, "deploy(prod): web=2.1.0")):
         pull = hub.pulls[number]
         assert (pull["state"], pull["title"], pull["auto_merge"]) == ("open", title, None)
-    assert hub.comments == [] and hub.head_sha("shipspec/prod/web") == ours
+    assert hub.comments == [] and hub.head_sha("shipspec/prod/acme.web") == ours
     assert hub.pulls[1]["state"] == "open"
 
 
@@ -184,7 +241,7 @@ def test_auto_merge_is_asked_once_and_the_merge_lands_when_checks_pass(github: P
     assert "#1 will be merged (squash) once its required checks pass" in result.out
     assert hub.requests[-1] == "POST /graphql"
     # at the commit it pushed: a push to the branch since would hold the merge back
-    assert hub.auto_merges == [(1, hub.head_sha("shipspec/prod/core"))]
+    assert hub.auto_merges == [(1, hub.head_sha("shipspec/prod/acme.core"))]
     assert hub.pulls[1]["auto_merge"]["merge_method"] == "squash"
     rerun = bump(spec, "--module", "core", "--tag", "1.1.0")
     assert "POST /graphql" not in hub.requests[hub.requests.index("POST /graphql") + 1:]
@@ -228,7 +285,7 @@ def test_a_pull_request_ready_at_once_is_merged_directly(github: Pulls, merge_st
                                  "PUT /repos/acme/deploy/pulls/1/merge"]
     assert hub.violations == []
     merge = commits(bare)[0]
-    assert merge.split("|")[-1] == "Merge pull request #1 from acme/shipspec/prod/web"
+    assert merge.split("|")[-1] == "Merge pull request #1 from acme/shipspec/prod/acme.web"
     assert 'tag: "2.1.0"' in remote_file(bare, "env/prod/values.yaml")
     # history: the tag arrived with the merge commit, not with the pull request's own
     history = run_process("history", str(spec), "--module", "web",
@@ -332,10 +389,10 @@ def test_bumps_that_arrive_together_share_one_pull_request(github: Pulls) -> Non
         thread.join()
     assert all(r.code == 0 for r in results.values()), [r.err for r in results.values()]
     [pull] = hub.pulls.values()
-    assert pull["head"] == "shipspec/prod/core+web"
+    assert pull["head"] == "shipspec/prod/acme.core+acme.web"
     assert set(pull["title"].split("; ")) == {"deploy(prod): core=1.1.0",
                                               "deploy(prod): web=2.1.0"}
-    text = remote_file(bare, "env/prod/values.yaml", "shipspec/prod/core+web")
+    text = remote_file(bare, "env/prod/values.yaml", "shipspec/prod/acme.core+acme.web")
     assert '"1.1.0"' in text and '"2.1.0"' in text
     assert {r.out.splitlines()[-1] for r in results.values()} == {
         "opened pull request #1: https://github.com/acme/deploy/pull/1"}
@@ -374,21 +431,21 @@ def test_an_older_commits_bump_leaves_a_newer_ones_pull_request_alone(
     hub, spec, bare = github
     older, newer = built_commits(spec, 2)
     assert bump_built(spec, newer, "core", extra=queue).code == 0
-    proposed = hub.head_sha("shipspec/prod/core")
+    proposed = hub.head_sha("shipspec/prod/acme.core")
     late = bump_built(spec, older, "core", extra=queue)
     assert (late.code, late.out) == (0, (
         f"kept core at core-prod-{newer[:8]}: a newer commit's tag, deployed or proposed "
         "already\nalready up to date on main: nothing to commit\n")), late.err
-    assert hub.head_sha("shipspec/prod/core") == proposed
+    assert hub.head_sha("shipspec/prod/acme.core") == proposed
     assert [(p["head"], p["title"]) for p in open_pulls(hub).values()] == [
-        ("shipspec/prod/core", f"deploy(prod): core=core-prod-{newer[:8]}")]
+        ("shipspec/prod/acme.core", f"deploy(prod): core=core-prod-{newer[:8]}")]
     assert len(commits(bare)) == 1 and refs(bare, "refs/shipspec/") == []
     # a commit newer than both still moves it
     [newest] = built_commits(spec, 1)
     again = bump_built(spec, newest, "core", extra=queue)
     assert "updated pull request #1" in again.out, again.err
     assert f'tag: "core-prod-{newest[:8]}"' in remote_file(
-        bare, "env/prod/values.yaml", "shipspec/prod/core")
+        bare, "env/prod/values.yaml", "shipspec/prod/acme.core")
 
 
 def test_a_module_kept_for_a_proposed_tag_is_neither_named_nor_superseded(
@@ -404,11 +461,11 @@ def test_a_module_kept_for_a_proposed_tag_is_neither_named_nor_superseded(
         "opened pull request #2: https://github.com/acme/deploy/pull/2"]
     assert sorted(open_pulls(hub)) == [1, 2] and hub.comments == []
     second = hub.pulls[2]
-    assert (second["head"], second["title"]) == ("shipspec/prod/web",
+    assert (second["head"], second["title"]) == ("shipspec/prod/acme.web",
                                                  f"deploy(prod): web=web-prod-{older[:8]}")
     assert second["body"].endswith('<!-- shipspec: {"environments": ["prod"], "modules": '
-                                   '["web"]} -->')
-    text = remote_file(bare, "env/prod/values.yaml", "shipspec/prod/web")
+                                   '["acme.web"]} -->')
+    text = remote_file(bare, "env/prod/values.yaml", "shipspec/prod/acme.web")
     assert 'tag: "1.0.0"  # pinned by shipspec' in text  # core as main has it
 
 
@@ -451,7 +508,7 @@ def test_without_the_token_nothing_is_pushed(github: Pulls) -> None:
     result = run_process("bump", str(spec), "--module", "core", "--tag", "1.1.0", env=env)
     assert (result.code, result.out) == (1, "")
     assert "with the token in $DEPLOY_TOKEN, which is not set" in result.err
-    assert hub.requests == [] and hub.head_sha("shipspec/prod/core") is None
+    assert hub.requests == [] and hub.head_sha("shipspec/prod/acme.core") is None
 
 
 def test_a_token_with_the_newline_of_the_file_it_came_from_works(github: Pulls) -> None:
@@ -461,8 +518,8 @@ def test_a_token_with_the_newline_of_the_file_it_came_from_works(github: Pulls) 
     hub, spec, bare = github
     result = bump(spec, "--module", "core", "--tag", "1.1.0", token=f"{TOKEN}\r\n")
     assert result.code == 0, result.err
-    assert 'tag: "1.1.0"' in remote_file(bare, "env/prod/values.yaml", "shipspec/prod/core")
-    assert [pull["head"] for pull in hub.pulls.values()] == ["shipspec/prod/core"]
+    assert 'tag: "1.1.0"' in remote_file(bare, "env/prod/values.yaml", "shipspec/prod/acme.core")
+    assert [pull["head"] for pull in hub.pulls.values()] == ["shipspec/prod/acme.core"]
 
 
 @pytest.mark.parametrize("token", [f"{TOKEN[:4]} {TOKEN[4:]}", f"{TOKEN}\nmore",
@@ -475,7 +532,7 @@ def test_a_token_with_a_space_or_control_character_inside_is_refused_unsaid(
     assert result.err == ("error: $DEPLOY_TOKEN holds a space, a control character or a "
                           "character outside ASCII within its value, which no token has\n"
                           "  hint: set DEPLOY_TOKEN to the token alone\n")
-    assert hub.requests == [] and hub.head_sha("shipspec/prod/core") is None
+    assert hub.requests == [] and hub.head_sha("shipspec/prod/acme.core") is None
 
 
 def test_a_link_to_another_site_is_not_followed_with_the_token(github: Pulls) -> None:
@@ -628,7 +685,7 @@ def test_a_dry_run_says_it_would_propose_and_asks_nothing(github: Pulls) -> None
     assert result.code == 0, result.err
     assert result.out.startswith("would commit to a pull request into main: core 1.0.0 -> "
                                  "1.1.0\n")
-    assert hub.requests == [] and hub.head_sha("shipspec/prod/core") is None
+    assert hub.requests == [] and hub.head_sha("shipspec/prod/acme.core") is None
 
 
 def test_a_promotion_reads_what_is_merged_and_proposes_it(github: Pulls) -> None:
@@ -652,5 +709,5 @@ def test_a_promotion_reads_what_is_merged_and_proposes_it(github: Pulls) -> None
                          "--to", "prod", env={**os.environ, "DEPLOY_TOKEN": TOKEN})
     assert result.code == 0, result.err
     [pull] = hub.pulls.values()
-    assert (pull["head"], pull["title"]) == ("shipspec/prod/core", "promote(prod): core=1.5.0")
+    assert (pull["head"], pull["title"]) == ("shipspec/prod/acme.core", "promote(prod): core=1.5.0")
     assert len(commits(bare)) == 1

@@ -516,7 +516,7 @@ def test_the_deploy_step_delivers_by_pull_request(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert hub.violations == []
     [pull] = hub.pulls.values()
-    assert (pull["head"], pull["base"]) == ("shipspec/dev/system", "dev")
-    assert "newTag: system-dev-9abc1234" in remote_file(bare, OVERLAY, "shipspec/dev/system")
+    assert (pull["head"], pull["base"]) == ("shipspec/dev/gointern-backend.system", "dev")
+    assert "newTag: system-dev-9abc1234" in remote_file(bare, OVERLAY, pull["head"])
     assert len(commits(bare, "dev")) == 1
     assert TOKEN not in result.stdout + result.stderr

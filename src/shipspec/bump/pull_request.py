@@ -1,7 +1,8 @@
 """Delivery by pull request, for deployment branches that take no direct push.
 
 The bump's commit (one commit on the deployment branch's tip) goes to a branch of its own,
-named from the environments and modules it changes, and a pull request proposes it:
+named from the environments and modules it changes (each as `<project>.<module>`: projects
+share deployment repositories, and their module names), and a pull request proposes it:
 
 - the one shipspec already has open for the same environments and modules is updated (its
   branch moved to the new commit, its title and description rewritten); a rerun that would
@@ -48,7 +49,7 @@ class Scope(NamedTuple):
     """The environments and modules a pull request changes."""
 
     environments: tuple[str, ...]
-    modules: tuple[str, ...]
+    modules: tuple[str, ...]  # <project>.<module> (names of both are DNS labels: no '.')
 
     @classmethod
     def of(cls, requests: list[Request], results: list[Changed | ShipspecError]) -> "Scope":
@@ -64,7 +65,9 @@ class Scope(NamedTuple):
         for request, result in landed:
             only_kept = ({module for module, _, _ in filter(kept, result)}
                          - {module for module, _, _ in changed_tags(result)})
-            modules |= {edit.module for edit in request.edits} - only_kept
+            project = request.variables["project"]
+            modules |= {f"{project}.{edit.module}" for edit in request.edits
+                        if edit.module not in only_kept}
         return cls(tuple(sorted(environments)), tuple(sorted(modules)))
 
     @classmethod
@@ -93,8 +96,13 @@ class Scope(NamedTuple):
         return f"<!-- shipspec: {json.dumps(data)} -->"
 
     def covers(self, other: "Scope") -> bool:
-        return set(other.environments) <= set(self.environments) and set(
-            other.modules) <= set(self.modules)
+        """Whether this scope holds all of `other`'s. A module named without its project
+        is one of an older shipspec's pull requests, which named modules alone: it is
+        taken for one of this scope's projects, as that shipspec took it."""
+        return set(other.environments) <= set(self.environments) and all(
+            module in self.modules or ("." not in module and any(
+                mine.endswith(f".{module}") for mine in self.modules))
+            for module in other.modules)
 
 
 def _environments(request: Request) -> set[str]:
