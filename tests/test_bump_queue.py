@@ -18,7 +18,7 @@ from conftest import stopped_process, wait_for
 from test_bump import commits, git, make_deploy_repo, race_spec, race_values, remote_file
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
-from shipspec.bump.git import Author, Credentials, Refs, RefUpdate
+from shipspec.bump.git import Author, Checkout, Credentials, Refs, RefUpdate
 from shipspec.bump.request import Edit, Request
 from shipspec.errors import RuntimeFailure, ShipspecError
 from shipspec.spec import Delivery, HelmValuesTarget
@@ -255,7 +255,7 @@ def test_a_lock_holder_reads_the_queue_with_one_fetch(repos: tuple[Path, Path], 
     every ref of the server, then fetched the intents: two round trips)."""
     spec_dir, bare = repos
     requests = [queued_request(spec_dir, "m00", "t0"), queued_request(spec_dir, "m01", "t1")]
-    names = queue._Names.of("main", Delivery(), signed=False)
+    names = queue._Names.of("main", Delivery(), requests[0].author, None)
     poster = Refs.open(str(bare), str(tmp_path / "poster.git"), Credentials(None, ""))
     intents = poster.notes([f"shipspec intent\n\n{queue._encode(request)}\n"
                             for request in requests], requests[0].author)
@@ -379,7 +379,7 @@ def test_a_waiting_bump_polls_once_a_holder_could_be_done_then_often_then_less(
         clock[0] += seconds
 
     monkeypatch.setattr(queue.time, "monotonic", lambda: clock[0])
-    names = queue._Names.of("main", Delivery(), signed=False)
+    names = queue._Names.of("main", Delivery(), Author("a", "a@example.com"), None)
     options = BumpOptions(repo_url="unused", lease=3600)
     waiter = queue._Waiter(_QueueHeldByAnother(names), names, "me", "2" * 40,  # type: ignore[arg-type]
                            options, sleep, jitter=lambda: 1.0)
@@ -590,7 +590,6 @@ def test_a_batch_written_at_once_is_what_writing_it_request_by_request_makes(
     import random
 
     from shipspec.bump import request as requests_module
-    from shipspec.bump.git import Checkout
     from shipspec.bump.targets import NewImage
     from shipspec.errors import Location
     from shipspec.spec import Template
@@ -663,4 +662,102 @@ def test_a_bump_that_signs_is_never_written_by_a_holder_that_does_not(
     assert isinstance(written, Outcome) and written.changes == [("m00", "old", "t0")]
     values = remote_file(bare, "values.yaml")
     assert "imageTag: t0" in values and "imageTag: t1" in values
+    assert refs(bare, "refs/shipspec/") == []
+
+
+def _project_spec(directory: Path, project: str, deploy: str) -> Path:
+    """A second project's spec (modules m00..m03) writing to the same deployment
+    repository: `deploy` is what its deploy mapping adds to the url."""
+    race_spec(directory, 4)
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace("project: race", f"project: {project}").replace(
+        "deploy: {url: https://github.com/o/deploy.git}",
+        f"deploy: {{url: https://github.com/o/deploy.git{deploy}}}"))
+    return directory
+
+
+def _first_holder_held(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Hold up the first bump that clones (a lock holder) until the event is set, with the
+    lock held; every later clone goes ahead."""
+    release, clones = threading.Event(), []
+    original = Checkout.clone
+
+    def clone(*args: Any, **kwargs: Any) -> Checkout:
+        clones.append(args)
+        if len(clones) == 1:
+            assert release.wait(60)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(Checkout, "clone", staticmethod(clone))
+    return release
+
+
+def _locks(bare: Path) -> list[str]:
+    return [ref for ref in refs(bare, "refs/shipspec/") if ref.endswith("/lock")]
+
+
+def _author(bare: Path, commit: str | None) -> str:
+    return git("--git-dir", str(bare), "show", "-s", "--format=%an <%ae>", commit or "").strip()
+
+
+def test_projects_that_commit_as_different_authors_queue_apart(
+        repos: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two projects share the deployment repository (concepts: the deployment repository),
+    one with its own deploy.authorName: a lock holder of the other would commit its change
+    authored as itself. Bumps that commit as one author queue together, whatever their
+    project; others queue apart, as bumps delivered apart do."""
+    spec_dir, bare = repos
+    team_b = _project_spec(tmp_path / "b", "team-b",
+                           ", authorName: team-b, authorEmail: b@example.com")
+    team_c = _project_spec(tmp_path / "c", "team-c", "")  # the default author, as race's
+    release = _first_holder_held(monkeypatch)
+    holder = Bump(spec_dir, bare, "m00", "t0")
+    wait_for(lambda: len(_locks(bare)) == 1)
+    same_author = Bump(team_c, bare, "m01", "t1")
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 2)
+    other = Bump(team_b, bare, "m02", "t2").result()  # not held up by the held lock
+    assert isinstance(other, Outcome) and other.changes == [("m02", "old", "t2")]
+    assert other.batched == 0 and _author(bare, other.commit) == "team-b <b@example.com>"
+    release.set()
+    written, batched = holder.result(), same_author.result()
+    assert isinstance(written, Outcome) and isinstance(batched, Outcome)
+    assert written.commit == batched.commit and written.batched == 1
+    assert _author(bare, written.commit) == "shipspec-bot <shipspec-bot@localhost>"
+    assert refs(bare, "refs/shipspec/") == []
+
+
+def test_bumps_that_sign_with_different_keys_queue_apart(
+        repos: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two projects sign with keys of their own: a lock holder would sign the other
+    project's change with its own key, which the forge shows as the wrong bot, or as
+    unverified. A commit is signed with the key of every bump it holds."""
+    from shipspec.spec import Signing
+
+    spec_dir, bare = repos
+    keys = []
+    for name in ("a", "b"):
+        key = tmp_path / f"key-{name}"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f",
+                        str(key)], check=True)
+        keys.append(Signing("ssh", str(key), None))
+    release = _first_holder_held(monkeypatch)
+    holder = Bump(spec_dir, bare, "m00", "t0", signing=keys[0])
+    wait_for(lambda: len(_locks(bare)) == 1)
+    same_key = Bump(spec_dir, bare, "m01", "t1", signing=keys[0])
+    wait_for(lambda: len([ref for ref in refs(bare, "refs/shipspec/")
+                          if "/queue/" in ref]) == 2)
+    other = Bump(spec_dir, bare, "m02", "t2", signing=keys[1]).result()
+    assert isinstance(other, Outcome) and other.batched == 0
+    release.set()
+    written, batched = holder.result(), same_key.result()
+    assert isinstance(written, Outcome) and isinstance(batched, Outcome)
+    assert written.commit == batched.commit and written.changes == [("m00", "old", "t0")]
+    for key, commit in ((keys[0], written.commit), (keys[1], other.commit)):
+        allowed = tmp_path / "allowed_signers"
+        allowed.write_text(f"bot@example.com {Path(f'{key.key_file}.pub').read_text()}")
+        verified = subprocess.run(
+            ["git", "--git-dir", str(bare), "-c", "gpg.format=ssh", "-c",
+             f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", commit or ""],
+            capture_output=True, text=True, check=False)
+        assert verified.returncode == 0, verified.stderr
     assert refs(bare, "refs/shipspec/") == []

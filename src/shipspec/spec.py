@@ -214,6 +214,10 @@ class Registry(NamedTuple):
     username: str | None  # GitHub Actions: who logs in with it (None: the GitHub actor)
 
 
+# Who bump commits are by when deploy.authorName / authorEmail are not given.
+DEFAULT_AUTHOR = ("shipspec-bot", "shipspec-bot@localhost")
+
+
 class Signing(NamedTuple):
     """How bump commits are signed: an SSH or OpenPGP private key, from a file or a
     variable (exactly one of the two)."""

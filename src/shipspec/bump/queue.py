@@ -10,8 +10,8 @@ clone: they poll the refs until their receipt appears, and take the lock when it
 
 Everything lives in the deployment repository, in refs outside the branches (so Argo CD and
 the branch list never see them), under refs/shipspec/<branch, %-quoted>/ (with
-`+pull-request+<merge>` and `+signed` after the branch for bumps delivered or signed
-otherwise, which queue apart: see _Names):
+`+pull-request+<merge>` and `+by-<hash>` after the branch for bumps delivered otherwise, or
+committed by another author or key, which queue apart: see _Names):
 
     lock          its holder's intent (the same commit)
     queue/<id>    an intent: a commit with an empty tree and the request in its message
@@ -54,10 +54,12 @@ from shipspec.bump.targets import NewImage
 from shipspec.errors import Location, RuntimeFailure, ShipspecError, shown
 from shipspec.paths import relative_path_problem
 from shipspec.spec import (
+    DEFAULT_AUTHOR,
     Delivery,
     HelmValuesTarget,
     KustomizeTarget,
     ManifestTarget,
+    Signing,
     Template,
     target_paths,
 )
@@ -71,15 +73,18 @@ class _Names(NamedTuple):
     prefix: str  # refs/shipspec/<branch>/
 
     @classmethod
-    def of(cls, branch: str, delivery: Delivery, signed: bool) -> "_Names":
+    def of(cls, branch: str, delivery: Delivery, author: Author,
+           signing: Signing | None) -> "_Names":
         # quoted: branches "a" and "a/b" would otherwise clash as a file and a directory.
-        # Bumps delivered by pull request queue apart, by how they are merged, and bumps
-        # that sign their commits apart from those that do not (a holder without a key
-        # would commit a signing spec's change unsigned): one commit holds only what is
-        # delivered and signed alike ('+' never appears in a quoted name).
+        # Bumps delivered by pull request queue apart, by how they are merged, and so do
+        # bumps whose commits are by another author or signed with another key, or not
+        # signed: a holder authors and signs the batch as itself, which would put another
+        # project's change (sharing the deployment repository) under its name and key, or
+        # commit a signing spec's change unsigned. One commit holds only what is delivered
+        # and committed alike ('+' never appears in a quoted name).
         way = ("" if delivery.method == "push" else
                f"+pull-request+{delivery.auto_merge or 'by-hand'}")
-        return cls(f"refs/shipspec/{_quoted(branch)}{way}{'+signed' if signed else ''}/")
+        return cls(f"refs/shipspec/{_quoted(branch)}{way}{_committer(author, signing)}/")
 
     @property
     def lock(self) -> str:
@@ -90,6 +95,19 @@ class _Names(NamedTuple):
 
     def receipt(self, identity: str) -> str:
         return f"{self.prefix}done/{identity}"
+
+
+def _committer(author: Author, signing: Signing | None) -> str:
+    """What names the queue of bumps committed by `author` and signed by `signing`'s key:
+    nothing for the default author without a key (the queue of most bumps)."""
+    if signing is None and tuple(author) == DEFAULT_AUTHOR:
+        return ""
+    import hashlib  # loads OpenSSL, which the queue of most bumps does without
+
+    from shipspec.bump.signing import check
+
+    signer = check(signing) if signing is not None else ""  # its public half
+    return "+by-" + hashlib.sha256("\n".join([*author, signer]).encode()).hexdigest()[:16]
 
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
@@ -112,7 +130,7 @@ def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: S
          jitter: Callable[[], float]) -> Outcome | str:
     """Queue `request` and wait until it is written; the outcome, or why the queue cannot be
     used on this server (the caller then pushes directly)."""
-    names = _Names.of(branch, options.delivery, options.signing is not None)
+    names = _Names.of(branch, options.delivery, request.author, options.signing)
     # Sortable by time, so that intents are written in the order they were posted. The
     # random part comes from os.urandom, which `secrets` wraps: importing secrets loads
     # OpenSSL, a start-up every waiting bump would pay.
@@ -266,7 +284,7 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
             proposed = newer_proposals(checkout, requests, options)
             results, changed_paths = write(checkout, requests, seen, proposed)
             commit, delivered = None, None
-            if changed_paths:  # authored as the first in the queue asked, not necessarily us
+            if changed_paths:  # every request of the queue is by one author (_Names)
                 text = message(requests, results)
                 commit = checkout.commit(text, requests[0].author, changed_paths, signed)
                 if options.delivery.method == "pull-request":

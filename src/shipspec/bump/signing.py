@@ -17,22 +17,29 @@ from shipspec.errors import SpecError
 from shipspec.spec import Signing
 
 
-def check(signing: Signing) -> None:
-    """Refuse (SpecError) a key that is not there or that cannot sign."""
+def check(signing: Signing) -> str:
+    """The key's public half, which its signatures are verified with (an SSH public key,
+    or an OpenPGP fingerprint); refuse (SpecError) a key that is not there or that cannot
+    sign."""
     with tempfile.TemporaryDirectory(prefix="shipspec-signing-") as scratch:
-        commit_environment(signing, scratch)
+        return _prepared(signing, scratch)[1]
 
 
 def commit_environment(signing: Signing, scratch: str) -> dict[str, str]:
     """The environment of a `git commit` that signs with the key: its file and, for
     OpenPGP, its keyring are made in `scratch`, which must outlive the commits."""
+    return _prepared(signing, scratch)[0]
+
+
+def _prepared(signing: Signing, scratch: str) -> tuple[dict[str, str], str]:
     key = _key(signing)
     if signing.format == "ssh":
         path = os.path.join(scratch, "signing-key")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
             stream.write(key if key.endswith(b"\n") else key + b"\n")
-        _run(["ssh-keygen", "-y", "-P", "", "-f", path], None, signing,
-             "is not an SSH private key without a passphrase")
+        public = _run(["ssh-keygen", "-y", "-P", "", "-f", path], None, signing,
+                      "is not an SSH private key without a passphrase")
+        signer = " ".join(public.split()[:2])  # its type and key, without the comment
         config = {"gpg.format": "ssh", "user.signingKey": path}
         extra: dict[str, str] = {}
     else:
@@ -47,12 +54,13 @@ def commit_environment(signing: Signing, scratch: str) -> dict[str, str]:
                         if line.startswith("fpr:")]
         if not fingerprints:
             raise _refusal(signing, "holds no secret key")
-        config = {"gpg.format": "openpgp", "user.signingKey": fingerprints[0]}
+        signer = fingerprints[0]
+        config = {"gpg.format": "openpgp", "user.signingKey": signer}
     config["commit.gpgSign"] = "true"
     entries = {f"GIT_CONFIG_{kind}_{index}": text
                for index, (name, value) in enumerate(config.items())
                for kind, text in (("KEY", name), ("VALUE", value))}
-    return {**extra, "GIT_CONFIG_COUNT": str(len(config)), **entries}
+    return {**extra, "GIT_CONFIG_COUNT": str(len(config)), **entries}, signer
 
 
 def _key(signing: Signing) -> bytes:

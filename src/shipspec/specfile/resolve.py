@@ -30,6 +30,7 @@ from shipspec.paths import (
 from shipspec.prebuild import DEFAULT_TASKS
 from shipspec.spec import (
     CI,
+    DEFAULT_AUTHOR,
     DEFAULT_REGISTRY_TOKEN,
     GITHUB_COM_API,
     App,
@@ -379,8 +380,8 @@ class _Resolver:
             token_env=deploy.get("tokenEnv", "DEPLOY_TOKEN"),
             commit_message=message,
             commit_line=line,
-            author_name=deploy.get("authorName", "shipspec-bot"),
-            author_email=deploy.get("authorEmail", "shipspec-bot@localhost"),
+            author_name=deploy.get("authorName", DEFAULT_AUTHOR[0]),
+            author_email=deploy.get("authorEmail", DEFAULT_AUTHOR[1]),
             tag_key=deploy.get("tagKey", "imageTag"),
             repository_key=deploy.get("repositoryKey", "repository"),
             registry_key=deploy.get("registryKey"),
