@@ -256,13 +256,19 @@ def test_a_symlink_out_of_the_deployment_repository_is_refused(tmp_path: Path) -
                                  "is a link that leads outside the deployment repository")
 
 
+@pytest.mark.parametrize("real", [
+    posixpath.join(posixpath.dirname(VALUES_PATH), "shared.yaml"),
+    # in a directory the bump's sparse checkout leaves out: the link dangled there, and the
+    # bump said the file did not exist, whose hint (`values --write`) replaced the link
+    "helmfile/environments/common/values.yaml",
+], ids=["beside it", "elsewhere"])
 def test_a_values_file_that_links_inside_the_repository_is_refused_clearly(
-        tmp_path: Path) -> None:
+        tmp_path: Path, real: str) -> None:
     """Git commits a link, not the file it points at: the bump wrote through the link and
     its commit then failed with an empty message."""
-    real = posixpath.join(posixpath.dirname(VALUES_PATH), "shared.yaml")
     bare = make_deploy_repo(tmp_path, {real: "astrago:\n  core:\n    imageTag: old\n"})
-    push_values_link(bare, tmp_path / "link-work", "shared.yaml")
+    push_values_link(bare, tmp_path / "link-work",
+                     posixpath.relpath(real, posixpath.dirname(VALUES_PATH)))
     result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "x",
                          "--repo", str(bare))
     assert (result.code, result.out) == (1, "")

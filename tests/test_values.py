@@ -158,6 +158,54 @@ def test_validate_names_a_values_file_missing_from_the_checkout(cli, tmp_path: P
                                  "does not exist in the deployment checkout")
 
 
+def test_validate_refuses_deployment_files_named_through_a_link_as_bump_does(
+        cli, tmp_path: Path) -> None:
+    """A values file (or an overlay's directory) that is a link to another file of the
+    checkout validated, and every bump of it was then refused: git commits the link, not
+    the file a bump writes."""
+    values = tmp_path / "helmfile" / "environments" / "customers" / "xiilab" / "values.yaml"
+    values.parent.mkdir(parents=True)
+    shared = tmp_path / "helmfile" / "environments" / "shared.yaml"
+    shared.write_text(DEPLOYED.replace("xiilab/astrago-posco", "ghcr.io/xiilab/astrago-backend"))
+    values.symlink_to("../../shared.yaml")
+    result = cli("validate", str(ASTRAGO_KEYED), "--deployment", str(tmp_path))
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith(
+        f"{ASTRAGO_KEYED}/shipspec.yaml:48:13: error: environments.stage.values: "
+        "helmfile/environments/customers/xiilab/values.yaml in the deployment repository "
+        "leads through a link to helmfile/environments/shared.yaml: git would commit the "
+        "link, not the file a bump writes\n"
+        "  hint: name helmfile/environments/shared.yaml in the spec, the file itself\n")
+    for module in ("system", "portal", "aify"):
+        overlay = tmp_path / "overlays" / module
+        overlay.mkdir(parents=True)
+        (overlay / "kustomization.yaml").write_text(
+            f"images:\n  - name: ghcr.io/goyoai/goyoai-gointern-{module}\n    newTag: t\n")
+        (tmp_path / f"goyoai-{module}" / "overlays").mkdir(parents=True)
+        (tmp_path / f"goyoai-{module}" / "overlays" / "dev").symlink_to(f"../../overlays/{module}")
+    result = cli("validate", str(EXAMPLES / "gointern-backend"), "--deployment", str(tmp_path))
+    assert result.code == 1
+    assert ("error: modules.portal.kustomize.directory: goyoai-portal/overlays/dev/"
+            "kustomization.yaml in the deployment repository leads through a link to "
+            "overlays/portal/kustomization.yaml" in result.err)
+
+
+def test_values_write_never_replaces_a_link_with_a_file(cli, tmp_path: Path) -> None:
+    """Replacing a file whole (written beside it, then renamed) replaced a link to a values
+    file that environments share with a file of its own: the link was lost, and the file it
+    pointed to never changed."""
+    shared = tmp_path / "shared.yaml"
+    shared.write_text(DEPLOYED)
+    values = tmp_path / "values.yaml"
+    values.symlink_to("shared.yaml")
+    result = cli("values", str(ASTRAGO_KEYED), "--env", "stage", "--write", str(values))
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (f"error: {values} is a symbolic link (to shared.yaml): shipspec "
+                          "replaces a file whole, and would replace the link with a file\n"
+                          f"  hint: name the file it leads to, {shared}\n")
+    assert values.is_symlink() and shared.read_text() == DEPLOYED
+
+
 def test_validate_names_the_manifest_field_of_a_file_missing_from_the_checkout(
         cli, tmp_path: Path) -> None:
     spec = REPO / "tests" / "fixtures" / "manifests"

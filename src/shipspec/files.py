@@ -14,8 +14,15 @@ from shipspec.errors import Location, RuntimeFailure, SpecError
 def write_text(path: str, text: str) -> None:
     """Replace `path` with `text` atomically: readers see the old file or the new one. A file
     that was there keeps its permissions; a new one gets those the umask gives (0644 under
-    the usual 022), as any editor or shell redirect would make it."""
+    the usual 022), as any editor or shell redirect would make it. Never a symbolic link:
+    the rename would replace the link (to a values file environments share, say) with a
+    file of its own, and the file it leads to would never change."""
     _refuse_directory(path)
+    if os.path.islink(path):
+        raise SpecError.single(
+            f"{path} is a symbolic link (to {os.readlink(path)}): shipspec replaces a file "
+            "whole, and would replace the link with a file",
+            hint=f"name the file it leads to, {os.path.realpath(path)}")
     directory = os.path.dirname(path) or "."
     try:
         kept_mode: int | None = stat.S_IMODE(os.stat(path).st_mode)

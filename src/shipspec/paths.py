@@ -35,6 +35,24 @@ def link_on_the_way(root: str, relative: str) -> str | None:
     return None
 
 
+def linked_to(root: str, relative: str) -> str | None:
+    """Where `relative` leads, relative to `root`, when a part of it is a symbolic link
+    (the file it names may be missing: a sparse checkout leaves out where a link points);
+    None when it goes through none. Git commits a link as a link: a tool that writes a
+    deployment file must be named the file itself."""
+    if link_on_the_way(root, relative) is None:
+        return None
+    real_root = os.path.realpath(root)
+    return os.path.relpath(os.path.realpath(os.path.join(real_root, relative)),
+                           real_root).replace(os.sep, "/")
+
+
+def through_link(given: str, real: str) -> str:
+    """Why a deployment file named through a link (`linked_to`) cannot be bumped."""
+    return (f"{given} in the deployment repository leads through a link to {real}: git "
+            "would commit the link, not the file a bump writes")
+
+
 def relative_path_problem(text: str) -> str | None:
     """Why `text` is not a clean path relative to a repository root, or None when it is."""
     if "\x00" in text or "\\" in text:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from shipspec.errors import RuntimeFailure
 from shipspec.files import MAX_YAML_BYTES, decoded, too_large
-from shipspec.paths import SymlinkGuard, relative_path_problem
+from shipspec.paths import SymlinkGuard, linked_to, relative_path_problem
 
 # How git reports a ref that another writer changed first: non-fast-forward, fetch first
 # or stale info when the other push landed before ours was checked; a lock or update failure
@@ -328,7 +328,10 @@ class Checkout(Repository):
         return os.path.join(self.root, relative)
 
     def exists(self, relative: str) -> bool:
-        return os.path.isfile(self._path(relative))
+        """A file is there, or a link (which may lead where the sparse checkout left out):
+        reading a link is refused with what it leads to (request.py)."""
+        path = self._path(relative)
+        return os.path.isfile(path) or linked_to(self.root, relative) is not None
 
     def read(self, relative: str) -> str:
         """The file's text, CRLF line endings and all; refused past MAX_YAML_BYTES before

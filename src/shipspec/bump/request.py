@@ -5,7 +5,6 @@ queue.py, which carries requests between pipelines), and both paths write throug
 """
 
 import contextlib
-import os
 import posixpath
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -15,6 +14,7 @@ from shipspec.bump.git import Author, Checkout
 from shipspec.bump.targets import NewImage, describe, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
 from shipspec.images import tag_and_digest
+from shipspec.paths import linked_to, through_link
 from shipspec.spec import HelmValuesTarget, Target, Template, target_paths
 from shipspec.values.yamltext import YamlText
 
@@ -218,13 +218,10 @@ class _Files:
         given = file_of(self.checkout, target)
         path = posixpath.normpath(given)
         if path not in self.documents:
-            root = os.path.realpath(self.checkout.root)
-            real = os.path.relpath(os.path.realpath(os.path.join(root, path)), root)
-            if real != path:  # (links out of the repository were refused by the checkout)
-                raise SpecError.single(
-                    f"{given} in the deployment repository leads through a link to {real}: "
-                    "git would commit the link, not the file a bump writes; nothing was "
-                    "changed", hint=f"name {real} in the spec, the file itself")
+            real = linked_to(self.checkout.root, path)
+            if real is not None:  # (links out of the repository were refused by the checkout)
+                raise SpecError.single(f"{through_link(given, real)}; nothing was changed",
+                                       hint=f"name {real} in the spec, the file itself")
             self.documents[path] = YamlText(self.checkout.read(path), given)
         return self.documents[path]
 

@@ -17,7 +17,7 @@ from shipspec.cli.options import spec_path
 from shipspec.errors import Problem, SpecError
 from shipspec.files import read_text
 from shipspec.images import other_release, other_release_hint
-from shipspec.paths import SymlinkGuard
+from shipspec.paths import SymlinkGuard, linked_to, through_link
 from shipspec.render import renderer
 from shipspec.spec import Spec
 from shipspec.specfile.resolve import load_spec
@@ -70,10 +70,14 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
         entries = targets(spec, environment)
         for file in dict.fromkeys(target.file for _, target, _ in entries):
             path = os.path.join(directory, file)
+            field = ("environments", environment, "values")
             if guard.escapes(file) or not os.path.isfile(path):
-                problems.append(spec.problem(("environments", environment, "values"),
-                                             f"{path} does not exist in the deployment "
-                                             "checkout"))
+                problems.append(spec.problem(field, f"{path} does not exist in the deployment "
+                                                    "checkout"))
+                continue
+            linked = _linked(spec, field, directory, file)
+            if linked:
+                problems.append(linked)
                 continue
             problems += merge(read_text(path), path,
                               [e for e in entries if e[1].file == file]).problems
@@ -101,13 +105,17 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                     continue  # values files are merged above
                 found = [path for path in target_paths(target) if not guard.escapes(path)
                          and os.path.isfile(os.path.join(directory, path))]
+                # the spec's field naming the file: the overlay's directory, the manifest
+                field = ("modules", module.name, *(
+                    ("kustomize", "directory") if isinstance(target, KustomizeTarget)
+                    else ("manifest", "file")))
                 if not found:
-                    # the spec's field naming the file: the overlay's directory, the manifest
-                    field = ("modules", module.name, *(
-                        ("kustomize", "directory") if isinstance(target, KustomizeTarget)
-                        else ("manifest", "file")))
                     problems.append(spec.problem(field, f"{describe(target)} does not exist "
                                                  f"in the deployment checkout {directory}"))
+                    continue
+                linked = _linked(spec, field, directory, found[0])
+                if linked:
+                    problems.append(linked)
                     continue
                 path = os.path.join(directory, found[0])
                 try:
@@ -117,3 +125,12 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                 except SpecError as err:
                     problems += err.problems
     return problems
+
+
+def _linked(spec: Spec, field: tuple[str, ...], directory: str, file: str) -> Problem | None:
+    """A deployment file named through a link, which `bump` refuses (bump/request.py)."""
+    real = linked_to(directory, file)
+    if real is None:
+        return None
+    return spec.problem(field, through_link(file, real),
+                        hint=f"name {real} in the spec, the file itself")
