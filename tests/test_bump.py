@@ -192,6 +192,22 @@ def test_dry_run_shows_the_diff_and_commits_nothing(deploy: Path) -> None:
     assert len(commits(deploy)) == 1
 
 
+def test_dry_run_prints_a_plain_diff_whatever_the_users_git_config(deploy: Path,
+                                                                   tmp_path: Path) -> None:
+    """A developer's global git config applies to the repositories a bump makes (proxies,
+    CAs and `url.insteadOf` must), and `git diff` obeyed its display settings too: an
+    external diff tool ran (one that exits 1, as `diff` does for files that differ, failed
+    the dry run), colours and other prefixes changed what was printed."""
+    (tmp_path / ".gitconfig").write_text(
+        "[diff]\n\texternal = /bin/false\n\tnoprefix = true\n[color]\n\tui = always\n")
+    result = run_process("bump", str(ASTRAGO_KEYED), "--module", "monitor", "--tag",
+                         "00012345", "--repo", str(deploy), "--dry-run",
+                         env={**os.environ, "HOME": str(tmp_path)})
+    assert result.code == 0, result.err
+    assert "--- a/helmfile/" in result.out and "\x1b" not in result.out
+    assert "+    imageTag: \"00012345\"" in result.out
+
+
 def test_pull_request_mode_pushes_a_new_branch(deploy: Path) -> None:
     result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
                          "core-9", "--repo", str(deploy), "--pull-request")
@@ -1275,6 +1291,27 @@ def test_an_ssh_signed_bump_verifies_against_the_allowed_signers(tmp_path: Path)
                                "main"], capture_output=True, text=True, check=False)
     assert verified.returncode == 0, verified.stderr
     assert 'Good "git" signature for shipspec-bot@localhost' in verified.stderr
+
+
+def test_history_of_signed_bumps_reads_whatever_the_users_git_config(tmp_path: Path) -> None:
+    """A global `log.showSignature` (set by people who sign their own commits) made git log
+    print each signed commit's verification before its line, and history read it as the
+    commit's: the listing failed on the first signed bump."""
+    key = _ssh_key(tmp_path)
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES})
+    spec = _signed_spec(tmp_path, "{format: ssh, keyEnv: SIGNING_KEY}")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[log]\n\tshowSignature = true\n")
+    env = {**os.environ, "SIGNING_KEY": key.read_text(), "HOME": str(home)}
+    for tag in ("core-1", "core-2"):
+        assert run_process("bump", str(spec), "--module", "core", "--tag", tag,
+                           "--repo", str(bare), env=env).code == 0
+    listing = run_process("history", str(spec), "--module", "core", "--repo", str(bare),
+                          env=env)
+    assert listing.code == 0, listing.err
+    assert [line.split()[-1] for line in listing.out.splitlines()] == [
+        "core-2", "core-1", "core-stage-ba01"]
 
 
 def test_an_openpgp_signed_bump_verifies_with_the_keyring(tmp_path: Path) -> None:

@@ -48,9 +48,11 @@ NO_TEMPLATE = "--template="
 # and a global `push.gpgSign` fails on servers that take no signed pushes. Given as `-c`,
 # which no file overrides. (A global `commit.gpgSign` is countermanded in commit().) They
 # are thrown away after one bump, so they need no maintenance: every commit and fetch
-# started `git maintenance run --auto` after its work, another process each.
+# started `git maintenance run --auto` after its work, another process each. And output is
+# read, not shown: a global `log.showSignature` put each signed commit's verification in
+# the lines `git log --format` prints (diff() turns off the display settings of `git diff`).
 _OURS_ALONE = ("-c", "core.hooksPath=/dev/null", "-c", "push.gpgSign=false",
-               "-c", "maintenance.auto=false")
+               "-c", "maintenance.auto=false", "-c", "log.showSignature=false")
 
 # Variables that point git at another repository than the one it runs in (`git rev-parse
 # --local-env-vars`, less the config ones, which a user may mean for every git): a bump
@@ -347,7 +349,10 @@ class Checkout(Repository):
             stream.write(text)
 
     def diff(self) -> str:
-        return self._git("diff")
+        """The change, as `git diff` prints it with no user's settings: no external diff
+        tool or textconv filter runs, no colour, the usual a/ and b/ prefixes."""
+        return self._git("diff", "--no-ext-diff", "--no-textconv", "--no-color",
+                         "--src-prefix=a/", "--dst-prefix=b/", "--no-relative")
 
     # --- history -----------------------------------------------------------------------------
 
