@@ -208,6 +208,38 @@ def test_dry_run_prints_a_plain_diff_whatever_the_users_git_config(deploy: Path,
     assert "+    imageTag: \"00012345\"" in result.out
 
 
+def test_a_bump_commits_the_file_and_message_as_written_whatever_the_users_git_config(
+        tmp_path: Path) -> None:
+    """A global attributes file saying `text` made git add turn a values file's CRLF line
+    endings into LF: the commit rewrote every line (`core.autocrlf` alone leaves a file
+    that has CRLF in the index as it is). A global `commit.cleanup = strip` removed the
+    message's lines that start with '#'."""
+    bare = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES.replace("\n", "\r\n").encode()})
+    spec = tmp_path / "spec"
+    shutil.copytree(ASTRAGO_KEYED, spec)
+    text = (spec / "shipspec.yaml").read_text()
+    (spec / "shipspec.yaml").write_text(text.replace(
+        "  branch: main\n", "  branch: main\n  commitLine: '#{{ module }} {{ new }}'\n", 1))
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitattributes").write_text("* text\n")
+    (home / ".gitconfig").write_text(f"[core]\n\tattributesFile = {home}/.gitattributes\n"
+                                     "[commit]\n\tcleanup = strip\n")
+    result = run_process("bump", str(spec), "--module", "core", "--tag", "core-9",
+                         "--repo", str(bare), env={**os.environ, "HOME": str(home)})
+    assert result.code == 0, result.err
+    written = subprocess.run(["git", "--git-dir", str(bare), "cat-file", "blob",
+                              f"main:{VALUES_PATH}"], capture_output=True, check=True,
+                             ).stdout.decode()  # as bytes: text mode reads CRLF as LF
+    changed = [(old, new) for old, new in zip(VALUES.replace("\n", "\r\n").splitlines(True),
+                                              written.splitlines(True), strict=True)
+               if old != new]
+    assert changed == [('    imageTag: "core-stage-ba01"          # updated automatically\r\n',
+                        '    imageTag: "core-9"          # updated automatically\r\n')]
+    assert git("--git-dir", str(bare), "show", "-s", "--format=%B", "main").endswith(
+        "\n\n#core core-9\n\n")
+
+
 def test_pull_request_mode_pushes_a_new_branch(deploy: Path) -> None:
     result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
                          "core-9", "--repo", str(deploy), "--pull-request")

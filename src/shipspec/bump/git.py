@@ -48,11 +48,15 @@ NO_TEMPLATE = "--template="
 # and a global `push.gpgSign` fails on servers that take no signed pushes. Given as `-c`,
 # which no file overrides. (A global `commit.gpgSign` is countermanded in commit().) They
 # are thrown away after one bump, so they need no maintenance: every commit and fetch
-# started `git maintenance run --auto` after its work, another process each. And output is
-# read, not shown: a global `log.showSignature` put each signed commit's verification in
-# the lines `git log --format` prints (diff() turns off the display settings of `git diff`).
+# started `git maintenance run --auto` after its work, another process each. Files are
+# committed as a bump writes them: a global attributes file saying `text` turned a CRLF
+# values file's every line into LF (the repository's own .gitattributes still apply). And
+# output is read, not shown: a global `log.showSignature` put each signed commit's
+# verification in the lines `git log --format` prints (diff() turns off the display
+# settings of `git diff`, commit() the user's message cleanup).
 _OURS_ALONE = ("-c", "core.hooksPath=/dev/null", "-c", "push.gpgSign=false",
-               "-c", "maintenance.auto=false", "-c", "log.showSignature=false")
+               "-c", "maintenance.auto=false", "-c", "core.attributesFile=/dev/null",
+               "-c", "log.showSignature=false")
 
 # Variables that point git at another repository than the one it runs in (`git rev-parse
 # --local-env-vars`, less the config ones, which a user may mean for every git): a bump
@@ -365,7 +369,10 @@ class Checkout(Repository):
         self._git("add", "--", *paths)
         # Signed as the spec says, and only then: a user's `commit.gpgSign` asked gpg for
         # their key, which failed where it is locked or absent (commit-tree ignores it).
-        self._git("commit", "--quiet", "--no-verify", "--file=-",  # as notes(): not argv
+        # --cleanup as git's default for a message from a file: a global commit.cleanup of
+        # `strip` removed the lines of a message that start with '#'
+        self._git("commit", "--quiet", "--no-verify", "--cleanup=whitespace",
+                  "--file=-",  # as notes(): not argv
                   *([] if signed else ["--no-gpg-sign"]),
                   env={**author.environment(), **(signed or {})}, given=message)
         return self.head()
