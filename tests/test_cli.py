@@ -216,6 +216,23 @@ def test_output_is_the_same_whatever_the_string_hashing(repo: Path, spec: str,
     assert err.count("error: ") >= (2 if spec is _MANY_PROBLEMS else 0)
 
 
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "euc-kr"])
+def test_output_is_utf_8_whatever_the_locale(repo: Path, encoding: str) -> None:
+    """YAML and JSON for other programs are UTF-8 (YAML 1.2 5.2, RFC 8259 8.1), but stdout
+    took the locale's encoding: under a legacy one (PYTHONIOENCODING stands in for a
+    `ko_KR.EUC-KR` or `en_US.ISO-8859-1` locale) a module path in Korean, or a character
+    the locale lacks, ended `generate` with a traceback."""
+    (repo / "shipspec.yaml").write_text(_MANY_SETS.replace("paths: [job/, libs/]",
+                                                           "paths: [작업/, libs/, ✓/]"))
+    utf_8 = run_process("generate", str(repo))
+    assert utf_8.code == 0, utf_8.err
+    completed = subprocess.run([sys.executable, "-m", "shipspec", "generate", str(repo)],
+                               env={**os.environ, "PYTHONIOENCODING": encoding},
+                               capture_output=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.decode("utf-8") == utf_8.out and "작업/" in utf_8.out
+
+
 def test_generate_writes_one_yaml_stream(cli, fake_renderer) -> None:
     result = cli("generate", str(EXAMPLES / "gointern-backend"), "--target", "values",
                  "--module", "aify")

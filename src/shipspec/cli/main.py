@@ -12,8 +12,10 @@ sixth of the start-up of Python importing PyYAML).
 from __future__ import annotations
 
 import argparse
+import codecs
 import gc
 import importlib
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -190,6 +192,12 @@ def _write_stdout(text: str) -> int | None:
         sys.stderr.write("shipspec: cannot write the output: standard output is closed\n")
         return RuntimeFailure.exit_code
     try:
+        # YAML and JSON for other programs are UTF-8 (YAML 1.2 5.2, RFC 8259 8.1), whatever
+        # the locale's encoding: under a legacy one (ko_KR.EUC-KR, say) a module path in
+        # Korean, or a character the locale lacks, could not be written at all
+        if isinstance(sys.stdout, io.TextIOWrapper) and \
+                codecs.lookup(sys.stdout.encoding).name != "utf-8":
+            sys.stdout.reconfigure(encoding="utf-8")
         sys.stdout.write(text)
         sys.stdout.flush()
     except OSError as err:
