@@ -519,16 +519,28 @@ def test_a_protected_branch_fails_clearly_and_leaves_no_queue(repos: tuple[Path,
                                                               queue_mode: bool) -> None:
     spec_dir, bare = repos
     hook = bare / "hooks" / "pre-receive"
+    # what GitHub says of a branch protected by a ruleset (its own words, GH013), and a
+    # line with a terminal's escape sequence, which a message must not carry
     hook.write_text("#!/bin/sh\nwhile read old new ref; do\n"
-                    "  [ \"$ref\" = refs/heads/main ] && { echo protected; exit 1; }\n"
+                    "  [ \"$ref\" = refs/heads/main ] && {\n"
+                    "    echo 'error: GH013: Repository rule violations found for "
+                    "refs/heads/main.'\n    echo\n"
+                    "    echo '- Changes must be made through a pull request.'\n"
+                    "    printf '\\033]0;title\\007\\033[31mred\\n'\n    exit 1; }\n"
                     "done\nexit 0\n")
     hook.chmod(0o755)
     error = Bump(spec_dir, bare, "m00", "t0", queue=queue_mode).result()
     assert isinstance(error, RuntimeFailure)
-    # (a pre-receive hook declines the whole push: git names every ref of it)
+    # (a pre-receive hook declines the whole push: git names every ref of it; the server's
+    # words say which of its rules, where the hint can only guess)
+    said = str(error).split("; the server said:\n", 1)[1].split("\n  hint: ")[0]
     assert str(error).startswith("error: the deployment repository refused the push to "
                                  "refs/heads/main ([remote rejected] (pre-receive hook "
-                                 "declined))")
+                                 "declined)")
+    assert said.splitlines() == [
+        "    error: GH013: Repository rule violations found for refs/heads/main.",
+        "    - Changes must be made through a pull request.",
+        "    ]0;title[31mred"]
     assert str(error).endswith("\n  hint: is the branch protected against direct pushes? "
                                "then use --pull-request")
     assert len(commits(bare)) == 1 and refs(bare) == []

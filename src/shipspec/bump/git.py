@@ -145,6 +145,7 @@ class Repository:
         self.directory = directory
         self.remote = remote
         self.credentials = credentials
+        self.server_said: list[str] = []  # the server's own lines about the last push
 
     def _run(self, arguments: list[str], env: dict[str, str] | None = None,
              given: str | None = None) -> tuple[int, str, str]:
@@ -208,7 +209,23 @@ class Repository:
         statuses = _push_statuses(output)
         if code and not statuses:  # no verdict per ref: the push itself failed (auth, network)
             raise _failure(errors, self.credentials, what)
+        self.server_said = _server_lines(self.credentials.redact(errors))
         return statuses
+
+    def refusal(self, statuses: dict[str, str]) -> RuntimeFailure | None:
+        """The error for the refs of the last push that the server's rules refused, with
+        what the server said of them (which rule: GitHub's "Changes must be made through a
+        pull request", "Commits must have verified signatures"), or None."""
+        refused = [f"{ref} ({status.removeprefix('refused: ')})"
+                   for ref, status in statuses.items() if status.startswith("refused")]
+        if not refused:
+            return None
+        said = "".join(f"\n    {line}" for line in self.server_said)
+        return RuntimeFailure(
+            "error: the deployment repository refused the push to " + ", ".join(refused)
+            + (f"; the server said:{said}" if said else "")
+            + "\n  hint: is the branch protected against direct pushes? then use "
+              "--pull-request")
 
 
 class Refs(Repository):
@@ -381,7 +398,7 @@ class Checkout(Repository):
         """Push HEAD to `branch`; False when someone pushed first (never forces)."""
         ref = f"refs/heads/{branch}"
         statuses = self.push_refs([RefUpdate(ref, "HEAD")])
-        failure = refusal(statuses)
+        failure = self.refusal(statuses)
         if failure:
             raise failure
         return statuses[ref] == "ok"
@@ -502,15 +519,20 @@ def _tree_and_parents(repository: Repository, revision: str) -> list[str]:
     return [line for line in header.splitlines() if line.startswith(("tree ", "parent "))]
 
 
-def refusal(statuses: dict[str, str]) -> RuntimeFailure | None:
-    """The error for the refs of a push that the server's rules refused, or None."""
-    refused = [f"{ref} ({status.removeprefix('refused: ')})"
-               for ref, status in statuses.items() if status.startswith("refused")]
-    if not refused:
-        return None
-    return RuntimeFailure("error: the deployment repository refused the push to "
-                          + ", ".join(refused) + "\n  hint: is the branch protected against "
-                          "direct pushes? then use --pull-request")
+# At most this many of the server's lines, each cut to SERVER_LINE characters: a server
+# (or a hook on it) can say anything, at any length.
+SERVER_LINES, SERVER_LINE = 20, 300
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _server_lines(errors: str) -> list[str]:
+    """What the server and its hooks said (git prints it as `remote: ...` lines), without
+    empty lines and control characters (a terminal's escape sequences)."""
+    said = [_CONTROL.sub("", line.removeprefix("remote:")).strip()
+            for line in errors.splitlines() if line.startswith("remote:")]
+    said = [line[:SERVER_LINE] for line in said if line]
+    return said[:SERVER_LINES] + ([f"({len(said) - SERVER_LINES} more lines)"]
+                                  if len(said) > SERVER_LINES else [])
 
 
 def _push_statuses(porcelain: str) -> dict[str, str]:

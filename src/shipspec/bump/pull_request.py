@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-from shipspec.bump.git import Checkout, RefUpdate, refusal
+from shipspec.bump.git import Checkout, RefUpdate
 from shipspec.bump.request import Changed, Request, changed_tags, file_of, kept
 from shipspec.bump.targets import kind_of
 from shipspec.errors import ShipspecError
@@ -167,7 +167,7 @@ def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery:
     moved = proposed is None or not checkout.proposes_same(head)
     if moved:
         statuses = checkout.push_refs([RefUpdate(ref, "HEAD", proposed or "")])
-        failure = refusal(statuses)
+        failure = checkout.refusal(statuses)
         if failure:
             raise failure
         if statuses.get(ref) != "ok":

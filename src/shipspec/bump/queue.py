@@ -48,7 +48,7 @@ from shipspec.bump import (
     propose,
     signing_environment,
 )
-from shipspec.bump.git import Author, Checkout, Refs, RefUpdate, refusal
+from shipspec.bump.git import Author, Checkout, Refs, RefUpdate
 from shipspec.bump.request import Changed, Edit, Request, changed_tags, message, write
 from shipspec.bump.targets import NewImage
 from shipspec.errors import Location, RuntimeFailure, ShipspecError, shown
@@ -308,7 +308,7 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
             statuses = checkout.push_refs(updates, atomic=True)
             if all(status == "ok" for status in statuses.values()):
                 return receipts.get(me)
-            failure = refusal(statuses)
+            failure = checkout.refusal(statuses)
             if failure:
                 raise failure
             # Something moved: the branch (someone pushed without the queue), the lock (we
