@@ -729,6 +729,31 @@ def test_the_spec_checks_its_app(root: Path, tools: dict[str, str], old: str, ne
     assert message in result.err, result.err
 
 
+def test_two_releases_whose_applications_share_a_name_are_refused(repo: Path) -> None:
+    """`<project>-<environment>-<release>`: environment `stage` with release `api-web` and
+    `stage-api` with `web` both made `shop-stage-api-web`, and the parent Application kept
+    one of the two (argo-cd controller/state.go, NormalizeTargetObjects, at 37ee0097cf:
+    "Resource ... appeared 2 times among application resources", only the last applied):
+    the other environment's release was never deployed."""
+    (repo / "shipspec.yaml").write_text(
+        "project: shop\nregistry: {url: ghcr.io/o}\n"
+        "source: {url: https://github.com/o/app.git, webhookSecret: hook}\n"
+        "deploy: {url: https://github.com/o/deploy.git}\nenvironments:\n"
+        "  stage:\n    branch: main\n    values: stage.yaml\n"
+        "    app: {helmfile: helmfile.yaml, releases: {api-web: {namespace: a, "
+        "modules: [core]}}}\n"
+        "  stage-api:\n    branch: release\n    values: stage-api.yaml\n"
+        "    app: {helmfile: helmfile.yaml, releases: {web: {namespace: b, modules: [core]}}}\n"
+        "modules:\n  core: {values: apps.core}\n")
+    result = run_process("generate", str(repo), "--target", "applications")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"{repo}/shipspec.yaml:13:47: error: environments.stage-api.app.releases.web: the "
+        "Application name 'shop-stage-api-web' is also that of the release 'api-web' of "
+        "environment 'stage': Argo CD would keep one of the two Applications\n"
+        "  hint: rename the environment or the release\n")
+
+
 def test_a_disabled_module_leaves_the_image_check(root: Path, tools: dict[str, str]) -> None:
     edit(root / SPEC_DIR / "shipspec.yaml", "  batch:\n", "  batch:\n    enabled: false\n")
     edit(root / VALUES, '"batch-stage-1.0-31c7ea7a"', '""')

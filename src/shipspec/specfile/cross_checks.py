@@ -35,6 +35,7 @@ def apps(project: str, environments: tuple[Environment, ...],
     """Every module a release names deploys to that environment through its values (or is
     disabled), and every such module is rendered by one release, so the image check misses
     none."""
+    applications: dict[str, tuple[str, str]] = {}  # name: (environment, release)
     for environment in environments:
         if environment.app is None:
             continue
@@ -51,6 +52,16 @@ def apps(project: str, environments: tuple[Environment, ...],
                 yield ((*path, release.name), f"the Application name '{name}' is "
                        "longer than 63 characters", "shorten the project, "
                        "environment or release name", True)
+            # Names join with '-', which names hold too: environment `stage` with release
+            # `api-web`, and `stage-api` with `web`. Argo CD keeps the last of two objects
+            # of one name in a render (controller/state.go, NormalizeTargetObjects: a
+            # RepeatedResourceWarning, nothing more), so one release never deployed.
+            first = applications.setdefault(name, (environment.name, release.name))
+            if first != (environment.name, release.name):
+                yield ((*path, release.name), f"the Application name '{name}' is also that "
+                       f"of the release '{first[1]}' of environment '{first[0]}': Argo CD "
+                       "would keep one of the two Applications", "rename the environment "
+                       "or the release", True)
             for index, module in enumerate(release.modules):
                 if module in named:
                     yield ((*path, release.name, "modules", index),
