@@ -183,11 +183,19 @@ def test_validate_refuses_deployment_files_named_through_a_link_as_bump_does(
             f"images:\n  - name: ghcr.io/goyoai/goyoai-gointern-{module}\n    newTag: t\n")
         (tmp_path / f"goyoai-{module}" / "overlays").mkdir(parents=True)
         (tmp_path / f"goyoai-{module}" / "overlays" / "dev").symlink_to(f"../../overlays/{module}")
+    # and a link out of the checkout is named as one, not as a file that does not exist
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    shutil.copytree(tmp_path / "overlays" / "aify", outside)
+    (tmp_path / "goyoai-aify" / "overlays" / "dev").unlink()
+    (tmp_path / "goyoai-aify" / "overlays" / "dev").symlink_to(outside)
     result = cli("validate", str(EXAMPLES / "gointern-backend"), "--deployment", str(tmp_path))
     assert result.code == 1
     assert ("error: modules.portal.kustomize.directory: goyoai-portal/overlays/dev/"
             "kustomization.yaml in the deployment repository leads through a link to "
             "overlays/portal/kustomization.yaml" in result.err)
+    assert ("error: modules.aify.kustomize.directory: goyoai-aify/overlays/dev/"
+            "kustomization.yaml is a link that leads outside the deployment checkout\n"
+            in result.err)
 
 
 def test_values_write_never_replaces_a_link_with_a_file(cli, tmp_path: Path) -> None:

@@ -71,13 +71,10 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
         for file in dict.fromkeys(target.file for _, target, _ in entries):
             path = os.path.join(directory, file)
             field = ("environments", environment, "values")
-            if guard.escapes(file) or not os.path.isfile(path):
-                problems.append(spec.problem(field, f"{path} does not exist in the deployment "
-                                                    "checkout"))
-                continue
-            linked = _linked(spec, field, directory, file)
-            if linked:
-                problems.append(linked)
+            linked = _through_a_link(spec, field, directory, guard, file)
+            if linked or not os.path.isfile(path):
+                problems.append(linked or spec.problem(
+                    field, f"{path} does not exist in the deployment checkout"))
                 continue
             problems += merge(read_text(path), path,
                               [e for e in entries if e[1].file == file]).problems
@@ -103,8 +100,9 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
             for target in deployment.targets:
                 if isinstance(target, HelmValuesTarget):
                     continue  # values files are merged above
-                found = [path for path in target_paths(target) if not guard.escapes(path)
-                         and os.path.isfile(os.path.join(directory, path))]
+                # a link counts as there, to say where it leads (as bump's Checkout.exists)
+                found = [path for path in target_paths(target)
+                         if os.path.lexists(os.path.join(directory, path))]
                 # the spec's field naming the file: the overlay's directory, the manifest
                 field = ("modules", module.name, *(
                     ("kustomize", "directory") if isinstance(target, KustomizeTarget)
@@ -113,7 +111,7 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                     problems.append(spec.problem(field, f"{describe(target)} does not exist "
                                                  f"in the deployment checkout {directory}"))
                     continue
-                linked = _linked(spec, field, directory, found[0])
+                linked = _through_a_link(spec, field, directory, guard, found[0])
                 if linked:
                     problems.append(linked)
                     continue
@@ -127,8 +125,14 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
     return problems
 
 
-def _linked(spec: Spec, field: tuple[str, ...], directory: str, file: str) -> Problem | None:
-    """A deployment file named through a link, which `bump` refuses (bump/request.py)."""
+def _through_a_link(spec: Spec, field: tuple[str, ...], directory: str, guard: SymlinkGuard,
+                    file: str) -> Problem | None:
+    """A deployment file named through a link, which `bump` refuses: out of the checkout
+    (bump/git.py), or to another file of it (bump/request.py)."""
+    if guard.escapes(file):
+        return spec.problem(field, f"{file} is a link that leads outside the deployment "
+                                   "checkout", hint="name a file inside the deployment "
+                                                    "repository")
     real = linked_to(directory, file)
     if real is None:
         return None
