@@ -102,7 +102,8 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                     continue  # values files are merged above
                 # a link counts as there, to say where it leads (as bump's Checkout.exists)
                 found = [path for path in target_paths(target)
-                         if os.path.lexists(os.path.join(directory, path))]
+                         if os.path.isfile(os.path.join(directory, path))
+                         or linked_to(directory, path) is not None]
                 # the spec's field naming the file: the overlay's directory, the manifest
                 field = ("modules", module.name, *(
                     ("kustomize", "directory") if isinstance(target, KustomizeTarget)
