@@ -751,7 +751,8 @@ def test_two_releases_whose_applications_share_a_name_are_refused(repo: Path) ->
         f"{repo}/shipspec.yaml:13:47: error: environments.stage-api.app.releases.web: the "
         "Application name 'shop-stage-api-web' is also that of the release 'api-web' of "
         "environment 'stage': Argo CD would keep one of the two Applications\n"
-        "  hint: rename the environment or the release\n")
+        "  hint: rename one of the environments (app.environment keeps helmfile's name "
+        "for it): release names are helmfile's\n")
 
 
 def test_a_disabled_module_leaves_the_image_check(root: Path, tools: dict[str, str]) -> None:

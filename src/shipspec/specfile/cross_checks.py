@@ -60,8 +60,9 @@ def apps(project: str, environments: tuple[Environment, ...],
             if first != (environment.name, release.name):
                 yield ((*path, release.name), f"the Application name '{name}' is also that "
                        f"of the release '{first[1]}' of environment '{first[0]}': Argo CD "
-                       "would keep one of the two Applications", "rename the environment "
-                       "or the release", True)
+                       "would keep one of the two Applications", "rename one of the "
+                       "environments (app.environment keeps helmfile's name for it): release "
+                       "names are helmfile's", True)
             for index, module in enumerate(release.modules):
                 if module in named:
                     yield ((*path, release.name, "modules", index),
