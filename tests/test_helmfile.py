@@ -755,6 +755,24 @@ def test_two_releases_whose_applications_share_a_name_are_refused(repo: Path) ->
         "for it): release names are helmfile's\n")
 
 
+def test_an_application_name_past_63_characters_is_refused_with_a_hint_that_works(
+        repo: Path) -> None:
+    """The hint said to shorten the release's name too, which must stay helmfile's (the
+    spec's check refuses a release helmfile does not have)."""
+    (repo / "shipspec.yaml").write_text(
+        "project: shop\nregistry: {url: ghcr.io/o}\n"
+        "source: {url: https://github.com/o/app.git, webhookSecret: hook}\n"
+        "deploy: {url: https://github.com/o/deploy.git}\nenvironments:\n"
+        f"  {'s' * 40}:\n    branch: main\n    values: stage.yaml\n"
+        f"    app: {{helmfile: helmfile.yaml, releases: {{{'r' * 20}: {{namespace: a, "
+        "modules: [core]}}}\nmodules:\n  core: {values: apps.core}\n")
+    result = run_process("validate", str(repo))
+    assert result.code == 1
+    assert (f"the Application name 'shop-{'s' * 40}-{'r' * 20}' is longer than 63 "
+            "characters\n  hint: shorten the project or the environment (app.environment "
+            "keeps helmfile's name for it): release names are helmfile's\n") in result.err
+
+
 def test_a_disabled_module_leaves_the_image_check(root: Path, tools: dict[str, str]) -> None:
     edit(root / SPEC_DIR / "shipspec.yaml", "  batch:\n", "  batch:\n    enabled: false\n")
     edit(root / VALUES, '"batch-stage-1.0-31c7ea7a"', '""')

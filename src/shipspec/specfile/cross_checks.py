@@ -50,8 +50,9 @@ def apps(project: str, environments: tuple[Environment, ...],
             name = f"{project}-{environment.name}-{release.name}"
             if len(name) > 63:
                 yield ((*path, release.name), f"the Application name '{name}' is "
-                       "longer than 63 characters", "shorten the project, "
-                       "environment or release name", True)
+                       "longer than 63 characters", "shorten the project or the environment "
+                       "(app.environment keeps helmfile's name for it): release names are "
+                       "helmfile's", True)
             # Names join with '-', which names hold too: environment `stage` with release
             # `api-web`, and `stage-api` with `web`. Argo CD keeps the last of two objects
             # of one name in a render (controller/state.go, NormalizeTargetObjects: a
