@@ -47,6 +47,12 @@ def linked_to(root: str, relative: str) -> str | None:
                            real_root).replace(os.sep, "/")
 
 
+def file_or_link(root: str, relative: str) -> bool:
+    """Whether a deployment file is at `relative`: a file, or a path through a link (which
+    may lead where a sparse checkout left out), so that a tool can say where it leads."""
+    return os.path.isfile(os.path.join(root, relative)) or linked_to(root, relative) is not None
+
+
 def through_link(given: str, real: str) -> str:
     """Why a deployment file named through a link (`linked_to`) cannot be bumped."""
     return (f"{given} in the deployment repository leads through a link to {real}: git "

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from shipspec.errors import RuntimeFailure
 from shipspec.files import MAX_YAML_BYTES, decoded, too_large
-from shipspec.paths import SymlinkGuard, linked_to, relative_path_problem
+from shipspec.paths import SymlinkGuard, file_or_link, relative_path_problem
 
 # How git reports a ref that another writer changed first: non-fast-forward, fetch first
 # or stale info when the other push landed before ours was checked; a lock or update failure
@@ -145,7 +145,6 @@ class Repository:
         self.directory = directory
         self.remote = remote
         self.credentials = credentials
-        self.server_said: list[str] = []  # the server's own lines about the last push
 
     def _run(self, arguments: list[str], env: dict[str, str] | None = None,
              given: str | None = None) -> tuple[int, str, str]:
@@ -196,10 +195,12 @@ class Repository:
         return _listed(self._git("ls-remote", self.remote, f"{prefix}*"), prefix)
 
     def push_refs(self, updates: list[RefUpdate], atomic: bool = False,
-                  what: str = "git push failed") -> dict[str, str]:
+                  what: str = "git push failed", *, refused_fails: bool = False,
+                  ) -> dict[str, str]:
         """Update refs of the remote in one push (all or none when `atomic`). For each ref:
         "ok"; "moved" when another writer changed it first (the caller may retry); or
-        "refused: <reason>" when the server's rules forbid it. Never forces past `expect`."""
+        "refused: <reason>" when the server's rules forbid it, an error instead when
+        `refused_fails`. Never forces past `expect`."""
         leases = [f"--force-with-lease={u.ref}:{u.expect}" for u in updates
                   if u.expect is not None]
         refspecs = [f"{u.new or ''}:{u.ref}" for u in updates]
@@ -209,23 +210,19 @@ class Repository:
         statuses = _push_statuses(output)
         if code and not statuses:  # no verdict per ref: the push itself failed (auth, network)
             raise _failure(errors, self.credentials, what)
-        self.server_said = _server_lines(self.credentials.redact(errors))
-        return statuses
-
-    def refusal(self, statuses: dict[str, str]) -> RuntimeFailure | None:
-        """The error for the refs of the last push that the server's rules refused, with
-        what the server said of them (which rule: GitHub's "Changes must be made through a
-        pull request", "Commits must have verified signatures"), or None."""
         refused = [f"{ref} ({status.removeprefix('refused: ')})"
                    for ref, status in statuses.items() if status.startswith("refused")]
-        if not refused:
-            return None
-        said = "".join(f"\n    {line}" for line in self.server_said)
-        return RuntimeFailure(
-            "error: the deployment repository refused the push to " + ", ".join(refused)
-            + (f"; the server said:{said}" if said else "")
-            + "\n  hint: is the branch protected against direct pushes? then use "
-              "--pull-request")
+        if refused_fails and refused:
+            # with what the server said of them (which rule: GitHub's "Changes must be made
+            # through a pull request", "Commits must have verified signatures")
+            said = "".join(f"\n    {line}"
+                           for line in _server_lines(self.credentials.redact(errors)))
+            raise RuntimeFailure(
+                "error: the deployment repository refused the push to " + ", ".join(refused)
+                + (f"; the server said:{said}" if said else "")
+                + "\n  hint: is the branch protected against direct pushes? then use "
+                  "--pull-request")
+        return statuses
 
 
 class Refs(Repository):
@@ -351,10 +348,10 @@ class Checkout(Repository):
         return os.path.join(self.root, relative)
 
     def exists(self, relative: str) -> bool:
-        """A file is there, or a link (which may lead where the sparse checkout left out):
-        reading a link is refused with what it leads to (request.py)."""
-        path = self._path(relative)
-        return os.path.isfile(path) or linked_to(self.root, relative) is not None
+        """A file is there, or a link: reading a link is refused with what it leads to
+        (request.py)."""
+        self._path(relative)  # refuses a path out of the repository
+        return file_or_link(self.root, relative)
 
     def read(self, relative: str) -> str:
         """The file's text, CRLF line endings and all; refused past MAX_YAML_BYTES before
@@ -397,10 +394,7 @@ class Checkout(Repository):
     def push(self, branch: str) -> bool:
         """Push HEAD to `branch`; False when someone pushed first (never forces)."""
         ref = f"refs/heads/{branch}"
-        statuses = self.push_refs([RefUpdate(ref, "HEAD")])
-        failure = self.refusal(statuses)
-        if failure:
-            raise failure
+        statuses = self.push_refs([RefUpdate(ref, "HEAD")], refused_fails=True)
         return statuses[ref] == "ok"
 
     def head(self) -> str:

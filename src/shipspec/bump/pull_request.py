@@ -166,10 +166,8 @@ def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery:
     proposed = checkout.under(ref).get(ref)
     moved = proposed is None or not checkout.proposes_same(head)
     if moved:
-        statuses = checkout.push_refs([RefUpdate(ref, "HEAD", proposed or "")])
-        failure = checkout.refusal(statuses)
-        if failure:
-            raise failure
+        statuses = checkout.push_refs([RefUpdate(ref, "HEAD", proposed or "")],
+                                      refused_fails=True)
         if statuses.get(ref) != "ok":
             return None
     if forge_settings is None:

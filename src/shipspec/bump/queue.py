@@ -305,12 +305,9 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
                         for identity, note in zip(others, notes, strict=True)]
             updates += unread
             updates.append(RefUpdate(names.lock, None, lock))
-            statuses = checkout.push_refs(updates, atomic=True)
+            statuses = checkout.push_refs(updates, atomic=True, refused_fails=True)
             if all(status == "ok" for status in statuses.values()):
                 return receipts.get(me)
-            failure = checkout.refusal(statuses)
-            if failure:
-                raise failure
             # Something moved: the branch (someone pushed without the queue), the lock (we
             # were presumed dead) or an intent (withdrawn by a bump tired of waiting).
             # Only the branch is worth another attempt; otherwise start again afresh.

@@ -17,7 +17,7 @@ from shipspec.cli.options import spec_path
 from shipspec.errors import Problem, SpecError
 from shipspec.files import read_text
 from shipspec.images import other_release, other_release_hint
-from shipspec.paths import SymlinkGuard, linked_to, through_link
+from shipspec.paths import SymlinkGuard, file_or_link, linked_to, through_link
 from shipspec.render import renderer
 from shipspec.spec import Spec
 from shipspec.specfile.resolve import load_spec
@@ -100,10 +100,8 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
             for target in deployment.targets:
                 if isinstance(target, HelmValuesTarget):
                     continue  # values files are merged above
-                # a link counts as there, to say where it leads (as bump's Checkout.exists)
                 found = [path for path in target_paths(target)
-                         if os.path.isfile(os.path.join(directory, path))
-                         or linked_to(directory, path) is not None]
+                         if file_or_link(directory, path)]  # as bump's Checkout.exists
                 # the spec's field naming the file: the overlay's directory, the manifest
                 field = ("modules", module.name, *(
                     ("kustomize", "directory") if isinstance(target, KustomizeTarget)
