@@ -9,6 +9,7 @@ that is missing or unusable is refused before the bump posts or pushes anything.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import tempfile
@@ -21,18 +22,22 @@ def check(signing: Signing) -> str:
     """The key's public half, which its signatures are verified with (an SSH public key,
     or an OpenPGP fingerprint); refuse (SpecError) a key that is not there or that cannot
     sign."""
+    return _checked(signing, _key(signing))
+
+
+@functools.cache  # the command line checks the key, then the queue names itself by it
+def _checked(signing: Signing, key: bytes) -> str:
     with tempfile.TemporaryDirectory(prefix="shipspec-signing-") as scratch:
-        return _prepared(signing, scratch)[1]
+        return _prepared(signing, key, scratch)[1]
 
 
 def commit_environment(signing: Signing, scratch: str) -> dict[str, str]:
     """The environment of a `git commit` that signs with the key: its file and, for
     OpenPGP, its keyring are made in `scratch`, which must outlive the commits."""
-    return _prepared(signing, scratch)[0]
+    return _prepared(signing, _key(signing), scratch)[0]
 
 
-def _prepared(signing: Signing, scratch: str) -> tuple[dict[str, str], str]:
-    key = _key(signing)
+def _prepared(signing: Signing, key: bytes, scratch: str) -> tuple[dict[str, str], str]:
     if signing.format == "ssh":
         path = os.path.join(scratch, "signing-key")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
