@@ -202,6 +202,42 @@ def evaluate(value: Any, contexts: dict[str, Any]) -> str:
     return _EXPRESSION.sub(lookup, _TO_JSON.sub(to_json, str(value)))
 
 
+# "Under 85,000 large object heap threshold": GitHub refuses a workflow with a longer one.
+EXPRESSION_MAX_LENGTH = 21000  # src/Sdk/Expressions/ExpressionConstants.cs, MaxLength
+
+
+def parsed_expression(value: str) -> str | None:
+    """The expression GitHub parses for a string of a workflow, if it holds one: as
+    src/Sdk/WorkflowParser/ObjectTemplating/TemplateReader.cs `ParseScalar` makes it, a
+    string that is one `${{ }}` is that expression, trimmed; one of several, or of text
+    around one, becomes a single `format('text {0} text {1}', first, second)`, its text's
+    quotes doubled (Sdk/ExpressionUtility.cs `StringEscape`) and braces doubled. The end of
+    an expression is the first `}}` outside a quoted string."""
+    if "${{" not in value:
+        return None
+    texts: list[str] = []
+    expressions: list[str] = []
+    position = 0
+    while (start := value.find("${{", position)) >= 0:
+        texts.append(value[position:start])
+        in_string = False
+        end = start + 3
+        while end < len(value) and (in_string or value[end - 1:end + 1] != "}}"):
+            in_string ^= value[end] == "'"
+            end += 1
+        assert end < len(value), f"an expression is not closed: {value!r}"
+        expressions.append(value[start + 3:end - 1].strip())
+        position = end + 1
+    texts.append(value[position:])
+    if len(expressions) == 1 and not texts[0] and not texts[1]:
+        return expressions[0]
+    format_text = "".join(
+        text.replace("'", "''").replace("{", "{{").replace("}", "}}")
+        + (f"{{{index}}}" if index < len(expressions) else "")
+        for index, text in enumerate(texts))
+    return f"format('{format_text}'" + "".join(f", {e}" for e in expressions) + ")"
+
+
 def file_command_values(text: str) -> dict[str, str]:
     """What SetOutputFileCommand reads: `name=value` lines and `name<<delimiter` blocks."""
     values: dict[str, str] = {}

@@ -869,10 +869,10 @@ def deploy_checkout(tmp_path: Path, spec: str | None = None) -> DeployCheckout:
 
 def run_deploy_step(at: DeployCheckout, tmp_path: Path, modules: str, built: str,
                     tags: dict[str, str] | None = None, workflow: dict[str, Any] | None = None,
-                    digests: str | None = None) -> subprocess.CompletedProcess[str]:
+                    ) -> subprocess.CompletedProcess[str]:
     """The deploy step, run by sh as the runner runs it in the job container, for
     `modules` with the tags plan gave them (`tags`, else each its tag of the commit), of
-    seed B's backend workflow or `workflow`; `digests`: its DIGESTS, as GitHub gives it."""
+    seed B's backend workflow or `workflow`."""
     workflow = workflow or workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
     [step] = [step for step in workflow["jobs"]["deploy"]["steps"] if "run" in step]
     assert step["env"]["SOURCE_TOKEN"] == "${{ github.token }}"
@@ -882,8 +882,7 @@ def run_deploy_step(at: DeployCheckout, tmp_path: Path, modules: str, built: str
            "ENVIRONMENT": "stage", "GITHUB_SHA": at.pushed[0],
            "GITHUB_REF_NAME": SEED_B_BRANCH, "GITHUB_WORKSPACE": str(at.checkout),
            "GITHUB_SERVER_URL": "https://github.com", "SOURCE_TOKEN": "ghs_job-token",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           **({"DIGESTS": digests} if digests is not None else {})}
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(["sh", "-e", "-c", step["run"]], cwd=at.checkout, env=env,
                           capture_output=True, text=True, check=False)
 
@@ -1060,14 +1059,11 @@ def test_pinned_digests_reach_the_values_from_each_build_leg(tmp_path: Path) -> 
         outputs |= job_outputs(build, {"steps": steps})
     assert outputs == {f"built-{module}": digest for module, digest in pushed.items()}
     [step] = [step for step in deploy["steps"] if "run" in step]
-    contexts = {"needs": {"build": {"outputs": outputs}}}
-    digests = evaluate(step["env"]["DIGESTS"], contexts)
-    assert digests == f"core={pushed['core']} batch= monitor={pushed['monitor']}"
+    built_json = evaluate(step["env"]["BUILT"], {"needs": {"build": {"outputs": outputs}}})
 
     at = deploy_checkout(tmp_path)
-    result = run_deploy_step(at, tmp_path, "core batch monitor",
-                             evaluate(step["env"]["BUILT"], contexts), workflow=workflow,
-                             digests=digests)
+    result = run_deploy_step(at, tmp_path, "core batch monitor", built_json,
+                             workflow=workflow)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == (
         "::warning::not deploying batch: its build did not succeed")
@@ -1076,6 +1072,48 @@ def test_pinned_digests_reach_the_values_from_each_build_leg(tmp_path: Path) -> 
     assert components["core"]["tag"] == f"core-stage-{sha8}@{pushed['core']}"
     assert components["monitor"]["tag"] == f"monitor-stage-{sha8}@{pushed['monitor']}"
     assert "@" not in components["batch"]["tag"]
+
+
+def _strings(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [text for value in node.values() for text in _strings(value)]
+    if isinstance(node, list):
+        return [text for item in node for text in _strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def test_no_expression_github_parses_passes_its_length_limit_at_the_matrix_limit(
+        tmp_path: Path) -> None:
+    """GitHub reads a string of several `${{ }}` as one format() expression and refuses the
+    whole workflow when an expression passes 21,000 characters (actions_runner.py). With
+    deploy.pinDigest, the deploy step's DIGESTS held one expression per module: 200
+    modules of 30-character names made it 24,000, and no push ran. Here 256 modules (a
+    matrix's most) of 63-character names (a DNS label's most) deploy to two environments of
+    two branches, with every setting that adds to the workflow."""
+    from actions_runner import EXPRESSION_MAX_LENGTH, parsed_expression
+
+    names = [f"m{n:03d}-" + "x" * 58 for n in range(256)]
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipspec.yaml").write_text("\n".join([
+        "project: mono",
+        "source: {url: https://github.com/o/mono.git}",
+        "registry: {url: ghcr.io/o}",
+        "deploy: {url: https://github.com/o/deploy.git, pinDigest: true, "
+        "signing: {format: ssh, keyEnv: DEPLOY_SIGNING_KEY}}",
+        "ci: {engine: github-actions, build: gradle, java: '17', timeoutMinutes: 30, "
+        "images: {shipspec: 'ghcr.io/o/shipspec:1@sha256:" + "0" * 64 + "'}}",
+        "environments:",
+        "  stage: {branch: develop, values: stage.yaml}",
+        "  prod: {branch: main, values: prod.yaml}",
+        "modules:",
+        *[f"  {name}: {{paths: [{name}/], dockerfile: {name}/Dockerfile, "
+          f"values: apps.{name}}}" for name in names]]) + "\n")
+    [workflow] = [r.document for r in github_actions.render(
+        load_spec(str(tmp_path)), RenderOptions())]
+    assert len(workflow["jobs"]["build"]["outputs"]) == 256
+    lengths = [len(expression) for expression in map(parsed_expression, _strings(workflow))
+               if expression is not None]
+    assert len(lengths) > 256 and max(lengths) <= EXPRESSION_MAX_LENGTH, max(lengths)
 
 
 def test_ci_timeout_minutes_bounds_each_build_job(tmp_path: Path) -> None:

@@ -92,8 +92,15 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # (never in an argument), for this one git command, which follows no redirect (git would
 # send the header to the server it names: see bump/git.py). Each module is bumped to the tag
 # plan chose for it (`tags`: module=tag), the one its build pushed: computed again here, a
-# tag could differ (one of {{ date }}, after midnight) and name no image. With
-# deploy.pinDigest, `DIGESTS` holds module=digest for each module whose build pushed one.
+# tag could differ (one of {{ date }}, after midnight) and name no image. A module is
+# deployed when its build leg set its output (`_BUILT`), read from BUILT, the build job's
+# outputs as toJSON writes them (`"built-<module>": "<value>"`; module names are DNS
+# labels, so none needs an escape in the pattern): `true`, or with deploy.pinDigest the
+# digest the leg pushed. Not one expression per module in a variable of its own: GitHub
+# parses a string of several `${{ }}` as one format() expression, and refuses the whole
+# workflow when an expression passes 21,000 characters (actions/runner,
+# src/Sdk/WorkflowParser/ObjectTemplating/TemplateReader.cs and
+# src/Sdk/Expressions/ExpressionConstants.cs): 200 modules of 30-character names did.
 _DEPLOY = """\
 set -eu
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
@@ -108,13 +115,12 @@ git config --global --add safe.directory "$GITHUB_WORKSPACE"
 set --
 for tagged in $TAGS; do
   module=${tagged%%=*}
-  case "$BUILT" in
-    *"\\"built-$module\\""*)
-      set -- "$@" --module "$module" --tag "$tagged"
-      for pinned in ${DIGESTS:-}; do
-        if [ "${pinned%%=*}" = "$module" ]; then set -- "$@" --digest "$pinned"; fi
-      done ;;
-    *) echo "::warning::not deploying $module: its build did not succeed" ;;
+  output=$(printf '%s\\n' "$BUILT" |
+    sed -n "s/.*\\"built-$module\\": *\\"\\([^\\"]*\\)\\".*/\\1/p")
+  case "$output" in
+    '') echo "::warning::not deploying $module: its build did not succeed" ;;
+    true) set -- "$@" --module "$module" --tag "$tagged" ;;
+    *) set -- "$@" --module "$module" --tag "$tagged" --digest "$module=$output" ;;
   esac
 done
 shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT" \\
@@ -494,9 +500,6 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                     {"name": "bump the deployment repository",
                      "env": {"TAGS": "${{ needs.plan.outputs.tags }}",
                              "BUILT": "${{ toJSON(needs.build.outputs) }}",
-                             **({"DIGESTS": " ".join(
-                                 f"{m.name}=${{{{ needs.build.outputs.built-{m.name} }}}}"
-                                 for m in deploying)} if pinned else {}),
                              "ENVIRONMENT": "${{ needs.plan.outputs.environment }}",
                              "SOURCE_TOKEN": "${{ github.token }}",
                              **{name: f"${{{{ secrets.{name} }}}}"
