@@ -1560,6 +1560,68 @@ def test_cel_string_literals_read_back_as_exactly_their_text(text: str) -> None:
     assert environment.program(environment.compile(cel_string(text))).evaluate({}) == text
 
 
+def _spec_with_paths(directory: Path, paths: list[str], deploy: tuple[str, ...] = ()) -> Path:
+    directory.mkdir(exist_ok=True)
+    (directory / ".git").mkdir(exist_ok=True)
+    (directory / "shipspec.yaml").write_text(ONE_REPOSITORY.replace(
+        "  web: {paths: [web/, deploy/], values: apps.web}",
+        "  web:\n    values: apps.web\n    paths:\n"
+        + "".join(f"    - {json.dumps(path, ensure_ascii=False)}\n"
+                  for path in [*paths, *deploy])))
+    return directory
+
+
+@pytest.mark.parametrize(("paths", "refused"), [(1245, False), (1246, True)])
+def test_a_push_filter_longer_than_cel_go_parses_is_refused(tmp_path: Path, cli,
+                                                             paths: int, refused: bool) -> None:
+    """Tekton Triggers' cel interceptor parses a filter with cel-go's defaults, which refuse
+    an expression of more than 100,000 code points (tekton_triggers.CEL_CODE_POINTS): the
+    Trigger was applied, and every push failed its filter and built nothing. A module of
+    1,246 paths and its Dockerfile (80 characters of filter each) is refused where its
+    paths are, as a Tekton name too long is; one of 1,245 renders."""
+    spec = _spec_with_paths(tmp_path, [f"services/component-{n:05d}/" for n in range(paths)])
+    generated = cli("generate", str(spec))
+    validated = cli("validate", str(spec))
+    if refused:
+        for result in (generated, validated):
+            assert (result.code, result.out) == (1, "")
+            assert re.search(r"shipspec.yaml:13:5: error: modules.web.paths: the CEL filter "
+                             r"of its push Trigger would be 100,025 characters long \(1,247 "
+                             r"paths\): Tekton Triggers parses at most 100,000 \(cel-go's "
+                             r"limit\), so every push would fail the filter and build "
+                             r"nothing\n  hint: name fewer paths", result.err), result.err
+        return
+    assert (generated.code, validated.code) == (0, 0), generated.err + validated.err
+    longest = max(map(len, _filters(list(yaml.safe_load_all(generated.out))).values()))
+    assert longest == 99_945
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zs")),
+                        min_size=1, max_size=30).map(lambda t: "p" + t.replace("\\", "")
+                                                     .replace("[", "").replace("*", "")
+                                                     .replace("?", "").replace(":", "")
+                                                     .replace("~", "").replace("^", "")
+                                                     .replace("/", "")),
+                min_size=1, max_size=40, unique=True),
+       st.integers(min_value=300, max_value=6000))
+def test_the_filters_are_measured_wherever_one_may_pass_the_limit(
+        tmp_path_factory: pytest.TempPathFactory, paths: list[str], limit: int) -> None:
+    """overlong_filters measures a module's filters only where a bound says they may be too
+    long; with the limit lowered, a module (whose paths leave out the deployment files
+    below deploy/) is refused exactly when a filter is longer."""
+    spec = load_spec(str(_spec_with_paths(tmp_path_factory.mktemp("spec"), paths,
+                                          ("deploy/",))))
+    [web] = [module for module in spec.modules if module.name == "web"]
+    longest = max(len(cel) for deployment in web.deployments for cel in (
+        tekton_triggers.push_filter(web, deployment),
+        tekton_triggers.pull_request_filter(web, deployment, False)))
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(tekton_triggers, "CEL_CODE_POINTS", limit)
+        refused = [path for path, _, _ in tekton_triggers.overlong_filters(spec)]
+    assert (("modules", "web", "paths") in refused) == (longest > limit)
+
+
 def test_a_module_that_deploys_nowhere_is_flagged_by_validate(repo: Path, cli) -> None:
     text = (EXAMPLES / "astrago" / "shipspec.yaml").read_text().replace(
         "modules: [core, batch, monitor, frontend]", "modules: [core, batch, monitor]"

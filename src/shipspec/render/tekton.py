@@ -91,6 +91,7 @@ def missing_settings(spec: Spec) -> list[Gap]:
                      "name a Secret whose key `token` holds a token that may push there, "
                      "e.g. credentialsSecret: deploy-token"))
     gaps += ssh_deploy_gap(spec, "the token of deploy.credentialsSecret")
+    gaps += triggers.overlong_filters(spec)
     if spec.ci.builder == "buildah" and "buildah" not in spec.ci.images:
         gaps.append((("ci", "images", "buildah"),
                      "builder buildah needs ci.images.buildah: shipspec ships no default",

@@ -16,6 +16,7 @@ import re
 from functools import cache
 from typing import Any
 
+from shipspec.render import Gap
 from shipspec.render.tekton_names import (
     cleanup_trigger_name,
     settings_binding_name,
@@ -33,6 +34,11 @@ PULL_REQUEST_ACTIONS = ("opened", "synchronize", "reopened")
 # risk missing one. (Timeline events list 20 commits; webhook deliveries are not cut there.)
 PUSH_COMMITS_LISTED = 2048
 COMMIT_FILES_LISTED = 3000
+# cel-go refuses to parse a longer expression ("expression code point size exceeds limit":
+# parser/parser.go, its default), and Tekton Triggers' cel interceptor sets no other
+# (pkg/interceptors/cel/cel.go, makeCelEnv, at triggers 0889029, which takes cel-go
+# v0.30.0): the Trigger is accepted, and every event fails its filter.
+CEL_CODE_POINTS = 100_000
 
 
 def cel_string(text: str) -> str:
@@ -82,6 +88,40 @@ def push_filter(module: Module, deployment: Deployment) -> str:
             + ("" if module.paths else f" || body.commits.all(c, {files} == 0)") + ")"
         )
     return " && ".join(conditions)
+
+
+def overlong_filters(spec: Spec) -> list[Gap]:
+    """Modules whose push filter cel-go would refuse to parse, so that no push ever built
+    them: each of its paths and of the deployment files it leaves out adds to it. The
+    filters are measured only where a bound says one may be too long: a Python string's
+    length counts code points, as cel-go does, and no name is written in more than six
+    characters for each of its own (a \\u escape), nor a path in more than 12 (it is written
+    twice) and 40 of text around it."""
+    gaps: list[Gap] = []
+    for module in spec.enabled_modules:
+        if not module.deployments:
+            continue
+        named = (*module.paths, *module.deployment_files)
+        branches = max(len(deployment.trigger_branch) for deployment in module.deployments)
+        bound = 1000 + 6 * (len(module.repo_slug) + branches) + sum(40 + 12 * len(name)
+                                                                    for name in named)
+        if bound <= CEL_CODE_POINTS:
+            continue
+        longest = max(len(cel) for deployment in module.deployments for cel in (
+            push_filter(module, deployment),
+            pull_request_filter(module, deployment, spec.source.fork_pull_requests)))
+        if longest > CEL_CODE_POINTS:
+            listed = ", ".join(f"{count:,} {what}" for count, what in (
+                (len(module.paths), "paths"),
+                (len(module.deployment_files), "deployment files left out")) if count)
+            gaps.append((
+                ("modules", module.name, *(("paths",) if module.paths else ())),
+                f"the CEL filter of its push Trigger would be {longest:,} characters long "
+                f"({listed}): Tekton Triggers parses at most {CEL_CODE_POINTS:,} "
+                "(cel-go's limit), so every push would fail the filter and build nothing",
+                "name fewer paths (a directory covers every file below it), or keep the "
+                "deployment files out of the module's repository"))
+    return gaps
 
 
 # The pull request's branch is in the repository itself, not in a fork.
