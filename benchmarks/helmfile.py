@@ -98,9 +98,9 @@ def main() -> None:
             env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}",
                    "HOME": scratch, "HELMFILE_UPGRADE_NOTICE_DISABLED": "1"}
             helmfile = [str(BIN / "helmfile"), "--file", "helmfile/helmfile.yaml.gotmpl",
-                        "--environment", "xiilab", "--selector", "name=astrago", "template",
-                        "--skip-deps", "--include-crds", "--skip-tests", "--kube-version",
-                        "1.31.2"]
+                        "--environment", "xiilab", "--selector",
+                        "name=astrago,namespace=astrago", "template", "--skip-deps",
+                        "--include-crds", "--skip-tests", "--kube-version", "1.31.2"]
             alone = median_wall(helmfile, root, env, args.runs)
             floor = median_wall([sys.executable, "-c", FLOOR, *helmfile], root, env, args.runs)
             parameters = [{"name": "target", "string": "helmfile"},

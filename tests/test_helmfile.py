@@ -227,7 +227,9 @@ def test_a_release_helmfile_does_not_have_fails_closed(root: Path,
                                                        tools: dict[str, str]) -> None:
     edit(root / SPEC_DIR / "shipspec.yaml", "        astrago:\n", "        astragoo:\n")
     assert_fails_closed(render(root, tools, "--release", "astragoo"), "helmfile failed",
-                        "selector(name=astragoo)")
+                        "selector(name=astragoo,namespace=astrago)",
+                        "`shipspec validate --deployment .` says which releases and "
+                        "namespaces the helmfile has")
 
 
 def test_a_release_the_spec_does_not_name_is_refused(root: Path, tools: dict[str, str]) -> None:
@@ -408,12 +410,12 @@ def test_a_refresh_remembers_the_run_and_the_next_starts_from_it(
     first = render(root, tools, "--release", "astrago")
     assert first.code == 0, first.err
     [memo] = memos(tools).values()
-    assert memo == ["helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago"]
+    assert memo == ["helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago", "astrago"]
     # a memo that asks for another environment is found out by the checked spec: that run
     # is stopped and the right one runs, and is remembered
     [name] = memos(tools)
     (Path(tools["XDG_CACHE_HOME"]) / "shipspec" / "helmfile" / name).write_text(
-        '["helmfile/helmfile.yaml.gotmpl", "default", "astrago"]')
+        '["helmfile/helmfile.yaml.gotmpl", "default", "astrago", "astrago"]')
     log.write_text("")
     second = render(root, tools, "--release", "astrago")
     assert (second.code, second.out) == (0, first.out), second.err
@@ -432,15 +434,18 @@ def test_a_memo_belongs_to_the_spec_bytes_and_the_parameters(
     edit(root / SPEC_DIR / "shipspec.yaml", "environments:", "# a comment\nenvironments:")
     assert render(root, tools, "--release", "astrago").code == 0
     assert sorted(map(tuple, memos(tools).values())) == [
-        ("helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago"),
-        ("helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago"),
-        ("helmfile/helmfile.yaml.gotmpl", "xiilab", "nfs-provisioner")]
+        ("helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago", "astrago"),
+        ("helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago", "astrago"),
+        ("helmfile/helmfile.yaml.gotmpl", "xiilab", "nfs-provisioner", "nfs-provisioner")]
 
 
-@pytest.mark.parametrize("memo", ['["../outside.yaml", "xiilab", "astrago"]',
-                                  '["helmfile/helmfile.yaml.gotmpl", "x --debug", "astrago"]',
-                                  '["helmfile/helmfile.yaml.gotmpl", "xiilab", "a,b"]',
-                                  '{"not": "a list"}', "not json"])
+@pytest.mark.parametrize("memo", [
+    '["../outside.yaml", "xiilab", "astrago", "astrago"]',
+    '["helmfile/helmfile.yaml.gotmpl", "x --debug", "astrago", "astrago"]',
+    '["helmfile/helmfile.yaml.gotmpl", "xiilab", "a,b", "astrago"]',
+    '["helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago", "astrago,name=x"]',
+    '["helmfile/helmfile.yaml.gotmpl", "xiilab", "astrago"]',  # an earlier version's
+    '{"not": "a list"}', "not json"])
 def test_a_memo_a_checked_spec_could_not_ask_for_starts_nothing(
         root: Path, logged: tuple[dict[str, str], Path], memo: str) -> None:
     tools, log = logged
@@ -697,14 +702,51 @@ def test_validate_asks_for_a_namespace_the_helmfile_does_not_give(
         root: Path, tools: dict[str, str]) -> None:
     """A release without a namespace in the helmfile (astrago-deployment's mpi-operator) is
     rendered in whatever namespace helm runs in; the hint said to give the helmfile's, which
-    is none."""
+    is none. Its render fails closed: the release is found by the spec's namespace too."""
     edit(root / "helmfile" / "helmfile.yaml.gotmpl", "    namespace: nfs-provisioner\n", "")
+    assert_fails_closed(render(root, tools, "--release", "nfs-provisioner"),
+                        "selector(name=nfs-provisioner,namespace=nfs-provisioner)",
+                        "`shipspec validate --deployment .` says which releases")
     result = run_process("validate", SPEC_DIR, "--deployment", ".", cwd=root, env=tools)
     assert result.code == 1
     assert ("environments.stage.app.releases.nfs-provisioner.namespace: 'nfs-provisioner', "
             "but helmfile gives the release no namespace\n  hint: set `namespace: "
             "nfs-provisioner` on the release in helmfile/helmfile.yaml.gotmpl: helm renders "
             "it in the namespace it runs in otherwise\n") in result.err
+
+
+def test_a_release_named_as_one_in_another_namespace_renders_alone(
+        root: Path, tools: dict[str, str]) -> None:
+    """helmfile takes releases of one name in several namespaces (one per tenant, say), and
+    `--selector name=` picked them all: the Application of `tenant` in team-a rendered
+    team-b's release too, whose namespace-less ConfigMap of the same name Argo CD put in
+    team-a, keeping the last. Each release renders alone now, found by its name and
+    namespace; validate names the namespaces a release of that name has."""
+    add_release(root, "tenant", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings"
+                "\ndata:\n  tenant: {{ .Release.Namespace }}\n")
+    edit(root / "helmfile/helmfile.yaml.gotmpl", "    namespace: tenant\n",
+         "    namespace: team-a\n")
+    with (root / "helmfile/helmfile.yaml.gotmpl").open("a") as stream:
+        stream.write("\n  - name: tenant\n    namespace: team-b\n    chart: ./charts/tenant\n")
+    edit(root / SPEC_DIR / "shipspec.yaml", "          namespace: tenant\n",
+         "          namespace: team-a\n")
+    rendered = render(root, tools, "--release", "tenant")
+    assert rendered.code == 0, rendered.err
+    assert [d["data"] for d in yaml.safe_load_all(rendered.out)] == [{"tenant": "team-a"}]
+    assert run_process("validate", SPEC_DIR, "--deployment", ".", cwd=root,
+                       env=tools).code == 0
+    edit(root / SPEC_DIR / "shipspec.yaml", "          namespace: team-a\n",
+         "          namespace: team-b\n")
+    rendered = render(root, tools, "--release", "tenant")
+    assert [d["data"] for d in yaml.safe_load_all(rendered.out)] == [{"tenant": "team-b"}]
+    edit(root / SPEC_DIR / "shipspec.yaml", "          namespace: team-b\n",
+         "          namespace: team-c\n")
+    assert_fails_closed(render(root, tools, "--release", "tenant"),
+                        "selector(name=tenant,namespace=team-c)")
+    validated = run_process("validate", SPEC_DIR, "--deployment", ".", cwd=root, env=tools)
+    assert validated.code == 1
+    assert ("environments.stage.app.releases.tenant.namespace: 'team-c', but helmfile puts "
+            "the release in 'team-a', 'team-b'\n") in validated.err
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [

@@ -37,8 +37,9 @@ HELMFILE = "helmfile"  # from PATH: the shipspec image installs it beside helm 3
 # splits on spaces, so nothing else may pass.
 KUBE_VERSION = re.compile(r"v?[0-9]{1,4}\.[0-9]{1,4}(\.[0-9]{1,6})?([-+][0-9A-Za-z.+-]{1,64})?")
 API_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}(/[A-Za-z0-9.-]{1,253}){0,2}")
-# The schema's patterns (specfile/schema.py), checked again before an early start
-RELEASE_NAME = re.compile(DNS_LABEL[1:-1])
+# The schema's patterns (specfile/schema.py), checked again before an early start: release
+# names and namespaces are DNS labels
+LABEL = re.compile(DNS_LABEL[1:-1])
 HELMFILE_ENVIRONMENT = re.compile(HELMFILE_ENVIRONMENT_NAME[1:-1])
 EARLY_READ_LIMIT = 1 << 20  # of the spec, for its memo
 MEMO_READ_LIMIT = 4096
@@ -72,11 +73,17 @@ def cluster(kube_version: str | None, api_versions: list[str]) -> Cluster:
     return Cluster(kube_version or None, tuple(dict.fromkeys(api_versions)))
 
 
-def command(file: str, environment: str, release: str, target: Cluster) -> list[str]:
-    """helmfile's arguments. Never `-n`: a namespace flag rewrites every release's
-    namespace, which breaks `needs:` (namespace/name) and the release's own namespace."""
+def command(file: str, environment: str, release: str, namespace: str,
+            target: Cluster) -> list[str]:
+    """helmfile's arguments. The release by its name and namespace: helmfile takes releases
+    of one name in several namespaces (pkg/app/app.go, checkDuplicates, keys each by
+    namespace, name and kube context) and labels each with both (pkg/state/state.go), in
+    v0.166.0, which the image runs, as in v1.7.4; `name=` alone rendered them all into one
+    Application, each object without a namespace landing in its destination namespace.
+    Never `-n`: a namespace flag rewrites every release's namespace, which breaks `needs:`
+    (namespace/name) and the release's own namespace."""
     arguments = [HELMFILE, "--file", file, "--environment", environment,
-                 "--selector", f"name={release}", "template",
+                 "--selector", f"name={release},namespace={namespace}", "template",
                  "--skip-deps", "--include-crds", "--skip-tests"]
     if target.kube_version:
         arguments += ["--kube-version", target.kube_version]
@@ -142,19 +149,22 @@ def start_remembered(memo: str | None, root: str, target: Cluster) -> Started | 
 
     try:
         with open(memo, encoding="utf-8") as stream:
-            file, helmfile_environment, name = json.loads(stream.read(MEMO_READ_LIMIT))
+            file, helmfile_environment, name, namespace = json.loads(
+                stream.read(MEMO_READ_LIMIT))
     except (OSError, ValueError, TypeError):  # none yet, or not one of ours
         return None
     # Only what a checked spec could ask for reaches helmfile early.
     if not (isinstance(file, str) and isinstance(helmfile_environment, str)
-            and isinstance(name, str) and not relative_path_problem(file)
-            and in_checkout(root, file) and RELEASE_NAME.fullmatch(name)
+            and isinstance(name, str) and isinstance(namespace, str)
+            and not relative_path_problem(file) and in_checkout(root, file)
+            and LABEL.fullmatch(name) and LABEL.fullmatch(namespace)
             and HELMFILE_ENVIRONMENT.fullmatch(helmfile_environment)):
         return None
-    return start(command(file, helmfile_environment, name, target), root)
+    return start(command(file, helmfile_environment, name, namespace, target), root)
 
 
-def remember(memo: str | None, file: str, helmfile_environment: str, release: str) -> None:
+def remember(memo: str | None, file: str, helmfile_environment: str,
+             release: "Release") -> None:
     """Write the memo for the next refresh; keep the newest MEMO_ENTRIES. Failing to write
     costs only speed (a read-only or full disk)."""
     if memo is None:
@@ -169,7 +179,8 @@ def remember(memo: str | None, file: str, helmfile_environment: str, release: st
         handle, written = tempfile.mkstemp(dir=directory, prefix=".")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump([file, helmfile_environment, release], stream)
+                json.dump([file, helmfile_environment, release.name, release.namespace],
+                          stream)
             os.replace(written, memo)  # whole or not at all, when refreshes race
         except OSError:
             os.unlink(written)
@@ -189,10 +200,11 @@ def render(spec: "Spec", environment: str | None, release_name: str | None, root
     release = app.release(release_name, chosen.name)
     if not in_checkout(root, app.helmfile):
         raise SpecError([missing_helmfile(spec, chosen.name, app.helmfile, root)])
-    arguments = command(app.helmfile, app.helmfile_environment, release.name, target)
+    arguments = command(app.helmfile, app.helmfile_environment, release.name,
+                        release.namespace, target)
     if early is None or early.arguments != arguments or early.root != root:
         stop(early)
-        remember(memo, app.helmfile, app.helmfile_environment, release.name)
+        remember(memo, app.helmfile, app.helmfile_environment, release)
         early = start(arguments, root)
     try:
         expected = expected_images(spec, chosen, release, root)  # while helmfile runs
@@ -200,12 +212,18 @@ def render(spec: "Spec", environment: str | None, release_name: str | None, root
         stop(early)
         raise
     out, errors = early.process.communicate()
-    where = f"release '{release.name}' of helmfile environment '{app.helmfile_environment}'"
+    where = (f"release '{release.name}' in namespace '{release.namespace}' of helmfile "
+             f"environment '{app.helmfile_environment}'")
     if early.process.returncode != 0:
-        lines = errors.decode("utf-8", "replace").strip().splitlines()[-ERROR_LINES:]
+        said = errors.decode("utf-8", "replace")
+        lines = said.strip().splitlines()[-ERROR_LINES:]
+        # helmfile's words when the selector matches no release (pkg/app/errors.go,
+        # v0.166.0 as v1.7.4)
+        unmatched = ("; `shipspec validate --deployment .` says which releases and namespaces "
+                     "the helmfile has" if "no releases found that matches" in said else "")
         raise SpecError.single(f"helmfile failed ({early.process.returncode}) on {where}:\n    "
                                + "\n    ".join(lines),
-                               hint=f"run it yourself: {' '.join(arguments)}")
+                               hint=f"run it yourself: {' '.join(arguments)}{unmatched}")
     text, documents = parse(out, where)
     check_images(documents, expected, where)
     return Render(text, documents)
@@ -288,9 +306,11 @@ def release_problems(spec: "Spec", root: str) -> list[Problem]:
         arguments = [HELMFILE, "--file", app.helmfile, "--environment",
                      app.helmfile_environment, "list", "--output", "json"]
         out, errors = start(arguments, root).process.communicate()
-        try:
-            listed = {entry["name"]: entry.get("namespace", "") for entry in json.loads(out)}
-        except (ValueError, TypeError, KeyError):
+        try:  # name → its namespaces: releases of one name may be in several
+            listed: dict[str, list[str]] = {}
+            for entry in json.loads(out):
+                listed.setdefault(entry["name"], []).append(entry.get("namespace", ""))
+        except (ValueError, TypeError, KeyError, AttributeError):
             lines = errors.decode("utf-8", "replace").strip().splitlines()[-ERROR_LINES:]
             problems.append(spec.problem(path, "helmfile cannot list the releases of "
                                          f"environment '{app.helmfile_environment}':\n    "
@@ -303,16 +323,16 @@ def release_problems(spec: "Spec", root: str) -> list[Problem]:
                     where, f"{app.helmfile} has no release '{release.name}' in environment "
                     f"'{app.helmfile_environment}'",
                     "releases: " + (", ".join(listed) or "none"), key=True))
-            elif not listed[release.name]:
+            elif listed[release.name] == [""]:
                 problems.append(spec.problem(
                     (*where, "namespace"),
                     f"'{release.namespace}', but helmfile gives the release no namespace",
                     f"set `namespace: {release.namespace}` on the release in {app.helmfile}: "
                     "helm renders it in the namespace it runs in otherwise"))
-            elif listed[release.name] != release.namespace:
+            elif release.namespace not in listed[release.name]:
                 problems.append(spec.problem(
                     (*where, "namespace"), f"'{release.namespace}', but helmfile puts the "
-                    f"release in '{listed[release.name]}'",
+                    "release in " + ", ".join(f"'{n}'" for n in listed[release.name] if n),
                     "give the release's namespace from the helmfile"))
     return problems
 
