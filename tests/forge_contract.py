@@ -321,7 +321,21 @@ class GitHub:
                              f'{link_query}>; rel="{relation}"')
         return 200, ({"link": ", ".join(links)} if links else {}), items
 
+    @staticmethod
+    def _too_long(data: dict[str, Any]) -> tuple[int, dict[str, str], Any] | None:
+        """GitHub's answer to a title or description past its limits, which its OpenAPI
+        description does not state: a 422 naming the field, as renovatebot/renovate#2032
+        (the body) and googleapis/repo-automation-bots#1895 (the title) show it."""
+        for field, limit in (("title", 256), ("body", 65536)):
+            if len(data.get(field) or "") > limit:
+                return 422, {}, {"message": "Validation Failed", "errors": [
+                    {"resource": "Issue", "code": "custom", "field": field,
+                     "message": f"{field} is too long (maximum is {limit} characters)"}]}
+        return None
+
     def _open(self, data: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+        if refused := self._too_long(data):
+            return refused
         if self.head_sha(data["head"]) is None:
             return 422, {}, {"message": "Validation Failed", "errors": [
                 {"resource": "PullRequest", "field": "head", "code": "invalid"}]}
@@ -346,6 +360,8 @@ class GitHub:
 
     def _update(self, pull: dict[str, Any], data: dict[str, Any]) -> tuple[int, dict[str, str],
                                                                          Any]:
+        if refused := self._too_long(data):
+            return refused
         for key in ("title", "body", "state"):
             if key in data:
                 pull[key] = data[key]

@@ -98,6 +98,29 @@ def test_a_bump_opens_a_pull_request_and_leaves_the_branch_alone(github: Pulls) 
     assert hub.requests == ["GET /repos/acme/deploy/pulls", "POST /repos/acme/deploy/pulls"]
 
 
+def test_a_message_too_long_for_githubs_title_and_description_is_cut_there(
+        github: Pulls) -> None:
+    """The title is the message's first line, which names each module's tag: two tags of
+    128 characters (a tag's most) made it 281, GitHub answered 422 ("title is too long
+    (maximum is 256 characters)", forge_contract.py) and no pull request opened. The title
+    is cut, the whole line heads the description; a description past 65,536 characters is
+    cut before the marker."""
+    hub, spec, _ = github
+    core, web = "c" * 128, "w" * 128
+    result = bump(spec, "--module", "core", "--module", "web", "--tag", f"core={core}",
+                  "--tag", f"web={web}")
+    assert result.code == 0, result.err
+    [pull] = hub.pulls.values()
+    line = f"deploy(prod): core={core}, web={web}"
+    assert pull["title"] == line[:255] + "…"
+    assert pull["body"].startswith(f"{line}\n\ncore: 1.0.0 -> {core}\nweb: 2.0.0 -> {web}\n\n")
+    from shipspec.bump.pull_request import title_and_description
+
+    title, description = title_and_description("deploy\n\n" + "x" * 70_000, "<!-- m -->")
+    assert title == "deploy" and len(description) == 65_536
+    assert description.endswith("x…\n\n<!-- m -->")
+
+
 def test_a_rerun_changes_nothing_and_a_new_tag_updates_the_same_pull_request(
         github: Pulls) -> None:
     hub, spec, bare = github

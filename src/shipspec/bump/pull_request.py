@@ -41,6 +41,12 @@ from shipspec.spec import Forge as ForgeSettings
 from shipspec.values.yamltext import YamlText
 
 _MARKER = re.compile(r"^<!-- shipspec: (\{.*\}) -->$", re.MULTILINE)
+# GitHub refuses a pull request whose title passes 256 characters or whose description
+# passes 65,536 (a 422, "title is too long (maximum is 256 characters)"), which its OpenAPI
+# description does not say: renovatebot/renovate#2032 and googleapis/repo-automation-bots
+# #1895 show the answers. The default message's first line names each module's new tag.
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 65_536
 _LONGEST_BRANCH = 100
 _BRANCHES = "shipspec/"  # where the branches of shipspec's pull requests are
 
@@ -156,6 +162,22 @@ def proposed_newer(checkout: Checkout, requests: list[Request]) -> dict[tuple[in
     return found
 
 
+def title_and_description(message: str, marker: str) -> tuple[str, str]:
+    """The pull request's title and description: the commit message's first line, and the
+    rest followed by the marker. A first line too long for a title is cut there and given
+    whole at the top of the description; a description too long is cut before the marker,
+    which shipspec reads back."""
+    title, _, rest = message.partition("\n")
+    rest = rest.strip("\n")
+    if len(title) > TITLE_LIMIT:
+        rest = title + ("\n\n" + rest if rest else "")
+        title = title[:TITLE_LIMIT - 1] + "…"
+    room = DESCRIPTION_LIMIT - len(marker) - len("\n\n")
+    if len(rest) > room:
+        rest = rest[:max(room - 1, 0)] + "…"
+    return title, (rest + "\n\n" if rest else "") + marker
+
+
 def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery: Delivery,
             forge_settings: ForgeSettings | None,
             sleep: Callable[[float], None] = time.sleep) -> str | None:
@@ -177,8 +199,7 @@ def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery:
     from shipspec.bump.forges import connect
 
     forge = connect(forge_settings, checkout.credentials, sleep)
-    title, _, rest = message.partition("\n")
-    body = (rest.strip("\n") + "\n\n" if rest.strip("\n") else "") + scope.marker()
+    title, body = title_and_description(message, scope.marker())
     open_ones = forge.open_pull_requests(base)
     mine = next((pr for pr in open_ones if pr.head == head), None)
     if mine is None:
