@@ -520,6 +520,24 @@ def test_api_versions_reach_helm(root: Path, tools: dict[str, str]) -> None:
     assert "kind: ServiceMonitor" in served.out
 
 
+def test_the_largest_kube_api_versions_argo_cd_can_pass_reaches_helm(
+        root: Path, tools: dict[str, str]) -> None:
+    """Argo CD passes every API version and kind of the cluster in one variable,
+    KUBE_API_VERSIONS (reposerver/repository/repository.go, v3.5.1), which execve takes up
+    to 128 KiB (Linux's MAX_ARG_STRLEN, with the name and a NUL). helmfile got them as one
+    `--args` string of a flag each, 15 characters an entry longer: at the largest Argo CD
+    can pass, helmfile never started ("Argument list too long")."""
+    kinds = ["monitoring.coreos.com/v1/ServiceMonitor",
+             *(f"group-{n:04d}.example.com/v1/Kind{n:04d}" for n in range(3500))]
+    while len("KUBE_API_VERSIONS=" + ",".join(kinds)) + 1 > 128 * 1024:
+        kinds.pop()
+    env = {**tools, "KUBE_API_VERSIONS": ",".join(kinds), "KUBE_VERSION": "1.31.2"}
+    served = run_process("generate", SPEC_DIR, "--argocd", "--target", "helmfile", "--env",
+                         "stage", "--release", "astrago", cwd=root, env=env)
+    assert served.code == 0, served.err
+    assert "kind: ServiceMonitor" in served.out
+
+
 @pytest.mark.parametrize("flag", [["--kube-version", "1.31 --post-renderer=/bin/sh"],
                                   ["--api-version", "apps/v1 --post-renderer=/bin/sh"],
                                   ["--api-version=--post-renderer=/bin/sh"]])

@@ -88,7 +88,11 @@ def command(file: str, environment: str, release: str, namespace: str,
     if target.kube_version:
         arguments += ["--kube-version", target.kube_version]
     if target.api_versions:
-        arguments += ["--args", " ".join(f"--api-versions={v}" for v in target.api_versions)]
+        # One flag of comma-separated versions (helm's --api-versions is a string slice, read
+        # as CSV), so that the argument is no longer than the KUBE_API_VERSIONS Argo CD could
+        # pass: a flag each made it 15 characters an entry longer, past Linux's 128 KiB for
+        # one string (MAX_ARG_STRLEN) on clusters of some 2,500 kinds.
+        arguments += ["--args", "--api-versions=" + ",".join(target.api_versions)]
     return arguments
 
 
