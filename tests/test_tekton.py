@@ -1586,7 +1586,7 @@ def test_a_push_filter_longer_than_cel_go_parses_is_refused(tmp_path: Path, cli,
         for result in (generated, validated):
             assert (result.code, result.out) == (1, "")
             assert re.search(r"shipspec.yaml:13:5: error: modules.web.paths: the CEL filter "
-                             r"of its push Trigger would be 100,025 characters long \(1,247 "
+                             r"of its Triggers would be 100,025 characters long \(1,247 "
                              r"paths\): Tekton Triggers parses at most 100,000 \(cel-go's "
                              r"limit\), so every push would fail the filter and build "
                              r"nothing\n  hint: name fewer paths", result.err), result.err

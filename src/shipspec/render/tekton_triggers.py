@@ -119,7 +119,7 @@ def overlong_filters(spec: Spec) -> list[Gap]:
                 (len(module.deployment_files), "deployment files left out")) if count)
             gaps.append((
                 ("modules", module.name, *(("paths",) if module.paths else ())),
-                f"the CEL filter of its push Trigger would be {longest:,} characters long "
+                f"the CEL filter of its Triggers would be {longest:,} characters long "
                 f"({listed}): Tekton Triggers parses at most {CEL_CODE_POINTS:,} "
                 "(cel-go's limit), so every push would fail the filter and build nothing",
                 "name fewer paths (a directory covers every file below it), or keep the "
