@@ -228,8 +228,8 @@ def test_a_release_helmfile_does_not_have_fails_closed(root: Path,
     edit(root / SPEC_DIR / "shipspec.yaml", "        astrago:\n", "        astragoo:\n")
     assert_fails_closed(render(root, tools, "--release", "astragoo"), "helmfile failed",
                         "selector(name=astragoo,namespace=astrago)",
-                        "`shipspec validate --deployment .` says which releases and "
-                        "namespaces the helmfile has")
+                        f"`shipspec validate {SPEC_DIR}/shipspec.yaml --deployment {root}` says "
+                        "which releases and namespaces it has")
 
 
 def test_a_release_the_spec_does_not_name_is_refused(root: Path, tools: dict[str, str]) -> None:
@@ -724,7 +724,8 @@ def test_validate_asks_for_a_namespace_the_helmfile_does_not_give(
     edit(root / "helmfile" / "helmfile.yaml.gotmpl", "    namespace: nfs-provisioner\n", "")
     assert_fails_closed(render(root, tools, "--release", "nfs-provisioner"),
                         "selector(name=nfs-provisioner,namespace=nfs-provisioner)",
-                        "`shipspec validate --deployment .` says which releases")
+                        f"`shipspec validate {SPEC_DIR}/shipspec.yaml --deployment {root}` says "
+                        "which releases")
     result = run_process("validate", SPEC_DIR, "--deployment", ".", cwd=root, env=tools)
     assert result.code == 1
     assert ("environments.stage.app.releases.nfs-provisioner.namespace: 'nfs-provisioner', "

@@ -223,8 +223,12 @@ def render(spec: "Spec", environment: str | None, release_name: str | None, root
         lines = said.strip().splitlines()[-ERROR_LINES:]
         # helmfile's words when the selector matches no release (pkg/app/errors.go,
         # v0.166.0 as v1.7.4)
-        unmatched = ("; `shipspec validate --deployment .` says which releases and namespaces "
-                     "the helmfile has" if "no releases found that matches" in said else "")
+        unmatched = ""
+        if "no releases found that matches" in said:
+            import shlex
+
+            unmatched = (f"; `shipspec validate {shlex.quote(spec.file)} --deployment "
+                         f"{shlex.quote(root)}` says which releases and namespaces it has")
         raise SpecError.single(f"helmfile failed ({early.process.returncode}) on {where}:\n    "
                                + "\n    ".join(lines),
                                hint=f"run it yourself: {' '.join(arguments)}{unmatched}")
