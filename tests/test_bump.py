@@ -856,6 +856,29 @@ def test_history_lists_tags_newest_first_and_rollback_restores_one(deploy: Path)
         "error: cannot go back 9 tags: core in stage has 0 before core-stage-ba01\n")
 
 
+def test_tags_and_authors_of_the_deployment_repository_are_shown_escaped(
+        tmp_path: Path) -> None:
+    """What history and bump print of the deployment repository (a tag its file holds, a
+    commit's author) is anyone's text who may push there: a terminal escape in it reached
+    the user's terminal or the CI's log as it was."""
+    deploy = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES, "README.md": "deployment\n"})
+    work = tmp_path / "deploy.git-seed"
+    (work / VALUES_PATH).write_text(VALUES.replace('"core-stage-ba01"', '"core-\\e[2Jba02"'))
+    subprocess.run(["git", "commit", "--quiet", "-am", "core"], cwd=work, check=True,
+                   env={**GIT_ENV, "GIT_AUTHOR_NAME": "mallory\x1b]0;pwned\x07"})
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    listing = run_process("history", str(ASTRAGO_KEYED), "--module", "core",
+                          "--repo", str(deploy))
+    assert listing.code == 0, listing.err
+    newest = listing.out.splitlines()[0]
+    assert newest.endswith("  mallory\\x1b]0;pwned  core-\\x1b[2Jba02")  # git trims the BEL
+    bumped = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "core-1",
+                         "--repo", str(deploy))
+    assert bumped.code == 0, bumped.err
+    assert bumped.out.endswith(": core core-\\x1b[2Jba02 -> core-1\n")
+    assert "\x1b" not in listing.out + bumped.out
+
+
 def test_history_fetches_every_version_of_the_file_in_one_fetch(tmp_path: Path) -> None:
     """The clone has no blobs where the server filters (as GitHub does), and git fetched
     each version as it was read: a fetch per commit (500 bumps: 10.6 s of fetches). One

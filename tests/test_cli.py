@@ -843,3 +843,15 @@ def test_a_verb_that_cleans_up_on_sigterm_holds_it_only_while_it_runs(
     assert main(["bump", "--module", "core"]) == 0  # as a program calls it
     assert seen[0] not in (before, signal.SIG_DFL, signal.SIG_IGN) and seen[1] == before
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_every_error_escapes_what_a_terminal_would_act_on(tmp_path: Path) -> None:
+    """docs/reference/errors.md: control characters are escaped in every message. Problems
+    in the spec were; failures of the world (git's words, and what they quote: a URL from
+    the command line, a server's message) reached the terminal, or a CI log, raw."""
+    url = f"file://{tmp_path}/no\x1b[31msuch\rrepository"
+    result = run_process("bump", str(EXAMPLES / "astrago"), "--module", "core", "--sha",
+                         "0123456789abcdef0123456789abcdef01234567", "--repo", url)
+    assert result.code == 2
+    assert f"cannot push to file://{tmp_path}/no\\x1b[31msuch\\x0drepository" in result.err
+    assert "\x1b" not in result.err

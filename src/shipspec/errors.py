@@ -20,6 +20,13 @@ def _escape(found: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def printable(text: str) -> str:
+    """`text` with what a terminal or a CI log would act on escaped: every message goes
+    through this on its way out, whatever it quotes (git's words, a URL from the command
+    line, a server's)."""
+    return re.sub(_CONTROL, _escape, text)
+
+
 def shown(text: str, limit: int = 60) -> str:
     """A string as messages quote it: escaped (control characters, lone surrogates) and cut
     to `limit` characters, so a whole file or an escape sequence never lands in a message."""
@@ -76,7 +83,7 @@ class Problem(NamedTuple):
         text = f"{where}error: {field}{self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
-        return re.sub(_CONTROL, _escape, text)
+        return printable(text)
 
 
 class ShipspecError(Exception):

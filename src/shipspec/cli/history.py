@@ -7,7 +7,7 @@ import argparse
 from shipspec.bump import history
 from shipspec.cli.bump import options
 from shipspec.cli.options import deployment_repository, spec_path, today_utc
-from shipspec.errors import SpecError
+from shipspec.errors import SpecError, printable
 from shipspec.specfile.resolve import load_spec
 
 
@@ -29,4 +29,6 @@ def run(args: argparse.Namespace) -> str:
             "deployment repository",
             hint="check that its file holds the module's tag key: shipspec validate "
                  "--deployment <a checkout> reads it as bump does")
-    return "".join(f"{e.commit[:12]}  {e.date}  {e.author}  {e.tag}\n" for e in entries)
+    # authors and tags are whatever the deployment repository's commits hold
+    return printable("".join(f"{e.commit[:12]}  {e.date}  {e.author}  {e.tag}\n"
+                             for e in entries))

@@ -24,7 +24,7 @@ from typing import NoReturn
 
 from shipspec import __version__
 from shipspec.cli.options import Output
-from shipspec.errors import RuntimeFailure, ShipspecError, SpecError, Terminated
+from shipspec.errors import RuntimeFailure, ShipspecError, SpecError, Terminated, printable
 
 
 class Verb:
@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ShipspecError as err:
         if debug:
             raise
-        sys.stderr.write(f"{err}\n")
+        sys.stderr.write(f"{printable(str(err))}\n")
         return err.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("shipspec: interrupted\n")
@@ -158,7 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug of ours: say so briefly, the traceback is for --debug
         if debug:
             raise
-        sys.stderr.write(f"shipspec: internal error: {type(err).__name__}: {err}\n"
+        sys.stderr.write(f"shipspec: internal error: {type(err).__name__}: "
+                         f"{printable(str(err))}\n"
                          "  run again with --debug for a traceback, and please report it\n")
         return 2
     text, notice = (output.text, output.notice) if isinstance(output, Output) else (output, "")
