@@ -1116,6 +1116,36 @@ def test_no_expression_github_parses_passes_its_length_limit_at_the_matrix_limit
     assert len(lengths) > 256 and max(lengths) <= EXPRESSION_MAX_LENGTH, max(lengths)
 
 
+@pytest.mark.parametrize(("runs_on", "expected"), [
+    ("", "ubuntu-latest"), ("[ubuntu-24.04]", "ubuntu-24.04"),
+    ("[self-hosted, linux, x64]", ["self-hosted", "linux", "x64"])])
+def test_every_job_runs_on_the_runners_the_spec_names(tmp_path: Path, runs_on: str,
+                                                       expected: Any) -> None:
+    """GitHub's hosted runners unless ci.runsOn names others: astrago-backend's own
+    workflows run on `[self-hosted, linux]`, beside the registry they push to. One label is
+    written as GitHub's examples write it, several as the list a runner must match whole."""
+    spec = _edited(tmp_path, ("  engine: github-actions\n",
+                              f"  engine: github-actions\n  runsOn: {runs_on}\n"
+                              if runs_on else "  engine: github-actions\n"))
+    for rendered in github_actions.render(load_spec(str(spec)), RenderOptions()):
+        assert [job["runs-on"] for job in rendered.document["jobs"].values()] == [expected] * 3
+
+
+@pytest.mark.parametrize(("runs_on", "said"), [
+    ("self-hosted", "ci.runsOn: expected a list, got the string 'self-hosted'\n  hint: a "
+                    "list of labels, such as [self-hosted, linux]"),
+    ("[]", "ci.runsOn: needs at least 1 item, has 0\n  hint: a list of labels"),
+    ("['${{ vars.RUNNER }}']", "ci.runsOn[0]: '${{ vars.RUNNER }}' is not in the expected "
+                               "form\n  hint: a label such as self-hosted"),
+])
+def test_runner_labels_that_are_no_labels_are_refused(cli, tmp_path: Path, runs_on: str,
+                                                      said: str) -> None:
+    spec = _edited(tmp_path, ("  engine: github-actions\n",
+                              f"  engine: github-actions\n  runsOn: {runs_on}\n"))
+    result = cli("validate", str(spec))
+    assert result.code == 1 and said in result.err, result.err
+
+
 def test_ci_timeout_minutes_bounds_each_build_job(tmp_path: Path) -> None:
     """ci.timeoutMinutes is each build leg's timeout-minutes; plan and deploy keep GitHub's
     default, and without it the build does too."""

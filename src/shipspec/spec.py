@@ -269,6 +269,7 @@ class CI(NamedTuple):
     node: str  # Node.js of the GitHub Actions pre-build (npm)
     timeout_minutes: int | None = None  # a build's time; None: the CI's own default
     pull_secret: str | None = None  # Tekton: the Secret the runs' pods pull images with
+    runs_on: tuple[str, ...] = ("ubuntu-latest",)  # GitHub Actions: the runners' labels
 
 
 class Spec(NamedTuple):

@@ -48,7 +48,6 @@ ACTIONS = {
     "java": Commented("actions/setup-java@b6effb05e454b25005698d916606bdc6ffcbf961", "v5.7.0"),
     "node": Commented("actions/setup-node@820762786026740c76f36085b0efc47a31fe5020", "v7.0.0"),
 }
-RUNNER = "ubuntu-latest"
 # "A matrix will generate a maximum of 256 jobs per workflow run" (GitHub's workflow syntax,
 # jobs.<job_id>.strategy.matrix): the build job is one matrix of the modules a push touches.
 MATRIX_JOBS = 256
@@ -145,6 +144,13 @@ if ! printf '%s\\n' "$DIGEST" | grep -Eqx 'sha256:[0-9a-f]{64}'; then
 fi
 echo "built-$MODULE=$DIGEST" >> "$GITHUB_OUTPUT"
 """
+
+
+def _runs_on(spec: Spec) -> str | list[str]:
+    """The runners' labels, `ubuntu-latest` unless ci.runsOn says: one label as a string,
+    several as a list (a runner needs them all); a new list for each job."""
+    labels = spec.ci.runs_on
+    return labels[0] if len(labels) == 1 else list(labels)
 
 
 def _deploy_secrets(spec: Spec) -> list[str]:
@@ -429,7 +435,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
         "jobs": {
             "plan": {
                 "name": "plan",
-                "runs-on": RUNNER,
+                "runs-on": _runs_on(spec),
                 **_in_shipspec_image(spec, registry),
                 "outputs": {name: f"${{{{ steps.plan.outputs.{name} }}}}"
                             for name in ("matrix", "tags", "environment", "any")},
@@ -447,7 +453,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 **({"outputs": {f"built-{m.name}":
                                 f"${{{{ steps.built.outputs.built-{m.name} }}}}"
                                 for m in deploying}} if deploying else {}),
-                "runs-on": RUNNER,
+                "runs-on": _runs_on(spec),
                 # the job's token pushes to ghcr.io; another registry takes its own token
                 "permissions": {"contents": "read", **(
                     {"packages": Commented("write", "push the module's image")}
@@ -482,7 +488,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 # after the build, whether or not every leg succeeded; not when none did
                 "if": "${{ !cancelled() && needs.build.result != 'skipped' && "
                       "contains(toJSON(needs.build.outputs), 'built-') }}",
-                "runs-on": RUNNER,
+                "runs-on": _runs_on(spec),
                 **_in_shipspec_image(spec, registry),
                 # The GitHub environment of the shipspec environment: its secrets,
                 # protection rules and reviewers stand between a push and a deployment.

@@ -81,7 +81,7 @@ def _check(
     expected = schema.get("type")
     if expected and not _type_ok(expected, value):
         report(f"expected {_TYPE_NAMES[expected]}, got {describe(value)}",
-               _type_hint(expected, value))
+               _type_hint(expected, value) or schema.get("x-hint", ""))
         return
     if isinstance(value, str):
         _check_string(schema, value, report)
@@ -91,6 +91,10 @@ def _check(
         if "maximum" in schema and value > schema["maximum"]:
             report(f"must be at most {schema['maximum']}")
     elif isinstance(value, list) and "items" in schema:
+        if len(value) < schema.get("minItems", 0):
+            needed = schema["minItems"]
+            report(f"needs at least {needed} item{'s' if needed > 1 else ''}, has "
+                   f"{len(value)}", schema.get("x-hint", ""))
         for index, item in enumerate(value):
             _check(document, schema["items"], item, (*path, index), problems)
     elif isinstance(value, dict):

@@ -347,6 +347,7 @@ class _Resolver:
             node=ci.get("node", "22"),
             timeout_minutes=ci.get("timeoutMinutes"),
             pull_secret=ci.get("pullSecret"),
+            runs_on=tuple(ci.get("runsOn", ("ubuntu-latest",))),
         )
 
     def source(self) -> Source:

@@ -50,6 +50,8 @@ GIT_URL = r"^(https://|http://|ssh://|file://|git@)[^\s]+$"
 API_URL = r"^https?://[^\s/?#]+(/[^\s?#]*)?$"
 
 PINNED_IMAGE = r"^[^\s@]+@sha256:[0-9a-f]{64}$"
+# A GitHub Actions runner label: GitHub's own (ubuntu-24.04) or a self-hosted runner's
+RUNNER_LABEL = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 
 NAME_HINT = "use lower-case letters, digits and '-', starting and ending with a letter or digit"
 
@@ -439,6 +441,19 @@ SPEC_SCHEMA: dict[str, Any] = {
                                 pattern=VERSION, **{"x-hint": "a version such as 17 or 21"}),
                 "node": _string("Node.js version of the GitHub Actions pre-build (default 22).",
                                 pattern=VERSION, **{"x-hint": "a version such as 22"}),
+                "runsOn": {
+                    "type": "array",
+                    "minItems": 1,
+                    "x-hint": "a list of labels, such as [self-hosted, linux]",
+                    "description": "GitHub Actions: the labels of the runners every job runs "
+                                   "on (default: [ubuntu-latest], GitHub's hosted runners), "
+                                   "such as [self-hosted, linux] for runners of your own, "
+                                   "which must run Linux with Docker: the plan and deploy "
+                                   "jobs run in the shipspec image as job containers.",
+                    "items": _string("A runner label.", pattern=RUNNER_LABEL,
+                                     **{"x-hint": "a label such as self-hosted, linux or "
+                                                  "ubuntu-24.04"}),
+                },
                 "storageClass": _string(
                     "StorageClass of the claims (default: the cluster's).",
                     pattern=DNS_SUBDOMAIN,
