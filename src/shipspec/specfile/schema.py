@@ -291,8 +291,9 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "Key in that Secret (default: secret).", pattern=CONFIG_KEY,
                     **{"x-hint": "letters, digits, '-', '_' and '.'"}),
                 "statusSecret": _string(
-                    "Secret with a GitHub token (key `token`, scope repo:status): runs report "
-                    "commit statuses when it is set.",
+                    "Tekton: a Secret with a GitHub token (key `token`, scope repo:status): "
+                    "runs report commit statuses when it is set (GitHub Actions' jobs are "
+                    "checks of the commit already).",
                     pattern=DNS_LABEL,
                 ),
                 "forkPullRequests": {
@@ -480,7 +481,8 @@ SPEC_SCHEMA: dict[str, Any] = {
                     },
                 ),
                 "notifySecret": _string(
-                    "Secret with a chat webhook URL (key `url`) told of every finished run.",
+                    "Tekton: a Secret with a chat webhook URL (key `url`) told of every "
+                    "finished run (on GitHub Actions, GitHub's own notifications).",
                     pattern=DNS_LABEL,
                 ),
                 "pullSecret": _string(
