@@ -254,6 +254,9 @@ class Deploy(NamedTuple):
     pin_digest: bool = False  # the CI bumps each image with the digest its build pushed
 
 
+HOSTED_RUNNER = ("ubuntu-latest",)  # GitHub's hosted runners, unless ci.runsOn says
+
+
 class CI(NamedTuple):
     engine: Engine
     builder: Builder
@@ -269,7 +272,7 @@ class CI(NamedTuple):
     node: str  # Node.js of the GitHub Actions pre-build (npm)
     timeout_minutes: int | None = None  # a build's time; None: the CI's own default
     pull_secret: str | None = None  # Tekton: the Secret the runs' pods pull images with
-    runs_on: tuple[str, ...] = ("ubuntu-latest",)  # GitHub Actions: the runners' labels
+    runs_on: tuple[str, ...] = HOSTED_RUNNER  # GitHub Actions: the runners' labels
 
 
 class Spec(NamedTuple):

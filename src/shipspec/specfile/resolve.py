@@ -33,6 +33,7 @@ from shipspec.spec import (
     DEFAULT_AUTHOR,
     DEFAULT_REGISTRY_TOKEN,
     GITHUB_COM_API,
+    HOSTED_RUNNER,
     App,
     BuildTool,
     Claims,
@@ -347,7 +348,7 @@ class _Resolver:
             node=ci.get("node", "22"),
             timeout_minutes=ci.get("timeoutMinutes"),
             pull_secret=ci.get("pullSecret"),
-            runs_on=tuple(ci.get("runsOn", ("ubuntu-latest",))),
+            runs_on=tuple(ci.get("runsOn", HOSTED_RUNNER)),
         )
 
     def source(self) -> Source:
