@@ -114,14 +114,15 @@ def overlong_filters(spec: Spec) -> list[Gap]:
             push_filter(module, deployment),
             pull_request_filter(module, deployment, spec.source.fork_pull_requests)))
         if longest > CEL_CODE_POINTS:
-            listed = ", ".join(f"{count:,} {what}" for count, what in (
-                (len(module.paths), "paths"),
-                (len(module.deployment_files), "deployment files left out")) if count)
+            # (none of either when the repository's name or a branch is what makes it long)
+            counted = ", ".join(f"{count:,} {what}" for count, what in (
+                (len(paths), "paths"), (len(files), "deployment files left out")) if count)
             gaps.append((
-                ("modules", module.name, *(("paths",) if module.paths else ())),
-                f"the CEL filter of its Triggers would be {longest:,} characters long "
-                f"({listed}): Tekton Triggers parses at most {CEL_CODE_POINTS:,} "
-                "(cel-go's limit), so every push would fail the filter and build nothing",
+                ("modules", module.name, *(("paths",) if paths else ())),
+                f"the CEL filter of its Triggers would be {longest:,} characters long"
+                + (f" ({counted})" if counted else "")
+                + f": Tekton Triggers parses at most {CEL_CODE_POINTS:,} (cel-go's limit), "
+                "so every push would fail the filter and build nothing",
                 "name fewer paths (a directory covers every file below it), or keep the "
                 "deployment files out of the module's repository"))
     return gaps
