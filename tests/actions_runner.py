@@ -25,6 +25,14 @@ Every rule is read from actions/runner at tag v2.336.0 (github.com/actions/runne
   `docker exec -i --workdir <workspace> -e NAME... <container> sh -e <file>`, so as the
   container's user.
 
+- src/Runner.Worker/StepsRunner.cs: when the job is cancelled, the running step's `if` is
+  evaluated again and, false (a step without one means `success()`), the step is cancelled;
+  each later step runs only if its `if` holds, `cancelled()` being true from then on
+  (Expressions/CancelledFunction.cs: the job's status is Cancelled). src/Runner.Sdk/
+  ProcessInvoker.cs cancels a step by sending SIGINT to the process it started (SIGTERM
+  7.5 s later, then the process tree killed): for a step in a job container, the `docker
+  exec` client.
+
 The runner's user on GitHub's hosted runners is uid 1001, as the issue that found the
 non-root failure saw (`/__w` owned by 1001).
 
@@ -45,11 +53,15 @@ import json
 import os
 import re
 import shlex
+import signal
+import subprocess
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from container import podman, running
+from container import PODMAN_ENV, podman, running
 
 RUNNER_UID = 1001
 FILE_COMMANDS = {"GITHUB_OUTPUT": "set_output", "GITHUB_STATE": "save_state",
@@ -118,11 +130,14 @@ class JobContainer:
                        "server_url": "https://github.com", "token": "ghs_the-jobs-token",
                        **github}
         self.outputs: dict[str, dict[str, str]] = {}  # step id → its outputs
+        self.printed: list[str] = []  # what each step that ran to its end printed
 
     def run_job(self, job: dict[str, Any], contexts: dict[str, Any],
-                extra_mounts: dict[str, str], source: str) -> dict[str, str]:
+                extra_mounts: dict[str, str], source: str,
+                cancel: Cancel | None = None) -> dict[str, str]:
         """Every step of `job`, in order; returns the job's outputs. A failing step fails
-        the job: AssertionError with what the step printed."""
+        the job: AssertionError with what the step printed. `cancel`: the run is cancelled
+        while that step runs."""
         contexts = {**contexts, "github": self.github, "steps": {}}
         options = shlex.split(job["container"].get("options", ""))
         flags = ["--workdir", self.workspace, *options,
@@ -130,9 +145,12 @@ class JobContainer:
                  "--env", "CI=true"]
         flags += [flag for host, inside in {**self.mounts, **extra_mounts}.items()
                   for flag in ("--volume", f"{host}:{inside}")]
+        cancelled = False
         with running(flags, ("tail", "-f", "/dev/null"), image=job["container"]["image"]
                      ) as container:
             for step in job["steps"]:
+                if not _runs(step, cancelled):
+                    continue
                 env = {name: evaluate(value, contexts)
                        for name, value in step.get("env", {}).items()}
                 if step.get("uses", "").startswith("actions/checkout@"):
@@ -142,12 +160,43 @@ class JobContainer:
                     script = CHECKOUT
                 else:
                     script = step["run"]
+                if cancel is not None and step.get("name") == cancel.step:
+                    # the step's own `if` is evaluated again, and holds for none here
+                    assert not _runs(step, cancelled=True), step
+                    self._cancel_step(container, script, env, cancel)
+                    cancelled = True
+                    continue
                 outputs = self._run_step(container, script, env)
                 if "id" in step:
                     contexts["steps"][step["id"]] = {"outputs": outputs}
         return job_outputs(job, contexts)
 
-    def _run_step(self, container: str, script: str, env: dict[str, str]) -> dict[str, str]:
+    def _cancel_step(self, container: str, script: str, env: dict[str, str],
+                     cancel: Cancel) -> None:
+        """The step started as _run_step starts it, then cancelled as the runner cancels it
+        once `cancel.when()` holds: SIGINT to the `docker exec` client, which ends it."""
+        command, _ = self._step_command(container, script, env)
+        client = subprocess.Popen(["podman", *command], env=PODMAN_ENV, text=True,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while not cancel.when():
+                assert client.poll() is None, f"the step ended first:\n{client.stdout.read()}"
+                assert time.monotonic() < deadline, "the step never reached the point asked"
+                time.sleep(0.05)
+            client.send_signal(signal.SIGINT)
+            client.communicate(timeout=30)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.communicate()
+        cancel.after(container)
+
+    def _step_command(self, container: str, script: str,
+                      env: dict[str, str]) -> tuple[list[str], dict[str, Path]]:
+        """podman's arguments that run `script` as the runner runs a step, and the file
+        commands' files made for it."""
         suffix = uuid.uuid4().hex
         files = {}
         for variable, prefix in FILE_COMMANDS.items():
@@ -168,11 +217,33 @@ class JobContainer:
         }
         flags = [flag for name, value in environment.items()
                  for flag in ("--env", f"{name}={value}")]
-        result = podman("exec", "-i", "--workdir", self.workspace, *flags, container,
-                        "sh", "-e", f"/__w/_temp/{script_file.name}", check=False)
+        return (["exec", "-i", "--workdir", self.workspace, *flags, container,
+                 "sh", "-e", f"/__w/_temp/{script_file.name}"], files)
+
+    def _run_step(self, container: str, script: str, env: dict[str, str]) -> dict[str, str]:
+        command, files = self._step_command(container, script, env)
+        result = podman(*command, check=False)
         assert result.returncode == 0, f"step failed ({result.returncode}):\n{result.stdout}" \
                                        f"\n{result.stderr}"
+        self.printed.append(result.stdout)
         return file_command_values(files["GITHUB_OUTPUT"].read_text())
+
+
+class Cancel(NamedTuple):
+    """The run cancelled while the step named `step` runs, once `when()` holds; `after` is
+    called with the container's name when the runner has cancelled the step."""
+    step: str
+    when: Callable[[], bool]
+    after: Callable[[str], None] = lambda container: None
+
+
+def _runs(step: dict[str, Any], cancelled: bool) -> bool:
+    """Whether the runner runs `step`: the conditions the generated workflows give steps."""
+    condition = step.get("if")
+    if condition is None:  # success()
+        return not cancelled
+    assert condition == "${{ cancelled() }}", f"no emulation of the condition {condition!r}"
+    return cancelled
 
 
 def job_outputs(job: dict[str, Any], contexts: dict[str, Any]) -> dict[str, str]:

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -613,9 +614,9 @@ def test_the_deploy_step_gets_the_signing_key_from_a_secret_of_its_name(example_
         "  tokenEnv: DEPLOY_TOKEN"))
     spec = load_spec(str(directory))
     [workflow, _] = [r.document for r in github_actions.render(spec, RenderOptions())]
-    [bump_step] = [s for s in workflow["jobs"]["deploy"]["steps"] if "run" in s]
-    assert bump_step["env"]["SIGNING_KEY"] == "${{ secrets.SIGNING_KEY }}"
-    assert bump_step["env"]["DEPLOY_TOKEN"] == "${{ secrets.DEPLOY_TOKEN }}"
+    step = bump_step(workflow["jobs"]["deploy"])
+    assert step["env"]["SIGNING_KEY"] == "${{ secrets.SIGNING_KEY }}"
+    assert step["env"]["DEPLOY_TOKEN"] == "${{ secrets.DEPLOY_TOKEN }}"
 
 
 # Names git quotes in `git diff --name-only` (quote.c: bytes above 0x7f, control characters,
@@ -867,23 +868,39 @@ def deploy_checkout(tmp_path: Path, spec: str | None = None) -> DeployCheckout:
     return DeployCheckout(deployment, work, pushed, checkout)
 
 
+def bump_step(deploy: dict[str, Any]) -> dict[str, Any]:
+    """The deploy job's step that bumps."""
+    [step] = [step for step in deploy["steps"]
+              if step.get("name") == "bump the deployment repository"]
+    return step
+
+
+def deploy_step_environment(at: DeployCheckout, tmp_path: Path, modules: str, built: str,
+                            tags: dict[str, str] | None = None) -> dict[str, str]:
+    """What the runner gives the deploy job's steps, for `modules` with the tags plan gave
+    them (`tags`, else each its tag of the commit)."""
+    planned = " ".join(f"{m}={(tags or {}).get(m, f'{m}-stage-{at.pushed[0][:8]}')}"
+                       for m in modules.split())
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir(exist_ok=True)
+    return {**GIT_ENV, "HOME": str(tmp_path), "TAGS": planned, "BUILT": built,
+            "ENVIRONMENT": "stage", "GITHUB_SHA": at.pushed[0],
+            "GITHUB_REF_NAME": SEED_B_BRANCH, "GITHUB_WORKSPACE": str(at.checkout),
+            "GITHUB_SERVER_URL": "https://github.com", "SOURCE_TOKEN": "ghs_job-token",
+            "RUNNER_TEMP": str(runner_temp),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
 def run_deploy_step(at: DeployCheckout, tmp_path: Path, modules: str, built: str,
                     tags: dict[str, str] | None = None, workflow: dict[str, Any] | None = None,
                     ) -> subprocess.CompletedProcess[str]:
     """The deploy step, run by sh as the runner runs it in the job container, for
-    `modules` with the tags plan gave them (`tags`, else each its tag of the commit), of
-    seed B's backend workflow or `workflow`."""
+    `modules` (deploy_step_environment), of seed B's backend workflow or `workflow`."""
     workflow = workflow or workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
-    [step] = [step for step in workflow["jobs"]["deploy"]["steps"] if "run" in step]
+    step = bump_step(workflow["jobs"]["deploy"])
     assert step["env"]["SOURCE_TOKEN"] == "${{ github.token }}"
-    planned = " ".join(f"{m}={(tags or {}).get(m, f'{m}-stage-{at.pushed[0][:8]}')}"
-                       for m in modules.split())
-    env = {**GIT_ENV, "HOME": str(tmp_path), "TAGS": planned, "BUILT": built,
-           "ENVIRONMENT": "stage", "GITHUB_SHA": at.pushed[0],
-           "GITHUB_REF_NAME": SEED_B_BRANCH, "GITHUB_WORKSPACE": str(at.checkout),
-           "GITHUB_SERVER_URL": "https://github.com", "SOURCE_TOKEN": "ghs_job-token",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["sh", "-e", "-c", step["run"]], cwd=at.checkout, env=env,
+    return subprocess.run(["sh", "-e", "-c", step["run"]], cwd=at.checkout,
+                          env=deploy_step_environment(at, tmp_path, modules, built, tags),
                           capture_output=True, text=True, check=False)
 
 
@@ -908,6 +925,99 @@ def test_the_deploy_step_of_an_older_commit_keeps_what_a_newer_one_deployed(
                            "deployed already\nalready up to date on main: nothing to "
                            "commit\n")
     assert remote_file(at.deployment, VALUES) == deployed and len(commits(at.deployment)) == 2
+
+
+def _stop_step(deploy: dict[str, Any]) -> dict[str, Any]:
+    [step] = [step for step in deploy["steps"] if step.get("if") == "${{ cancelled() }}"]
+    return step
+
+
+def _children(pid: int) -> list[str]:
+    """The command lines of the processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                found.append((stat.parent / "cmdline").read_text().replace("\0", " "))
+        except OSError:  # ended meanwhile
+            continue
+    return found
+
+
+def _wait_for(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"never {what}"
+        time.sleep(0.05)
+
+
+def test_a_cancelled_run_stops_a_deploy_queued_behind_another(tmp_path: Path) -> None:
+    """The runner cancels the deploy step by signalling `docker exec`, which passes nothing
+    on (test_image_github_actions.py runs it so); the step that runs on cancellation stops
+    the bump waiting behind another deploy, which takes its change back."""
+    from test_bump import commits
+    from test_bump_queue import hold_lock, refs
+
+    at = deploy_checkout(tmp_path)
+    deploy = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"][
+        "deploy"]
+    lock = hold_lock(at.deployment)  # another run's deploy holds the branch
+    env = deploy_step_environment(at, tmp_path, "core", '{"built-core": "true"}')
+    step = subprocess.Popen(["sh", "-e", "-c", bump_step(deploy)["run"]], cwd=at.checkout,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: refs(at.deployment, "refs/shipspec/main/queue/"), "queued")
+    stop = subprocess.Popen(["sh", "-e", "-c", _stop_step(deploy)["run"]], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # reaped here as the container's exec reaps it (the stop step waits for it to be gone)
+    assert step.wait(timeout=60) == 143
+    assert step.communicate()[1].endswith("shipspec: terminated\n")
+    out, err = stop.communicate(timeout=60)
+    assert stop.returncode == 0, err
+    assert out == (
+        "::warning::the run was cancelled: the bump stopped and took its change back if it "
+        "was still queued; one a lock holder had written already has landed (see the "
+        "deployment repository's history)\n")
+    assert refs(at.deployment, "refs/shipspec/") == ["refs/shipspec/main/lock"]
+    git("--git-dir", str(at.deployment), "update-ref", "-d", "refs/shipspec/main/lock", lock)
+    assert len(commits(at.deployment)) == 1  # the seed alone
+
+
+def test_a_run_cancelled_before_its_bump_starts_starts_none(tmp_path: Path) -> None:
+    """Cancelled while the deploy step fetches the branch: the step's shell takes the
+    SIGTERM once the fetch ends, and starts no bump (one started after the step that runs on
+    cancellation had looked would go on until the job's end killed it)."""
+    from test_bump import commits
+    from test_bump_queue import refs
+
+    at = deploy_checkout(tmp_path)
+    deploy = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"][
+        "deploy"]
+    env = deploy_step_environment(at, tmp_path, "core", '{"built-core": "true"}')
+    # git's fetch waits for the test; every other git command is git's own
+    wrapped = tmp_path / "wrapped"
+    wrapped.mkdir()
+    fetching, fetched = tmp_path / "fetching", tmp_path / "fetched"
+    real_git = subprocess.run(["sh", "-c", "command -v git"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    (wrapped / "git").write_text(
+        f'#!/bin/sh\nif [ "$1" = fetch ]; then touch {fetching}\n'
+        f'  while [ ! -e {fetched} ]; do sleep 0.05; done\nfi\nexec {real_git} "$@"\n')
+    (wrapped / "git").chmod(0o755)
+    env["PATH"] = f"{wrapped}{os.pathsep}{env['PATH']}"
+    step = subprocess.Popen(["sh", "-e", "-c", bump_step(deploy)["run"]], cwd=at.checkout,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(fetching.exists, "fetched")
+    stop = subprocess.Popen(["sh", "-e", "-c", _stop_step(deploy)["run"]], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the stop step has sent its SIGTERM once it waits (a `sleep` of its own)
+    _wait_for(lambda: any(c.startswith("sleep ") for c in _children(stop.pid)), "waiting")
+    fetched.touch()
+    assert step.wait(timeout=60) == 143
+    out, err = stop.communicate(timeout=60)
+    assert stop.returncode == 0, err
+    assert out == "the run was cancelled before the bump started: nothing was deployed\n"
+    assert refs(at.deployment, "refs/shipspec/") == [] and len(commits(at.deployment)) == 1
 
 
 def test_the_deploy_step_bumps_the_tag_plan_chose_not_one_computed_again(
@@ -950,7 +1060,7 @@ def test_a_module_whose_build_failed_holds_back_no_other(tmp_path: Path) -> None
         steps = {"built": {"outputs": file_command_values(file.read_text())}}
         outputs |= job_outputs(build, {"steps": steps})
     assert outputs == {"built-core": "true", "built-monitor": "true"}
-    [step] = [step for step in deploy["steps"] if "run" in step]
+    step = bump_step(deploy)
     built = evaluate(step["env"]["BUILT"], {"needs": {"build": {"outputs": outputs}}})
     assert json.loads(built) == outputs
     # and it runs only when a leg got that far
@@ -1011,7 +1121,7 @@ def test_a_module_without_a_deployment_target_is_built_and_not_deployed(
     assert legs == {"tools": {}, "core": {"built-core": "true"}}
     # the deploy job's condition: no leg of a module that deploys, no deploy job
     assert "contains(toJSON(needs.build.outputs), 'built-')" in deploy["if"]
-    [step] = [step for step in deploy["steps"] if "run" in step]
+    step = bump_step(deploy)
     built = evaluate(step["env"]["BUILT"], {"needs": {"build": {"outputs": legs["core"]}}})
     result = run_deploy_step(at, tmp_path, " ".join(tags), built, tags=tags,
                              workflow=workflow)
@@ -1058,7 +1168,7 @@ def test_pinned_digests_reach_the_values_from_each_build_leg(tmp_path: Path) -> 
                  "built": {"outputs": file_command_values(file.read_text())}}
         outputs |= job_outputs(build, {"steps": steps})
     assert outputs == {f"built-{module}": digest for module, digest in pushed.items()}
-    [step] = [step for step in deploy["steps"] if "run" in step]
+    step = bump_step(deploy)
     built_json = evaluate(step["env"]["BUILT"], {"needs": {"build": {"outputs": outputs}}})
 
     at = deploy_checkout(tmp_path)

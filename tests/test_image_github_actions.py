@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
-from actions_runner import JobContainer
+from actions_runner import Cancel, JobContainer
 from conftest import EXAMPLES, run_process
-from container import pinned_image
+from container import pinned_image, podman
 from test_bump import commits, git, make_deploy_repo, remote_file
+from test_bump_queue import hold_lock, refs
 from test_helmfile import FIXTURE, VALUES
 
 REPOSITORY = "xiilab/astrago-backend"
@@ -158,3 +159,41 @@ def test_the_deploy_in_the_image_pins_the_digest_the_build_pushed(
         f"file://{SOURCE}")
     values = yaml.safe_load(remote_file(deployment, VALUES))
     assert values["astrago"]["components"]["core"]["tag"] == f"core-stage-{pushed[:8]}@{digest}"
+
+
+def test_a_run_cancelled_while_it_deploys_takes_the_change_back(
+        workflow: dict[str, Any], source: tuple[Path, str, str], deployment: Path,
+        tmp_path: Path) -> None:
+    """GitHub cancels a step of a job container by signalling the `docker exec` it started,
+    which passes no signal on to the process (moby/moby#9098; podman's exec neither, as seen
+    here): the bump went on in the container until the job's end removed it (SIGKILL), and
+    the change it had queued behind another deploy landed with that deploy's batch. The step
+    that runs on cancellation stops it as Kubernetes stops a Tekton step."""
+    bare, before, pushed = source
+    github = {"sha": pushed, "ref_name": BRANCH, "event": {"before": before}}
+    mounts = _mounts(bare, deployment)
+    plan = JobContainer(tmp_path / "runner-plan", REPOSITORY, github).run_job(
+        workflow["jobs"]["plan"], {}, mounts, f"file://{SOURCE}")
+    lock = hold_lock(deployment)  # another run's deploy holds the branch
+    queue = "refs/shipspec/main/"
+    seen: list[str] = []
+
+    def left_running(container: str) -> None:
+        processes = podman("exec", container, "sh", "-c",
+                           "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done")
+        seen.extend(line for line in processes.stdout.splitlines() if " bump " in line)
+
+    runner = JobContainer(tmp_path / "runner-deploy", REPOSITORY, github)
+    runner.run_job(
+        workflow["jobs"]["deploy"],
+        {"needs": {"plan": {"outputs": plan}, "build": {"outputs": {"built-core": "true"}}},
+         "secrets": {"DEPLOY_TOKEN": "unused-for-file-remotes"}},
+        mounts, f"file://{SOURCE}",
+        cancel=Cancel("bump the deployment repository",
+                      lambda: bool(refs(deployment, f"{queue}queue/")), left_running))
+    # the exec's client was gone, the bump was not
+    assert len(seen) == 1 and "shipspec bump shipspec.yaml --module core" in seen[0]
+    assert refs(deployment, "refs/shipspec/") == [f"{queue}lock"]
+    assert runner.printed[-1].startswith("::warning::the run was cancelled: the bump stopped")
+    git("--git-dir", str(deployment), "update-ref", "-d", f"{queue}lock", lock)
+    assert len(commits(deployment)) == 1  # the seed alone

@@ -100,8 +100,23 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # workflow when an expression passes 21,000 characters (actions/runner,
 # src/Sdk/WorkflowParser/ObjectTemplating/TemplateReader.cs and
 # src/Sdk/Expressions/ExpressionConstants.cs): 200 modules of 30-character names did.
+#
+# A run cancelled while the step runs: the runner stops the step by signalling the `docker
+# exec` it started (actions/runner v2.336.0, src/Runner.Worker/Handlers/StepHost.cs and
+# src/Runner.Sdk/ProcessInvoker.cs: SIGINT, then SIGTERM), and docker passes no signal of an
+# exec on to the process in the container (moby/moby#9098). The bump went on alone until the
+# job's end removed the container (`docker rm --force`: SIGKILL), leaving a change it had
+# queued to land with the next batch and a lock it held taken until its lease ran out. So
+# the shell leaves its PID where the step that runs on cancellation (`_STOP_DEPLOY`) finds it,
+# and passes a SIGTERM from there on to the bump, which then takes its change back as on
+# Tekton (cli/termination.py); it starts no bump once stopped. The second `wait` is for a
+# bump still ending when the trap interrupted the first. Both steps run in the job's
+# container, and RUNNER_TEMP is the job's own.
 _DEPLOY = """\
 set -eu
+echo "$$" > "$RUNNER_TEMP/shipspec-deploy.pid"
+stopped=
+trap 'stopped=1; [ -z "${bump:-}" ] || kill -TERM "$bump" 2>/dev/null || :' TERM
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
 (
   basic=$(printf 'x-access-token:%s' "$SOURCE_TOKEN" | base64 | tr -d '\\n')
@@ -122,8 +137,43 @@ for tagged in $TAGS; do
     *) set -- "$@" --module "$module" --tag "$tagged" --digest "$module=$output" ;;
   esac
 done
+[ -z "$stopped" ] || exit 143
 shipspec bump shipspec.yaml "$@" --sha "$GITHUB_SHA" --env "$ENVIRONMENT" \\
-  --newer-on "origin/$GITHUB_REF_NAME"
+  --newer-on "origin/$GITHUB_REF_NAME" &
+bump=$!
+[ -z "$stopped" ] || kill -TERM "$bump"
+while :; do
+  status=0
+  wait "$bump" || status=$?
+  kill -0 "$bump" 2>/dev/null || break
+done
+echo "$status" > "$RUNNER_TEMP/shipspec-deploy.status"
+exit "$status"
+"""
+# Runs only when the run was cancelled (`if: cancelled()`), in the same container: stops the
+# deploy step's bump, waits for it (a withdrawal is one push; a minute at most here, then
+# the job's end kills it) and says what became of it.
+_STOP_DEPLOY = """\
+deploy=$(cat "$RUNNER_TEMP/shipspec-deploy.pid" 2>/dev/null) || exit 0
+kill -TERM "$deploy" 2>/dev/null || :
+for _ in $(seq 300); do
+  kill -0 "$deploy" 2>/dev/null || break
+  sleep 0.2
+done
+if kill -0 "$deploy" 2>/dev/null; then
+  echo "::warning::the bump did not stop within a minute: the job's end kills it, and a \\
+change it queued may land with the next deploy of the branch"
+  exit 0
+fi
+status=$(cat "$RUNNER_TEMP/shipspec-deploy.status" 2>/dev/null) || status=
+case "$status" in
+  '') echo "the run was cancelled before the bump started: nothing was deployed" ;;
+  0) echo "the bump had ended before the run was cancelled: its change has landed" ;;
+  143) echo "::warning::the run was cancelled: the bump stopped and took its change back if \\
+it was still queued; one a lock holder had written already has landed (see the deployment \\
+repository's history)" ;;
+  *) echo "the bump had ended with exit status $status" ;;
+esac
 """
 
 # Each module's build deploys on its own, as on Tekton: one that fails holds back no other.
@@ -511,6 +561,8 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                              **{name: f"${{{{ secrets.{name} }}}}"
                                 for name in _deploy_secrets(spec)}},
                      "run": _DEPLOY},
+                    {"name": "stop the bump", "if": "${{ cancelled() }}",
+                     "run": _STOP_DEPLOY},
                 ],
             },
         },
