@@ -66,6 +66,12 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> Outcome:
     return Outcome(argv, code, out.getvalue(), err.getvalue())
 
 
+# What stderr may hold: a failure's first SHOWN_PROBLEMS problems (errors.py), each with a
+# key or value cut as messages quote them; Argo CD keeps the plugin's whole stderr in the
+# Application's status.
+MESSAGE_LIMIT = 64 * 1024
+
+
 def problems(outcome: Outcome, output: str = "yaml") -> list[str]:
     """What is wrong with how a run ended; empty when it ended in one of the two ways."""
     found = []
@@ -77,6 +83,8 @@ def problems(outcome: Outcome, output: str = "yaml") -> list[str]:
         found.append("stdout written on failure")
     if outcome.code == 1 and not outcome.err.strip():
         found.append("failure without a message")
+    if len(outcome.err) > MESSAGE_LIMIT:
+        found.append(f"a message of {len(outcome.err):,} characters")
     for file, line in re.findall(r"^(\S+?):(\d+):\d+: error:", outcome.err, re.M):
         if os.path.isfile(file) and int(line) > max(1, _line_count(file)):
             found.append(f"a location past the end of {os.path.basename(file)}")
@@ -149,13 +157,13 @@ LARGE_HEADER = ("project: big\nregistry: {url: ghcr.io/o}\n"
 
 
 LARGE_SHAPES = ("modules", "paths", "deep", "aliases", "scalar", "environments", "flow",
-                "comments", "modules over the cap", "one repository")
+                "comments", "modules over the cap", "one repository", "mistakes")
 
 
 def large_spec(rng: random.Random, shape: str | None = None) -> tuple[str, str]:
     """(shape, text): a spec just within (or just over) what the limits allow, in one of the
     shapes that cost the most to read: many modules, long lists, deep nesting, aliases, long
-    scalars, many environments, one long flow line, mostly comments."""
+    scalars, many environments, one long flow line, mostly comments, a mistake a line."""
     shape = shape or rng.choice(LARGE_SHAPES)
     budget = LIMIT - rng.choice([0, 1, 4096, 200_000])  # at the limit, or just under it
     if shape in ("modules", "modules over the cap"):
@@ -202,6 +210,12 @@ def large_spec(rng: random.Random, shape: str | None = None) -> tuple[str, str]:
         text = LARGE_HEADER + "modules: {" + ", ".join(
             f"m{i}: {{values: apps.m{i}, paths: [{', '.join(['src/'] * 40)}]}}"
             for i in range(count)) + "}\n"
+    elif shape == "mistakes":  # a problem on every line, each with a hint to compute
+        key = "x" * rng.choice([8, 40, 1000])
+        each = f"    ? {key}{{}}\n    : 1\n"
+        count = (budget - len(LARGE_HEADER) - 40) // (len(each) + 6)
+        text = LARGE_HEADER + "modules:\n  core:\n" + "".join(
+            each.format(index) for index in range(count))
     else:  # comments
         text = LARGE_HEADER + "modules: {core: {values: apps.core}}\n"
         text += "# a comment line that repeats\n" * ((budget - len(text)) // 31)

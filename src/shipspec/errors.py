@@ -92,8 +92,16 @@ class ShipspecError(Exception):
     exit_code = 2
 
 
+# The problems one message lists, in file order. A 4 MiB spec can hold some 80,000 (25 MB of
+# text, and seconds of hints), and Argo CD puts the plugin's whole stderr into the
+# Application's status (v3.5.1, cmpserver/plugin/plugin.go, CmdError), an object the API
+# server refuses past etcd's 1.5 MiB: the Application would then show no error at all.
+SHOWN_PROBLEMS = 100
+
+
 class SpecError(ShipspecError):
-    """The input is wrong (spec, flags, files it names): exit 1 with every problem found."""
+    """The input is wrong (spec, flags, files it names): exit 1 with the problems found, the
+    first SHOWN_PROBLEMS of them in the message."""
 
     exit_code = 1
 
@@ -102,7 +110,12 @@ class SpecError(ShipspecError):
             set(problems),  # a template shared by many modules fails once, not once per module
             key=lambda p: (p.location or Location("", 0, 0), p.path, p.message),
         )
-        super().__init__("\n".join(str(p) for p in self.problems))
+        shown_problems = self.problems[:SHOWN_PROBLEMS]
+        if len(self.problems) > SHOWN_PROBLEMS:
+            shown_problems.append(Problem(
+                None, "", f"more problems than these {SHOWN_PROBLEMS}; the rest are not shown",
+                "fix these and run again"))
+        super().__init__("\n".join(str(p) for p in shown_problems))
 
     @classmethod
     def single(

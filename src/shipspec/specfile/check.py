@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from shipspec.errors import Problem, shown
+from shipspec.errors import SHOWN_PROBLEMS, Problem, shown
 from shipspec.specfile.loading import Document, FieldPath, dotted
 
 Report = Callable[..., None]
@@ -21,10 +21,18 @@ _TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "true o
                "object": "a mapping", "array": "a list"}
 
 
+class _Enough(Exception):
+    """More problems found than a message shows: the rest would cost time and no reader."""
+
+
 def check(document: Document, schema: dict[str, Any]) -> list[Problem]:
-    """Every way `document` breaks `schema`, in file order."""
+    """The ways `document` breaks `schema`, in file order: every one, or past SHOWN_PROBLEMS
+    (all a message lists) one more, which says that there are more."""
     problems: list[Problem] = []
-    _check(document, schema, document.data, (), problems)
+    try:
+        _check(document, schema, document.data, (), problems)
+    except _Enough:
+        return problems
     return problems
 
 
@@ -68,6 +76,9 @@ def _check(
     document: Document, schema: dict[str, Any], value: Any, path: FieldPath,
     problems: list[Problem],
 ) -> None:
+    if len(problems) > SHOWN_PROBLEMS:
+        raise _Enough
+
     def report(message: str, hint: str = "", *, key: bool = False) -> None:
         location = document.locate(path, key=key)
         problems.append(Problem(location, dotted(path), message, hint))
@@ -127,6 +138,8 @@ def _check_mapping(
         report("must not be empty")
     names = schema.get("propertyNames")
     for key, item in value.items():
+        if len(problems) > SHOWN_PROBLEMS:
+            raise _Enough
         child = (*path, key)
         if not isinstance(key, str):
             problems.append(Problem(document.locate(child, key=True), dotted(child),
@@ -134,12 +147,12 @@ def _check_mapping(
             continue
         if names and not schema_pattern(names["pattern"]).search(key):
             problems.append(Problem(document.locate(child, key=True), dotted(child),
-                                    f"'{key}' is not a valid name", names.get("x-hint", "")))
+                                    f"{shown(key)} is not a valid name", names.get("x-hint", "")))
         if key in properties:
             _check(document, properties[key], item, child, problems)
         elif extra is False:
             problems.append(Problem(document.locate(child, key=True), dotted(child),
-                                    f"unknown field '{key}'",
+                                    f"unknown field {shown(key)}",
                                     _did_you_mean(key, list(properties))
                                     or "known fields: " + ", ".join(properties)))
         elif isinstance(extra, dict):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any, NamedTuple
 
-from shipspec.errors import Location, SpecError, text_end
+from shipspec.errors import Location, SpecError, shown, text_end
 from shipspec.files import MAX_YAML_BYTES, decoded
 from shipspec.pyyaml import yaml
 
@@ -88,10 +88,12 @@ class Document:
 
 
 def dotted(path: FieldPath) -> str:
-    """`("modules", "core", "paths", 0)` → `modules.core.paths[0]`."""
+    """`("modules", "core", "paths", 0)` → `modules.core.paths[0]`; a key of more than 60
+    characters cut as messages quote it (a spec may hold a key of megabytes)."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        name = shown(part) if isinstance(part, str) and len(part) > 60 else part
+        text += f"[{name}]" if isinstance(name, int) else (f".{name}" if text else str(name))
     return text
 
 
