@@ -879,6 +879,32 @@ def test_tags_and_authors_of_the_deployment_repository_are_shown_escaped(
     assert "\x1b" not in listing.out + bumped.out
 
 
+def test_a_tag_with_a_line_break_stays_on_its_line(tmp_path: Path) -> None:
+    """A tag in the deployment repository's file may hold a line break (a quoted YAML
+    string): it made a line of its own in history (a forged entry, of anyone as author) and
+    in bump's report, which the deploy step prints on GitHub's runner, where a line that
+    starts with `::` is a workflow command (actions/runner src/Runner.Common/
+    ActionCommand.cs): `::error::` annotates the run, `::stop-commands::` ends the rest."""
+    deploy = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES, "README.md": "deployment\n"})
+    work = tmp_path / "deploy.git-seed"
+    forged = "ba02\\n0123456789ab  2026-12-01T00:00:00+00:00  alice  core-0\\n::error::x\\tx"
+    (work / VALUES_PATH).write_text(VALUES.replace('"core-stage-ba01"', f'"{forged}"'))
+    git("commit", "--quiet", "-am", "core", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    listing = run_process("history", str(ASTRAGO_KEYED), "--module", "core",
+                          "--repo", str(deploy))
+    assert listing.code == 0, listing.err
+    assert len(listing.out.splitlines()) == 2  # the seed's commit and this one
+    assert listing.out.splitlines()[0].endswith(
+        "  ba02\\x0a0123456789ab  2026-12-01T00:00:00+00:00  alice  core-0\\x0a::error::x"
+        "\\x09x")
+    bumped = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "core-1",
+                         "--repo", str(deploy))
+    assert bumped.code == 0, bumped.err
+    assert [line for line in bumped.out.splitlines() if line.startswith("::")] == []
+    assert bumped.out.endswith("\\x0a::error::x\\x09x -> core-1\n")
+
+
 def test_history_fetches_every_version_of_the_file_in_one_fetch(tmp_path: Path) -> None:
     """The clone has no blobs where the server filters (as GitHub does), and git fetched
     each version as it was read: a fetch per commit (500 bumps: 10.6 s of fetches). One

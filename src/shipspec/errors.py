@@ -27,6 +27,14 @@ def printable(text: str) -> str:
     return re.sub(_CONTROL, _escape, text)
 
 
+def one_line(text: str) -> str:
+    """`text` as `printable` makes it, its line breaks and tabs escaped too: a value from a
+    file shown within a line (a tag), which could otherwise start a line of its own, one a
+    reader takes for shipspec's own (a history entry), or one GitHub's runner acts on (a
+    log line starting with `::` is a workflow command: `::error::`, `::add-mask::`)."""
+    return printable(text).replace("\t", "\\x09").replace("\n", "\\x0a")
+
+
 def shown(text: str, limit: int = 60) -> str:
     """A string as messages quote it: escaped (control characters, lone surrogates) and cut
     to `limit` characters, so a whole file or an escape sequence never lands in a message."""

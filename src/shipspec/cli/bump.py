@@ -9,7 +9,7 @@ from shipspec.bump import BumpOptions, Outcome, bump, delivery_of, plan
 from shipspec.bump.git import Credentials, redacted
 from shipspec.bump.request import changed_tags, kept
 from shipspec.cli.options import at_least, deployment_repository, dry_run, spec_path, today_utc
-from shipspec.errors import SpecError, printable
+from shipspec.errors import SpecError, one_line
 from shipspec.spec import Spec
 from shipspec.specfile.resolve import load_spec
 
@@ -159,14 +159,14 @@ def report(outcome: Outcome, proposed: bool = False) -> str:
     """What a bump did, for people; `proposed` when it delivers by pull request, whose kept
     modules may hold their newer tag in a pull request not merged yet."""
     # `changes` lists tag edits; a --set-repository bump may change repositories only. The
-    # tags found in the file are anyone's text: escaped as messages are.
-    changes = printable(", ".join(f"{module} {old or '(none)'} -> {new}"
-                                  for module, old, new in changed_tags(outcome.changes)
-                                  ) or "image repositories only")
+    # tags found in the file are anyone's text: each kept on its line (one_line).
+    changes = ", ".join(f"{module} {one_line(old) if old else '(none)'} -> {new}"
+                        for module, old, new in changed_tags(outcome.changes)
+                        ) or "image repositories only"
     where = "deployed or proposed" if proposed else "deployed"
-    kept_here = printable("".join(
-        f"kept {module} at {tag}: a newer commit's tag, {where} already\n"
-        for module, tag, _ in filter(kept, outcome.changes)))
+    kept_here = "".join(
+        f"kept {module} at {one_line(tag)}: a newer commit's tag, {where} already\n"
+        for module, tag, _ in filter(kept, outcome.changes))
     if outcome.status == "up-to-date":
         return f"{kept_here}already up to date on {outcome.branch}: nothing to commit\n"
     if outcome.status == "dry-run":

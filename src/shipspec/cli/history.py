@@ -7,7 +7,7 @@ import argparse
 from shipspec.bump import history
 from shipspec.cli.bump import options
 from shipspec.cli.options import deployment_repository, spec_path, today_utc
-from shipspec.errors import SpecError, printable
+from shipspec.errors import SpecError, one_line
 from shipspec.specfile.resolve import load_spec
 
 
@@ -30,5 +30,5 @@ def run(args: argparse.Namespace) -> str:
             hint="check that its file holds the module's tag key: shipspec validate "
                  "--deployment <a checkout> reads it as bump does")
     # authors and tags are whatever the deployment repository's commits hold
-    return printable("".join(f"{e.commit[:12]}  {e.date}  {e.author}  {e.tag}\n"
-                             for e in entries))
+    return "".join(f"{e.commit[:12]}  {e.date}  {one_line(e.author)}  {one_line(e.tag)}\n"
+                   for e in entries)
