@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -112,13 +113,39 @@ def make_handler(root: Path, user: str | None, password: str | None,
     return GitHandler
 
 
+class PrivateCA(NamedTuple):
+    certificate: str  # the CA's, PEM: what a client must be told to trust
+    server_certificate: Path  # for 127.0.0.1, signed by the CA
+    server_key: Path
+
+
+def private_ca(directory: Path) -> PrivateCA:
+    """A certificate authority of its own, as a company's that signs its GitHub Enterprise
+    Server's certificate, and a certificate it signed for 127.0.0.1 (openssl)."""
+    directory.mkdir(parents=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=Test Corp CA")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (directory / "san").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san")
+    return PrivateCA((directory / "ca.crt").read_text(), directory / "server.crt",
+                     directory / "server.key")
+
+
 @contextmanager
 def git_http_server(root: Path, user: str | None, password: str | None,
                     seen: list[str | None] | None = None,
-                    delay: float = 0.0) -> Iterator[str]:
-    """Serve the bare repositories below `root` (see make_handler); yields the base URL."""
-    with _serving(make_handler(root, user, password, seen, delay)) as port:
-        yield f"http://127.0.0.1:{port}"
+                    delay: float = 0.0, tls: PrivateCA | None = None) -> Iterator[str]:
+    """Serve the bare repositories below `root` (see make_handler); yields the base URL.
+    `tls`: over HTTPS, with the certificate that CA signed."""
+    with _serving(make_handler(root, user, password, seen, delay), tls) as port:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
 
 @contextmanager
@@ -143,8 +170,13 @@ def redirecting_server(target: str) -> Iterator[str]:
 
 
 @contextmanager
-def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+def _serving(handler: type[BaseHTTPRequestHandler],
+             tls: PrivateCA | None = None) -> Iterator[int]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls.server_certificate, tls.server_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

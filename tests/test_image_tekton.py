@@ -33,7 +33,7 @@ import yaml
 from conftest import EXAMPLES, run_process
 from container import emptydir, pinned_image, podman, security_options
 from forge_contract import GitHub, serve
-from gitserver import git_http_server, git_ssh_server
+from gitserver import git_http_server, git_ssh_server, private_ca
 from test_bump import SHA, TOKEN, commits, git, make_deploy_repo, remote_file
 
 DEPLOYMENT = "/srv/gointern-deployment.git"
@@ -110,7 +110,8 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
     and copies into $HOME before each step's command, as the step's user (see
     tekton_git_credentials)."""
     task = _named(objects, "Task", task_name)
-    steps = [step for step in task["spec"]["steps"] if only in (None, step["name"])]
+    steps = [_with_template(step, task["spec"].get("stepTemplate", {}))
+             for step in task["spec"]["steps"] if only in (None, step["name"])]
     assert steps, f"{task_name} has no step {only}"
     template = next(o for o in objects if o["kind"] == "TriggerTemplate")
     pod = template["spec"]["resourcetemplates"][0]["spec"]["taskRunTemplate"]["podTemplate"]
@@ -149,8 +150,11 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
             config_map = _named(objects, "ConfigMap", volume["configMap"]["name"])
             directory = root / f"configmap-{volume['name']}"
             directory.mkdir()
-            for key, value in config_map["data"].items():
-                (directory / key).write_text(value)
+            # its keys as files, or those `items` names, each at its path
+            items = volume["configMap"].get("items") or [
+                {"key": key, "path": key} for key in config_map["data"]]
+            for item in items:
+                (directory / item["path"]).write_text(config_map["data"][item["key"]])
         elif "persistentVolumeClaim" in volume:  # a claim of the module's, empty here
             directory = emptydir(root, f"claim-{volume['name']}")
         else:
@@ -195,6 +199,21 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
         if result.returncode:
             break
     return result, implicit["/tekton/results"][0]
+
+
+def _with_template(step: dict[str, Any], template: dict[str, Any]) -> dict[str, Any]:
+    """The step as Tekton runs it with its Task's stepTemplate (pkg/apis/pipeline/v1,
+    MergeStepsWithStepTemplate: a strategic merge, the step's own fields winning; env by
+    name, volumeMounts by mountPath). Only the fields the generated Tasks template."""
+    assert set(template) <= {"env", "volumeMounts"}, template
+    merged = dict(step)
+    for field, key in (("env", "name"), ("volumeMounts", "mountPath")):
+        own = step.get(field, [])
+        kept = [entry for entry in template.get(field, [])
+                if entry[key] not in {mine[key] for mine in own}]
+        if kept or own:
+            merged[field] = [*kept, *own]
+    return merged
 
 
 def test_the_steps_in_the_shipspec_image_are_tag_and_bump(objects: list[dict[str, Any]]
@@ -467,6 +486,42 @@ def test_the_builds_fetch_checks_out_a_private_source_with_the_credentials_tekto
     assert result.stdout == f"fetched {url} at {newer}\n"
     assert (tmp_path / "pod" / "claim-work" / "runs" / "run-1" / "src" / "README.md"
             ).read_text() == "two\n"
+
+
+def test_the_runs_trust_the_ca_bundle_the_spec_names(objects: list[dict[str, Any]],
+                                                    tmp_path: Path) -> None:
+    """A GitHub Enterprise Server (or a registry, or the deployment repository) whose
+    certificate a company's own CA signed: every fetch of the runs failed to verify it, and
+    nothing in the spec could name the CA. ci.caBundle mounts a ConfigMap of certificates
+    where each tool of the steps reads it: here the deploy Task's history step, whose git
+    (Debian's, GnuTLS) reads GIT_SSL_CAINFO, fetches the source over HTTPS from a server
+    that CA signed; seed A's CI as it was is refused."""
+    ca = private_ca(tmp_path / "ca")
+    bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
+    _, [_, newer] = source_repository(tmp_path / "git", mounted=False)
+    trusting = seed_a_objects(tmp_path / "spec", {
+        SEED_A_DEPLOYMENT: f"url: file://{DEPLOYMENT}", "  cacheSize: 10Gi\n": (
+            "  cacheSize: 10Gi\n  caBundle: {configMap: corporate-ca, key: ca-bundle.crt}\n")})
+    bundle = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "corporate-ca"},
+              "data": {"ca-bundle.crt": ca.certificate}}
+    secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes"}
+    password = "source-password-5f1e"
+    with git_http_server(tmp_path / "git", "ci-bot", password, tls=ca) as server:
+        def deploy(ci: list[dict[str, Any]], pod: str) -> Any:
+            result, _ = run_task(ci, "gointern-backend-deploy",
+                                 {**deploy_params(newer),
+                                  "repo-url": f"{server}/gointern-backend.git"},
+                                 secrets, tmp_path / pod, {str(bare): DEPLOYMENT},
+                                 network="host", credentials=tekton_git_credentials(
+                                     server, "ci-bot", password))
+            return result
+
+        refused = deploy(objects, "without")
+        landed = deploy([*trusting, bundle], "with")
+    assert refused.returncode != 0
+    assert "server certificate verification failed" in refused.stderr, refused.stderr
+    assert landed.returncode == 0, landed.stderr
+    assert len(commits(bare, "dev")) == 2
 
 
 def test_the_deploy_step_signs_with_the_key_beside_the_token(tmp_path: Path) -> None:

@@ -245,6 +245,42 @@ def test_a_pull_secret_reaches_every_runs_pods_and_nothing_else(example_copy, cl
     assert "imagePullSecrets" not in json.dumps(objects_of("gointern-backend"))
 
 
+def test_a_ca_bundle_reaches_every_step_that_talks_to_a_server(example_copy) -> None:
+    """ci.caBundle: a ConfigMap of the CAs the runs trust, mounted in every step of the
+    Tasks that reach a server (the source's git, the registry, the deployment repository,
+    GitHub's API) and named in each tool's own variable; the cleanup, which talks to the
+    API server alone, and a spec without it get nothing (test_image_tekton.py runs one
+    against a server of a private CA)."""
+    directory = example_copy("gointern-backend")
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace(
+        "  cacheSize: 10Gi\n",
+        "  cacheSize: 10Gi\n  caBundle: {configMap: corporate-ca, key: ca-bundle.crt}\n").replace(
+        "webhookSecret: gointern-github-webhook",
+        "webhookSecret: gointern-github-webhook\n  statusSecret: github-status"))
+    tasks = {task["metadata"]["name"].removeprefix("gointern-backend-"): task
+             for task in render(directory) if task["kind"] == "Task"}
+    assert sorted(tasks) == ["build", "cleanup", "deploy", "report", "tag"]
+    for name, task in tasks.items():
+        assert not list(_crd_validator("Task").iter_errors(task))
+        if name == "cleanup":
+            assert "stepTemplate" not in task["spec"]
+            assert "corporate-ca" not in json.dumps(task)
+            continue
+        assert task["spec"]["stepTemplate"] == {
+            "env": [{"name": variable, "value": "/etc/shipspec-ca/ca.crt"}
+                    for variable in ("SSL_CERT_FILE", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE",
+                                     "NODE_EXTRA_CA_CERTS")],
+            "volumeMounts": [{"name": "ca-bundle", "mountPath": "/etc/shipspec-ca",
+                              "readOnly": True}]}
+        assert task["spec"]["volumes"][-1] == {"name": "ca-bundle", "configMap": {
+            "name": "corporate-ca", "items": [{"key": "ca-bundle.crt", "path": "ca.crt"}]}}
+        for step in task["spec"]["steps"]:  # none sets a variable of its own instead
+            assert not {e["name"] for e in step.get("env", [])} & {
+                "SSL_CERT_FILE", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"}
+    assert "ca-bundle" not in json.dumps(objects_of("gointern-backend"))
+
+
 def _replaced(tree: Any, values: dict[str, str]) -> Any:
     if isinstance(tree, dict):
         return {_replaced(k, values): _replaced(v, values) for k, v in tree.items()}

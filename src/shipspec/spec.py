@@ -257,6 +257,12 @@ class Deploy(NamedTuple):
 HOSTED_RUNNER = ("ubuntu-latest",)  # GitHub's hosted runners, unless ci.runsOn says
 
 
+class CABundle(NamedTuple):
+    """Tekton: the certificate authorities the runs trust, a ConfigMap's key (ci.caBundle)."""
+    config_map: str
+    key: str
+
+
 class CI(NamedTuple):
     engine: Engine
     builder: Builder
@@ -273,6 +279,7 @@ class CI(NamedTuple):
     timeout_minutes: int | None = None  # a build's time; None: the CI's own default
     pull_secret: str | None = None  # Tekton: the Secret the runs' pods pull images with
     runs_on: tuple[str, ...] = HOSTED_RUNNER  # GitHub Actions: the runners' labels
+    ca_bundle: CABundle | None = None  # Tekton: the CAs the runs trust instead of their images'
 
 
 class Spec(NamedTuple):

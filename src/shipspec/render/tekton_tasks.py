@@ -70,7 +70,29 @@ def _secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> 
     return {"name": name, "valueFrom": {"secretKeyRef": reference}}
 
 
+# ci.caBundle, where every step of a Task that reaches a server over TLS (git, curl, the
+# image builders, shipspec's forge API) reads it: each tool's own variable, since Debian's
+# git (GnuTLS) reads GIT_SSL_CAINFO and not SSL_CERT_FILE, which OpenSSL (Python, curl)
+# and Go (kaniko, buildah) read; Node.js adds NODE_EXTRA_CA_CERTS to its own. The file
+# replaces each tool's list but Node's: hence the public CAs in the bundle.
+_CA_FILE = "/etc/shipspec-ca/ca.crt"
+_CA_VARIABLES = ("SSL_CERT_FILE", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
+_NETWORK_ROLES = frozenset({"tag", "build", "deploy", "report"})  # cleanup talks to the API
+
+
 def _task(spec: Spec, role: str, description: str, task_spec: Object, metadata: Object) -> Object:
+    bundle = spec.ci.ca_bundle
+    if bundle is not None and role in _NETWORK_ROLES:
+        mount_dir, file_name = _CA_FILE.rsplit("/", 1)
+        task_spec = {
+            **task_spec,
+            "stepTemplate": {
+                "env": _env(**dict.fromkeys(_CA_VARIABLES, _CA_FILE)),
+                "volumeMounts": [{"name": "ca-bundle", "mountPath": mount_dir,
+                                  "readOnly": True}]},
+            "volumes": [*task_spec.get("volumes", []), {"name": "ca-bundle", "configMap": {
+                "name": bundle.config_map, "items": [{"key": bundle.key, "path": file_name}]}}],
+        }
     return {
         "apiVersion": "tekton.dev/v1",
         "kind": "Task",

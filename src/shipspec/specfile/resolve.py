@@ -36,6 +36,7 @@ from shipspec.spec import (
     HOSTED_RUNNER,
     App,
     BuildTool,
+    CABundle,
     Claims,
     Delivery,
     Deploy,
@@ -349,6 +350,8 @@ class _Resolver:
             timeout_minutes=ci.get("timeoutMinutes"),
             pull_secret=ci.get("pullSecret"),
             runs_on=tuple(ci.get("runsOn", HOSTED_RUNNER)),
+            ca_bundle=CABundle(ci["caBundle"]["configMap"], ci["caBundle"].get("key", "ca.crt"))
+            if "caBundle" in ci else None,
         )
 
     def source(self) -> Source:

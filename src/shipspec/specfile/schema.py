@@ -491,6 +491,20 @@ SPEC_SCHEMA: dict[str, Any] = {
                     "as your shipspec image on ghcr.io, private until made public).",
                     pattern=DNS_LABEL,
                 ),
+                "caBundle": _object(
+                    "Tekton: the certificate authorities every run trusts, for a GitHub "
+                    "Enterprise Server, registry or deployment repository whose certificate a "
+                    "private CA signed: a ConfigMap of PEM certificates in the CI namespace. "
+                    "It replaces the images' own list, so it must hold the public CAs too "
+                    "(as trust-manager's Bundle with useDefaultCAs writes it).",
+                    {"configMap": _string("Name of the ConfigMap.", pattern=DNS_LABEL,
+                                          examples=["corporate-ca"]),
+                     "key": _string("Its key that holds the certificates (default: ca.crt).",
+                                    pattern=CONFIG_KEY,
+                                    **{"x-hint": "letters, digits, '-', '_' and '.'"})},
+                    required=("configMap",),
+                    examples=[{"configMap": "corporate-ca", "key": "ca.crt"}],
+                ),
                 "timeoutMinutes": {
                     "type": "integer",
                     "minimum": 10,
