@@ -109,8 +109,8 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # queued to land with the next batch and a lock it held taken until its lease ran out. So
 # the shell leaves its PID where the step that runs on cancellation (`_STOP_DEPLOY`) finds it,
 # and passes a SIGTERM from there on to the bump, which then takes its change back as on
-# Tekton (cli/termination.py); it starts no bump once stopped. The second `wait` is for a
-# bump still ending when the trap interrupted the first. Both steps run in the job's
+# Tekton (cli/termination.py); it starts no bump once stopped. The trap interrupts `wait`,
+# so the loop waits again while the bump is still ending. Both steps run in the job's
 # container, and RUNNER_TEMP is the job's own.
 _DEPLOY = """\
 set -eu
