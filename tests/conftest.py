@@ -79,13 +79,20 @@ def wait_for(condition: Callable[[], bool]) -> None:
         time.sleep(0.02)
 
 
+_SIGINT_DEFAULT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                   "os.execv(sys.executable, [sys.executable, '-m', 'shipspec', *sys.argv[1:]])")
+
+
 def stopped_process(*args: str, scratch: Path, started: Callable[[], bool],
                     how: int = signal.SIGTERM) -> tuple[int, str]:
     """The exit code and standard error of shipspec run as a separate process and stopped
     with the signal `how` once `started()`; its temporary files go below `scratch` (a
     killed process cannot remove them)."""
     scratch.mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "shipspec", *args],
+    # SIGINT as Ctrl-C finds a command in the foreground: a suite started in the background
+    # (`bash tests/run &`, nohup) has SIGINT ignored, which a process inherits, and Python
+    # then leaves it ignored. Set to default before shipspec starts (exec keeps it).
+    process = subprocess.Popen([sys.executable, "-c", _SIGINT_DEFAULT, *args],
                                stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "TMPDIR": str(scratch)})
     wait_for(started)
