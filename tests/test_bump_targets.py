@@ -474,6 +474,19 @@ def test_a_values_file_that_is_not_yaml_is_refused_at_its_line() -> None:
     )
 
 
+def test_a_go_template_values_file_is_refused_as_one() -> None:
+    """helmfile's environment values are often `.yaml.gotmpl`, a Go template rendered before
+    YAML reads it: the parser's hint (how a mapping's line is written) sent the reader after
+    a mistake the file does not have."""
+    with pytest.raises(SpecError) as caught:
+        YamlText("shop:\n  api:\n    imageTag: old\n{{- if eq .Environment.Name \"stage\" }}\n"
+                 "  debug: true\n{{- end }}\n", "env/stage.yaml.gotmpl")
+    assert str(caught.value).endswith(
+        "\n  hint: the file holds {{ }}: a Go template, which helmfile (or helm) renders "
+        "before YAML is read, and shipspec edits YAML only; keep the tags in a plain .yaml "
+        "values file that the environment lists too")
+
+
 @pytest.mark.parametrize("line", ["    imageTag:", "    imageTag: # no tag yet", "    imageTag: ~"])
 def test_a_tag_key_with_no_value_gets_the_tag(line: str) -> None:
     """Charts often ship `tag:` empty; the first bump writes it (a value right after the

@@ -42,6 +42,11 @@ def too_deep(name: str) -> SpecError:
                             hint="values files this deep are edited by hand")
 
 
+GO_TEMPLATE_HINT = ("the file holds {{ }}: a Go template, which helmfile (or helm) renders "
+                    "before YAML is read, and shipspec edits YAML only; keep the tags in a "
+                    "plain .yaml values file that the environment lists too")
+
+
 class YamlText:
     """The text of one YAML file, and edits to it."""
 
@@ -72,7 +77,10 @@ class YamlText:
                 raise too_deep(name) from None
             from shipspec.specfile.yaml_problems import problem_of
 
-            raise SpecError([problem_of(err, self.body, name)]) from None
+            problem = problem_of(err, self.body, name)
+            if "{{" in self.body:  # a helmfile .gotmpl, a chart's template: not YAML yet
+                problem = problem._replace(hint=GO_TEMPLATE_HINT)
+            raise SpecError([problem]) from None
         except RecursionError:  # PyYAML's composers, Python's and C's, recurse per level
             raise too_deep(name) from None
 
