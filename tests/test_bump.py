@@ -881,13 +881,16 @@ def test_tags_and_authors_of_the_deployment_repository_are_shown_escaped(
 
 def test_a_tag_with_a_line_break_stays_on_its_line(tmp_path: Path) -> None:
     """A tag in the deployment repository's file may hold a line break (a quoted YAML
-    string): it made a line of its own in history (a forged entry, of anyone as author) and
-    in bump's report, which the deploy step prints on GitHub's runner, where a line that
+    string): it made a line of its own in history (a forged entry, of anyone as author), in
+    bump's report, which the deploy step prints on GitHub's runner, where a line that
     starts with `::` is a workflow command (actions/runner src/Runner.Common/
-    ActionCommand.cs): `::error::` annotates the run, `::stop-commands::` ends the rest."""
+    ActionCommand.cs): `::error::` annotates the run, `::stop-commands::` ends the rest;
+    and in the bump's commit message, where a last line `Co-authored-by:` is a trailer
+    GitHub shows as a co-author."""
     deploy = make_deploy_repo(tmp_path, {VALUES_PATH: VALUES, "README.md": "deployment\n"})
     work = tmp_path / "deploy.git-seed"
-    forged = "ba02\\n0123456789ab  2026-12-01T00:00:00+00:00  alice  core-0\\n::error::x\\tx"
+    forged = ("ba02\\n0123456789ab  2026-12-01T00:00:00+00:00  alice  core-0\\n::error::x\\tx"
+              "\\n\\nCo-authored-by: alice <alice@example.com>")
     (work / VALUES_PATH).write_text(VALUES.replace('"core-stage-ba01"', f'"{forged}"'))
     git("commit", "--quiet", "-am", "core", cwd=work)
     git("push", "--quiet", "origin", "HEAD:main", cwd=work)
@@ -897,12 +900,16 @@ def test_a_tag_with_a_line_break_stays_on_its_line(tmp_path: Path) -> None:
     assert len(listing.out.splitlines()) == 2  # the seed's commit and this one
     assert listing.out.splitlines()[0].endswith(
         "  ba02\\x0a0123456789ab  2026-12-01T00:00:00+00:00  alice  core-0\\x0a::error::x"
-        "\\x09x")
+        "\\x09x\\x0a\\x0aCo-authored-by: alice <alice@example.com>")
     bumped = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "core-1",
                          "--repo", str(deploy))
     assert bumped.code == 0, bumped.err
     assert [line for line in bumped.out.splitlines() if line.startswith("::")] == []
-    assert bumped.out.endswith("\\x0a::error::x\\x09x -> core-1\n")
+    assert bumped.out.endswith("\\x0a::error::x\\x09x\\x0a\\x0aCo-authored-by: alice "
+                               "<alice@example.com> -> core-1\n")
+    co_authors = git("--git-dir", str(deploy), "log", "-1",
+                     "--format=%(trailers:key=Co-authored-by)", "main")
+    assert co_authors.strip() == ""
 
 
 def test_history_fetches_every_version_of_the_file_in_one_fetch(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from shipspec import templates
 from shipspec.bump.git import Author, Checkout
 from shipspec.bump.targets import NewImage, describe, kind_of
-from shipspec.errors import RuntimeFailure, ShipspecError, SpecError
+from shipspec.errors import RuntimeFailure, ShipspecError, SpecError, one_line
 from shipspec.images import tag_and_digest
 from shipspec.paths import linked_to, through_link
 from shipspec.spec import HelmValuesTarget, Target, Template, target_paths
@@ -254,8 +254,10 @@ def message(requests: list[Request], results: list[Changed | ShipspecError]) -> 
         changes = [] if isinstance(result, ShipspecError) else changed_tags(result)
         if not changes:
             continue
+        # the old tag is the file's text: a line break in it would add lines of its own
+        # to the message (a forged `Co-authored-by:` trailer, which GitHub shows)
         lines = [templates.render(request.line, {
-            "module": module, "old": old or "(none)", "new": new,
+            "module": module, "old": one_line(old) if old else "(none)", "new": new,
             "env": request.variables.get("env", "")}) for module, old, new in changes]
         lines = [line for line in lines if line]
         text = templates.render(request.title, {
