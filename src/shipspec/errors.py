@@ -35,7 +35,10 @@ def one_line(text: str) -> str:
     return printable(text).replace("\t", "\\x09").replace("\n", "\\x0a")
 
 
-def shown(text: str, limit: int = 60) -> str:
+QUOTED_LIMIT = 60  # characters of a value or key a message quotes
+
+
+def shown(text: str, limit: int = QUOTED_LIMIT) -> str:
     """A string as messages quote it: escaped (control characters, lone surrogates) and cut
     to `limit` characters, so a whole file or an escape sequence never lands in a message."""
     if len(text) <= limit:

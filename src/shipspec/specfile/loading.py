@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any, NamedTuple
 
-from shipspec.errors import Location, SpecError, shown, text_end
+from shipspec.errors import QUOTED_LIMIT, Location, SpecError, shown, text_end
 from shipspec.files import MAX_YAML_BYTES, decoded
 from shipspec.pyyaml import yaml
 
@@ -88,11 +88,11 @@ class Document:
 
 
 def dotted(path: FieldPath) -> str:
-    """`("modules", "core", "paths", 0)` → `modules.core.paths[0]`; a key of more than 60
-    characters cut as messages quote it (a spec may hold a key of megabytes)."""
+    """`("modules", "core", "paths", 0)` → `modules.core.paths[0]`; a key longer than
+    messages quote cut as they quote it (a spec may hold a key of megabytes)."""
     text = ""
     for part in path:
-        name = shown(part) if isinstance(part, str) and len(part) > 60 else part
+        name = shown(part) if isinstance(part, str) and len(part) > QUOTED_LIMIT else part
         text += f"[{name}]" if isinstance(name, int) else (f".{name}" if text else str(name))
     return text
 
