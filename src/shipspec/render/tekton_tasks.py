@@ -75,7 +75,8 @@ def _secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> 
 # git (GnuTLS) reads GIT_SSL_CAINFO and not SSL_CERT_FILE, which OpenSSL (Python, curl)
 # and Go (kaniko, buildah) read; Node.js adds NODE_EXTRA_CA_CERTS to its own. The file
 # replaces each tool's list but Node's: hence the public CAs in the bundle.
-_CA_FILE = "/etc/shipspec-ca/ca.crt"
+_CA_DIRECTORY, _CA_NAME = "/etc/shipspec-ca", "ca.crt"
+_CA_FILE = f"{_CA_DIRECTORY}/{_CA_NAME}"
 _CA_VARIABLES = ("SSL_CERT_FILE", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 _NETWORK_ROLES = frozenset({"tag", "build", "deploy", "report"})  # cleanup talks to the API
 
@@ -83,15 +84,14 @@ _NETWORK_ROLES = frozenset({"tag", "build", "deploy", "report"})  # cleanup talk
 def _task(spec: Spec, role: str, description: str, task_spec: Object, metadata: Object) -> Object:
     bundle = spec.ci.ca_bundle
     if bundle is not None and role in _NETWORK_ROLES:
-        mount_dir, file_name = _CA_FILE.rsplit("/", 1)
         task_spec = {
             **task_spec,
             "stepTemplate": {
                 "env": _env(**dict.fromkeys(_CA_VARIABLES, _CA_FILE)),
-                "volumeMounts": [{"name": "ca-bundle", "mountPath": mount_dir,
+                "volumeMounts": [{"name": "ca-bundle", "mountPath": _CA_DIRECTORY,
                                   "readOnly": True}]},
             "volumes": [*task_spec.get("volumes", []), {"name": "ca-bundle", "configMap": {
-                "name": bundle.config_map, "items": [{"key": bundle.key, "path": file_name}]}}],
+                "name": bundle.config_map, "items": [{"key": bundle.key, "path": _CA_NAME}]}}],
         }
     return {
         "apiVersion": "tekton.dev/v1",
