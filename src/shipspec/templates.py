@@ -23,7 +23,6 @@ from typing import Any
 from shipspec.errors import SpecError
 from shipspec.spec import Template
 
-TAG_VARIABLES = ("module", "env", "sha", "sha8", "branch", "project", "date")
 COMMIT_MESSAGE_VARIABLES = ("action", "env", "branch", "sha", "sha8", "changes", "modules",
                             "lines", "project", "date")
 COMMIT_LINE_VARIABLES = ("module", "old", "new", "env")

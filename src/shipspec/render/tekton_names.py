@@ -16,7 +16,6 @@ FieldPath = tuple[str, ...]
 
 # Tekton validates its own objects' names as DNS labels of at most 63 characters (pipeline
 # v1.15.0, pkg/apis/validate/metadata.go); an EventListener's Service is `el-<name>`.
-TEKTON_KINDS = frozenset({"Task", "Pipeline", "TriggerBinding", "TriggerTemplate", "Trigger"})
 LIMITS = {"EventListener": 63 - len("el-"), "ClusterRoleBinding": 253, "ConfigMap": 253}
 DEFAULT_LIMIT = 63  # DNS labels: ServiceAccounts, Roles, claims (names shown in labels)
 
