@@ -568,3 +568,95 @@ def test_a_byte_that_is_not_utf8_in_plugin_env_fails_closed(tmp_path: Path, name
                             timeout=60)
     assert (result.returncode, result.stdout) == (1, b"")
     assert b"\\udcff" in result.stderr and b"\xff" not in result.stderr
+
+
+def _astrago_with_modules(count: int) -> str:
+    """Seed B's spec with `count` more modules of astrago-backend's shape, in its release."""
+    names = [f"svc-{index:04d}" for index in range(count)]
+    release = "modules: [core, batch, monitor, frontend"
+    spec = example_spec("astrago").replace(release, ", ".join([release, *names]))
+    return spec + "".join(
+        f"  svc-{index:04d}:\n    paths: [server-svc-{index:04d}/]\n"
+        f"    context: server-svc-{index:04d}\n"
+        f"    dockerfile: server-svc-{index:04d}/Dockerfile\n    image: astrago-backend\n"
+        f"    values: astrago.components.svc-{index:04d}\n" for index in range(count))
+
+
+def _go_json(fields: dict[str, Any], omitempty: set[str]) -> str:
+    """`fields` as Go's encoding/json writes a struct of them: compact, the `omitempty`
+    ones left out when empty."""
+    return json.dumps({k: v for k, v in fields.items() if v or k not in omitempty},
+                      separators=(",", ":"))
+
+
+def test_what_argo_cd_records_of_each_object_is_counted_to_the_byte(tmp_path: Path) -> None:
+    """Argo CD v3.5.1 records every object an Application manages in the Application:
+    a ResourceStatus in status.resources (its fields all `omitempty`; health is kept out
+    unless --persist-resource-health) and, once synced, a ResourceResult in
+    status.operationState.syncResult.resources (group, version, kind, namespace and name
+    always written), pkg/apis/application/v1alpha1/types.go. The result's message is what
+    kubectl printed (gitops-engine/pkg/sync/sync_context.go, applyObject): the object as
+    kubectl names it, from the real kubectl here, and the longest word of a successful
+    apply, a server-side apply's."""
+    from shipspec.argocd import recorded_bytes
+
+    application = shipped_application("astrago")
+    app_dir = repository_for(application, tmp_path / "repo", _astrago_with_modules(20))
+    result = run_application(application, app_dir)
+    assert result.returncode == 0, result.stderr
+    objects = manifests(result.stdout)
+    stream = tmp_path / "objects.yaml"
+    stream.write_text(yaml.safe_dump_all(objects))
+    named = subprocess.run([str(KUBECTL), "annotate", "--local", "-f", str(stream),
+                            "shipspec.dev/probe=1", "-o", "name"], capture_output=True,
+                           text=True, check=True).stdout.splitlines()
+    assert len(named) == len(objects) > 140
+    expected = 0
+    for obj, kubectl_name in zip(objects, named, strict=True):
+        group, _, version = obj["apiVersion"].rpartition("/")
+        identity = {"group": group, "version": version, "kind": obj["kind"],
+                    "namespace": obj["metadata"].get("namespace", ""),
+                    "name": obj["metadata"]["name"]}
+        status = _go_json({**identity, "status": "Synced"}, set(identity) | {"status"})
+        synced = _go_json({**identity, "status": "Synced",
+                           "message": f"{kubectl_name} serverside-applied",
+                           "hookPhase": "Running", "syncPhase": "Sync"},
+                          {"status", "message", "hookPhase", "syncPhase"})
+        expected += len(status) + len(synced) + 2  # a comma after each, in its list
+    assert recorded_bytes(objects) == expected
+
+
+def test_a_ci_larger_than_one_application_can_hold_fails_closed(tmp_path: Path) -> None:
+    """Past what etcd stores of one object (1.5 MiB), the Application's controller cannot
+    save it after a sync ("etcdserver: request is too large", argoproj/argo-cd#14486):
+    the sync never ends. The plugin refuses such a render and says how many modules fit
+    in one Application; a spec of that many renders."""
+    application = shipped_application("astrago")
+    spec = _astrago_with_modules(700)
+    result = run_application(application, repository_for(application, tmp_path / "a", spec))
+    assert (result.returncode, result.stdout) == (1, "")
+    line = spec[:spec.index("\nmodules:")].count("\n") + 2
+    found = re.fullmatch(
+        rf"shipspec\.yaml:{line}:1: error: modules: the ([\d,]+) objects of these 704 "
+        r"modules are more than one Argo CD Application can hold: its status records each "
+        r"one, 1\.\d\d MiB here, of the 1\.44 MiB that etcd's limit of 1\.5 MiB an object "
+        r"leaves them; Argo CD could not save the Application once it synced them\n"
+        r"  hint: split the modules into specs of their own, each with its own project and "
+        r"Application: about (\d+) of these modules fit in one\n", result.stderr)
+    assert found, result.stderr
+    fit = int(found.group(2))
+    assert 500 < fit < 704
+    fitting = _astrago_with_modules(fit - 4)  # the example's own four, and these
+    result = run_application(application, repository_for(application, tmp_path / "b",
+                                                          fitting))
+    assert result.returncode == 0, result.stderr
+    # one object a line, in flow style (JSON): read as JSON, for speed
+    objects = [json.loads(line) for line in result.stdout.splitlines() if line != "---"]
+    assert len(objects) > int(found.group(1).replace(",", "")) * 0.7
+
+    # People previewing with `generate` are told; kubectl applies what they get.
+    people = subprocess.run([sys.executable, "-m", "shipspec", "generate",
+                             str(tmp_path / "a" / application["spec"]["source"]["path"])],
+                            capture_output=True, text=True, check=True)
+    assert ("note: kubectl can apply these objects, Argo CD cannot: the "
+            in people.stderr), people.stderr

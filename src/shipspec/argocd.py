@@ -18,7 +18,7 @@ cluster's), and `ARGOCD_APP_SOURCE_PATH` to find the checkout's root.
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shipspec.errors import SpecError
@@ -32,6 +32,17 @@ PARAMETERS = {"target": "string", "environment": "string", "release": "string",
               "modules": "array", "namespace": "string", "labels": "map"}
 # What Argo CD applies: the other targets make files for CI, not objects.
 TARGETS = ("tekton", "helmfile", "applications")
+# What one Application can hold. Argo CD records every object it manages in the Application
+# itself: a ResourceStatus each in status.resources and, once synced, a ResourceResult each
+# in status.operationState.syncResult.resources, with kubectl's words for what it did
+# (v3.5.1: pkg/apis/application/v1alpha1/types.go; gitops-engine/pkg/sync/sync_context.go,
+# applyObject). The API server keeps the Application in etcd, which refuses a write over
+# 1.5 MiB (its default --max-request-bytes): past it the controller cannot save the
+# Application after a sync ("etcdserver: request is too large"; argoproj/argo-cd#14486, an
+# application of about 3,000 objects). 64 KiB is left for the rest of the Application: its
+# spec, ten history entries, its conditions (a failed render's message among them).
+ETCD_OBJECT_BYTES = 1_572_864
+APPLICATION_RECORDS_BYTES = ETCD_OBJECT_BYTES - 65_536
 # Kubernetes label keys (optional DNS prefix) and values. Patterns, not compiled here: only
 # `--argocd` uses them, and compiling costs every other `generate` at start-up.
 _LABEL_KEY = (r"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}"
@@ -178,6 +189,56 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+# Of the two entries of an object (see recorded_bytes), what is the same for every object.
+_ENTRIES = len('{"version":"","kind":"","name":"","status":"Synced"},'
+               '{"group":"","namespace":"","version":"","kind":"","name":"","status":"Synced",'
+               '"message":"/ serverside-applied","hookPhase":"Running","syncPhase":"Sync"},')
+_GROUP_FIELD, _NAMESPACE_FIELD = len('"group":"",'), len(',"namespace":""')
+
+
+def recorded_bytes(objects: Iterable[Mapping[str, Any]]) -> int:
+    """The bytes of the two entries Argo CD writes into an Application for each of `objects`
+    (see APPLICATION_RECORDS_BYTES), as Go's encoding/json writes them, a comma after each:
+
+        {"group":G,"version":V,"kind":K,"name":N,"status":"Synced","namespace":NS}
+        {"group":G,"namespace":NS,"version":V,"kind":K,"name":N,"status":"Synced",
+         "message":"k.G/N serverside-applied","hookPhase":"Running","syncPhase":"Sync"}
+
+    The first leaves out an empty group or namespace, the second never; its message is
+    kubectl's name of the object (the kind in lower case, `.group` unless core) and the
+    longest word of a successful apply, a server-side apply's. Names, kinds, groups and
+    namespaces need no escaping in JSON. Counted, not written: the plugin pays this on
+    every refresh."""
+    total = 0
+    for obj in objects:
+        group, _, version = obj["apiVersion"].rpartition("/")
+        metadata = obj["metadata"]
+        namespace = len(metadata.get("namespace", ""))
+        total += (_ENTRIES + 2 * len(version) + 3 * (len(obj["kind"]) + len(metadata["name"]))
+                  + (_GROUP_FIELD + 3 * len(group) + 1 if group else 0)
+                  + (_NAMESPACE_FIELD + 2 * namespace if namespace else 0))
+    return total
+
+
+def too_much_for_an_application(spec: "Spec", objects: list[dict[str, Any]],
+                                modules: int) -> SpecError | None:
+    """The refusal of a render that one Application could not record (see
+    APPLICATION_RECORDS_BYTES), from `modules` modules; None when it fits."""
+    recorded = recorded_bytes(objects)
+    if recorded <= APPLICATION_RECORDS_BYTES:
+        return None
+    fit = modules * APPLICATION_RECORDS_BYTES // recorded
+    return SpecError([spec.problem(
+        ("modules",),
+        f"the {len(objects):,} objects of these {modules:,} modules are more than one Argo "
+        f"CD Application can hold: its status records each one, {recorded / 2**20:.2f} MiB "
+        f"here, of the {APPLICATION_RECORDS_BYTES / 2**20:.2f} MiB that etcd's limit of "
+        f"{ETCD_OBJECT_BYTES / 2**20:.1f} MiB an object leaves them; Argo CD could not save "
+        "the Application once it synced them",
+        f"split the modules into specs of their own, each with its own project and "
+        f"Application: about {fit:,} of these modules fit in one", key=True)])
 
 
 def announcements(spec: "Spec") -> list[dict[str, Any]]:

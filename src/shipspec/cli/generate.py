@@ -102,8 +102,15 @@ def run(args: argparse.Namespace) -> str | Output:
     options = select_options(spec, environment, modules)._replace(
         namespace=namespace, labels=tuple(sorted(labels.items())))
     rendered = renderer(target).render(spec, options)
+    module_count = len(options.modules or spec.enabled_modules)
+    if argo:
+        refusal = argocd.too_much_for_an_application(
+            spec, [item.document for item in rendered], module_count)
+        if refusal:
+            raise refusal
     written = output(args, spec, target, options, rendered)
-    notes = [] if args.argocd else people_notes(spec, target, args.target is None, rendered)
+    notes = [] if args.argocd else people_notes(spec, target, args.target is None, rendered,
+                                                module_count)
     if isinstance(written, Output):  # files kept below --output-dir
         return Output(written.text, "".join([*notes, written.notice]))
     return Output(written, "".join(notes)) if notes else written
@@ -129,7 +136,8 @@ def runs_by_hand(args: argparse.Namespace, target: str, environment: str | None,
     return output(args, spec, target, options, tekton.runs_by_hand(spec, options, revision))
 
 
-def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Rendered]) -> list[str]:
+def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Rendered],
+                 module_count: int) -> list[str]:
     """What the person running generate should know besides the output."""
     notes = []
     if defaulted and spec.ci.engine != target:
@@ -146,11 +154,16 @@ def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Render
         from shipspec.render.tekton import server_side_objects, warnings_for
 
         notes += [f"note: {text}\n" for text in warnings_for(spec)]
-        large = server_side_objects([item.document for item in rendered])
+        documents = [item.document for item in rendered]
+        large = server_side_objects(documents)
         if large:
             notes.append(f"note: {', '.join(large)}: too large for kubectl's client-side "
                          "apply (its last-applied annotation holds 256 KiB): apply with "
                          "kubectl apply --server-side; Argo CD does, as they ask\n")
+        refusal = argocd.too_much_for_an_application(spec, documents, module_count)
+        if refusal:  # kubectl applies them; the plugin (--argocd) refuses them
+            notes.append(f"note: kubectl can apply these objects, Argo CD cannot: "
+                         f"{refusal.problems[0].message}; {refusal.problems[0].hint}\n")
     return notes
 
 
