@@ -660,3 +660,24 @@ def test_a_ci_larger_than_one_application_can_hold_fails_closed(tmp_path: Path) 
                             capture_output=True, text=True, check=True)
     assert ("note: kubectl can apply these objects, Argo CD cannot: the "
             in people.stderr), people.stderr
+
+
+def test_validate_warns_of_a_tekton_ci_larger_than_one_application_can_hold(
+        tmp_path: Path) -> None:
+    """Where a spec's CI runs on Tekton, the check that gates a change of the spec says it
+    too, before Argo CD refuses to render what was merged."""
+    (tmp_path / ".git").mkdir()
+    spec = _astrago_with_modules(700).replace("  engine: github-actions\n",
+                                              "  engine: tekton\n")
+    (tmp_path / "shipspec.yaml").write_text(spec)
+    result = subprocess.run([sys.executable, "-m", "shipspec", "validate", str(tmp_path)],
+                            capture_output=True, text=True, check=True)
+    assert re.search(r"\n  warning: modules: the [\d,]+ objects of these 704 modules are more "
+                     r"than one Argo CD Application can hold: .*\n    hint: split the modules "
+                     r"into specs of their own, each with its own project and Application: "
+                     r"about \d+ of these modules fit in one\n$", result.stdout), result.stdout
+    (tmp_path / "shipspec.yaml").write_text(_astrago_with_modules(20).replace(
+        "  engine: github-actions\n", "  engine: tekton\n"))
+    fitting = subprocess.run([sys.executable, "-m", "shipspec", "validate", str(tmp_path)],
+                             capture_output=True, text=True, check=True)
+    assert "Argo CD" not in fitting.stdout

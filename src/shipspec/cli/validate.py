@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> str:
     if spec.ci.engine == "tekton":
         from shipspec.render.tekton import warnings_for
 
-        tekton_warnings = "".join(f"  warning: {text}\n" for text in warnings_for(spec))
+        tekton_warnings = "".join(f"  warning: {text}\n" for text in [
+            *warnings_for(spec), *argo_cd_warnings(spec)])
     version = other_release(spec.ci.images)
     release = (f"  warning: ci.images.shipspec: shipspec {version}, which runs the commands of "
                f"the CI that shipspec {__version__} writes\n    hint: "
@@ -61,6 +62,25 @@ def run(args: argparse.Namespace) -> str:
         f"environments: {', '.join(environments) or 'none'}\n"
         f"{still}{idle}{tekton_warnings}{release}"
     )
+
+
+def argo_cd_warnings(spec: Spec) -> list[str]:
+    """That Argo CD's plugin would refuse this CI, as more objects than one Application
+    holds (argocd.too_much_for_an_application): rendered as the plugin renders it, in the
+    spec's namespace or, without one, in a namespace named like Argo CD's own. Nothing when
+    the CI does not render yet (said above, under "still needed")."""
+    from shipspec import argocd
+    from shipspec.render import RenderOptions
+
+    try:
+        rendered = renderer("tekton").render(spec, RenderOptions(
+            namespace=spec.namespace or "argocd"))
+    except SpecError:
+        return []
+    refusal = argocd.too_much_for_an_application(
+        spec, [item.document for item in rendered], len(spec.enabled_modules))
+    return [f"modules: {problem.message}\n    hint: {problem.hint}"
+            for problem in (refusal.problems if refusal else [])]
 
 
 def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
