@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from shipspec.errors import SpecError
+from shipspec.errors import Problem, SpecError
 from shipspec.specfile.schema import DNS_LABEL
 
 if TYPE_CHECKING:  # the target helmfile starts helmfile before importing the spec's types
@@ -223,14 +223,14 @@ def recorded_bytes(objects: Iterable[Mapping[str, Any]]) -> int:
 
 
 def too_much_for_an_application(spec: "Spec", objects: list[dict[str, Any]],
-                                modules: int) -> SpecError | None:
-    """The refusal of a render that one Application could not record (see
+                                modules: int) -> Problem | None:
+    """The problem of a render that one Application could not record (see
     APPLICATION_RECORDS_BYTES), from `modules` modules; None when it fits."""
     recorded = recorded_bytes(objects)
     if recorded <= APPLICATION_RECORDS_BYTES:
         return None
     fit = modules * APPLICATION_RECORDS_BYTES // recorded
-    return SpecError([spec.problem(
+    return spec.problem(
         ("modules",),
         f"the {len(objects):,} objects of these {modules:,} modules are more than one Argo "
         f"CD Application can hold: its status records each one, {recorded / 2**20:.2f} MiB "
@@ -238,7 +238,7 @@ def too_much_for_an_application(spec: "Spec", objects: list[dict[str, Any]],
         f"{ETCD_OBJECT_BYTES / 2**20:.1f} MiB an object leaves them; Argo CD could not save "
         "the Application once it synced them",
         f"split the modules into specs of their own, each with its own project and "
-        f"Application: about {fit:,} of these modules fit in one", key=True)])
+        f"Application: about {fit:,} of these modules fit in one", key=True)
 
 
 def announcements(spec: "Spec") -> list[dict[str, Any]]:

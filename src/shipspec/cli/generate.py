@@ -104,10 +104,10 @@ def run(args: argparse.Namespace) -> str | Output:
     rendered = renderer(target).render(spec, options)
     module_count = len(options.modules or spec.enabled_modules)
     if argo:
-        refusal = argocd.too_much_for_an_application(
+        too_much = argocd.too_much_for_an_application(
             spec, [item.document for item in rendered], module_count)
-        if refusal:
-            raise refusal
+        if too_much:
+            raise SpecError([too_much])
     written = output(args, spec, target, options, rendered)
     notes = [] if args.argocd else people_notes(spec, target, args.target is None, rendered,
                                                 module_count)
@@ -160,10 +160,10 @@ def people_notes(spec: Spec, target: str, defaulted: bool, rendered: list[Render
             notes.append(f"note: {', '.join(large)}: too large for kubectl's client-side "
                          "apply (its last-applied annotation holds 256 KiB): apply with "
                          "kubectl apply --server-side; Argo CD does, as they ask\n")
-        refusal = argocd.too_much_for_an_application(spec, documents, module_count)
-        if refusal:  # kubectl applies them; the plugin (--argocd) refuses them
+        too_much = argocd.too_much_for_an_application(spec, documents, module_count)
+        if too_much:  # kubectl applies them; the plugin (--argocd) refuses them
             notes.append(f"note: kubectl can apply these objects, Argo CD cannot: "
-                         f"{refusal.problems[0].message}; {refusal.problems[0].hint}\n")
+                         f"{too_much.message}; {too_much.hint}\n")
     return notes
 
 

@@ -77,10 +77,9 @@ def argo_cd_warnings(spec: Spec) -> list[str]:
             namespace=spec.namespace or "argocd"))
     except SpecError:
         return []
-    refusal = argocd.too_much_for_an_application(
+    too_much = argocd.too_much_for_an_application(
         spec, [item.document for item in rendered], len(spec.enabled_modules))
-    return [f"modules: {problem.message}\n    hint: {problem.hint}"
-            for problem in (refusal.problems if refusal else [])]
+    return [f"modules: {too_much.message}\n    hint: {too_much.hint}"] if too_much else []
 
 
 def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
