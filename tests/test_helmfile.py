@@ -625,6 +625,121 @@ def test_the_plugin_refuses_settings_the_helmfile_target_cannot_honour(
     assert "the release's namespace comes from the helmfile" in result.stderr
 
 
+# --- helmfile confined: what a repository's helmfile may not do in the sidecar ----------------
+# helmfile v0.166.0 runs a state's `prepare` hooks on `template` (pkg/app/run.go,
+# withPreparedCharts: TriggerGlobalPrepareEvent), a template's `exec` (pkg/tmpl/context_funcs.go),
+# a release's postRenderer through helm (pkg/state/helmx.go, appendPostRenderFlags) and the
+# state's helmBinary in place of helm (pkg/app/app.go, getHelm); it reads a values file from any
+# path. Each hostile helmfile below writes a file outside the checkout, or reads one: confined
+# it fails closed and the file stays as it was; run unconfined, the same helmfile does what it
+# asks, which shows that the confinement is what stopped it.
+
+def _script(path: Path, marker: Path, then: str) -> str:
+    path.write_text(f"#!/bin/sh\necho ran > {marker}\n{then}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def _hook(root: Path, marker: Path) -> None:
+    with (root / "helmfile/helmfile.yaml.gotmpl").open("a") as stream:
+        stream.write(f'\nhooks:\n- events: ["prepare"]\n  command: sh\n'
+                     f'  args: ["-c", "echo ran > {marker}"]\n')
+
+
+def _exec(root: Path, marker: Path) -> None:
+    with (root / "helmfile/values/astrago.yaml.gotmpl").open("a") as stream:
+        stream.write(f'# {{{{ exec "sh" (list "-c" "echo ran > {marker}") }}}}\n')
+
+
+def _post_renderer(root: Path, marker: Path) -> None:
+    script = _script(root / "helmfile" / "render.sh", marker, "exec cat")
+    edit(root / "helmfile/helmfile.yaml.gotmpl", "    chart: ./charts/astrago\n",
+         f"    chart: ./charts/astrago\n    postRenderer: {script}\n")
+
+
+def _helm_binary(root: Path, marker: Path) -> None:
+    script = _script(root / "helmfile" / "helm.sh", marker, f'exec {BIN}/helm "$@"')
+    edit(root / "helmfile/helmfile.yaml.gotmpl", "helmDefaults:\n",
+         f"helmBinary: {script}\nhelmDefaults:\n")
+
+
+def _values_outside(root: Path, marker: Path) -> None:
+    """A values file of another checkout: the marker, which the confined run cannot read."""
+    marker.write_text("astrago:\n  note: another application's\n")
+    edit(root / "helmfile/helmfile.yaml.gotmpl", "    - ./values/astrago.yaml.gotmpl\n",
+         f"    - ./values/astrago.yaml.gotmpl\n    - {marker}\n")
+
+
+HOSTILE = {"a prepare hook": _hook, "exec in a template": _exec,
+           "a postRenderer": _post_renderer, "a helmBinary": _helm_binary,
+           "a values file outside the checkout": _values_outside}
+
+
+def plugin_renders_astrago(root: Path, tools: dict[str, str], **sidecar: str) -> Any:
+    """The release astrago of stage, rendered by the plugin as Argo CD runs it."""
+    environment = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}", "HOME": tools["HOME"],
+                   **sidecar}
+    [application] = [a for a in applications(root, tools)
+                     if a["metadata"]["name"] == "astrago-stage-astrago"]
+    return run_plugin(PLUGIN["spec"]["generate"], root / SPEC_DIR,
+                      argo_cd.plugin_environment(application, environment))
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_hostile_helmfile_is_stopped_by_the_confinement(root: Path, tools: dict[str, str],
+                                                          tmp_path: Path, hostile: str) -> None:
+    from shipspec.helmfile import UNCONFINED
+
+    marker = tmp_path / "elsewhere" / "marker"
+    marker.parent.mkdir()
+    HOSTILE[hostile](root, marker)
+    before = marker.read_text() if marker.exists() else None
+    sidecar_tmp = tmp_path / "sidecar-tmp"
+    sidecar_tmp.mkdir()
+    confined = plugin_renders_astrago(root, tools, TMPDIR=str(sidecar_tmp))
+    assert (confined.returncode, confined.stdout) == (1, ""), confined.stderr
+    assert "permission denied" in confined.stderr, confined.stderr
+    assert "helmfile runs confined" in confined.stderr
+    # a Go panic says its message, without the goroutines' stacks
+    assert "goroutine" not in confined.stderr and "Traceback" not in confined.stderr
+    assert (marker.read_text() if marker.exists() else None) == before
+    assert list(sidecar_tmp.iterdir()) == []  # its scratch directory is gone
+
+    unconfined = plugin_renders_astrago(root, tools, **{UNCONFINED: "1"})
+    if hostile == "a values file outside the checkout":
+        assert unconfined.returncode == 0, unconfined.stderr
+    else:
+        assert marker.read_text() == "ran\n", unconfined.stderr
+
+
+def test_an_application_cannot_turn_the_confinement_off(root: Path, tools: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    """Argo CD passes an Application's plugin env prefixed (ARGOCD_ENV_), so only the
+    sidecar's own environment can say UNCONFINED."""
+    from shipspec.helmfile import UNCONFINED
+
+    marker = tmp_path / "marker"
+    _hook(root, marker)
+    sidecar = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}", "HOME": tools["HOME"]}
+    [application] = [a for a in applications(root, tools)
+                     if a["metadata"]["name"] == "astrago-stage-astrago"]
+    application["spec"]["source"]["plugin"]["env"] = [{"name": UNCONFINED, "value": "1"}]
+    env = argo_cd.plugin_environment(application, sidecar)
+    assert env[f"ARGOCD_ENV_{UNCONFINED}"] == "1" and UNCONFINED not in env
+    result = run_plugin(PLUGIN["spec"]["generate"], root / SPEC_DIR, env)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert not marker.exists()
+
+
+def test_a_confined_render_equals_the_unconfined_one(root: Path, tools: dict[str, str]) -> None:
+    from shipspec.helmfile import UNCONFINED
+
+    confined = plugin_renders_astrago(root, tools)
+    assert confined.returncode == 0, confined.stderr
+    assert confined.stdout == plugin_renders_astrago(root, tools, **{UNCONFINED: "1"}).stdout
+    assert images(confined.stdout) == EXPECTED
+
+
 # --- Applications ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("values", [VALUES, "environments/xiilab/values.yaml"])

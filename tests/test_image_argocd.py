@@ -99,8 +99,9 @@ class Sidecar:
 
 
 @contextlib.contextmanager
-def running_sidecar(volumes_root: Path) -> Iterator[Sidecar]:
-    """The container the patch describes, its emptyDir volumes below `volumes_root`."""
+def running_sidecar(volumes_root: Path, *runtime: str) -> Iterator[Sidecar]:
+    """The container the patch describes, its emptyDir volumes below `volumes_root`;
+    `runtime`, podman flags for what the node's container runtime does besides."""
     volumes = {mount["mountPath"]: emptydir(volumes_root, mount["name"])
                for mount in CONTAINER["volumeMounts"]}
     limit = CONTAINER["resources"]["limits"]["memory"]
@@ -108,7 +109,8 @@ def running_sidecar(volumes_root: Path) -> Iterator[Sidecar]:
              "--memory", str(memory_bytes(limit)), "--memory-swap", str(memory_bytes(limit)),
              *[flag for entry in CONTAINER["env"]
                for flag in ("--env", f"{entry['name']}={entry['value']}")],
-             *[flag for path, host in volumes.items() for flag in ("--volume", f"{host}:{path}")]]
+             *[flag for path, host in volumes.items() for flag in ("--volume", f"{host}:{path}")],
+             *runtime]
     with running(flags) as name:
         yield Sidecar(name, volumes)
 
@@ -179,6 +181,71 @@ def test_a_failing_render_prints_nothing_and_says_why(sidecar: Sidecar, tmp_path
     assert (inside.returncode, inside.stdout) == (1, "")
     assert inside.stderr.startswith("shipspec.yaml:1:19: error: invalid YAML: the list opened "
                                     "with '[' at line 1, column 10 is not closed with ']'")
+
+
+def release_astrago(sidecar: Sidecar, deployment: Path) -> Any:
+    """The Application of release astrago in stage, rendered in the sidecar."""
+    listed = sidecar.generate(shipped_application("astrago-stage"), deployment)
+    assert (listed.returncode, listed.stderr) == (0, "")
+    [child] = [child for child in yaml.safe_load_all(listed.stdout)
+               if child and child["metadata"]["name"] == "astrago-stage-astrago"]
+    return sidecar.generate(child, deployment)
+
+
+@pytest.mark.parametrize("hostile", ["reads", "writes"])
+def test_a_helmfile_reaches_no_other_applications_checkout(sidecar: Sidecar, deployment: Path,
+                                                           tmp_path: Path, hostile: str) -> None:
+    """Argo CD unpacks each Application it renders with the plugin under /tmp/_cmp_server,
+    side by side and as one user: a helmfile that names another one's file as values, or a
+    hook that writes into it, fails closed and reaches nothing (confine.py)."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "values.yaml").write_text("astrago:\n  password: another-teams\n")
+    other_root = sidecar.receive(other)
+    helmfile = deployment / "helmfile" / "helmfile.yaml.gotmpl"
+    text = helmfile.read_text()
+    if hostile == "reads":
+        text = text.replace("    - ./values/astrago.yaml.gotmpl\n",
+                            f"    - ./values/astrago.yaml.gotmpl\n    - {other_root}/values.yaml\n")
+    else:
+        text += (f'\nhooks:\n- events: ["prepare"]\n  command: sh\n'
+                 f'  args: ["-c", "echo x > {other_root}/values.yaml"]\n')
+    helmfile.write_text(text)
+    release = release_astrago(sidecar, deployment)
+    assert (release.returncode, release.stdout) == (1, ""), release.stderr
+    assert "permission denied" in release.stderr and "another-teams" not in release.stderr
+    received = sidecar.tmp / "_cmp_server" / posixpath.basename(other_root)
+    assert (received / "values.yaml").read_text() == "astrago:\n  password: another-teams\n"
+
+
+def test_without_landlock_the_plugin_renders_no_release_and_says_why(deployment: Path,
+                                                                     tmp_path: Path) -> None:
+    """A node whose seccomp profile refuses Landlock's system calls (as ENOSYS, as a kernel
+    without it says): the plugin runs no helmfile, unless the sidecar's environment accepts
+    an unconfined one; the CI and the Applications, which run no helmfile, render."""
+    from shipspec.helmfile import UNCONFINED
+
+    profile = tmp_path / "seccomp.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{
+        "names": ["landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self"],
+        "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}))
+    with running_sidecar(tmp_path / "volumes", "--security-opt",
+                         f"seccomp={profile}") as sidecar:
+        refused = release_astrago(sidecar, deployment)
+        assert (refused.returncode, refused.stdout) == (2, "")
+        assert refused.stderr.startswith("error: cannot confine helmfile: this system offers "
+                                         "no Landlock: helmfile runs whatever"), refused.stderr
+        assert f"set {UNCONFINED}=1 in the sidecar's environment" in refused.stderr
+        # a preview outside Argo CD runs it as it is, as before
+        preview = podman("exec", "--workdir", sidecar.receive(deployment), sidecar.name,
+                         "shipspec", "generate", SPEC_DIR, "--target", "helmfile", "--env",
+                         "stage", "--release", "astrago", check=False)
+        assert (preview.returncode, preview.stderr) == (0, "")
+        assert images(preview.stdout) == EXPECTED
+        sidecar.env[UNCONFINED] = "1"
+        accepted = release_astrago(sidecar, deployment)
+        assert (accepted.returncode, accepted.stderr) == (0, "")
+        assert images(accepted.stdout) == EXPECTED
 
 
 def big_crds(total_bytes: int) -> str:

@@ -4,7 +4,8 @@ checked before Argo CD sees it.
 A helmfile repository feeds its charts through helmfile's Go templates (astrago-deployment's
 `values/astrago.yaml.gotmpl`), so only helmfile renders it right: `helm template` with the
 environment file exits 0 with the chart's defaults. shipspec therefore runs helmfile itself,
-without a shell, and fails closed on everything Argo CD would take for a good render:
+without a shell (in the Argo CD plugin, confined by the kernel: confine.py), and fails closed
+on everything Argo CD would take for a good render:
 - a helmfile error, an unknown environment or a release selector that matches nothing
   (never `--allow-no-matching-release`: empty output makes Argo CD delete everything);
 - empty output, or a document without `apiVersion` and `kind`;
@@ -97,27 +98,110 @@ def command(file: str, environment: str, release: str, namespace: str,
 
 
 class Started(NamedTuple):
-    arguments: list[str]
+    arguments: list[str]  # helmfile's
     root: str
     process: subprocess.Popen[bytes]
+    scratch: str | None  # the confined run's HOME and TMPDIR, removed when it ends
 
 
-def start(arguments: list[str], root: str) -> Started:
+# Where helm and helmfile keep files, which a confined run finds in its scratch directory.
+_HOMES = ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "HELM_CACHE_HOME",
+          "HELM_CONFIG_HOME", "HELM_DATA_HOME", "HELMFILE_CACHE_HOME", "HELMFILE_TEMPDIR")
+# What a confined run may read besides the checkout: the system's own files, which Go's
+# runtime, time zones and certificates need (the sidecar holds no secret there).
+SYSTEM_DIRECTORIES = ["/etc", "/usr", "/proc", "/sys"]
+UNCONFINED = "SHIPSPEC_HELMFILE_UNCONFINED"  # set to 1 in the sidecar to run it as it is
+
+
+def start(arguments: list[str], root: str, confined: bool = False) -> Started:
+    """helmfile, running in `root`; `confined` (the Argo CD plugin), by the kernel to the
+    checkout (confine.py), unless the environment says UNCONFINED=1."""
+    import shutil
+
     environ = {**os.environ, "HELMFILE_UPGRADE_NOTICE_DISABLED": "1"}
+    program = shutil.which(arguments[0], path=environ.get("PATH"))
+    if program is None:
+        raise RuntimeFailure(f"error: cannot run {HELMFILE}: No such file or directory (not "
+                             "on PATH); the shipspec image has helmfile and helm 3 on PATH")
+    scratch = confined_by = restrict_self = None
+    if confined and environ.get(UNCONFINED) != "1":
+        from shipspec import confine
+
+        scratch, confined_by = _confinement(program, root, environ)
+        restrict_self = confine.restrictor(confined_by)
     try:
         process = subprocess.Popen(  # noqa: S603 - an argument list, no shell
-            arguments, cwd=root, env=environ, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            [program, *arguments[1:]], cwd=root, env=environ, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=restrict_self)  # noqa: PLW1509 - the plugin runs no other thread
     except OSError as err:
+        _remove(scratch)
         raise RuntimeFailure(f"error: cannot run {HELMFILE}: {err.strerror}; the shipspec image "
                              "has helmfile and helm 3 on PATH") from None
-    return Started(arguments, root, process)
+    except subprocess.SubprocessError:  # restrict_self failed in the child
+        _remove(scratch)
+        raise RuntimeFailure("error: cannot confine helmfile: landlock_restrict_self "
+                             "failed") from None
+    finally:
+        if confined_by is not None:
+            os.close(confined_by)
+    return Started(arguments, root, process, scratch)
+
+
+def _confinement(program: str, root: str, environ: dict[str, str]) -> tuple[str, int]:
+    """A scratch directory for helmfile, made its HOME and TMPDIR in `environ`, and the
+    Landlock ruleset that holds it to the checkout at `root` and to that directory."""
+    import shutil
+
+    from shipspec import confine
+
+    # made as tempfile.mkdtemp makes one, without importing it on every refresh: a random
+    # name, created by this mkdir or not at all
+    scratch = os.path.join(environ.get("TMPDIR") or "/tmp",  # noqa: S108
+                           f"shipspec-helmfile-{os.urandom(8).hex()}")
+    try:
+        os.mkdir(scratch, 0o700)
+    except OSError as err:
+        raise RuntimeFailure(f"error: cannot make a directory for helmfile: {scratch}: "
+                             f"{err.strerror}") from None
+    for name in _HOMES:
+        environ.pop(name, None)
+    environ.update(HOME=scratch, TMPDIR=scratch)
+    helm = shutil.which("helm", path=environ.get("PATH"))
+    try:
+        return scratch, confine.ruleset(read=[os.path.abspath(root), *SYSTEM_DIRECTORIES],
+                                        write=[scratch], device=[os.devnull],
+                                        execute=[program] + ([helm] if helm else []))
+    except confine.Unavailable as err:
+        _remove(scratch)
+        raise RuntimeFailure(
+            f"error: cannot confine helmfile: {err}: helmfile runs whatever the repository's "
+            "helmfile asks (hooks, exec, a postRenderer), so the Argo CD plugin runs it only "
+            "confined by Landlock\n  hint: Landlock needs Linux 5.13 or later with landlock "
+            "among its security modules (/sys/kernel/security/lsm) and a seccomp profile that "
+            f"allows it; else set {UNCONFINED}=1 in the sidecar's environment to run helmfile "
+            "unconfined") from None
+
+
+def finish(started: Started) -> tuple[bytes, bytes]:
+    """helmfile's stdout and stderr, once it has ended."""
+    try:
+        return started.process.communicate()
+    finally:
+        _remove(started.scratch)
+
+
+def _remove(scratch: str | None) -> None:
+    if scratch is not None:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def stop(started: Started | None) -> None:
     if started is not None and started.process.returncode is None:
         started.process.kill()
-        started.process.communicate()
+        finish(started)
 
 
 def memo_file(spec_path: str, environment: str | None, release: str | None) -> str | None:
@@ -144,7 +228,8 @@ def memo_file(spec_path: str, environment: str | None, release: str | None) -> s
     return os.path.join(directory, hashlib.sha256(asked + b"\0" + content).hexdigest())
 
 
-def start_remembered(memo: str | None, root: str, target: Cluster) -> Started | None:
+def start_remembered(memo: str | None, root: str, target: Cluster,
+                     confined: bool = False) -> Started | None:
     """helmfile started as the memo says, before shipspec checks the spec. `render` uses this
     run only if the checked spec asks for the very same arguments. None without a memo."""
     if memo is None:
@@ -164,7 +249,8 @@ def start_remembered(memo: str | None, root: str, target: Cluster) -> Started | 
             and LABEL.fullmatch(name) and LABEL.fullmatch(namespace)
             and HELMFILE_ENVIRONMENT.fullmatch(helmfile_environment)):
         return None
-    return start(command(file, helmfile_environment, name, namespace, target), root)
+    return start(command(file, helmfile_environment, name, namespace, target), root,
+                 confined)
 
 
 def remember(memo: str | None, file: str, helmfile_environment: str,
@@ -195,7 +281,8 @@ def remember(memo: str | None, file: str, helmfile_environment: str,
 
 
 def render(spec: "Spec", environment: str | None, release_name: str | None, root: str,
-           target: Cluster, early: Started | None = None, memo: str | None = None) -> Render:
+           target: Cluster, early: Started | None = None, memo: str | None = None,
+           confined: bool = False) -> Render:
     """Run helmfile for one release in the deployment checkout at `root`, and check it.
     `early` is the run `start_remembered` began; `memo` is where to remember this one."""
     chosen = choose_environment(spec, environment)
@@ -209,18 +296,17 @@ def render(spec: "Spec", environment: str | None, release_name: str | None, root
     if early is None or early.arguments != arguments or early.root != root:
         stop(early)
         remember(memo, app.helmfile, app.helmfile_environment, release)
-        early = start(arguments, root)
+        early = start(arguments, root, confined)
     try:
         expected = expected_images(spec, chosen, release, root)  # while helmfile runs
     except BaseException:
         stop(early)
         raise
-    out, errors = early.process.communicate()
+    out, errors = finish(early)
     where = (f"release '{release.name}' in namespace '{release.namespace}' of helmfile "
              f"environment '{app.helmfile_environment}'")
     if early.process.returncode != 0:
         said = errors.decode("utf-8", "replace")
-        lines = said.strip().splitlines()[-ERROR_LINES:]
         # helmfile's words when the selector matches no release (pkg/app/errors.go,
         # v0.166.0 as v1.7.4)
         unmatched = ""
@@ -230,11 +316,33 @@ def render(spec: "Spec", environment: str | None, release_name: str | None, root
             unmatched = (f"; `shipspec validate {shlex.quote(spec.file)} --deployment "
                          f"{shlex.quote(root)}` says which releases and namespaces it has")
         raise SpecError.single(f"helmfile failed ({early.process.returncode}) on {where}:\n    "
-                               + "\n    ".join(lines),
-                               hint=f"run it yourself: {' '.join(arguments)}{unmatched}")
+                               + "\n    ".join(said_lines(said)),
+                               hint=f"run it yourself: {' '.join(arguments)}{unmatched}"
+                               + confined_hint(early, said))
     text, documents = parse(out, where)
     check_images(documents, expected, where)
     return Render(text, documents)
+
+
+def said_lines(said: str) -> list[str]:
+    """The last lines of what helmfile said on stderr. A Go panic's message, not its
+    goroutines' stacks: helmfile panics where a command it runs fails to start."""
+    lines = said.strip().splitlines()
+    panic = next((index for index, line in enumerate(lines) if line.startswith("panic: ")),
+                 None)
+    if panic is not None:
+        stack = next((index for index in range(panic, len(lines))
+                      if lines[index].startswith("goroutine ")), len(lines))
+        lines = lines[:stack]
+    return [line for line in lines if line.strip()][-ERROR_LINES:]
+
+
+def confined_hint(started: Started, said: str) -> str:
+    if started.scratch is None or "permission denied" not in said:
+        return ""
+    return ("; helmfile runs confined: it may start helm and nothing else, read the "
+            "checkout and the system's directories, and write only a directory of its own "
+            "(docs/operations/security.md)")
 
 
 def in_checkout(root: str, path: str) -> bool:
@@ -313,16 +421,16 @@ def release_problems(spec: "Spec", root: str) -> list[Problem]:
             continue
         arguments = [HELMFILE, "--file", app.helmfile, "--environment",
                      app.helmfile_environment, "list", "--output", "json"]
-        out, errors = start(arguments, root).process.communicate()
+        out, errors = finish(start(arguments, root))
         try:  # name → its namespaces: releases of one name may be in several
             listed: dict[str, list[str]] = {}
             for entry in json.loads(out):
                 listed.setdefault(entry["name"], []).append(entry.get("namespace", ""))
         except (ValueError, TypeError, KeyError, AttributeError):
-            lines = errors.decode("utf-8", "replace").strip().splitlines()[-ERROR_LINES:]
+            said = errors.decode("utf-8", "replace")
             problems.append(spec.problem(path, "helmfile cannot list the releases of "
                                          f"environment '{app.helmfile_environment}':\n    "
-                                         + "\n    ".join(lines)))
+                                         + "\n    ".join(said_lines(said))))
             continue
         for release in app.releases:
             where = (*path, "releases", release.name)

@@ -233,12 +233,15 @@ def render_release(args: argparse.Namespace, environment: str | None, release: s
     cluster = helmfile.cluster(kube_version, api_versions)
     deployment = args.deployment or root
     memo = helmfile.memo_file(args.path, environment, release)
-    early = helmfile.start_remembered(memo, deployment, cluster)
+    # the plugin renders repositories side by side in one sidecar: helmfile runs confined
+    # there (confine.py)
+    early = helmfile.start_remembered(memo, deployment, cluster, confined=args.argocd)
     try:
         from shipspec.specfile.resolve import load_spec
 
         spec = load_spec(args.path, root=root)
-        rendered = helmfile.render(spec, environment, release, deployment, cluster, early, memo)
+        rendered = helmfile.render(spec, environment, release, deployment, cluster, early, memo,
+                                   confined=args.argocd)
     except BaseException:
         helmfile.stop(early)
         raise
