@@ -192,21 +192,24 @@ def release_astrago(sidecar: Sidecar, deployment: Path) -> Any:
     return sidecar.generate(child, deployment)
 
 
-@pytest.mark.parametrize("hostile", ["reads", "writes"])
+@pytest.mark.parametrize("hostile", ["reads", "writes", "reads the server's environment"])
 def test_a_helmfile_reaches_no_other_applications_checkout(sidecar: Sidecar, deployment: Path,
                                                            tmp_path: Path, hostile: str) -> None:
     """Argo CD unpacks each Application it renders with the plugin under /tmp/_cmp_server,
     side by side and as one user: a helmfile that names another one's file as values, or a
-    hook that writes into it, fails closed and reaches nothing (confine.py)."""
+    hook that writes into it, fails closed and reaches nothing (confine.py). Nor does it read
+    the environment of argocd-cmp-server (PID 1 here), which the same user may read."""
     other = tmp_path / "other"
     other.mkdir()
     (other / "values.yaml").write_text("astrago:\n  password: another-teams\n")
     other_root = sidecar.receive(other)
     helmfile = deployment / "helmfile" / "helmfile.yaml.gotmpl"
     text = helmfile.read_text()
-    if hostile == "reads":
+    if hostile.startswith("reads"):
+        read = f"{other_root}/values.yaml" if hostile == "reads" else "/proc/1/environ"
         text = text.replace("    - ./values/astrago.yaml.gotmpl\n",
-                            f"    - ./values/astrago.yaml.gotmpl\n    - {other_root}/values.yaml\n")
+                            f"    - ./values/astrago.yaml.gotmpl\n    - {read}\n")
+        assert podman("exec", sidecar.name, "cat", read).returncode == 0  # unconfined, it may
     else:
         text += (f'\nhooks:\n- events: ["prepare"]\n  command: sh\n'
                  f'  args: ["-c", "echo x > {other_root}/values.yaml"]\n')
