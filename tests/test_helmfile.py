@@ -735,7 +735,7 @@ def test_a_confined_render_equals_the_unconfined_one(root: Path, tools: dict[str
     from shipspec.helmfile import UNCONFINED
 
     confined = plugin_renders_astrago(root, tools)
-    assert confined.returncode == 0, confined.stderr
+    assert (confined.returncode, confined.stderr) == (0, ""), confined.stderr
     assert confined.stdout == plugin_renders_astrago(root, tools, **{UNCONFINED: "1"}).stdout
     assert images(confined.stdout) == EXPECTED
 

@@ -106,7 +106,9 @@ class Started(NamedTuple):
 
 # Where helm and helmfile keep files, which a confined run finds in its scratch directory.
 _HOMES = ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "HELM_CACHE_HOME",
-          "HELM_CONFIG_HOME", "HELM_DATA_HOME", "HELMFILE_CACHE_HOME", "HELMFILE_TEMPDIR")
+          "HELM_CONFIG_HOME", "HELM_DATA_HOME", "HELM_PLUGINS", "HELM_REGISTRY_CONFIG",
+          "HELM_REPOSITORY_CACHE", "HELM_REPOSITORY_CONFIG", "HELMFILE_CACHE_HOME",
+          "HELMFILE_TEMPDIR")
 # What a confined run may read besides the checkout: the system's own files, which Go's
 # runtime, time zones and certificates need (the sidecar holds no secret there).
 SYSTEM_DIRECTORIES = ["/etc", "/usr", "/proc", "/sys"]
