@@ -742,6 +742,46 @@ def test_a_confined_render_equals_the_unconfined_one(root: Path, tools: dict[str
 
 # --- Applications ----------------------------------------------------------------------------
 
+def parent_renders(root: Path, tools: dict[str, str], **changes: Any) -> Any:
+    """The shipped parent of stage, its spec changed as `changes` say, rendered as Argo
+    CD runs it."""
+    parent = shipped_application("astrago-stage")
+    parent["spec"].update(changes.pop("spec", {}))
+    parent["spec"]["source"]["plugin"]["parameters"] += changes.pop("parameters", [])
+    sidecar = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}", "HOME": tools["HOME"]}
+    return run_plugin(PLUGIN["spec"]["generate"], root / parent["spec"]["source"]["path"],
+                      argo_cd.plugin_environment(parent, sidecar))
+
+
+def test_the_applications_stay_in_the_parents_project(root: Path, tools: dict[str, str]) -> None:
+    """Whoever may push to the deployment repository (every CI run's deploy token) may
+    change the spec; the AppProject of the Applications it renders is the parent's, an
+    object in the cluster, to give: Argo CD v3.5.1 calls creating Applications in any
+    project admin-level (docs/operator-manual/cluster-bootstrapping.md)."""
+    edit(root / SPEC_DIR / "shipspec.yaml", "      syncOptions: [CreateNamespace=true]\n",
+         "      syncOptions: [CreateNamespace=true]\n      project: platform-admin\n")
+    refused = parent_renders(root, tools)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr.startswith("shipspec.yaml:62:16: error: environments.stage.app.project: ")
+    assert ("the Applications of environment 'stage' would be in project 'platform-admin', "
+            "and the parent Application is in project 'default'") in refused.stderr
+    assert "set app.project to 'default', or list the projects" in refused.stderr
+    # the parent in that project, or listing it, hands it out
+    moved = parent_renders(root, tools, spec={"project": "platform-admin"})
+    assert moved.returncode == 0, moved.stderr
+    listed = parent_renders(root, tools, parameters=[
+        {"name": "projects", "array": ["astrago", "platform-admin"]}])
+    assert listed.returncode == 0, listed.stderr
+    assert {child["spec"]["project"] for child in yaml.safe_load_all(listed.stdout)
+            if child} == {"platform-admin"}
+    # a list that leaves it out refuses it, the parent's own project included
+    narrow = parent_renders(root, tools, spec={"project": "platform-admin"},
+                            parameters=[{"name": "projects", "array": ["astrago"]}])
+    assert (narrow.returncode, narrow.stdout) == (1, "")
+    assert "which may create them in astrago" in narrow.stderr
+
+
+
 @pytest.mark.parametrize("values", [VALUES, "environments/xiilab/values.yaml"])
 def test_a_bump_renders_the_environments_applications_again(root: Path, tools: dict[str, str],
                                                             values: str) -> None:

@@ -8,7 +8,7 @@ first:
 
 1. parameters: `ARGOCD_APP_PARAMETERS`,
 2. plugin env: `ARGOCD_ENV_SHIPSPEC_TARGET`, `_ENVIRONMENT`, `_RELEASE`, `_MODULES`
-   (comma-separated), `_NAMESPACE`,
+   and `_PROJECTS` (comma-separated), `_NAMESPACE`,
 3. the spec itself,
 4. for the namespace only, the Application's destination, `ARGOCD_APP_NAMESPACE`.
 
@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # the target helmfile starts helmfile before importing the sp
 
 # name → collection type of every parameter the plugin understands
 PARAMETERS = {"target": "string", "environment": "string", "release": "string",
-              "modules": "array", "namespace": "string", "labels": "map"}
+              "modules": "array", "namespace": "string", "labels": "map",
+              "projects": "array"}
 # What Argo CD applies: the other targets make files for CI, not objects.
 TARGETS = ("tekton", "helmfile", "applications")
 # What one Application can hold. Argo CD records every object it manages in the Application
@@ -67,6 +68,8 @@ class ArgoSettings(NamedTuple):
     kube_version: str | None  # KUBE_VERSION: the destination cluster's
     api_versions: list[str]  # KUBE_API_VERSIONS: its API versions, comma-separated
     source_path: str | None  # ARGOCD_APP_SOURCE_PATH: the spec's directory in the checkout
+    project: str | None  # ARGOCD_APP_PROJECT_NAME: the Application's own AppProject
+    projects: tuple[str, ...]  # the AppProjects the Applications it renders may name
 
 
 def settings(environ: Mapping[str, str]) -> ArgoSettings:
@@ -77,7 +80,7 @@ def settings(environ: Mapping[str, str]) -> ArgoSettings:
         if name in parameters:
             return parameters[name]
         value = environ.get(f"ARGOCD_ENV_SHIPSPEC_{name.upper()}")
-        if value is not None and name == "modules":
+        if value is not None and name in ("modules", "projects"):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
@@ -114,7 +117,41 @@ def settings(environ: Mapping[str, str]) -> ArgoSettings:
         kube_version=environ.get("KUBE_VERSION") or None,
         api_versions=[v for v in environ.get("KUBE_API_VERSIONS", "").split(",") if v],
         source_path=environ.get("ARGOCD_APP_SOURCE_PATH") or None,
+        project=environ.get("ARGOCD_APP_PROJECT_NAME") or None,
+        projects=tuple(pick("projects") or ()),
     )
+
+
+def foreign_projects(spec: "Spec", environment: str | None,
+                     argo: ArgoSettings) -> list[Problem]:
+    """Where the Applications that target applications renders would name an AppProject
+    the parent Application may not hand out. An Application may name any project, and Argo
+    CD lets whoever creates one choose: "the ability to create Applications in arbitrary
+    Projects is an admin-level capability" (v3.5.1, docs/operator-manual/
+    cluster-bootstrapping.md, App Of Apps). The spec sits in the deployment repository, which
+    every CI run's token may push to; so the Applications it renders stay in the parent's
+    own project, or in those that the parent, an object in the cluster, lists."""
+    allowed = argo.projects or ((argo.project,) if argo.project else ())
+    problems = []
+    for chosen in spec.environments:
+        app = chosen.app
+        if app is None or environment not in (None, chosen.name) or app.project in allowed:
+            continue
+        given = (f"the parent Application is in project '{argo.project}'" if argo.project
+                 else "Argo CD did not say the parent Application's project "
+                      "(ARGOCD_APP_PROJECT_NAME)")
+        problems.append(spec.problem(
+            ("environments", chosen.name, "app", "project"),
+            f"the Applications of environment '{chosen.name}' would be in project "
+            f"'{app.project}', and {given}"
+            + (f", which may create them in {', '.join(argo.projects)}" if argo.projects
+               else ""),
+            "creating Applications in any project is an admin-level capability in Argo CD: "
+            "set app.project to "
+            + (f"'{argo.project}'" if argo.project else "the parent Application's project")
+            + ", or list the projects this parent may create in its plugin parameter "
+              "projects"))
+    return problems
 
 
 def checkout_root(spec_root: str, source_path: str | None) -> str:

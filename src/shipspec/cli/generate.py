@@ -95,6 +95,10 @@ def run(args: argparse.Namespace) -> str | Output:
     # benchmarks/run.py (_STAGES) counts the plugin's path through here stage by stage
     spec = load_spec(args.path, root=checkout_root(args.path, argo) if argo else None)
     namespace, labels = None, {}
+    if argo and target == "applications":
+        foreign = argocd.foreign_projects(spec, environment, argo)
+        if foreign:
+            raise SpecError(foreign)
     if argo:
         namespace = argo.namespace or (
             None if spec.namespace and target == "tekton" else argo.application_namespace)
