@@ -95,8 +95,8 @@ def ruleset(read: list[str], write: list[str], execute: list[str],
 
 
 def restrictor(confined_by: int) -> Callable[[], None]:
-    """What the child runs between fork and exec to hold itself to the ruleset. It must
-    allocate nothing Python would lock for: the functions are looked up here, in the parent."""
+    """What the child runs between fork and exec to hold itself to the ruleset: two system
+    calls, their functions looked up here, in the parent."""
     libc = ctypes.CDLL(None, use_errno=True)
     prctl, syscall = libc.prctl, libc.syscall
 

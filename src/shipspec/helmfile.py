@@ -340,7 +340,10 @@ def said_lines(said: str) -> list[str]:
 
 
 def confined_hint(started: Started, said: str) -> str:
-    if started.scratch is None or "permission denied" not in said:
+    """Where a confined helmfile was refused something, or crashed on a refusal (helmfile
+    0.166's HTTP getter dereferences nil when it cannot connect), say so."""
+    if started.scratch is None or not ("permission denied" in said
+                                       or said.startswith("panic: ") or "\npanic: " in said):
         return ""
     return ("; helmfile runs confined: it may start helm and nothing else, read the "
             "checkout and the system's directories, and write only a directory of its own "
