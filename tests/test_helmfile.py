@@ -766,6 +766,39 @@ def test_an_application_cannot_turn_the_confinement_off(root: Path, tools: dict[
     assert not marker.exists()
 
 
+def test_a_refresh_argo_cd_stops_leaves_no_scratch_directory(root: Path, tools: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    """Argo CD stops a refresh that ran out of time with SIGTERM to the plugin's process
+    group, then SIGKILL 5 s later (v3.5.1 cmpserver/plugin/plugin.go, runCommand): shipspec
+    stops helmfile and removes the confined run's scratch directory, as on Ctrl-C."""
+    import signal
+    import time
+
+    with (root / "helmfile/values/astrago.yaml.gotmpl").open("a") as stream:
+        stream.write("# {{ range $i := until 100000 }}{{ range $j := until 100000 }}"
+                     "{{ end }}{{ end }}\n")  # helmfile busy for hours
+    sidecar_tmp = tmp_path / "sidecar-tmp"
+    sidecar_tmp.mkdir()
+    sidecar = {**SIDECAR, "PATH": f"{BIN}:{SIDECAR['PATH']}", "HOME": tools["HOME"],
+               "TMPDIR": str(sidecar_tmp)}
+    [application] = [a for a in applications(root, tools)
+                     if a["metadata"]["name"] == "astrago-stage-astrago"]
+    process = subprocess.Popen(
+        PLUGIN["spec"]["generate"]["command"], cwd=root / SPEC_DIR,
+        env=argo_cd.plugin_environment(application, sidecar), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, start_new_session=True)  # its own group, as Argo CD starts it
+    deadline = time.monotonic() + 30
+    while not any(path.name.startswith("helmfile") for scratch in sidecar_tmp.iterdir()
+                  for path in scratch.iterdir()):  # helmfile has begun its own temporary files
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert (process.returncode, out) == (143, b""), err
+    assert err.decode().endswith("shipspec: terminated\n")
+    assert list(sidecar_tmp.iterdir()) == []
+
+
 def test_a_confined_render_equals_the_unconfined_one(root: Path, tools: dict[str, str]) -> None:
     from shipspec.helmfile import UNCONFINED
 

@@ -186,9 +186,14 @@ def _confinement(program: str, root: str, environ: dict[str, str]) -> tuple[str,
 
 
 def finish(started: Started) -> tuple[bytes, bytes]:
-    """helmfile's stdout and stderr, once it has ended."""
+    """helmfile's stdout and stderr, once it has ended; stopped first if this is cut short
+    (Ctrl-C, or SIGTERM where the caller turns it into Terminated)."""
     try:
         return started.process.communicate()
+    except BaseException:
+        started.process.kill()
+        started.process.wait()
+        raise
     finally:
         _remove(started.scratch)
 

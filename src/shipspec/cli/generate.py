@@ -232,23 +232,32 @@ def render_release(args: argparse.Namespace, environment: str | None, release: s
     it. When a refresh of the same spec bytes ran before, helmfile starts at once, from its
     memo, and runs while shipspec checks the spec; it runs again if the checked spec asks for
     other arguments."""
+    import contextlib
+
     from shipspec import helmfile  # only this target runs helmfile
 
     cluster = helmfile.cluster(kube_version, api_versions)
     deployment = args.deployment or root
     memo = helmfile.memo_file(args.path, environment, release)
-    # the plugin renders repositories side by side in one sidecar: helmfile runs confined
-    # there (confine.py)
-    early = helmfile.start_remembered(memo, deployment, cluster, confined=args.argocd)
-    try:
-        from shipspec.specfile.resolve import load_spec
+    # The plugin renders repositories side by side in one sidecar: helmfile runs confined
+    # there (confine.py), with a scratch directory that a refresh Argo CD stops (SIGTERM to
+    # the process group) must not leave behind.
+    stopping: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if args.argocd:
+        from shipspec.cli.termination import sigterm_cleans_up
 
-        spec = load_spec(args.path, root=root)
-        rendered = helmfile.render(spec, environment, release, deployment, cluster, early, memo,
-                                   confined=args.argocd)
-    except BaseException:
-        helmfile.stop(early)
-        raise
+        stopping = sigterm_cleans_up()
+    with stopping:
+        early = helmfile.start_remembered(memo, deployment, cluster, confined=args.argocd)
+        try:
+            from shipspec.specfile.resolve import load_spec
+
+            spec = load_spec(args.path, root=root)
+            rendered = helmfile.render(spec, environment, release, deployment, cluster, early,
+                                       memo, confined=args.argocd)
+        except BaseException:
+            helmfile.stop(early)
+            raise
     if args.format == "json":
         return emit.objects_to_json(rendered.documents)
     return rendered.text

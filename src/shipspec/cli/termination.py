@@ -10,10 +10,11 @@ its lease ran out, and scratch repositories stayed in the temporary directory.
 
 cli/main.py asks for it for the verbs that reach the deployment repository: they start
 git, and so have imported `signal` already (subprocess does). The plugin's `generate`
-needs nothing of it: it prints nothing before it ends, and Argo CD stops a refresh that
-ran out of time with SIGTERM to the plugin's whole process group, helmfile included (v3.5.1,
-cmpserver/plugin/plugin.go, runCommand); importing `signal` would cost it a tenth of its
-start-up.
+prints nothing before it ends, and Argo CD stops a refresh that ran out of time with
+SIGTERM to the plugin's whole process group, helmfile included (v3.5.1,
+cmpserver/plugin/plugin.go, runCommand): the Tekton target needs nothing of it (importing
+`signal` would cost it a tenth of its start-up), the helmfile target asks for it
+(cli/generate.py), since its confined helmfile has a scratch directory to remove.
 """
 
 from __future__ import annotations
