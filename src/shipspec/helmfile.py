@@ -159,7 +159,7 @@ def _confinement(program: str, root: str, environ: dict[str, str]) -> tuple[str,
 
     # made as tempfile.mkdtemp makes one, without importing it on every refresh: a random
     # name, created by this mkdir or not at all
-    scratch = os.path.join(environ.get("TMPDIR") or "/tmp",  # noqa: S108
+    scratch = os.path.join(os.path.abspath(environ.get("TMPDIR") or "/tmp"),  # noqa: S108
                            f"shipspec-helmfile-{os.urandom(8).hex()}")
     try:
         os.mkdir(scratch, 0o700)
