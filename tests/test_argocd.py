@@ -180,6 +180,9 @@ def test_every_shipped_application_renders(tmp_path: Path, name: str) -> None:
                 assert all(d["metadata"]["labels"][key] == value for d in documents)
     again = run_application(application, app_dir)
     assert again.stdout == result.stdout  # same input, same bytes: Argo CD's cache works
+    # objects of the same names from another spec fail its sync instead of changing hands
+    # (Argo CD v3.5.1 controller/sync.go)
+    assert "FailOnSharedResource=true" in application["spec"]["syncPolicy"]["syncOptions"]
 
 
 ALL_ASTRAGO = {"core", "batch", "monitor", "frontend"}

@@ -884,10 +884,21 @@ def test_one_application_per_release(root: Path, tools: dict[str, str]) -> None:
                        {"name": "environment", "string": "stage"},
                        {"name": "release", "string": "astrago"}]}},
         "destination": {"server": "https://kubernetes.default.svc", "namespace": "astrago"},
-        "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
+        "syncPolicy": {"syncOptions": ["CreateNamespace=true", "FailOnSharedResource=true"]},
     }
     assert found["astrago-stage-nfs-provisioner"]["spec"]["destination"]["namespace"] == \
         "nfs-provisioner"
+
+
+def test_an_object_of_another_application_fails_the_sync_unless_the_spec_says(
+        root: Path, tools: dict[str, str]) -> None:
+    """Two Applications that render one object take it from each other on every sync (Argo
+    CD v3.5.1 marks it SharedResourceWarning, controller/state.go); FailOnSharedResource
+    fails the sync instead (controller/sync.go). A spec that chose otherwise keeps it."""
+    edit(root / SPEC_DIR / "shipspec.yaml", "syncOptions: [CreateNamespace=true]",
+         "syncOptions: [CreateNamespace=true, FailOnSharedResource=false]")
+    assert {tuple(a["spec"]["syncPolicy"]["syncOptions"]) for a in applications(root, tools)} \
+        == {("CreateNamespace=true", "FailOnSharedResource=false")}
 
 
 def test_validate_checks_the_releases_against_the_helmfile(root: Path,

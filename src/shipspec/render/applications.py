@@ -68,8 +68,13 @@ def application(spec: Spec, environment: Environment, release: Release,
     sync_policy: dict[str, Any] = {}
     if app.automated:
         sync_policy["automated"] = {"prune": True, "selfHeal": True}
-    if app.sync_options:
-        sync_policy["syncOptions"] = list(app.sync_options)
+    # An object another Application manages already fails the sync, rather than passing
+    # from one Application to the other on every sync (Argo CD v3.5.1 controller/state.go
+    # raises SharedResourceWarning, controller/sync.go fails on it with this option).
+    sync_options = list(app.sync_options)
+    if not any(option.startswith("FailOnSharedResource=") for option in sync_options):
+        sync_options.append("FailOnSharedResource=true")
+    sync_policy["syncOptions"] = sync_options
     parameters = [{"name": "target", "string": "helmfile"},
                   {"name": "environment", "string": environment.name},
                   {"name": "release", "string": release.name}]

@@ -233,7 +233,8 @@ _APP = _object(
         "syncOptions": {
             "type": "array",
             "description": "Argo CD sync options of every Application, such as "
-                           "CreateNamespace=true.",
+                           "CreateNamespace=true; FailOnSharedResource=true is added "
+                           "unless FailOnSharedResource is given.",
             "items": _string("Option=value", pattern=r"^[A-Za-z]+=[A-Za-z0-9_.-]+$",
                              **{"x-hint": "such as CreateNamespace=true"}),
         },
