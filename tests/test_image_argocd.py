@@ -225,7 +225,7 @@ def test_without_landlock_the_plugin_renders_no_release_and_says_why(deployment:
                                                                      tmp_path: Path) -> None:
     """A node whose seccomp profile refuses Landlock's system calls (as ENOSYS, as a kernel
     without it says): the plugin runs no helmfile, unless the sidecar's environment accepts
-    an unconfined one; the CI and the Applications, which run no helmfile, render."""
+    an unconfined one; the parent's Applications, which run no helmfile, render."""
     from shipspec.helmfile import UNCONFINED
 
     profile = tmp_path / "seccomp.json"
