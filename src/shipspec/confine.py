@@ -76,22 +76,26 @@ def ruleset(read: list[str], write: list[str], execute: list[str],
               + [(path, _READ_FILE | _WRITE_FILE) for path in device])
     try:
         for path, rights in grants:
-            try:
-                descriptor = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except FileNotFoundError:  # a system directory this system does not have
-                continue
-            try:
-                allowed = rights & (handled if os.path.isdir(path) else _FILE_RIGHTS & handled)
-                rule = _PathBeneath(allowed, descriptor)
-                if libc.syscall(_ADD_RULE, created, _RULE_PATH_BENEATH, ctypes.byref(rule), 0):
-                    raise Unavailable(f"landlock_add_rule {path}: "
-                                      f"{os.strerror(ctypes.get_errno())}")
-            finally:
-                os.close(descriptor)
+            _allow(libc, created, path, rights & handled)
     except BaseException:
         os.close(created)
         raise
     return created
+
+
+def _allow(libc: ctypes.CDLL, ruleset_fd: int, path: str, rights: int) -> None:
+    """Add to the ruleset `rights` below `path`; a path that does not exist (a system
+    directory this system lacks) gets nothing."""
+    try:
+        descriptor = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        rule = _PathBeneath(rights if os.path.isdir(path) else rights & _FILE_RIGHTS, descriptor)
+        if libc.syscall(_ADD_RULE, ruleset_fd, _RULE_PATH_BENEATH, ctypes.byref(rule), 0):
+            raise Unavailable(f"landlock_add_rule {path}: {os.strerror(ctypes.get_errno())}")
+    finally:
+        os.close(descriptor)
 
 
 def restrictor(confined_by: int) -> Callable[[], None]:

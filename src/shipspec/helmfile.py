@@ -331,12 +331,18 @@ def render(spec: "Spec", environment: str | None, release_name: str | None, root
     return Render(text, documents)
 
 
+def _panic(lines: list[str]) -> int | None:
+    """The line where a Go panic starts: helmfile panics where a command it runs fails to
+    start, or a connection it opens."""
+    return next((index for index, line in enumerate(lines) if line.startswith("panic: ")),
+                None)
+
+
 def said_lines(said: str) -> list[str]:
-    """The last lines of what helmfile said on stderr. A Go panic's message, not its
-    goroutines' stacks: helmfile panics where a command it runs fails to start."""
+    """The last lines of what helmfile said on stderr; of a Go panic, its message, not its
+    goroutines' stacks."""
     lines = said.strip().splitlines()
-    panic = next((index for index, line in enumerate(lines) if line.startswith("panic: ")),
-                 None)
+    panic = _panic(lines)
     if panic is not None:
         stack = next((index for index in range(panic, len(lines))
                       if lines[index].startswith("goroutine ")), len(lines))
@@ -348,7 +354,7 @@ def confined_hint(started: Started, said: str) -> str:
     """Where a confined helmfile was refused something, or crashed on a refusal (helmfile
     0.166's HTTP getter dereferences nil when it cannot connect), say so."""
     if started.scratch is None or not ("permission denied" in said
-                                       or said.startswith("panic: ") or "\npanic: " in said):
+                                       or _panic(said.splitlines()) is not None):
         return ""
     return ("; helmfile runs confined: it may start helm and nothing else, read the "
             "checkout and the system's directories, and write only a directory of its own "

@@ -95,11 +95,10 @@ def run(args: argparse.Namespace) -> str | Output:
     # benchmarks/run.py (_STAGES) counts the plugin's path through here stage by stage
     spec = load_spec(args.path, root=checkout_root(args.path, argo) if argo else None)
     namespace, labels = None, {}
-    if argo and target == "applications":
-        foreign = argocd.foreign_projects(spec, environment, argo)
-        if foreign:
-            raise SpecError(foreign)
     if argo:
+        if target == "applications" and (
+                foreign := argocd.foreign_projects(spec, environment, argo)):
+            raise SpecError(foreign)
         namespace = argo.namespace or (
             None if spec.namespace and target == "tekton" else argo.application_namespace)
         labels = argo.labels
@@ -239,15 +238,12 @@ def render_release(args: argparse.Namespace, environment: str | None, release: s
     cluster = helmfile.cluster(kube_version, api_versions)
     deployment = args.deployment or root
     memo = helmfile.memo_file(args.path, environment, release)
+    from shipspec.cli.termination import sigterm_cleans_up  # signal: subprocess's already
+
     # The plugin renders repositories side by side in one sidecar: helmfile runs confined
     # there (confine.py), with a scratch directory that a refresh Argo CD stops (SIGTERM to
     # the process group) must not leave behind.
-    stopping: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-    if args.argocd:
-        from shipspec.cli.termination import sigterm_cleans_up
-
-        stopping = sigterm_cleans_up()
-    with stopping:
+    with sigterm_cleans_up() if args.argocd else contextlib.nullcontext():
         early = helmfile.start_remembered(memo, deployment, cluster, confined=args.argocd)
         try:
             from shipspec.specfile.resolve import load_spec
