@@ -33,14 +33,40 @@ def add_pull_request_refs(bare: Path, pull_requests: int) -> None:
     subprocess.run([*git, "config", "receive.hideRefs", "refs/pull"], check=True)
 
 
+class Fault(NamedTuple):
+    """How the server answers the next request of `method` whose path ends with `path_end`
+    (`info/refs`, the first request of every git command; `git-upload-pack`, a fetch's
+    exchange; `git-receive-pack`, a push's), once, as a flaky forge or its load balancer
+    does: "502", a gateway's error page, the repository untouched; "502 after", the request
+    carried out, then answered 502 (a push that landed, its answer lost); "drop", the
+    connection closed without an answer."""
+
+    method: str
+    path_end: str
+    answer: str
+
+
 def make_handler(root: Path, user: str | None, password: str | None,
                  seen: list[str | None] | None = None,
-                 delay: float = 0.0) -> type[BaseHTTPRequestHandler]:
+                 delay: float = 0.0,
+                 faults: list[Fault] | None = None) -> type[BaseHTTPRequestHandler]:
     """`user` None: anyone may read and push, as a server that wants to be sent whatever
     comes. `seen` gets the Authorization header of every request (None where it has none).
-    `delay`: seconds before each request is served, as a distant server's round trip."""
+    `delay`: seconds before each request is served, as a distant server's round trip.
+    `faults`: taken from the list in order as requests match them (see Fault)."""
     expected = (None if user is None else
                 "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+    lock = threading.Lock()
+
+    def fault_for(method: str, path: str) -> str | None:
+        if faults is None:
+            return None
+        with lock:
+            for index, fault in enumerate(faults):
+                if fault.method == method and path.endswith(fault.path_end):
+                    del faults[index]
+                    return fault.answer
+        return None
 
     class GitHandler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:  # quiet
@@ -67,6 +93,14 @@ def make_handler(root: Path, user: str | None, password: str | None,
             body = self.rfile.read(length) if length else b""
             if self.headers.get("Transfer-Encoding") == "chunked":
                 body = self._read_chunked()
+            fault = fault_for(self.command, path)
+            if fault == "drop":
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if fault == "502":
+                self._bad_gateway()
+                return
             env = {
                 "GIT_PROJECT_ROOT": str(root), "GIT_HTTP_EXPORT_ALL": "1",
                 "PATH_INFO": path, "QUERY_STRING": query, "REQUEST_METHOD": self.command,
@@ -93,12 +127,23 @@ def make_handler(root: Path, user: str | None, password: str | None,
                     status = int(value.split()[0])
                 elif name:
                     headers.append((name, value))
+            if fault == "502 after":
+                self._bad_gateway()
+                return
             self.send_response(status)
             for name, value in headers:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def _bad_gateway(self) -> None:
+            page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
 
         def _read_chunked(self) -> bytes:
             data = b""
@@ -141,10 +186,11 @@ def private_ca(directory: Path) -> PrivateCA:
 @contextmanager
 def git_http_server(root: Path, user: str | None, password: str | None,
                     seen: list[str | None] | None = None,
-                    delay: float = 0.0, tls: PrivateCA | None = None) -> Iterator[str]:
+                    delay: float = 0.0, tls: PrivateCA | None = None,
+                    faults: list[Fault] | None = None) -> Iterator[str]:
     """Serve the bare repositories below `root` (see make_handler); yields the base URL.
     `tls`: over HTTPS, with the certificate that CA signed."""
-    with _serving(make_handler(root, user, password, seen, delay), tls) as port:
+    with _serving(make_handler(root, user, password, seen, delay, faults), tls) as port:
         yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
 

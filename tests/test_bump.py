@@ -18,6 +18,7 @@ import pytest
 import yaml
 from conftest import EXAMPLES, REPO, SHIPSPEC_IMAGE_LINE, run_process, stopped_process
 from gitserver import (
+    Fault,
     SshServer,
     add_pull_request_refs,
     git_http_server,
@@ -441,6 +442,129 @@ def test_the_token_follows_no_redirect(tmp_path: Path) -> None:
             "with the token: give the URL it redirects to (the URL ending in .git, or a "
             "renamed repository's new name)\n")
     assert '"core-moved"' not in remote_file(bare, VALUES_PATH)
+
+# --- a flaky network -------------------------------------------------------------------------
+
+# What git 2.39, curl 7.88 and OpenSSH 9.2 (Debian 12, as in the image) print when they fail,
+# and whether the command is tried again: `push` only when the server was not reached. The
+# failures as they printed them here (gitserver's Fault answers, unreachable addresses); the
+# refusals as git words them (http.c, remote-curl.c).
+NETWORK_FAILURES = [
+    ("fetch", "fatal: unable to access 'http://127.0.0.1:43279/deploy.git/': The requested "
+              "URL returned error: 502\n", True),
+    ("push", "fatal: unable to access 'http://127.0.0.1:41725/deploy.git/': Empty reply from "
+             "server\n", True),
+    ("push", "fatal: unable to access 'http://nonexistent.invalid/x.git/': Could not resolve "
+             "host: nonexistent.invalid\n", True),
+    ("ls-remote", "fatal: unable to access 'http://127.0.0.1:1/x.git/': Failed to connect to "
+                  "127.0.0.1 port 1 after 0 ms: Couldn't connect to server\n", True),
+    ("push", "ssh: connect to host 127.0.0.1 port 1: Connection refused\nfatal: Could not "
+             "read from remote repository.\n", True),
+    ("push", "ssh: Could not resolve hostname nonexistent.invalid: Name or service not "
+             "known\nfatal: Could not read from remote repository.\n", True),
+    ("clone", "error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\n"
+              "fatal: expected flush after ref listing\n", True),
+    ("clone", "error: RPC failed; curl 52 Empty reply from server\nfatal: expected flush "
+              "after ref listing\n", True),
+    ("push", "error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\n"
+             "send-pack: unexpected disconnect while reading sideband packet\nfatal: the "
+             "remote end hung up unexpectedly\n", False),
+    # refused, not failed: asking again gets the same answer
+    ("fetch", "fatal: Authentication failed for 'http://127.0.0.1:5/deploy.git/'\n", False),
+    ("fetch", "fatal: unable to access 'http://127.0.0.1:5/deploy.git/': The requested URL "
+              "returned error: 403\n", False),
+    ("clone", "error: RPC failed; HTTP 413 curl 22 The requested URL returned error: 413\n"
+              "fatal: the remote end hung up unexpectedly\n", False),
+    ("fetch", "git@github.com: Permission denied (publickey).\nfatal: Could not read from "
+              "remote repository.\n", False),
+    ("fetch", "fatal: unable to access 'https://127.0.0.1:5/deploy.git/': server certificate "
+              "verification failed. CAfile: none CRLfile: none\n", False),
+]
+
+
+@pytest.mark.parametrize(("command", "errors", "again"), NETWORK_FAILURES)
+def test_network_failures_are_tried_again_where_nothing_can_have_landed(
+        command: str, errors: str, again: bool) -> None:
+    from shipspec.bump.git import _worth_another_attempt
+
+    assert _worth_another_attempt([command, "--quiet"], errors) is again
+
+
+def _served(tmp_path: Path) -> tuple[Path, Path]:
+    root = tmp_path / "served"
+    root.mkdir()
+    bare = make_deploy_repo(root, {VALUES_PATH: VALUES})
+    git("--git-dir", str(bare), "config", "http.receivepack", "true")
+    return root, bare
+
+
+@pytest.mark.parametrize(("fault", "flags"), [
+    (Fault("GET", "info/refs", "502"), []),  # the queue's first push, asked for the refs
+    (Fault("GET", "info/refs", "drop"), []),
+    (Fault("POST", "git-upload-pack", "502"), []),  # the lock holder's clone, cut off
+    (Fault("POST", "git-upload-pack", "drop"), []),
+    (Fault("GET", "info/refs", "502"), ["--no-queue"]),  # the clone, asked for the refs
+], ids=["refs-502", "refs-dropped", "clone-502", "clone-dropped", "direct-refs-502"])
+def test_a_bump_gets_past_a_server_that_fails_once(tmp_path: Path, fault: Fault,
+                                                   flags: list[str]) -> None:
+    """A forge's load balancer answers 502 now and then, and a connection drops: the bump
+    asks again after a pause, and lands its change once."""
+    root, bare = _served(tmp_path)
+    faults = [fault]
+    with git_http_server(root, "x-access-token", TOKEN, faults=faults) as base:
+        result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
+                             "core-flaky", "--repo", f"{base}/deploy.git", *flags,
+                             env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+    assert (result.code, faults) == (0, []), result.err
+    assert '"core-flaky"' in remote_file(bare, VALUES_PATH)
+    assert len(commits(bare)) == 2
+    assert not git("--git-dir", str(bare), "for-each-ref", "refs/shipspec")
+
+
+@pytest.mark.parametrize("flags", [[], ["--no-queue"]], ids=["queued", "direct"])
+def test_a_push_whose_answer_is_lost_is_not_sent_again(tmp_path: Path,
+                                                       flags: list[str]) -> None:
+    """The server carries out a push, and its answer is lost on the way back: the push may
+    have landed, so it is not sent blindly again. Queued, that push was the intent's: the
+    bump takes it back (compare-and-swaps) and fails, leaving nothing queued; direct, it was
+    the commit's, which landed: a rerun finds the tag there and changes nothing."""
+    root, bare = _served(tmp_path)
+    faults = [Fault("POST", "git-receive-pack", "502 after")]
+    bump = ["bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "core-lost", *flags]
+    env = {**os.environ, "DEPLOY_TOKEN": TOKEN}
+    with git_http_server(root, "x-access-token", TOKEN, faults=faults) as base:
+        result = run_process(*bump, "--repo", f"{base}/deploy.git", env=env)
+        rerun = run_process(*bump, "--repo", f"{base}/deploy.git", env=env)
+    assert (result.code, result.out) == (2, ""), result.err
+    assert "RPC failed; HTTP 502" in result.err
+    assert result.err.endswith(
+        "  hint: the connection broke off (a read is tried 3 times; a push is sent once, as it "
+        "may have landed): rerun the job; a bump whose tags are there already changes "
+        "nothing\n")
+    assert rerun.code == 0, rerun.err
+    assert len(commits(bare)) == 2  # one change, landed once
+    assert '"core-lost"' in remote_file(bare, VALUES_PATH)
+    assert not git("--git-dir", str(bare), "for-each-ref", "refs/shipspec")
+
+
+def test_a_server_that_stays_down_is_asked_three_times(tmp_path: Path) -> None:
+    root, bare = _served(tmp_path)
+    faults = [Fault("GET", "info/refs", "502") for _ in range(5)]
+    with git_http_server(root, "x-access-token", TOKEN, faults=faults) as base:
+        started = time.monotonic()
+        result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
+                             "core-down", "--repo", f"{base}/deploy.git", "--no-queue",
+                             env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+        waited = time.monotonic() - started
+    assert (result.code, result.out, len(faults)) == (2, "", 2), result.err
+    assert waited >= 4.0  # 2 s and then 6 s, each shortened by up to half
+    assert result.err == (
+        f"error: cannot clone {base}/deploy.git (branch main): fatal: unable to access "
+        f"'{base}/deploy.git/': The requested URL returned error: 502\n"
+        "  hint: the server was not reached in 3 attempts: check the URL and the network, or "
+        "rerun the job once the server is back\n")
+    assert len(commits(bare)) == 1
+
 
 def test_the_token_never_reaches_config_argv_or_errors(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:

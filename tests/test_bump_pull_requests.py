@@ -702,6 +702,94 @@ def test_a_redirect_is_not_followed_with_the_token() -> None:
         "moved: set deploy.forge.repository to its new name")
 
 
+def _dropping_server(drops: int) -> tuple[Any, list[str]]:
+    """A server that reads each request and closes the connection without an answer for the
+    first `drops` of them, as a forge's load balancer sometimes does, then answers []. Returns
+    it and the requests it saw."""
+    import socket
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Dropping(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def _serve(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(f"{self.command} {self.path}")
+            if len(seen) <= drops:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        do_GET = do_POST = _serve
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Dropping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_connection_dropped_is_asked_again_for_a_read_never_for_a_write(method: str) -> None:
+    """As a server error (above): a GET whose connection dropped is sent again; a POST may
+    have been carried out, and is not."""
+    from shipspec.bump.forges.api import Api
+    from shipspec.bump.git import Credentials
+    from shipspec.errors import RuntimeFailure
+
+    server, seen = _dropping_server(drops=2)
+    pauses: list[float] = []
+    api = Api(f"http://127.0.0.1:{server.server_address[1]}",
+              Credentials(TOKEN, "$DEPLOY_TOKEN"), {}, sleep=pauses.append)
+    try:
+        if method == "GET":
+            assert api.call("GET", "/repos/acme/deploy/pulls").data == []
+        else:
+            with pytest.raises(RuntimeFailure) as failure:
+                api.call("POST", "/repos/acme/deploy/pulls", {"title": "t"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    if method == "GET":
+        assert (seen, pauses) == (["GET /repos/acme/deploy/pulls"] * 3, [1.0, 2.0])
+        return
+    assert (seen, pauses) == (["POST /repos/acme/deploy/pulls"], [])
+    assert str(failure.value) == (
+        f"error: cannot reach {api.base}: Remote end closed connection without response\n"
+        "  hint: the connection broke off, and the forge may have carried out the request: "
+        "rerun the job, which carries on from what is there")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_forge_not_reached_is_asked_again_even_for_a_write(method: str) -> None:
+    """A refused connection sent nothing: a POST is sent again too, and the error says how
+    often it was tried."""
+    import socket
+
+    from shipspec.bump.forges.api import Api
+    from shipspec.bump.git import Credentials
+    from shipspec.errors import RuntimeFailure
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    pauses: list[float] = []
+    api = Api(f"http://127.0.0.1:{port}", Credentials(TOKEN, "$DEPLOY_TOKEN"), {},
+              sleep=pauses.append)
+    with pytest.raises(RuntimeFailure) as failure:
+        api.call(method, "/repos/acme/deploy/pulls", {"title": "t"} if method == "POST" else None)
+    assert pauses == [1.0, 2.0, 4.0]
+    assert str(failure.value) == (
+        f"error: cannot reach http://127.0.0.1:{port}: [Errno 111] Connection refused\n"
+        "  hint: asked 4 times; rerun the job once it answers")
+
+
 def test_a_dry_run_says_it_would_propose_and_asks_nothing(github: Pulls) -> None:
     hub, spec, _ = github
     result = bump(spec, "--module", "core", "--tag", "1.1.0", "--dry-run")

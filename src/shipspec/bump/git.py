@@ -13,9 +13,11 @@ remotes use git's usual mechanisms (ssh-agent, `GIT_SSH_COMMAND`).
 import base64
 import os
 import posixpath
+import random
 import re
 import subprocess
 import tempfile
+import time
 from typing import NamedTuple
 
 from shipspec.errors import RuntimeFailure
@@ -30,6 +32,38 @@ from shipspec.paths import SymlinkGuard, file_or_link, relative_path_problem
 _MOVED = ("non-fast-forward", "fetch first", "stale info", "cannot lock ref", "failed to lock",
           "failed to update ref", "atomic push failed", "atomic transaction failed",
           "incorrect old value")
+
+# Network failures, in git's, curl's and OpenSSH's words. A command that failed before the
+# server answered its first request (the name, the connection or the TLS handshake failed,
+# or a forge's load balancer answered 5xx or nothing for the refs) changed nothing there, and
+# is run again, a push too. One cut off later is run again only when it reads (clone, fetch,
+# ls-remote, a partial clone's fetch of missing blobs): a push cut off may have landed, and
+# sending it again would be judged by a compare-and-swap against our own update. Three
+# attempts, as actions/checkout v7 makes of its fetches and ls-remote (src/retry-helper.ts,
+# git-command-manager.ts), with shorter pauses than its 10-20 s: a bump waits for its
+# pipeline's other steps. (Patterns, compiled by `re` when a command first fails.)
+_UNREACHED = (
+    r"unable to access '[^']*': (?:The requested URL returned error: 5\d\d|Empty reply"
+    r"|Could not resolve|Failed to connect|Couldn't connect|Connection reset|Connection timed"
+    r"|Operation timed out|Resolving timed out|Recv failure|Send failure|gnutls_handshake"
+    r"|OpenSSL SSL_connect)"
+    r"|ssh: connect to host \S+ port \d+: |ssh: Could not resolve hostname"
+    r"|kex_exchange_identification|ssh_exchange_identification")
+_CUT_OFF = (r"RPC failed|early EOF|remote end hung up unexpectedly|unexpected disconnect"
+            r"|Connection reset by peer|Connection closed by")
+# ... unless the server answered 4xx: a refusal, which asking again does not change
+_REFUSED = r"RPC failed; HTTP 4\d\d|returned error: 4\d\d"
+NETWORK_ATTEMPTS = 3
+# Seconds before the second attempt, three times as long before the third, each shortened by
+# up to half at random: bumps that failed together do not all come back together.
+_NETWORK_PAUSE = 2.0
+
+
+def _worth_another_attempt(arguments: list[str], errors: str) -> bool:
+    if re.search(_REFUSED, errors):
+        return False
+    return bool(re.search(_UNREACHED, errors) or (
+        arguments[0] != "push" and re.search(_CUT_OFF, errors)))
 
 
 _URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
@@ -149,17 +183,24 @@ class Repository:
     def _run(self, arguments: list[str], env: dict[str, str] | None = None,
              given: str | None = None) -> tuple[int, str, str]:
         """Exit code, output and errors of git (`given` on its standard input); never
-        through a shell, the token only in the environment."""
-        completed = subprocess.run(  # noqa: S603 - an argument list, no shell
-            ["git", *_OURS_ALONE, *arguments], cwd=self.directory,  # noqa: S607
-            capture_output=True,
-            encoding="utf-8", errors="replace", check=False, input=given,
-            stdin=subprocess.DEVNULL if given is None else None,
-            env={**working_directory_environment(), **self.credentials.environment(),
-                 **(env or {}),
-                 # Paths come from the spec: `:(exclude)x` or `:(top)x` is a file name
-                 # there, never pathspec magic (`git add -- ':(exclude)x'` adds the rest)
-                 "GIT_LITERAL_PATHSPECS": "1"})
+        through a shell, the token only in the environment. A network failure is tried
+        again (see _UNREACHED), up to NETWORK_ATTEMPTS in all."""
+        for attempt in range(1, NETWORK_ATTEMPTS + 1):
+            completed = subprocess.run(  # noqa: S603 - an argument list, no shell
+                ["git", *_OURS_ALONE, *arguments], cwd=self.directory,  # noqa: S607
+                capture_output=True,
+                encoding="utf-8", errors="replace", check=False, input=given,
+                stdin=subprocess.DEVNULL if given is None else None,
+                env={**working_directory_environment(), **self.credentials.environment(),
+                     **(env or {}),
+                     # Paths come from the spec: `:(exclude)x` or `:(top)x` is a file name
+                     # there, never pathspec magic (`git add -- ':(exclude)x'` adds the rest)
+                     "GIT_LITERAL_PATHSPECS": "1"})
+            if (not completed.returncode or attempt == NETWORK_ATTEMPTS
+                    or not _worth_another_attempt(arguments, completed.stderr)):
+                break
+            spread = 1 - random.random() / 2  # noqa: S311 - a pause, not a secret
+            time.sleep(_NETWORK_PAUSE * 3 ** (attempt - 1) * spread)
         return completed.returncode, completed.stdout, completed.stderr
 
     def _git(self, *arguments: str, env: dict[str, str] | None = None,
@@ -584,4 +625,11 @@ def _failure(stderr: str, credentials: Credentials, what: str) -> RuntimeFailure
     elif "not found in upstream" in stderr:  # git's words (clone.c) for an absent branch
         hint = ("\n  hint: push the branch to the deployment repository first, or correct "
                 "it (the environment's branch in shipspec.yaml, or --branch)")
+    elif re.search(_UNREACHED, stderr):
+        hint = (f"\n  hint: the server was not reached in {NETWORK_ATTEMPTS} attempts: check "
+                "the URL and the network, or rerun the job once the server is back")
+    elif re.search(_CUT_OFF, stderr):
+        hint = ("\n  hint: the connection broke off (a read is tried "
+                f"{NETWORK_ATTEMPTS} times; a push is sent once, as it may have landed): rerun "
+                "the job; a bump whose tags are there already changes nothing")
     return RuntimeFailure(f"error: {what}: {stderr}{hint}")

@@ -7,6 +7,7 @@ holds it.
 """
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +31,20 @@ class Answer(NamedTuple):
     status: int
     headers: Message
     data: Any  # the decoded JSON body; None when there is none
+
+
+class _NotAnswered(Exception):
+    """A request that got no answer: `reason`, urllib's."""
+
+    def __init__(self, reason: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def unreached(self) -> bool:
+        """Whether the request never left: the name did not resolve, or the connection was
+        refused."""
+        return isinstance(self.reason, (socket.gaierror, ConnectionRefusedError))
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -67,7 +82,23 @@ class Api:
         data = None if body is None else json.dumps(body).encode()
         waited, failures = 0.0, 0
         while True:
-            answer = self._send(method, url, data, accept)
+            try:
+                answer = self._send(method, url, data, accept)
+            except _NotAnswered as failed:
+                # As for a server error below; a POST too when it never left (git's
+                # transient failures are handled alike: git.py, _UNREACHED).
+                again = failed.unreached or method != "POST"
+                if again and failures < _SERVER_ERROR_RETRIES:
+                    failures += 1
+                    self.sleep(0.5 * 2 ** failures)
+                    continue
+                raise RuntimeFailure(
+                    f"error: cannot reach {self.base}: "
+                    f"{self.credentials.redact(str(failed.reason))}\n  hint: " + (
+                        f"asked {failures + 1} times; rerun the job once it answers" if again
+                        else "the connection broke off, and the forge may have carried out "
+                             "the request: rerun the job, which carries on from what is "
+                             "there")) from None
             pause = _rate_limit_pause(answer)
             if pause is not None:
                 if waited + pause > LONGEST_WAIT:
@@ -110,10 +141,11 @@ class Api:
         except urllib.error.HTTPError as error:
             with error:
                 return Answer(error.code, error.headers, _json(error.read()))
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            reason = getattr(error, "reason", error)
+        except (urllib.error.URLError, OSError) as error:
+            raise _NotAnswered(getattr(error, "reason", error)) from None
+        except ValueError as error:  # a header value or URL urllib refuses
             raise RuntimeFailure(f"error: cannot reach {self.base}: "
-                                 f"{self.credentials.redact(str(reason))}") from None
+                                 f"{self.credentials.redact(str(error))}") from None
 
     def _failure(self, method: str, url: str, answer: Answer) -> RuntimeFailure:
         details = [str(e.get("message") or e.get("code") or "") for e in
