@@ -33,7 +33,7 @@ import yaml
 from conftest import EXAMPLES, run_process
 from container import emptydir, pinned_image, podman, security_options
 from forge_contract import GitHub, serve
-from gitserver import git_http_server, git_ssh_server, private_ca
+from gitserver import Fault, git_http_server, git_ssh_server, private_ca
 from test_bump import SHA, TOKEN, commits, git, make_deploy_repo, remote_file
 
 DEPLOYMENT = "/srv/gointern-deployment.git"
@@ -486,6 +486,33 @@ def test_the_builds_fetch_checks_out_a_private_source_with_the_credentials_tekto
     assert result.stdout == f"fetched {url} at {newer}\n"
     assert (tmp_path / "pod" / "claim-work" / "runs" / "run-1" / "src" / "README.md"
             ).read_text() == "two\n"
+
+
+def test_the_steps_fetches_get_past_a_server_that_fails_once(objects: list[dict[str, Any]],
+                                                           tmp_path: Path) -> None:
+    """A forge's load balancer answers 502 now and then, or drops a connection: the build's
+    fetch and the deploy's history fetches ask again (render.SHELL_FETCH), and the deploy's
+    bump (bump/git.py) too. Each fault is answered once, to the next request of its kind."""
+    bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
+    _, [_, newer] = source_repository(tmp_path / "git", mounted=False)
+    secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes"}
+    faults = [Fault("GET", "info/refs", "502"), Fault("POST", "git-upload-pack", "drop")]
+    with git_http_server(tmp_path / "git", None, None, faults=faults) as server:
+        url = f"{server}/gointern-backend.git"
+        fetched, _ = run_task(objects, "gointern-backend-build",
+                              {"run-id": "run-1", "repo-url": url, "revision": newer}, {},
+                              tmp_path / "build", {}, network="host", only="fetch")
+        left_by_fetch = list(faults)
+        faults += [Fault("POST", "git-upload-pack", "502"), Fault("GET", "info/refs", "drop")]
+        deployed, _ = run_task(objects, "gointern-backend-deploy",
+                               {**deploy_params(newer), "repo-url": url}, secrets,
+                               tmp_path / "deploy", {str(bare): DEPLOYMENT}, network="host")
+    assert fetched.returncode == 0, fetched.stderr
+    assert fetched.stdout == f"fetched {url} at {newer}\n"
+    assert left_by_fetch == []
+    assert deployed.returncode == 0, deployed.stderr
+    assert faults == []
+    assert len(commits(bare, "dev")) == 2
 
 
 def test_the_runs_trust_the_ca_bundle_the_spec_names(objects: list[dict[str, Any]],

@@ -22,6 +22,7 @@ from shipspec.images import registry_host
 from shipspec.render import (
     CI_ENGINE,
     REGISTRY_TOKEN,
+    SHELL_FETCH,
     Gap,
     Rendered,
     RenderOptions,
@@ -111,19 +112,20 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # and passes a SIGTERM from there on to the bump, which then takes its change back as on
 # Tekton (cli/termination.py); it starts no bump once stopped. The trap interrupts `wait`,
 # so the loop waits again while the bump is still ending. Both steps run in the job's
-# container, and RUNNER_TEMP is the job's own.
+# container, and RUNNER_TEMP is the job's own. The branch's fetch is asked again after a
+# failure (SHELL_FETCH).
 _DEPLOY = """\
 set -eu
 echo "$$" > "$RUNNER_TEMP/shipspec-deploy.pid"
 stopped=
 trap 'stopped=1; [ -z "${bump:-}" ] || kill -TERM "$bump" 2>/dev/null || :' TERM
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
-(
+""" + SHELL_FETCH + """(
   basic=$(printf 'x-access-token:%s' "$SOURCE_TOKEN" | base64 | tr -d '\\n')
   export GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0="http.$GITHUB_SERVER_URL/.extraheader"
   export GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic"
   export GIT_CONFIG_KEY_1=http.followRedirects GIT_CONFIG_VALUE_1=false
-  git fetch --quiet --no-tags origin \\
+  fetch --quiet --no-tags origin \\
     "+refs/heads/$GITHUB_REF_NAME:refs/remotes/origin/$GITHUB_REF_NAME"
 )
 set --

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipspec import prebuild
+from shipspec.render import SHELL_FETCH
 from shipspec.render.tekton_names import shared_name
 from shipspec.spec import Spec
 
@@ -177,15 +178,16 @@ def tag_task(spec: Spec, metadata: Object) -> Object:
 
 
 # The start of each script that fetches the revision.
-_REVISION_CHECKED = """\
+# How every script that fetches the source starts. The revision comes from the webhook:
+# accept a commit id and nothing else, so that it can never be read as an option by git.
+# Then `fetch`, asked again after a failure (SHELL_FETCH).
+_FETCHING = """\
 #!/bin/sh
 set -eu
-# The revision comes from the webhook: accept a commit id and nothing else, so that it can
-# never be read as an option by git.
 case "$REVISION" in
   *[!0-9a-f]* | "") echo "not a commit id: $REVISION" >&2; exit 1 ;;
 esac
-"""
+""" + SHELL_FETCH
 
 # The tag TaskRun's own emptyDir, and the files a pull request changes, written there when
 # they can be told.
@@ -202,7 +204,7 @@ _PULL_REQUEST_DEPTH = 200
 # the pull request's files). Commits and trees only (renames off: telling them apart would
 # fetch files), into a repository the step makes in the emptyDir (git refuses one whose
 # directory another user owns).
-_CHANGES_SCRIPT = _REVISION_CHECKED + f"""\
+_CHANGES_SCRIPT = _FETCHING + f"""\
 if [ -z "$BASE" ]; then
   exit 0
 fi
@@ -214,7 +216,7 @@ cd /changes/source.git
 git remote add origin "$REPO_URL"
 # A base gone since (a branch pushed over) fails the fetch: the module builds, and a head
 # that cannot be fetched fails the build's own fetch.
-if ! git fetch -q --filter=blob:none --depth {_PULL_REQUEST_DEPTH} origin "$BASE" "$REVISION"
+if ! fetch -q --filter=blob:none --depth {_PULL_REQUEST_DEPTH} origin "$BASE" "$REVISION"
 then
   echo "cannot fetch $BASE and $REVISION: the module builds"
 elif base=$(git merge-base "$BASE" "$REVISION"); then
@@ -225,14 +227,14 @@ else
 fi
 """
 
-_FETCH = _REVISION_CHECKED + """\
+_FETCH = _FETCHING + """\
 date +%s > /work/.started
 rm -rf /work/src
 mkdir -p /work/src
 cd /work/src
 git init -q
 git remote add origin "$REPO_URL"
-git fetch -q --depth 1 origin "$REVISION"
+fetch -q --depth 1 origin "$REVISION"
 git checkout -q --detach FETCH_HEAD
 echo "fetched $REPO_URL at $REVISION"
 """
@@ -395,12 +397,12 @@ def build_task(spec: Spec, metadata: Object) -> Object:
 # only, into a bare repository (a server that filters sends no tree and no file); made by
 # the step in the emptyDir, which the kubelet owns: git refuses a repository whose
 # directory another user owns.
-_HISTORY_SCRIPT = _REVISION_CHECKED + f"""\
+_HISTORY_SCRIPT = _FETCHING + f"""\
 git init -q --bare {_HISTORY_REPOSITORY}
 cd {_HISTORY_REPOSITORY}
 git remote add origin "$REPO_URL"
-git fetch -q --filter=tree:0 --depth 1 origin "$REVISION"
-git fetch -q --filter=tree:0 origin "+refs/heads/$BRANCH:refs/remotes/origin/$BRANCH"
+fetch -q --filter=tree:0 --depth 1 origin "$REVISION"
+fetch -q --filter=tree:0 origin "+refs/heads/$BRANCH:refs/remotes/origin/$BRANCH"
 """
 
 
