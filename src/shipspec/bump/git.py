@@ -59,11 +59,19 @@ NETWORK_ATTEMPTS = 3
 _NETWORK_PAUSE = 2.0
 
 
-def _worth_another_attempt(arguments: list[str], errors: str) -> bool:
+def _network_failure(errors: str) -> str | None:
+    """"unreached" or "cut off" (see above), from what git printed; None for a refusal or
+    another failure."""
     if re.search(_REFUSED, errors):
-        return False
-    return bool(re.search(_UNREACHED, errors) or (
-        arguments[0] != "push" and re.search(_CUT_OFF, errors)))
+        return None
+    if re.search(_UNREACHED, errors):
+        return "unreached"
+    return "cut off" if re.search(_CUT_OFF, errors) else None
+
+
+def _worth_another_attempt(arguments: list[str], errors: str) -> bool:
+    failure = _network_failure(errors)
+    return failure == "unreached" or (failure == "cut off" and arguments[0] != "push")
 
 
 _URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
@@ -614,6 +622,7 @@ def _failure(stderr: str, credentials: Credentials, what: str) -> RuntimeFailure
     # (git's words; a bare "403" also matched URLs with those digits, such as a port)
     refused = ("Authentication failed", "could not read Username", "returned error: 403",
                "returned error: 401")
+    network = _network_failure(stderr)
     if any(sign in stderr for sign in refused):
         state = "is it set? " if credentials.token is None else ""
         hint = (f"\n  hint: check the token in {credentials.source} ({state}it needs write "
@@ -625,10 +634,10 @@ def _failure(stderr: str, credentials: Credentials, what: str) -> RuntimeFailure
     elif "not found in upstream" in stderr:  # git's words (clone.c) for an absent branch
         hint = ("\n  hint: push the branch to the deployment repository first, or correct "
                 "it (the environment's branch in shipspec.yaml, or --branch)")
-    elif re.search(_UNREACHED, stderr):
+    elif network == "unreached":
         hint = (f"\n  hint: the server was not reached in {NETWORK_ATTEMPTS} attempts: check "
                 "the URL and the network, or rerun the job once the server is back")
-    elif re.search(_CUT_OFF, stderr):
+    elif network == "cut off":
         hint = ("\n  hint: the connection broke off (a read is tried "
                 f"{NETWORK_ATTEMPTS} times; a push is sent once, as it may have landed): rerun "
                 "the job; a bump whose tags are there already changes nothing")
