@@ -4,6 +4,7 @@ OpenSSH's sshd."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import socket
 import ssl
@@ -33,13 +34,17 @@ def add_pull_request_refs(bare: Path, pull_requests: int) -> None:
     subprocess.run([*git, "config", "receive.hideRefs", "refs/pull"], check=True)
 
 
+STALL = 10.0
+
+
 class Fault(NamedTuple):
     """How the server answers the next request of `method` whose path ends with `path_end`
     (`info/refs`, the first request of every git command; `git-upload-pack`, a fetch's
     exchange; `git-receive-pack`, a push's), once, as a flaky forge or its load balancer
     does: "502", a gateway's error page, the repository untouched; "502 after", the request
     carried out, then answered 502 (a push that landed, its answer lost); "drop", the
-    connection closed without an answer."""
+    connection closed without an answer; "stall", the connection kept open, nothing sent
+    for STALL seconds, then closed."""
 
     method: str
     path_end: str
@@ -94,9 +99,12 @@ def make_handler(root: Path, user: str | None, password: str | None,
             if self.headers.get("Transfer-Encoding") == "chunked":
                 body = self._read_chunked()
             fault = fault_for(self.command, path)
-            if fault == "drop":
+            if fault == "stall":
+                time.sleep(STALL)
+            if fault in ("drop", "stall"):
                 self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):  # the client may have given up already
+                    self.connection.shutdown(socket.SHUT_RDWR)
                 return
             if fault == "502":
                 self._bad_gateway()

@@ -469,6 +469,15 @@ NETWORK_FAILURES = [
     ("push", "error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\n"
              "send-pack: unexpected disconnect while reading sideband packet\nfatal: the "
              "remote end hung up unexpectedly\n", False),
+    # stalled (http.lowSpeedTime): before the first answer, or during the exchange
+    ("push", "fatal: unable to access 'http://127.0.0.1:39031/deploy.git/': Operation too "
+             "slow. Less than 1 bytes/sec transferred the last 2 seconds\n", True),
+    ("push", "error: RPC failed; curl 28 Operation too slow. Less than 1 bytes/sec "
+             "transferred the last 2 seconds\nfatal: the remote end hung up unexpectedly\n",
+     False),
+    ("fetch", "error: RPC failed; curl 28 Operation too slow. Less than 1 bytes/sec "
+              "transferred the last 2 seconds\nfatal: expected flush after ref listing\n",
+     True),
     # refused, not failed: asking again gets the same answer
     ("fetch", "fatal: Authentication failed for 'http://127.0.0.1:5/deploy.git/'\n", False),
     ("fetch", "fatal: unable to access 'http://127.0.0.1:5/deploy.git/': The requested URL "
@@ -545,6 +554,29 @@ def test_a_push_whose_answer_is_lost_is_not_sent_again(tmp_path: Path,
     assert len(commits(bare)) == 2  # one change, landed once
     assert '"core-lost"' in remote_file(bare, VALUES_PATH)
     assert not git("--git-dir", str(bare), "for-each-ref", "refs/shipspec")
+
+
+@pytest.mark.parametrize("fault", [Fault("GET", "info/refs", "stall"),
+                                   Fault("POST", "git-upload-pack", "stall")],
+                         ids=["refs", "clone"])
+def test_a_transfer_that_stalls_is_given_up_and_asked_again(
+        tmp_path: Path, fault: Fault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy that keeps the connection open and passes nothing on: git's HTTP waited for
+    ever (a deploy job hung, its environment's later deploys queued behind it). After
+    STALLED_AFTER seconds without a byte, the transfer counts as failed, and a read is
+    asked again. (Two seconds here, against the server's ten of silence.)"""
+    from shipspec.bump import git as door
+
+    monkeypatch.setattr(door, "STALLED_AFTER", 2)
+    root, _ = _served(tmp_path)
+    faults = [fault]
+    with git_http_server(root, None, None, faults=faults) as base:
+        started = time.monotonic()
+        checkout = Checkout.clone(f"{base}/deploy.git", "main", str(tmp_path / "clone"),
+                                  Credentials(None, "$DEPLOY_TOKEN"), paths=[VALUES_PATH])
+        took = time.monotonic() - started
+    assert faults == [] and took < 9  # given up at 2 s, asked again 1-2 s later
+    assert checkout.read(VALUES_PATH) == VALUES
 
 
 def test_a_server_that_stays_down_is_asked_three_times(tmp_path: Path) -> None:

@@ -1257,14 +1257,18 @@ def test_runner_labels_that_are_no_labels_are_refused(cli, tmp_path: Path, runs_
 
 
 def test_ci_timeout_minutes_bounds_each_build_job(tmp_path: Path) -> None:
-    """ci.timeoutMinutes is each build leg's timeout-minutes; plan and deploy keep GitHub's
-    default, and without it the build does too."""
+    """ci.timeoutMinutes is each build leg's timeout-minutes; plan keeps GitHub's default,
+    and without it the build does too. The deploy job has its own bound, whatever the spec
+    says: a deploy hung by the network held its environment's later deploys behind it for
+    GitHub's six hours."""
     spec = _edited(tmp_path, ("  engine: github-actions\n",
                               "  engine: github-actions\n  timeoutMinutes: 90\n"))
     for path, workflow in {r.path: r.document for r in github_actions.render(
             load_spec(str(spec)), RenderOptions())}.items():
         jobs = workflow["jobs"]
         assert jobs["build"]["timeout-minutes"] == 90, path
-        assert "timeout-minutes" not in jobs["plan"] and "timeout-minutes" not in jobs["deploy"]
+        assert "timeout-minutes" not in jobs["plan"]
+        assert jobs["deploy"]["timeout-minutes"] == github_actions.DEPLOY_TIMEOUT_MINUTES == 30
     assert all("timeout-minutes" not in workflow["jobs"]["build"]
+               and workflow["jobs"]["deploy"]["timeout-minutes"] == 30
                for workflow in workflows().values())

@@ -46,7 +46,7 @@ _UNREACHED = (
     r"unable to access '[^']*': (?:The requested URL returned error: 5\d\d|Empty reply"
     r"|Could not resolve|Failed to connect|Couldn't connect|Connection reset|Connection timed"
     r"|Operation timed out|Resolving timed out|Recv failure|Send failure|gnutls_handshake"
-    r"|OpenSSL SSL_connect)"
+    r"|OpenSSL SSL_connect|Operation too slow)"
     r"|ssh: connect to host \S+ port \d+: |ssh: Could not resolve hostname"
     r"|kex_exchange_identification|ssh_exchange_identification")
 _CUT_OFF = (r"RPC failed|early EOF|remote end hung up unexpectedly|unexpected disconnect"
@@ -54,6 +54,13 @@ _CUT_OFF = (r"RPC failed|early EOF|remote end hung up unexpectedly|unexpected di
 # ... unless the server answered 4xx: a refusal, which asking again does not change
 _REFUSED = r"RPC failed; HTTP 4\d\d|returned error: 4\d\d"
 NETWORK_ATTEMPTS = 3
+# A transfer that stalls (a proxy or a load balancer that keeps the connection open and
+# passes nothing on) is abandoned after this many seconds without a byte, and counts as cut
+# off: git's HTTP waits for ever otherwise, and a deploy job hung in a bump holds its
+# environment's deploys behind it. A live server sends a keep-alive every 5 s while it
+# works (git's uploadpack.keepAlive and receive.keepAlive); SSH remotes keep ssh's own
+# settings (ServerAliveInterval).
+STALLED_AFTER = 120
 # Seconds before the second attempt, three times as long before the third, each shortened by
 # up to half at random: bumps that failed together do not all come back together.
 _NETWORK_PAUSE = 2.0
@@ -195,7 +202,9 @@ class Repository:
         again (see _UNREACHED), up to NETWORK_ATTEMPTS in all."""
         for attempt in range(1, NETWORK_ATTEMPTS + 1):
             completed = subprocess.run(  # noqa: S603 - an argument list, no shell
-                ["git", *_OURS_ALONE, *arguments], cwd=self.directory,  # noqa: S607
+                ["git", *_OURS_ALONE, "-c", "http.lowSpeedLimit=1",  # noqa: S607
+                 "-c", f"http.lowSpeedTime={STALLED_AFTER}", *arguments],
+                cwd=self.directory,
                 capture_output=True,
                 encoding="utf-8", errors="replace", check=False, input=given,
                 stdin=subprocess.DEVNULL if given is None else None,

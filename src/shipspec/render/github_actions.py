@@ -114,6 +114,8 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # so the loop waits again while the bump is still ending. Both steps run in the job's
 # container, and RUNNER_TEMP is the job's own. The branch's fetch is asked again after a
 # failure (SHELL_FETCH).
+DEPLOY_TIMEOUT_MINUTES = 30
+
 _DEPLOY = """\
 set -eu
 echo "$$" > "$RUNNER_TEMP/shipspec-deploy.pid"
@@ -553,6 +555,11 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "concurrency": {
                     "group": "shipspec-deploy-${{ needs.plan.outputs.environment }}",
                     "cancel-in-progress": False, "queue": "max"},
+                # A job hung by the network held every later deploy of its environment in
+                # that line for GitHub's default of six hours; a bump ends well within this
+                # (10 minutes in the queue at most, three attempts of each git command, a
+                # stalled transfer given up: bump/git.py). Waiting in line does not count.
+                "timeout-minutes": DEPLOY_TIMEOUT_MINUTES,
                 "steps": [
                     _checkout(1),
                     {"name": "bump the deployment repository",
