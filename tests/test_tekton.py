@@ -1583,6 +1583,19 @@ def test_tekton_chains_signs_the_pushed_image_and_nothing_else(
         _chains_images(written)
 
 
+def test_kaniko_asks_a_registry_again_as_buildah_does(example_copy) -> None:
+    """kaniko pushes and downloads a base image once unless told otherwise (`--push-retry`
+    and `--image-download-retry` default to 0: osscontainertools/kaniko v1.28.3,
+    cmd/executor/cmd/root.go; pkg/util/util.go Retry waits 1, 2, 4 s), so one 5xx of a
+    registry failed a build that had run to its end. buildah retries three times by
+    default (`--retry`)."""
+    objects = render(example_copy("gointern-backend"))
+    step = next(s for s in _task(objects, "gointern-backend-build")["spec"]["steps"]
+                if s["name"] == "build-image")
+    assert step["command"] == ["/kaniko/executor"]
+    assert {"--push-retry=3", "--image-download-retry=3"} <= set(step["args"])
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 def test_cel_string_literals_read_back_as_exactly_their_text(text: str) -> None:

@@ -283,6 +283,9 @@ rm -rf /work/src
 """
 
 
+_REGISTRY_RETRIES = 3
+
+
 def build_task(spec: Spec, metadata: Object) -> Object:
     """Fetch, pre-build, image build and push in one pod, on the module's own claims.
 
@@ -308,7 +311,13 @@ def build_task(spec: Spec, metadata: Object) -> Object:
                      "--dockerfile=/work/src/$(params.dockerfile)",
                      "--destination=$(params.image):$(params.image-tag)",
                      "--digest-file=$(results.IMAGE_DIGEST.path)",
-                     "--no-push=$(params.no-push)"],
+                     "--no-push=$(params.no-push)",
+                     # kaniko sends a push or a base image's download once by default (its
+                     # flags' defaults are 0: cmd/executor/cmd/root.go), and one 5xx of a
+                     # registry failed a whole build: three more, 1, 2 and 4 s apart
+                     # (pkg/util/util.go Retry). buildah's default is three already.
+                     f"--push-retry={_REGISTRY_RETRIES}",
+                     f"--image-download-retry={_REGISTRY_RETRIES}"],
             "env": [{"name": "DOCKER_CONFIG",
                      "value": "$(workspaces.registry-credentials.path)"}],
             "securityContext": KANIKO_ROOT,
