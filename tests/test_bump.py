@@ -598,6 +598,44 @@ def test_a_server_that_stays_down_is_asked_three_times(tmp_path: Path) -> None:
     assert len(commits(bare)) == 1
 
 
+def test_git_settings_from_the_environment_stay_beside_the_token(tmp_path: Path) -> None:
+    """A CI gives git its proxy or url.insteadOf in the environment (GIT_CONFIG_COUNT and
+    GIT_CONFIG_KEY_<n>/VALUE_<n>); bump set the count anew for its token's header, and git
+    lost them. Here the deployment URL names a host that exists only through such a
+    setting, as one behind a company's mirror does."""
+    root, bare = _served(tmp_path)
+    with git_http_server(root, "x-access-token", TOKEN) as base:
+        env = {**os.environ, "DEPLOY_TOKEN": TOKEN, "GIT_CONFIG_COUNT": "1",
+               "GIT_CONFIG_KEY_0": f"url.{base}/.insteadOf",
+               "GIT_CONFIG_VALUE_0": "https://deploy.example.invalid/"}
+        results = [run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
+                               f"core-mirrored-{n}", *flags, "--repo",
+                               "https://deploy.example.invalid/deploy.git", env=env)
+                   for n, flags in enumerate([[], ["--no-queue"]])]
+    for result in results:
+        assert result.code == 0, result.err
+    assert '"core-mirrored-1"' in remote_file(bare, VALUES_PATH)
+    assert len(commits(bare)) == 3
+
+
+def test_settings_reach_git_in_order_the_environments_the_tokens_then_the_calls(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signing key's settings (a commit's `env`) and the token's go after the process's
+    own; none replaces another."""
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "http.proxy")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "http://proxy.example:3128")
+    repository = Repository(str(tmp_path), "", Credentials(TOKEN, "$DEPLOY_TOKEN"))
+    code, output, errors = repository._run(
+        ["config", "--get-regexp", "^(http|gpg)\\."],
+        env={"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "gpg.format",
+             "GIT_CONFIG_VALUE_0": "ssh"})
+    assert code == 0, errors
+    assert [line.split(" ", 1)[0] for line in output.splitlines()] == [
+        "http.proxy", "http.extraheader", "http.followredirects", "gpg.format",
+        "http.lowspeedlimit", "http.lowspeedtime"]  # and shipspec's own (-c) last
+
+
 def test_the_token_never_reaches_config_argv_or_errors(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "served"

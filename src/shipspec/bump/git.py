@@ -18,6 +18,7 @@ import re
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from shipspec.errors import RuntimeFailure
@@ -133,17 +134,15 @@ class Credentials(NamedTuple):
     token: str | None
     source: str  # where the token came from, for messages: "$DEPLOY_TOKEN"
 
-    def environment(self) -> dict[str, str]:
-        env = {"GIT_TERMINAL_PROMPT": "0"}
-        if self.token:
-            header = "Authorization: Basic " + self._basic()
-            # git sends http.extraHeader with every request of the process, to the URL a
-            # redirect of its first one named too (git 2.39 checked; curl itself drops it
-            # on the redirect): with the token, no redirect is followed.
-            env.update(GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="http.extraHeader",
-                       GIT_CONFIG_VALUE_0=header, GIT_CONFIG_KEY_1="http.followRedirects",
-                       GIT_CONFIG_VALUE_1="false")
-        return env
+    def settings(self) -> list[tuple[str, str]]:
+        """The git settings that send the token (see _run for how they reach git)."""
+        if not self.token:
+            return []
+        # git sends http.extraHeader with every request of the process, to the URL a
+        # redirect of its first one named too (git 2.39 checked; curl itself drops it on
+        # the redirect): with the token, no redirect is followed.
+        return [("http.extraHeader", "Authorization: Basic " + self._basic()),
+                ("http.followRedirects", "false")]
 
     def redact(self, text: str) -> str:
         """`text` without what can be a credential (see `redacted`), this token included
@@ -161,6 +160,32 @@ class Credentials(NamedTuple):
     def _basic(self) -> str:
         # GitHub and most git servers take a token as the password of basic auth.
         return base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+
+
+# Settings given to git in the environment (GIT_CONFIG_COUNT, then GIT_CONFIG_KEY_<n> and
+# GIT_CONFIG_VALUE_<n>: git 2.31+). A CI gives git its proxy or its url.insteadOf this way
+# (pre-commit and Renovate pass them on for that reason), and setting the count anew for
+# the token's header dropped them: a bump behind such a proxy could not reach its server.
+# More than this many is taken for a mistake, which git reports itself.
+_MOST_SETTINGS = 1000
+
+
+def config_settings(environment: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The settings `environment` gives git, in order."""
+    count = environment.get("GIT_CONFIG_COUNT", "")
+    if not count.isdigit() or int(count) > _MOST_SETTINGS:
+        return []
+    return [(environment.get(f"GIT_CONFIG_KEY_{n}", ""),
+             environment.get(f"GIT_CONFIG_VALUE_{n}", "")) for n in range(int(count))]
+
+
+def config_variables(settings: list[tuple[str, str]]) -> dict[str, str]:
+    """The environment variables that give git `settings`."""
+    variables = {"GIT_CONFIG_COUNT": str(len(settings))}
+    for n, (key, value) in enumerate(settings):
+        variables[f"GIT_CONFIG_KEY_{n}"] = key
+        variables[f"GIT_CONFIG_VALUE_{n}"] = value
+    return variables
 
 
 def redacted(text: str) -> str:
@@ -199,7 +224,18 @@ class Repository:
              given: str | None = None) -> tuple[int, str, str]:
         """Exit code, output and errors of git (`given` on its standard input); never
         through a shell, the token only in the environment. A network failure is tried
-        again (see _UNREACHED), up to NETWORK_ATTEMPTS in all."""
+        again (see _UNREACHED), up to NETWORK_ATTEMPTS in all. Settings given to git in
+        the environment: this process's first, then the token's, then `env`'s (a signing
+        key's)."""
+        inherited = working_directory_environment()
+        call = env or {}
+        environment = {
+            **inherited, "GIT_TERMINAL_PROMPT": "0", **call,
+            **config_variables([*config_settings(inherited), *self.credentials.settings(),
+                                *config_settings(call)]),
+            # Paths come from the spec: `:(exclude)x` or `:(top)x` is a file name there,
+            # never pathspec magic (`git add -- ':(exclude)x'` adds the rest)
+            "GIT_LITERAL_PATHSPECS": "1"}
         for attempt in range(1, NETWORK_ATTEMPTS + 1):
             completed = subprocess.run(  # noqa: S603 - an argument list, no shell
                 ["git", *_OURS_ALONE, "-c", "http.lowSpeedLimit=1",  # noqa: S607
@@ -207,12 +243,7 @@ class Repository:
                 cwd=self.directory,
                 capture_output=True,
                 encoding="utf-8", errors="replace", check=False, input=given,
-                stdin=subprocess.DEVNULL if given is None else None,
-                env={**working_directory_environment(), **self.credentials.environment(),
-                     **(env or {}),
-                     # Paths come from the spec: `:(exclude)x` or `:(top)x` is a file name
-                     # there, never pathspec magic (`git add -- ':(exclude)x'` adds the rest)
-                     "GIT_LITERAL_PATHSPECS": "1"})
+                stdin=subprocess.DEVNULL if given is None else None, env=environment)
             if (not completed.returncode or attempt == NETWORK_ATTEMPTS
                     or not _worth_another_attempt(arguments, completed.stderr)):
                 break

@@ -14,6 +14,7 @@ import os
 import subprocess
 import tempfile
 
+from shipspec.bump.git import config_variables
 from shipspec.errors import SpecError
 from shipspec.spec import Signing
 
@@ -62,10 +63,7 @@ def _prepared(signing: Signing, key: bytes, scratch: str) -> tuple[dict[str, str
         signer = fingerprints[0]
         config = {"gpg.format": "openpgp", "user.signingKey": signer}
     config["commit.gpgSign"] = "true"
-    entries = {f"GIT_CONFIG_{kind}_{index}": text
-               for index, (name, value) in enumerate(config.items())
-               for kind, text in (("KEY", name), ("VALUE", value))}
-    return {**extra, "GIT_CONFIG_COUNT": str(len(config)), **entries}, signer
+    return {**extra, **config_variables(list(config.items()))}, signer
 
 
 def _key(signing: Signing) -> bytes:

@@ -113,7 +113,8 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # Tekton (cli/termination.py); it starts no bump once stopped. The trap interrupts `wait`,
 # so the loop waits again while the bump is still ending. Both steps run in the job's
 # container, and RUNNER_TEMP is the job's own. The branch's fetch is asked again after a
-# failure (SHELL_FETCH).
+# failure (SHELL_FETCH), with the token's settings after those the job's environment gives
+# git already (a self-hosted runner's proxy: bump/git.py, config_settings).
 DEPLOY_TIMEOUT_MINUTES = 30
 
 _DEPLOY = """\
@@ -124,9 +125,10 @@ trap 'stopped=1; [ -z "${bump:-}" ] || kill -TERM "$bump" 2>/dev/null || :' TERM
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
 """ + SHELL_FETCH + """(
   basic=$(printf 'x-access-token:%s' "$SOURCE_TOKEN" | base64 | tr -d '\\n')
-  export GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0="http.$GITHUB_SERVER_URL/.extraheader"
-  export GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic"
-  export GIT_CONFIG_KEY_1=http.followRedirects GIT_CONFIG_VALUE_1=false
+  n=${GIT_CONFIG_COUNT:-0}
+  export GIT_CONFIG_COUNT=$((n + 2)) "GIT_CONFIG_KEY_$n=http.$GITHUB_SERVER_URL/.extraheader"
+  export "GIT_CONFIG_VALUE_$n=AUTHORIZATION: basic $basic"
+  export "GIT_CONFIG_KEY_$((n + 1))=http.followRedirects" "GIT_CONFIG_VALUE_$((n + 1))=false"
   fetch --quiet --no-tags origin \\
     "+refs/heads/$GITHUB_REF_NAME:refs/remotes/origin/$GITHUB_REF_NAME"
 )
