@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -1233,6 +1234,53 @@ def test_a_commit_status_goes_to_the_api_of_the_github_hosting_the_repository(
     assert asked[-1] == f"{api}/repos/goyoai/gointern-backend/statuses/{sha}"
     assert "Authorization: Bearer token-of-github-status" in asked
     assert said == f"reported success to goyoai/gointern-backend@{sha}\n"
+
+def test_the_report_asks_again_when_an_api_fails_once(repo: Path) -> None:
+    """A `finally` task that fails fails its PipelineRun (Tekton v1.15.0,
+    pkg/reconciler/pipelinerun/resources/pipelinerunstate.go: getPipelineTasksCount counts
+    it among the failed, and GetPipelineConditionStatus fails the run on any): one 502 of
+    GitHub's API turned a run whose builds succeeded red,
+    and left its commit without a status. The report's curl asks again after a transient
+    failure (--retry: 408, 429, 5xx and time-outs; --retry-connrefused), the chat webhook's
+    too. The step's script with the real curl and jq, against a server failing once each."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Flaky(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            first = self.path not in seen
+            seen.append(self.path)
+            self.send_response(502 if first else 201)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+    objects = _seed_a_reporting(repo, "  url: https://github.com/goyoai/gointern-backend.git\n",
+                                notify=True)
+    [step] = _task(objects, "gointern-backend-report")["spec"]["steps"]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    try:
+        result = subprocess.run(
+            ["sh", "-c", step["script"]], capture_output=True, text=True, check=False,
+            env={"PATH": "/usr/bin:/bin", "STATUS": "Succeeded", "MODULE": "portal",
+                 "REVISION": sha, "REPOSITORY": "goyoai/gointern-backend", "RUN": "run-1",
+                 "GITHUB_API": base, "GITHUB_TOKEN": "status-token",
+                 "NOTIFY_URL": f"{base}/hook\n"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"reported success to goyoai/gointern-backend@{sha}\nnotified\n"
+    assert seen == [f"/repos/goyoai/gointern-backend/statuses/{sha}"] * 2 + ["/hook"] * 2
+
 
 @pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
 @pytest.mark.parametrize("reporting", [False, True])

@@ -464,14 +464,17 @@ case "$STATUS" in
 esac
 description="$RUN: $STATUS"
 # Secrets go to curl through files, never through its command line; the token only to
-# the API of the GitHub that hosts the repository.
+# the API of the GitHub that hosts the repository. A finally task that fails fails the
+# run: one 502 of the API turned a run whose builds succeeded red. curl asks again after
+# a transient failure (408, 429, 5xx, a time-out, a refused connection), 1, 2, 4 s later.
 if [ -n "${GITHUB_TOKEN:-}" ] && [ -z "$GITHUB_API" ]; then
   echo "no commit status: $REPOSITORY is not on github.com (see source.provider)"
 elif [ -n "${GITHUB_TOKEN:-}" ]; then
   printf 'Authorization: Bearer %s\\n' "$GITHUB_TOKEN" > /tmp/auth-header
   jq -n --arg state "$state" --arg context "shipspec/$MODULE" --arg description "$description" \\
     '{state: $state, context: $context, description: $description}' |
-    curl -fsS -X POST -H @/tmp/auth-header -H 'Accept: application/vnd.github+json' \\
+    curl -fsS --retry 3 --retry-connrefused -X POST -H @/tmp/auth-header \\
+      -H 'Accept: application/vnd.github+json' \\
       --data @- "$GITHUB_API/repos/$REPOSITORY/statuses/$REVISION" > /dev/null
   echo "reported $state to $REPOSITORY@$REVISION"
 fi
@@ -482,7 +485,8 @@ if [ -n "${NOTIFY_URL:-}" ]; then
   url=$(printf '%s' "$NOTIFY_URL" | tr -d '\\r\\n' | sed 's/[\\\\"]/\\\\&/g')
   printf 'url = "%s"\\n' "$url" > /tmp/notify.config
   jq -n --arg text "$MODULE $REVISION: $description" '{text: $text}' |
-    curl -fsS -X POST -H 'Content-Type: application/json' --config /tmp/notify.config \\
+    curl -fsS --retry 3 --retry-connrefused -X POST -H 'Content-Type: application/json' \\
+      --config /tmp/notify.config \\
       --data @- > /dev/null
   echo "notified"
 fi
