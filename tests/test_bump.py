@@ -497,6 +497,8 @@ def test_network_failures_are_tried_again_where_nothing_can_have_landed(
     from shipspec.bump.git import _worth_another_attempt
 
     assert _worth_another_attempt([command, "--quiet"], errors) is again
+    # a setting given before the command changes nothing (_fetch_objects gives one)
+    assert _worth_another_attempt(["-c", "a.b=c", command, "--quiet"], errors) is again
 
 
 def _served(tmp_path: Path) -> tuple[Path, Path]:

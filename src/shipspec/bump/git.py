@@ -41,8 +41,8 @@ _MOVED = ("non-fast-forward", "fetch first", "stale info", "cannot lock ref", "f
 # ls-remote, a partial clone's fetch of missing blobs): a push cut off may have landed, and
 # sending it again would be judged by a compare-and-swap against our own update. Three
 # attempts, as actions/checkout v7 makes of its fetches and ls-remote (src/retry-helper.ts,
-# git-command-manager.ts), with shorter pauses than its 10-20 s: a bump waits for its
-# pipeline's other steps. (Patterns, compiled by `re` when a command first fails.)
+# git-command-manager.ts), with shorter pauses than its 10-20 s: a whole pipeline waits on
+# its deploy. (Patterns, compiled by `re` when a command first fails.)
 _UNREACHED = (
     r"unable to access '[^']*': (?:The requested URL returned error: 5\d\d|Empty reply"
     r"|Could not resolve|Failed to connect|Couldn't connect|Connection reset|Connection timed"
@@ -79,7 +79,10 @@ def _network_failure(errors: str) -> str | None:
 
 def _worth_another_attempt(arguments: list[str], errors: str) -> bool:
     failure = _network_failure(errors)
-    return failure == "unreached" or (failure == "cut off" and arguments[0] != "push")
+    command = arguments[:]
+    while command[:1] == ["-c"]:  # settings before the command: `-c name=value`
+        command = command[2:]
+    return failure == "unreached" or (failure == "cut off" and command[:1] != ["push"])
 
 
 _URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
