@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import posixpath
+import re
 import shutil
 import subprocess
 import sys
@@ -527,6 +528,9 @@ def test_a_bump_gets_past_a_server_that_fails_once(tmp_path: Path, fault: Fault,
                              "core-flaky", "--repo", f"{base}/deploy.git", *flags,
                              env={**os.environ, "DEPLOY_TOKEN": TOKEN})
     assert (result.code, faults) == (0, []), result.err
+    # said on stderr, where a CI log shows it: which command, why, and the pause
+    assert re.fullmatch(r"note: git (push|clone|fetch) failed: .+; asking again in \d\.\d s "
+                        r"\(1 of 3 attempts made\)\n", result.err), result.err
     assert '"core-flaky"' in remote_file(bare, VALUES_PATH)
     assert len(commits(bare)) == 2
     assert not git("--git-dir", str(bare), "for-each-ref", "refs/shipspec")
@@ -592,7 +596,12 @@ def test_a_server_that_stays_down_is_asked_three_times(tmp_path: Path) -> None:
         waited = time.monotonic() - started
     assert (result.code, result.out, len(faults)) == (2, "", 2), result.err
     assert waited >= 4.0  # 2 s and then 6 s, each shortened by up to half
-    assert result.err == (
+    said = f"fatal: unable to access '{base}/deploy.git/': The requested URL returned error: 502"
+    notes = re.findall(r"note: git clone failed: (.*); asking again in (\d+\.\d) s "
+                       r"\((\d) of 3 attempts made\)\n", result.err)
+    assert [(line, attempt) for line, _, attempt in notes] == [(said, "1"), (said, "2")]
+    assert 1.0 <= float(notes[0][1]) <= 2.0 and 3.0 <= float(notes[1][1]) <= 6.0
+    assert result.err.split("\n", 2)[2] == (
         f"error: cannot clone {base}/deploy.git (branch main): fatal: unable to access "
         f"'{base}/deploy.git/': The requested URL returned error: 502\n"
         "  hint: the server was not reached in 3 attempts: check the URL and the network, or "

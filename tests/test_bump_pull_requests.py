@@ -343,6 +343,7 @@ def test_rate_limits_are_waited_out(github: Pulls) -> None:
     assert result.code == 0, result.err
     assert hub.requests == ["GET /repos/acme/deploy/pulls"] * 3 + [
         "POST /repos/acme/deploy/pulls"]
+    assert result.err.count(" is rate limiting us: waiting 1 s\n") == 2, result.err
 
 
 def test_a_server_error_is_retried_for_a_read_never_for_a_write(github: Pulls) -> None:
@@ -736,7 +737,8 @@ def _dropping_server(drops: int) -> tuple[Any, list[str]]:
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_a_connection_dropped_is_asked_again_for_a_read_never_for_a_write(method: str) -> None:
+def test_a_connection_dropped_is_asked_again_for_a_read_never_for_a_write(
+        method: str, caplog: pytest.LogCaptureFixture) -> None:
     """As a server error (above): a GET whose connection dropped is sent again; a POST may
     have been carried out, and is not."""
     from shipspec.bump.forges.api import Api
@@ -758,6 +760,10 @@ def test_a_connection_dropped_is_asked_again_for_a_read_never_for_a_write(method
         server.server_close()
     if method == "GET":
         assert (seen, pauses) == (["GET /repos/acme/deploy/pulls"] * 3, [1.0, 2.0])
+        assert [record.getMessage() for record in caplog.records] == [
+            f"note: GET {api.base}/repos/acme/deploy/pulls failed (Remote end closed "
+            f"connection without response); asking again in {pause:.1f} s"
+            for pause in pauses]
         return
     assert (seen, pauses) == (["POST /repos/acme/deploy/pulls"], [])
     assert str(failure.value) == (

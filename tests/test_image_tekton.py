@@ -509,6 +509,9 @@ def test_the_steps_fetches_get_past_a_server_that_fails_once(objects: list[dict[
                                tmp_path / "deploy", {str(bare): DEPLOYMENT}, network="host")
     assert fetched.returncode == 0, fetched.stderr
     assert fetched.stdout == f"fetched {url} at {newer}\n"
+    # both faults met by the one fetch: its second and third attempts
+    assert [line for line in fetched.stderr.splitlines() if "asking again" in line] == [
+        "git fetch: asking again in 2 s", "git fetch: asking again in 6 s"]
     assert left_by_fetch == []
     assert deployed.returncode == 0, deployed.stderr
     assert faults == []

@@ -35,6 +35,16 @@ def one_line(text: str) -> str:
     return printable(text).replace("\t", "\\x09").replace("\n", "\\x0a")
 
 
+def note(text: str) -> None:
+    """Tell the person running shipspec `text` at once, on stderr, while the command goes on
+    (a request asked again). Through logging, imported only then: a program that uses
+    shipspec as a library gets it in its own log; without a handler of the program's,
+    logging's last resort prints the text alone."""
+    import logging
+
+    logging.getLogger("shipspec").warning("%s", printable(text))
+
+
 QUOTED_LIMIT = 60  # characters of a value or key a message quotes
 
 

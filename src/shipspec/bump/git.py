@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from shipspec.errors import RuntimeFailure
+from shipspec.errors import RuntimeFailure, note
 from shipspec.files import MAX_YAML_BYTES, decoded, too_large
 from shipspec.paths import SymlinkGuard, file_or_link, relative_path_problem
 
@@ -77,12 +77,23 @@ def _network_failure(errors: str) -> str | None:
     return "cut off" if re.search(_CUT_OFF, errors) else None
 
 
+def _command(arguments: list[str]) -> str:
+    """The git command `arguments` run, past the settings given before it (`-c a=b`)."""
+    while arguments[:1] == ["-c"]:
+        arguments = arguments[2:]
+    return arguments[0] if arguments else ""
+
+
 def _worth_another_attempt(arguments: list[str], errors: str) -> bool:
     failure = _network_failure(errors)
-    command = arguments[:]
-    while command[:1] == ["-c"]:  # settings before the command: `-c name=value`
-        command = command[2:]
-    return failure == "unreached" or (failure == "cut off" and command[:1] != ["push"])
+    return failure == "unreached" or (failure == "cut off" and _command(arguments) != "push")
+
+
+def _failed_line(errors: str) -> str:
+    """The line of git's errors that says what failed on the network."""
+    lines = [line.strip() for line in errors.splitlines() if line.strip()]
+    found = [line for line in lines if re.search(f"{_UNREACHED}|{_CUT_OFF}", line)]
+    return (found or lines or ["no reason given"])[0]
 
 
 _URL_CREDENTIALS = re.compile(r"://[^/@\s]+@")
@@ -251,7 +262,11 @@ class Repository:
                     or not _worth_another_attempt(arguments, completed.stderr)):
                 break
             spread = 1 - random.random() / 2  # noqa: S311 - a pause, not a secret
-            time.sleep(_NETWORK_PAUSE * 3 ** (attempt - 1) * spread)
+            pause = _NETWORK_PAUSE * 3 ** (attempt - 1) * spread
+            failed = self.credentials.redact(_failed_line(completed.stderr))
+            note(f"note: git {_command(arguments)} failed: {failed[:SERVER_LINE]}; asking "
+                 f"again in {pause:.1f} s ({attempt} of {NETWORK_ATTEMPTS} attempts made)")
+            time.sleep(pause)
         return completed.returncode, completed.stdout, completed.stderr
 
     def _git(self, *arguments: str, env: dict[str, str] | None = None,

@@ -33,8 +33,9 @@ RENDER_ONLY = frozenset({SHIPSPEC_IMAGE, DEPLOY_CREDENTIALS, DEPLOY_URL, REGISTR
 # 2 and then 6 s later. One 502 from a forge's load balancer or a dropped connection failed
 # the run, and a fetch leaves nothing on the server (`shipspec bump` asks again too,
 # bump/git.py; actions/checkout retries its fetches alike).
-SHELL_FETCH = ('fetch() { git fetch "$@" || { sleep 2; git fetch "$@"; } '
-               '|| { sleep 6; git fetch "$@"; }; }\n')
+SHELL_FETCH = ('fetch() { git fetch "$@" || { echo "git fetch: asking again in 2 s" >&2; '
+               'sleep 2; git fetch "$@"; } || { echo "git fetch: asking again in 6 s" >&2; '
+               'sleep 6; git fetch "$@"; }; }\n')
 
 # target name → module path (the CLI's --target choices are these names).
 RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton",

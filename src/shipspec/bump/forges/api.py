@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 from shipspec import __version__
 from shipspec.bump.git import Credentials
-from shipspec.errors import RuntimeFailure
+from shipspec.errors import RuntimeFailure, note
 
 # A wait longer than this for a rate limit fails the bump instead: CI jobs have time limits
 # of their own, and a retry later is cheaper than a job that hangs.
@@ -90,7 +90,8 @@ class Api:
                 again = failed.unreached or method != "POST"
                 if again and failures < _SERVER_ERROR_RETRIES:
                     failures += 1
-                    self.sleep(0.5 * 2 ** failures)
+                    self._again(method, url, self.credentials.redact(str(failed.reason)),
+                                0.5 * 2 ** failures)
                     continue
                 raise RuntimeFailure(
                     f"error: cannot reach {self.base}: "
@@ -106,6 +107,7 @@ class Api:
                         f"error: {self.base} is rate limiting us for {pause:.0f} s more\n"
                         "  hint: retry the job later; many jobs sharing one token share its "
                         "limit")
+                note(f"note: {self.base} is rate limiting us: waiting {pause:.0f} s")
                 self.sleep(pause)
                 waited += pause
                 continue
@@ -113,11 +115,16 @@ class Api:
             # idempotent methods are sent again.
             if answer.status >= 500 and method != "POST" and failures < _SERVER_ERROR_RETRIES:
                 failures += 1
-                self.sleep(0.5 * 2 ** failures)
+                self._again(method, url, f"answered {answer.status}", 0.5 * 2 ** failures)
                 continue
             if 200 <= answer.status < 300:
                 return answer
             raise self._failure(method, url, answer)
+
+    def _again(self, method: str, url: str, failure: str, pause: float) -> None:
+        note(f"note: {method} {url.partition('?')[0]} failed ({failure}); asking again in "
+             f"{pause:.1f} s")
+        self.sleep(pause)
 
     def pages(self, path: str, query: dict[str, str]) -> Iterator[Any]:
         """Every item of a listed collection, following the `Link: <...>; rel="next"`
