@@ -84,6 +84,9 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
   --sha "$GITHUB_SHA" --github-output "$GITHUB_OUTPUT" "$@"
 """
 
+# How long the deploy job may run (see where it is set).
+DEPLOY_TIMEOUT_MINUTES = 30
+
 # The deploy step first learns which commits were pushed to the branch after its own: the
 # checkout fetched it up to this run's commit only (actions/checkout points origin/<branch>
 # there), and deploys queue in the order their builds end, so a newer commit's may have
@@ -115,8 +118,6 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
 # container, and RUNNER_TEMP is the job's own. The branch's fetch is asked again after a
 # failure (SHELL_FETCH), with the token's settings after those the job's environment gives
 # git already (a self-hosted runner's proxy: bump/git.py, config_settings).
-DEPLOY_TIMEOUT_MINUTES = 30
-
 _DEPLOY = """\
 set -eu
 echo "$$" > "$RUNNER_TEMP/shipspec-deploy.pid"

@@ -177,7 +177,6 @@ def tag_task(spec: Spec, metadata: Object) -> Object:
     }, metadata)
 
 
-# The start of each script that fetches the revision.
 # How every script that fetches the source starts. The revision comes from the webhook:
 # accept a commit id and nothing else, so that it can never be read as an option by git.
 # Then `fetch`, asked again after a failure (SHELL_FETCH).

@@ -88,14 +88,13 @@ class Api:
                 # As for a server error below; a POST too when it never left (git's
                 # transient failures are handled alike: git.py, _UNREACHED).
                 again = failed.unreached or method != "POST"
+                reason = self.credentials.redact(str(failed.reason))
                 if again and failures < _SERVER_ERROR_RETRIES:
                     failures += 1
-                    self._again(method, url, self.credentials.redact(str(failed.reason)),
-                                0.5 * 2 ** failures)
+                    self._again(method, url, reason, 0.5 * 2 ** failures)
                     continue
                 raise RuntimeFailure(
-                    f"error: cannot reach {self.base}: "
-                    f"{self.credentials.redact(str(failed.reason))}\n  hint: " + (
+                    f"error: cannot reach {self.base}: {reason}\n  hint: " + (
                         f"asked {failures + 1} times; rerun the job once it answers" if again
                         else "the connection broke off, and the forge may have carried out "
                              "the request: rerun the job, which carries on from what is "
