@@ -51,14 +51,16 @@ def test_examples_pass_tekton_lint_with_no_errors_or_warnings(example: str,
 
 
 def _variant(example_copy) -> Path:
-    """Seed A's example with buildah, a chat notification, commit statuses, digests pinned
-    and a CA bundle: the Tasks with every step and param shipspec can render."""
+    """Seed A's example with buildah, a chat notification, commit statuses, digests pinned,
+    a CA bundle and build resources: the Tasks with every step and param shipspec can
+    render, and runs with every field."""
     directory: Path = example_copy("gointern-backend")
     spec = directory / "shipspec.yaml"
     text = spec.read_text()
     text = text.replace("builder: kaniko      # seed A's builder", "builder: buildah")
     text = text.replace("  images:\n",
                         f"  notifySecret: chat-webhook\n  caBundle: {{configMap: corporate-ca}}\n"
+                        "  resources: {requests: {cpu: 500m, memory: 2Gi}, limits: {memory: 4Gi}}\n"
                         f"  images:\n    buildah: {BUILDAH}\n")
     text = text.replace("webhookSecret: gointern-github-webhook",
                         "webhookSecret: gointern-github-webhook\n  statusSecret: github-status")
@@ -73,6 +75,7 @@ def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path
     assert "gointern-backend-report" in output.read_text()
     assert "$(tasks.build.results.IMAGE_DIGEST)" in output.read_text()
     assert output.read_text().count("name: corporate-ca") == 4  # tag, build, deploy, report
+    assert output.read_text().count("pipelineTaskName: build") == 2  # push, pull request
     assert tekton_lint(output) == []
 
 

@@ -881,3 +881,102 @@ def test_every_required_field_has_an_example_for_its_hint() -> None:
         return []
 
     assert walk(SPEC_SCHEMA, "") == []
+
+
+def _with_resources(ci: str, modules: str) -> str:
+    """VALID with `ci` as ci.resources (flow style) and `modules` for its modules."""
+    return (VALID.split("modules:\n")[0] + "modules:\n"
+            + textwrap.indent(textwrap.dedent(modules), "  ")
+            + SHIPSPEC_IMAGE_LINE.replace("ci: {", f"ci: {{resources: {ci}, ", 1))
+
+
+def test_build_resources_are_kubernetes_quantities_each_request_within_its_limit(
+        repo: Path) -> None:
+    """ci.resources and a module's own: quantities as Kubernetes reads them (a plain number
+    is not a string; a sign or a word is no quantity), and no request above its limit,
+    compared exactly across suffixes, which the API server would refuse in every run's pod;
+    a module's own pair is reported at the module, ci's at ci."""
+    message = errors(repo, _with_resources(
+        "{requests: {cpu: 1, memory: -1Gi, ephemeral-storage: lots, gpu: '1'}}", """\
+          api:
+            dockerfile: api/Dockerfile
+            values: shop.api
+            resources: {limits: {cpu: 1e999}}
+        """))
+    assert message.splitlines() == [
+        "shipspec.yaml:11:31: error: modules.api.resources.limits.cpu: '1e999' is not in the "
+        "expected form",
+        "  hint: a Kubernetes quantity such as 500m, 4Gi or '2' (quoted: a plain number is "
+        "not a string)",
+        "shipspec.yaml:12:34: error: ci.resources.requests.cpu: expected a string, got the "
+        "number 1",
+        "  hint: YAML reads unquoted yes/no/on/off, numbers and null as non-strings; quote it",
+        "shipspec.yaml:12:45: error: ci.resources.requests.memory: '-1Gi' is not in the "
+        "expected form",
+        "  hint: a Kubernetes quantity such as 500m, 4Gi or '2' (quoted: a plain number is "
+        "not a string)",
+        "shipspec.yaml:12:70: error: ci.resources.requests.ephemeral-storage: 'lots' is not "
+        "in the expected form",
+        "  hint: a Kubernetes quantity such as 500m, 4Gi or '2' (quoted: a plain number is "
+        "not a string)",
+        "shipspec.yaml:12:76: error: ci.resources.requests.gpu: unknown field 'gpu'",
+        "  hint: did you mean 'cpu'?",
+    ]
+    message = errors(repo, _with_resources(
+        "{requests: {cpu: '1.5', memory: 2Gi, ephemeral-storage: 1e9}, "
+        "limits: {cpu: 1500m, memory: '2147483648', ephemeral-storage: 999999999999n}}", """\
+          api:
+            dockerfile: api/Dockerfile
+            values: shop.api
+            resources: {limits: {memory: 1.5Gi}}
+          web:
+            dockerfile: web/Dockerfile
+            values: shop.web
+            resources: {requests: {cpu: '2'}}
+          worker:
+            dockerfile: worker/Dockerfile
+            values: shop.worker
+            resources: {requests: {cpu: 1501m}, limits: {cpu: '1.502'}}
+        """))
+    # 1.5 and 1500m, 2Gi and 2147483648 are equal; 1501m is below 1.502
+    assert message.splitlines() == [
+        "shipspec.yaml:11:34: error: modules.api.resources.limits.memory: the build would "
+        "request 2Gi of memory and be limited to 1.5Gi: Kubernetes refuses such a pod, so no "
+        "build would start",
+        "  hint: raise limits.memory to 2Gi at least, or lower the request",
+        "shipspec.yaml:15:33: error: modules.web.resources.requests.cpu: the build would "
+        "request 2 of cpu and be limited to 1500m: Kubernetes refuses such a pod, so no build "
+        "would start",
+        "  hint: raise limits.cpu to 2 at least, or lower the request",
+        "shipspec.yaml:20:73: error: ci.resources.requests.ephemeral-storage: the build would "
+        "request 1e9 of ephemeral-storage and be limited to 999999999999n: Kubernetes refuses "
+        "such a pod, so no build would start",
+        "  hint: raise limits.ephemeral-storage to 1e9 at least, or lower the request",
+    ]
+
+
+def test_a_module_sets_only_the_build_resources_ci_sets(repo: Path) -> None:
+    """Every module's runs come from one TriggerTemplate, which needs each resource's value
+    in every run: a module's own resource without ci's would leave the others' runs
+    without it (Triggers refuse to create a run that misses a parameter)."""
+    text = _with_resources("{limits: {memory: 4Gi}}", """\
+          api:
+            dockerfile: api/Dockerfile
+            values: shop.api
+            resources: {requests: {memory: 2Gi}, limits: {memory: 6Gi, cpu: '2'}}
+        """)
+    assert errors(repo, text).splitlines() == [
+        "shipspec.yaml:11:28: error: modules.api.resources.requests.memory: sets "
+        "requests.memory, which ci.resources does not: on Tekton, every module's runs come "
+        "from one TriggerTemplate, which needs a value for each module",
+        "  hint: set ci.resources.requests.memory too, the value of the modules without "
+        "their own",
+        "shipspec.yaml:11:64: error: modules.api.resources.limits.cpu: sets limits.cpu, "
+        "which ci.resources does not: on Tekton, every module's runs come from one "
+        "TriggerTemplate, which needs a value for each module",
+        "  hint: set ci.resources.limits.cpu too, the value of the modules without their own",
+    ]
+    spec = spec_with(repo, text.replace("requests: {memory: 2Gi}, ", "").replace(
+        ", cpu: '2'", ""))
+    assert spec.ci.resources == (("limits.memory", "4Gi"),)
+    assert spec.modules[0].resources == (("limits.memory", "6Gi"),)

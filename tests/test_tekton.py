@@ -216,7 +216,15 @@ def _tekton_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
 def test_tekton_objects_match_the_v1_15_crd_schemas(example: str) -> None:
-    tekton_objects = _tekton_objects(objects_of(example))
+    """The Tasks and Pipelines, and the PipelineRun each Trigger creates: the API server
+    checks a run once Triggers filled in its TriggerTemplate (a build's resources are
+    quantities only then)."""
+    objects = objects_of(example)
+    event = {"after": "a" * 40, "pull_request.head.sha": "b" * 40,
+             "pull_request.base.sha": "c" * 40}
+    tekton_objects = [o for o in objects if o["apiVersion"] == "tekton.dev/v1"] + [
+        _started_by_triggers(objects, trigger["metadata"]["name"], event)
+        for trigger in by_kind(objects, "Trigger")]
     assert {o["kind"] for o in tekton_objects} == {"Task", "Pipeline", "PipelineRun"}
     for obj in tekton_objects:
         errors = list(_crd_validator(obj["kind"]).iter_errors(obj))
@@ -344,6 +352,55 @@ def test_a_run_started_by_hand_is_the_run_a_push_starts(example: str) -> None:
         assert run["spec"]["pipelineRef"] == {"name": spec.project}
         assert required <= {p["name"] for p in run["spec"]["params"]} <= declared
     assert {p["name"]: p["value"] for p in runs[0]["spec"]["params"]}["revision"] == sha
+
+
+def test_build_resources_reach_the_build_task_run_of_each_modules_runs(example_copy,
+                                                                       cli) -> None:
+    """ci.resources, with a module's own over them, reach the build TaskRun of every push
+    and pull request run of the module (the PipelineRun's taskRunSpecs, filled in from the
+    module's TriggerBinding), valid for Tekton v1.15.0 once Triggers filled them in, and
+    for the Pipeline's task that runs the build Task; a run started by hand carries the
+    same, the cleanup none, and a spec without them renders no taskRunSpecs at all."""
+    directory = example_copy("gointern-backend")
+    spec_file = directory / "shipspec.yaml"
+    spec_file.write_text(spec_file.read_text().replace("  cacheSize: 10Gi\n", """\
+  cacheSize: 10Gi
+  resources:
+    requests: {cpu: 500m, memory: 2Gi}
+    limits: {memory: 4Gi}
+""").replace('    moduleName: "goyoai-gointern-system"\n', """\
+    moduleName: "goyoai-gointern-system"
+    resources: {limits: {memory: 6Gi}}
+"""))
+    spec = load_spec(str(directory))
+    objects = render(directory)
+    [pipeline] = [o for o in by_kind(objects, "Pipeline") if o["metadata"]["name"] == spec.project]
+    [build] = [task for task in pipeline["spec"]["tasks"] if task["name"] == "build"]
+    assert build["taskRef"] == {"name": f"{spec.project}-build"}
+    requests = {"cpu": "500m", "memory": "2Gi"}
+    event = {"after": "a" * 40, "pull_request.head.sha": "b" * 40,
+             "pull_request.base.sha": "c" * 40}
+    started = 0
+    for module in spec.enabled_modules:
+        limits = {"memory": "6Gi" if module.name == "system" else "4Gi"}
+        for deployment in module.deployments:
+            for kind in ("push", "pr"):
+                run = _started_by_triggers(objects, trigger_name(module, deployment, kind),
+                                           event)
+                assert run["spec"]["taskRunSpecs"] == [{
+                    "pipelineTaskName": "build",
+                    "computeResources": {"requests": requests, "limits": limits}}]
+                assert not list(_crd_validator("PipelineRun").iter_errors(run))
+                started += 1
+    assert started == 2 * len(spec.enabled_modules) > 2
+    [by_hand] = yaml.safe_load_all(cli("generate", str(directory), "--module", "system",
+                                       "--run", "a" * 40).out)
+    assert by_hand["spec"]["taskRunSpecs"] == [{"pipelineTaskName": "build", "computeResources": {
+        "requests": requests, "limits": {"memory": "6Gi"}}}]
+    [cleanup] = [t for t in by_kind(objects, "TriggerTemplate")
+                 if t["metadata"]["name"].endswith("-cleanup")]
+    assert "taskRunSpecs" not in json.dumps(cleanup)
+    assert "taskRunSpecs" not in json.dumps(objects_of("gointern-backend"))
 
 
 def test_the_crd_check_rejects_unknown_fields() -> None:

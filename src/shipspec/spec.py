@@ -103,6 +103,11 @@ class Claims(NamedTuple):
     cache: str
 
 
+# Tekton: a build's compute resources as (field, quantity) pairs, requests first:
+# (("requests.memory", "2Gi"), ("limits.memory", "4Gi")).
+ComputeResources = tuple[tuple[str, str], ...]
+
+
 class Module(NamedTuple):
     name: str
     enabled: bool
@@ -123,6 +128,7 @@ class Module(NamedTuple):
     # A push that changes these alone builds nothing: a deploy's own commit would start the
     # next build, and that one the next, without end.
     deployment_files: frozenset[str] = frozenset()
+    resources: ComputeResources = ()  # ci.resources with the module's own over them
 
     @property
     def on_github(self) -> bool:
@@ -280,6 +286,7 @@ class CI(NamedTuple):
     pull_secret: str | None = None  # Tekton: the Secret the runs' pods pull images with
     runs_on: tuple[str, ...] = HOSTED_RUNNER  # GitHub Actions: the runners' labels
     ca_bundle: CABundle | None = None  # Tekton: the CAs the runs trust instead of their images'
+    resources: ComputeResources = ()  # Tekton: every build's, unless a module says
 
 
 class Spec(NamedTuple):

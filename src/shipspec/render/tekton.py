@@ -61,6 +61,12 @@ RUN_PARAMS = ("module", "environment", "branch", "deploys", "repo-url", "workspa
               "prebuild-image")
 
 
+def resource_param(field: str) -> str:
+    """The TriggerTemplate parameter that carries a module's build resource `field` (as
+    Module.resources names it, such as limits.memory) to its runs."""
+    return "build-" + field.replace(".", "-")
+
+
 def run_params(spec: Spec) -> tuple[str, ...]:
     """RUN_PARAMS, plus the repository's owner/name and its GitHub's API when runs report
     commit statuses."""
@@ -434,6 +440,17 @@ def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) 
         timeouts["tasks"] = timeouts["pipeline"]
     if timeouts:
         run["spec"]["timeouts"] = timeouts
+    if spec.ci.resources:
+        # The build Task's resources, which Tekton spreads over its steps: requests divided
+        # among them, since they run one after another, and the limits on each one
+        # (pkg/internal/computeresources/tasklevel). A beta field, which Tekton accepts by
+        # default (config-feature-flags' enable-api-fields: beta).
+        amounts: dict[str, dict[str, str]] = {}
+        for field, _ in spec.ci.resources:
+            kind, name = field.split(".")
+            amounts.setdefault(kind, {})[name] = value[resource_param(field)]
+        run["spec"]["taskRunSpecs"] = [{"pipelineTaskName": "build",
+                                        "computeResources": amounts}]
     return run
 
 
@@ -470,7 +487,8 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
                                     *({"name": p, "default": ""} for p in optional)],
                          "resourcetemplates": [run]}}
 
-    build_params = (*run_params(spec), "revision")
+    build_params = (*run_params(spec), "revision",
+                    *(resource_param(field) for field, _ in spec.ci.resources))
     # given by the Triggers of modules whose paths narrow their pull requests' builds
     base = ("base-revision",)
     passed = {p: f"$(tt.params.{p})" for p in (*build_params, *base)}
@@ -521,6 +539,7 @@ def _module_settings(spec: Spec, module: Module) -> dict[str, str]:
         "prebuild-image": spec.ci.images[PREBUILD_IMAGE[module.build]],
         **({"repository": module.repo_slug, "github-api": module.github_api}
            if reports(spec) else {}),
+        **{resource_param(field): amount for field, amount in module.resources},
     }
 
 

@@ -265,6 +265,70 @@ def _unsafe_binding_value(value: str) -> str | None:
     return None
 
 
+def compute_resources(data: dict[str, Any]) -> Iterator[Finding]:
+    """Each build's resources as Kubernetes takes them: no request above its limit (the API
+    server refuses the pod: ValidateResourceRequirements), ci.resources' alone and with each
+    module's own over them; and a module sets only what ci.resources sets, because every
+    module's runs come from one TriggerTemplate, whose fields each run must fill."""
+    shared = data.get("ci", {}).get("resources", {})
+    yield from _over_limits({}, shared, ("ci", "resources"))
+    for module, entry in data["modules"].items():
+        own = entry.get("resources", {}) if isinstance(entry, dict) else {}
+        path: FieldPath = ("modules", module, "resources")
+        for kind, amounts in own.items():
+            for name in amounts:
+                if name not in shared.get(kind, {}):
+                    yield ((*path, kind, name), f"sets {kind}.{name}, which ci.resources "
+                           "does not: on Tekton, every module's runs come from one "
+                           "TriggerTemplate, which needs a value for each module",
+                           f"set ci.resources.{kind}.{name} too, the value of the modules "
+                           "without their own", True)
+        yield from _over_limits(shared, own, path)
+
+
+def _over_limits(shared: dict[str, dict[str, str]], own: dict[str, dict[str, str]],
+                 path: FieldPath) -> Iterator[Finding]:
+    """Requests above their limits among `own` resources over `shared` ones, at `path`; of
+    the resources `own` sets a request or a limit of (the others are checked where set)."""
+    requests = {**shared.get("requests", {}), **own.get("requests", {})}
+    for name, limit in {**shared.get("limits", {}), **own.get("limits", {})}.items():
+        kind = "requests" if name in own.get("requests", {}) else "limits"
+        request = requests.get(name)
+        if request is None or name not in own.get(kind, {}):
+            continue
+        if _more(_amount(request), _amount(limit)):
+            yield ((*path, kind, name), f"the build would request {request} of {name} "
+                   f"and be limited to {limit}: Kubernetes refuses such a pod, so no build "
+                   "would start",
+                   f"raise limits.{name} to {request} at least, or lower the request", False)
+
+
+# Kubernetes' suffixes (apimachinery pkg/api/resource/suffix.go): powers of 1024 and of 10.
+_BINARY_SUFFIXES = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
+_DECIMAL_SUFFIXES = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12,
+                     "P": 15, "E": 18}
+
+
+def _amount(quantity: str) -> tuple[int, int]:
+    """The exact amount of a quantity that matched schema.COMPUTE_QUANTITY, as a numerator
+    and a denominator (fractions would cost every start its import of decimal)."""
+    number = quantity.rstrip("KMGTPEinumk")
+    suffix = quantity[len(number):]
+    number, _, exponent = number.replace("E", "e").partition("e")  # 1e3, 5E-1
+    whole, _, fraction = number.partition(".")
+    numerator, denominator = int(whole + fraction or "0"), 10 ** len(fraction)
+    if suffix in _BINARY_SUFFIXES:
+        return numerator * 1024 ** _BINARY_SUFFIXES[suffix], denominator
+    power = int(exponent) if exponent else _DECIMAL_SUFFIXES[suffix]
+    if power < 0:
+        return numerator, denominator * 10 ** -power
+    return numerator * 10 ** power, denominator
+
+
+def _more(amount: tuple[int, int], than: tuple[int, int]) -> bool:
+    return amount[0] * than[1] > than[0] * amount[1]
+
+
 def _container_of(target: ManifestTarget) -> str:
     """How the checks name what a manifest target writes."""
     return (f"the image of {target.kind} {target.name} (container {target.container}) in "

@@ -38,6 +38,7 @@ from shipspec.spec import (
     BuildTool,
     CABundle,
     Claims,
+    ComputeResources,
     Delivery,
     Deploy,
     Deployment,
@@ -59,7 +60,7 @@ from shipspec.spec import (
 from shipspec.specfile import cross_checks
 from shipspec.specfile.check import check
 from shipspec.specfile.loading import DEFAULT_LIMITS, Document, FieldPath, Limits, dotted, load_file
-from shipspec.specfile.schema import DNS_LABEL, SPEC_SCHEMA
+from shipspec.specfile.schema import COMPUTE_RESOURCES, DNS_LABEL, SPEC_SCHEMA
 from shipspec.tags import IMAGE_TAG, is_image_name
 
 # Argo CD's name for the cluster it runs in
@@ -230,6 +231,7 @@ class _Resolver:
         self.report(cross_checks.shared_targets(modules))
         self.report(cross_checks.images_apart(modules, self.sample_tags))
         self.report(cross_checks.workflow_expressions(data))
+        self.report(cross_checks.compute_resources(data))
         if deploy.url is None and any(d.targets for m in modules if m.enabled
                                       for d in m.deployments):
             self.problem(("deploy", "url"),
@@ -352,6 +354,7 @@ class _Resolver:
             runs_on=tuple(ci.get("runsOn", HOSTED_RUNNER)),
             ca_bundle=CABundle(ci["caBundle"]["configMap"], ci["caBundle"].get("key", "ca.crt"))
             if "caBundle" in ci else None,
+            resources=_compute_resources(ci.get("resources", {}), {}),
         )
 
     def source(self) -> Source:
@@ -585,6 +588,8 @@ class _Resolver:
             repo_slug=repo_slug,
             github_api=github_api,
             deployments=self.deployments(name, entry, image, deploy, environments),
+            resources=_compute_resources(self.data.get("ci", {}).get("resources", {}),
+                                         entry.get("resources", {})),
         )
 
     def image(self, name: str) -> str:
@@ -783,6 +788,14 @@ def _on_github(url: str, github_apis: dict[str, str]) -> tuple[str, str]:
     if host in github_apis and len(parts) == 2:
         return "/".join(parts), github_apis[host]
     return url, ""
+
+
+def _compute_resources(shared: dict[str, dict[str, str]],
+                       own: dict[str, dict[str, str]]) -> ComputeResources:
+    """ci.resources (`shared`) with a module's `own` over them, as Spec keeps them."""
+    return tuple((f"{kind}.{name}", own.get(kind, {}).get(name) or shared[kind][name])
+                 for kind in ("requests", "limits") for name in COMPUTE_RESOURCES
+                 if name in own.get(kind, {}) or name in shared.get(kind, {}))
 
 
 def _get(data: dict[str, Any], path: FieldPath, default: str) -> str:

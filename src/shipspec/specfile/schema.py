@@ -30,6 +30,15 @@ BUILD_TASK_FIELD = {
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # A Kubernetes resource quantity such as 5Gi or 500M.
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
+# A compute resource's quantity (500m, 2, 4Gi, 1e9): the pattern of Tekton v1.15.0's
+# PipelineRun CRD (taskRunSpecs[].computeResources, Kubernetes' own Quantity), less the
+# sign, which Kubernetes refuses for compute resources, and with an exponent of whole
+# numbers as resource.ParseQuantity reads it (apimachinery pkg/api/resource/quantity.go),
+# of two digits at most: no machine has 1e100 bytes, and checking a request against its
+# limit exactly would take for ever with 1e99999999.
+COMPUTE_QUANTITY = (r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+                    r"(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]{1,2}))?$")
+COMPUTE_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 # A branch name as `git check-ref-format --branch` accepts it (git 2.39: object-name.c's
 # strbuf_check_branch_ref refuses a leading '-' and HEAD, refs.c's check_refname_format the
 # rest: no component starting with '.' or ending in '.lock', no '..', '@{', '//').
@@ -104,6 +113,19 @@ def _branch(description: str) -> dict[str, Any]:
 
 _TEMPLATE_NOTE = "Jinja2 (sandboxed) when it contains '{{'"
 
+
+def _compute_resources(description: str) -> dict[str, Any]:
+    amounts = {name: _string(f"Its {name}.", pattern=COMPUTE_QUANTITY, maxLength=40,
+                             **{"x-hint": "a Kubernetes quantity such as 500m, 4Gi or '2' "
+                                          "(quoted: a plain number is not a string)"})
+               for name in COMPUTE_RESOURCES}
+    return _object(description, {
+        "requests": _object("What the build's pod is given and scheduled by, all its "
+                            "steps together.", amounts, examples=[{"memory": "2Gi"}]),
+        "limits": _object("What no step of the build may exceed.", amounts,
+                          examples=[{"memory": "4Gi"}]),
+    })
+
 _MODULE = _object(
     "One service: where its source is, how its image is built, where its tag is deployed.",
     {
@@ -176,6 +198,9 @@ _MODULE = _object(
             },
             required=("file", "name"),
         ),
+        "resources": _compute_resources(
+            "Tekton: this module's build resources, each over ci.resources' own (which must "
+            "name every one a module sets)."),
         "pvc": _object(
             "Names of the module's PersistentVolumeClaims (seed A).",
             {
@@ -470,6 +495,11 @@ SPEC_SCHEMA: dict[str, Any] = {
                     pattern=QUANTITY,
                     **{"x-hint": "write a Kubernetes quantity such as 10Gi"},
                 ),
+                "resources": _compute_resources(
+                    "Tekton: the CPU, memory and ephemeral storage each run's build (fetch, "
+                    "pre-build, image build) requests and is limited to, for namespaces "
+                    "whose LimitRange or ResourceQuota asks for them and for builds larger "
+                    "than their defaults (default: none, the namespace's)."),
                 "images": _object(
                     "Container images of the generated CI, each pinned by digest.",
                     {
