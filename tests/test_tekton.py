@@ -403,6 +403,55 @@ def test_build_resources_reach_the_build_task_run_of_each_modules_runs(example_c
     assert "taskRunSpecs" not in json.dumps(objects_of("gointern-backend"))
 
 
+def _merged_with_default(template: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
+    """A run's pod template merged with Tekton's default-pod-template (config-defaults) as
+    Tekton v1.15.0 merges them when the run is created (pkg/apis/pipeline/v1/
+    pipelinerun_defaults.go calls pkg/apis/pipeline/pod/template.go,
+    MergePodTemplateWithDefault): each field the run's template sets wins whole; env and
+    volumes merge by name, the run's entry winning."""
+    merged = {**default, **template}
+    for field in ("env", "volumes"):
+        if field in default or field in template:
+            by_name = {item["name"]: item for item in default.get(field, [])}
+            by_name.update({item["name"]: item for item in template.get(field, [])})
+            merged[field] = list(by_name.values())
+    return merged
+
+
+def test_a_clusters_default_pod_template_places_every_run_but_for_the_fields_runs_set(
+        example_copy, cli) -> None:
+    """Tekton's default-pod-template is how a cluster puts CI pods on its build nodes: its
+    nodeSelector, tolerations and priority class reach every run shipspec renders (push,
+    pull request, cleanup, by hand), since no run sets them; the affinity (runs of a module
+    near each other) and the security context (seccomp) that runs set replace the
+    default's whole, as the Tekton guide says: a nodeAffinity there does not place them."""
+    directory = example_copy("gointern-backend")
+    default = {
+        "nodeSelector": {"pool": "ci"},
+        "tolerations": [{"key": "ci", "operator": "Exists", "effect": "NoSchedule"}],
+        "priorityClassName": "ci-builds",
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "pool", "operator": "In", "values": ["ci"]}]}]}}},
+        "securityContext": {"fsGroup": 1000},
+    }
+    objects = render(directory)
+    runs = [*(t["spec"]["resourcetemplates"][0] for t in by_kind(objects, "TriggerTemplate")),
+            *yaml.safe_load_all(cli("generate", str(directory), "--module", "system",
+                                    "--run", "a" * 40).out)]
+    assert [run["kind"] for run in runs] == ["PipelineRun"] * 4
+    for run in runs:
+        own = run["spec"]["taskRunTemplate"]["podTemplate"]
+        pod = _merged_with_default(own, default)
+        assert {field: pod[field] for field in ("nodeSelector", "tolerations",
+                                                "priorityClassName")} == {
+            field: default[field] for field in ("nodeSelector", "tolerations",
+                                                "priorityClassName")}
+        assert set(own) == {"affinity", "securityContext"}
+        assert pod["affinity"] == own["affinity"] and "nodeAffinity" not in pod["affinity"]
+        assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+
+
 def test_the_crd_check_rejects_unknown_fields() -> None:
     task = copy.deepcopy(by_kind(objects_of("astrago"), "Task")[0])
     task["spec"]["steps"][0]["scirpt"] = "echo"
