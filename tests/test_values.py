@@ -219,7 +219,7 @@ def test_validate_names_the_manifest_field_of_a_file_missing_from_the_checkout(
     spec = REPO / "tests" / "fixtures" / "manifests"
     result = cli("validate", str(spec), "--deployment", str(tmp_path))
     assert result.code == 1
-    assert f"{spec}/shipspec.yaml:31:22: error: modules.core.manifest.file: apps/shop.yaml " \
+    assert f"{spec}/shipspec.yaml:33:22: error: modules.core.manifest.file: apps/shop.yaml " \
         in result.err
 
 
