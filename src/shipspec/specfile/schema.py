@@ -126,6 +126,7 @@ def _compute_resources(description: str) -> dict[str, Any]:
                           examples=[{"memory": "4Gi"}]),
     })
 
+
 _MODULE = _object(
     "One service: where its source is, how its image is built, where its tag is deployed.",
     {
@@ -497,9 +498,9 @@ SPEC_SCHEMA: dict[str, Any] = {
                 ),
                 "resources": _compute_resources(
                     "Tekton: the CPU, memory and ephemeral storage each run's build (fetch, "
-                    "pre-build, image build) requests and is limited to, for namespaces "
-                    "whose LimitRange or ResourceQuota asks for them and for builds larger "
-                    "than their defaults (default: none, the namespace's)."),
+                    "pre-build, image build) requests and is limited to, for builds larger "
+                    "than the namespace's defaults (its LimitRange's), scheduled where they "
+                    "fit (default: none, the namespace's)."),
                 "images": _object(
                     "Container images of the generated CI, each pinned by digest.",
                     {
