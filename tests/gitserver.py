@@ -44,7 +44,7 @@ class Fault(NamedTuple):
     does: "502", a gateway's error page, the repository untouched; "502 after", the request
     carried out, then answered 502 (a push that landed, its answer lost); "drop", the
     connection closed without an answer; "stall", the connection kept open, nothing sent
-    for STALL seconds, then closed."""
+    for STALL seconds, then closed; "pass", served as usual (a place in the order)."""
 
     method: str
     path_end: str

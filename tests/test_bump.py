@@ -28,7 +28,7 @@ from gitserver import (
 )
 
 from shipspec.bump import BumpOptions, Outcome, bump, plan
-from shipspec.bump.git import Checkout, Credentials, Refs, RefUpdate, Repository
+from shipspec.bump.git import Author, Checkout, Credentials, Refs, RefUpdate, Repository
 from shipspec.bump.source import BUILD_DAYS_LIMIT, NEWER_BUILDS_LIMIT, NewerCommit, build_days
 from shipspec.errors import RuntimeFailure
 from shipspec.specfile.resolve import load_spec
@@ -521,45 +521,90 @@ def test_a_bump_gets_past_a_server_that_fails_once(tmp_path: Path, fault: Fault,
                                                    flags: list[str]) -> None:
     """A forge's load balancer answers 502 now and then, and a connection drops: the bump
     asks again after a pause, and lands its change once."""
-    root, bare = _served(tmp_path)
     faults = [fault]
-    with git_http_server(root, "x-access-token", TOKEN, faults=faults) as base:
-        result = run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag",
-                             "core-flaky", "--repo", f"{base}/deploy.git", *flags,
-                             env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+    result = _bump_through(tmp_path, faults, flags, "core-flaky")
     assert (result.code, faults) == (0, []), result.err
     # said on stderr, where a CI log shows it: which command, why, and the pause
     assert re.fullmatch(r"note: git (push|clone|fetch) failed: .+; asking again in \d\.\d s "
                         r"\(1 of 3 attempts made\)\n", result.err), result.err
-    assert '"core-flaky"' in remote_file(bare, VALUES_PATH)
+    _landed_once(tmp_path, "core-flaky")
+
+
+def _bump_through(tmp_path: Path, faults: list[Fault], flags: list[str], tag: str) -> Any:
+    """A bump of module core to `tag` through the tests' git server over HTTP, which
+    answers with `faults` (see gitserver.Fault); its result."""
+    root, _ = _served(tmp_path)
+    with git_http_server(root, "x-access-token", TOKEN, faults=faults) as base:
+        return run_process("bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", tag,
+                           "--repo", f"{base}/deploy.git", *flags,
+                           env={**os.environ, "DEPLOY_TOKEN": TOKEN})
+
+
+def _landed_once(tmp_path: Path, tag: str) -> None:
+    """The bump through _bump_through landed `tag` in one commit, and left no queue."""
+    bare = tmp_path / "served" / "deploy.git"
+    assert f'"{tag}"' in remote_file(bare, VALUES_PATH)
     assert len(commits(bare)) == 2
     assert not git("--git-dir", str(bare), "for-each-ref", "refs/shipspec")
 
 
-@pytest.mark.parametrize("flags", [[], ["--no-queue"]], ids=["queued", "direct"])
-def test_a_push_whose_answer_is_lost_is_not_sent_again(tmp_path: Path,
-                                                       flags: list[str]) -> None:
-    """The server carries out a push, and its answer is lost on the way back: the push may
-    have landed, so it is not sent blindly again. Queued, that push was the intent's: the
-    bump takes it back (compare-and-swaps) and fails, leaving nothing queued; direct, it was
-    the commit's, which landed: a rerun finds the tag there and changes nothing."""
+@pytest.mark.parametrize(("faults", "flags", "said"), [
+    # the intent's and the lock's push (not atomic), carried out
+    ([Fault("POST", "git-receive-pack", "502 after")], [], "that it landed"),
+    # then the lock holder's atomic push of the commit, the receipts and the release
+    ([None, Fault("POST", "git-receive-pack", "502 after")], [], "that it landed"),
+    ([Fault("POST", "git-receive-pack", "502 after")], ["--no-queue"], "that it landed"),
+    # dropped before the server carried it out
+    ([Fault("POST", "git-receive-pack", "drop")], [], "that it did not land"),
+    ([None, Fault("POST", "git-receive-pack", "drop")], [], "that it did not land"),
+    ([Fault("POST", "git-receive-pack", "drop")], ["--no-queue"], "that it did not land"),
+], ids=["queued-lost", "holder-lost", "direct-lost", "queued-dropped", "holder-dropped",
+        "direct-dropped"])
+def test_a_push_cut_off_is_sent_again_only_where_it_did_not_land(
+        tmp_path: Path, faults: list[Fault | None], flags: list[str], said: str) -> None:
+    """The server carries out a push and its answer is lost on the way back, or the
+    connection drops before it does: git cannot tell which. Sent again as it was, the push
+    would fail its own compare-and-swaps where it had landed (the bump failed, though its
+    change was deployed, and every later step of the pipeline with it). The bump reads the
+    server's refs: what landed is done, what did not is sent again; one change, one commit,
+    and a note on stderr that says which it was."""
+    # None: a push that goes through, before the one that fails
+    pushes = [fault or Fault("POST", "git-receive-pack", "pass") for fault in faults]
+    result = _bump_through(tmp_path, pushes, flags, "core-cut-off")
+    assert (result.code, pushes) == (0, []), result.err
+    assert re.fullmatch(r"note: git push failed: error: RPC failed; [^;]+; the server's refs "
+                        f"show {said}" + (r"; asking again in \d\.\d s \(1 of 3 attempts "
+                                          r"made\)" if "not" in said else "") + "\n",
+                        result.err), result.err
+    _landed_once(tmp_path, "core-cut-off")
+
+
+def test_a_push_cut_off_that_landed_in_part_sends_again_only_the_rest(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A push that is not atomic lands ref by ref: the server took one and refused the other
+    (here its update hook declines the lock), and the answer that said so was lost. The
+    ref that landed is "ok"; the other is sent again, and gets its verdict."""
     root, bare = _served(tmp_path)
+    hook = bare / "hooks" / "update"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text('#!/bin/sh\ntest "$1" != refs/shipspec/main/lock\n')
+    hook.chmod(0o755)
     faults = [Fault("POST", "git-receive-pack", "502 after")]
-    bump = ["bump", str(ASTRAGO_KEYED), "--module", "core", "--tag", "core-lost", *flags]
-    env = {**os.environ, "DEPLOY_TOKEN": TOKEN}
-    with git_http_server(root, "x-access-token", TOKEN, faults=faults) as base:
-        result = run_process(*bump, "--repo", f"{base}/deploy.git", env=env)
-        rerun = run_process(*bump, "--repo", f"{base}/deploy.git", env=env)
-    assert (result.code, result.out) == (2, ""), result.err
-    assert "RPC failed; HTTP 502" in result.err
-    assert result.err.endswith(
-        "  hint: the connection broke off (a read is tried 3 times; a push is sent once, as it "
-        "may have landed): rerun the job; a bump whose tags are there already changes "
-        "nothing\n")
-    assert rerun.code == 0, rerun.err
-    assert len(commits(bare)) == 2  # one change, landed once
-    assert '"core-lost"' in remote_file(bare, VALUES_PATH)
-    assert not git("--git-dir", str(bare), "for-each-ref", "refs/shipspec")
+    with git_http_server(root, None, None, faults=faults) as base:
+        refs = Refs.open(f"{base}/deploy.git", str(tmp_path / "refs.git"),
+                         Credentials(None, "$DEPLOY_TOKEN"))
+        [intent] = refs.notes(["an intent\n"], Author("t", "t@example.com"))
+        statuses = refs.push_refs([RefUpdate("refs/shipspec/main/queue/me", intent, ""),
+                                   RefUpdate("refs/shipspec/main/lock", intent, "")])
+    assert (statuses, faults) == ({"refs/shipspec/main/queue/me": "ok",
+                                   "refs/shipspec/main/lock": "refused: [remote rejected] "
+                                                              "(hook declined)"}, [])
+    assert git("--git-dir", str(bare), "for-each-ref", "--format=%(refname) %(objectname)",
+               "refs/shipspec").splitlines() == [f"refs/shipspec/main/queue/me {intent}"]
+    assert [re.sub(r"\d\.\d s", "N s", record.getMessage()) for record in caplog.records] == [
+        "note: git push failed: error: RPC failed; HTTP 502 curl 22 The requested URL "
+        "returned error: 502; the server's refs show that it landed in part; asking again "
+        "in N s (1 of 3 attempts made)"]
 
 
 @pytest.mark.parametrize("fault", [Fault("GET", "info/refs", "stall"),

@@ -37,9 +37,10 @@ _MOVED = ("non-fast-forward", "fetch first", "stale info", "cannot lock ref", "f
 # Network failures, in git's, curl's and OpenSSH's words. A command that failed before the
 # server answered its first request (the name, the connection or the TLS handshake failed,
 # or a forge's load balancer answered 5xx or nothing for the refs) changed nothing there, and
-# is run again, a push too. One cut off later is run again only when it reads (clone, fetch,
-# ls-remote, a partial clone's fetch of missing blobs): a push cut off may have landed, and
-# sending it again would be judged by a compare-and-swap against our own update. Three
+# is run again, a push too. One cut off later is run again when it reads (clone, fetch,
+# ls-remote, a partial clone's fetch of missing blobs); a push cut off may have landed, and
+# sent again would be judged by a compare-and-swap against our own update: push_refs reads
+# the server's refs first, and sends again what did not land. Three
 # attempts, as actions/checkout v7 makes of its fetches and ls-remote (src/retry-helper.ts,
 # git-command-manager.ts), with shorter pauses than its 10-20 s: a whole pipeline waits on
 # its deploy. (Patterns, compiled by `re` when a command first fails.)
@@ -261,13 +262,19 @@ class Repository:
             if (not completed.returncode or attempt == NETWORK_ATTEMPTS
                     or not _worth_another_attempt(arguments, completed.stderr)):
                 break
-            spread = 1 - random.random() / 2  # noqa: S311 - a pause, not a secret
-            pause = _NETWORK_PAUSE * 3 ** (attempt - 1) * spread
-            failed = self.credentials.redact(_failed_line(completed.stderr))
-            note(f"note: git {_command(arguments)} failed: {failed[:SERVER_LINE]}; asking "
-                 f"again in {pause:.1f} s ({attempt} of {NETWORK_ATTEMPTS} attempts made)")
-            time.sleep(pause)
+            self._pause(_command(arguments), completed.stderr, attempt)
         return completed.returncode, completed.stdout, completed.stderr
+
+    def _pause(self, command: str, errors: str, attempt: int, landed: str = "") -> None:
+        """Say on stderr that git `command` failed (`landed`: what its refs show of a
+        push), and wait before asking again: longer after each attempt, by up to half less
+        at random, so that bumps that failed together do not all come back together."""
+        spread = 1 - random.random() / 2  # noqa: S311 - a pause, not a secret
+        pause = _NETWORK_PAUSE * 3 ** (attempt - 1) * spread
+        failed = self.credentials.redact(_failed_line(errors))
+        note(f"note: git {command} failed: {failed[:SERVER_LINE]}{landed}; asking again in "
+             f"{pause:.1f} s ({attempt} of {NETWORK_ATTEMPTS} attempts made)")
+        time.sleep(pause)
 
     def _git(self, *arguments: str, env: dict[str, str] | None = None,
              given: str | None = None) -> str:
@@ -308,14 +315,35 @@ class Repository:
         "ok"; "moved" when another writer changed it first (the caller may retry); or
         "refused: <reason>" when the server's rules forbid it, an error instead when
         `refused_fails`. Never forces past `expect`."""
-        leases = [f"--force-with-lease={u.ref}:{u.expect}" for u in updates
-                  if u.expect is not None]
-        refspecs = [f"{u.new or ''}:{u.ref}" for u in updates]
-        code, output, errors = self._run(["push", "--porcelain",
-                                          *(["--atomic"] if atomic else []), *leases,
-                                          self.remote, *refspecs])
-        statuses = _push_statuses(output)
-        if code and not statuses:  # no verdict per ref: the push itself failed (auth, network)
+        statuses: dict[str, str] = {}
+        for attempt in range(1, NETWORK_ATTEMPTS + 1):
+            leases = [f"--force-with-lease={u.ref}:{u.expect}" for u in updates
+                      if u.expect is not None]
+            refspecs = [f"{u.new or ''}:{u.ref}" for u in updates]
+            code, output, errors = self._run(["push", "--porcelain",
+                                              *(["--atomic"] if atomic else []), *leases,
+                                              self.remote, *refspecs])
+            statuses.update(_push_statuses(output))
+            updates = [u for u in updates if u.ref not in statuses]  # no verdict yet
+            if (not code or not updates or attempt == NETWORK_ATTEMPTS
+                    or _network_failure(errors) != "cut off"):
+                break
+            # Cut off once the server had the push (its answer lost, or the connection
+            # dropped as it worked): it may have landed, and sent again as it was, each
+            # compare-and-swap would fail against our own update. The remote's refs tell;
+            # what did not land is sent again.
+            pending = self._not_landed(updates, errors, what)
+            landed = [u for u in updates if u not in pending]
+            statuses.update({u.ref: "ok" for u in landed})
+            updates = pending
+            if not updates:
+                failed = self.credentials.redact(_failed_line(errors))
+                note(f"note: git push failed: {failed[:SERVER_LINE]}; the server's refs show "
+                     "that it landed")
+                break
+            self._pause("push", errors, attempt, "; the server's refs show that it landed in "
+                        "part" if landed else "; the server's refs show that it did not land")
+        if code and updates:  # refs without a verdict: the push failed (auth, network)
             raise _failure(errors, self.credentials, what)
         refused = [f"{ref} ({status.removeprefix('refused: ')})"
                    for ref, status in statuses.items() if status.startswith("refused")]
@@ -330,6 +358,23 @@ class Repository:
                 + "\n  hint: is the branch protected against direct pushes? then use "
                   "--pull-request")
         return statuses
+
+
+    def _not_landed(self, updates: list[RefUpdate], errors: str,
+                    what: str) -> list[RefUpdate]:
+        """Those of `updates` that the remote's refs show did not land: a ref landed that
+        holds its new object, or is gone when it was to be deleted. Reading them failing
+        too, the push's own failure is raised."""
+        named = [u.new for u in updates if u.new is not None]
+        try:
+            objects = dict(zip(named, self._git("rev-parse", *named).split(), strict=True))
+            listed = self._git("ls-remote", self.remote, *(u.ref for u in updates))
+        except RuntimeFailure:
+            raise _failure(errors, self.credentials, what) from None
+        remote = {ref: oid for oid, _, ref in
+                  (line.partition("\t") for line in listed.splitlines())}
+        return [u for u in updates
+                if remote.get(u.ref) != (None if u.new is None else objects[u.new])]
 
 
 class Refs(Repository):
@@ -696,7 +741,8 @@ def _failure(stderr: str, credentials: Credentials, what: str) -> RuntimeFailure
         hint = (f"\n  hint: the server was not reached in {NETWORK_ATTEMPTS} attempts: check "
                 "the URL and the network, or rerun the job once the server is back")
     elif network == "cut off":
-        hint = ("\n  hint: the connection broke off (a read is tried "
-                f"{NETWORK_ATTEMPTS} times; a push is sent once, as it may have landed): rerun "
-                "the job; a bump whose tags are there already changes nothing")
+        hint = ("\n  hint: the connection broke off, and asking again did not help (a push "
+                "is sent again only where the server's refs show that it did not land): "
+                "rerun the job once the server is back; a bump whose tags are there already "
+                "changes nothing")
     return RuntimeFailure(f"error: {what}: {stderr}{hint}")
