@@ -192,6 +192,7 @@ class GitHub:
         self.requests: list[str] = []  # "METHOD path", in order
         self.violations: list[str] = []
         self.rate_limited: list[tuple[int, dict[str, str]]] = []  # answers to give first
+        self.answers_lost: list[str] = []  # "METHOD path" of requests carried out, then 502
         # GitHub's mergeStateStatus of every pull request: BLOCKED waits for checks; CLEAN,
         # HAS_HOOKS and UNSTABLE may be merged at once, and auto-merge is refused for them
         self.merge_state = "BLOCKED"
@@ -212,6 +213,11 @@ class GitHub:
         if retry_after is not None:
             headers["retry-after"] = retry_after
         self.rate_limited.append((status, headers))
+
+    def lose_answer(self, request: str) -> None:
+        """Carry out the next request `request` ("METHOD path"), then answer it 502, as a
+        load balancer whose connection to GitHub broke while it answered."""
+        self.answers_lost.append(request)
 
     def checks_pass(self) -> list[int]:
         """GitHub merging every open pull request with auto-merge on; their numbers."""
@@ -252,6 +258,16 @@ class GitHub:
 
     def answer(self, method: str, target: str, headers: dict[str, str],
                body: bytes) -> tuple[int, dict[str, str], Any]:
+        answered = self._answer(method, target, headers, body)
+        request = f"{method} {urlsplit(target).path}"
+        with self.lock:
+            if request in self.answers_lost:
+                self.answers_lost.remove(request)
+                return 502, {}, {"message": "Bad Gateway"}
+        return answered
+
+    def _answer(self, method: str, target: str, headers: dict[str, str],
+                body: bytes) -> tuple[int, dict[str, str], Any]:
         parts = urlsplit(target)
         path = re.sub(rf"^/repositories/{REPOSITORY_ID}/",
                       f"/repos/{self.owner}/{self.name}/", parts.path)
@@ -285,6 +301,8 @@ class GitHub:
                 pull = self.pulls[int(found.group(2))]
                 if (found.group(1), found.group(3), method) == ("pulls", None, "PATCH"):
                     return self._update(pull, data)
+                if (found.group(1), found.group(3), method) == ("pulls", None, "GET"):
+                    return 200, {}, self._full(pull)
                 if (found.group(1), found.group(3), method) == ("pulls", "/merge", "PUT"):
                     return self._merge_asked(pull, data)
                 if (found.group(1), found.group(3), method) == ("issues", "/comments", "POST"):

@@ -319,6 +319,28 @@ def test_a_pull_request_ready_at_once_is_merged_directly(github: Pulls, merge_st
 
 @pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],
                          indirect=True)
+def test_a_merge_whose_answer_was_lost_is_one_merge_and_a_success(github: Pulls) -> None:
+    """GitHub carries out the merge and the answer is lost (a load balancer's 502): sent
+    again, as a PUT may be, the merge is refused, the pull request being merged already
+    (405, as GitHub answers for a pull request that is not open). The bump failed though
+    its change was on the branch; it now asks the pull request, which says merged at our
+    commit."""
+    hub, spec, bare = github
+    hub.merge_state = "CLEAN"
+    hub.lose_answer("PUT /repos/acme/deploy/pulls/1/merge")
+    result = bump(spec, "--module", "web", "--tag", "2.2.0")
+    assert result.code == 0, result.err
+    assert "merged pull request #1 (squash): it was ready" in result.out
+    assert hub.requests[-3:] == ["PUT /repos/acme/deploy/pulls/1/merge",
+                                 "PUT /repos/acme/deploy/pulls/1/merge",
+                                 "GET /repos/acme/deploy/pulls/1"]
+    assert hub.answers_lost == [] and hub.pulls[1]["merged"] is True
+    assert len([c for c in commits(bare) if "(#1)" in c]) == 1  # merged once
+    assert 'tag: "2.2.0"' in remote_file(bare, "env/prod/values.yaml")
+
+
+@pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],
+                         indirect=True)
 def test_a_repository_without_auto_merge_leaves_the_pull_request_open_and_says_so(
         github: Pulls) -> None:
     hub, spec, bare = github

@@ -97,8 +97,15 @@ class GitHub:
         if merge_state in _MERGEABLE_NOW:
             # nothing left to wait for: merge it, exactly the commit we pushed (a branch
             # moved since is refused); branch protection still decides on the server
-            self.api.call("PUT", f"{self.pulls}/{pull_request.number}/merge", {
-                "merge_method": method, "sha": pull_request.head_sha})
+            try:
+                self.api.call("PUT", f"{self.pulls}/{pull_request.number}/merge", {
+                    "merge_method": method, "sha": pull_request.head_sha})
+            except RuntimeFailure:
+                # A merge carried out whose answer was lost (a load balancer's 502, a
+                # connection broken) is refused when asked again: the pull request is no
+                # longer open (405). The pull request itself tells.
+                if not self._merged(pull_request):
+                    raise
             return True
         raise RuntimeFailure(
             f"error: pull request #{pull_request.number} ({pull_request.url}) is open, but "
@@ -106,6 +113,14 @@ class GitHub:
             f"{'; '.join(errors)}\n"
             "  hint: allow auto-merge in the repository's settings (General > Pull Requests), "
             "or leave delivery.autoMerge out")
+
+    def _merged(self, pull_request: PullRequest) -> bool:
+        """Whether GitHub merged the pull request at the commit we pushed."""
+        item = self.api.call("GET", f"{self.pulls}/{pull_request.number}").data
+        try:
+            return item["merged"] is True and item["head"]["sha"] == pull_request.head_sha
+        except (KeyError, TypeError) as error:
+            raise self._unreadable(error) from None
 
     def close(self, pull_request: PullRequest, comment: str) -> None:
         repo = self.pulls.removesuffix("/pulls")
