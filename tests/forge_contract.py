@@ -192,7 +192,8 @@ class GitHub:
         self.requests: list[str] = []  # "METHOD path", in order
         self.violations: list[str] = []
         self.rate_limited: list[tuple[int, dict[str, str]]] = []  # answers to give first
-        self.answers_lost: list[str] = []  # "METHOD path" of requests carried out, then 502
+        # ("METHOD path", carried out): requests a load balancer answers 502 (gateway_error)
+        self.gateway_errors: list[tuple[str, bool]] = []
         # GitHub's mergeStateStatus of every pull request: BLOCKED waits for checks; CLEAN,
         # HAS_HOOKS and UNSTABLE may be merged at once, and auto-merge is refused for them
         self.merge_state = "BLOCKED"
@@ -214,10 +215,11 @@ class GitHub:
             headers["retry-after"] = retry_after
         self.rate_limited.append((status, headers))
 
-    def lose_answer(self, request: str) -> None:
-        """Carry out the next request `request` ("METHOD path"), then answer it 502, as a
-        load balancer whose connection to GitHub broke while it answered."""
-        self.answers_lost.append(request)
+    def gateway_error(self, request: str, carried_out: bool) -> None:
+        """Answer the next request `request` ("METHOD path") 502, as a load balancer does
+        whose connection to GitHub broke: before GitHub had it, or once GitHub had carried
+        it out (its answer lost)."""
+        self.gateway_errors.append((request, carried_out))
 
     def checks_pass(self) -> list[int]:
         """GitHub merging every open pull request with auto-merge on; their numbers."""
@@ -258,13 +260,16 @@ class GitHub:
 
     def answer(self, method: str, target: str, headers: dict[str, str],
                body: bytes) -> tuple[int, dict[str, str], Any]:
-        answered = self._answer(method, target, headers, body)
         request = f"{method} {urlsplit(target).path}"
         with self.lock:
-            if request in self.answers_lost:
-                self.answers_lost.remove(request)
-                return 502, {}, {"message": "Bad Gateway"}
-        return answered
+            error = next((e for e in self.gateway_errors if e[0] == request), None)
+            if error:
+                self.gateway_errors.remove(error)
+        if error and not error[1]:
+            self.requests.append(request)
+            return 502, {}, {"message": "Bad Gateway"}
+        answered = self._answer(method, target, headers, body)
+        return (502, {}, {"message": "Bad Gateway"}) if error else answered
 
     def _answer(self, method: str, target: str, headers: dict[str, str],
                 body: bytes) -> tuple[int, dict[str, str], Any]:

@@ -317,6 +317,28 @@ def test_a_pull_request_ready_at_once_is_merged_directly(github: Pulls, merge_st
             ] == [f"{merge[:12]} 2.1.0", f"{root(bare)[:12]} 2.0.0"]
 
 
+def test_a_pull_request_opened_whose_answer_was_lost_is_found_and_used(
+        github: Pulls) -> None:
+    """GitHub opens the pull request and the answer is lost (a load balancer's 502): a POST
+    is not sent again, as it may have been carried out, and the bump failed though its
+    pull request was open. It now reads the open pull requests, and takes the one from its
+    branch; a pull request that was not opened still fails the bump (below)."""
+    hub, spec, _ = github
+    hub.gateway_error("POST /repos/acme/deploy/pulls", carried_out=True)
+    result = bump(spec, "--module", "web", "--tag", "2.3.0")
+    assert result.code == 0, result.err
+    assert "opened pull request #1: https://github.com/acme/deploy/pull/1" in result.out
+    assert hub.requests == ["GET /repos/acme/deploy/pulls", "POST /repos/acme/deploy/pulls",
+                            "GET /repos/acme/deploy/pulls"]
+    assert list(open_pulls(hub)) == [1] and hub.gateway_errors == []
+    # not carried out: nothing opened, and the bump fails with the forge's answer
+    hub.gateway_error("POST /repos/acme/deploy/pulls", carried_out=False)
+    failed = bump(spec, "--module", "core", "--tag", "1.4.0")
+    assert failed.code == 2 and "/repos/acme/deploy/pulls answered 502" in failed.err
+    assert list(open_pulls(hub)) == [1] and hub.requests[-2:] == [
+        "POST /repos/acme/deploy/pulls", "GET /repos/acme/deploy/pulls"]
+
+
 @pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],
                          indirect=True)
 def test_a_merge_whose_answer_was_lost_is_one_merge_and_a_success(github: Pulls) -> None:
@@ -327,14 +349,14 @@ def test_a_merge_whose_answer_was_lost_is_one_merge_and_a_success(github: Pulls)
     commit."""
     hub, spec, bare = github
     hub.merge_state = "CLEAN"
-    hub.lose_answer("PUT /repos/acme/deploy/pulls/1/merge")
+    hub.gateway_error("PUT /repos/acme/deploy/pulls/1/merge", carried_out=True)
     result = bump(spec, "--module", "web", "--tag", "2.2.0")
     assert result.code == 0, result.err
     assert "merged pull request #1 (squash): it was ready" in result.out
     assert hub.requests[-3:] == ["PUT /repos/acme/deploy/pulls/1/merge",
                                  "PUT /repos/acme/deploy/pulls/1/merge",
                                  "GET /repos/acme/deploy/pulls/1"]
-    assert hub.answers_lost == [] and hub.pulls[1]["merged"] is True
+    assert hub.gateway_errors == [] and hub.pulls[1]["merged"] is True
     assert len([c for c in commits(bare) if "(#1)" in c]) == 1  # merged once
     assert 'tag: "2.2.0"' in remote_file(bare, "env/prod/values.yaml")
 

@@ -29,16 +29,19 @@ import posixpath
 import re
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from shipspec.bump.git import Checkout, RefUpdate
 from shipspec.bump.request import Changed, Request, changed_tags, file_of, kept
 from shipspec.bump.targets import kind_of
-from shipspec.errors import ShipspecError
+from shipspec.errors import RuntimeFailure, ShipspecError
 from shipspec.images import tag_and_digest
 from shipspec.spec import Delivery
 from shipspec.spec import Forge as ForgeSettings
 from shipspec.values.yamltext import YamlText
+
+if TYPE_CHECKING:  # imported where pull requests are opened (deliver)
+    from shipspec.bump.forges import Forge, PullRequest
 
 _MARKER = re.compile(r"^<!-- shipspec: (\{.*\}) -->$", re.MULTILINE)
 # GitHub refuses a pull request whose title passes 256 characters or whose description
@@ -178,6 +181,19 @@ def title_and_description(message: str, marker: str) -> tuple[str, str]:
     return title, (rest + "\n\n" if rest else "") + marker
 
 
+def _opened_from(forge: "Forge", base: str, head: str,
+                 failure: RuntimeFailure) -> "PullRequest":
+    """The open pull request from `head` into `base` that a request to open it, which
+    failed with `failure`, made after all; `failure` raised when there is none."""
+    try:
+        found = [pr for pr in forge.open_pull_requests(base) if pr.head == head]
+    except RuntimeFailure:
+        raise failure from None
+    if not found:
+        raise failure
+    return found[0]
+
+
 def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery: Delivery,
             forge_settings: ForgeSettings | None,
             sleep: Callable[[float], None] = time.sleep) -> str | None:
@@ -203,7 +219,13 @@ def deliver(checkout: Checkout, base: str, message: str, scope: Scope, delivery:
     open_ones = forge.open_pull_requests(base)
     mine = next((pr for pr in open_ones if pr.head == head), None)
     if mine is None:
-        mine = forge.open(head, base, title, body)
+        try:
+            mine = forge.open(head, base, title, body)
+        except RuntimeFailure as failure:
+            # Opened, its answer lost (a load balancer's 502, a connection broken): the
+            # request is not sent again, as it may have been carried out. The forge's list
+            # tells: a second one from our branch would be refused anyway.
+            mine = _opened_from(forge, base, head, failure)
         done = f"opened pull request #{mine.number}"
     elif (mine.title, mine.body) != (title, body):
         mine = forge.update(mine, title, body)
