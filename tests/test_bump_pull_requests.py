@@ -341,6 +341,27 @@ def test_a_pull_request_opened_whose_answer_was_lost_is_found_and_used(
 
 @pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],
                          indirect=True)
+def test_auto_merge_asked_whose_answer_was_lost_is_read_back(github: Pulls) -> None:
+    """GitHub turns auto-merge on and the answer is lost: the GraphQL request, a POST, is not
+    sent again; the pull request says whether it will be merged. Where it was not carried
+    out, the bump fails, and its rerun asks again (below)."""
+    hub, spec, _ = github
+    hub.gateway_error("POST /graphql", carried_out=True)
+    result = bump(spec, "--module", "web", "--tag", "2.4.0")
+    assert result.code == 0, result.err
+    assert "#1 will be merged (squash) once its required checks pass" in result.out
+    assert hub.requests[-2:] == ["POST /graphql", "GET /repos/acme/deploy/pulls/1"]
+    assert hub.pulls[1]["auto_merge"] is not None and hub.gateway_errors == []
+    hub.gateway_error("POST /graphql", carried_out=False)
+    failed = bump(spec, "--module", "core", "--tag", "1.5.0")
+    assert failed.code == 2 and "/graphql answered 502" in failed.err
+    assert hub.pulls[2]["auto_merge"] is None
+    rerun = bump(spec, "--module", "core", "--tag", "1.5.0")
+    assert rerun.code == 0 and hub.pulls[2]["auto_merge"] is not None, rerun.err
+
+
+@pytest.mark.parametrize("github", ["{method: pull-request, autoMerge: squash}"],
+                         indirect=True)
 def test_a_merge_whose_answer_was_lost_is_one_merge_and_a_success(github: Pulls) -> None:
     """GitHub carries out the merge and the answer is lost (a load balancer's 502): sent
     again, as a PUT may be, the merge is refused, the pull request being merged already

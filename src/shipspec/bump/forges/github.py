@@ -77,10 +77,17 @@ class GitHub:
         return self._pull_request(answer.data)
 
     def merge_when_ready(self, pull_request: PullRequest, method: MergeMethod) -> bool:
-        answer = self.api.call("POST", self.graphql, {
-            "query": _AUTO_MERGE,
-            "variables": {"pullRequest": self.node_ids[pull_request.number],
-                          "method": method.upper(), "head": pull_request.head_sha}})
+        try:
+            answer = self.api.call("POST", self.graphql, {
+                "query": _AUTO_MERGE,
+                "variables": {"pullRequest": self.node_ids[pull_request.number],
+                              "method": method.upper(), "head": pull_request.head_sha}})
+        except RuntimeFailure:
+            # Carried out, its answer lost (a POST is not sent again): the pull request
+            # tells whether GitHub will merge it.
+            if self._read(pull_request).get("auto_merge") is None:
+                raise
+            return False
         errors = [str(e.get("message", "")) for e in (answer.data or {}).get("errors") or []
                   if isinstance(e, dict)]
         if not errors:
@@ -116,11 +123,19 @@ class GitHub:
 
     def _merged(self, pull_request: PullRequest) -> bool:
         """Whether GitHub merged the pull request at the commit we pushed."""
-        item = self.api.call("GET", f"{self.pulls}/{pull_request.number}").data
+        item = self._read(pull_request)
         try:
             return item["merged"] is True and item["head"]["sha"] == pull_request.head_sha
         except (KeyError, TypeError) as error:
             raise self._unreadable(error) from None
+
+    def _read(self, pull_request: PullRequest) -> dict[str, Any]:
+        """The pull request as GitHub has it now."""
+        item = self.api.call("GET", f"{self.pulls}/{pull_request.number}").data
+        if not isinstance(item, dict):
+            raise RuntimeFailure(f"error: {self.api.base} answered with a pull request "
+                                 "shipspec cannot read (not an object)")
+        return item
 
     def close(self, pull_request: PullRequest, comment: str) -> None:
         repo = self.pulls.removesuffix("/pulls")
