@@ -116,6 +116,34 @@ def test_bumps_queued_together_land_in_one_commit(repos: tuple[Path, Path]) -> N
     assert refs(bare) == []
 
 
+def test_a_receipt_that_cannot_be_deleted_stays_and_its_bump_succeeds(
+        repos: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A waiting bump reads its receipt, then deletes it: that push failing (the server gone
+    after three attempts) failed a bump whose change had landed. The receipt stays, for a
+    lock holder to delete a day later, and the bump says so."""
+    spec_dir, bare = repos
+    push_refs = Refs.push_refs
+
+    def deleting_a_receipt_fails(self: Refs, updates: list[RefUpdate],
+                                 *args: Any, **kwargs: Any) -> dict[str, str]:
+        if any("/done/" in u.ref and u.new is None for u in updates):
+            raise RuntimeFailure("error: git push failed: fatal: unable to access '...': "
+                                 "Could not resolve host: deploy.example\n  hint: ...")
+        return push_refs(self, updates, *args, **kwargs)
+
+    monkeypatch.setattr(Refs, "push_refs", deleting_a_receipt_fails)
+    first, second = queued_together(bare, (spec_dir, "m00", "t0"), (spec_dir, "m01", "t1"))
+    outcomes = [first.result(), second.result()]
+    assert all(isinstance(o, Outcome) and o.status == "committed" for o in outcomes), outcomes
+    assert len(commits(bare)) == 2  # one commit for both
+    [receipt] = refs(bare, f"{QUEUE}done/")
+    assert [record.getMessage() for record in caplog.records] == [
+        f"note: our receipt {receipt} stays in the deployment repository (error: git push "
+        "failed: fatal: unable to access '...': Could not resolve host: deploy.example); a "
+        "bump deletes it in a day"]
+
+
 def test_the_lock_is_the_holders_intent(repos: tuple[Path, Path]) -> None:
     """Taking the lock sends no object of its own: the lock names its holder's intent."""
     spec_dir, bare = repos

@@ -16,7 +16,8 @@ committed by another author or key, which queue apart: see _Names):
     lock          its holder's intent (the same commit)
     queue/<id>    an intent: a commit with an empty tree and the request in its message
     done/<id>     its receipt: the outcome, read and deleted by the bump that posted it
-                  (or, when that bump was killed, by a lock holder a day later)
+                  (or, when that bump was killed or could not delete it, by a lock
+                  holder a day later)
 
 Every update is a compare-and-swap on the server (git's `--force-with-lease`), so a holder
 that was presumed dead and comes back cannot write: its atomic push fails as a whole. A lock
@@ -51,7 +52,7 @@ from shipspec.bump import (
 from shipspec.bump.git import Author, Checkout, Refs, RefUpdate
 from shipspec.bump.request import Changed, Edit, Request, changed_tags, message, write
 from shipspec.bump.targets import NewImage
-from shipspec.errors import Location, RuntimeFailure, ShipspecError, shown
+from shipspec.errors import Location, RuntimeFailure, ShipspecError, note, one_line, shown
 from shipspec.paths import relative_path_problem
 from shipspec.spec import (
     DEFAULT_AUTHOR,
@@ -240,7 +241,13 @@ class _Waiter:
     def _collect(self, receipt: str) -> Outcome:
         ref = self.names.receipt(self.me)
         text = self.refs.messages([ref])[receipt]
-        self.refs.push_refs([RefUpdate(ref, None, receipt)])
+        try:
+            self.refs.push_refs([RefUpdate(ref, None, receipt)])
+        except RuntimeFailure as failure:
+            # Our change is written: failing the bump now would fail a deploy that landed.
+            # A receipt left behind is deleted by a lock holder a day later (_read_queue).
+            note(f"note: our receipt {ref} stays in the deployment repository "
+                 f"({one_line(str(failure).splitlines()[0])}); a bump deletes it in a day")
         return _outcome(_decode_receipt(text))
 
     def _withdraw(self) -> None:
