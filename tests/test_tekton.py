@@ -452,6 +452,31 @@ def test_a_clusters_default_pod_template_places_every_run_but_for_the_fields_run
         assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
 
 
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_every_step_that_fetches_the_source_gives_up_a_dead_ssh_connection(
+        example: str) -> None:
+    """A connection that dies without a word (a NAT or a load balancer dropping it) hung ssh,
+    and the step with it, until the run's timeout. Every step that fetches the source runs
+    ssh with keep-alives: as OpenSSH reads the command (`ssh -G`), a question every 15 s
+    and a give-up after 8 unanswered, two minutes. (test_image_tekton fetches through
+    sshd with these commands.)"""
+    steps = {f"{task['metadata']['name']}/{step['name']}":
+             {e["name"]: e.get("value") for e in step.get("env", [])}
+             for task in by_kind(objects_of(example), "Task") for step in task["spec"]["steps"]
+             if any(e["name"] == "REPO_URL" for e in step.get("env", []))}
+    assert sorted(name.split("-")[-1] for name in steps) == [
+        "build/fetch", "deploy/history", "tag/changes"]
+    for env in steps.values():
+        command = env["GIT_SSH_COMMAND"].split()
+        assert command[0] == "ssh"
+        if "-F" in command:  # Tekton's $HOME/.ssh/config, which only a run has
+            command[command.index("-F") + 1] = "/dev/null"
+        settings = subprocess.run([*command, "-G", "deploy.example"], capture_output=True,
+                                  text=True, check=True, stdin=subprocess.DEVNULL).stdout
+        assert {"serveraliveinterval 15", "serveralivecountmax 8"} <= set(
+            settings.splitlines())
+
+
 def test_the_crd_check_rejects_unknown_fields() -> None:
     task = copy.deepcopy(by_kind(objects_of("astrago"), "Task")[0])
     task["spec"]["steps"][0]["scirpt"] = "echo"

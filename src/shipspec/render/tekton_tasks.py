@@ -117,7 +117,12 @@ _TEKTON_HOME = "/tekton/home"
 # ssh reads its config and known hosts from the home directory in /etc/passwd, never from
 # $HOME (tektoncd/pipeline v1.15.0 docs/auth.md): pointed at what Tekton copied there, so
 # that an ssh-auth Secret fetches a source repository over SSH.
-_SSH_COMMAND = (f"ssh -F {_TEKTON_HOME}/.ssh/config "
+# A connection that dies without a word (a NAT or a load balancer that drops it) hung ssh,
+# and the step, until the run's timeout: ssh asks the server every 15 s and gives up after
+# 8 questions unanswered, two minutes, as a bump gives up a stalled HTTP transfer
+# (bump/git.py, STALLED_AFTER).
+_SSH_ALIVE = "ssh -o ServerAliveInterval=15 -o ServerAliveCountMax=8"
+_SSH_COMMAND = (f"{_SSH_ALIVE} -F {_TEKTON_HOME}/.ssh/config "
                 f"-o UserKnownHostsFile={_TEKTON_HOME}/.ssh/known_hosts")
 
 
@@ -377,7 +382,8 @@ def build_task(spec: Spec, metadata: Object) -> Object:
         ],
         "steps": [
             {"name": "fetch", "image": images["git"], "script": _FETCH,
-             "env": _env(REPO_URL="$(params.repo-url)", REVISION="$(params.revision)"),
+             "env": _env(REPO_URL="$(params.repo-url)", REVISION="$(params.revision)",
+                         GIT_SSH_COMMAND=_SSH_ALIVE),  # root's own ~/.ssh
              "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [work]},
             {"name": "check-cache-status", "image": images["git"], "script": _CHECK_CACHE,
              "env": common_env, "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [cache]},
