@@ -359,7 +359,6 @@ class Repository:
                   "--pull-request")
         return statuses
 
-
     def _not_landed(self, updates: list[RefUpdate], errors: str,
                     what: str) -> list[RefUpdate]:
         """Those of `updates` that the remote's refs show did not land: a ref landed that

@@ -82,10 +82,10 @@ class GitHub:
                 "query": _AUTO_MERGE,
                 "variables": {"pullRequest": self.node_ids[pull_request.number],
                               "method": method.upper(), "head": pull_request.head_sha}})
-        except RuntimeFailure:
+        except RuntimeFailure as failure:
             # Carried out, its answer lost (a POST is not sent again): the pull request
             # tells whether GitHub will merge it.
-            if self._read(pull_request).get("auto_merge") is None:
+            if self._read_after(failure, pull_request).get("auto_merge") is None:
                 raise
             return False
         errors = [str(e.get("message", "")) for e in (answer.data or {}).get("errors") or []
@@ -107,11 +107,17 @@ class GitHub:
             try:
                 self.api.call("PUT", f"{self.pulls}/{pull_request.number}/merge", {
                     "merge_method": method, "sha": pull_request.head_sha})
-            except RuntimeFailure:
+            except RuntimeFailure as failure:
                 # A merge carried out whose answer was lost (a load balancer's 502, a
                 # connection broken) is refused when asked again: the pull request is no
-                # longer open (405). The pull request itself tells.
-                if not self._merged(pull_request):
+                # longer open (405). The pull request itself tells: merged at our commit.
+                item = self._read_after(failure, pull_request)
+                try:
+                    merged = (item["merged"] is True
+                              and item["head"]["sha"] == pull_request.head_sha)
+                except (KeyError, TypeError) as error:
+                    raise self._unreadable(error) from None
+                if not merged:
                     raise
             return True
         raise RuntimeFailure(
@@ -121,20 +127,16 @@ class GitHub:
             "  hint: allow auto-merge in the repository's settings (General > Pull Requests), "
             "or leave delivery.autoMerge out")
 
-    def _merged(self, pull_request: PullRequest) -> bool:
-        """Whether GitHub merged the pull request at the commit we pushed."""
-        item = self._read(pull_request)
+    def _read_after(self, failure: RuntimeFailure,
+                    pull_request: PullRequest) -> dict[str, Any]:
+        """The pull request as GitHub has it now, after a request about it failed with
+        `failure`: raised again when the pull request cannot be read either."""
         try:
-            return item["merged"] is True and item["head"]["sha"] == pull_request.head_sha
-        except (KeyError, TypeError) as error:
-            raise self._unreadable(error) from None
-
-    def _read(self, pull_request: PullRequest) -> dict[str, Any]:
-        """The pull request as GitHub has it now."""
-        item = self.api.call("GET", f"{self.pulls}/{pull_request.number}").data
+            item = self.api.call("GET", f"{self.pulls}/{pull_request.number}").data
+        except RuntimeFailure:
+            raise failure from None
         if not isinstance(item, dict):
-            raise RuntimeFailure(f"error: {self.api.base} answered with a pull request "
-                                 "shipspec cannot read (not an object)")
+            raise failure
         return item
 
     def close(self, pull_request: PullRequest, comment: str) -> None:
