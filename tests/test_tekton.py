@@ -477,6 +477,30 @@ def test_every_step_that_fetches_the_source_gives_up_a_dead_ssh_connection(
             settings.splitlines())
 
 
+@pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
+def test_a_push_reaches_every_trigger_and_the_cel_filters_of_its_modules_push_triggers(
+        example: str) -> None:
+    """What the Tekton guide counts for a delivery at scale: the EventListener names 2E + 1
+    Triggers a module of E environments; Triggers runs each one's interceptors in turn
+    (v0.37.0 pkg/sink/sink.go, ExecuteInterceptors), so a push reaches every `github`
+    interceptor, and the `cel` filter of the Triggers whose event types hold `push`: E a
+    module."""
+    objects = objects_of(example)
+    spec = load_spec(str(EXAMPLES / example))
+    [listener] = by_kind(objects, "EventListener")
+    named = {t["triggerRef"] for t in listener["spec"]["triggers"]}
+    triggers = [t for t in by_kind(objects, "Trigger") if t["metadata"]["name"] in named]
+    assert len(triggers) == len(named) == sum(2 * len(m.deployments) + 1
+                                              for m in spec.enabled_modules)
+    first, second = zip(*(t["spec"]["interceptors"] for t in triggers), strict=True)
+    assert {i["ref"]["name"] for i in first} == {"github"}
+    assert {i["ref"]["name"] for i in second} == {"cel"}
+    reached = [t for t, github in zip(triggers, first, strict=True)
+               if "push" in next(p["value"] for p in github["params"]
+                                 if p["name"] == "eventTypes")]
+    assert len(reached) == sum(len(m.deployments) for m in spec.enabled_modules)
+
+
 def test_the_crd_check_rejects_unknown_fields() -> None:
     task = copy.deepcopy(by_kind(objects_of("astrago"), "Task")[0])
     task["spec"]["steps"][0]["scirpt"] = "echo"
