@@ -314,7 +314,8 @@ class Repository:
         """Update refs of the remote in one push (all or none when `atomic`). For each ref:
         "ok"; "moved" when another writer changed it first (the caller may retry); or
         "refused: <reason>" when the server's rules forbid it, an error instead when
-        `refused_fails`. Never forces past `expect`."""
+        `refused_fails`. Never forces past `expect`. A push cut off is read back from the
+        server's refs, and what did not land is sent again (see below)."""
         statuses: dict[str, str] = {}
         for attempt in range(1, NETWORK_ATTEMPTS + 1):
             leases = [f"--force-with-lease={u.ref}:{u.expect}" for u in updates
