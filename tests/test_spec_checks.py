@@ -906,19 +906,19 @@ def test_build_resources_are_kubernetes_quantities_each_request_within_its_limit
     assert message.splitlines() == [
         "shipspec.yaml:11:31: error: modules.api.resources.limits.cpu: '1e999' is not in the "
         "expected form",
-        "  hint: a Kubernetes quantity such as 500m, 4Gi or '2' (quoted: a plain number is "
-        "not a string)",
+        "  hint: a Kubernetes quantity such as 500m or '2' (a plain number is not a "
+        "string: quote it)",
         "shipspec.yaml:12:34: error: ci.resources.requests.cpu: expected a string, got the "
         "number 1",
         "  hint: YAML reads unquoted yes/no/on/off, numbers and null as non-strings; quote it",
         "shipspec.yaml:12:45: error: ci.resources.requests.memory: '-1Gi' is not in the "
         "expected form",
-        "  hint: a Kubernetes quantity such as 500m, 4Gi or '2' (quoted: a plain number is "
-        "not a string)",
+        "  hint: a Kubernetes quantity such as 512Mi or 4Gi (a plain number is not a "
+        "string: quote it)",
         "shipspec.yaml:12:70: error: ci.resources.requests.ephemeral-storage: 'lots' is not "
         "in the expected form",
-        "  hint: a Kubernetes quantity such as 500m, 4Gi or '2' (quoted: a plain number is "
-        "not a string)",
+        "  hint: a Kubernetes quantity such as 10Gi (a plain number is not a "
+        "string: quote it)",
         "shipspec.yaml:12:76: error: ci.resources.requests.gpu: unknown field 'gpu'",
         "  hint: did you mean 'cpu'?",
     ]

@@ -38,7 +38,6 @@ QUANTITY = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"
 # limit exactly would take for ever with 1e99999999.
 COMPUTE_QUANTITY = (r"^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
                     r"(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?[0-9]{1,2}))?$")
-COMPUTE_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 # A branch name as `git check-ref-format --branch` accepts it (git 2.39: object-name.c's
 # strbuf_check_branch_ref refuses a leading '-' and HEAD, refs.c's check_refname_format the
 # rest: no component starting with '.' or ending in '.lock', no '..', '@{', '//').
@@ -114,11 +113,21 @@ def _branch(description: str) -> dict[str, Any]:
 _TEMPLATE_NOTE = "Jinja2 (sandboxed) when it contains '{{'"
 
 
+# The compute resources a build may name: (description, example) of each.
+_COMPUTE_AMOUNTS = {
+    "cpu": ("CPU, in cores or thousandths of one: '2', 500m.", "500m or '2'"),
+    "memory": ("Memory: 512Mi, 4Gi.", "512Mi or 4Gi"),
+    "ephemeral-storage": ("Scratch disk of the steps' containers, where kaniko unpacks the "
+                          "base image and writes the layers: 10Gi.", "10Gi"),
+}
+COMPUTE_RESOURCES = tuple(_COMPUTE_AMOUNTS)
+
+
 def _compute_resources(description: str) -> dict[str, Any]:
-    amounts = {name: _string(f"Its {name}.", pattern=COMPUTE_QUANTITY, maxLength=40,
-                             **{"x-hint": "a Kubernetes quantity such as 500m, 4Gi or '2' "
-                                          "(quoted: a plain number is not a string)"})
-               for name in COMPUTE_RESOURCES}
+    amounts = {name: _string(text, pattern=COMPUTE_QUANTITY, maxLength=40,
+                             **{"x-hint": f"a Kubernetes quantity such as {example} (a plain "
+                                          "number is not a string: quote it)"})
+               for name, (text, example) in _COMPUTE_AMOUNTS.items()}
     return _object(description, {
         "requests": _object("What the build's pod is given and scheduled by, all its "
                             "steps together.", amounts, examples=[{"memory": "2Gi"}]),
