@@ -271,10 +271,15 @@ class Repository:
         at random, so that bumps that failed together do not all come back together."""
         spread = 1 - random.random() / 2  # noqa: S311 - a pause, not a secret
         pause = _NETWORK_PAUSE * 3 ** (attempt - 1) * spread
-        failed = self.credentials.redact(_failed_line(errors))
-        note(f"note: git {command} failed: {failed[:SERVER_LINE]}{landed}; asking again in "
-             f"{pause:.1f} s ({attempt} of {NETWORK_ATTEMPTS} attempts made)")
+        self._failed(command, errors, f"{landed}; asking again in {pause:.1f} s ({attempt} of "
+                     f"{NETWORK_ATTEMPTS} attempts made)")
         time.sleep(pause)
+
+    def _failed(self, command: str, errors: str, then: str) -> None:
+        """Say on stderr that git `command` failed on the network, with the line of `errors`
+        that says why, and `then`."""
+        failed = self.credentials.redact(_failed_line(errors))
+        note(f"note: git {command} failed: {failed[:SERVER_LINE]}{then}")
 
     def _git(self, *arguments: str, env: dict[str, str] | None = None,
              given: str | None = None) -> str:
@@ -338,9 +343,7 @@ class Repository:
             statuses.update({u.ref: "ok" for u in landed})
             updates = pending
             if not updates:
-                failed = self.credentials.redact(_failed_line(errors))
-                note(f"note: git push failed: {failed[:SERVER_LINE]}; the server's refs show "
-                     "that it landed")
+                self._failed("push", errors, "; the server's refs show that it landed")
                 break
             self._pause("push", errors, attempt, "; the server's refs show that it landed in "
                         "part" if landed else "; the server's refs show that it did not land")
