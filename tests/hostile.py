@@ -303,7 +303,11 @@ DEPLOYMENT_FILES = {
         "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n"
         "  jobTemplate:\n    spec:\n      template:\n        spec:\n"
         "          containers:\n            - {name: report, image: 'ghcr.io/acme/batch@sha256:"
-        + "b" * 64 + "'}\n"),
+        + "b" * 64 + "'}\n---\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: shop-web}\nspec:\n"
+        "  template:\n    spec:\n      containers:\n"
+        "      - {name: web, image: ghcr.io/acme/web:w-1}\n"
+        "  strategy: {canary: {steps: [{setWeight: 20}, {pause: {}}]}}\n"),
 }
 
 
@@ -343,7 +347,8 @@ def deployment_repository(workdir: Path, variant: str = "as written") -> Path:
 
 def git_cases(path: str, bare: Path, rng: random.Random) -> Iterator[list[str]]:
     """bump, history, rollback and promote: dry runs against a real bare repository."""
-    module = rng.choice(["core", "batch", "monitor", "system", "portal", rng.choice(HOSTILE)])
+    module = rng.choice(["core", "batch", "monitor", "system", "portal", "web",
+                         rng.choice(HOSTILE)])
     repo = ["--repo", str(bare)]
     if rng.random() < 0.2:  # the deployment branch named on the command line
         repo.append(f"--branch={rng.choice(['main', 'dev', rng.choice(HOSTILE)])}")

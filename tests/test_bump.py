@@ -386,6 +386,27 @@ def test_a_plain_manifest_target_is_bumped_per_environment(tmp_path: Path) -> No
         f"'ghcr.io/o/api:old@sha256:{'0' * 64}'", "'ghcr.io/o/api:api-prod-a1b2c3d4'")
     assert remote_file(bare, "apps/api.yaml", "main") == manifest
 
+def test_an_argo_rollout_is_bumped_as_the_spec_names_it(tmp_path: Path) -> None:
+    """`kind: Rollout` in the spec, as teams on Argo CD deploy with Argo Rollouts: the
+    canary's template gets the tag (argo-rollouts v1.9.1, examples/rollout-canary.yaml)."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "shipspec.yaml").write_text(
+        "project: shop\nregistry: {url: ghcr.io/o}\n"
+        "source: {url: https://github.com/o/shop.git, webhookSecret: hook}\n"
+        "deploy: {url: https://github.com/o/deploy.git}\n"
+        "environments:\n  prod: {branch: main}\n"
+        "modules:\n  api:\n    manifest: {file: apps/api.yaml, kind: Rollout, name: shop-api}\n")
+    manifest = ("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: shop-api\n"
+                "spec:\n  template:\n    spec:\n      containers:\n      - name: api\n"
+                "        image: ghcr.io/o/api:old\n  strategy:\n    canary:\n"
+                "      steps:\n      - setWeight: 20\n      - pause: {}\n")
+    bare = make_deploy_repo(tmp_path, {"apps/api.yaml": manifest})
+    result = run_process("bump", str(app), "--module", "api", "--sha", SHA, "--repo", str(bare))
+    assert result.code == 0, result.err
+    assert remote_file(bare, "apps/api.yaml", "main") == manifest.replace(
+        "ghcr.io/o/api:old", "ghcr.io/o/api:api-prod-a1b2c3d4")
+
 # --- over HTTP, with credentials -------------------------------------------------------------
 
 

@@ -459,6 +459,74 @@ def test_manifest_with_the_workload_twice_is_refused_not_edited_at_the_first() -
         "  hint: point the environment at a file that holds its own")
 
 
+# Argo Rollouts' own examples (argo-rollouts v1.9.1, examples/rollout-canary.yaml and
+# examples/workload-ref/workload-ref.yaml), cut short: a Rollout's pods come from its
+# `template`, or from the workload its `workloadRef` names.
+ROLLOUTS = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: rollout-canary
+spec:
+  replicas: 5
+  template:
+    spec:
+      containers:
+      - name: rollouts-demo
+        image: argoproj/rollouts-demo:blue
+        imagePullPolicy: Always
+  strategy:
+    canary:
+      steps:
+      - setWeight: 20
+      - pause: {}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: rollout-ref-deployment
+spec:
+  replicas: 0
+  template:
+    spec:
+      containers:
+        - name: rollouts-demo
+          image: argoproj/rollouts-demo:blue
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: rollout-ref-deployment
+spec:
+  workloadRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: rollout-ref-deployment
+"""
+
+
+def test_manifest_of_an_argo_rollout_changes_its_template_s_image() -> None:
+    target = ManifestTarget("r.yaml", "Rollout", "rollout-canary", "rollouts-demo")
+    after = edit(ROLLOUTS, target, NewImage("x", "green", None, False))
+    assert changed_lines(ROLLOUTS, after) == ["-         image: argoproj/rollouts-demo:blue\n",
+                                              "+         image: argoproj/rollouts-demo:green\n"]
+    assert kind_of(target).read(YamlText(after, "r.yaml"), target) == "green"
+
+
+def test_manifest_of_a_rollout_with_a_workload_ref_points_at_the_workload() -> None:
+    """Such a Rollout has no pod template of its own: the image is its workload's."""
+    target = ManifestTarget("r.yaml", "Rollout", "rollout-ref-deployment", "rollouts-demo")
+    with pytest.raises(SpecError) as caught:
+        edit(ROLLOUTS, target, NewImage("x", "green", None, False), "r.yaml")
+    assert str(caught.value) == (
+        "r.yaml:31:1: error: r.yaml: Rollout rollout-ref-deployment has no container "
+        "rollouts-demo with an image (its pods come from its workloadRef)\n"
+        "  hint: name the workload its workloadRef points at: that one holds the image")
+    deployment = target._replace(kind="Deployment")
+    assert "          image: argoproj/rollouts-demo:green\n" in edit(
+        ROLLOUTS, deployment, NewImage("x", "green", None, False))
+
+
 def test_manifest_for_a_missing_workload_fails() -> None:
     target = ManifestTarget("m.yaml", "StatefulSet", "dev-goyoai-portal", "portal")
     with pytest.raises(SpecError) as caught:

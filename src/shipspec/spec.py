@@ -57,7 +57,7 @@ class ManifestTarget(NamedTuple):
     """A plain manifest: the image of a named container in a named workload."""
 
     file: str
-    kind: Literal["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"]
+    kind: Literal["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Rollout"]
     name: str
     container: str
 

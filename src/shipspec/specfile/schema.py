@@ -201,8 +201,10 @@ _MODULE = _object(
             {
                 "file": _path("The manifest file in the deployment repository.",
                               examples=["apps/core/deployment.yaml"]),
-                "kind": {"enum": ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"],
-                         "description": "Kind of the workload (default: Deployment)."},
+                "kind": {"enum": ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob",
+                                  "Rollout"],
+                         "description": "Kind of the workload (default: Deployment); Rollout "
+                                        "is Argo Rollouts' (argoproj.io)."},
                 "name": _string("Name of the workload (metadata.name).", examples=["core"]),
                 "container": _string("Name of the container (default: the module name)."),
             },

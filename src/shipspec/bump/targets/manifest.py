@@ -1,5 +1,6 @@
 """Plain manifests: the image of a named container in a named Deployment, StatefulSet,
-DaemonSet, Job or CronJob; only the tag (and digest) part of the reference changes."""
+DaemonSet, Job, CronJob or Argo Rollouts' Rollout; only the tag (and digest) part of the
+reference changes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ _POD_SPEC = {
     "DaemonSet": ["spec", "template", "spec"],
     "Job": ["spec", "template", "spec"],
     "CronJob": ["spec", "jobTemplate", "spec", "template", "spec"],
+    # argoproj.io/v1alpha1 (argo-rollouts v1.9.1, pkg/apis/rollouts/v1alpha1/types.go,
+    # RolloutSpec.Template); a Rollout with `workloadRef` takes its pods from another
+    # workload instead, whose image is the one to change.
+    "Rollout": ["spec", "template", "spec"],
 }
 
 
@@ -65,6 +70,11 @@ def _image(doc: YamlText, target: ManifestTarget) -> tuple[Any, Any]:
                 image = doc.child(container, "image")
                 if named and image and named[1].value == target.container:
                     return image
-        raise SpecError.single(f"{doc.name}: {target.kind} {target.name} has no container "
-                               f"{target.container} with an image")
+        workload_ref = doc.walk(workload, ["spec", "workloadRef"])
+        raise SpecError.single(
+            f"{doc.name}: {target.kind} {target.name} has no container {target.container} "
+            "with an image" + (" (its pods come from its workloadRef)" if workload_ref else ""),
+            location=doc.location(workload.start_mark.index),
+            hint=("name the workload its workloadRef points at: that one holds the image"
+                  if workload_ref else ""))
     raise SpecError.single(f"{doc.name} has no {target.kind} named {target.name}")
