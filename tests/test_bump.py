@@ -407,6 +407,31 @@ def test_an_argo_rollout_is_bumped_as_the_spec_names_it(tmp_path: Path) -> None:
     assert remote_file(bare, "apps/api.yaml", "main") == manifest.replace(
         "ghcr.io/o/api:old", "ghcr.io/o/api:api-prod-a1b2c3d4")
 
+def test_a_chart_pulling_one_string_is_bumped_and_rolled_back_at_its_tag_part(
+        tmp_path: Path) -> None:
+    """deploy.imageKey: the values key holds `<repository>:<tag>`; the repository part stays
+    (here one the deployment chose, a mirror), the tag part is bumped and rolled back."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "shipspec.yaml").write_text(
+        "project: shop\nregistry: {url: ghcr.io/o}\n"
+        "source: {url: https://github.com/o/shop.git, webhookSecret: hook}\n"
+        "deploy: {url: https://github.com/o/deploy.git, imageKey: image}\n"
+        "environments:\n  prod: {branch: main, values: values.yaml}\n"
+        "modules:\n  api: {values: shop.api}\n")
+    values = "shop:\n  api:\n    image: mirror.local:5000/o/api:old  # pulled as it is\n"
+    bare = make_deploy_repo(tmp_path, {"values.yaml": values})
+    for tag in ("new-1", "new-2"):
+        result = run_process("bump", str(app), "--module", "api", "--tag", tag,
+                             "--repo", str(bare))
+        assert result.code == 0, result.err
+    assert remote_file(bare, "values.yaml") == values.replace(":old", ":new-2")
+    assert result.out.endswith(" to main: api new-1 -> new-2\n"), result.out
+    rolled = run_process("rollback", str(app), "--module", "api", "--steps", "1",
+                         "--repo", str(bare))
+    assert rolled.code == 0, rolled.err
+    assert remote_file(bare, "values.yaml") == values.replace(":old", ":new-1")
+
 # --- over HTTP, with credentials -------------------------------------------------------------
 
 

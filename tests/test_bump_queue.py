@@ -277,6 +277,25 @@ def test_an_intent_carries_its_newer_tags_and_one_without_them_is_read_as_before
             queue._decode(bad)
 
 
+def test_an_intent_for_a_whole_reference_says_so_and_others_read_as_before(
+        repos: tuple[Path, Path]) -> None:
+    """deploy.imageKey's targets carry `reference`; others are written without it, so a
+    bump of an older version, which expects a target's fields exactly, still reads them,
+    and refuses as unreadable only an intent it could not write rightly."""
+    spec_dir, _ = repos
+    request = queued_request(spec_dir, "m00", "t0")
+    text = queue._encode(request)
+    assert '"reference"' not in text
+    assert queue._decode(f"shipspec intent\n\n{text}\n") == request
+    edit = request.edits[0]
+    whole = request._replace(edits=[edit._replace(target=edit.target._replace(
+        tag_key="apps.m00.image", repository_key="apps.m00.image", reference=True))])
+    text = f"shipspec intent\n\n{queue._encode(whole)}\n"
+    assert '"reference": true' in text and queue._decode(text) == whole
+    with pytest.raises(queue._UNREADABLE):
+        queue._decode(text.replace('"reference": true', '"reference": "yes"'))
+
+
 def test_a_lock_holder_reads_the_queue_with_one_fetch(repos: tuple[Path, Path], tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """One fetch brings the queue's refs and the intents the holder reads next (it listed

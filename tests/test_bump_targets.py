@@ -414,7 +414,9 @@ def test_kustomize_refuses_two_images_entries_for_the_image(
                       digest_key="app.image.digest")),
     (KUSTOMIZATION, KUSTOMIZE),
     (MANIFESTS, ManifestTarget("m.yaml", "Deployment", "dev-goyoai-portal", "portal")),
-], ids=["values", "bitnami-values", "kustomize", "manifest"])
+    ("app:\n  image: ghcr.io/o/m:old\n",
+     HelmValuesTarget("v", "app.image", "app.image", reference=True)),
+], ids=["values", "bitnami-values", "kustomize", "manifest", "whole-reference"])
 def test_read_gives_the_tag_with_the_digest_pinned_beside_it(text: str, target: object) -> None:
     """What read() gives is what a rollback or a promotion writes back: the digest pinned
     with the tag, wherever the layout keeps it, is part of it (it is what gets pulled)."""
@@ -423,6 +425,55 @@ def test_read_gives_the_tag_with_the_digest_pinned_beside_it(text: str, target: 
                 NewImage("ghcr.io/o/m", "new-1", PINNED, False)):
         written = YamlText(edit(text, target, new), "file.yaml")
         assert kind.read(written, target) == ("new-1@" + PINNED if new.digest else "new-1")
+
+
+# deploy.imageKey: a chart that pulls one string, `image: {{ .Values.api.image }}`.
+WHOLE = HelmValuesTarget("values.yaml", "api.image", "api.image", reference=True)
+WHOLE_VALUES = """\
+api:
+  image: "registry.local:5000/o/api:old"  # one string, as the chart pulls it
+  replicas: 2
+"""
+
+
+def test_values_holding_the_whole_reference_change_its_tag_part_only() -> None:
+    after = edit(WHOLE_VALUES, WHOLE, NewImage("ghcr.io/o/api", "new-1", None, False))
+    assert changed_lines(WHOLE_VALUES, after) == [
+        '-   image: "registry.local:5000/o/api:old"  # one string, as the chart pulls it\n',
+        '+   image: "registry.local:5000/o/api:new-1"  # one string, as the chart pulls it\n']
+    pinned = edit(after, WHOLE, NewImage("ghcr.io/o/api", "new-2", PINNED, False))
+    assert f'image: "registry.local:5000/o/api:new-2@{PINNED}"' in pinned
+    assert kind_of(WHOLE).read(YamlText(pinned, "v"), WHOLE) == f"new-2@{PINNED}"
+    # a bump without --digest unpins it: the digest is pulled in place of any tag
+    assert 'image: "registry.local:5000/o/api:new-3"' in edit(
+        pinned, WHOLE, NewImage("ghcr.io/o/api", "new-3", None, False))
+    # --set-repository sets the repository part; a value without one gets the module's
+    assert 'image: "ghcr.io/o/api:new-4"' in edit(
+        WHOLE_VALUES, WHOLE, NewImage("ghcr.io/o/api", "new-4", None, True))
+    assert edit("api:\n  image: ''\n", WHOLE, NewImage("ghcr.io/o/api", "t", None, False)) \
+        == "api:\n  image: 'ghcr.io/o/api:t'\n"
+    assert edit("api:\n  replicas: 1\n", WHOLE,
+                NewImage("ghcr.io/o/api", "t", None, False, create=True)) \
+        == "api:\n  replicas: 1\n  image: ghcr.io/o/api:t\n"
+
+
+def test_a_tag_key_holding_the_whole_reference_is_refused_not_overwritten() -> None:
+    """`tagKey: image` on a chart that pulls one string: the tag alone would deploy
+    docker.io/library/new-1 (the whole reference gone), and nothing said so."""
+    target = HelmValuesTarget("values.yaml", "api.image", "api.repository")
+    with pytest.raises(SpecError) as caught:
+        edit(WHOLE_VALUES, target, NewImage("ghcr.io/o/api", "new-1", None, False),
+             "values.yaml")
+    assert str(caught.value) == (
+        "values.yaml:2:10: error: values.yaml: api.image holds the image reference "
+        "'registry.local:5000/o/api:old', not a tag: the tag alone there would have the "
+        "chart pull an image named 'new-1'; nothing was written\n"
+        "  hint: set deploy.imageKey in shipspec.yaml to the key that holds the whole "
+        "reference (in place of tagKey): bump then changes its tag part")
+    # a tag pinned with its digest is a tag
+    assert "tag: new-1\n" in edit(f"api:\n  tag: old@{PINNED}\n",
+                                  HelmValuesTarget("v", "api.tag", "api.repository"),
+                                  NewImage("ghcr.io/o/api", "new-1", None, False))
 
 
 def test_manifest_changes_the_tag_of_the_named_container_only() -> None:

@@ -352,6 +352,40 @@ def test_a_digest_pinned_under_the_digest_key_is_part_of_the_image_checked(
     assert expected == {*EXPECTED[:1], f"{EXPECTED[1]}@{PIN}", *EXPECTED[2:]}
 
 
+def test_a_chart_pulling_one_string_is_checked_at_the_whole_reference(
+        root: Path, tools: dict[str, str]) -> None:
+    """deploy.imageKey: the values hold `image: <repository>:<tag>` and the chart pulls that
+    string as it is. Rendered by the real helmfile and helm, the check expects each
+    module's image at the tag (and digest) in the reference, and fails closed on another
+    repository there."""
+    chart = root / "helmfile/charts/astrago"
+    (chart / "values.yaml").write_text("core: {image: docker.io/xiilab/astrago-backend:latest}\n")
+    edit(chart / "templates/deployments.yaml",
+         '"{{ default $component.image.registry $.Values.global.imageRegistry }}/'
+         '{{ $component.image.repository }}:{{ $component.image.tag }}"',
+         "{{ $component.image | quote }}")
+    (root / "helmfile/values/astrago.yaml.gotmpl").write_text(
+        '{{- range $name := list "core" "batch" "monitor" "frontend" }}\n'
+        "{{ $name }}:\n  image: {{ index $.Values.astrago $name \"image\" | quote }}\n"
+        "{{- end }}\n")
+    (root / VALUES).write_text("astrago:\n" + "".join(
+        f"  {module}:\n    image: {reference}\n" for module, reference in zip(
+            ("batch", "core", "monitor", "frontend"),
+            [EXPECTED[0], f"{EXPECTED[1]}@{PIN}", *EXPECTED[2:]], strict=True)))
+    spec = root / SPEC_DIR / "shipspec.yaml"
+    edit(spec, "  tagKey: tag\n  repositoryKey: repository\n  registryKey: registry\n"
+               "  imageDefaults: astrago.imageDefaults\n", "  imageKey: image\n")
+    edit(spec, "values: astrago.components.", "values: astrago.")
+    result = render(root, tools, "--release", "astrago")
+    assert result.code == 0, result.err
+    assert images(result.out) == sorted([EXPECTED[0], f"{EXPECTED[1]}@{PIN}", *EXPECTED[2:]])
+    edit(root / VALUES, "ghcr.io/xiilab/astrago-backend:monitor",
+         "ghcr.io/xiilab/astrago-posco:monitor")
+    assert_fails_closed(render(root, tools, "--release", "astrago"),
+                        "does not pull module monitor's image "
+                        "ghcr.io/xiilab/astrago-backend:monitor-stage-1.0-31c7ea7a")
+
+
 def test_a_global_registry_that_wins_fails_the_image_check(root: Path,
                                                           tools: dict[str, str]) -> None:
     # an air-gapped mirror set for everything: the chart's `default` then ignores the

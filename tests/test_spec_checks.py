@@ -11,6 +11,7 @@ import pytest
 from conftest import SHIPSPEC_IMAGE_LINE
 
 from shipspec.errors import SpecError
+from shipspec.spec import HelmValuesTarget
 from shipspec.specfile.resolve import load_spec
 
 VALID = """\
@@ -980,3 +981,24 @@ def test_a_module_sets_only_the_build_resources_ci_sets(repo: Path) -> None:
         ", cpu: '2'", ""))
     assert spec.ci.resources == (("limits.memory", "4Gi"),)
     assert spec.modules[0].resources == (("limits.memory", "6Gi"),)
+
+
+def test_image_key_names_the_values_key_of_the_whole_reference(repo: Path) -> None:
+    spec = spec_with(repo, VALID.replace("deploy: {url: https://github.com/o/deploy.git}",
+                                         "deploy: {url: https://github.com/o/deploy.git, "
+                                         "imageKey: image}"))
+    [target] = spec.module("api").deployments[0].targets
+    assert target == HelmValuesTarget("env/stage.yaml", "shop.api.image", "shop.api.image",
+                                      reference=True)
+
+
+def test_image_key_with_a_key_of_a_split_layout_is_refused(repo: Path) -> None:
+    """Both would say where the tag is: which one bump wrote would be a guess."""
+    message = errors(repo, VALID.replace(
+        "deploy: {url: https://github.com/o/deploy.git}",
+        "deploy: {url: https://github.com/o/deploy.git, imageKey: image, tagKey: tag,\n"
+        "         digestKey: digest}"))
+    assert message == (
+        "shipspec.yaml:4:65: error: deploy.tagKey: says where a part of the image is, but "
+        "imageKey says one key holds it whole\n"
+        "  hint: remove tagKey, digestKey, or imageKey")

@@ -397,6 +397,70 @@ def test_a_shared_default_that_is_wrong_is_overridden_per_module(cli, tmp_path: 
         in written
 
 
+# Charts that pull one string (`image: {{ .Values.astrago.core.image }}`): the whole
+# reference in one key, deploy.imageKey.
+WHOLE_DEPLOY = """\
+deploy:
+  url: https://github.com/xiilab/astrago-deployment.git
+  imageKey: image
+"""
+WHOLE_VALUES = """\
+astrago:
+  core:
+    image: "ghcr.io/xiilab/astrago-backend:core-stage-1.0-31c7ea7a"  # one string
+  batch:
+    image: ghcr.io/xiilab/astrago-backend:batch-stage-1.0-31c7ea7a@sha256:%s
+  monitor:
+    image: ghcr.io/xiilab/astrago-backend:monitor-stage-1.0-31c7ea7a
+""" % ("a" * 64)
+
+
+def whole_reference_spec(tmp_path: Path, deploy: str = WHOLE_DEPLOY) -> Path:
+    directory = tmp_path / "spec"
+    directory.mkdir()
+    (directory / ".git").mkdir()
+    text = (ASTRAGO_KEYED / "shipspec.yaml").read_text()
+    start, end = text.index("deploy:\n"), text.index("\nci:\n")
+    (directory / "shipspec.yaml").write_text(text[:start] + deploy + text[end:])
+    return directory
+
+
+def test_one_key_holding_the_whole_image_is_compared_by_its_repository(cli,
+                                                                       tmp_path: Path) -> None:
+    """The tags and the digest stay as the file has them; a module new to the file gets its
+    repository alone (no tag yet), and one whose chart pulls another repository gets ours
+    in front of its own tag."""
+    spec = whole_reference_spec(tmp_path)
+    wrong = WHOLE_VALUES.replace("image: ghcr.io/xiilab/astrago-backend:monitor",
+                                 "image: ghcr.io/xiilab/astrago-posco:monitor")
+    values = deployment_checkout(tmp_path, wrong) / \
+        "helmfile/environments/customers/xiilab/values.yaml"
+    expected = (f"{values}:7:12: error: astrago.monitor.image: 'ghcr.io/xiilab/astrago-posco',"
+                " but CI pushes module monitor to 'ghcr.io/xiilab/astrago-backend'")
+    checked = cli("values", str(spec), "--env", "stage", "--check", str(values))
+    assert checked.code == 1 and expected in checked.err, checked.err
+    assert cli("values", str(spec), "--env", "stage", "--write", str(values)).code == 0
+    assert values.read_text() == WHOLE_VALUES + (
+        "  frontend:\n    image: ghcr.io/xiilab/astrago-frontend\n")
+    checked = cli("values", str(spec), "--env", "stage", "--check", str(values))
+    assert (checked.code, checked.err) == (0, "")
+
+
+def test_a_tag_key_holding_the_whole_image_is_reported_with_the_setting_to_use(
+        cli, tmp_path: Path) -> None:
+    """`tagKey: image` on such a chart: a bump would write `core-stage-2` over the whole
+    reference, and the chart would pull docker.io/library/core-stage-2."""
+    spec = whole_reference_spec(tmp_path, WHOLE_DEPLOY.replace("imageKey", "tagKey"))
+    checkout = deployment_checkout(tmp_path, WHOLE_VALUES)
+    values = checkout / "helmfile/environments/customers/xiilab/values.yaml"
+    validated = cli("validate", str(spec), "--deployment", str(checkout))
+    assert validated.code == 1
+    assert (f"{values}:3:12: error: astrago.core.image: holds the image reference "
+            "'ghcr.io/xiilab/astrago-backend:core-stage-1.0-31c7ea7a', not a tag: a bump "
+            "would write the tag alone over it\n  hint: set deploy.imageKey in shipspec.yaml"
+            ) in validated.err, validated.err
+
+
 def test_bitnami_image_map_with_digest() -> None:
     from shipspec.bump.targets import NewImage, helm_values
     from shipspec.spec import HelmValuesTarget

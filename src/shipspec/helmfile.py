@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from shipspec import __version__
 from shipspec.errors import Location, Problem, RuntimeFailure, SpecError, shown
 from shipspec.files import read_text
-from shipspec.images import canonical_image, pinned, split_image, tag_and_digest
+from shipspec.images import canonical_image, split_image, tag_and_digest
 from shipspec.paths import SymlinkGuard, relative_path_problem
 from shipspec.specfile.schema import DNS_LABEL, HELMFILE_ENVIRONMENT_NAME
 
@@ -474,7 +474,7 @@ def expected_images(spec: "Spec", environment: "Environment", release: "Release"
     """(module, image) the release must pull: the module's image at the tag its values file
     holds in the deployment checkout, read as `bump` reads it."""
     from shipspec.spec import HelmValuesTarget
-    from shipspec.values.image_keys import pinned_digest
+    from shipspec.values.image_keys import pinned_image
     from shipspec.values.yamltext import YamlText
 
     found: list[tuple[str, str]] = []
@@ -496,16 +496,15 @@ def expected_images(spec: "Spec", environment: "Environment", release: "Release"
                 documents[path] = YamlText(read_text(path), target.file)
             doc = documents[path]
             pair = doc.find(target.tag_key.split("."))
-            tag = doc.scalar(pair, target.tag_key) if pair is not None else ""
-            if not tag:
+            tag = pinned_image(doc, target)
+            if not tag or tag.startswith("@"):
                 mark = pair[1].start_mark if pair is not None else None
                 raise SpecError.single(
                     f"module {name} has no tag at {target.tag_key}, so no image to check",
                     location=Location(target.file, mark.line + 1, mark.column + 1)
                     if mark else Location(target.file, 1, 1),
                     hint="shipspec bump sets it after the module's first build")
-            # a digest under the digest key; else one pinned is in the tag's own value
-            found.append((name, f"{module.image}:{pinned(tag, pinned_digest(doc, target))}"))
+            found.append((name, f"{module.image}:{tag}"))
     return found
 
 

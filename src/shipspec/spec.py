@@ -43,6 +43,9 @@ class HelmValuesTarget(NamedTuple):
     default_registry_key: str | None = None
     default_repository_key: str | None = None
     digest_key: str | None = None
+    # One key holds the whole reference, <repository>:<tag>[@<digest>] (deploy.imageKey),
+    # for charts that pull one string: tag_key and repository_key both name it.
+    reference: bool = False
 
 
 class KustomizeTarget(NamedTuple):
@@ -258,6 +261,7 @@ class Deploy(NamedTuple):
     signing: Signing | None = None  # sign bump commits (deploy.signing)
     forge: Forge | None = None  # None: pull requests are branches pushed for a person to open
     pin_digest: bool = False  # the CI bumps each image with the digest its build pushed
+    image_key: str | None = None  # key of the whole image reference, in place of the above
 
 
 HOSTED_RUNNER = ("ubuntu-latest",)  # GitHub's hosted runners, unless ci.runsOn says

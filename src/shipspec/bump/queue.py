@@ -66,6 +66,9 @@ from shipspec.spec import (
 )
 
 _INTENT, _RECEIPT = "shipspec intent", "shipspec receipt"
+# Targets' flags, written only when set: a bump of an older version reads the target's
+# fields as they were, and refuses (as unreadable) only an intent that needs the flag.
+_TARGET_FLAGS = ("reference",)
 _TARGETS: dict[str, type[HelmValuesTarget | KustomizeTarget | ManifestTarget]] = {
     "values": HelmValuesTarget, "kustomize": KustomizeTarget, "manifest": ManifestTarget}
 
@@ -408,7 +411,9 @@ def _encode(request: Request) -> str:
     kinds = {cls: name for name, cls in _TARGETS.items()}
     return json.dumps({
         "edits": [{"module": edit.module,
-                   "target": {"kind": kinds[type(edit.target)], **edit.target._asdict()},
+                   "target": {"kind": kinds[type(edit.target)],
+                              **{name: value for name, value in edit.target._asdict().items()
+                                 if name not in _TARGET_FLAGS or value}},
                    "image": edit.image._asdict(),
                    # beside the image, which a bump of an older version reads field by
                    # field: it ignores this, writing the request as it did (no guard)
@@ -430,7 +435,11 @@ def _decode(text: str) -> Request:
     for edit in data["edits"]:
         fields = dict(edit["target"])
         cls = _TARGETS[fields.pop("kind")]
-        target = cls(**_texts(fields, cls._fields))
+        flags = {name: fields.pop(name) for name in _TARGET_FLAGS if name in fields}
+        if not all(isinstance(value, bool) for value in flags.values()):
+            raise TypeError(f"expected true or false, got {flags!r}")
+        target = cls(**_texts(fields, tuple(name for name in cls._fields
+                                            if name not in _TARGET_FLAGS)), **flags)
         for path in target_paths(target):  # checked like a spec's paths
             problem = relative_path_problem(path)
             if problem:

@@ -398,7 +398,21 @@ class _Resolver:
             signing=self.signing(deploy.get("signing")),
             forge=self.forge(deploy.get("url"), deploy.get("forge")),
             pin_digest=deploy.get("pinDigest", False),
+            image_key=self.image_key(deploy),
         )
+
+    def image_key(self, deploy: dict[str, Any]) -> str | None:
+        """deploy.imageKey, which says where the whole reference is: the keys of the split
+        layouts would say another place for its parts."""
+        key: str | None = deploy.get("imageKey")
+        split = [name for name in ("tagKey", "repositoryKey", "registryKey", "digestKey",
+                                   "imageDefaults") if name in deploy]
+        if key is not None and split:
+            self.problem(("deploy", split[0]),
+                         "says where a part of the image is, but imageKey says one key "
+                         "holds it whole",
+                         f"remove {', '.join(split)}, or imageKey", key=True)
+        return key
 
     def forge(self, url: str | None, settings: dict[str, Any] | None) -> Forge | None:
         """The forge said in the spec, else GitHub for a github.com URL, else None."""
@@ -673,7 +687,9 @@ class _Resolver:
             else:
                 key = entry["values"]
                 defaults = deploy.image_defaults
-                targets.append(HelmValuesTarget(
+                whole = deploy.image_key and f"{key}.{deploy.image_key}"
+                targets.append(HelmValuesTarget(env.values_file, whole, whole, reference=True)
+                               if whole else HelmValuesTarget(
                     env.values_file, f"{key}.{deploy.tag_key}",
                     f"{key}.{deploy.repository_key}",
                     registry_key=deploy.registry_key and f"{key}.{deploy.registry_key}",

@@ -449,6 +449,12 @@ SPEC_SCHEMA: dict[str, Any] = {
                     pattern=VALUES_KEY),
                 "digestKey": _string("Key of the image digest in a module's values "
                                      "(Bitnami's image map: digest).", pattern=VALUES_KEY),
+                "imageKey": _string(
+                    "Key of the whole image reference in a module's values, for charts "
+                    "that pull one string (image: ghcr.io/o/app:1.2): bump changes its tag "
+                    "(and digest) part, --set-repository its repository part. In place of "
+                    "tagKey, repositoryKey, registryKey, digestKey and imageDefaults.",
+                    pattern=VALUES_KEY, examples=["image"]),
                 "pinDigest": {
                     "type": "boolean",
                     "description": "The CI pins each image it deploys to the digest its "

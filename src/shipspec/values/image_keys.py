@@ -16,7 +16,7 @@ shared mapping, which other modules pull through too. `values` (merge, check, va
 from typing import Any, NamedTuple
 
 from shipspec.errors import SpecError
-from shipspec.images import canonical_image
+from shipspec.images import canonical_image, pinned, pinned_in, split_image
 from shipspec.spec import HelmValuesTarget
 from shipspec.values.yamltext import YamlText
 
@@ -27,6 +27,37 @@ class Fix(NamedTuple):
     current: str | None  # what decides it now: the module's value or the shared one
     pulled: str  # the image the chart pulls now
     where: Any  # the YAML pair of `current`, to point at; None when nothing says it
+
+
+def pinned_image(doc: YamlText, target: HelmValuesTarget) -> str:
+    """The image the target's keys pin now, as bump reads it: the tag, with `@digest` where
+    one is pinned (under the digest key, or in the tag's own value); "" for no tag yet."""
+    pair = doc.find(target.tag_key.split("."))
+    value = doc.scalar(pair, target.tag_key) if pair is not None else ""
+    if target.reference:
+        return pinned_in(value)
+    return pinned(value, pinned_digest(doc, target))
+
+
+def reference_at_tag_key(doc: YamlText, target: HelmValuesTarget) -> tuple[Any, str] | None:
+    """The tag key's pair and value when it holds a whole image reference (a tag has no
+    '/' or ':', and what comes before them names an image), as a chart that pulls one
+    string keeps it: a tag written there alone would drop the repository. Such a layout
+    is deploy.imageKey's."""
+    pair = None if target.reference else doc.find(target.tag_key.split("."))
+    value = getattr(pair[1], "value", None) if pair is not None else None
+    if not isinstance(value, str):  # none, or not a scalar: said where it is read
+        return None
+    tag = value.partition("@")[0]
+    if not ("/" in tag or ":" in tag):
+        return None
+    from shipspec.tags import is_image_name  # (a tag has neither: rarely reached)
+
+    return (pair, value) if is_image_name(split_image(value)[0]) else None
+
+
+REFERENCE_HINT = ("set deploy.imageKey in shipspec.yaml to the key that holds the whole "
+                  "reference (in place of tagKey): bump then changes its tag part")
 
 
 def pinned_digest(doc: YamlText, target: HelmValuesTarget) -> str | None:
@@ -41,6 +72,8 @@ def pinned_digest(doc: YamlText, target: HelmValuesTarget) -> str | None:
 
 def image_fixes(doc: YamlText, target: HelmValuesTarget, image: str) -> list[Fix]:
     """The module keys to set so that the chart pulls `image` (registry/repository)."""
+    if target.reference:
+        return _reference_fixes(doc, target, image)
     keys = [(target.repository_key, target.default_repository_key)]
     if target.registry_key:
         keys.insert(0, (target.registry_key, target.default_registry_key))
@@ -60,9 +93,24 @@ def image_fixes(doc: YamlText, target: HelmValuesTarget, image: str) -> list[Fix
             if current != want]
 
 
+def _reference_fixes(doc: YamlText, target: HelmValuesTarget, image: str) -> list[Fix]:
+    """One key holds the whole reference: its repository part is what the chart pulls, and
+    the fix keeps the tag (and digest) beside it."""
+    pair = doc.find(target.tag_key.split("."))
+    value = doc.scalar(pair, target.tag_key) if pair is not None else ""
+    repository = split_image(value)[0]
+    if canonical_image(repository or "?") == canonical_image(image):
+        return []
+    tagged = value[len(repository):] if repository else ""  # ":tag@digest", or nothing
+    return [Fix(target.tag_key, image + tagged, repository if pair else None,
+                repository or "?", pair)]
+
+
 def image_values(target: HelmValuesTarget, image: str) -> dict[str, str]:
     """The module's own keys and values that make its chart pull `image`, in a file that
     says nothing of it yet."""
+    if target.reference:
+        return {target.tag_key: image}  # no tag yet: bump writes <image>:<tag>
     if target.registry_key:
         registry, repository = _split(image, None, None)
         return {target.registry_key: registry, target.repository_key: repository}

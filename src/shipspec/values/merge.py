@@ -11,7 +11,12 @@ from typing import Any, NamedTuple
 from shipspec.errors import Location, Problem
 from shipspec.spec import HelmValuesTarget, Spec
 from shipspec.values.edit_check import check_values_edit
-from shipspec.values.image_keys import image_fixes, set_keys
+from shipspec.values.image_keys import (
+    REFERENCE_HINT,
+    image_fixes,
+    reference_at_tag_key,
+    set_keys,
+)
 from shipspec.values.yamltext import YamlText
 
 
@@ -62,8 +67,16 @@ def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]
                     Location(name, mark.line + 1, mark.column + 1), fix.key,
                     f"{said}, but CI pushes module {module} to '{image}'",
                     "fix image in shipspec.yaml, or let `shipspec values --write` set it"))
+        reference = reference_at_tag_key(doc, target)
+        if reference:
+            mark = reference[0][1].start_mark
+            problems.append(Problem(
+                Location(name, mark.line + 1, mark.column + 1), target.tag_key,
+                f"holds the image reference '{reference[1]}', not a tag: a bump would "
+                "write the tag alone over it", REFERENCE_HINT))
         if doc.find(target.tag_key.split(".")) is None:
-            owned.append((target.tag_key, ""))
+            if not target.reference:  # (a whole reference's key is set above, tag-less)
+                owned.append((target.tag_key, ""))
             added.append(module)
             problems.append(Problem(Location(name, 1, 1), target.tag_key,
                                     f"module {module} is missing",

@@ -7,17 +7,22 @@ from collections.abc import Sequence
 
 from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
-from shipspec.images import pinned
+from shipspec.images import retagged
 from shipspec.spec import HelmValuesTarget
 from shipspec.values.edit_check import check_values_edit
-from shipspec.values.image_keys import image_fixes, pinned_digest, set_keys
+from shipspec.values.image_keys import (
+    REFERENCE_HINT,
+    image_fixes,
+    pinned_image,
+    reference_at_tag_key,
+    set_keys,
+)
 from shipspec.values.yamltext import YamlText
 
 
 def read(doc: YamlText, target: HelmValuesTarget) -> str:
-    # (without a digest key, a pinned digest is in the tag's own value: tag@digest)
-    return pinned(doc.scalar(_pair(doc, target.tag_key), target.tag_key),
-                  pinned_digest(doc, target))
+    _pair(doc, target.tag_key)  # a missing key is an error here, not "no tag yet"
+    return pinned_image(doc, target)
 
 
 def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> None:
@@ -31,8 +36,21 @@ def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> 
                else image.tag)
         if image.create and doc.find(target.tag_key.split(".")) is None:
             _require_mapping(doc, target.tag_key)
+            current = ""
         else:
-            _pair(doc, target.tag_key)  # the key is there: bump keeps it, never invents it
+            # the key is there: bump keeps it, never invents it
+            current = doc.scalar(_pair(doc, target.tag_key), target.tag_key)
+        reference = reference_at_tag_key(doc, target)
+        if reference:
+            raise SpecError.single(
+                f"{doc.name}: {target.tag_key} holds the image reference '{reference[1]}', "
+                f"not a tag: the tag alone there would have the chart pull an image named "
+                f"'{image.tag}'; nothing was written",
+                location=doc.location(reference[0][1].start_mark.index), hint=REFERENCE_HINT)
+        if target.reference:  # its repository part stays, unless asked to set it
+            owned[target.tag_key] = retagged("" if image.set_repository else current,
+                                             image.repository, image.tag, image.digest)
+            continue
         owned[target.tag_key] = tag
         if target.digest_key:
             # A digest pinned by an earlier bump is pulled instead of any tag (Bitnami's

@@ -9,7 +9,7 @@ from typing import Any
 
 from shipspec.bump.targets import NewImage
 from shipspec.errors import SpecError
-from shipspec.images import pinned, split_image, tag_and_digest
+from shipspec.images import pinned_in, retagged
 from shipspec.spec import ManifestTarget
 from shipspec.values.yamltext import YamlText
 
@@ -27,8 +27,7 @@ _POD_SPEC = {
 
 
 def read(doc: YamlText, target: ManifestTarget) -> str:
-    reference = doc.scalar(_image(doc, target), "image")
-    return pinned(split_image(reference)[1], tag_and_digest(reference)[1])
+    return pinned_in(doc.scalar(_image(doc, target), "image"))
 
 
 def write(doc: YamlText, edits: Sequence[tuple[ManifestTarget, NewImage]]) -> None:
@@ -38,9 +37,8 @@ def write(doc: YamlText, edits: Sequence[tuple[ManifestTarget, NewImage]]) -> No
 
 def _write(doc: YamlText, target: ManifestTarget, image: NewImage) -> None:
     pair = _image(doc, target)
-    repository = image.repository if image.set_repository else split_image(
-        doc.scalar(pair, "image"))[0]
-    reference = f"{repository}:{image.tag}" + (f"@{image.digest}" if image.digest else "")
+    reference = retagged("" if image.set_repository else doc.scalar(pair, "image"),
+                         image.repository, image.tag, image.digest)
     doc.replace(pair, reference, f"{target.kind} {target.name} container {target.container}")
 
 
