@@ -353,6 +353,54 @@ def test_seed_a_kustomize_overlay_is_bumped(tmp_path: Path) -> None:
     assert commits(bare, "dev")[0].endswith("|deploy(dev): system=system-dev-a1b2c3d4")
 
 
+# What Argo CD Image Updater writes back to git for a kustomize Application (its "git"
+# write-back method): `.argocd-source-<application>.yaml` in the Application's directory,
+# which Argo CD merges into the source and applies with `kustomize edit set image`.
+IMAGE_UPDATER_OVERRIDE = "kustomize:\n  images:\n  - {image}\n"
+
+
+@pytest.mark.parametrize("image", [
+    "goyoai-gointern-system=ghcr.io/goyoai/goyoai-gointern-system:dev-17",
+    "goyoai-gointern-system:dev-17"])
+def test_an_overlay_whose_tag_argo_cd_sets_over_is_refused(tmp_path: Path, image: str) -> None:
+    """The bump would land and change nothing deployed: Argo CD sets the image of that
+    entry from the file beside the kustomization on every render."""
+    overlay = "goyoai-system/overlays/dev"
+    kustomization = ("resources: [../../base]\nimages:\n  - name: goyoai-gointern-system\n"
+                     "    newName: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: old\n")
+    bare = make_deploy_repo(tmp_path, {
+        f"{overlay}/kustomization.yaml": kustomization,
+        f"{overlay}/.argocd-source-goyoai-system-dev.yaml":
+            IMAGE_UPDATER_OVERRIDE.format(image=image)}, branch="dev")
+    result = run_process("bump", str(EXAMPLES / "gointern-backend"), "--module", "system",
+                         "--sha", SHA, "--repo", str(bare))
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"{overlay}/.argocd-source-goyoai-system-dev.yaml:3:5: error: "
+        f"{overlay}/.argocd-source-goyoai-system-dev.yaml sets the image {image} over the "
+        f"images entry goyoai-gointern-system of {overlay}/kustomization.yaml: Argo CD "
+        "applies it (kustomize edit set image) whenever it renders the overlay, so the tag "
+        "written there would never deploy; nothing was written\n"
+        "  hint: remove the entry from that file (Argo CD Image Updater writes them), so "
+        "that the kustomization decides the tag\n")
+    assert remote_file(bare, f"{overlay}/kustomization.yaml", "dev") == kustomization
+
+
+def test_an_argo_cd_source_file_for_other_images_does_not_stop_the_bump(
+        tmp_path: Path) -> None:
+    overlay = "goyoai-system/overlays/dev"
+    kustomization = "images:\n  - name: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: old\n"
+    bare = make_deploy_repo(tmp_path, {
+        f"{overlay}/kustomization.yaml": kustomization,
+        f"{overlay}/.argocd-source.yaml": IMAGE_UPDATER_OVERRIDE.format(image="envoy:1.30")},
+        branch="dev")
+    result = run_process("bump", str(EXAMPLES / "gointern-backend"), "--module", "system",
+                         "--sha", SHA, "--repo", str(bare))
+    assert result.code == 0, result.err
+    assert remote_file(bare, f"{overlay}/kustomization.yaml", "dev") == \
+        kustomization.replace("newTag: old", "newTag: system-dev-a1b2c3d4")
+
+
 
 def test_a_plain_manifest_target_is_bumped_per_environment(tmp_path: Path) -> None:
     """`manifest:` in the spec: each environment's branch holds its own Deployment, and

@@ -517,6 +517,16 @@ class Checkout(Repository):
             raise too_large(relative)
         return decoded(raw, relative)
 
+    def names_in(self, relative: str) -> list[str]:
+        """The names of the files (and links) directly in a directory, sorted; none where
+        there is no such directory."""
+        try:
+            with os.scandir(self._path(relative)) as entries:
+                return sorted(entry.name for entry in entries
+                              if not entry.is_dir(follow_symlinks=False))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
     def write(self, relative: str, text: str) -> None:
         with open(self._path(relative), "w", encoding="utf-8", newline="") as stream:
             stream.write(text)

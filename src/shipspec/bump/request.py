@@ -15,7 +15,7 @@ from shipspec.bump.targets import NewImage, describe, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError, one_line
 from shipspec.images import tag_and_digest
 from shipspec.paths import linked_to, through_link
-from shipspec.spec import HelmValuesTarget, Target, Template, target_paths
+from shipspec.spec import HelmValuesTarget, KustomizeTarget, Target, Template, target_paths
 from shipspec.values.yamltext import YamlText
 
 
@@ -186,6 +186,9 @@ def _write_edits(files: "_Files", items: list[_Item], seen: dict[tuple[int, int]
         if kept_at is None:
             by_file.setdefault((files.of(edit.target), type(edit.target)), []).append(edit)
     for (document, _), edits in by_file.items():  # in memory; files.save() writes
+        for edit in edits:
+            if isinstance(edit.target, KustomizeTarget):
+                files.refuse_overridden(document, edit.target)
         kind_of(edits[0].target).write(document, [(edit.target, edit.image) for edit in edits])
     changed: dict[int, Changed] = {item.request: [] for item in items}
     for item, current, kept_at in zip(items, currents, keep, strict=True):
@@ -224,6 +227,18 @@ class _Files:
                                        hint=f"name {real} in the spec, the file itself")
             self.documents[path] = YamlText(self.checkout.read(path), given)
         return self.documents[path]
+
+    def refuse_overridden(self, document: YamlText, target: KustomizeTarget) -> None:
+        """Refuse an overlay's edit that the Argo CD source files beside it would undo
+        (kustomize.refuse_overridden)."""
+        from shipspec.bump.targets import kustomize  # (the queue's waiters never need it)
+
+        whole, prefix = kustomize.ARGO_CD_SOURCE_FILES
+        sources = [YamlText(self.checkout.read(path), path)
+                   for name in self.checkout.names_in(target.directory)
+                   if name == whole or (name.startswith(prefix) and name.endswith(".yaml"))
+                   for path in [posixpath.join(target.directory, name)]]
+        kustomize.refuse_overridden(document, target, sources)
 
     def texts(self) -> dict[str, str]:
         return {path: document.text for path, document in self.documents.items()}
