@@ -30,7 +30,8 @@ from shipspec.cli.main import main
 REPO = Path(__file__).resolve().parent.parent
 BASES = [REPO / "examples" / "gointern-backend" / "shipspec.yaml",
          REPO / "examples" / "astrago" / "shipspec.yaml",
-         REPO / "tests" / "fixtures" / "manifests" / "shipspec.yaml"]
+         REPO / "tests" / "fixtures" / "manifests" / "shipspec.yaml",
+         REPO / "tests" / "fixtures" / "one-string" / "shipspec.yaml"]
 SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 
 # Values a careless user or an attacker would write into any field.
@@ -295,6 +296,16 @@ DEPLOYMENT_FILES = {
     **{f"goyoai-{m}/overlays/dev/kustomization.yaml":
        f"images:\n  - name: ghcr.io/goyoai/goyoai-gointern-{m}\n    newTag: dev-1\n"
        for m in ("system", "portal", "aify")},
+    # Argo CD source files, as Argo CD Image Updater leaves them: one sets portal's image
+    # (its bumps are refused), one another image
+    "goyoai-portal/overlays/dev/.argocd-source-goyoai-portal.yaml":
+        "kustomize:\n  images:\n  - ghcr.io/goyoai/goyoai-gointern-portal:dev-9\n",
+    "goyoai-system/overlays/dev/.argocd-source.yaml": "kustomize:\n  images: [envoy:1.30]\n",
+    # tests/fixtures/one-string's values: each image one string, pinned or not
+    **{f"env/{environment}/values.yaml": (
+        f"shop:\n  core:\n    image: ghcr.io/acme/core:core-{environment}-1  # one string\n"
+        f"  web:\n    image: 'ghcr.io/acme/web:w-1@sha256:{'c' * 64}'\n    replicas: 2\n")
+       for environment in ("stage", "prod")},
     # tests/fixtures/manifests' workloads
     "apps/shop.yaml": (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: shop}\nspec:\n"

@@ -401,19 +401,24 @@ def test_an_argo_cd_source_file_for_other_images_does_not_stop_the_bump(
         kustomization.replace("newTag: old", "newTag: system-dev-a1b2c3d4")
 
 
-
-def test_a_plain_manifest_target_is_bumped_per_environment(tmp_path: Path) -> None:
-    """`manifest:` in the spec: each environment's branch holds its own Deployment, and
-    only the container's image changes, the rest of the file byte for byte."""
+def shop_app(tmp_path: Path, deploy: str, rest: str) -> Path:
+    """A spec of project shop: `deploy` adds to its deploy mapping, `rest` follows it."""
     app = tmp_path / "app"
     app.mkdir()
     (app / "shipspec.yaml").write_text(
         "project: shop\nregistry: {url: ghcr.io/o}\n"
         "source: {url: https://github.com/o/shop.git, webhookSecret: hook}\n"
-        "deploy: {url: https://github.com/o/deploy.git}\n"
-        "environments:\n  stage: {branch: main, deployBranch: main}\n"
-        "  prod: {branch: release, deployBranch: prod}\n"
-        "modules:\n  api:\n    manifest: {file: apps/api.yaml, name: shop-api}\n")
+        f"deploy: {{url: https://github.com/o/deploy.git{deploy}}}\n{rest}")
+    return app
+
+
+def test_a_plain_manifest_target_is_bumped_per_environment(tmp_path: Path) -> None:
+    """`manifest:` in the spec: each environment's branch holds its own Deployment, and
+    only the container's image changes, the rest of the file byte for byte."""
+    app = shop_app(tmp_path, "",
+                   "environments:\n  stage: {branch: main, deployBranch: main}\n"
+                   "  prod: {branch: release, deployBranch: prod}\n"
+                   "modules:\n  api:\n    manifest: {file: apps/api.yaml, name: shop-api}\n")
     manifest = ("# the API, deployed by shipspec\napiVersion: v1\nkind: Service\n"
                 "metadata: {name: shop-api}\nspec: {ports: [{port: 80}]}\n---\n"
                 "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: shop-api\nspec:\n"
@@ -434,17 +439,12 @@ def test_a_plain_manifest_target_is_bumped_per_environment(tmp_path: Path) -> No
         f"'ghcr.io/o/api:old@sha256:{'0' * 64}'", "'ghcr.io/o/api:api-prod-a1b2c3d4'")
     assert remote_file(bare, "apps/api.yaml", "main") == manifest
 
+
 def test_an_argo_rollout_is_bumped_as_the_spec_names_it(tmp_path: Path) -> None:
     """`kind: Rollout` in the spec, as teams on Argo CD deploy with Argo Rollouts: the
     canary's template gets the tag (argo-rollouts v1.9.1, examples/rollout-canary.yaml)."""
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "shipspec.yaml").write_text(
-        "project: shop\nregistry: {url: ghcr.io/o}\n"
-        "source: {url: https://github.com/o/shop.git, webhookSecret: hook}\n"
-        "deploy: {url: https://github.com/o/deploy.git}\n"
-        "environments:\n  prod: {branch: main}\n"
-        "modules:\n  api:\n    manifest: {file: apps/api.yaml, kind: Rollout, name: shop-api}\n")
+    app = shop_app(tmp_path, "", "environments:\n  prod: {branch: main}\nmodules:\n  api:\n"
+                   "    manifest: {file: apps/api.yaml, kind: Rollout, name: shop-api}\n")
     manifest = ("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: shop-api\n"
                 "spec:\n  template:\n    spec:\n      containers:\n      - name: api\n"
                 "        image: ghcr.io/o/api:old\n  strategy:\n    canary:\n"
@@ -459,14 +459,9 @@ def test_a_chart_pulling_one_string_is_bumped_and_rolled_back_at_its_tag_part(
         tmp_path: Path) -> None:
     """deploy.imageKey: the values key holds `<repository>:<tag>`; the repository part stays
     (here one the deployment chose, a mirror), the tag part is bumped and rolled back."""
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "shipspec.yaml").write_text(
-        "project: shop\nregistry: {url: ghcr.io/o}\n"
-        "source: {url: https://github.com/o/shop.git, webhookSecret: hook}\n"
-        "deploy: {url: https://github.com/o/deploy.git, imageKey: image}\n"
-        "environments:\n  prod: {branch: main, values: values.yaml}\n"
-        "modules:\n  api: {values: shop.api}\n")
+    app = shop_app(tmp_path, ", imageKey: image",
+                   "environments:\n  prod: {branch: main, values: values.yaml}\n"
+                   "modules:\n  api: {values: shop.api}\n")
     values = "shop:\n  api:\n    image: mirror.local:5000/o/api:old  # pulled as it is\n"
     bare = make_deploy_repo(tmp_path, {"values.yaml": values})
     for tag in ("new-1", "new-2"):
