@@ -301,6 +301,8 @@ DEPLOYMENT_FILES = {
     "goyoai-portal/overlays/dev/.argocd-source-goyoai-portal.yaml":
         "kustomize:\n  images:\n  - ghcr.io/goyoai/goyoai-gointern-portal:dev-9\n",
     "goyoai-system/overlays/dev/.argocd-source.yaml": "kustomize:\n  images: [envoy:1.30]\n",
+    "helmfile/environments/customers/xiilab/.argocd-source.yaml":
+        "helm:\n  parameters: [{name: replicaCount, value: '2'}]\n",
     # tests/fixtures/one-string's values: each image one string, pinned or not
     **{f"env/{environment}/values.yaml": (
         f"shop:\n  core:\n    image: ghcr.io/acme/core:core-{environment}-1  # one string\n"

@@ -377,13 +377,55 @@ def test_an_overlay_whose_tag_argo_cd_sets_over_is_refused(tmp_path: Path, image
     assert (result.code, result.out) == (1, "")
     assert result.err == (
         f"{overlay}/.argocd-source-goyoai-system-dev.yaml:3:5: error: "
-        f"{overlay}/.argocd-source-goyoai-system-dev.yaml sets the image {image} over the "
-        f"images entry goyoai-gointern-system of {overlay}/kustomization.yaml: Argo CD "
-        "applies it (kustomize edit set image) whenever it renders the overlay, so the tag "
-        "written there would never deploy; nothing was written\n"
-        "  hint: remove the entry from that file (Argo CD Image Updater writes them), so "
-        "that the kustomization decides the tag\n")
+        f"{overlay}/.argocd-source-goyoai-system-dev.yaml sets the image {image} (kustomize "
+        f"edit set image) over the images entry goyoai-gointern-system of {overlay}/"
+        "kustomization.yaml: Argo CD applies it whenever it renders the Application, so the "
+        "tag written there would never deploy; nothing was written\n"
+        "  hint: remove it from that file (Argo CD Image Updater writes them), so that the "
+        "deployment files decide the tag\n")
     assert remote_file(bare, f"{overlay}/kustomization.yaml", "dev") == kustomization
+
+
+# What Argo CD Image Updater writes for a helm Application, and the two other ways an
+# Argo CD source file sets values (Argo CD v3.5.1, reposerver/repository/repository.go,
+# helmTemplate: valuesObject or values as one more --values file, parameters as --set).
+@pytest.mark.parametrize(("override", "line", "said"), [
+    ("helm:\n  parameters:\n  - name: image.name\n    value: ghcr.io/o/api\n"
+     "    forceString: true\n  - name: image.tag\n    value: v1.0.1\n    forceString: true\n",
+     6, "the helm parameter image.tag"),
+    ("helm:\n  valuesObject:\n    image: {tag: v1.0.1}\n", 3, "helm.valuesObject.image.tag"),
+    ("helm:\n  values: |\n    image:\n      tag: v1.0.1\n", 2, "image.tag in helm.values"),
+])
+def test_a_chart_whose_tag_argo_cd_sets_over_is_refused(tmp_path: Path, override: str,
+                                                         line: int, said: str) -> None:
+    chart = "charts/shop"
+    app = shop_app(tmp_path, ", tagKey: tag",
+                   f"environments:\n  prod: {{branch: main, values: {chart}/values-prod.yaml}}\n"
+                   "modules:\n  api: {values: image}\n")
+    values = "image:\n  repository: ghcr.io/o/api\n  tag: old\n"
+    bare = make_deploy_repo(tmp_path, {f"{chart}/values-prod.yaml": values,
+                                       f"{chart}/.argocd-source-shop.yaml": override})
+    result = run_process("bump", str(app), "--module", "api", "--tag", "new-1",
+                         "--repo", str(bare))
+    assert (result.code, result.out) == (1, "")
+    assert result.err.startswith(
+        f"{chart}/.argocd-source-shop.yaml:{line}:") and f"yaml sets {said} over image.tag of " \
+        f"{chart}/values-prod.yaml: Argo CD applies it" in result.err, result.err
+    assert remote_file(bare, f"{chart}/values-prod.yaml") == values
+
+
+def test_an_argo_cd_source_file_setting_other_values_does_not_stop_the_bump(
+        tmp_path: Path) -> None:
+    app = shop_app(tmp_path, ", tagKey: tag", "environments:\n  prod: {branch: main, values: "
+                   "values.yaml}\nmodules:\n  api: {values: image}\n")
+    bare = make_deploy_repo(tmp_path, {
+        "values.yaml": "image:\n  tag: old\n",
+        ".argocd-source.yaml": "helm:\n  parameters: [{name: replicaCount, value: '2'}]\n"
+                               "  valuesObject: {image: {pullPolicy: Always}}\n"})
+    result = run_process("bump", str(app), "--module", "api", "--tag", "new-1",
+                         "--repo", str(bare))
+    assert result.code == 0, result.err
+    assert remote_file(bare, "values.yaml") == "image:\n  tag: new-1\n"
 
 
 def test_an_argo_cd_source_file_for_other_images_does_not_stop_the_bump(

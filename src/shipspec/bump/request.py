@@ -11,11 +11,11 @@ from typing import NamedTuple
 
 from shipspec import templates
 from shipspec.bump.git import Author, Checkout
-from shipspec.bump.targets import NewImage, describe, kind_of
+from shipspec.bump.targets import NewImage, argo_cd_source, describe, kind_of
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError, one_line
 from shipspec.images import tag_and_digest
 from shipspec.paths import linked_to, through_link
-from shipspec.spec import HelmValuesTarget, KustomizeTarget, Target, Template, target_paths
+from shipspec.spec import HelmValuesTarget, Target, Template, target_paths
 from shipspec.values.yamltext import YamlText
 
 
@@ -187,8 +187,8 @@ def _write_edits(files: "_Files", items: list[_Item], seen: dict[tuple[int, int]
             by_file.setdefault((files.of(edit.target), type(edit.target)), []).append(edit)
     for (document, _), edits in by_file.items():  # in memory; files.save() writes
         for edit in edits:
-            if isinstance(edit.target, KustomizeTarget):
-                files.refuse_overridden(document, edit.target)
+            kind_of(edit.target).refuse_overridden(document, edit.target,
+                                                   files.argo_cd_sources(edit.target))
         kind_of(edits[0].target).write(document, [(edit.target, edit.image) for edit in edits])
     changed: dict[int, Changed] = {item.request: [] for item in items}
     for item, current, kept_at in zip(items, currents, keep, strict=True):
@@ -228,17 +228,12 @@ class _Files:
             self.documents[path] = YamlText(self.checkout.read(path), given)
         return self.documents[path]
 
-    def refuse_overridden(self, document: YamlText, target: KustomizeTarget) -> None:
-        """Refuse an overlay's edit that the Argo CD source files beside it would undo
-        (kustomize.refuse_overridden)."""
-        from shipspec.bump.targets import kustomize  # (the queue's waiters never need it)
-
-        whole, prefix = kustomize.ARGO_CD_SOURCE_FILES
-        sources = [YamlText(self.checkout.read(path), path)
-                   for name in self.checkout.names_in(target.directory)
-                   if name == whole or (name.startswith(prefix) and name.endswith(".yaml"))
-                   for path in [posixpath.join(target.directory, name)]]
-        kustomize.refuse_overridden(document, target, sources)
+    def argo_cd_sources(self, target: Target) -> list[YamlText]:
+        """The Argo CD source files beside a target's file (targets.ARGO_CD_SOURCE_FILES)."""
+        directory = posixpath.dirname(file_of(self.checkout, target))
+        return [YamlText(self.checkout.read(path), path)
+                for name in self.checkout.names_in(directory) if argo_cd_source(name)
+                for path in [posixpath.join(directory, name)]]
 
     def texts(self) -> dict[str, str]:
         return {path: document.text for path, document in self.documents.items()}

@@ -7,12 +7,16 @@ Each module exposes (where the file is: `spec.target_paths`)
   one file `doc` (a `YamlText`) holds, the new tag (and digest, and repository if asked)
   written, changing nothing else. A bump of every module of a mono repo writes them all
   into one values file: written and checked one by one, 200 of them took 14 s.
+- `refuse_overridden(doc, target, sources) -> None`: a SpecError where one of the Argo
+  CD source files beside the target (`sources`, ARGO_CD_SOURCE_FILES) sets what the
+  target's tag decides: the bump would land, and Argo CD would deploy the file's image.
 """
 
 import importlib
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from shipspec.errors import SpecError
 from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget, Target
 from shipspec.values.yamltext import YamlText
 
@@ -29,6 +33,34 @@ class TargetKind(Protocol):
     def read(self, doc: YamlText, target: Target) -> str: ...
 
     def write(self, doc: YamlText, edits: Sequence[tuple[Target, NewImage]]) -> None: ...
+
+    def refuse_overridden(self, doc: YamlText, target: Target,
+                          sources: list[YamlText]) -> None: ...
+
+
+# Argo CD merges `.argocd-source.yaml` and `.argocd-source-<application>.yaml` of an
+# Application's directory into its source before it renders (v3.5.1,
+# reposerver/repository/repository.go, mergeSourceParameters): their kustomize.images and
+# helm.parameters / helm.valuesObject win over the files bump writes. Argo CD Image Updater
+# writes such files (its "git" write-back), and a team that moves to shipspec keeps them.
+ARGO_CD_SOURCE_FILES = (".argocd-source.yaml", ".argocd-source-")
+
+
+def argo_cd_source(name: str) -> bool:
+    """Whether Argo CD reads a file of this name in an Application's directory."""
+    whole, prefix = ARGO_CD_SOURCE_FILES
+    return name == whole or (name.startswith(prefix) and name.endswith(".yaml"))
+
+
+def overridden(source: YamlText, node: Any, setting: str, written: str) -> SpecError:
+    """How a target refuses an edit that `setting` at `node` of Argo CD source file `source`
+    would set over."""
+    return SpecError.single(
+        f"{source.name} sets {setting} over {written}: Argo CD applies it whenever it renders "
+        "the Application, so the tag written there would never deploy; nothing was written",
+        location=source.location(node.start_mark.index),
+        hint="remove it from that file (Argo CD Image Updater writes them), so that the "
+             "deployment files decide the tag")
 
 
 _MODULES = {

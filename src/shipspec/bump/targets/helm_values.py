@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shipspec.bump.targets import NewImage
+from shipspec.bump.targets import NewImage, overridden
 from shipspec.errors import SpecError
 from shipspec.images import retagged
 from shipspec.spec import HelmValuesTarget
@@ -64,6 +64,35 @@ def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> 
                          for fix in image_fixes(doc, target, image.repository))
     set_keys(doc, list(owned.items()))
     check_values_edit(before, doc.text, doc.name, list(owned.items()))
+
+
+def refuse_overridden(doc: YamlText, target: HelmValuesTarget,
+                      sources: list[YamlText]) -> None:
+    """Argo CD gives helm a source file's helm.valuesObject (or its helm.values text) as one
+    more --values after the value files, and its helm.parameters as --set
+    (reposerver/repository/repository.go, helmTemplate; util/helm/cmd.go, template):
+    each wins over the values file at the keys that decide the tag."""
+    keys = [key for key in (target.tag_key, target.digest_key) if key]
+    for source in sources:
+        for document in source.documents:
+            parameters = source.walk(document, ["helm", "parameters"])
+            for parameter in getattr(parameters[1], "value", []) if parameters else []:
+                name = source.child(parameter, "name")
+                if name and name[1].value in keys:
+                    raise overridden(source, parameter, f"the helm parameter {name[1].value}",
+                                     f"{name[1].value} of {doc.name}")
+            for key in keys:
+                found = source.walk(document, ["helm", "valuesObject", *key.split(".")])
+                if found:
+                    raise overridden(source, found[0], f"helm.valuesObject.{key}",
+                                     f"{key} of {doc.name}")
+            values = source.walk(document, ["helm", "values"])
+            if values and isinstance(values[1].value, str):
+                text = YamlText(values[1].value, f"{source.name} (helm.values)")
+                for key in keys:
+                    if text.find(key.split(".")):
+                        raise overridden(source, values[0], f"{key} in helm.values",
+                                         f"{key} of {doc.name}")
 
 
 def _require_mapping(doc: YamlText, key: str) -> None:

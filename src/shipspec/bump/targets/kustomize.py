@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shipspec.bump.targets import NewImage
+from shipspec.bump.targets import NewImage, overridden
 from shipspec.errors import SpecError
 from shipspec.images import canonical_image, pinned, split_image
 from shipspec.spec import KustomizeTarget
@@ -73,17 +73,12 @@ def _entry(doc: YamlText, target: KustomizeTarget) -> Any:
         hint=f"add one once: kustomize edit set image {short}={target.image}:<tag>")
 
 
-# Argo CD merges `.argocd-source.yaml` and `.argocd-source-<application>.yaml` of an
-# Application's directory into its source (reposerver/repository/repository.go,
-# mergeSourceParameters, v3.5.1) and, before it builds, runs `kustomize edit set image`
-# with their kustomize.images (util/kustomize/kustomize.go): an image named there replaces
-# the images entry of that name whole (kustomize v5.8.1, commands/edit/set/setimage.go,
-# RunSetImage), whatever the kustomization says. Argo CD Image Updater writes such files.
-ARGO_CD_SOURCE_FILES = (".argocd-source.yaml", ".argocd-source-")
-
 
 def refuse_overridden(doc: YamlText, target: KustomizeTarget, sources: list[YamlText]) -> None:
-    """Refuse to write a tag that an Argo CD source file in the overlay sets over."""
+    """Argo CD runs `kustomize edit set image` with a source file's kustomize.images before
+    it builds (util/kustomize/kustomize.go), and an image argument replaces the images
+    entry of its name whole (kustomize v5.8.1, commands/edit/set/setimage.go, RunSetImage),
+    whatever the kustomization says."""
     name = doc.child(_entry(doc, target), "name")
     if not (name and isinstance(name[1].value, str)):
         return
@@ -93,14 +88,9 @@ def refuse_overridden(doc: YamlText, target: KustomizeTarget, sources: list[Yaml
             for image in getattr(images[1], "value", []) if images else []:
                 value = getattr(image, "value", None)
                 if isinstance(value, str) and _set_image_name(value) == name[1].value:
-                    raise SpecError.single(
-                        f"{source.name} sets the image {value} over the images entry "
-                        f"{name[1].value} of {doc.name}: Argo CD applies it (kustomize edit "
-                        "set image) whenever it renders the overlay, so the tag written "
-                        "there would never deploy; nothing was written",
-                        location=source.location(image.start_mark.index),
-                        hint="remove the entry from that file (Argo CD Image Updater writes "
-                             "them), so that the kustomization decides the tag")
+                    raise overridden(source, image, f"the image {value} (kustomize edit set "
+                                     "image)", f"the images entry {name[1].value} of "
+                                     f"{doc.name}")
 
 
 def _set_image_name(argument: str) -> str:

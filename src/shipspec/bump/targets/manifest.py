@@ -42,6 +42,11 @@ def _write(doc: YamlText, target: ManifestTarget, image: NewImage) -> None:
     doc.replace(pair, reference, f"{target.kind} {target.name} container {target.container}")
 
 
+def refuse_overridden(doc: YamlText, target: ManifestTarget, sources: list[YamlText]) -> None:
+    """Nothing to refuse: an Argo CD source file sets no image of a plain directory's
+    manifests (its `directory` settings choose files, not images)."""
+
+
 def _image(doc: YamlText, target: ManifestTarget) -> tuple[Any, Any]:
     workloads = []
     for document in doc.documents:
