@@ -34,12 +34,11 @@ def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> 
         # A layout with a digest key (Bitnami) pins the digest there; else tag@digest.
         tag = (f"{image.tag}@{image.digest}" if image.digest and not target.digest_key
                else image.tag)
-        if image.create and doc.find(target.tag_key.split(".")) is None:
+        found = doc.find(target.tag_key.split("."))
+        if image.create and found is None:
             _require_mapping(doc, target.tag_key)
-            current = ""
         else:
-            # the key is there: bump keeps it, never invents it
-            current = doc.scalar(_pair(doc, target.tag_key), target.tag_key)
+            _pair(doc, target.tag_key)  # the key is there: bump keeps it, never invents it
         reference = reference_at_tag_key(doc, target)
         if reference:
             raise SpecError.single(
@@ -48,8 +47,9 @@ def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> 
                 f"'{image.tag}'; nothing was written",
                 location=doc.location(reference[0][1].start_mark.index), hint=REFERENCE_HINT)
         if target.reference:  # its repository part stays, unless asked to set it
-            owned[target.tag_key] = retagged("" if image.set_repository else current,
-                                             image.repository, image.tag, image.digest)
+            current = ("" if image.set_repository or found is None
+                       else doc.scalar(found, target.tag_key))
+            owned[target.tag_key] = retagged(current, image.repository, image.tag, image.digest)
             continue
         owned[target.tag_key] = tag
         if target.digest_key:

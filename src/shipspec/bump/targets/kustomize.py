@@ -73,7 +73,6 @@ def _entry(doc: YamlText, target: KustomizeTarget) -> Any:
         hint=f"add one once: kustomize edit set image {short}={target.image}:<tag>")
 
 
-
 def refuse_overridden(doc: YamlText, target: KustomizeTarget, sources: list[YamlText]) -> None:
     """Argo CD runs `kustomize edit set image` with a source file's kustomize.images before
     it builds (util/kustomize/kustomize.go), and an image argument replaces the images
