@@ -276,6 +276,43 @@ def test_validate_deployment_checks_kustomize_overlays(cli, tmp_path: Path) -> N
             in result.err)
 
 
+def test_validate_deployment_reports_what_argo_cd_source_files_set_over(
+        cli, tmp_path: Path) -> None:
+    """As bump refuses them: Argo CD Image Updater's files beside an overlay and beside a
+    values file, each setting the tag shipspec writes, at their lines."""
+    overlay = tmp_path / "goyoai-system" / "overlays" / "dev"
+    overlay.mkdir(parents=True)
+    (overlay / "kustomization.yaml").write_text(
+        "images:\n  - name: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: dev-1\n")
+    (overlay / ".argocd-source-goyoai-system.yaml").write_text(
+        "kustomize:\n  images:\n  - ghcr.io/goyoai/goyoai-gointern-system:dev-9\n")
+    for module in ("portal", "aify"):
+        other = tmp_path / f"goyoai-{module}" / "overlays" / "dev"
+        other.mkdir(parents=True)
+        (other / "kustomization.yaml").write_text(
+            f"images:\n  - name: ghcr.io/goyoai/goyoai-gointern-{module}\n    newTag: dev-1\n")
+    (other / ".argocd-source.yaml").write_text("kustomize:\n  images: [envoy:1.30]\n")
+    result = cli("validate", str(EXAMPLES / "gointern-backend"), "--deployment", str(tmp_path))
+    assert result.code == 1
+    assert result.err.count("error:") == 1, result.err
+    assert (f"{overlay}/.argocd-source-goyoai-system.yaml:3:5: error: {overlay}/"
+            ".argocd-source-goyoai-system.yaml sets the image "
+            "ghcr.io/goyoai/goyoai-gointern-system:dev-9 (kustomize edit set image) over the "
+            "images entry ghcr.io/goyoai/goyoai-gointern-system of") in result.err, result.err
+
+    (tmp_path / "helm").mkdir()
+    spec = whole_reference_spec(tmp_path / "helm")
+    checkout = deployment_checkout(tmp_path / "helm", WHOLE_VALUES)
+    values = checkout / "helmfile/environments/customers/xiilab"
+    (values / ".argocd-source-astrago.yaml").write_text(
+        "helm:\n  parameters:\n  - name: astrago.core.image\n    value: x\n")
+    result = cli("validate", str(spec), "--deployment", str(checkout))
+    assert result.code == 1
+    assert (f"{values}/.argocd-source-astrago.yaml:3:5: error: {values}/"
+            ".argocd-source-astrago.yaml sets the helm parameter astrago.core.image over "
+            "astrago.core.image of ") in result.err, result.err
+
+
 def test_validate_deployment_reads_an_overlay_that_modules_share_once(
         cli, tmp_path: Path, yaml_reads: list[str]) -> None:
     """Modules whose images one kustomization lists: the file is read once, not once per

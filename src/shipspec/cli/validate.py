@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import posixpath
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
 
 from shipspec import __version__
 from shipspec.cli.options import spec_path
@@ -22,6 +26,10 @@ from shipspec.render import renderer
 from shipspec.spec import Spec
 from shipspec.specfile.resolve import load_spec
 from shipspec.values.merge import merge, targets
+from shipspec.values.yamltext import YamlText
+
+if TYPE_CHECKING:
+    from shipspec.spec import Target
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,8 +103,11 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
                 problems.append(linked or spec.problem(
                     field, f"{path} does not exist in the deployment checkout"))
                 continue
-            problems += merge(read_text(path), path,
-                              [e for e in entries if e[1].file == file]).problems
+            text = read_text(path)
+            problems += merge(text, path, [e for e in entries if e[1].file == file]).problems
+            problems += override_problems(directory, file, partial(YamlText, text, path),
+                                          [target for _, target, _ in entries
+                                           if target.file == file])
     problems += other_target_problems(spec, directory, guard)
     if any(environment.app for environment in spec.environments):
         from shipspec.helmfile import release_problems  # runs helmfile
@@ -110,7 +121,6 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
     read exactly as `bump` will read it."""
     from shipspec.bump.targets import describe, kind_of
     from shipspec.spec import HelmValuesTarget, KustomizeTarget, target_paths
-    from shipspec.values.yamltext import YamlText
 
     problems: list[Problem] = []
     documents: dict[str, YamlText] = {}  # each file read once, however many modules it has
@@ -140,6 +150,43 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                     kind_of(target).read(documents[path], target)
                 except SpecError as err:
                     problems += err.problems
+                    continue
+                problems += override_problems(directory, found[0],
+                                              partial(documents.__getitem__, path),
+                                              [target])
+    return problems
+
+
+def override_problems(directory: str, file: str, document: Callable[[], YamlText],
+                      targets: list[Target]) -> list[Problem]:
+    """The Argo CD source files beside a deployment file that set what a target's tag
+    decides, as `bump` refuses them (bump/targets: refuse_overridden); the file is parsed
+    only when there are any."""
+    from shipspec.bump.targets import argo_cd_source, kind_of
+
+    folder = posixpath.dirname(file)
+    names = sorted(name for name in os.listdir(os.path.join(directory, folder))
+                   if argo_cd_source(name))
+    if not names:
+        return []
+    problems: list[Problem] = []
+    try:
+        sources = []
+        for name in names:
+            relative = posixpath.join(folder, name)
+            if SymlinkGuard(directory).escapes(relative):
+                raise SpecError.single(f"{relative} is a link that leads outside the "
+                                       "deployment checkout", hint="Argo CD refuses it too")
+            path = os.path.join(directory, relative)  # as the other problems name it
+            sources.append(YamlText(read_text(path), path))
+        doc = document()
+        for target in targets:
+            try:
+                kind_of(target).refuse_overridden(doc, target, sources)
+            except SpecError as err:
+                problems += err.problems
+    except SpecError as err:
+        problems += err.problems
     return problems
 
 
