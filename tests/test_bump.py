@@ -340,6 +340,22 @@ def test_a_checkout_opens_no_path_outside_itself(deploy: Path, tmp_path: Path,
     assert not (tmp_path / "outside.yaml").exists()
 
 
+def test_a_checkout_names_as_files_what_argo_cd_reads_as_files(deploy: Path,
+                                                                tmp_path: Path) -> None:
+    """Argo CD skips a source file that is a directory or leads nowhere (os.Stat, v3.5.1
+    mergeSourceParameters): so does the list bump reads them from."""
+    checkout = Checkout.clone(str(deploy), "main", str(tmp_path / "clone"),
+                              Credentials(None, "no token"), paths=[VALUES_PATH])
+    folder = tmp_path / "clone" / posixpath.dirname(VALUES_PATH)
+    (folder / ".argocd-source.yaml").mkdir()
+    (folder / ".argocd-source-gone.yaml").symlink_to("missing.yaml")
+    (folder / ".argocd-source-app.yaml").write_text("helm: {}\n")
+    (folder / ".argocd-source-values.yaml").symlink_to("values.yaml")
+    assert checkout.names_in(posixpath.dirname(VALUES_PATH)) == [
+        ".argocd-source-app.yaml", ".argocd-source-values.yaml", "values.yaml"]
+    assert checkout.names_in("not/there") == []
+
+
 def test_seed_a_kustomize_overlay_is_bumped(tmp_path: Path) -> None:
     kustomization = ("resources: [../../base]\nimages:\n  - name: goyoai-gointern-system\n"
                      "    newName: ghcr.io/goyoai/goyoai-gointern-system\n    newTag: old\n")

@@ -518,12 +518,12 @@ class Checkout(Repository):
         return decoded(raw, relative)
 
     def names_in(self, relative: str) -> list[str]:
-        """The names of the files (and links) directly in a directory, sorted; none where
-        there is no such directory."""
+        """The names of the files directly in a directory, links followed as Argo CD's
+        os.Stat follows them (a link to a directory or to nothing is no file), sorted; none
+        where there is no such directory."""
         try:
             with os.scandir(self._path(relative)) as entries:
-                return sorted(entry.name for entry in entries
-                              if not entry.is_dir(follow_symlinks=False))
+                return sorted(entry.name for entry in entries if entry.is_file())
         except (FileNotFoundError, NotADirectoryError):
             return []
 

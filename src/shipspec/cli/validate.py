@@ -166,7 +166,8 @@ def override_problems(directory: str, file: str, document: Callable[[], YamlText
 
     folder = posixpath.dirname(file)
     names = sorted(name for name in os.listdir(os.path.join(directory, folder))
-                   if argo_cd_source(name))
+                   if argo_cd_source(name)
+                   and os.path.isfile(os.path.join(directory, folder, name)))
     if not names:
         return []
     problems: list[Problem] = []
