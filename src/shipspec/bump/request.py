@@ -11,7 +11,13 @@ from typing import NamedTuple
 
 from shipspec import templates
 from shipspec.bump.git import Author, Checkout
-from shipspec.bump.targets import NewImage, argo_cd_source, describe, kind_of
+from shipspec.bump.targets import (
+    NewImage,
+    argo_cd_source,
+    describe,
+    kind_of,
+    refuse_encrypted,
+)
 from shipspec.errors import RuntimeFailure, ShipspecError, SpecError, one_line
 from shipspec.images import tag_and_digest
 from shipspec.paths import linked_to, through_link
@@ -181,9 +187,10 @@ def _write_edits(files: "_Files", items: list[_Item], seen: dict[tuple[int, int]
             else proposed.get((item.request, item.edit))
             for item, current in zip(items, currents, strict=True)]
     by_file: dict[tuple[YamlText, type], list[Edit]] = {}  # files.of: one per file
-    for item, kept_at in zip(items, keep, strict=True):
+    for item, current, kept_at in zip(items, currents, keep, strict=True):
         edit = item.change
         if kept_at is None:
+            refuse_encrypted(files.of(edit.target), current)
             by_file.setdefault((files.of(edit.target), type(edit.target)), []).append(edit)
     for (document, _), edits in by_file.items():  # in memory; files.save() writes
         for edit in edits:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -105,9 +105,11 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
                 continue
             text = read_text(path)
             problems += merge(text, path, [e for e in entries if e[1].file == file]).problems
+            written = [target for _, target, _ in entries if target.file == file]
+            if "sops" in text:  # (parsed again only where SOPS may have written it)
+                problems += encrypted_problems(YamlText(text, path), written)
             problems += override_problems(directory, file, partial(YamlText, text, path),
-                                          [target for _, target, _ in entries
-                                           if target.file == file])
+                                          written)
     problems += other_target_problems(spec, directory, guard)
     if any(environment.app for environment in spec.environments):
         from shipspec.helmfile import release_problems  # runs helmfile
@@ -151,14 +153,28 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                 except SpecError as err:
                     problems += err.problems
                     continue
+                problems += encrypted_problems(documents[path], [target])
                 problems += override_problems(directory, found[0],
                                               partial(documents.__getitem__, path),
                                               [target])
     return problems
 
 
+def encrypted_problems(document: YamlText, targets: Sequence[Target]) -> list[Problem]:
+    """A SOPS file whose tags bump would refuse to change (bump/targets: refuse_encrypted),
+    said once a file."""
+    from shipspec.bump.targets import kind_of, refuse_encrypted
+
+    for target in targets:
+        try:
+            refuse_encrypted(document, kind_of(target).read(document, target))
+        except SpecError as err:
+            return err.problems
+    return []
+
+
 def override_problems(directory: str, file: str, document: Callable[[], YamlText],
-                      targets: list[Target]) -> list[Problem]:
+                      targets: Sequence[Target]) -> list[Problem]:
     """The Argo CD source files beside a deployment file that set what a target's tag
     decides, as `bump` refuses them (bump/targets: refuse_overridden); the file is parsed
     only when there are any."""

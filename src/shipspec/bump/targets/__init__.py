@@ -82,3 +82,32 @@ def describe(target: Target) -> str:
     if isinstance(target, KustomizeTarget):
         return f"{target.directory}/kustomization.yaml (images: {target.image})"
     return f"{target.file} ({target.kind} {target.name}, container {target.container})"
+
+
+# SOPS keeps its metadata in a top-level `sops` mapping and authenticates every value of
+# the file, encrypted or not, unless `mac_only_encrypted` (sops v3.13.2, sops.go,
+# Tree.Encrypt and Tree.Decrypt): a value changed in place fails every later decryption
+# ("MAC mismatch"), which helm-secrets and helmfile run at every render of the environment.
+_SOPS_HINT = ("keep the image tags in a file of their own, outside SOPS (helmfile and "
+              "helm-secrets merge several values files), or encrypt this one with "
+              "mac_only_encrypted: true and the tags left in clear (encrypted_regex, "
+              "unencrypted_suffix)")
+
+
+def refuse_encrypted(doc: YamlText, current: str) -> None:
+    """Refuse to change `current`, the value a target holds in `doc`, where doc is a SOPS
+    file whose authentication the change would break, or where the value is encrypted."""
+    for document in doc.documents:
+        sops = doc.child(document, "sops")
+        if not (sops and doc.child(sops[1], "mac")):
+            continue
+        only = doc.child(sops[1], "mac_only_encrypted")
+        encrypted = current.startswith("ENC[")
+        if only and only[1].value in ("true", "True", "TRUE") and not encrypted:
+            continue  # the authentication covers the encrypted values alone
+        said = ("the tag there is encrypted ('ENC[...]')" if encrypted else
+                "its authentication code covers every value, so a tag changed in place "
+                "would fail every later decryption (MAC mismatch), and every render")
+        raise SpecError.single(f"{doc.name} is encrypted with SOPS: {said}; nothing was "
+                               "written", location=doc.location(sops[0].start_mark.index),
+                               hint=_SOPS_HINT)
