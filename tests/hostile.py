@@ -303,10 +303,17 @@ DEPLOYMENT_FILES = {
     "goyoai-system/overlays/dev/.argocd-source.yaml": "kustomize:\n  images: [envoy:1.30]\n",
     "helmfile/environments/customers/xiilab/.argocd-source.yaml":
         "helm:\n  parameters: [{name: replicaCount, value: '2'}]\n",
-    # tests/fixtures/one-string's values: each image one string, pinned or not
+    # tests/fixtures/one-string's values: each image one string, pinned or not; prod's
+    # encrypted by SOPS, its authentication over the encrypted values only (bumped), the
+    # tags in clear
     **{f"env/{environment}/values.yaml": (
         f"shop:\n  core:\n    image: ghcr.io/acme/core:core-{environment}-1  # one string\n"
-        f"  web:\n    image: 'ghcr.io/acme/web:w-1@sha256:{'c' * 64}'\n    replicas: 2\n")
+        f"  web:\n    image: 'ghcr.io/acme/web:w-1@sha256:{'c' * 64}'\n    replicas: 2\n"
+        + ("  db:\n    password: ENC[AES256_GCM,data:zP/J,iv:qYdA,tag:mZDp,type:str]\n"
+           "sops:\n    lastmodified: \"2026-12-06T11:45:30Z\"\n"
+           "    mac: ENC[AES256_GCM,data:s9rD,iv:tZ4F,tag:S+9L,type:str]\n"
+           "    encrypted_regex: ^password$\n    mac_only_encrypted: true\n"
+           "    version: 3.11.0\n" if environment == "prod" else ""))
        for environment in ("stage", "prod")},
     # tests/fixtures/manifests' workloads
     "apps/shop.yaml": (
