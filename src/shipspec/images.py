@@ -94,13 +94,6 @@ def pinned_in(reference: str) -> str:
     return pinned(split_image(reference)[1], tag_and_digest(reference)[1])
 
 
-def retagged(reference: str, repository: str, tag: str, digest: str | None) -> str:
-    """`reference` at `tag` (and `digest`, or none): its own repository kept, or
-    `repository` where it names none (an empty value)."""
-    return (f"{split_image(reference)[0] or repository}:{tag}"
-            + (f"@{digest}" if digest else ""))
-
-
 def tag_and_digest(image: str) -> tuple[str, str | None]:
     """`tag@digest`, or `tag`, apart (a whole reference's digest likewise)."""
     tag, at, digest = image.partition("@")

@@ -108,8 +108,8 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
             written = [target for _, target, _ in entries if target.file == file]
             if "sops" in text:  # (parsed again only where SOPS may have written it)
                 problems += encrypted_problems(YamlText(text, path), written)
-            problems += override_problems(directory, file, partial(YamlText, text, path),
-                                          written)
+            problems += override_problems(directory, guard, file,
+                                          partial(YamlText, text, path), written)
     problems += other_target_problems(spec, directory, guard)
     if any(environment.app for environment in spec.environments):
         from shipspec.helmfile import release_problems  # runs helmfile
@@ -121,7 +121,7 @@ def deployment_problems(spec: Spec, directory: str) -> list[Problem]:
 def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> list[Problem]:
     """Kustomize overlays and manifests: the file is there and holds the module's image,
     read exactly as `bump` will read it."""
-    from shipspec.bump.targets import describe, kind_of
+    from shipspec.bump.targets import describe, kind_of, refuse_encrypted
     from shipspec.spec import HelmValuesTarget, KustomizeTarget, target_paths
 
     problems: list[Problem] = []
@@ -149,20 +149,20 @@ def other_target_problems(spec: Spec, directory: str, guard: SymlinkGuard) -> li
                 try:
                     if path not in documents:
                         documents[path] = YamlText(read_text(path), path)
-                    kind_of(target).read(documents[path], target)
+                    refuse_encrypted(documents[path], kind_of(target).read(documents[path],
+                                                                          target))
                 except SpecError as err:
                     problems += err.problems
                     continue
-                problems += encrypted_problems(documents[path], [target])
-                problems += override_problems(directory, found[0],
+                problems += override_problems(directory, guard, found[0],
                                               partial(documents.__getitem__, path),
                                               [target])
     return problems
 
 
 def encrypted_problems(document: YamlText, targets: Sequence[Target]) -> list[Problem]:
-    """A SOPS file whose tags bump would refuse to change (bump/targets: refuse_encrypted),
-    said once a file."""
+    """A values file encrypted by SOPS whose tags bump would refuse to change
+    (bump/targets: refuse_encrypted), said once a file."""
     from shipspec.bump.targets import kind_of, refuse_encrypted
 
     for target in targets:
@@ -173,7 +173,8 @@ def encrypted_problems(document: YamlText, targets: Sequence[Target]) -> list[Pr
     return []
 
 
-def override_problems(directory: str, file: str, document: Callable[[], YamlText],
+def override_problems(directory: str, guard: SymlinkGuard, file: str,
+                      document: Callable[[], YamlText],
                       targets: Sequence[Target]) -> list[Problem]:
     """The Argo CD source files beside a deployment file that set what a target's tag
     decides, as `bump` refuses them (bump/targets: refuse_overridden); the file is parsed
@@ -191,7 +192,7 @@ def override_problems(directory: str, file: str, document: Callable[[], YamlText
         sources = []
         for name in names:
             relative = posixpath.join(folder, name)
-            if SymlinkGuard(directory).escapes(relative):
+            if guard.escapes(relative):
                 raise SpecError.single(f"{relative} is a link that leads outside the "
                                        "deployment checkout", hint="Argo CD refuses it too")
             path = os.path.join(directory, relative)  # as the other problems name it

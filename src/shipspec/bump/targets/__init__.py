@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 from shipspec.errors import SpecError
+from shipspec.images import split_image
 from shipspec.spec import HelmValuesTarget, KustomizeTarget, ManifestTarget, Target
 from shipspec.values.yamltext import YamlText
 
@@ -27,6 +28,15 @@ class NewImage(NamedTuple):
     digest: str | None  # sha256:..., to pin the exact image
     set_repository: bool  # also write the repository where the target has a place for it
     create: bool = False  # add the tag's key where the module's mapping lacks it (on request)
+
+
+def new_reference(current: str, image: NewImage) -> str:
+    """A whole image reference (`repository:tag[@digest]`, as `current` holds it) at the
+    image's tag and digest: its own repository kept, unless the image sets it
+    (--set-repository) or `current` names none (an empty value)."""
+    kept = "" if image.set_repository else split_image(current)[0]
+    return f"{kept or image.repository}:{image.tag}" + (f"@{image.digest}" if image.digest
+                                                        else "")
 
 
 class TargetKind(Protocol):

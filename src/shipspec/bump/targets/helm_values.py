@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shipspec.bump.targets import NewImage, overridden
+from shipspec.bump.targets import NewImage, new_reference, overridden
 from shipspec.errors import SpecError
-from shipspec.images import retagged
 from shipspec.spec import HelmValuesTarget
 from shipspec.values.edit_check import check_values_edit
 from shipspec.values.image_keys import (
@@ -47,9 +46,8 @@ def write(doc: YamlText, edits: Sequence[tuple[HelmValuesTarget, NewImage]]) -> 
                 f"'{image.tag}'; nothing was written",
                 location=doc.location(reference[0][1].start_mark.index), hint=REFERENCE_HINT)
         if target.reference:  # its repository part stays, unless asked to set it
-            current = ("" if image.set_repository or found is None
-                       else doc.scalar(found, target.tag_key))
-            owned[target.tag_key] = retagged(current, image.repository, image.tag, image.digest)
+            current = doc.scalar(found, target.tag_key) if found is not None else ""
+            owned[target.tag_key] = new_reference(current, image)
             continue
         owned[target.tag_key] = tag
         if target.digest_key:

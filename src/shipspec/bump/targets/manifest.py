@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shipspec.bump.targets import NewImage
+from shipspec.bump.targets import NewImage, new_reference
 from shipspec.errors import SpecError
-from shipspec.images import pinned_in, retagged
+from shipspec.images import pinned_in
 from shipspec.spec import ManifestTarget
 from shipspec.values.yamltext import YamlText
 
@@ -37,8 +37,7 @@ def write(doc: YamlText, edits: Sequence[tuple[ManifestTarget, NewImage]]) -> No
 
 def _write(doc: YamlText, target: ManifestTarget, image: NewImage) -> None:
     pair = _image(doc, target)
-    reference = retagged("" if image.set_repository else doc.scalar(pair, "image"),
-                         image.repository, image.tag, image.digest)
+    reference = new_reference(doc.scalar(pair, "image"), image)
     doc.replace(pair, reference, f"{target.kind} {target.name} container {target.container}")
 
 
