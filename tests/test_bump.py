@@ -2115,15 +2115,32 @@ def test_the_history_may_come_from_another_repository_than_the_specs(
      "error: cannot tell which commits came after "),
     (["--sha", SHA, "--newer-on=--output=x"],
      "error: --newer-on '--output=x' is not a branch\n"),
+    (["--sha", SHA, "--newer-on", "main", "--source-repository", "EMPTY"],
+     "error: cannot read the history in EMPTY: fatal: not a git repository (or any of the "
+     "parent directories): .git\n  hint: run bump in a clone of the source repository, or "
+     "name one with --source-repository\n"),
+    # a bare clone, where the runner's git config refuses bare repositories not named to
+    # it (safe.bareRepository, git 2.38+): git's own words, not "no such commit"
+    (["--sha", SHA, "--newer-on", "main", "--source-repository", "BARE"],
+     "error: cannot read the history in BARE: fatal: cannot use bare repository 'BARE' "
+     "(safe.bareRepository is 'explicit')\n"),
 ])
 def test_newer_on_without_the_history_it_reads_fails_before_anything_is_cloned(
         source_history: tuple[Path, list[str]], tmp_path: Path, arguments: list[str],
         message: str) -> None:
     source, pushed = source_history
-    arguments = [pushed[0] if a == SHA else a for a in arguments]
+    (tmp_path / "empty").mkdir()
+    bare = tmp_path / "bare.git"
+    git("clone", "--quiet", "--bare", str(source), str(bare))
+    strict = tmp_path / "gitconfig"
+    strict.write_text("[safe]\n\tbareRepository = explicit\n")
+    named = {SHA: pushed[0], "EMPTY": str(tmp_path / "empty"), "BARE": str(bare)}
+    arguments = [named.get(a, a) for a in arguments]
+    message = message.replace("EMPTY", named["EMPTY"]).replace("BARE", named["BARE"])
     missing = tmp_path / "no-such-repository.git"  # a clone would fail with exit 2
     result = run_process("bump", str(source), "--module", "core", *arguments,
-                         "--repo", str(missing))
+                         "--repo", str(missing),
+                         env={**os.environ, "GIT_CONFIG_GLOBAL": str(strict)})
     assert (result.code, result.out) == (1, ""), result.err
     assert result.err.startswith(message), result.err
     if "cannot tell" in message:

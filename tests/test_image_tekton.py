@@ -391,6 +391,36 @@ def test_the_deploy_of_an_older_commit_keeps_what_a_newer_ones_run_deployed(
     assert remote_file(bare, OVERLAY, "dev") == deployed and len(commits(bare, "dev")) == 2
 
 
+def test_the_steps_that_fetch_history_work_where_git_finds_no_bare_repository(
+        objects: list[dict[str, Any]], objects_with_paths: list[dict[str, Any]],
+        tmp_path: Path) -> None:
+    """git 2.38+ refuses a bare repository that it finds from the directory it runs in
+    where safe.bareRepository is `explicit`, which security policies set (a hardened
+    image's /etc/gitconfig; here the home's, as Tekton's entrypoint copies a Secret's
+    .gitconfig there). The changes and history steps fetched into bare repositories and
+    ran git inside them: both failed ("cannot use bare repository"), and so did the
+    deploy's bump, whose queue kept its scratch repository that way too."""
+    strict = {".gitconfig": "[safe]\n\tbareRepository = explicit\n"}
+    source, made = _pull_requests(tmp_path / "pull-requests")
+    params = {"module": "system", "environment": "dev", "revision": made["system"],
+              "branch": "dev-system", "repo-url": f"file://{SOURCE}",
+              "base-revision": made["base"]}
+    result, results = run_task(objects_with_paths, "gointern-backend-tag", params, {},
+                               tmp_path / "tag", {str(source): SOURCE}, credentials=strict)
+    assert result.returncode == 0, result.stderr
+    assert (results / "touched").read_text() == "true"
+    bare = _owned_by_steps(make_deploy_repo(tmp_path, {OVERLAY: KUSTOMIZATION}, branch="dev"))
+    source, [older, newer] = source_repository(tmp_path / "pushes")
+    secrets = {("gointern-deploy-token", "token"): "unused-for-file-remotes"}
+    volumes = {str(bare): DEPLOYMENT, str(source): SOURCE}
+    for revision, root in ((newer, "newer"), (older, "older")):
+        result, _ = run_task(objects, "gointern-backend-deploy", deploy_params(revision),
+                             secrets, tmp_path / root, volumes, credentials=strict)
+        assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"kept system at system-dev-{newer[:8]}: a newer ")
+    assert f"newTag: system-dev-{newer[:8]}" in remote_file(bare, OVERLAY, "dev")
+
+
 def tekton_git_credentials(url: str, user: str, password: str) -> dict[str, str]:
     """What Tekton's entrypoint copies into a step's $HOME for a basic-auth Secret annotated
     `tekton.dev/git-0: <url>` on the TaskRun's ServiceAccount (tektoncd/pipeline v1.15.0:

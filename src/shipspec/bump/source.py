@@ -15,7 +15,7 @@ import time
 from typing import NamedTuple
 
 from shipspec.bump.git import working_directory_environment
-from shipspec.errors import RuntimeFailure, SpecError
+from shipspec.errors import RuntimeFailure, SpecError, one_line
 from shipspec.tags import SHA_HINT, sha_problem
 
 # Newest first: a deployment older than this many commits is not guarded. A bound, since
@@ -31,6 +31,10 @@ BUILD_DAYS_LIMIT = 31
 # megabytes in the queue's intents).
 NEWER_BUILDS_LIMIT = 2 * NEWER_LIMIT
 _DAY = 86400  # seconds; UTC days have no daylight saving
+# git's exit code for a command that could not run at all: `rev-parse --verify` of an
+# unknown commit exits 1, and 128 in a directory that is no repository, or in a bare one
+# where safe.bareRepository is `explicit` (which "no such commit" misreported)
+_GIT_FATAL = 128
 
 
 class NewerCommit(NamedTuple):
@@ -52,10 +56,17 @@ def newer_commits(root: str, sha: str, ref: str) -> list[NewerCommit]:
         raise SpecError.single(f"--newer-on {ref!r} is not a branch",
                                hint="name the branch as the repository knows it: "
                                     "origin/main")
-    problems = [f"{name} {value}: no such commit" for name, value in (
-        ("--sha", sha), ("--newer-on", ref))
-        if _git(root, "rev-parse", "--quiet", "--verify", "--end-of-options",
-                f"{value}^{{commit}}")[0]]
+    problems = []
+    for name, value in (("--sha", sha), ("--newer-on", ref)):
+        code, said = _git(root, "rev-parse", "--quiet", "--verify", "--end-of-options",
+                          f"{value}^{{commit}}")
+        if code == _GIT_FATAL:  # no repository there, or one git refuses to use
+            raise SpecError.single(
+                f"cannot read the history in {root}: {one_line(said.strip())}",
+                hint="run bump in a clone of the source repository, or name one with "
+                     "--source-repository")
+        if code:
+            problems.append(f"{name} {value}: no such commit")
     if problems:
         raise SpecError.single(
             f"cannot tell which commits came after {sha} in {root}: {'; '.join(problems)}",

@@ -109,7 +109,7 @@ def _spec_volume(spec: Spec) -> Object:
 _SPEC_MOUNT = {"name": "spec", "mountPath": SPEC_MOUNT, "readOnly": True}
 # The deploy TaskRun's own emptyDir, and the repository of the source's commits in it.
 _HISTORY_MOUNT = {"name": "history", "mountPath": "/history"}
-_HISTORY_REPOSITORY = "/history/source.git"
+_HISTORY_REPOSITORY = "/history/source"
 # $HOME of the steps that run as a user of their own: an emptyDir of Tekton's, where its
 # entrypoint copies the git credentials of the ServiceAccount's Secrets (.gitconfig,
 # .git-credentials, .ssh) before the step's command.
@@ -207,7 +207,9 @@ _PULL_REQUEST_DEPTH = 200
 # those git diff finds between where the two sides meet and the head (what GitHub shows as
 # the pull request's files). Commits and trees only (renames off: telling them apart would
 # fetch files), into a repository the step makes in the emptyDir (git refuses one whose
-# directory another user owns).
+# directory another user owns), with nothing checked out. Not a bare one: git finds that
+# from the directory only where safe.bareRepository allows (a hardened image's
+# /etc/gitconfig may say `explicit`, git 2.38+).
 _CHANGES_SCRIPT = _FETCHING + f"""\
 if [ -z "$BASE" ]; then
   exit 0
@@ -215,8 +217,8 @@ fi
 case "$BASE" in
   *[!0-9a-f]*) echo "not a commit id: $BASE" >&2; exit 1 ;;
 esac
-git init -q --bare /changes/source.git
-cd /changes/source.git
+git init -q /changes/source
+cd /changes/source
 git remote add origin "$REPO_URL"
 # A base gone since (a branch pushed over) fails the fetch: the module builds, and a head
 # that cannot be fetched fails the build's own fetch.
@@ -408,11 +410,12 @@ def build_task(spec: Spec, metadata: Object) -> Object:
 
 # Runs end in any order: before the bump, the commits pushed to the branch after the one
 # built, whose runs may have deployed already (bump --newer-on keeps their tags). Commits
-# only, into a bare repository (a server that filters sends no tree and no file); made by
-# the step in the emptyDir, which the kubelet owns: git refuses a repository whose
+# only (a server that filters sends no tree and no file), into a repository with nothing
+# checked out, not a bare one (see _CHANGES_SCRIPT), which bump --source-repository reads;
+# made by the step in the emptyDir, which the kubelet owns: git refuses a repository whose
 # directory another user owns.
 _HISTORY_SCRIPT = _FETCHING + f"""\
-git init -q --bare {_HISTORY_REPOSITORY}
+git init -q {_HISTORY_REPOSITORY}
 cd {_HISTORY_REPOSITORY}
 git remote add origin "$REPO_URL"
 fetch -q --filter=tree:0 --depth 1 origin "$REVISION"
