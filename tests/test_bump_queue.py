@@ -21,7 +21,7 @@ from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
 from shipspec.bump.git import Author, Checkout, Credentials, Refs, RefUpdate
 from shipspec.bump.request import Edit, Request
 from shipspec.errors import RuntimeFailure, ShipspecError
-from shipspec.spec import Delivery, HelmValuesTarget
+from shipspec.spec import DEFAULT_AUTHOR, Delivery, HelmValuesTarget
 from shipspec.specfile.resolve import load_spec
 
 QUEUE = "refs/shipspec/main/"
@@ -119,8 +119,13 @@ def test_bumps_queued_together_land_in_one_commit(repos: tuple[Path, Path]) -> N
     assert git("--git-dir", str(bare), "show", "-s", "--format=%B", commit) == (
         "deploy(prod): m00=t0; deploy(prod): m01=t1; deploy(prod): m02=t2\n\n"
         "m00: old -> t0\nm01: old -> t1\nm02: old -> t2\n\n")
-    # the two that waited read their receipts and leave them (see the test below)
-    assert pending(bare) == [] and len(refs(bare, f"{QUEUE}done/")) == 2
+    # the two that waited read their receipts and leave them (see the test below): one
+    # commit, their batch's
+    receipts = refs(bare, f"{QUEUE}done/")
+    assert pending(bare) == [] and len(receipts) == 2
+    [shared] = {git("--git-dir", str(bare), "rev-parse", ref).strip() for ref in receipts}
+    message = git("--git-dir", str(bare), "show", "-s", "--format=%B", shared)
+    assert message.startswith("shipspec receipts\n\n{")
 
 
 def test_a_receipt_is_read_and_left_for_a_lock_holder_an_hour_on(
@@ -140,6 +145,39 @@ def test_a_receipt_is_read_and_left_for_a_lock_holder_an_hour_on(
             f"{QUEUE}done/{(now - posted_ago * 10**9):020d}-{name}", oid)
     assert isinstance(Bump(spec_dir, bare, "m02", "t2").result(), Outcome)
     assert sorted(refs(bare)) == sorted([receipt, f"{QUEUE}done/{(now - 3400 * 10**9):020d}-younger"])
+
+
+def test_an_intent_of_an_older_version_gets_a_receipt_of_its_own(
+        repos: tuple[Path, Path]) -> None:
+    """A bump of 0.1.0 posts no `receipt` field and reads a receipt of its own, in its
+    format: the holder writes it one beside the batch's shared receipt."""
+    spec_dir, bare = repos
+    lock = hold_lock(bare)
+    request = queued_request(spec_dir, "m00", "t0")._replace(
+        author=Author(*DEFAULT_AUTHOR), variables={
+            "action": "deploy", "env": "prod", "branch": "main", "sha": "", "sha8": "",
+            "project": "race", "date": "20261123"})
+    fields = json.loads(queue._encode(request))
+    del fields["receipt"]
+    empty = git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w", "/dev/null").strip()
+    older = git("--git-dir", str(bare), "commit-tree", "-m",
+                f"shipspec intent\n\n{json.dumps(fields, sort_keys=True)}\n", empty).strip()
+    git("--git-dir", str(bare), "update-ref", f"{QUEUE}queue/00000000000000000001-old", older)
+    bumps = [Bump(spec_dir, bare, "m01", "t1")]
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 2)
+    bumps.append(Bump(spec_dir, bare, "m02", "t2"))
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 3)
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    assert all(isinstance(b.result(), Outcome) for b in bumps), [b.result() for b in bumps]
+    assert all(f"imageTag: t{n}" in remote_file(bare, "values.yaml") for n in range(3))
+    messages = {ref.rsplit("-", 1)[1]: git("--git-dir", str(bare), "show", "-s",
+                                           "--format=%B", ref)
+                for ref in refs(bare, f"{QUEUE}done/")}
+    assert sorted(messages) != ["old"] and len(messages) == 2
+    head, _, body = messages.pop("old").partition("\n\n")
+    assert (head, json.loads(body)["changes"]) == ("shipspec receipt", [["m00", "old", "t0"]])
+    [shared] = messages.values()
+    assert shared.startswith("shipspec receipts\n\n")
 
 
 def test_bumps_queue_where_git_finds_no_bare_repository_by_itself(
@@ -274,10 +312,10 @@ def test_an_intent_carries_its_newer_tags_and_one_without_them_is_read_as_before
     spec_dir, _ = repos
     request = queued_request(spec_dir, "m00", "t0", newer=("t2", "t1"))
     text = f"shipspec intent\n\n{queue._encode(request)}\n"
-    assert queue._decode(text) == request
+    assert queue._decode(text) == (request, True)
     # a bump of an older version posts no "newer": its request is written as it asks
     older = text.replace(', "newer": ["t2", "t1"]', "")
-    assert older != text and queue._decode(older) == request._replace(
+    assert older != text and queue._decode(older)[0] == request._replace(
         edits=[request.edits[0]._replace(newer=())])
     with pytest.raises(TypeError, match="expected a list of tags"):
         queue._decode(text.replace('"newer": ["t2", "t1"]', '"newer": "t2"'))
@@ -300,12 +338,12 @@ def test_an_intent_for_a_whole_reference_says_so_and_others_read_as_before(
     request = queued_request(spec_dir, "m00", "t0")
     text = queue._encode(request)
     assert '"reference"' not in text
-    assert queue._decode(f"shipspec intent\n\n{text}\n") == request
+    assert queue._decode(f"shipspec intent\n\n{text}\n") == (request, True)
     edit = request.edits[0]
     whole = request._replace(edits=[edit._replace(target=edit.target._replace(
         tag_key="apps.m00.image", repository_key="apps.m00.image", reference=True))])
     text = f"shipspec intent\n\n{queue._encode(whole)}\n"
-    assert '"reference": true' in text and queue._decode(text) == whole
+    assert '"reference": true' in text and queue._decode(text) == (whole, True)
     with pytest.raises(queue._UNREADABLE):
         queue._decode(text.replace('"reference": true', '"reference": "yes"'))
 
@@ -350,18 +388,25 @@ def test_a_receipt_is_read_field_by_field_and_a_bad_one_is_refused_clearly() -> 
     def receipt(fields: object) -> str:
         return f"shipspec receipt\n\n{json.dumps(fields)}\n"
 
+    def batch(fields: object) -> str:  # a batch's receipts, by intent
+        return f"shipspec receipts\n\n{json.dumps({'1-a': fields, '2-b': {}})}\n"
+
     expected = Outcome("committed", "main", "a" * 40, [("m00", "old", "new")], "", 1, 2)
-    assert queue._outcome(queue._decode_receipt(receipt(written))) == expected
+    assert queue._outcome(queue._decode_receipt(receipt(written), "1-a")) == expected
+    assert queue._outcome(queue._decode_receipt(batch(written), "1-a")) == expected
     older = {key: value for key, value in written.items() if key != "delivered"}
-    assert queue._outcome(queue._decode_receipt(receipt(older))) == expected
+    assert queue._outcome(queue._decode_receipt(receipt(older), "1-a")) == expected
     with pytest.raises(RuntimeFailure) as caught:
-        queue._outcome(queue._decode_receipt(receipt({"error": "error: no", "exit": 1})))
+        queue._outcome(queue._decode_receipt(receipt({"error": "error: no", "exit": 1}),
+                                             "1-a"))
     assert (str(caught.value), caught.value.exit_code) == ("error: no", 1)
     for bad in ["shipspec receipt\n\n{", receipt([1]), receipt({**written, "changes": [["m"]]}),
                 receipt({**written, "commit": 7}), receipt({"error": "error: no", "exit": 0}),
-                receipt({**written, "status": None}), "another\n\n{}"]:
+                receipt({**written, "status": None}), "another\n\n{}",
+                batch(written).replace("1-a", "3-c"), batch([1]),
+                "shipspec receipts\n\n[1]\n"]:
         with pytest.raises(RuntimeFailure) as caught:
-            queue._decode_receipt(bad)
+            queue._decode_receipt(bad, "1-a")
         assert str(caught.value).startswith(
             "error: our receipt in the deployment repository is unreadable ("), bad
         assert str(caught.value).endswith(": whether our change was written is unknown\n"
