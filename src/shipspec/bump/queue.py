@@ -15,9 +15,9 @@ committed by another author or key, which queue apart: see _Names):
 
     lock          its holder's intent (the same commit)
     queue/<id>    an intent: a commit with an empty tree and the request in its message
-    done/<id>     its receipt: the outcome, read by the bump that posted it; deleted by a
-                  lock holder an hour after that bump posted (see _read_queue). The
-                  receipts of one batch are one commit, shared (see _write_batch).
+    done/<id>     its receipt: the outcome, read and deleted by the bump that posted it
+                  (or, when that bump was killed or could not delete it, by a lock
+                  holder a day later)
 
 Every update is a compare-and-swap on the server (git's `--force-with-lease`), so a holder
 that was presumed dead and comes back cannot write: its atomic push fails as a whole. A lock
@@ -52,7 +52,7 @@ from shipspec.bump import (
 from shipspec.bump.git import Author, Checkout, Refs, RefUpdate
 from shipspec.bump.request import Changed, Edit, Request, changed_tags, message, write
 from shipspec.bump.targets import NewImage
-from shipspec.errors import Location, RuntimeFailure, ShipspecError, shown
+from shipspec.errors import Location, RuntimeFailure, ShipspecError, note, one_line, shown
 from shipspec.paths import relative_path_problem
 from shipspec.spec import (
     DEFAULT_AUTHOR,
@@ -65,8 +65,7 @@ from shipspec.spec import (
     target_paths,
 )
 
-# An intent; one bump's receipt; the receipts of a batch, by intent
-_INTENT, _RECEIPT, _RECEIPTS = "shipspec intent", "shipspec receipt", "shipspec receipts"
+_INTENT, _RECEIPT = "shipspec intent", "shipspec receipt"
 # Targets' flags, written only when set: a bump of an older version reads the target's
 # fields as they were, and refuses (as unreadable) only an intent that needs the flag.
 _TARGET_FLAGS = ("reference",)
@@ -129,7 +128,6 @@ class _Queued(NamedTuple):
     identity: str
     oid: str  # of the intent commit, to delete exactly that
     request: Request | ShipspecError  # an intent that cannot be read fails alone
-    shared: bool  # its bump reads its receipt from its batch's (a bump of this version)
 
 
 def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: Sleep,
@@ -244,10 +242,16 @@ class _Waiter:
         return None
 
     def _collect(self, receipt: str) -> Outcome:
-        # Read and left for a lock holder to delete (_read_queue): deleting it here cost
-        # every waiting bump a push, five of its 24 processes (with the git server's).
-        text = self.refs.messages([self.names.receipt(self.me)])[receipt]
-        return _outcome(_decode_receipt(text, self.me))
+        ref = self.names.receipt(self.me)
+        text = self.refs.messages([ref])[receipt]
+        try:
+            self.refs.push_refs([RefUpdate(ref, None, receipt)])
+        except RuntimeFailure as failure:
+            # Our change is written: failing the bump now would fail a deploy that landed.
+            # A receipt left behind is deleted by a lock holder a day later (_read_queue).
+            note(f"note: our receipt {ref} stays in the deployment repository "
+                 f"({one_line(str(failure).splitlines()[0])}); a bump deletes it in a day")
+        return _outcome(_decode_receipt(text))
 
     def _withdraw(self) -> None:
         ref = self.names.intent(self.me)
@@ -303,9 +307,12 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
             receipts = _receipts(queued, results, commit, branch, attempt, delivered)
             updates = ([RefUpdate(f"refs/heads/{branch}", "HEAD")]
                        if commit and delivered is None else [])
+            others = [q.identity for q in queued if q.identity != me]
+            notes = checkout.notes([f"{_RECEIPT}\n\n{json.dumps(receipts[identity])}\n"
+                                    for identity in others], mine.author)
             updates += [RefUpdate(names.intent(q.identity), None, q.oid) for q in queued]
-            updates += [RefUpdate(names.receipt(identity), note, "") for identity, note in
-                        _receipt_notes(checkout, queued, me, receipts, mine.author).items()]
+            updates += [RefUpdate(names.receipt(identity), note, "")
+                        for identity, note in zip(others, notes, strict=True)]
             updates += unread
             updates.append(RefUpdate(names.lock, None, lock))
             statuses = checkout.push_refs(updates, atomic=True, refused_fails=True)
@@ -325,17 +332,10 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
     raise gave_up(branch, options)
 
 
-# Receipts are kept this long after their bump posted (its identity starts with that time),
-# for it to read: a waiting bump gives up after BumpOptions.wait (600 s), and a receipt
-# comes no later than the batch that was writing its intent then. (Bumps of 0.1.0 delete
-# their own, and leave the others for a day: the two versions share a queue.)
-_RECEIPTS_KEPT = 3600  # seconds
-
-
 def _read_queue(refs: Refs, names: _Names, me: str,
                 mine: Request) -> tuple[list[_Queued], list[RefUpdate]]:
-    """The queued intents, oldest first; and deletions of the receipts posted an hour ago
-    or more, read by now (or never: their bump was killed)."""
+    """The queued intents, oldest first; and deletions of the receipts that no one came for
+    in a day (their bump was killed)."""
     # Listed by fetching the refs with their objects, which the messages are read from next.
     try:
         current = refs.under(names.prefix, fetch=True)
@@ -344,38 +344,19 @@ def _read_queue(refs: Refs, names: _Names, me: str,
     queue, done = f"{names.prefix}queue/", f"{names.prefix}done/"
     pending = {ref: oid for ref, oid in current.items() if ref.startswith(queue)}
     texts = refs.messages(sorted(set(pending) - {names.intent(me)}))
-    kept_since = f"{time.time_ns() - _RECEIPTS_KEPT * 10**9:020d}"
-    read = [RefUpdate(ref, None, oid) for ref, oid in current.items()
-            if ref.startswith(done) and ref.removeprefix(done) < kept_since]
+    day_ago = f"{time.time_ns() - 86_400 * 10**9:020d}"
+    unread = [RefUpdate(ref, None, oid) for ref, oid in current.items()
+              if ref.startswith(done) and ref.removeprefix(done) < day_ago]
     queued = []
     for ref, oid in sorted(pending.items()):
         identity = ref.removeprefix(queue)
-        request: Request | ShipspecError
         try:
-            request, shared = (mine, True) if identity == me else _decode(texts[oid])
+            request: Request | ShipspecError = mine if identity == me else _decode(texts[oid])
         except _UNREADABLE as err:
-            request, shared = RuntimeFailure(f"error: the queued request {ref} is "
-                                             f"unreadable: {shown(str(err), 120)}"), False
-        queued.append(_Queued(identity, oid, request, shared))
-    return queued, read
-
-
-def _receipt_notes(checkout: Checkout, queued: list[_Queued], me: str,
-                   receipts: dict[str, dict[str, Any]], author: Author) -> dict[str, str]:
-    """{intent: the commit its receipt is in}, for the intents of others. Receipts stay
-    an hour, and a lock holder fetches all of them when it reads the queue (a server with
-    many refs gets every poll that way too): one commit a batch rather than one a bump,
-    or every holder of a busy queue would fetch hundreds. A bump of an older version reads
-    a receipt of its own, as it wrote them."""
-    others = [q for q in queued if q.identity != me]
-    shared = {q.identity: receipts[q.identity] for q in others if q.shared}
-    alone = [q.identity for q in others if not q.shared]
-    notes = checkout.notes(
-        [f"{_RECEIPT}\n\n{json.dumps(receipts[identity])}\n" for identity in alone]
-        + ([f"{_RECEIPTS}\n\n{json.dumps(shared, sort_keys=True)}\n"] if shared else []),
-        author)
-    return {**dict(zip(alone, notes[:len(alone)], strict=True)),
-            **{identity: notes[-1] for identity in shared}}
+            request = RuntimeFailure(f"error: the queued request {ref} is unreadable: "
+                                     f"{shown(str(err), 120)}")
+        queued.append(_Queued(identity, oid, request))
+    return queued, unread
 
 
 def _receipts(queued: list[_Queued], results: list[Changed | ShipspecError],
@@ -440,16 +421,12 @@ def _encode(request: Request) -> str:
         "title": _template_fields(request.title), "line": _template_fields(request.line),
         "variables": request.variables,
         "author": list(request.author), "force": request.force,
-        # read from its batch's receipts (_receipt_notes); a holder of an older version
-        # ignores this and writes one of its own, which this version reads too
-        "receipt": "shared",
     }, sort_keys=True)
 
 
-def _decode(text: str) -> tuple[Request, bool]:
-    """A request from an intent's message, and whether its bump reads its batch's shared
-    receipt; one of _UNREADABLE when it is not one (it came from the repository: every
-    field is checked)."""
+def _decode(text: str) -> Request:
+    """A request from an intent's message; one of _UNREADABLE when it is not one (it came
+    from the repository: every field is checked)."""
     head, _, body = text.partition("\n\n")
     if head != _INTENT:
         raise ValueError("not an intent")
@@ -475,8 +452,7 @@ def _decode(text: str) -> tuple[Request, bool]:
     author = data["author"]
     return Request(edits, _template(data["title"]), _template(data["line"]),
                    {_text(k): _text(v) for k, v in dict(data["variables"]).items()},
-                   Author(_text(author[0]), _text(author[1])), bool(data["force"])
-                   ), data.get("receipt") == "shared"
+                   Author(_text(author[0]), _text(author[1])), bool(data["force"]))
 
 
 def _template_fields(template: Template) -> dict[str, Any]:
@@ -490,18 +466,14 @@ def _template(fields: dict[str, Any]) -> Template:
                     _text(fields["path"]))
 
 
-def _decode_receipt(text: str, identity: str) -> dict[str, Any]:
-    """The receipt of intent `identity` from its message (a batch's, or its own from a
-    holder of an older version), every field checked: it came from the repository,
+def _decode_receipt(text: str) -> dict[str, Any]:
+    """A receipt from its message, every field checked: it came from the repository,
     written by a bump of any version (or by anyone who may push there)."""
     head, _, body = text.partition("\n\n")
     try:
-        if head == _RECEIPTS:
-            receipt = dict(dict(json.loads(body))[identity])
-        elif head == _RECEIPT:
-            receipt = dict(json.loads(body))
-        else:
+        if head != _RECEIPT:
             raise ValueError("not a receipt")
+        receipt = dict(json.loads(body))
         if "error" in receipt:
             exit_code = int(receipt["exit"])
             if exit_code not in (1, 2):  # errors.py's; never 0, which would hide the error
