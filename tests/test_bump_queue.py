@@ -21,7 +21,7 @@ from shipspec.bump import BumpOptions, Outcome, bump, plan, queue
 from shipspec.bump.git import Author, Checkout, Credentials, Refs, RefUpdate
 from shipspec.bump.request import Edit, Request
 from shipspec.errors import RuntimeFailure, ShipspecError
-from shipspec.spec import Delivery, HelmValuesTarget
+from shipspec.spec import DEFAULT_AUTHOR, Delivery, HelmValuesTarget
 from shipspec.specfile.resolve import load_spec
 
 QUEUE = "refs/shipspec/main/"
@@ -46,6 +46,12 @@ def repos(tmp_path: Path) -> tuple[Path, Path]:
 def refs(bare: Path, under: str = QUEUE) -> list[str]:
     return git("--git-dir", str(bare), "for-each-ref", "--format=%(refname)",
                under).splitlines()
+
+
+def pending(bare: Path, under: str = QUEUE) -> list[str]:
+    """The queue's refs but its batches' receipts, which stay for a lock holder to delete
+    an hour on: a lock, intents, receipts of their own."""
+    return [ref for ref in refs(bare, under) if "/batch/" not in ref]
 
 
 def hold_lock(bare: Path, queue: str = QUEUE) -> str:
@@ -113,17 +119,25 @@ def test_bumps_queued_together_land_in_one_commit(repos: tuple[Path, Path]) -> N
     assert git("--git-dir", str(bare), "show", "-s", "--format=%B", commit) == (
         "deploy(prod): m00=t0; deploy(prod): m01=t1; deploy(prod): m02=t2\n\n"
         "m00: old -> t0\nm01: old -> t1\nm02: old -> t2\n\n")
-    assert refs(bare) == []
+    # the two that waited read their receipts from their batch's, which stays
+    assert pending(bare) == []
+    [batch] = refs(bare, f"{QUEUE}batch/")
+    message = git("--git-dir", str(bare), "show", "-s", "--format=%B", batch)
+    head, _, body = message.partition("\n\n")
+    assert head == "shipspec receipts" and len(json.loads(body)) == 2
 
 
 def test_a_receipt_that_cannot_be_deleted_stays_and_its_bump_succeeds(
         repos: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    """A waiting bump reads its receipt, then deletes it: that push failing (the server gone
-    after three attempts) failed a bump whose change had landed. The receipt stays, for a
-    lock holder to delete a day later, and the bump says so."""
+    """A waiting bump that reads a receipt of its own (one a holder of 0.1.0 wrote, as this
+    version writes them for intents that ask for no batch's) then deletes it: that push
+    failing (the server gone after three attempts) failed a bump whose change had landed.
+    The receipt stays, for a lock holder to delete a day later, and the bump says so."""
     spec_dir, bare = repos
-    push_refs = Refs.push_refs
+    push_refs, encode = Refs.push_refs, queue._encode
+    monkeypatch.setattr(queue, "_encode", lambda request: json.dumps(
+        {k: v for k, v in json.loads(encode(request)).items() if k != "receipt"}))
 
     def deleting_a_receipt_fails(self: Refs, updates: list[RefUpdate],
                                  *args: Any, **kwargs: Any) -> dict[str, str]:
@@ -144,6 +158,40 @@ def test_a_receipt_that_cannot_be_deleted_stays_and_its_bump_succeeds(
         "bump deletes it in a day"]
 
 
+def test_an_intent_of_0_1_0_gets_a_receipt_of_its_own_beside_the_batchs(
+        repos: tuple[Path, Path]) -> None:
+    """A bump of 0.1.0 posts no `receipt` field and reads a receipt of its own, in its
+    format: the holder writes it one beside the batch's receipts."""
+    spec_dir, bare = repos
+    lock = hold_lock(bare)
+    request = queued_request(spec_dir, "m00", "t0")._replace(
+        author=Author(*DEFAULT_AUTHOR), variables={
+            "action": "deploy", "env": "prod", "branch": "main", "sha": "", "sha8": "",
+            "project": "race", "date": "20261123"})
+    fields = json.loads(queue._encode(request))
+    del fields["receipt"]
+    empty = git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w", "/dev/null").strip()
+    older = git("--git-dir", str(bare), "commit-tree", "-m",
+                f"shipspec intent\n\n{json.dumps(fields, sort_keys=True)}\n", empty).strip()
+    git("--git-dir", str(bare), "update-ref", f"{QUEUE}queue/00000000000000000001-old", older)
+    bumps = [Bump(spec_dir, bare, "m01", "t1")]
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 2)
+    bumps.append(Bump(spec_dir, bare, "m02", "t2"))
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 3)
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    assert all(isinstance(b.result(), Outcome) for b in bumps), [b.result() for b in bumps]
+    assert all(f"imageTag: t{n}" in remote_file(bare, "values.yaml") for n in range(3))
+    [own] = refs(bare, f"{QUEUE}done/")
+    head, _, body = git("--git-dir", str(bare), "show", "-s", "--format=%B",
+                        own).partition("\n\n")
+    assert own.endswith("-old") and head == "shipspec receipt"
+    assert json.loads(body)["changes"] == [["m00", "old", "t0"]]
+    [batch] = refs(bare, f"{QUEUE}batch/")
+    message = git("--git-dir", str(bare), "show", "-s", "--format=%B", batch)
+    assert message.startswith("shipspec receipts\n\n") and len(
+        json.loads(message.partition("\n\n")[2])) == 1  # the one of m01, m02 that waited
+
+
 def test_bumps_queue_where_git_finds_no_bare_repository_by_itself(
         repos: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`safe.bareRepository = explicit` (git 2.38+), which security policies set in a
@@ -157,7 +205,7 @@ def test_bumps_queue_where_git_finds_no_bare_repository_by_itself(
     first, second = queued_together(bare, (spec_dir, "m00", "t0"), (spec_dir, "m01", "t1"))
     outcomes = [first.result(), second.result()]
     assert all(isinstance(o, Outcome) and o.status == "committed" for o in outcomes), outcomes
-    assert len(commits(bare)) == 2 and refs(bare) == []
+    assert len(commits(bare)) == 2 and pending(bare) == []
 
 
 def test_the_lock_is_the_holders_intent(repos: tuple[Path, Path]) -> None:
@@ -209,7 +257,7 @@ def test_a_request_that_fails_fails_alone(repos: tuple[Path, Path], tmp_path: Pa
                           "then bump again")
     assert isinstance(outcome, Outcome) and outcome.changes == [("m01", "old", "t1")]
     assert "imageTag: t1" in remote_file(bare, "values.yaml")
-    assert len(commits(bare)) == 2 and refs(bare) == []
+    assert len(commits(bare)) == 2 and pending(bare) == []
 
 
 def test_an_error_reaches_the_waiting_bump_as_it_would_directly(repos: tuple[Path, Path],
@@ -236,7 +284,7 @@ def test_the_later_of_two_queued_tags_for_one_module_is_a_conflict(
     assert str(error).startswith("error: conflict: values.yaml (apps.m00.imageTag) was "
                                  "changed to 'first' by someone else while we were setting "
                                  "'second' (it was 'old')")
-    assert "imageTag: first" in remote_file(bare, "values.yaml") and refs(bare) == []
+    assert "imageTag: first" in remote_file(bare, "values.yaml") and pending(bare) == []
 
 
 def test_a_queued_older_commits_tag_is_kept_behind_a_newer_ones(
@@ -257,7 +305,7 @@ def test_a_queued_older_commits_tag_is_kept_behind_a_newer_ones(
     assert (kept.status, kept.commit, kept.changes, kept.batched) == (
         "up-to-date", None, [("m00", "m00-bbbb", "m00-bbbb")], 0)
     assert "imageTag: m00-bbbb" in remote_file(bare, "values.yaml")
-    assert len(commits(bare)) == 2 and refs(bare) == []
+    assert len(commits(bare)) == 2 and pending(bare) == []
 
 
 def queued_request(spec_dir: Path, module: str, tag: str,
@@ -276,10 +324,10 @@ def test_an_intent_carries_its_newer_tags_and_one_without_them_is_read_as_before
     spec_dir, _ = repos
     request = queued_request(spec_dir, "m00", "t0", newer=("t2", "t1"))
     text = f"shipspec intent\n\n{queue._encode(request)}\n"
-    assert queue._decode(text) == request
+    assert queue._decode(text) == (request, True)
     # a bump of an older version posts no "newer": its request is written as it asks
     older = text.replace(', "newer": ["t2", "t1"]', "")
-    assert older != text and queue._decode(older) == request._replace(
+    assert older != text and queue._decode(older)[0] == request._replace(
         edits=[request.edits[0]._replace(newer=())])
     with pytest.raises(TypeError, match="expected a list of tags"):
         queue._decode(text.replace('"newer": ["t2", "t1"]', '"newer": "t2"'))
@@ -302,12 +350,12 @@ def test_an_intent_for_a_whole_reference_says_so_and_others_read_as_before(
     request = queued_request(spec_dir, "m00", "t0")
     text = queue._encode(request)
     assert '"reference"' not in text
-    assert queue._decode(f"shipspec intent\n\n{text}\n") == request
+    assert queue._decode(f"shipspec intent\n\n{text}\n") == (request, True)
     edit = request.edits[0]
     whole = request._replace(edits=[edit._replace(target=edit.target._replace(
         tag_key="apps.m00.image", repository_key="apps.m00.image", reference=True))])
     text = f"shipspec intent\n\n{queue._encode(whole)}\n"
-    assert '"reference": true' in text and queue._decode(text) == whole
+    assert '"reference": true' in text and queue._decode(text) == (whole, True)
     with pytest.raises(queue._UNREADABLE):
         queue._decode(text.replace('"reference": true', '"reference": "yes"'))
 
@@ -352,18 +400,28 @@ def test_a_receipt_is_read_field_by_field_and_a_bad_one_is_refused_clearly() -> 
     def receipt(fields: object) -> str:
         return f"shipspec receipt\n\n{json.dumps(fields)}\n"
 
+    def batch(fields: object) -> str:  # a batch's receipts, by intent
+        return f"shipspec receipts\n\n{json.dumps({'1-a': fields, '2-b': {}})}\n"
+
     expected = Outcome("committed", "main", "a" * 40, [("m00", "old", "new")], "", 1, 2)
-    assert queue._outcome(queue._decode_receipt(receipt(written))) == expected
+    assert queue._outcome(queue._decode_receipt(receipt(written), "1-a")) == expected
+    assert queue._outcome(queue._decode_receipt(batch(written), "1-a")) == expected
+    assert queue._batch_intents(batch(written)) == {"1-a", "2-b"}
+    for other in [receipt(written), "shipspec receipts\n\n{", "shipspec receipts\n\n[1]"]:
+        assert queue._batch_intents(other) == set()
     older = {key: value for key, value in written.items() if key != "delivered"}
-    assert queue._outcome(queue._decode_receipt(receipt(older))) == expected
+    assert queue._outcome(queue._decode_receipt(receipt(older), "1-a")) == expected
     with pytest.raises(RuntimeFailure) as caught:
-        queue._outcome(queue._decode_receipt(receipt({"error": "error: no", "exit": 1})))
+        queue._outcome(queue._decode_receipt(receipt({"error": "error: no", "exit": 1}),
+                                             "1-a"))
     assert (str(caught.value), caught.value.exit_code) == ("error: no", 1)
     for bad in ["shipspec receipt\n\n{", receipt([1]), receipt({**written, "changes": [["m"]]}),
                 receipt({**written, "commit": 7}), receipt({"error": "error: no", "exit": 0}),
-                receipt({**written, "status": None}), "another\n\n{}"]:
+                receipt({**written, "status": None}), "another\n\n{}",
+                batch(written).replace("1-a", "3-c"), batch([1]),
+                "shipspec receipts\n\n[1]\n"]:
         with pytest.raises(RuntimeFailure) as caught:
-            queue._decode_receipt(bad)
+            queue._decode_receipt(bad, "1-a")
         assert str(caught.value).startswith(
             "error: our receipt in the deployment repository is unreadable ("), bad
         assert str(caught.value).endswith(": whether our change was written is unknown\n"
@@ -471,13 +529,18 @@ def test_the_intent_of_a_killed_bump_is_written_by_the_next(repos: tuple[Path, P
     assert isinstance(outcome, Outcome) and outcome.batched == 1
     text = remote_file(bare, "values.yaml")
     assert "imageTag: m00-stopped" in text and "imageTag: t1" in text
-    # its receipt stays until a lock holder finds it a day old
-    [receipt] = refs(bare)
-    assert receipt.startswith(f"{QUEUE}done/")
-    old = f"{QUEUE}done/{(time.time_ns() - 86_401 * 10**9):020d}-0"
-    git("--git-dir", str(bare), "update-ref", old, receipt)
+    # its receipt, in its batch's, stays until a lock holder finds the batch an hour old;
+    # a receipt of its own (for a bump of 0.1.0) until it is a day old
+    [batch] = refs(bare)
+    assert batch.startswith(f"{QUEUE}batch/")
+    now = time.time_ns()
+    kept = [f"{QUEUE}batch/{(now - 3500 * 10**9):020d}-kept",
+            f"{QUEUE}done/{(now - 86_000 * 10**9):020d}-kept"]
+    for ref in [f"{QUEUE}batch/{(now - 3601 * 10**9):020d}-old",
+                f"{QUEUE}done/{(now - 86_401 * 10**9):020d}-old", *kept]:
+        git("--git-dir", str(bare), "update-ref", ref, batch)
     assert isinstance(Bump(spec_dir, bare, "m02", "t2").result(), Outcome)
-    assert refs(bare) == [receipt]
+    assert sorted(refs(bare)) == sorted([batch, *kept])
 
 
 # SIGTERM is how a cancelled run is stopped: Kubernetes sends it when it deletes a Tekton
@@ -651,7 +714,7 @@ def test_a_batch_reads_and_checks_a_values_file_once(repos: tuple[Path, Path],
         [(f"m{i:02d}", "old", f"t{i}")] for i in range(4)]
     assert checks == ["values.yaml"]
     assert yaml_reads.count("values.yaml") == 1
-    assert len(commits(bare)) == 2 and refs(bare) == []
+    assert len(commits(bare)) == 2 and pending(bare) == []
 
 
 @pytest.mark.parametrize("shape", ["disjoint", "a module twice", "a module missing"])
@@ -798,7 +861,7 @@ def test_projects_that_commit_as_different_authors_queue_apart(
     assert isinstance(written, Outcome) and isinstance(batched, Outcome)
     assert written.commit == batched.commit and written.batched == 1
     assert _author(bare, written.commit) == "shipspec-bot <shipspec-bot@localhost>"
-    assert refs(bare, "refs/shipspec/") == []
+    assert pending(bare, "refs/shipspec/") == []
 
 
 def test_bumps_that_sign_with_different_keys_queue_apart(
@@ -835,4 +898,4 @@ def test_bumps_that_sign_with_different_keys_queue_apart(
              f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", commit or ""],
             capture_output=True, text=True, check=False)
         assert verified.returncode == 0, verified.stderr
-    assert refs(bare, "refs/shipspec/") == []
+    assert pending(bare, "refs/shipspec/") == []

@@ -15,9 +15,17 @@ committed by another author or key, which queue apart: see _Names):
 
     lock          its holder's intent (the same commit)
     queue/<id>    an intent: a commit with an empty tree and the request in its message
-    done/<id>     its receipt: the outcome, read and deleted by the bump that posted it
-                  (or, when that bump was killed or could not delete it, by a lock
+    batch/<time>  the receipts of one batch, by intent: the outcomes, each read by the
+                  bump that posted it; deleted by a lock holder an hour on
+    done/<id>     a receipt of its own: written for a bump of 0.1.0 (which reads no
+                  batch's), and by holders of 0.1.0 for every bump; read and deleted by
+                  that bump (or, when it was killed or could not delete it, by a lock
                   holder a day later)
+
+The receipts of a batch share one ref, which its bumps read and leave: a receipt of its own
+that the bump deletes after reading it cost each waiting bump a push (five of the 25
+processes it started, with the git server's), and receipts of their own left for holders
+to delete cost every holder's fetch of the queue half a millisecond a ref (150 ms at 300).
 
 Every update is a compare-and-swap on the server (git's `--force-with-lease`), so a holder
 that was presumed dead and comes back cannot write: its atomic push fails as a whole. A lock
@@ -65,7 +73,8 @@ from shipspec.spec import (
     target_paths,
 )
 
-_INTENT, _RECEIPT = "shipspec intent", "shipspec receipt"
+# An intent; one bump's receipt; the receipts of a batch, by intent
+_INTENT, _RECEIPT, _RECEIPTS = "shipspec intent", "shipspec receipt", "shipspec receipts"
 # Targets' flags, written only when set: a bump of an older version reads the target's
 # fields as they were, and refuses (as unreadable) only an intent that needs the flag.
 _TARGET_FLAGS = ("reference",)
@@ -100,6 +109,10 @@ class _Names(NamedTuple):
     def receipt(self, identity: str) -> str:
         return f"{self.prefix}done/{identity}"
 
+    @property
+    def batches(self) -> str:
+        return f"{self.prefix}batch/"
+
 
 def _committer(author: Author, signing: Signing | None) -> str:
     """What names the queue of bumps committed by `author` and signed by `signing`'s key:
@@ -128,6 +141,7 @@ class _Queued(NamedTuple):
     identity: str
     oid: str  # of the intent commit, to delete exactly that
     request: Request | ShipspecError  # an intent that cannot be read fails alone
+    batched: bool  # its bump reads its receipt from its batch's (a bump of this version)
 
 
 def bump(url: str, branch: str, request: Request, options: BumpOptions, sleep: Sleep,
@@ -203,6 +217,7 @@ class _Waiter:
         self.lock_seen: tuple[str | None, float] = (None, self.posted)
         # since when polls have seen neither our intent nor our receipt
         self.missing_since: float | None = None
+        self.batches_read: set[str] = set()  # receipts of batches that hold none of ours
 
     def next(self) -> str | Outcome | None:
         """After a pause: our outcome when the receipt is there; the lock's new value when
@@ -213,9 +228,12 @@ class _Waiter:
         current = self.refs.under(self.names.prefix)
         now = time.monotonic()
         receipt = current.get(self.names.receipt(self.me))
-        if receipt:
+        if receipt:  # a holder of 0.1.0's
             return self._collect(receipt)
         if self.names.intent(self.me) not in current:
+            outcome = self._from_batches(current)
+            if outcome is not None:
+                return outcome
             # A poll may see a holder's atomic push half-way (intent deleted, receipt not
             # yet there): only polls that see it gone for seconds mean it really is.
             self.missing_since = self.missing_since or now
@@ -241,6 +259,18 @@ class _Waiter:
                 return self.intent
         return None
 
+    def _from_batches(self, current: dict[str, str]) -> Outcome | None:
+        """Our outcome from the batches' receipts that came since the last poll, if one
+        holds ours (the holder's clock may differ from ours: no batch is skipped by its
+        time)."""
+        new = sorted(ref for ref, oid in current.items()
+                     if ref.startswith(self.names.batches) and oid not in self.batches_read)
+        for oid, text in self.refs.messages(new).items():
+            if self.me in _batch_intents(text):
+                return _outcome(_decode_receipt(text, self.me))
+            self.batches_read.add(oid)
+        return None
+
     def _collect(self, receipt: str) -> Outcome:
         ref = self.names.receipt(self.me)
         text = self.refs.messages([ref])[receipt]
@@ -251,7 +281,7 @@ class _Waiter:
             # A receipt left behind is deleted by a lock holder a day later (_read_queue).
             note(f"note: our receipt {ref} stays in the deployment repository "
                  f"({one_line(str(failure).splitlines()[0])}); a bump deletes it in a day")
-        return _outcome(_decode_receipt(text))
+        return _outcome(_decode_receipt(text, self.me))
 
     def _withdraw(self) -> None:
         ref = self.names.intent(self.me)
@@ -285,7 +315,7 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
         checkout = Checkout.clone(url, branch, f"{workdir}/repo", options.credentials,
                                   paths=mine.paths())
         signed = signing_environment(options, workdir)
-        queued, unread = _read_queue(refs, names, me, mine)
+        queued, expired = _read_queue(refs, names, me, mine)
         requests = [q.request for q in queued if isinstance(q.request, Request)]
         checkout.include([path for request in requests for path in request.paths()])
         seen: dict[tuple[int, int], str] = {}
@@ -307,13 +337,9 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
             receipts = _receipts(queued, results, commit, branch, attempt, delivered)
             updates = ([RefUpdate(f"refs/heads/{branch}", "HEAD")]
                        if commit and delivered is None else [])
-            others = [q.identity for q in queued if q.identity != me]
-            notes = checkout.notes([f"{_RECEIPT}\n\n{json.dumps(receipts[identity])}\n"
-                                    for identity in others], mine.author)
             updates += [RefUpdate(names.intent(q.identity), None, q.oid) for q in queued]
-            updates += [RefUpdate(names.receipt(identity), note, "")
-                        for identity, note in zip(others, notes, strict=True)]
-            updates += unread
+            updates += _receipt_updates(checkout, names, queued, me, receipts, mine.author)
+            updates += expired
             updates.append(RefUpdate(names.lock, None, lock))
             statuses = checkout.push_refs(updates, atomic=True, refused_fails=True)
             if all(status == "ok" for status in statuses.values()):
@@ -332,10 +358,25 @@ def _write_batch(refs: Refs, names: _Names, me: str, mine: Request, lock: str, u
     raise gave_up(branch, options)
 
 
+# A batch's receipts are kept this long after it landed (its name starts with that time),
+# for its bumps to read at their next poll, half a second on: an hour, for holders whose
+# clocks are minutes off. A busy queue lands a few batches a minute: each costs a holder's
+# fetch of the queue half a millisecond.
+_BATCH_KEPT = 3600  # seconds
+
+
+def _named_before(ref: str, under: str, seconds: int) -> bool:
+    """`ref` is under `under`, named by a time (nanoseconds, 20 digits) more than `seconds`
+    ago."""
+    return (ref.startswith(under) and
+            ref.removeprefix(under) < f"{time.time_ns() - seconds * 10**9:020d}")
+
+
 def _read_queue(refs: Refs, names: _Names, me: str,
                 mine: Request) -> tuple[list[_Queued], list[RefUpdate]]:
-    """The queued intents, oldest first; and deletions of the receipts that no one came for
-    in a day (their bump was killed)."""
+    """The queued intents, oldest first; and deletions of the batches' receipts an hour
+    old, and of receipts of their own that no one came for in a day (their bump was
+    killed)."""
     # Listed by fetching the refs with their objects, which the messages are read from next.
     try:
         current = refs.under(names.prefix, fetch=True)
@@ -344,19 +385,39 @@ def _read_queue(refs: Refs, names: _Names, me: str,
     queue, done = f"{names.prefix}queue/", f"{names.prefix}done/"
     pending = {ref: oid for ref, oid in current.items() if ref.startswith(queue)}
     texts = refs.messages(sorted(set(pending) - {names.intent(me)}))
-    day_ago = f"{time.time_ns() - 86_400 * 10**9:020d}"
-    unread = [RefUpdate(ref, None, oid) for ref, oid in current.items()
-              if ref.startswith(done) and ref.removeprefix(done) < day_ago]
+    expired = [RefUpdate(ref, None, oid) for ref, oid in current.items()
+               if _named_before(ref, done, 86_400) or _named_before(ref, names.batches,
+                                                                    _BATCH_KEPT)]
     queued = []
     for ref, oid in sorted(pending.items()):
         identity = ref.removeprefix(queue)
+        request: Request | ShipspecError
         try:
-            request: Request | ShipspecError = mine if identity == me else _decode(texts[oid])
+            request, batched = (mine, True) if identity == me else _decode(texts[oid])
         except _UNREADABLE as err:
-            request = RuntimeFailure(f"error: the queued request {ref} is unreadable: "
-                                     f"{shown(str(err), 120)}")
-        queued.append(_Queued(identity, oid, request))
-    return queued, unread
+            request, batched = RuntimeFailure(f"error: the queued request {ref} is "
+                                              f"unreadable: {shown(str(err), 120)}"), False
+        queued.append(_Queued(identity, oid, request, batched))
+    return queued, expired
+
+
+def _receipt_updates(checkout: Checkout, names: _Names, queued: list[_Queued], me: str,
+                     receipts: dict[str, dict[str, Any]], author: Author) -> list[RefUpdate]:
+    """The refs that carry the receipts of the intents of others: one for the batch, and
+    one each for bumps of 0.1.0, which read a receipt of their own."""
+    others = [q for q in queued if q.identity != me]
+    batched = {q.identity: receipts[q.identity] for q in others if q.batched}
+    alone = [q.identity for q in others if not q.batched]
+    notes = checkout.notes(
+        [f"{_RECEIPT}\n\n{json.dumps(receipts[identity])}\n" for identity in alone]
+        + ([f"{_RECEIPTS}\n\n{json.dumps(batched, sort_keys=True)}\n"] if batched else []),
+        author)
+    updates = [RefUpdate(names.receipt(identity), note, "")
+               for identity, note in zip(alone, notes[:len(alone)], strict=True)]
+    if batched:  # named by when it lands, to the nanosecond (a new name on each attempt)
+        name = f"{time.time_ns():020d}-{os.urandom(6).hex()}"
+        updates.append(RefUpdate(f"{names.batches}{name}", notes[-1], ""))
+    return updates
 
 
 def _receipts(queued: list[_Queued], results: list[Changed | ShipspecError],
@@ -421,12 +482,16 @@ def _encode(request: Request) -> str:
         "title": _template_fields(request.title), "line": _template_fields(request.line),
         "variables": request.variables,
         "author": list(request.author), "force": request.force,
+        # read from its batch's receipts (_receipt_updates); a holder of 0.1.0 ignores
+        # this and writes it one of its own, which this version reads too
+        "receipt": "batch",
     }, sort_keys=True)
 
 
-def _decode(text: str) -> Request:
-    """A request from an intent's message; one of _UNREADABLE when it is not one (it came
-    from the repository: every field is checked)."""
+def _decode(text: str) -> tuple[Request, bool]:
+    """A request from an intent's message, and whether its bump reads its batch's
+    receipts; one of _UNREADABLE when it is not one (it came from the repository: every
+    field is checked)."""
     head, _, body = text.partition("\n\n")
     if head != _INTENT:
         raise ValueError("not an intent")
@@ -452,7 +517,8 @@ def _decode(text: str) -> Request:
     author = data["author"]
     return Request(edits, _template(data["title"]), _template(data["line"]),
                    {_text(k): _text(v) for k, v in dict(data["variables"]).items()},
-                   Author(_text(author[0]), _text(author[1])), bool(data["force"]))
+                   Author(_text(author[0]), _text(author[1])), bool(data["force"])
+                   ), data.get("receipt") == "batch"
 
 
 def _template_fields(template: Template) -> dict[str, Any]:
@@ -466,14 +532,28 @@ def _template(fields: dict[str, Any]) -> Template:
                     _text(fields["path"]))
 
 
-def _decode_receipt(text: str) -> dict[str, Any]:
-    """A receipt from its message, every field checked: it came from the repository,
-    written by a bump of any version (or by anyone who may push there)."""
+def _batch_intents(text: str) -> set[str]:
+    """The intents whose receipts a batch's message holds; none in another message."""
     head, _, body = text.partition("\n\n")
     try:
-        if head != _RECEIPT:
+        receipts = json.loads(body) if head == _RECEIPTS else {}
+    except ValueError:
+        return set()
+    return set(receipts) if isinstance(receipts, dict) else set()
+
+
+def _decode_receipt(text: str, identity: str) -> dict[str, Any]:
+    """The receipt of intent `identity` from its message (its batch's, or its own), every
+    field checked: it came from the repository, written by a bump of any version (or by
+    anyone who may push there)."""
+    head, _, body = text.partition("\n\n")
+    try:
+        if head == _RECEIPTS:
+            receipt = dict(dict(json.loads(body))[identity])
+        elif head == _RECEIPT:
+            receipt = dict(json.loads(body))
+        else:
             raise ValueError("not a receipt")
-        receipt = dict(json.loads(body))
         if "error" in receipt:
             exit_code = int(receipt["exit"])
             if exit_code not in (1, 2):  # errors.py's; never 0, which would hide the error
