@@ -192,6 +192,32 @@ def test_an_intent_of_0_1_0_gets_a_receipt_of_its_own_beside_the_batchs(
         json.loads(message.partition("\n\n")[2])) == 1  # the one of m01, m02 that waited
 
 
+def test_a_waiting_bump_finds_its_receipt_in_whichever_batch_holds_it(
+        repos: tuple[Path, Path]) -> None:
+    """A waiting bump reads the batches newest first, one at a time: a newer batch without
+    its receipt (one that landed after its own, or whose holder's clock runs ahead) does
+    not hide the one that holds it."""
+    spec_dir, bare = repos
+    lock = hold_lock(bare)
+    waiting = Bump(spec_dir, bare, "m00", "t0")
+    wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 1)
+    [intent] = refs(bare, f"{QUEUE}queue/")
+    receipt = {"status": "committed", "branch": "main", "commit": "a" * 40,
+               "changes": [["m00", "old", "t0"]], "attempts": 1, "batched": 1,
+               "delivered": ""}
+    empty = git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w", "/dev/null").strip()
+    now = time.time_ns()
+    for name, identity in ((f"{now:020d}-ours", intent.rsplit("/", 1)[1]),
+                           (f"{now + 10**9:020d}-newer", "00000000000000000001-other")):
+        batch = git("--git-dir", str(bare), "commit-tree", "-m", "shipspec receipts\n\n"
+                    + json.dumps({identity: receipt}) + "\n", empty).strip()
+        git("--git-dir", str(bare), "update-ref", f"{QUEUE}batch/{name}", batch)
+    git("--git-dir", str(bare), "update-ref", "-d", intent)
+    git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
+    assert waiting.result() == Outcome("committed", "main", "a" * 40, [("m00", "old", "t0")],
+                                       "", 1, 1)
+
+
 def test_bumps_queue_where_git_finds_no_bare_repository_by_itself(
         repos: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`safe.bareRepository = explicit` (git 2.38+), which security policies set in a

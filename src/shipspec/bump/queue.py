@@ -260,12 +260,15 @@ class _Waiter:
         return None
 
     def _from_batches(self, current: dict[str, str]) -> Outcome | None:
-        """Our outcome from the batches' receipts that came since the last poll, if one
-        holds ours (the holder's clock may differ from ours: no batch is skipped by its
-        time)."""
-        new = sorted(ref for ref, oid in current.items()
-                     if ref.startswith(self.names.batches) and oid not in self.batches_read)
-        for oid, text in self.refs.messages(new).items():
+        """Our outcome from the batches' receipts not read yet, if one holds ours. Read
+        newest first, one at a time: ours is usually the last batch that landed, and the
+        queue keeps an hour of them. None is skipped by its time, which is the clock of
+        the holder that wrote it."""
+        new = sorted(((ref, oid) for ref, oid in current.items()
+                      if ref.startswith(self.names.batches) and oid not in self.batches_read),
+                     reverse=True)
+        for ref, oid in new:
+            text = self.refs.messages([ref])[oid]
             if self.me in _batch_intents(text):
                 return _outcome(_decode_receipt(text, self.me))
             self.batches_read.add(oid)
