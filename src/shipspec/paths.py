@@ -53,6 +53,17 @@ def file_or_link(root: str, relative: str) -> bool:
     return os.path.isfile(os.path.join(root, relative)) or linked_to(root, relative) is not None
 
 
+def files_in(directory: str) -> list[str]:
+    """The names of the files directly in `directory`, links followed as Argo CD's os.Stat
+    follows them (a link to a directory or to nothing is no file), sorted; none where there
+    is no such directory."""
+    try:
+        with os.scandir(directory) as entries:
+            return sorted(entry.name for entry in entries if entry.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def through_link(given: str, real: str) -> str:
     """Why a deployment file named through a link (`linked_to`) cannot be bumped."""
     return (f"{given} in the deployment repository leads through a link to {real}: git "

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from shipspec.errors import RuntimeFailure, note
 from shipspec.files import MAX_YAML_BYTES, decoded, too_large
-from shipspec.paths import SymlinkGuard, file_or_link, relative_path_problem
+from shipspec.paths import SymlinkGuard, file_or_link, files_in, relative_path_problem
 
 # How git reports a ref that another writer changed first: non-fast-forward, fetch first
 # or stale info when the other push landed before ours was checked; a lock or update failure
@@ -536,14 +536,8 @@ class Checkout(Repository):
         return decoded(raw, relative)
 
     def names_in(self, relative: str) -> list[str]:
-        """The names of the files directly in a directory, links followed as Argo CD's
-        os.Stat follows them (a link to a directory or to nothing is no file), sorted; none
-        where there is no such directory."""
-        try:
-            with os.scandir(self._path(relative)) as entries:
-                return sorted(entry.name for entry in entries if entry.is_file())
-        except (FileNotFoundError, NotADirectoryError):
-            return []
+        """The names of the files directly in a directory (paths.files_in)."""
+        return files_in(self._path(relative))
 
     def write(self, relative: str, text: str) -> None:
         with open(self._path(relative), "w", encoding="utf-8", newline="") as stream:

@@ -21,7 +21,7 @@ from shipspec.cli.options import spec_path
 from shipspec.errors import Problem, SpecError
 from shipspec.files import read_text
 from shipspec.images import other_release, other_release_hint
-from shipspec.paths import SymlinkGuard, file_or_link, linked_to, through_link
+from shipspec.paths import SymlinkGuard, file_or_link, files_in, linked_to, through_link
 from shipspec.render import renderer
 from shipspec.spec import Spec
 from shipspec.specfile.resolve import load_spec
@@ -182,9 +182,8 @@ def override_problems(directory: str, guard: SymlinkGuard, file: str,
     from shipspec.bump.targets import argo_cd_source, kind_of
 
     folder = posixpath.dirname(file)
-    names = sorted(name for name in os.listdir(os.path.join(directory, folder))
-                   if argo_cd_source(name)
-                   and os.path.isfile(os.path.join(directory, folder, name)))
+    names = [name for name in files_in(os.path.join(directory, folder))
+             if argo_cd_source(name)]
     if not names:
         return []
     problems: list[Problem] = []
