@@ -54,13 +54,18 @@ def pending(bare: Path, under: str = QUEUE) -> list[str]:
     return [ref for ref in refs(bare, under) if "/batch/" not in ref]
 
 
+def set_ref(bare: Path, ref: str, message: str) -> str:
+    """Point `ref` at a new commit with an empty tree that carries `message`, as the queue
+    keeps its intents and receipts; its object name."""
+    empty = git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w", "/dev/null").strip()
+    commit = git("--git-dir", str(bare), "commit-tree", "-m", message, empty).strip()
+    git("--git-dir", str(bare), "update-ref", ref, commit)
+    return commit
+
+
 def hold_lock(bare: Path, queue: str = QUEUE) -> str:
     """Take the queue's lock as a bump that then hangs or dies would; its object name."""
-    commit = git("--git-dir", str(bare), "commit-tree", "-m", "shipspec lock",
-                 git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w",
-                     "/dev/null").strip()).strip()
-    git("--git-dir", str(bare), "update-ref", f"{queue}lock", commit)
-    return commit
+    return set_ref(bare, f"{queue}lock", "shipspec lock")
 
 
 class Bump(threading.Thread):
@@ -170,10 +175,8 @@ def test_an_intent_of_0_1_0_gets_a_receipt_of_its_own_beside_the_batchs(
             "project": "race", "date": "20261123"})
     fields = json.loads(queue._encode(request))
     del fields["receipt"]
-    empty = git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w", "/dev/null").strip()
-    older = git("--git-dir", str(bare), "commit-tree", "-m",
-                f"shipspec intent\n\n{json.dumps(fields, sort_keys=True)}\n", empty).strip()
-    git("--git-dir", str(bare), "update-ref", f"{QUEUE}queue/00000000000000000001-old", older)
+    set_ref(bare, f"{QUEUE}queue/00000000000000000001-old",
+            f"shipspec intent\n\n{json.dumps(fields, sort_keys=True)}\n")
     bumps = [Bump(spec_dir, bare, "m01", "t1")]
     wait_for(lambda: len(refs(bare, f"{QUEUE}queue/")) == 2)
     bumps.append(Bump(spec_dir, bare, "m02", "t2"))
@@ -205,13 +208,11 @@ def test_a_waiting_bump_finds_its_receipt_in_whichever_batch_holds_it(
     receipt = {"status": "committed", "branch": "main", "commit": "a" * 40,
                "changes": [["m00", "old", "t0"]], "attempts": 1, "batched": 1,
                "delivered": ""}
-    empty = git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w", "/dev/null").strip()
     now = time.time_ns()
     for name, identity in ((f"{now:020d}-ours", intent.rsplit("/", 1)[1]),
                            (f"{now + 10**9:020d}-newer", "00000000000000000001-other")):
-        batch = git("--git-dir", str(bare), "commit-tree", "-m", "shipspec receipts\n\n"
-                    + json.dumps({identity: receipt}) + "\n", empty).strip()
-        git("--git-dir", str(bare), "update-ref", f"{QUEUE}batch/{name}", batch)
+        set_ref(bare, f"{QUEUE}batch/{name}",
+                f"shipspec receipts\n\n{json.dumps({identity: receipt})}\n")
     git("--git-dir", str(bare), "update-ref", "-d", intent)
     git("--git-dir", str(bare), "update-ref", "-d", f"{QUEUE}lock", lock)
     assert waiting.result() == Outcome("committed", "main", "a" * 40, [("m00", "old", "t0")],
@@ -653,10 +654,8 @@ def test_a_queued_request_cannot_reach_outside_the_repository(repos: tuple[Path,
                       {"env": "prod", "project": "race", "date": "20261123"},
                       Author("mallory", "mallory@example.com"), False)
     (tmp_path / "outside.yaml").write_text("apps: {m00: {imageTag: old}}\n")
-    text = f"shipspec intent\n\n{queue._encode(request)}\n"
-    empty = git("--git-dir", str(bare), "hash-object", "-t", "tree", "-w", "/dev/null").strip()
-    commit = git("--git-dir", str(bare), "commit-tree", "-m", text, empty).strip()
-    git("--git-dir", str(bare), "update-ref", f"{QUEUE}queue/00000000000000000001-x", commit)
+    set_ref(bare, f"{QUEUE}queue/00000000000000000001-x",
+            f"shipspec intent\n\n{queue._encode(request)}\n")
     outcome = Bump(spec_dir, bare, "m01", "t1").result()
     assert isinstance(outcome, Outcome) and outcome.changes == [("m01", "old", "t1")]
     assert (tmp_path / "outside.yaml").read_text() == "apps: {m00: {imageTag: old}}\n"
