@@ -636,6 +636,19 @@ def test_an_unknown_flag_points_to_the_verbs_help(cli) -> None:
                           "  hint: see 'shipspec tag --help'\n")
 
 
+@pytest.mark.parametrize(("arguments", "prefix"), [
+    (["generate", str(EXAMPLES / "astrago"), "--targ", "github-actions"], "--targ"),
+    (["validate", str(EXAMPLES / "astrago"), "--deploy", "."], "--deploy"),  # --deployment
+    (["--deb", "validate", str(EXAMPLES / "astrago")], "--deb"),  # --debug
+])
+def test_a_flag_is_only_its_whole_name(cli, arguments: list[str], prefix: str) -> None:
+    # argparse takes a prefix of one flag for it unless told not to: a script that wrote
+    # one would change meaning once a flag with the same prefix is added
+    result = cli(*arguments)
+    assert result.code == 1 and result.out == ""
+    assert result.err.startswith(f"error: unrecognized arguments: {prefix}")
+
+
 def test_every_flag_says_what_it_does() -> None:
     from shipspec.cli.main import build_parser
 

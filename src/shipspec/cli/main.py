@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from shipspec import __version__
 from shipspec.cli.options import Output
@@ -85,9 +85,15 @@ STOPPED_CLEANLY = frozenset({"bump", "promote", "rollback", "history"})
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag is a user error (exit 1) like any other."""
+    """argparse, but a bad flag is a user error (exit 1) like any other, and a flag is
+    only ever its whole name: argparse takes a prefix for the one flag it begins
+    (`--pull` for `--pull-request`), so a script written that way would fail, or do
+    something else, once a flag with the same prefix is added."""
 
     help_command = ""  # set on the top-level parser when a verb was named
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "allow_abbrev": False})
 
     def error(self, message: str) -> NoReturn:
         raise SpecError.single(message,
