@@ -402,6 +402,39 @@ def test_a_sops_file_whose_mac_covers_the_tag_is_refused(tmp_path: Path) -> None
         "with SOPS: its authentication code covers every value" in validated.err, validated.err
 
 
+def test_a_values_file_git_crypt_encrypts_is_refused(tmp_path: Path) -> None:
+    """git-crypt (Debian's, installed by tests/run) encrypts the files .gitattributes gives
+    it as git stores them: every clone that is not unlocked (a CI's, Argo CD's, bump's own)
+    holds its ciphertext. It was reported as bytes that are not UTF-8, or read as YAML."""
+    app = shop_app(tmp_path, "", "environments:\n  prod: {branch: main, values: values.yaml}\n"
+                   "modules:\n  api: {values: shop.api}\n")
+    bare = make_deploy_repo(tmp_path, {"README.md": "deployment\n"})
+    work = tmp_path / "unlocked"
+    git("clone", "--quiet", str(bare), str(work))
+    subprocess.run(["git-crypt", "init"], cwd=work, check=True, capture_output=True)
+    (work / ".gitattributes").write_text("values.yaml filter=git-crypt diff=git-crypt\n")
+    (work / "values.yaml").write_text(SOPS_PLAIN)
+    git("add", ".", cwd=work)
+    git("commit", "--quiet", "-m", "values, encrypted", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    stored = subprocess.run(["git", "--git-dir", str(bare), "show", "main:values.yaml"],
+                            check=True, capture_output=True).stdout
+    assert stored.startswith(b"\0GITCRYPT\0")  # what git-crypt's clean filter wrote
+    error = ("values.yaml:1:1: error: values.yaml is encrypted with git-crypt\n"
+             "  hint: shipspec reads and edits plain text: leave the file out of the "
+             "git-crypt patterns in .gitattributes (image tags are no secret)\n")
+    result = run_process("bump", str(app), "--module", "api", "--tag", "new-1",
+                         "--repo", str(bare))
+    assert (result.code, result.out, result.err) == (1, "", error)
+    assert len(commits(bare)) == 2
+    checkout = tmp_path / "locked"  # a clone git-crypt has not unlocked
+    git("clone", "--quiet", str(bare), str(checkout))
+    validated = run_process("validate", str(app), "--deployment", str(checkout))
+    assert validated.code == 1
+    assert error.replace("values.yaml", f"{checkout}/values.yaml", 2) in validated.err, \
+        validated.err
+
+
 def test_a_sops_file_authenticating_its_encrypted_values_only_is_bumped(tmp_path: Path) -> None:
     """With mac_only_encrypted the tag in clear is the team's to change: bumped, and sops
     still decrypts the file; an encrypted tag is refused."""

@@ -106,9 +106,20 @@ def too_large(path: str) -> SpecError:
                                  "edited by hand")
 
 
+# What git-crypt writes in front of every file it encrypts, which is how it tells one
+# (git-crypt 0.8.0 commands.cpp, clean). The rest is random bytes, UTF-8 by chance or not.
+_GIT_CRYPT_HEADER = b"\0GITCRYPT\0"
+
+
 def decoded(raw: bytes, path: str, *, keep_byte_order_mark: bool = True) -> str:
     """The text of a file's bytes, which must be UTF-8. A byte order mark stays in front of
     a file an edit writes back; a reader of YAML drops it (`keep_byte_order_mark=False`)."""
+    if raw.startswith(_GIT_CRYPT_HEADER):
+        # a checkout where git-crypt is not unlocked, as every CI's and Argo CD's is
+        raise SpecError.single(
+            f"{path} is encrypted with git-crypt", location=Location(path, 1, 1),
+            hint="shipspec reads and edits plain text: leave the file out of the git-crypt "
+                 "patterns in .gitattributes (image tags are no secret)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
