@@ -44,16 +44,32 @@ def test_the_sdist_and_wheel_carry_the_version_and_pass_twine_check(dist: Path) 
     assert not [name for name in files if name.startswith(("tests/", "examples/"))]
 
 
-def test_the_wheel_alone_runs_validate_generate_and_schema(dist: Path, tmp_path: Path) -> None:
-    if not WHEELHOUSE.is_dir():
-        pytest.fail("no .venv/wheelhouse: tests/run downloads requirements/runtime.txt there")
+# The newer CPythons of the machine, each beside the runtime's wheels for it (tests/run).
+OTHER_PYTHONS = sorted((REPO / ".venv" / "other-pythons").glob("3.*"))
+
+
+@pytest.mark.parametrize("python", [None, *OTHER_PYTHONS],
+                         ids=["this python", *(path.name for path in OTHER_PYTHONS)])
+def test_the_wheel_alone_runs_as_the_source_tree_does(dist: Path, tmp_path: Path,
+                                                           python: Path | None) -> None:
+    """On the tests' Python and on every newer one the machine has (requires-python is
+    >=3.11): the same output, byte for byte, as the source tree on the tests' Python."""
+    interpreter, wheelhouse = ((sys.executable, WHEELHOUSE) if python is None else
+                               (str(python / "python"), python / "wheelhouse"))
+    if not wheelhouse.is_dir():
+        pytest.fail(f"no {wheelhouse}: tests/run downloads requirements/runtime.txt there")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([interpreter, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-index",
            "--disable-pip-version-check"]
-    subprocess.run([*pip, "--find-links", str(WHEELHOUSE), "--require-hashes",
+    subprocess.run([*pip, "--find-links", str(wheelhouse), "--require-hashes",
                     "-r", str(REPO / "requirements" / "runtime.txt")], check=True)
     subprocess.run([*pip, "--no-deps", str(next(dist.glob("*.whl")))], check=True)
+    if python is not None:
+        version = subprocess.run([str(venv / "bin" / "python"), "-c",
+                                  "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                 capture_output=True, text=True, check=True).stdout
+        assert version == f"{python.name}\n"
     installed = str(venv / "bin" / "shipspec")
 
     def both(*args: str) -> str:
@@ -71,6 +87,7 @@ def test_the_wheel_alone_runs_validate_generate_and_schema(dist: Path, tmp_path:
     assert "kind: Pipeline" in both("generate", str(EXAMPLES / "gointern-backend"))
     assert "jobs:" in both("generate", str(EXAMPLES / "astrago"),
                            "--target", "github-actions")
+    assert "repository:" in both("values", str(EXAMPLES / "astrago"), "--env", "stage")
     assert json.loads(both("schema"))["$comment"] == f"shipspec {shipspec.__version__}"
 
 
