@@ -510,6 +510,42 @@ def test_output_dir_removes_only_the_files_an_earlier_run_wrote(cli, example_cop
     assert not [p for p in out.iterdir() if "batch" in p.name]
 
 
+def generate_with_small_files(*args: str) -> subprocess.CompletedProcess[str]:
+    """`shipspec generate` in a process that may write no file over 8 KiB (RLIMIT_FSIZE):
+    a write past it fails, as on a full disk (EFBIG for ENOSPC; Python ignores SIGXFSZ),
+    for gointern-backend at its build Task's file, after ten smaller ones."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    return subprocess.run([sys.executable, "-m", "shipspec", "generate", *args],
+                          capture_output=True, text=True, check=False, preexec_fn=limit)
+
+
+def everything_below(directory: Path) -> dict[str, bytes | None]:
+    return {str(path.relative_to(directory)): path.read_bytes() if path.is_file() else None
+            for path in sorted(directory.rglob("*"))}
+
+
+def test_output_dir_is_written_whole_or_not_at_all(example_copy, tmp_path: Path) -> None:
+    directory = example_copy("gointern-backend")
+    fresh = tmp_path / "fresh" / "ci"
+    failed = generate_with_small_files(str(directory), "--output-dir", str(fresh))
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr == (f"error: cannot write {fresh}/task-gointern-backend-build.yaml: "
+                             "File too large\n")
+    assert not fresh.parent.exists()  # not even the directories made for it
+    out = tmp_path / "out"
+    assert run_process("generate", str(directory), "--output-dir", str(out)).code == 0
+    before = everything_below(out)
+    spec = directory / "shipspec.yaml"  # every file changes: the objects' namespace
+    spec.write_text(spec.read_text().replace("\nnamespace: ", "\nnamespace: other-", 1))
+    failed = generate_with_small_files(str(directory), "--output-dir", str(out))
+    assert failed.returncode == 2 and "error: cannot write" in failed.stderr
+    assert everything_below(out) == before  # as the earlier run left it: no file new, none stray
+
+
 def _render_batch_then_disable_it(cli, example_copy, out: Path) -> tuple[Path, Path]:
     """A full run into `out`, then the spec without the module batch: its objects are no
     longer rendered. Returns the spec's directory and batch's push Trigger file."""

@@ -7,16 +7,49 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Mapping
 
 from shipspec.errors import Location, RuntimeFailure, SpecError
 
 
 def write_text(path: str, text: str) -> None:
-    """Replace `path` with `text` atomically: readers see the old file or the new one. A file
-    that was there keeps its permissions; a new one gets those the umask gives (0644 under
-    the usual 022), as any editor or shell redirect would make it. Never a symbolic link:
-    the rename would replace the link (to a values file environments share, say) with a
-    file of its own, and the file it leads to would never change."""
+    """Replace `path` with `text` atomically: readers see the old file or the new one."""
+    write_texts({path: text})
+
+
+def write_texts(texts: Mapping[str, str]) -> None:
+    """Replace each path with its text, all or none: every text is written to a new file
+    beside its own first, and only once all are written are they renamed over theirs. A
+    write that fails (a full disk) removes the new files, and the directories made for
+    them, and leaves every file as it was.
+
+    A file that was there keeps its permissions; a new one gets those the umask gives (0644
+    under the usual 022), as any editor or shell redirect would make it. Never a symbolic
+    link: the rename would replace the link (to a values file environments share, say)
+    with a file of its own, and the file it leads to would never change."""
+    staged: list[tuple[str, str]] = []  # (new file, the path it replaces)
+    made: list[str] = []  # directories made for them, parents first
+    try:
+        for path, text in texts.items():
+            staged.append((_staged(path, text, made), path))
+        for temporary, path in staged:
+            try:
+                os.replace(temporary, path)
+            except OSError as err:  # not for want of space: a rename needs none
+                raise _cannot_write(path, err) from None
+    except BaseException:  # Ctrl-C too: no stray file beside the user's
+        for temporary, _ in staged:
+            with contextlib.suppress(FileNotFoundError):  # renamed already
+                os.unlink(temporary)
+        for directory in reversed(made):
+            with contextlib.suppress(OSError):  # not empty: a rename reached it
+                os.rmdir(directory)
+        raise
+
+
+def _staged(path: str, text: str, made: list[str]) -> str:
+    """A new file beside `path` holding `text`, with the mode `path` has; the directories
+    it needed are added to `made`."""
     _refuse_directory(path)
     if os.path.islink(path):
         raise SpecError.single(
@@ -31,7 +64,15 @@ def write_text(path: str, text: str) -> None:
     except OSError as err:
         raise _cannot_write(path, err) from None
     try:
-        os.makedirs(directory, exist_ok=True)
+        missing = []
+        parent = directory
+        while not os.path.isdir(parent) and parent not in ("", "/", "."):
+            missing.append(parent)
+            parent = os.path.dirname(parent)
+        for new_directory in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # made by another process: theirs
+                os.mkdir(new_directory)
+                made.append(new_directory)
         descriptor, temporary = _new_file_beside(directory)
     except OSError as err:
         raise _cannot_write(path, err) from None
@@ -40,13 +81,12 @@ def write_text(path: str, text: str) -> None:
             if kept_mode is not None:
                 os.fchmod(stream.fileno(), kept_mode)
             stream.write(text)
-        os.replace(temporary, path)
-    except BaseException as err:  # Ctrl-C too: no stray file beside the user's
-        with contextlib.suppress(FileNotFoundError):  # renamed just before it came
-            os.unlink(temporary)
+    except BaseException as err:
+        os.unlink(temporary)
         if isinstance(err, OSError):
             raise _cannot_write(path, err) from None
         raise
+    return temporary
 
 
 def _cannot_write(path: str, err: OSError) -> RuntimeFailure:

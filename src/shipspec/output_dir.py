@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipspec import emit
 from shipspec.errors import RuntimeFailure, SpecError
-from shipspec.files import read_text, write_text
+from shipspec.files import read_text, write_texts
 from shipspec.paths import inside, link_on_the_way, relative_path_problem
 
 if TYPE_CHECKING:
@@ -40,8 +40,7 @@ def write_values_files(spec: Spec, options: RenderOptions, directory: str,
         result = merge_file(old, path, entries, item.document)
         if result.text != old:
             merged.append((path, result.text, result.added))
-    for path, text, _ in merged:
-        write_text(path, text)
+    write_texts({path: text for path, text, _ in merged})
     return "".join(f"wrote {path}\n" + "".join(map(added_note, added))
                    for path, _, added in merged) or "every values file is up to date\n"
 
@@ -80,19 +79,21 @@ def write_files(directory: str, rendered: list[Rendered], output_format: str,
     stale, kept = ([], []) if narrowed else _no_longer_rendered(directory, earlier, contents)
     digests: dict[str, str | None] = {path: hashlib.sha256(text.encode()).hexdigest()
                                       for path, text in contents.items()}
-    for path, text in contents.items():
-        write_text(os.path.join(directory, path), text)
+    if narrowed:  # what the full run wrote stays listed, to be removed by the next one
+        digests = {**{path: digest for path, digest in earlier.items() if path not in digests},
+                   **digests}
+    manifest = "".join(f"{digests[path]}  {path}\n" if digests[path] else f"{path}\n"
+                       for path in sorted(digests))
+    # all or none: a full disk leaves the directory as the earlier run left it
+    write_texts({**{os.path.join(directory, path): text for path, text in contents.items()},
+                 os.path.join(directory, MANIFEST): manifest})
     for path in stale:
         try:
             os.unlink(os.path.join(directory, path))
         except OSError as err:
-            raise RuntimeFailure(f"error: cannot remove {path}: {err.strerror}") from None
-    if narrowed:  # what the full run wrote stays listed, to be removed by the next one
-        digests = {**{path: digest for path, digest in earlier.items() if path not in digests},
-                   **digests}
-    write_text(os.path.join(directory, MANIFEST), "".join(
-        f"{digests[path]}  {path}\n" if digests[path] else f"{path}\n"
-        for path in sorted(digests)))
+            raise RuntimeFailure(f"error: cannot remove {os.path.join(directory, path)}: "
+                                 f"{err.strerror}; nothing lists it now: remove it by "
+                                 "hand") from None
     summary = "".join([*(f"wrote {os.path.join(directory, path)}\n" for path in contents),
                        *(f"removed {os.path.join(directory, path)}: no longer rendered\n"
                          for path in stale)])
