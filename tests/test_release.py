@@ -1,7 +1,7 @@
 """What a user installs is what the tests ran: the sdist and wheel `python -m build` makes,
 checked as PyPI checks them (`twine check`), and the wheel installed alone into a fresh
-venv (with only the locked runtime dependencies) runs on the examples as the source tree
-does. One version everywhere: `shipspec --version`, the package metadata, the schema's
+venv (with only the locked runtime dependencies), of this Python and of each newer one the
+machine has, runs on the examples as the source tree does. One version everywhere: `shipspec --version`, the package metadata, the schema's
 `$comment` and CHANGELOG.md's newest release.
 """
 
