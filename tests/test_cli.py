@@ -665,6 +665,39 @@ def test_a_long_value_is_cut_in_messages(cli, tmp_path: Path) -> None:
     assert "... (3,199 characters)" in result.err
 
 
+@pytest.mark.parametrize(("stage_tag", "warned"), [
+    ("'{{ module }}-{{ sha8 }}'", True),  # prod's template: one tag for a commit in both
+    ("'{{ module }}-{{ branch }}-{{ sha8 }}'", False),
+    (None, False),  # the default names the environment
+])
+def test_validate_warns_of_two_environments_giving_a_commit_one_tag(
+        cli, repo: Path, stage_tag: str | None, warned: bool) -> None:
+    """A commit on both branches (a release branch moved to main's commit) is built for
+    each, and the second push replaces the first image under the tag: stage's pinned
+    digest is left untagged, for a registry's clean-up to delete, or an immutable
+    registry refuses the push."""
+    stage = "{branch: main, values: stage.yaml" + (f", tag: {stage_tag}}}" if stage_tag
+                                                    else "}")
+    (repo / "shipspec.yaml").write_text(
+        "project: shop\nregistry: {url: ghcr.io/o}\n"
+        "source: {url: https://github.com/o/shop.git, webhookSecret: hook}\n"
+        "deploy: {url: https://github.com/o/deploy.git}\nenvironments:\n"
+        f"  stage: {stage}\n"
+        "  prod: {branch: release, values: prod.yaml, tag: '{{ module }}-{{ sha8 }}'}\n"
+        "modules:\n  api: {values: shop.api}\n  web: {values: shop.web}\n")
+    result = cli("validate", str(repo))
+    assert result.code == 0, result.err
+    warning = ("  warning: modules.api: environments stage and prod give a commit's image one "
+               "tag (api-01234567): a commit on both branches is built for each, and the "
+               "second push replaces the image of the first, whose digest stage may pin (a "
+               "registry's clean-up of untagged images deletes it), or a registry with "
+               "immutable tags refuses it\n    hint: put {{ env }} in the tag, as the default "
+               "{{ module }}-{{ env }}-{{ sha8 }} does, or move a tag between environments "
+               "with shipspec promote rather than build its commit twice\n")
+    assert (warning in result.out) == warned, result.out
+    assert ("modules.web: environments stage and prod" in result.out) == warned
+
+
 def test_an_unknown_flag_points_to_the_verbs_help(cli) -> None:
     result = cli("tag", str(EXAMPLES / "astrago"), "--module", "core", "--sha", "a" * 40,
                  "--bogus")

@@ -24,7 +24,8 @@ from shipspec.images import other_release, other_release_hint
 from shipspec.paths import SymlinkGuard, file_or_link, files_in, linked_to, through_link
 from shipspec.render import renderer
 from shipspec.spec import Spec
-from shipspec.specfile.resolve import load_spec
+from shipspec.specfile.resolve import DEFAULT_TAG, SAMPLE_SHA, load_spec
+from shipspec.tags import image_tag
 from shipspec.values.merge import merge, targets
 from shipspec.values.yamltext import YamlText
 
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> str:
                    "push ever builds it\n    hint: give it values (or a kustomize entry) for "
                    "an environment, or set enabled: false\n"
                    for module in spec.enabled_modules if not module.deployments)
+    idle += "".join(f"  warning: {text}\n" for text in tags_shared_by_environments(spec))
     tekton_warnings = ""
     if spec.ci.engine == "tekton":
         from shipspec.render.tekton import warnings_for
@@ -70,6 +72,36 @@ def run(args: argparse.Namespace) -> str:
         f"environments: {', '.join(environments) or 'none'}\n"
         f"{still}{idle}{tekton_warnings}{release}"
     )
+
+
+def tags_shared_by_environments(spec: Spec) -> list[str]:
+    """A module whose tag templates give one commit the same tag in two environments: a
+    commit on both branches (a release branch moved to the main one's commit) is built for
+    each, and the second push replaces the first's image under that tag. The first
+    environment may pin the first image's digest, now untagged, which a registry's clean-up
+    of untagged images deletes; a registry with immutable tags refuses the second push."""
+    found = []
+    for module in spec.enabled_modules:
+        first: dict[str, str] = {}  # tag → the environment that gave it first
+        for deployment in module.deployments:
+            try:
+                tag = image_tag(spec, module, deployment, sha=SAMPLE_SHA, branch=None,
+                                date="20260101")
+            except SpecError:  # the spec's check said why already
+                continue
+            other = first.setdefault(tag, deployment.environment)
+            if other != deployment.environment:
+                found.append(
+                    f"modules.{module.name}: environments {other} and "
+                    f"{deployment.environment} give a commit's image one tag ({tag}): a "
+                    "commit on both branches is built for each, and the second push "
+                    f"replaces the image of the first, whose digest {other} may pin (a "
+                    "registry's clean-up of untagged images deletes it), or a registry "
+                    "with immutable tags refuses it\n    hint: put {{ env }} in the tag, as "
+                    f"the default {DEFAULT_TAG} does, or move a tag between environments "
+                    "with shipspec promote rather than build its commit twice")
+                break
+    return found
 
 
 def argo_cd_warnings(spec: Spec) -> list[str]:

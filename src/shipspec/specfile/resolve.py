@@ -78,7 +78,7 @@ DEPLOYMENT_FILES_LISTED = 50_000
 DEFAULT_TAG = "{{ module }}-{{ env }}-{{ sha8 }}"
 DEFAULT_COMMIT_MESSAGE = "{{ action }}({{ env }}): {{ changes }}"
 DEFAULT_COMMIT_LINE = "{{ module }}: {{ old }} -> {{ new }}"
-_SAMPLE_SHA = "0123456789abcdef0123456789abcdef01234567"
+SAMPLE_SHA = "0123456789abcdef0123456789abcdef01234567"  # the commit checks render tags for
 
 
 def find_spec(path: str) -> str:
@@ -702,7 +702,7 @@ class _Resolver:
     def check_tag(self, tag: Template, module: str, env: str, branch: str) -> None:
         """The tag a commit gets must be an image tag, and name the commit; it is kept for
         cross_checks.images_apart."""
-        sample = {"module": module, "env": env, "sha": _SAMPLE_SHA, "sha8": _SAMPLE_SHA[:8],
+        sample = {"module": module, "env": env, "sha": SAMPLE_SHA, "sha8": SAMPLE_SHA[:8],
                   "branch": branch, "project": self.data["project"], "date": "20260101"}
         rendered = self.render_template(tag, sample)
         if rendered is None:  # said by render_template

@@ -594,7 +594,9 @@ SPEC_SCHEMA: dict[str, Any] = {
                 {
                     "branch": _branch("Pushes to this branch deploy to this environment."),
                     "tag": _string(f"Image tag; {_TEMPLATE_NOTE}; it must name the commit "
-                                   "({{ sha8 }} or {{ sha }}).", maxLength=1000),
+                                   "({{ sha8 }} or {{ sha }}), and should name the "
+                                   "environment: `validate` warns of two environments that "
+                                   "give a commit one tag.", maxLength=1000),
                     "values": _path("The values file in the deployment repository."),
                     "deployBranch": _branch("Branch of the deployment repository to commit to."),
                     "delivery": _object(
