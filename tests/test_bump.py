@@ -421,8 +421,8 @@ def test_a_values_file_git_crypt_encrypts_is_refused(tmp_path: Path) -> None:
                             check=True, capture_output=True).stdout
     assert stored.startswith(b"\0GITCRYPT\0")  # what git-crypt's clean filter wrote
     error = ("values.yaml:1:1: error: values.yaml is encrypted with git-crypt\n"
-             "  hint: shipspec reads and edits plain text: leave the file out of the "
-             "git-crypt patterns in .gitattributes (image tags are no secret)\n")
+             "  hint: shipspec reads and edits plain text: keep what it reads (the spec, "
+             "the image tags) in files that .gitattributes does not give to git-crypt\n")
     result = run_process("bump", str(app), "--module", "api", "--tag", "new-1",
                          "--repo", str(bare))
     assert (result.code, result.out, result.err) == (1, "", error)

@@ -158,8 +158,8 @@ def decoded(raw: bytes, path: str, *, keep_byte_order_mark: bool = True) -> str:
         # a checkout where git-crypt is not unlocked, as every CI's and Argo CD's is
         raise SpecError.single(
             f"{path} is encrypted with git-crypt", location=Location(path, 1, 1),
-            hint="shipspec reads and edits plain text: leave the file out of the git-crypt "
-                 "patterns in .gitattributes (image tags are no secret)")
+            hint="shipspec reads and edits plain text: keep what it reads (the spec, the "
+                 "image tags) in files that .gitattributes does not give to git-crypt")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
