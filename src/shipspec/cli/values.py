@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> str:
     if args.check and not os.path.isfile(file):
         raise SpecError.single(f"{file} does not exist", hint=f"create it: {write_command}")
     old = read_text(file)
-    merged_text, problems, added = merge_file(old, file, entries, rendered[0].document)
+    merged_text, problems, added = merge_file(old, file, entries, rendered[0].document,
+                                              to_write=args.write is not None)
     if merged_text == old:
         return f"{file} is up to date with {spec.file}\n"
     if args.check:

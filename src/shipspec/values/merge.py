@@ -40,15 +40,21 @@ def added_note(module: str) -> str:
 
 
 def merge_file(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]],
-               rendered: dict[str, Any]) -> Merge:
+               rendered: dict[str, Any], *, to_write: bool = True) -> Merge:
     """Merge into a values file's text; a new (empty) file starts as the rendered document,
     and merging then adds the empty tags."""
     from shipspec import emit
 
-    return merge(text if text.strip() else emit.to_yaml(rendered), name, entries)
+    return merge(text if text.strip() else emit.to_yaml(rendered), name, entries,
+                 to_write=to_write)
 
 
-def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]) -> Merge:
+def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]], *,
+          to_write: bool = True) -> Merge:
+    """The file with every entry's keys set, and what disagrees with the spec. A text
+    `to_write` is first read back by both YAML readers (edit_check.py): most of the time
+    for a large file, and for `values --check`, which writes nothing, only the question
+    whether the file is out of date."""
     # Everything is read from the file as the user wrote it, then every key is set in one
     # edit: the modules' keys never overlap (the spec's check), so no module's edit changes
     # what another needs, and the problems point at the user's lines.
@@ -82,6 +88,7 @@ def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]]
                                     f"module {module} is missing",
                                     "`shipspec values --write` adds it"))
     set_keys(doc, owned)
-    check_values_edit(text, doc.text, name, owned)
+    if to_write:
+        check_values_edit(text, doc.text, name, owned)
     return Merge(doc.text, problems, added)
 
