@@ -603,6 +603,27 @@ def test_a_values_file_nested_too_deep_is_refused_not_a_crash(cli, tmp_path: Pat
     assert result.err.startswith(f"{values}:1:1: error: {values} is nested too deeply")
 
 
+@pytest.mark.parametrize(("text", "refused"), [
+    ("a:" + " {b:" * 998 + " 1" + "}" * 998 + "\n", False),  # 999 levels
+    ("a:" + " {b:" * 999 + " 1" + "}" * 999 + "\n", True),  # libyaml 0.2.6 reads 1,000
+    ("- " * 999 + "1\n", False),
+    ("- " * 1000 + "1\n", True),  # libyaml 0.2.6 refuses
+    ("a: &x [" + "[" * 997 + "]" * 997 + "]\nb: {c: *x}\n", False),  # an alias adds no level
+], ids=["flow 999", "flow 1000", "block 999", "block 1000", "alias"])
+def test_the_nesting_a_values_file_may_have_does_not_depend_on_pyyaml(text: str,
+                                                                      refused: bool) -> None:
+    """The same refusal with the locked PyYAML (libyaml 0.2.6 counts levels itself) and the
+    oldest admitted one (test_lower_bounds.py runs this too), whose libyaml counts none."""
+    from shipspec.errors import SpecError
+    from shipspec.values.yamltext import YamlText
+
+    if refused:
+        with pytest.raises(SpecError, match="is nested too deeply to edit safely"):
+            YamlText(text, "v.yaml")
+    else:
+        assert YamlText(text, "v.yaml").documents
+
+
 def test_workflows_only_for_repositories_on_github(cli, tmp_path: Path) -> None:
     spec = tmp_path / "spec"
     shutil.copytree(ASTRAGO_KEYED, spec)

@@ -42,6 +42,32 @@ def too_deep(name: str) -> SpecError:
                             hint="values files this deep are edited by hand")
 
 
+# libyaml 0.2.6 (PyYAML 6.0.4) refuses a block collection at the 1,000th level and a flow
+# one at the 1,001st; the releases before it read on, and the file was refused only by the
+# recursion of an edit's check, which `values --check` does not run. Counted here (the
+# lower of the two), the refusal is the same with any PyYAML.
+MAX_NESTING = 999
+
+
+def _nested_deeper_than(documents: list[Any], limit: int) -> bool:
+    """Whether collections nest more than `limit` levels in the text: walked in document
+    order, each node once, so an alias (`*name`) adds no level, as it adds none in the
+    text, and no walk can be longer than the file."""
+    seen: set[int] = set()
+    stack = [(document, 1) for document in reversed(documents)]
+    while stack:
+        node, level = stack.pop()
+        if id(node) in seen or isinstance(node, yaml.ScalarNode):
+            continue
+        seen.add(id(node))
+        if level > limit:
+            return True
+        children = ([child for pair in node.value for child in pair]
+                    if isinstance(node, yaml.MappingNode) else node.value)
+        stack.extend((child, level + 1) for child in reversed(children))
+    return False
+
+
 GO_TEMPLATE_HINT = ("the file holds {{ }}: a Go template, which helmfile (or helm) renders "
                     "before YAML is read, and shipspec edits YAML only; keep the tags in a "
                     "plain .yaml values file that the environment lists too")
@@ -83,6 +109,8 @@ class YamlText:
             raise SpecError([problem]) from None
         except RecursionError:  # PyYAML's composers, Python's and C's, recurse per level
             raise too_deep(name) from None
+        if _nested_deeper_than(self.documents, MAX_NESTING):
+            raise too_deep(name)
 
     @property
     def text(self) -> str:
