@@ -51,10 +51,10 @@ def merge_file(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, 
 
 def merge(text: str, name: str, entries: list[tuple[str, HelmValuesTarget, str]], *,
           to_write: bool = True) -> Merge:
-    """The file with every entry's keys set, and what disagrees with the spec. A text
-    `to_write` is first read back by both YAML readers (edit_check.py): most of the time
-    for a large file, and for `values --check`, which writes nothing, only the question
-    whether the file is out of date."""
+    """The file with every entry's keys set, and what disagrees with the spec. A result
+    `to_write` is first read back by both YAML readers, which refuse an edit that changed
+    more than its keys (edit_check.py): most of the time for a large file, and left out by
+    `values --check`, which writes nothing."""
     # Everything is read from the file as the user wrote it, then every key is set in one
     # edit: the modules' keys never overlap (the spec's check), so no module's edit changes
     # what another needs, and the problems point at the user's lines.
