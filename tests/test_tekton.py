@@ -1848,6 +1848,34 @@ def test_a_push_filter_longer_than_cel_go_parses_is_refused(tmp_path: Path, cli,
     assert longest == 99_945
 
 
+def test_more_paths_than_any_filter_holds_are_refused_before_any_path_is_checked(
+        tmp_path: Path, cli) -> None:
+    """Each path adds at least 34 characters to its module's push filter (one of one
+    character: `f == 'a' || f.startsWith('a/')` and ` || `), so a module of more than
+    100,000 / 34 paths is refused by their count on the parsed document, before any path is
+    checked (all of these are absolute: not one is reported). One path fewer, the filter is
+    measured and refused as too long. The GitHub Actions engine writes no filter: the same
+    paths are valid there."""
+    assert tekton_triggers.MAX_FILTER_PATHS == 2_941
+    counted = _spec_with_paths(tmp_path / "counted", ["/a"] * 2_942)
+    result = cli("validate", str(counted))
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"{counted / 'shipspec.yaml'}:13:5: error: modules.web.paths: 2,942 paths: the CEL "
+        "filter of the module's Triggers holds at most 2,941 (Tekton Triggers parses at most "
+        "100,000 characters, cel-go's limit, and each path adds at least 34)\n"
+        "  hint: name fewer paths (a directory covers every file below it)\n")
+    measured = cli("validate", str(_spec_with_paths(tmp_path / "measured", ["a"] * 2_941)))
+    assert (measured.code, measured.out) == (1, "")
+    assert re.search(r"error: modules.web.paths: the CEL filter of its Triggers would be "
+                     r"[0-9,]+ characters long \(2,942 paths\)", measured.err), measured.err
+    hosted = _spec_with_paths(tmp_path / "hosted", ["a"] * 2_942)
+    spec_file = hosted / "shipspec.yaml"
+    spec_file.write_text(spec_file.read_text().replace("ci: {images:",
+                                                       "ci: {engine: github-actions, images:"))
+    assert cli("validate", str(hosted)).code == 0
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(st.characters(whitelist_categories=("L", "N"),
                                       whitelist_characters="-_.'@+,!#"),

@@ -75,8 +75,7 @@ def push_filter(module: Module, deployment: Deployment) -> str:
         f"body.ref == {cel_string('refs/heads/' + deployment.trigger_branch)}",
         "!body.deleted",
     ]
-    touched = " || ".join(f"f == {cel_string(path)} || f.startsWith({cel_string(path + '/')})"
-                          for path in (p.rstrip("/") for p in module.paths))
+    touched = _OR.join(_touches_path(path.rstrip("/")) for path in module.paths)
     if module.deployment_files:  # as changes.touched and deploys_only read a change
         listed = ", ".join(cel_string(file) for file in sorted(module.deployment_files))
         touched = f"!(f in [{listed}]) && ({touched})" if touched else f"!(f in [{listed}])"
@@ -90,6 +89,19 @@ def push_filter(module: Module, deployment: Deployment) -> str:
             + ("" if module.paths else f" || body.commits.all(c, {files} == 0)") + ")"
         )
     return " && ".join(conditions)
+
+
+def _touches_path(path: str) -> str:
+    """CEL: the changed file `f` is `path` or below it."""
+    return f"f == {cel_string(path)} || f.startsWith({cel_string(path + '/')})"
+
+
+_OR = " || "
+# The most paths a module's push filter can ever hold: each adds at least what a path of one
+# character writes, and the `||` before the next. The spec's loading refuses a module of more
+# on the parsed document, before checking each of them.
+PATH_CEL_MINIMUM = len(_touches_path("p") + _OR)
+MAX_FILTER_PATHS = CEL_CODE_POINTS // PATH_CEL_MINIMUM
 
 
 def overlong_filters(spec: Spec) -> list[Gap]:
