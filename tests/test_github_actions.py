@@ -810,6 +810,60 @@ def test_more_modules_than_one_matrix_runs_from_one_branch_are_refused(
     assert planned.code == 0 and "modules=s000 s001 " in planned.out
 
 
+def test_a_workflow_file_larger_than_github_runs_is_refused_at_its_size(
+        cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GitHub runs no workflow file over 512,000 bytes (WORKFLOW_FILE_BYTES): a push starts
+    no run of it, or one that fails with no job. The file generate writes is measured: at
+    the limit it is written, one byte over it is refused, and validate warns of it."""
+    written = tmp_path / "written"
+    assert cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions",
+               "--output-dir", str(written)).code == 0
+    largest = max((path.stat().st_size, path) for path in written.rglob("shipspec.yaml"))
+    size, path = largest
+    monkeypatch.setattr(github_actions, "WORKFLOW_FILE_BYTES", size)
+    assert cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions").code == 0
+    assert "warning" not in cli("validate", str(EXAMPLES / "astrago")).out
+    monkeypatch.setattr(github_actions, "WORKFLOW_FILE_BYTES", size - 1)
+    said = (f"error: modules: {path.relative_to(written)} would be {size:,} bytes: GitHub "
+            f"runs no workflow file over {size - 1:,} bytes (a push starts no run of it, or "
+            "one that fails with no job)\n  hint: shorten the module names of that repository "
+            "(each is written twice) or its ci.runsOn, or use ci.engine: tekton\n")
+    refused = cli("generate", str(EXAMPLES / "astrago"), "--target", "github-actions",
+                  "--output-dir", str(tmp_path / "refused"))
+    assert (refused.code, refused.out) == (1, "") and refused.err.endswith(said), refused.err
+    assert not (tmp_path / "refused").exists()
+    validated = cli("validate", str(EXAMPLES / "astrago"))
+    assert validated.code == 0
+    assert f"  warning: {said.removeprefix('error: ')}".replace("\n  hint", "\n    hint") \
+        in validated.out, validated.out
+
+
+def test_two_thousand_modules_of_long_names_make_a_workflow_too_large_to_run(
+        cli, tmp_path: Path) -> None:
+    """Each module's name is written twice, as the build job's outputs: 2,000 modules of
+    one repository, names of 106 characters (no Tekton name bounds them here), make a
+    workflow of more than 512,000 bytes."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "shipspec.yaml").write_text("\n".join([
+        "project: mono",
+        "source: {url: https://github.com/o/mono.git}",
+        "registry: {url: ghcr.io/o}",
+        "deploy: {url: https://github.com/o/deploy.git}",
+        "ci: {engine: github-actions, images: {shipspec: 'ghcr.io/o/shipspec:1@sha256:"
+        + "0" * 64 + "'}}",
+        "environments:",
+        *[f"  e{n}: {{branch: b{n}, values: e{n}.yaml, tag: '{{{{ sha8 }}}}'}}"
+          for n in range(8)],
+        "modules:",
+        *[f"  m{n:04d}-{'x' * 100}: {{values: apps.m{n}, environments: [e{n % 8}], "
+          f"paths: [m{n}/]}}" for n in range(2000)]]) + "\n")
+    generated = cli("generate", str(tmp_path), "--target", "github-actions")
+    assert (generated.code, generated.out) == (1, "")
+    assert re.search(r"error: modules: o/mono/.github/workflows/shipspec.yaml would be "
+                     r"5[0-9]{2},[0-9]{3} bytes: GitHub runs no workflow file over 512,000 "
+                     "bytes", generated.err), generated.err
+
+
 @pytest.mark.parametrize("registry", ["docker.io/xiilab", "xiilab"])
 def test_the_workflow_logs_in_to_another_registry_as_the_spec_says(cli, tmp_path: Path,
                                                                    registry: str) -> None:

@@ -49,20 +49,26 @@ def run(args: argparse.Namespace) -> str:
     enabled = len(spec.enabled_modules)
     environments = spec.environment_names
     # what the resolver lets through for now (the shipspec image), said before generate fails
+    gaps = renderer(spec.ci.engine).missing_settings(spec)
     still = "".join(f"  still needed by generate --target {spec.ci.engine}: "
                     f"{'.'.join(path)}: {message}\n    hint: {hint}\n"
-                    for path, message, hint in renderer(spec.ci.engine).missing_settings(spec))
+                    for path, message, hint in gaps)
     idle = "".join(f"  warning: modules.{module.name}: deploys to no environment, so no "
                    "push ever builds it\n    hint: give it values (or a kustomize entry) for "
                    "an environment, or set enabled: false\n"
                    for module in spec.enabled_modules if not module.deployments)
     idle += "".join(f"  warning: {text}\n" for text in tags_shared_by_environments(spec))
-    tekton_warnings = ""
+    engine_warnings = ""
     if spec.ci.engine == "tekton":
         from shipspec.render.tekton import warnings_for
 
-        tekton_warnings = "".join(f"  warning: {text}\n" for text in [
+        engine_warnings = "".join(f"  warning: {text}\n" for text in [
             *warnings_for(spec), *argo_cd_warnings(spec)])
+    elif spec.ci.engine == "github-actions" and not gaps:
+        from shipspec.render.github_actions import too_large_workflows
+
+        engine_warnings = "".join(f"  warning: {'.'.join(path)}: {message}\n    hint: {hint}\n"
+                                  for path, message, hint in too_large_workflows(spec))
     version = other_release(spec.ci.images)
     release = (f"  warning: ci.images.shipspec: shipspec {version}, which runs the commands of "
                f"the CI that shipspec {__version__} writes\n    hint: "
@@ -70,7 +76,7 @@ def run(args: argparse.Namespace) -> str:
     return (
         f"{spec.file}: valid: {len(spec.modules)} modules ({enabled} enabled), "
         f"environments: {', '.join(environments) or 'none'}\n"
-        f"{still}{idle}{tekton_warnings}{release}"
+        f"{still}{idle}{engine_warnings}{release}"
     )
 
 

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from shipspec import prebuild
-from shipspec.emit import Commented
+from shipspec.emit import Commented, to_yaml_stream
 from shipspec.images import registry_host
 from shipspec.render import (
     CI_ENGINE,
@@ -52,6 +52,12 @@ ACTIONS = {
 # "A matrix will generate a maximum of 256 jobs per workflow run" (GitHub's workflow syntax,
 # jobs.<job_id>.strategy.matrix): the build job is one matrix of the modules a push touches.
 MATRIX_JOBS = 256
+# GitHub starts no run of a workflow file larger than 500 KB (512,000 bytes; its Actions
+# limits), and says so nowhere but on a failed run's page, or not at all: adopters measured
+# 510,313 bytes run and 513,306 not (jikig-ai/soleur#8361), 501,036 run and 512,782 not
+# (QwenLM/qwen-code#9517). A workflow grows with its modules (each module's name is in it
+# twice, as the build job's outputs) and with ci.runsOn.
+WORKFLOW_FILE_BYTES = 512_000
 _GITHUB_SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # owner/name, from a GitHub URL
 # The plan and deploy jobs run in the shipspec image, whose own user (999, for the Argo CD
 # sidecar) cannot write what the runner made for the job: the workspace and the file-command
@@ -413,11 +419,35 @@ def _repositories(spec: Spec, selected: tuple[str, ...]) -> dict[str, list[Modul
 
 def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     refuse_gaps(spec, missing_settings(spec))
-    repositories = _repositories(spec, options.modules)
+    rendered = _workflows(spec, options)
+    refuse_gaps(spec, [gap for item in rendered if (gap := _too_large(item))])
+    return rendered
+
+
+def too_large_workflows(spec: Spec) -> list[Gap]:
+    """What `generate` would refuse of a spec with no missing settings: workflow files too
+    large for GitHub to run (for `validate`, which renders nothing otherwise)."""
+    return [gap for item in _workflows(spec, RenderOptions()) if (gap := _too_large(item))]
+
+
+def _workflows(spec: Spec, options: RenderOptions) -> list[Rendered]:
     # owner/name: two repositories of one name (team-a/app, team-b/app) get two files.
     return [Rendered(f"{slug}/.github/workflows/shipspec.yaml",
                      _workflow(spec, modules, options))
-            for slug, modules in repositories.items()]
+            for slug, modules in _repositories(spec, options.modules).items()]
+
+
+def _too_large(item: Rendered) -> Gap | None:
+    """The workflow file, as generate writes it, if GitHub would never start a run of it."""
+    size = len(to_yaml_stream([item.document]).encode())
+    if size <= WORKFLOW_FILE_BYTES:
+        return None
+    return (("modules",),
+            f"{item.path} would be {size:,} bytes: GitHub runs no workflow file over "
+            f"{WORKFLOW_FILE_BYTES:,} bytes (a push starts no run of it, or one that fails "
+            "with no job)",
+            "shorten the module names of that repository (each is written twice) or its "
+            "ci.runsOn, or use ci.engine: tekton")
 
 
 def _prebuild_steps(spec: Spec, modules: list[Module]) -> list[dict[str, Any]]:
