@@ -73,6 +73,16 @@ def run_params(spec: Spec) -> tuple[str, ...]:
     return (*RUN_PARAMS, "repository", "github-api") if reports(spec) else RUN_PARAMS
 
 
+def spec_too_large(text: str) -> tuple[str, str] | None:
+    """(message, hint) when the spec's text is more than its ConfigMap can hold."""
+    size = len(text.encode("utf-8"))
+    if size <= MAX_SPEC_BYTES:
+        return None
+    return (f"the spec is {size:,} bytes; the ConfigMap that carries it to the runs holds at "
+            f"most {MAX_SPEC_BYTES:,}", "the API server refuses objects over 1 MiB: shorten "
+            "the file (comments count too), or split it by team")
+
+
 def missing_settings(spec: Spec) -> list[Gap]:
     """What a spec must add before Tekton CI can be rendered: (field, message, hint)."""
     gaps: list[Gap] = []
@@ -83,11 +93,9 @@ def missing_settings(spec: Spec) -> list[Gap]:
                      "e.g. webhookSecret: github-webhook"))
     if "shipspec" not in spec.ci.images:
         gaps.append(shipspec_image_gap("Tekton runs `shipspec tag` and `shipspec bump`"))
-    if len(spec.text.encode("utf-8")) > MAX_SPEC_BYTES:
-        gaps.append(((), f"the spec is {len(spec.text.encode('utf-8')):,} bytes; the ConfigMap "
-                     f"that carries it to the runs holds at most {MAX_SPEC_BYTES:,}",
-                     "the API server refuses objects over 1 MiB: shorten the file (comments "
-                     "count too), or split it by team"))
+    too_large = spec_too_large(spec.text)
+    if too_large:
+        gaps.append(((), *too_large))
     deploys = any(module.deployments for module in spec.enabled_modules)
     if deploys and spec.deploy.credentials_secret is None and not (
             spec.deploy.url or "").startswith("file://"):

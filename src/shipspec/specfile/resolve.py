@@ -147,19 +147,26 @@ def _refuse_oversized(document: Document) -> None:
             path="modules", hint=hint)
     ci = data.get("ci")
     if (ci.get("engine", "tekton") if isinstance(ci, dict) else "tekton") == "tekton":
-        _refuse_unfilterable_paths(document, modules)
+        _refuse_what_tekton_cannot_take(document, modules)
 
 
-def _refuse_unfilterable_paths(document: Document, modules: dict[Any, Any]) -> None:
-    """On Tekton, a module of more paths than its push filter could ever hold (cel-go's
-    limit), counted before any path is checked: a 4 MiB spec of 82,000 paths was refused
-    after 1.7 s, once each had been checked and the filter written."""
+def _refuse_what_tekton_cannot_take(document: Document, modules: dict[Any, Any]) -> None:
+    """On Tekton, what no render could take, known from the parsed document: a spec larger
+    than the ConfigMap that carries it to the runs, and a module of more paths than its push
+    filter can ever hold (cel-go's limit). Both were refused only once every module had been
+    resolved: a 4 MiB spec of 82,000 paths after 1.7 s, one of 2,000 modules of 60 paths
+    each (1.9 MB) after 1.3 s."""
+    from shipspec.render.tekton import spec_too_large
     from shipspec.render.tekton_triggers import (
         CEL_CODE_POINTS,
         MAX_FILTER_PATHS,
         PATH_CEL_MINIMUM,
     )
 
+    too_large = spec_too_large(document.text)
+    if too_large:
+        message, hint = too_large
+        raise SpecError.single(message, location=Location(document.file, 1, 1), hint=hint)
     for name, entry in modules.items():
         paths = entry.get("paths") if isinstance(entry, dict) else None
         if isinstance(paths, list) and len(paths) > MAX_FILTER_PATHS:
