@@ -59,8 +59,10 @@ def make_handler(root: Path, user: str | None, password: str | None,
     comes. `seen` gets the Authorization header of every request (None where it has none).
     `delay`: seconds before each request is served, as a distant server's round trip.
     `faults`: taken from the list in order as requests match them (see Fault)."""
+    # The scheme is case-insensitive (RFC 9110, 11.1): actions/checkout and the generated
+    # workflows send `basic`, as GitHub takes it.
     expected = (None if user is None else
-                "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+                ("basic", base64.b64encode(f"{user}:{password}".encode()).decode()))
     lock = threading.Lock()
 
     def fault_for(method: str, path: str) -> str | None:
@@ -87,7 +89,8 @@ def make_handler(root: Path, user: str | None, password: str | None,
             time.sleep(delay)
             if seen is not None:
                 seen.append(self.headers.get("Authorization"))
-            if expected is not None and self.headers.get("Authorization") != expected:
+            scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
+            if expected is not None and (scheme.lower(), credentials) != expected:
                 self.send_response(401)
                 self.send_header("WWW-Authenticate", 'Basic realm="git"')
                 self.send_header("Content-Length", "0")

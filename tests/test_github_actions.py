@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 from conftest import EXAMPLES, assert_golden
+from gitserver import git_http_server
 from test_bump import GIT_ENV, git
 
 from shipspec.changes import changed_files
@@ -648,22 +650,45 @@ def _push(work: Path, change: list[str]) -> tuple[str, str]:
     return before, git("rev-parse", "HEAD", cwd=work).strip()
 
 
-def _run_plan_step(work: Path, before: str, pushed: str, tmp_path: Path) -> dict[str, str]:
-    """The workflow's plan step, run by bash in the checkout as the runner runs it, with the
-    shipspec of these tests first on PATH; its GITHUB_OUTPUT."""
+def _run_plan_step(work: Path, before: str, pushed: str, tmp_path: Path,
+                   warnings: list[str] | None = None, server: str | None = None,
+                   token: str = "the-job-token") -> dict[str, str]:
+    """The workflow's plan step, run by bash in a checkout of `work` as the runner runs it,
+    with the shipspec of these tests first on PATH; its GITHUB_OUTPUT. The checkout is the
+    job's: the pushed commit alone, as actions/checkout fetches it at its fetch-depth (1),
+    from `work` (file://, where git fetches shallow as from GitHub), or from the
+    astrago-backend.git that `server` serves, the job's GITHUB_SERVER_URL, with the job's
+    token; the step gets `token` as the job's. `warnings` gets the workflow commands the
+    step printed."""
     job = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"]["plan"]
+    [checkout] = [step for step in job["steps"] if "uses" in step]
+    assert checkout["with"]["fetch-depth"] == 1
     [step] = [step for step in job["steps"] if step.get("id") == "plan"]
     tmp_path.mkdir(exist_ok=True)
+    workspace = tmp_path / "workspace"
+    git("init", "--quiet", str(workspace))
+    git("remote", "add", "origin", f"{server}/astrago-backend.git" if server else work.as_uri(),
+        cwd=workspace)
+    # checkout's credentials, the job's token, which it does not keep (persist-credentials)
+    basic = base64.b64encode(b"x-access-token:the-job-token").decode()
+    git("-c", f"http.extraheader=AUTHORIZATION: basic {basic}", "fetch", "--quiet",
+        "--no-tags", "--depth=1", "origin", f"+{pushed}:refs/remotes/origin/stabilize/1.0",
+        cwd=workspace)
+    git("checkout", "--quiet", "--force", "-B", "stabilize/1.0",
+        "refs/remotes/origin/stabilize/1.0", cwd=workspace)
     output = tmp_path / "github_output"
     output.write_text("")
     (tmp_path / "runner-temp").mkdir()
     env = {**GIT_ENV, "HOME": str(tmp_path), "BEFORE": before, "GITHUB_SHA": pushed,
            "GITHUB_REPOSITORY": "xiilab/astrago-backend", "GITHUB_REF_NAME": "stabilize/1.0",
-           "GITHUB_OUTPUT": str(output), "GITHUB_WORKSPACE": str(work),
+           "GITHUB_OUTPUT": str(output), "GITHUB_WORKSPACE": str(workspace),
+           "GITHUB_SERVER_URL": server or "https://github.com", "SOURCE_TOKEN": token,
            "RUNNER_TEMP": str(tmp_path / "runner-temp"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=work, env=env, check=True,
-                   capture_output=True)
+    ran = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=workspace, env=env,
+                         check=True, capture_output=True, text=True)
+    if warnings is not None:
+        warnings += [line for line in ran.stdout.splitlines() if line.startswith("::")]
     return dict(line.split("=", 1) for line in output.read_text().splitlines())
 
 
@@ -679,6 +704,33 @@ def test_the_plan_step_sees_every_file_a_push_changed_whatever_its_name(
         backend: Path, tmp_path: Path, change: list[str], planned: str) -> None:
     before, pushed = _push(backend, change)
     assert _run_plan_step(backend, before, pushed, tmp_path)["modules"] == planned
+
+
+def test_the_plan_step_fetches_the_commit_before_the_push_with_the_jobs_token(
+        backend: Path, tmp_path: Path) -> None:
+    """The job checks out the pushed commit alone (fetch-depth 1: a mono repository's whole
+    history, every branch and tag, took minutes to clone on every push) and keeps no
+    credentials; the step fetches the commit before the push at depth 1 with the job's
+    token. Served here by git http-backend behind basic auth, as GitHub takes
+    `x-access-token:<token>`, and as GitHub serves a commit by its id when a branch reaches
+    it (actions/checkout fetches the pushed one so: uploadpack.allowReachableSHA1InWant).
+    With a token the server refuses, the step warns and builds everything."""
+    before, pushed = _push(backend, ["mv", "server-core/src/café.java",
+                                     "server-core/src/cafe.java"])
+    root = tmp_path / "served"
+    bare = root / "astrago-backend.git"
+    git("clone", "--quiet", "--bare", str(backend), str(bare))
+    git("config", "uploadpack.allowReachableSHA1InWant", "true", cwd=bare)
+    with git_http_server(root, "x-access-token", "the-job-token") as server:
+        warnings: list[str] = []
+        outputs = _run_plan_step(backend, before, pushed, tmp_path / "fetched", warnings,
+                                 server)
+        assert (outputs["modules"], warnings) == ("core", [])
+        outputs = _run_plan_step(backend, before, pushed, tmp_path / "refused", warnings,
+                                 server, "another-token")
+    assert outputs["modules"] == "core batch monitor"
+    assert warnings == ["::warning::the commit before this push cannot be fetched: every "
+                        "module is built"]
 
 
 def _spec_push(work: Path, old: str, new: str) -> tuple[str, str]:

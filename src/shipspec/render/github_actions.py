@@ -68,16 +68,37 @@ _GITHUB_SLUG = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")  # owner/name, fro
 # configuration: the plan script names it (the deploy job runs no git in the checkout).
 JOB_CONTAINER_OPTIONS = "--user root"
 
+# Lines of a subshell that gives its git commands the job's token (SOURCE_TOKEN) for the
+# GitHub it runs on, as actions/checkout does: an Authorization header in configuration
+# from the environment (GIT_CONFIG_COUNT/KEY/VALUE: git 2.31+), never in an argument or
+# a URL, and no redirect followed (git would send the header to the server it names).
+_GIT_AUTHORIZATION = """\
+  basic=$(printf 'x-access-token:%s' "$SOURCE_TOKEN" | base64 | tr -d '\\n')
+  n=${GIT_CONFIG_COUNT:-0}
+  export GIT_CONFIG_COUNT=$((n + 2)) "GIT_CONFIG_KEY_$n=http.$GITHUB_SERVER_URL/.extraheader"
+  export "GIT_CONFIG_VALUE_$n=AUTHORIZATION: basic $basic"
+  export "GIT_CONFIG_KEY_$((n + 1))=http.followRedirects" "GIT_CONFIG_VALUE_$((n + 1))=false"
+"""
+
 # The push's files, as GitHub's push event lists them to Tekton's triggers: a file moved
 # out of a module changes it too (--no-renames: the old path and the new), and paths come
 # verbatim (-z; git quotes a name in Korean or with an accent otherwise). And the spec before
 # the push: a module added to it, or built or deployed otherwise, is built though none of its
 # files changed. Every module is built where there is no commit before (a new branch, a run
 # started by hand: workflow_dispatch has no `before`) or no spec before (the push that
-# adopts shipspec).
+# adopts shipspec). Only the pushed commit is checked out, and the one before is fetched
+# beside it at depth 1, with the job's token (checkout keeps none): the server sends what
+# differs between the two. A whole history (fetch-depth 0: every branch and tag) took a
+# large mono repository minutes to clone, on every push. A commit before that cannot be
+# fetched (gone in a force push) builds everything, with a warning on the run's page.
 _PLAN = """\
 set -eu
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
+""" + SHELL_FETCH + """# neither a new branch's zeros nor a run started by hand's nothing
+case "$BEFORE" in *[!0]*) (
+""" + _GIT_AUTHORIZATION + """  fetch --quiet --no-tags --depth=1 origin "$BEFORE"
+) || echo "::warning::the commit before this push cannot be fetched: every module is built"
+esac
 if git cat-file -e "$BEFORE^{commit}" 2>/dev/null &&
    [ "$(git cat-file -t "$BEFORE:shipspec.yaml" 2>/dev/null)" = blob ]; then
   git diff --name-only --no-renames -z "$BEFORE" "$GITHUB_SHA" > "$RUNNER_TEMP/changed"
@@ -97,9 +118,7 @@ DEPLOY_TIMEOUT_MINUTES = 30
 # checkout fetched it up to this run's commit only (actions/checkout points origin/<branch>
 # there), and deploys queue in the order their builds end, so a newer commit's may have
 # landed already. `bump --newer-on` keeps a tag of theirs rather than undo it. The fetch
-# sends the job's token as actions/checkout does, in a header set through the environment
-# (never in an argument), for this one git command, which follows no redirect (git would
-# send the header to the server it names: see bump/git.py). Each module is bumped to the tag
+# sends the job's token (_GIT_AUTHORIZATION). Each module is bumped to the tag
 # plan chose for it (`tags`: module=tag), the one its build pushed: computed again here, a
 # tag could differ (one of {{ date }}, after midnight) and name no image. A module is
 # deployed when its build leg set its output (`_BUILT`), read from BUILT, the build job's
@@ -131,12 +150,7 @@ stopped=
 trap 'stopped=1; [ -z "${bump:-}" ] || kill -TERM "$bump" 2>/dev/null || :' TERM
 git config --global --add safe.directory "$GITHUB_WORKSPACE"
 """ + SHELL_FETCH + """(
-  basic=$(printf 'x-access-token:%s' "$SOURCE_TOKEN" | base64 | tr -d '\\n')
-  n=${GIT_CONFIG_COUNT:-0}
-  export GIT_CONFIG_COUNT=$((n + 2)) "GIT_CONFIG_KEY_$n=http.$GITHUB_SERVER_URL/.extraheader"
-  export "GIT_CONFIG_VALUE_$n=AUTHORIZATION: basic $basic"
-  export "GIT_CONFIG_KEY_$((n + 1))=http.followRedirects" "GIT_CONFIG_VALUE_$((n + 1))=false"
-  fetch --quiet --no-tags origin \\
+""" + _GIT_AUTHORIZATION + """  fetch --quiet --no-tags origin \\
     "+refs/heads/$GITHUB_REF_NAME:refs/remotes/origin/$GITHUB_REF_NAME"
 )
 set --
@@ -527,9 +541,10 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 "outputs": {name: f"${{{{ steps.plan.outputs.{name} }}}}"
                             for name in ("matrix", "tags", "environment", "any")},
                 "steps": [
-                    _checkout(0),
+                    _checkout(1),
                     {"id": "plan", "name": "decide what to build",
-                     "env": {"BEFORE": "${{ github.event.before }}"}, "run": _PLAN},
+                     "env": {"BEFORE": "${{ github.event.before }}",
+                             "SOURCE_TOKEN": "${{ github.token }}"}, "run": _PLAN},
                 ],
             },
             "build": {
