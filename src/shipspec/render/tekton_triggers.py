@@ -68,6 +68,19 @@ def from_repository(slug: str) -> str:
     return f"body.repository.full_name.matches({cel_string(f'(?i)^{pattern}$')})"
 
 
+def _touches_path(path: str) -> str:
+    """CEL: the changed file `f` is `path` or below it."""
+    return f"f == {cel_string(path)} || f.startsWith({cel_string(path + '/')})"
+
+
+_OR = " || "
+# The most paths a module's push filter can ever hold: each adds at least what a path of one
+# character writes, and the `||` before the next. The spec's loading refuses a module of more
+# on the parsed document, before checking each of them.
+PATH_CEL_MINIMUM = len(_touches_path("p") + _OR)
+MAX_FILTER_PATHS = CEL_CODE_POINTS // PATH_CEL_MINIMUM
+
+
 def push_filter(module: Module, deployment: Deployment) -> str:
     """CEL: a push to the deployment's branch of the module's repo that touches its paths."""
     conditions = [
@@ -89,19 +102,6 @@ def push_filter(module: Module, deployment: Deployment) -> str:
             + ("" if module.paths else f" || body.commits.all(c, {files} == 0)") + ")"
         )
     return " && ".join(conditions)
-
-
-def _touches_path(path: str) -> str:
-    """CEL: the changed file `f` is `path` or below it."""
-    return f"f == {cel_string(path)} || f.startsWith({cel_string(path + '/')})"
-
-
-_OR = " || "
-# The most paths a module's push filter can ever hold: each adds at least what a path of one
-# character writes, and the `||` before the next. The spec's loading refuses a module of more
-# on the parsed document, before checking each of them.
-PATH_CEL_MINIMUM = len(_touches_path("p") + _OR)
-MAX_FILTER_PATHS = CEL_CODE_POINTS // PATH_CEL_MINIMUM
 
 
 def overlong_filters(spec: Spec) -> list[Gap]:
