@@ -833,24 +833,30 @@ def test_a_line_that_only_looks_quoted_is_a_path_as_it_is() -> None:
     assert changed_files('"no\\qescape"\n"\\"\nplain\n') == ['"no\\qescape"', '"\\"', "plain"]
 
 
-@pytest.mark.parametrize(("modules", "refused"), [(256, False), (257, True)])
-def test_more_modules_than_one_matrix_runs_from_one_branch_are_refused(
-        cli, tmp_path: Path, modules: int, refused: bool) -> None:
-    """GitHub starts at most 256 jobs of a matrix: the first push of a branch builds every
-    module, and would fail to start with more. generate refuses such workflows; validate
-    says so; bump and plan, which the workflows do not decide, still work."""
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "shipspec.yaml").write_text("\n".join([
+def _mono_repository_spec(directory: Path, environments: list[str],
+                          modules: list[str]) -> None:
+    """A spec of the GitHub Actions engine whose modules are in the repository o/mono, with
+    these lines of environments and modules."""
+    (directory / ".git").mkdir()
+    (directory / "shipspec.yaml").write_text("\n".join([
         "project: mono",
         "source: {url: https://github.com/o/mono.git}",
         "registry: {url: ghcr.io/o}",
         "deploy: {url: https://github.com/o/deploy.git}",
         "ci: {engine: github-actions, images: {shipspec: 'ghcr.io/o/shipspec:1@sha256:"
         + "0" * 64 + "'}}",
-        "environments: {stage: {branch: main, values: stage.yaml}}",
-        "modules:",
-        *[f"  s{n:03d}: {{paths: [s{n:03d}/], dockerfile: s{n:03d}/Dockerfile}}"
-          for n in range(modules)]]) + "\n")
+        "environments:", *environments, "modules:", *modules]) + "\n")
+
+
+@pytest.mark.parametrize(("modules", "refused"), [(256, False), (257, True)])
+def test_more_modules_than_one_matrix_runs_from_one_branch_are_refused(
+        cli, tmp_path: Path, modules: int, refused: bool) -> None:
+    """GitHub starts at most 256 jobs of a matrix: the first push of a branch builds every
+    module, and would fail to start with more. generate refuses such workflows; validate
+    says so; bump and plan, which the workflows do not decide, still work."""
+    _mono_repository_spec(tmp_path, ["  stage: {branch: main, values: stage.yaml}"], [
+        f"  s{n:03d}: {{paths: [s{n:03d}/], dockerfile: s{n:03d}/Dockerfile}}"
+        for n in range(modules)])
     said = ("ci.engine: 257 modules of o/mono build from its branch main (s256 is the first "
             "past 256): GitHub runs at most 256 jobs of a matrix")
     validated = cli("validate", str(tmp_path))
@@ -895,20 +901,11 @@ def test_two_thousand_modules_of_long_names_make_a_workflow_too_large_to_run(
     """Each module's name is written twice, as the build job's outputs: 2,000 modules of
     one repository, names of 106 characters (no Tekton name bounds them here), make a
     workflow of more than 512,000 bytes."""
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "shipspec.yaml").write_text("\n".join([
-        "project: mono",
-        "source: {url: https://github.com/o/mono.git}",
-        "registry: {url: ghcr.io/o}",
-        "deploy: {url: https://github.com/o/deploy.git}",
-        "ci: {engine: github-actions, images: {shipspec: 'ghcr.io/o/shipspec:1@sha256:"
-        + "0" * 64 + "'}}",
-        "environments:",
-        *[f"  e{n}: {{branch: b{n}, values: e{n}.yaml, tag: '{{{{ sha8 }}}}'}}"
-          for n in range(8)],
-        "modules:",
-        *[f"  m{n:04d}-{'x' * 100}: {{values: apps.m{n}, environments: [e{n % 8}], "
-          f"paths: [m{n}/]}}" for n in range(2000)]]) + "\n")
+    _mono_repository_spec(
+        tmp_path,
+        [f"  e{n}: {{branch: b{n}, values: e{n}.yaml, tag: '{{{{ sha8 }}}}'}}" for n in range(8)],
+        [f"  m{n:04d}-{'x' * 100}: {{values: apps.m{n}, environments: [e{n % 8}], "
+         f"paths: [m{n}/]}}" for n in range(2000)])
     generated = cli("generate", str(tmp_path), "--target", "github-actions")
     assert (generated.code, generated.out) == (1, "")
     assert re.search(r"error: modules: o/mono/.github/workflows/shipspec.yaml would be "
