@@ -164,7 +164,8 @@ LARGE_SHAPES = ("modules", "paths", "deep", "aliases", "scalar", "environments",
 def large_spec(rng: random.Random, shape: str | None = None) -> tuple[str, str]:
     """(shape, text): a spec just within (or just over) what the limits allow, in one of the
     shapes that cost the most to read: many modules, long lists, deep nesting, aliases, long
-    scalars, many environments, one long flow line, mostly comments, a mistake a line."""
+    scalars, many environments, one long flow line, mostly comments, a mistake a line; on
+    Tekton, or on GitHub Actions (the shape says so)."""
     shape = shape or rng.choice(LARGE_SHAPES)
     budget = LIMIT - rng.choice([0, 1, 4096, 200_000])  # at the limit, or just under it
     if shape in ("modules", "modules over the cap"):
@@ -220,7 +221,12 @@ def large_spec(rng: random.Random, shape: str | None = None) -> tuple[str, str]:
     else:  # comments
         text = LARGE_HEADER + "modules: {core: {values: apps.core}}\n"
         text += "# a comment line that repeats\n" * ((budget - len(text)) // 31)
-    return shape, text[:budget] if shape == "paths" else text
+    text = text[:budget] if shape == "paths" else text
+    # Half on the GitHub Actions engine, which bounds neither the spec's size (a Tekton
+    # ConfigMap) nor a module's paths (a Tekton filter): such specs are read whole.
+    if rng.random() < 0.5 and "\nci:" not in text:
+        return f"{shape} (GitHub Actions)", text.replace("\n", "\nci: {engine: github-actions}\n", 1)
+    return shape, text
 
 
 def argo_environment(rng: random.Random) -> dict[str, str]:
