@@ -68,10 +68,9 @@ def run(args: argparse.Namespace) -> str | Output:
 
 
 def _same_bytes(path: str, other: str) -> bool:
+    import filecmp
+
     try:
-        if os.path.getsize(path) != os.path.getsize(other):
-            return False
-        with open(path, "rb") as stream, open(other, "rb") as other_stream:
-            return stream.read() == other_stream.read()
+        return filecmp.cmp(path, other, shallow=False)
     except OSError:  # the spec before is read, and its error said, as any other
         return False

@@ -22,7 +22,7 @@ from shipspec.errors import Problem, SpecError
 from shipspec.files import read_text
 from shipspec.images import other_release, other_release_hint
 from shipspec.paths import SymlinkGuard, file_or_link, files_in, linked_to, through_link
-from shipspec.render import renderer
+from shipspec.render import Gap, renderer
 from shipspec.spec import Spec
 from shipspec.specfile.resolve import DEFAULT_TAG, SAMPLE_SHA, load_spec
 from shipspec.tags import image_tag
@@ -50,9 +50,7 @@ def run(args: argparse.Namespace) -> str:
     environments = spec.environment_names
     # what the resolver lets through for now (the shipspec image), said before generate fails
     gaps = renderer(spec.ci.engine).missing_settings(spec)
-    still = "".join(f"  still needed by generate --target {spec.ci.engine}: "
-                    f"{'.'.join(path)}: {message}\n    hint: {hint}\n"
-                    for path, message, hint in gaps)
+    still = _listed(f"still needed by generate --target {spec.ci.engine}", gaps)
     idle = "".join(f"  warning: modules.{module.name}: deploys to no environment, so no "
                    "push ever builds it\n    hint: give it values (or a kustomize entry) for "
                    "an environment, or set enabled: false\n"
@@ -67,8 +65,7 @@ def run(args: argparse.Namespace) -> str:
     elif spec.ci.engine == "github-actions" and not gaps:
         from shipspec.render.github_actions import too_large_workflows
 
-        engine_warnings = "".join(f"  warning: {'.'.join(path)}: {message}\n    hint: {hint}\n"
-                                  for path, message, hint in too_large_workflows(spec))
+        engine_warnings = _listed("warning", too_large_workflows(spec))
     version = other_release(spec.ci.images)
     release = (f"  warning: ci.images.shipspec: shipspec {version}, which runs the commands of "
                f"the CI that shipspec {__version__} writes\n    hint: "
@@ -78,6 +75,12 @@ def run(args: argparse.Namespace) -> str:
         f"environments: {', '.join(environments) or 'none'}\n"
         f"{still}{idle}{engine_warnings}{release}"
     )
+
+
+def _listed(kind: str, gaps: list[Gap]) -> str:
+    """Gaps as validate lists them below its summary line."""
+    return "".join(f"  {kind}: {'.'.join(path)}: {message}\n    hint: {hint}\n"
+                   for path, message, hint in gaps)
 
 
 def tags_shared_by_environments(spec: Spec) -> list[str]:
