@@ -25,6 +25,10 @@ Every rule is read from actions/runner at tag v2.336.0 (github.com/actions/runne
   `docker exec -i --workdir <workspace> -e NAME... <container> sh -e <file>`, so as the
   container's user.
 
+- src/Runner.Worker/JobExtension.cs, `InitializeJob`: the job message's environment (the
+  workflow's `env`, then the job's, each evaluated in turn, a later name winning) becomes
+  the job's; src/Runner.Worker/StepsRunner.cs merges it into every step's environment
+  before the step's own `env` (`job_in` composes the first half, `run_job` the rest).
 - src/Runner.Worker/StepsRunner.cs: when the job is cancelled, the running step's `if` is
   evaluated again and, false (a step without one means `success()`), the step is cancelled;
   each later step runs only if its `if` holds, `cancelled()` being true from then on
@@ -98,6 +102,13 @@ rm -rf "$temporary_home"
 """
 
 
+def job_in(workflow: dict[str, Any], name: str) -> dict[str, Any]:
+    """The job `name` as the runner receives it: its `env`, the workflow's with the job's
+    own over it."""
+    job = workflow["jobs"][name]
+    return {**job, "env": {**workflow.get("env", {}), **job.get("env", {})}}
+
+
 def _owned_by_runner(path: Path) -> Path:
     os.chown(path, RUNNER_UID, RUNNER_UID)
     return path
@@ -152,7 +163,8 @@ class JobContainer:
                 if not _runs(step, cancelled):
                     continue
                 env = {name: evaluate(value, contexts)
-                       for name, value in step.get("env", {}).items()}
+                       for name, value in {**job.get("env", {}),
+                                           **step.get("env", {})}.items()}
                 if step.get("uses", "").startswith("actions/checkout@"):
                     depth = step.get("with", {}).get("fetch-depth", 1)
                     env |= {"CHECKOUT_REPOSITORY": source,

@@ -9,13 +9,14 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 import yaml
 from conftest import EXAMPLES, assert_golden
-from gitserver import git_http_server
+from gitserver import Fault, git_http_server
 from test_bump import GIT_ENV, git
 
 from shipspec.changes import changed_files
@@ -652,15 +653,20 @@ def _push(work: Path, change: list[str]) -> tuple[str, str]:
 
 def _run_plan_step(work: Path, before: str, pushed: str, tmp_path: Path,
                    warnings: list[str] | None = None, server: str | None = None,
-                   token: str = "the-job-token") -> dict[str, str]:
+                   token: str = "the-job-token", errors: list[str] | None = None,
+                   workflow_env: dict[str, str] | None = None,
+                   after_checkout: Callable[[], None] | None = None) -> dict[str, str]:
     """The workflow's plan step, run by bash in a checkout of `work` as the runner runs it,
     with the shipspec of these tests first on PATH; its GITHUB_OUTPUT. The checkout is the
     job's: the pushed commit alone, as actions/checkout fetches it at its fetch-depth (1),
     from `work` (file://, where git fetches shallow as from GitHub), or from the
     astrago-backend.git that `server` serves, the job's GITHUB_SERVER_URL, with the job's
-    token; the step gets `token` as the job's. `warnings` gets the workflow commands the
-    step printed."""
-    job = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]["jobs"]["plan"]
+    token; the step gets `token` as the job's, and the workflow's `env` (or
+    `workflow_env`) under its own, as the runner gives it (actions_runner.job_in).
+    `warnings` gets the workflow commands the step printed, `errors` its stderr's lines;
+    `after_checkout` runs between the checkout and the step."""
+    workflow = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
+    job = workflow["jobs"]["plan"]
     [checkout] = [step for step in job["steps"] if "uses" in step]
     assert checkout["with"]["fetch-depth"] == 1
     [step] = [step for step in job["steps"] if step.get("id") == "plan"]
@@ -676,10 +682,13 @@ def _run_plan_step(work: Path, before: str, pushed: str, tmp_path: Path,
         cwd=workspace)
     git("checkout", "--quiet", "--force", "-B", "stabilize/1.0",
         "refs/remotes/origin/stabilize/1.0", cwd=workspace)
+    if after_checkout is not None:
+        after_checkout()
     output = tmp_path / "github_output"
     output.write_text("")
     (tmp_path / "runner-temp").mkdir()
-    env = {**GIT_ENV, "HOME": str(tmp_path), "BEFORE": before, "GITHUB_SHA": pushed,
+    env = {**GIT_ENV, **(workflow["env"] if workflow_env is None else workflow_env),
+           "HOME": str(tmp_path), "BEFORE": before, "GITHUB_SHA": pushed,
            "GITHUB_REPOSITORY": "xiilab/astrago-backend", "GITHUB_REF_NAME": "stabilize/1.0",
            "GITHUB_OUTPUT": str(output), "GITHUB_WORKSPACE": str(workspace),
            "GITHUB_SERVER_URL": server or "https://github.com", "SOURCE_TOKEN": token,
@@ -689,6 +698,8 @@ def _run_plan_step(work: Path, before: str, pushed: str, tmp_path: Path,
                          check=True, capture_output=True, text=True)
     if warnings is not None:
         warnings += [line for line in ran.stdout.splitlines() if line.startswith("::")]
+    if errors is not None:
+        errors += ran.stderr.splitlines()
     return dict(line.split("=", 1) for line in output.read_text().splitlines())
 
 
@@ -731,6 +742,38 @@ def test_the_plan_step_fetches_the_commit_before_the_push_with_the_jobs_token(
     assert outputs["modules"] == "core batch monitor"
     assert warnings == ["::warning::the commit before this push cannot be fetched: every "
                         "module is built"]
+
+
+def test_the_plan_steps_fetch_that_stalls_is_given_up_and_asked_again(
+        backend: Path, tmp_path: Path) -> None:
+    """A proxy or load balancer that keeps the connection open and passes nothing on hung
+    git's HTTP for ever: the plan job held its runner for GitHub's six hours. Every job gets
+    git's stall limit in the workflow's environment (the step's fetch, and checkout's, which
+    passes it on); here lowered to 2 s against the server's 10 s of silence: curl's own
+    "Operation too slow" ends the stalled exchange, SHELL_FETCH asks again, and the plan is
+    the one a fetch that never stalled gives."""
+    workflow = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
+    assert workflow["env"] == {"GIT_HTTP_LOW_SPEED_LIMIT": "1",
+                               "GIT_HTTP_LOW_SPEED_TIME": "120"}
+    before, pushed = _push(backend, ["mv", "server-core/src/café.java",
+                                     "server-core/src/cafe.java"])
+    root = tmp_path / "served"
+    bare = root / "astrago-backend.git"
+    git("clone", "--quiet", "--bare", str(backend), str(bare))
+    git("config", "uploadpack.allowReachableSHA1InWant", "true", cwd=bare)
+    faults: list[Fault] = []
+    warnings: list[str] = []
+    errors: list[str] = []
+    with git_http_server(root, "x-access-token", "the-job-token", faults=faults) as server:
+        outputs = _run_plan_step(
+            backend, before, pushed, tmp_path / "step", warnings, server, errors=errors,
+            workflow_env={**workflow["env"], "GIT_HTTP_LOW_SPEED_TIME": "2"},
+            after_checkout=lambda: faults.append(Fault("POST", "git-upload-pack", "stall")))
+    assert faults == []  # met by the step's fetch
+    assert (outputs["modules"], warnings) == ("core", [])
+    assert [line for line in errors if "asking again" in line] == [
+        "git fetch: asking again in 2 s"]
+    assert any("Operation too slow" in line for line in errors), errors
 
 
 def _spec_push(work: Path, old: str, new: str) -> tuple[str, str]:
@@ -1387,18 +1430,19 @@ def test_runner_labels_that_are_no_labels_are_refused(cli, tmp_path: Path, runs_
 
 
 def test_ci_timeout_minutes_bounds_each_build_job(tmp_path: Path) -> None:
-    """ci.timeoutMinutes is each build leg's timeout-minutes; plan keeps GitHub's default,
-    and without it the build does too. The deploy job has its own bound, whatever the spec
-    says: a deploy hung by the network held its environment's later deploys behind it for
-    GitHub's six hours."""
+    """ci.timeoutMinutes is each build leg's timeout-minutes; without it the build keeps
+    GitHub's default. The jobs of shipspec's own, plan and deploy, have their own bound,
+    whatever the spec says: a deploy hung by the network held its environment's later
+    deploys behind it for GitHub's six hours, and a hung plan its runner."""
     spec = _edited(tmp_path, ("  engine: github-actions\n",
                               "  engine: github-actions\n  timeoutMinutes: 90\n"))
     for path, workflow in {r.path: r.document for r in github_actions.render(
             load_spec(str(spec)), RenderOptions())}.items():
         jobs = workflow["jobs"]
         assert jobs["build"]["timeout-minutes"] == 90, path
-        assert "timeout-minutes" not in jobs["plan"]
-        assert jobs["deploy"]["timeout-minutes"] == github_actions.DEPLOY_TIMEOUT_MINUTES == 30
+        assert jobs["plan"]["timeout-minutes"] == jobs["deploy"]["timeout-minutes"] == \
+            github_actions.SHIPSPEC_JOB_TIMEOUT_MINUTES == 30
     assert all("timeout-minutes" not in workflow["jobs"]["build"]
+               and workflow["jobs"]["plan"]["timeout-minutes"] == 30
                and workflow["jobs"]["deploy"]["timeout-minutes"] == 30
                for workflow in workflows().values())

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from actions_runner import Cancel, JobContainer
+from actions_runner import Cancel, JobContainer, job_in
 from conftest import EXAMPLES, run_process
 from container import pinned_image, podman
 from test_bump import commits, git, make_deploy_repo, remote_file
@@ -101,7 +101,7 @@ def test_plan_then_deploy_run_in_the_image_as_the_runner_runs_them(
     mounts = _mounts(bare, deployment)
 
     plan = JobContainer(tmp_path / "runner-plan", REPOSITORY, github).run_job(
-        workflow["jobs"]["plan"], {}, mounts, f"file://{SOURCE}")
+        job_in(workflow, "plan"), {}, mounts, f"file://{SOURCE}")
     assert plan["any"] == "true"
     # the push changed server-core/ only; the deploy bumps the tag its build pushes
     assert plan["tags"] == f"core=core-stage-{pushed[:8]}"
@@ -112,7 +112,7 @@ def test_plan_then_deploy_run_in_the_image_as_the_runner_runs_them(
     # the build matrix's one leg pushed core's image and said so (test_github_actions.py)
     needs = {"plan": {"outputs": plan}, "build": {"outputs": {"built-core": "true"}}}
     JobContainer(tmp_path / "runner-deploy", REPOSITORY, github).run_job(
-        workflow["jobs"]["deploy"], {"needs": needs, "secrets": secrets}, mounts,
+        job_in(workflow, "deploy"), {"needs": needs, "secrets": secrets}, mounts,
         f"file://{SOURCE}")
     values = yaml.safe_load(remote_file(deployment, VALUES))
     assert values["astrago"]["components"]["core"]["tag"] == f"core-stage-{pushed[:8]}"
@@ -122,7 +122,7 @@ def test_plan_then_deploy_run_in_the_image_as_the_runner_runs_them(
     late = {"sha": before, "ref_name": BRANCH, "event": {"before": ""}}
     late_plan = {**plan, "tags": f"core=core-stage-{before[:8]}"}  # that run's own plan
     JobContainer(tmp_path / "runner-late", REPOSITORY, late).run_job(
-        workflow["jobs"]["deploy"], {"needs": {**needs, "plan": {"outputs": late_plan}},
+        job_in(workflow, "deploy"), {"needs": {**needs, "plan": {"outputs": late_plan}},
                                      "secrets": secrets}, mounts, f"file://{SOURCE}")
     assert yaml.safe_load(remote_file(deployment, VALUES)) == values
     assert len(commits(deployment)) == 2
@@ -133,7 +133,7 @@ def test_the_image_as_its_own_user_cannot_write_the_runners_files(
         tmp_path: Path) -> None:
     """What users met before the workflow chose root: the runner's model reproduces it."""
     bare, before, pushed = source
-    job = {**workflow["jobs"]["plan"],
+    job = {**job_in(workflow, "plan"),
            "container": {"image": workflow["jobs"]["plan"]["container"]["image"]}}
     runner = JobContainer(tmp_path / "runner", REPOSITORY,
                           {"sha": pushed, "ref_name": BRANCH, "event": {"before": before}})
@@ -150,11 +150,11 @@ def test_the_deploy_in_the_image_pins_the_digest_the_build_pushed(
     github = {"sha": pushed, "ref_name": BRANCH, "event": {"before": before}}
     mounts = _mounts(bare, deployment)
     plan = JobContainer(tmp_path / "runner-plan", REPOSITORY, github).run_job(
-        workflow["jobs"]["plan"], {}, mounts, f"file://{SOURCE}")
+        job_in(workflow, "plan"), {}, mounts, f"file://{SOURCE}")
     digest = "sha256:" + "5e" * 32
     needs = {"plan": {"outputs": plan}, "build": {"outputs": {"built-core": digest}}}
     JobContainer(tmp_path / "runner-deploy", REPOSITORY, github).run_job(
-        workflow["jobs"]["deploy"],
+        job_in(workflow, "deploy"),
         {"needs": needs, "secrets": {"DEPLOY_TOKEN": "unused-for-file-remotes"}}, mounts,
         f"file://{SOURCE}")
     values = yaml.safe_load(remote_file(deployment, VALUES))
@@ -173,7 +173,7 @@ def test_a_run_cancelled_while_it_deploys_takes_the_change_back(
     github = {"sha": pushed, "ref_name": BRANCH, "event": {"before": before}}
     mounts = _mounts(bare, deployment)
     plan = JobContainer(tmp_path / "runner-plan", REPOSITORY, github).run_job(
-        workflow["jobs"]["plan"], {}, mounts, f"file://{SOURCE}")
+        job_in(workflow, "plan"), {}, mounts, f"file://{SOURCE}")
     lock = hold_lock(deployment)  # another run's deploy holds the branch
     queue = "refs/shipspec/main/"
     seen: list[str] = []
@@ -185,7 +185,7 @@ def test_a_run_cancelled_while_it_deploys_takes_the_change_back(
 
     runner = JobContainer(tmp_path / "runner-deploy", REPOSITORY, github)
     runner.run_job(
-        workflow["jobs"]["deploy"],
+        job_in(workflow, "deploy"),
         {"needs": {"plan": {"outputs": plan}, "build": {"outputs": {"built-core": "true"}}},
          "secrets": {"DEPLOY_TOKEN": "unused-for-file-remotes"}},
         mounts, f"file://{SOURCE}",

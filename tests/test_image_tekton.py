@@ -21,6 +21,7 @@ command runs directly, which is what the wrapper execs.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
 import subprocess
@@ -35,6 +36,8 @@ from container import emptydir, pinned_image, podman, security_options
 from forge_contract import GitHub, serve
 from gitserver import Fault, git_http_server, git_ssh_server, private_ca
 from test_bump import SHA, TOKEN, commits, git, make_deploy_repo, remote_file
+
+from shipspec.render import STALLED_AFTER
 
 DEPLOYMENT = "/srv/gointern-deployment.git"
 SOURCE = "/srv/gointern-backend.git"
@@ -546,6 +549,40 @@ def test_the_steps_fetches_get_past_a_server_that_fails_once(objects: list[dict[
     assert deployed.returncode == 0, deployed.stderr
     assert faults == []
     assert len(commits(bare, "dev")) == 2
+
+
+def test_a_steps_fetch_that_stalls_is_given_up_and_asked_again(
+        objects: list[dict[str, Any]], tmp_path: Path) -> None:
+    """A proxy or load balancer that keeps the connection open and passes nothing on hung
+    git's HTTP for ever, and the step with it until the run's timeout (Tekton's 60 minutes
+    by default). Each step that fetches the source has git's stall limit in its environment
+    (render.GIT_STALL_LIMITS), here lowered to 2 s against the server's 10 s of silence:
+    curl's own "Operation too slow" ends the stalled exchange and SHELL_FETCH asks again."""
+    stalling = copy.deepcopy(objects)
+    limited = []
+    for task in (o for o in stalling if o["kind"] == "Task"):
+        for step in task["spec"]["steps"]:
+            env = {entry["name"]: entry for entry in step.get("env", [])}
+            if "REPO_URL" in env:  # the steps that fetch the source
+                assert (env["GIT_HTTP_LOW_SPEED_LIMIT"]["value"],
+                        env["GIT_HTTP_LOW_SPEED_TIME"]["value"]) == ("1", str(STALLED_AFTER))
+                env["GIT_HTTP_LOW_SPEED_TIME"]["value"] = "2"
+                limited.append((task["metadata"]["name"], step["name"]))
+    assert sorted(limited) == [("gointern-backend-build", "fetch"),
+                               ("gointern-backend-deploy", "history"),
+                               ("gointern-backend-tag", "changes")]
+    _, [_, newer] = source_repository(tmp_path / "git", mounted=False)
+    faults = [Fault("POST", "git-upload-pack", "stall")]
+    with git_http_server(tmp_path / "git", None, None, faults=faults) as server:
+        url = f"{server}/gointern-backend.git"
+        fetched, _ = run_task(stalling, "gointern-backend-build",
+                              {"run-id": "run-1", "repo-url": url, "revision": newer}, {},
+                              tmp_path / "build", {}, network="host", only="fetch")
+    assert fetched.returncode == 0, fetched.stderr
+    assert (fetched.stdout, faults) == (f"fetched {url} at {newer}\n", [])
+    assert [line for line in fetched.stderr.splitlines() if "asking again" in line] == [
+        "git fetch: asking again in 2 s"]
+    assert "Operation too slow" in fetched.stderr, fetched.stderr
 
 
 def test_the_runs_trust_the_ca_bundle_the_spec_names(objects: list[dict[str, Any]],

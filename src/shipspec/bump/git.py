@@ -24,6 +24,7 @@ from typing import NamedTuple
 from shipspec.errors import RuntimeFailure, note
 from shipspec.files import MAX_YAML_BYTES, decoded, too_large
 from shipspec.paths import SymlinkGuard, file_or_link, files_in, relative_path_problem
+from shipspec.render import STALLED_AFTER  # a stalled transfer is cut off (see there)
 
 # How git reports a ref that another writer changed first: non-fast-forward, fetch first
 # or stale info when the other push landed before ours was checked; a lock or update failure
@@ -56,13 +57,6 @@ _CUT_OFF = (r"RPC failed|early EOF|remote end hung up unexpectedly|unexpected di
 # ... unless the server answered 4xx: a refusal, which asking again does not change
 _REFUSED = r"RPC failed; HTTP 4\d\d|returned error: 4\d\d"
 NETWORK_ATTEMPTS = 3
-# A transfer that stalls (a proxy or a load balancer that keeps the connection open and
-# passes nothing on) is abandoned after this many seconds without a byte, and counts as cut
-# off: git's HTTP waits for ever otherwise, and a deploy job hung in a bump holds its
-# environment's deploys behind it. A live server sends a keep-alive every 5 s while it
-# works (git's uploadpack.keepAlive and receive.keepAlive); SSH remotes keep ssh's own
-# settings (ServerAliveInterval).
-STALLED_AFTER = 120
 # Seconds before the second attempt, three times as long before the third, each shortened by
 # up to half at random: bumps that failed together do not all come back together.
 _NETWORK_PAUSE = 2.0

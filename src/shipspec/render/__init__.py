@@ -37,6 +37,20 @@ SHELL_FETCH = ('fetch() { git fetch "$@" || { echo "git fetch: asking again in 2
                'sleep 2; git fetch "$@"; } || { echo "git fetch: asking again in 6 s" >&2; '
                'sleep 6; git fetch "$@"; }; }\n')
 
+# A transfer that stalls (a proxy, a NAT or a load balancer that keeps the connection open
+# and passes nothing on) hung git for ever: a deploy's bump, and the CI's fetches until the
+# run's timeout (Tekton's 60 minutes by default, GitHub's six hours for a job). git gives up
+# an HTTP transfer under a byte a second for STALLED_AFTER seconds, and it counts as cut off
+# (bump/git.py and SHELL_FETCH ask again). A live server sends a keep-alive every 5 s while
+# it works (git's uploadpack.keepAlive and receive.keepAlive). The CI sets it in the
+# environment of the steps that fetch, so every git there takes it, actions/checkout's too
+# (which passes the job's environment on: v7, src/git-command-manager.ts); git reads these
+# two over its http.lowSpeedLimit and lowSpeedTime settings (git-config(1)). SSH remotes
+# keep ssh's own settings (ServerAliveInterval).
+STALLED_AFTER = 120
+GIT_STALL_LIMITS = {"GIT_HTTP_LOW_SPEED_LIMIT": "1",
+                    "GIT_HTTP_LOW_SPEED_TIME": str(STALLED_AFTER)}
+
 # target name → module path (the CLI's --target choices are these names).
 RENDERERS: dict[str, str] = {"tekton": "shipspec.render.tekton",
                              "github-actions": "shipspec.render.github_actions",

@@ -21,6 +21,7 @@ from shipspec.emit import Commented, to_yaml_stream
 from shipspec.images import registry_host
 from shipspec.render import (
     CI_ENGINE,
+    GIT_STALL_LIMITS,
     REGISTRY_TOKEN,
     SHELL_FETCH,
     Gap,
@@ -111,8 +112,8 @@ shipspec plan shipspec.yaml --repository "$GITHUB_REPOSITORY" --branch "$GITHUB_
   --sha "$GITHUB_SHA" --github-output "$GITHUB_OUTPUT" "$@"
 """
 
-# How long the deploy job may run (see where it is set).
-DEPLOY_TIMEOUT_MINUTES = 30
+# How long each job of shipspec's own, plan and deploy, may run (see where it is set).
+SHIPSPEC_JOB_TIMEOUT_MINUTES = 30
 
 # The deploy step first learns which commits were pushed to the branch after its own: the
 # checkout fetched it up to this run's commit only (actions/checkout points origin/<branch>
@@ -533,11 +534,16 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
             "group": Commented("shipspec-${{ github.ref }}-${{ github.sha }}",
                                "one run per commit; each push builds what it changed"),
             "cancel-in-progress": False},
+        # every job's: its checkout, the plan's and the deploy's fetches (GIT_STALL_LIMITS)
+        "env": GIT_STALL_LIMITS,
         "jobs": {
             "plan": {
                 "name": "plan",
                 "runs-on": _runs_on(spec),
                 **_in_shipspec_image(spec, registry),
+                # a plan takes seconds after its fetches, each given up when it stalls;
+                # left to GitHub's default, a plan hung otherwise held a runner six hours
+                "timeout-minutes": SHIPSPEC_JOB_TIMEOUT_MINUTES,
                 "outputs": {name: f"${{{{ steps.plan.outputs.{name} }}}}"
                             for name in ("matrix", "tags", "environment", "any")},
                 "steps": [
@@ -607,7 +613,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                 # that line for GitHub's default of six hours; a bump ends well within this
                 # (10 minutes in the queue at most, three attempts of each git command, a
                 # stalled transfer given up: bump/git.py). Waiting in line does not count.
-                "timeout-minutes": DEPLOY_TIMEOUT_MINUTES,
+                "timeout-minutes": SHIPSPEC_JOB_TIMEOUT_MINUTES,
                 "steps": [
                     _checkout(1),
                     {"name": "bump the deployment repository",

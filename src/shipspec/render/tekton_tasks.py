@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipspec import prebuild
-from shipspec.render import SHELL_FETCH
+from shipspec.render import GIT_STALL_LIMITS, SHELL_FETCH
 from shipspec.render.tekton_names import shared_name
 from shipspec.spec import Spec
 
@@ -119,8 +119,8 @@ _TEKTON_HOME = "/tekton/home"
 # that an ssh-auth Secret fetches a source repository over SSH.
 # A connection that dies without a word (a NAT or a load balancer that drops it) hung ssh,
 # and the step, until the run's timeout: ssh asks the server every 15 s and gives up after
-# 8 questions unanswered, two minutes, as a bump gives up a stalled HTTP transfer
-# (bump/git.py, STALLED_AFTER).
+# 8 questions unanswered, two minutes, as git gives up a stalled HTTP transfer
+# (GIT_STALL_LIMITS, in the same steps' environment).
 _SSH_ALIVE = "ssh -o ServerAliveInterval=15 -o ServerAliveCountMax=8"
 _SSH_COMMAND = (f"{_SSH_ALIVE} -F {_TEKTON_HOME}/.ssh/config "
                 f"-o UserKnownHostsFile={_TEKTON_HOME}/.ssh/known_hosts")
@@ -145,8 +145,9 @@ def _source_git_step(spec: Spec, name: str, script: str, mount: Object,
     go to the script's environment too."""
     return {"name": name, "image": spec.ci.images["shipspec"], "script": script,
             "env": [{"name": "HOME", "value": _TEKTON_HOME},
-                    *_env(GIT_SSH_COMMAND=_SSH_COMMAND, REVISION="$(params.revision)",
-                          **values, REPO_URL="$(params.repo-url)")],
+                    *_env(GIT_SSH_COMMAND=_SSH_COMMAND, **GIT_STALL_LIMITS,
+                          REVISION="$(params.revision)", **values,
+                          REPO_URL="$(params.repo-url)")],
             "securityContext": SHIPSPEC_USER, "volumeMounts": [mount]}
 
 
@@ -385,7 +386,8 @@ def build_task(spec: Spec, metadata: Object) -> Object:
         "steps": [
             {"name": "fetch", "image": images["git"], "script": _FETCH,
              "env": _env(REPO_URL="$(params.repo-url)", REVISION="$(params.revision)",
-                         GIT_SSH_COMMAND=_SSH_ALIVE),  # root's own ~/.ssh
+                         GIT_SSH_COMMAND=_SSH_ALIVE,  # root's own ~/.ssh
+                         **GIT_STALL_LIMITS),
              "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [work]},
             {"name": "check-cache-status", "image": images["git"], "script": _CHECK_CACHE,
              "env": common_env, "securityContext": ROOT_ON_CLAIMS, "volumeMounts": [cache]},
