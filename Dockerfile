@@ -3,10 +3,13 @@
 # Tekton steps that run `shipspec tag` and `shipspec bump`. Argo CD starts the sidecar with
 # its own /var/run/argocd/argocd-cmp-server as command, so this image sets no entrypoint.
 #
-# Debian 12 and its own python3 (3.11): the local build (image/build-local.sh) puts a base
-# that mmdebstrap makes from the same Debian release in this FROM's place, so the tests run
-# the distribution and the Python that ship. Platform: linux/amd64 only (see `download`).
-FROM docker.io/library/debian:bookworm-slim@sha256:7b140f374b289a7c2befc338f42ebe6441b7ea838a042bbd5acbfca6ec875818 AS base
+# Debian 13 and its own python3 (3.13): Debian 12's security team support ended in June 2026
+# (its LTS covers a part of the archive only). The local build (image/build-local.sh) puts a
+# base that mmdebstrap makes from the same Debian release in this FROM's place, so the tests
+# run the distribution and the Python that ship. Platform: linux/amd64 only (see
+# `download`). The digest is the official multi-platform index of debian:trixie-slim (13.6)
+# as of 2026-08-24: refresh it when you publish (docs/operations/image.md).
+FROM docker.io/library/debian:trixie-slim@sha256:d7e12182ce18b85b93007c1dedf31f2d29e01ccf3182cc4017c709b6259bc132 AS base
 
 # helm 3 and helmfile for the target helmfile (helmfile 0.166 refuses helm 4). Each binary is
 # checked against the SHA-256 the tests run (tests/tools/unpack_binaries.py), so the sidecar
@@ -53,11 +56,16 @@ RUN python3 -m venv /opt/shipspec \
       --require-hashes -r requirements/runtime.txt -r requirements/build.txt
 COPY pyproject.toml README.md ./
 COPY src ./src
-# pip compiles every module while installing: `generate` starts without compiling anything.
-# The build backend and pip itself are not needed at run time.
+# The build backend and pip itself are not needed at run time. Every module of the venv is
+# compiled, so `generate` starts without compiling anything, into bytecode that names no
+# time: pip's records each source's mtime, which the image's layers keep only to the second,
+# rounded, and Python then found about half of it stale on every run. Nothing changes these
+# files once built, so Python is told not to check them (unchecked-hash).
 RUN /opt/shipspec/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps \
       --no-build-isolation . \
- && /opt/shipspec/bin/pip uninstall --yes --disable-pip-version-check setuptools pip
+ && /opt/shipspec/bin/pip uninstall --yes --disable-pip-version-check setuptools pip \
+ && /opt/shipspec/bin/python -m compileall -q -f --invalidation-mode unchecked-hash \
+      /opt/shipspec/lib
 
 FROM base
 # git: `shipspec bump`, and actions/checkout in a job container; ca-certificates: HTTPS
@@ -71,9 +79,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=tools --chmod=0755 helm helmfile /usr/local/bin/
 COPY --from=build /opt/shipspec /opt/shipspec
-# Argo CD runs plugin sidecars as uid 999; HOME must be writable (git writes there).
+# Argo CD runs plugin sidecars as uid 999; HOME must be writable (git writes there). Readable
+# by any user, as Debian 12 made it (13's useradd makes it 0700): helm, run as a user of
+# another uid, stops at a config file it may not even look for.
 RUN groupadd --gid 999 argocd \
- && useradd --uid 999 --gid 999 --home-dir /home/argocd --create-home --shell /usr/sbin/nologin argocd
+ && useradd --uid 999 --gid 999 --home-dir /home/argocd --create-home --shell /usr/sbin/nologin \
+      --key HOME_MODE=0755 argocd
 COPY --chown=999:999 plugin.yaml /home/argocd/cmp-server/config/plugin.yaml
 # helmfile's update notice would reach the network on every render.
 ENV PATH=/opt/shipspec/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

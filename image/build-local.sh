@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Build the repository's Dockerfile on a machine with no container registry and no Docker
-# engine (Debian 12, as root), and tag it localhost/shipspec:dev (or $SHIPSPEC_IMAGE):
+# engine (Debian 12 or 13, as root), and tag it localhost/shipspec:dev (or $SHIPSPEC_IMAGE):
 #
 #     bash image/build-local.sh
 #
 # It differs from a build on a machine that reaches Docker Hub, GitHub and get.helm.sh in
 # two stages only, each replaced without editing the Dockerfile:
-#   - the base: instead of debian:bookworm-slim pulled by digest, a Debian 12 made here by
-#     mmdebstrap from Debian's archive (the same release, its python3 the same 3.11), trimmed
+#   - the base: instead of debian:trixie-slim pulled by digest, a Debian 13 made here by
+#     mmdebstrap from Debian's archive (the same release, its python3 the same 3.13), trimmed
 #     of documentation as the slim image is; kept in podman's storage between runs
 #     (SHIPSPEC_REFRESH_BASE=1 makes it anew, with the archive's newest packages);
 #   - `tools`: instead of downloading helm and helmfile, the binaries that
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 image=${SHIPSPEC_IMAGE:-localhost/shipspec:dev}
-base_image=localhost/shipspec-base:bookworm
+base_image=localhost/shipspec-base:trixie
 ca_bundle=/etc/ssl/certs/ca-certificates.crt
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/image/containers.conf}
 
@@ -46,10 +46,10 @@ if [ "${SHIPSPEC_REFRESH_BASE:-0}" = 1 ] || ! podman image exists "$base_image";
     --dpkgopt='path-exclude=/usr/share/groff/*' \
     --dpkgopt='path-exclude=/usr/share/lintian/*' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-    bookworm "$scratch/base.tar" \
-    "deb http://deb.debian.org/debian bookworm main" \
-    "deb http://deb.debian.org/debian bookworm-updates main" \
-    "deb http://deb.debian.org/debian-security bookworm-security main"
+    trixie "$scratch/base.tar" \
+    "deb http://deb.debian.org/debian trixie main" \
+    "deb http://deb.debian.org/debian trixie-updates main" \
+    "deb http://deb.debian.org/debian-security trixie-security main"
   podman import --quiet --change 'CMD ["bash"]' "$scratch/base.tar" "$base_image" >/dev/null
 fi
 

@@ -8,6 +8,7 @@ SHIPSPEC_TEST_IMAGE names another build to test.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,9 @@ import pytest
 from conftest import REPO
 
 IMAGE = os.environ.get("SHIPSPEC_TEST_IMAGE", "localhost/shipspec:dev")
+# The Debian base that image/build-local.sh makes and keeps in podman's storage.
+BASE_IMAGE = re.search(r"^base_image=(\S+)$",
+                       (REPO / "image" / "build-local.sh").read_text(), re.M).group(1)
 # runc with the cgroupfs manager (image/containers.conf): what works on this kind of machine.
 PODMAN_ENV = {**os.environ,
               "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF",

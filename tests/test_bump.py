@@ -716,10 +716,11 @@ def test_the_token_follows_no_redirect(tmp_path: Path) -> None:
 
 # --- a flaky network -------------------------------------------------------------------------
 
-# What git 2.39, curl 7.88 and OpenSSH 9.2 (Debian 12, as in the image) print when they fail,
-# and whether the command is tried again: `push` only when the server was not reached. The
-# failures as they printed them here (gitserver's Fault answers, unreachable addresses); the
-# refusals as git words them (http.c, remote-curl.c).
+# What git 2.39, curl 7.88 and OpenSSH 9.2 (Debian 12) and git 2.47, curl 8.14 and OpenSSH
+# 10.0 (Debian 13, as in the image) print when they fail, and whether the command is tried
+# again: `push` only when the server was not reached. The failures as they printed them here
+# (gitserver's Fault answers, unreachable addresses; the image's through the same server);
+# the refusals as git words them (http.c, remote-curl.c).
 NETWORK_FAILURES = [
     ("fetch", "fatal: unable to access 'http://127.0.0.1:43279/deploy.git/': The requested "
               "URL returned error: 502\n", True),
@@ -729,8 +730,12 @@ NETWORK_FAILURES = [
              "host: nonexistent.invalid\n", True),
     ("ls-remote", "fatal: unable to access 'http://127.0.0.1:1/x.git/': Failed to connect to "
                   "127.0.0.1 port 1 after 0 ms: Couldn't connect to server\n", True),
+    ("ls-remote", "fatal: unable to access 'http://127.0.0.1:1/x.git/': Failed to connect to "
+                  "127.0.0.1 port 1 after 0 ms: Could not connect to server\n", True),  # 8.14
     ("push", "ssh: connect to host 127.0.0.1 port 1: Connection refused\nfatal: Could not "
              "read from remote repository.\n", True),
+    ("push", "ssh: Could not resolve hostname nonexistent.invalid: Temporary failure in name "
+             "resolution\nfatal: Could not read from remote repository.\n", True),
     ("push", "ssh: Could not resolve hostname nonexistent.invalid: Name or service not "
              "known\nfatal: Could not read from remote repository.\n", True),
     ("clone", "error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\n"
@@ -746,6 +751,9 @@ NETWORK_FAILURES = [
     ("push", "error: RPC failed; curl 28 Operation too slow. Less than 1 bytes/sec "
              "transferred the last 2 seconds\nfatal: the remote end hung up unexpectedly\n",
      False),
+    ("push", "error: RPC failed; curl 28 Operation too slow. Less than 1 bytes/sec "
+             "transferred the last 2 seconds\nsend-pack: unexpected disconnect while reading "
+             "sideband packet\nfatal: the remote end hung up unexpectedly\n", False),  # 2.47
     ("fetch", "error: RPC failed; curl 28 Operation too slow. Less than 1 bytes/sec "
               "transferred the last 2 seconds\nfatal: expected flush after ref listing\n",
      True),
@@ -759,6 +767,9 @@ NETWORK_FAILURES = [
               "remote repository.\n", False),
     ("fetch", "fatal: unable to access 'https://127.0.0.1:5/deploy.git/': server certificate "
               "verification failed. CAfile: none CRLfile: none\n", False),
+    ("fetch", "fatal: unable to access 'https://127.0.0.1:5/deploy.git/': server verification "
+              "failed: certificate signer not trusted. (CAfile: /etc/ssl/certs/"
+              "ca-certificates.crt CRLfile: none)\n", False),  # curl 8.14
 ]
 
 
