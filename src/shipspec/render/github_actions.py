@@ -535,7 +535,7 @@ def _workflow(spec: Spec, modules: list[Module], options: RenderOptions) -> dict
                                "one run per commit; each push builds what it changed"),
             "cancel-in-progress": False},
         # every job's: its checkout, the plan's and the deploy's fetches (GIT_STALL_LIMITS)
-        "env": GIT_STALL_LIMITS,
+        "env": dict(GIT_STALL_LIMITS),
         "jobs": {
             "plan": {
                 "name": "plan",
