@@ -65,7 +65,8 @@ def _instructions(image: str, flags: list[str], commands: dict[str, Command]) ->
         + shlex.join(argv) + " 2>&1 >/dev/null | grep 'Collected :'"
         for argv, cwd, env in commands.values())
     out = subprocess.run(
-        ["podman", "run", "--rm", "--network", "host", *flags, image, "sh", "-c",
+        ["podman", "run", "--rm", "--network", "host", "--user", "0:0", *flags, image,
+         "sh", "-c",
          "apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind "
          f">/dev/null && {counts}"], env=CONF, check=True, capture_output=True,
         text=True).stdout
