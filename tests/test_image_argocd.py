@@ -56,9 +56,10 @@ WORK_DIR = "/tmp/_cmp_server"
 class Sidecar:
     """The running sidecar and the host directories behind its emptyDir volumes."""
 
-    def __init__(self, name: str, volumes: dict[str, Path]) -> None:
+    def __init__(self, name: str, volumes: dict[str, Path], user: tuple[int, int]) -> None:
         self.name = name
         self.volumes = volumes
+        self.user = user  # (uid, gid): the server's, who owns what it unpacks
         self.tmp = volumes["/tmp"]
         self.env = dict(entry.split("=", 1) for entry in json.loads(podman(
             "inspect", "--format", "{{json .Config.Env}}", name).stdout))
@@ -80,7 +81,7 @@ class Sidecar:
         for path in [work_dir, received, *received.rglob("*")]:
             if not path.is_symlink():
                 path.chmod(0o700 if path == work_dir else 0o755 if path.is_dir() else 0o644)
-                os.chown(path, 999, 999)
+                os.chown(path, *self.user)
         return f"{WORK_DIR}/{received.name}"
 
     def generate(self, application: dict[str, Any], repository: Path) -> Any:
@@ -99,20 +100,25 @@ class Sidecar:
 
 
 @contextlib.contextmanager
-def running_sidecar(volumes_root: Path, *runtime: str) -> Iterator[Sidecar]:
+def running_sidecar(volumes_root: Path, *runtime: str,
+                    user: tuple[int, int] | None = None) -> Iterator[Sidecar]:
     """The container the patch describes, its emptyDir volumes below `volumes_root`;
-    `runtime`, podman flags for what the node's container runtime does besides."""
+    `runtime`, podman flags for what the node's container runtime does besides; `user`,
+    the (uid, gid) it runs as in place of the patch's (as OpenShift assigns one)."""
     volumes = {mount["mountPath"]: emptydir(volumes_root, mount["name"])
                for mount in CONTAINER["volumeMounts"]}
     limit = CONTAINER["resources"]["limits"]["memory"]
-    flags = [*security_options(CONTAINER["securityContext"]),
+    context = dict(CONTAINER["securityContext"])
+    if user is not None:
+        context.update(runAsUser=user[0], runAsGroup=user[1])
+    flags = [*security_options(context),
              "--memory", str(memory_bytes(limit)), "--memory-swap", str(memory_bytes(limit)),
              *[flag for entry in CONTAINER["env"]
                for flag in ("--env", f"{entry['name']}={entry['value']}")],
              *[flag for path, host in volumes.items() for flag in ("--volume", f"{host}:{path}")],
              *runtime]
     with running(flags) as name:
-        yield Sidecar(name, volumes)
+        yield Sidecar(name, volumes, (context["runAsUser"], context["runAsGroup"]))
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +255,26 @@ def test_without_landlock_the_plugin_renders_no_release_and_says_why(deployment:
         accepted = release_astrago(sidecar, deployment)
         assert (accepted.returncode, accepted.stderr) == (0, "")
         assert images(accepted.stdout) == EXPECTED
+
+
+def test_the_plugin_renders_as_openshift_runs_it(deployment: Path, tmp_path: Path) -> None:
+    """OpenShift's default SCC (restricted-v2) refuses the patch's runAsUser 999: it runs a
+    pod's containers as a uid of the namespace's range, in group 0 (the Argo CD guide says
+    to drop runAsUser and runAsGroup there). Nothing in the image needs uid 999: each
+    example and a helmfile release render as under it, byte for byte."""
+    with running_sidecar(tmp_path / "volumes", user=(1000650000, 0)) as sidecar:
+        assert podman("exec", sidecar.name, "id").stdout.startswith(
+            "uid=1000650000(1000650000) gid=0(root)")
+        for name in ("astrago", "gointern-backend"):
+            application = shipped_application(name)
+            app_dir = repository_for(application, tmp_path / name,
+                                     example_spec(EXAMPLE_OF[name]))
+            inside = sidecar.generate(application, tmp_path / name)
+            assert (inside.returncode, inside.stderr) == (0, "")
+            assert inside.stdout == run_application(application, app_dir).stdout
+        release = release_astrago(sidecar, deployment)
+        assert (release.returncode, release.stderr) == (0, "")
+        assert images(release.stdout) == EXPECTED
 
 
 def big_crds(total_bytes: int) -> str:
