@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the repository's Dockerfile on a machine with no container registry and no Docker
-# engine (Debian 12 or 13, as root), and tag it localhost/shipspec:dev (or $SHIPSPEC_IMAGE):
+# engine (Debian 12, as root), and tag it localhost/shipspec:dev (or $SHIPSPEC_IMAGE):
 #
 #     bash image/build-local.sh
 #
