@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1390,15 +1392,21 @@ def test_a_commit_status_goes_to_the_api_of_the_github_hosting_the_repository(
     assert "Authorization: Bearer token-of-github-status" in asked
     assert said == f"reported success to goyoai/gointern-backend@{sha}\n"
 
-def test_the_report_asks_again_when_an_api_fails_once(repo: Path) -> None:
+@pytest.mark.parametrize("fault", ["502", "stall"])
+def test_the_report_asks_again_when_an_api_fails_once(repo: Path, fault: str) -> None:
     """A `finally` task that fails fails its PipelineRun (Tekton v1.15.0,
     pkg/reconciler/pipelinerun/resources/pipelinerunstate.go: getPipelineTasksCount counts
     it among the failed, and GetPipelineConditionStatus fails the run on any): one 502 of
     GitHub's API turned a run whose builds succeeded red,
     and left its commit without a status. The report's curl asks again after a transient
     failure (--retry: 408, 429, 5xx and time-outs; --retry-connrefused), the chat webhook's
-    too. The step's script with the real curl and jq, against a server failing once each."""
+    too. A call that stalls is cut off after REPORT_CALL_SECONDS (lowered to 1 s here
+    against the server's 4 s of silence): it held the step until the `finally` timeout,
+    which failed the run as well. The step's script with the real curl and jq, against a
+    server failing once each."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from shipspec.render.tekton_tasks import REPORT_CALL_SECONDS
 
     seen: list[str] = []
 
@@ -1410,21 +1418,27 @@ def test_the_report_asks_again_when_an_api_fails_once(repo: Path) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             first = self.path not in seen
             seen.append(self.path)
-            self.send_response(502 if first else 201)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
+            if first and fault == "stall":
+                time.sleep(4)  # then answers, to a client that has given up
+            with contextlib.suppress(OSError):
+                self.send_response(502 if first and fault == "502" else 201)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
 
     objects = _seed_a_reporting(repo, "  url: https://github.com/goyoai/gointern-backend.git\n",
                                 notify=True)
     [step] = _task(objects, "gointern-backend-report")["spec"]["steps"]
+    limit = f"--max-time {REPORT_CALL_SECONDS} "
+    assert step["script"].count(limit) == 2  # each call
     server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     sha = "0123456789abcdef0123456789abcdef01234567"
     try:
         result = subprocess.run(
-            ["sh", "-c", step["script"]], capture_output=True, text=True, check=False,
+            ["sh", "-c", step["script"].replace(limit, "--max-time 1 ")],
+            capture_output=True, text=True, check=False,
             env={"PATH": "/usr/bin:/bin", "STATUS": "Succeeded", "MODULE": "portal",
                  "REVISION": sha, "REPOSITORY": "goyoai/gointern-backend", "RUN": "run-1",
                  "GITHUB_API": base, "GITHUB_TOKEN": "status-token",

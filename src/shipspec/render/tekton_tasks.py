@@ -464,6 +464,13 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
     }, metadata)
 
 
+# How long one call of the report may take. A call that stalls (a proxy that holds the
+# connection and passes nothing on) held the step until the run's `finally` timeout
+# (REPORT_TIMEOUT, 5 minutes), which failed the run and left the commit without a status.
+# curl counts a call cut off at this time as transient and asks again (--retry): four
+# attempts of each of the two calls, and the pauses between them, take under 3 minutes.
+REPORT_CALL_SECONDS = 20
+
 _REPORT = """\
 #!/bin/sh
 set -eu
@@ -476,14 +483,16 @@ description="$RUN: $STATUS"
 # Secrets go to curl through files, never through its command line; the token only to
 # the API of the GitHub that hosts the repository. A finally task that fails fails the
 # run: one 502 of the API turned a run whose builds succeeded red. curl asks again after
-# a transient failure (408, 429, 5xx, a time-out, a refused connection), 1, 2, 4 s later.
+# a transient failure (408, 429, 5xx, a time-out, a refused connection), 1, 2, 4 s later;
+# a call that takes longer than --max-time counts as timed out.
 if [ -n "${GITHUB_TOKEN:-}" ] && [ -z "$GITHUB_API" ]; then
   echo "no commit status: $REPOSITORY is not on github.com (see source.provider)"
 elif [ -n "${GITHUB_TOKEN:-}" ]; then
   printf 'Authorization: Bearer %s\\n' "$GITHUB_TOKEN" > /tmp/auth-header
   jq -n --arg state "$state" --arg context "shipspec/$MODULE" --arg description "$description" \\
     '{state: $state, context: $context, description: $description}' |
-    curl -fsS --retry 3 --retry-connrefused -X POST -H @/tmp/auth-header \\
+    curl -fsS --retry 3 --retry-connrefused --max-time CALL_SECONDS -X POST \\
+      -H @/tmp/auth-header \\
       -H 'Accept: application/vnd.github+json' \\
       --data @- "$GITHUB_API/repos/$REPOSITORY/statuses/$REVISION" > /dev/null
   echo "reported $state to $REPOSITORY@$REVISION"
@@ -495,12 +504,13 @@ if [ -n "${NOTIFY_URL:-}" ]; then
   url=$(printf '%s' "$NOTIFY_URL" | tr -d '\\r\\n' | sed 's/[\\\\"]/\\\\&/g')
   printf 'url = "%s"\\n' "$url" > /tmp/notify.config
   jq -n --arg text "$MODULE $REVISION: $description" '{text: $text}' |
-    curl -fsS --retry 3 --retry-connrefused -X POST -H 'Content-Type: application/json' \\
+    curl -fsS --retry 3 --retry-connrefused --max-time CALL_SECONDS -X POST \\
+      -H 'Content-Type: application/json' \\
       --config /tmp/notify.config \\
       --data @- > /dev/null
   echo "notified"
 fi
-"""
+""".replace("CALL_SECONDS", str(REPORT_CALL_SECONDS))
 
 
 def report_task(spec: Spec, metadata: Object) -> Object:
