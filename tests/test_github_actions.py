@@ -717,21 +717,28 @@ def test_the_plan_step_sees_every_file_a_push_changed_whatever_its_name(
     assert _run_plan_step(backend, before, pushed, tmp_path)["modules"] == planned
 
 
-def test_the_plan_step_fetches_the_commit_before_the_push_with_the_jobs_token(
-        backend: Path, tmp_path: Path) -> None:
-    """The job checks out the pushed commit alone (fetch-depth 1: a mono repository's whole
-    history, every branch and tag, took minutes to clone on every push) and keeps no
-    credentials; the step fetches the commit before the push at depth 1 with the job's
-    token. Served here by git http-backend behind basic auth, as GitHub takes
-    `x-access-token:<token>`, and as GitHub serves a commit by its id when a branch reaches
-    it (actions/checkout fetches the pushed one so: uploadpack.allowReachableSHA1InWant).
-    With a token the server refuses, the step warns and builds everything."""
+def _served_push(backend: Path, tmp_path: Path) -> tuple[Path, str, str]:
+    """A push to core, and the directory where a copy of `backend` is served from, as
+    GitHub serves a commit by its id when a branch reaches it (actions/checkout fetches
+    the pushed one so: uploadpack.allowReachableSHA1InWant); the commits before and after."""
     before, pushed = _push(backend, ["mv", "server-core/src/café.java",
                                      "server-core/src/cafe.java"])
     root = tmp_path / "served"
     bare = root / "astrago-backend.git"
     git("clone", "--quiet", "--bare", str(backend), str(bare))
     git("config", "uploadpack.allowReachableSHA1InWant", "true", cwd=bare)
+    return root, before, pushed
+
+
+def test_the_plan_step_fetches_the_commit_before_the_push_with_the_jobs_token(
+        backend: Path, tmp_path: Path) -> None:
+    """The job checks out the pushed commit alone (fetch-depth 1: a mono repository's whole
+    history, every branch and tag, took minutes to clone on every push) and keeps no
+    credentials; the step fetches the commit before the push at depth 1 with the job's
+    token. Served here by git http-backend behind basic auth, as GitHub takes
+    `x-access-token:<token>`. With a token the server refuses, the step warns and builds
+    everything."""
+    root, before, pushed = _served_push(backend, tmp_path)
     with git_http_server(root, "x-access-token", "the-job-token") as server:
         warnings: list[str] = []
         outputs = _run_plan_step(backend, before, pushed, tmp_path / "fetched", warnings,
@@ -755,12 +762,7 @@ def test_the_plan_steps_fetch_that_stalls_is_given_up_and_asked_again(
     workflow = workflows()["xiilab/astrago-backend/.github/workflows/shipspec.yaml"]
     assert workflow["env"] == {"GIT_HTTP_LOW_SPEED_LIMIT": "1",
                                "GIT_HTTP_LOW_SPEED_TIME": "120"}
-    before, pushed = _push(backend, ["mv", "server-core/src/café.java",
-                                     "server-core/src/cafe.java"])
-    root = tmp_path / "served"
-    bare = root / "astrago-backend.git"
-    git("clone", "--quiet", "--bare", str(backend), str(bare))
-    git("config", "uploadpack.allowReachableSHA1InWant", "true", cwd=bare)
+    root, before, pushed = _served_push(backend, tmp_path)
     faults: list[Fault] = []
     warnings: list[str] = []
     errors: list[str] = []
