@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES
+from gitserver import git_http_server, private_ca
 
 from shipspec import prebuild
 from shipspec.render import RenderOptions, github_actions, tekton
@@ -104,3 +105,54 @@ def test_both_ci_targets_run_the_same_pre_build() -> None:
     [frontend] = [r.document for r in github_actions.render(spec, RenderOptions())
                   if r.path.startswith("xiilab/astrago-frontend/")]
     assert not [s for s in frontend["jobs"]["build"]["steps"] if s.get("name") == "pre-build"]
+
+
+# What Gradle and Maven do first: fetch over HTTPS (the wrapper's distribution, the
+# dependencies) with the JVM's default trust. A Java program run by the JDK's single-file
+# launcher, in place of the build tool.
+_FETCH_JAVA = """
+import java.net.URL;
+import javax.net.ssl.HttpsURLConnection;
+
+public class Fetch {
+    public static void main(String[] args) throws Exception {
+        HttpsURLConnection connection = (HttpsURLConnection) new URL(args[0]).openConnection();
+        System.out.println("HTTP " + connection.getResponseCode());
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("tool", ["gradle", "maven"])
+def test_a_jvm_build_trusts_the_runs_ca_bundle(backend, tool: str) -> None:
+    """ci.caBundle reaches the Tekton steps as SSL_CERT_FILE, which no JVM reads: a build
+    that fetched from a company's Nexus (its certificate signed by the company's CA) failed
+    with "PKIX path building failed". The pre-build makes the bundle the JVM's trust store
+    (JAVA_TOOL_OPTIONS). Here the real JDK fetches from a server that a private CA signed,
+    the bundle being the public CAs and that CA, as the tekton guide asks of it."""
+    root, _ = backend
+    ca = private_ca(root.parent / "ca")
+    bundle = root.parent / "bundle.pem"
+    bundle.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text() + ca.certificate)
+    (root.parent / "Fetch.java").write_text(_FETCH_JAVA)
+    wrapper = root / ("gradlew" if tool == "gradle" else "mvnw")
+    wrapper.write_text(f'#!/bin/sh\nexec java "{root.parent}/Fetch.java" "$URL"\n')
+    wrapper.chmod(0o755)
+    served = root.parent / "served"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(served / "nexus.git")], check=True)
+    with git_http_server(served, None, None, tls=ca) as base:
+        env = {"PATH": "/usr/bin:/bin", "BUILD_TOOL": tool, "CONTEXT": "server-core",
+               "BUILD_TASK": "assemble" if tool == "gradle" else "package",
+               "SOURCE_ROOT": str(root),
+               "URL": f"{base}/nexus.git/info/refs?service=git-upload-pack"}
+        trusted, refused = (subprocess.run(["sh", "-c", prebuild.SCRIPT], env=environment,
+                                           capture_output=True, text=True, timeout=120,
+                                           check=False)
+                            for environment in ({**env, "SSL_CERT_FILE": str(bundle)}, env))
+    assert trusted.returncode == 0, trusted.stderr
+    certificates = bundle.read_text().count("-----BEGIN CERTIFICATE-----")
+    assert f"pre-build: Java trusts the certificates of {bundle} ({certificates})\n" in \
+        trusted.stdout
+    assert trusted.stdout.endswith("HTTP 200\n")
+    assert refused.returncode != 0
+    assert "PKIX path building failed" in refused.stderr, refused.stderr

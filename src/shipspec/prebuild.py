@@ -11,6 +11,14 @@ only the module's project: `./gradlew :server-core:<task>`, `mvn -pl <context> -
 Everything arrives through the environment, never in the script's text: BUILD_TOOL,
 CONTEXT, BUILD_TASK, SOURCE_ROOT (default .), and the cache directories GRADLE_USER_HOME,
 MAVEN_REPOSITORY, NPM_CACHE where the CI keeps them.
+
+A JVM reads only its own trust store, never SSL_CERT_FILE, which the Tekton runs set to
+ci.caBundle's certificates (a company's CA for its Nexus or Artifactory): a Gradle or Maven
+pre-build failed there with "PKIX path building failed". When SSL_CERT_FILE is set, the
+script makes a PKCS12 trust store of its certificates (with the JDK's own classes, one JVM
+start: keytool imports one certificate a run) and names it in JAVA_TOOL_OPTIONS, which
+every JVM of the build reads, the Gradle wrapper's and daemon's too. The bundle replaces
+the JDK's list, as it replaces every other tool's (so it holds the public CAs as well).
 """
 
 from __future__ import annotations
@@ -25,6 +33,40 @@ SCRIPT = """\
 #!/bin/sh
 set -eu
 cd "${SOURCE_ROOT:-.}"
+trust_java() {
+  [ -n "${SSL_CERT_FILE:-}" ] || return 0
+  trust=$(mktemp -d)
+  cat > "$trust/Trust.java" <<'JAVA'
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+
+public class Trust {
+    public static void main(String[] args) throws Exception {
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        int count = 0;
+        try (FileInputStream in = new FileInputStream(args[0])) {
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                store.setCertificateEntry("ca-" + count++, c);
+            }
+        }
+        try (FileOutputStream out = new FileOutputStream(args[1])) {
+            store.store(out, args[2].toCharArray());
+        }
+        System.out.println(count);
+    }
+}
+JAVA
+  count=$(java "$trust/Trust.java" "$SSL_CERT_FILE" "$trust/truststore.p12" shipspec)
+  set -- "-Djavax.net.ssl.trustStore=$trust/truststore.p12" \\
+    -Djavax.net.ssl.trustStoreType=PKCS12 -Djavax.net.ssl.trustStorePassword=shipspec
+  JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:+$JAVA_TOOL_OPTIONS }$*"
+  export JAVA_TOOL_OPTIONS
+  echo "pre-build: Java trusts the certificates of $SSL_CERT_FILE ($count)"
+}
 case "$BUILD_TOOL" in
   none)
     echo "no pre-build step" ;;
@@ -35,10 +77,12 @@ case "$BUILD_TOOL" in
          else task=":$(printf '%s' "$CONTEXT" | tr '/' ':'):$BUILD_TASK"; fi ;;
     esac
     if [ -x ./gradlew ]; then gradle=./gradlew; else gradle=gradle; fi
+    trust_java
     echo "pre-build: $gradle $task"
     "$gradle" --no-daemon "$task" ;;
   maven)
     if [ -x ./mvnw ]; then maven=./mvnw; else maven=mvn; fi
+    trust_java
     set -- -B -DskipTests
     if [ -n "${MAVEN_REPOSITORY:-}" ]; then set -- "$@" "-Dmaven.repo.local=$MAVEN_REPOSITORY"; fi
     if [ "$CONTEXT" != "." ]; then set -- "$@" -pl "$CONTEXT" -am; fi
