@@ -156,3 +156,22 @@ def test_a_jvm_build_trusts_the_runs_ca_bundle(backend, tool: str) -> None:
     assert trusted.stdout.endswith("HTTP 200\n")
     assert refused.returncode != 0
     assert "PKIX path building failed" in refused.stderr, refused.stderr
+
+
+def test_a_jdk_that_cannot_make_the_trust_store_keeps_its_own(backend) -> None:
+    """A JDK 8 has no single-file launcher: the build goes on with the JVM's own trust
+    store, as it did before, and says why."""
+    root, tools = backend
+    log = root.parent / "calls.log"
+    _stub(root / "gradlew", log)
+    (tools / "java").write_text("#!/bin/sh\necho 'Error: Could not find or load main class "
+                                "Trust.java' >&2\nexit 1\n")
+    (tools / "java").chmod(0o755)
+    env = {"PATH": f"{tools}:/usr/bin:/bin", "BUILD_TOOL": "gradle", "CONTEXT": "server-core",
+           "BUILD_TASK": "assemble", "SOURCE_ROOT": str(root), "SSL_CERT_FILE": "/ca.crt"}
+    ran = subprocess.run(["sh", "-c", prebuild.SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=30, check=True)
+    assert log.read_text() == f"gradlew {root} --no-daemon :server-core:assemble\n"
+    assert ran.stderr == (
+        "pre-build: Java keeps its own trust store, without /ca.crt: Error: Could not find or "
+        "load main class Trust.java (the single-file launcher needs a JDK 11 or newer)\n")

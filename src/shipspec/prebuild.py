@@ -18,7 +18,9 @@ pre-build failed there with "PKIX path building failed". When SSL_CERT_FILE is s
 script makes a PKCS12 trust store of its certificates (with the JDK's own classes, one JVM
 start: keytool imports one certificate a run) and names it in JAVA_TOOL_OPTIONS, which
 every JVM of the build reads, the Gradle wrapper's and daemon's too. The bundle replaces
-the JDK's list, as it replaces every other tool's (so it holds the public CAs as well).
+the JDK's list, as it replaces every other tool's (so it holds the public CAs as well). A
+JDK that cannot make it (before 11, no single-file launcher) keeps its own, with a warning:
+the build then fails only where it would have failed before.
 """
 
 from __future__ import annotations
@@ -60,7 +62,12 @@ public class Trust {
     }
 }
 JAVA
-  count=$(java "$trust/Trust.java" "$SSL_CERT_FILE" "$trust/truststore.p12" shipspec)
+  if ! count=$(java "$trust/Trust.java" "$SSL_CERT_FILE" "$trust/truststore.p12" shipspec \\
+      2>"$trust/error"); then
+    echo "pre-build: Java keeps its own trust store, without $SSL_CERT_FILE:" \\
+      "$(head -n 1 "$trust/error") (the single-file launcher needs a JDK 11 or newer)" >&2
+    return 0
+  fi
   set -- "-Djavax.net.ssl.trustStore=$trust/truststore.p12" \\
     -Djavax.net.ssl.trustStoreType=PKCS12 -Djavax.net.ssl.trustStorePassword=shipspec
   JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:+$JAVA_TOOL_OPTIONS }$*"
