@@ -744,11 +744,15 @@ def test_the_plan_step_fetches_the_commit_before_the_push_with_the_jobs_token(
         outputs = _run_plan_step(backend, before, pushed, tmp_path / "fetched", warnings,
                                  server)
         assert (outputs["modules"], warnings) == ("core", [])
+        errors: list[str] = []
         outputs = _run_plan_step(backend, before, pushed, tmp_path / "refused", warnings,
-                                 server, "another-token")
+                                 server, "another-token", errors=errors)
     assert outputs["modules"] == "core batch monitor"
     assert warnings == ["::warning::the commit before this push cannot be fetched: every "
                         "module is built"]
+    # a refusal, not asked again (SHELL_FETCH): once, and at once
+    assert errors == [f"fatal: could not read Username for '{server}': No such device or "
+                      "address"]
 
 
 def test_the_plan_steps_fetch_that_stalls_is_given_up_and_asked_again(

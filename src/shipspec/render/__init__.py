@@ -32,10 +32,29 @@ RENDER_ONLY = frozenset({SHIPSPEC_IMAGE, DEPLOY_CREDENTIALS, DEPLOY_URL, REGISTR
 # A shell function for the scripts the CI runs: `fetch`, a git fetch that failed asked again,
 # 2 and then 6 s later. One 502 from a forge's load balancer or a dropped connection failed
 # the run, and a fetch leaves nothing on the server (`shipspec bump` asks again too,
-# bump/git.py; actions/checkout retries its fetches alike).
-SHELL_FETCH = ('fetch() { git fetch "$@" || { echo "git fetch: asking again in 2 s" >&2; '
-               'sleep 2; git fetch "$@"; } || { echo "git fetch: asking again in 6 s" >&2; '
-               'sleep 6; git fetch "$@"; }; }\n')
+# bump/git.py; actions/checkout retries its fetches alike). A refusal is not asked again,
+# as bump does not ask one: a 4xx, failed authentication (or a 401 that git would have
+# asked a person about: "could not read Username"), an untrusted certificate, a
+# repository, branch or commit the server does not have; asking gets the same answer (the
+# same error three times, 8 s later). git's words for them: http.c, remote-curl.c,
+# upload-pack.c ("not our ref"), fetch ("couldn't find remote ref"), and curl's with GnuTLS
+# ("certificate").
+SHELL_FETCH = """\
+fetch() {
+  for fetch_pause in 2 6 ''; do
+    if fetch_errors=$(git fetch "$@" 2>&1); then return 0; fi
+    printf '%s\\n' "$fetch_errors" >&2
+    case "$fetch_errors" in
+      *'returned error: 4'* | *'Authentication failed'* | *'could not read Username'* | \\
+        *certificate* | *'Permission denied'* | *'not found'* | *'not our ref'* | \\
+        *"couldn't find remote ref"*) return 1 ;;
+    esac
+    [ -n "$fetch_pause" ] || return 1
+    echo "git fetch: asking again in $fetch_pause s" >&2
+    sleep "$fetch_pause"
+  done
+}
+"""
 
 # A transfer that stalls (a proxy, a NAT or a load balancer that keeps the connection open
 # and passes nothing on) hung git for ever: a deploy's bump, and the CI's fetches until the
