@@ -638,12 +638,12 @@ def test_a_ci_larger_than_one_application_can_hold_fails_closed(tmp_path: Path) 
     the sync never ends. The plugin refuses such a render and says how many modules fit
     in one Application; a spec of that many renders."""
     application = shipped_application("astrago")
-    spec = _astrago_with_modules(700)
+    spec = _astrago_with_modules(900)
     result = run_application(application, repository_for(application, tmp_path / "a", spec))
     assert (result.returncode, result.stdout) == (1, "")
     line = spec[:spec.index("\nmodules:")].count("\n") + 2
     found = re.fullmatch(
-        rf"shipspec\.yaml:{line}:1: error: modules: the ([\d,]+) objects of these 704 "
+        rf"shipspec\.yaml:{line}:1: error: modules: the ([\d,]+) objects of these 904 "
         r"modules are more than one Argo CD Application can hold: its status records each "
         r"one, 1\.\d\d MiB here, of the 1\.44 MiB that etcd's limit of 1\.5 MiB an object "
         r"leaves them; Argo CD could not save the Application once it synced them\n"
@@ -651,7 +651,7 @@ def test_a_ci_larger_than_one_application_can_hold_fails_closed(tmp_path: Path) 
         r"Application: about (\d+) of these modules fit in one\n", result.stderr)
     assert found, result.stderr
     fit = int(found.group(2))
-    assert 500 < fit < 704
+    assert 600 < fit < 904
     fitting = _astrago_with_modules(fit - 4)  # the example's own four, and these
     result = run_application(application, repository_for(application, tmp_path / "b",
                                                           fitting))
@@ -673,12 +673,12 @@ def test_validate_warns_of_a_tekton_ci_larger_than_one_application_can_hold(
     """Where a spec's CI runs on Tekton, the check that gates a change of the spec says it
     too, before Argo CD refuses to render what was merged."""
     (tmp_path / ".git").mkdir()
-    spec = _astrago_with_modules(700).replace("  engine: github-actions\n",
+    spec = _astrago_with_modules(900).replace("  engine: github-actions\n",
                                               "  engine: tekton\n")
     (tmp_path / "shipspec.yaml").write_text(spec)
     result = subprocess.run([sys.executable, "-m", "shipspec", "validate", str(tmp_path)],
                             capture_output=True, text=True, check=True)
-    assert re.search(r"\n  warning: modules: the [\d,]+ objects of these 704 modules are more "
+    assert re.search(r"\n  warning: modules: the [\d,]+ objects of these 904 modules are more "
                      r"than one Argo CD Application can hold: .*\n    hint: split the modules "
                      r"into specs of their own, each with its own project and Application: "
                      r"about \d+ of these modules fit in one\n$", result.stdout), result.stdout

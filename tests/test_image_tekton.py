@@ -25,6 +25,7 @@ import copy
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,8 @@ def _step_user(step: dict[str, Any]) -> tuple[list[str], int, str | None]:
 def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, str],
              secrets: dict[tuple[str, str], str], root: Path, extra_volumes: dict[str, str],
              network: str = "none", credentials: dict[str, str] | None = None,
-             only: str | None = None) -> tuple[Any, Path]:
+             only: str | None = None, claims: dict[str, Path] | None = None
+             ) -> tuple[Any, Path]:
     """Run the Task's steps (or the step named `only`) in order as its TaskRun's pod would,
     up to the first that fails; returns the last step's result and the results directory.
     The pod's emptyDirs, implicit and the Task's own, and its claims (host directories
@@ -111,7 +113,8 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
     step's command (pkg/pod/script.go). `credentials`: the files, by path below
     /tekton/creds, that Tekton's entrypoint writes there from the ServiceAccount's Secrets
     and copies into $HOME before each step's command, as the step's user (see
-    tekton_git_credentials)."""
+    tekton_git_credentials). `claims`: host directories standing for the Task's claim
+    volumes, by volume name (an empty one for each other)."""
     task = _named(objects, "Task", task_name)
     steps = [_with_template(step, task["spec"].get("stepTemplate", {}))
              for step in task["spec"]["steps"] if only in (None, step["name"])]
@@ -158,8 +161,9 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
                 {"key": key, "path": key} for key in config_map["data"]]
             for item in items:
                 (directory / item["path"]).write_text(config_map["data"][item["key"]])
-        elif "persistentVolumeClaim" in volume:  # a claim of the module's, empty here
-            directory = emptydir(root, f"claim-{volume['name']}")
+        elif "persistentVolumeClaim" in volume:  # a claim of the module's
+            directory = (claims or {}).get(volume["name"]) or emptydir(
+                root, f"claim-{volume['name']}")
         else:
             assert volume == {"name": volume["name"], "emptyDir": {}}, volume
             directory = emptydir(root, f"emptydir-{volume['name']}")
@@ -221,8 +225,8 @@ def _with_template(step: dict[str, Any], template: dict[str, Any]) -> dict[str, 
 
 def test_the_steps_in_the_shipspec_image_are_tag_and_bump(objects: list[dict[str, Any]]
                                                           ) -> None:
-    """Cleanup and report run in other images (alpine/git, alpine/k8s); the tag Task's
-    changes and tag, and the deploy Task's history and bump, here."""
+    """Cleanup and report run in another image (alpine/k8s); the tag Task's changes and
+    tag, and the deploy Task's history and bump, here."""
     assert _shipspec_steps(objects) == [("gointern-backend-tag", "changes"),
                                         ("gointern-backend-tag", "tag"),
                                         ("gointern-backend-deploy", "history"),
@@ -500,6 +504,29 @@ def test_the_deploy_task_reads_a_private_source_with_the_credentials_tekton_give
         f"kept system at system-dev-{newer[:8]}: a newer commit's tag, deployed already\n"
         "already up to date on dev: nothing to commit\n")), late.stderr
     assert len(commits(bare, "dev")) == 2
+
+
+def test_the_builds_first_step_removes_what_failed_runs_left_a_day_ago(
+        objects: list[dict[str, Any]], tmp_path: Path) -> None:
+    """A run removes its own directory on the module's claim when it succeeds, and a failed
+    one leaves it: each build's first step, before the source is fetched, removes those of
+    a day ago (no run lasts that long) and nothing newer, a run beside it or its own. The
+    cleanup of each module did this before, on every closed pull request, one pod each.
+    In the stand-in for alpine/git (the shipspec image's find, as root)."""
+    claim = tmp_path / "claim"
+    for name, hours in (("failed-two-days-ago", 48), ("failed-25-hours-ago", 25),
+                        ("building-beside-it", 2), ("run-3", 0)):
+        (claim / "runs" / name / "src").mkdir(parents=True)
+        (claim / "runs" / name / "src" / "build.gradle").write_text("plugins {}\n")
+        then = time.time() - hours * 3600
+        os.utime(claim / "runs" / name, (then, then))
+    result, _ = run_task(objects, "gointern-backend-build", {"run-id": "run-3"}, {},
+                         tmp_path / "pod", {}, only="remove-stale-runs",
+                         claims={"work": claim})
+    assert (result.returncode, result.stdout) == (0, "removed 2 stale run directories\n"), (
+        result.stderr)
+    assert sorted(path.name for path in (claim / "runs").iterdir()) == [
+        "building-beside-it", "run-3"]
 
 
 @pytest.mark.parametrize("transport", ["https", "ssh"])

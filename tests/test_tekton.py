@@ -166,7 +166,13 @@ def test_one_pipeline_serves_every_module_and_pull_requests_never_deploy() -> No
 def test_each_run_mounts_only_its_own_directory_and_cache_scope() -> None:
     [build] = [t for t in by_kind(objects_of("gointern-backend"), "Task")
                if t["metadata"]["name"] == "gointern-backend-build"]
-    mounts = [m for step in build["spec"]["steps"] for m in step.get("volumeMounts", [])]
+    # but the first step, which removes what failed runs left on the claim before any of
+    # the source is fetched
+    housekeeping, *steps = build["spec"]["steps"]
+    assert housekeeping["name"] == "remove-stale-runs"
+    assert housekeeping["volumeMounts"] == [{"name": "work", "mountPath": "/runs",
+                                             "subPath": "runs"}]
+    mounts = [m for step in steps for m in step.get("volumeMounts", [])]
     assert {m["subPath"] for m in mounts if m["name"] == "work"} == {"runs/$(params.run-id)"}
     assert {m["subPath"] for m in mounts if m["name"] == "cache"} == {"$(params.cache-scope)"}
     assert not [w for w in build["spec"].get("workspaces", []) if w["name"] in ("work", "cache")]
@@ -449,8 +455,13 @@ def test_a_clusters_default_pod_template_places_every_run_but_for_the_fields_run
                                                 "priorityClassName")} == {
             field: default[field] for field in ("nodeSelector", "tolerations",
                                                 "priorityClassName")}
-        assert set(own) == {"affinity", "securityContext"}
-        assert pod["affinity"] == own["affinity"] and "nodeAffinity" not in pod["affinity"]
+        if run["spec"]["pipelineRef"]["name"] == "gointern-backend-cleanup":
+            # the project's: on no module's claim, anywhere the default puts it
+            assert set(own) == {"securityContext"}
+            assert pod["affinity"] == default["affinity"]
+        else:
+            assert set(own) == {"affinity", "securityContext"}
+            assert pod["affinity"] == own["affinity"] and "nodeAffinity" not in pod["affinity"]
         assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
 
 
@@ -482,18 +493,18 @@ def test_every_step_that_fetches_the_source_gives_up_a_dead_ssh_connection(
 @pytest.mark.parametrize("example", ["gointern-backend", "astrago"])
 def test_a_push_reaches_every_trigger_and_the_cel_filters_of_its_modules_push_triggers(
         example: str) -> None:
-    """What the Tekton guide counts for a delivery at scale: the EventListener names 2E + 1
-    Triggers a module of E environments; Triggers runs each one's interceptors in turn
-    (v0.37.0 pkg/sink/sink.go, ExecuteInterceptors), so a push reaches every `github`
-    interceptor, and the `cel` filter of the Triggers whose event types hold `push`: E a
-    module."""
+    """What the Tekton guide counts for a delivery at scale: the EventListener names 2E
+    Triggers a module of E environments and one cleanup; Triggers runs each one's
+    interceptors in turn (v0.37.0 pkg/sink/sink.go, ExecuteInterceptors), so a push reaches
+    every `github` interceptor, and the `cel` filter of the Triggers whose event types hold
+    `push`: E a module."""
     objects = objects_of(example)
     spec = load_spec(str(EXAMPLES / example))
     [listener] = by_kind(objects, "EventListener")
     named = {t["triggerRef"] for t in listener["spec"]["triggers"]}
     triggers = [t for t in by_kind(objects, "Trigger") if t["metadata"]["name"] in named]
-    assert len(triggers) == len(named) == sum(2 * len(m.deployments) + 1
-                                              for m in spec.enabled_modules)
+    assert len(triggers) == len(named) == sum(2 * len(m.deployments)
+                                              for m in spec.enabled_modules) + 1
     first, second = zip(*(t["spec"]["interceptors"] for t in triggers), strict=True)
     assert {i["ref"]["name"] for i in first} == {"github"}
     assert {i["ref"]["name"] for i in second} == {"cel"}
@@ -1052,15 +1063,15 @@ def test_a_forks_pull_request_builds_only_where_the_spec_says_so(example_copy) -
                 if n.endswith("-cleanup") and _evaluate(c, pr, "pull_request")}
 
     portal = {"gointern-backend-portal-dev-pr"}
-    every_module = {f"gointern-backend-{m}-cleanup" for m in ("system", "portal", "aify")}
+    project = {"gointern-backend-cleanup"}  # one for every module
     assert (built(""), built("someone"), built(None)) == (portal, set(), set())
-    assert (cleaned(""), cleaned("someone"), cleaned(None)) == (every_module, set(), set())
+    assert (cleaned(""), cleaned("someone"), cleaned(None)) == (project, set(), set())
     text = spec_file.read_text()
     assert "  webhookSecret: " in text
     spec_file.write_text(text.replace("  webhookSecret: ",
                                       "  forkPullRequests: true\n  webhookSecret: ", 1))
     assert (built(""), built("someone"), built(None)) == (portal, portal, portal)
-    assert cleaned("someone") == cleaned(None) == every_module
+    assert cleaned("someone") == cleaned(None) == project
 
 
 def test_a_pull_request_run_builds_a_module_with_paths_only_where_it_touches_them() -> None:
@@ -1087,22 +1098,42 @@ def test_a_pull_request_run_builds_a_module_with_paths_only_where_it_touches_the
                                        "operator": "in", "values": ["true"]}]
 
 def test_branch_deletion_and_closed_pull_requests_clean_up() -> None:
-    filters = {n: c for n, c in _filters(objects_of("gointern-backend")).items()
-               if n.endswith("-cleanup")}
-    assert len(filters) == 3
-    assert all(_evaluate(c, _payload("delete"), "delete") for c in filters.values())
+    """One cleanup Trigger for the project: a cleanup Trigger for each module started 200
+    runs, a pod each, for every pull request closed in a mono repo of 200 modules."""
+    [(name, cel)] = [(n, c) for n, c in _filters(objects_of("gointern-backend")).items()
+                     if n.endswith("-cleanup")]
+    assert name == "gointern-backend-cleanup"
+    assert _evaluate(cel, _payload("delete"), "delete")
     closed = _github_pull_request("closed", "goyoai/gointern-backend", "dev-portal")
-    assert all(_evaluate(c, closed, "pull_request") for c in filters.values())
+    assert _evaluate(cel, closed, "pull_request")
     opened = _github_pull_request("opened", "goyoai/gointern-backend", "dev-portal")
-    assert not any(_evaluate(c, opened, "pull_request") for c in filters.values())
+    assert not _evaluate(cel, opened, "pull_request")
     tag_deleted = {**_payload("delete"), "ref_type": "tag"}
-    assert not any(_evaluate(c, tag_deleted, "delete") for c in filters.values())
+    assert not _evaluate(cel, tag_deleted, "delete")
+
+
+def test_the_cleanup_listens_to_every_repository_of_the_modules_and_no_other() -> None:
+    """Seed B's modules come from two repositories: a branch deleted in either (its name in
+    any case, as GitHub compares them) cleans up; one of the deployment repository, whose
+    pushes only deploy, or of another repository, does not."""
+    [cel] = [c for n, c in _filters(objects_of("astrago")).items() if n == "astrago-cleanup"]
+    deleted_in = {repository: _evaluate(cel, {**_payload("delete"), "repository": {
+                      **_payload("delete")["repository"], "full_name": repository}}, "delete")
+                  for repository in ("xiilab/astrago-backend", "XiiLab/Astrago-Frontend",
+                                     "xiilab/astrago-deployment", "xiilab/astrago-backend2",
+                                     "xiilab/astrago-backendxastrago-frontend")}
+    assert deleted_in == {"xiilab/astrago-backend": True, "XiiLab/Astrago-Frontend": True,
+                          "xiilab/astrago-deployment": False,
+                          "xiilab/astrago-backend2": False,
+                          "xiilab/astrago-backendxastrago-frontend": False}
+    closed = _github_pull_request("closed", "xiilab/astrago-frontend", "master")
+    assert _evaluate(cel, closed, "pull_request")
 
 
 def test_render_options_select_modules_and_environment() -> None:
     objects = render(EXAMPLES / "astrago", modules=("core",), namespace="ci")
     triggers = [t["metadata"]["name"] for t in by_kind(objects, "Trigger")]
-    assert triggers == ["astrago-core-stage-push", "astrago-core-stage-pr", "astrago-core-cleanup"]
+    assert triggers == ["astrago-core-stage-push", "astrago-core-stage-pr", "astrago-cleanup"]
     assert {o["metadata"].get("namespace") for o in objects} == {"ci", None}
 
 
@@ -1523,12 +1554,14 @@ if wait and any(run["metadata"].get("finalizers") for run in deleted):
 
 
 def test_the_cleanup_prunes_only_finished_runs_and_its_own_runs_too(tmp_path: Path) -> None:
-    """The cleanup keeps a module's newest `ci.keepRuns` finished runs. It deleted the
-    oldest runs whatever their state, so a branch's build still deploying was stopped when
-    enough newer runs (a pull request's pushes) came before a cleanup; and it never pruned
-    the cleanup runs, one a module for every closed pull request. The prune step runs in
-    sh with the real jq, its parameters filled as Tekton fills them, over runs labelled as
-    the TriggerTemplates label them."""
+    """The cleanup keeps each module's newest `ci.keepRuns` finished runs, and as many of
+    its own. It deleted the oldest runs whatever their state, so a branch's build still
+    deploying was stopped when enough newer runs (a pull request's pushes) came before a
+    cleanup; and it never pruned the cleanup runs, one for every closed pull request. The
+    prune step runs in sh with the real jq, its parameters filled as Tekton fills them,
+    over runs labelled as the TriggerTemplates label them, and the cleanup runs of each
+    module that the cleanup Trigger of each module started before (their label's value the
+    module's name)."""
     objects = objects_of("gointern-backend")
     templates = {t["metadata"]["name"].removeprefix("gointern-backend-"):
                  t["spec"]["resourcetemplates"][0]
@@ -1550,20 +1583,22 @@ def test_the_cleanup_prunes_only_finished_runs_and_its_own_runs_too(tmp_path: Pa
     for waiting in (held, stored_later):
         waiting["metadata"]["finalizers"] = ["results.tekton.dev/pipelinerun"]
     held["metadata"]["deletionTimestamp"] = "2026-12-05T07:00:00Z"
+    a_modules_cleanup = run("c4", "cleanup", 0, "True")
+    a_modules_cleanup["metadata"]["labels"]["shipspec.dev/cleanup-of"] = "portal"
     runs = [held, stored_later, run("p5", "push", 1, "Unknown"),  # still deploying
             run("p4", "pull-request", 2, "False"), run("p3", "push", 3, "True"),
             run("p2", "pull-request", 4, "True"), run("p1", "push", 5, None),  # not started yet
-            run("s1", "push", 0, "True", module="system"),
-            run("o1", "push", 0, "True", project="other"),
-            run("c3", "cleanup", 0, "True"), run("c2", "cleanup", 1, "False"),
-            run("c1", "cleanup", 2, "True"), run("c0", "cleanup", 3, "Unknown")]  # this one
+            run("s2", "push", 0, "True", module="system"),
+            run("s1", "push", 1, "True", module="system"),
+            run("o1", "push", 0, "True", project="other"), a_modules_cleanup,
+            run("c3", "cleanup", 1, "True"), run("c2", "cleanup", 2, "False"),
+            run("c1", "cleanup", 3, "True"), run("c0", "cleanup", 4, "Unknown")]  # this one
     state = tmp_path / "runs.json"
     state.write_text(json.dumps(runs))
     (tmp_path / "kubectl").write_text(_FAKE_KUBECTL)
     (tmp_path / "kubectl").chmod(0o755)
-    [step] = [s for s in _task(objects, "gointern-backend-cleanup")["spec"]["steps"]
-              if s["name"] == "prune-pipelineruns"]
-    params = {"module": "portal", "keep-runs": "2"}
+    [step] = _task(objects, "gointern-backend-cleanup")["spec"]["steps"]
+    params = {"keep-runs": "2"}
     env = {e["name"]: re.sub(r"\$\(params\.([a-z-]+)\)", lambda m: params[m.group(1)],
                              e["value"]) for e in step["env"]}
     result = subprocess.run(["sh", "-c", step["script"]], capture_output=True, text=True,
@@ -1571,9 +1606,10 @@ def test_the_cleanup_prunes_only_finished_runs_and_its_own_runs_too(tmp_path: Pa
                                  "PATH": f"{tmp_path}:/usr/bin:/bin"}, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ("kept the newest 2 of 4 finished runs of portal\n"
-                             "kept the newest 2 of 3 finished cleanup runs of portal\n")
+                             "kept the newest 2 of 2 finished runs of system\n"
+                             "kept the newest 2 of 4 finished runs of the cleanup\n")
     left = {r["metadata"]["name"] for r in json.loads(state.read_text())}
-    assert left == {"p7", "p6", "p5", "p3", "p2", "p1", "s1", "o1", "c2", "c1", "c0"}
+    assert left == {"p7", "p6", "p5", "p3", "p2", "p1", "s2", "s1", "o1", "c2", "c1", "c0"}
     assert [r["metadata"].get("deletionTimestamp") is not None
             for r in json.loads(state.read_text()) if r["metadata"]["name"] in ("p6", "p7")
             ] == [True, True]
@@ -1678,17 +1714,20 @@ def test_every_pod_is_admitted_in_a_baseline_namespace(example: str) -> None:
 
 
 def test_which_pods_could_be_restricted_and_why_the_rest_cannot() -> None:
-    """With Tekton's set-security-context flag, the shipspec steps meet `restricted`; the
-    build (kaniko as root, root on the claims) and cleanup (root on the claims) cannot."""
+    """With Tekton's set-security-context flag, the shipspec steps and the cleanup (on no
+    claim) meet `restricted`; the build (kaniko as root, root on the claims) cannot."""
     objects = objects_of("gointern-backend")
     push = _run_of(objects, "gointern-backend-push")
     for name in ("tag", "deploy"):
         pod = _tekton_pod(_task(objects, f"gointern-backend-{name}"), push, True)
         assert _pod_security_violations(pod, "restricted") == [], name
+    cleanup = _tekton_pod(_task(objects, "gointern-backend-cleanup"),
+                          _run_of(objects, "gointern-backend-cleanup"), True)
+    assert _pod_security_violations(cleanup, "restricted") == []
     build = _tekton_pod(_task(objects, "gointern-backend-build"), push, True)
     assert {v.split(":")[0] for v in _pod_security_violations(build, "restricted")} == {
-        "step-fetch", "step-check-cache-status", "step-prebuild", "step-build-image",
-        "step-post-build-analysis"}
+        "step-remove-stale-runs", "step-fetch", "step-check-cache-status", "step-prebuild",
+        "step-build-image", "step-post-build-analysis"}
     without_flag = _tekton_pod(_task(objects, "gointern-backend-tag"), push, False)
     assert "prepare: allowPrivilegeEscalation not false" in _pod_security_violations(
         without_flag, "restricted")
@@ -1963,7 +2002,7 @@ def _mono_spec(directory: Path, modules: int, comment: str = "") -> Path:
 def test_objects_too_large_for_client_side_apply_ask_for_a_server_side_one(
         tmp_path: Path) -> None:
     """kubectl's client-side apply (Argo CD's default) copies the object into an annotation,
-    and the API server refuses 256 KiB of annotations: 1,500 modules make an EventListener
+    and the API server refuses 256 KiB of annotations: 1,800 modules make an EventListener
     larger than that, and a spec of 43,000 `&` in a comment a ConfigMap that is, since Go's
     JSON writes `&` in 6 bytes. Sizes are Go's encoding/json's, through helm's toJson."""
     from test_emit import go_json
@@ -1974,7 +2013,7 @@ def test_objects_too_large_for_client_side_apply_ask_for_a_server_side_one(
 
     under = render(_mono_spec(tmp_path / "under", 100, "&" * 40_000))
     escaped = render(_mono_spec(tmp_path / "escaped", 100, "&" * 43_000))
-    listening = render(_mono_spec(tmp_path / "listening", 1500))
+    listening = render(_mono_spec(tmp_path / "listening", 1800))
     assert tekton.server_side_objects(under) == []
     assert tekton.server_side_objects(escaped) == ["ConfigMap/mono-spec"]
     assert tekton.server_side_objects(listening) == ["EventListener/mono"]
@@ -2022,7 +2061,7 @@ def test_a_push_to_a_registry_that_needs_credentials_without_them_is_warned_of(
 
 def test_generate_tells_kubectl_users_to_apply_large_objects_server_side(
         tmp_path: Path, cli) -> None:
-    directory = _mono_spec(tmp_path / "spec", 1500)
+    directory = _mono_spec(tmp_path / "spec", 1800)
     result = cli("generate", str(directory), "--output-dir", str(tmp_path / "out"))
     assert result.code == 0, result.err
     server_side, argo_cd = result.err.splitlines(keepends=True)
@@ -2032,5 +2071,5 @@ def test_generate_tells_kubectl_users_to_apply_large_objects_server_side(
         "Argo CD does, as they ask\n")
     # so many objects are more than an Argo CD Application holds (test_argocd.py)
     assert argo_cd.startswith("note: kubectl can apply these objects, Argo CD cannot: the "
-                              "12,021 objects of these 1,500 modules are more than one Argo "
+                              "12,622 objects of these 1,800 modules are more than one Argo "
                               "CD Application can hold")

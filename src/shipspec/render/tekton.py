@@ -136,11 +136,14 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
         for obj in _module_objects(spec, module, options,
                                    _metadata(spec, namespace, options, module))
     ]
-    trigger_names = [o["metadata"]["name"] for o in module_objects if o["kind"] == "Trigger"]
+    cleanup = triggers.cleanup_trigger(spec, modules, metadata)
+    trigger_names = [o["metadata"]["name"] for o in (*module_objects, cleanup)
+                     if o["kind"] == "Trigger"]
     objects += [
         _server_side_when_large(triggers.event_listener(
             spec, metadata, shared_name(spec, "triggers"), trigger_names)),
         *module_objects,
+        cleanup,
     ]
     return [Rendered(f"{o['kind'].lower()}-{o['metadata']['name']}.yaml", o) for o in objects]
 
@@ -265,7 +268,7 @@ def _spec_configmap(spec: Spec, metadata: Object) -> Object:
 # are listed for pull requests too, which cannot even fetch their code without them.
 PUSH_ACCOUNT = "pipeline"  # branch pushes: registry push and deployment credentials
 PULL_REQUEST_ACCOUNT = "pull-request"  # untrusted code: no API token, no RBAC, no write
-CLEANUP_ACCOUNT = "cleanup"  # prunes a module's PipelineRuns: that Role only, no Secret
+CLEANUP_ACCOUNT = "cleanup"  # prunes the project's PipelineRuns: that Role only, no Secret
 
 
 def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> list[Object]:
@@ -378,14 +381,13 @@ def _ci_pipeline(spec: Spec, metadata: Object) -> Object:
 
 
 def _cleanup_pipeline(spec: Spec, metadata: Object) -> Object:
-    names = ("module", "workspace-claim", "keep-runs")
     return {"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
             "metadata": {"name": shared_name(spec, "cleanup"), **metadata},
-            "spec": {"description": f"Clean up after a module of {spec.project}.",
-                     "params": [{"name": n, "type": "string"} for n in names],
+            "spec": {"description": f"Prune the finished runs of {spec.project}.",
+                     "params": [{"name": "keep-runs", "type": "string"}],
                      "tasks": [{"name": "cleanup",
                                 "taskRef": {"name": shared_name(spec, "cleanup")},
-                                "params": [_pipeline_param(n) for n in names]}]}}
+                                "params": [_pipeline_param("keep-runs")]}]}}
 
 
 def _near_module_runs(module: str) -> Object:
@@ -464,12 +466,13 @@ def _build_run(spec: Spec, metadata: Object, event: str, value: dict[str, str]) 
 
 def _pipeline_run(spec: Spec, event: str, pipeline: str, account: str, params: list[Object],
                   labels: Object, workspaces: list[Object], metadata: Object,
-                  module: str) -> Object:
+                  module: str | None) -> Object:
+    """A run of `pipeline`; of one module's (on its claims), or of the project's."""
     run_spec: Object = {
         "pipelineRef": {"name": pipeline},
         "taskRunTemplate": {"serviceAccountName": shared_name(spec, account),
                             "podTemplate": {
-                                "affinity": _near_module_runs(module),
+                                **({"affinity": _near_module_runs(module)} if module else {}),
                                 # every container of the pod, Tekton's init containers too
                                 "securityContext": {
                                     "seccompProfile": {"type": "RuntimeDefault"}},
@@ -480,7 +483,8 @@ def _pipeline_run(spec: Spec, event: str, pipeline: str, account: str, params: l
         **({"workspaces": workspaces} if workspaces else {}),
     }
     return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
-            "metadata": {"generateName": f"{spec.project}-{module}-{event}-",
+            "metadata": {"generateName": (f"{spec.project}-{module}-{event}-" if module
+                                          else f"{spec.project}-{event}-"),
                          "labels": {**metadata["labels"], **labels},
                          "annotations": LEAVE_RUN},
             "spec": run_spec}
@@ -500,7 +504,7 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
     # given by the Triggers of modules whose paths narrow their pull requests' builds
     base = ("base-revision",)
     passed = {p: f"$(tt.params.{p})" for p in (*build_params, *base)}
-    cleanup_params = ("module", "workspace-claim", "keep-runs")
+    cleanup_params = ("keep-runs",)
     return [
         template("push", build_params, _build_run(spec, metadata, "push", passed)),
         template("pull-request", build_params,
@@ -508,9 +512,10 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
         template("cleanup", cleanup_params, _pipeline_run(
             spec, "cleanup", shared_name(spec, "cleanup"), CLEANUP_ACCOUNT,
             [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],
-            {"shipspec.dev/project": spec.project,
-             "shipspec.dev/cleanup-of": "$(tt.params.module)"}, [], metadata,
-            "$(tt.params.module)")),
+            # not a module's run: its own label, which the cleanup of each module had
+            # too (set to the module), so that the prune finds those as well
+            {"shipspec.dev/project": spec.project, "shipspec.dev/cleanup-of": spec.project},
+            [], metadata, None)),
     ]
 
 

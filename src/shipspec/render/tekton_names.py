@@ -29,7 +29,7 @@ SHARED_ROLES: tuple[tuple[str, str], ...] = (
     ("Pipeline", "cleanup"),
     ("TriggerBinding", "push"), ("TriggerBinding", "pull-request"),
     ("TriggerTemplate", "push"), ("TriggerTemplate", "pull-request"),
-    ("TriggerTemplate", "cleanup"),
+    ("TriggerTemplate", "cleanup"), ("Trigger", "cleanup"),
 )
 REPORT_ROLE = ("Task", "report")  # only when runs report (source.statusSecret, notifySecret)
 
@@ -61,10 +61,6 @@ def trigger_name(module: Module, deployment: Deployment, event: str) -> str:
     return f"{module.resource_prefix}-{deployment.environment}-{event}"
 
 
-def cleanup_trigger_name(module: Module) -> str:
-    return f"{module.resource_prefix}-cleanup"
-
-
 def object_names(spec: Spec, namespace: str, modules: tuple[Module, ...],
                  reports: bool) -> Iterator[Name]:
     """Every (kind, name) the renderer makes for these modules, with its origin."""
@@ -82,7 +78,6 @@ def object_names(spec: Spec, namespace: str, modules: tuple[Module, ...],
         for deployment in module.deployments:
             for event in ("push", "pr"):
                 yield Name("Trigger", trigger_name(module, deployment, event), origin)
-        yield Name("Trigger", cleanup_trigger_name(module), origin)
 
 
 def name_problems(spec: Spec, namespace: str, modules: tuple[Module, ...],

@@ -234,6 +234,23 @@ else
 fi
 """
 
+# A run removes its own checkout when it succeeds; failed runs leave theirs. Nothing runs
+# for a day (PipelineRuns time out long before), so older directories on the module's claim
+# are left-overs, which each build removes before it fetches: in a step of its own, the one
+# that mounts the claim's every run, before any of the source is there. Housekeeping: a
+# build beside this one may remove the same directories, and the build goes on whatever
+# happens here.
+_REMOVE_STALE_RUNS = """\
+#!/bin/sh
+set -u
+stale=$(find /runs -mindepth 1 -maxdepth 1 -type d -mmin +1440 | wc -l)
+if find /runs -mindepth 1 -maxdepth 1 -type d -mmin +1440 -exec rm -rf {} +; then
+  echo "removed $stale stale run directories"
+else
+  echo "could not remove every stale run directory; the next build tries again"
+fi
+"""
+
 _FETCH = _FETCHING + """\
 date +%s > /work/.started
 rm -rf /work/src
@@ -285,7 +302,8 @@ printf '%s' "$bytes" > "$(results.cache-bytes-after.path)"
 if [ "$NO_PUSH" = "true" ]; then pushed=""; else pushed=$DESTINATION; fi
 printf '%s' "$pushed" > "$(results.IMAGE_URL.path)"
 echo "build took ${seconds}s; cache ($CACHE_SCOPE) now $bytes bytes"
-# The checkout is not needed any more; the cleanup pipeline removes what failed runs leave.
+# The checkout is not needed any more; the module's next build removes what failed runs
+# leave (_REMOVE_STALE_RUNS).
 rm -rf /work/src
 """
 
@@ -384,6 +402,9 @@ def build_task(spec: Spec, metadata: Object) -> Object:
             {"name": "cache", "persistentVolumeClaim": {"claimName": "$(params.cache-claim)"}},
         ],
         "steps": [
+            {"name": "remove-stale-runs", "image": images["git"], "script": _REMOVE_STALE_RUNS,
+             "securityContext": ROOT_ON_CLAIMS,
+             "volumeMounts": [{"name": "work", "mountPath": "/runs", "subPath": "runs"}]},
             {"name": "fetch", "image": images["git"], "script": _FETCH,
              "env": _env(REPO_URL="$(params.repo-url)", REVISION="$(params.revision)",
                          GIT_SSH_COMMAND=_SSH_ALIVE,  # root's own ~/.ssh
@@ -536,62 +557,41 @@ def report_task(spec: Spec, metadata: Object) -> Object:
     }, metadata)
 
 
-_REMOVE_STALE_RUNS = """\
-#!/bin/sh
-set -eu
-# A run removes its own checkout when it succeeds; failed runs leave theirs. Nothing runs
-# for a day (PipelineRuns time out long before), so older directories are left-overs.
-stale=$(find /runs -mindepth 1 -maxdepth 1 -type d -mmin +1440 | wc -l)
-find /runs -mindepth 1 -maxdepth 1 -type d -mmin +1440 -exec rm -rf {} +
-echo "removed $stale stale run directories of $MODULE"
-"""
-
 # Finished runs only, oldest first: a run is done when its Succeeded condition is True or
 # False (Tekton v1.15.0, pkg/apis/pipeline/v1/pipelinerun_types.go, IsDone). A cleanup
 # started while a branch's build still deployed deleted that run, and its deploy with it.
-# Cleanup runs are pruned as well: every closed pull request starts one for each module.
-# Deleted without waiting: Tekton Results' watcher holds a finalizer on each run until it
-# is stored, up to its grace period (tektoncd/results docs/watcher/README.md, "Finalizer
-# for blocking deletion"), and kubectl waits for finalizers by default; a run already
-# being deleted is not counted again.
+# The project's runs are listed once and kept by module; the cleanup runs (each closed pull
+# request starts one) are kept as one more group. Deleted without waiting: Tekton Results'
+# watcher holds a finalizer on each run until it is stored, up to its grace period
+# (tektoncd/results docs/watcher/README.md, "Finalizer for blocking deletion"), and kubectl
+# waits for finalizers by default; a run already being deleted is not counted again.
 _PRUNE_RUNS = """\
 #!/bin/sh
 set -eu
-finished='[.items[] | select(.metadata.deletionTimestamp == null and any(
-  .status.conditions[]?; .type == "Succeeded" and (.status == "True" or .status == "False")))]
-  | sort_by(.metadata.creationTimestamp) | map(.metadata.name)'
-prune() {
-  runs=$(kubectl get pipelineruns -l "$1,shipspec.dev/project=$PROJECT" -o json)
-  names=$(printf '%s' "$runs" | jq -c "$finished")
-  printf '%s' "$names" | jq -r --argjson keep "$KEEP" '.[:([length - $keep, 0] | max)][]' |
-    xargs -r kubectl delete --wait=false pipelinerun
-  echo "kept the newest $KEEP of $(printf '%s' "$names" | jq length) finished $2 of $MODULE"
-}
-prune "shipspec.dev/module=$MODULE" "runs"
-prune "shipspec.dev/cleanup-of=$MODULE" "cleanup runs"
+groups='[.items[] | select(.metadata.deletionTimestamp == null and any(
+  .status.conditions[]?; .type == "Succeeded" and (.status == "True" or .status == "False")))
+  | {name: .metadata.name, created: .metadata.creationTimestamp,
+     group: (if .metadata.labels["shipspec.dev/cleanup-of"] then "the cleanup"
+             else .metadata.labels["shipspec.dev/module"] end)}
+  | select(.group != null)] | group_by(.group) | map(sort_by(.created))'
+runs=$(kubectl get pipelineruns -l "shipspec.dev/project=$PROJECT" -o json)
+finished=$(printf '%s' "$runs" | jq -c "$groups")
+printf '%s' "$finished" |
+  jq -r --argjson keep "$KEEP" '.[] | .[:([length - $keep, 0] | max)][] | .name' |
+  xargs -r kubectl delete --wait=false pipelinerun
+printf '%s' "$finished" | jq -r --argjson keep "$KEEP" '.[] | "kept the newest "
+  + "\\([length, $keep] | min) of \\(length) finished runs of \\(.[0].group)"'
 """
 
 
 def cleanup_task(spec: Spec, metadata: Object) -> Object:
-    return _task(spec, "cleanup", "Remove a module's stale run directories and prune its "
-                 "old PipelineRuns.", {
-        "params": [
-            _param("module", "Module name."),
-            _param("workspace-claim", "The module's workspace PersistentVolumeClaim."),
-            _param("keep-runs", "How many PipelineRuns of the module to keep."),
-        ],
-        "volumes": [{"name": "work", "persistentVolumeClaim": {
-            "claimName": "$(params.workspace-claim)"}}],
+    return _task(spec, "cleanup", "Prune the project's old PipelineRuns.", {
+        "params": [_param("keep-runs", "How many finished PipelineRuns of a module to keep.")],
         "steps": [
-            {"name": "remove-stale-runs", "image": spec.ci.images["git"],
-             "script": _REMOVE_STALE_RUNS,
-             "env": _env(MODULE="$(params.module)"), "securityContext": ROOT_ON_CLAIMS,
-             "volumeMounts": [{"name": "work", "mountPath": "/runs", "subPath": "runs"}]},
             {"name": "prune-pipelineruns", "image": spec.ci.images["tools"],
              "script": _PRUNE_RUNS,
              # kubectl keeps its discovery cache below $HOME (an emptyDir of Tekton's)
-             "env": _env(MODULE="$(params.module)", PROJECT=spec.project,
-                         KEEP="$(params.keep-runs)", HOME=_TEKTON_HOME),
+             "env": _env(PROJECT=spec.project, KEEP="$(params.keep-runs)", HOME=_TEKTON_HOME),
              "securityContext": NON_ROOT},
         ],
     }, metadata)

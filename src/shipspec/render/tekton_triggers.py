@@ -1,13 +1,13 @@
 """Tekton Triggers: which webhook events start which runs, for which module.
 
-Every module gets its own `Trigger` objects (push and pull request per deployment, one
-cleanup) and a TriggerBinding with its build settings; the single EventListener names the
-Triggers one by one (`triggerRef`), so changing a module's settings changes only that
-module's objects, and the listener picks up nothing it was not told about. Each Trigger
-first has the `github` interceptor check the webhook's signature against the secret (never
-optional) and its event type, then a `cel` filter pick the events of this module: its
-repository, its branch and, in a mono repo, changes below its paths (but for a deploy's own
-commit, where the source repository is the deployment repository).
+Every module gets its own `Trigger` objects (push and pull request per deployment) and a
+TriggerBinding with its build settings; one cleanup Trigger serves the project. The single
+EventListener names the Triggers one by one (`triggerRef`), so changing a module's settings
+changes only that module's objects, and the listener picks up nothing it was not told
+about. Each Trigger first has the `github` interceptor check the webhook's signature against
+the secret (never optional) and its event type, then a `cel` filter pick the events of this
+module: its repository, its branch and, in a mono repo, changes below its paths (but for a
+deploy's own commit, where the source repository is the deployment repository).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 
 from shipspec.render import Gap
 from shipspec.render.tekton_names import (
-    cleanup_trigger_name,
     settings_binding_name,
     shared_name,
     trigger_name,
@@ -53,18 +52,25 @@ def cel_string(text: str) -> str:
 _CEL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-@cache  # five triggers a module, and most modules share one repository
+@cache  # four triggers a module, and most modules share one repository
 def from_repository(slug: str) -> str:
-    """CEL: the event comes from the repository `slug` (owner/name). GitHub compares these
+    """CEL: the event comes from the repository `slug` (owner/name)."""
+    return from_repositories((slug,))
+
+
+def from_repositories(slugs: tuple[str, ...]) -> str:
+    """CEL: the event comes from one of the repositories `slugs`. GitHub compares these
     names without case, and its events spell them as the repository was created, the spec
     as its author typed it: `==` let no event of `XiiLab/App` through for `xiilab/app`.
     matches() with (?i) is standard CEL (RE2 in cel-go): Tekton's environment has
     lowerAscii() too (cel-go's strings extension, pkg/interceptors/cel/cel.go), other CEL
     evaluators may not. Every character but letters, digits, '/', '_' and '-' is written
     as an escape, so that none is read as an operator."""
-    pattern = "".join(char if char.isascii() and (char.isalnum() or char in "/_-")
-                      else f"\\x{ord(char):02x}" if char.isascii() else char
-                      for char in slug)
+    either = "|".join("".join(
+        char if char.isascii() and (char.isalnum() or char in "/_-")
+        else f"\\x{ord(char):02x}" if char.isascii() else char for char in slug)
+        for slug in slugs)
+    pattern = either if len(slugs) == 1 else f"(?:{either})"
     return f"body.repository.full_name.matches({cel_string(f'(?i)^{pattern}$')})"
 
 
@@ -106,12 +112,12 @@ def push_filter(module: Module, deployment: Deployment) -> str:
 
 def overlong_filters(spec: Spec) -> list[Gap]:
     """Modules whose push filter cel-go would refuse to parse, so that no push ever built
-    them: each of its paths and of the deployment files it leaves out adds to it. The
-    filters are measured only where a bound says one may be too long (the plugin checks
-    every refresh, and the bound takes C loops alone): a Python string's length counts code
-    points, as cel-go does, and no name is written in more than six characters for each of
-    its own (a \\u escape), nor a path in more than 12 (it is written twice) and 40 of text
-    around it."""
+    them: each of its paths and of the deployment files it leaves out adds to it; and the
+    cleanup's filter, which names every repository of the modules. The filters are measured
+    only where a bound says one may be too long (the plugin checks every refresh, and the
+    bound takes C loops alone): a Python string's length counts code points, as cel-go does,
+    and no name is written in more than six characters for each of its own (a \\u escape),
+    nor a path in more than 12 (it is written twice) and 40 of text around it."""
     gaps: list[Gap] = []
     for module in spec.enabled_modules:
         if not module.deployments:
@@ -137,6 +143,17 @@ def overlong_filters(spec: Spec) -> list[Gap]:
                 "so every push would fail the filter and build nothing",
                 "name fewer paths (a directory covers every file below it), or keep the "
                 "deployment files out of the module's repository"))
+    slugs = {module.repo_slug for module in spec.enabled_modules}
+    if 400 + 6 * sum(len(slug) + 1 for slug in slugs) > CEL_CODE_POINTS:
+        cleanup = len(cleanup_filter(list(spec.enabled_modules), spec.source.fork_pull_requests))
+        if cleanup > CEL_CODE_POINTS:
+            gaps.append((
+                ("modules",),
+                f"the modules come from {len(slugs):,} repositories: the CEL filter of the "
+                f"cleanup Trigger, which names them all, would be {cleanup:,} characters "
+                f"long, and Tekton Triggers parses at most {CEL_CODE_POINTS:,} (cel-go's "
+                "limit), so no run would ever be pruned",
+                "split the modules into specs of their own, each with its project"))
     return gaps
 
 
@@ -163,14 +180,14 @@ def pull_request_filter(module: Module, deployment: Deployment, forks: bool) -> 
     ])
 
 
-def cleanup_filter(module: Module, forks: bool) -> str:
-    """CEL: a branch deleted or a pull request closed in the module's repository; the pull
-    request one that could build (pull_request_filter), so that opening and closing a
+def cleanup_filter(modules: list[Module], forks: bool) -> str:
+    """CEL: a branch deleted or a pull request closed in a repository of the modules; the
+    pull request one that could build (pull_request_filter), so that opening and closing a
     fork's pull requests does not start cleanup runs for anyone who wishes."""
     closed = ["header.match('X-GitHub-Event', 'pull_request')", "body.action == 'closed'",
               *([] if forks else [_FROM_THE_REPOSITORY])]
     return (
-        f"{from_repository(module.repo_slug)} && ("
+        f"{from_repositories(tuple(sorted({m.repo_slug for m in modules})))} && ("
         "(header.match('X-GitHub-Event', 'delete') && body.ref_type == 'branch') || "
         f"({' && '.join(closed)}))"
     )
@@ -214,7 +231,7 @@ def _trigger(spec: Spec, name: str, metadata: Object, interceptors: list[Object]
 
 def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, ...],
                     build_values: dict[str, str], metadata: Object) -> list[Object]:
-    """The module's build settings (one TriggerBinding) and its push, PR and cleanup Triggers."""
+    """The module's build settings (one TriggerBinding) and its push and PR Triggers."""
     settings = settings_binding_name(module)
     objects = [_binding(settings, build_values, metadata)]
     for deployment in deployments:
@@ -234,14 +251,18 @@ def module_triggers(spec: Spec, module: Module, deployments: tuple[Deployment, .
                 module, deployment, spec.source.fork_pull_requests)),
             [shared_name(spec, "pull-request"), settings], {**values, **narrowed},
             shared_name(spec, "pull-request")))
-    objects.append(_trigger(
-        spec, cleanup_trigger_name(module), metadata,
-        _interceptors(spec, ["delete", "pull_request"], cleanup_filter(
-            module, spec.source.fork_pull_requests)), [],
-        {"module": module.name, "workspace-claim": module.claims.workspace,
-         "keep-runs": str(spec.ci.keep_runs)},
-        shared_name(spec, "cleanup")))
     return objects
+
+
+def cleanup_trigger(spec: Spec, modules: list[Module], metadata: Object) -> Object:
+    """One cleanup for the project, whichever of its repositories the event comes from: its
+    run prunes every module's runs, and each build removes the run directories that failed
+    runs left on its module's claim (tekton_tasks). With a cleanup Trigger for each module,
+    every pull request closed in a mono repo of 200 modules started 200 runs, a pod each."""
+    return _trigger(spec, shared_name(spec, "cleanup"), metadata,
+                    _interceptors(spec, ["delete", "pull_request"], cleanup_filter(
+                        modules, spec.source.fork_pull_requests)), [],
+                    {"keep-runs": str(spec.ci.keep_runs)}, shared_name(spec, "cleanup"))
 
 
 def trigger_values(deployment: Deployment) -> dict[str, str]:
