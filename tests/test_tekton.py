@@ -1929,6 +1929,33 @@ def test_more_paths_than_any_filter_holds_are_refused_before_any_path_is_checked
     assert cli("validate", str(hosted)).code == 0
 
 
+@pytest.mark.parametrize(("repositories", "refused"), [(1072, False), (1073, True)])
+def test_a_cleanup_filter_longer_than_cel_go_parses_is_refused(
+        tmp_path: Path, cli, repositories: int, refused: bool) -> None:
+    """The project's one cleanup Trigger names every repository of its modules in its
+    filter: modules each in a repository of its own, of a name of 90 characters, make it
+    longer than cel-go parses from 1,073 of them, and no run would ever be pruned. Such a
+    spec is refused at `modules`; one of fewer repositories renders."""
+    spec = _mono_spec(tmp_path / "spec", 0)
+    (spec / "shipspec.yaml").write_text((spec / "shipspec.yaml").read_text() + "".join(
+        f"  s{n:04d}: {{repo: 'https://github.com/o/{'r' * 85}{n:05d}.git', "
+        f"dockerfile: Dockerfile, values: apps.s{n:04d}}}\n" for n in range(repositories)))
+    result = cli("validate", str(spec))
+    if refused:
+        assert (result.code, result.out) == (1, ""), result.out
+        assert re.search(r"shipspec.yaml:11:1: error: modules: the modules come from 1,073 "
+                         r"repositories: the CEL filter of the cleanup Trigger, which names "
+                         r"them all, would be 100,047 characters long, and Tekton "
+                         r"Triggers parses at most 100,000 \(cel-go's limit\), so no run "
+                         r"would ever be pruned\n  hint: split the modules into specs of "
+                         r"their own", result.err), result.err
+        return
+    assert result.code == 0, result.err
+    [cleanup] = [cel for name, cel in _filters(render(spec)).items()
+                 if name == "mono-cleanup"]
+    assert len(cleanup) == 99_954
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(st.characters(whitelist_categories=("L", "N"),
                                       whitelist_characters="-_.'@+,!#"),
