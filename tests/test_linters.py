@@ -79,6 +79,24 @@ def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path
     assert tekton_lint(output) == []
 
 
+def _dispatch_variant(tmp_path: Path) -> Path:
+    """Seed B's example with ci.triggers: dispatch and a CA bundle: the dispatch Task, its
+    Pipeline, Triggers and account."""
+    from test_tekton_dispatch import dispatch_spec
+
+    directory = dispatch_spec(tmp_path / "dispatch")
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace("  triggers: dispatch\n", "  triggers: dispatch\n"
+                                             "  caBundle: {configMap: corporate-ca}\n"))
+    return directory
+
+
+def test_dispatch_variant_passes_tekton_lint(tmp_path: Path) -> None:
+    output = generated(_dispatch_variant(tmp_path), tmp_path, "dispatch")
+    assert "astrago-dispatch" in output.read_text()
+    assert tekton_lint(output) == []
+
+
 def _workflows(tmp_path: Path) -> list[Path]:
     """Seed B's workflows, then the same with its frontend built by npm (setup-node), the
     images pinned by digest (deploy.pinDigest), a build timeout and self-hosted runners
@@ -242,7 +260,8 @@ def test_every_script_shipspec_emits_passes_shellcheck(example_copy, tmp_path: P
     scripts = _actions_scripts(_workflows(tmp_path))
     for name, directory in (("gointern", EXAMPLES / "gointern-backend"),
                             ("astrago", EXAMPLES / "astrago"),
-                            ("variant", _variant(example_copy))):
+                            ("variant", _variant(example_copy)),
+                            ("dispatch", _dispatch_variant(tmp_path))):
         stream = generated(directory, tmp_path, name).read_text()
         scripts.update({f"{name}-{file}": text
                         for file, text in _tekton_scripts(stream).items()})

@@ -1,6 +1,6 @@
 """The files a change touches: git's lists of changed files read back, and whether they
 touch a module's paths. `plan` decides a GitHub Actions run's builds with them, `tag` whether
-a Tekton pull request run builds its module."""
+a Tekton pull request run builds its module, `dispatch` which modules' Tekton runs start."""
 
 from __future__ import annotations
 
@@ -59,3 +59,10 @@ def deploys_only(files: list[str], deployment_files: frozenset[str]) -> bool:
     Module.deployment_files), which builds nothing, even a module without paths. An empty
     change is not: a commit pushed empty, to build again, builds those modules."""
     return bool(files) and all(file in deployment_files for file in files)
+
+
+def builds(paths: tuple[str, ...], deployment_files: frozenset[str], files: list[str]) -> bool:
+    """Whether a change of `files` builds a module of these paths and deployment files (see
+    Module.deployment_files): files below its paths, but for a deploy's own commit."""
+    return not deploys_only(files, deployment_files) and touches(
+        paths, touched(files, deployment_files))

@@ -20,6 +20,7 @@ from shipspec.errors import Location, Problem, SpecError
 Builder = Literal["kaniko", "buildah"]
 BuildTool = Literal["none", "gradle", "maven", "npm"]
 Engine = Literal["tekton", "github-actions"]
+Triggers = Literal["modules", "dispatch"]
 
 
 class Template(NamedTuple):
@@ -276,6 +277,7 @@ class CABundle(NamedTuple):
 class CI(NamedTuple):
     engine: Engine
     builder: Builder
+    triggers: Triggers  # Tekton: a module's own Triggers choose its runs, or a dispatch run
     build: BuildTool
     storage_class: str | None
     workspace_size: str

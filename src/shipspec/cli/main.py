@@ -56,6 +56,10 @@ VERBS = {
     "plan": Verb("what a CI run builds: modules, environment, tags (GitHub outputs)",
                  "shipspec plan --repository xiilab/astrago-backend --branch stabilize/1.0 "
                  "--sha \"$GITHUB_SHA\""),
+    "dispatch": Verb("the Tekton runs an event starts, under ci.triggers: dispatch",
+                     "shipspec dispatch --event push --repository o/mono --branch main "
+                     "--revision \"$(git rev-parse HEAD)\" --changed-files files",
+                     "The project's dispatch runs call it; the runs go to kubectl create -f."),
     "bump": Verb("write new image tags into the deployment repository",
                  "DEPLOY_TOKEN=... shipspec bump --module core --sha \"$GITHUB_SHA\" "
                  "--env stage",

@@ -57,8 +57,6 @@ def _touched(module: Module, listed: str) -> bool:
     if not os.path.exists(listed):  # not known: build, as before paths narrowed
         return True
     # its patterns: compiled only here
-    from shipspec.changes import changed_files, deploys_only, touched, touches
+    from shipspec.changes import builds, changed_files
 
-    files = changed_files(read_existing(listed))
-    return not deploys_only(files, module.deployment_files) and touches(
-        module.paths, touched(files, module.deployment_files))
+    return builds(module.paths, module.deployment_files, changed_files(read_existing(listed)))

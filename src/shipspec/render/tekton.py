@@ -7,6 +7,7 @@ fixed: shared objects first, then each module's, in the order of the spec.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shipspec.errors import SpecError
@@ -118,6 +119,7 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
     if not modules:
         return []  # CI for no module is nothing; the caller decides if that is an error
     metadata = _metadata(spec, namespace, options)
+    dispatch = spec.ci.triggers == "dispatch"
     objects: list[Object] = [
         _server_side_when_large(_spec_configmap(spec, metadata)),
         *_service_accounts_and_rbac(spec, namespace, metadata),
@@ -126,9 +128,11 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
         tasks.deploy_task(spec, metadata),
         *([tasks.report_task(spec, metadata)] if reports(spec) else []),
         tasks.cleanup_task(spec, metadata),
+        *([tasks.dispatch_task(spec, metadata, _selection(options))] if dispatch else []),
         _ci_pipeline(spec, metadata),
         _cleanup_pipeline(spec, metadata),
-        *triggers.trigger_bindings(spec, metadata),
+        *([_dispatch_pipeline(spec, metadata)] if dispatch else
+          triggers.trigger_bindings(spec, metadata)),
         *_trigger_templates(spec, metadata),
     ]
     module_objects = [
@@ -136,14 +140,18 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
         for obj in _module_objects(spec, module, options,
                                    _metadata(spec, namespace, options, module))
     ]
-    cleanup = triggers.cleanup_trigger(spec, modules, metadata)
-    trigger_names = [o["metadata"]["name"] for o in (*module_objects, cleanup)
+    project_triggers = [
+        *(triggers.dispatch_triggers(spec, modules, tuple(sorted(
+            {d.trigger_branch for m in modules for d in _deployments(m, options)})), metadata)
+          if dispatch else []),
+        triggers.cleanup_trigger(spec, modules, metadata)]
+    trigger_names = [o["metadata"]["name"] for o in (*module_objects, *project_triggers)
                      if o["kind"] == "Trigger"]
     objects += [
         _server_side_when_large(triggers.event_listener(
             spec, metadata, shared_name(spec, "triggers"), trigger_names)),
         *module_objects,
-        cleanup,
+        *project_triggers,
     ]
     return [Rendered(f"{o['kind'].lower()}-{o['metadata']['name']}.yaml", o) for o in objects]
 
@@ -269,6 +277,9 @@ def _spec_configmap(spec: Spec, metadata: Object) -> Object:
 PUSH_ACCOUNT = "pipeline"  # branch pushes: registry push and deployment credentials
 PULL_REQUEST_ACCOUNT = "pull-request"  # untrusted code: no API token, no RBAC, no write
 CLEANUP_ACCOUNT = "cleanup"  # prunes the project's PipelineRuns: that Role only, no Secret
+# ci.triggers: dispatch: creates the runs of the modules an event changes (that Role only),
+# and reads a private source (its credentials) to tell which
+DISPATCH_ACCOUNT = "dispatch"
 
 
 def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> list[Object]:
@@ -316,7 +327,22 @@ def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> 
          "rules": [{"apiGroups": ["tekton.dev"], "resources": ["pipelineruns"],
                     "verbs": ["get", "list", "delete"]}]},
         binding("RoleBinding", pruner, "Role", pruner, pruner),
+        *(_dispatch_account(spec, metadata, account(DISPATCH_ACCOUNT, reading, token=True),
+                            binding) if spec.ci.triggers == "dispatch" else []),
     ]
+
+
+def _dispatch_account(spec: Spec, metadata: Object, service_account: Object,
+                      binding: Callable[[str, str, str, str, str], Object]) -> list[Object]:
+    """The dispatch runs' account: it may create PipelineRuns, and nothing else. Not get,
+    list or delete them; not a Secret; its runs use the accounts the Triggers' runs would."""
+    dispatcher = shared_name(spec, DISPATCH_ACCOUNT)
+    return [service_account,
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+             "metadata": {"name": dispatcher, **metadata},
+             "rules": [{"apiGroups": ["tekton.dev"], "resources": ["pipelineruns"],
+                        "verbs": ["create"]}]},
+            binding("RoleBinding", dispatcher, "Role", dispatcher, dispatcher)]
 
 
 def _pipeline_param(name: str) -> Object:
@@ -388,6 +414,27 @@ def _cleanup_pipeline(spec: Spec, metadata: Object) -> Object:
                      "tasks": [{"name": "cleanup",
                                 "taskRef": {"name": shared_name(spec, "cleanup")},
                                 "params": [_pipeline_param("keep-runs")]}]}}
+
+
+def _dispatch_pipeline(spec: Spec, metadata: Object) -> Object:
+    names = ("event", "repository", "branch", "revision", "base-revision")
+    return {"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
+            "metadata": {"name": shared_name(spec, "dispatch"), **metadata},
+            "spec": {"description": f"Start the runs of the modules of {spec.project} that "
+                                    "an event changes.",
+                     "params": [{"name": name, "type": "string"} for name in names],
+                     "tasks": [{"name": "dispatch",
+                                "taskRef": {"name": shared_name(spec, "dispatch")},
+                                "params": [_pipeline_param(name) for name in names]}]}}
+
+
+def _selection(options: RenderOptions) -> list[str]:
+    """generate's options, as `shipspec dispatch` arguments: the runs a dispatch starts are
+    those of the modules and environment rendered, with the labels of every object."""
+    return [*(["--env", options.environment] if options.environment else []),
+            *(argument for module in options.modules for argument in ("--module", module)),
+            *(argument for key, value in options.labels
+              for argument in ("--label", f"{key}={value}"))]
 
 
 def _near_module_runs(module: str) -> Object:
@@ -505,10 +552,16 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
     base = ("base-revision",)
     passed = {p: f"$(tt.params.{p})" for p in (*build_params, *base)}
     cleanup_params = ("keep-runs",)
+    dispatch_params = ("event", "repository", "branch", "revision", "base-revision")
     return [
-        template("push", build_params, _build_run(spec, metadata, "push", passed)),
-        template("pull-request", build_params,
-                 _build_run(spec, metadata, "pull-request", passed), base),
+        *([template("dispatch", dispatch_params, _pipeline_run(
+            spec, "dispatch", shared_name(spec, "dispatch"), DISPATCH_ACCOUNT,
+            [{"name": p, "value": f"$(tt.params.{p})"} for p in dispatch_params],
+            {"shipspec.dev/project": spec.project, "shipspec.dev/dispatch-of": spec.project},
+            [], metadata, None))] if spec.ci.triggers == "dispatch" else [
+            template("push", build_params, _build_run(spec, metadata, "push", passed)),
+            template("pull-request", build_params,
+                     _build_run(spec, metadata, "pull-request", passed), base)]),
         template("cleanup", cleanup_params, _pipeline_run(
             spec, "cleanup", shared_name(spec, "cleanup"), CLEANUP_ACCOUNT,
             [{"name": p, "value": f"$(tt.params.{p})"} for p in cleanup_params],
@@ -521,7 +574,7 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
 
 def _module_objects(spec: Spec, module: Module, options: RenderOptions,
                     metadata: Object) -> list[Object]:
-    """The module's two claims and its Triggers."""
+    """The module's two claims and its Triggers (none under ci.triggers: dispatch)."""
 
     def claim(name: str, size: str, purpose: str) -> Object:
         claim_spec: Object = {"accessModes": ["ReadWriteOnce"],
@@ -537,8 +590,9 @@ def _module_objects(spec: Spec, module: Module, options: RenderOptions,
     return [
         claim(module.claims.workspace, spec.ci.workspace_size, "workspace"),
         claim(module.claims.cache, spec.ci.cache_size, "cache"),
-        *triggers.module_triggers(spec, module, _deployments(module, options),
-                                  _module_settings(spec, module), metadata),
+        *(() if spec.ci.triggers == "dispatch" else triggers.module_triggers(
+            spec, module, _deployments(module, options), _module_settings(spec, module),
+            metadata)),
     ]
 
 
@@ -572,6 +626,42 @@ def runs_by_hand(spec: Spec, options: RenderOptions, revision: str) -> list[Rend
             runs.append(Rendered(f"pipelinerun-{module.name}-{deployment.environment}.yaml",
                                  run))
     return runs
+
+
+def dispatched_runs(spec: Spec, options: RenderOptions, event: str, repository: str,
+                    branch: str, revision: str, files: list[str] | None) -> list[Object]:
+    """The PipelineRuns a dispatch run starts (ci.triggers: dispatch) for a push of commit
+    `revision` to `branch` of `repository` (owner/name), or a pull request of it against
+    `branch`: those the module's own Triggers would have started, for the modules whose
+    paths `files` touch (None: the files are not known, so every module of the branch)."""
+    from shipspec.changes import builds  # its patterns: off generate's start
+
+    _, modules = _checked(spec, options)
+    # the namespace is the dispatch run's own, where the runs are created
+    metadata = _metadata(spec, None, options)
+    runs = []
+    for module in modules:
+        if (module.repo_slug.lower() != repository.lower() or
+                (files is not None and not builds(module.paths, module.deployment_files,
+                                                  files))):
+            continue
+        for deployment in _deployments(module, options):
+            if deployment.trigger_branch == branch:
+                # the changes are known already: the run's tag Task does not look again
+                narrowed = {} if event == "push" else {"base-revision": ""}
+                runs.append(_build_run(spec, metadata, event, {
+                    **_module_settings(spec, module), **triggers.trigger_values(deployment),
+                    "revision": revision, **narrowed}))
+    return runs
+
+
+def source_url(spec: Spec, repository: str) -> str:
+    """The URL the spec gives the repository `repository` (owner/name) of its modules."""
+    for module in spec.enabled_modules:
+        if module.repo_slug.lower() == repository.lower():
+            return module.repo
+    raise SpecError.single(f"no enabled module builds from {repository}",
+                           hint="the Trigger's filter names only the modules' repositories")
 
 
 def _deployments(module: Module, options: RenderOptions) -> tuple[Deployment, ...]:

@@ -26,12 +26,17 @@ SHARED_ROLES: tuple[tuple[str, str], ...] = (
     ("ServiceAccount", "pipeline"), ("ServiceAccount", "pull-request"),
     ("ServiceAccount", "cleanup"), ("Role", "cleanup"), ("RoleBinding", "cleanup"),
     ("Task", "tag"), ("Task", "build"), ("Task", "deploy"), ("Task", "cleanup"),
-    ("Pipeline", "cleanup"),
-    ("TriggerBinding", "push"), ("TriggerBinding", "pull-request"),
-    ("TriggerTemplate", "push"), ("TriggerTemplate", "pull-request"),
-    ("TriggerTemplate", "cleanup"), ("Trigger", "cleanup"),
+    ("Pipeline", "cleanup"), ("TriggerTemplate", "cleanup"), ("Trigger", "cleanup"),
 )
 REPORT_ROLE = ("Task", "report")  # only when runs report (source.statusSecret, notifySecret)
+# ci.triggers: dispatch. A module has no Triggers nor TriggerBinding of its own: the project's
+# push and pull-request Triggers start a dispatch run, which starts the modules' runs.
+MODULE_TRIGGER_ROLES = (("TriggerBinding", "push"), ("TriggerBinding", "pull-request"),
+                        ("TriggerTemplate", "push"), ("TriggerTemplate", "pull-request"))
+DISPATCH_ROLES = (("ServiceAccount", "dispatch"), ("Role", "dispatch"),
+                  ("RoleBinding", "dispatch"), ("Task", "dispatch"), ("Pipeline", "dispatch"),
+                  ("TriggerTemplate", "dispatch"), ("Trigger", "push"),
+                  ("Trigger", "pull-request"))
 
 
 class Name(NamedTuple):
@@ -65,7 +70,9 @@ def object_names(spec: Spec, namespace: str, modules: tuple[Module, ...],
                  reports: bool) -> Iterator[Name]:
     """Every (kind, name) the renderer makes for these modules, with its origin."""
     project: FieldPath = ("project",)
-    for kind, role in (*SHARED_ROLES, *((REPORT_ROLE,) if reports else ())):
+    dispatch = spec.ci.triggers == "dispatch"
+    for kind, role in (*SHARED_ROLES, *(DISPATCH_ROLES if dispatch else MODULE_TRIGGER_ROLES),
+                       *((REPORT_ROLE,) if reports else ())):
         yield Name(kind, shared_name(spec, role), project)
     yield Name("Pipeline", spec.project, project)
     yield Name("EventListener", spec.project, project)
@@ -74,6 +81,8 @@ def object_names(spec: Spec, namespace: str, modules: tuple[Module, ...],
         origin: FieldPath = ("modules", module.name)
         yield Name("PersistentVolumeClaim", module.claims.workspace, origin)
         yield Name("PersistentVolumeClaim", module.claims.cache, origin)
+        if dispatch:
+            continue
         yield Name("TriggerBinding", settings_binding_name(module), origin)
         for deployment in module.deployments:
             for event in ("push", "pr"):

@@ -1,4 +1,4 @@
-"""The Tasks of the generated Tekton CI: tag, build, deploy, report, cleanup.
+"""The Tasks of the generated Tekton CI: tag, build, deploy, report, cleanup, dispatch.
 
 Shipspec emits its own Tasks instead of referring to catalog ones: they work air-gapped,
 linters can read them, and every image in them is pinned by digest.
@@ -79,7 +79,8 @@ def _secret_env(name: str, secret: str, key: str, *, optional: bool = False) -> 
 _CA_DIRECTORY, _CA_NAME = "/etc/shipspec-ca", "ca.crt"
 _CA_FILE = f"{_CA_DIRECTORY}/{_CA_NAME}"
 _CA_VARIABLES = ("SSL_CERT_FILE", "GIT_SSL_CAINFO", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
-_NETWORK_ROLES = frozenset({"tag", "build", "deploy", "report"})  # cleanup talks to the API
+# cleanup talks to the API alone; dispatch fetches the source too
+_NETWORK_ROLES = frozenset({"tag", "build", "deploy", "report", "dispatch"})
 
 
 def _task(spec: Spec, role: str, description: str, task_spec: Object, metadata: Object) -> Object:
@@ -138,17 +139,17 @@ def _shipspec_step(spec: Spec, verb: str, arguments: list[str]) -> Object:
     }
 
 
-def _source_git_step(spec: Spec, name: str, script: str, mount: Object,
+def _source_git_step(spec: Spec, name: str, script: str, mounts: list[Object],
                      **values: str) -> Object:
     """A step of git on the source repository at the run's revision, in the shipspec image
     as its user: with the credentials Tekton copies to $HOME, ssh pointed at them; `values`
-    go to the script's environment too."""
+    go to the script's environment too (REPO_URL: the repository's URL, where the Task has
+    it as a parameter)."""
     return {"name": name, "image": spec.ci.images["shipspec"], "script": script,
             "env": [{"name": "HOME", "value": _TEKTON_HOME},
                     *_env(GIT_SSH_COMMAND=_SSH_COMMAND, **GIT_STALL_LIMITS,
-                          REVISION="$(params.revision)", **values,
-                          REPO_URL="$(params.repo-url)")],
-            "securityContext": SHIPSPEC_USER, "volumeMounts": [mount]}
+                          REVISION="$(params.revision)", **values)],
+            "securityContext": SHIPSPEC_USER, "volumeMounts": mounts}
 
 
 def tag_task(spec: Spec, metadata: Object) -> Object:
@@ -171,8 +172,8 @@ def tag_task(spec: Spec, metadata: Object) -> Object:
                      "description": "true when the run builds the module, else false."}],
         "volumes": [_spec_volume(spec), {"name": "changes", "emptyDir": {}}],
         "steps": [
-            _source_git_step(spec, "changes", _CHANGES_SCRIPT, _CHANGES_MOUNT,
-                             BASE="$(params.base-revision)"),
+            _source_git_step(spec, "changes", _CHANGES_SCRIPT, [_CHANGES_MOUNT],
+                             BASE="$(params.base-revision)", REPO_URL="$(params.repo-url)"),
             {**_shipspec_step(spec, "tag", [
                 "--env", "$(params.environment)", "--sha", "$(params.revision)",
                 "--branch", "$(params.branch)", "--output", "$(results.tag.path)",
@@ -202,17 +203,25 @@ _CHANGED_FILES = "/changes/files"
 # the module builds, as any would without paths.
 _PULL_REQUEST_DEPTH = 200
 
-# A push's Trigger chose the module by the files its commits list. A pull request's event
-# lists none: the Trigger of a module with paths (or in the deployment repository, whose
-# deploys may come as pull requests) gives its base commit, and the files are
-# those git diff finds between where the two sides meet and the head (what GitHub shows as
-# the pull request's files). Commits and trees only (renames off: telling them apart would
-# fetch files), into a repository the step makes in the emptyDir (git refuses one whose
-# directory another user owns), with nothing checked out. Not a bare one: git finds that
-# from the directory only where safe.bareRepository allows (a hardened image's
-# /etc/gitconfig may say `explicit`, git 2.38+).
-_CHANGES_SCRIPT = _FETCHING + f"""\
-if [ -z "$BASE" ]; then
+
+def _changes_script(builds: str, url: str = "") -> str:
+    """The script that lists the files between BASE and REVISION in /changes/files, when
+    they can be told; `builds` says what builds when they cannot; `url`, a line that sets
+    REPO_URL, where the step's environment does not.
+
+    A push's Trigger chose the module by the files its commits list. A pull request's event
+    lists none: the Trigger of a module with paths (or in the deployment repository, whose
+    deploys may come as pull requests) gives its base commit, and the files are those git
+    diff finds between where the two sides meet and the head (what GitHub shows as the pull
+    request's files). A dispatch run does the same for a push, from the commit the branch
+    was at. Commits and trees only (renames off: telling them apart would fetch files),
+    into a repository the step makes in the emptyDir (git refuses one whose directory
+    another user owns), with nothing checked out. Not a bare one: git finds that from the
+    directory only where safe.bareRepository allows (a hardened image's /etc/gitconfig may
+    say `explicit`, git 2.38+)."""
+    return _FETCHING + url + f"""\
+# no base, or a new branch's (a push's `before` is all zeros): the files are not known
+if [ -z "$BASE" ] || [ -z "$(printf '%s' "$BASE" | tr -d 0)" ]; then
   exit 0
 fi
 case "$BASE" in
@@ -221,18 +230,21 @@ esac
 git init -q /changes/source
 cd /changes/source
 git remote add origin "$REPO_URL"
-# A base gone since (a branch pushed over) fails the fetch: the module builds, and a head
+# A base gone since (a branch pushed over) fails the fetch: {builds}, and a head
 # that cannot be fetched fails the build's own fetch.
 if ! fetch -q --filter=blob:none --depth {_PULL_REQUEST_DEPTH} origin "$BASE" "$REVISION"
 then
-  echo "cannot fetch $BASE and $REVISION: the module builds"
+  echo "cannot fetch $BASE and $REVISION: {builds}"
 elif base=$(git merge-base "$BASE" "$REVISION"); then
   git diff --no-renames --name-only -z "$base" "$REVISION" > {_CHANGED_FILES}
-  echo "the pull request's files since $base: $(tr -cd '\\0' < {_CHANGED_FILES} | wc -c)"
+  echo "the files changed since $base: $(tr -cd '\\0' < {_CHANGED_FILES} | wc -c)"
 else
-  echo "$BASE and $REVISION meet in none of their last {_PULL_REQUEST_DEPTH} commits: it builds"
+  echo "$BASE and $REVISION meet in none of their last {_PULL_REQUEST_DEPTH} commits: {builds}"
 fi
 """
+
+
+_CHANGES_SCRIPT = _changes_script("the module builds")
 
 # A run removes its own checkout when it succeeds; failed runs leave theirs. Nothing runs
 # for a day (PipelineRuns time out long before), so older directories on the module's claim
@@ -473,8 +485,8 @@ def deploy_task(spec: Spec, metadata: Object) -> Object:
         ],
         "volumes": [_spec_volume(spec), {"name": "history", "emptyDir": {}}],
         "steps": [
-            _source_git_step(spec, "history", _HISTORY_SCRIPT, _HISTORY_MOUNT,
-                             BRANCH="$(params.branch)"),
+            _source_git_step(spec, "history", _HISTORY_SCRIPT, [_HISTORY_MOUNT],
+                             BRANCH="$(params.branch)", REPO_URL="$(params.repo-url)"),
             {**_shipspec_step(spec, "bump", [
                 "--env", "$(params.environment)", "--tag", "$(params.tag)",
                 *(["--digest", "$(params.digest)"] if pinned else []),
@@ -572,6 +584,7 @@ groups='[.items[] | select(.metadata.deletionTimestamp == null and any(
   .status.conditions[]?; .type == "Succeeded" and (.status == "True" or .status == "False")))
   | {name: .metadata.name, created: .metadata.creationTimestamp,
      group: (if .metadata.labels["shipspec.dev/cleanup-of"] then "the cleanup"
+             elif .metadata.labels["shipspec.dev/dispatch-of"] then "the dispatch"
              else .metadata.labels["shipspec.dev/module"] end)}
   | select(.group != null)] | group_by(.group) | map(sort_by(.created))'
 runs=$(kubectl get pipelineruns -l "shipspec.dev/project=$PROJECT" -o json)
@@ -593,5 +606,62 @@ def cleanup_task(spec: Spec, metadata: Object) -> Object:
              # kubectl keeps its discovery cache below $HOME (an emptyDir of Tekton's)
              "env": _env(PROJECT=spec.project, KEEP="$(params.keep-runs)", HOME=_TEKTON_HOME),
              "securityContext": NON_ROOT},
+        ],
+    }, metadata)
+
+
+# The dispatch run's own emptyDir: the repository's URL, then the runs to start. The step
+# that fetches the source (and runs git on what the webhook's sender pushed) only reads it.
+_PLAN_MOUNT = {"name": "plan", "mountPath": "/plan"}
+_SOURCE_URL = "/plan/source-url"
+_DISPATCHED_RUNS = "/plan/runs.json"
+_DISPATCH_CHANGES = _changes_script("every module of the branch builds",
+                                    f'REPO_URL=$(cat {_SOURCE_URL})\n')
+# kubectl refuses a List of no objects ("no objects passed to create")
+_START_RUNS = f"""\
+#!/bin/sh
+set -eu
+if [ "$(jq '.items | length' {_DISPATCHED_RUNS})" -gt 0 ]; then
+  kubectl create --namespace "$NAMESPACE" -f {_DISPATCHED_RUNS} -o name
+fi
+"""
+
+
+def dispatch_task(spec: Spec, metadata: Object, selection: list[str]) -> Object:
+    """ci.triggers: dispatch. From the event's repository, branch and commits: the files it
+    changes (git), the runs of the modules they touch (`shipspec dispatch`, with generate's
+    `selection` of environment, modules and labels), and those runs created (kubectl)."""
+    def dispatch(name: str, arguments: list[str], mounts: list[Object]) -> Object:
+        return {"name": name, "image": spec.ci.images["shipspec"], "command": ["shipspec"],
+                "args": ["dispatch", SPEC_FILE, "--repository", "$(params.repository)",
+                         *arguments],
+                "securityContext": SHIPSPEC_USER, "volumeMounts": [_SPEC_MOUNT, *mounts]}
+
+    return _task(spec, "dispatch", "Start the runs of the modules an event changes.", {
+        "params": [
+            _param("event", "push, or pull-request (opened or updated)."),
+            _param("repository", "owner/name of the repository the event comes from."),
+            _param("branch", "The ref pushed, or the pull request's base branch."),
+            _param("revision", "The commit pushed, or the pull request's head commit."),
+            _param("base-revision", "The commit the branch was at before the push, or the "
+                   "pull request's base commit."),
+        ],
+        "volumes": [_spec_volume(spec), {"name": "changes", "emptyDir": {}},
+                    {"name": "plan", "emptyDir": {}}],
+        "steps": [
+            dispatch("source", ["--source-output", _SOURCE_URL], [_PLAN_MOUNT]),
+            _source_git_step(spec, "changes", _DISPATCH_CHANGES,
+                             [_CHANGES_MOUNT, {**_PLAN_MOUNT, "readOnly": True}],
+                             BASE="$(params.base-revision)"),
+            dispatch("plan", [
+                "--event", "$(params.event)", "--branch", "$(params.branch)",
+                "--revision", "$(params.revision)", "--changed-files", _CHANGED_FILES,
+                "--output", _DISPATCHED_RUNS, *selection],
+                [{**_CHANGES_MOUNT, "readOnly": True}, _PLAN_MOUNT]),
+            {"name": "start-runs", "image": spec.ci.images["tools"], "script": _START_RUNS,
+             # kubectl keeps its discovery cache below $HOME (an emptyDir of Tekton's)
+             "env": _env(NAMESPACE="$(context.taskRun.namespace)", HOME=_TEKTON_HOME),
+             "securityContext": NON_ROOT,
+             "volumeMounts": [{**_PLAN_MOUNT, "readOnly": True}]},
         ],
     }, metadata)

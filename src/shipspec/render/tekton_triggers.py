@@ -119,8 +119,9 @@ def overlong_filters(spec: Spec) -> list[Gap]:
     and no name is written in more than six characters for each of its own (a \\u escape),
     nor a path in more than 12 (it is written twice) and 40 of text around it."""
     gaps: list[Gap] = []
+    dispatch = spec.ci.triggers == "dispatch"  # no filter of a module's own
     for module in spec.enabled_modules:
-        if not module.deployments:
+        if dispatch or not module.deployments:
             continue
         paths, files = module.paths, module.deployment_files
         branch = max(map(len, map(_BRANCH, module.deployments)))
@@ -143,16 +144,24 @@ def overlong_filters(spec: Spec) -> list[Gap]:
                 "so every push would fail the filter and build nothing",
                 "name fewer paths (a directory covers every file below it), or keep the "
                 "deployment files out of the module's repository"))
-    slugs = {module.repo_slug for module in spec.enabled_modules}
-    if 400 + 6 * sum(len(slug) + 1 for slug in slugs) > CEL_CODE_POINTS:
-        cleanup = len(cleanup_filter(list(spec.enabled_modules), spec.source.fork_pull_requests))
-        if cleanup > CEL_CODE_POINTS:
+    modules = list(spec.enabled_modules)
+    slugs = {module.repo_slug for module in modules}
+    branches = tuple(sorted({d.trigger_branch for m in modules for d in m.deployments}))
+    if 400 + 6 * (sum(len(slug) + 1 for slug in slugs) +
+                  (sum(len(branch) + 20 for branch in branches) if dispatch else 0)
+                  ) > CEL_CODE_POINTS:
+        forks = spec.source.fork_pull_requests
+        longest = max(map(len, [cleanup_filter(modules, forks), *(
+            dispatch_filters(modules, branches, forks).values() if dispatch else ())]))
+        if longest > CEL_CODE_POINTS:
             gaps.append((
                 ("modules",),
                 f"the modules come from {len(slugs):,} repositories: the CEL filter of the "
-                f"cleanup Trigger, which names them all, would be {cleanup:,} characters "
+                + ("project's Triggers, which name" if dispatch else "cleanup Trigger, which names")
+                + f" them all, would be {longest:,} characters "
                 f"long, and Tekton Triggers parses at most {CEL_CODE_POINTS:,} (cel-go's "
-                "limit), so no run would ever be pruned",
+                "limit), so " + ("no event would start a run" if dispatch else
+                                 "no run would ever be pruned"),
                 "split the modules into specs of their own, each with its project"))
     return gaps
 
@@ -171,13 +180,40 @@ def pull_request_filter(module: Module, deployment: Deployment, forks: bool) -> 
     to it. Repositories are compared by id, which a rename keeps; a deleted fork's
     `head.repo` is null, an error for CEL, and Triggers takes an error for no match.
     """
+    return _pull_requests(from_repository(module.repo_slug), (deployment.trigger_branch,),
+                          forks)
+
+
+def _pull_requests(repositories: str, branches: tuple[str, ...], forks: bool) -> str:
     actions = ", ".join(cel_string(action) for action in PULL_REQUEST_ACTIONS)
     return " && ".join([
-        from_repository(module.repo_slug),
+        repositories,
         f"body.action in [{actions}]",
-        f"body.pull_request.base.ref == {cel_string(deployment.trigger_branch)}",
+        _one_of("body.pull_request.base.ref", branches),
         *([] if forks else [_FROM_THE_REPOSITORY]),
     ])
+
+
+def _one_of(field: str, values: tuple[str, ...]) -> str:
+    """CEL: `field` is one of `values`."""
+    if len(values) == 1:
+        return f"{field} == {cel_string(values[0])}"
+    return f"{field} in [{', '.join(map(cel_string, values))}]"
+
+
+def dispatch_filters(modules: list[Module], branches: tuple[str, ...],
+                     forks: bool) -> dict[str, str]:
+    """ci.triggers: dispatch. CEL, by event: a push to a branch an environment deploys from,
+    or a pull request against one (pull_request_filter), in a repository of the modules.
+    Which modules the event builds, its dispatch run decides from the files it changes."""
+    repositories = from_repositories(tuple(sorted({m.repo_slug for m in modules})))
+    return {
+        "push": " && ".join([
+            repositories,
+            _one_of("body.ref", tuple(f"refs/heads/{branch}" for branch in branches)),
+            "!body.deleted"]),
+        "pull-request": _pull_requests(repositories, branches, forks),
+    }
 
 
 def cleanup_filter(modules: list[Module], forks: bool) -> str:
@@ -263,6 +299,31 @@ def cleanup_trigger(spec: Spec, modules: list[Module], metadata: Object) -> Obje
                     _interceptors(spec, ["delete", "pull_request"], cleanup_filter(
                         modules, spec.source.fork_pull_requests)), [],
                     {"keep-runs": str(spec.ci.keep_runs)}, shared_name(spec, "cleanup"))
+
+
+# What a dispatch run gets of each event (dispatch_triggers).
+_DISPATCHED = {
+    "push": {"event": "push", "repository": "$(body.repository.full_name)",
+             "branch": "$(body.ref)", "revision": "$(body.after)",
+             "base-revision": "$(body.before)"},
+    "pull-request": {"event": "pull-request", "repository": "$(body.repository.full_name)",
+                     "branch": "$(body.pull_request.base.ref)",
+                     "revision": "$(body.pull_request.head.sha)",
+                     "base-revision": "$(body.pull_request.base.sha)"},
+}
+
+
+def dispatch_triggers(spec: Spec, modules: list[Module], branches: tuple[str, ...],
+                      metadata: Object) -> list[Object]:
+    """ci.triggers: dispatch. The project's push and pull-request Triggers, in place of
+    every module's: each starts one dispatch run, which starts the runs of the modules the
+    event changes. A push or a pull request of a mono repo of 200 modules started 200 runs
+    (each a pod that fetched both sides), and each delivery went through 800 filters."""
+    filters = dispatch_filters(modules, branches, spec.source.fork_pull_requests)
+    return [_trigger(spec, shared_name(spec, event), metadata,
+                     _interceptors(spec, [event.replace("-", "_")], filters[event]), [],
+                     _DISPATCHED[event], shared_name(spec, "dispatch"))
+            for event in ("push", "pull-request")]
 
 
 def trigger_values(deployment: Deployment) -> dict[str, str]:

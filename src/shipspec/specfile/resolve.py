@@ -372,6 +372,7 @@ class _Resolver:
         return CI(
             engine=ci.get("engine", "tekton"),
             builder=ci.get("builder", "kaniko"),
+            triggers=ci.get("triggers", "modules"),
             build=ci.get("build", "none"),
             storage_class=ci.get("storageClass"),
             workspace_size=ci.get("workspaceSize", "5Gi"),

@@ -477,6 +477,19 @@ SPEC_SCHEMA: dict[str, Any] = {
             {
                 "engine": {"enum": ["tekton", "github-actions"],
                            "description": "Where CI runs (default: tekton)."},
+                "triggers": {
+                    "enum": ["modules", "dispatch"],
+                    "description": "Tekton: how a webhook event chooses the modules it "
+                                   "builds. modules (default): a push and a pull-request "
+                                   "Trigger of each module and environment, whose filters "
+                                   "decide. dispatch: one push and one pull-request Trigger "
+                                   "for the project, whose run decides from the files the "
+                                   "event changed (as the GitHub Actions plan job does) and "
+                                   "starts the runs of those modules alone: for a mono repo "
+                                   "of many modules, one pod an event where each pull "
+                                   "request started a run of every module, and a few "
+                                   "objects where each module had four or more.",
+                },
                 "builder": {"enum": ["kaniko", "buildah"],
                             "description": "Image builder on Tekton (default: kaniko)."},
                 "build": {"enum": ["none", "gradle", "maven", "npm"],
