@@ -104,8 +104,8 @@ def _step_user(step: dict[str, Any]) -> tuple[list[str], int, str | None]:
 def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, str],
              secrets: dict[tuple[str, str], str], root: Path, extra_volumes: dict[str, str],
              network: str = "none", credentials: dict[str, str] | None = None,
-             only: str | None = None, claims: dict[str, Path] | None = None
-             ) -> tuple[Any, Path]:
+             only: str | None = None, claims: dict[str, Path] | None = None,
+             skip: tuple[str, ...] = ()) -> tuple[Any, Path]:
     """Run the Task's steps (or the step named `only`) in order as its TaskRun's pod would,
     up to the first that fails; returns the last step's result and the results directory.
     The pod's emptyDirs, implicit and the Task's own, and its claims (host directories
@@ -114,10 +114,12 @@ def run_task(objects: list[dict[str, Any]], task_name: str, params: dict[str, st
     /tekton/creds, that Tekton's entrypoint writes there from the ServiceAccount's Secrets
     and copies into $HOME before each step's command, as the step's user (see
     tekton_git_credentials). `claims`: host directories standing for the Task's claim
-    volumes, by volume name (an empty one for each other)."""
+    volumes, by volume name (an empty one for each other). `skip`: steps not run (of an
+    image not here); the Task's own emptyDirs are `root`/emptydir-<volume>."""
     task = _named(objects, "Task", task_name)
     steps = [_with_template(step, task["spec"].get("stepTemplate", {}))
-             for step in task["spec"]["steps"] if only in (None, step["name"])]
+             for step in task["spec"]["steps"]
+             if only in (None, step["name"]) and step["name"] not in skip]
     assert steps, f"{task_name} has no step {only}"
     template = next(o for o in objects if o["kind"] == "TriggerTemplate")
     pod = template["spec"]["resourcetemplates"][0]["spec"]["taskRunTemplate"]["podTemplate"]
@@ -284,9 +286,9 @@ def _pull_requests(root: Path) -> tuple[Path, dict[str, str]]:
 
 
 @pytest.mark.parametrize(("head", "base", "touched", "said"), [
-    ("system", "base", "true", "the pull request's files since "),
-    ("portal", "base", "false", "the pull request's files since "),
-    ("portal", "unrelated", "true", "meet in none of their last 200 commits: it builds"),
+    ("system", "base", "true", "the files changed since "),
+    ("portal", "base", "false", "the files changed since "),
+    ("portal", "unrelated", "true", "meet in none of their last 200 commits: the module builds"),
     ("portal", "gone", "true", ": the module builds"),
 ], ids=["touches system", "touches portal only", "no common commit", "base gone"])
 def test_a_pull_request_builds_a_module_only_where_its_files_touch_its_paths(
@@ -306,6 +308,53 @@ def test_a_pull_request_builds_a_module_only_where_its_files_touch_its_paths(
     assert result.returncode == 0, result.stderr
     assert (results / "touched").read_text() == touched
     assert (results / "tag").read_text() == f"system-dev-{made[head][:8]}"
+
+
+# What GitHub's URL of seed A's source is, for the steps' git: the repository mounted here
+# (a .gitconfig of the account's Secrets, which Tekton copies to $HOME).
+SEED_A_SOURCE = {".gitconfig": f'[url "file://{SOURCE}"]\n'
+                               "\tinsteadOf = https://github.com/goyoai/gointern-backend.git\n"}
+
+
+@pytest.mark.parametrize(("event", "head", "base", "started", "said"), [
+    ("pull-request", "system", "base", ["system"], "the files changed since "),
+    ("pull-request", "portal", "base", ["portal"], "the files changed since "),
+    ("push", "base", "0" * 40, ["system", "portal"], ""),
+    ("push", "unrelated", "base", ["system", "portal"],
+     "meet in none of their last 200 commits: every module of the branch builds"),
+], ids=["pull request of system", "pull request of portal", "new branch", "no common commit"])
+def test_a_dispatch_starts_the_runs_of_the_modules_its_files_touch(
+        tmp_path: Path, event: str, head: str, base: str, started: list[str],
+        said: str) -> None:
+    """ci.triggers: dispatch, seed A's system and portal deployed from one branch with
+    paths of their own: the dispatch Task's steps in the image (but for kubectl's, which
+    test_tekton_dispatch.py runs), from the repository's name to the runs to create."""
+    objects = seed_a_objects(tmp_path / "spec", {
+        "ci:\n": "ci:\n  triggers: dispatch\n",
+        'gitBranch: "dev-system"\n': 'gitBranch: "dev"\n    paths: [system/]\n',
+        'gitBranch: "dev-portal"\n': 'gitBranch: "dev"\n    paths: [portal/]\n'})
+    source, made = _pull_requests(tmp_path / "source")
+    made["0" * 40] = "0" * 40
+    params = {"event": event, "repository": "GoyoAI/gointern-backend",
+              "branch": "dev" if event == "pull-request" else "refs/heads/dev",
+              "revision": made[head], "base-revision": made[base]}
+    result, _ = run_task(objects, "gointern-backend-dispatch", params, {}, tmp_path / "pod",
+                         {str(source): SOURCE}, credentials=SEED_A_SOURCE,
+                         skip=("start-runs",))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{len(started)} runs to start: " + ", ".join(
+        f"{module} (dev)" for module in started) + "\n"
+    runs = yaml.safe_load((tmp_path / "pod" / "emptydir-plan" / "runs.json").read_text())
+    assert [r["metadata"]["labels"]["shipspec.dev/module"] for r in runs["items"]] == started
+    for run in runs["items"]:
+        params_of_run = {p["name"]: p["value"] for p in run["spec"]["params"]}
+        assert params_of_run["revision"] == made[head]
+        assert params_of_run["repo-url"] == "https://github.com/goyoai/gointern-backend.git"
+    changes, _ = run_task(objects, "gointern-backend-dispatch", params, {},
+                          tmp_path / "changes", {str(source): SOURCE},
+                          credentials=SEED_A_SOURCE, skip=("plan", "start-runs"))
+    assert changes.returncode == 0, changes.stderr
+    assert said in changes.stdout
 
 
 def _owned_by_steps(bare: Path) -> Path:
