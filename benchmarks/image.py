@@ -6,11 +6,11 @@ Needs the image (`bash image/build-local.sh`). Inside one container of it, run a
 CD sidecar is (uid 999, read-only root, no network), times cold processes alternately:
 - the floor: the image's Python importing PyYAML (`python -c "import yaml"`);
 - `shipspec generate --argocd` on each example, and on run.py's spec of 200 modules (goal
-  6 of the speed issue, measured with the Python that ships), in the environment Argo CD
-  sends.
+  6 of the speed issue, measured with the Python that ships), with each module's Triggers
+  and with ci.triggers: dispatch, in the environment Argo CD sends.
 The timing loop runs inside the container, so podman's own start is not counted. Prints a
 Markdown table of medians, ratios to the floor and peak RSS, and the image's size.
-`--instructions` also counts the floor's and the 200 modules' CPU instructions with
+`--instructions` also counts the floor's and the 200 modules' (both) CPU instructions with
 valgrind, installed from Debian's archive into a throwaway container of the image (it needs
 the network; the image itself has no valgrind).
 """
@@ -82,6 +82,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         synthetic_spec(Path(scratch), 200)
+        synthetic_spec(Path(scratch), 200, "dispatch")
         os.chmod(scratch, 0o755)  # the sidecar's user reads it
         return _measure(args, Path(scratch))
 
@@ -101,6 +102,10 @@ def _measure(args: argparse.Namespace, scratch: Path) -> int:
     plugin_200 = "generate --argocd, 200 modules (run.py's spec)"
     commands[plugin_200] = (["shipspec", "generate", "--argocd"], "/bench/modules-200",
                             {**argocd, "ARGOCD_APP_SOURCE_PATH": "modules-200"})
+    dispatch_200 = "generate --argocd, 200 modules, ci.triggers: dispatch"
+    commands[dispatch_200] = (["shipspec", "generate", "--argocd"],
+                              "/bench/modules-200-dispatch",
+                              {**argocd, "ARGOCD_APP_SOURCE_PATH": "modules-200-dispatch"})
     volumes = ["--volume", f"{REPO / 'examples'}:/examples:ro",
                "--volume", f"{scratch}:/bench:ro", "--tmpfs", "/tmp"]
     flags = ["--rm", "--network", "none", "--user", "999:999", "--read-only",
@@ -120,10 +125,10 @@ def _measure(args: argparse.Namespace, scratch: Path) -> int:
         print(f"| {name} | {median:.0f} ms | {median / floor:.2f}x | {peak / 1024:.0f} MiB |")
     if args.instructions:
         counted = _instructions(args.image, volumes, {
-            name: commands[name] for name in (floor_name, plugin_200)})
-        print(f"\nInstructions (valgrind, once each): the floor {counted[floor_name]:,}; "
-              f"{plugin_200} {counted[plugin_200]:,}, "
-              f"{counted[plugin_200] / counted[floor_name]:.2f}x.")
+            name: commands[name] for name in (floor_name, plugin_200, dispatch_200)})
+        print(f"\nInstructions (valgrind, once each): the floor {counted[floor_name]:,}; " +
+              "; ".join(f"{name} {counted[name]:,}, {counted[name] / counted[floor_name]:.2f}x"
+                        for name in (plugin_200, dispatch_200)) + ".")
     return 0
 
 

@@ -38,10 +38,16 @@ SPEC_HEADER = [
 ]
 
 
-def synthetic_spec(directory: Path, modules: int) -> Path:
-    """A spec of `modules` native modules in one mono repo, two environments."""
+DISPATCH_LABEL = "plugin: generate --argocd, 200 modules, ci.triggers: dispatch"
+
+
+def synthetic_spec(directory: Path, modules: int, triggers: str = "modules") -> Path:
+    """A spec of `modules` native modules in one mono repo, two environments; the Tekton CI
+    of `triggers` (ci.triggers: each module's Triggers, or the project's dispatch)."""
+    header = [line.replace("ci: {", f"ci: {{triggers: {triggers}, ")
+              for line in SPEC_HEADER] if triggers != "modules" else SPEC_HEADER
     lines = [
-        *SPEC_HEADER,
+        *header,
         "environments:",
         "  stage: {branch: main, values: env/stage.yaml}",
         "  prod: {branch: release, values: env/prod.yaml, tag: '{{ module }}-{{ sha8 }}'}",
@@ -55,7 +61,8 @@ def synthetic_spec(directory: Path, modules: int) -> Path:
             f"    dockerfile: services/{name}/Dockerfile",
             f"    values: apps.{name}",
         ]
-    target = directory / f"modules-{modules}"
+    target = directory / (f"modules-{modules}" if triggers == "modules" else
+                          f"modules-{modules}-{triggers}")
     target.mkdir()
     (target / ".git").mkdir()
     (target / "shipspec.yaml").write_text("\n".join(lines) + "\n")
@@ -208,6 +215,8 @@ def main() -> None:
         # The console script, as Argo CD and CI run it; `python -m` would add runpy's imports.
         shipspec = [str(Path(python).with_name("shipspec"))]
         generated = {n: synthetic_spec(Path(scratch), n) for n in (10, 100, 200, 1000)}
+        # the same 200 modules under ci.triggers: dispatch, the shape for a mono repo of many
+        dispatching = synthetic_spec(Path(scratch), 200, "dispatch")
         cases: list[tuple[str, list[str]]] = [
             ('floor: python -c "import yaml"', [python, "-c", "import yaml"]),
             ("validate examples/gointern-backend",
@@ -228,6 +237,9 @@ def main() -> None:
         results.append(("plugin: generate --argocd, 200 modules", *measure(
             [*shipspec, "generate", "--argocd"], args.runs, argo_cd_environment(generated[200]),
             generated[200])))
+        results.append((DISPATCH_LABEL, *measure(
+            [*shipspec, "generate", "--argocd"], args.runs, argo_cd_environment(dispatching),
+            dispatching)))
         counted = [(label, instructions(command)) for label, command in cases[:2]]
         counted.append(("generate examples/gointern-backend", instructions(
             [*shipspec, "generate", str(REPO / "examples/gointern-backend")])))
@@ -238,6 +250,9 @@ def main() -> None:
                   for n in (100, 200)}
         counted += [(f"plugin: generate --argocd, {n} modules", count)
                     for n, count in plugin.items()]
+        counted.append((DISPATCH_LABEL, instructions([*shipspec, "generate", "--argocd"],
+                                                     argo_cd_environment(dispatching),
+                                                     dispatching)))
         writing = writing_cost(python, shipspec, generated[200], Path(scratch))
         stages = plugin_stages(python, generated[200])
     floor = results[0][1]

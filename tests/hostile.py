@@ -226,6 +226,8 @@ def large_spec(rng: random.Random, shape: str | None = None) -> tuple[str, str]:
     # ConfigMap) nor a module's paths (a Tekton filter): such specs are read whole.
     if rng.random() < 0.5 and "\nci:" not in text:
         return f"{shape} (GitHub Actions)", text.replace("\n", "\nci: {engine: github-actions}\n", 1)
+    if rng.random() < 0.3 and "\nci:" not in text:  # the project's Triggers, none a module's
+        return f"{shape} (dispatch)", text.replace("\n", "\nci: {triggers: dispatch}\n", 1)
     return shape, text
 
 
@@ -266,6 +268,23 @@ def cases(directory: Path, rng: random.Random) -> Iterator[tuple[list[str], dict
            "--env", environment, *rng.choice([[], ["--changed-files", str(changed),
                                                    "--touched-output",
                                                    str(directory / "touched")]])], {}, "text"
+    # as a Tekton dispatch run's steps run it (ci.triggers: dispatch), with what the
+    # webhook's sender chose
+    repository = rng.choice(["xiilab/astrago-backend", "GoyoAI/gointern-backend",
+                             rng.choice(HOSTILE)])
+    yield ["dispatch", path, "--repository", repository, "--source-output",
+           str(directory / "source-url")], {}, "text"
+    printed = rng.random() < 0.5
+    yield ["dispatch", path, "--repository", repository,
+           "--event", rng.choice(["push", "pull-request", rng.choice(HOSTILE)]),
+           "--branch", rng.choice(["refs/heads/stabilize/1.0", "dev-system", "dev",
+                                   rng.choice(HOSTILE)]),
+           f"--revision={rng.choice([SHA, SHA.upper(), 'xyz', rng.choice(HOSTILE)])}",
+           "--changed-files", str(rng.choice([changed, directory / "none"])),
+           *rng.choice([[], ["--module", module], ["--env", environment],
+                        ["--label", f"team={rng.choice(HOSTILE)}"]]),
+           *([] if printed else ["--output", str(directory / "runs.json")])
+           ], {}, "json" if printed else "text"
     yield ["values", path, "--env", environment], {}, "yaml"
     values = directory / "values.yaml"
     values.write_bytes(rng.choice([b"", b"astrago: {}\n", b"\xff\xfe", b"a: [\n",
@@ -408,6 +427,8 @@ def hostile_round(workdir: Path, rng: random.Random, git: bool = True, large: fl
     directory.mkdir()
     (directory / ".git").mkdir()
     base = rng.choice(BASES).read_text()
+    if rng.random() < 0.3:  # Tekton's CI of the project's dispatch (astrago's too)
+        base = base.replace("\nci:\n", "\nci:\n  triggers: dispatch\n", 1)
     # A third of the rounds keep the example valid, so that hostile arguments, environments
     # and files reach the renderers and the git verbs instead of stopping at validation.
     draw = rng.random()
