@@ -362,9 +362,8 @@ def test_the_cleanup_prunes_the_dispatch_runs_too(astrago: Path, tmp_path: Path)
     assert [r["metadata"]["name"] for r in json.loads(state.read_text())] == ["d3"]
 
 
-def test_a_dispatch_renders_a_few_objects_where_each_module_had_its_own_triggers(
-        tmp_path: Path) -> None:
-    """The mono repo of benchmarks/run.py at 200 modules, two environments."""
+def _mono_repo(directory: Path, modules: int) -> Path:
+    """The mono repo of benchmarks/run.py, two environments, ci.triggers: dispatch."""
     lines = ["project: bench", "namespace: ci",
              "ci: {triggers: dispatch, images: {shipspec: 'registry.test/shipspec:1@sha256:"
              + "0" * 64 + "'}}",
@@ -373,12 +372,36 @@ def test_a_dispatch_renders_a_few_objects_where_each_module_had_its_own_triggers
              "deploy: {url: https://github.com/o/deploy.git, credentialsSecret: t}",
              "environments:", "  stage: {branch: main, values: env/stage.yaml}",
              "  prod: {branch: release, values: env/prod.yaml}", "modules:"]
-    for index in range(200):
-        lines += [f"  s{index}: {{paths: [services/s{index}/], dockerfile: "
+    for index in range(modules):
+        lines += [f"  s{index}: {{paths: [services/s{index}/, libs/common/], dockerfile: "
                   f"services/s{index}/Dockerfile, values: apps.s{index}}}"]
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "shipspec.yaml").write_text("\n".join(lines) + "\n")
-    objects = render(tmp_path)
+    (directory / ".git").mkdir()
+    (directory / "shipspec.yaml").write_text("\n".join(lines) + "\n")
+    return directory
+
+
+def test_a_dispatch_renders_a_few_objects_where_each_module_had_its_own_triggers(
+        tmp_path: Path) -> None:
+    objects = render(_mono_repo(tmp_path, 200))
     assert len(by_kind(objects, "PersistentVolumeClaim")) == 400
     assert len(objects) - 400 == 26
     assert len(by_kind(objects, "Trigger")) == 3
+
+
+def test_one_application_holds_every_module_a_spec_may_hold(tmp_path: Path, cli,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """Argo CD records each object in the Application (argocd.py): with each module's own
+    Triggers some 538 such modules fit; with dispatch, the spec's cap of 2,000."""
+    directory = _mono_repo(tmp_path, 2000)
+    monkeypatch.chdir(directory)
+    monkeypatch.setenv("ARGOCD_APP_NAME", "ci")
+    monkeypatch.setenv("ARGOCD_APP_NAMESPACE", "ci")
+    result = cli("generate", "--argocd")
+    assert result.code == 0, result.err
+    assert result.out.count("---\n") == 4026
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace("triggers: dispatch, ", ""))
+    result = cli("generate", "--argocd")
+    assert result.code == 1 and result.out == ""
+    assert "more than one Argo CD Application can hold" in result.err

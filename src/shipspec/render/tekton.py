@@ -7,7 +7,6 @@ fixed: shared objects first, then each module's, in the order of the spec.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from shipspec.errors import SpecError
@@ -285,9 +284,10 @@ DISPATCH_ACCOUNT = "dispatch"
 def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> list[Object]:
     """Least privilege: the listener gets Triggers' own roles; pull requests get an account
     with nothing but a private source's read credentials; only cleanup runs may touch the
-    API, and only to prune runs."""
+    API, and only to prune runs, and dispatch runs, only to start them."""
     listener = shared_name(spec, "triggers")
     pruner = shared_name(spec, CLEANUP_ACCOUNT)
+    dispatcher = shared_name(spec, DISPATCH_ACCOUNT)
     reading = [spec.source.credentials_secret] if spec.source.credentials_secret else []
     secrets = [*reading, *(name for name in (spec.registry.push_secret,
                                              spec.deploy.credentials_secret) if name)]
@@ -327,22 +327,16 @@ def _service_accounts_and_rbac(spec: Spec, namespace: str, metadata: Object) -> 
          "rules": [{"apiGroups": ["tekton.dev"], "resources": ["pipelineruns"],
                     "verbs": ["get", "list", "delete"]}]},
         binding("RoleBinding", pruner, "Role", pruner, pruner),
-        *(_dispatch_account(spec, metadata, account(DISPATCH_ACCOUNT, reading, token=True),
-                            binding) if spec.ci.triggers == "dispatch" else []),
+        # the dispatch's may create PipelineRuns, not read or delete them; the runs it
+        # starts use the accounts above, as the Triggers' runs do
+        *([account(DISPATCH_ACCOUNT, reading, token=True),
+           {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": dispatcher, **metadata},
+            "rules": [{"apiGroups": ["tekton.dev"], "resources": ["pipelineruns"],
+                       "verbs": ["create"]}]},
+           binding("RoleBinding", dispatcher, "Role", dispatcher, dispatcher)]
+          if spec.ci.triggers == "dispatch" else []),
     ]
-
-
-def _dispatch_account(spec: Spec, metadata: Object, service_account: Object,
-                      binding: Callable[[str, str, str, str, str], Object]) -> list[Object]:
-    """The dispatch runs' account: it may create PipelineRuns, and nothing else. Not get,
-    list or delete them; not a Secret; its runs use the accounts the Triggers' runs would."""
-    dispatcher = shared_name(spec, DISPATCH_ACCOUNT)
-    return [service_account,
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
-             "metadata": {"name": dispatcher, **metadata},
-             "rules": [{"apiGroups": ["tekton.dev"], "resources": ["pipelineruns"],
-                        "verbs": ["create"]}]},
-            binding("RoleBinding", dispatcher, "Role", dispatcher, dispatcher)]
 
 
 def _pipeline_param(name: str) -> Object:
@@ -417,7 +411,7 @@ def _cleanup_pipeline(spec: Spec, metadata: Object) -> Object:
 
 
 def _dispatch_pipeline(spec: Spec, metadata: Object) -> Object:
-    names = ("event", "repository", "branch", "revision", "base-revision")
+    names = tasks.DISPATCH_PARAMS
     return {"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
             "metadata": {"name": shared_name(spec, "dispatch"), **metadata},
             "spec": {"description": f"Start the runs of the modules of {spec.project} that "
@@ -552,11 +546,10 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
     base = ("base-revision",)
     passed = {p: f"$(tt.params.{p})" for p in (*build_params, *base)}
     cleanup_params = ("keep-runs",)
-    dispatch_params = ("event", "repository", "branch", "revision", "base-revision")
     return [
-        *([template("dispatch", dispatch_params, _pipeline_run(
+        *([template("dispatch", tasks.DISPATCH_PARAMS, _pipeline_run(
             spec, "dispatch", shared_name(spec, "dispatch"), DISPATCH_ACCOUNT,
-            [{"name": p, "value": f"$(tt.params.{p})"} for p in dispatch_params],
+            [{"name": p, "value": f"$(tt.params.{p})"} for p in tasks.DISPATCH_PARAMS],
             {"shipspec.dev/project": spec.project, "shipspec.dev/dispatch-of": spec.project},
             [], metadata, None))] if spec.ci.triggers == "dispatch" else [
             template("push", build_params, _build_run(spec, metadata, "push", passed)),

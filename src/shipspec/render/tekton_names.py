@@ -29,10 +29,11 @@ SHARED_ROLES: tuple[tuple[str, str], ...] = (
     ("Pipeline", "cleanup"), ("TriggerTemplate", "cleanup"), ("Trigger", "cleanup"),
 )
 REPORT_ROLE = ("Task", "report")  # only when runs report (source.statusSecret, notifySecret)
-# ci.triggers: dispatch. A module has no Triggers nor TriggerBinding of its own: the project's
-# push and pull-request Triggers start a dispatch run, which starts the modules' runs.
+# ci.triggers: modules (the default): what every module's Triggers share.
 MODULE_TRIGGER_ROLES = (("TriggerBinding", "push"), ("TriggerBinding", "pull-request"),
                         ("TriggerTemplate", "push"), ("TriggerTemplate", "pull-request"))
+# ci.triggers: dispatch, where a module has no Triggers nor TriggerBinding of its own: the
+# project's push and pull-request Triggers start a dispatch run, which starts the modules'.
 DISPATCH_ROLES = (("ServiceAccount", "dispatch"), ("Role", "dispatch"),
                   ("RoleBinding", "dispatch"), ("Task", "dispatch"), ("Pipeline", "dispatch"),
                   ("TriggerTemplate", "dispatch"), ("Trigger", "push"),

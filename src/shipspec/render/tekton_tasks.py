@@ -627,6 +627,10 @@ fi
 """
 
 
+# What a dispatch run is told of its event (tekton_triggers, dispatch_triggers), in order.
+DISPATCH_PARAMS = ("event", "repository", "branch", "revision", "base-revision")
+
+
 def dispatch_task(spec: Spec, metadata: Object, selection: list[str]) -> Object:
     """ci.triggers: dispatch. From the event's repository, branch and commits: the files it
     changes (git), the runs of the modules they touch (`shipspec dispatch`, with generate's
