@@ -2091,7 +2091,10 @@ def test_generate_tells_kubectl_users_to_apply_large_objects_server_side(
     directory = _mono_spec(tmp_path / "spec", 1800)
     result = cli("generate", str(directory), "--output-dir", str(tmp_path / "out"))
     assert result.code == 0, result.err
-    server_side, argo_cd = result.err.splitlines(keepends=True)
+    dispatch, hint, server_side, argo_cd = result.err.splitlines(keepends=True)
+    assert dispatch.startswith("note: 1,800 modules of o/mono deploy from main, each with "
+                               "Triggers of its own")
+    assert hint.startswith("    hint: set ci.triggers: dispatch")
     assert server_side == (
         "note: EventListener/mono: too large for kubectl's client-side apply (its "
         "last-applied annotation holds 256 KiB): apply with kubectl apply --server-side; "

@@ -405,3 +405,21 @@ def test_one_application_holds_every_module_a_spec_may_hold(tmp_path: Path, cli,
     result = cli("generate", "--argocd")
     assert result.code == 1 and result.out == ""
     assert "more than one Argo CD Application can hold" in result.err
+
+
+@pytest.mark.parametrize(("modules", "triggers", "warned"), [
+    (tekton.DISPATCH_SUGGESTED_FROM, "modules", True),
+    (tekton.DISPATCH_SUGGESTED_FROM - 1, "modules", False),
+    (tekton.DISPATCH_SUGGESTED_FROM, "dispatch", False)])
+def test_validate_suggests_dispatch_for_a_branch_of_many_modules(
+        tmp_path: Path, cli, modules: int, triggers: str, warned: bool) -> None:
+    directory = _mono_repo(tmp_path, modules)
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace("triggers: dispatch", f"triggers: {triggers}"))
+    result = cli("validate", str(directory))
+    assert result.code == 0, result.err
+    suggestion = (f"  warning: {modules} modules of o/mono deploy from main, each with "
+                  f"Triggers of its own: every push to a pull request against main starts "
+                  f"{modules} runs, a pod each, whichever modules it touches\n    hint: set "
+                  "ci.triggers: dispatch")
+    assert (suggestion in result.out) == warned

@@ -7,6 +7,7 @@ fixed: shared objects first, then each module's, in the order of the spec.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from shipspec.errors import SpecError
@@ -204,10 +205,17 @@ def server_side_objects(documents: list[Object]) -> list[str]:
 _NO_ANONYMOUS_PUSH = ("docker.io", "ghcr.io", "quay.io")
 
 
+# From this many modules of one repository deployed from one branch, `validate` suggests
+# ci.triggers: dispatch: each push to a pull request against the branch starts a run of
+# each of them, and the plugin renders their Triggers on every refresh (2.5x the start of
+# Python and PyYAML at about 108 modules of two environments, benchmarks/run.py).
+DISPATCH_SUGGESTED_FROM = 50
+
+
 def warnings_for(spec: Spec) -> list[str]:
     """What `validate` warns of and `generate` notes for Tekton CI that renders but cannot
-    do all its work: one sentence and its hint each."""
-    found = unreached_by_webhooks(spec)
+    do all its work, or does it at a cost it need not: one sentence and its hint each."""
+    found = unreached_by_webhooks(spec) + _runs_of_every_module(spec)
     if spec.registry.push_secret is None:
         from shipspec.images import registry_host
 
@@ -220,6 +228,23 @@ def warnings_for(spec: Spec) -> list[str]:
                          "image\n    hint: name a kubernetes.io/dockerconfigjson Secret "
                          "allowed to push there, e.g. pushSecret: registry-push")
     return found
+
+
+def _runs_of_every_module(spec: Spec) -> list[str]:
+    """ci.triggers: modules, for a mono repo of many modules: what to tell of the branch the
+    most modules of one repository deploy from."""
+    if spec.ci.triggers == "dispatch":
+        return []
+    deployed = Counter((module.repo_slug, deployment.trigger_branch)
+                       for module in spec.enabled_modules for deployment in module.deployments)
+    [((repository, branch), count)] = deployed.most_common(1) or [(("", ""), 0)]
+    if count < DISPATCH_SUGGESTED_FROM:
+        return []
+    return [f"{count:,} modules of {repository} deploy from {branch}, each with Triggers of "
+            f"its own: every push to a pull request against {branch} starts {count:,} runs, a "
+            "pod each, whichever modules it touches\n    hint: set ci.triggers: dispatch, "
+            "and one run an event starts those of the modules it changes (the Tekton guide, "
+            "\"A mono repo of many modules\")"]
 
 
 def unreached_by_webhooks(spec: Spec) -> list[str]:
