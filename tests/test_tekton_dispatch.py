@@ -316,7 +316,8 @@ def test_the_source_step_names_the_repository_as_the_spec_does(astrago: Path, cl
 def test_the_start_step_creates_the_runs_in_its_namespace_and_nothing_for_none(
         astrago: Path, tmp_path: Path, count: int) -> None:
     """In sh with the real jq; kubectl records what it is asked (kubectl refuses a List of
-    no objects: "no objects passed to create")."""
+    no objects: "no objects passed to create", kubernetes/kubectl pkg/cmd/create/create.go,
+    RunCreate, at dee3483a3)."""
     [step] = [s for s in _task(render(astrago), "astrago-dispatch")["spec"]["steps"]
               if s["name"] == "start-runs"]
     plan = tmp_path / "plan"

@@ -617,7 +617,9 @@ _SOURCE_URL = "/plan/source-url"
 _DISPATCHED_RUNS = "/plan/runs.json"
 _DISPATCH_CHANGES = _changes_script("every module of the branch builds",
                                     f'REPO_URL=$(cat {_SOURCE_URL})\n')
-# kubectl refuses a List of no objects ("no objects passed to create")
+# kubectl refuses a List of no objects, "no objects passed to create" (kubernetes/kubectl
+# pkg/cmd/create/create.go, RunCreate, at dee3483a3); a List's items are created one by one,
+# a generateName each, in the namespace of --namespace where they name none
 _START_RUNS = f"""\
 #!/bin/sh
 set -eu
