@@ -205,17 +205,19 @@ def server_side_objects(documents: list[Object]) -> list[str]:
 _NO_ANONYMOUS_PUSH = ("docker.io", "ghcr.io", "quay.io")
 
 
-# From this many modules of one repository deployed from one branch, `validate` suggests
-# ci.triggers: dispatch: each push to a pull request against the branch starts a run of
-# each of them, and the plugin renders their Triggers on every refresh (2.5x the start of
-# Python and PyYAML at about 108 modules of two environments, benchmarks/run.py).
+# ci.triggers: modules at a scale where `validate` suggests dispatch: this many modules of
+# one repository deployed from one branch (each push to a pull request against it starts a
+# run of every one), or this many Triggers of modules (every webhook delivery goes through
+# each, and the plugin renders them on every refresh: 2.5x the start of Python and PyYAML
+# at about 107 modules of two environments, benchmarks/run.py).
 DISPATCH_SUGGESTED_FROM = 50
+DISPATCH_SUGGESTED_FROM_TRIGGERS = 200
 
 
 def warnings_for(spec: Spec) -> list[str]:
     """What `validate` warns of and `generate` notes for Tekton CI that renders but cannot
     do all its work, or does it at a cost it need not: one sentence and its hint each."""
-    found = unreached_by_webhooks(spec) + _runs_of_every_module(spec)
+    found = unreached_by_webhooks(spec) + _costs_of_module_triggers(spec)
     if spec.registry.push_secret is None:
         from shipspec.images import registry_host
 
@@ -230,21 +232,22 @@ def warnings_for(spec: Spec) -> list[str]:
     return found
 
 
-def _runs_of_every_module(spec: Spec) -> list[str]:
-    """ci.triggers: modules, for a mono repo of many modules: what to tell of the branch the
-    most modules of one repository deploy from."""
+def _costs_of_module_triggers(spec: Spec) -> list[str]:
+    """ci.triggers: modules, at scale: what every delivery and every pull request costs."""
     if spec.ci.triggers == "dispatch":
         return []
     deployed = Counter((module.repo_slug, deployment.trigger_branch)
                        for module in spec.enabled_modules for deployment in module.deployments)
+    triggers = 2 * sum(deployed.values())  # push and pull request
     [((repository, branch), count)] = deployed.most_common(1) or [(("", ""), 0)]
-    if count < DISPATCH_SUGGESTED_FROM:
+    if count < DISPATCH_SUGGESTED_FROM and triggers < DISPATCH_SUGGESTED_FROM_TRIGGERS:
         return []
-    return [f"{count:,} modules of {repository} deploy from {branch}, each with Triggers of "
-            f"its own: every push to a pull request against {branch} starts {count:,} runs, a "
-            "pod each, whichever modules it touches\n    hint: set ci.triggers: dispatch, "
-            "and one run an event starts those of the modules it changes (the Tekton guide, "
-            "\"A mono repo of many modules\")"]
+    runs = (f", and every push to a pull request against {branch} of {repository} starts "
+            f"{count:,} runs, a pod each, whichever modules it touches" if count > 1 else "")
+    return [f"the modules have Triggers of their own, {triggers:,} in all: every webhook "
+            f"delivery goes through each of them{runs}\n    hint: set ci.triggers: dispatch: "
+            "the project's three Triggers start one run an event, which starts those of the "
+            "modules it changes (the Tekton guide, \"A mono repo of many modules\")"]
 
 
 def unreached_by_webhooks(spec: Spec) -> list[str]:
