@@ -444,3 +444,29 @@ def test_validate_suggests_dispatch_for_many_triggers_of_modules_of_their_own(
     assert ("  warning: the modules have Triggers of their own, 200 in all: every webhook "
             "delivery goes through each of them\n    hint: set ci.triggers: dispatch") \
         in result.out
+
+
+@pytest.mark.parametrize("over", [True, False])
+def test_project_filters_longer_than_cel_go_parses_are_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, over: bool) -> None:
+    """The dispatch Triggers' filters name every repository and every branch: measured as
+    the cleanup's is (test_tekton.py), here with cel-go's limit lowered to their length."""
+    from shipspec.render import tekton_triggers
+
+    directory = _mono_repo(tmp_path, 0)
+    spec_file = directory / "shipspec.yaml"
+    spec_file.write_text(spec_file.read_text().replace(
+        "  prod: {branch: release, values: env/prod.yaml}\n", "".join(
+            f"  e{n}: {{branch: release/{'b' * 40}-{n}, values: env/e{n}.yaml}}\n"
+            for n in range(6))) + "".join(
+        f"  s{n}: {{repo: 'https://github.com/o/r{n}.git', dockerfile: Dockerfile, "
+        f"values: apps.s{n}}}\n" for n in range(30)))
+    spec = load_spec(str(directory))
+    modules = list(spec.enabled_modules)
+    branches = tuple(sorted({d.trigger_branch for m in modules for d in m.deployments}))
+    longest = max(map(len, tekton_triggers.dispatch_filters(modules, branches, False).values()))
+    assert longest > len(tekton_triggers.cleanup_filter(modules, False))
+    monkeypatch.setattr(tekton_triggers, "CEL_CODE_POINTS", longest - over)
+    refused = tekton_triggers.overlong_filters(spec)
+    assert [(path, message.endswith("so no event would start a run")) for path, message, _
+            in refused] == ([(("modules",), True)] if over else [])

@@ -113,7 +113,8 @@ def push_filter(module: Module, deployment: Deployment) -> str:
 def overlong_filters(spec: Spec) -> list[Gap]:
     """Modules whose push filter cel-go would refuse to parse, so that no push ever built
     them: each of its paths and of the deployment files it leaves out adds to it; and the
-    cleanup's filter, which names every repository of the modules. The filters are measured
+    project's filters (the cleanup's, and under ci.triggers: dispatch the push and pull
+    request ones), which name every repository of the modules. The filters are measured
     only where a bound says one may be too long (the plugin checks every refresh, and the
     bound takes C loops alone): a Python string's length counts code points, as cel-go does,
     and no name is written in more than six characters for each of its own (a \\u escape),
