@@ -470,3 +470,18 @@ def test_project_filters_longer_than_cel_go_parses_are_refused(
     refused = tekton_triggers.overlong_filters(spec)
     assert [(path, message.endswith("so no event would start a run")) for path, message, _
             in refused] == ([(("modules",), True)] if over else [])
+
+
+def test_a_private_sources_credentials_reach_the_dispatch_and_nothing_more(
+        tmp_path: Path) -> None:
+    """Its changes step fetches the source's commits and trees: with source.credentialsSecret
+    listed on its account, which Tekton's creds-init copies into each step's $HOME
+    (pkg/pod/creds_init.go, pipeline v1.15.0), as for the pull requests' account."""
+    directory = dispatch_spec(tmp_path / "astrago")
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace(
+        "  webhookSecret:", "  credentialsSecret: astrago-source-read\n  webhookSecret:", 1))
+    accounts = {a["metadata"]["name"]: a for a in by_kind(render(directory), "ServiceAccount")}
+    assert accounts["astrago-dispatch"]["secrets"] == [{"name": "astrago-source-read"}]
+    assert accounts["astrago-dispatch"]["secrets"] == accounts["astrago-pull-request"]["secrets"]
+    assert "automountServiceAccountToken" not in accounts["astrago-dispatch"]  # kubectl's
