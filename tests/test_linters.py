@@ -80,20 +80,23 @@ def test_buildah_and_reporting_variant_passes_tekton_lint(example_copy, tmp_path
 
 
 def _dispatch_variant(tmp_path: Path) -> Path:
-    """Seed B's example with ci.triggers: dispatch and a CA bundle: the dispatch Task, its
-    Pipeline, Triggers and account."""
+    """Seed B's example with ci.triggers: dispatch, a CA bundle, commit statuses and a chat
+    webhook: the dispatch Task, its Pipeline with its report, Triggers and account."""
     from test_tekton_dispatch import dispatch_spec
 
     directory = dispatch_spec(tmp_path / "dispatch")
     spec = directory / "shipspec.yaml"
-    spec.write_text(spec.read_text().replace("  triggers: dispatch\n", "  triggers: dispatch\n"
-                                             "  caBundle: {configMap: corporate-ca}\n"))
+    spec.write_text(spec.read_text().replace(
+        "  triggers: dispatch\n", "  triggers: dispatch\n  caBundle: {configMap: corporate-ca}\n"
+        "  notifySecret: chat-webhook\n").replace(
+        "  webhookSecret:", "  statusSecret: github-status\n  webhookSecret:", 1))
     return directory
 
 
 def test_dispatch_variant_passes_tekton_lint(tmp_path: Path) -> None:
     output = generated(_dispatch_variant(tmp_path), tmp_path, "dispatch")
     assert "astrago-dispatch" in output.read_text()
+    assert "value: dispatch run" in output.read_text()  # its report
     assert tekton_lint(output) == []
 
 

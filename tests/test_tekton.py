@@ -1363,16 +1363,18 @@ _FAKE_JQ = "#!/bin/sh\necho '{}'\n"
 
 
 def _report(objects: list[dict[str, Any]], run: dict[str, Any], root: Path,
-            secrets: dict[str, str] | None = None) -> tuple[str, list[str]]:
+            secrets: dict[str, str] | None = None, status: str = "Succeeded"
+            ) -> tuple[str, list[str]]:
     """Run the report step of the Pipeline's `finally` for `run`, a PipelineRun whose tasks
-    succeeded, as Tekton v1.15.0 fills its parameters ($(params.*) of the run, then the
-    Task's; $(tasks.status), $(context.pipelineRun.name)): its output, and what curl was
-    asked. The step's script runs in the image under test, with curl and jq faked; each
-    Secret's value is `secrets`' or `token-of-<its name>`."""
+    ended as `status` says, as Tekton v1.15.0 fills its parameters ($(params.*) of the run,
+    then the Task's, their defaults where the Pipeline gives none; $(tasks.status),
+    $(context.pipelineRun.name)): its output, and what curl was asked. The step's script
+    runs in the image under test, with curl and jq faked; each Secret's value is
+    `secrets`' or `token-of-<its name>`."""
     from container import emptydir, podman, require_image
 
     def filled(text: str, params: dict[str, str]) -> str:
-        text = text.replace("$(tasks.status)", "Succeeded")
+        text = text.replace("$(tasks.status)", status)
         text = text.replace("$(context.pipelineRun.name)", "run-1")
         return re.sub(r"\$\(params\.([a-z-]+)\)", lambda m: params[m.group(1)], text)
 
@@ -1380,8 +1382,10 @@ def _report(objects: list[dict[str, Any]], run: dict[str, Any], root: Path,
     [pipeline] = [o for o in by_kind(objects, "Pipeline")
                   if o["metadata"]["name"] == run["spec"]["pipelineRef"]["name"]]
     [report] = pipeline["spec"]["finally"]
-    task_params = {p["name"]: filled(p["value"], run_params) for p in report["params"]}
-    [step] = _task(objects, report["taskRef"]["name"])["spec"]["steps"]
+    task = _task(objects, report["taskRef"]["name"])
+    task_params = {**{p["name"]: p["default"] for p in task["spec"]["params"] if "default" in p},
+                   **{p["name"]: filled(p["value"], run_params) for p in report["params"]}}
+    [step] = task["spec"]["steps"]
     env = {e["name"]: filled(e["value"], task_params) if "value" in e
            else (secrets or {}).get(e["valueFrom"]["secretKeyRef"]["name"],
                                     f"token-of-{e['valueFrom']['secretKeyRef']['name']}")
@@ -1473,7 +1477,7 @@ def test_the_report_asks_again_when_an_api_fails_once(repo: Path, fault: str) ->
             env={"PATH": "/usr/bin:/bin", "STATUS": "Succeeded", "MODULE": "portal",
                  "REVISION": sha, "REPOSITORY": "goyoai/gointern-backend", "RUN": "run-1",
                  "GITHUB_API": base, "GITHUB_TOKEN": "status-token",
-                 "NOTIFY_URL": f"{base}/hook\n"})
+                 "NOTIFY_URL": f"{base}/hook\n", "NOTIFY_ON": "any"})  # the param's default
     finally:
         server.shutdown()
         server.server_close()

@@ -24,9 +24,11 @@ from test_tekton import (
     _github_pull_request,
     _pod_security_violations,
     _push_payload,
+    _report,
     _started_by_triggers,
     _task,
     _tekton_pod,
+    _what_tekton_does_with_a_run_that_never_ends,
     by_kind,
     objects_of,
     render,
@@ -485,3 +487,34 @@ def test_a_private_sources_credentials_reach_the_dispatch_and_nothing_more(
     assert accounts["astrago-dispatch"]["secrets"] == [{"name": "astrago-source-read"}]
     assert accounts["astrago-dispatch"]["secrets"] == accounts["astrago-pull-request"]["secrets"]
     assert "automountServiceAccountToken" not in accounts["astrago-dispatch"]  # kubectl's
+
+
+@pytest.mark.parametrize(("status", "said"), [
+    ("Failed", "reported failure to xiilab/astrago-backend@{sha}\nnotified\n"),
+    ("Succeeded", "reported success to xiilab/astrago-backend@{sha}\n"),
+])
+def test_a_dispatch_reports_its_outcome_and_tells_the_chat_of_a_failure(
+        tmp_path: Path, status: str, said: str) -> None:
+    """A dispatch that fails starts no run, so no run would tell of it: with commit statuses
+    or a chat webhook set, the dispatch Pipeline reports as the builds' does (`finally`,
+    five minutes of its own), to the GitHub of the modules, its status named so that no
+    module's can be, and the chat told of failures alone (each run it starts tells of
+    itself)."""
+    directory = dispatch_spec(tmp_path / "astrago")
+    spec = directory / "shipspec.yaml"
+    spec.write_text(spec.read_text().replace(
+        "  webhookSecret:", "  statusSecret: github-status\n  webhookSecret:", 1).replace(
+        "  triggers: dispatch\n", "  triggers: dispatch\n  notifySecret: chat-webhook\n"))
+    objects = render(directory)
+    run = _started_by_triggers(objects, "astrago-push", {
+        "repository.full_name": BACKEND, "ref": f"refs/heads/{BRANCH}", "after": SHA,
+        "before": BASE})
+    assert _what_tekton_does_with_a_run_that_never_ends(run, 60) == (55, 60)
+    [pipeline] = [p for p in by_kind(objects, "Pipeline")
+                  if p["metadata"]["name"] == "astrago-dispatch"]
+    [report] = pipeline["spec"]["finally"]
+    assert {p["name"]: p["value"] for p in report["params"]}["module"] == "dispatch run"
+    output, asked = _report(objects, run, tmp_path / "report", status=status)
+    assert output == said.format(sha=SHA)
+    assert f"https://api.github.com/repos/{BACKEND}/statuses/{SHA}" in asked
+    assert any("chat-webhook" in line for line in asked) == (status == "Failed")

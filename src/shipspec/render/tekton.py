@@ -131,7 +131,7 @@ def render(spec: Spec, options: RenderOptions) -> list[Rendered]:
         *([tasks.dispatch_task(spec, metadata, _selection(options))] if dispatch else []),
         _ci_pipeline(spec, metadata),
         _cleanup_pipeline(spec, metadata),
-        *([_dispatch_pipeline(spec, metadata)] if dispatch else
+        *([_dispatch_pipeline(spec, metadata, modules)] if dispatch else
           triggers.trigger_bindings(spec, metadata)),
         *_trigger_templates(spec, metadata),
     ]
@@ -438,16 +438,37 @@ def _cleanup_pipeline(spec: Spec, metadata: Object) -> Object:
                                 "params": [_pipeline_param("keep-runs")]}]}}
 
 
-def _dispatch_pipeline(spec: Spec, metadata: Object) -> Object:
+# What a dispatch run's commit status is named after (`shipspec/dispatch run`): no module,
+# whose names hold no space.
+DISPATCH_STATUS = "dispatch run"
+
+
+def _dispatch_pipeline(spec: Spec, metadata: Object, modules: list[Module]) -> Object:
     names = tasks.DISPATCH_PARAMS
+    pipeline_spec: Object = {
+        "description": f"Start the runs of the modules of {spec.project} that an event "
+                       "changes.",
+        "params": [{"name": name, "type": "string"} for name in names],
+        "tasks": [{"name": "dispatch", "taskRef": {"name": shared_name(spec, "dispatch")},
+                   "params": [_pipeline_param(name) for name in names]}],
+    }
+    if reports(spec):
+        # A dispatch that fails starts no run, and no run would tell of it. Its status goes
+        # to the GitHub that hosts the modules; modules on two GitHubs get none.
+        apis = {module.github_api for module in modules}
+        api = apis.pop() if len(apis) == 1 else ""
+        pipeline_spec["finally"] = [{
+            "name": "report", "taskRef": {"name": shared_name(spec, "report")},
+            "params": [{"name": "status", "value": "$(tasks.status)"},
+                       {"name": "module", "value": DISPATCH_STATUS},
+                       _pipeline_param("revision"), _pipeline_param("repository"),
+                       {"name": "github-api", "value": api},
+                       {"name": "run", "value": "$(context.pipelineRun.name)"},
+                       {"name": "notify-on", "value": "failure"}],
+        }]
     return {"apiVersion": "tekton.dev/v1", "kind": "Pipeline",
             "metadata": {"name": shared_name(spec, "dispatch"), **metadata},
-            "spec": {"description": f"Start the runs of the modules of {spec.project} that "
-                                    "an event changes.",
-                     "params": [{"name": name, "type": "string"} for name in names],
-                     "tasks": [{"name": "dispatch",
-                                "taskRef": {"name": shared_name(spec, "dispatch")},
-                                "params": [_pipeline_param(name) for name in names]}]}}
+            "spec": pipeline_spec}
 
 
 def _selection(options: RenderOptions) -> list[str]:
@@ -575,11 +596,8 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
     passed = {p: f"$(tt.params.{p})" for p in (*build_params, *base)}
     cleanup_params = ("keep-runs",)
     return [
-        *([template("dispatch", tasks.DISPATCH_PARAMS, _pipeline_run(
-            spec, "dispatch", shared_name(spec, "dispatch"), DISPATCH_ACCOUNT,
-            [{"name": p, "value": f"$(tt.params.{p})"} for p in tasks.DISPATCH_PARAMS],
-            {"shipspec.dev/project": spec.project, "shipspec.dev/dispatch-of": spec.project},
-            [], metadata, None))] if spec.ci.triggers == "dispatch" else [
+        *([template("dispatch", tasks.DISPATCH_PARAMS, _dispatch_run(spec, metadata))]
+          if spec.ci.triggers == "dispatch" else [
             template("push", build_params, _build_run(spec, metadata, "push", passed)),
             template("pull-request", build_params,
                      _build_run(spec, metadata, "pull-request", passed), base)]),
@@ -591,6 +609,17 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
             {"shipspec.dev/project": spec.project, "shipspec.dev/cleanup-of": spec.project},
             [], metadata, None)),
     ]
+
+
+def _dispatch_run(spec: Spec, metadata: Object) -> Object:
+    run = _pipeline_run(
+        spec, "dispatch", shared_name(spec, "dispatch"), DISPATCH_ACCOUNT,
+        [{"name": p, "value": f"$(tt.params.{p})"} for p in tasks.DISPATCH_PARAMS],
+        {"shipspec.dev/project": spec.project, "shipspec.dev/dispatch-of": spec.project},
+        [], metadata, None)
+    if reports(spec):  # as a build's run: its report is not cancelled with a dispatch that hangs
+        run["spec"]["timeouts"] = {"finally": REPORT_TIMEOUT}
+    return run
 
 
 def _module_objects(spec: Spec, module: Module, options: RenderOptions,

@@ -530,7 +530,9 @@ elif [ -n "${GITHUB_TOKEN:-}" ]; then
       --data @- "$GITHUB_API/repos/$REPOSITORY/statuses/$REVISION" > /dev/null
   echo "reported $state to $REPOSITORY@$REVISION"
 fi
-if [ -n "${NOTIFY_URL:-}" ]; then
+# A dispatch run (ci.triggers: dispatch) tells the chat of its failures alone: its runs
+# tell of theirs.
+if [ -n "${NOTIFY_URL:-}" ] && { [ "$NOTIFY_ON" = any ] || [ "$state" = failure ]; }; then
   # A Secret made from a file keeps the file's last newline, which ended curl's quoted URL
   # (curl: URL using bad/illegal format) and failed the run; quotes and backslashes are
   # escaped as curl's --config reads them.
@@ -550,7 +552,8 @@ def report_task(spec: Spec, metadata: Object) -> Object:
     """A run's outcome as a GitHub commit status and, when configured, a chat message."""
     env = _env(STATUS="$(params.status)", MODULE="$(params.module)",
                REVISION="$(params.revision)", REPOSITORY="$(params.repository)",
-               GITHUB_API="$(params.github-api)", RUN="$(params.run)")
+               GITHUB_API="$(params.github-api)", RUN="$(params.run)",
+               NOTIFY_ON="$(params.notify-on)")
     if spec.source.status_secret:
         env.append(_secret_env("GITHUB_TOKEN", spec.source.status_secret, "token"))
     if spec.ci.notify_secret:
@@ -563,6 +566,8 @@ def report_task(spec: Spec, metadata: Object) -> Object:
             _param("repository", "owner/name of the repository on GitHub."),
             _param("github-api", "The REST API of the GitHub hosting it; empty for none."),
             _param("run", "Name of the PipelineRun."),
+            _param("notify-on", "any: a chat message of every outcome; failure: of "
+                   "failures alone.", "any"),
         ],
         "steps": [{"name": "report", "image": spec.ci.images["tools"], "script": _REPORT,
                    "env": env, "securityContext": NON_ROOT}],
