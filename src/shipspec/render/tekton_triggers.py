@@ -1,13 +1,18 @@
 """Tekton Triggers: which webhook events start which runs, for which module.
 
-Every module gets its own `Trigger` objects (push and pull request per deployment) and a
-TriggerBinding with its build settings; one cleanup Trigger serves the project. The single
+By default (ci.triggers: modules) every module gets its own `Trigger` objects (push and
+pull request per deployment) and a TriggerBinding with its build settings; one cleanup
+Trigger serves the project. The single
 EventListener names the Triggers one by one (`triggerRef`), so changing a module's settings
 changes only that module's objects, and the listener picks up nothing it was not told
 about. Each Trigger first has the `github` interceptor check the webhook's signature against
 the secret (never optional) and its event type, then a `cel` filter pick the events of this
 module: its repository, its branch and, in a mono repo, changes below its paths (but for a
 deploy's own commit, where the source repository is the deployment repository).
+
+Under ci.triggers: dispatch no module has Triggers of its own: the project's push and pull
+request Triggers filter by repository and branch alone, and start a dispatch run, which
+picks the modules from the files the event changed (dispatch_triggers).
 """
 
 from __future__ import annotations
