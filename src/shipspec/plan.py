@@ -81,9 +81,7 @@ def _build(spec: Spec, module: Module, deployment: Deployment, sha: str, branch:
 
 
 def _modules_of(spec: Spec, repository: str) -> list[Module]:
-    # GitHub names repositories without regard to case ($GITHUB_REPOSITORY spells it as
-    # GitHub does, the spec as its author typed it)
-    return [m for m in spec.enabled_modules if m.repo_slug.lower() == repository.lower()]
+    return [m for m in spec.enabled_modules if m.builds_from(repository)]
 
 
 def _deployed_from(modules: list[Module], branch: str) -> list[tuple[Module, Deployment]]:

@@ -140,6 +140,12 @@ class Module(NamedTuple):
         Enterprise Server (its slug is owner/name)."""
         return self.repo_slug != self.repo
 
+    def builds_from(self, repository: str) -> bool:
+        """Whether the module's repository is `repository` (owner/name). GitHub names
+        repositories without regard to case ($GITHUB_REPOSITORY and webhooks spell it as
+        GitHub does, the spec as its author typed it)."""
+        return self.repo_slug.lower() == repository.lower()
+
     def deployment(self, environment: str | None) -> Deployment:
         """The deployment to `environment`; None picks the only one there is."""
         names = [d.environment for d in self.deployments]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from shipspec.cli.options import branch_name, spec_path
+from shipspec.cli.options import branch_name, spec_path, whole_commit_id
 from shipspec.errors import SpecError, shown
 from shipspec.files import read_existing, write_text
 
@@ -63,10 +63,8 @@ def run(args: argparse.Namespace) -> str:
     if missing:
         raise SpecError.single(f"{', '.join(missing)} required to dispatch an event",
                                hint="or --source-output alone, for the repository's URL")
-    revision = args.revision.lower()
-    if len(revision) not in (40, 64) or revision.strip("0123456789abcdef"):
-        raise SpecError.single(f"--revision {shown(args.revision)} is not a whole commit id",
-                               hint="the event's commit: all its hexadecimal digits")
+    revision = whole_commit_id("--revision", args.revision,
+                               "the event's commit: all its hexadecimal digits")
     files = None
     if args.changed_files and os.path.exists(args.changed_files):
         from shipspec.changes import changed_files

@@ -12,8 +12,8 @@ import os
 from typing import TYPE_CHECKING
 
 from shipspec import __version__, argocd, emit
-from shipspec.cli.options import Output, spec_path
-from shipspec.errors import SpecError, shown
+from shipspec.cli.options import Output, spec_path, whole_commit_id
+from shipspec.errors import SpecError
 from shipspec.paths import repository_root
 
 if TYPE_CHECKING:  # the target helmfile starts helmfile before importing the spec's types
@@ -125,12 +125,8 @@ def runs_by_hand(args: argparse.Namespace, target: str, environment: str | None,
     if target != "tekton" or args.argocd or args.output_dir:
         raise SpecError.single("--run prints Tekton PipelineRuns, for kubectl create -f -",
                                hint="leave out --target, --argocd and --output-dir")
-    revision = args.run.lower()
-    # the whole id: the run fetches the commit by it (git fetch origin <id>)
-    if len(revision) not in (40, 64) or revision.strip("0123456789abcdef"):
-        raise SpecError.single(f"--run {shown(args.run)} is not a whole commit id",
-                               hint='give all its hexadecimal digits: --run '
-                                    '"$(git rev-parse HEAD)"')
+    revision = whole_commit_id("--run", args.run, 'give all its hexadecimal digits: --run '
+                                                  '"$(git rev-parse HEAD)"')
     from shipspec.render import select_options, tekton
     from shipspec.specfile.resolve import load_spec
 

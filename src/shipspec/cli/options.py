@@ -6,7 +6,7 @@ import argparse
 import time
 from collections.abc import Callable
 
-from shipspec.errors import shown
+from shipspec.errors import SpecError, shown
 
 
 def at_least(minimum: int) -> Callable[[str], int]:
@@ -48,6 +48,15 @@ def repository(text: str) -> str:
         raise argparse.ArgumentTypeError(f"the URL {reason}; export the token in the variable "
                                          "--token-env names (deploy.tokenEnv)")
     return text
+
+
+def whole_commit_id(flag: str, text: str, hint: str) -> str:
+    """`text` in lower case when it is a whole commit id (40 or 64 hexadecimal digits), as
+    a Tekton run's `git fetch origin <id>` needs it; else a SpecError naming `flag`."""
+    revision = text.lower()
+    if len(revision) not in (40, 64) or revision.strip("0123456789abcdef"):
+        raise SpecError.single(f"{flag} {shown(text)} is not a whole commit id", hint=hint)
+    return revision
 
 
 def spec_path(parser: argparse.ArgumentParser) -> None:

@@ -596,7 +596,7 @@ def _trigger_templates(spec: Spec, metadata: Object) -> list[Object]:
     passed = {p: f"$(tt.params.{p})" for p in (*build_params, *base)}
     cleanup_params = ("keep-runs",)
     return [
-        *([template("dispatch", tasks.DISPATCH_PARAMS, _dispatch_run(spec, metadata))]
+        *([template("dispatch", tuple(tasks.DISPATCH_PARAMS), _dispatch_run(spec, metadata))]
           if spec.ci.triggers == "dispatch" else [
             template("push", build_params, _build_run(spec, metadata, "push", passed)),
             template("pull-request", build_params,
@@ -669,9 +669,7 @@ def runs_by_hand(spec: Spec, options: RenderOptions, revision: str) -> list[Rend
     runs = []
     for module in modules:
         for deployment in _deployments(module, options):
-            run = _build_run(spec, metadata, "push", {
-                **_module_settings(spec, module), **triggers.trigger_values(deployment),
-                "revision": revision})
+            run = _run_of(spec, metadata, "push", module, deployment, revision)
             run["metadata"]["namespace"] = namespace
             runs.append(Rendered(f"pipelinerun-{module.name}-{deployment.environment}.yaml",
                                  run))
@@ -689,26 +687,28 @@ def dispatched_runs(spec: Spec, options: RenderOptions, event: str, repository: 
     _, modules = _checked(spec, options)
     # the namespace is the dispatch run's own, where the runs are created
     metadata = _metadata(spec, None, options)
-    runs = []
-    for module in modules:
-        if (module.repo_slug.lower() != repository.lower() or
-                (files is not None and not builds(module.paths, module.deployment_files,
-                                                  files))):
-            continue
-        for deployment in _deployments(module, options):
-            if deployment.trigger_branch == branch:
-                # the changes are known already: the run's tag Task does not look again
-                narrowed = {} if event == "push" else {"base-revision": ""}
-                runs.append(_build_run(spec, metadata, event, {
-                    **_module_settings(spec, module), **triggers.trigger_values(deployment),
-                    "revision": revision, **narrowed}))
-    return runs
+    return [_run_of(spec, metadata, event, module, deployment, revision)
+            for module in modules
+            if module.builds_from(repository) and (
+                files is None or builds(module.paths, module.deployment_files, files))
+            for deployment in _deployments(module, options)
+            if deployment.trigger_branch == branch]
+
+
+def _run_of(spec: Spec, metadata: Object, event: str, module: Module, deployment: Deployment,
+            revision: str) -> Object:
+    """The run the module's own Trigger of `event` starts for the deployment's branch at
+    `revision`, its values filled in. A pull request's is told no base commit: whoever
+    starts it knows the changes already, and its tag Task need not look again."""
+    return _build_run(spec, metadata, event, {
+        **_module_settings(spec, module), **triggers.trigger_values(deployment),
+        "revision": revision, **({} if event == "push" else {"base-revision": ""})})
 
 
 def source_url(spec: Spec, repository: str) -> str:
     """The URL the spec gives the repository `repository` (owner/name) of its modules."""
     for module in spec.enabled_modules:
-        if module.repo_slug.lower() == repository.lower():
+        if module.builds_from(repository):
             return module.repo
     raise SpecError.single(f"no enabled module builds from {repository}",
                            hint="the Trigger's filter names only the modules' repositories")

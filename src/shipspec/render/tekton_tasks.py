@@ -635,7 +635,14 @@ fi
 
 
 # What a dispatch run is told of its event (tekton_triggers, dispatch_triggers), in order.
-DISPATCH_PARAMS = ("event", "repository", "branch", "revision", "base-revision")
+DISPATCH_PARAMS = {
+    "event": "push, or pull-request (opened or updated).",
+    "repository": "owner/name of the repository the event comes from.",
+    "branch": "The ref pushed, or the pull request's base branch.",
+    "revision": "The commit pushed, or the pull request's head commit.",
+    "base-revision": "The commit the branch was at before the push, or the pull request's "
+                     "base commit.",
+}
 
 
 def dispatch_task(spec: Spec, metadata: Object, selection: list[str]) -> Object:
@@ -649,14 +656,7 @@ def dispatch_task(spec: Spec, metadata: Object, selection: list[str]) -> Object:
                 "securityContext": SHIPSPEC_USER, "volumeMounts": [_SPEC_MOUNT, *mounts]}
 
     return _task(spec, "dispatch", "Start the runs of the modules an event changes.", {
-        "params": [
-            _param("event", "push, or pull-request (opened or updated)."),
-            _param("repository", "owner/name of the repository the event comes from."),
-            _param("branch", "The ref pushed, or the pull request's base branch."),
-            _param("revision", "The commit pushed, or the pull request's head commit."),
-            _param("base-revision", "The commit the branch was at before the push, or the "
-                   "pull request's base commit."),
-        ],
+        "params": [_param(name, description) for name, description in DISPATCH_PARAMS.items()],
         "volumes": [_spec_volume(spec), {"name": "changes", "emptyDir": {}},
                     {"name": "plan", "emptyDir": {}}],
         "steps": [
